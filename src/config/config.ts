@@ -1,0 +1,131 @@
+import { envSchema, type RawEnv } from "./config.schema.ts";
+
+/** The typed configuration every module receives a slice of. Units are in the names. */
+export interface AppConfig {
+  aws: { region: string; endpointUrl: string | undefined; forcePathStyle: boolean };
+  storage: {
+    sourceBuckets: string[];
+    outputBucket: string | undefined;
+    outputSegment: string;
+    tenantKeyPattern: string;
+    maxInputBytes: number;
+    tempDir: string;
+  };
+  queue: {
+    queueUrl: string;
+    dlqUrl: string | undefined;
+    concurrency: number;
+    batchSize: number;
+    waitTimeSeconds: number;
+    visibilityTimeoutSec: number;
+    heartbeatIntervalSec: number;
+    maxReceives: number;
+    retryBackoffBaseSec: number;
+    retryBackoffMaxSec: number;
+    shutdownGraceMs: number;
+  };
+  redis: { url: string; keyPrefix: string };
+  jobs: { statusTtlSec: number; leaseTtlMs: number; processingTimeoutMs: number };
+  image: {
+    maxPixels: number;
+    thumbnailSizes: { small: number; medium: number; large: number };
+    webMaxDimension: number;
+    jpegQuality: number;
+    webpQuality: number;
+    avifQuality: number;
+    avifEffort: number;
+    avifEnabled: boolean;
+  };
+  video: { hlsEnabled: boolean };
+  processorModules: string[];
+  metricsPort: number;
+  workerId: string;
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`);
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
+
+/** SQS refuses visibility timeouts and total in-flight time beyond 12 hours. */
+export const SQS_MAX_VISIBILITY_SEC = 12 * 3600;
+
+/**
+ * Parses and validates the environment. Throws one {@link ConfigError} listing every problem,
+ * so an operator fixes them all in one go rather than one restart per variable.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+  const parsed = envSchema.safeParse(env as RawEnv);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".") || "(env)"}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  const visibilityTimeoutSec = Math.round(e.SQS_VISIBILITY_TIMEOUT / 1000);
+  const heartbeatIntervalSec = e.SQS_HEARTBEAT_INTERVAL > 0 ? Math.round(e.SQS_HEARTBEAT_INTERVAL / 1000) : Math.max(1, Math.floor(visibilityTimeoutSec / 3));
+  const [small, medium, large] = e.IMAGE_THUMBNAIL_SIZES;
+  const problems: string[] = [];
+  if (heartbeatIntervalSec >= visibilityTimeoutSec) {
+    problems.push(`SQS_HEARTBEAT_INTERVAL (${heartbeatIntervalSec}s) must be shorter than SQS_VISIBILITY_TIMEOUT (${visibilityTimeoutSec}s)`);
+  }
+  if (e.IMAGE_THUMBNAIL_SIZES.length !== 3 || small === undefined || medium === undefined || large === undefined) {
+    problems.push(`IMAGE_THUMBNAIL_SIZES: expected three sizes (small,medium,large), got ${e.IMAGE_THUMBNAIL_SIZES.length}`);
+  }
+  if (e.RETRY_BACKOFF_MAX < e.RETRY_BACKOFF_BASE) problems.push("RETRY_BACKOFF_MAX must be at least RETRY_BACKOFF_BASE");
+  if (e.RETRY_BACKOFF_MAX > SQS_MAX_VISIBILITY_SEC * 1000) problems.push("RETRY_BACKOFF_MAX must be at most 12h (SQS limit)");
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const endpointUrl = e.AWS_ENDPOINT_URL;
+  const forcePathStyle = e.AWS_S3_FORCE_PATH_STYLE === undefined || e.AWS_S3_FORCE_PATH_STYLE === ""
+    ? endpointUrl !== undefined
+    : ["1", "true", "yes", "on"].includes(e.AWS_S3_FORCE_PATH_STYLE.toLowerCase());
+  return {
+    aws: { region: e.AWS_REGION, endpointUrl, forcePathStyle },
+    storage: {
+      sourceBuckets: e.MEDIA_BUCKET.split(",").map((bucket) => bucket.trim()).filter(Boolean),
+      outputBucket: e.OUTPUT_BUCKET?.trim() || undefined,
+      outputSegment: e.OUTPUT_SEGMENT,
+      tenantKeyPattern: e.TENANT_KEY_PATTERN,
+      maxInputBytes: e.MAX_INPUT_BYTES,
+      tempDir: e.TEMP_DIR,
+    },
+    queue: {
+      queueUrl: e.MEDIA_PROCESSING_QUEUE_URL,
+      dlqUrl: e.MEDIA_DLQ_URL,
+      concurrency: e.MEDIA_PROCESSOR_CONCURRENCY,
+      batchSize: e.SQS_BATCH_SIZE,
+      waitTimeSeconds: e.SQS_WAIT_TIME_SECONDS,
+      visibilityTimeoutSec,
+      heartbeatIntervalSec,
+      maxReceives: e.MAX_PROCESSING_RETRIES,
+      retryBackoffBaseSec: Math.round(e.RETRY_BACKOFF_BASE / 1000),
+      retryBackoffMaxSec: Math.round(e.RETRY_BACKOFF_MAX / 1000),
+      shutdownGraceMs: e.SHUTDOWN_GRACE_PERIOD,
+    },
+    redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
+    jobs: {
+      statusTtlSec: Math.round(e.JOB_STATUS_TTL / 1000),
+      leaseTtlMs: e.JOB_LEASE_TTL > 0 ? e.JOB_LEASE_TTL : visibilityTimeoutSec * 1000,
+      processingTimeoutMs: e.PROCESSING_TIMEOUT,
+    },
+    image: {
+      maxPixels: e.MAX_IMAGE_PIXELS,
+      thumbnailSizes: { small: small!, medium: medium!, large: large! },
+      webMaxDimension: e.IMAGE_WEB_MAX_DIMENSION,
+      jpegQuality: e.IMAGE_JPEG_QUALITY,
+      webpQuality: e.IMAGE_WEBP_QUALITY,
+      avifQuality: e.IMAGE_AVIF_QUALITY,
+      avifEffort: e.IMAGE_AVIF_EFFORT,
+      avifEnabled: e.IMAGE_ENABLE_AVIF,
+    },
+    video: { hlsEnabled: e.ENABLE_HLS_TRANSCODING },
+    processorModules: e.PROCESSOR_MODULES,
+    metricsPort: e.METRICS_PORT,
+    workerId: e.WORKER_ID,
+    logLevel: e.LOG_LEVEL,
+  };
+}

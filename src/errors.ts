@@ -1,0 +1,177 @@
+/**
+ * Typed errors for the whole worker. Every failure that reaches the job runner is a
+ * {@link MediaError}: it carries a stable `code`, a `category` that decides what happens to
+ * the SQS message, and whether a retry can help.
+ */
+
+export const ERROR_CATEGORIES = ["transient", "processing", "configuration", "resource", "cancelled"] as const;
+export type ErrorCategory = (typeof ERROR_CATEGORIES)[number];
+
+/** What the queue does with the message of a job that failed with a given category. */
+export type MessageAction = "retry-later" | "fail-and-delete" | "fail-and-keep" | "cancel-and-delete";
+
+/**
+ * One table for the consequences of each category. `retry-later` keeps the message and backs off
+ * through its visibility timeout; after the queue's maxReceiveCount the redrive policy moves it
+ * to the DLQ. `fail-and-keep` (configuration) records the failure but leaves the message for the
+ * DLQ so an operator can redrive it after fixing the setup.
+ */
+export const CATEGORY_POLICY: Record<ErrorCategory, { action: MessageAction; retryableByDefault: boolean }> = {
+  transient: { action: "retry-later", retryableByDefault: true },
+  processing: { action: "fail-and-delete", retryableByDefault: false },
+  configuration: { action: "fail-and-keep", retryableByDefault: false },
+  resource: { action: "fail-and-delete", retryableByDefault: false },
+  cancelled: { action: "cancel-and-delete", retryableByDefault: false },
+};
+
+export interface MediaErrorOptions {
+  code: string;
+  category: ErrorCategory;
+  retryable?: boolean;
+  cause?: unknown;
+  detail?: Record<string, unknown>;
+}
+
+export class MediaError extends Error {
+  readonly code: string;
+  readonly category: ErrorCategory;
+  readonly retryable: boolean;
+  readonly detail: Record<string, unknown> | undefined;
+
+  constructor(message: string, options: MediaErrorOptions) {
+    super(message, { cause: options.cause });
+    this.name = "MediaError";
+    this.code = options.code;
+    this.category = options.category;
+    this.retryable = options.retryable ?? CATEGORY_POLICY[options.category].retryableByDefault;
+    this.detail = options.detail;
+  }
+
+  /** The shape stored on the job record and returned by the API (no stack, no cause chain). */
+  toJobError(): JobErrorInfo {
+    return { category: this.category, code: this.code, message: this.message, retryable: this.retryable };
+  }
+
+  /** The action the queue takes; a retryable error of another category is still retried. */
+  get messageAction(): MessageAction {
+    if (this.retryable) return "retry-later";
+    const action = CATEGORY_POLICY[this.category].action;
+    return action === "retry-later" ? "fail-and-delete" : action;
+  }
+}
+
+export interface JobErrorInfo {
+  category: ErrorCategory;
+  code: string;
+  message: string;
+  retryable: boolean;
+}
+
+export const processingError = (code: string, message: string, cause?: unknown, detail?: Record<string, unknown>) =>
+  new MediaError(message, { code, category: "processing", cause, detail });
+
+export const resourceError = (code: string, message: string, cause?: unknown, retryable = false) =>
+  new MediaError(message, { code, category: "resource", cause, retryable });
+
+export const transientError = (code: string, message: string, cause?: unknown) =>
+  new MediaError(message, { code, category: "transient", cause });
+
+export const configurationError = (code: string, message: string, cause?: unknown) =>
+  new MediaError(message, { code, category: "configuration", cause });
+
+export const cancelledError = (message = "job was cancelled") =>
+  new MediaError(message, { code: "cancelled", category: "cancelled" });
+
+/** Why an AbortSignal fired; the runner turns it into the right error. */
+export type AbortReason = "cancelled" | "timeout" | "shutdown" | "visibility-limit";
+
+export const abortError = (reason: AbortReason): MediaError => {
+  switch (reason) {
+    case "cancelled":
+      return cancelledError();
+    case "timeout":
+      return resourceError("processing-timeout", "processing took longer than PROCESSING_TIMEOUT");
+    case "visibility-limit":
+      return resourceError("visibility-limit", "job would exceed the 12 hour SQS visibility limit");
+    case "shutdown":
+      return new MediaError("worker is shutting down", { code: "shutdown", category: "transient" });
+  }
+};
+
+/** Reads the reason our own controllers put on a signal. */
+export function abortReasonOf(signal: AbortSignal): AbortReason | undefined {
+  const reason: unknown = signal.reason;
+  if (reason instanceof MediaError) return undefined;
+  if (typeof reason === "string" && ["cancelled", "timeout", "shutdown", "visibility-limit"].includes(reason)) {
+    return reason as AbortReason;
+  }
+  return undefined;
+}
+
+/** Throws the matching MediaError if the signal has fired; call between steps. */
+export function throwIfAborted(signal: AbortSignal): void {
+  if (!signal.aborted) return;
+  throw abortError(abortReasonOf(signal) ?? "cancelled");
+}
+
+interface AwsLikeError {
+  name?: string;
+  Code?: string;
+  code?: string;
+  $fault?: "client" | "server";
+  $metadata?: { httpStatusCode?: number };
+  $retryable?: { throttling?: boolean };
+}
+
+const AWS_CONFIGURATION_CODES = new Set([
+  "AccessDenied",
+  "NoSuchBucket",
+  "InvalidAccessKeyId",
+  "SignatureDoesNotMatch",
+  "AuthorizationHeaderMalformed",
+  "ExpiredToken",
+  "InvalidClientTokenId",
+  "AWS.SimpleQueueService.NonExistentQueue",
+  "QueueDoesNotExist",
+]);
+const AWS_THROTTLING_CODES = new Set(["SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "RequestThrottled"]);
+const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EAI_AGAIN", "ENOTFOUND", "EHOSTUNREACH", "UND_ERR_SOCKET"]);
+
+/** Wraps an AWS SDK error (S3 or SQS) into a categorised MediaError. */
+export function fromAwsError(error: unknown, operation: string): MediaError {
+  if (error instanceof MediaError) return error;
+  const aws = (error ?? {}) as AwsLikeError & Error;
+  const code = aws.Code ?? aws.name ?? aws.code ?? "UnknownError";
+  const status = aws.$metadata?.httpStatusCode;
+  const message = `${operation} failed: ${code}${status ? ` (HTTP ${status})` : ""}`;
+  if (code === "NoSuchKey" || code === "NotFound" || (status === 404 && operation.startsWith("s3:get"))) {
+    return processingError("source-not-found", `${operation}: the object no longer exists`, error);
+  }
+  if (code === "PreconditionFailed") {
+    return processingError("source-changed", `${operation}: the object changed since the event was sent`, error);
+  }
+  if (AWS_CONFIGURATION_CODES.has(code) || status === 403) {
+    return configurationError(`aws-${code}`, message, error);
+  }
+  if (AWS_THROTTLING_CODES.has(code) || aws.$retryable?.throttling || status === 429) {
+    return transientError("aws-throttled", message, error);
+  }
+  if (aws.$fault === "server" || (status !== undefined && status >= 500) || NETWORK_CODES.has(aws.code ?? "")) {
+    return transientError("aws-unavailable", message, error);
+  }
+  if (status === undefined) return transientError("aws-unreachable", message, error);
+  return configurationError(`aws-${code}`, message, error);
+}
+
+/** Node system errors (ENOSPC, EMFILE, …) and everything else unknown. */
+export function toMediaError(error: unknown): MediaError {
+  if (error instanceof MediaError) return error;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === "ENOSPC" || code === "EDQUOT") return resourceError("disk-full", "temp disk is full", error, true);
+  if (code === "ENOMEM") return resourceError("out-of-memory", "out of memory", error);
+  if (code === "EMFILE" || code === "ENFILE") return resourceError("too-many-files", message, error, true);
+  if (code && NETWORK_CODES.has(code)) return transientError("network", message, error);
+  if (code === "ERR_STREAM_PREMATURE_CLOSE") return transientError("stream-closed", message, error);
+  return new MediaError(message, { code: "internal", category: "transient", cause: error });
+}

@@ -1,0 +1,10 @@
+import type { AppConfig } from "../config/config.ts";
+import { createImageProcessor } from "./image.processor.ts";
+import type { Processor } from "./processor.ts";
+
+/** The built-in processors, in the order the registry tries them. One line each. */
+export function builtinProcessors(config: AppConfig): Processor[] {
+  return [
+    createImageProcessor(config),
+  ];
+}

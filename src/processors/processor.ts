@@ -1,0 +1,67 @@
+import type { AppConfig } from "../config/config.ts";
+import type { Logger } from "../logger.ts";
+import type { DetectedMedia } from "../media/detected-media.ts";
+
+/**
+ * The contract between the pipeline and a media processor. A processor never touches SQS or
+ * Redis: it reads `inputPath`, writes outputs through `output`, reports through `progress`,
+ * and stops when `signal` fires. It throws MediaErrors (src/errors.ts) for anything that fails.
+ */
+export interface Processor {
+  readonly name: string;
+  accepts(media: DetectedMedia): boolean;
+  process(ctx: ProcessContext): Promise<ProcessResult>;
+}
+
+export interface OutputFile {
+  /** Full object key it was stored under. */
+  key: string;
+  /** e.g. `thumb_small`, `webp`, `hls_master`. */
+  variant: string;
+  contentType: string;
+  bytes: number;
+  width?: number;
+  height?: number;
+  durationSec?: number;
+}
+
+export interface OutputRequest {
+  /** A flat name (`thumb_small.webp` → `<base>_thumb_small.webp`) or nested (`hls/master.m3u8`). */
+  name: string;
+  variant: string;
+  body: { file: string } | { buffer: Buffer | string };
+  contentType: string;
+  /** Defaults to one year immutable: outputs of one source version never change. */
+  cacheControl?: string;
+  width?: number;
+  height?: number;
+  durationSec?: number;
+}
+
+export interface ProcessContext {
+  jobId: string;
+  /** Absolute path of the downloaded upload inside the job's temp dir. */
+  inputPath: string;
+  /** The job's private temp dir; removed after the job whatever happens. */
+  workDir: string;
+  /** The original object key (for naming only; never used to build a path). */
+  sourceKey: string;
+  media: DetectedMedia;
+  /** Stores an output now and returns its description for the result. */
+  output(request: OutputRequest): Promise<OutputFile>;
+  /** 0–100 within the processing phase; `step` names what runs (e.g. "encode"). */
+  progress(percent: number, step?: string): void;
+  /** Appends a named step to the job timeline. */
+  step(event: string, detail?: Record<string, unknown>): void;
+  signal: AbortSignal;
+  config: AppConfig;
+  logger: Logger;
+}
+
+export interface ProcessResult {
+  outputs: OutputFile[];
+  metadata: Record<string, unknown>;
+}
+
+/** What a plug-in module may export (default or named `processor`): a processor or a factory. */
+export type ProcessorModuleExport = Processor | ((config: AppConfig) => Processor | Promise<Processor>);
