@@ -8,18 +8,18 @@ export const ERROR_CATEGORIES = ["transient", "processing", "configuration", "re
 export type ErrorCategory = (typeof ERROR_CATEGORIES)[number];
 
 /** What the queue does with the message of a job that failed with a given category. */
-export type MessageAction = "retry-later" | "fail-and-delete" | "fail-and-keep" | "cancel-and-delete";
+export type MessageAction = "retry-later" | "fail-and-delete" | "cancel-and-delete";
 
 /**
  * One table for the consequences of each category. `retry-later` keeps the message and backs off
  * through its visibility timeout; after the queue's maxReceiveCount the redrive policy moves it
- * to the DLQ. `fail-and-keep` (configuration) records the failure but leaves the message for the
- * DLQ so an operator can redrive it after fixing the setup.
+ * to the DLQ. Configuration errors (AccessDenied, a missing bucket) are retried the same way, so
+ * that after the last receive the message waits in the DLQ for a redrive once the setup is fixed.
  */
 export const CATEGORY_POLICY: Record<ErrorCategory, { action: MessageAction; retryableByDefault: boolean }> = {
   transient: { action: "retry-later", retryableByDefault: true },
   processing: { action: "fail-and-delete", retryableByDefault: false },
-  configuration: { action: "fail-and-keep", retryableByDefault: false },
+  configuration: { action: "retry-later", retryableByDefault: true },
   resource: { action: "fail-and-delete", retryableByDefault: false },
   cancelled: { action: "cancel-and-delete", retryableByDefault: false },
 };

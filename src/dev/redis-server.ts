@@ -1,0 +1,88 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Redis } from "ioredis";
+import { freePort } from "./free-port.ts";
+
+/**
+ * A throwaway `redis-server` child process (Debian's redis-server package) on a free loopback
+ * port, without persistence, for the local stack and tests. `stop()` and `start()` again on the
+ * same port let fault tests take Redis away and bring it back.
+ */
+export class RedisServerProcess {
+  readonly port: number;
+  private child: ChildProcess | undefined;
+  private dataDir: string | undefined;
+
+  private constructor(port: number) {
+    this.port = port;
+  }
+
+  static async start(port?: number): Promise<RedisServerProcess> {
+    const server = new RedisServerProcess(port ?? (await freePort()));
+    await server.start();
+    return server;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    this.dataDir ??= await mkdtemp(path.join(os.tmpdir(), "mp-redis-"));
+    const child = spawn(
+      process.env.REDIS_SERVER_BIN ?? "redis-server",
+      ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", this.dataDir, "--loglevel", "warning"],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
+    this.child = child;
+    let stderr = "";
+    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const spawned = await new Promise<Error | undefined>((resolve) => {
+      child.once("spawn", () => resolve(undefined));
+      child.once("error", resolve);
+    });
+    if (spawned) throw new Error(`cannot start redis-server (apt-get install redis-server): ${spawned.message}`);
+    await this.waitUntilReady(stderr);
+  }
+
+  private async waitUntilReady(stderr: string): Promise<void> {
+    const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on("error", () => undefined);
+    try {
+      for (let attempt = 0; attempt < 100; attempt++) {
+        try {
+          await probe.connect();
+          await probe.ping();
+          return;
+        } catch {
+          probe.disconnect();
+          if (this.child?.exitCode !== null) throw new Error(`redis-server exited: ${stderr}`);
+          await sleep(50);
+        }
+      }
+      throw new Error("redis-server did not answer within 5 s");
+    } finally {
+      probe.disconnect();
+    }
+  }
+
+  /** Stops the process (SIGTERM, then SIGKILL after 2 s). */
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 2_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop();
+    if (this.dataDir) await rm(this.dataDir, { recursive: true, force: true });
+  }
+}

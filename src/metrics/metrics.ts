@@ -1,0 +1,75 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/**
+ * Every metric the product exposes. The names and labels are a contract with dashboards, alerts
+ * and the KEDA prometheus trigger: change them only with a migration note.
+ * Labels are few-valued: type ∈ processor names + pending, status ∈ job statuses,
+ * category ∈ error categories, direction ∈ in/out, queue ∈ media/dlq, state ∈ visible/in_flight/delayed.
+ */
+export interface Metrics {
+  registry: Registry;
+  jobsTotal: Counter<"type" | "status">;
+  jobDuration: Histogram<"type">;
+  jobsInFlight: Gauge<"type">;
+  jobErrors: Counter<"type" | "category">;
+  bytesTotal: Counter<"type" | "direction">;
+  queueMessages: Gauge<"queue" | "state">;
+  messagesDropped: Counter<"reason">;
+  messagesReceived: Counter;
+}
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    jobsTotal: new Counter({
+      name: "media_jobs_total",
+      help: "Jobs that reached a final outcome for this delivery, by media type and status.",
+      labelNames: ["type", "status"],
+      registers: [registry],
+    }),
+    jobDuration: new Histogram({
+      name: "media_job_duration_seconds",
+      help: "Wall time of a job from claim to completion, by media type.",
+      labelNames: ["type"],
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
+      registers: [registry],
+    }),
+    jobsInFlight: new Gauge({
+      name: "media_jobs_in_flight",
+      help: "Jobs being processed by this worker right now, by media type.",
+      labelNames: ["type"],
+      registers: [registry],
+    }),
+    jobErrors: new Counter({
+      name: "media_job_errors_total",
+      help: "Failed attempts by media type and error category (transient ones are retried).",
+      labelNames: ["type", "category"],
+      registers: [registry],
+    }),
+    bytesTotal: new Counter({
+      name: "media_bytes_total",
+      help: "Bytes downloaded (in) and uploaded (out), by media type.",
+      labelNames: ["type", "direction"],
+      registers: [registry],
+    }),
+    queueMessages: new Gauge({
+      name: "media_queue_messages",
+      help: "Messages in the SQS queues from GetQueueAttributes, by queue and state.",
+      labelNames: ["queue", "state"],
+      registers: [registry],
+    }),
+    messagesDropped: new Counter({
+      name: "media_messages_dropped_total",
+      help: "SQS messages or records removed without a job: test events, removals, output keys, unsafe keys, invalid bodies.",
+      labelNames: ["reason"],
+      registers: [registry],
+    }),
+    messagesReceived: new Counter({
+      name: "media_messages_received_total",
+      help: "SQS messages received by this worker.",
+      registers: [registry],
+    }),
+  };
+}

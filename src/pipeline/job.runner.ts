@@ -1,0 +1,266 @@
+import { mkdir, rm } from "node:fs/promises";
+import path from "node:path";
+import type { AppConfig } from "../config/config.ts";
+import { abortError, abortReasonOf, MediaError, throwIfAborted, toMediaError } from "../errors.ts";
+import type { ObjectRef } from "../events/object-ref.ts";
+import type { Owner } from "../events/key-rules.ts";
+import type { JobStore } from "../jobs/job.store.ts";
+import { jobIdFor } from "../jobs/job.model.ts";
+import type { Logger } from "../logger.ts";
+import { detectFileType } from "../media/detect-type.ts";
+import type { DetectedMedia } from "../media/detected-media.ts";
+import type { Metrics } from "../metrics/metrics.ts";
+import type { OutputFile, ProcessResult } from "../processors/processor.ts";
+import type { ProcessorRegistry } from "../processors/registry.ts";
+import type { ObjectStore } from "../storage/object-store.ts";
+import { MANIFEST_NAME, outputKey, outputLayout } from "../storage/output-keys.ts";
+import { retryDelaySec } from "../queue/backoff.ts";
+import type { CancelRegistry } from "./cancel.registry.ts";
+import { createJobSignal } from "./job-signal.ts";
+import { recordWithRetry } from "./record-with-retry.ts";
+
+/** What the message handler does with the message after one object's job. */
+export type RefOutcome =
+  | { kind: "done" }
+  | { kind: "retry"; delaySec: number }
+  | { kind: "release" }
+  | { kind: "busy" };
+
+export interface JobRunnerDeps {
+  config: AppConfig;
+  store: JobStore;
+  objects: ObjectStore;
+  registry: ProcessorRegistry;
+  metrics: Metrics;
+  cancels: CancelRegistry;
+  /** Refines a byte-sniffed type (e.g. an audio-only MP4) before the registry picks; optional. */
+  refineMedia?: (inputPath: string, media: DetectedMedia, signal: AbortSignal) => Promise<DetectedMedia>;
+  logger: Logger;
+  /** This worker's own temp root (TEMP_DIR/<worker>); job dirs are named from job ids only. */
+  tempRoot: string;
+}
+
+export interface Delivery {
+  messageId: string;
+  receiveCount: number;
+  signal: AbortSignal;
+}
+
+const PROGRESS_WRITE_INTERVAL_MS = 1_000;
+
+/**
+ * The path one uploaded object walks: claim → download → detect → process → manifest →
+ * complete. Every step lands on the job timeline; the signal is checked between steps.
+ * Never throws: every failure becomes a recorded job state and a message outcome.
+ */
+export class JobRunner {
+  private readonly deps: JobRunnerDeps;
+
+  constructor(deps: JobRunnerDeps) {
+    this.deps = deps;
+  }
+
+  async run(ref: ObjectRef, owner: Owner, delivery: Delivery): Promise<RefOutcome> {
+    const { store, config } = this.deps;
+    const source = { bucket: ref.bucket, key: ref.key, ...(ref.size !== undefined ? { size: ref.size } : {}), ...(ref.eTag ? { eTag: ref.eTag.replace(/"/g, "") } : {}), ...(ref.versionId ? { versionId: ref.versionId } : {}) };
+    const jobId = jobIdFor(source);
+    const logger = this.deps.logger.child({ jobId, messageId: delivery.messageId });
+    let claim;
+    try {
+      claim = await store.claim({ id: jobId, source, tenantId: owner.tenantId, userId: owner.userId, messageId: delivery.messageId });
+    } catch (error) {
+      logger.error({ err: error }, "could not claim job (Redis unavailable?); message kept");
+      return { kind: "retry", delaySec: this.backoff(delivery.receiveCount) };
+    }
+    if (claim.outcome === "busy") {
+      logger.info("job is being processed by another worker; leaving this delivery");
+      return { kind: "busy" };
+    }
+    if (claim.outcome !== "claimed") {
+      logger.info({ status: claim.outcome }, "duplicate delivery of a finished job; message removed");
+      this.deps.metrics.messagesDropped.inc({ reason: "duplicate" });
+      return { kind: "done" };
+    }
+    logger.info({ bucket: ref.bucket, key: ref.key, attempt: claim.attempts }, "job claimed");
+    return this.process(jobId, claim.owner, ref, delivery, logger);
+  }
+
+  private async process(jobId: string, owner: string, ref: ObjectRef, delivery: Delivery, logger: Logger): Promise<RefOutcome> {
+    const { store, config, metrics } = this.deps;
+    const startedAt = Date.now();
+    const jobSignal = createJobSignal(delivery.signal, config.jobs.processingTimeoutMs);
+    const unregisterCancel = this.deps.cancels.register(jobId, jobSignal.cancel);
+    const leaseTimer = setInterval(() => {
+      store.renewLease(jobId, owner).catch((error: unknown) => logger.warn({ err: error }, "lease renewal failed"));
+    }, Math.max(1_000, Math.floor(config.jobs.leaseTtlMs / 3)));
+    leaseTimer.unref();
+    const workDir = path.join(this.deps.tempRoot, `${jobId}-${owner.slice(0, 8)}`);
+    let type = "pending";
+    metrics.jobsInFlight.inc({ type });
+    const setType = (next: string) => {
+      metrics.jobsInFlight.dec({ type });
+      type = next;
+      metrics.jobsInFlight.inc({ type });
+    };
+    const step = (event: string, detail?: Record<string, unknown>) => {
+      store.appendTimeline(jobId, event, detail).catch((error: unknown) => logger.warn({ err: error, event }, "timeline write failed"));
+    };
+    try {
+      const result = await this.steps({ jobId, owner, ref, workDir, signal: jobSignal.signal, logger, step, setType });
+      const recorded = await recordWithRetry(() => store.complete(jobId, owner, result, startedAt), jobSignal.signal);
+      if (!recorded) {
+        logger.warn("another worker took this job over while it ran; leaving the outcome to it");
+        return { kind: "busy" };
+      }
+      metrics.jobsTotal.inc({ type, status: "completed" });
+      metrics.jobDuration.observe({ type }, (Date.now() - startedAt) / 1000);
+      logger.info({ type, durationMs: Date.now() - startedAt, outputs: (result.outputs as unknown[]).length }, "job completed");
+      return { kind: "done" };
+    } catch (caught) {
+      return await this.onFailure(caught, { jobId, owner, type, startedAt, delivery, signal: jobSignal.signal, logger });
+    } finally {
+      clearInterval(leaseTimer);
+      unregisterCancel();
+      jobSignal.dispose();
+      metrics.jobsInFlight.dec({ type });
+      await rm(workDir, { recursive: true, force: true }).catch((error: unknown) => logger.warn({ err: error }, "temp dir removal failed"));
+    }
+  }
+
+  private async steps(job: {
+    jobId: string;
+    owner: string;
+    ref: ObjectRef;
+    workDir: string;
+    signal: AbortSignal;
+    logger: Logger;
+    step: (event: string, detail?: Record<string, unknown>) => void;
+    setType: (type: string) => void;
+  }): Promise<ProcessResult & { manifestKey: string; type: string; media: DetectedMedia }> {
+    const { config, objects, registry, store, metrics } = this.deps;
+    const { jobId, owner, ref, workDir, signal, logger, step } = job;
+    await mkdir(workDir, { recursive: true });
+    const inputPath = path.join(workDir, "input");
+
+    step("downloading", { bucket: ref.bucket, key: ref.key });
+    const download = await objects.download(ref.bucket, ref.key, inputPath, config.storage.maxInputBytes, signal).catch((error: unknown) => {
+      throw signal.aborted ? abortError(abortReasonOf(signal) ?? "cancelled") : error;
+    });
+    step("downloaded", { bytes: download.bytes });
+    throwIfAborted(signal);
+
+    let media = await detectFileType(inputPath);
+    if (this.deps.refineMedia && (media.kind === "video" || media.kind === "audio")) media = await this.deps.refineMedia(inputPath, media, signal);
+    const processor = registry.pick(media);
+    job.setType(processor.name);
+    metrics.bytesTotal.inc({ type: processor.name, direction: "in" }, download.bytes);
+    await store.setType(jobId, processor.name);
+    step("detected", { kind: media.kind, format: media.format, mime: media.mime, processor: processor.name });
+    throwIfAborted(signal);
+
+    const layout = outputLayout(ref.key, config.storage.outputSegment);
+    const bucket = config.storage.outputBucket ?? ref.bucket;
+    let lastProgressWrite = 0;
+    step("processing", { processor: processor.name });
+    const result = await processor.process({
+      jobId,
+      inputPath,
+      workDir,
+      sourceKey: ref.key,
+      media,
+      config,
+      logger,
+      signal,
+      step,
+      progress: (percent, name) => {
+        const now = Date.now();
+        if (now - lastProgressWrite < PROGRESS_WRITE_INTERVAL_MS && percent < 100) return;
+        lastProgressWrite = now;
+        store.setProgress(jobId, owner, Math.max(0, Math.min(99, percent))).catch(() => undefined);
+        if (name) logger.debug({ percent, step: name }, "progress");
+      },
+      output: async (request): Promise<OutputFile> => {
+        throwIfAborted(signal);
+        const key = outputKey(layout, request.name);
+        const bytes = await objects.upload({
+          bucket,
+          key,
+          body: request.body,
+          contentType: request.contentType,
+          cacheControl: request.cacheControl ?? "public, max-age=31536000, immutable",
+          signal,
+        });
+        metrics.bytesTotal.inc({ type: processor.name, direction: "out" }, bytes);
+        return {
+          key,
+          variant: request.variant,
+          contentType: request.contentType,
+          bytes,
+          ...(request.width !== undefined ? { width: request.width } : {}),
+          ...(request.height !== undefined ? { height: request.height } : {}),
+          ...(request.durationSec !== undefined ? { durationSec: request.durationSec } : {}),
+        };
+      },
+    });
+    throwIfAborted(signal);
+    step("processed", { outputs: result.outputs.length });
+
+    const manifestKey = outputKey(layout, MANIFEST_NAME);
+    const manifest = {
+      jobId,
+      type: processor.name,
+      source: { bucket: ref.bucket, key: ref.key, eTag: download.eTag?.replace(/"/g, ""), versionId: ref.versionId, bytes: download.bytes },
+      media: { kind: media.kind, format: media.format, mime: media.mime },
+      outputs: result.outputs,
+      metadata: result.metadata,
+      createdAt: new Date().toISOString(),
+    };
+    await objects.upload({ bucket, key: manifestKey, body: { buffer: JSON.stringify(manifest, null, 2) }, contentType: "application/json", cacheControl: "no-cache", signal });
+    step("manifest-written", { key: manifestKey });
+    return { ...result, manifestKey, type: processor.name, media: { kind: media.kind, format: media.format, mime: media.mime } };
+  }
+
+  private async onFailure(
+    caught: unknown,
+    job: { jobId: string; owner: string; type: string; startedAt: number; delivery: Delivery; signal: AbortSignal; logger: Logger },
+  ): Promise<RefOutcome> {
+    const { store, config, metrics } = this.deps;
+    const { jobId, owner, type, startedAt, delivery, signal, logger } = job;
+    const reason = abortReasonOf(signal);
+    // An abort shows up as whatever the interrupted step threw; the signal says what really happened.
+    const error: MediaError = reason ? abortError(reason) : toMediaError(caught);
+    metrics.jobErrors.inc({ type, category: error.category });
+    try {
+      if (reason === "shutdown") {
+        await store.release(jobId, owner, "released", undefined, { reason: "worker shutting down" });
+        logger.info("job released on shutdown; message visible again");
+        return { kind: "release" };
+      }
+      if (error.messageAction === "retry-later") {
+        const exhausted = delivery.receiveCount >= config.queue.maxReceives;
+        const delaySec = this.backoff(delivery.receiveCount);
+        if (exhausted) {
+          await store.fail(jobId, owner, error.toJobError(), startedAt, { attempt: delivery.receiveCount, final: true, dlq: "the queue's redrive policy moves the message to the DLQ" });
+          metrics.jobsTotal.inc({ type, status: "failed" });
+          logger.error({ err: error, code: error.code, category: error.category }, "job failed after its last retry; message left for the DLQ");
+        } else {
+          await store.release(jobId, owner, "retry-scheduled", error.toJobError(), { attempt: delivery.receiveCount, delaySec });
+          logger.warn({ err: error, code: error.code, category: error.category, delaySec }, "job failed transiently; retrying later");
+        }
+        return { kind: "retry", delaySec };
+      }
+      await store.fail(jobId, owner, error.toJobError(), startedAt);
+      metrics.jobsTotal.inc({ type, status: error.category === "cancelled" ? "cancelled" : "failed" });
+      logger.warn({ code: error.code, category: error.category, message: error.message }, error.category === "cancelled" ? "job cancelled" : "job failed");
+      return { kind: "done" };
+    } catch (recordError) {
+      logger.error({ err: recordError, original: error.code }, "could not record the job's failure (Redis unavailable?); message kept");
+      return { kind: "retry", delaySec: this.backoff(delivery.receiveCount) };
+    }
+  }
+
+  private backoff(receiveCount: number): number {
+    const { retryBackoffBaseSec, retryBackoffMaxSec } = this.deps.config.queue;
+    return retryDelaySec(receiveCount, retryBackoffBaseSec, retryBackoffMaxSec);
+  }
+}

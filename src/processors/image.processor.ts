@@ -1,0 +1,154 @@
+import sharp from "sharp";
+import type { Metadata, OutputInfo, Sharp } from "sharp";
+import type { AppConfig } from "../config/config.ts";
+import { MediaError, processingError, throwIfAborted } from "../errors.ts";
+import type { DetectedMedia } from "../media/detected-media.ts";
+import { describeImage, type ImageFacts } from "./image/image.metadata.ts";
+import { dominantColourOf, thumbHashOf } from "./image/image.placeholder.ts";
+import { CONTENT_TYPE, displayedSize, fitInside, planVariants, type VariantPlan } from "./image/image.plan.ts";
+import type { OutputFile, ProcessContext, ProcessResult, Processor } from "./processor.ts";
+
+/** Formats decoded by the sharp build we ship. SVG is refused: it can reference external files. */
+const ACCEPTED_FORMATS = new Set(["jpeg", "png", "webp", "gif", "tiff", "avif", "heif"]);
+
+/**
+ * Images with sharp: inspect the header → refuse bombs → plan → decode → encode each variant →
+ * placeholder → upload. EXIF (GPS included) never reaches an output; orientation is applied.
+ */
+export function createImageProcessor(config: AppConfig): Processor {
+  const image = config.image;
+  return {
+    name: "image",
+    accepts: (media: DetectedMedia) => media.kind === "image" && ACCEPTED_FORMATS.has(media.format),
+    async process(ctx: ProcessContext): Promise<ProcessResult> {
+      const facts = await inspect(ctx.inputPath, image.maxPixels);
+      ctx.step("inspected", { format: facts.format, width: facts.width, height: facts.height, pages: facts.pages });
+      throwIfAborted(ctx.signal);
+
+      const plans = planVariants(facts, image);
+      const input = openInput(ctx.inputPath, image.maxPixels, false);
+      const web = await decodeForWeb(input, image.webMaxDimension);
+      ctx.progress(20, "decoded");
+      throwIfAborted(ctx.signal);
+
+      const outputs: OutputFile[] = [];
+      let done = 0;
+      await Promise.all(
+        plans.map(async (plan) => {
+          const buffer = await encode(plan, ctx.inputPath, web, image);
+          throwIfAborted(ctx.signal);
+          const { info } = buffer;
+          outputs.push(
+            await ctx.output({
+              name: plan.name,
+              variant: plan.variant,
+              body: { buffer: buffer.data },
+              contentType: CONTENT_TYPE[plan.format],
+              width: info.width,
+              height: plan.animated ? (info.pageHeight ?? info.height) : info.height,
+            }),
+          );
+          done += 1;
+          ctx.progress(20 + (70 * done) / plans.length, plan.variant);
+        }),
+      );
+      ctx.step("encoded", { variants: outputs.length });
+      const placeholderSource = sharp(web.data, { raw: web.info });
+      const [thumbhash, dominantColour] = await Promise.all([thumbHashOf(placeholderSource), dominantColourOf(placeholderSource)]);
+      outputs.sort((a, b) => plans.findIndex((p) => p.variant === a.variant) - plans.findIndex((p) => p.variant === b.variant));
+      return { outputs, metadata: { ...facts, thumbhash, dominantColour } };
+    },
+  };
+}
+
+function openInput(inputPath: string, maxPixels: number, animated: boolean): Sharp {
+  // failOn "error" refuses truncated and corrupt data rather than emitting grey half-images.
+  return sharp(inputPath, { limitInputPixels: maxPixels, failOn: "error", animated, sequentialRead: true });
+}
+
+/**
+ * Reads only the header. A 539-byte JPEG can declare 65000×65000 pixels: refusing it here, on
+ * the declared size, costs nothing, whereas decoding it costs ~40 s and 12 GB.
+ */
+async function inspect(inputPath: string, maxPixels: number): Promise<ImageFacts> {
+  let metadata: Metadata;
+  try {
+    metadata = await sharp(inputPath, { limitInputPixels: false, failOn: "error" }).metadata();
+  } catch (error) {
+    throw processingError("image-unreadable", `the image header cannot be read: ${(error as Error).message}`, error);
+  }
+  if (!metadata.format || !ACCEPTED_FORMATS.has(metadata.format)) {
+    throw processingError("unsupported-type", `image format ${metadata.format ?? "unknown"} is not supported`);
+  }
+  const width = metadata.width ?? 0;
+  const height = metadata.pageHeight ?? metadata.height ?? 0;
+  const pages = metadata.pages ?? 1;
+  if (width <= 0 || height <= 0) throw processingError("image-unreadable", "the image declares no dimensions");
+  if (width * height > maxPixels || width * height * Math.min(pages, 1000) > maxPixels * 4) {
+    throw processingError("pixel-limit", `the image declares ${width}×${height}${pages > 1 ? `×${pages} frames` : ""} pixels, over MAX_IMAGE_PIXELS (${maxPixels})`, undefined, { width, height, pages });
+  }
+  return describeImage(metadata, displayedSize(width, height, metadata.orientation));
+}
+
+interface RawImage {
+  data: Buffer;
+  info: OutputInfo & { channels: 1 | 2 | 3 | 4 };
+}
+
+/** One shrink-on-load decode, oriented and in sRGB, that every web-sized variant is cut from. */
+async function decodeForWeb(input: Sharp, webMaxDimension: number): Promise<RawImage> {
+  try {
+    const { data, info } = await input
+      .autoOrient()
+      .resize(webMaxDimension, webMaxDimension, { fit: "inside", withoutEnlargement: true })
+      .toColourspace("srgb")
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    return { data, info: info as RawImage["info"] };
+  } catch (error) {
+    throw decodeError(error);
+  }
+}
+
+async function encode(plan: VariantPlan, inputPath: string, web: RawImage, image: AppConfig["image"]): Promise<{ data: Buffer; info: OutputInfo }> {
+  try {
+    let pipeline: Sharp;
+    if (plan.source === "web") {
+      pipeline = sharp(web.data, { raw: web.info });
+      const target = fitInside(web.info.width, web.info.height, plan.maxDimension);
+      if (target.width !== web.info.width || target.height !== web.info.height) pipeline = pipeline.resize(target.width, target.height);
+    } else {
+      pipeline = openInput(inputPath, image.maxPixels, plan.animated).autoOrient();
+      if (plan.maxDimension !== undefined) pipeline = pipeline.resize(plan.maxDimension, plan.maxDimension, { fit: "inside", withoutEnlargement: true });
+      // The optimized original keeps its ICC profile (wide-gamut photos stay wide-gamut).
+      if (plan.variant === "optimized") pipeline = pipeline.keepIccProfile();
+    }
+    switch (plan.format) {
+      case "jpeg":
+        pipeline = pipeline.jpeg({ quality: image.jpegQuality, mozjpeg: true, progressive: true });
+        break;
+      case "png":
+        pipeline = pipeline.png({ compressionLevel: 9, adaptiveFiltering: true, effort: 7 });
+        break;
+      case "webp":
+        pipeline = pipeline.webp({ quality: image.webpQuality, effort: 4, smartSubsample: true });
+        break;
+      case "avif":
+        pipeline = pipeline.avif({ quality: image.avifQuality, effort: image.avifEffort });
+        break;
+      case "gif":
+        pipeline = pipeline.gif({ effort: 7 });
+        break;
+    }
+    return await pipeline.toBuffer({ resolveWithObject: true });
+  } catch (error) {
+    throw decodeError(error);
+  }
+}
+
+function decodeError(error: unknown): MediaError {
+  if (error instanceof MediaError) return error;
+  const message = (error as Error).message ?? String(error);
+  if (/pixel limit/i.test(message)) return processingError("pixel-limit", message, error);
+  return processingError("image-corrupt", `the image cannot be decoded: ${message}`, error);
+}

@@ -1,0 +1,131 @@
+import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
+import type { AppConfig } from "./config/config.ts";
+import { createLogger, redactUrl, type Logger } from "./logger.ts";
+import { JobStore } from "./jobs/job.store.ts";
+import { createRedisClient } from "./jobs/redis.client.ts";
+import { WorkerRegistry } from "./jobs/worker.registry.ts";
+import type { DetectedMedia } from "./media/detected-media.ts";
+import { startHealthServer, type HealthServer } from "./metrics/health.server.ts";
+import { createMetrics, type Metrics } from "./metrics/metrics.ts";
+import { CancelRegistry } from "./pipeline/cancel.registry.ts";
+import { JobRunner } from "./pipeline/job.runner.ts";
+import { createMessageHandler } from "./pipeline/message.handler.ts";
+import { prepareTempRoot, workerFolderName } from "./pipeline/temp-dirs.ts";
+import { builtinProcessors } from "./processors/builtin.ts";
+import type { Processor } from "./processors/processor.ts";
+import { loadPluginProcessors, ProcessorRegistry } from "./processors/registry.ts";
+import { MediaConsumer } from "./queue/media.consumer.ts";
+import { startQueueDepthPoller } from "./queue/queue.stats.ts";
+import { createSqsClient } from "./queue/sqs.client.ts";
+import { ObjectStore } from "./storage/object-store.ts";
+import { createS3Client } from "./storage/s3.client.ts";
+
+export interface Worker {
+  config: AppConfig;
+  metrics: Metrics;
+  store: JobStore;
+  health: HealthServer;
+  consumer: MediaConsumer;
+  /** Ordered, idempotent shutdown; `graceMs` overrides SHUTDOWN_GRACE_PERIOD. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface WorkerOptions {
+  logger?: Logger;
+  /** Extra processors (tests, embedding), tried before plug-ins and built-ins. */
+  processors?: Processor[];
+  refineMedia?: (inputPath: string, media: DetectedMedia, signal: AbortSignal) => Promise<DetectedMedia>;
+}
+
+/** Composition root of the worker: wires clients, starts consuming, stops in order. */
+export async function startWorker(config: AppConfig, options: WorkerOptions = {}): Promise<Worker> {
+  const logger = options.logger ?? createLogger(config.logLevel, { workerId: config.workerId });
+  const redis = createRedisClient(config.redis.url, `media-worker:${config.workerId}`);
+  const subscriber = createRedisClient(config.redis.url, `media-worker-cancel:${config.workerId}`);
+  const redisErrors = (error: Error) => logger.warn({ err: error.message }, "redis connection error");
+  redis.on("error", redisErrors);
+  subscriber.on("error", redisErrors);
+  const s3 = createS3Client(config.aws);
+  const sqs = createSqsClient(config.aws);
+  const metrics = createMetrics();
+  const store = new JobStore(redis, {
+    keyPrefix: config.redis.keyPrefix,
+    statusTtlSec: config.jobs.statusTtlSec,
+    leaseTtlMs: config.jobs.leaseTtlMs,
+    workerId: config.workerId,
+  });
+  const plugins = await loadPluginProcessors(config.processorModules, config);
+  const registry = new ProcessorRegistry([...(options.processors ?? []), ...plugins, ...builtinProcessors(config)]);
+  const workers = new WorkerRegistry(redis, config.redis.keyPrefix);
+  const folder = workerFolderName(config.workerId);
+  const { root: tempRoot, removed } = await prepareTempRoot(config.storage.tempDir, config.workerId, (name) => workers.isAlive(name).catch(() => true));
+  if (removed.length > 0) logger.info({ removed }, "removed temp folders of dead workers");
+
+  const cancels = new CancelRegistry();
+  await cancels.listen(subscriber, store.cancelChannel, logger);
+  const runner = new JobRunner({ config, store, objects: new ObjectStore(s3), registry, metrics, cancels, logger, tempRoot, ...(options.refineMedia ? { refineMedia: options.refineMedia } : {}) });
+  const consumer = new MediaConsumer({
+    sqs,
+    queueUrl: config.queue.queueUrl,
+    concurrency: config.queue.concurrency,
+    batchSize: config.queue.batchSize,
+    waitTimeSeconds: config.queue.waitTimeSeconds,
+    visibilityTimeoutSec: config.queue.visibilityTimeoutSec,
+    heartbeatIntervalSec: config.queue.heartbeatIntervalSec,
+    handler: createMessageHandler({ config, runner, metrics, logger }),
+    logger,
+    onReceive: (count) => metrics.messagesReceived.inc(count),
+  });
+
+  let stopping = false;
+  const health = await startHealthServer(
+    config.metricsPort,
+    metrics.registry,
+    [
+      { name: "redis", check: async () => (await redis.ping()) === "PONG" },
+      { name: "sqs", check: async () => (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: config.queue.queueUrl, AttributeNames: ["QueueArn"] })), true) },
+    ],
+    () => !stopping,
+  );
+  const stopPoller = startQueueDepthPoller(sqs, [{ name: "media", url: config.queue.queueUrl }, { name: "dlq", url: config.queue.dlqUrl }], metrics.queueMessages, 15_000, logger);
+  const startedAt = Date.now();
+  const stopBeating = workers.start(folder, () => ({ id: config.workerId, concurrency: config.queue.concurrency, inFlight: consumer.inFlight, startedAt }), (error) =>
+    logger.warn({ err: error }, "worker heartbeat failed"),
+  );
+  consumer.start();
+  logger.info(
+    { queueUrl: config.queue.queueUrl, redis: redactUrl(config.redis.url), concurrency: config.queue.concurrency, processors: registry.names, metricsPort: health.port },
+    "worker started",
+  );
+
+  let stopped: Promise<void> | undefined;
+  const stop = (graceMs = config.queue.shutdownGraceMs): Promise<void> => {
+    stopping = true;
+    stopped ??= (async () => {
+      const guard = async (name: string, step: () => Promise<unknown> | unknown) => {
+        try {
+          await step();
+        } catch (error) {
+          logger.warn({ err: error, step: name }, "shutdown step failed");
+        }
+      };
+      logger.info({ inFlight: consumer.inFlight, graceMs }, "stopping: no new messages; draining in-flight jobs");
+      await guard("consumer", () => consumer.stop(graceMs));
+      await guard("timers", () => {
+        stopPoller();
+        stopBeating();
+      });
+      await guard("worker registry", () => workers.remove(folder));
+      await guard("health server", () => health.close());
+      await guard("redis", async () => {
+        await subscriber.quit().catch(() => subscriber.disconnect());
+        await redis.quit().catch(() => redis.disconnect());
+      });
+      s3.destroy();
+      sqs.destroy();
+      logger.info("worker stopped");
+    })();
+    return stopped;
+  };
+  return { config, metrics, store, health, consumer, stop };
+}

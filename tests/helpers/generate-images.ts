@@ -1,0 +1,59 @@
+import sharp from "sharp";
+
+/** Test images made on the fly; nothing binary is committed. */
+
+/** A landscape JPEG stored 400×300 whose EXIF says "rotate 90° CW" (Orientation=6), with camera and GPS tags. */
+export async function rotatedPhoneJpeg(): Promise<Buffer> {
+  return sharp({ create: { width: 400, height: 300, channels: 3, background: { r: 200, g: 40, b: 40 } } })
+    .composite([{ input: Buffer.from('<svg width="400" height="300"><rect x="0" y="0" width="100" height="300" fill="#1040c0"/></svg>'), top: 0, left: 0 }])
+    .jpeg({ quality: 90 })
+    .withExif({
+      IFD0: { Make: "TestCam", Model: "TestCam X1" },
+      IFD2: { DateTimeOriginal: "2024:05:06 07:08:09", LensModel: "Test 24mm" },
+      IFD3: { GPSLatitudeRef: "N", GPSLatitude: "48/1 51/1 0/1", GPSLongitudeRef: "E", GPSLongitude: "2/1 21/1 0/1" },
+    })
+    // Set after withExif, which would otherwise reset the orientation to 1.
+    .withMetadata({ orientation: 6 })
+    .toBuffer();
+}
+
+/** A 320×200 PNG with a transparent left half. */
+export async function transparentPng(): Promise<Buffer> {
+  const { data, info } = await sharp({ create: { width: 320, height: 200, channels: 4, background: { r: 20, g: 160, b: 60, alpha: 1 } } })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  for (let y = 0; y < info.height; y++) for (let x = 0; x < info.width / 2; x++) data[(y * info.width + x) * 4 + 3] = 0;
+  return sharp(data, { raw: info }).png().toBuffer();
+}
+
+/**
+ * A tiny progressive JPEG whose header declares 65000×65000 pixels: the classic decompression
+ * bomb (decoding it without a pixel cap costs tens of seconds and gigabytes).
+ */
+export async function decompressionBombJpeg(): Promise<Buffer> {
+  const small = await sharp({ create: { width: 16, height: 16, channels: 3, background: "#808080" } }).jpeg({ progressive: true }).toBuffer();
+  const bomb = Buffer.from(small);
+  // Patch every start-of-frame marker's height and width fields.
+  for (let i = 0; i < bomb.length - 9; i++) {
+    if (bomb[i] === 0xff && (bomb[i + 1] === 0xc0 || bomb[i + 1] === 0xc2)) {
+      bomb.writeUInt16BE(65000, i + 5);
+      bomb.writeUInt16BE(65000, i + 7);
+    }
+  }
+  return bomb;
+}
+
+/** A JPEG cut off after a third of its bytes. */
+export async function truncatedJpeg(): Promise<Buffer> {
+  const full = await sharp({ create: { width: 640, height: 480, channels: 3, background: "#336699" } })
+    .composite([{ input: Buffer.from('<svg width="640" height="480"><circle cx="320" cy="240" r="200" fill="#ffcc00"/></svg>') }])
+    .jpeg({ quality: 95 })
+    .toBuffer();
+  return full.subarray(0, Math.floor(full.length / 3));
+}
+
+/** A two-frame 120×80 animated GIF (red, then blue). */
+export async function animatedGif(): Promise<Buffer> {
+  const frame = (colour: string) => sharp({ create: { width: 120, height: 80, channels: 3, background: colour } }).png().toBuffer();
+  return sharp([await frame("#ff0000"), await frame("#0000ff")], { join: { animated: true } }).gif({ loop: 0, delay: [200, 200] }).toBuffer();
+}

@@ -1,0 +1,155 @@
+import { readFile, mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { randomUUID } from "node:crypto";
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { loadConfig, type AppConfig } from "../../src/config/config.ts";
+import { startLocalStack, type LocalStack } from "../../src/dev/local-stack.ts";
+import { buildS3Notification } from "../../src/events/s3-event.parser.ts";
+import { jobIdFor, isTerminal, type JobRecord } from "../../src/jobs/job.model.ts";
+import { createLogger } from "../../src/logger.ts";
+import type { Processor } from "../../src/processors/processor.ts";
+import { createSqsClient } from "../../src/queue/sqs.client.ts";
+import { createS3Client } from "../../src/storage/s3.client.ts";
+import { startWorker, type Worker, type WorkerOptions } from "../../src/worker.ts";
+
+/**
+ * End-to-end harness: a real redis-server, the in-process S3+SQS emulator spoken to over HTTP
+ * by the real AWS SDK, and a real worker. Each stack gets a fresh Redis key prefix and temp dir.
+ */
+export interface TestStack {
+  local: LocalStack;
+  config: AppConfig;
+  worker: Worker;
+  s3: S3Client;
+  sqs: SQSClient;
+  bucket: string;
+  tempDir: string;
+  upload(key: string, body: Buffer | string): Promise<{ eTag: string }>;
+  /** Uploads and sends the S3 notification S3 would send. Returns the job id it maps to. */
+  uploadAndNotify(key: string, body: Buffer | string): Promise<string>;
+  sendEvent(key: string, eTag?: string): Promise<void>;
+  sendRaw(body: string): Promise<void>;
+  waitForJob(jobId: string, predicate?: (job: JobRecord) => boolean, timeoutMs?: number): Promise<JobRecord>;
+  getObject(key: string): Promise<Buffer>;
+  listKeys(prefix: string): Promise<string[]>;
+  queueDepth(queue?: "media" | "dlq"): Promise<{ visible: number; inFlight: number; delayed: number }>;
+  /** A second worker on the same stack (same Redis prefix and queue). */
+  startAnotherWorker(env?: Record<string, string>): Promise<Worker>;
+  stop(): Promise<void>;
+}
+
+export interface TestStackOptions {
+  env?: Record<string, string>;
+  processors?: Processor[];
+  workerOptions?: WorkerOptions;
+  maxReceiveCount?: number;
+}
+
+export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
+  process.env.AWS_ACCESS_KEY_ID ??= "local";
+  process.env.AWS_SECRET_ACCESS_KEY ??= "local";
+  process.env.AWS_REGION ??= "us-east-1";
+  const local = await startLocalStack({ maxReceiveCount: options.maxReceiveCount ?? 3 });
+  const tempDir = await mkdtemp(path.join(os.tmpdir(), "mp-test-"));
+  const prefix = `t${randomUUID().slice(0, 8)}:`;
+  const envFor = (extra: Record<string, string> = {}) => ({
+    ...local.env,
+    REDIS_KEY_PREFIX: prefix,
+    TEMP_DIR: tempDir,
+    METRICS_PORT: "0",
+    SQS_WAIT_TIME_SECONDS: "1",
+    SQS_VISIBILITY_TIMEOUT: "30",
+    RETRY_BACKOFF_BASE: "1",
+    RETRY_BACKOFF_MAX: "2",
+    SHUTDOWN_GRACE_PERIOD: "5",
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    WORKER_ID: `test-${randomUUID().slice(0, 8)}`,
+    ...options.env,
+    ...extra,
+  });
+  const config = loadConfig(envFor());
+  const logger = createLogger(config.logLevel);
+  const worker = await startWorker(config, { logger, ...(options.processors ? { processors: options.processors } : {}), ...options.workerOptions });
+  const s3 = createS3Client(config.aws);
+  const sqs = createSqsClient(config.aws);
+  const bucket = local.bucket;
+  const extraWorkers: Worker[] = [];
+
+  const stack: TestStack = {
+    local,
+    config,
+    worker,
+    s3,
+    sqs,
+    bucket,
+    tempDir,
+    async upload(key, body) {
+      const response = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+      return { eTag: (response.ETag ?? "").replace(/"/g, "") };
+    },
+    async uploadAndNotify(key, body) {
+      const { eTag } = await stack.upload(key, body);
+      await stack.sendEvent(key, eTag);
+      return jobIdFor({ bucket, key, eTag });
+    },
+    async sendEvent(key, eTag) {
+      await stack.sendRaw(buildS3Notification([{ bucket, key, ...(eTag ? { eTag } : {}) }]));
+    },
+    async sendRaw(body) {
+      await sqs.send(new SendMessageCommand({ QueueUrl: config.queue.queueUrl, MessageBody: body }));
+    },
+    async waitForJob(jobId, predicate = (job) => isTerminal(job.status), timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      let last: JobRecord | undefined;
+      while (Date.now() < deadline) {
+        last = await worker.store.get(jobId).catch(() => undefined);
+        if (last && predicate(last)) return last;
+        await sleep(100);
+      }
+      throw new Error(`job ${jobId} did not reach the expected state in ${timeoutMs} ms; last: ${JSON.stringify(last ? { status: last.status, error: last.error, timeline: last.timeline.map((entry) => entry.event) } : undefined)}`);
+    },
+    async getObject(key) {
+      const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return Buffer.from(await response.Body!.transformToByteArray());
+    },
+    async listKeys(keyPrefix) {
+      const keys: string[] = [];
+      let token: string | undefined;
+      do {
+        const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: keyPrefix, ContinuationToken: token }));
+        for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
+        token = page.NextContinuationToken;
+      } while (token);
+      return keys.sort();
+    },
+    async queueDepth(queue = "media") {
+      const url = queue === "media" ? config.queue.queueUrl : config.queue.dlqUrl;
+      const { Attributes: a = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["All"] }));
+      return {
+        visible: Number(a.ApproximateNumberOfMessages ?? 0),
+        inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0),
+        delayed: Number(a.ApproximateNumberOfMessagesDelayed ?? 0),
+      };
+    },
+    async startAnotherWorker(env) {
+      const another = await startWorker(loadConfig(envFor(env)), { logger, ...(options.processors ? { processors: options.processors } : {}), ...options.workerOptions });
+      extraWorkers.push(another);
+      return another;
+    },
+    async stop() {
+      await Promise.allSettled([worker.stop(1_000), ...extraWorkers.map((extra) => extra.stop(1_000))]);
+      s3.destroy();
+      sqs.destroy();
+      await local.stop();
+      await rm(tempDir, { recursive: true, force: true });
+    },
+  };
+  return stack;
+}
+
+export async function readJson<T>(file: string): Promise<T> {
+  return JSON.parse(await readFile(file, "utf8")) as T;
+}
