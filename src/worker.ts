@@ -26,6 +26,7 @@ export interface Worker {
   store: JobStore;
   health: HealthServer;
   consumer: MediaConsumer;
+  processorNames: string[];
   /** Ordered, idempotent shutdown; `graceMs` overrides SHUTDOWN_GRACE_PERIOD. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -127,5 +128,5 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
     })();
     return stopped;
   };
-  return { config, metrics, store, health, consumer, stop };
+  return { config, metrics, store, health, consumer, processorNames: registry.names, stop };
 }
