@@ -71,7 +71,7 @@ describe("image uploads through the real consumer, Redis and emulator", () => {
     await stack.sendEvent(key, eTag);
     await stack.sendEvent(key, eTag);
     await waitUntil(async () => (await stack.queueDepth()).visible + (await stack.queueDepth()).inFlight === 0);
-    const again = await stack.worker.store.get(jobId);
+    const again = await stack.store.get(jobId);
     assert.equal(again?.attempts, 1);
     assert.equal(again?.timeline.filter((entry) => entry.event === "completed").length, 1);
   });

@@ -10,6 +10,8 @@ import { startLocalStack, type LocalStack } from "../../src/dev/local-stack.ts";
 import { buildS3Notification } from "../../src/events/s3-event.parser.ts";
 import { jobIdFor, isTerminal, type JobRecord } from "../../src/jobs/job.model.ts";
 import { createLogger } from "../../src/logger.ts";
+import { JobStore } from "../../src/jobs/job.store.ts";
+import { createRedisClient } from "../../src/jobs/redis.client.ts";
 import type { Processor } from "../../src/processors/processor.ts";
 import { createSqsClient } from "../../src/queue/sqs.client.ts";
 import { createS3Client } from "../../src/storage/s3.client.ts";
@@ -23,6 +25,8 @@ export interface TestStack {
   local: LocalStack;
   config: AppConfig;
   worker: Worker;
+  /** The harness's own view of the job store (independent of any worker's connection). */
+  store: JobStore;
   s3: S3Client;
   sqs: SQSClient;
   bucket: string;
@@ -77,11 +81,15 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const sqs = createSqsClient(config.aws);
   const bucket = local.bucket;
   const extraWorkers: Worker[] = [];
+  const redis = createRedisClient(config.redis.url, "test-harness");
+  redis.on("error", () => undefined);
+  const store = new JobStore(redis, { keyPrefix: prefix, statusTtlSec: config.jobs.statusTtlSec, leaseTtlMs: config.jobs.leaseTtlMs, workerId: "test-harness" });
 
   const stack: TestStack = {
     local,
     config,
     worker,
+    store,
     s3,
     sqs,
     bucket,
@@ -105,7 +113,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       const deadline = Date.now() + timeoutMs;
       let last: JobRecord | undefined;
       while (Date.now() < deadline) {
-        last = await worker.store.get(jobId).catch(() => undefined);
+        last = await store.get(jobId).catch(() => undefined);
         if (last && predicate(last)) return last;
         await sleep(100);
       }
@@ -143,6 +151,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       await Promise.allSettled([worker.stop(1_000), ...extraWorkers.map((extra) => extra.stop(1_000))]);
       s3.destroy();
       sqs.destroy();
+      redis.disconnect();
       await local.stop();
       await rm(tempDir, { recursive: true, force: true });
     },

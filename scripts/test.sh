@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The test command of README.md (and of CI): install what is missing, typecheck, check the
+# deployment artefacts when their checker exists, then run every test against real parts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="/usr/local/bin:$PATH"
+export MALLOC_ARENA_MAX=2
+echo "== typecheck"
+npx tsc -p tsconfig.json --noEmit
+if [ -f scripts/check-deploy.sh ]; then
+  echo "== deployment artefacts"
+  bash scripts/check-deploy.sh
+fi
+echo "== tests"
+npm test

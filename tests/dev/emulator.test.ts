@@ -1,0 +1,123 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from "@aws-sdk/client-sqs";
+import { startEmulator, type RunningEmulator } from "../../src/dev/emulator.ts";
+import { parseMessageBody } from "../../src/events/s3-event.parser.ts";
+import { createLogger } from "../../src/logger.ts";
+
+/**
+ * The emulator against the real fauxqs and the real AWS SDK: resources exist with the right
+ * redrive policy, and an upload reaches the media queue as the notification S3 would send.
+ */
+
+const BUCKET = "media-uploads";
+const rules = { sourceBuckets: [BUCKET], outputSegment: "processed" };
+const credentials = { accessKeyId: "test", secretAccessKey: "test" };
+
+let emulator: RunningEmulator;
+let s3: S3Client;
+let sqs: SQSClient;
+
+before(async () => {
+  emulator = await startEmulator({
+    port: 0,
+    buckets: [BUCKET],
+    maxReceiveCount: 2,
+    notificationPollMs: 100,
+    logger: createLogger("silent"),
+  });
+  s3 = new S3Client({ region: "us-east-1", endpoint: emulator.endpoint, forcePathStyle: true, credentials });
+  sqs = new SQSClient({ region: "us-east-1", endpoint: emulator.endpoint, credentials });
+});
+
+after(async () => {
+  s3.destroy();
+  sqs.destroy();
+  await emulator.stop();
+  await emulator.stop(); // idempotent
+});
+
+async function receiveOne(queueUrl: string, visibilityTimeout = 30): Promise<Message> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1, VisibilityTimeout: visibilityTimeout, MaxNumberOfMessages: 1 }));
+    if (Messages?.[0]) return Messages[0];
+  }
+  throw new Error(`no message on ${queueUrl} within 10 s`);
+}
+
+async function visibleCount(queueUrl: string): Promise<number> {
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages"] }));
+  return Number(Attributes?.ApproximateNumberOfMessages);
+}
+
+describe("emulator", () => {
+  test("the media queue's redrive policy names the DLQ and maxReceiveCount", async () => {
+    const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: emulator.queueUrl, AttributeNames: ["RedrivePolicy"] }));
+    const policy = JSON.parse(Attributes?.RedrivePolicy ?? "{}") as { deadLetterTargetArn?: string; maxReceiveCount?: number | string };
+    assert.match(policy.deadLetterTargetArn ?? "", /:media-processing-dlq$/);
+    assert.equal(Number(policy.maxReceiveCount), 2);
+  });
+
+  test("an upload with spaces, plus signs and accents arrives as an ObjectCreated notification whose key round-trips", async () => {
+    const key = "tenants/t1/users/u1/media/1700000000-abc-my photo+1 été.jpg";
+    const body = Buffer.from("not really a jpeg, the bridge does not care");
+    const put = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+
+    const message = await receiveOne(emulator.queueUrl);
+    const parsed = parseMessageBody(message.Body, rules);
+    assert.equal(parsed.kind, "events");
+    if (parsed.kind !== "events") return;
+    assert.equal(parsed.refs.length, 1);
+    const [ref] = parsed.refs;
+    assert.equal(ref?.key, key);
+    assert.equal(ref?.bucket, BUCKET);
+    assert.equal(ref?.size, body.length);
+    assert.equal(ref?.eTag, put.ETag?.replace(/"/g, ""));
+    assert.match(ref?.eventName ?? "", /^ObjectCreated:/);
+    // The raw body carries the key form-encoded, exactly as S3 writes it.
+    assert.match(message.Body ?? "", /my\+photo%2B1\+%C3%A9t%C3%A9\.jpg/);
+  });
+
+  test("outputs are not announced, a changed object is announced again, an unchanged one is not", async () => {
+    const sentBefore = emulator.bridge.notificationsSent;
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "tenants/t1/users/u1/media/processed/a_thumb_small.webp", Body: "out" }));
+    const key = "tenants/t1/users/u1/media/clip.mp4";
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: "version 1" }));
+    const first = await receiveOne(emulator.queueUrl);
+    assert.equal(parsedKey(first), key);
+    // The output was uploaded before clip.mp4, so a listing that saw clip.mp4 saw it too.
+    assert.equal(emulator.bridge.notificationsSent - sentBefore, 1);
+
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: "version 2, longer" }));
+    const second = await receiveOne(emulator.queueUrl);
+    assert.equal(parsedKey(second), key);
+    assert.notEqual(parsedETag(second), parsedETag(first));
+
+    await new Promise((resolve) => setTimeout(resolve, 400)); // several poll intervals
+    assert.equal(await visibleCount(emulator.queueUrl), 0);
+    assert.equal(emulator.bridge.notificationsSent - sentBefore, 2);
+  });
+
+  test("a message received maxReceiveCount times without being deleted moves to the DLQ", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "tenants/t1/users/u1/media/poison.bin", Body: "x" }));
+    await receiveOne(emulator.queueUrl, 0);
+    await receiveOne(emulator.queueUrl, 0);
+    // The third receive finds the receive count exceeded and redrives instead of delivering.
+    const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: emulator.queueUrl, WaitTimeSeconds: 1 }));
+    assert.equal(Messages?.length ?? 0, 0);
+    const dead = await receiveOne(emulator.dlqUrl);
+    assert.equal(parsedKey(dead), "tenants/t1/users/u1/media/poison.bin");
+  });
+});
+
+function parsedKey(message: Message): string | undefined {
+  const parsed = parseMessageBody(message.Body, rules);
+  return parsed.kind === "events" ? parsed.refs[0]?.key : undefined;
+}
+
+function parsedETag(message: Message): string | undefined {
+  const parsed = parseMessageBody(message.Body, rules);
+  return parsed.kind === "events" ? parsed.refs[0]?.eTag : undefined;
+}

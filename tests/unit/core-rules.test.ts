@@ -1,0 +1,106 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ConfigError, loadConfig } from "../../src/config/config.ts";
+import { fromAwsError, MediaError, toMediaError } from "../../src/errors.ts";
+import { detectFromBytes } from "../../src/media/detect-type.ts";
+import { jobIdFor } from "../../src/jobs/job.model.ts";
+import { retryDelaySec } from "../../src/queue/backoff.ts";
+import { outputKey, outputLayout } from "../../src/storage/output-keys.ts";
+import { displayedSize, fitInside, planVariants } from "../../src/processors/image/image.plan.ts";
+
+const baseEnv = { MEDIA_BUCKET: "media", MEDIA_PROCESSING_QUEUE_URL: "http://localhost:4566/000000000000/q", REDIS_URL: "redis://localhost:6379" };
+
+test("the output layout follows the seed naming, flat and nested", () => {
+  const layout = outputLayout("tenants/t1/users/u1/media/1700000000-abc-photo.jpg", "processed");
+  assert.equal(outputKey(layout, "thumb_small.webp"), "tenants/t1/users/u1/media/processed/1700000000-abc-photo_thumb_small.webp");
+  assert.equal(outputKey(layout, "hls/master.m3u8"), "tenants/t1/users/u1/media/processed/1700000000-abc-photo/hls/master.m3u8");
+  assert.equal(outputKey(outputLayout("photo", "processed"), "manifest.json"), "processed/photo_manifest.json");
+  assert.equal(outputKey(outputLayout("a/.hidden", "out"), "x.jpg"), "a/out/.hidden_x.jpg");
+  assert.throws(() => outputKey(layout, "../escape.jpg"));
+  assert.throws(() => outputKey(layout, "hls/../../x"));
+});
+
+test("error classification: AWS errors by code and status, system errors by errno", () => {
+  const aws = (name: string, status?: number, fault?: "client" | "server") => Object.assign(new Error(name), { name, $fault: fault, $metadata: { httpStatusCode: status } });
+  assert.equal(fromAwsError(aws("NoSuchKey", 404), "s3:getObject").code, "source-not-found");
+  assert.equal(fromAwsError(aws("NoSuchKey", 404), "s3:getObject").category, "processing");
+  assert.equal(fromAwsError(aws("AccessDenied", 403), "s3:getObject").category, "configuration");
+  assert.equal(fromAwsError(aws("SlowDown", 503), "s3:putObject").category, "transient");
+  assert.equal(fromAwsError(aws("InternalError", 500, "server"), "s3:putObject").category, "transient");
+  assert.equal(fromAwsError(Object.assign(new Error("x"), { code: "ECONNREFUSED" }), "s3").category, "transient");
+  assert.equal(toMediaError(Object.assign(new Error("no space"), { code: "ENOSPC" })).category, "resource");
+  assert.equal(toMediaError(Object.assign(new Error("no space"), { code: "ENOSPC" })).messageAction, "retry-later");
+  const processing = new MediaError("bad", { code: "image-corrupt", category: "processing" });
+  assert.equal(processing.messageAction, "fail-and-delete");
+  assert.equal(new MediaError("c", { code: "cancelled", category: "cancelled" }).messageAction, "cancel-and-delete");
+  assert.equal(new MediaError("t", { code: "processing-timeout", category: "resource" }).messageAction, "fail-and-delete");
+  assert.equal(new MediaError("d", { code: "aws-AccessDenied", category: "configuration" }).messageAction, "retry-later");
+  assert.deepEqual(processing.toJobError(), { category: "processing", code: "image-corrupt", message: "bad", retryable: false });
+});
+
+test("retry back-off grows exponentially with jitter and is capped", () => {
+  assert.equal(retryDelaySec(1, 30, 900, () => 0), 15);
+  assert.equal(retryDelaySec(1, 30, 900, () => 1), 30);
+  assert.equal(retryDelaySec(3, 30, 900, () => 1), 120);
+  assert.equal(retryDelaySec(10, 30, 900, () => 1), 900);
+  assert.equal(retryDelaySec(60, 30, 900, () => 0.5), 675);
+});
+
+test("config: defaults, units, and one error listing every problem", () => {
+  const config = loadConfig({ ...baseEnv, PROCESSING_TIMEOUT: "2m", SQS_VISIBILITY_TIMEOUT: "120", JOB_STATUS_TTL: "1d" });
+  assert.equal(config.jobs.processingTimeoutMs, 120_000);
+  assert.equal(config.queue.visibilityTimeoutSec, 120);
+  assert.equal(config.queue.heartbeatIntervalSec, 40);
+  assert.equal(config.jobs.statusTtlSec, 86_400);
+  assert.equal(config.queue.concurrency, 2);
+  assert.deepEqual(config.image.thumbnailSizes, { small: 150, medium: 600, large: 1200 });
+  assert.equal(config.aws.forcePathStyle, false);
+  assert.equal(loadConfig({ ...baseEnv, AWS_ENDPOINT_URL: "http://127.0.0.1:4566" }).aws.forcePathStyle, true);
+  try {
+    loadConfig({ MEDIA_PROCESSOR_CONCURRENCY: "zero", SQS_BATCH_SIZE: "11", ENABLE_HLS_TRANSCODING: "maybe" });
+    assert.fail("should throw");
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    const joined = error.problems.join("\n");
+    for (const name of ["MEDIA_BUCKET", "MEDIA_PROCESSING_QUEUE_URL", "REDIS_URL", "MEDIA_PROCESSOR_CONCURRENCY", "SQS_BATCH_SIZE", "ENABLE_HLS_TRANSCODING"]) {
+      assert.match(joined, new RegExp(name), `${name} listed`);
+    }
+  }
+  assert.throws(() => loadConfig({ ...baseEnv, SQS_VISIBILITY_TIMEOUT: "30", SQS_HEARTBEAT_INTERVAL: "30" }), /SQS_HEARTBEAT_INTERVAL/);
+});
+
+test("type detection reads bytes, not names: playlists and office files are recognised", () => {
+  assert.equal(detectFromBytes(Buffer.from([0xff, 0xd8, 0xff, 0xe0])).format, "jpeg");
+  assert.equal(detectFromBytes(Buffer.from("#EXTM3U\n#EXT-X-VERSION:3\nfile:///etc/passwd\n")).kind, "playlist");
+  assert.equal(detectFromBytes(Buffer.from("ffconcat version 1.0\nfile /etc/passwd\n")).kind, "playlist");
+  assert.equal(detectFromBytes(Buffer.from("%PDF-1.7\n")).format, "pdf");
+  assert.equal(detectFromBytes(Buffer.from("<svg xmlns='http://www.w3.org/2000/svg'></svg>")).format, "svg");
+  const ftyp = (brand: string, compatible: string) => Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from(`ftyp${brand}\0\0\0\0${brand}${compatible}`)]);
+  assert.equal(detectFromBytes(ftyp("avif", "mif1")).format, "avif");
+  assert.equal(detectFromBytes(ftyp("heic", "mif1")).format, "heif");
+  assert.equal(detectFromBytes(ftyp("M4A ", "isom")).kind, "audio");
+  assert.equal(detectFromBytes(ftyp("isom", "mp41")).kind, "video");
+  assert.equal(detectFromBytes(Buffer.from("RIFF\0\0\0\0WAVEfmt ")).format, "wav");
+  assert.equal(detectFromBytes(Buffer.from("just some text")).kind, "unknown");
+});
+
+test("job ids are stable per object version and differ across versions", () => {
+  const a = jobIdFor({ bucket: "b", key: "k", eTag: '"e1"' });
+  assert.equal(a, jobIdFor({ bucket: "b", key: "k", eTag: "e1" }));
+  assert.notEqual(a, jobIdFor({ bucket: "b", key: "k", eTag: "e2" }));
+  assert.notEqual(a, jobIdFor({ bucket: "b", key: "k", eTag: "e1", versionId: "v2" }));
+  assert.match(a, /^[0-9a-f]{24}$/);
+});
+
+test("image plan: orientation swaps sizes, fit never enlarges, variants follow the source family", () => {
+  assert.deepEqual(displayedSize(400, 300, 6), { width: 300, height: 400 });
+  assert.deepEqual(displayedSize(400, 300, 3), { width: 400, height: 300 });
+  assert.deepEqual(fitInside(6000, 4000, 1200), { width: 1200, height: 800 });
+  assert.deepEqual(fitInside(100, 50, 1200), { width: 100, height: 50 });
+  const config = loadConfig(baseEnv).image;
+  const names = (format: string, hasAlpha = false, pages = 1) => planVariants({ format, width: 10, height: 10, pages, hasAlpha }, config).map((plan) => plan.name);
+  assert.deepEqual(names("jpeg"), ["thumb_small.webp", "thumb_medium.webp", "thumb_large.webp", "optimized.jpg", "webp.webp", "avif.avif"]);
+  assert.ok(names("png", true).includes("optimized.png"));
+  assert.ok(names("gif", false, 3).includes("optimized.gif"));
+  assert.ok(names("heif").includes("optimized.jpg"));
+});
