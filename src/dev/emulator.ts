@@ -1,0 +1,128 @@
+import { S3Client } from "@aws-sdk/client-s3";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { startFauxqs, type FauxqsServer } from "fauxqs";
+import type { Logger } from "../logger.ts";
+import { S3NotificationBridge } from "./s3-notification.bridge.ts";
+
+/**
+ * The S3+SQS emulator used by docker-compose (`media-processor emulator`) and by tests:
+ * fauxqs on one port, with the bucket(s), the media queue and its dead-letter queue created
+ * at start, and {@link S3NotificationBridge} standing in for the bucket's ObjectCreated
+ * notification to the media queue (fauxqs does not emit S3 event notifications).
+ */
+
+export interface EmulatorOptions {
+  /** Port to listen on (all interfaces, as a container needs); 0 picks a free port. */
+  port: number;
+  /**
+   * Host name written into queue URLs, e.g. the compose service name, giving
+   * `http://sqs.<region>.<host>:<port>/000000000000/<queue>`. Unset: `http://127.0.0.1:<port>/…`.
+   * Clients configured with an explicit endpoint send to that endpoint whatever the URL's host.
+   */
+  queueUrlHost: string | undefined;
+  region: string;
+  /** Buckets created and watched; the first is the upload bucket of the demo. */
+  buckets: string[];
+  queueName: string;
+  dlqName: string;
+  /** The media queue's redrive `maxReceiveCount`: keep equal to MAX_PROCESSING_RETRIES. */
+  maxReceiveCount: number;
+  /** The media queue's default visibility timeout; the worker sets its own on each receive. */
+  visibilityTimeoutSec: number;
+  outputSegment: string;
+  /** How often the bridge lists the buckets. */
+  notificationPollMs: number;
+  logger: Logger;
+}
+
+export interface RunningEmulator {
+  /** Endpoint for AWS_ENDPOINT_URL on this machine, e.g. `http://127.0.0.1:4566`. */
+  endpoint: string;
+  port: number;
+  queueUrl: string;
+  dlqUrl: string;
+  bridge: S3NotificationBridge;
+  fauxqs: FauxqsServer;
+  /** Stops the bridge, then the server. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_EMULATOR_OPTIONS: Omit<EmulatorOptions, "logger"> = {
+  port: 4566,
+  queueUrlHost: undefined,
+  region: "us-east-1",
+  buckets: ["media-uploads"],
+  queueName: "media-processing",
+  dlqName: "media-processing-dlq",
+  maxReceiveCount: 3,
+  visibilityTimeoutSec: 300,
+  outputSegment: "processed",
+  notificationPollMs: 1000,
+};
+
+/** The emulator accepts any credentials; these only satisfy the SDK's signer. */
+const EMULATOR_CREDENTIALS = { accessKeyId: "emulator", secretAccessKey: "emulator" };
+
+/** fauxqs's fixed account id, part of every ARN it issues. */
+const EMULATOR_ACCOUNT_ID = "000000000000";
+
+export async function startEmulator(options: Partial<EmulatorOptions> & { logger: Logger }): Promise<RunningEmulator> {
+  const settings: EmulatorOptions = { ...DEFAULT_EMULATOR_OPTIONS, ...options };
+  const fauxqs = await startFauxqs({
+    port: settings.port,
+    logger: false,
+    defaultRegion: settings.region,
+    ...(settings.queueUrlHost ? { host: settings.queueUrlHost } : {}),
+  });
+  const endpoint = `http://127.0.0.1:${fauxqs.port}`;
+  const { dlqUrl, queueUrl } = createResources(fauxqs, settings);
+
+  const clientConfig = { region: settings.region, endpoint, credentials: EMULATOR_CREDENTIALS };
+  const s3 = new S3Client({ ...clientConfig, forcePathStyle: true });
+  const sqs = new SQSClient(clientConfig);
+  const bridge = new S3NotificationBridge({
+    s3,
+    sqs,
+    buckets: settings.buckets,
+    queueUrl,
+    outputSegment: settings.outputSegment,
+    pollIntervalMs: settings.notificationPollMs,
+    logger: settings.logger,
+  });
+  bridge.start();
+  settings.logger.info(
+    { endpoint, buckets: settings.buckets, queueUrl, dlqUrl, maxReceiveCount: settings.maxReceiveCount },
+    "emulator: S3+SQS ready; bucket notifications bridged to the media queue",
+  );
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      await bridge.stop();
+      s3.destroy();
+      sqs.destroy();
+      await fauxqs.stop();
+    })();
+    return stopping;
+  };
+  return { endpoint, port: fauxqs.port, queueUrl, dlqUrl, bridge, fauxqs, stop };
+}
+
+/** DLQ first: the media queue's redrive policy names the DLQ by ARN. */
+function createResources(fauxqs: FauxqsServer, settings: EmulatorOptions): { queueUrl: string; dlqUrl: string } {
+  for (const bucket of settings.buckets) fauxqs.createBucket(bucket);
+  const dlq = fauxqs.createQueue(settings.dlqName, {
+    region: settings.region,
+    // The longest retention SQS allows, so failed uploads stay inspectable.
+    attributes: { MessageRetentionPeriod: "1209600" },
+  });
+  const dlqArn = dlq.queueArn || `arn:aws:sqs:${settings.region}:${EMULATOR_ACCOUNT_ID}:${settings.dlqName}`;
+  const media = fauxqs.createQueue(settings.queueName, {
+    region: settings.region,
+    attributes: {
+      VisibilityTimeout: String(settings.visibilityTimeoutSec),
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: settings.maxReceiveCount }),
+    },
+  });
+  return { queueUrl: media.queueUrl, dlqUrl: dlq.queueUrl };
+}
