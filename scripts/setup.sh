@@ -31,7 +31,10 @@ fi
 export PATH="/usr/local/bin:$PATH"
 echo "setup: node $(node --version), $(ffmpeg -version | head -1 | cut -d' ' -f1-3), $(redis-server --version | cut -d' ' -f1-3)"
 
+# `npm install` rather than `npm ci`: @napi-rs/canvas lists prebuilt packages for platforms
+# whose matching versions some registries (mirrors) lack, and npm ci refuses a lock file without
+# them; with a lock file present npm install resolves the same versions and leaves it untouched.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "setup: npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  echo "setup: npm install (from package-lock.json)"
+  npm install --no-audit --no-fund --no-save --loglevel=error
 fi

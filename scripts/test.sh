@@ -8,9 +8,9 @@ export PATH="/usr/local/bin:$PATH"
 export MALLOC_ARENA_MAX=2
 echo "== typecheck"
 npx tsc -p tsconfig.json --noEmit
-if [ -f scripts/check-deploy.sh ]; then
-  echo "== deployment artefacts"
-  bash scripts/check-deploy.sh
-fi
+echo "== deployment artefacts"
+bash scripts/check-deploy.sh
+echo "== the Dockerfile's install-and-start steps, repeated on this host"
+bash scripts/check-image-steps.sh
 echo "== tests"
 npm test

@@ -57,7 +57,7 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
   });
   const plugins = await loadPluginProcessors(config.processorModules, config);
   const registry = new ProcessorRegistry([...(options.processors ?? []), ...plugins, ...builtinProcessors(config)]);
-  const workers = new WorkerRegistry(redis, config.redis.keyPrefix);
+  const workers = new WorkerRegistry(redis, config.redis.keyPrefix, config.workerHeartbeatMs);
   const folder = workerFolderName(config.workerId);
   const { root: tempRoot, removed } = await prepareTempRoot(config.storage.tempDir, config.workerId, (name) => workers.isAlive(name).catch(() => true));
   if (removed.length > 0) logger.info({ removed }, "removed temp folders of dead workers");

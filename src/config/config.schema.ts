@@ -68,6 +68,38 @@ const stringList = z
   .optional()
   .transform((value) => (value ?? "").split(",").map((part) => part.trim()).filter(Boolean));
 
+/** Comma-separated audio transcode targets, each from the supported set, no duplicates. */
+const audioFormatList = (fallback: string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value.trim() === "") return fallback;
+      if (value.trim().toLowerCase() === "none") return [];
+      const parts = value.split(",").map((part) => part.trim().toLowerCase()).filter(Boolean);
+      const unknown = parts.filter((part) => !["mp3", "aac", "ogg"].includes(part));
+      if (unknown.length > 0 || new Set(parts).size !== parts.length) {
+        ctx.addIssue({ code: "custom", message: `expected a comma-separated list of mp3, aac, ogg without repeats (or "none"), got "${value}"` });
+        return z.NEVER;
+      }
+      return parts;
+    });
+
+/** `#RRGGBB` or `#RRGGBBAA` (the `#` is optional). */
+const hexColor = (fallback: string) =>
+  z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value.trim() === "") return fallback;
+      const normalised = value.trim().replace(/^#/, "").toUpperCase();
+      if (!/^([0-9A-F]{6}|[0-9A-F]{8})$/.test(normalised)) {
+        ctx.addIssue({ code: "custom", message: `expected a colour as #RRGGBB or #RRGGBBAA, got "${value}"` });
+        return z.NEVER;
+      }
+      return `#${normalised}`;
+    });
+
 const url = (message: string) => z.string({ error: message }).trim().url({ message });
 const optionalUrl = z
   .string()
@@ -111,9 +143,32 @@ export const envSchema = z.object({
   IMAGE_AVIF_QUALITY: int(50, 1, 100),
   IMAGE_AVIF_EFFORT: int(2, 0, 9),
   IMAGE_ENABLE_AVIF: bool(true),
+  AUDIO_FORMATS: audioFormatList(["mp3", "aac", "ogg"]),
+  AUDIO_MP3_BITRATE_KBPS: int(192, 32, 320),
+  AUDIO_AAC_BITRATE_KBPS: int(160, 24, 320),
+  AUDIO_OPUS_BITRATE_KBPS: int(96, 12, 256),
+  AUDIO_MAX_DURATION: duration(4 * 3_600_000, "s", 1_000, 48 * 3_600_000),
+  AUDIO_WAVEFORM_SAMPLES_PER_PIXEL: int(256, 2, 1_000_000),
+  AUDIO_WAVEFORM_PIXELS_PER_SECOND: int(0, 0, 48_000),
+  AUDIO_WAVEFORM_BITS: int(8, 8, 16).refine((bits) => bits === 8 || bits === 16, { message: "expected 8 or 16" }),
+  AUDIO_WAVEFORM_SPLIT_CHANNELS: bool(false),
+  AUDIO_WAVEFORM_WIDTH: int(1800, 16, 16384),
+  AUDIO_WAVEFORM_HEIGHT: int(280, 8, 4096),
+  AUDIO_WAVEFORM_COLOR: hexColor("#3A6EA5"),
+  AUDIO_WAVEFORM_BACKGROUND_COLOR: hexColor("#FFFFFF"),
+  AUDIO_COVER_MAX_DIMENSION: int(800, 16, 4096),
+  DOCUMENT_THUMB_WIDTH: int(300, 16, 4096),
+  DOCUMENT_PREVIEW_PAGES: int(3, 0, 100),
+  DOCUMENT_PREVIEW_WIDTH: int(1024, 16, 4096),
+  DOCUMENT_MAX_TEXT_PAGES: int(500, 0, 100_000),
+  DOCUMENT_TIME_BUDGET: duration(120_000, "s", 1_000, 12 * 3_600_000),
+  DOCUMENT_MAX_IMAGE_PIXELS: int(40_000_000, 1, 1_000_000_000),
+  DOCUMENT_MAX_HEAP_MB: int(1024, 128, 65_536),
+  DOCUMENT_ENABLE_LIBREOFFICE: bool(false),
   PROCESSOR_MODULES: stringList,
   METRICS_PORT: int(9464, 0, 65535),
   WORKER_ID: z.string().default(`${os.hostname()}-${process.pid}`),
+  WORKER_HEARTBEAT_INTERVAL: duration(10_000, "s", 1_000, 3_600_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -155,8 +210,31 @@ export const ENV_DOCS: Record<keyof z.infer<typeof envSchema>, string> = {
   IMAGE_AVIF_QUALITY: "AVIF quality.",
   IMAGE_AVIF_EFFORT: "AVIF CPU effort 0-9: 2 is ~4x cheaper than sharp's default 4 for ~45 % larger files.",
   IMAGE_ENABLE_AVIF: "Produce the AVIF variant.",
+  AUDIO_FORMATS: "Audio transcodes to produce, comma-separated from mp3 (libmp3lame), aac (AAC in M4A), ogg (Opus in Ogg); `none` for waveform and tags only.",
+  AUDIO_MP3_BITRATE_KBPS: "MP3 bitrate for stereo in kbit/s; mono gets half. Never above the source's bitrate.",
+  AUDIO_AAC_BITRATE_KBPS: "AAC bitrate for stereo in kbit/s; mono gets half. Never above the source's bitrate.",
+  AUDIO_OPUS_BITRATE_KBPS: "Opus bitrate for stereo in kbit/s; mono gets half. Never above the source's bitrate.",
+  AUDIO_MAX_DURATION: "Longest audio processed; longer files fail with `audio-too-long`; bare number in seconds, or 90m/4h.",
+  AUDIO_WAVEFORM_SAMPLES_PER_PIXEL: "Waveform data zoom: audio samples per min/max pair (audiowaveform's --zoom; 256 is its default).",
+  AUDIO_WAVEFORM_PIXELS_PER_SECOND: "Waveform data zoom as min/max pairs per second of audio; when above 0 it replaces AUDIO_WAVEFORM_SAMPLES_PER_PIXEL.",
+  AUDIO_WAVEFORM_BITS: "Resolution of waveform data values: 8 (-128..127) or 16 (-32768..32767).",
+  AUDIO_WAVEFORM_SPLIT_CHANNELS: "Waveform data per channel when true; a mono mix-down when false.",
+  AUDIO_WAVEFORM_WIDTH: "Width of the waveform PNG in pixels.",
+  AUDIO_WAVEFORM_HEIGHT: "Height of the waveform PNG in pixels.",
+  AUDIO_WAVEFORM_COLOR: "Waveform colour of the PNG, #RRGGBB or #RRGGBBAA.",
+  AUDIO_WAVEFORM_BACKGROUND_COLOR: "Background colour of the PNG, #RRGGBB or #RRGGBBAA (alpha 00 for transparent).",
+  AUDIO_COVER_MAX_DIMENSION: "Longest side in pixels of the `_cover.jpg` extracted from embedded cover art.",
+  DOCUMENT_THUMB_WIDTH: "Width in pixels of the page-1 `_thumb.webp` of a PDF.",
+  DOCUMENT_PREVIEW_PAGES: "How many leading pages get a `_page_<n>.webp` preview (0 for none).",
+  DOCUMENT_PREVIEW_WIDTH: "Width in pixels of the page previews; pages taller than 4x this width are fitted by height instead.",
+  DOCUMENT_MAX_TEXT_PAGES: "Pages whose text is extracted to `_text.txt`; later pages are counted but not read (metadata says so).",
+  DOCUMENT_TIME_BUDGET: "Time one document may take (conversion, rendering and text together); the pdf.js process is killed at the limit; bare number in seconds, or 2m.",
+  DOCUMENT_MAX_IMAGE_PIXELS: "Images embedded in a PDF declaring more pixels are skipped when rendering (image bombs).",
+  DOCUMENT_MAX_HEAP_MB: "JavaScript heap limit in MiB of the child process that runs pdf.js; a document that needs more fails with `document-out-of-memory`.",
+  DOCUMENT_ENABLE_LIBREOFFICE: "Convert Office/OpenDocument files to PDF with LibreOffice (`soffice` must be on PATH). Off by default: LibreOffice is large and parses hostile input with far more code than pdf.js; run it only in a sandboxed container.",
   PROCESSOR_MODULES: "Comma-separated module paths of custom processors, tried before the built-ins.",
   METRICS_PORT: "Port of /metrics, /healthz and /readyz (0 picks a free port).",
   WORKER_ID: "Name of this worker in job timelines and logs. Default: hostname-pid.",
+  WORKER_HEARTBEAT_INTERVAL: "How often a worker announces itself in Redis (it counts as dead after three missed beats); seconds.",
   LOG_LEVEL: "pino log level.",
 };

@@ -37,9 +37,40 @@ export interface AppConfig {
     avifEnabled: boolean;
   };
   video: { hlsEnabled: boolean };
+  audio: {
+    /** Transcode targets in output order: mp3, aac (M4A), ogg (Opus). */
+    formats: Array<"mp3" | "aac" | "ogg">;
+    mp3BitrateKbps: number;
+    aacBitrateKbps: number;
+    opusBitrateKbps: number;
+    maxDurationSec: number;
+    waveform: {
+      samplesPerPixel: number;
+      /** 0 = use samplesPerPixel. */
+      pixelsPerSecond: number;
+      bits: 8 | 16;
+      splitChannels: boolean;
+      imageWidth: number;
+      imageHeight: number;
+      color: string;
+      backgroundColor: string;
+    };
+    coverMaxDimension: number;
+  };
+  document: {
+    thumbWidthPx: number;
+    previewPages: number;
+    previewWidthPx: number;
+    maxTextPages: number;
+    timeBudgetMs: number;
+    maxImagePixels: number;
+    maxHeapMb: number;
+    libreOfficeEnabled: boolean;
+  };
   processorModules: string[];
   metricsPort: number;
   workerId: string;
+  workerHeartbeatMs: number;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 }
 
@@ -123,9 +154,38 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       avifEnabled: e.IMAGE_ENABLE_AVIF,
     },
     video: { hlsEnabled: e.ENABLE_HLS_TRANSCODING },
+    audio: {
+      formats: e.AUDIO_FORMATS as Array<"mp3" | "aac" | "ogg">,
+      mp3BitrateKbps: e.AUDIO_MP3_BITRATE_KBPS,
+      aacBitrateKbps: e.AUDIO_AAC_BITRATE_KBPS,
+      opusBitrateKbps: e.AUDIO_OPUS_BITRATE_KBPS,
+      maxDurationSec: e.AUDIO_MAX_DURATION / 1000,
+      waveform: {
+        samplesPerPixel: e.AUDIO_WAVEFORM_SAMPLES_PER_PIXEL,
+        pixelsPerSecond: e.AUDIO_WAVEFORM_PIXELS_PER_SECOND,
+        bits: e.AUDIO_WAVEFORM_BITS === 16 ? 16 : 8,
+        splitChannels: e.AUDIO_WAVEFORM_SPLIT_CHANNELS,
+        imageWidth: e.AUDIO_WAVEFORM_WIDTH,
+        imageHeight: e.AUDIO_WAVEFORM_HEIGHT,
+        color: e.AUDIO_WAVEFORM_COLOR,
+        backgroundColor: e.AUDIO_WAVEFORM_BACKGROUND_COLOR,
+      },
+      coverMaxDimension: e.AUDIO_COVER_MAX_DIMENSION,
+    },
+    document: {
+      thumbWidthPx: e.DOCUMENT_THUMB_WIDTH,
+      previewPages: e.DOCUMENT_PREVIEW_PAGES,
+      previewWidthPx: e.DOCUMENT_PREVIEW_WIDTH,
+      maxTextPages: e.DOCUMENT_MAX_TEXT_PAGES,
+      timeBudgetMs: e.DOCUMENT_TIME_BUDGET,
+      maxImagePixels: e.DOCUMENT_MAX_IMAGE_PIXELS,
+      maxHeapMb: e.DOCUMENT_MAX_HEAP_MB,
+      libreOfficeEnabled: e.DOCUMENT_ENABLE_LIBREOFFICE,
+    },
     processorModules: e.PROCESSOR_MODULES,
     metricsPort: e.METRICS_PORT,
     workerId: e.WORKER_ID,
+    workerHeartbeatMs: e.WORKER_HEARTBEAT_INTERVAL,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -19,6 +19,8 @@ export interface LocalStackOptions {
   maxReceiveCount?: number;
   /** Emit S3 notifications for uploads like a configured bucket would (the `dev` mode); tests and the demo send events themselves. */
   notifications?: boolean;
+  /** Redis keeps its data across stop/start (fault tests take it away and bring it back). */
+  persistentRedis?: boolean;
   logger?: Logger;
 }
 
@@ -26,7 +28,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const bucket = options.bucket ?? "media-uploads";
   const logger = options.logger ?? createLogger("warn");
   const maxReceiveCount = options.maxReceiveCount ?? 3;
-  const redis = await RedisServerProcess.start();
+  const redis = await RedisServerProcess.start(undefined, { persistent: options.persistentRedis ?? false });
   let emulator: RunningEmulator;
   try {
     emulator = await startEmulator({ port: 0, buckets: [bucket], maxReceiveCount, logger, notificationPollMs: 500 });

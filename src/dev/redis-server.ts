@@ -16,12 +16,16 @@ export class RedisServerProcess {
   private child: ChildProcess | undefined;
   private dataDir: string | undefined;
 
-  private constructor(port: number) {
+  /** Keep data across stop/start (append-only file, fsync always), as a real deployment does. */
+  private readonly persistent: boolean;
+
+  private constructor(port: number, persistent: boolean) {
     this.port = port;
+    this.persistent = persistent;
   }
 
-  static async start(port?: number): Promise<RedisServerProcess> {
-    const server = new RedisServerProcess(port ?? (await freePort()));
+  static async start(port?: number, options: { persistent?: boolean } = {}): Promise<RedisServerProcess> {
+    const server = new RedisServerProcess(port ?? (await freePort()), options.persistent ?? false);
     await server.start();
     return server;
   }
@@ -34,7 +38,7 @@ export class RedisServerProcess {
     this.dataDir ??= await mkdtemp(path.join(os.tmpdir(), "mp-redis-"));
     const child = spawn(
       process.env.REDIS_SERVER_BIN ?? "redis-server",
-      ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", this.dataDir, "--loglevel", "warning"],
+      ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", this.persistent ? "yes" : "no", "--appendfsync", "always", "--dir", this.dataDir, "--loglevel", "warning"],
       { stdio: ["ignore", "ignore", "pipe"] },
     );
     this.child = child;

@@ -28,13 +28,13 @@ export async function startHealthServer(port: number, registry: Registry, checks
         return;
       }
       if (url === "/healthz") {
-        const alive = isAlive();
-        response.writeHead(alive ? 200 : 503, { "content-type": "application/json" });
-        response.end(JSON.stringify({ status: alive ? "ok" : "stopping" }));
+        // Liveness stays green while draining: a kubelet must not kill a pod finishing its jobs.
+        response.writeHead(200, { "content-type": "application/json" });
+        response.end(JSON.stringify({ status: isAlive() ? "ok" : "draining" }));
         return;
       }
       if (url === "/readyz") {
-        const results = await Promise.all(checks.map(async (check) => [check.name, await check.check().catch(() => false)] as const));
+        const results = await Promise.all(checks.map(async (check) => [check.name, await withTimeout(check.check(), CHECK_TIMEOUT_MS)] as const));
         const ready = results.every(([, ok]) => ok) && isAlive();
         response.writeHead(ready ? 200 : 503, { "content-type": "application/json" });
         response.end(JSON.stringify({ status: ready ? "ready" : "not-ready", checks: Object.fromEntries(results) }));
@@ -59,4 +59,15 @@ export async function startHealthServer(port: number, registry: Registry, checks
         server.close(() => resolve());
       }),
   };
+}
+
+/** A probe must answer within the kubelet's timeout even when a dependency hangs. */
+const CHECK_TIMEOUT_MS = 2_000;
+
+function withTimeout(check: Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  return Promise.race([check.catch(() => false), timeout]).finally(() => clearTimeout(timer));
 }

@@ -8,6 +8,7 @@ import type { JobStore } from "../jobs/job.store.ts";
 import { jobIdFor } from "../jobs/job.model.ts";
 import type { Logger } from "../logger.ts";
 import { detectFileType } from "../media/detect-type.ts";
+import { refineMediaKind } from "../media/refine-media.ts";
 import type { DetectedMedia } from "../media/detected-media.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import type { OutputFile, ProcessResult } from "../processors/processor.ts";
@@ -150,7 +151,9 @@ export class JobRunner {
     throwIfAborted(signal);
 
     let media = await detectFileType(inputPath);
-    if (this.deps.refineMedia && (media.kind === "video" || media.kind === "audio")) media = await this.deps.refineMedia(inputPath, media, signal);
+    // Audio-only MP4/WebM/Ogg look like video to magic numbers: ffprobe settles the kind.
+    const refine = this.deps.refineMedia ?? ((file: string, detected: DetectedMedia, abort: AbortSignal) => refineMediaKind(file, detected, { signal: abort }));
+    if (media.kind === "video" || media.kind === "audio") media = await refine(inputPath, media, signal);
     const processor = registry.pick(media);
     job.setType(processor.name);
     metrics.bytesTotal.inc({ type: processor.name, direction: "in" }, download.bytes);

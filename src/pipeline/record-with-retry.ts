@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
  * 30 s (the message's visibility heartbeat keeps running meanwhile), then gives up so the message
  * is kept and redelivered. A `false` result (a newer attempt owns the job) is returned as is.
  */
-export async function recordWithRetry(record: () => Promise<boolean>, signal: AbortSignal, attempts = 8): Promise<boolean> {
+export async function recordWithRetry(record: () => Promise<boolean>, signal: AbortSignal, attempts = 20): Promise<boolean> {
   let delayMs = 250;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -14,7 +14,7 @@ export async function recordWithRetry(record: () => Promise<boolean>, signal: Ab
     } catch (error) {
       if (attempt >= attempts || (signal.aborted && signal.reason === "shutdown")) throw error;
       await sleep(delayMs);
-      delayMs = Math.min(delayMs * 2, 8_000);
+      delayMs = Math.min(delayMs * 2, 2_000);
     }
   }
 }

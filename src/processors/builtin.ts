@@ -1,4 +1,6 @@
 import type { AppConfig } from "../config/config.ts";
+import { createAudioProcessor } from "./audio.processor.ts";
+import { createDocumentProcessor } from "./document.processor.ts";
 import { createImageProcessor } from "./image.processor.ts";
 import type { Processor } from "./processor.ts";
 
@@ -6,5 +8,7 @@ import type { Processor } from "./processor.ts";
 export function builtinProcessors(config: AppConfig): Processor[] {
   return [
     createImageProcessor(config),
+    createAudioProcessor(config),
+    createDocumentProcessor(config),
   ];
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
-import { parse as parseYaml } from "yaml";
+import { isMap, isScalar, parse as parseYaml, parseDocument, type YAMLMap } from "yaml";
 import { loadConfig } from "../../src/config/config.ts";
 import { ENV_DOCS } from "../../src/config/config.schema.ts";
 import { CHART_DIR, findHelm, helmLint, helmTemplate, type K8sObject } from "./helm.ts";
@@ -106,6 +106,26 @@ function assertRestricted(object: K8sObject): void {
   }
 }
 
+test("every value in values.yaml is documented with a `# --` comment (helm-docs style)", () => {
+  const document = parseDocument(readFileSync(path.join(CHART_DIR, "values.yaml"), "utf8"));
+  const undocumented: string[] = [];
+  // A documented key covers its whole subtree (resources, probes); otherwise its children must be.
+  const walk = (map: YAMLMap, prefix: string, inherited: string | null | undefined) => {
+    map.items.forEach((pair, index) => {
+      const key = isScalar(pair.key) ? String(pair.key.value) : "?";
+      let comment = (pair.key as { commentBefore?: string | null }).commentBefore;
+      if (index === 0 && !comment) comment = map.commentBefore ?? inherited;
+      const keyPath = prefix ? `${prefix}.${key}` : key;
+      if (comment?.split("\n").some((line) => line.trim().startsWith("--"))) return;
+      if (isMap(pair.value) && pair.value.items.length > 0) return walk(pair.value, keyPath, undefined);
+      undocumented.push(keyPath);
+    });
+  };
+  assert.ok(isMap(document.contents));
+  walk(document.contents as YAMLMap, "", document.commentBefore);
+  assert.deepEqual(undocumented, []);
+});
+
 describe("helm chart", { skip }, () => {
   test("helm lint --strict passes on the defaults and on every ci values file", () => {
     const files = readdirSync(path.join(CHART_DIR, "ci")).filter((file) => file.endsWith("-values.yaml"));
@@ -135,6 +155,11 @@ describe("helm chart", { skip }, () => {
 
   describe("minimal values (every default except the required ones)", () => {
     const objects = skip ? [] : render(values("minimal-values.yaml"));
+
+    test("every object is namespaced to the release", () => {
+      const namespaced = render([...values("minimal-values.yaml"), "--namespace", "media"]);
+      assert.deepEqual(namespaced.filter((object) => object.metadata.namespace !== "media").map((object) => object.kind), []);
+    });
 
     test("renders the worker, the API, KEDA autoscaling and nothing optional", () => {
       assert.deepEqual(kinds(objects), [
@@ -273,6 +298,16 @@ describe("helm chart", { skip }, () => {
       const rule = find(objects, "PrometheusRule", "mp");
       const alertsFile = parseYaml(readFileSync(path.join(CHART_DIR, "files", "prometheus-alerts.yaml"), "utf8")) as unknown;
       assert.deepEqual(rule.spec, alertsFile, "PrometheusRule carries files/prometheus-alerts.yaml unchanged");
+
+      const workerPolicy = find(objects, "NetworkPolicy", "mp-worker").spec as {
+        podSelector: { matchLabels: Record<string, string> };
+        ingress: Array<{ ports: Array<{ port: string }>; from: Array<{ namespaceSelector: { matchLabels: Record<string, string> } }> }>;
+      };
+      assert.equal(workerPolicy.podSelector.matchLabels["app.kubernetes.io/component"], "worker");
+      assert.deepEqual(workerPolicy.ingress[0]?.ports.map((port) => port.port), ["metrics"]);
+      assert.equal(workerPolicy.ingress[0]?.from[0]?.namespaceSelector.matchLabels["kubernetes.io/metadata.name"], "monitoring");
+      const apiPolicy = find(objects, "NetworkPolicy", "mp-api").spec as { ingress: Array<{ ports: Array<{ port: string }> }> };
+      assert.deepEqual(apiPolicy.ingress[0]?.ports.map((port) => port.port), ["http"]);
 
       const dashboard = find(objects, "ConfigMap", "mp-dashboard");
       assert.equal(dashboard.metadata.labels?.grafana_dashboard, "1");

@@ -24,6 +24,7 @@ import { startWorker, type Worker, type WorkerOptions } from "../../src/worker.t
 export interface TestStack {
   local: LocalStack;
   config: AppConfig;
+  /** Undefined with `noWorker`. */
   worker: Worker;
   /** The harness's own view of the job store (independent of any worker's connection). */
   store: JobStore;
@@ -42,6 +43,8 @@ export interface TestStack {
   queueDepth(queue?: "media" | "dlq"): Promise<{ visible: number; inFlight: number; delayed: number }>;
   /** A second worker on the same stack (same Redis prefix and queue). */
   startAnotherWorker(env?: Record<string, string>): Promise<Worker>;
+  /** The env a worker of this stack gets (for worker child processes). */
+  envFor(extra?: Record<string, string>): Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -50,13 +53,19 @@ export interface TestStackOptions {
   processors?: Processor[];
   workerOptions?: WorkerOptions;
   maxReceiveCount?: number;
+  persistentRedis?: boolean;
+  /** Start no worker in-process (tests that run worker processes instead). */
+  noWorker?: boolean;
+  /** Point the worker's AWS endpoint somewhere else (e.g. a fault-injecting proxy). */
+  endpointFor?: (emulatorEndpoint: string) => Promise<string>;
 }
 
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
   process.env.AWS_ACCESS_KEY_ID ??= "local";
   process.env.AWS_SECRET_ACCESS_KEY ??= "local";
   process.env.AWS_REGION ??= "us-east-1";
-  const local = await startLocalStack({ maxReceiveCount: options.maxReceiveCount ?? 3 });
+  const local = await startLocalStack({ maxReceiveCount: options.maxReceiveCount ?? 3, persistentRedis: options.persistentRedis ?? false });
+  const workerEndpoint = options.endpointFor ? await options.endpointFor(local.env.AWS_ENDPOINT_URL!) : local.env.AWS_ENDPOINT_URL!;
   const tempDir = await mkdtemp(path.join(os.tmpdir(), "mp-test-"));
   const prefix = `t${randomUUID().slice(0, 8)}:`;
   const envFor = (extra: Record<string, string> = {}) => ({
@@ -71,14 +80,18 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     SHUTDOWN_GRACE_PERIOD: "5",
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     WORKER_ID: `test-${randomUUID().slice(0, 8)}`,
+    WORKER_HEARTBEAT_INTERVAL: "1",
+    AWS_ENDPOINT_URL: workerEndpoint,
     ...options.env,
     ...extra,
   });
   const config = loadConfig(envFor());
   const logger = createLogger(config.logLevel);
-  const worker = await startWorker(config, { logger, ...(options.processors ? { processors: options.processors } : {}), ...options.workerOptions });
-  const s3 = createS3Client(config.aws);
-  const sqs = createSqsClient(config.aws);
+  const worker = options.noWorker ? undefined : await startWorker(config, { logger, ...(options.processors ? { processors: options.processors } : {}), ...options.workerOptions });
+  // The harness itself always talks to the emulator directly, never through a fault proxy.
+  const direct = { ...config.aws, endpointUrl: local.env.AWS_ENDPOINT_URL };
+  const s3 = createS3Client(direct);
+  const sqs = createSqsClient(direct);
   const bucket = local.bucket;
   const extraWorkers: Worker[] = [];
   const redis = createRedisClient(config.redis.url, "test-harness");
@@ -88,7 +101,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const stack: TestStack = {
     local,
     config,
-    worker,
+    worker: worker as Worker,
     store,
     s3,
     sqs,
@@ -142,13 +155,14 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
         delayed: Number(a.ApproximateNumberOfMessagesDelayed ?? 0),
       };
     },
+    envFor,
     async startAnotherWorker(env) {
       const another = await startWorker(loadConfig(envFor(env)), { logger, ...(options.processors ? { processors: options.processors } : {}), ...options.workerOptions });
       extraWorkers.push(another);
       return another;
     },
     async stop() {
-      await Promise.allSettled([worker.stop(1_000), ...extraWorkers.map((extra) => extra.stop(1_000))]);
+      await Promise.allSettled([worker?.stop(1_000), ...extraWorkers.map((extra) => extra.stop(1_000))]);
       s3.destroy();
       sqs.destroy();
       redis.disconnect();

@@ -13,6 +13,7 @@ import { detectFileType } from "../../src/media/detect-type.ts";
 import { refineMediaKind } from "../../src/media/refine-media.ts";
 import { createAudioProcessor } from "../../src/processors/audio.processor.ts";
 import { builtinProcessors } from "../../src/processors/builtin.ts";
+import type { Processor } from "../../src/processors/processor.ts";
 import { ProcessorRegistry } from "../../src/processors/registry.ts";
 import { chirp, generateTone, readWavPcm, referenceWaveform, writeLyingWav } from "../helpers/generate-audio.ts";
 import { processLocally, testConfig, type LocalRun } from "../helpers/process-locally.ts";
@@ -215,6 +216,24 @@ describe("audio processor", () => {
     assert.ok(Number(mp3Out.format.bit_rate) < 140_000, `mp3 output at ${mp3Out.format.bit_rate} bit/s`);
   });
 
+  it("a corrupt embedded cover loses the cover, not the job", async () => {
+    const bare = path.join(dir, "bare.mp3");
+    await execFileAsync("ffmpeg", ["-v", "error", "-f", "lavfi", "-i", "aevalsrc=0.3*sin(2*PI*330*t):s=44100:d=1", "-c:a", "libmp3lame", "-b:a", "64k", "-id3v2_version", "0", "-write_id3v1", "0", "-y", bare]);
+    // An ID3v2.3 tag by hand: one APIC frame whose "JPEG" is a JPEG marker and junk.
+    const picture = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(600, 0x13)]);
+    const body = Buffer.concat([Buffer.from("\x00image/jpeg\x00\x03\x00", "latin1"), picture]);
+    const frame = Buffer.concat([Buffer.from("APIC", "latin1"), Buffer.alloc(4), Buffer.alloc(2), body]);
+    frame.writeUInt32BE(body.length, 4);
+    const size = frame.length;
+    const syncsafe = Buffer.from([(size >> 21) & 0x7f, (size >> 14) & 0x7f, (size >> 7) & 0x7f, size & 0x7f]);
+    const tagged = path.join(dir, "bad-cover.mp3");
+    await writeFile(tagged, Buffer.concat([Buffer.from("ID3\x03\x00\x00", "latin1"), syncsafe, frame, await readFile(bare)]));
+    const local = await run(tagged, { AUDIO_FORMATS: "mp3" });
+    assert.ok(!local.result.outputs.some((output) => output.variant === "cover"));
+    assert.ok(local.steps.some((step) => step.event === "cover-skipped"), `steps: ${local.steps.map((step) => step.event).join(",")}`);
+    assert.ok(local.result.outputs.some((output) => output.variant === "mp3"));
+  });
+
   it("never inflates: a 64 kbit/s stereo AAC source yields transcodes at no more than 64 kbit/s", async () => {
     const m4a = await generateTone({ channels: ["0.4*sin(2*PI*500*t)", "0.4*sin(2*PI*700*t)"], sampleRate: 44100, durationSec: 2, out: path.join(dir, "low.m4a"), codecArgs: ["-c:a", "aac", "-b:a", "64k"] });
     const local = await run(m4a);
@@ -263,6 +282,18 @@ describe("audio processor", () => {
     await assert.rejects(run(fake), (error: unknown) => error instanceof MediaError && error.category === "processing");
   });
 
+  it("an HLS playlist behind an ID3 header is refused, not followed to another local file", async () => {
+    const secret = path.join(dir, "secret.ts");
+    await generateTone({ channels: ["0.5*sin(2*PI*440*t)"], sampleRate: 48000, durationSec: 1, out: secret, codecArgs: ["-c:a", "aac"], extraArgs: ["-f", "mpegts"] });
+    const disguised = path.join(dir, "playlist.mp3");
+    await writeFile(disguised, Buffer.concat([Buffer.from("ID3\x03\x00\x00\x00\x00\x00\x00", "latin1"), Buffer.from(`#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nfile:${secret}\n#EXT-X-ENDLIST\n`)]));
+    assert.equal((await detectFileType(disguised)).kind, "audio", "the ID3 header makes it look like an MP3");
+    // The attack is real: ffprobe without a format whitelist skips the ID3 tag, picks the hls
+    // demuxer and reads the other file.
+    assert.equal((await ffprobe(disguised)).format.format_name, "hls");
+    await assert.rejects(run(disguised), (error: unknown) => error instanceof MediaError && error.category === "processing");
+  });
+
   it("a WAV whose header claims an hour but holds half a second completes on what is there", async () => {
     const real = await generateTone({ channels: ["0.5*sin(2*PI*440*t)"], sampleRate: 44100, durationSec: 0.5, out: path.join(dir, "short.wav") });
     const lying = await writeLyingWav(real, path.join(dir, "lying.wav"), 44100 * 2 * 3600);
@@ -292,20 +323,36 @@ describe("audio processor", () => {
     await assert.rejects(run(broken), (error: unknown) => error instanceof MediaError && error.category === "processing");
   });
 
-  it("cancelling mid-encode stops every ffmpeg and fails as cancelled", async () => {
-    const long = await generateTone({ channels: [chirp(0.5, 100, 4000, 120)], sampleRate: 44100, durationSec: 120, out: path.join(dir, "long.wav") });
-    const controller = new AbortController();
-    const config = testConfig();
-    const started = performance.now();
-    const processor = createAudioProcessor(config);
-    const running = processLocally(processor, long, {
-      config,
-      signal: controller.signal,
+  for (const [reason, category, code] of [["cancelled", "cancelled", "cancelled"], ["timeout", "resource", "processing-timeout"]] as const) {
+    it(`a ${reason} abort mid-encode stops every ffmpeg and fails as ${category}`, async () => {
+      const long = path.join(dir, "long.wav");
+      await generateTone({ channels: [chirp(0.5, 100, 4000, 120)], sampleRate: 44100, durationSec: 120, out: long });
+      const controller = new AbortController();
+      const config = testConfig();
+      const started = performance.now();
+      const audio = createAudioProcessor(config);
+      let abortedAtPercent: number | undefined;
+      // Aborts at the first progress report of the encodes, so ffmpeg processes are running.
+      const abortOnProgress: Processor = {
+        ...audio,
+        process: (ctx) =>
+          audio.process({
+            ...ctx,
+            progress: (percent, step) => {
+              ctx.progress(percent, step);
+              if (percent > 0 && abortedAtPercent === undefined) {
+                abortedAtPercent = percent;
+                controller.abort(reason);
+              }
+            },
+          }),
+      };
+      const running = processLocally(abortOnProgress, long, { config, signal: controller.signal });
+      await assert.rejects(running, (error: unknown) => error instanceof MediaError && error.category === category && error.code === code);
+      assert.ok(abortedAtPercent !== undefined && abortedAtPercent < 50, `aborted at ${abortedAtPercent} %`);
+      assert.ok(performance.now() - started < 5000, "stopped promptly");
+      const { stdout } = await execFileAsync("ps", ["-eo", "args"]);
+      assert.ok(!stdout.split("\n").some((line) => line.startsWith("ffmpeg") && line.includes(dir)), "no ffmpeg of the job is left");
     });
-    setTimeout(() => controller.abort("cancelled"), 300);
-    await assert.rejects(running, (error: unknown) => error instanceof MediaError && error.category === "cancelled");
-    assert.ok(performance.now() - started < 5000, "stopped promptly");
-    const { stdout } = await execFileAsync("ps", ["-eo", "args"]);
-    assert.ok(!stdout.split("\n").some((line) => line.startsWith("ffmpeg") && line.includes(dir)), "no ffmpeg of the job is left");
-  });
+  }
 });

@@ -1,0 +1,257 @@
+import { z } from "zod";
+import { processingError } from "../errors.ts";
+import { classifyToolFailure } from "./ffmpeg.runner.ts";
+import { MEDIA_DEMUXERS, PLAYLIST_DEMUXERS, demuxerForProbedFormat, safeInputArgs } from "./safe-input.ts";
+import { runTool } from "./tool-process.ts";
+
+/**
+ * ffprobe with JSON output (`-show_format -show_streams`), parsed with zod into a typed,
+ * summarised {@link MediaProbe}. Same input rules as ffmpeg: only the local file, only the
+ * whitelisted demuxers. A probe that succeeds with zero streams is a `processing` error.
+ */
+
+/** ffprobe prints most numbers as strings and "N/A" when unknown. */
+const numeric = z
+  .union([z.string(), z.number()])
+  .optional()
+  .transform((value) => {
+    if (value === undefined || value === "" || value === "N/A") return undefined;
+    const parsed = Number(value);
+    return Number.isFinite(parsed) ? parsed : undefined;
+  });
+
+const tagsSchema = z.record(z.string(), z.union([z.string(), z.number()]).transform(String)).optional();
+
+const streamSchema = z.object({
+  index: z.number().int(),
+  codec_type: z.string().optional(),
+  codec_name: z.string().optional(),
+  profile: z.string().optional(),
+  level: z.number().optional(),
+  width: z.number().int().optional(),
+  height: z.number().int().optional(),
+  sample_aspect_ratio: z.string().optional(),
+  pix_fmt: z.string().optional(),
+  r_frame_rate: z.string().optional(),
+  avg_frame_rate: z.string().optional(),
+  duration: numeric,
+  bit_rate: numeric,
+  nb_frames: numeric,
+  sample_rate: numeric,
+  channels: z.number().int().optional(),
+  channel_layout: z.string().optional(),
+  disposition: z.object({ attached_pic: z.number().optional() }).partial().optional(),
+  tags: tagsSchema,
+  side_data_list: z.array(z.object({ side_data_type: z.string().optional(), rotation: z.number().optional() })).optional(),
+});
+
+/** The raw shape of `ffprobe -print_format json -show_format -show_streams` we rely on. */
+export const ffprobeOutputSchema = z.object({
+  streams: z.array(streamSchema).default([]),
+  format: z
+    .object({
+      format_name: z.string(),
+      format_long_name: z.string().optional(),
+      duration: numeric,
+      bit_rate: numeric,
+      size: numeric,
+      tags: tagsSchema,
+    })
+    .optional(),
+});
+export type FfprobeOutput = z.infer<typeof ffprobeOutputSchema>;
+type RawStream = FfprobeOutput["streams"][number];
+
+export interface VideoStreamProbe {
+  index: number;
+  codec: string;
+  profile: string | undefined;
+  level: number | undefined;
+  /** Stored (coded) frame size. */
+  width: number;
+  height: number;
+  /** Size as displayed: rotation applied (90/270 swap the sides) and non-square pixels stretched. */
+  displayWidth: number;
+  displayHeight: number;
+  /** Clockwise rotation a player applies, from the display matrix or the legacy `rotate` tag. */
+  rotationDeg: 0 | 90 | 180 | 270;
+  /** Sample (pixel) aspect ratio, 1 for square pixels. */
+  sampleAspectRatio: number;
+  /** Average frame rate, falling back to the stream's base rate. */
+  fps: number | undefined;
+  /** The rate as ffprobe wrote it (`30000/1001`), for exact output. */
+  frameRate: string | undefined;
+  pixelFormat: string | undefined;
+  bitRate: number | undefined;
+  frameCount: number | undefined;
+  durationSec: number | undefined;
+}
+
+export interface AudioStreamProbe {
+  index: number;
+  codec: string;
+  profile: string | undefined;
+  channels: number | undefined;
+  channelLayout: string | undefined;
+  sampleRate: number | undefined;
+  bitRate: number | undefined;
+  durationSec: number | undefined;
+}
+
+export interface MediaProbe {
+  format: {
+    /** ffprobe's `format_name`, e.g. `mov,mp4,m4a,3gp,3g2,mj2`. */
+    name: string;
+    longName: string | undefined;
+    /** The whitelisted demuxer to name with `-f` in later runs (`mov`, `matroska`, …). */
+    demuxer: string | undefined;
+    durationSec: number | undefined;
+    bitRate: number | undefined;
+    sizeBytes: number | undefined;
+    tags: Record<string, string>;
+  };
+  /** The first video stream that is real video (cover art pictures excluded). */
+  video: VideoStreamProbe | undefined;
+  /** The first audio stream. */
+  audio: AudioStreamProbe | undefined;
+  /** Video streams that are attached pictures (cover art), which are not video. */
+  attachedPictureCount: number;
+  /** Best known duration: the container's, else the longest stream's. */
+  durationSec: number | undefined;
+  streams: Array<{ index: number; type: string; codec: string | undefined }>;
+}
+
+export interface ProbeOptions {
+  signal?: AbortSignal | undefined;
+  /** Default 60 s: a probe reads headers only, so a slow one means a pathological file. */
+  timeoutMs?: number | undefined;
+  /** Demuxers the file may be opened with. Default: every media demuxer we accept. */
+  demuxers?: readonly string[] | undefined;
+  /** ffprobe executable. Default: `ffprobe` on PATH. */
+  binary?: string | undefined;
+}
+
+/** The argument array of a probe (pure; tested exactly). */
+export function ffprobeArgs(inputPath: string, demuxers: readonly string[] = MEDIA_DEMUXERS): string[] {
+  return ["-hide_banner", "-loglevel", "error", "-print_format", "json", "-show_format", "-show_streams", ...safeInputArgs(inputPath, { demuxers })];
+}
+
+const MAX_PROBE_JSON_BYTES = 8 * 1024 * 1024;
+
+/** Probes a local file. Throws `processing` errors for refused, unreadable or stream-less inputs. */
+export async function probeMedia(inputPath: string, options: ProbeOptions = {}): Promise<MediaProbe> {
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const result = await runTool({
+    binary: options.binary ?? "ffprobe",
+    args: ffprobeArgs(inputPath, options.demuxers),
+    signal: options.signal,
+    timeoutMs,
+    collectStdoutBytes: MAX_PROBE_JSON_BYTES,
+  });
+  if (result.exitCode !== 0 || result.timedOut) throw classifyToolFailure("ffprobe", result, timeoutMs);
+  let json: unknown;
+  try {
+    json = JSON.parse(result.stdout);
+  } catch (error) {
+    throw processingError("ffprobe-unparseable", "ffprobe printed output that is not JSON", error);
+  }
+  const parsed = ffprobeOutputSchema.safeParse(json);
+  if (!parsed.success) throw processingError("ffprobe-unexpected", `ffprobe output has an unexpected shape: ${parsed.error.issues[0]?.message ?? ""}`);
+  return summariseProbe(parsed.data, options.demuxers ?? MEDIA_DEMUXERS);
+}
+
+/** Turns ffprobe's raw JSON into a {@link MediaProbe} (pure). */
+export function summariseProbe(raw: FfprobeOutput, demuxers: readonly string[] = MEDIA_DEMUXERS): MediaProbe {
+  const formatName = raw.format?.format_name ?? "unknown";
+  if (formatName.split(",").some((alias) => PLAYLIST_DEMUXERS.includes(alias))) {
+    // Unreachable while the whitelist holds; kept so a whitelist mistake cannot go unnoticed.
+    throw processingError("playlist-refused", `input is a ${formatName} playlist, which is never processed`);
+  }
+  if (raw.streams.length === 0) throw processingError("no-streams", "ffprobe found no audio or video stream in the input");
+  const isAttachedPicture = (stream: RawStream) => stream.disposition?.attached_pic === 1;
+  const videoStreams = raw.streams.filter((stream) => stream.codec_type === "video");
+  const realVideo = videoStreams.find((stream) => !isAttachedPicture(stream) && stream.width && stream.height);
+  const audio = raw.streams.find((stream) => stream.codec_type === "audio");
+  const streamDurations = raw.streams.map((stream) => stream.duration ?? 0);
+  const durationSec = raw.format?.duration ?? (Math.max(0, ...streamDurations) || undefined);
+  return {
+    format: {
+      name: formatName,
+      longName: raw.format?.format_long_name,
+      demuxer: demuxerForProbedFormat(formatName, demuxers),
+      durationSec: raw.format?.duration,
+      bitRate: raw.format?.bit_rate,
+      sizeBytes: raw.format?.size,
+      tags: raw.format?.tags ?? {},
+    },
+    video: realVideo ? toVideoStream(realVideo) : undefined,
+    audio: audio ? toAudioStream(audio) : undefined,
+    attachedPictureCount: videoStreams.filter(isAttachedPicture).length,
+    durationSec,
+    streams: raw.streams.map((stream) => ({ index: stream.index, type: stream.codec_type ?? "unknown", codec: stream.codec_name })),
+  };
+}
+
+function toVideoStream(stream: RawStream): VideoStreamProbe {
+  const width = stream.width ?? 0;
+  const height = stream.height ?? 0;
+  const rotationDeg = rotationOf(stream);
+  const sampleAspectRatio = parseRatio(stream.sample_aspect_ratio) || 1;
+  const stretchedWidth = Math.round(width * sampleAspectRatio);
+  const quarterTurn = rotationDeg === 90 || rotationDeg === 270;
+  const fps = parseRatio(stream.avg_frame_rate) || parseRatio(stream.r_frame_rate) || undefined;
+  return {
+    index: stream.index,
+    codec: stream.codec_name ?? "unknown",
+    profile: stream.profile,
+    level: stream.level,
+    width,
+    height,
+    displayWidth: quarterTurn ? height : stretchedWidth,
+    displayHeight: quarterTurn ? stretchedWidth : height,
+    rotationDeg,
+    sampleAspectRatio,
+    fps,
+    frameRate: parseRatio(stream.avg_frame_rate) ? stream.avg_frame_rate : parseRatio(stream.r_frame_rate) ? stream.r_frame_rate : undefined,
+    pixelFormat: stream.pix_fmt,
+    bitRate: stream.bit_rate,
+    frameCount: stream.nb_frames,
+    durationSec: stream.duration,
+  };
+}
+
+function toAudioStream(stream: RawStream): AudioStreamProbe {
+  return {
+    index: stream.index,
+    codec: stream.codec_name ?? "unknown",
+    profile: stream.profile,
+    channels: stream.channels,
+    channelLayout: stream.channel_layout,
+    sampleRate: stream.sample_rate,
+    bitRate: stream.bit_rate,
+    durationSec: stream.duration,
+  };
+}
+
+/**
+ * Clockwise degrees a player rotates the picture by. The display matrix's `rotation` is
+ * counter-clockwise (av_display_rotation_get); the legacy `rotate` tag is clockwise.
+ */
+export function rotationOf(stream: Pick<RawStream, "side_data_list" | "tags">): 0 | 90 | 180 | 270 {
+  const matrix = stream.side_data_list?.find((entry) => entry.rotation !== undefined);
+  const tag = stream.tags?.["rotate"];
+  let clockwise = 0;
+  if (matrix?.rotation !== undefined) clockwise = -matrix.rotation;
+  else if (tag !== undefined && Number.isFinite(Number(tag))) clockwise = Number(tag);
+  const normalised = (((Math.round(clockwise / 90) * 90) % 360) + 360) % 360;
+  return normalised as 0 | 90 | 180 | 270;
+}
+
+/** `30000/1001` → 29.97…, `1:1` → 1; 0 for `0/0` or anything unparseable. */
+export function parseRatio(value: string | undefined): number {
+  if (!value) return 0;
+  const match = /^(\d+(?:\.\d+)?)[/:](\d+(?:\.\d+)?)$/.exec(value.trim());
+  if (!match) return Number(value) || 0;
+  const denominator = Number(match[2]);
+  return denominator === 0 ? 0 : Number(match[1]) / denominator;
+}

@@ -1,0 +1,260 @@
+import { createWriteStream } from "node:fs";
+import path from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { AppConfig } from "../config/config.ts";
+import { MediaError, processingError, throwIfAborted, toMediaError } from "../errors.ts";
+import type { DetectedMedia } from "../media/detected-media.ts";
+import { AUDIO_DEMUXERS, demuxerForProbedFormat } from "../media/ffmpeg.runner.ts";
+import { probeMedia, type MediaProbe } from "../media/ffprobe.ts";
+import { hasAudioFormat, readAudioMetadata, type AudioMetadata } from "./audio/audio-metadata.ts";
+import { renderCover, type CoverImage } from "./audio/cover-art.ts";
+import { planTranscodes, type PcmFormat, type SourceAudio, type TranscodeTarget } from "./audio/transcode-plan.ts";
+import { runTranscode, type TranscodeOutcome } from "./audio/transcode-run.ts";
+import { decodeWaveform } from "./audio/waveform-decode.ts";
+import { resolveSamplesPerPixel, type WaveformData } from "./audio/waveform-data.ts";
+import { encodeWaveformDat, waveformJsonChunks } from "./audio/waveform-formats.ts";
+import { renderWaveformPng } from "./audio/waveform-image.ts";
+import type { OutputFile, ProcessContext, ProcessResult, Processor } from "./processor.ts";
+
+/**
+ * Audio: probe → metadata and tags → cover art → (transcodes ∥ waveform decode) → waveform files
+ * → outputs. The transcodes run as parallel ffmpeg processes (ffmpeg 5.1 encodes the outputs of
+ * one run one after another; three processes finish ~1.8× sooner) and the waveform decode is a
+ * fourth, folding PCM from its stdout into min/max pairs as it arrives.
+ */
+export function createAudioProcessor(config: AppConfig): Processor {
+  return {
+    name: "audio",
+    accepts: (media: DetectedMedia) => media.kind === "audio",
+    process: (ctx) => processAudio(ctx, config),
+  };
+}
+
+type AudioConfig = AppConfig["audio"];
+
+async function processAudio(ctx: ProcessContext, config: AppConfig): Promise<ProcessResult> {
+  const audio = config.audio;
+  const probe = await probeAudio(ctx);
+  const demuxer = demuxerForProbedFormat(probe.format.name, AUDIO_DEMUXERS);
+  if (!demuxer) throw processingError("format-refused", `${probe.format.name} is not an audio container we read`);
+  const stream = probe.audio!;
+  const metadata = await readMetadata(ctx);
+  const declaredDurationSec = probe.durationSec ?? metadata.info.durationSec;
+  ctx.step("probed", { container: probe.format.name, codec: stream.codec, durationSec: declaredDurationSec, sampleRate: stream.sampleRate, channels: stream.channels });
+  if (declaredDurationSec !== undefined && declaredDurationSec > audio.maxDurationSec) {
+    throw processingError("audio-too-long", `the audio lasts ${Math.round(declaredDurationSec)} s, over AUDIO_MAX_DURATION (${audio.maxDurationSec} s)`);
+  }
+  throwIfAborted(ctx.signal);
+
+  const outputs: OutputFile[] = [];
+  const cover = await extractCover(ctx, metadata, config);
+  throwIfAborted(ctx.signal);
+
+  const source = sourceAudio(probe, metadata);
+  const targets = planTranscodes(source, audio);
+  const pcm: PcmFormat = { sampleRate: stream.sampleRate ?? 44100, channels: stream.channels ?? 2 };
+  const samplesPerPixel = resolveSamplesPerPixel(pcm.sampleRate, audio.waveform);
+  ctx.step("planned", { transcodes: targets.map((target) => `${target.format}:${target.encoder}@${target.bitrateKbps}k/${target.sampleRate}Hz/${target.channels}ch`), samplesPerPixel });
+
+  const { transcodes, waveform, frames } = await encodeAll(ctx, { demuxer, targets, pcm, samplesPerPixel, declaredDurationSec, audio });
+  const decodedDurationSec = frames / pcm.sampleRate;
+  ctx.step("encoded", { transcodes: transcodes.length, decodedDurationSec, waveformPoints: waveform.length });
+  throwIfAborted(ctx.signal);
+
+  for (const outcome of transcodes) {
+    const { target } = outcome;
+    outputs.push(await ctx.output({ name: target.name, variant: target.variant, body: { file: outcome.outputPath }, contentType: target.contentType, durationSec: outcome.durationSec }));
+  }
+  outputs.push(...(await storeWaveform(ctx, waveform, audio.waveform, decodedDurationSec)));
+  if (cover) {
+    outputs.push(await ctx.output({ name: "cover.jpg", variant: "cover", body: { buffer: cover.jpeg }, contentType: "image/jpeg", width: cover.width, height: cover.height }));
+  }
+  ctx.progress(100, "stored");
+
+  return { outputs, metadata: describeAudio({ probe, metadata, source, transcodes, waveform, samplesPerPixel, decodedDurationSec, declaredDurationSec, cover, bits: audio.waveform.bits }) };
+}
+
+interface AudioFacts {
+  probe: MediaProbe;
+  metadata: AudioMetadata;
+  source: SourceAudio;
+  transcodes: TranscodeOutcome[];
+  waveform: WaveformData;
+  samplesPerPixel: number;
+  decodedDurationSec: number;
+  declaredDurationSec: number | undefined;
+  cover: CoverImage | undefined;
+  bits: 8 | 16;
+}
+
+/** The job result's metadata: music-metadata's names where it has them, ffprobe's otherwise. */
+function describeAudio(facts: AudioFacts): Record<string, unknown> {
+  const { probe, metadata, transcodes, waveform, cover } = facts;
+  const stream = probe.audio!;
+  return {
+    // The decoded length is the truth; a header can claim far more than the file holds.
+    durationSec: round(facts.decodedDurationSec, 3),
+    declaredDurationSec: facts.declaredDurationSec === undefined ? undefined : round(facts.declaredDurationSec, 3),
+    codec: metadata.info.codec ?? stream.codec,
+    codecId: stream.codec,
+    container: metadata.info.container ?? probe.format.name,
+    bitrateKbps: metadata.info.bitrateKbps ?? kbps(stream.bitRate ?? probe.format.bitRate),
+    sampleRate: stream.sampleRate ?? metadata.info.sampleRate,
+    channels: stream.channels ?? metadata.info.channels,
+    lossless: facts.source.lossless,
+    tags: metadata.info.tags,
+    transcodes: transcodes.map(({ target, durationSec, bytes }) => ({
+      format: target.format,
+      codec: target.codecName,
+      copied: target.encoder === "copy",
+      bitrateKbps: target.bitrateKbps,
+      sampleRate: target.sampleRate,
+      channels: target.channels,
+      durationSec: round(durationSec, 3),
+      bytes,
+    })),
+    waveform: { samplesPerPixel: facts.samplesPerPixel, bits: facts.bits, channels: waveform.channels, length: waveform.length, sampleRate: waveform.sampleRate },
+    cover: cover ? { width: cover.width, height: cover.height } : undefined,
+  };
+}
+
+/** The pipeline's type refinement may already have probed; otherwise probe with the audio demuxers only. */
+async function probeAudio(ctx: ProcessContext): Promise<MediaProbe> {
+  const known = ctx.media.details?.["probe"] as MediaProbe | undefined;
+  const probe = known?.format && known.streams ? known : await probeMedia(ctx.inputPath, { signal: ctx.signal, demuxers: AUDIO_DEMUXERS });
+  if (!probe.audio) throw processingError("no-audio-stream", "the file has no audio stream");
+  return probe;
+}
+
+/** Tags are worth having but not worth failing a playable file for: an unreadable tag block is noted and skipped. */
+async function readMetadata(ctx: ProcessContext): Promise<AudioMetadata> {
+  try {
+    const metadata = await readAudioMetadata(ctx.inputPath);
+    if (!hasAudioFormat(metadata.info)) ctx.step("metadata-empty", { reason: "music-metadata does not know this format; ffprobe's facts are used" });
+    return metadata;
+  } catch (error) {
+    ctx.step("metadata-skipped", { reason: error instanceof Error ? error.message : String(error) });
+    return { info: { durationSec: undefined, codec: undefined, container: undefined, bitrateKbps: undefined, sampleRate: undefined, channels: undefined, lossless: false, tags: {} }, cover: undefined };
+  }
+}
+
+/** A broken or oversized embedded picture loses the cover, not the job. */
+async function extractCover(ctx: ProcessContext, metadata: AudioMetadata, config: AppConfig): Promise<CoverImage | undefined> {
+  if (!metadata.cover) return undefined;
+  try {
+    const cover = await renderCover(metadata.cover.data, { maxDimension: config.audio.coverMaxDimension, maxPixels: config.image.maxPixels, jpegQuality: config.image.jpegQuality });
+    ctx.step("cover", { format: metadata.cover.format, width: cover.width, height: cover.height });
+    return cover;
+  } catch (error) {
+    ctx.step("cover-skipped", { reason: error instanceof Error ? error.message : String(error) });
+    return undefined;
+  }
+}
+
+const LOSSLESS_CODECS = /^(pcm_|flac$|alac$|wavpack$|ape$|tta$|mlp$|truehd$)/;
+
+/**
+ * The source facts the plan decides on. WebM and Matroska state no per-stream bitrate; then the
+ * container's overall rate stands in for it when the file holds nothing else (cover art would
+ * inflate it, which only makes the cap looser, never a transcode larger than configured).
+ */
+function sourceAudio(probe: MediaProbe, metadata: AudioMetadata): SourceAudio {
+  const stream = probe.audio!;
+  const containerKbps = probe.streams.length === 1 ? kbps(probe.format.bitRate) : undefined;
+  return {
+    codec: stream.codec,
+    bitrateKbps: kbps(stream.bitRate) ?? metadata.info.bitrateKbps ?? containerKbps,
+    sampleRate: stream.sampleRate,
+    channels: stream.channels,
+    lossless: metadata.info.lossless || LOSSLESS_CODECS.test(stream.codec),
+  };
+}
+
+interface EncodePlan {
+  demuxer: string;
+  targets: TranscodeTarget[];
+  pcm: PcmFormat;
+  samplesPerPixel: number;
+  declaredDurationSec: number | undefined;
+  audio: AudioConfig;
+}
+
+/**
+ * Runs the transcodes and the waveform decode at once. The first failure stops the others
+ * (their processes are killed through a shared signal) and every run has ended before this
+ * returns or throws, so no ffmpeg outlives the job's temp dir.
+ */
+async function encodeAll(ctx: ProcessContext, plan: EncodePlan): Promise<{ transcodes: TranscodeOutcome[]; waveform: WaveformData; frames: number }> {
+  const siblings = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, siblings.signal]);
+  const percents = new Array<number>(plan.targets.length + 1).fill(0);
+  let reported = -1;
+  const report = (slot: number, percent: number) => {
+    percents[slot] = Math.min(100, percent);
+    const overall = Math.floor((percents.reduce((sum, value) => sum + value, 0) / percents.length) * 0.9);
+    if (overall > reported) {
+      reported = overall;
+      ctx.progress(overall, "encode");
+    }
+  };
+  const expectedFrames = plan.declaredDurationSec !== undefined ? plan.declaredDurationSec * plan.pcm.sampleRate : undefined;
+  const stopSiblings = (error: unknown) => {
+    siblings.abort(toMediaError(error));
+    throw error;
+  };
+  const runs = [
+    decodeWaveform({
+      inputPath: ctx.inputPath,
+      demuxer: plan.demuxer,
+      pcm: plan.pcm,
+      samplesPerPixel: plan.samplesPerPixel,
+      splitChannels: plan.audio.waveform.splitChannels,
+      maxDurationSec: plan.audio.maxDurationSec,
+      signal,
+      onFrames: (frames) => expectedFrames && report(0, (frames / expectedFrames) * 100),
+    }).catch(stopSiblings),
+    ...plan.targets.map((target, index) =>
+      runTranscode({
+        inputPath: ctx.inputPath,
+        demuxer: plan.demuxer,
+        target,
+        outputPath: path.join(ctx.workDir, `audio-${target.name}`),
+        durationSec: plan.declaredDurationSec,
+        maxDurationSec: plan.audio.maxDurationSec,
+        signal,
+        onPercent: (percent) => report(index + 1, percent),
+      }).catch(stopSiblings),
+    ),
+  ];
+  const settled = await Promise.allSettled(runs);
+  const failure = firstFailure(settled, ctx.signal);
+  if (failure) throw failure;
+  const [decoded, ...transcodes] = settled.map((result) => (result as PromiseFulfilledResult<unknown>).value);
+  const { data, frames } = decoded as Awaited<ReturnType<typeof decodeWaveform>>;
+  if (frames === 0) throw processingError("no-audio-decoded", "ffmpeg decoded no audio samples from the file");
+  return { transcodes: transcodes as TranscodeOutcome[], waveform: data, frames };
+}
+
+/** The job's own abort wins; otherwise the error that stopped the others, not their echoes of it. */
+function firstFailure(settled: PromiseSettledResult<unknown>[], jobSignal: AbortSignal): MediaError | undefined {
+  if (jobSignal.aborted) {
+    throwIfAborted(jobSignal);
+  }
+  const rejected = settled.filter((result): result is PromiseRejectedResult => result.status === "rejected").map((result) => toMediaError(result.reason));
+  return rejected[0];
+}
+
+async function storeWaveform(ctx: ProcessContext, data: WaveformData, settings: AudioConfig["waveform"], durationSec: number): Promise<OutputFile[]> {
+  const jsonPath = path.join(ctx.workDir, "waveform.json");
+  await pipeline(Readable.from(waveformJsonChunks(data, settings.bits)), createWriteStream(jsonPath));
+  const png = await renderWaveformPng(data, { width: settings.imageWidth, height: settings.imageHeight, color: settings.color, backgroundColor: settings.backgroundColor });
+  return [
+    await ctx.output({ name: "waveform.json", variant: "waveform_json", body: { file: jsonPath }, contentType: "application/json", durationSec }),
+    await ctx.output({ name: "waveform.dat", variant: "waveform_dat", body: { buffer: encodeWaveformDat(data, settings.bits) }, contentType: "application/octet-stream", durationSec }),
+    await ctx.output({ name: "waveform.png", variant: "waveform_png", body: { buffer: png }, contentType: "image/png", width: settings.imageWidth, height: settings.imageHeight }),
+  ];
+}
+
+const kbps = (bitsPerSecond: number | undefined) => (bitsPerSecond !== undefined && bitsPerSecond > 0 ? Math.round(bitsPerSecond / 1000) : undefined);
+const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
