@@ -31,7 +31,7 @@ end
 /**
  * CLAIM: KEYS job, lease, timeline · ARGV prefix, id, owner, nowMs, leaseMs, ttlSec, sourceJson,
  * tenantId, userId, messageId, workerId, nowIso, maxAttempts
- * Returns {outcome, attempts, status}: outcome is
+ * Returns {outcome, attempts, status[, messageId of the holder's delivery when busy]}: outcome is
  *   claimed    — this worker now owns the job (new job, queued job, or an expired lease taken over)
  *   busy       — another worker holds a live lease; leave the message alone
  *   completed | failed | cancelled — the job is already terminal; the delivery is a duplicate
@@ -67,7 +67,7 @@ end
 if status == 'processing' then
   local holder = redis.call('GET', lease)
   if holder and holder ~= owner then
-    return {'busy', tonumber(redis.call('HGET', job, 'attempts') or 0), status}
+    return {'busy', tonumber(redis.call('HGET', job, 'attempts') or 0), status, redis.call('HGET', job, 'messageId') or ''}
   end
 end
 if redis.call('HGET', job, 'cancelRequested') == '1' then

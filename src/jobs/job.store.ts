@@ -21,6 +21,8 @@ export interface Claim {
   attempts: number;
   /** The lease token; only transitions that present it are applied. */
   owner: string;
+  /** With `busy`: the SQS message id the current holder is working from. */
+  holderMessageId?: string;
 }
 
 export interface JobStoreOptions {
@@ -80,8 +82,8 @@ export class JobStore {
       request.messageId,
       this.options.workerId,
       new Date(now).toISOString(),
-    ])) as [ClaimOutcome, number, string];
-    return { outcome: reply[0], attempts: Number(reply[1]), owner };
+    ])) as [ClaimOutcome, number, string, string?];
+    return { outcome: reply[0], attempts: Number(reply[1]), owner, ...(reply[3] ? { holderMessageId: reply[3] } : {}) };
   }
 
   async renewLease(id: string, owner: string): Promise<boolean> {

@@ -74,6 +74,14 @@ export class JobRunner {
       return { kind: "retry", delaySec: this.backoff(delivery.receiveCount) };
     }
     if (claim.outcome === "busy") {
+      // Another worker holds a live lease and its own message. A different message for the same
+      // object is a duplicate and can go: if that worker dies, its own message comes back. The
+      // same message redelivered (its visibility lapsed) must stay, or a crash would lose the job.
+      if (claim.holderMessageId && claim.holderMessageId !== delivery.messageId) {
+        logger.info({ holderMessageId: claim.holderMessageId }, "duplicate delivery of a job in progress elsewhere; message removed");
+        this.deps.metrics.messagesDropped.inc({ reason: "duplicate" });
+        return { kind: "done" };
+      }
       logger.info("job is being processed by another worker; leaving this delivery");
       return { kind: "busy" };
     }
