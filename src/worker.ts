@@ -116,6 +116,7 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
         stopPoller();
         stopBeating();
       });
+      await guard("processors", () => registry.close());
       await guard("worker registry", () => workers.remove(folder));
       await guard("health server", () => health.close());
       await guard("redis", async () => {

@@ -100,6 +100,44 @@ const hexColor = (fallback: string) =>
       return `#${normalised}`;
     });
 
+/** One HLS rung: `height:videoBitrate:audioBitrate`, bitrates in kbit/s with an optional `k`/`M` suffix. */
+export interface HlsRungSpec {
+  height: number;
+  videoKbps: number;
+  audioKbps: number;
+}
+
+const parseKbps = (raw: string): number | undefined => {
+  const match = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(raw.trim());
+  if (!match) return undefined;
+  const value = Number(match[1]) * (match[2]?.toLowerCase() === "m" ? 1000 : 1);
+  return Number.isFinite(value) && value > 0 ? Math.round(value) : undefined;
+};
+
+/** `480:1400k:96k,720:2800k:128k,…`: heights strictly increasing, bitrates positive. */
+const hlsRungList = (fallback: HlsRungSpec[]) =>
+  z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value.trim() === "") return fallback;
+      const rungs: HlsRungSpec[] = [];
+      for (const part of value.split(",").map((entry) => entry.trim()).filter(Boolean)) {
+        const [height, video, audio] = part.split(":");
+        const rung = { height: Number(height), videoKbps: parseKbps(video ?? ""), audioKbps: parseKbps(audio ?? "") };
+        if (!Number.isInteger(rung.height) || rung.height < 64 || rung.height > 4320 || rung.videoKbps === undefined || rung.audioKbps === undefined || rung.videoKbps > 200_000 || rung.audioKbps > 512) {
+          ctx.addIssue({ code: "custom", message: `expected height:videoBitrate:audioBitrate (e.g. 720:2800k:128k), got "${part}"` });
+          return z.NEVER;
+        }
+        rungs.push({ height: rung.height, videoKbps: rung.videoKbps, audioKbps: rung.audioKbps });
+      }
+      if (rungs.length === 0 || rungs.some((rung, index) => index > 0 && rung.height <= rungs[index - 1]!.height)) {
+        ctx.addIssue({ code: "custom", message: `expected at least one rung, heights strictly increasing, got "${value}"` });
+        return z.NEVER;
+      }
+      return rungs;
+    });
+
 const url = (message: string) => z.string({ error: message }).trim().url({ message });
 const optionalUrl = z
   .string()
@@ -135,6 +173,21 @@ export const envSchema = z.object({
   MAX_INPUT_BYTES: int(2 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
   TEMP_DIR: z.string().default(path.join(os.tmpdir(), "media-processor")),
   ENABLE_HLS_TRANSCODING: bool(true),
+  VIDEO_HLS_RUNGS: hlsRungList([
+    { height: 480, videoKbps: 1400, audioKbps: 96 },
+    { height: 720, videoKbps: 2800, audioKbps: 128 },
+    { height: 1080, videoKbps: 5000, audioKbps: 160 },
+  ]),
+  VIDEO_HLS_SEGMENT_SECONDS: int(4, 1, 30),
+  VIDEO_HLS_SEGMENT_FORMAT: z.enum(["mpegts", "fmp4"]).default("mpegts"),
+  VIDEO_MAX_DURATION: duration(4 * 3_600_000, "s", 1_000, 48 * 3_600_000),
+  VIDEO_MAX_PIXELS: int(7680 * 4320, 256, 1_000_000_000),
+  VIDEO_MAX_FPS: int(60, 1, 240),
+  VIDEO_X264_PRESET: z.enum(["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]).default("veryfast"),
+  VIDEO_AUDIO_ONLY_RENDITION: bool(false),
+  VIDEO_ADD_SILENT_AUDIO: bool(false),
+  VIDEO_POSTER_POSITION_PERCENT: int(10, 0, 95),
+  VIDEO_STORYBOARD: bool(false),
   MAX_IMAGE_PIXELS: int(100_000_000, 1, 1_000_000_000),
   IMAGE_THUMBNAIL_SIZES: intList([150, 600, 1200]),
   IMAGE_WEB_MAX_DIMENSION: int(2048, 16, 16384),
@@ -202,6 +255,17 @@ export const ENV_DOCS: Record<keyof z.infer<typeof envSchema>, string> = {
   MAX_INPUT_BYTES: "Largest upload processed; larger ones fail with `input-too-large`.",
   TEMP_DIR: "Where per-job temp dirs are created (mount a sized volume here).",
   ENABLE_HLS_TRANSCODING: "Video: HLS ladder when true, a single web MP4 when false.",
+  VIDEO_HLS_RUNGS: "HLS ladder as height:videoBitrate:audioBitrate rungs (kbit/s, k/M suffix allowed), lowest first. A rung is a box of that height (16:9, turned for portrait); rungs above the source are dropped, never upscaled.",
+  VIDEO_HLS_SEGMENT_SECONDS: "HLS segment length in seconds; keyframes are forced on this grid in every rung.",
+  VIDEO_HLS_SEGMENT_FORMAT: "HLS segments as `mpegts` (.ts, widest player support) or `fmp4` (init.mp4 + .m4s).",
+  VIDEO_MAX_DURATION: "Longest video processed; longer ones fail with `video-too-long` before encoding; bare number in seconds, or 90m/4h.",
+  VIDEO_MAX_PIXELS: "Largest video frame (width x height) processed; larger ones fail with `video-too-large` before encoding. Default 8K.",
+  VIDEO_MAX_FPS: "Frame rate cap of the encoded outputs; faster sources (slow-motion phone video) are reduced to it.",
+  VIDEO_X264_PRESET: "libx264 preset of the ladder and web MP4: veryfast costs ~1.5 cpu-s per second of 1080p30; slower presets give smaller files for more CPU.",
+  VIDEO_AUDIO_ONLY_RENDITION: "Add an audio-only AAC rendition to the HLS master playlist.",
+  VIDEO_ADD_SILENT_AUDIO: "Give videos without audio a silent AAC track (some players expect one); when false they stay silent-less.",
+  VIDEO_POSTER_POSITION_PERCENT: "Where the poster frame is taken, in percent of the duration (the first non-black frame from there on).",
+  VIDEO_STORYBOARD: "Also write a storyboard sprite JPEG and a WebVTT file for scrubbing previews.",
   MAX_IMAGE_PIXELS: "Images declaring more pixels are refused before decoding (decompression bombs).",
   IMAGE_THUMBNAIL_SIZES: "Thumbnail bounding boxes small,medium,large in pixels.",
   IMAGE_WEB_MAX_DIMENSION: "Longest side of the WebP and AVIF web variants.",
@@ -237,4 +301,33 @@ export const ENV_DOCS: Record<keyof z.infer<typeof envSchema>, string> = {
   WORKER_ID: "Name of this worker in job timelines and logs. Default: hostname-pid.",
   WORKER_HEARTBEAT_INTERVAL: "How often a worker announces itself in Redis (it counts as dead after three missed beats); seconds.",
   LOG_LEVEL: "pino log level.",
+};
+
+/**
+ * Variables only the API role reads (`api` and `all` commands). They extend the shared schema
+ * rather than joining it, so the worker never validates them and starts without an API_TOKEN;
+ * `loadApiConfig` (config.ts) checks them in the API's composition root.
+ */
+export const apiEnvSchema = envSchema.extend({
+  API_PORT: int(8080, 0, 65535),
+  API_TOKEN: z
+    .string()
+    .optional()
+    .transform((value) => (value && value.trim() !== "" ? value.trim() : undefined))
+    // Short tokens can be guessed online; 16 characters is the floor, `openssl rand -hex 32` the habit.
+    .pipe(z.string().min(16, { message: "expected at least 16 characters (e.g. openssl rand -hex 32)" }).optional()),
+  API_INSECURE_NO_AUTH: bool(false),
+  API_BODY_LIMIT_BYTES: int(256 * 1024, 1024, 16 * 1024 * 1024),
+  API_PRESIGN_EXPIRY: duration(15 * 60_000, "s", 60_000, 7 * 86_400_000),
+  API_STATS_MAX_JOBS: int(20_000, 100, 1_000_000),
+});
+
+/** Documentation of the API-only variables, in the style of {@link ENV_DOCS}. */
+export const API_ENV_DOCS: Record<Exclude<keyof z.infer<typeof apiEnvSchema>, keyof z.infer<typeof envSchema>>, string> = {
+  API_PORT: "Port of the job API, the dashboard at / and the API's /healthz, /readyz and /metrics (0 picks a free port).",
+  API_TOKEN: "Bearer token required on everything under /api (at least 16 characters). The API refuses to start without one unless API_INSECURE_NO_AUTH=true.",
+  API_INSECURE_NO_AUTH: "Serve /api without a token. Only for a laptop or behind an authenticating proxy.",
+  API_BODY_LIMIT_BYTES: "Largest request body the API reads; larger ones get 413.",
+  API_PRESIGN_EXPIRY: "Lifetime of the presigned output URLs the dashboard previews use; bare number in seconds, or 15m.",
+  API_STATS_MAX_JOBS: "Most jobs one stats request reads from Redis (newest first); a window holding more is reported as truncated.",
 };

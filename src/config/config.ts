@@ -1,4 +1,4 @@
-import { envSchema, type RawEnv } from "./config.schema.ts";
+import { apiEnvSchema, envSchema, type HlsRungSpec, type RawEnv } from "./config.schema.ts";
 
 /** The typed configuration every module receives a slice of. Units are in the names. */
 export interface AppConfig {
@@ -36,7 +36,21 @@ export interface AppConfig {
     avifEffort: number;
     avifEnabled: boolean;
   };
-  video: { hlsEnabled: boolean };
+  video: {
+    hlsEnabled: boolean;
+    /** Ladder rungs, lowest first; each is a box `height` high (16:9), turned for portrait sources. */
+    rungs: HlsRungSpec[];
+    segmentSeconds: number;
+    segmentFormat: "mpegts" | "fmp4";
+    maxDurationSec: number;
+    maxPixels: number;
+    maxFps: number;
+    x264Preset: "ultrafast" | "superfast" | "veryfast" | "faster" | "fast" | "medium" | "slow" | "slower" | "veryslow";
+    audioOnlyRendition: boolean;
+    addSilentAudio: boolean;
+    posterPositionPercent: number;
+    storyboard: boolean;
+  };
   audio: {
     /** Transcode targets in output order: mp3, aac (M4A), ogg (Opus). */
     formats: Array<"mp3" | "aac" | "ogg">;
@@ -153,7 +167,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       avifEffort: e.IMAGE_AVIF_EFFORT,
       avifEnabled: e.IMAGE_ENABLE_AVIF,
     },
-    video: { hlsEnabled: e.ENABLE_HLS_TRANSCODING },
+    video: {
+      hlsEnabled: e.ENABLE_HLS_TRANSCODING,
+      rungs: e.VIDEO_HLS_RUNGS,
+      segmentSeconds: e.VIDEO_HLS_SEGMENT_SECONDS,
+      segmentFormat: e.VIDEO_HLS_SEGMENT_FORMAT,
+      maxDurationSec: e.VIDEO_MAX_DURATION / 1000,
+      maxPixels: e.VIDEO_MAX_PIXELS,
+      maxFps: e.VIDEO_MAX_FPS,
+      x264Preset: e.VIDEO_X264_PRESET,
+      audioOnlyRendition: e.VIDEO_AUDIO_ONLY_RENDITION,
+      addSilentAudio: e.VIDEO_ADD_SILENT_AUDIO,
+      posterPositionPercent: e.VIDEO_POSTER_POSITION_PERCENT,
+      storyboard: e.VIDEO_STORYBOARD,
+    },
     audio: {
       formats: e.AUDIO_FORMATS as Array<"mp3" | "aac" | "ogg">,
       mp3BitrateKbps: e.AUDIO_MP3_BITRATE_KBPS,
@@ -187,5 +214,44 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerId: e.WORKER_ID,
     workerHeartbeatMs: e.WORKER_HEARTBEAT_INTERVAL,
     logLevel: e.LOG_LEVEL,
+  };
+}
+
+/** Settings of the API role only; see API_ENV_DOCS. */
+export interface ApiSettings {
+  port: number;
+  /** Undefined only when `insecureNoAuth` is set. */
+  token: string | undefined;
+  insecureNoAuth: boolean;
+  bodyLimitBytes: number;
+  presignExpirySec: number;
+  statsMaxJobs: number;
+}
+
+export type ApiConfig = AppConfig & { api: ApiSettings };
+
+/**
+ * The worker's configuration plus the API's own variables. Like {@link loadConfig} it lists
+ * every problem at once; it refuses a missing API_TOKEN unless API_INSECURE_NO_AUTH is set.
+ */
+export function loadApiConfig(env: Record<string, string | undefined> = process.env): ApiConfig {
+  const parsed = apiEnvSchema.safeParse(env as RawEnv);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".") || "(env)"}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  if (!e.API_TOKEN && !e.API_INSECURE_NO_AUTH) {
+    throw new ConfigError(["API_TOKEN: required (a bearer token for /api), or set API_INSECURE_NO_AUTH=true for local use without one"]);
+  }
+  return {
+    ...loadConfig(env),
+    api: {
+      port: e.API_PORT,
+      token: e.API_TOKEN,
+      insecureNoAuth: e.API_INSECURE_NO_AUTH,
+      bodyLimitBytes: e.API_BODY_LIMIT_BYTES,
+      presignExpirySec: Math.round(e.API_PRESIGN_EXPIRY / 1000),
+      statsMaxJobs: e.API_STATS_MAX_JOBS,
+    },
   };
 }

@@ -177,3 +177,29 @@ if status == 'processing' then
 end
 return status
 `);
+
+/**
+ * ENQUEUE: KEYS job, timeline · ARGV prefix, id, nowMs, ttlSec, sourceJson, tenantId, userId,
+ * nowIso, via
+ * Creates a `queued` record for an event the API just put on the queue, so its job is listed
+ * and cancellable before a worker receives it. Returns {'created'} or {'exists', status}: an
+ * existing record (a worker was quicker, or the object was processed before) is left as it is.
+ */
+export const enqueueScript = new LuaScript(`
+local job, timeline = KEYS[1], KEYS[2]
+local prefix, id, now, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local status = redis.call('HGET', job, 'status')
+if status then return {'exists', status} end
+redis.call('HSET', job, 'id', id, 'type', 'pending', 'status', 'queued', 'source', ARGV[5],
+  'tenantId', ARGV[6], 'userId', ARGV[7], 'attempts', 0, 'progress', 0, 'createdAt', now)
+if ARGV[6] == '' then redis.call('HDEL', job, 'tenantId') end
+if ARGV[7] == '' then redis.call('HDEL', job, 'userId') end
+redis.call('RPUSH', timeline, cjson.encode({at = ARGV[8], event = 'queued', detail = {via = ARGV[9]}}))
+redis.call('ZADD', prefix .. 'idx:created', now, id)
+redis.call('ZADD', prefix .. 'idx:status:queued', now, id)
+redis.call('ZADD', prefix .. 'idx:type:pending', now, id)
+if ARGV[6] ~= '' then redis.call('ZADD', prefix .. 'idx:tenant:' .. ARGV[6], now, id) end
+redis.call('EXPIRE', job, ttl)
+redis.call('EXPIRE', timeline, ttl)
+return {'created', 'queued'}
+`);

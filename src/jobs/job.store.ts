@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { JobErrorInfo } from "../errors.ts";
-import { claimScript, renewLeaseScript, requestCancelScript, setTypeScript, transitionScript } from "./job.scripts.ts";
+import { claimScript, enqueueScript, renewLeaseScript, requestCancelScript, setTypeScript, transitionScript } from "./job.scripts.ts";
 import { JOB_STATUSES, type JobRecord, type JobSource, type JobStatus, type TimelineEntry } from "./job.model.ts";
 
 /** The Redis job store; the key layout and every transition are documented in job.scripts.ts. */
@@ -42,6 +42,17 @@ export interface ListQuery {
   limit: number;
   /** Opaque cursor from a previous page. */
   cursor?: string;
+}
+
+/** What stats read of a job: no timeline, no result. */
+export interface JobSummary {
+  id: string;
+  status: JobStatus;
+  type: string;
+  createdAtMs: number;
+  finishedAtMs?: number;
+  durationMs?: number;
+  errorCategory?: JobErrorInfo["category"];
 }
 
 export class JobStore {
@@ -140,6 +151,64 @@ export class JobStore {
   /** API-side retry: failed/cancelled (or completed with force) → queued. */
   async requeue(id: string, from: JobStatus[], detail?: Record<string, unknown>): Promise<boolean> {
     return this.transition(id, "", from, "queued", { progress: "0", error: "", result: "", finishedAt: "", durationMs: "", cancelRequested: "" }, "retry-requested", detail);
+  }
+
+  /**
+   * API-side: records that a retry's message could not be put on the queue, so the job does not
+   * sit `queued` with nothing on its way to a worker (queued → failed, see TRANSITION).
+   */
+  async failQueued(id: string, error: JobErrorInfo): Promise<boolean> {
+    return this.transition(id, "", ["queued"], "failed", { error: JSON.stringify(error), finishedAt: String(Date.now()) }, "failed", {
+      code: error.code,
+      category: error.category,
+      message: error.message,
+    });
+  }
+
+  /** API-side: a `queued` record for an event just sent to the queue (see ENQUEUE). */
+  async enqueue(request: { id: string; source: JobSource; tenantId: string | undefined; userId: string | undefined; via: string }): Promise<{ created: boolean; status: JobStatus }> {
+    const [job, , timeline] = this.jobKeys(request.id);
+    const now = Date.now();
+    const [outcome, status] = (await enqueueScript.run(this.redis, [job, timeline], [
+      this.options.keyPrefix,
+      request.id,
+      now,
+      this.options.statusTtlSec,
+      JSON.stringify(request.source),
+      request.tenantId ?? "",
+      request.userId ?? "",
+      new Date(now).toISOString(),
+      request.via,
+    ])) as [string, JobStatus];
+    return { created: outcome === "created", status };
+  }
+
+  /**
+   * The fields stats need of every job created in [sinceMs, untilMs], newest first, at most
+   * `max` of them: one ZRANGE and one pipelined HMGET per job, no timelines. Read-only.
+   */
+  async summaries(sinceMs: number, untilMs: number, max: number): Promise<{ jobs: JobSummary[]; truncated: boolean }> {
+    const ids = await this.redis.zrevrangebyscore(this.key("idx", "created"), untilMs, sinceMs, "LIMIT", 0, max + 1);
+    const truncated = ids.length > max;
+    const wanted = ids.slice(0, max);
+    const pipeline = this.redis.pipeline();
+    for (const id of wanted) pipeline.hmget(this.key("job", id), "status", "type", "error", "durationMs", "createdAt", "finishedAt");
+    const replies = wanted.length > 0 ? ((await pipeline.exec()) ?? []) : [];
+    const jobs: JobSummary[] = [];
+    replies.forEach(([error, fields], index) => {
+      const [status, type, jobError, durationMs, createdAt, finishedAt] = (error ? [] : (fields as Array<string | null>));
+      if (!status || !JOB_STATUSES.includes(status as JobStatus)) return; // expired between the two reads
+      jobs.push({
+        id: wanted[index]!,
+        status: status as JobStatus,
+        type: type ?? "pending",
+        createdAtMs: Number(createdAt ?? 0),
+        ...(finishedAt ? { finishedAtMs: Number(finishedAt) } : {}),
+        ...(durationMs ? { durationMs: Number(durationMs) } : {}),
+        ...(jobError ? { errorCategory: (JSON.parse(jobError) as JobErrorInfo).category } : {}),
+      });
+    });
+    return { jobs, truncated };
   }
 
   async requestCancel(id: string): Promise<"missing" | JobStatus> {

@@ -6,6 +6,15 @@ import type { Redis } from "ioredis";
  *   P worker:{folder}   HASH  id, concurrency, inFlight, startedAt, lastSeen — expires after 3 beats
  *   P workers           ZSET  folder scored by lastSeen
  */
+export interface LiveWorker {
+  id: string;
+  concurrency: number;
+  inFlight: number;
+  /** Epoch ms. */
+  startedAt: number;
+  lastSeen: number;
+}
+
 export class WorkerRegistry {
   private readonly redis: Redis;
   private readonly prefix: string;
@@ -19,6 +28,24 @@ export class WorkerRegistry {
 
   async isAlive(folder: string): Promise<boolean> {
     return (await this.redis.exists(`${this.prefix}worker:${folder}`)) === 1;
+  }
+
+  /**
+   * Workers whose heartbeat hash still exists (it expires after three missed beats), for the
+   * API's stats. Read-only: the zset is trimmed by the workers' own beats.
+   */
+  async alive(): Promise<LiveWorker[]> {
+    const folders = await this.redis.zrange(`${this.prefix}workers`, "0", "-1");
+    const hashes = await Promise.all(folders.map((folder) => this.redis.hgetall(`${this.prefix}worker:${folder}`)));
+    return hashes
+      .filter((hash) => hash.id !== undefined)
+      .map((hash) => ({
+        id: hash.id!,
+        concurrency: Number(hash.concurrency ?? 0),
+        inFlight: Number(hash.inFlight ?? 0),
+        startedAt: Number(hash.startedAt ?? 0),
+        lastSeen: Number(hash.lastSeen ?? 0),
+      }));
   }
 
   async beat(folder: string, fields: { id: string; concurrency: number; inFlight: number; startedAt: number }): Promise<void> {

@@ -11,6 +11,8 @@ export interface Processor {
   readonly name: string;
   accepts(media: DetectedMedia): boolean;
   process(ctx: ProcessContext): Promise<ProcessResult>;
+  /** Releases what the processor keeps between jobs (child processes, pools); called once at shutdown. */
+  close?(): Promise<void>;
 }
 
 export interface OutputFile {

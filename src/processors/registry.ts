@@ -21,6 +21,11 @@ export class ProcessorRegistry {
     this.processors = processors;
   }
 
+  /** Closes every processor that holds resources between jobs; failures do not stop the others. */
+  async close(): Promise<void> {
+    await Promise.allSettled(this.processors.map((processor) => processor.close?.()));
+  }
+
   get names(): string[] {
     return this.processors.map((processor) => processor.name);
   }

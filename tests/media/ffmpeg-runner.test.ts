@@ -22,15 +22,16 @@ before(async () => {
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
-/** Pids of live processes whose command line contains `marker` (from /proc). */
-async function processesWith(marker: string): Promise<number[]> {
+/** Pids of live processes whose command line contains (or, with `prefix`, starts with) `marker` (from /proc). */
+async function processesWith(marker: string, prefix = false): Promise<number[]> {
   const found: number[] = [];
   for (const entry of await readdir("/proc")) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
       const cmdline = (await readFile(`/proc/${entry}/cmdline`, "utf8")).replaceAll("\0", " ");
       const state = (await readFile(`/proc/${entry}/stat`, "utf8")).split(") ")[1]?.[0];
-      if (cmdline.includes(marker) && state !== "Z") found.push(Number(entry));
+      const matches = prefix ? cmdline.startsWith(marker) : cmdline.includes(marker);
+      if (matches && state !== "Z") found.push(Number(entry));
     } catch {
       // The process exited while we looked.
     }
@@ -97,9 +98,12 @@ describe("ffmpeg runner", () => {
     const controller = new AbortController();
     // A tool that forks children which would outlive a plain kill of their parent.
     const run = runTool({ binary: "sh", args: ["-c", `sleep ${marker} & sleep ${marker} & wait`], signal: controller.signal });
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.equal((await processesWith(`sleep ${marker}`)).length, 2);
-    controller.abort("cancelled");
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal((await processesWith(`sleep ${marker}`, true)).length, 2);
+    } finally {
+      controller.abort("cancelled");
+    }
     await assert.rejects(run, /cancelled/);
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.deepEqual(await processesWith(`sleep ${marker}`), []);

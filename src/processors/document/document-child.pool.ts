@@ -1,3 +1,4 @@
+import os from "node:os";
 import { fork, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -189,7 +190,9 @@ export class DocumentChildPool {
       execArgv: childExecArgv(this.options.heapMb),
       serialization: "advanced",
       stdio: ["ignore", "ignore", "pipe", "ipc"],
-      env: { MALLOC_ARENA_MAX: "2", ...env },
+      // HOME: @napi-rs/canvas calls os.homedir() on load, which throws for a UID with no passwd
+      // entry (OpenShift's random UIDs, runAsUser overrides) unless HOME is set.
+      env: { MALLOC_ARENA_MAX: "2", HOME: process.env.HOME || os.tmpdir(), ...env },
     });
     liveChildren.add(child);
     const stderr = new TailBuffer(8 * 1024);

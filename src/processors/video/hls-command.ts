@@ -1,0 +1,79 @@
+import path from "node:path";
+import { safeInputArgs, VIDEO_DEMUXERS } from "../../media/safe-input.ts";
+import { aacOptions, keyframeOptions, MUXING_QUEUE, outputFps, STRIP_METADATA, videoFilterGraph, x264Options, type VideoEncodeSettings, type VideoEncodeSource } from "./encode-options.ts";
+import type { PlannedRung } from "./ladder-plan.ts";
+
+/**
+ * The one-pass HLS ladder command (pure): one ffmpeg process decodes the source once, splits
+ * the frames, encodes every rung and writes one media playlist + segments per rung through
+ * `-var_stream_map`. The master playlist is written afterwards by master-playlist.ts, from the
+ * measured segments (ffmpeg's own lacks AVERAGE-BANDWIDTH and FRAME-RATE).
+ */
+export interface HlsCommandInput {
+  inputPath: string;
+  /** Whitelisted demuxer chosen from the probe (`mov`, `matroska`, …). */
+  demuxer: string | undefined;
+  source: VideoEncodeSource;
+  rungs: readonly PlannedRung[];
+  settings: VideoEncodeSettings & { segmentFormat: "mpegts" | "fmp4" };
+  /** Also encode an audio-only rendition at this bitrate (kbit/s); needs source audio. */
+  audioOnlyKbps: number | undefined;
+  /** Directory receiving `<rung>/index.m3u8` and segments. */
+  outDir: string;
+}
+
+/** Folder and name of the audio-only rendition. */
+export const AUDIO_ONLY_NAME = "audio";
+export const MEDIA_PLAYLIST_NAME = "index.m3u8";
+
+export function hlsLadderArgs(input: HlsCommandInput): string[] {
+  const { source, rungs, settings } = input;
+  const hasSourceAudio = source.audioStreamIndex !== undefined;
+  const silent = !hasSourceAudio && settings.addSilentAudio;
+  const withAudio = hasSourceAudio || silent;
+  const audioOnly = hasSourceAudio && input.audioOnlyKbps !== undefined;
+  const silentCount = silent ? rungs.length : 0;
+
+  const maps: string[] = [];
+  const perStream: string[] = [];
+  const streamMap: string[] = [];
+  rungs.forEach((rung, index) => {
+    maps.push("-map", `[v${index}]`);
+    perStream.push(`-b:v:${index}`, `${rung.videoKbps}k`, `-maxrate:v:${index}`, `${rung.maxrateKbps}k`, `-bufsize:v:${index}`, `${rung.bufsizeKbps}k`);
+    if (withAudio) {
+      maps.push("-map", silent ? `[a${index}]` : `0:${source.audioStreamIndex}`);
+      perStream.push(`-b:a:${index}`, `${rung.audioKbps}k`);
+      streamMap.push(`v:${index},a:${index},name:${rung.name}`);
+    } else {
+      streamMap.push(`v:${index},name:${rung.name}`);
+    }
+  });
+  if (audioOnly) {
+    maps.push("-map", `0:${source.audioStreamIndex}`);
+    perStream.push(`-b:a:${rungs.length}`, `${input.audioOnlyKbps}k`);
+    streamMap.push(`a:${rungs.length},name:${AUDIO_ONLY_NAME}`);
+  }
+
+  const fmp4 = settings.segmentFormat === "fmp4";
+  const fps = outputFps(source, settings.maxFps) ?? source.fps;
+  return [
+    ...safeInputArgs(input.inputPath, { demuxers: VIDEO_DEMUXERS, format: input.demuxer }),
+    "-filter_complex", videoFilterGraph(source, rungs, settings, silentCount),
+    ...maps,
+    ...STRIP_METADATA,
+    ...x264Options(settings.x264Preset),
+    ...keyframeOptions(settings.segmentSeconds, fps),
+    ...(withAudio ? aacOptions() : []),
+    ...perStream,
+    ...MUXING_QUEUE,
+    "-f", "hls",
+    "-hls_time", String(settings.segmentSeconds),
+    "-hls_playlist_type", "vod",
+    "-hls_flags", "independent_segments",
+    "-hls_segment_type", settings.segmentFormat,
+    ...(fmp4 ? ["-hls_fmp4_init_filename", "init.mp4"] : []),
+    "-hls_segment_filename", path.join(input.outDir, "%v", `segment_%05d.${fmp4 ? "m4s" : "ts"}`),
+    "-var_stream_map", streamMap.join(" "),
+    "-y", path.join(input.outDir, "%v", MEDIA_PLAYLIST_NAME),
+  ];
+}

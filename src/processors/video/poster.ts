@@ -1,0 +1,112 @@
+import { stat } from "node:fs/promises";
+import path from "node:path";
+import sharp from "sharp";
+import { processingError } from "../../errors.ts";
+import { runFfmpeg } from "../../media/ffmpeg.runner.ts";
+import { safeInputArgs, VIDEO_DEMUXERS } from "../../media/safe-input.ts";
+
+/**
+ * The poster: a representative frame, taken around `positionPercent` of the duration, skipping
+ * dark frames (fade-ins, black leaders), at the largest rendition's size, as JPEG and WebP.
+ */
+export interface PosterFrameInput {
+  inputPath: string;
+  demuxer: string | undefined;
+  videoStreamIndex: number;
+  seekSec: number;
+  /** How far past the seek point to look for a frame that is not dark; undefined = first frame at the seek. */
+  searchSec: number | undefined;
+  width: number;
+  height: number;
+  outFile: string;
+}
+
+/**
+ * Mean luma above which a frame counts as "not dark". Black in 8-bit limited range is 16;
+ * 32 skips black and near-black frames but keeps ordinary night scenes.
+ */
+export const DARK_LUMA_THRESHOLD = 32;
+
+/** One frame as PNG (pure command builder). Input-side `-ss` seeks fast to the nearest keyframe, then decodes to the exact time. */
+export function posterFrameArgs(input: PosterFrameInput): string[] {
+  const before = [...(input.seekSec > 0 ? ["-ss", input.seekSec.toFixed(3)] : []), ...(input.searchSec !== undefined ? ["-t", input.searchSec.toFixed(3)] : [])];
+  const select = input.searchSec !== undefined ? `signalstats,metadata=mode=select:key=lavfi.signalstats.YAVG:function=greater:value=${DARK_LUMA_THRESHOLD},` : "";
+  return [
+    ...safeInputArgs(input.inputPath, { demuxers: VIDEO_DEMUXERS, format: input.demuxer, before }),
+    "-map", `0:${input.videoStreamIndex}`,
+    "-vf", `${select}scale=w=${input.width}:h=${input.height}:flags=lanczos,setsar=1`,
+    "-frames:v", "1", "-update", "1",
+    "-map_metadata", "-1",
+    "-f", "image2", "-c:v", "png",
+    "-y", input.outFile,
+  ];
+}
+
+export interface PosterRequest {
+  inputPath: string;
+  demuxer: string | undefined;
+  videoStreamIndex: number;
+  durationSec: number | undefined;
+  positionPercent: number;
+  width: number;
+  height: number;
+  workDir: string;
+  jpegQuality: number;
+  webpQuality: number;
+  signal: AbortSignal;
+  timeoutMs: number;
+}
+
+export interface PosterFiles {
+  jpeg: string;
+  webp: string;
+  width: number;
+  height: number;
+  /** Where the frame came from: the first bright frame from the position, the frame at it, or the first frame. */
+  source: "bright-frame" | "position" | "first-frame";
+  atSec: number;
+}
+
+/**
+ * Tries, in order: the first non-dark frame from the position on (within a quarter of the
+ * duration), the frame at the position, the very first frame. ffmpeg exits 0 without writing
+ * anything when a seek passes the real end or no frame qualifies, so each try is judged by its file.
+ */
+export async function extractPoster(request: PosterRequest): Promise<PosterFiles> {
+  const duration = request.durationSec !== undefined && request.durationSec > 0 ? request.durationSec : 0;
+  const position = (duration * request.positionPercent) / 100;
+  const png = path.join(request.workDir, "poster.png");
+  const attempts: Array<{ source: PosterFiles["source"]; seekSec: number; searchSec: number | undefined }> = [
+    { source: "bright-frame", seekSec: position, searchSec: Math.max(5, duration * 0.25) },
+    { source: "position", seekSec: position, searchSec: undefined },
+    { source: "first-frame", seekSec: 0, searchSec: undefined },
+  ];
+  for (const attempt of attempts) {
+    await runFfmpeg({
+      args: posterFrameArgs({ ...request, seekSec: attempt.seekSec, searchSec: attempt.searchSec, outFile: png }),
+      signal: request.signal,
+      timeoutMs: request.timeoutMs,
+    });
+    if (await nonEmpty(png)) return encodePoster(png, request, attempt.source, attempt.seekSec);
+  }
+  throw processingError("poster-failed", "no video frame could be decoded for the poster");
+}
+
+async function encodePoster(png: string, request: PosterRequest, source: PosterFiles["source"], atSec: number): Promise<PosterFiles> {
+  const jpeg = path.join(request.workDir, "poster.jpg");
+  const webp = path.join(request.workDir, "poster.webp");
+  const image = sharp(png, { limitInputPixels: request.width * request.height + 1, failOn: "error" });
+  await Promise.all([
+    image.clone().jpeg({ quality: request.jpegQuality, mozjpeg: true }).toFile(jpeg),
+    image.clone().webp({ quality: request.webpQuality }).toFile(webp),
+  ]);
+  return { jpeg, webp, width: request.width, height: request.height, source, atSec };
+}
+
+async function nonEmpty(file: string): Promise<boolean> {
+  try {
+    return (await stat(file)).size > 0;
+  } catch {
+    return false;
+  }
+}
