@@ -1,22 +1,28 @@
 #!/usr/bin/env node
-import { ConfigError, loadConfig } from "./config/config.ts";
+import { ConfigError, loadApiConfig, loadConfig } from "./config/config.ts";
 import { createLogger } from "./logger.ts";
 
 /**
  * Entry point of the image and the npm scripts. One command per role:
  *   worker            consume the media queue (the container's default)
+ *   api               the job API and the dashboard on API_PORT
+ *   all               worker and API in one process (local use)
  *   emulator          S3+SQS emulator with bucket notifications, for docker-compose
  *   demo [files…]     end-to-end run on the embedded local stack (--out DIR, --json)
  *   dev               embedded local stack + worker until Ctrl-C
  *   upload FILE [KEY] put a file into the dev stack and send its S3 event
  */
-const USAGE = "usage: media-processor <worker|emulator|demo|dev|upload> [args]\n";
+const USAGE = "usage: media-processor <worker|api|all|emulator|demo|dev|upload> [args]\n";
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   switch (command) {
     case "worker":
       return runWorker();
+    case "api":
+      return runApi();
+    case "all":
+      return runAll();
     case "emulator":
       return runEmulatorCommand();
     case "demo": {
@@ -44,6 +50,32 @@ async function runWorker(): Promise<number> {
   const logger = createLogger(config.logLevel, { workerId: config.workerId });
   const worker = await startWorker(config, { logger });
   await waitForSignal(logger);
+  await worker.stop();
+  return 0;
+}
+
+async function runApi(): Promise<number> {
+  const config = loadApiConfig();
+  const { startApiServer } = await import("./api-server.ts");
+  const logger = createLogger(config.logLevel, { role: "api" });
+  const api = await startApiServer(config, { logger });
+  await waitForSignal(logger);
+  await api.stop();
+  return 0;
+}
+
+/** Worker and API in one process; the API stops first so nobody acts on a draining worker. */
+async function runAll(): Promise<number> {
+  const config = loadApiConfig();
+  const [{ startWorker }, { startApiServer }] = await Promise.all([import("./worker.ts"), import("./api-server.ts")]);
+  const logger = createLogger(config.logLevel, { workerId: config.workerId });
+  const worker = await startWorker(config, { logger });
+  const api = await startApiServer(config, { logger: logger.child({ role: "api" }) }).catch(async (error: unknown) => {
+    await worker.stop();
+    throw error;
+  });
+  await waitForSignal(logger);
+  await api.stop();
   await worker.stop();
   return 0;
 }

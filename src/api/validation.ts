@@ -10,7 +10,12 @@ import { badRequest } from "./problem.ts";
 /** Job ids are 24 hex characters (jobIdFor in job.model.ts). */
 export const JOB_ID_PATTERN = "^[0-9a-f]{24}$";
 export const TYPE_PATTERN = "^[A-Za-z0-9._-]{1,64}$";
-export const CURSOR_PATTERN = "^[A-Za-z0-9_-]{1,200}$";
+/**
+ * The list cursor as the API shows it: `<createdAtMs>-<jobId>` of the last job of a page. Every
+ * string matching the pattern is a valid position, so the document can state it exactly; the
+ * store's own cursor encoding stays behind the API (toStoreCursor / fromStoreCursor).
+ */
+export const CURSOR_PATTERN = "^[0-9]{1,15}-[0-9a-f]{24}$";
 export const LIST_LIMIT = { min: 1, max: 200, fallback: 50 };
 export const STATS_WINDOW_MINUTES = { min: 1, max: 7 * 24 * 60, fallback: 60 };
 export const REDRIVE_MAX_MESSAGES = 10_000;
@@ -39,25 +44,24 @@ const dateTime = z
     return parsed;
   });
 
-/** The list cursor: base64url of `<createdAtMs>:<jobId>` (JobStore.list). */
-const cursor = z
-  .string()
-  .regex(new RegExp(CURSOR_PATTERN))
-  .refine((value) => /^\d{1,16}:[0-9a-f]{24}$/.test(Buffer.from(value, "base64url").toString()), { message: "not a cursor this API issued" });
+const cursor = z.string().regex(new RegExp(CURSOR_PATTERN), { message: "expected <createdAtMs>-<jobId>, as nextCursor gives it" });
+
+/** JobStore.list's cursor is base64url of `<createdAtMs>:<jobId>`. */
+export const toStoreCursor = (apiCursor: string) => Buffer.from(apiCursor.replace("-", ":")).toString("base64url");
+export const fromStoreCursor = (storeCursor: string) => Buffer.from(storeCursor, "base64url").toString().replace(":", "-");
 
 export const jobIdParams = z.object({ id: z.string().regex(new RegExp(JOB_ID_PATTERN), { message: "expected a 24-character hex job id" }) });
 
-export const listQuery = z
-  .object({
-    status: z.enum(JOB_STATUSES).optional(),
-    type: z.string().regex(new RegExp(TYPE_PATTERN)).optional(),
-    tenant: z.string().min(1).max(256).optional(),
-    since: dateTime.optional(),
-    until: dateTime.optional(),
-    limit: intString(LIST_LIMIT.min, LIST_LIMIT.max, LIST_LIMIT.fallback),
-    cursor: cursor.optional(),
-  })
-  .refine((query) => query.since === undefined || query.until === undefined || query.since <= query.until, { message: "since must not be after until" });
+/** `since` after `until` is a valid, empty window (not an error). */
+export const listQuery = z.object({
+  status: z.enum(JOB_STATUSES).optional(),
+  type: z.string().regex(new RegExp(TYPE_PATTERN)).optional(),
+  tenant: z.string().min(1).max(256).optional(),
+  since: dateTime.optional(),
+  until: dateTime.optional(),
+  limit: intString(LIST_LIMIT.min, LIST_LIMIT.max, LIST_LIMIT.fallback),
+  cursor: cursor.optional(),
+});
 
 export const retryQuery = z.object({
   force: z.enum(["true", "false"]).optional().transform((value) => value === "true"),

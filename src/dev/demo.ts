@@ -1,8 +1,8 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { loadConfig } from "../config/config.ts";
 import { buildS3Notification } from "../events/s3-event.parser.ts";
@@ -10,6 +10,8 @@ import { isTerminal, jobIdFor, type JobRecord } from "../jobs/job.model.ts";
 import { createLogger } from "../logger.ts";
 import { createSqsClient } from "../queue/sqs.client.ts";
 import { createS3Client } from "../storage/s3.client.ts";
+import { ObjectStore } from "../storage/object-store.ts";
+import { outputLayout } from "../storage/output-keys.ts";
 import { startWorker } from "../worker.ts";
 import { startLocalStack } from "./local-stack.ts";
 import { generateSamples } from "./samples.ts";
@@ -67,6 +69,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const worker = await startWorker(config, { logger: createLogger(config.logLevel, { workerId: config.workerId }) });
   const s3 = createS3Client(config.aws);
   const sqs = createSqsClient(config.aws);
+  const objects = new ObjectStore(s3);
   try {
     const files = options.files.length > 0 ? options.files : await samplesWithProcessors(work, worker.processorNames, log);
     log(`worker up (metrics on :${worker.health.port}); uploading ${files.length} file(s)…`);
@@ -74,19 +77,34 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     const stamp = Math.floor(Date.now() / 1000);
     for (const [index, file] of files.entries()) {
       const key = `tenants/demo/users/demo/media/${stamp}-${index}-${path.basename(file)}`;
-      const body = await readFile(file);
-      const put = await s3.send(new PutObjectCommand({ Bucket: stack.bucket, Key: key, Body: body }));
-      const eTag = (put.ETag ?? "").replace(/"/g, "");
+      // Multipart above 8 MiB, as S3 clients upload large media.
+      const size = await objects.upload({ bucket: stack.bucket, key, body: { file }, contentType: "application/octet-stream" });
+      const eTag = ((await objects.head(stack.bucket, key)).eTag ?? "").replace(/"/g, "");
       // The emulator does not emit bucket notifications: send the one S3 would have sent.
-      await sqs.send(new SendMessageCommand({ QueueUrl: config.queue.queueUrl, MessageBody: buildS3Notification([{ bucket: stack.bucket, key, size: body.length, eTag }]) }));
+      await sqs.send(new SendMessageCommand({ QueueUrl: config.queue.queueUrl, MessageBody: buildS3Notification([{ bucket: stack.bucket, key, size, eTag }]) }));
       jobs.push({ id: jobIdFor({ bucket: stack.bucket, key, eTag }), key });
     }
     const records = await waitForAll(worker.store.get.bind(worker.store), jobs.map((job) => job.id), options.timeoutMs, log);
     const rows: DemoRow[] = jobs.map(({ id, key }) => toRow(id, key, records.get(id)));
-    if (options.outDir) await downloadOutputs(options.outDir, rows, async (key) => {
-      const object = await s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: key }));
-      return Buffer.from(await object.Body!.transformToByteArray());
-    });
+    if (options.outDir) {
+      const outDir = options.outDir;
+      for (const row of rows) {
+        const keys = await listOutputs(async (prefix) => {
+          const found: string[] = [];
+          let token: string | undefined;
+          do {
+            const page = await s3.send(new ListObjectsV2Command({ Bucket: stack.bucket, Prefix: prefix, ContinuationToken: token }));
+            for (const object of page.Contents ?? []) if (object.Key) found.push(object.Key);
+            token = page.NextContinuationToken;
+          } while (token);
+          return found;
+        }, row.sourceKey, config.storage.outputSegment);
+        await downloadOutputs(outDir, keys, async (key) => {
+          const object = await s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: key }));
+          return Buffer.from(await object.Body!.transformToByteArray());
+        });
+      }
+    }
     if (options.json) process.stdout.write(`${JSON.stringify({ jobs: rows }, null, 2)}\n`);
     else printTable(rows, log);
     if (options.outDir) log(`outputs and manifests downloaded to ${options.outDir}`);
@@ -166,12 +184,19 @@ function printTable(rows: DemoRow[], log: (line: string) => void): void {
   log("");
 }
 
-async function downloadOutputs(outDir: string, rows: DemoRow[], fetchObject: (key: string) => Promise<Buffer>): Promise<void> {
-  for (const row of rows) {
-    for (const key of row.outputs) {
-      const target = path.join(outDir, key);
-      await mkdir(path.dirname(target), { recursive: true });
-      await writeFile(target, await fetchObject(key));
-    }
+/**
+ * Every object a job wrote: `<base>_*` files and the `<base>/` tree (HLS segments are stored but
+ * not listed one by one in the job result, so the demo lists the bucket to get a playable tree).
+ */
+async function listOutputs(list: (prefix: string) => Promise<string[]>, sourceKey: string, outputSegment: string): Promise<string[]> {
+  const layout = outputLayout(sourceKey, outputSegment);
+  return [...(await list(`${layout.prefix}${layout.base}_`)), ...(await list(`${layout.prefix}${layout.base}/`))];
+}
+
+async function downloadOutputs(outDir: string, keys: string[], fetchObject: (key: string) => Promise<Buffer>): Promise<void> {
+  for (const key of keys) {
+    const target = path.join(outDir, key);
+    await mkdir(path.dirname(target), { recursive: true });
+    await writeFile(target, await fetchObject(key));
   }
 }

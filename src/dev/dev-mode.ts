@@ -1,7 +1,6 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { loadConfig } from "../config/config.ts";
 import { buildS3Notification } from "../events/s3-event.parser.ts";
@@ -9,6 +8,7 @@ import { jobIdFor } from "../jobs/job.model.ts";
 import { createLogger } from "../logger.ts";
 import { createSqsClient } from "../queue/sqs.client.ts";
 import { createS3Client } from "../storage/s3.client.ts";
+import { ObjectStore } from "../storage/object-store.ts";
 import { startWorker } from "../worker.ts";
 import { startLocalStack } from "./local-stack.ts";
 
@@ -60,10 +60,10 @@ export async function runUpload(args: string[]): Promise<number> {
   const key = args[1] ?? `tenants/dev/users/dev/media/${Math.floor(Date.now() / 1000)}-${path.basename(file)}`;
   const s3 = createS3Client(config.aws);
   const sqs = createSqsClient(config.aws);
-  const body = await readFile(file);
-  const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
-  const eTag = (put.ETag ?? "").replace(/"/g, "");
-  await sqs.send(new SendMessageCommand({ QueueUrl: config.queue.queueUrl, MessageBody: buildS3Notification([{ bucket, key, size: body.length, eTag }]) }));
+  const objects = new ObjectStore(s3);
+  const size = await objects.upload({ bucket, key, body: { file }, contentType: "application/octet-stream" });
+  const eTag = ((await objects.head(bucket, key)).eTag ?? "").replace(/"/g, "");
+  await sqs.send(new SendMessageCommand({ QueueUrl: config.queue.queueUrl, MessageBody: buildS3Notification([{ bucket, key, size, eTag }]) }));
   process.stdout.write(`${JSON.stringify({ bucket, key, jobId: jobIdFor({ bucket, key, eTag }) })}\n`);
   s3.destroy();
   sqs.destroy();

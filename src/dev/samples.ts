@@ -29,7 +29,7 @@ export async function generateSamples(folder: string): Promise<Sample[]> {
     await ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration=4", "-f", "lavfi", "-i", "sine=frequency=440:duration=4", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", clip]);
     samples.push({ file: clip, kind: "video" });
     const tone = path.join(folder, "tone.wav");
-    await ffmpeg(["-f", "lavfi", "-i", "sine=frequency=440:duration=3", "-f", "lavfi", "-i", "sine=frequency=660:duration=3", "-filter_complex", "[0][1]amerge=inputs=2", "-ac", "2", tone]);
+    await ffmpeg(["-f", "lavfi", "-i", "sine=frequency=440:duration=3", "-f", "lavfi", "-i", "sine=frequency=660:duration=3", "-filter_complex", "[0][1]amerge=inputs=2,volume='6*(0.15+0.85*abs(sin(PI*t/1.5)))':eval=frame", "-ac", "2", tone]);
     samples.push({ file: tone, kind: "audio" });
   }
   return samples;

@@ -3,6 +3,7 @@ import { createAudioProcessor } from "./audio.processor.ts";
 import { createDocumentProcessor } from "./document.processor.ts";
 import { createImageProcessor } from "./image.processor.ts";
 import type { Processor } from "./processor.ts";
+import { createVideoProcessor } from "./video.processor.ts";
 
 /** The built-in processors, in the order the registry tries them. One line each. */
 export function builtinProcessors(config: AppConfig): Processor[] {
@@ -10,5 +11,6 @@ export function builtinProcessors(config: AppConfig): Processor[] {
     createImageProcessor(config),
     createAudioProcessor(config),
     createDocumentProcessor(config),
+    createVideoProcessor(config),
   ];
 }

@@ -1,5 +1,6 @@
 import { readdir } from "node:fs/promises";
 import path from "node:path";
+import { throwIfAbortedWithReason } from "../../media/tool-process.ts";
 import type { OutputFile, OutputRequest } from "../processor.ts";
 
 /**
@@ -45,8 +46,7 @@ export async function hlsOutputRequests(hlsDir: string): Promise<OutputRequest[]
       cacheControl: IMMUTABLE_CACHE_CONTROL,
     });
   }
-  const order = (request: OutputRequest) => (request.variant === "hls_master" ? 2 : request.variant === "hls_playlist" ? 1 : 0);
-  return requests.sort((a, b) => order(a) - order(b) || a.name.localeCompare(b.name));
+  return requests.sort((a, b) => priority(a) - priority(b) || a.name.localeCompare(b.name));
 }
 
 /**
@@ -66,7 +66,7 @@ export async function uploadAll(
     const worker = async () => {
       while (next < group.length) {
         const item = group[next++]!;
-        options.signal.throwIfAborted();
+        throwIfAbortedWithReason(options.signal);
         results[item.index] = await upload(item.request);
         done += 1;
         options.onUploaded?.(done, requests.length);

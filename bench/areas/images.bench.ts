@@ -1,0 +1,100 @@
+import path from "node:path";
+import type { JobRecord } from "../../src/jobs/job.model.ts";
+import { alternate, round, startBenchWorkers, type BenchContext } from "../lib/context.ts";
+import { alphaPngs, photoJpegs } from "../lib/inputs.ts";
+import { runRawProcess } from "../lib/raw-process.ts";
+import type { AreaReport, Figure, RatioFigure } from "../lib/report.ts";
+import { median, perSecond, ratio } from "../lib/stats.ts";
+import { describeStepCosts, splitJobTime, stepCosts } from "../lib/timeline.ts";
+import type { ImageRawRequest } from "../raw/image-raw.ts";
+
+/**
+ * Images: N generated 24 MP JPEGs, and a set of PNGs with alpha, through the full pipeline
+ * (queue → download → every variant → upload → job recorded) in a worker process, against a
+ * plain sharp script making the identical variants with identical settings from local files,
+ * at the same concurrency, in the same run.
+ */
+export async function benchImages(context: BenchContext): Promise<AreaReport> {
+  const { settings, stack } = context;
+  const image = settings.images;
+  const jpegs = (await photoJpegs(settings.inputDir, image.jpegCount, ...image.jpegSize)).map((input) => input.file);
+  const pngs = (await alphaPngs(settings.inputDir, image.pngCount, ...image.pngSize)).map((input) => input.file);
+  const workers = await startBenchWorkers(context, "images", { concurrency: image.concurrency });
+  const figures: Figure[] = [];
+  const ratios: RatioFigure[] = [];
+  const notes: string[] = [];
+  let rawPeakRss = 0;
+  try {
+    for (const set of [
+      { name: "jpeg", label: `${image.jpegCount}× ${image.jpegSize.join("×")} JPEG`, files: jpegs, perVariant: true },
+      { name: "png", label: `${image.pngCount}× ${image.pngSize.join("×")} PNG+alpha`, files: pngs, perVariant: false },
+    ]) {
+      const raw = (mode: ImageRawRequest["mode"], run: number) =>
+        runRawProcess(
+          "image-raw.ts",
+          { files: set.files, outDir: path.join(context.workDir, `raw-${set.name}-${mode}-${run}`), concurrency: image.concurrency, mode, image: stack.config.image } satisfies ImageRawRequest,
+          path.join(context.workDir, `raw-${set.name}.json`),
+        );
+      const pipeline = async (run: number) => {
+        const uploaded = await stack.upload(set.files, `${set.name}-r${run}`);
+        const result = await stack.runJobs(uploaded, 15 * 60_000);
+        await stack.clearObjects();
+        return result;
+      };
+      // Warm-up (not counted): first decode of each library, page cache, the worker's first job.
+      context.log(`images/${set.name}: warm-up`);
+      await pipeline(0);
+      await raw("shared-decode", 0);
+
+      const pipelineRates: number[] = [];
+      const rawRates: number[] = [];
+      const plainRates: number[] = [];
+      const lastJobs: JobRecord[][] = [];
+      for (let run = 1; run <= settings.runs; run += 1) {
+        const [ours, theirs] = await alternate(run, () => pipeline(run), () => raw("shared-decode", run));
+        pipelineRates.push(perSecond(set.files.length, ours.wallMs));
+        rawRates.push(perSecond(set.files.length, theirs.wallMs));
+        rawPeakRss = Math.max(rawPeakRss, theirs.peakRssMiB);
+        lastJobs.push(ours.jobs);
+        if (set.perVariant) {
+          const plain = await raw("per-variant", run);
+          plainRates.push(perSecond(set.files.length, plain.wallMs));
+        }
+        context.log(`images/${set.name} run ${run}: pipeline ${pipelineRates.at(-1)!.toFixed(3)}/s, raw ${rawRates.at(-1)!.toFixed(3)}/s${set.perVariant ? `, raw per-variant ${plainRates.at(-1)!.toFixed(3)}/s` : ""}`);
+      }
+      figures.push({ label: `${set.label}: pipeline`, unit: "images/s", runs: pipelineRates, digits: 3 });
+      figures.push({ label: `${set.label}: raw sharp, processor's decode plan`, unit: "images/s", runs: rawRates, digits: 3 });
+      if (set.perVariant) figures.push({ label: `${set.label}: raw sharp, one pipeline per variant`, unit: "images/s", runs: plainRates, digits: 3 });
+      ratios.push({
+        label: `${set.label}: pipeline / raw sharp`,
+        runs: pipelineRates.map((rate, index) => ratio(rate, rawRates[index]!)),
+        ...(set.name === "jpeg" ? { target: { min: 0.9, text: "≥ 0.90×" } } : {}),
+      });
+      if (set.perVariant) ratios.push({ label: `${set.label}: pipeline / raw per-variant sharp`, runs: pipelineRates.map((rate, index) => ratio(rate, plainRates[index]!)) });
+
+      const jobs = lastJobs.flat();
+      const split = jobs.map((job) => splitJobTime(job.timeline, "processing", "processed")).filter((value) => value !== undefined);
+      notes.push(
+        `${set.label}: per job (median over ${jobs.length} jobs) the timeline spans ${round(median(split.map((s) => s.totalMs)))} ms, of which the processor ${round(median(split.map((s) => s.insideMs)))} ms and the pipeline around it ${round(median(split.map((s) => s.outsideMs)))} ms. Mean step costs: ${describeStepCosts(stepCosts(jobs), 2)}.`,
+      );
+    }
+    const peaks = await workers.peakRssMiB();
+    figures.push({ label: "worker peak RSS (whole images area)", unit: "MiB", runs: [Math.max(...peaks)], digits: 0 });
+    figures.push({ label: "raw sharp process peak RSS (largest run)", unit: "MiB", runs: [rawPeakRss], digits: 0 });
+  } finally {
+    await workers.stop();
+  }
+  return {
+    title: "Images",
+    setup: [
+      `inputs: ${image.jpegCount} generated ${image.jpegSize.join("×")} JPEGs (q90, grain) and ${image.pngCount} ${image.pngSize.join("×")} PNGs with alpha`,
+      `variants (both sides, from src/processors/image/image.plan.ts and the worker's config): thumb_small/medium/large WebP, optimized original, WebP and AVIF (effort ${stack.config.image.avifEffort}) at ${stack.config.image.webMaxDimension} px`,
+      `concurrency ${image.concurrency} on both sides (MEDIA_PROCESSOR_CONCURRENCY / a pool of ${image.concurrency} in the raw script); MALLOC_ARENA_MAX=2 on both`,
+      "pipeline time: first S3 notification sent → last job's finishedAt; raw time: inside the raw process, after its imports",
+      "the processor also reads metadata (EXIF), and computes a ThumbHash and a dominant colour: processor work the raw script does not do",
+    ],
+    figures,
+    ratios,
+    notes,
+  };
+}

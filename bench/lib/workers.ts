@@ -1,0 +1,90 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { freePort } from "../../src/dev/free-port.ts";
+import { peakRssMiB } from "../raw/raw-common.ts";
+
+/**
+ * Real worker processes (`node src/cli.ts worker`, the container's command) for the pipeline
+ * side: each its own process, so its peak RSS is its own and MALLOC_ARENA_MAX applies to it as
+ * in production. Started before a measurement and kept across the runs of one area, the way a
+ * deployed worker waits for work.
+ */
+export interface WorkerGroup {
+  processes: ChildProcess[];
+  /** Peak RSS (VmHWM) of each worker process so far, MiB; sharp runs inside it, ffmpeg and pdf.js do not. */
+  peakRssMiB(): Promise<number[]>;
+  stop(): Promise<void>;
+}
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+
+export interface WorkerGroupOptions {
+  count: number;
+  env: Record<string, string>;
+  /** Extra node flags (e.g. `--import` of the Redis counter, `--cpu-prof`). */
+  nodeArgs?: string[];
+  /** Worker stderr goes here (warnings, errors), not to the report. */
+  logFile: string;
+  name: string;
+}
+
+export async function startWorkers(options: WorkerGroupOptions): Promise<WorkerGroup> {
+  const log = createWriteStream(options.logFile, { flags: "a" });
+  const processes: ChildProcess[] = [];
+  const ports: number[] = [];
+  for (let index = 0; index < options.count; index += 1) {
+    const port = await freePort();
+    ports.push(port);
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "src/cli.ts", "worker"], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...options.env, WORKER_ID: `${options.name}-${index}`, METRICS_PORT: String(port) },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    child.stderr!.pipe(log, { end: false });
+    processes.push(child);
+  }
+  try {
+    await Promise.all(ports.map((port, index) => waitReady(port, processes[index]!)));
+  } catch (error) {
+    for (const child of processes) child.kill("SIGKILL");
+    throw error;
+  }
+  return {
+    processes,
+    peakRssMiB: () => Promise.all(processes.map((child) => peakRssMiB(child.pid!))),
+    async stop() {
+      await Promise.all(
+        processes.map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              if (child.exitCode !== null || child.signalCode !== null) return resolve();
+              const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+              child.once("exit", () => {
+                clearTimeout(timer);
+                resolve();
+              });
+              child.kill("SIGTERM");
+            }),
+        ),
+      );
+      log.end();
+    },
+  };
+}
+
+/** /readyz answers 200 once Redis and SQS answer the worker. */
+async function waitReady(port: number, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`worker exited with ${child.exitCode} before it was ready (see the worker log)`);
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ready) return;
+    await sleep(100);
+  }
+  throw new Error("worker not ready after 60 s");
+}

@@ -1,0 +1,84 @@
+/**
+ * `npm run bench`: our pipeline against the raw libraries doing the same work, in one run, as
+ * ratios (issue 9). Areas: queue overhead (no-op processor vs a bare sqs-consumer loop), images
+ * (vs raw sharp), audio (vs raw ffmpeg + waveform), documents (vs raw pdf.js), video (vs the raw
+ * one-pass ladder and one ffmpeg per rung), scaling (concurrency 1/2/4 and 2 processes).
+ * Prints a table and writes bench/results.md. Never fails because the machine is slow: it only
+ * fails when something does not work (a job fails, a tool is missing).
+ *
+ * Settings and the quick mode: see bench-settings.ts.
+ */
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { benchSettings, type AreaName } from "./bench-settings.ts";
+import { benchAudio } from "./areas/audio.bench.ts";
+import { benchDocuments } from "./areas/documents.bench.ts";
+import { benchImages } from "./areas/images.bench.ts";
+import { benchQueue } from "./areas/queue.bench.ts";
+import { benchScaling } from "./areas/scaling.bench.ts";
+import { benchVideo } from "./areas/video.bench.ts";
+import type { BenchContext } from "./lib/context.ts";
+import { loadAverage, machineFacts } from "./lib/machine.ts";
+import { areaToText, type AreaReport } from "./lib/report.ts";
+import { renderResults } from "./lib/results-page.ts";
+import { BenchStack } from "./lib/stack.ts";
+
+const AREA_RUNNERS: Record<AreaName, (context: BenchContext) => Promise<AreaReport>> = {
+  queue: benchQueue,
+  images: benchImages,
+  audio: benchAudio,
+  documents: benchDocuments,
+  video: benchVideo,
+  scaling: benchScaling,
+};
+
+const settings = benchSettings();
+const log = (message: string) => process.stderr.write(`bench: ${message}\n`);
+const startedAt = new Date();
+const machine = await machineFacts();
+log(`${machine.cpus} CPUs, load ${machine.loadAverage}; ${settings.quick ? "quick" : "full"} run, ${settings.runs} runs per figure, areas: ${settings.areas.join(", ")}`);
+
+await mkdir(settings.inputDir, { recursive: true });
+const stack = await BenchStack.start();
+const workDir = path.join(stack.tempDir, "work");
+await mkdir(workDir, { recursive: true });
+const context: BenchContext = { settings, stack, workDir, log };
+const reports: AreaReport[] = [];
+const failures: string[] = [];
+try {
+  for (const area of settings.areas) {
+    const areaStarted = Date.now();
+    log(`${area}: start (load ${loadAverage()})`);
+    try {
+      const report = await AREA_RUNNERS[area](context);
+      reports.push(report);
+      process.stdout.write(`\n${areaToText(report)}\n`);
+    } catch (error) {
+      failures.push(`${area}: ${(error as Error).stack ?? String(error)}`);
+      log(`${area}: FAILED: ${(error as Error).message}`);
+    }
+    log(`${area}: ${Math.round((Date.now() - areaStarted) / 1000)} s`);
+    await stack.purgeQueue();
+    await stack.clearObjects().catch(() => undefined);
+  }
+} finally {
+  if (settings.cpuProfile) {
+    const kept = path.join(os.tmpdir(), `media-processor-bench-profiles-${Date.now()}`);
+    await rm(kept, { recursive: true, force: true });
+    await mkdir(kept, { recursive: true });
+    const { cp } = await import("node:fs/promises");
+    await cp(path.join(workDir, "profiles"), kept, { recursive: true }).catch(() => undefined);
+    log(`CPU profiles kept in ${kept}`);
+  }
+  await stack.stop();
+}
+
+const finishedAt = new Date();
+const page = renderResults({ settings, machine, loadAtEnd: loadAverage(), startedAt, finishedAt, reports, failures });
+await writeFile(path.join(import.meta.dirname, "results.md"), page);
+log(`wrote bench/results.md (${Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000)} s in total)`);
+if (failures.length > 0) {
+  log(`${failures.length} area(s) failed:\n${failures.join("\n")}`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,321 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { AppConfig } from "../config/config.ts";
+import { processingError, throwIfAborted } from "../errors.ts";
+import type { DetectedMedia } from "../media/detected-media.ts";
+import { runFfmpeg } from "../media/ffmpeg.runner.ts";
+import { probeMedia, type MediaProbe, type VideoStreamProbe } from "../media/ffprobe.ts";
+import { VIDEO_DEMUXERS } from "../media/safe-input.ts";
+import type { OutputFile, OutputRequest, ProcessContext, ProcessResult, Processor } from "./processor.ts";
+import type { VideoEncodeSource } from "./video/encode-options.ts";
+import { AUDIO_ONLY_NAME, hlsLadderArgs } from "./video/hls-command.ts";
+import { hlsOutputRequests, IMMUTABLE_CACHE_CONTROL, uploadAll } from "./video/hls-uploads.ts";
+import { planLadder, type PlannedRung } from "./video/ladder-plan.ts";
+import { buildMasterPlaylist } from "./video/master-playlist.ts";
+import { webMp4Args } from "./video/mp4-command.ts";
+import { extractPoster, type PosterFiles } from "./video/poster.ts";
+import { measureRendition, type RenditionStats } from "./video/rendition-stats.ts";
+import { makeStoryboard } from "./video/storyboard.ts";
+
+/**
+ * Video: probe → check limits → plan the ladder → encode (one-pass HLS ladder, or a web MP4
+ * when HLS is off) → poster → optional storyboard → upload. Each step is a small function;
+ * the AbortSignal is checked between steps and kills ffmpeg within a step.
+ */
+export function createVideoProcessor(_config: AppConfig): Processor {
+  return {
+    name: "video",
+    accepts: (media: DetectedMedia) => media.kind === "video",
+    process: (ctx) => processVideo(ctx),
+  };
+}
+
+/** Share of the job's progress each phase covers (encoding dominates the wall time). */
+const PHASES = { probe: [0, 2], encode: [2, 85], poster: [85, 90], storyboard: [90, 92], upload: [92, 100] } as const;
+type Phase = keyof typeof PHASES;
+
+const UPLOAD_PARALLELISM = 6;
+
+interface Source {
+  probe: MediaProbe;
+  video: VideoStreamProbe;
+  demuxer: string;
+  durationSec: number | undefined;
+  encode: VideoEncodeSource;
+}
+
+type Encoded =
+  | { kind: "hls"; dir: string; renditions: RenditionStats[]; elapsedMs: number }
+  | { kind: "mp4"; file: string; rung: PlannedRung; durationSec: number | undefined; elapsedMs: number };
+
+async function processVideo(ctx: ProcessContext): Promise<ProcessResult> {
+  const report = progressReporter(ctx);
+  const source = await probeStep(ctx);
+  report("probe", 1);
+  throwIfAborted(ctx.signal);
+  const rungs = planStep(ctx, source);
+  const encoded = ctx.config.video.hlsEnabled ? await encodeHlsStep(ctx, source, rungs, report) : await encodeMp4Step(ctx, source, rungs, report);
+  throwIfAborted(ctx.signal);
+  const top = rungs.at(-1)!;
+  const poster = await posterStep(ctx, source, top);
+  report("poster", 1);
+  throwIfAborted(ctx.signal);
+  const storyboard = ctx.config.video.storyboard ? await storyboardStep(ctx, source) : undefined;
+  report("storyboard", 1);
+  throwIfAborted(ctx.signal);
+  const outputs = await uploadStep(ctx, encoded, poster, storyboard, report);
+  // Segments are not listed one by one in the result; the tree's key prefix finds them all.
+  const masterKey = outputs.find((output) => output.variant === "hls_master")?.key;
+  const hlsKeyPrefix = masterKey?.slice(0, masterKey.length - "master.m3u8".length);
+  return { outputs, metadata: describeResult(ctx, source, encoded, poster, hlsKeyPrefix) };
+}
+
+/** Maps a phase's own 0–1 fraction onto the job's 0–100 and never lets the number go backwards. */
+function progressReporter(ctx: ProcessContext): (phase: Phase, fraction: number) => void {
+  let last = -1;
+  return (phase, fraction) => {
+    const [start, end] = PHASES[phase];
+    const percent = Math.round((start + (end - start) * Math.min(1, Math.max(0, fraction))) * 10) / 10;
+    if (percent <= last) return;
+    last = percent;
+    ctx.progress(percent, phase);
+  };
+}
+
+async function probeStep(ctx: ProcessContext): Promise<Source> {
+  const probe = await probeMedia(ctx.inputPath, { signal: ctx.signal, demuxers: VIDEO_DEMUXERS });
+  const video = probe.video;
+  if (!video) {
+    throw processingError("no-video-stream", probe.attachedPictureCount > 0 ? "the file holds only a cover picture, no video" : "the file has no video stream");
+  }
+  const demuxer = probe.format.demuxer;
+  if (!demuxer) throw processingError("unsupported-container", `container ${probe.format.name} is not accepted for video`);
+  ctx.step("probed", {
+    container: probe.format.name,
+    durationSec: probe.durationSec,
+    bitRate: probe.format.bitRate,
+    video: `${video.codec} ${video.profile ?? ""} ${video.width}x${video.height} ${video.fps?.toFixed(3) ?? "?"}fps ${video.pixelFormat ?? ""}`.replace(/\s+/g, " ").trim(),
+    rotationDeg: video.rotationDeg,
+    audio: probe.audio ? `${probe.audio.codec} ${probe.audio.channels ?? "?"}ch ${probe.audio.sampleRate ?? "?"}Hz` : null,
+  });
+  checkLimits(ctx.config.video, probe, video);
+  return {
+    probe,
+    video,
+    demuxer,
+    durationSec: probe.durationSec,
+    encode: { videoStreamIndex: video.index, audioStreamIndex: probe.audio?.index, fps: video.fps, durationSec: probe.durationSec },
+  };
+}
+
+/** Refuses, before any decoding, what would cost more than an operator allows. */
+function checkLimits(limits: AppConfig["video"], probe: MediaProbe, video: VideoStreamProbe): void {
+  if (probe.durationSec !== undefined && probe.durationSec > limits.maxDurationSec) {
+    throw processingError("video-too-long", `the video lasts ${Math.round(probe.durationSec)} s, over VIDEO_MAX_DURATION (${limits.maxDurationSec} s)`, undefined, { durationSec: probe.durationSec });
+  }
+  if (video.width * video.height > limits.maxPixels) {
+    throw processingError("video-too-large", `the video is ${video.width}x${video.height}, over VIDEO_MAX_PIXELS (${limits.maxPixels})`, undefined, { width: video.width, height: video.height });
+  }
+}
+
+function planStep(ctx: ProcessContext, source: Source): PlannedRung[] {
+  const rungs = planLadder({ width: source.video.displayWidth, height: source.video.displayHeight, bitRate: source.probe.format.bitRate }, ctx.config.video.rungs);
+  ctx.step("planned", {
+    output: ctx.config.video.hlsEnabled ? "hls" : "mp4",
+    rungs: rungs.map((rung) => `${rung.name} ${rung.width}x${rung.height} ${rung.videoKbps}k+${rung.audioKbps}k`),
+  });
+  return ctx.config.video.hlsEnabled ? rungs : [rungs.at(-1)!];
+}
+
+function encodeSettings(config: AppConfig) {
+  const video = config.video;
+  return { x264Preset: video.x264Preset, maxFps: video.maxFps, segmentSeconds: video.segmentSeconds, addSilentAudio: video.addSilentAudio, segmentFormat: video.segmentFormat };
+}
+
+async function encodeHlsStep(ctx: ProcessContext, source: Source, rungs: PlannedRung[], report: (phase: Phase, fraction: number) => void): Promise<Encoded> {
+  const dir = path.join(ctx.workDir, "hls");
+  await mkdir(dir, { recursive: true });
+  const video = ctx.config.video;
+  const audioOnlyKbps = video.audioOnlyRendition && source.probe.audio ? rungs.at(-1)!.audioKbps : undefined;
+  const run = await runFfmpeg({
+    args: hlsLadderArgs({ inputPath: ctx.inputPath, demuxer: source.demuxer, source: source.encode, rungs, settings: encodeSettings(ctx.config), audioOnlyKbps, outDir: dir }),
+    durationSec: source.durationSec,
+    signal: ctx.signal,
+    timeoutMs: ctx.config.jobs.processingTimeoutMs,
+    onProgress: (progress) => progress.percent !== undefined && report("encode", progress.percent / 100),
+  });
+  const names = [...rungs.map((rung) => rung.name), ...(audioOnlyKbps !== undefined ? [AUDIO_ONLY_NAME] : [])];
+  const renditions = await Promise.all(
+    names.map((name) => measureRendition(dir, name, { segmentSeconds: video.segmentSeconds, signal: ctx.signal, expectVideo: name !== AUDIO_ONLY_NAME })),
+  );
+  const version = Math.max(3, ...renditions.map((rendition) => rendition.playlistVersion));
+  await writeFile(path.join(dir, "master.m3u8"), buildMasterPlaylist(renditions.map((rendition) => rendition.variant), version));
+  ctx.step("encoded", {
+    output: "hls",
+    elapsedMs: run.elapsedMs,
+    realtimeFactor: realtimeFactor(source.durationSec, run.elapsedMs),
+    renditions: renditions.map((rendition) => `${rendition.name} ${rendition.segmentCount} segments ${Math.round(rendition.variant.averageBandwidth / 1000)}k`),
+  });
+  return { kind: "hls", dir, renditions, elapsedMs: run.elapsedMs };
+}
+
+async function encodeMp4Step(ctx: ProcessContext, source: Source, rungs: PlannedRung[], report: (phase: Phase, fraction: number) => void): Promise<Encoded> {
+  const rung = rungs.at(-1)!;
+  const file = path.join(ctx.workDir, "web.mp4");
+  const run = await runFfmpeg({
+    args: webMp4Args({ inputPath: ctx.inputPath, demuxer: source.demuxer, source: source.encode, rung, settings: encodeSettings(ctx.config), outFile: file }),
+    durationSec: source.durationSec,
+    signal: ctx.signal,
+    timeoutMs: ctx.config.jobs.processingTimeoutMs,
+    onProgress: (progress) => progress.percent !== undefined && report("encode", progress.percent / 100),
+  });
+  // Judge the run by its file: it must hold a decodable video stream.
+  const written = await probeMedia(file, { demuxers: ["mov"], signal: ctx.signal });
+  if (!written.video) throw processingError("mp4-no-video", "the web MP4 has no video stream");
+  ctx.step("encoded", { output: "mp4", elapsedMs: run.elapsedMs, realtimeFactor: realtimeFactor(source.durationSec, run.elapsedMs), size: `${rung.width}x${rung.height}` });
+  return { kind: "mp4", file, rung, durationSec: written.durationSec, elapsedMs: run.elapsedMs };
+}
+
+/** Seconds of video encoded per second of wall time. */
+function realtimeFactor(durationSec: number | undefined, elapsedMs: number): number | undefined {
+  if (!durationSec || elapsedMs <= 0) return undefined;
+  return Math.round((durationSec / (elapsedMs / 1000)) * 100) / 100;
+}
+
+async function posterStep(ctx: ProcessContext, source: Source, top: PlannedRung): Promise<PosterFiles> {
+  const poster = await extractPoster({
+    inputPath: ctx.inputPath,
+    demuxer: source.demuxer,
+    videoStreamIndex: source.video.index,
+    durationSec: source.durationSec,
+    positionPercent: ctx.config.video.posterPositionPercent,
+    width: top.width,
+    height: top.height,
+    workDir: ctx.workDir,
+    jpegQuality: ctx.config.image.jpegQuality,
+    webpQuality: ctx.config.image.webpQuality,
+    signal: ctx.signal,
+    timeoutMs: ctx.config.jobs.processingTimeoutMs,
+  });
+  ctx.step("poster", { source: poster.source, atSec: Math.round(poster.atSec * 1000) / 1000, size: `${poster.width}x${poster.height}` });
+  return poster;
+}
+
+async function storyboardStep(ctx: ProcessContext, source: Source) {
+  const storyboard = await makeStoryboard({
+    inputPath: ctx.inputPath,
+    demuxer: source.demuxer,
+    videoStreamIndex: source.video.index,
+    durationSec: source.durationSec ?? 1,
+    displayWidth: source.video.displayWidth,
+    displayHeight: source.video.displayHeight,
+    workDir: ctx.workDir,
+    signal: ctx.signal,
+    timeoutMs: ctx.config.jobs.processingTimeoutMs,
+  });
+  ctx.step("storyboard", { tiles: storyboard.plan.count, intervalSec: storyboard.plan.intervalSec });
+  return storyboard;
+}
+
+/**
+ * Everything goes up through ctx.output. The job result lists playlists, posters and files a
+ * client opens; the (possibly hundreds of) segments are uploaded but only counted.
+ */
+async function uploadStep(
+  ctx: ProcessContext,
+  encoded: Encoded,
+  poster: PosterFiles,
+  storyboard: Awaited<ReturnType<typeof storyboardStep>> | undefined,
+  report: (phase: Phase, fraction: number) => void,
+): Promise<OutputFile[]> {
+  const requests: OutputRequest[] = encoded.kind === "hls" ? await hlsOutputRequests(encoded.dir) : [];
+  if (encoded.kind === "mp4") {
+    requests.push({ name: "web.mp4", variant: "web_mp4", body: { file: encoded.file }, contentType: "video/mp4", cacheControl: IMMUTABLE_CACHE_CONTROL, width: encoded.rung.width, height: encoded.rung.height, durationSec: encoded.durationSec });
+  }
+  const posterSize = { width: poster.width, height: poster.height };
+  requests.push(
+    { name: "poster.jpg", variant: "poster", body: { file: poster.jpeg }, contentType: "image/jpeg", cacheControl: IMMUTABLE_CACHE_CONTROL, ...posterSize },
+    { name: "poster.webp", variant: "poster_webp", body: { file: poster.webp }, contentType: "image/webp", cacheControl: IMMUTABLE_CACHE_CONTROL, ...posterSize },
+  );
+  if (storyboard) {
+    requests.push(
+      { name: "storyboard/sprite.jpg", variant: "storyboard_sprite", body: { file: storyboard.sprite }, contentType: "image/jpeg", cacheControl: IMMUTABLE_CACHE_CONTROL },
+      { name: "storyboard/storyboard.vtt", variant: "storyboard_vtt", body: { file: storyboard.vtt }, contentType: "text/vtt", cacheControl: IMMUTABLE_CACHE_CONTROL },
+    );
+  }
+  const uploaded = await uploadAll(requests, (request) => ctx.output(request), {
+    parallel: UPLOAD_PARALLELISM,
+    signal: ctx.signal,
+    onUploaded: (done, total) => report("upload", done / total),
+  });
+  const segments = uploaded.filter((output) => output.variant === "hls_segment" || output.variant === "hls_init");
+  ctx.step("uploaded", { files: uploaded.length, bytes: uploaded.reduce((sum, output) => sum + output.bytes, 0), segments: segments.length });
+  return withRenditionFacts(uploaded.filter((output) => output.variant !== "hls_segment" && output.variant !== "hls_init"), encoded);
+}
+
+/** Adds width/height/duration to each rung's playlist entry in the result. */
+function withRenditionFacts(outputs: OutputFile[], encoded: Encoded): OutputFile[] {
+  if (encoded.kind !== "hls") return outputs;
+  return outputs.map((output) => {
+    const rendition = encoded.renditions.find((candidate) => output.key.endsWith(`/hls/${candidate.variant.uri}`));
+    if (!rendition) return output;
+    return {
+      ...output,
+      durationSec: Math.round(rendition.durationSec * 1000) / 1000,
+      ...(rendition.variant.resolution ? { width: rendition.variant.resolution.width, height: rendition.variant.resolution.height } : {}),
+    };
+  });
+}
+
+function describeResult(ctx: ProcessContext, source: Source, encoded: Encoded, poster: PosterFiles, hlsKeyPrefix: string | undefined): Record<string, unknown> {
+  const { probe, video } = source;
+  return {
+    container: probe.format.name,
+    durationSec: source.durationSec,
+    bitRate: probe.format.bitRate,
+    video: {
+      codec: video.codec,
+      profile: video.profile,
+      width: video.width,
+      height: video.height,
+      displayWidth: video.displayWidth,
+      displayHeight: video.displayHeight,
+      rotationDeg: video.rotationDeg,
+      fps: video.fps,
+      frameRate: video.frameRate,
+      pixelFormat: video.pixelFormat,
+      bitRate: video.bitRate,
+      frameCount: video.frameCount,
+    },
+    hasAudio: probe.audio !== undefined,
+    audio: probe.audio ? { codec: probe.audio.codec, profile: probe.audio.profile, channels: probe.audio.channels, channelLayout: probe.audio.channelLayout, sampleRate: probe.audio.sampleRate, bitRate: probe.audio.bitRate } : null,
+    encode: {
+      output: encoded.kind,
+      preset: ctx.config.video.x264Preset,
+      elapsedMs: encoded.elapsedMs,
+      realtimeFactor: realtimeFactor(source.durationSec, encoded.elapsedMs),
+    },
+    ...(encoded.kind === "hls"
+      ? {
+          hls: {
+            /** Every playlist and segment of the tree lives under this key prefix. */
+            keyPrefix: hlsKeyPrefix,
+            segmentSeconds: ctx.config.video.segmentSeconds,
+            segmentFormat: ctx.config.video.segmentFormat,
+            renditions: encoded.renditions.map((rendition) => ({
+              name: rendition.name,
+              ...(rendition.variant.resolution ?? {}),
+              bandwidth: rendition.variant.bandwidth,
+              averageBandwidth: rendition.variant.averageBandwidth,
+              codecs: rendition.variant.codecs.join(","),
+              frameRate: rendition.variant.frameRate,
+              segments: rendition.segmentCount,
+              bytes: rendition.bytes,
+              durationSec: Math.round(rendition.durationSec * 1000) / 1000,
+            })),
+          },
+        }
+      : {}),
+    poster: { source: poster.source, atSec: Math.round(poster.atSec * 1000) / 1000, width: poster.width, height: poster.height },
+  };
+}

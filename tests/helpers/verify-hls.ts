@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { parseMediaPlaylist } from "../../src/processors/video/master-playlist.ts";
+
+const run = promisify(execFile);
+
+/**
+ * Checks an HLS tree on disk the way a player would meet it, with the real ffprobe/ffmpeg
+ * (reading our own outputs, so the hls demuxer is fine here): the master lists every rung,
+ * each rung decodes without an error, its duration matches the source within a segment, every
+ * segment starts with a keyframe, and all rungs cut their segments at the same times.
+ */
+export interface VerifiedRung {
+  uri: string;
+  attributes: Record<string, string>;
+  width: number | undefined;
+  height: number | undefined;
+  hasVideo: boolean;
+  hasAudio: boolean;
+  durationSec: number;
+  segmentDurations: number[];
+}
+
+export async function verifyHlsTree(masterPath: string, expected: { sourceDurationSec: number; segmentSeconds: number }): Promise<VerifiedRung[]> {
+  const master = await readFile(masterPath, "utf8");
+  assert.match(master, /^#EXTM3U\n/);
+  const lines = master.split("\n");
+  const rungs: VerifiedRung[] = [];
+  for (let index = 0; index < lines.length; index += 1) {
+    const line = lines[index]!;
+    if (!line.startsWith("#EXT-X-STREAM-INF:")) continue;
+    const attributes = parseAttributes(line.slice("#EXT-X-STREAM-INF:".length));
+    const uri = lines[index + 1]!;
+    rungs.push(await verifyRung(path.join(path.dirname(masterPath), uri), uri, attributes, expected));
+  }
+  assert.ok(rungs.length > 0, "the master playlist lists no rendition");
+  const videoRungs = rungs.filter((rung) => rung.hasVideo);
+  for (const rung of videoRungs) {
+    assert.deepEqual(rung.segmentDurations, videoRungs[0]!.segmentDurations, `segment boundaries of ${rung.uri} differ from ${videoRungs[0]!.uri}`);
+  }
+  return rungs;
+}
+
+function parseAttributes(list: string): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  for (const match of list.matchAll(/([A-Z0-9-]+)=("[^"]*"|[^,]*)/g)) attributes[match[1]!] = match[2]!.replace(/^"|"$/g, "");
+  return attributes;
+}
+
+async function verifyRung(playlistPath: string, uri: string, attributes: Record<string, string>, expected: { sourceDurationSec: number; segmentSeconds: number }): Promise<VerifiedRung> {
+  const playlist = parseMediaPlaylist(await readFile(playlistPath, "utf8"));
+  assert.ok(playlist.ended, `${uri} is not a finished VOD playlist`);
+  assert.ok(playlist.segments.length > 0, `${uri} has no segments`);
+  for (const name of ["BANDWIDTH", "AVERAGE-BANDWIDTH", "CODECS"]) assert.ok(attributes[name], `${uri} lacks ${name}`);
+
+  // The whole rung decodes without one error line.
+  const decoded = await run("ffmpeg", ["-nostdin", "-v", "error", "-i", playlistPath, "-f", "null", "-"]);
+  assert.equal(decoded.stderr.trim(), "", `decoding ${uri} printed errors`);
+
+  const { stdout } = await run("ffprobe", ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", playlistPath]);
+  const probe = JSON.parse(stdout) as { format: { duration?: string }; streams: Array<{ codec_type: string; width?: number; height?: number }> };
+  const video = probe.streams.find((stream) => stream.codec_type === "video");
+  const durationSec = Number(probe.format.duration ?? playlist.segments.reduce((sum, segment) => sum + segment.durationSec, 0));
+  assert.ok(
+    Math.abs(durationSec - expected.sourceDurationSec) <= expected.segmentSeconds,
+    `${uri} lasts ${durationSec} s, the source ${expected.sourceDurationSec} s`,
+  );
+  if (video) await assertSegmentsStartWithKeyframes(path.dirname(playlistPath), playlist.initUri, playlist.segments.map((segment) => segment.uri), uri);
+  return {
+    uri,
+    attributes,
+    width: video?.width,
+    height: video?.height,
+    hasVideo: video !== undefined,
+    hasAudio: probe.streams.some((stream) => stream.codec_type === "audio"),
+    durationSec,
+    segmentDurations: playlist.segments.map((segment) => Math.round(segment.durationSec * 100) / 100),
+  };
+}
+
+/** The first video packet of every segment must be a keyframe (flags start with K). */
+async function assertSegmentsStartWithKeyframes(folder: string, initUri: string | undefined, segments: string[], uri: string): Promise<void> {
+  const scratch = await mkdtemp(path.join(os.tmpdir(), "mp-verify-"));
+  try {
+    for (const segment of segments) {
+      let file = path.join(folder, segment);
+      if (initUri) {
+        // An fMP4 media segment is only decodable behind its init segment.
+        file = path.join(scratch, "joined.mp4");
+        await writeFile(file, Buffer.concat([await readFile(path.join(folder, initUri)), await readFile(path.join(folder, segment))]));
+      }
+      const { stdout } = await run("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=flags", "-read_intervals", "%+#1", "-of", "csv=p=0", file]);
+      assert.match(stdout.trim().split("\n")[0] ?? "", /^K/, `${uri}: ${segment} does not start with a keyframe`);
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
