@@ -103,7 +103,7 @@ export function runTool(options: ToolRunOptions): Promise<ToolRunResult> {
   installExitHook();
 
   return new Promise<ToolRunResult>((resolve, reject) => {
-    const child = spawn(binary, args, { detached: true, stdio: ["ignore", "pipe", "pipe"], windowsHide: true });
+    const child = spawn(binary, args, { detached: true, stdio: ["ignore", "pipe", "pipe"], windowsHide: true, env: toolEnvironment() });
     const stderr = new TailBuffer(options.stderrTailBytes ?? DEFAULT_STDERR_TAIL_BYTES);
     const stdoutChunks: Buffer[] = [];
     let stdoutBytes = 0;
@@ -200,4 +200,16 @@ export function runTool(options: ToolRunOptions): Promise<ToolRunResult> {
 export function throwIfAbortedWithReason(signal: AbortSignal): void {
   if (signal.aborted && signal.reason instanceof MediaError) throw signal.reason;
   throwIfAborted(signal);
+}
+
+/**
+ * The environment media tools run with: enough to find binaries, fonts and a temp dir, and
+ * nothing else — AWS credentials and other secrets of the worker never reach ffmpeg or soffice.
+ */
+const TOOL_ENV_KEYS = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "MALLOC_ARENA_MAX", "XDG_CACHE_HOME", "FONTCONFIG_PATH", "FONTCONFIG_FILE"];
+
+export function toolEnvironment(source: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const key of TOOL_ENV_KEYS) if (source[key] !== undefined) env[key] = source[key];
+  return env;
 }

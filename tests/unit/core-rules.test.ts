@@ -104,3 +104,9 @@ test("image plan: orientation swaps sizes, fit never enlarges, variants follow t
   assert.ok(names("gif", false, 3).includes("optimized.gif"));
   assert.ok(names("heif").includes("optimized.jpg"));
 });
+
+test("media tools get a minimal environment without the worker's credentials", async () => {
+  const { toolEnvironment } = await import("../../src/media/tool-process.ts");
+  const env = toolEnvironment({ PATH: "/usr/bin", HOME: "/tmp", AWS_SECRET_ACCESS_KEY: "secret", API_TOKEN: "t", REDIS_URL: "redis://:pw@h" });
+  assert.deepEqual(env, { PATH: "/usr/bin", HOME: "/tmp" });
+});
