@@ -27,3 +27,20 @@ test("one slow job does not hold the rest of its batch: later messages complete 
     await stack.stop();
   }
 });
+
+test("a job longer than the visibility timeout keeps its message invisible: no second worker picks it up", async () => {
+  const stack = await startTestStack({ processors: [createSlowProcessor(13_000)], env: { SQS_VISIBILITY_TIMEOUT: "10", SQS_HEARTBEAT_INTERVAL: "3" } });
+  try {
+    const other = await stack.startAnotherWorker({ SQS_VISIBILITY_TIMEOUT: "10", SQS_HEARTBEAT_INTERVAL: "3" });
+    const jobId = await stack.uploadAndNotify("long/job.txt", "SLOW long");
+    const job = await stack.waitForJob(jobId, undefined, 40_000);
+    assert.equal(job.status, "completed");
+    assert.equal(job.attempts, 1, "never re-claimed");
+    assert.ok(!job.timeline.some((entry) => entry.event === "lease-expired"));
+    assert.ok(job.durationMs! > 12_000);
+    const received = async (worker: typeof other) => (await worker.metrics.messagesReceived.get()).values[0]?.value ?? 0;
+    assert.equal((await received(stack.worker)) + (await received(other)), 1, "the message was received once in all");
+  } finally {
+    await stack.stop();
+  }
+});
