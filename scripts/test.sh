@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/setup-test-tools.sh
 export PATH="/usr/local/bin:$PATH"
 export MALLOC_ARENA_MAX=2
 echo "== typecheck"
@@ -12,5 +13,6 @@ echo "== deployment artefacts"
 bash scripts/check-deploy.sh
 echo "== the Dockerfile's install-and-start steps, repeated on this host"
 bash scripts/check-image-steps.sh
+bash scripts/check-api-fuzz.sh
 echo "== tests"
 npm test

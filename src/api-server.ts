@@ -29,6 +29,8 @@ export interface ApiServerOptions {
 
 /** How long in-flight requests may finish on stop before their connections are cut. */
 const DEFAULT_STOP_GRACE_MS = 5_000;
+/** How long start waits for the first Redis connection before serving anyway. */
+const REDIS_START_WAIT_MS = 5_000;
 
 /** Composition root of the API: wires Redis, SQS and S3 clients into the app and listens on API_PORT. */
 export async function startApiServer(config: ApiConfig, options: ApiServerOptions = {}): Promise<ApiServer> {
@@ -64,9 +66,13 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
       { name: "redis", check: async () => (await redis.ping()) === "PONG" },
       { name: "sqs", check: async () => (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: config.queue.queueUrl, AttributeNames: ["QueueArn"] })), true) },
     ],
+    redisReady: () => redis.status === "ready",
     isStopping: () => stopping,
     logger,
   });
+  // Serve once Redis answers, so the first requests are not refused; a Redis that is down at
+  // start does not stop the API from starting (it reports not-ready and answers 503).
+  await waitForRedis(redis, REDIS_START_WAIT_MS);
 
   const server = http.createServer(app);
   // Slow-loris guards; Node's defaults are generous for a small JSON API.
@@ -94,7 +100,8 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
         }
       };
       await guard("http server", () => closeServer(server, graceMs));
-      await guard("redis", () => redis.quit().catch(() => redis.disconnect()));
+      // QUIT waits for a connection; with Redis down it would wait through every reconnect.
+      await guard("redis", () => (redis.status === "ready" ? redis.quit().catch(() => redis.disconnect()) : redis.disconnect()));
       sqs.destroy();
       s3.destroy();
       logger.info("api stopped");
@@ -114,5 +121,19 @@ function closeServer(server: http.Server, graceMs: number): Promise<void> {
       resolve();
     });
     server.closeIdleConnections();
+  });
+}
+
+function waitForRedis(redis: ReturnType<typeof createRedisClient>, timeoutMs: number): Promise<void> {
+  if (redis.status === "ready") return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off("ready", done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    timer.unref();
+    redis.once("ready", done);
   });
 }

@@ -1,6 +1,6 @@
 import path from "node:path";
 import type { JobRecord } from "../../src/jobs/job.model.ts";
-import { alternate, round, startBenchWorkers, type BenchContext } from "../lib/context.ts";
+import { alternate, measuredPipelineRun, round, startBenchWorkers, type BenchContext } from "../lib/context.ts";
 import { alphaPngs, photoJpegs } from "../lib/inputs.ts";
 import { runRawProcess } from "../lib/raw-process.ts";
 import type { AreaReport, Figure, RatioFigure } from "../lib/report.ts";
@@ -35,12 +35,7 @@ export async function benchImages(context: BenchContext): Promise<AreaReport> {
           { files: set.files, outDir: path.join(context.workDir, `raw-${set.name}-${mode}-${run}`), concurrency: image.concurrency, mode, image: stack.config.image } satisfies ImageRawRequest,
           path.join(context.workDir, `raw-${set.name}.json`),
         );
-      const pipeline = async (run: number) => {
-        const uploaded = await stack.upload(set.files, `${set.name}-r${run}`);
-        const result = await stack.runJobs(uploaded, 15 * 60_000);
-        await stack.clearObjects();
-        return result;
-      };
+      const pipeline = (run: number) => measuredPipelineRun(context, workers, set.files, `${set.name}-r${run}`);
       // Warm-up (not counted): first decode of each library, page cache, the worker's first job.
       context.log(`images/${set.name}: warm-up`);
       await pipeline(0);
@@ -49,12 +44,16 @@ export async function benchImages(context: BenchContext): Promise<AreaReport> {
       const pipelineRates: number[] = [];
       const rawRates: number[] = [];
       const plainRates: number[] = [];
+      const cpu = { pipeline: [] as number[], emulator: [] as number[], raw: [] as number[] };
       const lastJobs: JobRecord[][] = [];
       for (let run = 1; run <= settings.runs; run += 1) {
         const [ours, theirs] = await alternate(run, () => pipeline(run), () => raw("shared-decode", run));
         pipelineRates.push(perSecond(set.files.length, ours.wallMs));
         rawRates.push(perSecond(set.files.length, theirs.wallMs));
         rawPeakRss = Math.max(rawPeakRss, theirs.peakRssMiB);
+        cpu.pipeline.push(ours.workerCpuSec / set.files.length);
+        cpu.emulator.push(ours.emulatorCpuSec / set.files.length);
+        cpu.raw.push(theirs.cpuSec / set.files.length);
         lastJobs.push(ours.jobs);
         if (set.perVariant) {
           const plain = await raw("per-variant", run);
@@ -65,6 +64,9 @@ export async function benchImages(context: BenchContext): Promise<AreaReport> {
       figures.push({ label: `${set.label}: pipeline`, unit: "images/s", runs: pipelineRates, digits: 3 });
       figures.push({ label: `${set.label}: raw sharp, processor's decode plan`, unit: "images/s", runs: rawRates, digits: 3 });
       if (set.perVariant) figures.push({ label: `${set.label}: raw sharp, one pipeline per variant`, unit: "images/s", runs: plainRates, digits: 3 });
+      figures.push({ label: `${set.label}: CPU per image, worker`, unit: "cpu-s", runs: cpu.pipeline });
+      figures.push({ label: `${set.label}: CPU per image, raw sharp`, unit: "cpu-s", runs: cpu.raw });
+      figures.push({ label: `${set.label}: CPU per image, emulator (S3/SQS) + harness`, unit: "cpu-s", runs: cpu.emulator });
       ratios.push({
         label: `${set.label}: pipeline / raw sharp`,
         runs: pipelineRates.map((rate, index) => ratio(rate, rawRates[index]!)),
@@ -91,6 +93,7 @@ export async function benchImages(context: BenchContext): Promise<AreaReport> {
       `variants (both sides, from src/processors/image/image.plan.ts and the worker's config): thumb_small/medium/large WebP, optimized original, WebP and AVIF (effort ${stack.config.image.avifEffort}) at ${stack.config.image.webMaxDimension} px`,
       `concurrency ${image.concurrency} on both sides (MEDIA_PROCESSOR_CONCURRENCY / a pool of ${image.concurrency} in the raw script); MALLOC_ARENA_MAX=2 on both`,
       "pipeline time: first S3 notification sent → last job's finishedAt; raw time: inside the raw process, after its imports",
+      "CPU: /proc times of the worker process (and anything it runs) around the run, of the raw process around its work, and of the benchmark process (the in-process S3+SQS emulator) around the run",
       "the processor also reads metadata (EXIF), and computes a ThumbHash and a dominant colour: processor work the raw script does not do",
     ],
     figures,

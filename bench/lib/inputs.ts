@@ -39,7 +39,7 @@ function grain(width: number, height: number, sigma: number): Promise<Buffer> {
   const id = `${width}x${height}x${sigma}`;
   let made = grainCache.get(id);
   if (!made) {
-    made = sharp({ create: { width, height, channels: 3, noise: { type: "gaussian", mean: 128, sigma } } }).raw().toBuffer();
+    made = sharp({ create: { width, height, channels: 3, background: "#808080", noise: { type: "gaussian", mean: 128, sigma } } }).raw().toBuffer();
     grainCache.set(id, made);
   }
   return made;

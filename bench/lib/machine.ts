@@ -39,7 +39,6 @@ export function loadAverage(): string {
 export async function machineFacts(): Promise<MachineFacts> {
   const require = createRequire(import.meta.url);
   const pdfjsPackage = JSON.parse(await readFile(require.resolve("pdfjs-dist/package.json"), "utf8")) as { version: string };
-  const sharpPackage = JSON.parse(await readFile(require.resolve("sharp/package.json"), "utf8")) as { version: string };
   const ffmpeg = (await firstLine("ffmpeg", ["-version"])).replace(/ Copyright.*$/, "");
   return {
     cpus: os.availableParallelism(),
@@ -47,7 +46,7 @@ export async function machineFacts(): Promise<MachineFacts> {
     memoryGiB: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
     kernel: `${os.type()} ${os.release()}`,
     node: process.version,
-    sharp: sharpPackage.version,
+    sharp: (sharp.versions as Record<string, string | undefined>).sharp ?? "?",
     libvips: sharp.versions.vips,
     ffmpeg,
     redis: (await firstLine("redis-server", ["--version"])).replace(/ sha=.*$/, ""),

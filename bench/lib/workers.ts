@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream } from "node:fs";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePort } from "../../src/dev/free-port.ts";
 import { peakRssMiB } from "../raw/raw-common.ts";
+import { processTreeCpuSeconds } from "./process-cpu.ts";
+import { CONSUMER_STOP_SETTLE_MS } from "./stack.ts";
 
 /**
  * Real worker processes (`node src/cli.ts worker`, the container's command) for the pipeline
@@ -15,6 +18,8 @@ export interface WorkerGroup {
   processes: ChildProcess[];
   /** Peak RSS (VmHWM) of each worker process so far, MiB; sharp runs inside it, ffmpeg and pdf.js do not. */
   peakRssMiB(): Promise<number[]>;
+  /** CPU seconds used so far by the worker processes and every tool they run(ning). */
+  cpuSeconds(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -25,7 +30,7 @@ export interface WorkerGroupOptions {
   env: Record<string, string>;
   /** Extra node flags (e.g. `--import` of the Redis counter, `--cpu-prof`). */
   nodeArgs?: string[];
-  /** Worker stderr goes here (warnings, errors), not to the report. */
+  /** Worker logs (stdout, JSON lines) and stderr go here, not to the report. */
   logFile: string;
   name: string;
 }
@@ -40,8 +45,9 @@ export async function startWorkers(options: WorkerGroupOptions): Promise<WorkerG
     const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "src/cli.ts", "worker"], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...options.env, WORKER_ID: `${options.name}-${index}`, METRICS_PORT: String(port) },
-      stdio: ["ignore", "ignore", "pipe"],
+      stdio: ["ignore", "pipe", "pipe"],
     });
+    child.stdout!.pipe(log, { end: false });
     child.stderr!.pipe(log, { end: false });
     processes.push(child);
   }
@@ -49,11 +55,13 @@ export async function startWorkers(options: WorkerGroupOptions): Promise<WorkerG
     await Promise.all(ports.map((port, index) => waitReady(port, processes[index]!)));
   } catch (error) {
     for (const child of processes) child.kill("SIGKILL");
-    throw error;
+    const tail = (await readFile(options.logFile, "utf8").catch(() => "")).trim().split("\n").slice(-15).join("\n");
+    throw new Error(`${(error as Error).message}\n${tail}`);
   }
   return {
     processes,
     peakRssMiB: () => Promise.all(processes.map((child) => peakRssMiB(child.pid!))),
+    cpuSeconds: async () => (await Promise.all(processes.map((child) => processTreeCpuSeconds(child.pid!)))).reduce((sum, seconds) => sum + seconds, 0),
     async stop() {
       await Promise.all(
         processes.map(
@@ -70,6 +78,8 @@ export async function startWorkers(options: WorkerGroupOptions): Promise<WorkerG
         ),
       );
       log.end();
+      // A long poll of the stopped worker may still be open in the emulator (see CONSUMER_STOP_SETTLE_MS).
+      await sleep(CONSUMER_STOP_SETTLE_MS);
     },
   };
 }

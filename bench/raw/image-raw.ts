@@ -16,7 +16,7 @@ import sharp from "sharp";
 import type { OutputInfo, Sharp } from "sharp";
 import type { AppConfig } from "../../src/config/config.ts";
 import { EXTENSION, fitInside, planVariants, type VariantPlan } from "../../src/processors/image/image.plan.ts";
-import { peakRssMiB, runPool, type RawRunResult } from "./raw-common.ts";
+import { cpuSecondsNow, peakRssMiB, runPool, type RawRunResult } from "./raw-common.ts";
 
 export interface ImageRawRequest {
   files: string[];
@@ -84,7 +84,9 @@ async function perVariant(file: string, outBase: string, image: AppConfig["image
 const request = JSON.parse(await readFile(process.argv[2]!, "utf8")) as ImageRawRequest;
 await mkdir(request.outDir, { recursive: true });
 const convert = request.mode === "shared-decode" ? sharedDecode : perVariant;
+const cpuBefore = await cpuSecondsNow();
 const started = performance.now();
 await runPool(request.files, request.concurrency, (file, index) => convert(file, path.join(request.outDir, `${index}-${path.parse(file).name}`), request.image));
-const result: RawRunResult = { wallMs: performance.now() - started, items: request.files.length, peakRssMiB: await peakRssMiB() };
+const wallMs = performance.now() - started;
+const result: RawRunResult = { wallMs, items: request.files.length, peakRssMiB: await peakRssMiB(), cpuSec: (await cpuSecondsNow()) - cpuBefore };
 process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { processTreeCpuSeconds } from "../lib/process-cpu.ts";
 
 /** What every raw-side process prints as its one line of JSON on stdout. */
 export interface RawRunResult {
@@ -6,6 +7,8 @@ export interface RawRunResult {
   items: number;
   /** VmHWM of the raw process itself. */
   peakRssMiB: number;
+  /** CPU seconds of the work: the process and the tools it ran, from before to after the work. */
+  cpuSec: number;
   detail?: Record<string, unknown>;
 }
 
@@ -25,4 +28,9 @@ export async function runPool<T>(items: readonly T[], concurrency: number, work:
 export async function peakRssMiB(pid: number | "self" = "self"): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
   return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+/** CPU seconds used so far by this process and its children (see processTreeCpuSeconds). */
+export function cpuSecondsNow(): Promise<number> {
+  return processTreeCpuSeconds(process.pid);
 }

@@ -17,5 +17,6 @@ try {
   console.log(report.notes.join("\n"));
 } finally {
   console.error("workdir", workDir);
+  if (settings.cpuProfile) { const { cp } = await import("node:fs/promises"); await cp(path.join(workDir, "profiles"), "/tmp/benchx/profiles", { recursive: true }); }
   await stack.stop();
 }

@@ -18,6 +18,11 @@ export interface ApiDeps {
   s3: S3Client;
   metricsRegistry: Registry;
   readiness: ReadinessCheck[];
+  /**
+   * False while the Redis connection is down: /api answers 503 at once instead of holding each
+   * request through the client's reconnect attempts.
+   */
+  redisReady: () => boolean;
   /** True once stop() began: readiness turns red so load balancers drain the API first. */
   isStopping: () => boolean;
   logger: Logger;

@@ -13,8 +13,9 @@ import { s3ImageOrigins, securityHeaders } from "./security-headers.ts";
 /**
  * The Express app, in the order a request meets it: security headers and a log line for
  * everything; probes, metrics and the dashboard without a token; then under /api no caching,
- * the bearer token, the body parser (after the token, so strangers' bodies are never read),
- * the routes, 405/404, and problem+json for every error.
+ * the bearer token, the body parser (after the token, so strangers' bodies are never read);
+ * 405 for a known path with another method; the routes (503 at once while Redis is down); 404;
+ * and problem+json for every error.
  */
 export function createApiApp(deps: ApiDeps): Express {
   const app = express();
@@ -36,6 +37,7 @@ export function createApiApp(deps: ApiDeps): Express {
   app.get("/api/openapi.json", (_request, response) => {
     response.json(openApiDocument);
   });
+  app.use("/api", (_request, _response, next) => next(deps.redisReady() ? undefined : redisUnavailable()));
   app.use(eventRoutes(deps));
   app.use(jobRoutes(deps));
   app.use(dlqRoutes(deps));
@@ -63,13 +65,16 @@ function methodGuard(methods: string[]): RequestHandler {
   };
 }
 
+const redisUnavailable = () => new HttpProblem(503, "dependency-unavailable", "Redis is not connected; try again", { dependency: "redis" }, { "retry-after": "5" });
+
 /** One line per request at debug, failures at warn; never the Authorization header or the query. */
 function requestLog(deps: ApiDeps): RequestHandler {
   return (request, response, next) => {
     const started = process.hrtime.bigint();
     response.on("finish", () => {
       const fields = { method: request.method, path: request.path, status: response.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 };
-      if (response.statusCode >= 500) deps.logger.warn(fields, "request failed");
+      // A red readiness probe is an answer, not a failure of the API; the probe says why.
+      if (response.statusCode >= 500 && request.path !== "/readyz") deps.logger.warn(fields, "request failed");
       else deps.logger.debug(fields, "request");
     });
     next();

@@ -48,6 +48,7 @@ export class HttpProblem extends Error {
 
 export const notFound = (detail = "no such resource") => new HttpProblem(404, "not-found", detail);
 export const badRequest = (detail: string, extensions: Record<string, unknown> = {}) => new HttpProblem(400, "invalid-request", detail, extensions);
+export const unsupportedMediaType = () => new HttpProblem(415, "unsupported-media-type", "send the body as application/json");
 export const conflict = (code: string, detail: string, extensions: Record<string, unknown> = {}) => new HttpProblem(409, code, detail, extensions);
 
 export function sendProblem(response: Response, problem: HttpProblem): void {
@@ -76,7 +77,9 @@ const PARSER_PROBLEMS: Record<string, { code: string; detail: string }> = {
 export function problemHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, request, response, _next) => {
     const problem = toProblem(error);
-    if (problem.status >= 500) logger.error({ err: error, method: request.method, path: request.path }, "request failed");
+    // Our bugs get the stack in the log; a dependency that is down gets one line.
+    if (problem.status === 500) logger.error({ err: error, method: request.method, path: request.path }, "request failed");
+    else if (problem.status > 500) logger.warn({ code: problem.code, cause: error instanceof Error ? error.message : String(error), path: request.path }, "dependency failed");
     if (response.headersSent) {
       response.destroy();
       return;

@@ -198,6 +198,8 @@ describe("job API over HTTP (no worker)", () => {
       assert.equal(job.body.userId, "u9");
       assert.equal(job.body.attempts, 0);
       assert.deepEqual(job.body.timeline.map((entry) => [entry.event, entry.detail]), [["queued", { via: "api" }]]);
+      const outputs = await t.call<{ outputs: unknown[]; manifest: unknown }>("GET", `/api/media/jobs/${ids[0]}/outputs`);
+      assert.deepEqual([outputs.status, outputs.body.outputs, outputs.body.manifest], [200, [], null], "no outputs before the job completed");
       const again = await t.call<Enqueued>("POST", "/api/media/process-s3-event", { body: direct });
       assert.equal(again.body.jobs[0]!.created, false, "a second event for the same upload is the same job");
     });

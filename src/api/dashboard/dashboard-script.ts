@@ -1,7 +1,7 @@
 /**
  * The dashboard's browser script (plain JavaScript, served as /dashboard/dashboard.js). Kept as
  * text for the reason given in dashboard-page.ts; it must contain no backtick and no dollar-brace
- * (tests/api/dashboard-assets.test.ts compiles it). The DOM is built with createElement and
+ * (tests/api/api-config.test.ts compiles it). The DOM is built with createElement and
  * textContent only, never innerHTML: object keys and error messages come from uploaders.
  */
 export const DASHBOARD_SCRIPT = String.raw`
@@ -11,6 +11,7 @@ export const DASHBOARD_SCRIPT = String.raw`
   var STATS_EVERY_MS = 5000;
   var JOBS_EVERY_MS = 3000;
   var JOB_EVERY_MS = 1500;
+  var OTHER_OUTPUTS_SHOWN = 12;
   var ACTIVE = { queued: true, processing: true };
   var state = { selected: null, job: null, outputsFor: null, cursorStack: [], timers: [] };
 
@@ -272,9 +273,11 @@ export const DASHBOARD_SCRIPT = String.raw`
     });
     box.appendChild(grid);
     var list = el("ul", { class: "outputs" });
-    others.forEach(function (output) {
-      list.appendChild(el("li", {}, [el("a", { href: output.url, target: "_blank", rel: "noopener noreferrer", text: baseName(output.key) }), " " + output.contentType + " · " + bytes(output.bytes)]));
+    // An HLS ladder has dozens of segments: name the first few, count the rest.
+    others.slice(0, OTHER_OUTPUTS_SHOWN).forEach(function (output) {
+      list.appendChild(el("li", {}, [el("a", { href: output.url, target: "_blank", rel: "noopener noreferrer", text: output.key.split("/").slice(-2).join("/") }), " " + output.contentType + " · " + bytes(output.bytes)]));
     });
+    if (others.length > OTHER_OUTPUTS_SHOWN) list.appendChild(el("li", { class: "muted", text: "… and " + (others.length - OTHER_OUTPUTS_SHOWN) + " more (see the manifest)" }));
     if (result.manifest) list.appendChild(el("li", {}, [el("a", { href: result.manifest.url, target: "_blank", rel: "noopener noreferrer", text: "manifest.json" })]));
     box.appendChild(list);
   }

@@ -1,8 +1,7 @@
 import { Router } from "express";
 import type { ApiDeps } from "../api-deps.ts";
-import { conflict } from "../problem.ts";
+import { conflict, unsupportedMediaType } from "../problem.ts";
 import { parseRequest, REDRIVE_MAX_MESSAGES, redriveBody } from "../validation.ts";
-import { unsupportedMediaType } from "./events.routes.ts";
 
 /** POST /api/media/dlq/redrive: DLQ → media queue, all or up to `maxMessages`. */
 export function dlqRoutes(deps: ApiDeps): Router {

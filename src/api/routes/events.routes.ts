@@ -1,6 +1,6 @@
 import { Router } from "express";
 import type { ApiDeps } from "../api-deps.ts";
-import { badRequest, HttpProblem } from "../problem.ts";
+import { badRequest, HttpProblem, unsupportedMediaType } from "../problem.ts";
 
 /** POST /api/media/process-s3-event: an upload event in, the job ids it produces out. */
 export function eventRoutes(deps: ApiDeps): Router {
@@ -17,5 +17,3 @@ export function eventRoutes(deps: ApiDeps): Router {
   });
   return router;
 }
-
-export const unsupportedMediaType = () => new HttpProblem(415, "unsupported-media-type", "send the body as application/json");

@@ -1,0 +1,124 @@
+import { spawn } from "node:child_process";
+import { mkdir, rm } from "node:fs/promises";
+import path from "node:path";
+import type { JobRecord } from "../../src/jobs/job.model.ts";
+import { FFMPEG_GLOBAL_ARGS_STDOUT_DATA } from "../../src/media/ffmpeg.runner.ts";
+import { probeMedia } from "../../src/media/ffprobe.ts";
+import { VIDEO_DEMUXERS } from "../../src/media/safe-input.ts";
+import { hlsLadderArgs } from "../../src/processors/video/hls-command.ts";
+import { planLadder, type PlannedRung } from "../../src/processors/video/ladder-plan.ts";
+import { measuredPipelineRun, rotating, round, startBenchWorkers, type BenchContext } from "../lib/context.ts";
+import { videoClip } from "../lib/inputs.ts";
+import { waitedChildrenCpuSeconds } from "../lib/process-cpu.ts";
+import type { AreaReport, Figure, RatioFigure } from "../lib/report.ts";
+import { median, realtimeFactor, speedRatioFromTimes } from "../lib/stats.ts";
+import { describeStepCosts, stepCosts } from "../lib/timeline.ts";
+
+/**
+ * Video: a generated 1080p30 clip through the pipeline (probe → one-pass HLS ladder → poster →
+ * upload of every playlist and segment), against the raw one-pass ladder command (the exact
+ * arguments the processor builds, run as a plain ffmpeg) and against one ffmpeg run per rung,
+ * one after another (and side by side with BENCH_VIDEO_PARALLEL=1). One job at a time.
+ */
+export async function benchVideo(context: BenchContext): Promise<AreaReport> {
+  const { settings, stack } = context;
+  const clip = await videoClip(settings.inputDir, settings.video.durationSec);
+  const durationSec = clip.durationSec!;
+  const probe = await probeMedia(clip.file, { demuxers: VIDEO_DEMUXERS });
+  const video = probe.video!;
+  const config = stack.config.video;
+  const rungs = planLadder({ width: video.displayWidth, height: video.displayHeight, bitRate: probe.format.bitRate }, config.rungs);
+  const source = { videoStreamIndex: video.index, audioStreamIndex: probe.audio?.index, fps: video.fps, durationSec: probe.durationSec };
+  const encodeSettings = { x264Preset: config.x264Preset, maxFps: config.maxFps, segmentSeconds: config.segmentSeconds, addSilentAudio: config.addSilentAudio, segmentFormat: config.segmentFormat };
+  const ladder = (subset: PlannedRung[], outDir: string) =>
+    hlsLadderArgs({ inputPath: clip.file, demuxer: probe.format.demuxer, source, rungs: subset, settings: encodeSettings, audioOnlyKbps: undefined, outDir });
+  const parallel = ["1", "true", "yes"].includes((process.env.BENCH_VIDEO_PARALLEL ?? "").toLowerCase());
+
+  const timed = async (name: string, run: number, work: (outDir: string) => Promise<unknown>): Promise<{ wallMs: number; cpuSec: number }> => {
+    const outDir = path.join(context.workDir, `video-${name}-${run}`);
+    await mkdir(outDir, { recursive: true });
+    const cpuBefore = await waitedChildrenCpuSeconds();
+    const started = performance.now();
+    await work(outDir);
+    const wallMs = performance.now() - started;
+    const cpuSec = (await waitedChildrenCpuSeconds()) - cpuBefore;
+    await rm(outDir, { recursive: true, force: true });
+    return { wallMs, cpuSec };
+  };
+  const onePass = (run: number) => timed("one-pass", run, (outDir) => ffmpeg(ladder(rungs, outDir)));
+  const perRung = (run: number) =>
+    timed("per-rung", run, async (outDir) => {
+      for (const rung of rungs) await ffmpeg(ladder([rung], outDir));
+    });
+  const perRungParallel = (run: number) => timed("per-rung-parallel", run, (outDir) => Promise.all(rungs.map((rung) => ffmpeg(ladder([rung], outDir)))));
+
+  const workers = await startBenchWorkers(context, "video", { concurrency: settings.video.concurrency });
+  const jobs: JobRecord[] = [];
+  const pipeline = async (run: number) => {
+    const result = await measuredPipelineRun(context, workers, [clip.file], `video-r${run}`);
+    jobs.push(...result.jobs);
+    return { wallMs: result.wallMs, cpuSec: result.workerCpuSec };
+  };
+  const times = { pipeline: [] as number[], onePass: [] as number[], perRung: [] as number[], perRungParallel: [] as number[] };
+  const cpu = { pipeline: [] as number[], onePass: [] as number[], perRung: [] as number[] };
+  try {
+    for (let run = 1; run <= settings.runs; run += 1) {
+      const sides = [() => pipeline(run), () => onePass(run), () => perRung(run), ...(parallel ? [() => perRungParallel(run)] : [])];
+      const [ours, one, each, eachParallel] = await rotating(run, sides);
+      times.pipeline.push(ours!.wallMs);
+      times.onePass.push(one!.wallMs);
+      times.perRung.push(each!.wallMs);
+      cpu.pipeline.push(ours!.cpuSec / durationSec);
+      cpu.onePass.push(one!.cpuSec / durationSec);
+      cpu.perRung.push(each!.cpuSec / durationSec);
+      if (eachParallel !== undefined) times.perRungParallel.push(eachParallel.wallMs);
+      const seconds = (ms: number) => (ms / 1000).toFixed(1);
+      context.log(`video run ${run}: pipeline ${seconds(ours!.wallMs)} s, one-pass ${seconds(one!.wallMs)} s, per rung ${seconds(each!.wallMs)} s${eachParallel !== undefined ? `, per rung parallel ${seconds(eachParallel.wallMs)} s` : ""}`);
+    }
+  } finally {
+    await workers.stop();
+  }
+
+  const factor = (values: number[]) => values.map((wallMs) => realtimeFactor(durationSec, wallMs));
+  const figures: Figure[] = [
+    { label: "pipeline (ladder + poster + upload, job recorded)", unit: "× realtime", runs: factor(times.pipeline) },
+    { label: "raw one-pass ladder (the processor's command)", unit: "× realtime", runs: factor(times.onePass) },
+    { label: "raw one ffmpeg per rung, one after another", unit: "× realtime", runs: factor(times.perRung) },
+    { label: "CPU per second of video, worker (incl. ffmpeg, ffprobe)", unit: "cpu-s", runs: cpu.pipeline },
+    { label: "CPU per second of video, raw one-pass", unit: "cpu-s", runs: cpu.onePass },
+    { label: "CPU per second of video, raw per rung", unit: "cpu-s", runs: cpu.perRung },
+  ];
+  const ratios: RatioFigure[] = [
+    { label: "video pipeline / raw one-pass (time ratio)", runs: times.pipeline.map((ms, index) => speedRatioFromTimes(ms, times.onePass[index]!)), target: { min: 0.95, text: "≥ 0.95×" } },
+    { label: "one-pass / per-rung sequential (speed-up)", runs: times.onePass.map((ms, index) => speedRatioFromTimes(ms, times.perRung[index]!)), target: { min: 1.0, text: "> 1.00× (one-pass faster)" } },
+  ];
+  if (parallel) {
+    figures.push({ label: "raw one ffmpeg per rung, side by side", unit: "× realtime", runs: factor(times.perRungParallel) });
+    ratios.push({ label: "one-pass / per-rung parallel (speed-up)", runs: times.onePass.map((ms, index) => speedRatioFromTimes(ms, times.perRungParallel[index]!)) });
+  }
+  const encodeMs = jobs.map((job) => Number(job.timeline.find((entry) => entry.event === "encoded")?.detail?.["elapsedMs"] ?? Number.NaN)).filter(Number.isFinite);
+  return {
+    title: "Video",
+    setup: [
+      `input: a generated ${durationSec} s 1920×1080 30 fps clip (testsrc2 with temporal grain, H.264 16 Mbit/s, AAC)`,
+      `ladder: ${rungs.map((rung) => `${rung.name} ${rung.width}×${rung.height} ${rung.videoKbps}k`).join(" / ")}, x264 ${config.x264Preset}, ${config.segmentSeconds} s ${config.segmentFormat} segments`,
+      "one job at a time (MEDIA_PROCESSOR_CONCURRENCY=1) against one ffmpeg command at a time; realtime factor = seconds of video per second of wall time",
+      "the pipeline also downloads the clip, probes it, probes each rendition, extracts a poster (JPEG + WebP) and uploads every playlist and segment",
+    ],
+    figures,
+    ratios,
+    notes: [
+      `Inside the pipeline's job, ffmpeg's ladder run itself took a median ${round(median(encodeMs) / 1000, 1)} s (timeline \`encoded\` detail), against ${round(median(times.onePass) / 1000, 1)} s for the same command run raw; the rest is the job's own steps. Mean step costs: ${describeStepCosts(stepCosts(jobs), 5)}.`,
+    ],
+  };
+}
+
+function ffmpeg(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("ffmpeg", [...FFMPEG_GLOBAL_ARGS_STDOUT_DATA, ...args], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, MALLOC_ARENA_MAX: "2" } });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
+    child.once("error", reject);
+    child.once("close", (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited with ${code}: ${stderr}`))));
+  });
+}

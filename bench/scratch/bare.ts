@@ -1,0 +1,11 @@
+import { BenchStack } from "../lib/stack.ts";
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+const stack = await BenchStack.start();
+await stack.notify(Array.from({ length: 50 }, (_, i) => ({ key: `tenants/bench/users/u1/media/x-${i}.txt`, eTag: `e${i}`, bytes: 1, jobId: "" })));
+console.log("count", await stack.queueCount());
+writeFileSync("/tmp/benchx/bare.json", JSON.stringify({ queueUrl: stack.config.queue.queueUrl, endpoint: stack.config.aws.endpointUrl, region: "us-east-1", batchSize: 10, expected: 50 }));
+const { spawn } = await import("node:child_process");
+const child = spawn(process.execPath, ["bench/raw/bare-consumer.ts", "/tmp/benchx/bare.json"], { stdio: "inherit", env: { PATH: process.env.PATH } });
+await new Promise((r) => child.once("exit", r));
+await stack.stop();

@@ -1,0 +1,12 @@
+import sharp from "sharp";
+const file = process.argv[2]!;
+const t = async (name: string, fn: () => Promise<unknown>) => { const c0 = process.cpuUsage(); const t0 = performance.now(); await fn(); const c = process.cpuUsage(c0); console.log(name.padEnd(12), ((performance.now() - t0) / 1000).toFixed(2), "s wall", ((c.user + c.system) / 1e6).toFixed(2), "cpu-s"); };
+const meta = await sharp(file).metadata();
+console.log(meta.width, meta.height, meta.channels, meta.format);
+let web: { data: Buffer; info: sharp.OutputInfo } | undefined;
+await t("decode-web", async () => { web = await sharp(file).autoOrient().resize(2048, 2048, { fit: "inside", withoutEnlargement: true }).toColourspace("srgb").raw().toBuffer({ resolveWithObject: true }); });
+const raw = () => sharp(web!.data, { raw: web!.info as any });
+await t("optimized", () => sharp(file).autoOrient().keepIccProfile().png({ compressionLevel: 9, adaptiveFiltering: true, effort: 7 }).toBuffer());
+await t("webp", () => raw().webp({ quality: 80, effort: 4, smartSubsample: true }).toBuffer());
+await t("avif", () => raw().avif({ quality: 50, effort: 2 }).toBuffer());
+await t("thumb_large", () => raw().resize(1200).webp({ quality: 80, effort: 4, smartSubsample: true }).toBuffer());
