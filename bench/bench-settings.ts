@@ -2,15 +2,17 @@ import os from "node:os";
 import path from "node:path";
 
 /**
- * How much the benchmark does. The default run aims at ~10 minutes on a 2-core machine;
- * `BENCH_QUICK=1` is a ~2 minute smoke run with smaller inputs (its absolute numbers are not
+ * How much the benchmark does. The default run takes about 11 minutes on a 2-core machine;
+ * `BENCH_QUICK=1` is a 2–3 minute smoke run with smaller inputs (its absolute numbers are not
  * the real ones, its ratios are indicative only). Every figure is a median of `runs` runs.
  *
  *   BENCH_QUICK=1            small inputs
  *   BENCH_ONLY=images,queue  only these areas (images, video, audio, documents, queue, scaling)
  *   BENCH_RUNS=5             runs per figure (at least 3)
  *   BENCH_INPUT_DIR=…        where generated inputs are cached (default: <tmp>/media-processor-bench)
- *   BENCH_CPU_PROFILE=1      also write a --cpu-prof profile of each worker into the bench temp dir
+ *   BENCH_CPU_PROFILE=1      also write a --cpu-prof profile of each worker (kept in <tmp>/media-processor-bench-profiles-*)
+ *   BENCH_PER_VARIANT=1      images: also time a raw script with one plain sharp pipeline per variant
+ *   BENCH_VIDEO_PARALLEL=1   video: also time one ffmpeg per rung, all rungs side by side
  */
 export const AREAS = ["queue", "images", "audio", "documents", "video", "scaling"] as const;
 export type AreaName = (typeof AREAS)[number];
@@ -21,8 +23,8 @@ export interface BenchSettings {
   areas: AreaName[];
   inputDir: string;
   cpuProfile: boolean;
-  images: { jpegCount: number; jpegSize: [number, number]; pngCount: number; pngSize: [number, number]; concurrency: number };
-  video: { durationSec: number; concurrency: number };
+  images: { jpegCount: number; jpegSize: [number, number]; pngCount: number; pngSize: [number, number]; concurrency: number; perVariantSide: boolean };
+  video: { durationSec: number; concurrency: number; perRungParallel: boolean };
   audio: { count: number; durationSec: number; concurrency: number };
   documents: { count: number; pages: number; concurrency: number };
   queue: { messages: number; concurrency: number; roundTripJobs: number };
@@ -30,7 +32,8 @@ export interface BenchSettings {
 }
 
 export function benchSettings(env: Record<string, string | undefined> = process.env): BenchSettings {
-  const quick = ["1", "true", "yes"].includes((env.BENCH_QUICK ?? "").toLowerCase());
+  const flag = (name: string) => ["1", "true", "yes"].includes((env[name] ?? "").toLowerCase());
+  const quick = flag("BENCH_QUICK");
   const only = (env.BENCH_ONLY ?? "").split(",").map((name) => name.trim()).filter(Boolean);
   const unknown = only.filter((name) => !(AREAS as readonly string[]).includes(name));
   if (unknown.length > 0) throw new Error(`BENCH_ONLY: unknown area(s) ${unknown.join(", ")}; known: ${AREAS.join(", ")}`);
@@ -40,24 +43,23 @@ export function benchSettings(env: Record<string, string | undefined> = process.
     runs,
     areas: only.length > 0 ? (only as AreaName[]) : [...AREAS],
     inputDir: env.BENCH_INPUT_DIR ?? path.join(os.tmpdir(), "media-processor-bench"),
-    cpuProfile: ["1", "true", "yes"].includes((env.BENCH_CPU_PROFILE ?? "").toLowerCase()),
+    cpuProfile: flag("BENCH_CPU_PROFILE"),
     images: quick
-      ? { jpegCount: 2, jpegSize: [6000, 4000], pngCount: 1, pngSize: [2000, 1500], concurrency: 2 }
-      : { jpegCount: 6, jpegSize: [6000, 4000], pngCount: 2, pngSize: [4000, 3000], concurrency: 2 },
-    video: { durationSec: quick ? 6 : 30, concurrency: 1 },
-    audio: quick ? { count: 1, durationSec: 30, concurrency: 2 } : { count: 2, durationSec: 180, concurrency: 2 },
+      ? { jpegCount: 2, jpegSize: [3000, 2000], pngCount: 1, pngSize: [1000, 750], concurrency: 2, perVariantSide: flag("BENCH_PER_VARIANT") }
+      : { jpegCount: 4, jpegSize: [6000, 4000], pngCount: 2, pngSize: [4000, 3000], concurrency: 2, perVariantSide: flag("BENCH_PER_VARIANT") },
+    video: { durationSec: quick ? 3 : 30, concurrency: 1, perRungParallel: flag("BENCH_VIDEO_PARALLEL") },
+    audio: quick ? { count: 1, durationSec: 30, concurrency: 2 } : { count: 2, durationSec: 120, concurrency: 2 },
     documents: quick ? { count: 2, pages: 10, concurrency: 2 } : { count: 6, pages: 40, concurrency: 2 },
-    queue: quick ? { messages: 200, concurrency: 10, roundTripJobs: 50 } : { messages: 600, concurrency: 10, roundTripJobs: 100 },
+    queue: quick ? { messages: 150, concurrency: 10, roundTripJobs: 30 } : { messages: 500, concurrency: 10, roundTripJobs: 100 },
     scaling: quick
       ? { jpegCount: 2, layouts: [{ processes: 1, concurrency: 1 }, { processes: 1, concurrency: 2 }] }
       : {
-          jpegCount: 6,
+          jpegCount: 4,
           layouts: [
             { processes: 1, concurrency: 1 },
             { processes: 1, concurrency: 2 },
             { processes: 1, concurrency: 4 },
             { processes: 2, concurrency: 1 },
-            { processes: 2, concurrency: 2 },
           ],
         },
   };

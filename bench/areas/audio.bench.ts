@@ -10,6 +10,7 @@ import { runRawProcess } from "../lib/raw-process.ts";
 import type { AreaReport } from "../lib/report.ts";
 import { median, ratio, realtimeFactor } from "../lib/stats.ts";
 import { describeStepCosts, splitJobTime, stepCosts } from "../lib/timeline.ts";
+import { differingOutputs, sameOutputsNote } from "../lib/same-outputs.ts";
 import type { AudioRawJob, AudioRawRequest } from "../raw/audio-raw.ts";
 
 const LOSSLESS = /^(pcm_|flac$|alac$|wavpack$)/;
@@ -67,6 +68,9 @@ export async function benchAudio(context: BenchContext): Promise<AreaReport> {
   } finally {
     await workers.stop();
   }
+  // Transcodes carry no timestamps, so sizes match; the JSON/DAT/PNG come from the same fold.
+  const lastJobs = allJobs.slice(-tracks.length);
+  const same = sameOutputsNote("audio", await differingOutputs(path.join(context.workDir, `raw-audio-${settings.runs}`), lastJobs, `audio-r${settings.runs}`));
   const split = allJobs.map((job) => splitJobTime(job.timeline, "processing", "processed")).filter((value) => value !== undefined);
   return {
     title: "Audio",
@@ -82,8 +86,12 @@ export async function benchAudio(context: BenchContext): Promise<AreaReport> {
       { label: "CPU per second of audio, worker (incl. ffmpeg, ffprobe)", unit: "cpu-s", runs: cpu.pipeline, digits: 3 },
       { label: "CPU per second of audio, raw (incl. ffmpeg)", unit: "cpu-s", runs: cpu.raw, digits: 3 },
     ],
-    ratios: [{ label: "audio: pipeline / raw", runs: pipelineFactors.map((factor, index) => ratio(factor, rawFactors[index]!)) }],
+    ratios: [
+      { label: "audio: pipeline / raw", runs: pipelineFactors.map((factor, index) => ratio(factor, rawFactors[index]!)) },
+      { label: "audio: raw CPU / pipeline CPU", runs: cpu.raw.map((seconds, index) => ratio(seconds, cpu.pipeline[index]!)) },
+    ],
     notes: [
+      same,
       `Per job (median of ${split.length}): timeline ${round(median(split.map((s) => s.totalMs)))} ms, processor ${round(median(split.map((s) => s.insideMs)))} ms, pipeline around it ${round(median(split.map((s) => s.outsideMs)))} ms. Mean step costs: ${describeStepCosts(stepCosts(allJobs), 2)}.`,
     ],
   };

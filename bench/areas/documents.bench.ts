@@ -6,6 +6,7 @@ import { runRawProcess } from "../lib/raw-process.ts";
 import type { AreaReport } from "../lib/report.ts";
 import { median, perSecond, ratio } from "../lib/stats.ts";
 import { describeStepCosts, splitJobTime, stepCosts } from "../lib/timeline.ts";
+import { differingOutputs, sameOutputsNote } from "../lib/same-outputs.ts";
 import type { DocumentRawRequest } from "../raw/document-raw.ts";
 
 /**
@@ -45,6 +46,8 @@ export async function benchDocuments(context: BenchContext): Promise<AreaReport>
   } finally {
     await workers.stop();
   }
+  // The text files differ by the pipeline's final newline; the rendered pages must match.
+  const same = sameOutputsNote("documents (text files aside)", await differingOutputs(path.join(context.workDir, `raw-documents-${settings.runs}`), allJobs.slice(-files.length), `documents-r${settings.runs}`, /_text\.txt$/));
   const split = allJobs.map((job) => splitJobTime(job.timeline, "processing", "processed")).filter((value) => value !== undefined);
   const document = stack.config.document;
   return {
@@ -60,8 +63,12 @@ export async function benchDocuments(context: BenchContext): Promise<AreaReport>
       { label: "CPU per document, worker (incl. its pdf.js processes)", unit: "cpu-s", runs: cpu.pipeline, digits: 3 },
       { label: "CPU per document, raw", unit: "cpu-s", runs: cpu.raw, digits: 3 },
     ],
-    ratios: [{ label: "documents: pipeline / raw", runs: pipelineRates.map((rate, index) => ratio(rate, rawRates[index]!)) }],
+    ratios: [
+      { label: "documents: pipeline / raw", runs: pipelineRates.map((rate, index) => ratio(rate, rawRates[index]!)) },
+      { label: "documents: raw CPU / pipeline CPU", runs: cpu.raw.map((seconds, index) => ratio(seconds, cpu.pipeline[index]!)) },
+    ],
     notes: [
+      same,
       `Per job (median of ${split.length}): timeline ${round(median(split.map((s) => s.totalMs)))} ms, processor ${round(median(split.map((s) => s.insideMs)))} ms, pipeline around it ${round(median(split.map((s) => s.outsideMs)))} ms. Mean step costs: ${describeStepCosts(stepCosts(allJobs), 2)}.`,
     ],
   };

@@ -6,6 +6,7 @@ import { runRawProcess } from "../lib/raw-process.ts";
 import type { AreaReport, Figure, RatioFigure } from "../lib/report.ts";
 import { median, perSecond, ratio } from "../lib/stats.ts";
 import { describeStepCosts, splitJobTime, stepCosts } from "../lib/timeline.ts";
+import { differingOutputs, sameOutputsNote } from "../lib/same-outputs.ts";
 import type { ImageRawRequest } from "../raw/image-raw.ts";
 
 /**
@@ -26,8 +27,8 @@ export async function benchImages(context: BenchContext): Promise<AreaReport> {
   let rawPeakRss = 0;
   try {
     for (const set of [
-      { name: "jpeg", label: `${image.jpegCount}× ${image.jpegSize.join("×")} JPEG`, files: jpegs, perVariant: true },
-      { name: "png", label: `${image.pngCount}× ${image.pngSize.join("×")} PNG+alpha`, files: pngs, perVariant: false },
+      { name: "jpeg", label: `JPEG ${image.jpegCount}× ${image.jpegSize.join("×")}`, files: jpegs, perVariant: image.perVariantSide },
+      { name: "png", label: `PNG+alpha ${image.pngCount}× ${image.pngSize.join("×")}`, files: pngs, perVariant: false },
     ]) {
       const raw = (mode: ImageRawRequest["mode"], run: number) =>
         runRawProcess(
@@ -36,10 +37,10 @@ export async function benchImages(context: BenchContext): Promise<AreaReport> {
           path.join(context.workDir, `raw-${set.name}.json`),
         );
       const pipeline = (run: number) => measuredPipelineRun(context, workers, set.files, `${set.name}-r${run}`);
-      // Warm-up (not counted): first decode of each library, page cache, the worker's first job.
+      // Warm-up with one file (not counted): first decode of each library, page cache, the worker's first job.
       context.log(`images/${set.name}: warm-up`);
-      await pipeline(0);
-      await raw("shared-decode", 0);
+      await measuredPipelineRun(context, workers, set.files.slice(0, 1), `${set.name}-warm`);
+      await runRawProcess("image-raw.ts", { files: set.files.slice(0, 1), outDir: path.join(context.workDir, `raw-${set.name}-warm`), concurrency: 1, mode: "shared-decode", image: stack.config.image } satisfies ImageRawRequest, path.join(context.workDir, `raw-${set.name}.json`));
 
       const pipelineRates: number[] = [];
       const rawRates: number[] = [];
@@ -72,8 +73,11 @@ export async function benchImages(context: BenchContext): Promise<AreaReport> {
         runs: pipelineRates.map((rate, index) => ratio(rate, rawRates[index]!)),
         ...(set.name === "jpeg" ? { target: { min: 0.9, text: "≥ 0.90×" } } : {}),
       });
+      ratios.push({ label: `${set.label}: raw CPU / pipeline CPU per image`, runs: cpu.raw.map((seconds, index) => ratio(seconds, cpu.pipeline[index]!)) });
       if (set.perVariant) ratios.push({ label: `${set.label}: pipeline / raw per-variant sharp`, runs: pipelineRates.map((rate, index) => ratio(rate, plainRates[index]!)) });
 
+      const last = settings.runs;
+      notes.push(sameOutputsNote(set.label, await differingOutputs(path.join(context.workDir, `raw-${set.name}-shared-decode-${last}`), lastJobs[last - 1]!, `${set.name}-r${last}`)));
       const jobs = lastJobs.flat();
       const split = jobs.map((job) => splitJobTime(job.timeline, "processing", "processed")).filter((value) => value !== undefined);
       notes.push(

@@ -137,8 +137,8 @@ export async function benchQueue(context: BenchContext): Promise<AreaReport> {
     setup: [
       `${messages} messages, each an S3 notification of a small plain-text object; sent in batches of 10; the bare loop starts on a queue already holding all of them, the worker is already waiting (sending outruns it)`,
       `pipeline: a worker process with the no-op plug-in (bench/noop.processor.ts), MEDIA_PROCESSOR_CONCURRENCY=${concurrency}, SQS_BATCH_SIZE=${Math.min(10, concurrency)}; timed first claim → last finishedAt`,
-      "bare + S3 I/O: the same loop whose handler also downloads the object to a temp file and PUTs a small JSON result (what any glue script must do)",
       `bare: sqs-consumer with batchSize ${Math.min(10, concurrency)} and a handler returning the message (one DeleteMessage each); timed first receive → last delete`,
+      "bare + S3 I/O: the same loop whose handler also downloads the object to a temp file and PUTs a small JSON result (what any glue script must do)",
       "Redis counts: client side by a preload in the worker (bench/lib/redis-counter.preload.ts: commands through Redis#sendCommand, writes to the Redis socket = round trips with auto-pipelining), snapshotted by SIGUSR2 around the run; server side by INFO commandstats (includes the commands run inside Lua scripts)",
     ],
     figures: [

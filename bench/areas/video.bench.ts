@@ -32,7 +32,7 @@ export async function benchVideo(context: BenchContext): Promise<AreaReport> {
   const encodeSettings = { x264Preset: config.x264Preset, maxFps: config.maxFps, segmentSeconds: config.segmentSeconds, addSilentAudio: config.addSilentAudio, segmentFormat: config.segmentFormat };
   const ladder = (subset: PlannedRung[], outDir: string) =>
     hlsLadderArgs({ inputPath: clip.file, demuxer: probe.format.demuxer, source, rungs: subset, settings: encodeSettings, audioOnlyKbps: undefined, outDir });
-  const parallel = ["1", "true", "yes"].includes((process.env.BENCH_VIDEO_PARALLEL ?? "").toLowerCase());
+  const parallel = settings.video.perRungParallel;
 
   const timed = async (name: string, run: number, work: (outDir: string) => Promise<unknown>): Promise<{ wallMs: number; cpuSec: number }> => {
     const outDir = path.join(context.workDir, `video-${name}-${run}`);
@@ -90,6 +90,7 @@ export async function benchVideo(context: BenchContext): Promise<AreaReport> {
   ];
   const ratios: RatioFigure[] = [
     { label: "video pipeline / raw one-pass (time ratio)", runs: times.pipeline.map((ms, index) => speedRatioFromTimes(ms, times.onePass[index]!)), target: { min: 0.95, text: "≥ 0.95×" } },
+    { label: "video: raw one-pass CPU / pipeline CPU", runs: cpu.onePass.map((seconds, index) => seconds / cpu.pipeline[index]!) },
     { label: "one-pass / per-rung sequential (speed-up)", runs: times.onePass.map((ms, index) => speedRatioFromTimes(ms, times.perRung[index]!)), target: { min: 1.0, text: "> 1.00× (one-pass faster)" } },
   ];
   if (parallel) {

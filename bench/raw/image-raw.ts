@@ -28,6 +28,12 @@ export interface ImageRawRequest {
 
 type RawImage = { data: Buffer; info: OutputInfo & { channels: 1 | 2 | 3 | 4 } };
 
+/**
+ * The encoder settings of `encode()` in src/processors/image.processor.ts, copied (the processor
+ * does not export them). The images area checks after each run that both sides wrote outputs of
+ * the same names and sizes, so a change on one side only shows up in the results.
+ * Note: sharp's PNG `effort` turns on palette quantisation (libimagequant).
+ */
 function withFormat(pipeline: Sharp, plan: VariantPlan, image: AppConfig["image"]): Sharp {
   switch (plan.format) {
     case "jpeg":
