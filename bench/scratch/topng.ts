@@ -1,2 +1,0 @@
-import sharp from "sharp";
-for (const [i, o] of [["/tmp/benchx/cmp/raw/0-photo-6000x4000-0_thumb_large.webp", "/tmp/benchx/v-photo.png"], ["/tmp/benchx/cmp/pipeline/cmp-1-alpha-4000x3000-0_thumb_medium.webp", "/tmp/benchx/v-alpha.png"], ["/tmp/benchx/cmp/raw/0-report-40p-0_page_1.webp", "/tmp/benchx/v-page1.png"], ["/tmp/benchx/cmp/pipeline/cmp-2-report-40p-0_thumb.webp", "/tmp/benchx/v-thumb.png"]]) await sharp(i!).resize(700, 700, { fit: "inside" }).png().toFile(o!);
