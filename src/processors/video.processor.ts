@@ -83,7 +83,7 @@ function progressReporter(ctx: ProcessContext): (phase: Phase, fraction: number)
 }
 
 async function probeStep(ctx: ProcessContext): Promise<Source> {
-  const probe = await probeMedia(ctx.inputPath, { signal: ctx.signal, demuxers: VIDEO_DEMUXERS });
+  const probe = await probeSource(ctx);
   const video = probe.video;
   if (!video) {
     throw processingError("no-video-stream", probe.attachedPictureCount > 0 ? "the file holds only a cover picture, no video" : "the file has no video stream");
@@ -106,6 +106,18 @@ async function probeStep(ctx: ProcessContext): Promise<Source> {
     durationSec: probe.durationSec,
     encode: { videoStreamIndex: video.index, audioStreamIndex: probe.audio?.index, fps: video.fps, durationSec: probe.durationSec },
   };
+}
+
+/**
+ * The pipeline's type refinement has usually probed this file already (npm run bench: ~0.13 s
+ * per job for a second ffprobe of the same input). Its probe is reused when it settled on a
+ * demuxer video accepts; otherwise (or when run without refinement) the file is probed with the
+ * video demuxers only.
+ */
+async function probeSource(ctx: ProcessContext): Promise<MediaProbe> {
+  const known = ctx.media.details?.["probe"] as MediaProbe | undefined;
+  if (known?.format?.demuxer && known.streams && VIDEO_DEMUXERS.includes(known.format.demuxer)) return known;
+  return probeMedia(ctx.inputPath, { signal: ctx.signal, demuxers: VIDEO_DEMUXERS });
 }
 
 /** Refuses, before any decoding, what would cost more than an operator allows. */
