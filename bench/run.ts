@@ -3,15 +3,16 @@
  * ratios (issue 9). Areas: queue overhead (no-op processor vs a bare sqs-consumer loop), images
  * (vs raw sharp), audio (vs raw ffmpeg + waveform), documents (vs raw pdf.js), video (vs the raw
  * one-pass ladder and one ffmpeg per rung), scaling (concurrency 1/2/4 and 2 processes).
- * Prints a table and writes bench/results.md. Never fails because the machine is slow: it only
- * fails when something does not work (a job fails, a tool is missing).
+ * Prints a table and writes bench/results.md (a quick or partial run writes its page next to
+ * the cached inputs instead, so it never replaces the full results). Never fails because the
+ * machine is slow: only when something does not work (a job fails, a tool is missing).
  *
  * Settings and the quick mode: see bench-settings.ts.
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { benchSettings, type AreaName } from "./bench-settings.ts";
+import { AREAS, benchSettings, type AreaName } from "./bench-settings.ts";
 import { benchAudio } from "./areas/audio.bench.ts";
 import { benchDocuments } from "./areas/documents.bench.ts";
 import { benchImages } from "./areas/images.bench.ts";
@@ -76,8 +77,11 @@ try {
 
 const finishedAt = new Date();
 const page = renderResults({ settings, machine, loadAtEnd: loadAverage(), startedAt, finishedAt, reports, failures });
-await writeFile(path.join(import.meta.dirname, "results.md"), page);
-log(`wrote bench/results.md (${Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000)} s in total)`);
+// Only a full run of every area replaces bench/results.md; a quick or partial run must not overwrite it.
+const complete = !settings.quick && settings.areas.length === AREAS.length;
+const resultsFile = complete ? path.join(import.meta.dirname, "results.md") : path.join(settings.inputDir, `results-${settings.quick ? "quick" : settings.areas.join("-")}.md`);
+await writeFile(resultsFile, page);
+log(`wrote ${complete ? "bench/results.md" : resultsFile} (${Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000)} s in total)`);
 if (failures.length > 0) {
   log(`${failures.length} area(s) failed:\n${failures.join("\n")}`);
   process.exitCode = 1;

@@ -20,6 +20,19 @@ import type { CancelRegistry } from "./cancel.registry.ts";
 import { createJobSignal } from "./job-signal.ts";
 import { recordWithRetry } from "./record-with-retry.ts";
 
+/** One claimed job as its steps see it. */
+type RunningJob = {
+  jobId: string;
+  owner: string;
+  ref: ObjectRef;
+  workDir: string;
+  signal: AbortSignal;
+  logger: Logger;
+  step: (event: string, detail?: Record<string, unknown>) => void;
+  setType: (type: string) => void;
+};
+type StepsResult = ProcessResult & { manifestKey: string; type: string; media: DetectedMedia };
+
 /** What the message handler does with the message after one object's job. */
 export type RefOutcome =
   | { kind: "done" }
@@ -115,7 +128,7 @@ export class JobRunner {
       store.appendTimeline(jobId, event, detail).catch((error: unknown) => logger.warn({ err: error, event }, "timeline write failed"));
     };
     try {
-      const result = await this.steps({ jobId, owner, ref, workDir, signal: jobSignal.signal, logger, step, setType });
+      const result = await this.stepsThenCleanUp({ jobId, owner, ref, workDir, signal: jobSignal.signal, logger, step, setType });
       const recorded = await recordWithRetry(() => store.complete(jobId, owner, result, startedAt), jobSignal.signal);
       if (!recorded) {
         logger.warn("another worker took this job over while it ran; leaving the outcome to it");
@@ -132,20 +145,22 @@ export class JobRunner {
       unregisterCancel();
       jobSignal.dispose();
       metrics.jobsInFlight.dec({ type });
-      await rm(workDir, { recursive: true, force: true }).catch((error: unknown) => logger.warn({ err: error }, "temp dir removal failed"));
     }
   }
 
-  private async steps(job: {
-    jobId: string;
-    owner: string;
-    ref: ObjectRef;
-    workDir: string;
-    signal: AbortSignal;
-    logger: Logger;
-    step: (event: string, detail?: Record<string, unknown>) => void;
-    setType: (type: string) => void;
-  }): Promise<ProcessResult & { manifestKey: string; type: string; media: DetectedMedia }> {
+  /**
+   * The temp dir goes before the outcome is recorded, so whoever reads a finished or cancelled
+   * job (the API, an operator, a test) knows the worker holds no files for it any more.
+   */
+  private async stepsThenCleanUp(job: RunningJob): Promise<StepsResult> {
+    try {
+      return await this.steps(job);
+    } finally {
+      await rm(job.workDir, { recursive: true, force: true }).catch((error: unknown) => job.logger.warn({ err: error }, "temp dir removal failed"));
+    }
+  }
+
+  private async steps(job: RunningJob): Promise<StepsResult> {
     const { config, objects, registry, store, metrics } = this.deps;
     const { jobId, owner, ref, workDir, signal, logger, step } = job;
     await mkdir(workDir, { recursive: true });
