@@ -12,6 +12,8 @@ import { createRedisClient } from "./jobs/redis.client.ts";
 import { WorkerRegistry } from "./jobs/worker.registry.ts";
 import { createLogger, redactUrl, type Logger } from "./logger.ts";
 import { createMetrics } from "./metrics/metrics.ts";
+import { JobAnnouncer } from "./notify/job-announcer.ts";
+import { createJobEventPublisher } from "./notify/sns.client.ts";
 import { createSqsClient } from "./queue/sqs.client.ts";
 import { createS3Client } from "./storage/s3.client.ts";
 
@@ -44,6 +46,7 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
   const store = new JobStore(redis, { keyPrefix: config.redis.keyPrefix, statusTtlSec: config.jobs.statusTtlSec, leaseTtlMs: config.jobs.leaseTtlMs, workerId: apiId });
   const workers = new WorkerRegistry(redis, config.redis.keyPrefix, config.workerHeartbeatMs);
   const metrics = createMetrics();
+  const events = createJobEventPublisher(config);
   const actions = new JobActions({
     store,
     sqs,
@@ -51,6 +54,7 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
     dlqUrl: config.queue.dlqUrl,
     parseRules: { sourceBuckets: config.storage.sourceBuckets, outputSegment: config.storage.outputSegment },
     ownerOf: compileTenantPattern(config.storage.tenantKeyPattern),
+    announcer: new JobAnnouncer({ store, publisher: events.publisher, metrics, outputBucket: config.storage.outputBucket }),
     logger,
   });
   let stopping = false;
@@ -104,6 +108,7 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
       await guard("redis", () => (redis.status === "ready" ? redis.quit().catch(() => redis.disconnect()) : redis.disconnect()));
       sqs.destroy();
       s3.destroy();
+      events.close();
       logger.info("api stopped");
     })();
     return stopped;

@@ -91,6 +91,7 @@ async function runEmulatorCommand(): Promise<number> {
     buckets: (env.MEDIA_BUCKET ?? "media-uploads").split(",").map((bucket) => bucket.trim()).filter(Boolean),
     queueName: env.EMULATOR_QUEUE_NAME ?? "media-processing",
     dlqName: env.EMULATOR_DLQ_NAME ?? "media-processing-dlq",
+    jobEventsTopic: env.EMULATOR_JOB_EVENTS_TOPIC || undefined,
     maxReceiveCount: Number(env.MAX_PROCESSING_RETRIES ?? 3),
     outputSegment: env.OUTPUT_SEGMENT ?? "processed",
     logger,

@@ -7,6 +7,8 @@ import { WorkerRegistry } from "./jobs/worker.registry.ts";
 import type { DetectedMedia } from "./media/detected-media.ts";
 import { startHealthServer, type HealthServer } from "./metrics/health.server.ts";
 import { createMetrics, type Metrics } from "./metrics/metrics.ts";
+import { JobAnnouncer } from "./notify/job-announcer.ts";
+import { createJobEventPublisher } from "./notify/sns.client.ts";
 import { CancelRegistry } from "./pipeline/cancel.registry.ts";
 import { JobRunner } from "./pipeline/job.runner.ts";
 import { createMessageHandler } from "./pipeline/message.handler.ts";
@@ -64,7 +66,20 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
 
   const cancels = new CancelRegistry();
   await cancels.listen(subscriber, store.cancelChannel, logger);
-  const runner = new JobRunner({ config, store, objects: new ObjectStore(s3), registry, metrics, cancels, logger, tempRoot, ...(options.refineMedia ? { refineMedia: options.refineMedia } : {}) });
+  const events = createJobEventPublisher(config);
+  const announcer = new JobAnnouncer({ store, publisher: events.publisher, metrics, outputBucket: config.storage.outputBucket });
+  const runner = new JobRunner({
+    config,
+    store,
+    objects: new ObjectStore(s3),
+    registry,
+    metrics,
+    cancels,
+    announcer,
+    logger,
+    tempRoot,
+    ...(options.refineMedia ? { refineMedia: options.refineMedia } : {}),
+  });
   const consumer = new MediaConsumer({
     sqs,
     queueUrl: config.queue.queueUrl,
@@ -95,7 +110,14 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
   );
   consumer.start();
   logger.info(
-    { queueUrl: config.queue.queueUrl, redis: redactUrl(config.redis.url), concurrency: config.queue.concurrency, processors: registry.names, metricsPort: health.port },
+    {
+      queueUrl: config.queue.queueUrl,
+      redis: redactUrl(config.redis.url),
+      concurrency: config.queue.concurrency,
+      processors: registry.names,
+      metricsPort: health.port,
+      jobEventsTopic: config.events.topicArn ?? "off",
+    },
     "worker started",
   );
 
@@ -125,6 +147,7 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
       });
       s3.destroy();
       sqs.destroy();
+      events.close();
       logger.info("worker stopped");
     })();
     return stopped;

@@ -6,6 +6,7 @@ import { buildS3Notification, parseMessageBody, type ParseRules } from "../event
 import { jobIdFor, type JobRecord, type JobSource, type JobStatus } from "../jobs/job.model.ts";
 import type { JobStore } from "../jobs/job.store.ts";
 import type { Logger } from "../logger.ts";
+import type { JobAnnouncer } from "../notify/job-announcer.ts";
 
 /**
  * What the API does to jobs and queues, apart from HTTP: enqueue an event, retry, cancel,
@@ -19,6 +20,8 @@ export interface JobActionsDeps {
   dlqUrl: string | undefined;
   parseRules: ParseRules;
   ownerOf: (key: string) => Owner;
+  /** Announces the jobs the API itself ends (a retry whose message could not be sent). */
+  announcer?: JobAnnouncer;
   logger: Logger;
 }
 
@@ -110,6 +113,7 @@ export class JobActions {
       messageId = await this.send(this.deps.queueUrl, buildS3Notification([job.source]));
     } catch (error) {
       await store.failQueued(id, enqueueFailure("the retry's message could not be sent to the media queue")).catch(() => undefined);
+      await this.announceFailure(id);
       throw error;
     }
     await store.appendTimeline(id, "retry-enqueued", { messageId });
@@ -170,7 +174,10 @@ export class JobActions {
           await this.send(this.deps.queueUrl, message.Body ?? "");
         } catch (error) {
           // The message stays in the DLQ (visible again after REDRIVE_VISIBILITY_SEC); its jobs go back to failed.
-          for (const id of requeued) await store.failQueued(id, enqueueFailure("the DLQ redrive could not send the message to the media queue")).catch(() => undefined);
+          for (const id of requeued) {
+            await store.failQueued(id, enqueueFailure("the DLQ redrive could not send the message to the media queue")).catch(() => undefined);
+            await this.announceFailure(id);
+          }
           throw error;
         }
         try {
@@ -184,6 +191,14 @@ export class JobActions {
     }
     this.deps.logger.info({ moved: outcome.moved, requeued: outcome.jobs.filter((job) => job.requeued).length }, "DLQ redrive");
     return outcome;
+  }
+
+  /**
+   * No message carries these jobs to a worker, so the API announces their failure itself, once
+   * and best effort: an SNS outage here is logged (and counted by the announcer), not retried.
+   */
+  private async announceFailure(id: string): Promise<void> {
+    await this.deps.announcer?.announce(id, this.deps.logger.child({ jobId: id })).catch(() => undefined);
   }
 
   private async send(queueUrl: string, body: string): Promise<string> {

@@ -107,6 +107,7 @@ const schemas: Record<string, Schema> = {
       messageId: { type: "string" },
       workerId: { type: "string" },
       cancelRequested: { type: "boolean" },
+      announcedEventId: { type: "string", description: "Id of the job event published to MEDIA_PROCESSING_TOPIC_ARN for the current terminal state." },
     },
   },
   Job: {

@@ -139,6 +139,9 @@ const hlsRungList = (fallback: HlsRungSpec[]) =>
     });
 
 const url = (message: string) => z.string({ error: message }).trim().url({ message });
+/** arn:<partition>:sns:<region>:<12-digit account>:<name>, the name optionally `.fifo`. */
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,251}(\.fifo)?$/;
+
 const optionalUrl = z
   .string()
   .optional()
@@ -156,6 +159,11 @@ export const envSchema = z.object({
   TENANT_KEY_PATTERN: z.string().default("tenants/{tenant}/users/{user}/media/"),
   MEDIA_PROCESSING_QUEUE_URL: url("required: the SQS queue URL the worker consumes"),
   MEDIA_DLQ_URL: optionalUrl,
+  MEDIA_PROCESSING_TOPIC_ARN: z
+    .string()
+    .optional()
+    .transform((value) => (value && value.trim() !== "" ? value.trim() : undefined))
+    .refine((value) => value === undefined || SNS_TOPIC_ARN.test(value), "expected an SNS topic ARN, arn:aws:sns:<region>:<account>:<topic>"),
   REDIS_URL: url("required: redis://host:port/db of the job store"),
   REDIS_KEY_PREFIX: z.string().default("mp:"),
   MEDIA_PROCESSOR_CONCURRENCY: int(2, 1, 64),
@@ -238,6 +246,7 @@ export const ENV_DOCS: Record<keyof z.infer<typeof envSchema>, string> = {
   TENANT_KEY_PATTERN: "Key prefix pattern that fills tenantId/userId; `{tenant}` and `{user}` are placeholders.",
   MEDIA_PROCESSING_QUEUE_URL: "SQS queue receiving the bucket's ObjectCreated events.",
   MEDIA_DLQ_URL: "Dead-letter queue of the media queue (for queue-depth metrics and stats).",
+  MEDIA_PROCESSING_TOPIC_ARN: "SNS topic that receives a JSON job event on every completed, failed or cancelled job (at least once; FIFO topics supported). Unset: no events.",
   REDIS_URL: "Redis holding job records and timelines.",
   REDIS_KEY_PREFIX: "Prefix of every Redis key, so several deployments can share one Redis.",
   MEDIA_PROCESSOR_CONCURRENCY: "Jobs processed at once per worker process.",

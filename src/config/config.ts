@@ -25,6 +25,8 @@ export interface AppConfig {
     shutdownGraceMs: number;
   };
   redis: { url: string; keyPrefix: string };
+  /** Job events out: SNS topic announcing every terminal job state; undefined turns them off. */
+  events: { topicArn: string | undefined };
   jobs: { statusTtlSec: number; leaseTtlMs: number; processingTimeoutMs: number };
   image: {
     maxPixels: number;
@@ -152,6 +154,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       shutdownGraceMs: e.SHUTDOWN_GRACE_PERIOD,
     },
     redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
+    events: { topicArn: e.MEDIA_PROCESSING_TOPIC_ARN },
     jobs: {
       statusTtlSec: Math.round(e.JOB_STATUS_TTL / 1000),
       leaseTtlMs: e.JOB_LEASE_TTL > 0 ? e.JOB_LEASE_TTL : visibilityTimeoutSec * 1000,

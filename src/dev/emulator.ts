@@ -25,6 +25,11 @@ export interface EmulatorOptions {
   buckets: string[];
   queueName: string;
   dlqName: string;
+  /**
+   * Job-event topic (MEDIA_PROCESSING_TOPIC_ARN) created with a queue of the same name subscribed
+   * to it (raw delivery), so a local consumer can read the events; undefined creates none.
+   */
+  jobEventsTopic: string | undefined;
   /** The media queue's redrive `maxReceiveCount`: keep equal to MAX_PROCESSING_RETRIES. */
   maxReceiveCount: number;
   /** The media queue's default visibility timeout; the worker sets its own on each receive. */
@@ -41,6 +46,8 @@ export interface RunningEmulator {
   port: number;
   queueUrl: string;
   dlqUrl: string;
+  /** ARN of the job-event topic, when one was asked for. */
+  jobEventsTopicArn: string | undefined;
   bridge: S3NotificationBridge;
   fauxqs: FauxqsServer;
   /** Stops the bridge, then the server. Safe to call twice. */
@@ -54,6 +61,7 @@ export const DEFAULT_EMULATOR_OPTIONS: Omit<EmulatorOptions, "logger"> = {
   buckets: ["media-uploads"],
   queueName: "media-processing",
   dlqName: "media-processing-dlq",
+  jobEventsTopic: undefined,
   maxReceiveCount: 3,
   visibilityTimeoutSec: 300,
   outputSegment: "processed",
@@ -75,7 +83,7 @@ export async function startEmulator(options: Partial<EmulatorOptions> & { logger
     ...(settings.queueUrlHost ? { host: settings.queueUrlHost } : {}),
   });
   const endpoint = `http://127.0.0.1:${fauxqs.port}`;
-  const { dlqUrl, queueUrl } = createResources(fauxqs, settings);
+  const { dlqUrl, queueUrl, jobEventsTopicArn } = createResources(fauxqs, settings);
 
   const clientConfig = { region: settings.region, endpoint, credentials: EMULATOR_CREDENTIALS };
   const s3 = new S3Client({ ...clientConfig, forcePathStyle: true });
@@ -91,7 +99,7 @@ export async function startEmulator(options: Partial<EmulatorOptions> & { logger
   });
   bridge.start();
   settings.logger.info(
-    { endpoint, buckets: settings.buckets, queueUrl, dlqUrl, maxReceiveCount: settings.maxReceiveCount },
+    { endpoint, buckets: settings.buckets, queueUrl, dlqUrl, maxReceiveCount: settings.maxReceiveCount, jobEventsTopicArn },
     "emulator: S3+SQS ready; bucket notifications bridged to the media queue",
   );
 
@@ -105,11 +113,11 @@ export async function startEmulator(options: Partial<EmulatorOptions> & { logger
     })();
     return stopping;
   };
-  return { endpoint, port: fauxqs.port, queueUrl, dlqUrl, bridge, fauxqs, stop };
+  return { endpoint, port: fauxqs.port, queueUrl, dlqUrl, jobEventsTopicArn, bridge, fauxqs, stop };
 }
 
 /** DLQ first: the media queue's redrive policy names the DLQ by ARN. */
-function createResources(fauxqs: FauxqsServer, settings: EmulatorOptions): { queueUrl: string; dlqUrl: string } {
+function createResources(fauxqs: FauxqsServer, settings: EmulatorOptions): { queueUrl: string; dlqUrl: string; jobEventsTopicArn: string | undefined } {
   for (const bucket of settings.buckets) fauxqs.createBucket(bucket);
   const dlq = fauxqs.createQueue(settings.dlqName, {
     region: settings.region,
@@ -124,5 +132,12 @@ function createResources(fauxqs: FauxqsServer, settings: EmulatorOptions): { que
       RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: settings.maxReceiveCount }),
     },
   });
-  return { queueUrl: media.queueUrl, dlqUrl: dlq.queueUrl };
+  let jobEventsTopicArn: string | undefined;
+  if (settings.jobEventsTopic) {
+    const name = settings.jobEventsTopic;
+    fauxqs.createQueue(name, { region: settings.region });
+    jobEventsTopicArn = fauxqs.createTopic(name, { region: settings.region }).topicArn;
+    fauxqs.subscribe({ topic: name, queue: name, region: settings.region, attributes: { RawMessageDelivery: "true" } });
+  }
+  return { queueUrl: media.queueUrl, dlqUrl: dlq.queueUrl, jobEventsTopicArn };
 }

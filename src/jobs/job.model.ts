@@ -43,6 +43,8 @@ export interface JobRecord {
   messageId?: string;
   workerId?: string;
   cancelRequested?: boolean;
+  /** Id of the job event published for the current terminal state (MEDIA_PROCESSING_TOPIC_ARN). */
+  announcedEventId?: string;
 }
 
 /**

@@ -8,7 +8,8 @@ import { LuaScript } from "./lua-script.ts";
  * Key layout (P = REDIS_KEY_PREFIX, default "mp:"):
  *   P job:{id}            HASH   id, type, status, source (JSON), tenantId, userId, attempts, progress,
  *                                result (JSON), error (JSON), createdAt, startedAt, finishedAt (epoch ms),
- *                                durationMs, messageId, workerId, cancelRequested
+ *                                durationMs, messageId, workerId, cancelRequested,
+ *                                announced (id of the job event published for the current terminal state)
  *   P job:{id}:timeline   LIST   JSON {at, event, detail} appended in order
  *   P lease:{id}          STRING the owner token of the worker processing it, with a TTL (PX)
  *   P idx:created         ZSET   id scored by createdAt — listing newest first
@@ -120,6 +121,8 @@ if owner ~= '' then
   end
 end
 local fields = cjson.decode(ARGV[8])
+-- A new state has not been announced yet, whatever the previous one was.
+redis.call('HDEL', job, 'announced')
 for name, value in pairs(fields) do
   if value == cjson.null or value == '' then redis.call('HDEL', job, name) else redis.call('HSET', job, name, value) end
 end
@@ -162,6 +165,7 @@ local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 'missing' end
 if status == 'queued' then
   local createdAt = tonumber(redis.call('HGET', KEYS[1], 'createdAt'))
+  redis.call('HDEL', KEYS[1], 'announced')
   redis.call('HSET', KEYS[1], 'status', 'cancelled', 'finishedAt', ARGV[3], 'cancelRequested', '1', 'error',
     cjson.encode({category = 'cancelled', code = 'cancelled', message = 'cancelled while queued', retryable = false}))
   redis.call('ZREM', ARGV[1] .. 'idx:status:queued', ARGV[2])
@@ -202,4 +206,19 @@ if ARGV[6] ~= '' then redis.call('ZADD', prefix .. 'idx:tenant:' .. ARGV[6], now
 redis.call('EXPIRE', job, ttl)
 redis.call('EXPIRE', timeline, ttl)
 return {'created', 'queued'}
+`);
+
+/**
+ * MARK_ANNOUNCED: KEYS job, timeline · ARGV eventId, status, finishedAtMs, nowIso, detailJson
+ * Records that the job event for this terminal state was published, but only while the job is
+ * still in that very state (same status, same finishedAt): an event for a state the job has
+ * since left (retried meanwhile) must not mark the new one. Returns 1 when marked.
+ */
+export const markAnnouncedScript = new LuaScript(`
+local status = redis.call('HGET', KEYS[1], 'status')
+if status ~= ARGV[2] then return 0 end
+if (redis.call('HGET', KEYS[1], 'finishedAt') or '') ~= ARGV[3] then return 0 end
+redis.call('HSET', KEYS[1], 'announced', ARGV[1])
+redis.call('RPUSH', KEYS[2], cjson.encode({at = ARGV[4], event = 'event-published', detail = cjson.decode(ARGV[5])}))
+return 1
 `);

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { JobErrorInfo } from "../errors.ts";
-import { claimScript, enqueueScript, renewLeaseScript, requestCancelScript, setTypeScript, transitionScript } from "./job.scripts.ts";
+import { claimScript, enqueueScript, markAnnouncedScript, renewLeaseScript, requestCancelScript, setTypeScript, transitionScript } from "./job.scripts.ts";
 import { JOB_STATUSES, type JobRecord, type JobSource, type JobStatus, type TimelineEntry } from "./job.model.ts";
 
 /** The Redis job store; the key layout and every transition are documented in job.scripts.ts. */
@@ -244,6 +244,16 @@ export class JobStore {
     return applied === 1;
   }
 
+  /**
+   * Records that `eventId` announced the job's current terminal state (see MARK_ANNOUNCED);
+   * false when the job has left that state since. `finishedAtMs` is the state's finishedAt.
+   */
+  async markAnnounced(id: string, eventId: string, status: JobStatus, finishedAtMs: number, detail: Record<string, unknown>): Promise<boolean> {
+    const [job, , timeline] = this.jobKeys(id);
+    const reply = await markAnnouncedScript.run(this.redis, [job, timeline], [eventId, status, String(finishedAtMs), new Date().toISOString(), JSON.stringify({ eventId, ...detail })]);
+    return reply === 1;
+  }
+
   async get(id: string): Promise<JobRecord | undefined> {
     const [jobKey, , timelineKey] = this.jobKeys(id);
     const [hash, timeline] = await Promise.all([this.redis.hgetall(jobKey), this.redis.lrange(timelineKey, 0, -1)]);
@@ -326,5 +336,6 @@ function toRecord(hash: Record<string, string>, timeline: TimelineEntry[]): JobR
   if (hash.messageId) record.messageId = hash.messageId;
   if (hash.workerId) record.workerId = hash.workerId;
   if (hash.cancelRequested === "1") record.cancelRequested = true;
+  if (hash.announced) record.announcedEventId = hash.announced;
   return record;
 }

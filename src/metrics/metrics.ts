@@ -4,7 +4,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
  * Every metric the product exposes. The names and labels are a contract with dashboards, alerts
  * and the KEDA prometheus trigger: change them only with a migration note.
  * Labels are few-valued: type ∈ processor names + pending, status ∈ job statuses,
- * category ∈ error categories, direction ∈ in/out, queue ∈ media/dlq, state ∈ visible/in_flight/delayed.
+ * category ∈ error categories, direction ∈ in/out, queue ∈ media/dlq, state ∈ visible/in_flight/delayed,
+ * outcome ∈ published/failed.
  */
 export interface Metrics {
   registry: Registry;
@@ -16,6 +17,7 @@ export interface Metrics {
   queueMessages: Gauge<"queue" | "state">;
   messagesDropped: Counter<"reason">;
   messagesReceived: Counter;
+  jobEvents: Counter<"status" | "outcome">;
 }
 
 export function createMetrics(): Metrics {
@@ -69,6 +71,12 @@ export function createMetrics(): Metrics {
     messagesReceived: new Counter({
       name: "media_messages_received_total",
       help: "SQS messages received by this worker.",
+      registers: [registry],
+    }),
+    jobEvents: new Counter({
+      name: "media_job_events_total",
+      help: "Job events (MEDIA_PROCESSING_TOPIC_ARN) by the job status they announce and whether SNS took them; failed ones are retried with the message.",
+      labelNames: ["status", "outcome"],
       registers: [registry],
     }),
   };

@@ -11,6 +11,7 @@ import { detectFileType } from "../media/detect-type.ts";
 import { refineMediaKind } from "../media/refine-media.ts";
 import type { DetectedMedia } from "../media/detected-media.ts";
 import type { Metrics } from "../metrics/metrics.ts";
+import type { AnnounceOutcome, JobAnnouncer } from "../notify/job-announcer.ts";
 import type { OutputFile, ProcessResult } from "../processors/processor.ts";
 import type { ProcessorRegistry } from "../processors/registry.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
@@ -47,6 +48,8 @@ export interface JobRunnerDeps {
   registry: ProcessorRegistry;
   metrics: Metrics;
   cancels: CancelRegistry;
+  /** Publishes job events on terminal states (MEDIA_PROCESSING_TOPIC_ARN); absent or off: none. */
+  announcer?: JobAnnouncer;
   /** Refines a byte-sniffed type (e.g. an audio-only MP4) before the registry picks; optional. */
   refineMedia?: (inputPath: string, media: DetectedMedia, signal: AbortSignal) => Promise<DetectedMedia>;
   logger: Logger;
@@ -99,6 +102,8 @@ export class JobRunner {
       return { kind: "busy" };
     }
     if (claim.outcome !== "claimed") {
+      // The job ended before (or was cancelled while queued): its event may still be owed.
+      if ((await this.announce(jobId, logger)) === "failed") return { kind: "retry", delaySec: this.backoff(delivery.receiveCount) };
       logger.info({ status: claim.outcome }, "duplicate delivery of a finished job; message removed");
       this.deps.metrics.messagesDropped.inc({ reason: "duplicate" });
       return { kind: "done" };
@@ -137,7 +142,7 @@ export class JobRunner {
       metrics.jobsTotal.inc({ type, status: "completed" });
       metrics.jobDuration.observe({ type }, (Date.now() - startedAt) / 1000);
       logger.info({ type, durationMs: Date.now() - startedAt, outputs: (result.outputs as unknown[]).length }, "job completed");
-      return { kind: "done" };
+      return await this.announcedOutcome(jobId, delivery, logger);
     } catch (caught) {
       return await this.onFailure(caught, { jobId, owner, type, startedAt, delivery, signal: jobSignal.signal, logger });
     } finally {
@@ -269,6 +274,8 @@ export class JobRunner {
           await store.fail(jobId, owner, error.toJobError(), startedAt, { attempt: delivery.receiveCount, final: true, dlq: "the queue's redrive policy moves the message to the DLQ" });
           metrics.jobsTotal.inc({ type, status: "failed" });
           logger.error({ err: error, code: error.code, category: error.category }, "job failed after its last retry; message left for the DLQ");
+          // The message stays either way; if SNS fails too, a redrive from the DLQ announces it.
+          await this.announce(jobId, logger);
         } else {
           await store.release(jobId, owner, "retry-scheduled", error.toJobError(), { attempt: delivery.receiveCount, delaySec });
           logger.warn({ err: error, code: error.code, category: error.category, delaySec }, "job failed transiently; retrying later");
@@ -278,11 +285,21 @@ export class JobRunner {
       await store.fail(jobId, owner, error.toJobError(), startedAt);
       metrics.jobsTotal.inc({ type, status: error.category === "cancelled" ? "cancelled" : "failed" });
       logger.warn({ code: error.code, category: error.category, message: error.message }, error.category === "cancelled" ? "job cancelled" : "job failed");
-      return { kind: "done" };
+      return await this.announcedOutcome(jobId, delivery, logger);
     } catch (recordError) {
       logger.error({ err: recordError, original: error.code }, "could not record the job's failure (Redis unavailable?); message kept");
       return { kind: "retry", delaySec: this.backoff(delivery.receiveCount) };
     }
+  }
+
+  private async announce(jobId: string, logger: Logger): Promise<AnnounceOutcome> {
+    return this.deps.announcer ? this.deps.announcer.announce(jobId, logger) : "off";
+  }
+
+  /** A recorded terminal state ends the message only once its event is out; otherwise the message returns later to announce it. */
+  private async announcedOutcome(jobId: string, delivery: Delivery, logger: Logger): Promise<RefOutcome> {
+    if ((await this.announce(jobId, logger)) === "failed") return { kind: "retry", delaySec: this.backoff(delivery.receiveCount) };
+    return { kind: "done" };
   }
 
   private backoff(receiveCount: number): number {

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { buildS3Notification } from "../../src/events/s3-event.parser.ts";
-import type { JobRecord } from "../../src/jobs/job.model.ts";
 import type { JobStats } from "../../src/api/job-stats.ts";
+import { jobIdFor, type JobRecord } from "../../src/jobs/job.model.ts";
+import { createJobEventTopic, emulatorTopicArn, type JobEventTopic } from "../helpers/job-event-topic.ts";
 import { startApiTestStack, type ApiTestStack } from "./api-harness.ts";
 
 /**
@@ -66,6 +67,38 @@ describe("API with Redis or SQS down", () => {
     assert.equal(stats.body.health.status, "unhealthy");
     assert.ok(stats.body.health.reasons.includes("the media queue could not be read"), stats.body.health.reasons.join("; "));
     assert.equal((await t.call<{ checks: Record<string, boolean> }>("GET", "/readyz", { authorization: null })).body.checks.sqs, false);
+  });
+});
+
+describe("API-side failures are announced on the job-event topic", () => {
+  let t: ApiTestStack;
+  let topic: JobEventTopic;
+  before(async () => {
+    // The API sends retries to a queue that does not exist (a real SQS refusal); SNS works.
+    t = await startApiTestStack({
+      noWorker: true,
+      apiEnv: { MEDIA_PROCESSING_QUEUE_URL: "http://127.0.0.1:1/000000000000/no-such-queue", MEDIA_PROCESSING_TOPIC_ARN: emulatorTopicArn("api-job-events") },
+    });
+    topic = await createJobEventTopic(t.stack.local.env.AWS_ENDPOINT_URL!, t.stack.sqs, "api-job-events");
+  });
+  after(async () => {
+    topic.close();
+    await t.stop();
+  });
+
+  test("a retry whose message cannot be sent fails the job, and the API publishes that failure", async () => {
+    const key = "api/announce.jpg";
+    const id = jobIdFor({ bucket: t.stack.bucket, key, eTag: "e1" });
+    await t.stack.store.enqueue({ id, source: { bucket: t.stack.bucket, key, eTag: "e1" }, tenantId: undefined, userId: undefined, via: "test" });
+    assert.equal(await t.stack.store.requestCancel(id), "queued");
+    const retry = await t.call<Problem>("POST", `/api/media/jobs/${id}/retry`);
+    assert.ok(retry.status >= 500, retry.text);
+    const [received, ...more] = await topic.receive(1);
+    assert.deepEqual(more, []);
+    assert.equal(received?.event.eventType, "media.job.failed");
+    assert.equal(received?.event.job.id, id);
+    assert.equal(received?.event.error?.code, "enqueue-failed");
+    assert.equal((await t.stack.store.get(id))?.announcedEventId, received?.event.eventId);
   });
 });
 

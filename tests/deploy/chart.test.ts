@@ -299,6 +299,8 @@ describe("helm chart", { skip }, () => {
       const alertsFile = parseYaml(readFileSync(path.join(CHART_DIR, "files", "prometheus-alerts.yaml"), "utf8")) as unknown;
       assert.deepEqual(rule.spec, alertsFile, "PrometheusRule carries files/prometheus-alerts.yaml unchanged");
 
+      assert.equal(find(objects, "ConfigMap", "mp").data?.MEDIA_PROCESSING_TOPIC_ARN, "arn:aws:sns:eu-west-1:123456789012:media-job-events");
+
       const workerPolicy = find(objects, "NetworkPolicy", "mp-worker").spec as {
         podSelector: { matchLabels: Record<string, string> };
         ingress: Array<{ ports: Array<{ port: string }>; from: Array<{ namespaceSelector: { matchLabels: Record<string, string> } }> }>;

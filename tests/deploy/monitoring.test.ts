@@ -74,9 +74,10 @@ describe("monitoring", { skip }, () => {
     metrics.jobsInFlight.set({ type: "video" }, 1);
     metrics.jobErrors.inc({ type: "video", category: "transient" });
     metrics.bytesTotal.inc({ type: "image", direction: "in" }, 1024);
+    metrics.jobEvents.inc({ status: "completed", outcome: "published" });
     for (const queue of ["media", "dlq"]) for (const state of ["visible", "in_flight", "delayed"]) metrics.queueMessages.set({ queue, state }, 0);
     const text = await metrics.registry.metrics();
-    for (const name of ["media_jobs_total", "media_job_duration_seconds_bucket", "media_jobs_in_flight", "media_job_errors_total", "media_bytes_total", "media_queue_messages", "process_cpu_seconds_total"]) {
+    for (const name of ["media_jobs_total", "media_job_duration_seconds_bucket", "media_jobs_in_flight", "media_job_errors_total", "media_bytes_total", "media_queue_messages", "media_job_events_total", "process_cpu_seconds_total"]) {
       assert.match(text, new RegExp(`^${name}\\{?`, "m"), `${name} exposed`);
     }
     const result = run(["check", "metrics"], text);
@@ -91,7 +92,7 @@ describe("monitoring", { skip }, () => {
   test("the alert rules load", () => {
     const result = run(["check", "rules", ALERTS]);
     assert.equal(result.status, 0, result.output);
-    assert.match(result.output, /SUCCESS: 7 rules found/);
+    assert.match(result.output, /SUCCESS: 8 rules found/);
   });
 
   test("the compose Prometheus config loads, with its rule file", () => {
@@ -143,6 +144,25 @@ describe("monitoring", { skip }, () => {
             },
             // Completions stop at 5m; the 10m rate reaches zero at 15m; the alert waits 10m more.
             { eval_time: "14m", alertname: "MediaQueueStalled", exp_alerts: [] },
+          ],
+        },
+        {
+          interval: "1m",
+          // Publishing fails from minute 5 on; the alert waits 10 minutes before firing.
+          input_series: [
+            { series: 'media_job_events_total{status="completed", outcome="published", namespace="media", instance="w1"}', values: "0+2x30" },
+            { series: 'media_job_events_total{status="completed", outcome="failed", namespace="media", instance="w1"}', values: "0x5 1+1x25" },
+          ],
+          alert_rule_test: [
+            { eval_time: "14m", alertname: "MediaJobEventsFailing", exp_alerts: [] },
+            {
+              eval_time: "17m",
+              alertname: "MediaJobEventsFailing",
+              exp_alerts: [{ exp_labels: { severity: "warning", namespace: "media" }, exp_annotations: {
+                summary: "Job events are not reaching the SNS topic",
+                description: "Publishing to MEDIA_PROCESSING_TOPIC_ARN fails (missing topic, sns:Publish denied, SNS outage). Finished jobs keep their messages until the event is out, so the queue grows and messages may reach the DLQ; redrive them once SNS works.",
+              } }],
+            },
           ],
         },
         {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from "@aws-sdk/client-sqs";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { startEmulator, type RunningEmulator } from "../../src/dev/emulator.ts";
 import { parseMessageBody } from "../../src/events/s3-event.parser.ts";
 import { createLogger } from "../../src/logger.ts";
@@ -25,6 +26,7 @@ before(async () => {
     buckets: [BUCKET],
     maxReceiveCount: 2,
     notificationPollMs: 100,
+    jobEventsTopic: "media-job-events",
     logger: createLogger("silent"),
   });
   s3 = new S3Client({ region: "us-east-1", endpoint: emulator.endpoint, forcePathStyle: true, credentials });
@@ -53,6 +55,19 @@ async function visibleCount(queueUrl: string): Promise<number> {
 }
 
 describe("emulator", () => {
+  test("the job-event topic exists with a same-named queue subscribed to it, raw delivery", async () => {
+    assert.equal(emulator.jobEventsTopicArn, "arn:aws:sns:us-east-1:000000000000:media-job-events");
+    const sns = new SNSClient({ region: "us-east-1", endpoint: emulator.endpoint, credentials });
+    try {
+      await sns.send(new PublishCommand({ TopicArn: emulator.jobEventsTopicArn, Message: JSON.stringify({ hello: "events" }) }));
+    } finally {
+      sns.destroy();
+    }
+    const queueUrl = emulator.queueUrl.replace(/media-processing$/, "media-job-events");
+    const message = await receiveOne(queueUrl);
+    assert.deepEqual(JSON.parse(message.Body ?? ""), { hello: "events" }, "the body is the event itself, no SNS envelope");
+  });
+
   test("the media queue's redrive policy names the DLQ and maxReceiveCount", async () => {
     const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: emulator.queueUrl, AttributeNames: ["RedrivePolicy"] }));
     const policy = JSON.parse(Attributes?.RedrivePolicy ?? "{}") as { deadLetterTargetArn?: string; maxReceiveCount?: number | string };
