@@ -31,14 +31,15 @@ RUN npm install --omit=dev --no-audit --no-fund --no-save && npm cache clean --f
 # --- runtime -------------------------------------------------------------------------------------
 FROM node:24-bookworm-slim AS runtime
 
-# ffmpeg/ffprobe for video and audio; tini as PID 1. Versions are not pinned on purpose: the
+# ffmpeg/ffprobe for video and audio; libheif's heif-convert (with libde265) for HEIC photos,
+# which the sharp build cannot decode; tini as PID 1. Versions are not pinned on purpose: the
 # Debian stable suite only ships security and bug fixes, and a pin would break the build the
 # day the pinned version leaves the mirror.
 # The service user has a UID above 10000, outside the range host accounts use, so a container
 # escape does not land on a real host user; no home directory, no login shell.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ffmpeg tini ca-certificates \
+ && apt-get install -y --no-install-recommends ffmpeg libheif-examples tini ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 media \
  && useradd --system --uid 10001 --gid media --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin media

@@ -55,6 +55,7 @@ cp "$ROOT/package.json" "$ROOT/package-lock.json" "$APP/"
 cp -r "$WORK/prod-deps/node_modules" "$APP/node_modules"
 cp -r "$WORK/build/dist" "$APP/dist"
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || fail "ffmpeg/ffprobe missing (the image installs Debian's ffmpeg)"
+command -v heif-convert >/dev/null || fail "heif-convert missing (the image installs Debian's libheif-examples)"
 chmod 755 "$WORK"
 TEMP_ROOT="$WORK/tmp"
 mkdir -p "$TEMP_ROOT"
@@ -139,7 +140,12 @@ for processor in $PROCESSORS; do
   case "$processor" in
     audio) ffmpeg -v error -f lavfi -i "sine=frequency=440:duration=1" -ac 1 -ar 22050 "$MEDIA/check-tone.wav" ;;
     video) ffmpeg -v error -f lavfi -i "testsrc=size=160x120:rate=15:duration=1" -pix_fmt yuv420p -c:v libx264 -preset veryfast "$MEDIA/check-clip.mp4" ;;
-    image | document) ;; # written by the uploader below (sharp, and a hand-built PDF)
+    image)
+      # A HEIC as well: the image decodes it with libheif's heif-convert, not with sharp.
+      ffmpeg -v error -f lavfi -i "testsrc=size=96x64" -frames:v 1 "$WORK/check-heic-source.png"
+      heif-enc -q 60 -o "$MEDIA/check-photo.heic" "$WORK/check-heic-source.png" >/dev/null
+      ;;
+    document) ;; # written by the uploader below (a hand-built PDF)
     *) echo "  no sample for processor \"$processor\": not checked" ;;
   esac
 done

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what media-processor needs on a fresh Debian/Ubuntu machine, idempotently:
-# ffmpeg and redis-server from apt, Node 24 when the node on PATH is older than 22, and the
+# ffmpeg, libheif-examples (HEIC decoding) and redis-server from apt, Node 24 when the node on PATH is older than 22, and the
 # npm dependencies. Safe to run again: each step is skipped when already satisfied.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +10,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
+command -v heif-convert >/dev/null 2>&1 || missing+=(libheif-examples)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]} from apt"

@@ -1,8 +1,10 @@
+import path from "node:path";
 import sharp from "sharp";
 import type { Metadata, OutputInfo, Sharp } from "sharp";
 import type { AppConfig } from "../config/config.ts";
 import { MediaError, processingError, throwIfAborted } from "../errors.ts";
 import type { DetectedMedia } from "../media/detected-media.ts";
+import { decodeHeicToPng } from "../media/heif-decode.ts";
 import { describeImage, type ImageFacts } from "./image/image.metadata.ts";
 import { dominantColourOf, thumbHashOf } from "./image/image.placeholder.ts";
 import { CONTENT_TYPE, displayedSize, fitInside, planVariants, type VariantPlan } from "./image/image.plan.ts";
@@ -21,12 +23,11 @@ export function createImageProcessor(config: AppConfig): Processor {
     name: "image",
     accepts: (media: DetectedMedia) => media.kind === "image" && ACCEPTED_FORMATS.has(media.format),
     async process(ctx: ProcessContext): Promise<ProcessResult> {
-      const facts = await inspect(ctx.inputPath, image.maxPixels);
-      ctx.step("inspected", { format: facts.format, width: facts.width, height: facts.height, pages: facts.pages });
+      const { facts, sourcePath } = await readableSource(ctx, image.maxPixels);
       throwIfAborted(ctx.signal);
 
       const plans = planVariants(facts, image);
-      const input = openInput(ctx.inputPath, image.maxPixels, false);
+      const input = openInput(sourcePath, image.maxPixels, false);
       const web = await decodeForWeb(input, image.webMaxDimension);
       ctx.progress(20, "decoded");
       throwIfAborted(ctx.signal);
@@ -35,7 +36,7 @@ export function createImageProcessor(config: AppConfig): Processor {
       let done = 0;
       await Promise.all(
         plans.map(async (plan) => {
-          const buffer = await encode(plan, ctx.inputPath, web, image);
+          const buffer = await encode(plan, sourcePath, web, image);
           throwIfAborted(ctx.signal);
           const { info } = buffer;
           outputs.push(
@@ -58,6 +59,24 @@ export function createImageProcessor(config: AppConfig): Processor {
       outputs.sort((a, b) => plans.findIndex((p) => p.variant === a.variant) - plans.findIndex((p) => p.variant === b.variant));
       return { outputs, metadata: { ...facts, thumbhash, dominantColour } };
     },
+  };
+}
+
+/**
+ * The facts of the upload and a file sharp can decode. The header is read (and bombs refused)
+ * before anything is decoded; a HEIC is then decoded by libheif into an upright PNG, whose
+ * pixels describe the image while the HEIC's own EXIF still tells camera, date and GPS.
+ */
+async function readableSource(ctx: ProcessContext, maxPixels: number): Promise<{ facts: ImageFacts; sourcePath: string }> {
+  const original = await inspect(ctx.inputPath, maxPixels);
+  ctx.step("inspected", { format: original.format, compression: original.compression, width: original.width, height: original.height, pages: original.pages });
+  if (original.compression !== "hevc") return { facts: original, sourcePath: ctx.inputPath };
+  const sourcePath = await decodeHeicToPng(ctx.inputPath, path.join(ctx.workDir, "heic-decoded.png"), ctx.signal);
+  const decoded = await inspect(sourcePath, maxPixels);
+  ctx.step("heic-decoded", { width: decoded.width, height: decoded.height });
+  return {
+    facts: { ...decoded, format: original.format, compression: original.compression, exif: original.exif, hasIccProfile: original.hasIccProfile || decoded.hasIccProfile },
+    sourcePath,
   };
 }
 

@@ -1,4 +1,11 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
 import sharp from "sharp";
+
+const execFileAsync = promisify(execFile);
 
 /** Test images made on the fly; nothing binary is committed. */
 
@@ -56,4 +63,43 @@ export async function truncatedJpeg(): Promise<Buffer> {
 export async function animatedGif(): Promise<Buffer> {
   const frame = (colour: string) => sharp({ create: { width: 120, height: 80, channels: 3, background: colour } }).png().toBuffer();
   return sharp([await frame("#ff0000"), await frame("#0000ff")], { join: { animated: true } }).gif({ loop: 0, delay: [200, 200] }).toBuffer();
+}
+
+/**
+ * An iPhone-style HEIC (HEVC-coded HEIF) made from `image` with libheif's heif-enc (Debian's
+ * libheif-examples): a 640×480 picture, red left half and blue right half, in Display P3, with
+ * camera and GPS EXIF whose Orientation says "rotate 90°" — which a HEIC reader must ignore,
+ * since HEIF carries rotation in the container (there is none here).
+ */
+export async function phoneHeic(): Promise<Buffer> {
+  const jpeg = await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 30, g: 30, b: 220 } } })
+    .composite([{ input: Buffer.from('<svg width="320" height="480"><rect x="0" y="0" width="320" height="480" fill="#dc1e1e"/></svg>'), top: 0, left: 0 }])
+    .jpeg({ quality: 92 })
+    .withExif({
+      IFD0: { Make: "Apple", Model: "iPhone 15 Pro" },
+      IFD2: { DateTimeOriginal: "2025:06:07 08:09:10" },
+      IFD3: { GPSLatitudeRef: "N", GPSLatitude: "48/1 51/1 0/1", GPSLongitudeRef: "E", GPSLongitude: "2/1 21/1 0/1" },
+    })
+    .withMetadata({ orientation: 6 })
+    .withIccProfile("p3")
+    .toBuffer();
+  const dir = await mkdtemp(path.join(os.tmpdir(), "mp-heic-"));
+  try {
+    await writeFile(path.join(dir, "in.jpg"), jpeg);
+    await execFileAsync("heif-enc", ["-q", "85", "-o", path.join(dir, "out.heic"), path.join(dir, "in.jpg")]);
+    return await readFile(path.join(dir, "out.heic"));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** A HEIC whose image-size property (ispe) declares 65000×65000 pixels: a HEIF decompression bomb. */
+export async function heicBomb(): Promise<Buffer> {
+  const bomb = Buffer.from(await phoneHeic());
+  const at = bomb.indexOf("ispe");
+  if (at < 0) throw new Error("no ispe box in the generated HEIC");
+  // ispe: type(4) · version+flags(4) · width(4) · height(4)
+  bomb.writeUInt32BE(65000, at + 8);
+  bomb.writeUInt32BE(65000, at + 12);
+  return bomb;
 }

@@ -4,6 +4,8 @@ import type { Metadata } from "sharp";
 /** What the job result tells about a source image; EXIF is read, never passed on to outputs. */
 export interface ImageFacts {
   format: string;
+  /** For HEIF containers: `hevc` (HEIC) or `av1` (AVIF). */
+  compression: string | undefined;
   width: number;
   height: number;
   orientation: number | undefined;
@@ -25,6 +27,7 @@ export interface ImageFacts {
 export function describeImage(metadata: Metadata, displayed: { width: number; height: number }): ImageFacts {
   return {
     format: metadata.format ?? "unknown",
+    compression: metadata.compression,
     width: displayed.width,
     height: displayed.height,
     orientation: metadata.orientation,
