@@ -1,12 +1,13 @@
 import { spawn } from "node:child_process";
-import { writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import sharp from "sharp";
 
 /**
  * Sample media the demo generates on the spot (nothing binary ships in the repo): a phone
- * photo with EXIF rotation, a transparent PNG, an animated GIF, and — when ffmpeg is on PATH —
- * a short video clip and an audio tone, plus a small hand-written PDF.
+ * photo with EXIF rotation, a transparent PNG, an animated GIF, a small hand-written PDF, and —
+ * when the tools are on PATH — an iPhone-style HEIC (libheif's heif-enc), a short video clip and
+ * an audio tone (ffmpeg).
  */
 export interface Sample {
   file: string;
@@ -24,7 +25,15 @@ export async function generateSamples(folder: string): Promise<Sample[]> {
   await write("logo.png", "image", logo());
   await write("spinner.gif", "image", spinner());
   await write("brochure.pdf", "document", Buffer.from(samplePdf(["media-processor demo", "Page two: thumbnails, previews and text.", "Page three: the end."])));
-  if (await hasFfmpeg()) {
+  if (await hasTool("heif-enc", ["--version"])) {
+    const jpeg = path.join(folder, "heic-source.jpg");
+    await writeFile(jpeg, await sharp(await photo()).rotate().resize(1200).jpeg({ quality: 92 }).toBuffer());
+    const heic = path.join(folder, "iphone-photo.heic");
+    await run("heif-enc", ["-q", "80", "-o", heic, jpeg]);
+    await rm(jpeg);
+    samples.push({ file: heic, kind: "image" });
+  }
+  if (await hasTool("ffmpeg", ["-version"])) {
     const clip = path.join(folder, "clip.mp4");
     await ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration=4", "-f", "lavfi", "-i", "sine=frequency=440:duration=4", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", clip]);
     samples.push({ file: clip, kind: "video" });
@@ -90,20 +99,24 @@ export function samplePdf(pages: string[]): string {
   return body;
 }
 
-function hasFfmpeg(): Promise<boolean> {
+function hasTool(binary: string, versionArgs: string[]): Promise<boolean> {
   return new Promise((resolve) => {
-    const child = spawn("ffmpeg", ["-version"], { stdio: "ignore" });
+    const child = spawn(binary, versionArgs, { stdio: "ignore" });
     child.once("error", () => resolve(false));
     child.once("exit", (code) => resolve(code === 0));
   });
 }
 
 function ffmpeg(args: string[]): Promise<void> {
+  return run("ffmpeg", ["-hide_banner", "-loglevel", "error", "-nostdin", "-y", ...args]);
+}
+
+function run(binary: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn("ffmpeg", ["-hide_banner", "-loglevel", "error", "-nostdin", "-y", ...args], { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     child.once("error", reject);
-    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg failed: ${stderr}`))));
+    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${binary} failed: ${stderr}`))));
   });
 }
