@@ -139,7 +139,7 @@ describe("monitoring", { skip }, () => {
               alertname: "MediaDeadLetterQueueNotEmpty",
               exp_alerts: [{ exp_labels: { severity: "warning", namespace: "media" }, exp_annotations: {
                 summary: "3 media message(s) in the dead-letter queue",
-                description: "Uploads failed transiently more than MAX_PROCESSING_RETRIES times and were moved to the DLQ. Look up their jobs in the API (status failed), fix the cause, then redrive them.",
+                description: "Uploads failed transiently more than MAX_PROCESSING_RETRIES times (or, with job events on, their finished job's event could not be published) and were moved to the DLQ. Look up their jobs in the API, fix the cause, then redrive them.",
               } }],
             },
             // Completions stop at 5m; the 10m rate reaches zero at 15m; the alert waits 10m more.

@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { transparentPng } from "../helpers/generate-images.ts";
+import { createJobEventTopic, emulatorTopicArn } from "../helpers/job-event-topic.ts";
+import { startApiTestStack, type ApiTestStack } from "./api-harness.ts";
+
+/**
+ * A job event owed through a whole SNS outage is not lost: the finished job's message keeps
+ * coming back until its receives run out and it lands in the DLQ; once the topic exists, a DLQ
+ * redrive through the API brings it back, the worker publishes the event without processing the
+ * job again, and the message is gone.
+ */
+describe("job events owed through an SNS outage", () => {
+  let t: ApiTestStack;
+  before(async () => {
+    const env = { MEDIA_PROCESSING_TOPIC_ARN: emulatorTopicArn("outage-events"), RETRY_BACKOFF_BASE: "1", RETRY_BACKOFF_MAX: "1", MAX_PROCESSING_RETRIES: "2" };
+    t = await startApiTestStack({ maxReceiveCount: 2, env });
+  });
+  after(async () => {
+    await t.stop();
+  });
+
+  test("the finished job's message reaches the DLQ while SNS refuses; a redrive announces it once SNS works", async () => {
+    const id = await t.stack.uploadAndNotify("outage/photo.png", await transparentPng());
+    await t.stack.waitForJob(id, (job) => job.status === "completed");
+    const deadline = Date.now() + 30_000;
+    while ((await t.stack.queueDepth("dlq")).visible === 0 && Date.now() < deadline) await sleep(250);
+    assert.equal((await t.stack.queueDepth("dlq")).visible, 1, "the message is kept, then dead-lettered, never deleted unannounced");
+    assert.equal((await t.stack.store.get(id))?.announcedEventId, undefined);
+
+    const topic = await createJobEventTopic(t.stack.local.env.AWS_ENDPOINT_URL!, t.stack.sqs, "outage-events");
+    try {
+      const redrive = await t.call<{ moved: number; jobs: Array<{ id: string; requeued: boolean; status: string }> }>("POST", "/api/media/dlq/redrive", { body: {} });
+      assert.equal(redrive.status, 200);
+      assert.deepEqual(redrive.body.jobs.map((job) => [job.id, job.requeued, job.status]), [[id, false, "completed"]], "a completed job is not requeued by a redrive");
+      const [received, ...more] = await topic.receive(1, 30_000);
+      assert.deepEqual(more, []);
+      assert.equal(received?.event.job.id, id);
+      assert.equal(received?.event.eventType, "media.job.completed");
+      const job = await t.stack.waitForJob(id, (record) => record.announcedEventId !== undefined);
+      assert.equal(job.attempts, 1, "published, not processed again");
+      assert.equal(job.timeline.filter((entry) => entry.event === "completed").length, 1);
+      const drained = Date.now() + 20_000;
+      let depth = await t.stack.queueDepth();
+      while (depth.visible + depth.inFlight + depth.delayed > 0 && Date.now() < drained) {
+        await sleep(200);
+        depth = await t.stack.queueDepth();
+      }
+      assert.equal(depth.visible + depth.inFlight + depth.delayed, 0);
+    } finally {
+      topic.close();
+    }
+  });
+});
