@@ -52,6 +52,8 @@ export interface AppConfig {
     addSilentAudio: boolean;
     posterPositionPercent: number;
     storyboard: boolean;
+    /** Convert HDR (PQ/HLG) sources to SDR BT.709 before encoding. */
+    hdrToneMap: boolean;
   };
   audio: {
     /** Transcode targets in output order: mp3, aac (M4A), ogg (Opus). */
@@ -183,6 +185,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       addSilentAudio: e.VIDEO_ADD_SILENT_AUDIO,
       posterPositionPercent: e.VIDEO_POSTER_POSITION_PERCENT,
       storyboard: e.VIDEO_STORYBOARD,
+      hdrToneMap: e.VIDEO_HDR_TONE_MAP,
     },
     audio: {
       formats: e.AUDIO_FORMATS as Array<"mp3" | "aac" | "ogg">,

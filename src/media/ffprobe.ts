@@ -32,6 +32,11 @@ const streamSchema = z.object({
   height: z.number().int().optional(),
   sample_aspect_ratio: z.string().optional(),
   pix_fmt: z.string().optional(),
+  bits_per_raw_sample: numeric.optional(),
+  color_range: z.string().optional(),
+  color_space: z.string().optional(),
+  color_transfer: z.string().optional(),
+  color_primaries: z.string().optional(),
   r_frame_rate: z.string().optional(),
   avg_frame_rate: z.string().optional(),
   duration: numeric,
@@ -82,10 +87,24 @@ export interface VideoStreamProbe {
   /** The rate as ffprobe wrote it (`30000/1001`), for exact output. */
   frameRate: string | undefined;
   pixelFormat: string | undefined;
+  /** Bits per colour sample (8, 10, 12…), from `bits_per_raw_sample` or the pixel format's name. */
+  bitDepth: number | undefined;
+  /** Colour tags as ffprobe names them (`bt2020`, `smpte2084`, `arib-std-b67`, `bt2020nc`, `tv`); undefined when untagged. */
+  colorPrimaries: string | undefined;
+  colorTransfer: string | undefined;
+  colorSpace: string | undefined;
+  colorRange: string | undefined;
+  /**
+   * High dynamic range by its transfer function: `pq` (SMPTE ST 2084: HDR10, HDR10+, Dolby
+   * Vision 8.1) or `hlg` (ARIB STD-B67: iPhone HDR, Dolby Vision 8.4). Untagged is never HDR.
+   */
+  hdr: HdrTransfer | undefined;
   bitRate: number | undefined;
   frameCount: number | undefined;
   durationSec: number | undefined;
 }
+
+export type HdrTransfer = "pq" | "hlg";
 
 export interface AudioStreamProbe {
   index: number;
@@ -214,6 +233,12 @@ function toVideoStream(stream: RawStream): VideoStreamProbe {
     fps,
     frameRate: parseRatio(stream.avg_frame_rate) ? stream.avg_frame_rate : parseRatio(stream.r_frame_rate) ? stream.r_frame_rate : undefined,
     pixelFormat: stream.pix_fmt,
+    bitDepth: bitDepthOf(stream),
+    colorPrimaries: colourTag(stream.color_primaries),
+    colorTransfer: colourTag(stream.color_transfer),
+    colorSpace: colourTag(stream.color_space),
+    colorRange: colourTag(stream.color_range),
+    hdr: hdrOf(stream.color_transfer),
     bitRate: stream.bit_rate,
     frameCount: stream.nb_frames,
     durationSec: stream.duration,
@@ -231,6 +256,32 @@ function toAudioStream(stream: RawStream): AudioStreamProbe {
     bitRate: stream.bit_rate,
     durationSec: stream.duration,
   };
+}
+
+/** ffprobe writes `unknown` (and older builds `unspecified`) for an untagged property. */
+function colourTag(value: string | undefined): string | undefined {
+  return value === undefined || value === "" || value === "unknown" || value === "unspecified" || value === "reserved" ? undefined : value;
+}
+
+/** The HDR kind of a transfer characteristic (ffprobe's name), undefined for SDR or untagged. */
+export function hdrOf(colorTransfer: string | undefined): HdrTransfer | undefined {
+  if (colorTransfer === "smpte2084") return "pq";
+  if (colorTransfer === "arib-std-b67") return "hlg";
+  return undefined;
+}
+
+/**
+ * Bits per sample. The HEVC decoder leaves `bits_per_raw_sample` unset ("N/A"), so the pixel
+ * format's name is the usual source: `yuv420p10le` → 10, `p010le` → 10, `yuv420p`/`nv12` → 8.
+ */
+export function bitDepthOf(stream: Pick<RawStream, "bits_per_raw_sample" | "pix_fmt">): number | undefined {
+  if (stream.bits_per_raw_sample !== undefined && stream.bits_per_raw_sample > 0) return stream.bits_per_raw_sample;
+  const format = stream.pix_fmt;
+  if (!format) return undefined;
+  // Planar and grey formats name their depth after `p`/`gray`; semi-planar ones are p010/p016.
+  const deep = /(?:p|gray)(\d{2})(?:le|be)$/.exec(format) ?? /^p0(\d{2})(?:le|be)$/.exec(format);
+  if (deep) return Number(deep[1]);
+  return /^(yuvj?4\d\dp|nv\d\d|nv21|gray|rgb24|bgr24|[argb]{4}|yuyv422|uyvy422)$/.test(format) ? 8 : undefined;
 }
 
 /**

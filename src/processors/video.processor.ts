@@ -16,6 +16,7 @@ import { webMp4Args } from "./video/mp4-command.ts";
 import { extractPoster, type PosterFiles } from "./video/poster.ts";
 import { measureRendition, type RenditionStats } from "./video/rendition-stats.ts";
 import { makeStoryboard } from "./video/storyboard.ts";
+import { toneMapSourceOf, type ToneMapSource } from "./video/tone-map.ts";
 
 /**
  * Video: probe → check limits → plan the ladder → encode (one-pass HLS ladder, or a web MP4
@@ -42,6 +43,8 @@ interface Source {
   demuxer: string;
   durationSec: number | undefined;
   encode: VideoEncodeSource;
+  /** Set when an HDR source is tone-mapped to SDR BT.709 (renditions, poster, storyboard alike). */
+  toneMap: ToneMapSource | undefined;
 }
 
 type Encoded =
@@ -96,16 +99,27 @@ async function probeStep(ctx: ProcessContext): Promise<Source> {
     bitRate: probe.format.bitRate,
     video: `${video.codec} ${video.profile ?? ""} ${video.width}x${video.height} ${video.fps?.toFixed(3) ?? "?"}fps ${video.pixelFormat ?? ""}`.replace(/\s+/g, " ").trim(),
     rotationDeg: video.rotationDeg,
+    colour: describeColour(video),
+    hdr: video.hdr ?? null,
     audio: probe.audio ? `${probe.audio.codec} ${probe.audio.channels ?? "?"}ch ${probe.audio.sampleRate ?? "?"}Hz` : null,
   });
   checkLimits(ctx.config.video, probe, video);
+  // VIDEO_HDR_TONE_MAP=false encodes HDR frames as they are (the pre-tone-mapping behaviour).
+  const toneMap = ctx.config.video.hdrToneMap ? toneMapSourceOf(video) : undefined;
   return {
     probe,
     video,
     demuxer,
     durationSec: probe.durationSec,
-    encode: { videoStreamIndex: video.index, audioStreamIndex: probe.audio?.index, fps: video.fps, durationSec: probe.durationSec },
+    encode: { videoStreamIndex: video.index, audioStreamIndex: probe.audio?.index, fps: video.fps, durationSec: probe.durationSec, toneMap },
+    toneMap,
   };
+}
+
+/** `bt2020/smpte2084/bt2020nc/tv 10-bit`, for the timeline; unknown parts as `?`. */
+function describeColour(video: VideoStreamProbe): string {
+  const tags = [video.colorPrimaries, video.colorTransfer, video.colorSpace, video.colorRange].map((tag) => tag ?? "?").join("/");
+  return `${tags} ${video.bitDepth ?? "?"}-bit`;
 }
 
 /**
@@ -164,6 +178,7 @@ async function encodeHlsStep(ctx: ProcessContext, source: Source, rungs: Planned
   await writeFile(path.join(dir, "master.m3u8"), buildMasterPlaylist(renditions.map((rendition) => rendition.variant), version));
   ctx.step("encoded", {
     output: "hls",
+    toneMapped: source.toneMap !== undefined,
     elapsedMs: run.elapsedMs,
     realtimeFactor: realtimeFactor(source.durationSec, run.elapsedMs),
     renditions: renditions.map((rendition) => `${rendition.name} ${rendition.segmentCount} segments ${Math.round(rendition.variant.averageBandwidth / 1000)}k`),
@@ -184,7 +199,7 @@ async function encodeMp4Step(ctx: ProcessContext, source: Source, rungs: Planned
   // Judge the run by its file: it must hold a decodable video stream.
   const written = await probeMedia(file, { demuxers: ["mov"], signal: ctx.signal });
   if (!written.video) throw processingError("mp4-no-video", "the web MP4 has no video stream");
-  ctx.step("encoded", { output: "mp4", elapsedMs: run.elapsedMs, realtimeFactor: realtimeFactor(source.durationSec, run.elapsedMs), size: `${rung.width}x${rung.height}` });
+  ctx.step("encoded", { output: "mp4", toneMapped: source.toneMap !== undefined, elapsedMs: run.elapsedMs, realtimeFactor: realtimeFactor(source.durationSec, run.elapsedMs), size: `${rung.width}x${rung.height}` });
   return { kind: "mp4", file, rung, durationSec: written.durationSec, elapsedMs: run.elapsedMs };
 }
 
@@ -206,6 +221,8 @@ async function posterStep(ctx: ProcessContext, source: Source, top: PlannedRung)
     workDir: ctx.workDir,
     jpegQuality: ctx.config.image.jpegQuality,
     webpQuality: ctx.config.image.webpQuality,
+    toneMap: source.toneMap,
+    bitDepth: source.video.bitDepth,
     signal: ctx.signal,
     timeoutMs: ctx.config.jobs.processingTimeoutMs,
   });
@@ -222,6 +239,7 @@ async function storyboardStep(ctx: ProcessContext, source: Source) {
     displayWidth: source.video.displayWidth,
     displayHeight: source.video.displayHeight,
     workDir: ctx.workDir,
+    toneMap: source.toneMap,
     signal: ctx.signal,
     timeoutMs: ctx.config.jobs.processingTimeoutMs,
   });
@@ -296,9 +314,18 @@ function describeResult(ctx: ProcessContext, source: Source, encoded: Encoded, p
       fps: video.fps,
       frameRate: video.frameRate,
       pixelFormat: video.pixelFormat,
+      bitDepth: video.bitDepth,
+      colorPrimaries: video.colorPrimaries,
+      colorTransfer: video.colorTransfer,
+      colorSpace: video.colorSpace,
+      colorRange: video.colorRange,
+      /** `pq` / `hlg` for HDR sources, null for SDR. */
+      hdr: video.hdr ?? null,
       bitRate: video.bitRate,
       frameCount: video.frameCount,
     },
+    /** True when the HDR source was converted to SDR BT.709 for every output; false for SDR sources and with VIDEO_HDR_TONE_MAP=false. */
+    toneMapped: source.toneMap !== undefined,
     hasAudio: probe.audio !== undefined,
     audio: probe.audio ? { codec: probe.audio.codec, profile: probe.audio.profile, channels: probe.audio.channels, channelLayout: probe.audio.channelLayout, sampleRate: probe.audio.sampleRate, bitRate: probe.audio.bitRate } : null,
     encode: {

@@ -23,6 +23,8 @@ export interface ClipOptions {
   frames?: number;
   /** Starts with this many seconds of black (poster selection must skip them). */
   blackLeadInSec?: number;
+  /** 10-bit 4:2:0 H.264 (High 10), SDR BT.709, as some cameras and screen recorders write. */
+  tenBit?: boolean;
   /** Container by extension of `out` (mp4, mov, mkv, webm…); libx264 + AAC unless webm. */
   out: string;
 }
@@ -40,13 +42,66 @@ export async function generateClip(options: ClipOptions): Promise<string> {
     ...(audio ? ["-f", "lavfi", "-i", `sine=frequency=440:sample_rate=48000,aformat=channel_layouts=stereo`] : []),
     ...(options.frames !== undefined ? ["-frames:v", String(options.frames)] : []),
     "-t", String(options.durationSec),
-    ...(webm ? ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8"] : ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]),
+    ...(webm ? ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8"] : ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", options.tenBit ? "yuv420p10le" : "yuv420p"]),
     ...(audio ? (webm ? ["-c:a", "libopus"] : ["-c:a", "aac", "-b:a", "96k"]) : []),
     "-y", options.out,
   ];
   await runFfmpeg({ args, trustedInputs: true });
   if (options.rotateDeg) {
     // ffmpeg 5.1 only writes the display matrix for the rotate tag when stream-copying.
+    const rotatedOut = options.out.replace(/(\.\w+)$/, ".rotated$1");
+    await runFfmpeg({ args: ["-i", options.out, "-c", "copy", "-metadata:s:v:0", `rotate=${options.rotateDeg}`, "-y", rotatedOut], trustedInputs: true });
+    await rename(rotatedOut, options.out);
+  }
+  return options.out;
+}
+
+/**
+ * HDR test clips as phones write them: HEVC Main 10 (libx265), BT.2020 primaries and matrix,
+ * PQ (HDR10) or HLG transfer, tagged in the bitstream and the container.
+ * - `pattern`: testsrc2 converted properly from SDR BT.709 into HDR with SDR white at 203 nits
+ *   (ITU-R BT.2408's HDR reference white), so a right tone map gives back roughly the original
+ *   colours while a pass-through looks washed out (PQ) or pale (HLG).
+ * - `flatLuma10`: every pixel this 10-bit limited-range luma code, neutral chroma. 509 is PQ's
+ *   code for 100 nits (E′ = 0.508; 64 + 0.508 × 876).
+ */
+export interface HdrClipOptions {
+  transfer: "pq" | "hlg";
+  width: number;
+  height: number;
+  durationSec: number;
+  fps?: number;
+  content: "pattern" | { flatLuma10: number };
+  /** 4:4:4 chroma, which lets the sides be odd (HEVC 4:2:0 cannot). */
+  chroma444?: boolean;
+  rotateDeg?: 90 | 180 | 270;
+  out: string;
+}
+
+export const HDR_REFERENCE_WHITE_NITS = 203;
+
+export async function generateHdrClip(options: HdrClipOptions): Promise<string> {
+  const fps = options.fps ?? 10;
+  const size = `${options.width}x${options.height}`;
+  const transfer = options.transfer === "pq" ? "smpte2084" : "arib-std-b67";
+  const pixelFormat = options.chroma444 ? "yuv444p10le" : "yuv420p10le";
+  const nits = HDR_REFERENCE_WHITE_NITS;
+  const video =
+    options.content === "pattern"
+      ? `testsrc2=s=${size}:r=${fps},format=${options.chroma444 ? "yuv444p" : "yuv420p"},` +
+        `zscale=tin=bt709:pin=bt709:min=bt709:rin=tv:t=linear:p=bt709:npl=${nits},format=gbrpf32le,zscale=p=bt2020,` +
+        `zscale=t=${transfer}:m=bt2020nc:r=tv:npl=${nits},format=${pixelFormat}`
+      : `color=c=gray:s=${size}:r=${fps},format=${pixelFormat},geq=lum=${options.content.flatLuma10}:cb=512:cr=512`;
+  const args = [
+    "-f", "lavfi", "-i", video,
+    "-t", String(options.durationSec),
+    "-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error", "-pix_fmt", pixelFormat,
+    "-color_primaries", "bt2020", "-color_trc", transfer, "-colorspace", "bt2020nc", "-color_range", "tv",
+    "-tag:v", "hvc1",
+    "-y", options.out,
+  ];
+  await runFfmpeg({ args, trustedInputs: true });
+  if (options.rotateDeg) {
     const rotatedOut = options.out.replace(/(\.\w+)$/, ".rotated$1");
     await runFfmpeg({ args: ["-i", options.out, "-c", "copy", "-metadata:s:v:0", `rotate=${options.rotateDeg}`, "-y", rotatedOut], trustedInputs: true });
     await rename(rotatedOut, options.out);

@@ -59,6 +59,13 @@ const isRed = ([r, g, b]: [number, number, number]) => r > 180 && g < 80 && b < 
 const isCyan = ([r, g, b]: [number, number, number]) => r < 80 && g > 180 && b > 180;
 
 describe("HLS ladder", () => {
+  test("a 10-bit SDR clip's poster skips its black start too (the darkness threshold follows the bit depth)", async () => {
+    const run = await processClip({ name: "ten-bit.mp4", width: 640, height: 360, durationSec: 2, blackLeadInSec: 0.5, tenBit: true, audio: false });
+    assert.equal((run.result.metadata.video as { bitDepth: number }).bitDepth, 10);
+    const poster = run.files.get(run.result.outputs.find((output) => output.variant === "poster")!.key)!;
+    assert.ok(isRed(await colourAt(poster, 0.05, 0.5)), "the poster shows the test pattern, not black");
+  });
+
   test("a 1080p landscape clip gives three rungs, each decoding for the whole duration, poster skipping the black start", async () => {
     const name = "landscape-1080.mp4";
     const run = await processClip({ name, width: 1920, height: 1080, durationSec: 2, blackLeadInSec: 0.5 });

@@ -9,7 +9,7 @@ import { hlsOutputRequests, uploadAll } from "../../src/processors/video/hls-upl
 import { planLadder } from "../../src/processors/video/ladder-plan.ts";
 import { aacCodecString, buildMasterPlaylist, h264CodecString, measureBandwidth, parseMediaPlaylist } from "../../src/processors/video/master-playlist.ts";
 import { webMp4Args } from "../../src/processors/video/mp4-command.ts";
-import { posterFrameArgs } from "../../src/processors/video/poster.ts";
+import { darkThresholdFor, posterFrameArgs } from "../../src/processors/video/poster.ts";
 import { planStoryboard, storyboardVtt } from "../../src/processors/video/storyboard.ts";
 import type { OutputFile } from "../../src/processors/processor.ts";
 import { testConfig } from "../helpers/process-locally.ts";
@@ -231,4 +231,10 @@ describe("video config", () => {
     assert.throws(() => testConfig({ VIDEO_HLS_RUNGS: "720:fast:128k" }), /VIDEO_HLS_RUNGS/);
     assert.throws(() => testConfig({ VIDEO_X264_PRESET: "ludicrous" }), /VIDEO_X264_PRESET/);
   });
+});
+
+test("the poster's dark-frame threshold is in the frames' own scale: 32 at 8 bits, 128 at 10, 512 at 12", () => {
+  assert.deepEqual([darkThresholdFor(undefined), darkThresholdFor(8), darkThresholdFor(10), darkThresholdFor(12), darkThresholdFor(99)], [32, 32, 128, 512, 32]);
+  const args = posterFrameArgs({ inputPath: "/w/in", demuxer: "mov", videoStreamIndex: 0, seekSec: 1, searchSec: 5, width: 640, height: 360, outFile: "/w/p.png", bitDepth: 10 });
+  assert.match(args[args.indexOf("-vf") + 1]!, /function=greater:value=128,/);
 });

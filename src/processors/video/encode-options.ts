@@ -1,4 +1,5 @@
 import type { PlannedRung } from "./ladder-plan.ts";
+import { toneMapFilters, type ToneMapSource } from "./tone-map.ts";
 
 /**
  * Pieces shared by the HLS ladder and the web MP4 commands (pure): the filter graph that
@@ -12,6 +13,8 @@ export interface VideoEncodeSource {
   /** Source frame rate; above `maxFps` it is reduced. */
   fps: number | undefined;
   durationSec: number | undefined;
+  /** Set for an HDR source that is tone-mapped to SDR BT.709 (VIDEO_HDR_TONE_MAP); undefined = frames pass as they are. */
+  toneMap?: ToneMapSource | undefined;
 }
 
 export interface VideoEncodeSettings {
@@ -33,12 +36,16 @@ export function outputFps(source: Pick<VideoEncodeSource, "fps">, maxFps: number
  * `[0:<v>]` → optional fps cap → split into one branch per rendition → scale to its exact size.
  * ffmpeg's autorotate has already turned the frames upright when they enter the graph, so the
  * sizes are the displayed ones; `setsar=1` drops non-square pixels the scale already stretched.
+ * An HDR source is first scaled to the largest rendition (never larger: a 4K phone clip does
+ * the float conversion at 1080p, a quarter of the pixels; odd and non-square sources become
+ * even and square, which zscale's 4:2:0 output needs) and tone-mapped there, once, before the
+ * split; the rungs then scale 8-bit SDR frames (the top rung's scale is a pass-through).
  * Also builds the silent audio branches when asked to invent audio.
  */
 export function videoFilterGraph(source: VideoEncodeSource, renditions: ReadonlyArray<Pick<PlannedRung, "width" | "height">>, settings: VideoEncodeSettings, silentAudioCount: number): string {
   const chains: string[] = [];
   const fps = outputFps(source, settings.maxFps);
-  const pre = fps !== undefined ? `fps=${fps},` : "";
+  const pre = (fps !== undefined ? `fps=${fps},` : "") + (source.toneMap ? toneMapBeforeSplit(source.toneMap, renditions) : "");
   const scale = (rendition: Pick<PlannedRung, "width" | "height">) => `scale=w=${rendition.width}:h=${rendition.height}:flags=bicubic,setsar=1,format=yuv420p`;
   if (renditions.length === 1) {
     chains.push(`[0:${source.videoStreamIndex}]${pre}${scale(renditions[0]!)}[v0]`);
@@ -54,6 +61,11 @@ export function videoFilterGraph(source: VideoEncodeSource, renditions: Readonly
     else chains.push(`${silent},asplit=${silentAudioCount}${Array.from({ length: silentAudioCount }, (_, index) => `[a${index}]`).join("")}`);
   }
   return chains.join(";");
+}
+
+function toneMapBeforeSplit(toneMap: ToneMapSource, renditions: ReadonlyArray<Pick<PlannedRung, "width" | "height">>): string {
+  const top = renditions.reduce((largest, rendition) => (rendition.width * rendition.height > largest.width * largest.height ? rendition : largest));
+  return `scale=w=${top.width}:h=${top.height}:flags=bicubic,setsar=1,${toneMapFilters(toneMap)},`;
 }
 
 /** libx264 High profile, 8-bit 4:2:0: what every HLS and MP4 player decodes. */

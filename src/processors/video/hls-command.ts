@@ -2,6 +2,7 @@ import path from "node:path";
 import { safeInputArgs, VIDEO_DEMUXERS } from "../../media/safe-input.ts";
 import { aacOptions, keyframeOptions, MUXING_QUEUE, outputFps, STRIP_METADATA, videoFilterGraph, x264Options, type VideoEncodeSettings, type VideoEncodeSource } from "./encode-options.ts";
 import type { PlannedRung } from "./ladder-plan.ts";
+import { BT709_TAGS } from "./tone-map.ts";
 
 /**
  * The one-pass HLS ladder command (pure): one ffmpeg process decodes the source once, splits
@@ -62,6 +63,7 @@ export function hlsLadderArgs(input: HlsCommandInput): string[] {
     ...maps,
     ...STRIP_METADATA,
     ...x264Options(settings.x264Preset),
+    ...(source.toneMap ? BT709_TAGS : []),
     ...keyframeOptions(settings.segmentSeconds, fps),
     ...(withAudio ? aacOptions() : []),
     ...perStream,

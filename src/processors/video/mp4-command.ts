@@ -1,6 +1,7 @@
 import { safeInputArgs, VIDEO_DEMUXERS } from "../../media/safe-input.ts";
 import { aacOptions, keyframeOptions, MUXING_QUEUE, outputFps, STRIP_METADATA, videoFilterGraph, x264Options, type VideoEncodeSettings, type VideoEncodeSource } from "./encode-options.ts";
 import type { PlannedRung } from "./ladder-plan.ts";
+import { BT709_TAGS } from "./tone-map.ts";
 
 /**
  * The web MP4 used when HLS is off (pure): the top rung's size, H.264 + AAC, `faststart`
@@ -30,6 +31,7 @@ export function webMp4Args(input: Mp4CommandInput): string[] {
     ...(hasSourceAudio ? ["-map", `0:${source.audioStreamIndex}`] : silent ? ["-map", "[a0]"] : []),
     ...STRIP_METADATA,
     ...x264Options(settings.x264Preset),
+    ...(source.toneMap ? BT709_TAGS : []),
     "-crf", String(WEB_MP4_CRF), "-maxrate", `${rung.maxrateKbps}k`, "-bufsize", `${rung.bufsizeKbps}k`,
     ...keyframeOptions(settings.segmentSeconds, fps),
     ...(hasSourceAudio || silent ? [...aacOptions(), "-b:a", `${rung.audioKbps}k`] : []),

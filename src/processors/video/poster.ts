@@ -4,6 +4,7 @@ import sharp from "sharp";
 import { processingError } from "../../errors.ts";
 import { runFfmpeg } from "../../media/ffmpeg.runner.ts";
 import { safeInputArgs, VIDEO_DEMUXERS } from "../../media/safe-input.ts";
+import { toneMapFilters, type ToneMapSource } from "./tone-map.ts";
 
 /**
  * The poster: a representative frame, taken around `positionPercent` of the duration, skipping
@@ -19,6 +20,10 @@ export interface PosterFrameInput {
   width: number;
   height: number;
   outFile: string;
+  /** HDR source to tone-map like the renditions; undefined = SDR, frames as they are. */
+  toneMap?: ToneMapSource | undefined;
+  /** Bits per sample of the decoded frames (10 for most phone video); signalstats measures in that scale. */
+  bitDepth?: number | undefined;
 }
 
 /**
@@ -27,19 +32,33 @@ export interface PosterFrameInput {
  */
 export const DARK_LUMA_THRESHOLD = 32;
 
-/** One frame as PNG (pure command builder). Input-side `-ss` seeks fast to the nearest keyframe, then decodes to the exact time. */
+/**
+ * One frame as PNG (pure command builder). Input-side `-ss` seeks fast to the nearest keyframe, then decodes to the exact time.
+ * An HDR frame is scaled first, then tone-mapped (the float maths at poster size), then judged
+ * for darkness: the threshold is 8-bit SDR luma, which only the tone-mapped frame has.
+ */
 export function posterFrameArgs(input: PosterFrameInput): string[] {
   const before = [...(input.seekSec > 0 ? ["-ss", input.seekSec.toFixed(3)] : []), ...(input.searchSec !== undefined ? ["-t", input.searchSec.toFixed(3)] : [])];
-  const select = input.searchSec !== undefined ? `signalstats,metadata=mode=select:key=lavfi.signalstats.YAVG:function=greater:value=${DARK_LUMA_THRESHOLD},` : "";
+  // Tone-mapped frames are 8-bit; untouched 10-bit frames measure black at 64, not 16.
+  const threshold = input.toneMap ? DARK_LUMA_THRESHOLD : darkThresholdFor(input.bitDepth);
+  const select = input.searchSec !== undefined ? [`signalstats,metadata=mode=select:key=lavfi.signalstats.YAVG:function=greater:value=${threshold}`] : [];
+  const scale = `scale=w=${input.width}:h=${input.height}:flags=lanczos,setsar=1`;
+  const filters = input.toneMap ? [scale, toneMapFilters(input.toneMap), ...select] : [...select, scale];
   return [
     ...safeInputArgs(input.inputPath, { demuxers: VIDEO_DEMUXERS, format: input.demuxer, before }),
     "-map", `0:${input.videoStreamIndex}`,
-    "-vf", `${select}scale=w=${input.width}:h=${input.height}:flags=lanczos,setsar=1`,
+    "-vf", filters.join(","),
     "-frames:v", "1", "-update", "1",
     "-map_metadata", "-1",
     "-f", "image2", "-c:v", "png",
     "-y", input.outFile,
   ];
+}
+
+/** The dark-frame threshold in the frames' own scale: 32 at 8 bits, 128 at 10, 512 at 12. */
+export function darkThresholdFor(bitDepth: number | undefined): number {
+  const depth = bitDepth !== undefined && bitDepth > 8 && bitDepth <= 16 ? bitDepth : 8;
+  return DARK_LUMA_THRESHOLD * 2 ** (depth - 8);
 }
 
 export interface PosterRequest {
@@ -53,6 +72,8 @@ export interface PosterRequest {
   workDir: string;
   jpegQuality: number;
   webpQuality: number;
+  toneMap?: ToneMapSource | undefined;
+  bitDepth?: number | undefined;
   signal: AbortSignal;
   timeoutMs: number;
 }

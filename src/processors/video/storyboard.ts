@@ -4,6 +4,7 @@ import { processingError } from "../../errors.ts";
 import { runFfmpeg } from "../../media/ffmpeg.runner.ts";
 import { safeInputArgs, VIDEO_DEMUXERS } from "../../media/safe-input.ts";
 import { toEven } from "./ladder-plan.ts";
+import { toneMapFilters, type ToneMapSource } from "./tone-map.ts";
 
 /**
  * Scrubbing previews: one sprite JPEG of small frames taken at a fixed interval, and a WebVTT
@@ -37,12 +38,14 @@ export function planStoryboard(durationSec: number, displayWidth: number, displa
   };
 }
 
-export function storyboardArgs(input: { inputPath: string; demuxer: string | undefined; videoStreamIndex: number; plan: StoryboardPlan; outFile: string }): string[] {
+/** The sprite command (pure). An HDR source is tone-mapped after the scale, at tile size, where it costs next to nothing. */
+export function storyboardArgs(input: { inputPath: string; demuxer: string | undefined; videoStreamIndex: number; plan: StoryboardPlan; outFile: string; toneMap?: ToneMapSource | undefined }): string[] {
   const { plan } = input;
+  const toneMap = input.toneMap ? `${toneMapFilters(input.toneMap)},` : "";
   return [
     ...safeInputArgs(input.inputPath, { demuxers: VIDEO_DEMUXERS, format: input.demuxer }),
     "-map", `0:${input.videoStreamIndex}`,
-    "-vf", `fps=1/${plan.intervalSec},scale=w=${plan.tileWidth}:h=${plan.tileHeight},setsar=1,tile=${plan.columns}x${plan.rows}`,
+    "-vf", `fps=1/${plan.intervalSec},scale=w=${plan.tileWidth}:h=${plan.tileHeight},setsar=1,${toneMap}tile=${plan.columns}x${plan.rows}`,
     "-frames:v", "1", "-update", "1",
     "-map_metadata", "-1",
     "-q:v", "5",
@@ -84,6 +87,7 @@ export async function makeStoryboard(request: {
   displayWidth: number;
   displayHeight: number;
   workDir: string;
+  toneMap?: ToneMapSource | undefined;
   signal: AbortSignal;
   timeoutMs: number;
 }): Promise<{ sprite: string; vtt: string; plan: StoryboardPlan }> {
