@@ -82,7 +82,7 @@ export function buildJobEvent(job: JobRecord, outputBucket: string): JobEvent | 
   const finishedAt = job.finishedAt ?? new Date().toISOString();
   const event: JobEvent = {
     version: 1,
-    eventId: jobEventId({ ...job, finishedAt: job.finishedAt }),
+    eventId: jobEventId(job),
     eventType: `media.job.${job.status}`,
     occurredAt: finishedAt,
     job: {

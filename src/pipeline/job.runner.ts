@@ -103,7 +103,8 @@ export class JobRunner {
     }
     if (claim.outcome !== "claimed") {
       // The job ended before (or was cancelled while queued): its event may still be owed.
-      if ((await this.announce(jobId, logger)) === "failed") return { kind: "retry", delaySec: this.backoff(delivery.receiveCount) };
+      const announced = await this.announcedOutcome(jobId, delivery, logger);
+      if (announced.kind !== "done") return announced;
       logger.info({ status: claim.outcome }, "duplicate delivery of a finished job; message removed");
       this.deps.metrics.messagesDropped.inc({ reason: "duplicate" });
       return { kind: "done" };

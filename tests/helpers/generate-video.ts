@@ -47,12 +47,7 @@ export async function generateClip(options: ClipOptions): Promise<string> {
     "-y", options.out,
   ];
   await runFfmpeg({ args, trustedInputs: true });
-  if (options.rotateDeg) {
-    // ffmpeg 5.1 only writes the display matrix for the rotate tag when stream-copying.
-    const rotatedOut = options.out.replace(/(\.\w+)$/, ".rotated$1");
-    await runFfmpeg({ args: ["-i", options.out, "-c", "copy", "-metadata:s:v:0", `rotate=${options.rotateDeg}`, "-y", rotatedOut], trustedInputs: true });
-    await rename(rotatedOut, options.out);
-  }
+  if (options.rotateDeg) await addRotateTag(options.out, options.rotateDeg);
   return options.out;
 }
 
@@ -101,10 +96,13 @@ export async function generateHdrClip(options: HdrClipOptions): Promise<string> 
     "-y", options.out,
   ];
   await runFfmpeg({ args, trustedInputs: true });
-  if (options.rotateDeg) {
-    const rotatedOut = options.out.replace(/(\.\w+)$/, ".rotated$1");
-    await runFfmpeg({ args: ["-i", options.out, "-c", "copy", "-metadata:s:v:0", `rotate=${options.rotateDeg}`, "-y", rotatedOut], trustedInputs: true });
-    await rename(rotatedOut, options.out);
-  }
+  if (options.rotateDeg) await addRotateTag(options.out, options.rotateDeg);
   return options.out;
+}
+
+/** Rewrites `file` with a `rotate` tag; ffmpeg 5.1 only writes the display matrix for it when stream-copying. */
+async function addRotateTag(file: string, rotateDeg: 90 | 180 | 270): Promise<void> {
+  const rotatedOut = file.replace(/(\.\w+)$/, ".rotated$1");
+  await runFfmpeg({ args: ["-i", file, "-c", "copy", "-metadata:s:v:0", `rotate=${rotateDeg}`, "-y", rotatedOut], trustedInputs: true });
+  await rename(rotatedOut, file);
 }

@@ -18,14 +18,14 @@ import { verifyHlsTree } from "../helpers/verify-hls.ts";
  * tone-mapped, not passed through.
  *
  * The luma check, measured with ffmpeg 5.1 on a flat frame at PQ code 509 (100 nits):
- * tone-mapped (zscale + Hable) the rendition's Y is 150 and the decoded RGB grey 156; passed
- * through as before, Y is 127 and RGB 129. The threshold sits between them with ~13 of margin
- * either side, and the VIDEO_HDR_TONE_MAP=false test shows the same check failing.
+ * tone-mapped (zscale + Möbius) the decoded RGB grey is 214 in the rendition, poster and
+ * storyboard (Hable gave 156); passed through as before, Y is 127 and RGB 129. The threshold
+ * sits between them, and the VIDEO_HDR_TONE_MAP=false test shows the same check failing.
  */
 
 const run = promisify(execFile);
 const BASE_ENV = { VIDEO_X264_PRESET: "ultrafast", VIDEO_HLS_SEGMENT_SECONDS: "1" };
-/** Decoded RGB grey of the 100-nit frame: 156 tone-mapped, 129 passed through. */
+/** Decoded RGB grey of the 100-nit frame: 214 tone-mapped, 129 passed through. */
 const BRIGHT_GREY_THRESHOLD = 142;
 
 let dir: string;
