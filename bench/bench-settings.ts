@@ -29,7 +29,7 @@ export interface BenchSettings {
   documents: { count: number; pages: number; concurrency: number };
   queue: { messages: number; concurrency: number; roundTripJobs: number };
   scaling: { jpegCount: number; layouts: Array<{ processes: number; concurrency: number }> };
-  /** Quality area: still size, clip length, candidate sets (quick: fewer), metric runs side by side. */
+  /** Quality area: still size, clip length (720p30), candidate sets (quick: fewer), metric runs side by side. */
   quality: { imageSize: [number, number]; clipSec: number; fullCandidates: boolean; scoreParallel: number };
 }
 
@@ -53,7 +53,7 @@ export function benchSettings(env: Record<string, string | undefined> = process.
     audio: quick ? { count: 1, durationSec: 30, concurrency: 2 } : { count: 2, durationSec: 120, concurrency: 2 },
     documents: quick ? { count: 2, pages: 10, concurrency: 2 } : { count: 6, pages: 40, concurrency: 2 },
     queue: quick ? { messages: 150, concurrency: 10, roundTripJobs: 30 } : { messages: 500, concurrency: 10, roundTripJobs: 100 },
-    quality: quick ? { imageSize: [800, 600], clipSec: 4, fullCandidates: false, scoreParallel: 2 } : { imageSize: [1600, 1200], clipSec: 10, fullCandidates: true, scoreParallel: 2 },
+    quality: quick ? { imageSize: [800, 600], clipSec: 4, fullCandidates: false, scoreParallel: 2 } : { imageSize: [1024, 768], clipSec: 8, fullCandidates: true, scoreParallel: 2 },
     scaling: quick
       ? { jpegCount: 2, layouts: [{ processes: 1, concurrency: 1 }, { processes: 1, concurrency: 2 }] }
       : {

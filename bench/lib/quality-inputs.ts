@@ -6,7 +6,7 @@ import { addGrain, cached, grain, sceneSvg } from "./inputs.ts";
 /**
  * Inputs of the quality area, each of a different character, generated on the spot and cached
  * like the other benchmark inputs (nothing is committed). Stills are lossless PNGs, so the
- * reference is exactly the pixels every encoder gets; clips are high-quality H.264 (CRF 16, well above any rung).
+ * reference is exactly the pixels every encoder gets; clips are 720p H.264 at a constant 8 Mbit/s (a phone camera's rate, well above any rung).
  */
 
 export interface QualityImageInput {
@@ -25,7 +25,8 @@ export interface QualityClipInput {
 /** Photo-like: overlapping soft shapes on a gradient, camera grain, a slight blur (lens). */
 async function photo(file: string, width: number, height: number): Promise<void> {
   const { data, info } = await sharp(Buffer.from(sceneSvg(width, height, 3, false))).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  addGrain(data, info.channels, await grain(width, height, 20), 0.7);
+  // Grain of σ ≈ 6 levels: a daylight phone photo's sensor noise (the images area's σ ≈ 12 is a high-ISO shot).
+  addGrain(data, info.channels, await grain(width, height, 20), 0.3);
   await sharp(data, { raw: { width, height, channels: 3 } }).blur(0.5).png({ compressionLevel: 3 }).toFile(file);
 }
 
@@ -112,7 +113,7 @@ export async function qualityImages(dir: string, width: number, height: number):
     { name: "portrait", description: "portrait-like: face stand-in, skin gradients, blurred background, light grain", make: (file) => portrait(file, width, height) },
   ];
   const inputs: QualityImageInput[] = [];
-  for (const spec of specs) inputs.push({ name: spec.name, description: spec.description, file: await cached(path.join(dir, `quality-${spec.name}-${size}.png`), spec.make) });
+  for (const spec of specs) inputs.push({ name: spec.name, description: spec.description, file: await cached(path.join(dir, `quality-${spec.name}-${size}-v2.png`), spec.make) });
   return inputs;
 }
 
@@ -140,28 +141,38 @@ function characterSvg(size: number): string {
 
 async function encodeClip(out: string, inputs: string[], graph: string, durationSec: number): Promise<void> {
   await runFfmpeg({
-    args: [...inputs, "-filter_complex", graph, "-map", "[out]", "-t", String(durationSec), "-r", "30", "-c:v", "libx264", "-preset", "veryfast", "-crf", "16", "-pix_fmt", "yuv420p", "-an", "-y", out],
+    // Constant 8 Mbit/s with filler (a phone's 720p rate), as a camera or an export writes whatever the content: a CRF
+    // source of a cartoon would be so small that the ladder's cap at 1.5× the source bitrate,
+    // not the rungs, would decide its bitrates.
+    args: [
+      ...inputs, "-filter_complex", graph, "-map", "[out]", "-t", String(durationSec), "-r", "30",
+      "-c:v", "libx264", "-preset", "veryfast", "-b:v", "8M", "-minrate", "8M", "-maxrate", "8M", "-bufsize", "8M", "-x264-params", "nal-hrd=cbr",
+      "-pix_fmt", "yuv420p", "-an", "-y", out,
+    ],
     trustedInputs: true,
   });
 }
 
 /**
- * Three 1080p30 clips of different difficulty, from still layers made with sharp moved by
+ * Three 720p30 clips of different difficulty, from still layers made with sharp moved by
  * ffmpeg's overlay/crop expressions: a talking head (static background, a face that sways
  * slowly, sensor noise), a fast pan across a detailed grainy scene with heavy temporal noise
  * (sport/handheld), and a cartoon (flat colours, outlines, a character crossing the frame).
  */
 export async function qualityClips(dir: string, durationSec: number): Promise<QualityClipInput[]> {
-  const [width, height] = [1920, 1080];
-  const layer = async (name: string, make: () => Promise<Buffer>) => cached(path.join(dir, `quality-layer-${name}.png`), async (file) => void (await sharp(await make()).png().toFile(file)));
+  // 720p: the default ladder gives it two rungs (480p, 720p); 1080p would cost 2.2× the CPU per run on a 2-core machine.
+  const [width, height] = [1280, 720];
+  const layer = async (name: string, make: () => Promise<Buffer>) => cached(path.join(dir, `quality-layer-${name}-${width}x${height}.png`), async (file) => void (await sharp(await make()).png().toFile(file)));
   const still = (file: string) => ["-i", file];
   // Each still is decoded once and repeated by the loop filter (image2's -loop 1 would decode the PNG again for every frame).
   const looped = (index: number) => `[${index}:v]loop=loop=-1:size=1:start=0,setpts=N/(30*TB)`;
   const room = await layer("room", async () => sharp(Buffer.from(sceneSvg(width, height, 11, false))).removeAlpha().blur(12).png().toBuffer());
   const person = await layer("person", async () => {
-    const portraitFile = path.join(dir, "quality-layer-portrait-source.png");
-    await cached(portraitFile, (file) => portrait(file, 900, 1000));
-    const mask = Buffer.from(`<svg width="900" height="1000" xmlns="http://www.w3.org/2000/svg"><ellipse cx="450" cy="560" rx="420" ry="470" fill="#fff"/></svg>`);
+    // A head-and-shoulders box of 0.9 of the frame's height, as a webcam frames a speaker.
+    const [w, h] = [Math.round(height * 0.83), Math.round(height * 0.93)];
+    const portraitFile = path.join(dir, `quality-layer-portrait-source-${w}x${h}.png`);
+    await cached(portraitFile, (file) => portrait(file, w, h));
+    const mask = Buffer.from(`<svg width="${w}" height="${h}" xmlns="http://www.w3.org/2000/svg"><ellipse cx="${w / 2}" cy="${h * 0.56}" rx="${w * 0.47}" ry="${h * 0.47}" fill="#fff"/></svg>`);
     return sharp(portraitFile).ensureAlpha().composite([{ input: mask, blend: "dest-in" }]).png().toBuffer();
   });
   const scene = await layer("wide-scene", async () => {
@@ -171,14 +182,14 @@ export async function qualityClips(dir: string, durationSec: number): Promise<Qu
     return sharp(data, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
   });
   const cartoon = await layer("cartoon", async () => sharp(Buffer.from(cartoonSvg(width, height))).png().toBuffer());
-  const character = await layer("character", async () => sharp(Buffer.from(characterSvg(360))).png().toBuffer());
+  const character = await layer("character", async () => sharp(Buffer.from(characterSvg(Math.round(height / 3)))).png().toBuffer());
 
   const clips: Array<{ name: string; description: string; inputs: string[]; graph: string }> = [
     {
       name: "talking-head",
       description: "talking head: static blurred room, a face swaying slowly, light sensor noise",
       inputs: [...still(room), ...still(person)],
-      graph: `${looped(0)},format=yuv420p[bg];${looped(1)},format=yuva420p[fg];[bg][fg]overlay=x='(W-w)/2+25*sin(2*PI*t/3)':y='H-h+40+10*sin(2*PI*t/2)':eval=frame:shortest=1,noise=alls=4:allf=t,format=yuv420p[out]`,
+      graph: `${looped(0)},format=yuv420p[bg];${looped(1)},format=yuva420p[fg];[bg][fg]overlay=x='(W-w)/2+W/75*sin(2*PI*t/3)':y='H-h+H/27+H/100*sin(2*PI*t/2)':eval=frame:shortest=1,noise=alls=4:allf=t,format=yuv420p[out]`,
     },
     {
       name: "high-motion",
@@ -190,12 +201,12 @@ export async function qualityClips(dir: string, durationSec: number): Promise<Qu
       name: "animation",
       description: "animation: flat colours and outlines, a character crossing the frame",
       inputs: [...still(cartoon), ...still(character)],
-      graph: `${looped(0)},format=yuv420p[bg];${looped(1)},format=yuva420p[fg];[bg][fg]overlay=x='mod(t*420,W+w)-w':y='H*0.55-120*abs(sin(2*PI*t/1.2))':eval=frame:shortest=1,format=yuv420p[out]`,
+      graph: `${looped(0)},format=yuv420p[bg];${looped(1)},format=yuva420p[fg];[bg][fg]overlay=x='mod(t*W/4.5,W+w)-w':y='H*0.55-H/9*abs(sin(2*PI*t/1.2))':eval=frame:shortest=1,format=yuv420p[out]`,
     },
   ];
   const result: QualityClipInput[] = [];
   for (const clip of clips) {
-    const file = await cached(path.join(dir, `quality-${clip.name}-1080p30-${durationSec}s.mp4`), (temporary) => encodeClip(temporary, clip.inputs, clip.graph, durationSec));
+    const file = await cached(path.join(dir, `quality-${clip.name}-720p30-8M-${durationSec}s.mp4`), (temporary) => encodeClip(temporary, clip.inputs, clip.graph, durationSec));
     result.push({ name: clip.name, description: clip.description, file, durationSec });
   }
   return result;

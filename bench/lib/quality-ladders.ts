@@ -104,7 +104,7 @@ export async function measureLadders(context: BenchContext, clips: readonly Qual
         const windows = probeWindows(source.durationSec, video.contentProbeSeconds);
         await runFfmpeg({ args: contentProbeArgs({ inputPath: clip.file, demuxer, source, rungs: planned, settings, windows, crf: video.contentProbeCrf, outDir: dir }) });
         const probes = await Promise.all(planned.map((_, index) => stat(probeOutputFile(dir, index)).then((file) => ({ bytes: file.size }), () => ({ bytes: undefined }))));
-        rungs = fitRungsToContent(planned, probes, windows.reduce((sum, window) => sum + window.durationSec, 0)).map((entry) => entry.rung);
+        rungs = fitRungsToContent(planned, probes, windows.reduce((sum, window) => sum + window.durationSec, 0), video.contentProbeCrf).map((entry) => entry.rung);
         probeCpuSec = (await waitedChildrenCpuSeconds()) - cpuBefore;
       }
       const ladder = hlsLadderArgs({ inputPath: clip.file, demuxer, source, rungs, settings, audioOnlyKbps: undefined, outDir: dir });
@@ -141,7 +141,7 @@ export function ladderTables(measures: readonly LadderMeasure[], clips: readonly
     const byCpu = paretoFrontier(rows.map((row, index) => ({ id: row.variant.name, cost: row.cpuPerVideoSec, score: points[index]!.score })));
     const rungNames = rows[0]?.rungs.map((rung) => `${rung.rung}`) ?? [];
     return {
-      title: `Video: ${clip.name} (${clip.description}; ${clip.durationSec} s 1080p30)`,
+      title: `Video: ${clip.name} (${clip.description}; ${clip.durationSec} s 720p30)`,
       header: ["ladder", ...rungNames.map((name) => `${name} kbit/s · SSIM (worst) · PSNR`), "total KiB", "CPU-s per s", "frontier"],
       rows: rows.map((row, index) => [
         row.variant.name,

@@ -34,18 +34,20 @@ export interface Candidate {
   format: QualityEncodeSpec["format"];
   quality: number;
   effort?: number;
+  chromaSubsampling?: "4:2:0" | "4:4:4";
 }
 
 export function stillCandidates(full: boolean): Candidate[] {
   const list: Candidate[] = [];
-  const add = (kind: Candidate["kind"], group: string, format: Candidate["format"], qualities: number[], effort?: number) => {
-    for (const quality of qualities) list.push({ kind, group, format, quality, ...(effort !== undefined ? { effort } : {}) });
+  const add = (kind: Candidate["kind"], group: string, format: Candidate["format"], qualities: number[], extra: Partial<Candidate> = {}) => {
+    for (const quality of qualities) list.push({ kind, group, format, quality, ...extra });
   };
-  add("web", "web WebP", "webp", full ? [60, 70, 75, 80, 85, 90] : [70, 80, 90]);
-  add("web", "web AVIF effort 2", "avif", full ? [40, 50, 55, 60, 70] : [50, 60], 2);
-  add("web", "web AVIF effort 4", "avif", full ? [40, 50, 55, 60, 70] : [50], 4);
-  add("thumb", "thumb_medium WebP", "webp", full ? [60, 70, 75, 80, 85, 90] : [70, 80]);
-  add("optimized", "optimized mozjpeg", "jpeg", full ? [70, 76, 80, 82, 86, 90, 94] : [76, 82, 90]);
+  add("web", "web WebP", "webp", full ? [70, 75, 80, 85, 90, 95] : [70, 80, 90]);
+  add("web", "web AVIF effort 2", "avif", full ? [50, 60, 65, 70, 80] : [50, 60], { effort: 2 });
+  add("web", "web AVIF effort 4", "avif", full ? [50, 60, 65, 70] : [50], { effort: 4 });
+  add("thumb", "thumb_medium WebP", "webp", full ? [70, 75, 80, 85, 90, 95] : [70, 80]);
+  add("optimized", "optimized mozjpeg 4:2:0", "jpeg", full ? [82, 86, 90, 94] : [82, 90], { chromaSubsampling: "4:2:0" });
+  add("optimized", "optimized mozjpeg 4:4:4", "jpeg", full ? [82, 86, 90, 94] : [82, 90], { chromaSubsampling: "4:4:4" });
   return list;
 }
 
@@ -74,6 +76,7 @@ export async function measureStills(context: BenchContext, inputs: readonly Qual
       format: candidate.format,
       quality: candidate.quality,
       ...(candidate.effort !== undefined ? { effort: candidate.effort } : {}),
+      ...(candidate.chromaSubsampling !== undefined ? { chromaSubsampling: candidate.chromaSubsampling } : {}),
       maxDimension: maxDimension(candidate),
       candidate,
       inputName: input.name,

@@ -21,6 +21,8 @@ export interface QualityEncodeSpec {
   quality: number;
   /** AVIF only. */
   effort?: number;
+  /** JPEG only: sharp's default is 4:2:0. */
+  chromaSubsampling?: "4:2:0" | "4:4:4";
   /** Bounding box; undefined keeps the source size (the optimized original). */
   maxDimension: number | undefined;
 }
@@ -44,7 +46,7 @@ export interface QualityEncodeResult {
 function withFormat(pipeline: Sharp, spec: QualityEncodeSpec): Sharp {
   switch (spec.format) {
     case "jpeg":
-      return pipeline.jpeg({ quality: spec.quality, mozjpeg: true, progressive: true });
+      return pipeline.jpeg({ quality: spec.quality, mozjpeg: true, progressive: true, chromaSubsampling: spec.chromaSubsampling ?? "4:2:0" });
     case "webp":
       return pipeline.webp({ quality: spec.quality, effort: 4, smartSubsample: true });
     case "avif":

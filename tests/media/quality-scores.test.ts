@@ -196,23 +196,23 @@ describe("video scores and the content-aware ladder", () => {
       return file;
     });
     const env = { VIDEO_CONTENT_AWARE_LADDER: "true", VIDEO_HLS_RUNGS: "360:1000k:64k", QUALITY_SCORES: "true" };
-    /** `360p probe 26k → 150k (of 715k)` → [probe, fitted, configured]. */
+    /** `360p probe 26k → CRF 23 capped at 150k (of 715k)` → [probe, cap, configured]. */
     const fitted = (run: LocalRun): number[] => {
       const line = (run.steps.find((entry) => entry.event === "content-probed")?.detail?.["rungs"] as string[] | undefined)?.[0] ?? "";
-      const match = /^360p probe (\d+)k → (\d+)k \(of (\d+)k\)$/.exec(line);
+      const match = /^360p probe (\d+)k → CRF 23 capped at (\d+)k \(of (\d+)k\)$/.exec(line);
       assert.ok(match, `content-probed step: "${line}"`);
       return match.slice(1).map(Number);
     };
     const easyRun = await processClip(easy, env);
     const [easyProbe, easyKbps, easyConfigured] = fitted(easyRun);
-    assert.ok(easyProbe! < easyConfigured! / 4 && easyKbps! <= easyConfigured! / 2, `colour bars: probe ${easyProbe}k → ${easyKbps}k of ${easyConfigured}k`);
+    assert.ok(easyProbe! < easyConfigured! / 4 && easyKbps! <= easyConfigured! / 2, `colour bars: probe ${easyProbe}k → cap ${easyKbps}k of ${easyConfigured}k`);
     const planned = easyRun.steps.find((entry) => entry.event === "planned")!.detail!["rungs"] as string[];
     assert.deepEqual(planned, [`360p 640x360 ${easyConfigured}k+64k`], "the plan is the fixed ladder; the probe only lowers it");
     assert.ok(rungPlaylists(easyRun)[0]!.quality!.ssim! > 0.98, `the easy clip still scores high: ${rungPlaylists(easyRun)[0]!.quality!.ssim}`);
     const noisyRun = await processClip(noisy, { ...env, VIDEO_HLS_RUNGS: "360:300k:64k" });
     const [noisyProbe, noisyKbps, noisyConfigured] = fitted(noisyRun);
     assert.ok(noisyProbe! > noisyConfigured!, `noise needs more than the rung gives: probe ${noisyProbe}k`);
-    assert.equal(noisyKbps, noisyConfigured, "hard content keeps the configured bitrate");
+    assert.equal(noisyKbps, noisyConfigured, "hard content is capped at the configured bitrate");
     const fixed = await processClip(easy, { VIDEO_HLS_RUNGS: "360:1000k:64k" });
     assert.equal(fixed.steps.some((entry) => entry.event === "content-probed"), false, "off by default");
     const segmentBytes = (run: LocalRun) => [...run.files.entries()].filter(([key]) => key.endsWith(".ts")).reduce((sum, [, file]) => sum + Number(execFileSync("stat", ["-c", "%s", file]).toString()), 0);

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { findUnsafeArguments } from "../../src/media/safe-input.ts";
-import { contentProbeArgs, fitRungsToContent, MIN_CONTENT_SHARE, PROBE_HEADROOM, probeKbps, probeWindows } from "../../src/processors/video/content-ladder.ts";
+import { CAP_HEADROOM, contentProbeArgs, fitRungsToContent, MIN_CONTENT_SHARE, probeKbps, probeWindows } from "../../src/processors/video/content-ladder.ts";
+import { hlsLadderArgs } from "../../src/processors/video/hls-command.ts";
 import { planLadder } from "../../src/processors/video/ladder-plan.ts";
 
 const SPECS = [
@@ -69,33 +70,44 @@ describe("content-aware ladder: probe command", () => {
   });
 });
 
-describe("content-aware ladder: fitted bitrates", () => {
-  test("easy content: each rung gets its probe bitrate plus headroom, caps scaled with it", () => {
+describe("content-aware ladder: fitted rungs", () => {
+  test("easy content: each rung runs at the probe's CRF, capped at the probe bitrate plus headroom, buffer in the rung's ratio", () => {
     // 6 s sampled; 360p wrote 150 KB (200 kbit/s), 720p 450 KB (600 kbit/s).
-    const fitted = fitRungsToContent(rungs, [{ bytes: 150_000 }, { bytes: 450_000 }], 6);
+    const fitted = fitRungsToContent(rungs, [{ bytes: 150_000 }, { bytes: 450_000 }], 6, 21);
     assert.deepEqual(fitted.map((entry) => entry.probeKbps), [200, 600]);
-    assert.deepEqual(fitted.map((entry) => entry.rung.videoKbps), [Math.round(200 * PROBE_HEADROOM), Math.round(600 * PROBE_HEADROOM)]);
-    const top = fitted[1]!.rung;
-    assert.equal(top.maxrateKbps, Math.round(rungs[1]!.maxrateKbps * (top.videoKbps / rungs[1]!.videoKbps)));
-    assert.equal(top.bufsizeKbps, Math.round(rungs[1]!.bufsizeKbps * (top.videoKbps / rungs[1]!.videoKbps)));
-    assert.equal(top.width, 1280);
-    assert.equal(top.name, "720p");
+    assert.deepEqual(fitted.map((entry) => [entry.rung.crf, entry.rung.maxrateKbps, entry.rung.videoKbps]), [
+      [21, 200 * CAP_HEADROOM, 200 * CAP_HEADROOM],
+      [21, 600 * CAP_HEADROOM, 600 * CAP_HEADROOM],
+    ]);
+    assert.deepEqual(fitted.map((entry) => entry.rung.bufsizeKbps), [2 * 200 * CAP_HEADROOM, 2 * 600 * CAP_HEADROOM]);
+    assert.deepEqual([fitted[1]!.rung.name, fitted[1]!.rung.width, fitted[1]!.rung.height], ["720p", 1280, 720]);
   });
 
-  test("hard content keeps the configured bitrate: the fixed ladder is the ceiling", () => {
-    const fitted = fitRungsToContent(rungs, [{ bytes: 3_000_000 }, { bytes: 9_000_000 }], 6);
-    assert.deepEqual(fitted.map((entry) => entry.rung.videoKbps), [800, 2800]);
-    assert.deepEqual(fitted.map((entry) => entry.rung.maxrateKbps), rungs.map((rung) => rung.maxrateKbps));
+  test("hard content is capped at the configured bitrate: a rung never costs more than the fixed ladder", () => {
+    const fitted = fitRungsToContent(rungs, [{ bytes: 3_000_000 }, { bytes: 9_000_000 }], 6, 21);
+    assert.deepEqual(fitted.map((entry) => entry.rung.maxrateKbps), [800, 2800]);
+    assert.deepEqual(fitted.map((entry) => entry.configuredKbps), [800, 2800]);
   });
 
-  test("a near-static clip never drops below the floor share of the configured rung", () => {
-    const fitted = fitRungsToContent(rungs, [{ bytes: 2_000 }, { bytes: 4_000 }], 6);
-    assert.deepEqual(fitted.map((entry) => entry.rung.videoKbps), [Math.max(150, 800 * MIN_CONTENT_SHARE), 2800 * MIN_CONTENT_SHARE]);
+  test("a near-static clip never gets a cap below the floor share of the configured rung", () => {
+    const fitted = fitRungsToContent(rungs, [{ bytes: 2_000 }, { bytes: 4_000 }], 6, 21);
+    assert.deepEqual(fitted.map((entry) => entry.rung.maxrateKbps), [Math.max(150, 800 * MIN_CONTENT_SHARE), 2800 * MIN_CONTENT_SHARE]);
   });
 
-  test("a rung whose probe wrote nothing keeps its configured bitrate", () => {
-    const fitted = fitRungsToContent(rungs, [{ bytes: undefined }, { bytes: 100 }], 6);
-    assert.deepEqual(fitted.map((entry) => [entry.probeKbps, entry.rung.videoKbps]), [[undefined, 800], [undefined, 2800]]);
+  test("a rung whose probe wrote nothing stays as configured, at its average bitrate", () => {
+    const fitted = fitRungsToContent(rungs, [{ bytes: undefined }, { bytes: 100 }], 6, 21);
+    assert.deepEqual(fitted.map((entry) => [entry.probeKbps, entry.rung.crf, entry.rung.videoKbps, entry.rung.maxrateKbps]), [
+      [undefined, undefined, 800, rungs[0]!.maxrateKbps],
+      [undefined, undefined, 2800, rungs[1]!.maxrateKbps],
+    ]);
     assert.equal(probeKbps(10_000, 0), undefined);
+  });
+
+  test("a CRF rung is encoded with -crf:v:<i> and its cap; a configured rung keeps its -b:v:<i> target", () => {
+    const [crfRung, fixedRung] = [{ ...rungs[0]!, crf: 21, maxrateKbps: 300, bufsizeKbps: 600 }, rungs[1]!];
+    const args = hlsLadderArgs({ inputPath: "/w/in.mp4", demuxer: "mov", source: { videoStreamIndex: 0, audioStreamIndex: undefined, fps: 30, durationSec: 10 }, rungs: [crfRung, fixedRung], settings: { ...settings, segmentFormat: "mpegts" }, audioOnlyKbps: undefined, outDir: "/w/out" });
+    const at = args.indexOf("-crf:v:0");
+    assert.deepEqual(args.slice(at, at + 12), ["-crf:v:0", "21", "-maxrate:v:0", "300k", "-bufsize:v:0", "600k", "-b:v:1", `${fixedRung.videoKbps}k`, "-maxrate:v:1", `${fixedRung.maxrateKbps}k`, "-bufsize:v:1", `${fixedRung.bufsizeKbps}k`]);
+    assert.equal(args.includes("-b:v:0"), false);
   });
 });

@@ -5,13 +5,16 @@ import type { PlannedRung } from "./ladder-plan.ts";
 
 /**
  * The content-aware ladder (VIDEO_CONTENT_AWARE_LADDER), pure: which seconds to sample, the
- * probe command, and how the probe's bitrates turn into rung bitrates. A few seconds sampled
- * across the clip are encoded at every rung's size at one CRF (quality-driven rate control, so
- * the bitrate it lands at is what this content needs for that quality); each rung then gets
- * that bitrate plus headroom, never more than the fixed ladder gives it and never less than a
- * floor. A talking head or a cartoon needs a fraction of what a football match needs: those
- * rungs shrink, hard content keeps the configured bitrates. npm run bench (quality area)
- * prints bytes and SSIM of fixed against content-aware rungs.
+ * probe command, and how the probe turns into rungs. A few seconds sampled across the clip are
+ * encoded at every rung's size at one CRF; the bitrate each lands at is what this content needs
+ * for that quality. Each rung is then encoded at that CRF (quality-driven, like the probe) under
+ * a cap picked for the content: the probe's bitrate plus headroom for the stretches the sample
+ * missed, never above the fixed ladder's bitrate (so the rung never costs more than today, and
+ * its HLS BANDWIDTH stays bounded) and never below a floor. A talking head or a cartoon needs a
+ * fraction of what a football match needs: those rungs shrink; hard content hits the cap and
+ * gets what the fixed ladder gives. Why CRF under a cap rather than the probe's bitrate as an
+ * average target: at equal bytes x264's average-bitrate mode scored lower SSIM than CRF on easy
+ * content in npm run bench (quality area), which prints bytes and SSIM of all three.
  */
 
 export interface ProbeWindow {
@@ -23,16 +26,16 @@ export interface ProbeWindow {
 export const PROBE_WINDOW_COUNT = 3;
 
 /**
- * Average-bitrate encodes under a VBV cap land a little below the CRF encode's quality at the
- * same average (the cap clips peaks), and the sample can miss the clip's hardest stretch.
+ * The cap sits this far above the sampled CRF bitrate: a rung's local rate swings around its
+ * average, and the sample can miss the clip's hardest stretch.
  */
-export const PROBE_HEADROOM = 1.15;
+export const CAP_HEADROOM = 1.5;
 
 /**
- * No rung drops below this share of its configured bitrate: the probe sees a few seconds, so
- * a clip that is easy where it was sampled and hard elsewhere keeps a usable floor.
+ * No rung's cap drops below this share of its configured bitrate: the probe sees a few seconds,
+ * so a clip that is easy where it was sampled and hard elsewhere keeps a usable ceiling.
  */
-export const MIN_CONTENT_SHARE = 0.2;
+export const MIN_CONTENT_SHARE = 0.1;
 
 /** Below this many bytes a rung's probe output is taken as failed and the rung keeps its bitrate. */
 const MIN_PROBE_BYTES = 512;
@@ -115,19 +118,18 @@ export function probeKbps(bytes: number | undefined, sampledSec: number): number
 }
 
 /**
- * Each rung's bitrate from its probe (pure): probe × headroom, within [floor, configured];
- * maxrate and buffer keep the rung's own ratios to its bitrate. A rung whose probe failed
- * keeps its configured bitrate.
+ * Each rung from its probe (pure): CRF `crf` under a cap of probe × headroom within
+ * [floor, configured bitrate]; the VBV buffer keeps the rung's own ratio to its bitrate.
+ * `videoKbps` becomes the cap. A rung whose probe failed stays as configured (average bitrate).
  */
-export function fitRungsToContent(rungs: readonly PlannedRung[], probes: readonly RungProbe[], sampledSec: number): FittedRung[] {
+export function fitRungsToContent(rungs: readonly PlannedRung[], probes: readonly RungProbe[], sampledSec: number, crf: number): FittedRung[] {
   return rungs.map((rung, index) => {
     const measured = probeKbps(probes[index]?.bytes, sampledSec);
     if (measured === undefined) return { rung: { ...rung }, probeKbps: undefined, configuredKbps: rung.videoKbps };
     const floor = Math.max(MIN_VIDEO_KBPS, rung.videoKbps * MIN_CONTENT_SHARE);
-    const videoKbps = Math.round(Math.min(rung.videoKbps, Math.max(floor, measured * PROBE_HEADROOM)));
-    const scale = videoKbps / rung.videoKbps;
+    const cap = Math.round(Math.min(rung.videoKbps, Math.max(floor, measured * CAP_HEADROOM)));
     return {
-      rung: { ...rung, videoKbps, maxrateKbps: Math.round(rung.maxrateKbps * scale), bufsizeKbps: Math.round(rung.bufsizeKbps * scale) },
+      rung: { ...rung, crf, videoKbps: cap, maxrateKbps: cap, bufsizeKbps: Math.round((rung.bufsizeKbps * cap) / rung.videoKbps) },
       probeKbps: Math.round(measured),
       configuredKbps: rung.videoKbps,
     };

@@ -8,7 +8,7 @@ import type { PlannedRung } from "./ladder-plan.ts";
 
 /**
  * The content-aware ladder step (VIDEO_CONTENT_AWARE_LADDER): runs the probe encode that
- * content-ladder.ts builds and returns the rungs with bitrates fitted to the content. Records
+ * content-ladder.ts builds and returns the rungs fitted to the content (CRF under a content cap). Records
  * a `content-probed` timeline entry with each rung's probe and chosen bitrate.
  */
 export interface ContentProbeInput {
@@ -30,13 +30,13 @@ export async function fitLadderToContent(ctx: ProcessContext, input: ContentProb
   });
   const probes = await Promise.all(input.rungs.map((_, index) => stat(probeOutputFile(outDir, index)).then((file) => ({ bytes: file.size }), () => ({ bytes: undefined }))));
   const sampledSec = windows.reduce((sum, window) => sum + window.durationSec, 0);
-  const fitted = fitRungsToContent(input.rungs, probes, sampledSec);
+  const fitted = fitRungsToContent(input.rungs, probes, sampledSec, video.contentProbeCrf);
   ctx.step("content-probed", {
     crf: video.contentProbeCrf,
     sampledSec: Math.round(sampledSec * 1000) / 1000,
     windows: windows.length,
     elapsedMs: run.elapsedMs,
-    rungs: fitted.map((entry) => `${entry.rung.name} probe ${entry.probeKbps ?? "?"}k → ${entry.rung.videoKbps}k (of ${entry.configuredKbps}k)`),
+    rungs: fitted.map((entry) => (entry.rung.crf !== undefined ? `${entry.rung.name} probe ${entry.probeKbps}k → CRF ${entry.rung.crf} capped at ${entry.rung.maxrateKbps}k (of ${entry.configuredKbps}k)` : `${entry.rung.name} probe failed → ${entry.rung.videoKbps}k as configured`)),
   });
   return fitted.map((entry) => entry.rung);
 }
