@@ -12,7 +12,7 @@
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { AREAS, benchSettings, type AreaName } from "./bench-settings.ts";
+import { benchSettings, DEFAULT_AREAS, type AreaName } from "./bench-settings.ts";
 import { benchAudio } from "./areas/audio.bench.ts";
 import { benchDocuments } from "./areas/documents.bench.ts";
 import { benchImages } from "./areas/images.bench.ts";
@@ -82,7 +82,7 @@ try {
 const finishedAt = new Date();
 const page = renderResults({ settings, machine, loadAtEnd: loadAverage(), startedAt, finishedAt, reports, failures });
 // Only a full run of every area replaces bench/results.md; a quick or partial run must not overwrite it.
-const complete = !settings.quick && settings.areas.length === AREAS.length;
+const complete = !settings.quick && DEFAULT_AREAS.every((area) => settings.areas.includes(area));
 const resultsFile = complete ? path.join(import.meta.dirname, "results.md") : path.join(settings.inputDir, `results-${settings.quick ? "quick" : settings.areas.join("-")}.md`);
 await writeFile(resultsFile, page);
 log(`wrote ${complete ? "bench/results.md" : resultsFile} (${Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000)} s in total)`);

@@ -3,7 +3,7 @@ import path from "node:path";
 import type { BenchContext } from "../lib/context.ts";
 import { measureLadders, ladderTables, type LadderMeasure } from "../lib/quality-ladders.ts";
 import { qualityClips, qualityImages } from "../lib/quality-inputs.ts";
-import { stillChoices, stillTables, measureStills, AVIF_CPU_BUDGET_SEC, type Candidate, type StillChoice } from "../lib/quality-stills.ts";
+import { stillChoices, stillTables, measureStills, AVIF_CPU_BUDGET_SEC, STILL_TARGETS, type Candidate, type StillChoice } from "../lib/quality-stills.ts";
 import type { AreaReport, Figure, RatioFigure, ReportTable } from "../lib/report.ts";
 
 /**
@@ -24,7 +24,7 @@ export async function benchQuality(context: BenchContext): Promise<AreaReport> {
   const clips = await qualityClips(settings.inputDir, settings.quality.clipSec);
   const config = stack.config;
   const current = (candidate: Candidate) =>
-    candidate.format === "webp" ? candidate.quality === config.image.webpQuality : candidate.format === "jpeg" ? candidate.quality === config.image.jpegQuality && candidate.chromaSubsampling === "4:2:0" : candidate.quality === config.image.avifQuality && candidate.effort === config.image.avifEffort;
+    candidate.format === "webp" ? candidate.quality === config.image.webpQuality : candidate.format === "jpeg" ? candidate.quality === config.image.jpegQuality && candidate.chromaSubsampling === config.image.jpegChromaSubsampling : candidate.quality === config.image.avifQuality && candidate.effort === config.image.avifEffort;
 
   const stills = await measureStills(context, images, config.image, ssimulacra2Binary);
   const choices = stillChoices(stills, current);
@@ -54,7 +54,7 @@ export async function benchQuality(context: BenchContext): Promise<AreaReport> {
       `video: ${clips.map((clip) => clip.name).join(", ")}: ${settings.quality.clipSec} s 720p30 clips generated with ffmpeg (H.264 at a constant 8 Mbit/s, as a phone writes; 720p keeps the area within minutes on 2 cores); ladder ${config.video.rungs.map((rung) => `${rung.height}p ${rung.videoKbps}k`).join(" / ")}, x264 ${config.video.x264Preset}, ${config.video.segmentSeconds} s segments`,
       "metrics: SSIMULACRA2 (ssimulacra2_rs, scripts/install-quality-tools.sh) and ffmpeg SSIM for stills; ffmpeg SSIM and PSNR for video (no VMAF: Debian's ffmpeg is built without libvmaf)",
       "cost: CPU seconds (user + sys) of each encode alone (stills: bench/raw/quality-encode.ts with MALLOC_ARENA_MAX=2, one encode at a time; video: the ffmpeg children), not wall time, which the shared machine disturbs",
-      `targets: web variants and thumbnails SSIMULACRA2 ≥ 70, optimized original ≥ 85, each on the worst input; AVIF within ${AVIF_CPU_BUDGET_SEC} cpu-s per 1.9 MP image`,
+      `targets: web variants and thumbnails SSIMULACRA2 ≥ 70, optimized original ≥ ${STILL_TARGETS.optimized}, each on the worst input; AVIF within ${AVIF_CPU_BUDGET_SEC} cpu-s per ${width}×${height} image`,
     ],
     figures,
     ratios,

@@ -33,6 +33,8 @@ export interface AppConfig {
     thumbnailSizes: { small: number; medium: number; large: number };
     webMaxDimension: number;
     jpegQuality: number;
+    /** Chroma subsampling of the optimized JPEG. */
+    jpegChromaSubsampling: "4:4:4" | "4:2:0";
     webpQuality: number;
     avifQuality: number;
     avifEffort: number;
@@ -177,6 +179,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       thumbnailSizes: { small: small!, medium: medium!, large: large! },
       webMaxDimension: e.IMAGE_WEB_MAX_DIMENSION,
       jpegQuality: e.IMAGE_JPEG_QUALITY,
+      jpegChromaSubsampling: e.IMAGE_JPEG_CHROMA_SUBSAMPLING,
       webpQuality: e.IMAGE_WEBP_QUALITY,
       avifQuality: e.IMAGE_AVIF_QUALITY,
       avifEffort: e.IMAGE_AVIF_EFFORT,

@@ -150,7 +150,7 @@ async function encode(plan: VariantPlan, inputPath: string, web: RawImage, image
     }
     switch (plan.format) {
       case "jpeg":
-        pipeline = pipeline.jpeg({ quality: image.jpegQuality, mozjpeg: true, progressive: true });
+        pipeline = pipeline.jpeg({ quality: image.jpegQuality, mozjpeg: true, progressive: true, chromaSubsampling: image.jpegChromaSubsampling });
         break;
       case "png":
         pipeline = pipeline.png({ compressionLevel: 9, adaptiveFiltering: true, effort: 7 });

@@ -83,10 +83,13 @@ describe("content-aware ladder: fitted rungs", () => {
     assert.deepEqual([fitted[1]!.rung.name, fitted[1]!.rung.width, fitted[1]!.rung.height], ["720p", 1280, 720]);
   });
 
-  test("hard content is capped at the configured bitrate: a rung never costs more than the fixed ladder", () => {
+  test("hard content keeps the fixed rung exactly: the configured target bitrate, no CRF", () => {
     const fitted = fitRungsToContent(rungs, [{ bytes: 3_000_000 }, { bytes: 9_000_000 }], 6, 21);
-    assert.deepEqual(fitted.map((entry) => entry.rung.maxrateKbps), [800, 2800]);
-    assert.deepEqual(fitted.map((entry) => entry.configuredKbps), [800, 2800]);
+    assert.deepEqual(fitted.map((entry) => entry.rung), rungs);
+    assert.deepEqual(fitted.map((entry) => entry.probeKbps), [4000, 12000]);
+    // Just below the rung once the headroom is added: still the fixed rung.
+    const edge = fitRungsToContent(rungs, [{ bytes: Math.ceil((800 / CAP_HEADROOM) * 6 * 125) }, { bytes: 1 }], 6, 21);
+    assert.equal(edge[0]!.rung.crf, undefined);
   });
 
   test("a near-static clip never gets a cap below the floor share of the configured rung", () => {

@@ -9,9 +9,9 @@ import type { PlannedRung } from "./ladder-plan.ts";
  * encoded at every rung's size at one CRF; the bitrate each lands at is what this content needs
  * for that quality. Each rung is then encoded at that CRF (quality-driven, like the probe) under
  * a cap picked for the content: the probe's bitrate plus headroom for the stretches the sample
- * missed, never above the fixed ladder's bitrate (so the rung never costs more than today, and
- * its HLS BANDWIDTH stays bounded) and never below a floor. A talking head or a cartoon needs a
- * fraction of what a football match needs: those rungs shrink; hard content hits the cap and
+ * missed, and never below a floor. A rung whose content needs the fixed ladder's bitrate or
+ * more stays exactly the fixed rung, so no rung costs more than today. A talking head or a
+ * cartoon needs a fraction of what a football match needs: those rungs shrink; hard content
  * gets what the fixed ladder gives. Why CRF under a cap rather than the probe's bitrate as an
  * average target: at equal bytes x264's average-bitrate mode scored lower SSIM than CRF on easy
  * content in npm run bench (quality area), which prints bytes and SSIM of all three.
@@ -118,14 +118,18 @@ export function probeKbps(bytes: number | undefined, sampledSec: number): number
 }
 
 /**
- * Each rung from its probe (pure): CRF `crf` under a cap of probe × headroom within
- * [floor, configured bitrate]; the VBV buffer keeps the rung's own ratio to its bitrate.
- * `videoKbps` becomes the cap. A rung whose probe failed stays as configured (average bitrate).
+ * Each rung from its probe (pure): CRF `crf` under a cap of probe × headroom, at least the
+ * floor; the VBV buffer keeps the rung's own ratio to its bitrate; `videoKbps` becomes the cap.
+ * A rung whose content needs its configured bitrate or more, or whose probe failed, stays
+ * exactly as configured (average bitrate).
  */
 export function fitRungsToContent(rungs: readonly PlannedRung[], probes: readonly RungProbe[], sampledSec: number, crf: number): FittedRung[] {
   return rungs.map((rung, index) => {
     const measured = probeKbps(probes[index]?.bytes, sampledSec);
     if (measured === undefined) return { rung: { ...rung }, probeKbps: undefined, configuredKbps: rung.videoKbps };
+    // Content that needs the configured bitrate or more keeps the fixed rung exactly: CRF under a
+    // VBV cap may overshoot the cap's average on a short clip (the buffer starts full), the fixed target does not.
+    if (measured * CAP_HEADROOM >= rung.videoKbps) return { rung: { ...rung }, probeKbps: Math.round(measured), configuredKbps: rung.videoKbps };
     const floor = Math.max(MIN_VIDEO_KBPS, rung.videoKbps * MIN_CONTENT_SHARE);
     const cap = Math.round(Math.min(rung.videoKbps, Math.max(floor, measured * CAP_HEADROOM)));
     return {

@@ -36,7 +36,10 @@ export async function fitLadderToContent(ctx: ProcessContext, input: ContentProb
     sampledSec: Math.round(sampledSec * 1000) / 1000,
     windows: windows.length,
     elapsedMs: run.elapsedMs,
-    rungs: fitted.map((entry) => (entry.rung.crf !== undefined ? `${entry.rung.name} probe ${entry.probeKbps}k → CRF ${entry.rung.crf} capped at ${entry.rung.maxrateKbps}k (of ${entry.configuredKbps}k)` : `${entry.rung.name} probe failed → ${entry.rung.videoKbps}k as configured`)),
+    rungs: fitted.map((entry) => {
+      if (entry.rung.crf !== undefined) return `${entry.rung.name} probe ${entry.probeKbps}k → CRF ${entry.rung.crf} capped at ${entry.rung.maxrateKbps}k (of ${entry.configuredKbps}k)`;
+      return entry.probeKbps !== undefined ? `${entry.rung.name} probe ${entry.probeKbps}k ≥ ${entry.configuredKbps}k: the fixed rung` : `${entry.rung.name} probe failed: the fixed rung`;
+    }),
   });
   return fitted.map((entry) => entry.rung);
 }
