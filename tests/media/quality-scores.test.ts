@@ -195,7 +195,7 @@ describe("video scores and the content-aware ladder", () => {
       await runFfmpeg({ args: ["-i", pattern, "-vf", "noise=alls=60:allf=t", "-c:v", "mjpeg", "-q:v", "2", "-pix_fmt", "yuvj420p", "-y", file], trustedInputs: true });
       return file;
     });
-    const env = { VIDEO_CONTENT_AWARE_LADDER: "true", VIDEO_HLS_RUNGS: "360:1000k:64k", QUALITY_SCORES: "true" };
+    const env = { VIDEO_CONTENT_AWARE_LADDER: "true", VIDEO_CONTENT_PROBE_CRF: "23", VIDEO_HLS_RUNGS: "360:1000k:64k", QUALITY_SCORES: "true" };
     /** `360p probe 26k → CRF 23 capped at 150k (of 715k)` → [probe, cap, configured]. */
     const fitted = (run: LocalRun): number[] => {
       const line = (run.steps.find((entry) => entry.event === "content-probed")?.detail?.["rungs"] as string[] | undefined)?.[0] ?? "";
