@@ -33,6 +33,8 @@ export interface AppConfig {
     thumbnailSizes: { small: number; medium: number; large: number };
     webMaxDimension: number;
     jpegQuality: number;
+    /** Chroma subsampling of the optimized JPEG. */
+    jpegChromaSubsampling: "4:4:4" | "4:2:0";
     webpQuality: number;
     avifQuality: number;
     avifEffort: number;
@@ -54,6 +56,16 @@ export interface AppConfig {
     storyboard: boolean;
     /** Convert HDR (PQ/HLG) sources to SDR BT.709 before encoding. */
     hdrToneMap: boolean;
+    /** Fit rung bitrates to the content with a probe encode (content-ladder.ts); never above the configured rungs. */
+    contentAwareLadder: boolean;
+    contentProbeCrf: number;
+    contentProbeSeconds: number;
+  };
+  /** Optional quality scores of every output against its source (src/processors/quality). */
+  quality: {
+    scores: boolean;
+    imageMetric: "ssim" | "ssimulacra2";
+    ssimulacra2Binary: string;
   };
   audio: {
     /** Transcode targets in output order: mp3, aac (M4A), ogg (Opus). */
@@ -167,6 +179,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       thumbnailSizes: { small: small!, medium: medium!, large: large! },
       webMaxDimension: e.IMAGE_WEB_MAX_DIMENSION,
       jpegQuality: e.IMAGE_JPEG_QUALITY,
+      jpegChromaSubsampling: e.IMAGE_JPEG_CHROMA_SUBSAMPLING,
       webpQuality: e.IMAGE_WEBP_QUALITY,
       avifQuality: e.IMAGE_AVIF_QUALITY,
       avifEffort: e.IMAGE_AVIF_EFFORT,
@@ -186,6 +199,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       posterPositionPercent: e.VIDEO_POSTER_POSITION_PERCENT,
       storyboard: e.VIDEO_STORYBOARD,
       hdrToneMap: e.VIDEO_HDR_TONE_MAP,
+      contentAwareLadder: e.VIDEO_CONTENT_AWARE_LADDER,
+      contentProbeCrf: e.VIDEO_CONTENT_PROBE_CRF,
+      contentProbeSeconds: e.VIDEO_CONTENT_PROBE_SECONDS,
+    },
+    quality: {
+      scores: e.QUALITY_SCORES,
+      imageMetric: e.QUALITY_IMAGE_METRIC,
+      ssimulacra2Binary: e.QUALITY_SSIMULACRA2_PATH,
     },
     audio: {
       formats: e.AUDIO_FORMATS as Array<"mp3" | "aac" | "ogg">,

@@ -8,6 +8,8 @@ import { decodeHeicToPng } from "../media/heif-decode.ts";
 import { describeImage, type ImageFacts } from "./image/image.metadata.ts";
 import { dominantColourOf, thumbHashOf } from "./image/image.placeholder.ts";
 import { CONTENT_TYPE, displayedSize, fitInside, planVariants, type VariantPlan } from "./image/image.plan.ts";
+import { createImageScorer, withQuality } from "./quality/image-quality.ts";
+import { qualityStepDetail } from "./quality/quality-summary.ts";
 import type { OutputFile, ProcessContext, ProcessResult, Processor } from "./processor.ts";
 
 /** Formats decoded by the sharp build we ship. SVG is refused: it can reference external files. */
@@ -33,27 +35,31 @@ export function createImageProcessor(config: AppConfig): Processor {
       throwIfAborted(ctx.signal);
 
       const outputs: OutputFile[] = [];
+      // QUALITY_SCORES: each variant scored against the source at its own size (off by default).
+      const scorer = ctx.config.quality.scores ? createImageScorer(ctx) : undefined;
       let done = 0;
       await Promise.all(
         plans.map(async (plan) => {
           const buffer = await encode(plan, sourcePath, web, image);
           throwIfAborted(ctx.signal);
           const { info } = buffer;
+          const quality = await scorer?.score(plan.source === "web" ? sharp(web.data, { raw: web.info }) : openInput(sourcePath, image.maxPixels, false).autoOrient(), buffer.data);
           outputs.push(
-            await ctx.output({
+            withQuality(await ctx.output({
               name: plan.name,
               variant: plan.variant,
               body: { buffer: buffer.data },
               contentType: CONTENT_TYPE[plan.format],
               width: info.width,
               height: plan.animated ? (info.pageHeight ?? info.height) : info.height,
-            }),
+            }), quality),
           );
           done += 1;
           ctx.progress(20 + (70 * done) / plans.length, plan.variant);
         }),
       );
       ctx.step("encoded", { variants: outputs.length });
+      if (scorer) ctx.step("quality-scored", qualityStepDetail(outputs));
       const placeholderSource = sharp(web.data, { raw: web.info });
       const [thumbhash, dominantColour] = await Promise.all([thumbHashOf(placeholderSource), dominantColourOf(placeholderSource)]);
       outputs.sort((a, b) => plans.findIndex((p) => p.variant === a.variant) - plans.findIndex((p) => p.variant === b.variant));
@@ -144,7 +150,7 @@ async function encode(plan: VariantPlan, inputPath: string, web: RawImage, image
     }
     switch (plan.format) {
       case "jpeg":
-        pipeline = pipeline.jpeg({ quality: image.jpegQuality, mozjpeg: true, progressive: true });
+        pipeline = pipeline.jpeg({ quality: image.jpegQuality, mozjpeg: true, progressive: true, chromaSubsampling: image.jpegChromaSubsampling });
         break;
       case "png":
         pipeline = pipeline.png({ compressionLevel: 9, adaptiveFiltering: true, effort: 7 });

@@ -25,6 +25,28 @@ export interface OutputFile {
   width?: number;
   height?: number;
   durationSec?: number;
+  /** Its score against the source at the output size, with QUALITY_SCORES (src/processors/quality). */
+  quality?: OutputQuality;
+}
+
+/**
+ * A perceptual score of one output against its source, compared at the output's size.
+ * SSIMULACRA2: 90 ≈ visually lossless, 70 ≈ high quality, 50 ≈ medium. SSIM: 1 = identical;
+ * PSNR in dB. A scoring failure is recorded in `error` and never fails the job.
+ */
+export interface OutputQuality {
+  metric: "ssimulacra2" | "ssim";
+  ssimulacra2?: number;
+  ssim?: number;
+  /** Video: the worst frame's SSIM. */
+  ssimMin?: number;
+  psnrDb?: number;
+  frames?: number;
+  /** Size the comparison ran at; a centre crop of large images (`cropped`). */
+  comparedWidth?: number;
+  comparedHeight?: number;
+  cropped?: boolean;
+  error?: string;
 }
 
 export interface OutputRequest {

@@ -17,6 +17,8 @@ import { extractPoster, type PosterFiles } from "./video/poster.ts";
 import { measureRendition, type RenditionStats } from "./video/rendition-stats.ts";
 import { makeStoryboard } from "./video/storyboard.ts";
 import { toneMapSourceOf, type ToneMapSource } from "./video/tone-map.ts";
+import { fitLadderToContent } from "./video/content-probe.ts";
+import { scoreVideoOutputs, withRenditionQuality } from "./quality/video-quality.ts";
 
 /**
  * Video: probe → check limits → plan the ladder → encode (one-pass HLS ladder, or a web MP4
@@ -56,9 +58,13 @@ async function processVideo(ctx: ProcessContext): Promise<ProcessResult> {
   const source = await probeStep(ctx);
   report("probe", 1);
   throwIfAborted(ctx.signal);
-  const rungs = planStep(ctx, source);
+  const planned = planStep(ctx, source);
+  // VIDEO_CONTENT_AWARE_LADDER (off by default): rung bitrates fitted to the content by a probe encode (HLS only).
+  const rungs = ctx.config.video.contentAwareLadder && ctx.config.video.hlsEnabled ? await fitLadderToContent(ctx, { demuxer: source.demuxer, source: source.encode, settings: encodeSettings(ctx.config), rungs: planned }) : planned;
   const encoded = ctx.config.video.hlsEnabled ? await encodeHlsStep(ctx, source, rungs, report) : await encodeMp4Step(ctx, source, rungs, report);
   throwIfAborted(ctx.signal);
+  // QUALITY_SCORES (off by default): each rendition's SSIM/PSNR against the source, on its playlist or MP4 output.
+  const quality = ctx.config.quality.scores ? await scoreVideoOutputs(ctx, { demuxer: source.demuxer, source: source.encode, settings: encodeSettings(ctx.config), rungs, encoded }) : undefined;
   const top = rungs.at(-1)!;
   const poster = await posterStep(ctx, source, top);
   report("poster", 1);
@@ -66,7 +72,7 @@ async function processVideo(ctx: ProcessContext): Promise<ProcessResult> {
   const storyboard = ctx.config.video.storyboard ? await storyboardStep(ctx, source) : undefined;
   report("storyboard", 1);
   throwIfAborted(ctx.signal);
-  const outputs = await uploadStep(ctx, encoded, poster, storyboard, report);
+  const outputs = withRenditionQuality(await uploadStep(ctx, encoded, poster, storyboard, report), quality);
   // Segments are not listed one by one in the result; the tree's key prefix finds them all.
   const masterKey = outputs.find((output) => output.variant === "hls_master")?.key;
   const hlsKeyPrefix = masterKey?.slice(0, masterKey.length - "master.m3u8".length);

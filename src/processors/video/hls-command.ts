@@ -40,7 +40,8 @@ export function hlsLadderArgs(input: HlsCommandInput): string[] {
   const streamMap: string[] = [];
   rungs.forEach((rung, index) => {
     maps.push("-map", `[v${index}]`);
-    perStream.push(`-b:v:${index}`, `${rung.videoKbps}k`, `-maxrate:v:${index}`, `${rung.maxrateKbps}k`, `-bufsize:v:${index}`, `${rung.bufsizeKbps}k`);
+    // A CRF rung (content-aware ladder) spends what its content needs up to maxrate; otherwise the videoKbps target.
+    perStream.push(...(rung.crf !== undefined ? [`-crf:v:${index}`, String(rung.crf)] : [`-b:v:${index}`, `${rung.videoKbps}k`]), `-maxrate:v:${index}`, `${rung.maxrateKbps}k`, `-bufsize:v:${index}`, `${rung.bufsizeKbps}k`);
     if (withAudio) {
       maps.push("-map", silent ? `[a${index}]` : `0:${source.audioStreamIndex}`);
       perStream.push(`-b:a:${index}`, `${rung.audioKbps}k`);
