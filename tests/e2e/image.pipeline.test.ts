@@ -127,6 +127,19 @@ describe("image uploads through the real consumer, Redis and emulator", () => {
     const okId = await stack.uploadAndNotify("uploads/after.png", await transparentPng());
     assert.equal((await stack.waitForJob(okId)).status, "completed");
   });
+
+  test("a truncated AVIF fails with a message naming the upload, never the worker's temp dir", async () => {
+    // libheif names the file it reads in every line of its error ("<path>: bad seek to 1024").
+    const avif = await sharp({ create: { width: 64, height: 64, channels: 3, background: "#f00" } }).avif().toBuffer();
+    const key = "tenants/t1/users/u1/media/cut.avif";
+    const job = await stack.waitForJob(await stack.uploadAndNotify(key, avif.subarray(0, 120)));
+    assert.deepEqual([job.status, job.error?.category], ["failed", "processing"]);
+    const message = job.error?.message ?? "";
+    assert.ok(!message.includes(stack.tempDir) && !/\/input\b/.test(message), message);
+    assert.ok(message.includes(key), message);
+    const retried = job.timeline.filter((entry) => JSON.stringify(entry.detail ?? {}).includes(stack.tempDir));
+    assert.deepEqual(retried, [], "no timeline entry names the temp dir either");
+  });
 });
 
 async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
