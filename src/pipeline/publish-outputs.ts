@@ -54,7 +54,12 @@ export async function publishOutputs(request: PublishRequest): Promise<PublishOu
     step("superseded", { reason: "the source was uploaded again while this job ran; its own job writes the manifest", current: { ...current } });
     return { kind: "superseded", manifestKey: key, current };
   }
-  const previous = previousManifestSchema.safeParse(await objects.readJson(outputBucket, key, signal));
+  // Unreadable (no s3:GetObject on the outputs yet): then only runs older than a job can live are removed.
+  const previousDocument = await objects.readJson(outputBucket, key, signal).catch((error: unknown) => {
+    request.logger.warn({ err: error }, "the previous manifest could not be read; its run's outputs stay until they are old enough to be swept");
+    return undefined;
+  });
+  const previous = previousManifestSchema.safeParse(previousDocument);
   await objects.upload({ bucket: outputBucket, key, body: { buffer: JSON.stringify(request.manifest, null, 2) }, contentType: "application/json", cacheControl: "no-cache", signal });
   step("manifest-written", { key, run: layout.run });
   const previousRun = previous.success ? previous.data.run?.token : undefined;
