@@ -270,6 +270,7 @@ export class JobRunner {
       source: { bucket: ref.bucket, key: ref.key },
       processed,
       layout,
+      attempt: job.attempt,
       outputSegment: config.storage.outputSegment,
       manifest,
       deadRunAgeMs: config.jobs.processingTimeoutMs + DEAD_RUN_MARGIN_MS,

@@ -13,7 +13,9 @@ import { manifestKey, runPrefixes, sourceRunsPrefix, staleRunKeys, type OutputLa
  * 2. Otherwise the manifest is written at its stable key (no-cache), naming this run's outputs.
  * 3. Then the outputs of older runs are deleted: those the replaced manifest named, and any run
  *    older than a job can live (crashed or superseded runs). A failure here is logged, never
- *    fails the job: the outputs and manifest are already right.
+ *    fails the job: the outputs and manifest are already right. A first upload's first run (no
+ *    manifest before it) skips the listing: there is nothing of its own to remove, and a crashed
+ *    run of another job is swept by the next manifest that replaces one.
  */
 
 /** What identifies the bytes a run processed, as S3 reported them. */
@@ -28,6 +30,8 @@ export interface PublishRequest {
   source: { bucket: string; key: string };
   processed: SourceVersion;
   layout: OutputLayout;
+  /** The job's attempt (1 on its first run). */
+  attempt: number;
   outputSegment: string;
   /** The manifest document; its `run` field names the run. */
   manifest: Record<string, unknown>;
@@ -63,6 +67,7 @@ export async function publishOutputs(request: PublishRequest): Promise<PublishOu
   await objects.upload({ bucket: outputBucket, key, body: { buffer: JSON.stringify(request.manifest, null, 2) }, contentType: "application/json", cacheControl: "no-cache", signal });
   step("manifest-written", { key, run: layout.run });
   const previousRun = previous.success ? previous.data.run?.token : undefined;
+  if (previousRun === undefined && request.attempt === 1) return { kind: "current", manifestKey: key, removedOldOutputs: 0 };
   try {
     const listed = await objects.list(outputBucket, sourceRunsPrefix(layout), signal);
     const stale = staleRunKeys(listed, layout, request.outputSegment, previousRun, Date.now(), request.deadRunAgeMs);
