@@ -281,7 +281,7 @@ export class JobRunner {
     const base = { manifestKey: published.manifestKey, type: processor.name, media: detected, run: layout.run };
     if (published.kind === "superseded") {
       job.run.published = true;
-      return { outputs: [], metadata: result.metadata, ...base, superseded: { by: published.current, outputsRemoved: result.outputs.length } };
+      return { outputs: [], metadata: result.metadata, ...base, superseded: { by: published.current, removedOutputs: published.removedOutputs } };
     }
     job.run.published = true;
     return { ...result, ...base };

@@ -44,7 +44,7 @@ export interface PublishRequest {
 
 export type PublishOutcome =
   | { kind: "current"; manifestKey: string; removedOldOutputs: number }
-  | { kind: "superseded"; manifestKey: string; current: SourceVersion };
+  | { kind: "superseded"; manifestKey: string; current: SourceVersion; removedOutputs: number };
 
 const previousManifestSchema = z.looseObject({ run: z.looseObject({ token: z.string() }).optional() });
 
@@ -54,9 +54,9 @@ export async function publishOutputs(request: PublishRequest): Promise<PublishOu
   const head = await objects.head(source.bucket, source.key);
   const current: SourceVersion = { eTag: head.eTag?.replace(/"/g, ""), versionId: realVersionId(head.versionId) };
   if (!isSameVersion(request.processed, current)) {
-    await deleteRunOutputs(objects, outputBucket, layout, signal);
-    step("superseded", { reason: "the source was uploaded again while this job ran; its own job writes the manifest", current: { ...current } });
-    return { kind: "superseded", manifestKey: key, current };
+    const removedOutputs = await deleteRunOutputs(objects, outputBucket, layout, signal);
+    step("superseded", { reason: "the source was uploaded again while this job ran; its own job writes the manifest", current: { ...current }, removedOutputs });
+    return { kind: "superseded", manifestKey: key, current, removedOutputs };
   }
   // Unreadable (no s3:GetObject on the outputs yet): then only runs older than a job can live are removed.
   const previousDocument = await objects.readJson(outputBucket, key, signal).catch((error: unknown) => {
