@@ -39,7 +39,7 @@ FROM node:24-bookworm-slim AS runtime
 # escape does not land on a real host user; no home directory, no login shell.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ffmpeg libheif-examples tini ca-certificates \
+ && apt-get install -y --no-install-recommends ffmpeg libheif-examples libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui tini ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 media \
  && useradd --system --uid 10001 --gid media --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin media

@@ -50,12 +50,16 @@ export interface OutputQuality {
 }
 
 export interface OutputRequest {
-  /** A flat name (`thumb_small.webp` → `<base>_thumb_small.webp`) or nested (`hls/master.m3u8`). */
+  /**
+   * A flat `<variant>.<ext>` (`thumb_small.webp` → `<file>.<run>_thumb_small.webp`) or a nested
+   * path (`hls/master.m3u8` → `<file>.<run>/hls/master.m3u8`); at most 64 bytes, and never
+   * `manifest.json` (the pipeline writes that).
+   */
   name: string;
   variant: string;
   body: { file: string } | { buffer: Buffer | string };
   contentType: string;
-  /** Defaults to one year immutable: outputs of one source version never change. */
+  /** Defaults to one year immutable: every run writes keys no other run writes (src/storage/output-keys.ts). */
   cacheControl?: string;
   width?: number;
   height?: number;

@@ -16,7 +16,7 @@ import { builtinProcessors } from "../../src/processors/builtin.ts";
 import type { Processor } from "../../src/processors/processor.ts";
 import { ProcessorRegistry } from "../../src/processors/registry.ts";
 import { chirp, generateTone, readWavPcm, referenceWaveform, writeLyingWav } from "../helpers/generate-audio.ts";
-import { processLocally, testConfig, type LocalRun } from "../helpers/process-locally.ts";
+import { LOCAL_RUN, processLocally, testConfig, type LocalRun } from "../helpers/process-locally.ts";
 
 /** The audio processor on generated audio, real ffmpeg/ffprobe/sharp, outputs read back independently. */
 
@@ -99,7 +99,7 @@ describe("audio processor", () => {
     const local = await run(wav);
     assert.deepEqual(
       local.result.outputs.map((output) => output.key.split("/").pop()),
-      ["sine_mp3.mp3", "sine_aac.m4a", "sine_ogg.ogg", "sine_waveform.json", "sine_waveform.dat", "sine_waveform.png"],
+      ["mp3.mp3", "aac.m4a", "ogg.ogg", "waveform.json", "waveform.dat", "waveform.png"].map((name) => `sine.wav.${LOCAL_RUN}_${name}`),
     );
 
     const reference = referenceWaveform(await readWavPcm(wav), 256, false);

@@ -7,7 +7,7 @@ import sharp from "sharp";
 import type { MediaError } from "../../src/errors.ts";
 import { runFfmpeg } from "../../src/media/ffmpeg.runner.ts";
 import { createVideoProcessor } from "../../src/processors/video.processor.ts";
-import { processLocally, testConfig, type LocalRun } from "../helpers/process-locally.ts";
+import { processLocally, testConfig, type LocalRun, LOCAL_RUN } from "../helpers/process-locally.ts";
 import { generateClip, type ClipOptions } from "../helpers/generate-video.ts";
 import { verifyHlsTree } from "../helpers/verify-hls.ts";
 
@@ -40,7 +40,7 @@ async function processClip(clip: Omit<ClipOptions, "out"> & { name: string }, en
   return run;
 }
 
-const base = (name: string) => `tenants/t1/users/u1/media/processed/${name.replace(/\.\w+$/, "")}`;
+const base = (name: string) => `tenants/t1/users/u1/media/processed/${name}.${LOCAL_RUN}`;
 const masterOf = (run: LocalRun, name: string) => run.files.get(`${base(name)}/hls/master.m3u8`)!;
 const sizes = (rungs: Array<{ width: number | undefined; height: number | undefined; hasVideo: boolean }>) =>
   rungs.filter((rung) => rung.hasVideo).map((rung) => `${rung.width}x${rung.height}`);

@@ -10,12 +10,10 @@ import { displayedSize, fitInside, planVariants } from "../../src/processors/ima
 
 const baseEnv = { MEDIA_BUCKET: "media", MEDIA_PROCESSING_QUEUE_URL: "http://localhost:4566/000000000000/q", REDIS_URL: "redis://localhost:6379" };
 
-test("the output layout follows the seed naming, flat and nested", () => {
-  const layout = outputLayout("tenants/t1/users/u1/media/1700000000-abc-photo.jpg", "processed");
-  assert.equal(outputKey(layout, "thumb_small.webp"), "tenants/t1/users/u1/media/processed/1700000000-abc-photo_thumb_small.webp");
-  assert.equal(outputKey(layout, "hls/master.m3u8"), "tenants/t1/users/u1/media/processed/1700000000-abc-photo/hls/master.m3u8");
-  assert.equal(outputKey(outputLayout("photo", "processed"), "manifest.json"), "processed/photo_manifest.json");
-  assert.equal(outputKey(outputLayout("a/.hidden", "out"), "x.jpg"), "a/out/.hidden_x.jpg");
+test("the output layout follows the seed naming, flat and nested (the full rules: output-layout.test.ts)", () => {
+  const layout = outputLayout("tenants/t1/users/u1/media/1700000000-abc-photo.jpg", "processed", "0123abcd");
+  assert.equal(outputKey(layout, "thumb_small.webp"), "tenants/t1/users/u1/media/processed/1700000000-abc-photo.jpg.0123abcd_thumb_small.webp");
+  assert.equal(outputKey(layout, "hls/master.m3u8"), "tenants/t1/users/u1/media/processed/1700000000-abc-photo.jpg.0123abcd/hls/master.m3u8");
   assert.throws(() => outputKey(layout, "../escape.jpg"));
   assert.throws(() => outputKey(layout, "hls/../../x"));
 });
@@ -36,6 +34,30 @@ test("error classification: AWS errors by code and status, system errors by errn
   assert.equal(new MediaError("t", { code: "processing-timeout", category: "resource" }).messageAction, "fail-and-delete");
   assert.equal(new MediaError("d", { code: "aws-AccessDenied", category: "configuration" }).messageAction, "retry-later");
   assert.deepEqual(processing.toJobError(), { category: "processing", code: "image-corrupt", message: "bad", retryable: false });
+});
+
+test("a client-side 4xx from S3 is final: KeyTooLong, InvalidArgument, EntityTooLarge fail at once; the few retryable 4xx are retried", () => {
+  const aws = (name: string, status: number) => Object.assign(new Error(name), { name, $fault: "client" as const, $metadata: { httpStatusCode: status } });
+  for (const [code, status] of [["KeyTooLongError", 400], ["InvalidArgument", 400], ["EntityTooLarge", 400], ["InvalidRequest", 400], ["MetadataTooLarge", 400], ["SomethingNew", 400], ["InvalidRange", 416]] as const) {
+    const error = fromAwsError(aws(code, status), "s3:putObject");
+    assert.deepEqual([error.code, error.category, error.retryable, error.messageAction], [`aws-${code}`, "processing", false, "fail-and-delete"], code);
+  }
+  for (const code of ["RequestTimeout", "IncompleteBody", "BadDigest"]) {
+    assert.deepEqual([fromAwsError(aws(code, 400), "s3:putObject").category, fromAwsError(aws(code, 400), "s3:putObject").retryable], ["transient", true], code);
+  }
+  assert.equal(fromAwsError(aws("OperationAborted", 409), "s3:putObject").category, "transient");
+  // Permissions and missing resources stay configuration errors, retried so the DLQ keeps them for a redrive.
+  assert.equal(fromAwsError(aws("AccessDenied", 403), "s3:putObject").messageAction, "retry-later");
+  assert.equal(fromAwsError(aws("NoSuchBucket", 404), "s3:putObject").category, "configuration");
+  assert.equal(fromAwsError(aws("InvalidBucketName", 400), "s3:putObject").category, "configuration");
+});
+
+test("an error keeps its code, category and cause when its message is rewritten", () => {
+  const cause = new Error("inner");
+  const error = new MediaError("at /tmp/x", { code: "image-corrupt", category: "processing", cause });
+  const rewritten = error.withMessage("at photo.jpg");
+  assert.deepEqual([rewritten.message, rewritten.code, rewritten.category, rewritten.retryable, rewritten.cause], ["at photo.jpg", "image-corrupt", "processing", false, cause]);
+  assert.equal(error.withMessage("at /tmp/x"), error);
 });
 
 test("retry back-off grows exponentially with jitter and is capped", () => {
@@ -90,6 +112,18 @@ test("job ids are stable per object version and differ across versions", () => {
   assert.notEqual(a, jobIdFor({ bucket: "b", key: "k", eTag: "e2" }));
   assert.notEqual(a, jobIdFor({ bucket: "b", key: "k", eTag: "e1", versionId: "v2" }));
   assert.match(a, /^[0-9a-f]{24}$/);
+});
+
+test("job ids: two PUTs of the same bytes to an unversioned key are two jobs; a redelivery of one is the same job", () => {
+  const first = jobIdFor({ bucket: "b", key: "k", eTag: "e1", sequencer: "0062E99A88DC407460" });
+  const second = jobIdFor({ bucket: "b", key: "k", eTag: "e1", sequencer: "0062E99A88DC407461" });
+  assert.notEqual(first, second);
+  assert.equal(first, jobIdFor({ bucket: "b", key: "k", eTag: "e1", sequencer: "0062E99A88DC407460" }));
+  // "null" is what S3 reports for an unversioned object: no version, so the sequencer still tells PUTs apart.
+  assert.equal(jobIdFor({ bucket: "b", key: "k", eTag: "e1", versionId: "null", sequencer: "01" }), jobIdFor({ bucket: "b", key: "k", eTag: "e1", sequencer: "01" }));
+  assert.notEqual(jobIdFor({ bucket: "b", key: "k", eTag: "e1", versionId: "null", sequencer: "01" }), jobIdFor({ bucket: "b", key: "k", eTag: "e1", versionId: "null", sequencer: "02" }));
+  // A real version id names the PUT by itself.
+  assert.equal(jobIdFor({ bucket: "b", key: "k", eTag: "e1", versionId: "v1", sequencer: "01" }), jobIdFor({ bucket: "b", key: "k", eTag: "e1", versionId: "v1", sequencer: "02" }));
 });
 
 test("image plan: orientation swaps sizes, fit never enlarges, variants follow the source family", () => {
