@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { rotatedPhoneJpeg } from "../helpers/generate-images.ts";
+import { manifestKeyOf } from "../helpers/outputs.ts";
 import { startTestStack, type TestStack } from "../helpers/stack.ts";
 
 interface ScoredOutput {
@@ -31,7 +32,7 @@ describe("quality scores through the real consumer, Redis and emulator (QUALITY_
       assert.ok(output.quality.ssim! > 0.8 && output.quality.ssim! <= 1, `${output.variant} SSIM ${output.quality.ssim}`);
       assert.deepEqual([output.quality.comparedWidth, output.quality.comparedHeight], [output.width, output.height]);
     }
-    const manifest = JSON.parse((await stack.getObject("tenants/t1/users/u1/media/processed/1700000000-abc-scored_manifest.json")).toString()) as { outputs: ScoredOutput[] };
+    const manifest = JSON.parse((await stack.getObject(manifestKeyOf(key))).toString()) as { outputs: ScoredOutput[] };
     assert.deepEqual(
       manifest.outputs.map((output) => [output.variant, output.quality?.ssim]),
       result.outputs.map((output) => [output.variant, output.quality?.ssim]),
