@@ -26,6 +26,8 @@ const streamSchema = z.object({
   index: z.number().int(),
   codec_type: z.string().optional(),
   codec_name: z.string().optional(),
+  /** The container's four-character code for the stream (`avc1`, `alac`); what names a codec ffmpeg has no decoder for. */
+  codec_tag_string: z.string().optional(),
   profile: z.string().optional(),
   level: z.number().optional(),
   width: z.number().int().optional(),
@@ -69,7 +71,10 @@ type RawStream = FfprobeOutput["streams"][number];
 
 export interface VideoStreamProbe {
   index: number;
+  /** ffprobe's codec_name; `unknown` when this build has no decoder for it (see {@link assertDecodable}). */
   codec: string;
+  /** The container's code for the codec (`avc1`, `[27][0][0][0]`), kept to name an unknown codec. */
+  codecTag: string | undefined;
   profile: string | undefined;
   level: number | undefined;
   /** Stored (coded) frame size. */
@@ -109,6 +114,7 @@ export type HdrTransfer = "pq" | "hlg";
 export interface AudioStreamProbe {
   index: number;
   codec: string;
+  codecTag: string | undefined;
   profile: string | undefined;
   channels: number | undefined;
   channelLayout: string | undefined;
@@ -222,6 +228,7 @@ function toVideoStream(stream: RawStream): VideoStreamProbe {
   return {
     index: stream.index,
     codec: stream.codec_name ?? "unknown",
+    codecTag: stream.codec_tag_string,
     profile: stream.profile,
     level: stream.level,
     width,
@@ -249,6 +256,7 @@ function toAudioStream(stream: RawStream): AudioStreamProbe {
   return {
     index: stream.index,
     codec: stream.codec_name ?? "unknown",
+    codecTag: stream.codec_tag_string,
     profile: stream.profile,
     channels: stream.channels,
     channelLayout: stream.channel_layout,
@@ -256,6 +264,18 @@ function toAudioStream(stream: RawStream): AudioStreamProbe {
     bitRate: stream.bit_rate,
     durationSec: stream.duration,
   };
+}
+
+/**
+ * ffprobe lists a stream whose codec this build cannot decode without a codec_name (a CAF or
+ * MP4 track in a codec ffmpeg 5.1 lacks): refused with that said in words, before any ffmpeg run
+ * would fail with "Decoder (codec none) not found". Not retried: the build will not change.
+ */
+export function assertDecodable(stream: { codec: string; codecTag: string | undefined }, what: string, probe: Pick<MediaProbe, "format">): void {
+  if (stream.codec !== "unknown") return;
+  const tag = stream.codecTag && /^[\x20-\x7e]{4}$/.test(stream.codecTag) ? ` "${stream.codecTag}"` : "";
+  const container = probe.format.longName ?? probe.format.name;
+  throw processingError("unsupported-by-build", `${what} coded as${tag || " an unknown codec"} in ${container} is not supported by this build (ffmpeg 5.1 has no decoder for it)`);
 }
 
 /** ffprobe writes `unknown` (and older builds `unspecified`) for an untagged property. */

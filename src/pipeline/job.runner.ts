@@ -12,7 +12,7 @@ import { refineMediaKind } from "../media/refine-media.ts";
 import type { DetectedMedia } from "../media/detected-media.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import type { AnnounceOutcome, JobAnnouncer } from "../notify/job-announcer.ts";
-import type { OutputFile, ProcessResult } from "../processors/processor.ts";
+import type { OutputFile, Processor, ProcessResult } from "../processors/processor.ts";
 import type { ProcessorRegistry } from "../processors/registry.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
 import { MANIFEST_NAME, outputKey, outputLayout } from "../storage/output-keys.ts";
@@ -167,7 +167,7 @@ export class JobRunner {
   }
 
   private async steps(job: RunningJob): Promise<StepsResult> {
-    const { config, objects, registry, store, metrics } = this.deps;
+    const { config, objects, store, metrics } = this.deps;
     const { jobId, owner, ref, workDir, signal, logger, step } = job;
     await mkdir(workDir, { recursive: true });
     const inputPath = path.join(workDir, "input");
@@ -179,15 +179,8 @@ export class JobRunner {
     step("downloaded", { bytes: download.bytes });
     throwIfAborted(signal);
 
-    let media = await detectFileType(inputPath);
-    // Audio-only MP4/WebM/Ogg look like video to magic numbers: ffprobe settles the kind.
-    const refine = this.deps.refineMedia ?? ((file: string, detected: DetectedMedia, abort: AbortSignal) => refineMediaKind(file, detected, { signal: abort }));
-    if (media.kind === "video" || media.kind === "audio") media = await refine(inputPath, media, signal);
-    const processor = registry.pick(media);
-    job.setType(processor.name);
+    const { media, processor } = await this.detectAndPick(job, inputPath);
     metrics.bytesTotal.inc({ type: processor.name, direction: "in" }, download.bytes);
-    await store.setType(jobId, processor.name);
-    step("detected", { kind: media.kind, format: media.format, mime: media.mime, processor: processor.name });
     throwIfAborted(signal);
 
     const layout = outputLayout(ref.key, config.storage.outputSegment);
@@ -250,6 +243,32 @@ export class JobRunner {
     await objects.upload({ bucket, key: manifestKey, body: { buffer: JSON.stringify(manifest, null, 2) }, contentType: "application/json", cacheControl: "no-cache", signal });
     step("manifest-written", { key: manifestKey });
     return { ...result, manifestKey, type: processor.name, media: { kind: media.kind, format: media.format, mime: media.mime } };
+  }
+
+  /**
+   * Bytes → type → processor. A job refused here (no processor, a format this build cannot read,
+   * a probe that fails) still records what its bytes are: its type becomes the detected kind
+   * (`audio`, `unknown`, …) rather than staying `pending`, and the timeline's `detected` entry
+   * names the format, so a failed job says what was uploaded.
+   */
+  private async detectAndPick(job: RunningJob, inputPath: string): Promise<{ media: DetectedMedia; processor: Processor }> {
+    const { registry, store } = this.deps;
+    let media = await detectFileType(inputPath);
+    try {
+      // Audio-only MP4/WebM/Ogg look like video to magic numbers: ffprobe settles the kind.
+      const refine = this.deps.refineMedia ?? ((file: string, detected: DetectedMedia, abort: AbortSignal) => refineMediaKind(file, detected, { signal: abort }));
+      if (media.kind === "video" || media.kind === "audio") media = await refine(inputPath, media, job.signal);
+      const processor = registry.pick(media);
+      job.setType(processor.name);
+      await store.setType(job.jobId, processor.name);
+      job.step("detected", { kind: media.kind, format: media.format, mime: media.mime, processor: processor.name });
+      return { media, processor };
+    } catch (error) {
+      job.setType(media.kind);
+      await store.setType(job.jobId, media.kind).catch((recordError: unknown) => job.logger.warn({ err: recordError }, "could not record the detected type"));
+      job.step("detected", { kind: media.kind, format: media.format, mime: media.mime, processor: null });
+      throw error;
+    }
   }
 
   private async onFailure(

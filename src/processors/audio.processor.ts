@@ -6,7 +6,7 @@ import type { AppConfig } from "../config/config.ts";
 import { MediaError, processingError, throwIfAborted, toMediaError } from "../errors.ts";
 import type { DetectedMedia } from "../media/detected-media.ts";
 import { AUDIO_DEMUXERS, demuxerForProbedFormat } from "../media/ffmpeg.runner.ts";
-import { probeMedia, type MediaProbe } from "../media/ffprobe.ts";
+import { assertDecodable, probeMedia, type MediaProbe } from "../media/ffprobe.ts";
 import { hasAudioFormat, readAudioMetadata, type AudioMetadata } from "./audio/audio-metadata.ts";
 import { renderCover, type CoverImage } from "./audio/cover-art.ts";
 import { planTranscodes, type PcmFormat, type SourceAudio, type TranscodeTarget } from "./audio/transcode-plan.ts";
@@ -124,6 +124,7 @@ async function probeAudio(ctx: ProcessContext): Promise<MediaProbe> {
   const known = ctx.media.details?.["probe"] as MediaProbe | undefined;
   const probe = known?.format && known.streams ? known : await probeMedia(ctx.inputPath, { signal: ctx.signal, demuxers: AUDIO_DEMUXERS });
   if (!probe.audio) throw processingError("no-audio-stream", "the file has no audio stream");
+  assertDecodable(probe.audio, "Audio", probe);
   return probe;
 }
 

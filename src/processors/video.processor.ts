@@ -4,7 +4,7 @@ import type { AppConfig } from "../config/config.ts";
 import { processingError, throwIfAborted } from "../errors.ts";
 import type { DetectedMedia } from "../media/detected-media.ts";
 import { runFfmpeg } from "../media/ffmpeg.runner.ts";
-import { probeMedia, type MediaProbe, type VideoStreamProbe } from "../media/ffprobe.ts";
+import { assertDecodable, probeMedia, type MediaProbe, type VideoStreamProbe } from "../media/ffprobe.ts";
 import { VIDEO_DEMUXERS } from "../media/safe-input.ts";
 import type { OutputFile, OutputRequest, ProcessContext, ProcessResult, Processor } from "./processor.ts";
 import type { VideoEncodeSource } from "./video/encode-options.ts";
@@ -93,6 +93,8 @@ async function probeStep(ctx: ProcessContext): Promise<Source> {
   }
   const demuxer = probe.format.demuxer;
   if (!demuxer) throw processingError("unsupported-container", `container ${probe.format.name} is not accepted for video`);
+  assertDecodable(video, "Video", probe);
+  if (probe.audio) assertDecodable(probe.audio, "Audio", probe);
   ctx.step("probed", {
     container: probe.format.name,
     durationSec: probe.durationSec,
