@@ -44,6 +44,8 @@ const streamSchema = z.object({
   duration: numeric,
   bit_rate: numeric,
   nb_frames: numeric,
+  /** Only with `-count_packets`: packets the probe demuxed (every frame of a segment). */
+  nb_read_packets: numeric,
   sample_rate: numeric,
   channels: z.number().int().optional(),
   channel_layout: z.string().optional(),
@@ -91,6 +93,11 @@ export interface VideoStreamProbe {
   fps: number | undefined;
   /** The rate as ffprobe wrote it (`30000/1001`), for exact output. */
   frameRate: string | undefined;
+  /**
+   * The stream's base rate (r_frame_rate), the finest cadence of its timestamps: equal to `fps`
+   * for constant-rate video, well above it for variable-rate phone video and screen recordings.
+   */
+  baseFps: number | undefined;
   pixelFormat: string | undefined;
   /** Bits per colour sample (8, 10, 12…), from `bits_per_raw_sample` or the pixel format's name. */
   bitDepth: number | undefined;
@@ -106,6 +113,8 @@ export interface VideoStreamProbe {
   hdr: HdrTransfer | undefined;
   bitRate: number | undefined;
   frameCount: number | undefined;
+  /** Packets demuxed by a probe run with `countPackets` (one per frame for H.264). */
+  packetCount: number | undefined;
   durationSec: number | undefined;
 }
 
@@ -154,11 +163,13 @@ export interface ProbeOptions {
   demuxers?: readonly string[] | undefined;
   /** ffprobe executable. Default: `ffprobe` on PATH. */
   binary?: string | undefined;
+  /** Also demux the whole input and count each stream's packets (for small files: one HLS segment). */
+  countPackets?: boolean | undefined;
 }
 
 /** The argument array of a probe (pure; tested exactly). */
-export function ffprobeArgs(inputPath: string, demuxers: readonly string[] = MEDIA_DEMUXERS): string[] {
-  return ["-hide_banner", "-loglevel", "error", "-print_format", "json", "-show_format", "-show_streams", ...safeInputArgs(inputPath, { demuxers })];
+export function ffprobeArgs(inputPath: string, demuxers: readonly string[] = MEDIA_DEMUXERS, options: { countPackets?: boolean | undefined } = {}): string[] {
+  return ["-hide_banner", "-loglevel", "error", "-print_format", "json", "-show_format", "-show_streams", ...(options.countPackets ? ["-count_packets"] : []), ...safeInputArgs(inputPath, { demuxers })];
 }
 
 const MAX_PROBE_JSON_BYTES = 8 * 1024 * 1024;
@@ -168,7 +179,7 @@ export async function probeMedia(inputPath: string, options: ProbeOptions = {}):
   const timeoutMs = options.timeoutMs ?? 60_000;
   const result = await runTool({
     binary: options.binary ?? "ffprobe",
-    args: ffprobeArgs(inputPath, options.demuxers),
+    args: ffprobeArgs(inputPath, options.demuxers, { countPackets: options.countPackets }),
     signal: options.signal,
     timeoutMs,
     collectStdoutBytes: MAX_PROBE_JSON_BYTES,
@@ -239,6 +250,7 @@ function toVideoStream(stream: RawStream): VideoStreamProbe {
     sampleAspectRatio,
     fps,
     frameRate: parseRatio(stream.avg_frame_rate) ? stream.avg_frame_rate : parseRatio(stream.r_frame_rate) ? stream.r_frame_rate : undefined,
+    baseFps: parseRatio(stream.r_frame_rate) || undefined,
     pixelFormat: stream.pix_fmt,
     bitDepth: bitDepthOf(stream),
     colorPrimaries: colourTag(stream.color_primaries),
@@ -248,6 +260,7 @@ function toVideoStream(stream: RawStream): VideoStreamProbe {
     hdr: hdrOf(stream.color_transfer),
     bitRate: stream.bit_rate,
     frameCount: stream.nb_frames,
+    packetCount: stream.nb_read_packets,
     durationSec: stream.duration,
   };
 }

@@ -113,7 +113,7 @@ async function probeStep(ctx: ProcessContext): Promise<Source> {
     video,
     demuxer,
     durationSec: probe.durationSec,
-    encode: { videoStreamIndex: video.index, audioStreamIndex: probe.audio?.index, fps: video.fps, durationSec: probe.durationSec, toneMap },
+    encode: { videoStreamIndex: video.index, audioStreamIndex: probe.audio?.index, fps: video.fps, baseFps: video.baseFps, durationSec: probe.durationSec, toneMap },
     toneMap,
   };
 }
@@ -157,7 +157,7 @@ function planStep(ctx: ProcessContext, source: Source): PlannedRung[] {
 
 function encodeSettings(config: AppConfig) {
   const video = config.video;
-  return { x264Preset: video.x264Preset, maxFps: video.maxFps, segmentSeconds: video.segmentSeconds, addSilentAudio: video.addSilentAudio, segmentFormat: video.segmentFormat };
+  return { x264Preset: video.x264Preset, maxFps: video.maxFps, segmentSeconds: video.segmentSeconds, keyframeSeconds: video.keyframeSeconds, addSilentAudio: video.addSilentAudio, segmentFormat: video.segmentFormat };
 }
 
 async function encodeHlsStep(ctx: ProcessContext, source: Source, rungs: PlannedRung[], report: (phase: Phase, fraction: number) => void): Promise<Encoded> {
@@ -174,7 +174,7 @@ async function encodeHlsStep(ctx: ProcessContext, source: Source, rungs: Planned
   });
   const names = [...rungs.map((rung) => rung.name), ...(audioOnlyKbps !== undefined ? [AUDIO_ONLY_NAME] : [])];
   const renditions = await Promise.all(
-    names.map((name) => measureRendition(dir, name, { segmentSeconds: video.segmentSeconds, signal: ctx.signal, expectVideo: name !== AUDIO_ONLY_NAME })),
+    names.map((name) => measureRendition(dir, name, { segmentSeconds: video.segmentSeconds, signal: ctx.signal, expectVideo: name !== AUDIO_ONLY_NAME, scratchDir: ctx.workDir, encodedFrames: run.lastProgress?.frame })),
   );
   const version = Math.max(3, ...renditions.map((rendition) => rendition.playlistVersion));
   await writeFile(path.join(dir, "master.m3u8"), buildMasterPlaylist(renditions.map((rendition) => rendition.variant), version));
@@ -342,6 +342,7 @@ function describeResult(ctx: ProcessContext, source: Source, encoded: Encoded, p
             /** Every playlist and segment of the tree lives under this key prefix. */
             keyPrefix: hlsKeyPrefix,
             segmentSeconds: ctx.config.video.segmentSeconds,
+            keyframeSeconds: ctx.config.video.keyframeSeconds,
             segmentFormat: ctx.config.video.segmentFormat,
             renditions: encoded.renditions.map((rendition) => ({
               name: rendition.name,

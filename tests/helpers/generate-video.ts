@@ -52,6 +52,28 @@ export async function generateClip(options: ClipOptions): Promise<string> {
 }
 
 /**
+ * A variable-frame-rate clip as phones write them (Pixel motion photos, screen recordings):
+ * frames on a 1/120 s grid, alternately 3 and 5 ticks apart, so the stream's base rate
+ * (r_frame_rate) is 120 while the frames average 30 per second. With `burstFrames`, the clip
+ * starts with that many frames at the full 120 fps (a fast scroll in a screen recording).
+ */
+export async function generateVfrClip(options: { width: number; height: number; frames: number; burstFrames?: number; audio?: boolean; out: string }): Promise<string> {
+  const burst = options.burstFrames ?? 0;
+  const pattern = `eq(mod(n-${burst}\\,8)\\,0)+eq(mod(n-${burst}\\,8)\\,3)`;
+  const select = burst > 0 ? `lt(n\\,${burst})+gte(n\\,${burst})*(${pattern})` : pattern;
+  const args = [
+    "-f", "lavfi", "-i", `testsrc2=s=${options.width}x${options.height}:r=120,select='${select}'`,
+    ...(options.audio ? ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000,aformat=channel_layouts=stereo"] : []),
+    "-frames:v", String(options.frames), "-fps_mode:v", "passthrough",
+    ...(options.audio ? ["-c:a", "aac", "-b:a", "96k", "-shortest"] : []),
+    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+    "-y", options.out,
+  ];
+  await runFfmpeg({ args, trustedInputs: true });
+  return options.out;
+}
+
+/**
  * HDR test clips as phones write them: HEVC Main 10 (libx265), BT.2020 primaries and matrix,
  * PQ (HDR10) or HLG transfer, tagged in the bitstream and the container.
  * - `pattern`: testsrc2 converted properly from SDR BT.709 into HDR with SDR white at 203 nits

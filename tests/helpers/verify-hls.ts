@@ -69,7 +69,17 @@ async function verifyRung(playlistPath: string, uri: string, attributes: Record<
     Math.abs(durationSec - expected.sourceDurationSec) <= expected.segmentSeconds,
     `${uri} lasts ${durationSec} s, the source ${expected.sourceDurationSec} s`,
   );
-  if (video) await assertSegmentsStartWithKeyframes(path.dirname(playlistPath), playlist.initUri, playlist.segments.map((segment) => segment.uri), uri);
+  if (video) {
+    await assertSegmentsStartWithKeyframes(path.dirname(playlistPath), playlist.initUri, playlist.segments.map((segment) => segment.uri), uri);
+    // CODECS names the profile and level the bitstream itself declares (what a player checks).
+    const declared = await avc1FromBitstream(path.dirname(playlistPath), playlist.initUri ?? playlist.segments[0]!.uri);
+    assert.equal(attributes["CODECS"]?.split(",")[0], declared, `${uri}: CODECS says ${attributes["CODECS"]}, the stream is ${declared}`);
+    // FRAME-RATE is the rung's real rate: its frames over its duration.
+    const counted = await run("ffprobe", ["-v", "error", "-count_packets", "-select_streams", "v:0", "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", playlistPath]);
+    const realRate = Number(counted.stdout.trim().split("\n")[0]) / durationSec;
+    const stated = Number(attributes["FRAME-RATE"]);
+    assert.ok(Math.abs(stated - realRate) <= realRate * 0.03, `${uri}: FRAME-RATE=${attributes["FRAME-RATE"]} but ${counted.stdout.trim()} frames in ${durationSec} s is ${realRate.toFixed(3)} fps`);
+  }
   return {
     uri,
     attributes,
@@ -80,6 +90,22 @@ async function verifyRung(playlistPath: string, uri: string, attributes: Record<
     durationSec,
     segmentDurations: playlist.segments.map((segment) => Math.round(segment.durationSec * 100) / 100),
   };
+}
+
+/**
+ * `avc1.PPCCLL` from the H.264 configuration as stored: the fMP4 init segment's avcC box, or
+ * the first SPS NAL unit (type 7) of a TS segment (RFC 6381 §3.3: profile_idc, the constraint
+ * flags byte, level_idc).
+ */
+async function avc1FromBitstream(folder: string, file: string): Promise<string> {
+  const bytes = await readFile(path.join(folder, file));
+  const hex = (offset: number) => [0, 1, 2].map((index) => bytes[offset + index]!.toString(16).padStart(2, "0")).join("");
+  const avcC = bytes.indexOf("avcC", 0, "latin1");
+  if (avcC >= 0) return `avc1.${hex(avcC + 5)}`;
+  for (let offset = 0; offset + 7 < bytes.length; offset += 1) {
+    if (bytes[offset] === 0 && bytes[offset + 1] === 0 && bytes[offset + 2] === 1 && (bytes[offset + 3]! & 0x1f) === 7) return `avc1.${hex(offset + 4)}`;
+  }
+  throw new Error(`${file} holds no H.264 configuration`);
 }
 
 /** The first video packet of every segment must be a keyframe (flags start with K). */

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { readFile, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -8,7 +10,7 @@ import type { MediaError } from "../../src/errors.ts";
 import { runFfmpeg } from "../../src/media/ffmpeg.runner.ts";
 import { createVideoProcessor } from "../../src/processors/video.processor.ts";
 import { processLocally, testConfig, type LocalRun } from "../helpers/process-locally.ts";
-import { generateClip, type ClipOptions } from "../helpers/generate-video.ts";
+import { generateClip, generateVfrClip, type ClipOptions } from "../helpers/generate-video.ts";
 import { verifyHlsTree } from "../helpers/verify-hls.ts";
 
 /**
@@ -194,6 +196,58 @@ describe("HLS ladder", () => {
     assert.match(vtt, /^WEBVTT\n\n00:00:00\.000 --> 00:00:01\.000\nsprite\.jpg#xywh=0,0,160,90\n/);
     const sprite = await sharp(run.files.get(`${base(name)}/storyboard/sprite.jpg`)!).metadata();
     assert.deepEqual([sprite.width, sprite.height], [480, 90]);
+  });
+});
+
+describe("variable frame rate (phone motion photos, screen recordings)", () => {
+  const execFileAsync = promisify(execFile);
+  /** Presentation times of the video packets of a file or playlist, sorted. */
+  async function frameTimes(file: string): Promise<number[]> {
+    const { stdout } = await execFileAsync("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time", "-of", "json", file]);
+    return (JSON.parse(stdout) as { packets: Array<{ pts_time: string }> }).packets.map((packet) => Number(packet.pts_time)).sort((a, b) => a - b);
+  }
+
+  for (const format of ["mpegts", "fmp4"] as const) {
+    test(`53 frames averaging 30 fps on a 120 fps grid stay 53 frames at their own times (${format}); FRAME-RATE is the real rate`, async () => {
+      const name = `vfr-${format}.mp4`;
+      const file = await generateVfrClip({ width: 640, height: 360, frames: 53, out: path.join(dir, name) });
+      const config = testConfig({ ...BASE_ENV, VIDEO_HLS_SEGMENT_FORMAT: format });
+      const run = await processLocally(createVideoProcessor(config), file, { config, sourceKey: `tenants/t1/users/u1/media/${name}` });
+      runs.push(run);
+      // verifyHlsTree checks FRAME-RATE against the rung's frames over its duration, and CODECS against its SPS.
+      const [rung] = await verifyHlsTree(masterOf(run, name), { sourceDurationSec: 1.74, segmentSeconds: SEGMENT_SECONDS });
+      const times = await frameTimes(run.files.get(`${base(name)}/hls/${rung!.uri}`)!);
+      assert.equal(times.length, 53, "every frame once, none duplicated");
+      assert.ok(Math.abs(Number(rung!.attributes["FRAME-RATE"]) - 30.43) < 0.5, `FRAME-RATE=${rung!.attributes["FRAME-RATE"]}`);
+      // The source's 25 ms / 41.7 ms cadence survives (a constant-rate output has one gap only).
+      const gaps = new Set(times.slice(1).map((time, index) => Math.round((time - times[index]!) * 1000)));
+      assert.deepEqual([...gaps].sort(), [25, 42]);
+    });
+  }
+
+  test("a burst above VIDEO_MAX_FPS is thinned to the cap: no two frames closer than 1/60 s", async () => {
+    const name = "vfr-burst.mp4";
+    const file = await generateVfrClip({ width: 640, height: 360, frames: 80, burstFrames: 30, audio: true, out: path.join(dir, name) });
+    const config = testConfig({ ...BASE_ENV, VIDEO_MAX_FPS: "60" });
+    const run = await processLocally(createVideoProcessor(config), file, { config, sourceKey: `tenants/t1/users/u1/media/${name}` });
+    runs.push(run);
+    const [rung] = await verifyHlsTree(masterOf(run, name), { sourceDurationSec: 1.85, segmentSeconds: SEGMENT_SECONDS });
+    const times = await frameTimes(run.files.get(`${base(name)}/hls/${rung!.uri}`)!);
+    // 30 burst frames at 120 fps (0.25 s) become 15 at 60 fps; the 50 regular frames stay.
+    assert.equal(times.length, 65);
+    const closest = Math.min(...times.slice(1).map((time, index) => time - times[index]!));
+    assert.ok(closest >= 1 / 60 - 0.001, `two frames ${closest} s apart`);
+    assert.ok(Number(rung!.attributes["FRAME-RATE"]) <= 60);
+  });
+
+  test("the web MP4 of a VFR clip keeps its 53 frames too", async () => {
+    const name = "vfr-web.mp4";
+    const file = await generateVfrClip({ width: 640, height: 360, frames: 53, out: path.join(dir, name) });
+    const config = testConfig({ ...BASE_ENV, ENABLE_HLS_TRANSCODING: "false" });
+    const run = await processLocally(createVideoProcessor(config), file, { config, sourceKey: `tenants/t1/users/u1/media/${name}` });
+    runs.push(run);
+    const times = await frameTimes(run.files.get(`${base(name)}_web.mp4`)!);
+    assert.equal(times.length, 53);
   });
 });
 

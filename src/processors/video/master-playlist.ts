@@ -88,6 +88,26 @@ export function h264CodecString(profile: string | undefined, level: number | und
   return `avc1.${profileHex}${level.toString(16).padStart(2, "0")}`;
 }
 
+/**
+ * `avc1.PPCCLL` read from the stored H.264 configuration (RFC 6381 §3.3): the avcC box of an
+ * fMP4 init segment, or the first sequence parameter set (NAL type 7) of a TS segment, which
+ * x264 writes in the segment's first packet. The constraint-flags byte is the encoder's, which
+ * a profile name cannot give (x264's Constrained Baseline is `42c0`, not the `42e0` of Apple's
+ * examples). Undefined when neither is found in the bytes given.
+ */
+export function h264CodecStringFromBytes(bytes: Buffer): string | undefined {
+  const hex = (offset: number) => (offset + 3 <= bytes.length ? [0, 1, 2].map((index) => bytes[offset + index]!.toString(16).padStart(2, "0")).join("") : undefined);
+  const avcC = bytes.indexOf("avcC", 0, "latin1");
+  if (avcC >= 0) {
+    const value = hex(avcC + 5);
+    return value ? `avc1.${value}` : undefined;
+  }
+  for (let offset = 0; offset + 7 < bytes.length; offset += 1) {
+    if (bytes[offset] === 0 && bytes[offset + 1] === 0 && bytes[offset + 2] === 1 && (bytes[offset + 3]! & 0x1f) === 7) return `avc1.${hex(offset + 4)!}`;
+  }
+  return undefined;
+}
+
 /** `mp4a.40.2` for AAC-LC, `mp4a.40.5` for HE-AAC, `mp4a.40.29` for HE-AACv2. */
 export function aacCodecString(profile: string | undefined): string {
   if (profile === "HE-AAC") return "mp4a.40.5";
