@@ -42,6 +42,8 @@ const streamSchema = z.object({
   r_frame_rate: z.string().optional(),
   avg_frame_rate: z.string().optional(),
   duration: numeric,
+  /** The duration in the stream's time base; all ones (2^32−1, 2^64−1) is ISO-BMFF's "unknown". */
+  duration_ts: numeric,
   bit_rate: numeric,
   nb_frames: numeric,
   /** Only with `-count_packets`: packets the probe demuxed (every frame of a segment). */
@@ -150,8 +152,14 @@ export interface MediaProbe {
   audio: AudioStreamProbe | undefined;
   /** Video streams that are attached pictures (cover art), which are not video. */
   attachedPictureCount: number;
-  /** Best known duration: the container's, else the longest stream's. */
+  /**
+   * Best known duration: the container's, else the longest stream's. Undefined when the file
+   * does not know it: raw streams, and headers that say "unknown" with an all-ones value (a
+   * fragmented MP4 from a live or streaming writer), which ffprobe would report as 143166 s.
+   */
   durationSec: number | undefined;
+  /** True when a header stated its duration as unknown (all ones); the figures ffprobe derived from it are dropped. */
+  durationUnknown: boolean;
   streams: Array<{ index: number; type: string; codec: string | undefined }>;
 }
 
@@ -208,22 +216,25 @@ export function summariseProbe(raw: FfprobeOutput, demuxers: readonly string[] =
   const videoStreams = raw.streams.filter((stream) => stream.codec_type === "video");
   const realVideo = videoStreams.find((stream) => !isAttachedPicture(stream) && stream.width && stream.height);
   const audio = raw.streams.find((stream) => stream.codec_type === "audio");
+  const durationUnknown = raw.streams.some((stream) => isAllOnes(stream.duration_ts));
   const streamDurations = raw.streams.map((stream) => stream.duration ?? 0);
-  const durationSec = raw.format?.duration ?? (Math.max(0, ...streamDurations) || undefined);
+  const durationSec = durationUnknown ? undefined : (raw.format?.duration ?? (Math.max(0, ...streamDurations) || undefined));
   return {
     format: {
       name: formatName,
       longName: raw.format?.format_long_name,
       demuxer: demuxerForProbedFormat(formatName, demuxers),
-      durationSec: raw.format?.duration,
-      bitRate: raw.format?.bit_rate,
+      durationSec: durationUnknown ? undefined : raw.format?.duration,
+      // Derived from the duration, so as wrong as it when that is unknown.
+      bitRate: durationUnknown ? undefined : raw.format?.bit_rate,
       sizeBytes: raw.format?.size,
       tags: raw.format?.tags ?? {},
     },
-    video: realVideo ? toVideoStream(realVideo) : undefined,
-    audio: audio ? toAudioStream(audio) : undefined,
+    video: realVideo ? toVideoStream(durationUnknown ? { ...realVideo, duration: undefined } : realVideo) : undefined,
+    audio: audio ? toAudioStream(durationUnknown ? { ...audio, duration: undefined } : audio) : undefined,
     attachedPictureCount: videoStreams.filter(isAttachedPicture).length,
     durationSec,
+    durationUnknown,
     streams: raw.streams.map((stream) => ({ index: stream.index, type: stream.codec_type ?? "unknown", codec: stream.codec_name })),
   };
 }
@@ -289,6 +300,11 @@ export function assertDecodable(stream: { codec: string; codecTag: string | unde
   const tag = stream.codecTag && /^[\x20-\x7e]{4}$/.test(stream.codecTag) ? ` "${stream.codecTag}"` : "";
   const container = probe.format.longName ?? probe.format.name;
   throw processingError("unsupported-by-build", `${what} coded as${tag || " an unknown codec"} in ${container} is not supported by this build (ffmpeg 5.1 has no decoder for it)`);
+}
+
+/** 2^32−1 or 2^64−1 (as a double, ffprobe's 18446744073709551615 parses to 2^64). */
+function isAllOnes(value: number | undefined): boolean {
+  return value === 0xffffffff || (value !== undefined && value >= 2 ** 64 - 2 ** 11);
 }
 
 /** ffprobe writes `unknown` (and older builds `unspecified`) for an untagged property. */

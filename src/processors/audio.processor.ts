@@ -6,6 +6,7 @@ import type { AppConfig } from "../config/config.ts";
 import { MediaError, processingError, throwIfAborted, toMediaError } from "../errors.ts";
 import type { DetectedMedia } from "../media/detected-media.ts";
 import { AUDIO_DEMUXERS, demuxerForProbedFormat } from "../media/ffmpeg.runner.ts";
+import { durationScanReason, scanDuration } from "../media/duration-scan.ts";
 import { assertDecodable, probeMedia, type MediaProbe } from "../media/ffprobe.ts";
 import { hasAudioFormat, readAudioMetadata, type AudioMetadata } from "./audio/audio-metadata.ts";
 import { renderCover, type CoverImage } from "./audio/cover-art.ts";
@@ -40,7 +41,7 @@ async function processAudio(ctx: ProcessContext, config: AppConfig): Promise<Pro
   if (!demuxer) throw processingError("format-refused", `${probe.format.name} is not an audio container we read`);
   const stream = probe.audio!;
   const metadata = await readMetadata(ctx);
-  const declaredDurationSec = probe.durationSec ?? metadata.info.durationSec;
+  const declaredDurationSec = await audioDurationSec(ctx, probe, metadata, demuxer);
   ctx.step("probed", { container: probe.format.name, codec: stream.codec, durationSec: declaredDurationSec, sampleRate: stream.sampleRate, channels: stream.channels });
   if (declaredDurationSec !== undefined && declaredDurationSec > audio.maxDurationSec) {
     throw processingError("audio-too-long", `the audio lasts ${Math.round(declaredDurationSec)} s, over AUDIO_MAX_DURATION (${audio.maxDurationSec} s)`);
@@ -73,6 +74,21 @@ async function processAudio(ctx: ProcessContext, config: AppConfig): Promise<Pro
   ctx.progress(100, "stored");
 
   return { outputs, metadata: describeAudio({ probe, metadata, source, transcodes, waveform, samplesPerPixel, decodedDurationSec, declaredDurationSec, cover, bits: audio.waveform.bits }) };
+}
+
+/**
+ * The length the cap is checked against: the header's, unless it is unknown or over
+ * AUDIO_MAX_DURATION; then a bounded scan of the packets measures it, so a short file with a
+ * lying header is not refused (the decode later gives the exact length either way).
+ */
+async function audioDurationSec(ctx: ProcessContext, probe: MediaProbe, metadata: AudioMetadata, demuxer: string): Promise<number | undefined> {
+  const declared = probe.durationSec ?? metadata.info.durationSec;
+  const reason = durationScanReason({ ...probe, durationSec: declared }, ctx.config.audio.maxDurationSec);
+  if (reason !== "unknown" && reason !== "over-limit") return declared;
+  const timeoutMs = Math.min(120_000, ctx.config.jobs.processingTimeoutMs);
+  const scanned = await scanDuration({ inputPath: ctx.inputPath, demuxers: AUDIO_DEMUXERS, demuxer, streamIndex: probe.audio!.index, fps: undefined, signal: ctx.signal, timeoutMs });
+  ctx.step("duration-scanned", { reason, declaredSec: declared ?? null, measuredSec: scanned ?? null });
+  return scanned ?? declared;
 }
 
 interface AudioFacts {

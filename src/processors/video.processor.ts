@@ -4,6 +4,7 @@ import type { AppConfig } from "../config/config.ts";
 import { processingError, throwIfAborted } from "../errors.ts";
 import type { DetectedMedia } from "../media/detected-media.ts";
 import { runFfmpeg } from "../media/ffmpeg.runner.ts";
+import { durationScanReason, scanDuration } from "../media/duration-scan.ts";
 import { assertDecodable, probeMedia, type MediaProbe, type VideoStreamProbe } from "../media/ffprobe.ts";
 import { VIDEO_DEMUXERS } from "../media/safe-input.ts";
 import type { OutputFile, OutputRequest, ProcessContext, ProcessResult, Processor } from "./processor.ts";
@@ -105,17 +106,36 @@ async function probeStep(ctx: ProcessContext): Promise<Source> {
     hdr: video.hdr ?? null,
     audio: probe.audio ? `${probe.audio.codec} ${probe.audio.channels ?? "?"}ch ${probe.audio.sampleRate ?? "?"}Hz` : null,
   });
-  checkLimits(ctx.config.video, probe, video);
+  const durationSec = await durationStep(ctx, probe, video, demuxer);
+  checkLimits(ctx.config.video, durationSec, video);
   // VIDEO_HDR_TONE_MAP=false encodes HDR frames as they are (the pre-tone-mapping behaviour).
   const toneMap = ctx.config.video.hdrToneMap ? toneMapSourceOf(video) : undefined;
   return {
     probe,
     video,
     demuxer,
-    durationSec: probe.durationSec,
-    encode: { videoStreamIndex: video.index, audioStreamIndex: probe.audio?.index, fps: video.fps, baseFps: video.baseFps, durationSec: probe.durationSec, toneMap },
+    durationSec,
+    encode: { videoStreamIndex: video.index, audioStreamIndex: probe.audio?.index, fps: video.fps, baseFps: video.baseFps, durationSec, toneMap },
     toneMap,
   };
+}
+
+/** A bounded scan of the file measures its real length when the header's is unknown, a guess, or over the cap. */
+const DURATION_SCAN_TIMEOUT_MS = 120_000;
+
+/**
+ * The duration the limits and the encode go by. A fragmented MP4 whose header says "unknown"
+ * (all ones, which ffprobe turns into 143166 s) or a raw MPEG stream (whose length ffprobe
+ * guesses from the bitrate) is measured instead; so is a file over VIDEO_MAX_DURATION, before
+ * it is refused for a length it might not have.
+ */
+async function durationStep(ctx: ProcessContext, probe: MediaProbe, video: VideoStreamProbe, demuxer: string): Promise<number | undefined> {
+  const reason = durationScanReason(probe, ctx.config.video.maxDurationSec);
+  if (!reason) return probe.durationSec;
+  const timeoutMs = Math.min(DURATION_SCAN_TIMEOUT_MS, ctx.config.jobs.processingTimeoutMs);
+  const scanned = await scanDuration({ inputPath: ctx.inputPath, demuxers: VIDEO_DEMUXERS, demuxer, streamIndex: video.index, fps: video.fps, signal: ctx.signal, timeoutMs });
+  ctx.step("duration-scanned", { reason, declaredSec: probe.durationSec ?? null, measuredSec: scanned ?? null });
+  return scanned ?? probe.durationSec;
 }
 
 /** `bt2020/smpte2084/bt2020nc/tv 10-bit`, for the timeline; unknown parts as `?`. */
@@ -137,9 +157,9 @@ async function probeSource(ctx: ProcessContext): Promise<MediaProbe> {
 }
 
 /** Refuses, before any decoding, what would cost more than an operator allows. */
-function checkLimits(limits: AppConfig["video"], probe: MediaProbe, video: VideoStreamProbe): void {
-  if (probe.durationSec !== undefined && probe.durationSec > limits.maxDurationSec) {
-    throw processingError("video-too-long", `the video lasts ${Math.round(probe.durationSec)} s, over VIDEO_MAX_DURATION (${limits.maxDurationSec} s)`, undefined, { durationSec: probe.durationSec });
+function checkLimits(limits: AppConfig["video"], durationSec: number | undefined, video: VideoStreamProbe): void {
+  if (durationSec !== undefined && durationSec > limits.maxDurationSec) {
+    throw processingError("video-too-long", `the video lasts ${Math.round(durationSec)} s, over VIDEO_MAX_DURATION (${limits.maxDurationSec} s)`, undefined, { durationSec });
   }
   if (video.width * video.height > limits.maxPixels) {
     throw processingError("video-too-large", `the video is ${video.width}x${video.height}, over VIDEO_MAX_PIXELS (${limits.maxPixels})`, undefined, { width: video.width, height: video.height });

@@ -1,4 +1,4 @@
-import { rename } from "node:fs/promises";
+import { readFile, rename, writeFile } from "node:fs/promises";
 import { runFfmpeg } from "../../src/media/ffmpeg.runner.ts";
 
 /**
@@ -70,6 +70,31 @@ export async function generateVfrClip(options: { width: number; height: number; 
     "-y", options.out,
   ];
   await runFfmpeg({ args, trustedInputs: true });
+  return options.out;
+}
+
+/**
+ * A fragmented MP4 as live and streaming writers leave it: `empty_moov` fragments, with the
+ * movie, track and media header durations set to all ones, ISO-BMFF's "duration unknown"
+ * (ffprobe reads the mdhd value as 279620 s). 30 fps, 30000-unit movie timescale.
+ */
+export async function generateUnknownDurationFragmentedMp4(options: { durationSec: number; out: string }): Promise<string> {
+  await runFfmpeg({
+    args: [
+      "-f", "lavfi", "-i", `testsrc2=s=320x240:r=30:d=${options.durationSec}`, "-f", "lavfi", "-i", `sine=d=${options.durationSec}`,
+      "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+      "-movflags", "frag_keyframe+empty_moov+default_base_moof", "-movie_timescale", "30000", "-f", "mp4", "-y", options.out,
+    ],
+    trustedInputs: true,
+  });
+  const bytes = await readFile(options.out);
+  // Version-0 boxes: the duration field's offset from the box type.
+  for (const [box, offset] of [["mvhd", 20], ["tkhd", 24], ["mdhd", 20]] as const) {
+    for (let at = bytes.indexOf(box, 0, "latin1"); at >= 0; at = bytes.indexOf(box, at + 4, "latin1")) {
+      if (bytes[at + 4] === 0) bytes.writeUInt32BE(0xffffffff, at + offset);
+    }
+  }
+  await writeFile(options.out, bytes);
   return options.out;
 }
 

@@ -10,7 +10,7 @@ import type { MediaError } from "../../src/errors.ts";
 import { runFfmpeg } from "../../src/media/ffmpeg.runner.ts";
 import { createVideoProcessor } from "../../src/processors/video.processor.ts";
 import { processLocally, testConfig, type LocalRun } from "../helpers/process-locally.ts";
-import { generateClip, generateVfrClip, type ClipOptions } from "../helpers/generate-video.ts";
+import { generateClip, generateUnknownDurationFragmentedMp4, generateVfrClip, type ClipOptions } from "../helpers/generate-video.ts";
 import { verifyHlsTree } from "../helpers/verify-hls.ts";
 
 /**
@@ -274,6 +274,31 @@ describe("limits and refusals", () => {
     const file = await generateClip({ width: 320, height: 240, durationSec: 3, out: path.join(dir, name) });
     const config = testConfig({ ...BASE_ENV, VIDEO_MAX_DURATION: "2" });
     await assert.rejects(processLocally(createVideoProcessor(config), file, { config }), (error: MediaError) => error.category === "processing" && error.code === "video-too-long");
+  });
+
+  test("a 1 s fragmented MP4 whose headers say 'unknown' (all ones) is measured, not refused as 279620 s long", async () => {
+    const name = "live-fragments.mp4";
+    const file = await generateUnknownDurationFragmentedMp4({ durationSec: 1, out: path.join(dir, name) });
+    const config = testConfig(BASE_ENV);
+    const run = await processLocally(createVideoProcessor(config), file, { config, sourceKey: `tenants/t1/users/u1/media/${name}` });
+    runs.push(run);
+    const durationSec = run.result.metadata["durationSec"] as number;
+    assert.ok(Math.abs(durationSec - 1) < 0.1, `duration ${durationSec}`);
+    assert.deepEqual(run.steps.find((step) => step.event === "duration-scanned")?.detail?.["reason"], "unknown");
+    await verifyHlsTree(masterOf(run, name), { sourceDurationSec: 1, segmentSeconds: SEGMENT_SECONDS });
+    // With a cap below its real length it is still refused, by the measured length.
+    const capped = testConfig({ ...BASE_ENV, VIDEO_MAX_DURATION: "1" });
+    const clip = await generateUnknownDurationFragmentedMp4({ durationSec: 2, out: path.join(dir, "live-2s.mp4") });
+    await assert.rejects(processLocally(createVideoProcessor(capped), clip, { config: capped }), (error: MediaError) => error.code === "video-too-long" && /lasts 2 s/.test(error.message));
+  });
+
+  test("a raw MPEG-1 stream's length is measured, not ffprobe's bitrate guess", async () => {
+    const file = path.join(dir, "raw.m1v");
+    await runFfmpeg({ args: ["-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=2", "-c:v", "mpeg1video", "-b:v", "500k", "-f", "mpeg1video", "-y", file], trustedInputs: true });
+    const config = testConfig(BASE_ENV);
+    const run = await processLocally(createVideoProcessor(config), file, { config, sourceKey: "tenants/t1/users/u1/media/raw.m1v" });
+    runs.push(run);
+    assert.ok(Math.abs((run.result.metadata["durationSec"] as number) - 2) < 0.1, `duration ${String(run.result.metadata["durationSec"])}`);
   });
 
   test("a frame over VIDEO_MAX_PIXELS fails before encoding", async () => {
