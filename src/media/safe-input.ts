@@ -24,6 +24,9 @@ export const VIDEO_DEMUXERS: readonly string[] = ["mov", "matroska", "avi", "mpe
  */
 export const AUDIO_DEMUXERS: readonly string[] = ["mp3", "flac", "wav", "ogg", "mov", "matroska", "aac", "aiff", "caf", "w64", "asf", "amr", "wv", "ape", "dsf"];
 
+/** The one demuxer image processing hands to ffmpeg: APNG frames, which the image library does not decode. */
+export const ANIMATED_IMAGE_DEMUXERS: readonly string[] = ["apng"];
+
 /** Everything a media upload may be; what type refinement probes with before the kind is known. */
 export const MEDIA_DEMUXERS: readonly string[] = [...new Set([...VIDEO_DEMUXERS, ...AUDIO_DEMUXERS])];
 
