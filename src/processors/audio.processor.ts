@@ -15,7 +15,7 @@ import { runTranscode, type TranscodeOutcome } from "./audio/transcode-run.ts";
 import { decodeWaveform } from "./audio/waveform-decode.ts";
 import { resolveSamplesPerPixel, type WaveformData } from "./audio/waveform-data.ts";
 import { encodeWaveformDat, waveformJsonChunks } from "./audio/waveform-formats.ts";
-import { renderWaveformPng } from "./audio/waveform-image.ts";
+import { autoAmplitudeScale, peakDbfs, renderWaveformPng, waveformPeak } from "./audio/waveform-image.ts";
 import type { OutputFile, ProcessContext, ProcessResult, Processor } from "./processor.ts";
 
 /**
@@ -130,7 +130,18 @@ function describeAudio(facts: AudioFacts): Record<string, unknown> {
       durationSec: round(durationSec, 3),
       bytes,
     })),
-    waveform: { samplesPerPixel: facts.samplesPerPixel, bits: facts.bits, channels: waveform.channels, length: waveform.length, sampleRate: waveform.sampleRate },
+    // The peak of the samples the waveform was made from (the mono mix unless split), and the
+    // factor the PNG was scaled by to reach it; the .json/.dat values are unscaled.
+    peakLevelDbfs: peakDbfs(waveformPeak(waveform)) ?? null,
+    waveform: {
+      samplesPerPixel: facts.samplesPerPixel,
+      bits: facts.bits,
+      channels: waveform.channels,
+      length: waveform.length,
+      sampleRate: waveform.sampleRate,
+      peak: waveformPeak(waveform),
+      imageAmplitudeScale: Math.round(autoAmplitudeScale(waveform) * 100) / 100,
+    },
     cover: cover ? { width: cover.width, height: cover.height } : undefined,
   };
 }
@@ -265,7 +276,7 @@ function firstFailure(settled: PromiseSettledResult<unknown>[], jobSignal: Abort
 async function storeWaveform(ctx: ProcessContext, data: WaveformData, settings: AudioConfig["waveform"], durationSec: number): Promise<OutputFile[]> {
   const jsonPath = path.join(ctx.workDir, "waveform.json");
   await pipeline(Readable.from(waveformJsonChunks(data, settings.bits)), createWriteStream(jsonPath));
-  const png = await renderWaveformPng(data, { width: settings.imageWidth, height: settings.imageHeight, color: settings.color, backgroundColor: settings.backgroundColor });
+  const png = await renderWaveformPng(data, { width: settings.imageWidth, height: settings.imageHeight, color: settings.color, backgroundColor: settings.backgroundColor, amplitudeScale: autoAmplitudeScale(data) });
   return [
     await ctx.output({ name: "waveform.json", variant: "waveform_json", body: { file: jsonPath }, contentType: "application/json", durationSec }),
     await ctx.output({ name: "waveform.dat", variant: "waveform_dat", body: { buffer: encodeWaveformDat(data, settings.bits) }, contentType: "application/octet-stream", durationSec }),
