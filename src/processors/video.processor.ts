@@ -370,7 +370,7 @@ function describeResult(ctx: ProcessContext, source: Source, encoded: Encoded, p
               bandwidth: rendition.variant.bandwidth,
               averageBandwidth: rendition.variant.averageBandwidth,
               codecs: rendition.variant.codecs.join(","),
-              frameRate: rendition.variant.frameRate,
+              frameRate: rendition.variant.frameRate === undefined ? undefined : Math.round(rendition.variant.frameRate * 1000) / 1000,
               segments: rendition.segmentCount,
               bytes: rendition.bytes,
               durationSec: Math.round(rendition.durationSec * 1000) / 1000,
