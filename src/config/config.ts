@@ -45,6 +45,8 @@ export interface AppConfig {
     segmentSeconds: number;
     /** Forced keyframe spacing; divides segmentSeconds, so segments start on a keyframe in every rung. */
     keyframeSeconds: number;
+    /** I-frame playlists for TS renditions. */
+    iFramePlaylists: boolean;
     segmentFormat: "mpegts" | "fmp4";
     maxDurationSec: number;
     maxPixels: number;
@@ -183,6 +185,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       rungs: e.VIDEO_HLS_RUNGS,
       segmentSeconds: e.VIDEO_HLS_SEGMENT_SECONDS,
       keyframeSeconds,
+      iFramePlaylists: e.VIDEO_HLS_IFRAME_PLAYLISTS,
       segmentFormat: e.VIDEO_HLS_SEGMENT_FORMAT,
       maxDurationSec: e.VIDEO_MAX_DURATION / 1000,
       maxPixels: e.VIDEO_MAX_PIXELS,

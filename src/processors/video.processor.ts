@@ -15,7 +15,7 @@ import { planLadder, type PlannedRung } from "./video/ladder-plan.ts";
 import { buildMasterPlaylist } from "./video/master-playlist.ts";
 import { webMp4Args } from "./video/mp4-command.ts";
 import { extractPoster, type PosterFiles } from "./video/poster.ts";
-import { measureRendition, type RenditionStats } from "./video/rendition-stats.ts";
+import { measureRendition, writeIFramePlaylist, type RenditionStats } from "./video/rendition-stats.ts";
 import { makeStoryboard } from "./video/storyboard.ts";
 import { toneMapSourceOf, type ToneMapSource } from "./video/tone-map.ts";
 
@@ -49,7 +49,7 @@ interface Source {
 }
 
 type Encoded =
-  | { kind: "hls"; dir: string; renditions: RenditionStats[]; elapsedMs: number }
+  | { kind: "hls"; dir: string; renditions: RenditionStats[]; iFramePlaylists: string[]; elapsedMs: number }
   | { kind: "mp4"; file: string; rung: PlannedRung; durationSec: number | undefined; elapsedMs: number };
 
 async function processVideo(ctx: ProcessContext): Promise<ProcessResult> {
@@ -197,7 +197,8 @@ async function encodeHlsStep(ctx: ProcessContext, source: Source, rungs: Planned
     names.map((name) => measureRendition(dir, name, { segmentSeconds: video.segmentSeconds, signal: ctx.signal, expectVideo: name !== AUDIO_ONLY_NAME, scratchDir: ctx.workDir, encodedFrames: run.lastProgress?.frame })),
   );
   const version = Math.max(3, ...renditions.map((rendition) => rendition.playlistVersion));
-  await writeFile(path.join(dir, "master.m3u8"), buildMasterPlaylist(renditions.map((rendition) => rendition.variant), version));
+  const iFrameStreams = video.iFramePlaylists ? (await Promise.all(renditions.map((rendition) => writeIFramePlaylist(dir, rendition, video.keyframeSeconds)))).filter((stream) => stream !== undefined) : [];
+  await writeFile(path.join(dir, "master.m3u8"), buildMasterPlaylist(renditions.map((rendition) => rendition.variant), version, iFrameStreams));
   ctx.step("encoded", {
     output: "hls",
     toneMapped: source.toneMap !== undefined,
@@ -205,7 +206,7 @@ async function encodeHlsStep(ctx: ProcessContext, source: Source, rungs: Planned
     realtimeFactor: realtimeFactor(source.durationSec, run.elapsedMs),
     renditions: renditions.map((rendition) => `${rendition.name} ${rendition.segmentCount} segments ${Math.round(rendition.variant.averageBandwidth / 1000)}k`),
   });
-  return { kind: "hls", dir, renditions, elapsedMs: run.elapsedMs };
+  return { kind: "hls", dir, renditions, iFramePlaylists: iFrameStreams.map((stream) => stream.uri), elapsedMs: run.elapsedMs };
 }
 
 async function encodeMp4Step(ctx: ProcessContext, source: Source, rungs: PlannedRung[], report: (phase: Phase, fraction: number) => void): Promise<Encoded> {
@@ -363,6 +364,8 @@ function describeResult(ctx: ProcessContext, source: Source, encoded: Encoded, p
             keyPrefix: hlsKeyPrefix,
             segmentSeconds: ctx.config.video.segmentSeconds,
             keyframeSeconds: ctx.config.video.keyframeSeconds,
+            /** EXT-X-I-FRAME-STREAM-INF playlists (TS segments only), relative to the master. */
+            iFramePlaylists: encoded.iFramePlaylists,
             segmentFormat: ctx.config.video.segmentFormat,
             renditions: encoded.renditions.map((rendition) => ({
               name: rendition.name,

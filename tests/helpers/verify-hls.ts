@@ -38,6 +38,12 @@ export async function verifyHlsTree(masterPath: string, expected: { sourceDurati
     rungs.push(await verifyRung(path.join(path.dirname(masterPath), uri), uri, attributes, expected));
   }
   assert.ok(rungs.length > 0, "the master playlist lists no rendition");
+  for (const line of lines.filter((candidate) => candidate.startsWith("#EXT-X-I-FRAME-STREAM-INF:"))) {
+    const attributes = parseAttributes(line.slice("#EXT-X-I-FRAME-STREAM-INF:".length));
+    const rung = rungs.find((candidate) => candidate.uri.split("/")[0] === attributes["URI"]!.split("/")[0]);
+    assert.ok(rung?.hasVideo, `${attributes["URI"]} belongs to no video rendition`);
+    await verifyIFramePlaylist(path.join(path.dirname(masterPath), attributes["URI"]!), attributes, rung);
+  }
   const videoRungs = rungs.filter((rung) => rung.hasVideo);
   for (const rung of videoRungs) {
     assert.deepEqual(rung.segmentDurations, videoRungs[0]!.segmentDurations, `segment boundaries of ${rung.uri} differ from ${videoRungs[0]!.uri}`);
@@ -90,6 +96,53 @@ async function verifyRung(playlistPath: string, uri: string, attributes: Record<
     durationSec,
     segmentDurations: playlist.segments.map((segment) => Math.round(segment.durationSec * 100) / 100),
   };
+}
+
+/**
+ * An I-frame playlist as a scrubbing player reads it: every entry, its EXT-X-MAP bytes (PAT/PMT)
+ * followed by its byte range, is one keyframe that decodes on its own at the rung's size, and
+ * the entries cover the rung's duration.
+ */
+async function verifyIFramePlaylist(playlistPath: string, attributes: Record<string, string>, rung: VerifiedRung): Promise<void> {
+  const text = await readFile(playlistPath, "utf8");
+  assert.match(text, /#EXT-X-I-FRAMES-ONLY/);
+  assert.match(text, /#EXT-X-ENDLIST/);
+  assert.equal(attributes["CODECS"], rung.attributes["CODECS"]?.split(",")[0], "the I-frame stream names the rung's video codec only");
+  const folder = path.dirname(playlistPath);
+  const scratch = await mkdtemp(path.join(os.tmpdir(), "mp-iframes-"));
+  try {
+    let map: { uri: string; length: number } | undefined;
+    let pending: { durationSec: number; range?: { length: number; offset: number } } | undefined;
+    let total = 0;
+    let entries = 0;
+    for (const line of text.split("\n")) {
+      const mapMatch = /^#EXT-X-MAP:URI="([^"]+)",BYTERANGE="(\d+)@0"/.exec(line);
+      if (mapMatch) map = { uri: mapMatch[1]!, length: Number(mapMatch[2]) };
+      else if (line.startsWith("#EXTINF:")) pending = { durationSec: Number.parseFloat(line.slice(8)) };
+      else if (line.startsWith("#EXT-X-BYTERANGE:") && pending) {
+        const [length, offset] = line.slice(17).split("@").map(Number);
+        pending.range = { length: length!, offset: offset! };
+      } else if (line && !line.startsWith("#") && pending?.range) {
+        const segment = await readFile(path.join(folder, line));
+        assert.equal(map?.uri, line, "each segment's PAT/PMT is mapped before its keyframes");
+        const file = path.join(scratch, `iframe-${entries}.ts`);
+        await writeFile(file, Buffer.concat([segment.subarray(0, map!.length), segment.subarray(pending.range.offset, pending.range.offset + pending.range.length)]));
+        const { stdout } = await run("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=flags:stream=width,height", "-of", "json", file]);
+        const probe = JSON.parse(stdout) as { packets: Array<{ flags: string }>; streams: Array<{ width: number; height: number }> };
+        assert.match(probe.packets[0]?.flags ?? "", /^K/, `${line} @${pending.range.offset} is not a keyframe`);
+        assert.deepEqual([probe.streams[0]?.width, probe.streams[0]?.height], [rung.width, rung.height]);
+        const decoded = await run("ffmpeg", ["-nostdin", "-v", "error", "-i", file, "-frames:v", "1", "-f", "null", "-"]);
+        assert.equal(decoded.stderr.trim(), "", `the keyframe at ${line} @${pending.range.offset} does not decode alone`);
+        total += pending.durationSec;
+        entries += 1;
+        pending = undefined;
+      }
+    }
+    assert.ok(entries > 0, `${playlistPath} lists no I-frame`);
+    assert.ok(Math.abs(total - rung.durationSec) <= 0.2, `the I-frames cover ${total} s of ${rung.durationSec} s`);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
 }
 
 /**

@@ -176,6 +176,19 @@ describe("HLS ladder", () => {
     assert.equal((await sharp(run.files.get(`${base(name)}_poster.jpg`)!).metadata()).width, 1280);
   });
 
+  test("TS rungs get I-frame playlists, a keyframe every 2 s in 6 s segments by default, each decoding on its own", async () => {
+    const name = "scrub.mp4";
+    const run = await processClip({ name, width: 640, height: 360, durationSec: 6, fps: 25 }, { VIDEO_HLS_SEGMENT_SECONDS: "6", VIDEO_AUDIO_ONLY_RENDITION: "true" });
+    const master = await readFile(masterOf(run, name), "utf8");
+    assert.deepEqual(master.split("\n").filter((line) => line.startsWith("#EXT-X-I-FRAME-STREAM-INF")).map((line) => /URI="([^"]+)"/.exec(line)?.[1]), ["360p/iframes.m3u8"]);
+    // verifyHlsTree decodes every I-frame entry alone and checks they cover the rung.
+    const [rung] = await verifyHlsTree(masterOf(run, name), { sourceDurationSec: 6, segmentSeconds: 6 });
+    assert.equal(rung?.segmentDurations.length, 1);
+    const iframes = await readFile(run.files.get(`${base(name)}/hls/360p/iframes.m3u8`)!, "utf8");
+    assert.equal(iframes.split("\n").filter((line) => line.startsWith("#EXT-X-BYTERANGE:")).length, 3, iframes);
+    assert.deepEqual(run.result.metadata["hls"] && (run.result.metadata["hls"] as { iFramePlaylists: string[]; keyframeSeconds: number }).keyframeSeconds, 2);
+  });
+
   test("fMP4 segments, an audio-only rendition and a storyboard when configured", async () => {
     const name = "extras.mp4";
     const run = await processClip(
@@ -186,6 +199,8 @@ describe("HLS ladder", () => {
     assert.deepEqual(sizes(rungs), ["854x480", "1280x720"]);
     const audioOnly = rungs.find((rung) => !rung.hasVideo);
     assert.equal(audioOnly?.uri, "audio/index.m3u8");
+    // One fragment per fMP4 segment: its keyframes are not separately addressable, so no I-frame playlist.
+    assert.doesNotMatch(await readFile(masterOf(run, name), "utf8"), /EXT-X-I-FRAME-STREAM-INF/);
     assert.equal(audioOnly?.attributes["CODECS"], "mp4a.40.2");
     assert.equal(audioOnly?.attributes["RESOLUTION"], undefined);
 

@@ -44,7 +44,17 @@ export interface VariantStream {
   frameRate?: number | undefined;
 }
 
-export function buildMasterPlaylist(variants: readonly VariantStream[], version: number): string {
+/** An I-frame playlist of a rendition, for `EXT-X-I-FRAME-STREAM-INF` (RFC 8216 §4.3.4.3). */
+export interface IFrameStream {
+  uri: string;
+  bandwidth: number;
+  averageBandwidth: number;
+  /** The video codec only: an I-frame stream carries no audio. */
+  codecs: string[];
+  resolution?: { width: number; height: number } | undefined;
+}
+
+export function buildMasterPlaylist(variants: readonly VariantStream[], version: number, iFrameStreams: readonly IFrameStream[] = []): string {
   const lines = ["#EXTM3U", `#EXT-X-VERSION:${version}`, "#EXT-X-INDEPENDENT-SEGMENTS"];
   for (const variant of variants) {
     const attributes = [`BANDWIDTH=${Math.ceil(variant.bandwidth)}`, `AVERAGE-BANDWIDTH=${Math.ceil(variant.averageBandwidth)}`];
@@ -52,6 +62,13 @@ export function buildMasterPlaylist(variants: readonly VariantStream[], version:
     if (variant.codecs.length > 0) attributes.push(`CODECS="${variant.codecs.join(",")}"`);
     if (variant.frameRate !== undefined) attributes.push(`FRAME-RATE=${variant.frameRate.toFixed(3)}`);
     lines.push(`#EXT-X-STREAM-INF:${attributes.join(",")}`, variant.uri);
+  }
+  for (const stream of iFrameStreams) {
+    const attributes = [`BANDWIDTH=${Math.ceil(stream.bandwidth)}`, `AVERAGE-BANDWIDTH=${Math.ceil(stream.averageBandwidth)}`];
+    if (stream.resolution) attributes.push(`RESOLUTION=${stream.resolution.width}x${stream.resolution.height}`);
+    if (stream.codecs.length > 0) attributes.push(`CODECS="${stream.codecs.join(",")}"`);
+    attributes.push(`URI="${stream.uri}"`);
+    lines.push(`#EXT-X-I-FRAME-STREAM-INF:${attributes.join(",")}`);
   }
   return `${lines.join("\n")}\n`;
 }

@@ -2,7 +2,9 @@ import { readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { processingError } from "../../errors.ts";
 import { probeMedia, type VideoStreamProbe } from "../../media/ffprobe.ts";
-import { aacCodecString, h264CodecString, h264CodecStringFromBytes, measureBandwidth, parseMediaPlaylist, type VariantStream } from "./master-playlist.ts";
+import { buildIFramePlaylist, IFRAME_PLAYLIST_NAME, type IFrameSegment } from "./iframe-playlist.ts";
+import { aacCodecString, h264CodecString, h264CodecStringFromBytes, measureBandwidth, parseMediaPlaylist, type IFrameStream, type VariantStream } from "./master-playlist.ts";
+import { tsKeyframeIndex } from "./ts-keyframes.ts";
 
 /**
  * Measures what ffmpeg actually wrote for one rendition: its segments (sizes, durations),
@@ -31,6 +33,29 @@ export interface MeasureOptions {
    * without it the first segment's frames are counted instead.
    */
   encodedFrames?: number | undefined;
+}
+
+/**
+ * Writes `<rung>/iframes.m3u8` for a TS rendition with video and returns its master entry; each
+ * segment is read once (a few MB) to find its keyframes. fMP4 segments hold one fragment per
+ * segment, so their keyframes are not separately addressable: none is written for them.
+ */
+export async function writeIFramePlaylist(hlsDir: string, rendition: RenditionStats, keyframeSeconds: number): Promise<IFrameStream | undefined> {
+  const folder = path.join(hlsDir, rendition.name);
+  const playlist = parseMediaPlaylist(await readFile(path.join(folder, "index.m3u8"), "utf8"));
+  if (playlist.initUri || !rendition.variant.resolution) return undefined;
+  const segments: IFrameSegment[] = [];
+  for (const segment of playlist.segments) segments.push({ uri: segment.uri, durationSec: segment.durationSec, index: tsKeyframeIndex(await readFile(path.join(folder, segment.uri))) });
+  const built = buildIFramePlaylist(segments, keyframeSeconds);
+  if (built.count === 0) return undefined;
+  await writeFile(path.join(folder, IFRAME_PLAYLIST_NAME), built.text);
+  return {
+    uri: `${rendition.name}/${IFRAME_PLAYLIST_NAME}`,
+    bandwidth: built.bandwidth,
+    averageBandwidth: built.averageBandwidth,
+    codecs: rendition.variant.codecs.filter((codec) => codec.startsWith("avc1")),
+    resolution: rendition.variant.resolution,
+  };
 }
 
 export async function measureRendition(hlsDir: string, name: string, options: MeasureOptions): Promise<RenditionStats> {
