@@ -86,7 +86,7 @@ async function folderBytes(dir: string): Promise<number> {
 export async function measureLadders(context: BenchContext, clips: readonly QualityClipInput[], video: AppConfig["video"]): Promise<LadderMeasure[]> {
   const measures: LadderMeasure[] = [];
   const variants = ladderVariants(video.contentProbeCrf, context.settings.quality.fullCandidates);
-  const settings: VideoEncodeSettings & { segmentFormat: "mpegts" | "fmp4" } = { x264Preset: video.x264Preset, maxFps: video.maxFps, segmentSeconds: video.segmentSeconds, addSilentAudio: false, segmentFormat: "mpegts" };
+  const settings: VideoEncodeSettings & { segmentFormat: "mpegts" | "fmp4" } = { x264Preset: video.x264Preset, maxFps: video.maxFps, segmentSeconds: video.segmentSeconds, keyframeSeconds: video.keyframeSeconds, addSilentAudio: false, segmentFormat: "mpegts" };
   for (const clip of clips) {
     const probe = await probeMedia(clip.file, { demuxers: VIDEO_DEMUXERS });
     const stream = probe.video!;

@@ -45,6 +45,10 @@ export interface AppConfig {
     /** Ladder rungs, lowest first; each is a box `height` high (16:9), turned for portrait sources. */
     rungs: HlsRungSpec[];
     segmentSeconds: number;
+    /** Forced keyframe spacing; divides segmentSeconds, so segments start on a keyframe in every rung. */
+    keyframeSeconds: number;
+    /** I-frame playlists for TS renditions. */
+    iFramePlaylists: boolean;
     segmentFormat: "mpegts" | "fmp4";
     maxDurationSec: number;
     maxPixels: number;
@@ -136,6 +140,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.IMAGE_THUMBNAIL_SIZES.length !== 3 || small === undefined || medium === undefined || large === undefined) {
     problems.push(`IMAGE_THUMBNAIL_SIZES: expected three sizes (small,medium,large), got ${e.IMAGE_THUMBNAIL_SIZES.length}`);
   }
+  const keyframeSeconds = e.VIDEO_KEYFRAME_INTERVAL_SECONDS > 0 ? e.VIDEO_KEYFRAME_INTERVAL_SECONDS : e.VIDEO_HLS_SEGMENT_SECONDS % 2 === 0 ? 2 : 1;
+  if (e.VIDEO_HLS_SEGMENT_SECONDS % keyframeSeconds !== 0) {
+    problems.push(`VIDEO_HLS_SEGMENT_SECONDS (${e.VIDEO_HLS_SEGMENT_SECONDS}) must be a multiple of VIDEO_KEYFRAME_INTERVAL_SECONDS (${keyframeSeconds}), or segments would not start on the same keyframes in every rung`);
+  }
   if (e.RETRY_BACKOFF_MAX < e.RETRY_BACKOFF_BASE) problems.push("RETRY_BACKOFF_MAX must be at least RETRY_BACKOFF_BASE");
   if (e.RETRY_BACKOFF_MAX > SQS_MAX_VISIBILITY_SEC * 1000) problems.push("RETRY_BACKOFF_MAX must be at most 12h (SQS limit)");
   if (problems.length > 0) throw new ConfigError(problems);
@@ -189,6 +197,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       hlsEnabled: e.ENABLE_HLS_TRANSCODING,
       rungs: e.VIDEO_HLS_RUNGS,
       segmentSeconds: e.VIDEO_HLS_SEGMENT_SECONDS,
+      keyframeSeconds,
+      iFramePlaylists: e.VIDEO_HLS_IFRAME_PLAYLISTS,
       segmentFormat: e.VIDEO_HLS_SEGMENT_FORMAT,
       maxDurationSec: e.VIDEO_MAX_DURATION / 1000,
       maxPixels: e.VIDEO_MAX_PIXELS,

@@ -12,7 +12,7 @@ import { refineMediaKind } from "../media/refine-media.ts";
 import type { DetectedMedia } from "../media/detected-media.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import type { AnnounceOutcome, JobAnnouncer } from "../notify/job-announcer.ts";
-import type { OutputFile, ProcessResult } from "../processors/processor.ts";
+import type { OutputFile, Processor, ProcessResult } from "../processors/processor.ts";
 import type { ProcessorRegistry } from "../processors/registry.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
 import { outputKey, outputLayout, runToken, type OutputLayout } from "../storage/output-keys.ts";
@@ -178,7 +178,7 @@ export class JobRunner {
   }
 
   private async steps(job: RunningJob): Promise<StepsResult> {
-    const { config, objects, registry, store, metrics } = this.deps;
+    const { config, objects, store, metrics } = this.deps;
     const { jobId, owner, ref, workDir, signal, logger, step } = job;
     // Every key this run can write is checked against S3's limit before anything is downloaded.
     const layout = outputLayout(ref.key, config.storage.outputSegment, runToken(jobId, job.attempt));
@@ -193,15 +193,8 @@ export class JobRunner {
     step("downloaded", { bytes: download.bytes });
     throwIfAborted(signal);
 
-    let media = await detectFileType(inputPath);
-    // Audio-only MP4/WebM/Ogg look like video to magic numbers: ffprobe settles the kind.
-    const refine = this.deps.refineMedia ?? ((file: string, detected: DetectedMedia, abort: AbortSignal) => refineMediaKind(file, detected, { signal: abort }));
-    if (media.kind === "video" || media.kind === "audio") media = await refine(inputPath, media, signal);
-    const processor = registry.pick(media);
-    job.setType(processor.name);
+    const { media, processor } = await this.detectAndPick(job, inputPath);
     metrics.bytesTotal.inc({ type: processor.name, direction: "in" }, download.bytes);
-    await store.setType(jobId, processor.name);
-    step("detected", { kind: media.kind, format: media.format, mime: media.mime, processor: processor.name });
     throwIfAborted(signal);
 
     const bucket = config.storage.outputBucket ?? ref.bucket;
@@ -296,6 +289,32 @@ export class JobRunner {
     if (!run.layout || run.published || run.written === 0) return;
     const bucket = this.deps.config.storage.outputBucket ?? ref.bucket;
     await deleteRunOutputs(this.deps.objects, bucket, run.layout).catch((error: unknown) => logger.warn({ err: error }, "outputs of the failed run could not be removed"));
+  }
+
+  /**
+   * Bytes → type → processor. A job refused here (no processor, a format this build cannot read,
+   * a probe that fails) still records what its bytes are: its type becomes the detected kind
+   * (`audio`, `unknown`, …) rather than staying `pending`, and the timeline's `detected` entry
+   * names the format, so a failed job says what was uploaded.
+   */
+  private async detectAndPick(job: RunningJob, inputPath: string): Promise<{ media: DetectedMedia; processor: Processor }> {
+    const { registry, store } = this.deps;
+    let media = await detectFileType(inputPath);
+    try {
+      // Audio-only MP4/WebM/Ogg look like video to magic numbers: ffprobe settles the kind.
+      const refine = this.deps.refineMedia ?? ((file: string, detected: DetectedMedia, abort: AbortSignal) => refineMediaKind(file, detected, { signal: abort }));
+      if (media.kind === "video" || media.kind === "audio") media = await refine(inputPath, media, job.signal);
+      const processor = registry.pick(media);
+      job.setType(processor.name);
+      await store.setType(job.jobId, processor.name);
+      job.step("detected", { kind: media.kind, format: media.format, mime: media.mime, processor: processor.name });
+      return { media, processor };
+    } catch (error) {
+      job.setType(media.kind);
+      await store.setType(job.jobId, media.kind).catch((recordError: unknown) => job.logger.warn({ err: recordError }, "could not record the detected type"));
+      job.step("detected", { kind: media.kind, format: media.format, mime: media.mime, processor: null });
+      throw error;
+    }
   }
 
   private async onFailure(

@@ -144,3 +144,33 @@ test("media tools get a minimal environment without the worker's credentials", a
   const env = toolEnvironment({ PATH: "/usr/bin", HOME: "/tmp", AWS_SECRET_ACCESS_KEY: "secret", API_TOKEN: "t", REDIS_URL: "redis://:pw@h" });
   assert.deepEqual(env, { PATH: "/usr/bin", HOME: "/tmp" });
 });
+
+test("type detection of the upload formats added for real uploads: signatures, and lookalikes that are not them", () => {
+  const adtsFrame = (length: number) => {
+    const frame = Buffer.alloc(length);
+    frame.set([0xff, 0xf1, 0x50, 0x80 | ((length >> 11) & 0x03), (length >> 3) & 0xff, ((length & 0x07) << 5) | 0x1f, 0xfc]);
+    return frame;
+  };
+  assert.equal(detectFromBytes(Buffer.concat([adtsFrame(200), adtsFrame(180)])).format, "aac");
+  // A sync word whose "next frame" is not one: random bytes, not ADTS.
+  assert.equal(detectFromBytes(Buffer.concat([adtsFrame(200).subarray(0, 7), Buffer.alloc(400, 0x11)])).format, "unknown");
+  assert.equal(detectFromBytes(Buffer.from("#!AMR\n\x3c", "latin1")).format, "amr");
+  assert.equal(detectFromBytes(Buffer.from("#!AMR-WB\n\x44", "latin1")).mime, "audio/amr-wb");
+  assert.deepEqual(detectFromBytes(Buffer.from("#!AMR_MC1.0\n", "latin1")).unsupported, "Multi-channel AMR");
+  assert.equal(detectFromBytes(Buffer.from("FORM\0\0\0\x20AIFCFVER", "latin1")).format, "aiff");
+  assert.equal(detectFromBytes(Buffer.from("FORM\0\0\0\x20ILBMBMHD", "latin1")).format, "unknown");
+  assert.equal(detectFromBytes(Buffer.from("BW64\xff\xff\xff\xffWAVEds64", "latin1")).format, "wav");
+  assert.equal(detectFromBytes(Buffer.from("wvpk\x20\0\0\0", "latin1")).format, "wavpack");
+  assert.equal(detectFromBytes(Buffer.from("MAC \x96\x0f", "latin1")).format, "ape");
+  assert.equal(detectFromBytes(Buffer.concat([Buffer.from("DSD ", "latin1"), Buffer.from([28, 0, 0, 0, 0, 0, 0, 0])])).format, "dsf");
+  assert.equal(detectFromBytes(Buffer.from("caff\x00\x01\x00\x00desc", "latin1")).format, "caf");
+  assert.equal(detectFromBytes(Buffer.from("FLV\x01\x05\0\0\0\x09", "latin1")).format, "flv");
+  // QuickTime without ftyp, by its first atom; an implausible atom size is not QuickTime.
+  assert.equal(detectFromBytes(Buffer.from("\0\0\0\x08wide\0\0\x10\0mdat", "latin1")).format, "mov");
+  assert.equal(detectFromBytes(Buffer.from("\0\0\0\x04free", "latin1")).format, "unknown");
+  // MPEG: sequence header (elementary stream), pack header and PES packets (program stream).
+  assert.equal(detectFromBytes(Buffer.from([0, 0, 1, 0xb3, 0x14, 0x00, 0xf0])).format, "mpegvideo");
+  assert.equal(detectFromBytes(Buffer.from([0, 0, 0, 0, 1, 0xba, 0x44])).format, "mpeg");
+  assert.equal(detectFromBytes(Buffer.from([0, 0, 1, 0xe0, 0x07, 0xec])).format, "mpeg");
+  assert.equal(detectFromBytes(Buffer.from([0, 0, 1, 0x67, 0x64])).format, "unknown");
+});

@@ -10,12 +10,12 @@ const SPECS = [
   { height: 720, videoKbps: 2800, audioKbps: 128 },
 ];
 const rungs = planLadder({ width: 1280, height: 720 }, SPECS);
-const settings = { x264Preset: "veryfast", maxFps: 60, segmentSeconds: 4, addSilentAudio: false };
+const settings = { x264Preset: "veryfast", maxFps: 60, segmentSeconds: 4, keyframeSeconds: 2, addSilentAudio: false };
 const WHITELIST = ["-protocol_whitelist", "file,pipe", "-format_whitelist", "mov,matroska,avi,mpegts,mpeg,flv,asf,ogg", "-f", "mov"];
 const encodeOptions = (index: number) => [
   "-map", `[v${index}]`, "-map_metadata", "-1", "-map_chapters", "-1",
   "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "high", "-crf", "23",
-  "-g", "120", "-keyint_min", "120", "-sc_threshold", "0", "-force_key_frames", "expr:gte(t,n_forced*4)",
+  "-g", "60", "-keyint_min", "60", "-sc_threshold", "0", "-force_key_frames", "expr:gte(t,n_forced*2)",
   "-an", "-f", "h264", "-y", `/w/p/probe-${index}.h264`,
 ];
 

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { safeInputArgs, VIDEO_DEMUXERS } from "../../media/safe-input.ts";
-import { keyframeOptions, outputFps, STRIP_METADATA, videoFilterGraph, x264Options, type VideoEncodeSettings, type VideoEncodeSource } from "./encode-options.ts";
+import { frameRateOptions, keyframeOptions, planFrameRate, STRIP_METADATA, videoFilterGraph, x264Options, type VideoEncodeSettings, type VideoEncodeSource } from "./encode-options.ts";
 import type { PlannedRung } from "./ladder-plan.ts";
 
 /**
@@ -87,13 +87,15 @@ export function contentProbeArgs(input: ContentProbeCommandInput): string[] {
     windows.length === 1
       ? ladderGraph
       : `${windows.map((_, index) => `[${index}:${source.videoStreamIndex}]`).join("")}concat=n=${windows.length}:v=1:a=0[probe_in];${ladderGraph.split(streamLabel).join("[probe_in]")}`;
-  const fps = outputFps(source, input.settings.maxFps) ?? source.fps;
+  // The ladder's own frame timing, so a VFR source's probe is not inflated by duplicated frames.
+  const frameRate = planFrameRate(source, input.settings.maxFps);
   const outputs = input.rungs.flatMap((_, index) => [
     "-map", `[v${index}]`,
     ...STRIP_METADATA,
     ...x264Options(input.settings.x264Preset),
     "-crf", String(input.crf),
-    ...keyframeOptions(input.settings.segmentSeconds, fps),
+    ...frameRateOptions(frameRate),
+    ...keyframeOptions(input.settings.keyframeSeconds, frameRate.fps),
     "-an", "-f", "h264", "-y", probeOutputFile(input.outDir, index),
   ]);
   return [...inputs, "-filter_complex", graph, ...outputs];

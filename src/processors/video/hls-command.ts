@@ -1,6 +1,6 @@
 import path from "node:path";
 import { safeInputArgs, VIDEO_DEMUXERS } from "../../media/safe-input.ts";
-import { aacOptions, keyframeOptions, MUXING_QUEUE, outputFps, STRIP_METADATA, videoFilterGraph, x264Options, type VideoEncodeSettings, type VideoEncodeSource } from "./encode-options.ts";
+import { aacOptions, keyframeOptions, MUXING_QUEUE, frameRateOptions, planFrameRate, STRIP_METADATA, videoFilterGraph, x264Options, type VideoEncodeSettings, type VideoEncodeSource } from "./encode-options.ts";
 import type { PlannedRung } from "./ladder-plan.ts";
 import { BT709_TAGS } from "./tone-map.ts";
 
@@ -57,7 +57,7 @@ export function hlsLadderArgs(input: HlsCommandInput): string[] {
   }
 
   const fmp4 = settings.segmentFormat === "fmp4";
-  const fps = outputFps(source, settings.maxFps) ?? source.fps;
+  const frameRate = planFrameRate(source, settings.maxFps);
   return [
     ...safeInputArgs(input.inputPath, { demuxers: VIDEO_DEMUXERS, format: input.demuxer }),
     "-filter_complex", videoFilterGraph(source, rungs, settings, silentCount),
@@ -65,7 +65,8 @@ export function hlsLadderArgs(input: HlsCommandInput): string[] {
     ...STRIP_METADATA,
     ...x264Options(settings.x264Preset),
     ...(source.toneMap ? BT709_TAGS : []),
-    ...keyframeOptions(settings.segmentSeconds, fps),
+    ...frameRateOptions(frameRate),
+    ...keyframeOptions(settings.keyframeSeconds, frameRate.fps),
     ...(withAudio ? aacOptions() : []),
     ...perStream,
     ...MUXING_QUEUE,
