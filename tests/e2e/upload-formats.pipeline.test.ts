@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import { detectFromBytes } from "../../src/media/detect-type.ts";
 import { FORMAT_FIXTURES, makeFixture } from "../helpers/generate-formats.ts";
+import { manifestKeyOf, outputKeyOf } from "../helpers/outputs.ts";
 import { startTestStack, type TestStack } from "../helpers/stack.ts";
 
 const execFileAsync = promisify(execFile);
@@ -55,23 +56,23 @@ describe("real-world upload formats through the real pipeline", () => {
       assert.equal(job.type, fixture.finalKind);
       assert.equal(job.attempts, 1);
 
-      const prefix = `tenants/t1/users/u1/media/processed/${slug}`;
       const local = path.join(dir, `${slug}-out`);
       if (fixture.finalKind === "audio") {
-        await writeFile(local, await stack.getObject(`${prefix}_mp3.mp3`));
+        await writeFile(local, await stack.getObject(outputKeyOf(job, "mp3.mp3")));
       } else {
-        const keys = await stack.listKeys(`${prefix}/hls/`);
-        assert.ok(keys.includes(`${prefix}/hls/master.m3u8`), keys.join(","));
+        const master = outputKeyOf(job, "hls/master.m3u8");
+        const keys = await stack.listKeys(master.slice(0, -"master.m3u8".length));
+        assert.ok(keys.includes(master), keys.join(","));
         // The one rung's first segment must hold real frames.
         const segment = keys.find((candidate) => candidate.endsWith(".ts"))!;
         await writeFile(local, await stack.getObject(segment));
-        assert.ok((await stack.getObject(`${prefix}_poster.jpg`)).length > 500);
+        assert.ok((await stack.getObject(outputKeyOf(job, "poster.jpg"))).length > 500);
       }
       const { stdout } = await execFileAsync("ffprobe", ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", local]);
       const probe = JSON.parse(stdout) as { streams: Array<{ codec_type: string; codec_name: string }>; format: { duration?: string } };
       assert.ok(probe.streams.some((stream) => stream.codec_type === (fixture.finalKind === "audio" ? "audio" : "video")), stdout);
       assert.ok(Number(probe.format.duration) > 0.3, `${fixture.name}: output lasts ${probe.format.duration}`);
-      const manifest = JSON.parse((await stack.getObject(`${prefix}_manifest.json`)).toString()) as { media: { kind: string; format: string } };
+      const manifest = JSON.parse((await stack.getObject(manifestKeyOf(key))).toString()) as { media: { kind: string; format: string } };
       assert.equal(manifest.media.kind, fixture.finalKind);
     });
   }

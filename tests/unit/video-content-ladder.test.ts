@@ -11,7 +11,7 @@ const SPECS = [
 ];
 const rungs = planLadder({ width: 1280, height: 720 }, SPECS);
 const settings = { x264Preset: "veryfast", maxFps: 60, segmentSeconds: 4, keyframeSeconds: 2, addSilentAudio: false };
-const WHITELIST = ["-protocol_whitelist", "file,pipe", "-format_whitelist", "mov,matroska,avi,mpegts,mpeg,flv,asf,ogg", "-f", "mov"];
+const WHITELIST = ["-protocol_whitelist", "file,pipe", "-format_whitelist", "mov,matroska,avi,mpegts,mpeg,mpegvideo,flv,asf,ogg", "-f", "mov"];
 const encodeOptions = (index: number) => [
   "-map", `[v${index}]`, "-map_metadata", "-1", "-map_chapters", "-1",
   "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "high", "-crf", "23",
