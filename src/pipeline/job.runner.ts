@@ -6,6 +6,7 @@ import type { ObjectRef } from "../events/object-ref.ts";
 import type { Owner } from "../events/key-rules.ts";
 import type { JobStore } from "../jobs/job.store.ts";
 import { jobIdFor } from "../jobs/job.model.ts";
+import { jobSourceOf } from "../jobs/job-source.ts";
 import type { Logger } from "../logger.ts";
 import { detectFileType } from "../media/detect-type.ts";
 import { refineMediaKind } from "../media/refine-media.ts";
@@ -20,17 +21,19 @@ import { retryDelaySec } from "../queue/backoff.ts";
 import type { CancelRegistry } from "./cancel.registry.ts";
 import { createJobSignal } from "./job-signal.ts";
 import { recordWithRetry } from "./record-with-retry.ts";
+import { WrittenOutputs } from "./written-outputs.ts";
 
 /** One claimed job as its steps see it. */
 type RunningJob = {
   jobId: string;
-  owner: string;
+  leaseToken: string;
   ref: ObjectRef;
   workDir: string;
   signal: AbortSignal;
   logger: Logger;
   step: (event: string, detail?: Record<string, unknown>) => void;
   setType: (type: string) => void;
+  written: WrittenOutputs;
 };
 type StepsResult = ProcessResult & { manifestKey: string; type: string; media: DetectedMedia };
 
@@ -79,7 +82,7 @@ export class JobRunner {
 
   async run(ref: ObjectRef, owner: Owner, delivery: Delivery): Promise<RefOutcome> {
     const { store, config } = this.deps;
-    const source = { bucket: ref.bucket, key: ref.key, ...(ref.size !== undefined ? { size: ref.size } : {}), ...(ref.eTag ? { eTag: ref.eTag.replace(/"/g, "") } : {}), ...(ref.versionId ? { versionId: ref.versionId } : {}) };
+    const source = jobSourceOf(ref);
     const jobId = jobIdFor(source);
     const logger = this.deps.logger.child({ jobId, messageId: delivery.messageId });
     let claim;
@@ -110,19 +113,30 @@ export class JobRunner {
       return { kind: "done" };
     }
     logger.info({ bucket: ref.bucket, key: ref.key, attempt: claim.attempts }, "job claimed");
-    return this.process(jobId, claim.owner, ref, delivery, logger);
+    return this.process(jobId, claim.leaseToken, ref, delivery, logger);
   }
 
-  private async process(jobId: string, owner: string, ref: ObjectRef, delivery: Delivery, logger: Logger): Promise<RefOutcome> {
+  private async process(jobId: string, leaseToken: string, ref: ObjectRef, delivery: Delivery, logger: Logger): Promise<RefOutcome> {
     const { store, config, metrics } = this.deps;
     const startedAt = Date.now();
     const jobSignal = createJobSignal(delivery.signal, config.jobs.processingTimeoutMs);
     const unregisterCancel = this.deps.cancels.register(jobId, jobSignal.cancel);
+    // Renewing the lease also reads the durable cancel flag: a cancel whose pub/sub hint was
+    // lost (subscriber reconnecting) still stops the job within one interval.
     const leaseTimer = setInterval(() => {
-      store.renewLease(jobId, owner).catch((error: unknown) => logger.warn({ err: error }, "lease renewal failed"));
-    }, Math.max(1_000, Math.floor(config.jobs.leaseTtlMs / 3)));
+      store.renewLease(jobId, leaseToken).then(
+        (renewal) => {
+          if (!renewal.cancelRequested || jobSignal.signal.aborted) return;
+          logger.info("cancel requested (seen on lease renewal); aborting job");
+          store.appendTimeline(jobId, "cancel-seen", { by: "lease-renewal" }).catch(() => undefined);
+          jobSignal.cancel();
+        },
+        (error: unknown) => logger.warn({ err: error }, "lease renewal failed"),
+      );
+    }, Math.min(config.jobs.leaseRenewMs, Math.max(1_000, Math.floor(config.jobs.leaseTtlMs / 3))));
     leaseTimer.unref();
-    const workDir = path.join(this.deps.tempRoot, `${jobId}-${owner.slice(0, 8)}`);
+    const written = new WrittenOutputs();
+    const workDir = path.join(this.deps.tempRoot, `${jobId}-${leaseToken.slice(0, 8)}`);
     let type = "pending";
     metrics.jobsInFlight.inc({ type });
     const setType = (next: string) => {
@@ -134,8 +148,8 @@ export class JobRunner {
       store.appendTimeline(jobId, event, detail).catch((error: unknown) => logger.warn({ err: error, event }, "timeline write failed"));
     };
     try {
-      const result = await this.stepsThenCleanUp({ jobId, owner, ref, workDir, signal: jobSignal.signal, logger, step, setType });
-      const recorded = await recordWithRetry(() => store.complete(jobId, owner, result, startedAt), jobSignal.signal);
+      const result = await this.stepsThenCleanUp({ jobId, leaseToken, ref, workDir, signal: jobSignal.signal, logger, step, setType, written });
+      const recorded = await recordWithRetry(() => store.complete(jobId, leaseToken, result, startedAt), jobSignal.signal);
       if (!recorded) {
         logger.warn("another worker took this job over while it ran; leaving the outcome to it");
         return { kind: "busy" };
@@ -145,7 +159,8 @@ export class JobRunner {
       logger.info({ type, durationMs: Date.now() - startedAt, outputs: (result.outputs as unknown[]).length }, "job completed");
       return await this.announcedOutcome(jobId, delivery, logger);
     } catch (caught) {
-      return await this.onFailure(caught, { jobId, owner, type, startedAt, delivery, signal: jobSignal.signal, logger });
+      if (abortReasonOf(jobSignal.signal) === "cancelled") await this.removeWritten(jobId, config.storage.outputBucket ?? ref.bucket, written, logger);
+      return await this.onFailure(caught, { jobId, leaseToken, type, startedAt, delivery, signal: jobSignal.signal, logger });
     } finally {
       clearInterval(leaseTimer);
       unregisterCancel();
@@ -166,9 +181,27 @@ export class JobRunner {
     }
   }
 
+  /**
+   * A cancelled job leaves nothing behind: the outputs this attempt started writing are deleted
+   * (after every upload in flight settled) before the cancel is recorded. A failure to delete is
+   * logged and on the timeline; the cancel is recorded regardless.
+   */
+  private async removeWritten(jobId: string, bucket: string, written: WrittenOutputs, logger: Logger): Promise<void> {
+    const keys = await written.settledKeys();
+    if (keys.length === 0) return;
+    try {
+      await this.deps.objects.deleteMany(bucket, keys);
+      await this.deps.store.appendTimeline(jobId, "outputs-removed", { count: keys.length, reason: "cancelled" }).catch(() => undefined);
+      logger.info({ count: keys.length }, "cancelled job: outputs already written were removed");
+    } catch (error) {
+      logger.warn({ err: error, count: keys.length }, "cancelled job: could not remove outputs already written");
+      await this.deps.store.appendTimeline(jobId, "outputs-left", { count: keys.length, reason: "delete failed" }).catch(() => undefined);
+    }
+  }
+
   private async steps(job: RunningJob): Promise<StepsResult> {
     const { config, objects, registry, store, metrics } = this.deps;
-    const { jobId, owner, ref, workDir, signal, logger, step } = job;
+    const { jobId, leaseToken, ref, workDir, signal, logger, step, written } = job;
     await mkdir(workDir, { recursive: true });
     const inputPath = path.join(workDir, "input");
 
@@ -208,20 +241,20 @@ export class JobRunner {
         const now = Date.now();
         if (now - lastProgressWrite < PROGRESS_WRITE_INTERVAL_MS && percent < 100) return;
         lastProgressWrite = now;
-        store.setProgress(jobId, owner, Math.max(0, Math.min(99, percent))).catch(() => undefined);
+        store.setProgress(jobId, leaseToken, Math.max(0, Math.min(99, percent))).catch(() => undefined);
         if (name) logger.debug({ percent, step: name }, "progress");
       },
       output: async (request): Promise<OutputFile> => {
         throwIfAborted(signal);
         const key = outputKey(layout, request.name);
-        const bytes = await objects.upload({
+        const bytes = await written.track(key, () => objects.upload({
           bucket,
           key,
           body: request.body,
           contentType: request.contentType,
           cacheControl: request.cacheControl ?? "public, max-age=31536000, immutable",
           signal,
-        });
+        }));
         metrics.bytesTotal.inc({ type: processor.name, direction: "out" }, bytes);
         return {
           key,
@@ -247,24 +280,24 @@ export class JobRunner {
       metadata: result.metadata,
       createdAt: new Date().toISOString(),
     };
-    await objects.upload({ bucket, key: manifestKey, body: { buffer: JSON.stringify(manifest, null, 2) }, contentType: "application/json", cacheControl: "no-cache", signal });
+    await written.track(manifestKey, () => objects.upload({ bucket, key: manifestKey, body: { buffer: JSON.stringify(manifest, null, 2) }, contentType: "application/json", cacheControl: "no-cache", signal }));
     step("manifest-written", { key: manifestKey });
     return { ...result, manifestKey, type: processor.name, media: { kind: media.kind, format: media.format, mime: media.mime } };
   }
 
   private async onFailure(
     caught: unknown,
-    job: { jobId: string; owner: string; type: string; startedAt: number; delivery: Delivery; signal: AbortSignal; logger: Logger },
+    job: { jobId: string; leaseToken: string; type: string; startedAt: number; delivery: Delivery; signal: AbortSignal; logger: Logger },
   ): Promise<RefOutcome> {
     const { store, config, metrics } = this.deps;
-    const { jobId, owner, type, startedAt, delivery, signal, logger } = job;
+    const { jobId, leaseToken, type, startedAt, delivery, signal, logger } = job;
     const reason = abortReasonOf(signal);
     // An abort shows up as whatever the interrupted step threw; the signal says what really happened.
     const error: MediaError = reason ? abortError(reason) : toMediaError(caught);
     metrics.jobErrors.inc({ type, category: error.category });
     try {
       if (reason === "shutdown") {
-        await store.release(jobId, owner, "released", undefined, { reason: "worker shutting down" });
+        await store.release(jobId, leaseToken, "released", undefined, { reason: "worker shutting down" });
         logger.info("job released on shutdown; message visible again");
         return { kind: "release" };
       }
@@ -272,18 +305,18 @@ export class JobRunner {
         const exhausted = delivery.receiveCount >= config.queue.maxReceives;
         const delaySec = this.backoff(delivery.receiveCount);
         if (exhausted) {
-          await store.fail(jobId, owner, error.toJobError(), startedAt, { attempt: delivery.receiveCount, final: true, dlq: "the queue's redrive policy moves the message to the DLQ" });
+          await store.fail(jobId, leaseToken, error.toJobError(), startedAt, { attempt: delivery.receiveCount, final: true, dlq: "the queue's redrive policy moves the message to the DLQ" });
           metrics.jobsTotal.inc({ type, status: "failed" });
           logger.error({ err: error, code: error.code, category: error.category }, "job failed after its last retry; message left for the DLQ");
           // The message stays either way; if SNS fails too, a redrive from the DLQ announces it.
           await this.announce(jobId, logger);
         } else {
-          await store.release(jobId, owner, "retry-scheduled", error.toJobError(), { attempt: delivery.receiveCount, delaySec });
+          await store.release(jobId, leaseToken, "retry-scheduled", error.toJobError(), { attempt: delivery.receiveCount, delaySec });
           logger.warn({ err: error, code: error.code, category: error.category, delaySec }, "job failed transiently; retrying later");
         }
         return { kind: "retry", delaySec };
       }
-      await store.fail(jobId, owner, error.toJobError(), startedAt);
+      await store.fail(jobId, leaseToken, error.toJobError(), startedAt);
       metrics.jobsTotal.inc({ type, status: error.category === "cancelled" ? "cancelled" : "failed" });
       logger.warn({ code: error.code, category: error.category, message: error.message }, error.category === "cancelled" ? "job cancelled" : "job failed");
       return await this.announcedOutcome(jobId, delivery, logger);

@@ -3,7 +3,7 @@ import { stat } from "node:fs/promises";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createReadStream } from "node:fs";
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { fromAwsError, MediaError, processingError, toMediaError } from "../errors.ts";
 
@@ -105,6 +105,22 @@ export class ObjectStore {
       if (signal) throw abortAware(error, signal, "s3:putObject");
       throw fromAwsError(error, "s3:putObject");
     }
+  }
+
+  /** Deletes keys in batches of 1000 (DeleteObjects' limit); missing keys are not an error. Returns how many S3 reported deleted. */
+  async deleteMany(bucket: string, keys: readonly string[]): Promise<number> {
+    let deleted = 0;
+    for (let start = 0; start < keys.length; start += 1000) {
+      const batch = keys.slice(start, start + 1000);
+      try {
+        const response = await this.s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((key) => ({ Key: key })), Quiet: false } }));
+        if (response.Errors && response.Errors.length > 0) throw new Error(`${response.Errors.length} object(s) not deleted, first: ${response.Errors[0]?.Code ?? "?"} ${response.Errors[0]?.Key ?? ""}`);
+        deleted += response.Deleted?.length ?? batch.length;
+      } catch (error) {
+        throw fromAwsError(error, "s3:deleteObjects");
+      }
+    }
+    return deleted;
   }
 
   async head(bucket: string, key: string): Promise<{ size: number; eTag: string | undefined; contentType: string | undefined }> {
