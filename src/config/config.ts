@@ -260,7 +260,7 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
   const e = parsed.data;
   const tokens = [...(e.API_TOKEN ? [{ id: "api-token", scope: "admin" as const, tenant: undefined, sha256: createHash("sha256").update(e.API_TOKEN).digest("hex") }] : []), ...e.API_TOKENS];
   if (tokens.length === 0 && !e.API_INSECURE_NO_AUTH) {
-    throw new ConfigError(["API_TOKEN or API_TOKENS: required (bearer tokens for /api), or set API_INSECURE_NO_AUTH=true for local use without one"]);
+    throw new ConfigError(["API_TOKEN: required (a bearer token for /api, or scoped ones in API_TOKENS), or set API_INSECURE_NO_AUTH=true for local use without one"]);
   }
   if (e.API_TOKEN && e.API_TOKENS.some((spec) => spec.id === "api-token")) throw new ConfigError(['API_TOKENS: the id "api-token" is taken by API_TOKEN']);
   return {

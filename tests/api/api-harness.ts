@@ -20,6 +20,8 @@ export interface ApiTestStack {
   baseUrl: string;
   /** `T` types the body as the test expects it; the contract check is what verifies it. */
   call<T = Record<string, unknown>>(method: string, path: string, options?: CallOptions): Promise<ApiResponse<T>>;
+  /** Polls a background action (DLQ redrive, bulk action) until it is no longer running. */
+  waitForAction(id: string, timeoutMs?: number): Promise<ActionBody>;
   stop(): Promise<void>;
 }
 
@@ -32,6 +34,15 @@ export interface CallOptions {
   authorization?: string | null;
   /** The OpenAPI path template the response is checked against; derived when omitted. */
   operation?: string;
+}
+
+export interface ActionBody {
+  id: string;
+  kind: string;
+  state: string;
+  by: string;
+  progress: Record<string, unknown> & { moved?: number; jobs?: Array<{ id: string; requeued: boolean; status: string }> };
+  error?: string;
 }
 
 export interface ApiResponse<T = unknown> {
@@ -70,6 +81,16 @@ export async function startApiTestStack(options: TestStackOptions & { apiEnv?: R
       assertMatchesContract(method, callOptions.operation ?? templateOf(path), result);
       return result;
     },
+    async waitForAction(id, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const response = await this.call<{ action: ActionBody }>("GET", `/api/media/actions/${id}`);
+        if (response.status !== 200) throw new Error(`action ${id}: ${response.status} ${response.text}`);
+        if (response.body.action.state !== "running") return response.body.action;
+        if (Date.now() > deadline) throw new Error(`action ${id} still running after ${timeoutMs} ms: ${JSON.stringify(response.body.action.progress)}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
     async stop() {
       await api.stop(1_000);
       await stack.stop();
@@ -90,6 +111,7 @@ export function templateOf(path: string): string {
   const bare = path.split("?")[0]!;
   const exact = Object.keys(openApiDocument.paths).find((template) => template === bare);
   if (exact) return exact;
+  if (/^\/api\/media\/actions\/[^/]+$/.test(bare)) return "/api/media/actions/{id}";
   return bare.replace(/^\/api\/media\/jobs\/[^/]+/, "/api/media/jobs/{id}");
 }
 

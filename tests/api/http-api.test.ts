@@ -89,21 +89,34 @@ describe("job API over HTTP (no worker)", () => {
       assert.deepEqual(operations.sort(), [
         "DELETE /api/media/jobs/{id}",
         "GET /",
+        "GET /api/media/actions",
+        "GET /api/media/actions/{id}",
+        "GET /api/media/dlq/messages",
         "GET /api/media/jobs",
         "GET /api/media/jobs/stats",
         "GET /api/media/jobs/{id}",
+        "GET /api/media/jobs/{id}/hls",
         "GET /api/media/jobs/{id}/outputs",
+        "GET /api/media/queues",
+        "GET /api/media/workers",
         "GET /api/openapi.json",
         "GET /dashboard/dashboard.css",
         "GET /dashboard/dashboard.js",
+        "GET /dashboard/vendor/hls.light.min.js",
         "GET /healthz",
         "GET /metrics",
         "GET /readyz",
         "POST /api/media/dlq/redrive",
+        "POST /api/media/jobs/bulk",
         "POST /api/media/jobs/{id}",
         "POST /api/media/jobs/{id}/retry",
         "POST /api/media/process-s3-event",
       ]);
+      for (const [path, item] of Object.entries(doc.body.paths).filter(([path]) => path.startsWith("/api/"))) {
+        for (const [method, operation] of Object.entries(item).filter(([key]) => key !== "parameters")) {
+          assert.match(String((operation as Record<string, unknown>)["x-required-scope"]), /^(read|operate|admin)$/, `${method} ${path} names its scope`);
+        }
+      }
     });
 
     test("unknown routes are 404 and known paths with another method 405 with Allow, as problems", async () => {
@@ -197,7 +210,7 @@ describe("job API over HTTP (no worker)", () => {
       assert.equal(job.body.tenantId, "t9");
       assert.equal(job.body.userId, "u9");
       assert.equal(job.body.attempts, 0);
-      assert.deepEqual(job.body.timeline.map((entry) => [entry.event, entry.detail]), [["queued", { via: "api" }]]);
+      assert.deepEqual(job.body.timeline.map((entry) => [entry.event, entry.detail]), [["queued", { via: "api", by: "api-token" }]]);
       const outputs = await t.call<{ outputs: unknown[]; manifest: unknown }>("GET", `/api/media/jobs/${ids[0]}/outputs`);
       assert.deepEqual([outputs.status, outputs.body.outputs, outputs.body.manifest], [200, [], null], "no outputs before the job completed");
       const again = await t.call<Enqueued>("POST", "/api/media/process-s3-event", { body: direct });
@@ -291,8 +304,11 @@ describe("job API over HTTP (no worker)", () => {
     });
 
     test("redrive with an empty DLQ moves nothing; a body that is not the documented shape is a 400", async () => {
-      const empty = await t.call<{ moved: number; jobs: unknown[] }>("POST", "/api/media/dlq/redrive");
-      assert.deepEqual(empty.body, { moved: 0, jobs: [] });
+      const started = await t.call<{ action: { id: string; state: string } }>("POST", "/api/media/dlq/redrive");
+      assert.equal(started.status, 202);
+      assert.equal(started.headers.get("location"), `/api/media/actions/${started.body.action.id}`);
+      const empty = await t.waitForAction(started.body.action.id);
+      assert.deepEqual([empty.state, empty.progress.moved, empty.progress.jobs, empty.progress.complete], ["done", 0, [], true]);
       const bad = await t.call<Problem>("POST", "/api/media/dlq/redrive", { body: { maxMessages: 0 } });
       assert.equal(bad.status, 400);
       const unknown = await t.call<Problem>("POST", "/api/media/dlq/redrive", { body: { all: true } });

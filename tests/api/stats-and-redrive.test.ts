@@ -77,14 +77,17 @@ describe("stats and DLQ redrive", () => {
     assert.ok(degraded.body.health.reasons.includes("1 message(s) in the dead-letter queue"), degraded.body.health.reasons.join("; "));
 
     proxy.setRule(() => "pass");
-    const redrive = await t.call<{ moved: number; jobs: Array<{ id: string; requeued: boolean; status: string }> }>("POST", "/api/media/dlq/redrive", { body: { maxMessages: 5 } });
-    assert.equal(redrive.status, 200);
-    assert.equal(redrive.body.moved, 1);
-    assert.deepEqual(redrive.body.jobs.map((job) => [job.id, job.requeued]), [[id, true]]);
+    const started = await t.call<{ action: { id: string } }>("POST", "/api/media/dlq/redrive", { body: { maxMessages: 5 } });
+    assert.equal(started.status, 202);
+    const redrive = await t.waitForAction(started.body.action.id);
+    assert.equal(redrive.state, "done");
+    assert.equal(redrive.progress.moved, 1);
+    assert.deepEqual(redrive.progress.jobs?.map((job) => [job.id, job.requeued]), [[id, true]]);
     assert.equal((await t.stack.queueDepth("dlq")).visible, 0);
     const completed = await t.stack.waitForJob(id, (job) => job.status === "completed", 30_000);
     const requeue = completed.timeline.find((entry) => entry.event === "retry-requested");
     assert.equal(requeue?.detail?.via, "dlq-redrive");
+    assert.equal(requeue?.detail?.by, "api-token", "who redrove it is on the timeline");
     assert.equal(completed.attempts, 4);
   });
 });
