@@ -1,4 +1,6 @@
+import { Writable } from "node:stream";
 import { Ajv2020 } from "ajv/dist/2020.js";
+import { pino } from "pino";
 import addFormats from "ajv-formats";
 import { loadApiConfig, type ApiConfig } from "../../src/config/config.ts";
 import { createLogger } from "../../src/logger.ts";
@@ -52,10 +54,20 @@ export interface ApiResponse<T = unknown> {
   text: string;
 }
 
-export async function startApiTestStack(options: TestStackOptions & { apiEnv?: Record<string, string> } = {}): Promise<ApiTestStack> {
+export interface ApiTestStackOptions extends TestStackOptions {
+  apiEnv?: Record<string, string>;
+  /** Runs once the stack is up and before the API starts (e.g. to create an intake queue); its variables join apiEnv. */
+  beforeApi?: (stack: TestStack) => Promise<Record<string, string>>;
+  /** Collects the API's log lines (JSON, level info and up) here, for audit assertions. */
+  apiLogLines?: string[];
+}
+
+export async function startApiTestStack(options: ApiTestStackOptions = {}): Promise<ApiTestStack> {
   const stack = await startTestStack(options);
-  const config = loadApiConfig({ ...stack.envFor(), API_PORT: "0", API_TOKEN: TEST_TOKEN, ...options.apiEnv });
-  const api = await startApiServer(config, { logger: createLogger(config.logLevel, { role: "api" }) });
+  const extra = options.beforeApi ? await options.beforeApi(stack) : {};
+  const config = loadApiConfig({ ...stack.envFor(), API_PORT: "0", API_TOKEN: TEST_TOKEN, ...options.apiEnv, ...extra });
+  const logger = options.apiLogLines ? collectingLogger(options.apiLogLines) : createLogger(config.logLevel, { role: "api" });
+  const api = await startApiServer(config, { logger });
   const baseUrl = `http://127.0.0.1:${api.port}`;
   return {
     stack,
@@ -96,6 +108,16 @@ export async function startApiTestStack(options: TestStackOptions & { apiEnv?: R
       await stack.stop();
     },
   };
+}
+
+function collectingLogger(lines: string[]) {
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(...chunk.toString().split("\n").filter(Boolean));
+      done();
+    },
+  });
+  return pino({ level: "info", base: { role: "api" } }, sink);
 }
 
 // ---- contract check -------------------------------------------------------------------------

@@ -149,6 +149,12 @@ describe("job API over HTTP (no worker)", () => {
         ["/api/media/jobs?status=queued&status=failed", "status"],
         ["/api/media/jobs/stats?windowMinutes=99999", "windowMinutes"],
         ["/api/media/jobs/0123456789abcdef01234567/retry?force=yes", "force"],
+        // Unknown and array-style filters were once ignored, answering the unfiltered list.
+        ["/api/media/jobs?status[]=failed", "status[]"],
+        ["/api/media/jobs?tenantt=acme", "tenantt"],
+        ["/api/media/jobs?key=a&keyPrefix=b", "keyPrefix"],
+        ["/api/media/jobs?cursor=kAAAA", "cursor"],
+        ["/api/media/jobs/stats?window=5", "window"],
       ];
       for (const [path, field] of cases) {
         const method = path.includes("/retry") ? "POST" : "GET";
@@ -157,6 +163,10 @@ describe("job API over HTTP (no worker)", () => {
         assert.equal(response.body.code, "invalid-request");
         assert.ok(response.body.errors?.some((error) => error.field === field), `${path}: ${response.text}`);
         assert.doesNotMatch(response.text, /at .*\.ts:\d+|node_modules/);
+      }
+      for (const path of ["/api/media/jobs/%E0%A4%A", "/api/media/jobs/%E0%A4%A/outputs", "/api/media/actions/%ZZ"]) {
+        const broken = await t.call<Problem>("GET", path, { operation: "-" });
+        assert.deepEqual([broken.status, broken.body.code], [400, "invalid-request"], `${path}: broken percent-encoding is the client's error, not a 500`);
       }
       const inverted = await t.call<JobList>("GET", "/api/media/jobs?since=2024-01-02T00:00:00Z&until=2024-01-01T00:00:00Z");
       assert.deepEqual([inverted.status, inverted.body.jobs], [200, []], "an empty window, not an error");
