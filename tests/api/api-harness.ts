@@ -69,7 +69,7 @@ export async function startApiTestStack(options: ApiTestStackOptions = {}): Prom
   const logger = options.apiLogLines ? collectingLogger(options.apiLogLines) : createLogger(config.logLevel, { role: "api" });
   const api = await startApiServer(config, { logger });
   const baseUrl = `http://127.0.0.1:${api.port}`;
-  return {
+  const harness: ApiTestStack = {
     stack,
     api,
     config,
@@ -96,7 +96,7 @@ export async function startApiTestStack(options: ApiTestStackOptions = {}): Prom
     async waitForAction(id, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const response = await this.call<{ action: ActionBody }>("GET", `/api/media/actions/${id}`);
+        const response = await harness.call<{ action: ActionBody }>("GET", `/api/media/actions/${id}`);
         if (response.status !== 200) throw new Error(`action ${id}: ${response.status} ${response.text}`);
         if (response.body.action.state !== "running") return response.body.action;
         if (Date.now() > deadline) throw new Error(`action ${id} still running after ${timeoutMs} ms: ${JSON.stringify(response.body.action.progress)}`);
@@ -108,6 +108,7 @@ export async function startApiTestStack(options: ApiTestStackOptions = {}): Prom
       await stack.stop();
     },
   };
+  return harness;
 }
 
 function collectingLogger(lines: string[]) {

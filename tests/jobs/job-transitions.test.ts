@@ -28,7 +28,7 @@ describe("job transition scripts (real Redis)", () => {
   });
   const fresh = () => (t = h.store());
   const dropLease = (id: string) => h.redis.del(`${t.prefix}lease:${id}`);
-  const members = (index: string) => h.redis.zrange(`${t.prefix}idx:${index}`, 0, -1);
+  const members = (index: string) => h.redis.zrange(`${t.prefix}idx:${index}`, "0", "-1");
   const gauges = async () => h.redis.hgetall(`${t.prefix}stats:now`);
 
   describe("claim", () => {
