@@ -13,8 +13,9 @@ import path from "node:path";
  *   BENCH_CPU_PROFILE=1      also write a --cpu-prof profile of each worker (kept in <tmp>/media-processor-bench-profiles-*)
  *   BENCH_PER_VARIANT=1      images: also time a raw script with one plain sharp pipeline per variant
  *   BENCH_VIDEO_PARALLEL=1   video: also time one ffmpeg per rung, all rungs side by side
+ *   BENCH_JOBSTORE_SIZES=…   jobstore: job counts to load, comma-separated (default 100000,1000000; quick 10000,100000)
  */
-export const AREAS = ["queue", "images", "audio", "documents", "video", "scaling"] as const;
+export const AREAS = ["queue", "images", "audio", "documents", "video", "scaling", "jobstore"] as const;
 export type AreaName = (typeof AREAS)[number];
 
 export interface BenchSettings {
@@ -29,6 +30,7 @@ export interface BenchSettings {
   documents: { count: number; pages: number; concurrency: number };
   queue: { messages: number; concurrency: number; roundTripJobs: number };
   scaling: { jpegCount: number; layouts: Array<{ processes: number; concurrency: number }> };
+  jobstore: { sizes: number[]; samples: number; tenants: number };
 }
 
 export function benchSettings(env: Record<string, string | undefined> = process.env): BenchSettings {
@@ -51,6 +53,11 @@ export function benchSettings(env: Record<string, string | undefined> = process.
     audio: quick ? { count: 1, durationSec: 30, concurrency: 2 } : { count: 2, durationSec: 120, concurrency: 2 },
     documents: quick ? { count: 2, pages: 10, concurrency: 2 } : { count: 6, pages: 40, concurrency: 2 },
     queue: quick ? { messages: 150, concurrency: 10, roundTripJobs: 30 } : { messages: 500, concurrency: 10, roundTripJobs: 100 },
+    jobstore: {
+      sizes: (env.BENCH_JOBSTORE_SIZES ?? (quick ? "10000,100000" : "100000,1000000")).split(",").map((size) => Number(size.trim())).filter((size) => Number.isInteger(size) && size > 0),
+      samples: quick ? 60 : 200,
+      tenants: 200,
+    },
     scaling: quick
       ? { jpegCount: 2, layouts: [{ processes: 1, concurrency: 1 }, { processes: 1, concurrency: 2 }] }
       : {

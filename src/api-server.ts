@@ -7,6 +7,7 @@ import { createApiApp } from "./api/app.ts";
 import { ActionStore } from "./api/background-actions.ts";
 import { DeadLetterQueue } from "./api/dlq.ts";
 import { JobActions } from "./api/job-actions.ts";
+import { startQueueDepthMonitor } from "./api/queue-depths.ts";
 import type { ApiConfig } from "./config/config.ts";
 import { compileTenantPattern } from "./events/key-rules.ts";
 import { startJobSweeper } from "./jobs/job-sweeper.ts";
@@ -66,6 +67,7 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
     announcer: new JobAnnouncer({ store, publisher: events.publisher, metrics, outputBucket: config.storage.outputBucket }),
     logger,
   });
+  const queueDepths = startQueueDepthMonitor(sqs, { media: config.queue.queueUrl, dlq: config.queue.dlqUrl, intake: config.queue.intakeQueueUrl }, config.api.queueDepthIntervalMs, logger);
   const dlq = config.queue.dlqUrl ? new DeadLetterQueue({ sqs, dlqUrl: config.queue.dlqUrl, queueUrl: config.queue.queueUrl, store, actions, parseRules, ownerOf, logger }) : undefined;
   let stopping = false;
   const app = createApiApp({
@@ -75,6 +77,7 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
     dlq,
     actionStore: new ActionStore(redis, config.redis.keyPrefix, logger),
     workers,
+    queueDepths,
     sqs,
     s3,
     presigner,
@@ -90,6 +93,8 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
   // Serve once Redis answers, so the first requests are not refused; a Redis that is down at
   // start does not stop the API from starting (it reports not-ready and answers 503).
   await waitForRedis(redis, REDIS_START_WAIT_MS);
+  // The first depths, so the first stats do not show the queues as unreadable.
+  await Promise.race([queueDepths.ready(), new Promise((resolve) => setTimeout(resolve, REDIS_START_WAIT_MS).unref())]);
 
   const server = http.createServer(app);
   // Slow-loris guards; Node's defaults are generous for a small JSON API.
@@ -125,6 +130,7 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
       };
       await guard("intake", () => intake?.stop());
       stopSweeper();
+      queueDepths.stop();
       await guard("http server", () => closeServer(server, graceMs));
       // QUIT waits for a connection; with Redis down it would wait through every reconnect.
       await guard("redis", () => (redis.status === "ready" ? redis.quit().catch(() => redis.disconnect()) : redis.disconnect()));

@@ -9,6 +9,7 @@ import type { Registry } from "prom-client";
 import type { ActionStore } from "./background-actions.ts";
 import type { DeadLetterQueue } from "./dlq.ts";
 import type { JobActions } from "./job-actions.ts";
+import type { QueueDepthMonitor } from "./queue-depths.ts";
 
 /** Everything the routes use, built by the composition root (api-server.ts) or a test. */
 export interface ApiDeps {
@@ -19,6 +20,8 @@ export interface ApiDeps {
   dlq: DeadLetterQueue | undefined;
   actionStore: ActionStore;
   workers: WorkerRegistry;
+  /** Queue depths polled in the background (API_QUEUE_DEPTH_INTERVAL); requests never wait on SQS for them. */
+  queueDepths: QueueDepthMonitor;
   sqs: SQSClient;
   /** Talks to S3 from the API (HLS files for the player). */
   s3: S3Client;

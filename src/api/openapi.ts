@@ -415,8 +415,9 @@ const schemas: Record<string, Schema> = {
   },
   Queues: {
     type: "object",
-    required: ["media", "dlq", "intake", "jobs"],
+    required: ["media", "dlq", "intake", "observedAt", "jobs"],
     properties: {
+      observedAt: { type: ["string", "null"], format: "date-time", description: "When the depths were read (they are polled every API_QUEUE_DEPTH_INTERVAL); null before the first read." },
       media: { oneOf: [ref("QueueDepth"), { type: "null" }] },
       dlq: { oneOf: [ref("QueueDepth"), { type: "null" }] },
       intake: { oneOf: [ref("QueueDepth"), { type: "null" }], description: "The intake queue (MEDIA_INTAKE_QUEUE_URL); null when there is none." },

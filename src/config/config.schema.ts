@@ -375,6 +375,7 @@ export const apiEnvSchema = envSchema.extend({
   API_PRESIGN_EXPIRY: duration(15 * 60_000, "s", 60_000, 7 * 86_400_000),
   API_TOKENS: apiTokenList,
   API_STATS_CACHE: duration(2_000, "s", 0, 60_000),
+  API_QUEUE_DEPTH_INTERVAL: duration(5_000, "s", 100, 300_000),
   API_PUBLIC_S3_ENDPOINT: optionalUrl,
 });
 
@@ -387,5 +388,6 @@ export const API_ENV_DOCS: Record<Exclude<keyof z.infer<typeof apiEnvSchema>, ke
   API_PRESIGN_EXPIRY: "Lifetime of the presigned output URLs the dashboard previews use; bare number in seconds, or 15m.",
   API_TOKENS: "Scoped bearer tokens, comma-separated `id:scope:token` or `id:scope@tenant:token` (scope read, operate or admin; `@tenant` limits the token to one tenant's jobs); the token part may be `sha256=<hex>` so only its hash is configured. The id (never the token) is recorded on every change a token makes. API_TOKEN, when set, is one more admin token with id `api-token`.",
   API_STATS_CACHE: "How long one stats answer is shared by every caller (concurrent callers wait for the one read in flight); seconds, 0 to compute each time.",
+  API_QUEUE_DEPTH_INTERVAL: "How often the API reads the depths of the media, dead-letter and intake queues for stats and the console (in the background: no request waits on SQS); seconds.",
   API_PUBLIC_S3_ENDPOINT: "S3 endpoint as a browser reaches it, used to presign preview URLs and in the dashboard's content policy (docker-compose: http://localhost:4566, where AWS_ENDPOINT_URL names the internal emulator host). Unset: AWS_ENDPOINT_URL, or AWS itself.",
 };

@@ -242,6 +242,7 @@ export interface ApiSettings {
   /** Scoped tokens (API_TOKENS plus API_TOKEN as the admin token `api-token`), by the hash of the token. */
   tokens: ApiTokenSpec[];
   statsCacheMs: number;
+  queueDepthIntervalMs: number;
   /** S3 endpoint as browsers reach it (presigned previews, the content policy); undefined: AWS_ENDPOINT_URL or AWS. */
   publicS3Endpoint: string | undefined;
 }
@@ -273,6 +274,7 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
       presignExpirySec: Math.round(e.API_PRESIGN_EXPIRY / 1000),
       tokens,
       statsCacheMs: e.API_STATS_CACHE,
+      queueDepthIntervalMs: e.API_QUEUE_DEPTH_INTERVAL,
       publicS3Endpoint: e.API_PUBLIC_S3_ENDPOINT,
     },
   };

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { JobErrorInfo } from "../errors.ts";
+import { CounterReader } from "./job-counters.ts";
 import { listPageScript, searchKeyScript, SUMMARY_FIELDS, sweepScript } from "./job-query.scripts.ts";
 import {
   claimScript,
@@ -90,6 +91,8 @@ const KEY_SEARCH_SCAN_MAX = 1_000;
 
 export class JobStore {
   readonly redis: Redis;
+  /** The time-bucketed counters the transitions keep (what stats read). */
+  readonly counters: CounterReader;
   private readonly options: JobStoreOptions;
   private readonly now: () => number;
 
@@ -97,6 +100,7 @@ export class JobStore {
     this.redis = redis;
     this.options = options;
     this.now = options.clock ?? Date.now;
+    this.counters = new CounterReader(redis, options.keyPrefix);
   }
 
   get keyPrefix(): string {

@@ -32,6 +32,7 @@ describe("API configuration", () => {
       presignExpirySec: 900,
       tokens: [{ id: "api-token", scope: "admin", tenant: undefined, sha256: createHash("sha256").update("0123456789abcdef").digest("hex") }],
       statsCacheMs: 2_000,
+      queueDepthIntervalMs: 5_000,
       publicS3Endpoint: undefined,
     });
     assert.equal(config.queue.queueUrl, BASE.MEDIA_PROCESSING_QUEUE_URL, "the shared configuration comes along");
@@ -40,7 +41,7 @@ describe("API configuration", () => {
       () => loadApiConfig({ ...BASE, API_TOKEN: "short", API_PORT: "99999", API_BODY_LIMIT_BYTES: "12" }),
       (error: unknown) => error instanceof ConfigError && error.problems.length === 3 && error.problems.some((problem) => problem.startsWith("API_TOKEN: expected at least 16")),
     );
-    assert.deepEqual(Object.keys(API_ENV_DOCS).sort(), ["API_BODY_LIMIT_BYTES", "API_INSECURE_NO_AUTH", "API_PORT", "API_PRESIGN_EXPIRY", "API_PUBLIC_S3_ENDPOINT", "API_STATS_CACHE", "API_TOKEN", "API_TOKENS"]);
+    assert.deepEqual(Object.keys(API_ENV_DOCS).sort(), ["API_BODY_LIMIT_BYTES", "API_INSECURE_NO_AUTH", "API_PORT", "API_PRESIGN_EXPIRY", "API_PUBLIC_S3_ENDPOINT", "API_QUEUE_DEPTH_INTERVAL", "API_STATS_CACHE", "API_TOKEN", "API_TOKENS"]);
   });
 
   test("API_TOKENS: id, scope, optional tenant, the token or only its SHA-256; problems never echo a token", () => {

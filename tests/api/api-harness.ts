@@ -65,7 +65,8 @@ export interface ApiTestStackOptions extends TestStackOptions {
 export async function startApiTestStack(options: ApiTestStackOptions = {}): Promise<ApiTestStack> {
   const stack = await startTestStack(options);
   const extra = options.beforeApi ? await options.beforeApi(stack) : {};
-  const config = loadApiConfig({ ...stack.envFor(), API_PORT: "0", API_TOKEN: TEST_TOKEN, ...options.apiEnv, ...extra });
+  // Queue depths refresh often here, so tests that wait for a depth do not wait long.
+  const config = loadApiConfig({ ...stack.envFor(), API_PORT: "0", API_TOKEN: TEST_TOKEN, API_QUEUE_DEPTH_INTERVAL: "250ms", API_STATS_CACHE: "0", ...options.apiEnv, ...extra });
   const logger = options.apiLogLines ? collectingLogger(options.apiLogLines) : createLogger(config.logLevel, { role: "api" });
   const api = await startApiServer(config, { logger });
   const baseUrl = `http://127.0.0.1:${api.port}`;

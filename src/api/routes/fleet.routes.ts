@@ -2,7 +2,6 @@ import { Router } from "express";
 import type { ApiDeps } from "../api-deps.ts";
 import { principalOf, requireFleetToken } from "../auth.ts";
 import { notFound } from "../problem.ts";
-import { SharedCache } from "../shared-cache.ts";
 import { gatherQueueDepths } from "../stats-source.ts";
 import { actionIdParams, emptyQuery, parseRequest } from "../validation.ts";
 
@@ -15,13 +14,12 @@ const CURRENT_JOBS_SHOWN = 200;
  */
 export function fleetRoutes(deps: ApiDeps): Router {
   const router = Router();
-  const queueCache = new SharedCache<Awaited<ReturnType<typeof gatherQueueDepths>>>(deps.config.api.statsCacheMs);
 
   router.get("/api/media/queues", async (request, response) => {
     requireFleetToken(principalOf(response));
     parseRequest(emptyQuery, request.query, "query");
-    const depths = await queueCache.get("queues", () => gatherQueueDepths(deps));
-    response.json({ media: depths.media ?? null, dlq: depths.dlq ?? null, intake: depths.intake ?? null, jobs: await deps.store.countsByStatus() });
+    const depths = gatherQueueDepths(deps);
+    response.json({ media: depths.media ?? null, dlq: depths.dlq ?? null, intake: depths.intake ?? null, observedAt: depths.at > 0 ? new Date(depths.at).toISOString() : null, jobs: await deps.store.countsByStatus() });
   });
 
   router.get("/api/media/workers", async (request, response) => {
