@@ -265,7 +265,7 @@ export const ENV_DOCS: Record<keyof z.infer<typeof envSchema>, string> = {
   RETRY_BACKOFF_BASE: "First back-off delay after a transient failure; doubles per receive, with jitter; seconds.",
   RETRY_BACKOFF_MAX: "Cap on the back-off delay; seconds.",
   SHUTDOWN_GRACE_PERIOD: "On SIGTERM, how long in-flight jobs may finish before they are released; seconds.",
-  JOB_STATUS_TTL: "How long job records stay in Redis; bare number in seconds, or 7d.",
+  JOB_STATUS_TTL: "How long a job record stays in Redis after its last change (then the sweep removes it with its index entries); bare number in seconds, or 7d.",
   JOB_LEASE_TTL: "How long a worker's claim on a job lives without renewal; seconds. Default: the visibility timeout.",
   JOB_LEASE_RENEW_INTERVAL: "How often a running job's lease is renewed and its durable cancel flag read, so a cancel reaches the worker within this time even if the pub/sub hint was lost; seconds, shorter than JOB_LEASE_TTL.",
   JOB_SWEEP_INTERVAL: "How often each worker and API process removes jobs older than JOB_STATUS_TTL with all their index entries (bounded batches); seconds.",
