@@ -1,10 +1,11 @@
 import { Redis } from "ioredis";
-import { loadApiConfig } from "../../src/config/config.ts";
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { freePort } from "../../src/dev/free-port.ts";
 import { RedisServerProcess } from "../../src/dev/redis-server.ts";
 import { JOB_STATUSES } from "../../src/jobs/job.model.ts";
 import { JobStore } from "../../src/jobs/job.store.ts";
-import { createLogger } from "../../src/logger.ts";
-import { startApiServer } from "../../src/api-server.ts";
 import type { BenchContext } from "../lib/context.ts";
 import { loadSyntheticJobs, prng, tenantNames, type SeededJob } from "../lib/jobstore-records.ts";
 import type { AreaReport, Figure, RatioFigure } from "../lib/report.ts";
@@ -12,8 +13,8 @@ import type { AreaReport, Figure, RatioFigure } from "../lib/report.ts";
 /**
  * The job store at fleet size (issue 18): for each size (100,000 and 1,000,000 jobs by
  * default), a fresh redis-server is filled with synthetic jobs of real record shape through
- * the store's own scripts, spread over six days, and the real API (in this process, over HTTP,
- * stats cache off) answers: list for every filter combination (status × type × tenant), first
+ * the store's own scripts, spread over six days, and the real API (`node src/cli.ts api`, its
+ * own process; this one is the client; stats cache off) answers: list for every filter combination (status × type × tenant), first
  * page and a later page reached by cursor, a time window, key search, get, and stats. Each row
  * is the p50/p95 of many requests with random filter values; the memory row is Redis's
  * used_memory growth per job. Targets: list and stats p95 ≤ 50 ms at the largest size, and
@@ -45,6 +46,25 @@ const COMBINATIONS = [
   ["type", "tenant"],
   ["status", "type", "tenant"],
 ] as const;
+
+/** `node src/cli.ts api` with this environment, once /readyz answers; stop() sends SIGTERM and waits. */
+async function startApiProcess(env: Record<string, string>, port: number): Promise<{ stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ["src/cli.ts", "api"], { cwd: path.resolve(import.meta.dirname, "../.."), env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  for (let attempt = 0; ; attempt += 1) {
+    if (child.exitCode !== null) throw new Error(`the API exited with ${child.exitCode}`);
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((response) => response.ok, () => false);
+    if (ready) break;
+    if (attempt > 300) throw new Error("the API did not become ready in 60 s");
+    await sleep(200);
+  }
+  return {
+    async stop() {
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -82,19 +102,20 @@ export async function benchJobStore(context: BenchContext): Promise<AreaReport> 
       memory.set(size, { bytesPerJob: (used - baseline) / size, usedMiB: used / 1024 / 1024, loadSec, keys: await redis.dbsize() });
       log(`jobstore: ${size.toLocaleString("en")} jobs in ${loadSec.toFixed(0)} s, ${(used / 1024 / 1024).toFixed(0)} MiB (${((used - baseline) / size).toFixed(0)} B/job)`);
 
-      const config = loadApiConfig({
+      // The API as deployed: its own process (`node src/cli.ts api`); this process is the client.
+      const port = await freePort();
+      const api = await startApiProcess({
         ...stack.workerEnv(),
         REDIS_URL: redisServer.url,
         REDIS_KEY_PREFIX: "mp:",
-        API_PORT: "0",
+        API_PORT: String(port),
         API_TOKEN: TOKEN,
         // Measure the counters, not the cache in front of them.
         API_STATS_CACHE: "0",
         JOB_SWEEP_INTERVAL: "3600",
         LOG_LEVEL: "warn",
-      });
-      const api = await startApiServer(config, { logger: createLogger("warn", { role: "api" }) });
-      const base = `http://127.0.0.1:${api.port}`;
+      }, port);
+      const base = `http://127.0.0.1:${port}`;
       const get = async (path: string): Promise<string> => {
         const response = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
         const text = await response.text();
@@ -134,41 +155,31 @@ export async function benchJobStore(context: BenchContext): Promise<AreaReport> 
         { label: "stats, 7 day window", kind: "stats", path: () => "/api/media/jobs/stats?windowMinutes=10080" },
       ];
       try {
+        // One request of every row per round, rows in a shuffled order: the machine's load drifts
+        // (it is shared), and interleaving spreads that drift over every row alike.
+        const timings = new Map<Row, number[]>(rows.map((row) => [row, []]));
+        const randoms = new Map<Row, () => number>(rows.map((row, index) => [row, prng(1234 + index)]));
+        const order = prng(99);
+        for (let round = 0; round < samples + 5; round += 1) {
+          const shuffled = [...rows].sort(() => order() - 0.5);
+          for (const row of shuffled) {
+            if (row.laterPage && round % 2 === 1) continue;
+            const time = await timeRow(row, randoms.get(row)!, get);
+            // The first rounds warm connections and caches up; they are not counted.
+            if (time !== undefined && round >= 5) timings.get(row)!.push(time);
+          }
+          if (round % 50 === 0) log(`jobstore @${size.toLocaleString("en")}: round ${round} of ${samples + 5}`);
+        }
         for (const row of rows) {
           rowKinds.set(row.label, row.kind);
-          const random = prng(1234);
-          const times: number[] = [];
-          const count = row.laterPage ? Math.max(20, Math.floor(samples / 2)) : samples;
-          let misses = 0;
-          for (let index = 0; index < count + 5; index += 1) {
-            const path = row.path(random);
-            let cursor: string | null = null;
-            if (row.laterPage) {
-              // Walk to the page untimed; a filter with fewer pages is drawn again.
-              let pages = 0;
-              do {
-                const page = JSON.parse(await get(cursor ? `${path}&cursor=${cursor}` : path)) as { nextCursor: string | null };
-                cursor = page.nextCursor;
-                pages += 1;
-              } while (cursor && pages < LATER_PAGE - 1);
-              if (!cursor) {
-                // Rare combinations (processing × type × a small tenant) have fewer pages.
-                if ((misses += 1) < count * 50) index -= 1;
-                continue;
-              }
-            }
-            const started = performance.now();
-            await get(cursor ? `${path}&cursor=${cursor}` : path);
-            // The first few warm connections and caches up; they are not counted.
-            if (index >= 5) times.push(performance.now() - started);
-          }
+          const times = timings.get(row)!;
           const figures = results.get(row.label) ?? new Map<number, { p50: number; p95: number }>();
           figures.set(size, { p50: percentile(times, 50), p95: percentile(times, 95) });
           results.set(row.label, figures);
           log(`jobstore @${size.toLocaleString("en")}: ${row.label}: p50 ${percentile(times, 50).toFixed(1)} ms, p95 ${percentile(times, 95).toFixed(1)} ms (n=${times.length})`);
         }
       } finally {
-        await api.stop(1_000);
+        await api.stop();
       }
     } finally {
       redis.disconnect();
@@ -176,6 +187,30 @@ export async function benchJobStore(context: BenchContext): Promise<AreaReport> 
     }
   }
   return report(sizes, results, rowKinds, memory, samples, tenantCount);
+}
+
+/**
+ * One timed request of a row; for a later page, the pages before it are walked untimed first
+ * (a filter drawn with fewer pages is drawn again, up to 50 times). Undefined: no such page.
+ */
+async function timeRow(row: Row, random: () => number, get: (path: string) => Promise<string>): Promise<number | undefined> {
+  for (let attempt = 0; attempt < (row.laterPage ? 50 : 1); attempt += 1) {
+    const path = row.path(random);
+    let cursor: string | null = null;
+    if (row.laterPage) {
+      let pages = 0;
+      do {
+        const page = JSON.parse(await get(cursor ? `${path}&cursor=${cursor}` : path)) as { nextCursor: string | null };
+        cursor = page.nextCursor;
+        pages += 1;
+      } while (cursor && pages < LATER_PAGE - 1);
+      if (!cursor) continue;
+    }
+    const started = performance.now();
+    await get(cursor ? `${path}&cursor=${cursor}` : path);
+    return performance.now() - started;
+  }
+  return undefined;
 }
 
 function report(
@@ -213,7 +248,7 @@ function report(
     title: "Job store at fleet size (list, get, stats over HTTP; Redis memory)",
     setup: [
       `sizes ${sizes.map(name).join(" and ")} synthetic jobs of real record shape (86 % completed, 8 % failed, 3 % queued, 2 % cancelled, 1 % processing; image/video/audio/document; ${tenantCount} tenants Zipf-spread), written through the store's scripts and spread over 6 days`,
-      `each row: ${samples} requests (later pages ${Math.max(20, Math.floor(samples / 2))}, drawn among the filter values that have that many pages) to the real API over HTTP on this machine with random filter values, limit ${LIST_LIMIT}, stats cache off; p50/p95 in ms, including Express and JSON`,
+      `each row: ${samples} requests (later pages ${Math.floor(samples / 2)}, drawn among the filter values that have that many pages) to the real API over HTTP on this machine with random filter values, limit ${LIST_LIMIT}, stats cache off; rows interleaved round by round so the shared machine's load drifts over all alike; p50/p95 in ms, including Express and JSON`,
     ],
     figures,
     ratios,

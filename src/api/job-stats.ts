@@ -93,25 +93,60 @@ interface Totals {
   latency: DurationHistogram;
 }
 
+const emptyTotals = (): Totals => ({ created: 0, byOutcome: { completed: new Map(), failed: new Map(), cancelled: new Map() }, categories: new Map(), codes: new Map(), durations: new Map(), latency: emptyHistogram() });
+const add = (map: Map<string, number>, key: string, by: number) => map.set(key, (map.get(key) ?? 0) + by);
+
+/**
+ * One bucket's counters, grouped. Memoised per bucket object: closed buckets are the same
+ * objects call after call (CounterReader keeps them), so a 7-day window groups one bucket.
+ */
+const grouped = new WeakMap<CounterBucket, Totals>();
+function bucketTotals(bucket: CounterBucket): Totals {
+  const cached = grouped.get(bucket);
+  if (cached) return cached;
+  const totals = emptyTotals();
+  totals.created = bucket.counts.created ?? 0;
+  const durationTypes = new Set<string>();
+  for (const [field, value] of Object.entries(bucket.counts)) {
+    const [kind, name] = splitOnce(field);
+    if (kind === "completed" || kind === "failed" || kind === "cancelled") add(totals.byOutcome[kind], name, value);
+    else if (kind === "cat") add(totals.categories, name, value);
+    else if (kind === "code") add(totals.codes, name, value);
+    else if (kind === "d" && name.endsWith(":n")) durationTypes.add(name.slice(0, -2));
+  }
+  for (const type of durationTypes) {
+    const histogram = emptyHistogram();
+    addHistogram(histogram, bucket.counts, `d:${type}`);
+    totals.durations.set(type, histogram);
+  }
+  addHistogram(totals.latency, bucket.counts, "lat");
+  grouped.set(bucket, totals);
+  return totals;
+}
+
+function mergeHistogram(into: DurationHistogram, from: DurationHistogram): void {
+  if (from.count === 0) return;
+  into.count += from.count;
+  into.sumMs += from.sumMs;
+  into.minMs = Math.min(into.minMs, from.minMs);
+  into.maxMs = Math.max(into.maxMs, from.maxMs);
+  from.buckets.forEach((count, index) => (into.buckets[index]! += count));
+}
+
 function sumBuckets(buckets: readonly CounterBucket[]): Totals {
-  const totals: Totals = { created: 0, byOutcome: { completed: new Map(), failed: new Map(), cancelled: new Map() }, categories: new Map(), codes: new Map(), durations: new Map(), latency: emptyHistogram() };
-  const add = (map: Map<string, number>, key: string, by: number) => map.set(key, (map.get(key) ?? 0) + by);
+  const totals = emptyTotals();
   for (const bucket of buckets) {
-    totals.created += bucket.counts.created ?? 0;
-    const durationTypes = new Set<string>();
-    for (const [field, value] of Object.entries(bucket.counts)) {
-      const [kind, name] = splitOnce(field);
-      if (kind === "completed" || kind === "failed" || kind === "cancelled") add(totals.byOutcome[kind], name, value);
-      else if (kind === "cat") add(totals.categories, name, value);
-      else if (kind === "code") add(totals.codes, name, value);
-      else if (kind === "d" && name.endsWith(":n")) durationTypes.add(name.slice(0, -2));
+    const one = bucketTotals(bucket);
+    totals.created += one.created;
+    for (const kind of ["completed", "failed", "cancelled"] as const) for (const [name, value] of one.byOutcome[kind]) add(totals.byOutcome[kind], name, value);
+    for (const [name, value] of one.categories) add(totals.categories, name, value);
+    for (const [name, value] of one.codes) add(totals.codes, name, value);
+    for (const [type, histogram] of one.durations) {
+      const into = totals.durations.get(type) ?? emptyHistogram();
+      mergeHistogram(into, histogram);
+      totals.durations.set(type, into);
     }
-    for (const type of durationTypes) {
-      const histogram = totals.durations.get(type) ?? emptyHistogram();
-      addHistogram(histogram, bucket.counts, `d:${type}`);
-      totals.durations.set(type, histogram);
-    }
-    addHistogram(totals.latency, bucket.counts, "lat");
+    mergeHistogram(totals.latency, one.latency);
   }
   return totals;
 }
@@ -175,11 +210,11 @@ export function computeJobStats(input: StatsInput): JobStats {
 
 /** One point per counter bucket: the console's throughput and latency chart. */
 function history(buckets: readonly CounterBucket[]): JobStats["history"] {
+  const sum = (map: Map<string, number>) => [...map.values()].reduce((total, value) => total + value, 0);
   const points = buckets.map((bucket): HistoryPoint => {
-    const totals = sumBuckets([bucket]);
+    const totals = bucketTotals(bucket);
     const all = emptyHistogram();
-    for (const type of totals.durations.keys()) addHistogram(all, bucket.counts, `d:${type}`);
-    const sum = (map: Map<string, number>) => [...map.values()].reduce((total, value) => total + value, 0);
+    for (const histogram of totals.durations.values()) mergeHistogram(all, histogram);
     return {
       at: new Date(bucket.startMs).toISOString(),
       created: totals.created,
