@@ -42,8 +42,11 @@ local fields = {}
 for i = 6, #ARGV do fields[#fields + 1] = ARGV[i] end
 local cursorScore = tonumber(max)
 local rows, offset = {}, 0
+-- With a cursor the first member read is usually the cursor's own job: read one more up front.
+local want = limit + 1
+if after ~= '' then want = limit + 2 end
 while #rows < limit + 1 do
-  local batch = redis.call('ZREVRANGEBYSCORE', index, max, min, 'WITHSCORES', 'LIMIT', offset, limit + 1)
+  local batch = redis.call('ZREVRANGEBYSCORE', index, max, min, 'WITHSCORES', 'LIMIT', offset, want)
   if #batch == 0 then break end
   offset = offset + #batch / 2
   for i = 1, #batch, 2 do
