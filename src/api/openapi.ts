@@ -614,6 +614,22 @@ const paths = {
       responses: { "200": { description: "Stats.", content: json(ref("JobStats")) }, ...BAD_REQUEST, ...API_ERRORS },
     },
   },
+  // Before /jobs/{id}: the 405 guards run in this order, and bulk must answer with its own Allow.
+  "/api/media/jobs/bulk": {
+    post: {
+      summary: "Retry or cancel every job a filter matches, in the background",
+      description: "Starts a background action (follow it at Location / GET /api/media/actions/{id}). Each job goes through the same audited transition as a single retry or cancel. A tenant-limited token acts on its own tenant only.",
+      operationId: "bulkJobs",
+      "x-required-scope": "operate",
+      requestBody: { required: true, content: json(ref("BulkRequest")) },
+      responses: {
+        "202": { description: "Started.", content: json(ref("ActionAccepted")), links: actionLinks() },
+        ...BAD_REQUEST,
+        ...BODY_ERRORS,
+        ...API_ERRORS,
+      },
+    },
+  },
   "/api/media/jobs/{id}": {
     parameters: [jobIdParameter],
     get: {
@@ -675,21 +691,6 @@ const paths = {
         ...BAD_REQUEST,
         "404": problem("No such job, the job has no HLS ladder, or no such file in it."),
         "502": problem("S3 refused the request."),
-        ...API_ERRORS,
-      },
-    },
-  },
-  "/api/media/jobs/bulk": {
-    post: {
-      summary: "Retry or cancel every job a filter matches, in the background",
-      description: "Starts a background action (follow it at Location / GET /api/media/actions/{id}). Each job goes through the same audited transition as a single retry or cancel. A tenant-limited token acts on its own tenant only.",
-      operationId: "bulkJobs",
-      "x-required-scope": "operate",
-      requestBody: { required: true, content: json(ref("BulkRequest")) },
-      responses: {
-        "202": { description: "Started.", content: json(ref("ActionAccepted")), links: actionLinks() },
-        ...BAD_REQUEST,
-        ...BODY_ERRORS,
         ...API_ERRORS,
       },
     },

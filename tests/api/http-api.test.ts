@@ -134,6 +134,8 @@ describe("job API over HTTP (no worker)", () => {
       assert.equal(options.headers.get("allow"), "GET, POST, DELETE, HEAD");
       const statsOptions = await t.call("OPTIONS", "/api/media/jobs/stats");
       assert.equal(statsOptions.headers.get("allow"), "GET, HEAD", "only the stats route's own methods");
+      const bulkPut = await t.call<Problem>("PUT", "/api/media/jobs/bulk");
+      assert.deepEqual([bulkPut.status, bulkPut.headers.get("allow")], [405, "POST"], "the bulk route's own methods, not those of /jobs/{id}");
     });
 
     test("invalid parameters are 400 problems naming the field, never a stack trace", async () => {
