@@ -114,7 +114,8 @@ export async function runLongSoak(): Promise<number> {
   const weighted = inputs.flatMap((input) => new Array<[string, Buffer]>(input.weight).fill([input.name, input.body]));
   spawnWorker();
   spawnWorker();
-  await sleep(3_000);
+  // The baseline is the idle fleet: both workers registered, no job yet.
+  for (let attempt = 0; attempt < 300 && (await redis.zcard(`${config.redis.keyPrefix}workers`)) < 2; attempt += 1) await sleep(200);
   const baseline = { memory: await usedMemory(), keys: await redis.dbsize() };
   let peakMemory = baseline.memory;
   log(`${totalJobs} jobs over ${minutes} min, a fault every ${faultEverySec} s, JOB_STATUS_TTL ${ttlSec} s; Redis at start ${mib(baseline.memory)} (${baseline.keys} keys)`);
@@ -238,6 +239,10 @@ export async function runLongSoak(): Promise<number> {
   log(`all terminal after ${Math.round(wallSec)} s; waiting out JOB_STATUS_TTL (${ttlSec} s) and the sweep`);
   await sleep((ttlSec + 25) * 1000);
   const after = { memory: await usedMemory(), keys: await redis.dbsize() };
+  // What is left must be per-minute/hour counters (they expire by themselves) and the worker registry: no job's key.
+  const leftKeys = (await redis.keys(`${config.redis.keyPrefix}*`)).map((key) => key.slice(config.redis.keyPrefix.length));
+  const jobKeysLeft = leftKeys.filter((key) => /^(job:|lease:|idx:|expiry$)/.test(key));
+  const otherKeys = [...new Set(leftKeys.filter((key) => !jobKeysLeft.includes(key)).map((key) => key.replace(/:\d+$/, ":*").replace(/^worker:.*/, "worker:*")))].sort();
 
   const byStatus: Record<string, number> = {};
   const byInput: Record<string, number> = {};
@@ -262,7 +267,7 @@ export async function runLongSoak(): Promise<number> {
     `- **lost (never terminal): ${lost}**; **completed twice: ${completedTwice}**; work redone after a crash or lost lease (two \`processed\` entries, one outcome): ${redone}`,
     `- DLQ messages at the end: ${dlq.Attributes?.ApproximateNumberOfMessages ?? "?"}`,
     `- job latency (event sent → job finished, queueing included): p50 ${percentile(50).toFixed(1)} s, p95 ${percentile(95).toFixed(1)} s`,
-    `- Redis used_memory: start ${mib(baseline.memory)} (${baseline.keys} keys), peak ${mib(peakMemory)}, after the TTL ${mib(after.memory)} (${after.keys} keys)`,
+    `- Redis used_memory: start ${mib(baseline.memory)} (${baseline.keys} keys), peak ${mib(peakMemory)}, after the TTL ${mib(after.memory)} (${after.keys} keys); **job keys left after the TTL: ${jobKeysLeft.length}** (what remains: ${otherKeys.join(", ")} — counters that expire by themselves and the worker registry)`,
     `- peak RSS per worker: ${workers.map((worker) => `${worker.name} ${(worker.peakRssKb / 1024).toFixed(0)} MiB`).join(", ")}`,
     `- wall time ${Math.round(wallSec)} s to the last terminal job, then ${ttlSec + 25} s for the TTL and the sweep`,
     "",
@@ -278,7 +283,7 @@ export async function runLongSoak(): Promise<number> {
   await proxy.close();
   await stack.stop();
   await rm(work, { recursive: true, force: true });
-  return lost === 0 && completedTwice === 0 ? 0 : 1;
+  return lost === 0 && completedTwice === 0 && jobKeysLeft.length === 0 ? 0 : 1;
 }
 
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
