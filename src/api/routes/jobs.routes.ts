@@ -2,7 +2,6 @@ import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { Router, type Request, type Response } from "express";
 import { Readable } from "node:stream";
 import { fromAwsError } from "../../errors.ts";
-import type { JobListItem } from "../../jobs/job.store.ts";
 import type { ApiDeps } from "../api-deps.ts";
 import { canSeeTenant, principalOf, requireFleetToken, requireScope, type Principal } from "../auth.ts";
 import { runBulkAction } from "../bulk-actions.ts";
@@ -185,5 +184,3 @@ async function streamHlsFile(deps: ApiDeps, response: Response, sourceBucket: st
     body.pipe(response);
   });
 }
-
-export type { JobListItem };
