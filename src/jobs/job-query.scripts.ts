@@ -83,8 +83,14 @@ for i = 12, #ARGV do fields[#fields + 1] = ARGV[i] end
 local members = redis.call('ZRANGEBYLEX', KEYS[1], start, stop, 'LIMIT', 0, scanMax)
 local rows, resume = {}, ''
 for i, member in ipairs(members) do
-  -- Lua 5.1 patterns cannot hold a NUL byte; %z matches it.
-  local cut = string.find(member, '%z[^%z]*$')
+  -- The id follows the last NUL. Plain finds (no pattern: a pattern search for "the last NUL"
+  -- would retry from every position of a long key).
+  local cut, from = nil, 1
+  while true do
+    local at = string.find(member, '\\0', from, true)
+    if not at then break end
+    cut, from = at, at + 1
+  end
   local key, id = member, ''
   if cut then key, id = string.sub(member, 1, cut - 1), string.sub(member, cut + 1) end
   if id ~= '' and (exact == '' or key == exact) then
