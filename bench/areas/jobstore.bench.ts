@@ -71,122 +71,144 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
+/** One loaded size: its Redis, its API process, and the rows to time against it. */
+interface Instance {
+  size: number;
+  redisServer: RedisServerProcess;
+  redis: Redis;
+  api: { stop(): Promise<void> };
+  get: (path: string) => Promise<string>;
+  rows: Row[];
+}
+
 export async function benchJobStore(context: BenchContext): Promise<AreaReport> {
-  const { settings, stack, log } = context;
+  const { settings, log } = context;
   const { sizes, samples, tenants: tenantCount } = settings.jobstore;
-  const tenants = tenantNames(tenantCount);
   const results = new Map<string, Map<number, { p50: number; p95: number }>>();
   const memory = new Map<number, { bytesPerJob: number; usedMiB: number; loadSec: number; keys: number }>();
   const rowKinds = new Map<string, Row["kind"]>();
-
-  for (const size of sizes) {
-    const redisServer = await RedisServerProcess.start();
-    const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1, enableAutoPipelining: true });
-    try {
-      const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await redis.info("memory"))?.[1] ?? 0);
-      await redis.set("warm", "1");
-      const baseline = await usedMemory();
-      let clock = 0;
-      const store = new JobStore(redis, { keyPrefix: "mp:", statusTtlSec: 7 * 86_400, leaseTtlMs: 300_000, workerId: "bench-loader", clock: () => clock });
-      const now = Date.now();
-      const loadStarted = Date.now();
-      log(`jobstore: loading ${size.toLocaleString("en")} jobs`);
-      const sample = await loadSyntheticJobs(store, redis, { tenants, startMs: now - 6 * DAY_MS, spanMs: 6 * DAY_MS - 60_000 }, size, (ms) => (clock = ms), {
-        onProgress: (done) => {
-          if (done % 100_000 === 0) log(`jobstore: ${done.toLocaleString("en")} / ${size.toLocaleString("en")} loaded`);
-        },
-      });
-      const loadSec = (Date.now() - loadStarted) / 1000;
-      await redis.del("warm");
-      const used = await usedMemory();
-      memory.set(size, { bytesPerJob: (used - baseline) / size, usedMiB: used / 1024 / 1024, loadSec, keys: await redis.dbsize() });
-      log(`jobstore: ${size.toLocaleString("en")} jobs in ${loadSec.toFixed(0)} s, ${(used / 1024 / 1024).toFixed(0)} MiB (${((used - baseline) / size).toFixed(0)} B/job)`);
-
-      // The API as deployed: its own process (`node src/cli.ts api`); this process is the client.
-      const port = await freePort();
-      const api = await startApiProcess({
-        ...stack.workerEnv(),
-        REDIS_URL: redisServer.url,
-        REDIS_KEY_PREFIX: "mp:",
-        API_PORT: String(port),
-        API_TOKEN: TOKEN,
-        // Measure the counters, not the cache in front of them.
-        API_STATS_CACHE: "0",
-        JOB_SWEEP_INTERVAL: "3600",
-        LOG_LEVEL: "warn",
-      }, port);
-      const base = `http://127.0.0.1:${port}`;
-      const get = async (path: string): Promise<string> => {
-        const response = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
-        const text = await response.text();
-        if (response.status !== 200) throw new Error(`${path}: ${response.status} ${text.slice(0, 200)}`);
-        return text;
-      };
-      const types = ["image", "video", "audio", "document"];
-      const filterQuery = (names: readonly string[], random: () => number) => {
-        const params = new URLSearchParams({ limit: String(LIST_LIMIT) });
-        if (names.includes("status")) params.set("status", JOB_STATUSES[Math.floor(random() * JOB_STATUSES.length)]!);
-        if (names.includes("type")) params.set("type", types[Math.floor(random() * types.length)]!);
-        if (names.includes("tenant")) params.set("tenant", tenants[Math.min(tenants.length - 1, Math.floor(tenants.length * random() ** 3))]!);
-        return params;
-      };
-      const pick = (random: () => number): SeededJob => sample[Math.floor(random() * sample.length)]!;
-      const rows: Row[] = [
-        ...COMBINATIONS.flatMap((names): Row[] => {
-          const label = names.length === 0 ? "list (no filter)" : `list ${names.join("×")}`;
-          return [
-            { label: `${label}, first page`, kind: "list", path: (random) => `/api/media/jobs?${filterQuery(names, random)}` },
-            { label: `${label}, page ${LATER_PAGE}`, kind: "list", laterPage: true, path: (random) => `/api/media/jobs?${filterQuery(names, random)}` },
-          ];
-        }),
-        {
-          label: "list status×tenant, last 24 h window",
-          kind: "list",
-          path: (random) => {
-            const params = filterQuery(["status", "tenant"], random);
-            params.set("since", new Date(now - DAY_MS).toISOString());
-            return `/api/media/jobs?${params}`;
-          },
-        },
-        { label: "search by exact key", kind: "list", path: (random) => `/api/media/jobs?key=${encodeURIComponent(pick(random).key)}&limit=${LIST_LIMIT}` },
-        { label: "search by key prefix (a tenant's)", kind: "list", path: (random) => `/api/media/jobs?keyPrefix=${encodeURIComponent(`tenants/${pick(random).tenantId}/users/u1`)}&limit=${LIST_LIMIT}` },
-        { label: "get job (with timeline and result)", kind: "get", path: (random) => `/api/media/jobs/${pick(random).id}` },
-        { label: "stats, 60 min window", kind: "stats", path: () => "/api/media/jobs/stats?windowMinutes=60" },
-        { label: "stats, 7 day window", kind: "stats", path: () => "/api/media/jobs/stats?windowMinutes=10080" },
-      ];
-      try {
-        // One request of every row per round, rows in a shuffled order: the machine's load drifts
-        // (it is shared), and interleaving spreads that drift over every row alike.
-        const timings = new Map<Row, number[]>(rows.map((row) => [row, []]));
-        const randoms = new Map<Row, () => number>(rows.map((row, index) => [row, prng(1234 + index)]));
-        const order = prng(99);
-        for (let round = 0; round < samples + 5; round += 1) {
-          const shuffled = [...rows].sort(() => order() - 0.5);
-          for (const row of shuffled) {
-            if (row.laterPage && round % 2 === 1) continue;
-            const time = await timeRow(row, randoms.get(row)!, get);
-            // The first rounds warm connections and caches up; they are not counted.
-            if (time !== undefined && round >= 5) timings.get(row)!.push(time);
-          }
-          if (round % 50 === 0) log(`jobstore @${size.toLocaleString("en")}: round ${round} of ${samples + 5}`);
-        }
-        for (const row of rows) {
-          rowKinds.set(row.label, row.kind);
-          const times = timings.get(row)!;
-          const figures = results.get(row.label) ?? new Map<number, { p50: number; p95: number }>();
-          figures.set(size, { p50: percentile(times, 50), p95: percentile(times, 95) });
-          results.set(row.label, figures);
-          log(`jobstore @${size.toLocaleString("en")}: ${row.label}: p50 ${percentile(times, 50).toFixed(1)} ms, p95 ${percentile(times, 95).toFixed(1)} ms (n=${times.length})`);
-        }
-      } finally {
-        await api.stop();
+  const instances: Instance[] = [];
+  try {
+    // Every size is loaded first and stays up: the sizes are then timed side by side, request for
+    // request, so the machine's load (it is shared) weighs on each alike and the ratio is fair.
+    for (const size of sizes) instances.push(await loadInstance(context, size, tenantCount, memory));
+    // One request of every row for every size per round, in a shuffled order.
+    const timings = new Map<Row, number[]>(instances.flatMap((instance) => instance.rows.map((row) => [row, []] as [Row, number[]])));
+    const randoms = new Map<Row, () => number>(instances.flatMap((instance) => instance.rows.map((row, index) => [row, prng(1234 + index)] as [Row, () => number])));
+    const order = prng(99);
+    for (let round = 0; round < samples + 5; round += 1) {
+      const pairs = instances.flatMap((instance) => instance.rows.filter((row) => !row.laterPage || round % 2 === 0).map((row) => ({ instance, row })));
+      pairs.sort(() => order() - 0.5);
+      for (const { instance, row } of pairs) {
+        const time = await timeRow(row, randoms.get(row)!, instance.get);
+        // The first rounds warm connections and caches up; they are not counted.
+        if (time !== undefined && round >= 5) timings.get(row)!.push(time);
       }
-    } finally {
-      redis.disconnect();
-      await redisServer.destroy();
+      if (round % 25 === 0) log(`jobstore: round ${round} of ${samples + 5}`);
+    }
+    for (const instance of instances) {
+      for (const row of instance.rows) {
+        rowKinds.set(row.label, row.kind);
+        const times = timings.get(row)!;
+        if (times.length === 0) {
+          log(`jobstore @${instance.size.toLocaleString("en")}: ${row.label}: no filter value has that many pages here`);
+          continue;
+        }
+        const figures = results.get(row.label) ?? new Map<number, { p50: number; p95: number }>();
+        figures.set(instance.size, { p50: percentile(times, 50), p95: percentile(times, 95) });
+        results.set(row.label, figures);
+        log(`jobstore @${instance.size.toLocaleString("en")}: ${row.label}: p50 ${percentile(times, 50).toFixed(1)} ms, p95 ${percentile(times, 95).toFixed(1)} ms (n=${times.length})`);
+      }
+    }
+  } finally {
+    for (const instance of instances) {
+      await instance.api.stop().catch(() => undefined);
+      instance.redis.disconnect();
+      await instance.redisServer.destroy();
     }
   }
   return report(sizes, results, rowKinds, memory, samples, tenantCount);
+}
+
+/** A fresh redis-server with `size` synthetic jobs, its memory measured, and the API in front of it. */
+async function loadInstance(context: BenchContext, size: number, tenantCount: number, memory: Map<number, { bytesPerJob: number; usedMiB: number; loadSec: number; keys: number }>): Promise<Instance> {
+  const { stack, log } = context;
+  const tenants = tenantNames(tenantCount);
+  const redisServer = await RedisServerProcess.start();
+  const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1, enableAutoPipelining: true });
+  const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await redis.info("memory"))?.[1] ?? 0);
+  await redis.set("warm", "1");
+  const baseline = await usedMemory();
+  let clock = 0;
+  const store = new JobStore(redis, { keyPrefix: "mp:", statusTtlSec: 7 * 86_400, leaseTtlMs: 300_000, workerId: "bench-loader", clock: () => clock });
+  const now = Date.now();
+  const loadStarted = Date.now();
+  log(`jobstore: loading ${size.toLocaleString("en")} jobs`);
+  const sample = await loadSyntheticJobs(store, redis, { tenants, startMs: now - 6 * DAY_MS, spanMs: 6 * DAY_MS - 60_000 }, size, (ms) => (clock = ms), {
+    onProgress: (done) => {
+      if (done % 100_000 === 0) log(`jobstore: ${done.toLocaleString("en")} / ${size.toLocaleString("en")} loaded`);
+    },
+  });
+  const loadSec = (Date.now() - loadStarted) / 1000;
+  await redis.del("warm");
+  const used = await usedMemory();
+  memory.set(size, { bytesPerJob: (used - baseline) / size, usedMiB: used / 1024 / 1024, loadSec, keys: await redis.dbsize() });
+  log(`jobstore: ${size.toLocaleString("en")} jobs in ${loadSec.toFixed(0)} s, ${(used / 1024 / 1024).toFixed(0)} MiB (${((used - baseline) / size).toFixed(0)} B/job)`);
+
+  // The API as deployed: its own process (`node src/cli.ts api`); this process is the client.
+  const port = await freePort();
+  const api = await startApiProcess({
+    ...stack.workerEnv(),
+    REDIS_URL: redisServer.url,
+    REDIS_KEY_PREFIX: "mp:",
+    API_PORT: String(port),
+    API_TOKEN: TOKEN,
+    // Measure the counters, not the cache in front of them.
+    API_STATS_CACHE: "0",
+    JOB_SWEEP_INTERVAL: "3600",
+    LOG_LEVEL: "warn",
+  }, port);
+  const base = `http://127.0.0.1:${port}`;
+  const get = async (path: string): Promise<string> => {
+    const response = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const text = await response.text();
+    if (response.status !== 200) throw new Error(`${path}: ${response.status} ${text.slice(0, 200)}`);
+    return text;
+  };
+  const types = ["image", "video", "audio", "document"];
+  const filterQuery = (names: readonly string[], random: () => number) => {
+    const params = new URLSearchParams({ limit: String(LIST_LIMIT) });
+    if (names.includes("status")) params.set("status", JOB_STATUSES[Math.floor(random() * JOB_STATUSES.length)]!);
+    if (names.includes("type")) params.set("type", types[Math.floor(random() * types.length)]!);
+    if (names.includes("tenant")) params.set("tenant", tenants[Math.min(tenants.length - 1, Math.floor(tenants.length * random() ** 3))]!);
+    return params;
+  };
+  const pick = (random: () => number): SeededJob => sample[Math.floor(random() * sample.length)]!;
+  const rows: Row[] = [
+    ...COMBINATIONS.flatMap((names): Row[] => {
+      const label = names.length === 0 ? "list (no filter)" : `list ${names.join("×")}`;
+      return [
+        { label: `${label}, first page`, kind: "list", path: (random) => `/api/media/jobs?${filterQuery(names, random)}` },
+        { label: `${label}, page ${LATER_PAGE}`, kind: "list", laterPage: true, path: (random) => `/api/media/jobs?${filterQuery(names, random)}` },
+      ];
+    }),
+    {
+      label: "list status×tenant, last 24 h window",
+      kind: "list",
+      path: (random) => {
+        const params = filterQuery(["status", "tenant"], random);
+        params.set("since", new Date(now - DAY_MS).toISOString());
+        return `/api/media/jobs?${params}`;
+      },
+    },
+    { label: "search by exact key", kind: "list", path: (random) => `/api/media/jobs?key=${encodeURIComponent(pick(random).key)}&limit=${LIST_LIMIT}` },
+    { label: "search by key prefix (a tenant's)", kind: "list", path: (random) => `/api/media/jobs?keyPrefix=${encodeURIComponent(`tenants/${pick(random).tenantId}/users/u1`)}&limit=${LIST_LIMIT}` },
+    { label: "get job (with timeline and result)", kind: "get", path: (random) => `/api/media/jobs/${pick(random).id}` },
+    { label: "GET /healthz (no Redis: the floor of one HTTP round trip here)", kind: "get", path: () => "/healthz" },
+    { label: "stats, 60 min window", kind: "stats", path: () => "/api/media/jobs/stats?windowMinutes=60" },
+    { label: "stats, 7 day window", kind: "stats", path: () => "/api/media/jobs/stats?windowMinutes=10080" },
+  ];
+  return { size, redisServer, redis, api, get, rows };
 }
 
 /**
@@ -248,7 +270,7 @@ function report(
     title: "Job store at fleet size (list, get, stats over HTTP; Redis memory)",
     setup: [
       `sizes ${sizes.map(name).join(" and ")} synthetic jobs of real record shape (86 % completed, 8 % failed, 3 % queued, 2 % cancelled, 1 % processing; image/video/audio/document; ${tenantCount} tenants Zipf-spread), written through the store's scripts and spread over 6 days`,
-      `each row: ${samples} requests (later pages ${Math.floor(samples / 2)}, drawn among the filter values that have that many pages) to the real API over HTTP on this machine with random filter values, limit ${LIST_LIMIT}, stats cache off; rows interleaved round by round so the shared machine's load drifts over all alike; p50/p95 in ms, including Express and JSON`,
+      `each row: ${samples} requests (later pages ${Math.floor(samples / 2)}, drawn among the filter values that have that many pages) to the real API (its own process) over HTTP with random filter values, limit ${LIST_LIMIT}, stats cache off; every size stays loaded and the sizes and rows are timed side by side, round by round in a shuffled order, so the shared machine's load weighs on each alike; p50/p95 in ms, including Express and JSON`,
     ],
     figures,
     ratios,
