@@ -7,14 +7,15 @@ import path from "node:path";
  * the real ones, its ratios are indicative only). Every figure is a median of `runs` runs.
  *
  *   BENCH_QUICK=1            small inputs
- *   BENCH_ONLY=images,queue  only these areas (images, video, audio, documents, queue, scaling, quality)
+ *   BENCH_ONLY=images,queue  only these areas (images, video, audio, documents, queue, scaling, quality, jobstore)
  *   BENCH_RUNS=5             runs per figure (at least 3)
  *   BENCH_INPUT_DIR=…        where generated inputs are cached (default: <tmp>/media-processor-bench)
  *   BENCH_CPU_PROFILE=1      also write a --cpu-prof profile of each worker (kept in <tmp>/media-processor-bench-profiles-*)
  *   BENCH_PER_VARIANT=1      images: also time a raw script with one plain sharp pipeline per variant
  *   BENCH_VIDEO_PARALLEL=1   video: also time one ffmpeg per rung, all rungs side by side
+ *   BENCH_JOBSTORE_SIZES=…   jobstore: job counts to load, comma-separated (default 100000,1000000; quick 10000,100000)
  */
-export const AREAS = ["queue", "images", "audio", "documents", "video", "scaling", "quality"] as const;
+export const AREAS = ["queue", "images", "audio", "documents", "video", "scaling", "quality", "jobstore"] as const;
 export type AreaName = (typeof AREAS)[number];
 /**
  * What a run without BENCH_ONLY measures. The quality area (issue 19) runs on its own
@@ -36,6 +37,7 @@ export interface BenchSettings {
   scaling: { jpegCount: number; layouts: Array<{ processes: number; concurrency: number }> };
   /** Quality area: still size, clip length (720p30), candidate sets (quick: fewer), metric runs side by side. */
   quality: { imageSize: [number, number]; clipSec: number; fullCandidates: boolean; scoreParallel: number };
+  jobstore: { sizes: number[]; samples: number; tenants: number };
 }
 
 export function benchSettings(env: Record<string, string | undefined> = process.env): BenchSettings {
@@ -59,6 +61,11 @@ export function benchSettings(env: Record<string, string | undefined> = process.
     documents: quick ? { count: 2, pages: 10, concurrency: 2 } : { count: 6, pages: 40, concurrency: 2 },
     queue: quick ? { messages: 150, concurrency: 10, roundTripJobs: 30 } : { messages: 500, concurrency: 10, roundTripJobs: 100 },
     quality: quick ? { imageSize: [800, 600], clipSec: 4, fullCandidates: false, scoreParallel: 2 } : { imageSize: [1024, 768], clipSec: 8, fullCandidates: true, scoreParallel: 2 },
+    jobstore: {
+      sizes: (env.BENCH_JOBSTORE_SIZES ?? (quick ? "10000,100000" : "100000,1000000")).split(",").map((size) => Number(size.trim())).filter((size) => Number.isInteger(size) && size > 0),
+      samples: quick ? 60 : 200,
+      tenants: 200,
+    },
     scaling: quick
       ? { jpegCount: 2, layouts: [{ processes: 1, concurrency: 1 }, { processes: 1, concurrency: 2 }] }
       : {

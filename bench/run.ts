@@ -2,7 +2,8 @@
  * `npm run bench`: our pipeline against the raw libraries doing the same work, in one run, as
  * ratios (issue 9). Areas: queue overhead (no-op processor vs a bare sqs-consumer loop), images
  * (vs raw sharp), audio (vs raw ffmpeg + waveform), documents (vs raw pdf.js), video (vs the raw
- * one-pass ladder and one ffmpeg per rung), scaling (concurrency 1/2/4 and 2 processes).
+ * one-pass ladder and one ffmpeg per rung), scaling (concurrency 1/2/4 and 2 processes), jobstore
+ * (list/get/stats latency and Redis memory at 100k and 1M jobs).
  * Prints a table and writes bench/results.md (a quick or partial run writes its page next to
  * the cached inputs instead, so it never replaces the full results). Never fails because the
  * machine is slow: only when something does not work (a job fails, a tool is missing).
@@ -17,6 +18,7 @@ import { benchAudio } from "./areas/audio.bench.ts";
 import { benchDocuments } from "./areas/documents.bench.ts";
 import { benchImages } from "./areas/images.bench.ts";
 import { benchQuality } from "./areas/quality.bench.ts";
+import { benchJobStore } from "./areas/jobstore.bench.ts";
 import { benchQueue } from "./areas/queue.bench.ts";
 import { benchScaling } from "./areas/scaling.bench.ts";
 import { benchVideo } from "./areas/video.bench.ts";
@@ -34,6 +36,7 @@ const AREA_RUNNERS: Record<AreaName, (context: BenchContext) => Promise<AreaRepo
   video: benchVideo,
   scaling: benchScaling,
   quality: benchQuality,
+  jobstore: benchJobStore,
 };
 
 const settings = benchSettings();

@@ -4,6 +4,8 @@
  * while one worker is restarted and Redis blips once. Ends with a report; exits non-zero if any
  * job was lost or processed twice. Not part of `npm test`.
  *   SOAK_JOBS (default 240), SOAK_BURST (40), SOAK_TIMEOUT_SEC (900)
+ * With SOAK_MINUTES set it runs the long soak instead (scripts/soak-long.ts): thousands of
+ * jobs, a fault every few minutes, Redis memory back to its baseline after JOB_STATUS_TTL.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -21,6 +23,11 @@ import { JobStore } from "../src/jobs/job.store.ts";
 import { createRedisClient } from "../src/jobs/redis.client.ts";
 import { createSqsClient } from "../src/queue/sqs.client.ts";
 import { createS3Client } from "../src/storage/s3.client.ts";
+
+if (process.env.SOAK_MINUTES) {
+  const { runLongSoak } = await import("./soak-long.ts");
+  process.exit(await runLongSoak());
+}
 
 const TOTAL = Number(process.env.SOAK_JOBS ?? 240);
 const BURST = Number(process.env.SOAK_BURST ?? 40);

@@ -4,9 +4,13 @@ import type { AddressInfo } from "node:net";
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import type { Express } from "express";
 import { createApiApp } from "./api/app.ts";
+import { ActionStore } from "./api/background-actions.ts";
+import { DeadLetterQueue } from "./api/dlq.ts";
 import { JobActions } from "./api/job-actions.ts";
+import { startQueueDepthMonitor } from "./api/queue-depths.ts";
 import type { ApiConfig } from "./config/config.ts";
 import { compileTenantPattern } from "./events/key-rules.ts";
+import { startJobSweeper } from "./jobs/job-sweeper.ts";
 import { JobStore } from "./jobs/job.store.ts";
 import { createRedisClient } from "./jobs/redis.client.ts";
 import { WorkerRegistry } from "./jobs/worker.registry.ts";
@@ -14,6 +18,7 @@ import { createLogger, redactUrl, type Logger } from "./logger.ts";
 import { createMetrics } from "./metrics/metrics.ts";
 import { JobAnnouncer } from "./notify/job-announcer.ts";
 import { createJobEventPublisher } from "./notify/sns.client.ts";
+import { startIntake, type Intake } from "./pipeline/intake.ts";
 import { createSqsClient } from "./queue/sqs.client.ts";
 import { createS3Client } from "./storage/s3.client.ts";
 
@@ -21,6 +26,8 @@ export interface ApiServer {
   port: number;
   app: Express;
   store: JobStore;
+  /** Running when MEDIA_INTAKE_QUEUE_URL is set. */
+  intake: Intake | undefined;
   /** Ordered, idempotent: stop accepting, let requests finish (up to `graceMs`), close Redis and clients. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -37,34 +44,43 @@ const REDIS_START_WAIT_MS = 5_000;
 /** Composition root of the API: wires Redis, SQS and S3 clients into the app and listens on API_PORT. */
 export async function startApiServer(config: ApiConfig, options: ApiServerOptions = {}): Promise<ApiServer> {
   const logger = options.logger ?? createLogger(config.logLevel, { role: "api" });
-  if (config.api.insecureNoAuth && !config.api.token) logger.warn("API_INSECURE_NO_AUTH: /api answers without a token; keep this port private");
+  if (config.api.tokens.length === 0) logger.warn("API_INSECURE_NO_AUTH: /api answers without a token, as an admin; keep this port private");
   const apiId = `api-${os.hostname()}-${process.pid}`;
   const redis = createRedisClient(config.redis.url, `media-api:${apiId}`);
   redis.on("error", (error: Error) => logger.warn({ err: error.message }, "redis connection error"));
   const sqs = createSqsClient(config.aws);
   const s3 = createS3Client(config.aws);
+  // Presigned URLs are opened by browsers: signed for the endpoint they reach (compose: localhost).
+  const presigner = config.api.publicS3Endpoint ? createS3Client({ ...config.aws, endpointUrl: config.api.publicS3Endpoint }) : s3;
   const store = new JobStore(redis, { keyPrefix: config.redis.keyPrefix, statusTtlSec: config.jobs.statusTtlSec, leaseTtlMs: config.jobs.leaseTtlMs, workerId: apiId });
   const workers = new WorkerRegistry(redis, config.redis.keyPrefix, config.workerHeartbeatMs);
   const metrics = createMetrics();
   const events = createJobEventPublisher(config);
+  const parseRules = { sourceBuckets: config.storage.sourceBuckets, outputSegment: config.storage.outputSegment };
+  const ownerOf = compileTenantPattern(config.storage.tenantKeyPattern);
   const actions = new JobActions({
     store,
     sqs,
     queueUrl: config.queue.queueUrl,
-    dlqUrl: config.queue.dlqUrl,
-    parseRules: { sourceBuckets: config.storage.sourceBuckets, outputSegment: config.storage.outputSegment },
-    ownerOf: compileTenantPattern(config.storage.tenantKeyPattern),
+    parseRules,
+    ownerOf,
     announcer: new JobAnnouncer({ store, publisher: events.publisher, metrics, outputBucket: config.storage.outputBucket }),
     logger,
   });
+  const queueDepths = startQueueDepthMonitor(sqs, { media: config.queue.queueUrl, dlq: config.queue.dlqUrl, intake: config.queue.intakeQueueUrl }, config.api.queueDepthIntervalMs, logger);
+  const dlq = config.queue.dlqUrl ? new DeadLetterQueue({ sqs, dlqUrl: config.queue.dlqUrl, queueUrl: config.queue.queueUrl, store, actions, parseRules, ownerOf, logger }) : undefined;
   let stopping = false;
   const app = createApiApp({
     config,
     store,
     actions,
+    dlq,
+    actionStore: new ActionStore(redis, config.redis.keyPrefix, logger),
     workers,
+    queueDepths,
     sqs,
     s3,
+    presigner,
     metricsRegistry: metrics.registry,
     readiness: [
       { name: "redis", check: async () => (await redis.ping()) === "PONG" },
@@ -77,6 +93,8 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
   // Serve once Redis answers, so the first requests are not refused; a Redis that is down at
   // start does not stop the API from starting (it reports not-ready and answers 503).
   await waitForRedis(redis, REDIS_START_WAIT_MS);
+  // The first depths, so the first stats do not show the queues as unreadable.
+  await Promise.race([queueDepths.ready(), new Promise((resolve) => setTimeout(resolve, REDIS_START_WAIT_MS).unref())]);
 
   const server = http.createServer(app);
   // Slow-loris guards; Node's defaults are generous for a small JSON API.
@@ -90,7 +108,14 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
     });
   });
   const port = (server.address() as AddressInfo).port;
-  logger.info({ port, redis: redactUrl(config.redis.url), queueUrl: config.queue.queueUrl, auth: config.api.token ? "bearer" : "none" }, "api started");
+  const stopSweeper = startJobSweeper(store, config.jobs.sweepIntervalMs, logger);
+  const intake = config.queue.intakeQueueUrl
+    ? startIntake({ sqs, intakeQueueUrl: config.queue.intakeQueueUrl, mediaQueueUrl: config.queue.queueUrl, store, parseRules, ownerOf, logger, waitTimeSeconds: config.queue.waitTimeSeconds })
+    : undefined;
+  logger.info(
+    { port, redis: redactUrl(config.redis.url), queueUrl: config.queue.queueUrl, intakeQueueUrl: config.queue.intakeQueueUrl ?? "off", auth: config.api.tokens.length > 0 ? `bearer (${config.api.tokens.map((token) => `${token.id}:${token.scope}${token.tenant ? `@${token.tenant}` : ""}`).join(", ")})` : "none" },
+    "api started",
+  );
 
   let stopped: Promise<void> | undefined;
   const stop = (graceMs = DEFAULT_STOP_GRACE_MS): Promise<void> => {
@@ -103,17 +128,21 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
           logger.warn({ err: error, step: name }, "api shutdown step failed");
         }
       };
+      await guard("intake", () => intake?.stop());
+      stopSweeper();
+      queueDepths.stop();
       await guard("http server", () => closeServer(server, graceMs));
       // QUIT waits for a connection; with Redis down it would wait through every reconnect.
       await guard("redis", () => (redis.status === "ready" ? redis.quit().catch(() => redis.disconnect()) : redis.disconnect()));
       sqs.destroy();
       s3.destroy();
+      if (presigner !== s3) presigner.destroy();
       events.close();
       logger.info("api stopped");
     })();
     return stopped;
   };
-  return { port, app, store, stop };
+  return { port, app, store, intake, stop };
 }
 
 /** Stops accepting, closes idle keep-alive sockets, and cuts the rest after `graceMs`. */

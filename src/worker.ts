@@ -1,6 +1,7 @@
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import type { AppConfig } from "./config/config.ts";
 import { createLogger, redactUrl, type Logger } from "./logger.ts";
+import { startJobSweeper } from "./jobs/job-sweeper.ts";
 import { JobStore } from "./jobs/job.store.ts";
 import { createRedisClient } from "./jobs/redis.client.ts";
 import { WorkerRegistry } from "./jobs/worker.registry.ts";
@@ -38,13 +39,15 @@ export interface WorkerOptions {
   /** Extra processors (tests, embedding), tried before plug-ins and built-ins. */
   processors?: Processor[];
   refineMedia?: (inputPath: string, media: DetectedMedia, signal: AbortSignal) => Promise<DetectedMedia>;
+  /** Fault injection for tests: where the cancel-channel subscriber connects (default REDIS_URL). */
+  cancelSubscriberUrl?: string;
 }
 
 /** Composition root of the worker: wires clients, starts consuming, stops in order. */
 export async function startWorker(config: AppConfig, options: WorkerOptions = {}): Promise<Worker> {
   const logger = options.logger ?? createLogger(config.logLevel, { workerId: config.workerId });
   const redis = createRedisClient(config.redis.url, `media-worker:${config.workerId}`);
-  const subscriber = createRedisClient(config.redis.url, `media-worker-cancel:${config.workerId}`);
+  const subscriber = createRedisClient(options.cancelSubscriberUrl ?? config.redis.url, `media-worker-cancel:${config.workerId}`);
   const redisErrors = (error: Error) => logger.warn({ err: error.message }, "redis connection error");
   redis.on("error", redisErrors);
   subscriber.on("error", redisErrors);
@@ -65,7 +68,7 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
   if (removed.length > 0) logger.info({ removed }, "removed temp folders of dead workers");
 
   const cancels = new CancelRegistry();
-  await cancels.listen(subscriber, store.cancelChannel, logger);
+  cancels.listen(subscriber, store.cancelChannel, logger);
   const events = createJobEventPublisher(config);
   const announcer = new JobAnnouncer({ store, publisher: events.publisher, metrics, outputBucket: config.storage.outputBucket });
   const runner = new JobRunner({
@@ -108,6 +111,7 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
   const stopBeating = workers.start(folder, () => ({ id: config.workerId, concurrency: config.queue.concurrency, inFlight: consumer.inFlight, startedAt }), (error) =>
     logger.warn({ err: error }, "worker heartbeat failed"),
   );
+  const stopSweeper = startJobSweeper(store, config.jobs.sweepIntervalMs, logger);
   consumer.start();
   logger.info(
     {
@@ -137,12 +141,15 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
       await guard("timers", () => {
         stopPoller();
         stopBeating();
+        stopSweeper();
       });
       await guard("processors", () => registry.close());
       await guard("worker registry", () => workers.remove(folder));
       await guard("health server", () => health.close());
       await guard("redis", async () => {
-        await subscriber.quit().catch(() => subscriber.disconnect());
+        // QUIT waits for an answer: a subscriber still connecting would hold shutdown.
+        if (subscriber.status === "ready") await subscriber.quit().catch(() => subscriber.disconnect());
+        else subscriber.disconnect();
         await redis.quit().catch(() => redis.disconnect());
       });
       s3.destroy();

@@ -6,16 +6,27 @@ import type { WorkerRegistry } from "../jobs/worker.registry.ts";
 import type { Logger } from "../logger.ts";
 import type { ReadinessCheck } from "../metrics/health.server.ts";
 import type { Registry } from "prom-client";
+import type { ActionStore } from "./background-actions.ts";
+import type { DeadLetterQueue } from "./dlq.ts";
 import type { JobActions } from "./job-actions.ts";
+import type { QueueDepthMonitor } from "./queue-depths.ts";
 
 /** Everything the routes use, built by the composition root (api-server.ts) or a test. */
 export interface ApiDeps {
   config: ApiConfig;
   store: JobStore;
   actions: JobActions;
+  /** Undefined when no MEDIA_DLQ_URL is configured. */
+  dlq: DeadLetterQueue | undefined;
+  actionStore: ActionStore;
   workers: WorkerRegistry;
+  /** Queue depths polled in the background (API_QUEUE_DEPTH_INTERVAL); requests never wait on SQS for them. */
+  queueDepths: QueueDepthMonitor;
   sqs: SQSClient;
+  /** Talks to S3 from the API (HLS files for the player). */
   s3: S3Client;
+  /** Signs the URLs browsers open: configured with the endpoint they reach (API_PUBLIC_S3_ENDPOINT). */
+  presigner: S3Client;
   metricsRegistry: Registry;
   readiness: ReadinessCheck[];
   /**

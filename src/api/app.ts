@@ -6,6 +6,7 @@ import { HttpProblem, notFound, problemHandler } from "./problem.ts";
 import { dashboardRoutes } from "./routes/dashboard.routes.ts";
 import { dlqRoutes } from "./routes/dlq.routes.ts";
 import { eventRoutes } from "./routes/events.routes.ts";
+import { fleetRoutes } from "./routes/fleet.routes.ts";
 import { healthRoutes } from "./routes/health.routes.ts";
 import { jobRoutes } from "./routes/jobs.routes.ts";
 import { s3ImageOrigins, securityHeaders } from "./security-headers.ts";
@@ -13,7 +14,8 @@ import { s3ImageOrigins, securityHeaders } from "./security-headers.ts";
 /**
  * The Express app, in the order a request meets it: security headers and a log line for
  * everything; probes, metrics and the dashboard without a token; then under /api no caching,
- * the bearer token, the body parser (after the token, so strangers' bodies are never read);
+ * the bearer token and its principal (scopes and tenant: auth.ts), the body parser (after the
+ * token, so strangers' bodies are never read);
  * 405 for a known path with another method; the routes (503 at once while Redis is down); 404;
  * and problem+json for every error.
  */
@@ -21,7 +23,7 @@ export function createApiApp(deps: ApiDeps): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", false);
-  app.use(securityHeaders(s3ImageOrigins(deps.config.aws.endpointUrl)));
+  app.use(securityHeaders(s3ImageOrigins(deps.config.api.publicS3Endpoint ?? deps.config.aws.endpointUrl)));
   app.use(requestLog(deps));
   app.use(healthRoutes(deps));
   app.use(dashboardRoutes());
@@ -30,7 +32,7 @@ export function createApiApp(deps: ApiDeps): Express {
     response.setHeader("cache-control", "no-store");
     next();
   });
-  if (deps.config.api.token) app.use("/api", bearerAuth(deps.config.api.token));
+  app.use("/api", bearerAuth(deps.config.api.tokens));
   app.use("/api", express.json({ limit: deps.config.api.bodyLimitBytes, type: ["application/json", "application/*+json"] }));
   // Before the routes: /api/media/jobs/stats must answer POST with 405, not reach POST /jobs/:id.
   for (const [path, methods] of allowedMethods()) app.all(path, methodGuard(methods));
@@ -41,6 +43,7 @@ export function createApiApp(deps: ApiDeps): Express {
   app.use(eventRoutes(deps));
   app.use(jobRoutes(deps));
   app.use(dlqRoutes(deps));
+  app.use(fleetRoutes(deps));
   app.use((request, _response, next) => next(notFound(`no route ${request.method} ${request.path}`)));
   app.use(problemHandler(deps.logger));
   return app;

@@ -1,12 +1,16 @@
+import path from "node:path/posix";
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { z } from "zod";
 import type { JobRecord } from "../jobs/job.model.ts";
 
 /**
- * Presigned GET URLs for a job's outputs, so the dashboard can show thumbnails, posters,
- * waveforms and page previews without the bucket being public. Signing is local (no request to
- * S3); the URLs expire after API_PRESIGN_EXPIRY.
+ * Presigned GET URLs for a job's outputs, so the console can show thumbnails, posters,
+ * waveforms and page previews and play audio and MP4 video without the bucket being public.
+ * Signing is local (no request to S3) and uses the endpoint browsers reach
+ * (API_PUBLIC_S3_ENDPOINT), which in docker-compose is not the one the API itself talks to. The
+ * URLs expire after API_PRESIGN_EXPIRY. An HLS ladder plays through the API instead
+ * (hls-playlist.ts): `playerUrl` names its master playlist there.
  */
 
 const resultSchema = z.object({
@@ -24,6 +28,8 @@ const resultSchema = z.object({
   manifestKey: z.string().optional(),
 });
 
+export type PreviewKind = "image" | "video" | "audio" | "hls" | "none";
+
 export interface OutputLink {
   key: string;
   variant: string;
@@ -33,8 +39,8 @@ export interface OutputLink {
   height?: number;
   durationSec?: number;
   url: string;
-  /** `image` when a browser can show it in an <img>: thumbnails, posters, waveforms, page previews. */
-  preview: "image" | "none";
+  /** How a browser shows it: <img>, <video>, <audio>, the HLS player (playerUrl), or a link. */
+  preview: PreviewKind;
 }
 
 export interface JobOutputs {
@@ -42,20 +48,43 @@ export interface JobOutputs {
   expiresInSec: number;
   outputs: OutputLink[];
   manifest: { key: string; url: string } | null;
+  /** The job's HLS master playlist through the API (a path on this API), when it has a ladder. */
+  playerUrl: string | null;
 }
 
-export async function presignOutputs(s3: S3Client, job: JobRecord, outputBucket: string | undefined, expiresInSec: number): Promise<JobOutputs> {
+const IMAGE = /^image\/(png|jpeg|webp|avif|gif)$/;
+const AUDIO = /^audio\/(mpeg|mp4|ogg|aac|webm|wav|x-m4a)$/;
+
+export function previewKind(contentType: string, variant: string): PreviewKind {
+  if (variant === "hls_master") return "hls";
+  if (IMAGE.test(contentType)) return "image";
+  if (contentType === "video/mp4" || contentType === "video/webm") return "video";
+  if (AUDIO.test(contentType)) return "audio";
+  return "none";
+}
+
+/** The job's HLS folder (where master.m3u8 lives), from its result; undefined without a ladder. */
+export function hlsFolderOf(job: JobRecord): string | undefined {
+  const parsed = resultSchema.safeParse(job.result);
+  const master = parsed.success ? parsed.data.outputs.find((output) => output.variant === "hls_master") : undefined;
+  return master ? path.dirname(master.key) : undefined;
+}
+
+export async function presignOutputs(presigner: S3Client, job: JobRecord, outputBucket: string | undefined, expiresInSec: number): Promise<JobOutputs> {
   const bucket = outputBucket ?? job.source.bucket;
   const parsed = resultSchema.safeParse(job.result);
-  const sign = (key: string) => getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: expiresInSec });
-  if (!parsed.success) return { bucket, expiresInSec, outputs: [], manifest: null };
+  const sign = (key: string) => getSignedUrl(presigner, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: expiresInSec });
+  if (!parsed.success) return { bucket, expiresInSec, outputs: [], manifest: null, playerUrl: null };
   const outputs = await Promise.all(
-    parsed.data.outputs.map(async (output): Promise<OutputLink> => ({
-      ...output,
-      url: await sign(output.key),
-      preview: /^image\/(png|jpeg|webp|avif|gif)$/.test(output.contentType) ? "image" : "none",
-    })),
+    parsed.data.outputs.map(async (output): Promise<OutputLink> => ({ ...output, url: await sign(output.key), preview: previewKind(output.contentType, output.variant) })),
   );
   const manifestKey = parsed.data.manifestKey;
-  return { bucket, expiresInSec, outputs, manifest: manifestKey ? { key: manifestKey, url: await sign(manifestKey) } : null };
+  const master = outputs.find((output) => output.preview === "hls");
+  return {
+    bucket,
+    expiresInSec,
+    outputs,
+    manifest: manifestKey ? { key: manifestKey, url: await sign(manifestKey) } : null,
+    playerUrl: master ? `/api/media/jobs/${job.id}/hls?file=${encodeURIComponent(path.basename(master.key))}` : null,
+  };
 }

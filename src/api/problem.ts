@@ -96,6 +96,10 @@ export function toProblem(error: unknown): HttpProblem {
     const known = PARSER_PROBLEMS[parser.type];
     return new HttpProblem(parserStatus, known?.code ?? "invalid-request", known?.detail ?? "the request could not be read");
   }
+  // The router's own 4xx, e.g. a path whose percent-encoding is broken (/jobs/%E0%A4%A): its
+  // URIError carries status 400 and is the client's mistake, not a 500.
+  if (error instanceof URIError) return new HttpProblem(400, "invalid-request", "the request path is not valid percent-encoding");
+  if (parserStatus && parserStatus >= 400 && parserStatus < 500 && parser.expose) return new HttpProblem(parserStatus, "invalid-request", "the request could not be read");
   // A dependency that is down (Redis, SQS) is the caller's cue to try again, not our bug.
   if ((error instanceof MediaError && error.category === "transient") || isRedisUnavailable(error)) {
     return new HttpProblem(503, "dependency-unavailable", "a dependency (Redis or SQS) did not answer; try again", {}, { "retry-after": "5" });

@@ -3,14 +3,18 @@ import type { RequestHandler } from "express";
 /**
  * Response headers that keep the dashboard and the API from being framed, sniffed or leaking
  * URLs (presigned output URLs carry a signature; the page's URL may carry a job id).
- * `imageOrigins` are where presigned previews load from: the S3 endpoint.
+ * `s3Origins` are where presigned previews, audio and MP4 video load from: the S3 endpoint
+ * browsers reach. The HLS player fetches through the API itself (connect-src 'self') and feeds
+ * the video element through Media Source Extensions, hence blob: for media.
  */
-export function securityHeaders(imageOrigins: string[]): RequestHandler {
+export function securityHeaders(s3Origins: string[]): RequestHandler {
+  const origins = s3Origins.join(" ");
   const csp = [
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
-    `img-src 'self' data: ${imageOrigins.join(" ")}`.trim(),
+    `img-src 'self' data: ${origins}`.trim(),
+    `media-src 'self' blob: ${origins}`.trim(),
     "connect-src 'self'",
     "base-uri 'none'",
     "form-action 'none'",

@@ -1,31 +1,28 @@
 import type { QueueDepth } from "../queue/queue.stats.ts";
-import { getQueueDepth } from "../queue/queue.stats.ts";
 import type { ApiDeps } from "./api-deps.ts";
 import { computeJobStats, type JobStats } from "./job-stats.ts";
 
 /**
- * Gathers what stats are computed from: the window's jobs (Redis), both queue depths (SQS) and
- * the live workers (Redis). A queue or the registry that cannot be read shows as null and turns
- * the verdict, rather than failing the whole request: an operator needs the page most then.
+ * Gathers what stats are computed from: the window's counter buckets and the per-status gauges
+ * (Redis, a cost that does not grow with the number of jobs), the latest queue depths (polled
+ * in the background, queue-depths.ts) and the live workers (Redis). A queue or the registry
+ * that cannot be read shows as null and turns the verdict, rather than failing the whole
+ * request: an operator needs the page most then.
  */
-export async function gatherJobStats(deps: Pick<ApiDeps, "store" | "workers" | "sqs" | "config" | "logger">, windowMinutes: number): Promise<JobStats> {
-  const nowMs = Date.now();
-  const { queueUrl, dlqUrl } = deps.config.queue;
-  const depth = (url: string | undefined): Promise<QueueDepth | undefined> =>
-    url
-      ? getQueueDepth(deps.sqs, url).catch((error: unknown) => {
-          deps.logger.warn({ err: error, queueUrl: url }, "stats: could not read queue depth");
-          return undefined;
-        })
-      : Promise.resolve(undefined);
-  const [window, media, dlq, workers] = await Promise.all([
-    deps.store.summaries(nowMs - windowMinutes * 60_000, nowMs, deps.config.api.statsMaxJobs),
-    depth(queueUrl),
-    depth(dlqUrl),
+export async function gatherJobStats(deps: Pick<ApiDeps, "store" | "workers" | "queueDepths" | "config" | "logger">, windowMinutes: number, nowMs = Date.now()): Promise<JobStats> {
+  const [buckets, inStore, workers] = await Promise.all([
+    deps.store.counters.read(nowMs - windowMinutes * 60_000, nowMs, nowMs),
+    deps.store.countsByStatus(),
     deps.workers.alive().catch((error: unknown) => {
       deps.logger.warn({ err: error }, "stats: could not read the worker registry");
       return undefined;
     }),
   ]);
-  return computeJobStats({ jobs: window.jobs, truncated: window.truncated, windowMinutes, nowMs, queues: { media, dlq, dlqConfigured: dlqUrl !== undefined }, workers });
+  const { media, dlq } = gatherQueueDepths(deps);
+  return computeJobStats({ buckets, inStore, windowMinutes, nowMs, queues: { media, dlq, dlqConfigured: deps.config.queue.dlqUrl !== undefined }, workers });
+}
+
+/** The latest depths of the media queue, the DLQ and the intake queue; undefined where unreadable or not configured. */
+export function gatherQueueDepths(deps: Pick<ApiDeps, "queueDepths">): { media: QueueDepth | undefined; dlq: QueueDepth | undefined; intake: QueueDepth | undefined; at: number } {
+  return deps.queueDepths.latest();
 }

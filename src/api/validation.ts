@@ -1,24 +1,35 @@
 import { z } from "zod";
 import { JOB_STATUSES } from "../jobs/job.model.ts";
+import type { ListCursor } from "../jobs/job.store.ts";
 import { badRequest } from "./problem.ts";
 
 /**
  * Request schemas (zod). Query values arrive as strings (or arrays when a name repeats, which
- * every schema here refuses). The OpenAPI document (openapi.ts) states the same limits.
+ * every schema here refuses), and every schema is strict: an unknown parameter — a typo, or
+ * `status[]=failed` — is a 400, never a silently unfiltered answer. The OpenAPI document
+ * (openapi.ts) states the same limits.
  */
 
 /** Job ids are 24 hex characters (jobIdFor in job.model.ts). */
 export const JOB_ID_PATTERN = "^[0-9a-f]{24}$";
 export const TYPE_PATTERN = "^[A-Za-z0-9._-]{1,64}$";
 /**
- * The list cursor as the API shows it: `<createdAtMs>-<jobId>` of the last job of a page. Every
- * string matching the pattern is a valid position, so the document can state it exactly; the
- * store's own cursor encoding stays behind the API (toStoreCursor / fromStoreCursor).
+ * The list cursor as the API shows it: `<createdAtMs>-<jobId>` of the last job of a page (every
+ * string matching it is a valid position), or for key searches `k` + base64url of the last
+ * index member read.
  */
-export const CURSOR_PATTERN = "^[0-9]{1,15}-[0-9a-f]{24}$";
+export const CURSOR_PATTERN = "^([0-9]{1,15}-[0-9a-f]{24}|k[A-Za-z0-9_-]{1,2800})$";
 export const LIST_LIMIT = { min: 1, max: 200, fallback: 50 };
 export const STATS_WINDOW_MINUTES = { min: 1, max: 7 * 24 * 60, fallback: 60 };
 export const REDRIVE_MAX_MESSAGES = 10_000;
+export const DLQ_PEEK_LIMIT = { min: 1, max: 100, fallback: 20 };
+export const BULK_MAX_JOBS = 10_000;
+/** S3 keys are at most 1024 bytes. */
+export const KEY_MAX_LENGTH = 1024;
+export const TENANT_MAX_LENGTH = 256;
+export const ACTION_ID_PATTERN = "^[0-9a-f]{32}$";
+/** A path inside a job's HLS folder, as its playlists name them. */
+export const HLS_FILE_PATTERN = "^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}(/[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}){0,3}$";
 
 const intString = (min: number, max: number, fallback: number) =>
   z
@@ -44,41 +55,106 @@ const dateTime = z
     return parsed;
   });
 
-const cursor = z.string().regex(new RegExp(CURSOR_PATTERN), { message: "expected <createdAtMs>-<jobId>, as nextCursor gives it" });
+const cursor = z.string().regex(new RegExp(CURSOR_PATTERN), { message: "expected nextCursor of a previous page" });
+const tenant = z.string().min(1).max(TENANT_MAX_LENGTH);
+const type = z.string().regex(new RegExp(TYPE_PATTERN));
 
-/** JobStore.list's cursor is base64url of `<createdAtMs>:<jobId>`. */
-export const toStoreCursor = (apiCursor: string) => Buffer.from(apiCursor.replace("-", ":")).toString("base64url");
-export const fromStoreCursor = (storeCursor: string) => Buffer.from(storeCursor, "base64url").toString().replace(":", "-");
+export type ApiCursor = { kind: "time"; cursor: ListCursor } | { kind: "key"; after: string };
 
-export const jobIdParams = z.object({ id: z.string().regex(new RegExp(JOB_ID_PATTERN), { message: "expected a 24-character hex job id" }) });
+/** The API cursor to the store's: a time position, or a key-search resume point. */
+export function parseCursor(value: string): ApiCursor {
+  if (value.startsWith("k")) return { kind: "key", after: Buffer.from(value.slice(1), "base64url").toString() };
+  const [ms, id] = value.split("-");
+  return { kind: "time", cursor: { createdAtMs: Number(ms), id: id! } };
+}
+export const timeCursor = (cursor: ListCursor) => `${cursor.createdAtMs}-${cursor.id}`;
+export const keyCursor = (after: string) => `k${Buffer.from(after).toString("base64url")}`;
 
-/** `since` after `until` is a valid, empty window (not an error). */
-export const listQuery = z.object({
-  status: z.enum(JOB_STATUSES).optional(),
-  type: z.string().regex(new RegExp(TYPE_PATTERN)).optional(),
-  tenant: z.string().min(1).max(256).optional(),
-  since: dateTime.optional(),
-  until: dateTime.optional(),
-  limit: intString(LIST_LIMIT.min, LIST_LIMIT.max, LIST_LIMIT.fallback),
-  cursor: cursor.optional(),
-});
+export const jobIdParams = z.object({ id: z.string().regex(new RegExp(JOB_ID_PATTERN), { message: "expected a 24-character hex job id" }) }).strict();
 
-export const retryQuery = z.object({
-  force: z.enum(["true", "false"]).optional().transform((value) => value === "true"),
-});
+/**
+ * Listing: by status, type and tenant (any combination) and a time window, newest first; or
+ * by source key (`key` exactly, `keyPrefix` as a prefix), in key order, with the same filters.
+ * `since` after `until` is a valid, empty window (not an error).
+ */
+export const listQuery = z
+  .object({
+    status: z.enum(JOB_STATUSES).optional(),
+    type: type.optional(),
+    tenant: tenant.optional(),
+    since: dateTime.optional(),
+    until: dateTime.optional(),
+    key: z.string().min(1).max(KEY_MAX_LENGTH).optional(),
+    keyPrefix: z.string().min(1).max(KEY_MAX_LENGTH).optional(),
+    limit: intString(LIST_LIMIT.min, LIST_LIMIT.max, LIST_LIMIT.fallback),
+    cursor: cursor.optional(),
+  })
+  .strict()
+  .superRefine((query, ctx) => {
+    const byKey = query.key !== undefined || query.keyPrefix !== undefined;
+    if (query.key !== undefined && query.keyPrefix !== undefined) ctx.addIssue({ code: "custom", path: ["keyPrefix"], message: "give key or keyPrefix, not both" });
+    if (query.cursor !== undefined && query.cursor.startsWith("k") !== byKey) {
+      ctx.addIssue({ code: "custom", path: ["cursor"], message: byKey ? "this cursor is not from a key search" : "this cursor is from a key search" });
+    }
+  });
 
-export const statsQuery = z.object({
-  windowMinutes: intString(STATS_WINDOW_MINUTES.min, STATS_WINDOW_MINUTES.max, STATS_WINDOW_MINUTES.fallback),
-});
+export const retryQuery = z.object({ force: z.enum(["true", "false"]).optional().transform((value) => value === "true") }).strict();
+export const emptyQuery = z.object({}).strict();
 
+export const statsQuery = z.object({ windowMinutes: intString(STATS_WINDOW_MINUTES.min, STATS_WINDOW_MINUTES.max, STATS_WINDOW_MINUTES.fallback) }).strict();
+
+export const dlqPeekQuery = z.object({ limit: intString(DLQ_PEEK_LIMIT.min, DLQ_PEEK_LIMIT.max, DLQ_PEEK_LIMIT.fallback) }).strict();
+
+export const hlsQuery = z.object({ file: z.string().regex(new RegExp(HLS_FILE_PATTERN), { message: "expected a path inside the job's HLS folder" }) }).strict();
+
+export const actionIdParams = z.object({ id: z.string().regex(new RegExp(ACTION_ID_PATTERN), { message: "expected a 32-character hex action id" }) }).strict();
+
+/** Which DLQ messages a redrive takes: all, named ones, or those whose objects match. */
 export const redriveBody = z
-  .object({ maxMessages: z.number().int().min(1).max(REDRIVE_MAX_MESSAGES).optional() })
+  .object({
+    maxMessages: z.number().int().min(1).max(REDRIVE_MAX_MESSAGES).optional(),
+    messageIds: z.array(z.string().min(1).max(128)).min(1).max(1000).optional(),
+    filter: z
+      .object({
+        tenant: tenant.optional(),
+        keyPrefix: z.string().min(1).max(KEY_MAX_LENGTH).optional(),
+        errorCode: z.string().min(1).max(128).optional(),
+      })
+      .strict()
+      .optional(),
+    /** Delete bodies that are not upload events instead of leaving them in the DLQ (admin). */
+    dropNonEvents: z.boolean().optional(),
+  })
+  .strict();
+
+/** A bulk action over every job matching a filter (the list's filters). */
+export const bulkBody = z
+  .object({
+    action: z.enum(["retry", "cancel"]),
+    filter: z
+      .object({
+        status: z.enum(JOB_STATUSES).optional(),
+        type: type.optional(),
+        tenant: tenant.optional(),
+        since: dateTime.optional(),
+        until: dateTime.optional(),
+      })
+      .strict(),
+    /** Retry: also completed jobs. */
+    force: z.boolean().optional(),
+    maxJobs: z.number().int().min(1).max(BULK_MAX_JOBS).optional(),
+  })
   .strict();
 
 /** Parses or throws a 400 problem naming each invalid field. */
 export function parseRequest<Schema extends z.ZodType>(schema: Schema, value: unknown, where: "path" | "query" | "body"): z.output<Schema> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const errors = parsed.error.issues.map((issue) => ({ in: where, field: issue.path.join(".") || undefined, message: issue.message }));
+  const errors = parsed.error.issues.map((issue) => ({
+    in: where,
+    // An unknown parameter names itself, not the object it was found in.
+    field: issue.code === "unrecognized_keys" ? issue.keys.join(",") : issue.path.join(".") || undefined,
+    message: issue.code === "unrecognized_keys" ? `unknown ${where === "query" ? "parameter" : "field"}: ${issue.keys.join(", ")}` : issue.message,
+  }));
   throw badRequest(`invalid ${where}: ${errors.map((error) => (error.field ? `${error.field}: ${error.message}` : error.message)).join("; ")}`, { errors });
 }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
@@ -159,6 +160,7 @@ export const envSchema = z.object({
   TENANT_KEY_PATTERN: z.string().default("tenants/{tenant}/users/{user}/media/"),
   MEDIA_PROCESSING_QUEUE_URL: url("required: the SQS queue URL the worker consumes"),
   MEDIA_DLQ_URL: optionalUrl,
+  MEDIA_INTAKE_QUEUE_URL: optionalUrl,
   MEDIA_PROCESSING_TOPIC_ARN: z
     .string()
     .optional()
@@ -178,6 +180,8 @@ export const envSchema = z.object({
   SHUTDOWN_GRACE_PERIOD: duration(25_000, "s", 0, 12 * 3_600_000),
   JOB_STATUS_TTL: duration(7 * 86_400_000, "s", 60_000, 365 * 86_400_000),
   JOB_LEASE_TTL: duration(0, "s", 0, 12 * 3_600_000),
+  JOB_LEASE_RENEW_INTERVAL: duration(5_000, "s", 500, 3_600_000),
+  JOB_SWEEP_INTERVAL: duration(60_000, "s", 1_000, 3_600_000),
   MAX_INPUT_BYTES: int(2 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
   TEMP_DIR: z.string().default(path.join(os.tmpdir(), "media-processor")),
   ENABLE_HLS_TRANSCODING: bool(true),
@@ -256,6 +260,7 @@ export const ENV_DOCS: Record<keyof z.infer<typeof envSchema>, string> = {
   TENANT_KEY_PATTERN: "Key prefix pattern that fills tenantId/userId; `{tenant}` and `{user}` are placeholders.",
   MEDIA_PROCESSING_QUEUE_URL: "SQS queue receiving the bucket's ObjectCreated events.",
   MEDIA_DLQ_URL: "Dead-letter queue of the media queue (for queue-depth metrics and stats).",
+  MEDIA_INTAKE_QUEUE_URL: "Optional intake queue: point the bucket's notifications here instead of at the media queue, and the API records every upload as a `queued` job the moment its event arrives (searchable and cancellable while it waits), then forwards the event to the media queue. Unset: jobs appear when a worker claims them (or when enqueued through the API).",
   MEDIA_PROCESSING_TOPIC_ARN: "SNS topic that receives a JSON job event on every completed, failed or cancelled job (at least once; FIFO topics supported). Unset: no events.",
   REDIS_URL: "Redis holding job records and timelines.",
   REDIS_KEY_PREFIX: "Prefix of every Redis key, so several deployments can share one Redis.",
@@ -269,8 +274,10 @@ export const ENV_DOCS: Record<keyof z.infer<typeof envSchema>, string> = {
   RETRY_BACKOFF_BASE: "First back-off delay after a transient failure; doubles per receive, with jitter; seconds.",
   RETRY_BACKOFF_MAX: "Cap on the back-off delay; seconds.",
   SHUTDOWN_GRACE_PERIOD: "On SIGTERM, how long in-flight jobs may finish before they are released; seconds.",
-  JOB_STATUS_TTL: "How long job records stay in Redis; bare number in seconds, or 7d.",
+  JOB_STATUS_TTL: "How long a job record stays in Redis after its last change (then the sweep removes it with its index entries); bare number in seconds, or 7d.",
   JOB_LEASE_TTL: "How long a worker's claim on a job lives without renewal; seconds. Default: the visibility timeout.",
+  JOB_LEASE_RENEW_INTERVAL: "How often a running job's lease is renewed and its durable cancel flag read, so a cancel reaches the worker within this time even if the pub/sub hint was lost; seconds, shorter than JOB_LEASE_TTL.",
+  JOB_SWEEP_INTERVAL: "How often each worker and API process removes jobs older than JOB_STATUS_TTL with all their index entries (bounded batches); seconds.",
   MAX_INPUT_BYTES: "Largest upload processed; larger ones fail with `input-too-large`.",
   TEMP_DIR: "Where per-job temp dirs are created (mount a sized volume here).",
   ENABLE_HLS_TRANSCODING: "Video: HLS ladder when true, a single web MP4 when false.",
@@ -332,6 +339,42 @@ export const ENV_DOCS: Record<keyof z.infer<typeof envSchema>, string> = {
   LOG_LEVEL: "pino log level.",
 };
 
+/** One scoped API token (API_TOKENS); `sha256` is the hex digest of the token itself. */
+export interface ApiTokenSpec {
+  id: string;
+  scope: "read" | "operate" | "admin";
+  tenant: string | undefined;
+  sha256: string;
+}
+
+/** `id:scope[@tenant]:token` entries; ids and tenants without `:` `,` `@`, tokens of 16+ printable characters or `sha256=<64 hex>`. */
+const apiTokenList = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    const specs: ApiTokenSpec[] = [];
+    for (const raw of (value ?? "").split(",").map((part) => part.trim()).filter(Boolean)) {
+      const match = /^([A-Za-z0-9._-]{1,64}):(read|operate|admin)(?:@([^:,@\s]{1,256}))?:([\x21-\x7e]+)$/.exec(raw);
+      const secret = match?.[4] ?? "";
+      const hashed = /^sha256=([0-9a-f]{64})$/i.exec(secret);
+      if (!match || (!hashed && (secret.length < 16 || secret.includes(",")))) {
+        ctx.addIssue({ code: "custom", message: `expected id:scope[@tenant]:token (scope read/operate/admin, token at least 16 characters or sha256=<hex>), got an entry with id "${raw.split(":")[0] ?? ""}"` });
+        return z.NEVER;
+      }
+      if (specs.some((spec) => spec.id === match[1])) {
+        ctx.addIssue({ code: "custom", message: `token id "${match[1]}" appears twice` });
+        return z.NEVER;
+      }
+      specs.push({
+        id: match[1]!,
+        scope: match[2] as ApiTokenSpec["scope"],
+        tenant: match[3],
+        sha256: hashed ? hashed[1]!.toLowerCase() : createHash("sha256").update(secret).digest("hex"),
+      });
+    }
+    return specs;
+  });
+
 /**
  * Variables only the API role reads (`api` and `all` commands). They extend the shared schema
  * rather than joining it, so the worker never validates them and starts without an API_TOKEN;
@@ -348,7 +391,10 @@ export const apiEnvSchema = envSchema.extend({
   API_INSECURE_NO_AUTH: bool(false),
   API_BODY_LIMIT_BYTES: int(256 * 1024, 1024, 16 * 1024 * 1024),
   API_PRESIGN_EXPIRY: duration(15 * 60_000, "s", 60_000, 7 * 86_400_000),
-  API_STATS_MAX_JOBS: int(20_000, 100, 1_000_000),
+  API_TOKENS: apiTokenList,
+  API_STATS_CACHE: duration(2_000, "s", 0, 60_000),
+  API_QUEUE_DEPTH_INTERVAL: duration(5_000, "s", 100, 300_000),
+  API_PUBLIC_S3_ENDPOINT: optionalUrl,
 });
 
 /** Documentation of the API-only variables, in the style of {@link ENV_DOCS}. */
@@ -358,5 +404,8 @@ export const API_ENV_DOCS: Record<Exclude<keyof z.infer<typeof apiEnvSchema>, ke
   API_INSECURE_NO_AUTH: "Serve /api without a token. Only for a laptop or behind an authenticating proxy.",
   API_BODY_LIMIT_BYTES: "Largest request body the API reads; larger ones get 413.",
   API_PRESIGN_EXPIRY: "Lifetime of the presigned output URLs the dashboard previews use; bare number in seconds, or 15m.",
-  API_STATS_MAX_JOBS: "Most jobs one stats request reads from Redis (newest first); a window holding more is reported as truncated.",
+  API_TOKENS: "Scoped bearer tokens, comma-separated `id:scope:token` or `id:scope@tenant:token` (scope read, operate or admin; `@tenant` limits the token to one tenant's jobs); the token part may be `sha256=<hex>` so only its hash is configured. The id (never the token) is recorded on every change a token makes. API_TOKEN, when set, is one more admin token with id `api-token`.",
+  API_STATS_CACHE: "How long one stats answer is shared by every caller (concurrent callers wait for the one read in flight); seconds, 0 to compute each time.",
+  API_QUEUE_DEPTH_INTERVAL: "How often the API reads the depths of the media, dead-letter and intake queues for stats and the console (in the background: no request waits on SQS); seconds.",
+  API_PUBLIC_S3_ENDPOINT: "S3 endpoint as a browser reaches it, used to presign preview URLs and in the dashboard's content policy (docker-compose: http://localhost:4566, where AWS_ENDPOINT_URL names the internal emulator host). Unset: AWS_ENDPOINT_URL, or AWS itself.",
 };

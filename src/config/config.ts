@@ -1,4 +1,5 @@
-import { apiEnvSchema, envSchema, type HlsRungSpec, type RawEnv } from "./config.schema.ts";
+import { createHash } from "node:crypto";
+import { apiEnvSchema, envSchema, type ApiTokenSpec, type HlsRungSpec, type RawEnv } from "./config.schema.ts";
 
 /** The typed configuration every module receives a slice of. Units are in the names. */
 export interface AppConfig {
@@ -14,6 +15,8 @@ export interface AppConfig {
   queue: {
     queueUrl: string;
     dlqUrl: string | undefined;
+    /** Where bucket notifications arrive when the intake records them as queued jobs first (MEDIA_INTAKE_QUEUE_URL). */
+    intakeQueueUrl: string | undefined;
     concurrency: number;
     batchSize: number;
     waitTimeSeconds: number;
@@ -27,7 +30,7 @@ export interface AppConfig {
   redis: { url: string; keyPrefix: string };
   /** Job events out: SNS topic announcing every terminal job state; undefined turns them off. */
   events: { topicArn: string | undefined };
-  jobs: { statusTtlSec: number; leaseTtlMs: number; processingTimeoutMs: number };
+  jobs: { statusTtlSec: number; leaseTtlMs: number; leaseRenewMs: number; sweepIntervalMs: number; processingTimeoutMs: number };
   image: {
     maxPixels: number;
     thumbnailSizes: { small: number; medium: number; large: number };
@@ -144,6 +147,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.VIDEO_HLS_SEGMENT_SECONDS % keyframeSeconds !== 0) {
     problems.push(`VIDEO_HLS_SEGMENT_SECONDS (${e.VIDEO_HLS_SEGMENT_SECONDS}) must be a multiple of VIDEO_KEYFRAME_INTERVAL_SECONDS (${keyframeSeconds}), or segments would not start on the same keyframes in every rung`);
   }
+  const leaseTtlMs = e.JOB_LEASE_TTL > 0 ? e.JOB_LEASE_TTL : visibilityTimeoutSec * 1000;
+  if (e.JOB_LEASE_RENEW_INTERVAL >= leaseTtlMs) problems.push(`JOB_LEASE_RENEW_INTERVAL (${e.JOB_LEASE_RENEW_INTERVAL / 1000}s) must be shorter than the lease (JOB_LEASE_TTL, default SQS_VISIBILITY_TIMEOUT: ${leaseTtlMs / 1000}s)`);
   if (e.RETRY_BACKOFF_MAX < e.RETRY_BACKOFF_BASE) problems.push("RETRY_BACKOFF_MAX must be at least RETRY_BACKOFF_BASE");
   if (e.RETRY_BACKOFF_MAX > SQS_MAX_VISIBILITY_SEC * 1000) problems.push("RETRY_BACKOFF_MAX must be at most 12h (SQS limit)");
   if (problems.length > 0) throw new ConfigError(problems);
@@ -165,6 +170,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     queue: {
       queueUrl: e.MEDIA_PROCESSING_QUEUE_URL,
       dlqUrl: e.MEDIA_DLQ_URL,
+      intakeQueueUrl: e.MEDIA_INTAKE_QUEUE_URL,
       concurrency: e.MEDIA_PROCESSOR_CONCURRENCY,
       batchSize: e.SQS_BATCH_SIZE,
       waitTimeSeconds: e.SQS_WAIT_TIME_SECONDS,
@@ -179,7 +185,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     events: { topicArn: e.MEDIA_PROCESSING_TOPIC_ARN },
     jobs: {
       statusTtlSec: Math.round(e.JOB_STATUS_TTL / 1000),
-      leaseTtlMs: e.JOB_LEASE_TTL > 0 ? e.JOB_LEASE_TTL : visibilityTimeoutSec * 1000,
+      leaseTtlMs,
+      leaseRenewMs: e.JOB_LEASE_RENEW_INTERVAL,
+      sweepIntervalMs: e.JOB_SWEEP_INTERVAL,
       processingTimeoutMs: e.PROCESSING_TIMEOUT,
     },
     image: {
@@ -262,7 +270,12 @@ export interface ApiSettings {
   insecureNoAuth: boolean;
   bodyLimitBytes: number;
   presignExpirySec: number;
-  statsMaxJobs: number;
+  /** Scoped tokens (API_TOKENS plus API_TOKEN as the admin token `api-token`), by the hash of the token. */
+  tokens: ApiTokenSpec[];
+  statsCacheMs: number;
+  queueDepthIntervalMs: number;
+  /** S3 endpoint as browsers reach it (presigned previews, the content policy); undefined: AWS_ENDPOINT_URL or AWS. */
+  publicS3Endpoint: string | undefined;
 }
 
 export type ApiConfig = AppConfig & { api: ApiSettings };
@@ -277,9 +290,11 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".") || "(env)"}: ${issue.message}`));
   }
   const e = parsed.data;
-  if (!e.API_TOKEN && !e.API_INSECURE_NO_AUTH) {
-    throw new ConfigError(["API_TOKEN: required (a bearer token for /api), or set API_INSECURE_NO_AUTH=true for local use without one"]);
+  const tokens = [...(e.API_TOKEN ? [{ id: "api-token", scope: "admin" as const, tenant: undefined, sha256: createHash("sha256").update(e.API_TOKEN).digest("hex") }] : []), ...e.API_TOKENS];
+  if (tokens.length === 0 && !e.API_INSECURE_NO_AUTH) {
+    throw new ConfigError(["API_TOKEN: required (a bearer token for /api, or scoped ones in API_TOKENS), or set API_INSECURE_NO_AUTH=true for local use without one"]);
   }
+  if (e.API_TOKEN && e.API_TOKENS.some((spec) => spec.id === "api-token")) throw new ConfigError(['API_TOKENS: the id "api-token" is taken by API_TOKEN']);
   return {
     ...loadConfig(env),
     api: {
@@ -288,7 +303,10 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
       insecureNoAuth: e.API_INSECURE_NO_AUTH,
       bodyLimitBytes: e.API_BODY_LIMIT_BYTES,
       presignExpirySec: Math.round(e.API_PRESIGN_EXPIRY / 1000),
-      statsMaxJobs: e.API_STATS_MAX_JOBS,
+      tokens,
+      statsCacheMs: e.API_STATS_CACHE,
+      queueDepthIntervalMs: e.API_QUEUE_DEPTH_INTERVAL,
+      publicS3Endpoint: e.API_PUBLIC_S3_ENDPOINT,
     },
   };
 }

@@ -81,4 +81,7 @@ export function jobSourceOf(ref: ObjectRef): JobSource {
   };
 }
 
+/** The job id of the object an event's ref names. */
+export const jobIdOfRef = (ref: ObjectRef): string => jobIdFor(jobSourceOf(ref));
+
 export const isTerminal = (status: JobStatus) => TERMINAL_STATUSES.includes(status);

@@ -1,7 +1,18 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { JobErrorInfo } from "../errors.ts";
-import { claimScript, enqueueScript, markAnnouncedScript, renewLeaseScript, requestCancelScript, setTypeScript, transitionScript } from "./job.scripts.ts";
+import { CounterReader } from "./job-counters.ts";
+import { listPageScript, searchKeyScript, SUMMARY_FIELDS, sweepScript } from "./job-query.scripts.ts";
+import {
+  claimScript,
+  enqueueScript,
+  markAnnouncedScript,
+  renewLeaseScript,
+  requestCancelScript,
+  setProgressScript,
+  setTypeScript,
+  transitionScript,
+} from "./job.scripts.ts";
 import { JOB_STATUSES, type JobRecord, type JobSource, type JobStatus, type TimelineEntry } from "./job.model.ts";
 
 /** The Redis job store; the key layout and every transition are documented in job.scripts.ts. */
@@ -20,9 +31,16 @@ export interface Claim {
   outcome: ClaimOutcome;
   attempts: number;
   /** The lease token; only transitions that present it are applied. */
-  owner: string;
+  leaseToken: string;
   /** With `busy`: the SQS message id the current holder is working from. */
   holderMessageId?: string;
+}
+
+export interface LeaseRenewal {
+  /** False when the lease lapsed or another worker took the job over. */
+  held: boolean;
+  /** The durable cancel flag: set by a cancel request, whether or not its pub/sub hint arrived. */
+  cancelRequested: boolean;
 }
 
 export interface JobStoreOptions {
@@ -30,6 +48,17 @@ export interface JobStoreOptions {
   statusTtlSec: number;
   leaseTtlMs: number;
   workerId: string;
+  /** Epoch ms; tests and the benchmark move it, everything else uses the real one. */
+  clock?: () => number;
+}
+
+/** A listed job: everything but the timeline and the result. */
+export type JobListItem = Omit<JobRecord, "timeline" | "result">;
+
+/** Position after the last job of a page (newest-first lists). */
+export interface ListCursor {
+  createdAtMs: number;
+  id: string;
 }
 
 export interface ListQuery {
@@ -40,28 +69,42 @@ export interface ListQuery {
   since?: number;
   until?: number;
   limit: number;
-  /** Opaque cursor from a previous page. */
-  cursor?: string;
+  cursor?: ListCursor;
 }
 
-/** What stats read of a job: no timeline, no result. */
-export interface JobSummary {
-  id: string;
-  status: JobStatus;
-  type: string;
-  createdAtMs: number;
-  finishedAtMs?: number;
-  durationMs?: number;
-  errorCategory?: JobErrorInfo["category"];
+export interface KeySearchQuery extends Omit<ListQuery, "cursor"> {
+  /** Exactly this source key, or every key starting with `keyPrefix`. */
+  key?: string;
+  keyPrefix?: string;
+  /** `resumeAfter` of the previous page. */
+  after?: string;
 }
+
+/** Who asked for an API-side change, for the job's timeline (never the token itself). */
+export interface Actor {
+  by: string;
+  via: string;
+}
+
+/** At most this many index members one key search reads before it answers (with a resume point). */
+const KEY_SEARCH_SCAN_MAX = 1_000;
 
 export class JobStore {
   readonly redis: Redis;
+  /** The time-bucketed counters the transitions keep (what stats read). */
+  readonly counters: CounterReader;
   private readonly options: JobStoreOptions;
+  private readonly now: () => number;
 
   constructor(redis: Redis, options: JobStoreOptions) {
     this.redis = redis;
     this.options = options;
+    this.now = options.clock ?? Date.now;
+    this.counters = new CounterReader(redis, options.keyPrefix);
+  }
+
+  get keyPrefix(): string {
+    return this.options.keyPrefix;
   }
 
   private key(...parts: string[]): string {
@@ -72,56 +115,58 @@ export class JobStore {
     return [this.key("job", id), this.key("lease", id), this.key("job", id, "timeline")];
   }
 
+  /** The five arguments every transition script starts with (see job.scripts.ts). */
+  private head(id: string, now: number): Array<string | number> {
+    return [this.options.keyPrefix, id, now, new Date(now).toISOString(), this.options.statusTtlSec * 1000];
+  }
+
   get cancelChannel(): string {
     return this.key("cancel");
   }
 
   /** Idempotent claim of the job for one delivery (see CLAIM in job.scripts.ts). */
   async claim(request: ClaimRequest): Promise<Claim> {
-    const owner = randomUUID();
-    const now = Date.now();
+    const leaseToken = randomUUID();
     const reply = (await claimScript.run(this.redis, this.jobKeys(request.id), [
-      this.options.keyPrefix,
-      request.id,
-      owner,
-      now,
+      ...this.head(request.id, this.now()),
+      leaseToken,
       this.options.leaseTtlMs,
-      this.options.statusTtlSec,
       JSON.stringify(request.source),
+      request.source.key,
       request.tenantId ?? "",
       request.userId ?? "",
       request.messageId,
       this.options.workerId,
-      new Date(now).toISOString(),
     ])) as [ClaimOutcome, number, string, string?];
-    return { outcome: reply[0], attempts: Number(reply[1]), owner, ...(reply[3] ? { holderMessageId: reply[3] } : {}) };
+    return { outcome: reply[0], attempts: Number(reply[1]), leaseToken, ...(reply[3] ? { holderMessageId: reply[3] } : {}) };
   }
 
-  async renewLease(id: string, owner: string): Promise<boolean> {
-    const [, lease] = this.jobKeys(id);
-    return (await renewLeaseScript.run(this.redis, [lease], [owner, this.options.leaseTtlMs])) === 1;
+  /** Extends the lease if still ours and reads the durable cancel flag (RENEW). */
+  async renewLease(id: string, leaseToken: string): Promise<LeaseRenewal> {
+    const [job, lease] = this.jobKeys(id);
+    const [held, cancel] = (await renewLeaseScript.run(this.redis, [lease, job], [leaseToken, this.options.leaseTtlMs])) as [number, number];
+    return { held: held === 1, cancelRequested: cancel === 1 };
   }
 
   async setType(id: string, type: string): Promise<void> {
-    await setTypeScript.run(this.redis, [this.key("job", id)], [this.options.keyPrefix, id, type]);
+    await setTypeScript.run(this.redis, [this.key("job", id)], [...this.head(id, this.now()), type]);
   }
 
   /** Appends a timeline entry. Not a state change, so it needs no lease. */
   async appendTimeline(id: string, event: string, detail?: Record<string, unknown>): Promise<void> {
-    const entry: TimelineEntry = { at: new Date().toISOString(), event, ...(detail ? { detail } : {}) };
+    const entry: TimelineEntry = { at: new Date(this.now()).toISOString(), event, ...(detail ? { detail } : {}) };
     await this.redis.rpush(this.key("job", id, "timeline"), JSON.stringify(entry));
   }
 
-  async setProgress(id: string, owner: string, percent: number): Promise<void> {
-    // Guarded by the lease so a stale worker's progress never shows on a newer attempt.
+  /** One round trip; only the lease holder's progress is written, so a stale worker's never shows on a newer attempt. */
+  async setProgress(id: string, leaseToken: string, percent: number): Promise<boolean> {
     const [job, lease] = this.jobKeys(id);
-    const holder = await this.redis.get(lease);
-    if (holder === owner) await this.redis.hset(job, "progress", String(Math.round(percent)));
+    return (await setProgressScript.run(this.redis, [lease, job], [leaseToken, String(Math.round(percent))])) === 1;
   }
 
-  async complete(id: string, owner: string, result: unknown, startedAtMs: number): Promise<boolean> {
-    const now = Date.now();
-    return this.transition(id, owner, ["processing"], "completed", {
+  async complete(id: string, leaseToken: string, result: unknown, startedAtMs: number): Promise<boolean> {
+    const now = this.now();
+    return this.transition(id, leaseToken, ["processing"], "completed", {
       result: JSON.stringify(result),
       progress: "100",
       finishedAt: String(now),
@@ -130,10 +175,10 @@ export class JobStore {
     }, "completed", { durationMs: now - startedAtMs });
   }
 
-  async fail(id: string, owner: string, error: JobErrorInfo, startedAtMs: number, detail?: Record<string, unknown>): Promise<boolean> {
-    const now = Date.now();
+  async fail(id: string, leaseToken: string, error: JobErrorInfo, startedAtMs: number, detail?: Record<string, unknown>): Promise<boolean> {
+    const now = this.now();
     const status: JobStatus = error.category === "cancelled" ? "cancelled" : "failed";
-    return this.transition(id, owner, ["processing"], status, {
+    return this.transition(id, leaseToken, ["processing"], status, {
       error: JSON.stringify(error),
       finishedAt: String(now),
       durationMs: String(now - startedAtMs),
@@ -141,8 +186,8 @@ export class JobStore {
   }
 
   /** Back to queued: a transient failure that will be retried, or a job released on shutdown. */
-  async release(id: string, owner: string, event: string, error?: JobErrorInfo, detail?: Record<string, unknown>): Promise<boolean> {
-    return this.transition(id, owner, ["processing"], "queued", {
+  async release(id: string, leaseToken: string, event: string, error?: JobErrorInfo, detail?: Record<string, unknown>): Promise<boolean> {
+    return this.transition(id, leaseToken, ["processing"], "queued", {
       progress: "0",
       ...(error ? { error: JSON.stringify(error) } : {}),
     }, event, { ...(error ? { code: error.code, category: error.category, message: error.message } : {}), ...detail });
@@ -158,88 +203,52 @@ export class JobStore {
    * sit `queued` with nothing on its way to a worker (queued → failed, see TRANSITION).
    */
   async failQueued(id: string, error: JobErrorInfo): Promise<boolean> {
-    return this.transition(id, "", ["queued"], "failed", { error: JSON.stringify(error), finishedAt: String(Date.now()) }, "failed", {
+    return this.transition(id, "", ["queued"], "failed", { error: JSON.stringify(error), finishedAt: String(this.now()) }, "failed", {
       code: error.code,
       category: error.category,
       message: error.message,
     });
   }
 
-  /** API-side: a `queued` record for an event just sent to the queue (see ENQUEUE). */
-  async enqueue(request: { id: string; source: JobSource; tenantId: string | undefined; userId: string | undefined; via: string }): Promise<{ created: boolean; status: JobStatus }> {
+  /** A `queued` record for an event seen before a worker received it (see ENQUEUE). */
+  async enqueue(request: { id: string; source: JobSource; tenantId: string | undefined; userId: string | undefined; via: string; by?: string }): Promise<{ created: boolean; status: JobStatus }> {
     const [job, , timeline] = this.jobKeys(request.id);
-    const now = Date.now();
     const [outcome, status] = (await enqueueScript.run(this.redis, [job, timeline], [
-      this.options.keyPrefix,
-      request.id,
-      now,
-      this.options.statusTtlSec,
+      ...this.head(request.id, this.now()),
       JSON.stringify(request.source),
+      request.source.key,
       request.tenantId ?? "",
       request.userId ?? "",
-      new Date(now).toISOString(),
-      request.via,
+      JSON.stringify({ via: request.via, ...(request.by ? { by: request.by } : {}) }),
     ])) as [string, JobStatus];
     return { created: outcome === "created", status };
   }
 
-  /**
-   * The fields stats need of every job created in [sinceMs, untilMs], newest first, at most
-   * `max` of them: one ZRANGE and one pipelined HMGET per job, no timelines. Read-only.
-   */
-  async summaries(sinceMs: number, untilMs: number, max: number): Promise<{ jobs: JobSummary[]; truncated: boolean }> {
-    const ids = await this.redis.zrevrangebyscore(this.key("idx", "created"), untilMs, sinceMs, "LIMIT", 0, max + 1);
-    const truncated = ids.length > max;
-    const wanted = ids.slice(0, max);
-    const pipeline = this.redis.pipeline();
-    for (const id of wanted) pipeline.hmget(this.key("job", id), "status", "type", "error", "durationMs", "createdAt", "finishedAt");
-    const replies = wanted.length > 0 ? ((await pipeline.exec()) ?? []) : [];
-    const jobs: JobSummary[] = [];
-    replies.forEach(([error, fields], index) => {
-      const [status, type, jobError, durationMs, createdAt, finishedAt] = (error ? [] : (fields as Array<string | null>));
-      if (!status || !JOB_STATUSES.includes(status as JobStatus)) return; // expired between the two reads
-      jobs.push({
-        id: wanted[index]!,
-        status: status as JobStatus,
-        type: type ?? "pending",
-        createdAtMs: Number(createdAt ?? 0),
-        ...(finishedAt ? { finishedAtMs: Number(finishedAt) } : {}),
-        ...(durationMs ? { durationMs: Number(durationMs) } : {}),
-        ...(jobError ? { errorCategory: (JSON.parse(jobError) as JobErrorInfo).category } : {}),
-      });
-    });
-    return { jobs, truncated };
-  }
-
-  async requestCancel(id: string): Promise<"missing" | JobStatus> {
+  /** Durable cancel (REQUEST_CANCEL); returns the status it found. */
+  async requestCancel(id: string, actor: Actor = { by: "unknown", via: "api" }): Promise<"missing" | JobStatus> {
     const [job, , timeline] = this.jobKeys(id);
-    const now = Date.now();
-    return (await requestCancelScript.run(this.redis, [job, timeline], [this.options.keyPrefix, id, now, new Date(now).toISOString()])) as "missing" | JobStatus;
+    return (await requestCancelScript.run(this.redis, [job, timeline], [...this.head(id, this.now()), JSON.stringify(actor)])) as "missing" | JobStatus;
   }
 
   private async transition(
     id: string,
-    owner: string,
+    leaseToken: string,
     from: JobStatus[],
     to: JobStatus,
     fields: Record<string, string>,
     event: string,
     detail?: Record<string, unknown>,
   ): Promise<boolean> {
-    const now = Date.now();
+    const now = this.now();
     const entry: TimelineEntry = { at: new Date(now).toISOString(), event, ...(detail && Object.keys(detail).length ? { detail } : {}) };
     const applied = await transitionScript.run(this.redis, this.jobKeys(id), [
-      this.options.keyPrefix,
-      id,
-      owner,
+      ...this.head(id, now),
+      leaseToken,
       from.join(","),
       to,
-      now,
-      this.options.statusTtlSec,
       JSON.stringify(fields),
       JSON.stringify(entry),
       this.options.workerId,
-      "0",
     ]);
     return applied === 1;
   }
@@ -250,7 +259,7 @@ export class JobStore {
    */
   async markAnnounced(id: string, eventId: string, status: JobStatus, finishedAtMs: number, detail: Record<string, unknown>): Promise<boolean> {
     const [job, , timeline] = this.jobKeys(id);
-    const reply = await markAnnouncedScript.run(this.redis, [job, timeline], [eventId, status, String(finishedAtMs), new Date().toISOString(), JSON.stringify({ eventId, ...detail })]);
+    const reply = await markAnnouncedScript.run(this.redis, [job, timeline], [eventId, status, String(finishedAtMs), new Date(this.now()).toISOString(), JSON.stringify({ eventId, ...detail })]);
     return reply === 1;
   }
 
@@ -258,84 +267,116 @@ export class JobStore {
     const [jobKey, , timelineKey] = this.jobKeys(id);
     const [hash, timeline] = await Promise.all([this.redis.hgetall(jobKey), this.redis.lrange(timelineKey, 0, -1)]);
     if (!hash.status) return undefined;
-    return toRecord(hash, timeline.map((line) => JSON.parse(line) as TimelineEntry));
+    return { ...toListItem(hash), timeline: timeline.map((line) => JSON.parse(line) as TimelineEntry), ...(hash.result ? { result: JSON.parse(hash.result) as unknown } : {}) };
   }
 
-  /** Newest first; the cursor is the (createdAt, id) of the last item, stable while jobs are added. */
-  async list(query: ListQuery): Promise<{ jobs: JobRecord[]; nextCursor: string | undefined }> {
-    const index = query.status
-      ? this.key("idx", "status", query.status)
-      : query.type
-        ? this.key("idx", "type", query.type)
-        : query.tenantId
-          ? this.key("idx", "tenant", query.tenantId)
-          : this.key("idx", "created");
-    let max = query.until !== undefined ? String(query.until) : "+inf";
-    let skipThrough: string | undefined;
-    if (query.cursor) {
-      const [score, id] = Buffer.from(query.cursor, "base64url").toString().split(":");
-      if (score && id) {
-        max = score;
-        skipThrough = id;
-      }
+  /** The job without timeline and result: one HMGET. */
+  async summary(id: string): Promise<JobListItem | undefined> {
+    const values = await this.redis.hmget(this.key("job", id), ...SUMMARY_FIELDS);
+    if (!values[2]) return undefined;
+    return toListItem(rowToHash([id, "0", ...values]));
+  }
+
+  /**
+   * Newest first from the one index that matches the filters (LIST_PAGE): one round trip, the
+   * cost of one page whatever the store holds. The cursor is the last job's (createdAt, id),
+   * stable while jobs are added.
+   */
+  async list(query: ListQuery): Promise<{ jobs: JobListItem[]; nextCursor: ListCursor | undefined }> {
+    let max = query.until ?? Number.POSITIVE_INFINITY;
+    let after = "";
+    if (query.cursor && query.cursor.createdAtMs <= max) {
+      max = query.cursor.createdAtMs;
+      after = query.cursor.id;
     }
-    const min = query.since !== undefined ? String(query.since) : "-inf";
-    const jobs: JobRecord[] = [];
-    let offset = 0;
-    const pageSize = Math.max(query.limit * 2, 20);
-    for (;;) {
-      const ids = await this.redis.zrevrangebyscore(index, max, min, "WITHSCORES", "LIMIT", offset, pageSize);
-      if (ids.length === 0) break;
-      offset += ids.length / 2;
-      for (let i = 0; i < ids.length; i += 2) {
-        const id = ids[i]!;
-        if (skipThrough !== undefined) {
-          // Within the cursor's score, members come in reverse lexical order: skip up to and including it.
-          if (ids[i + 1] === max && id >= skipThrough) continue;
-        }
-        const job = await this.get(id);
-        if (!job) continue;
-        if (query.type && job.type !== query.type) continue;
-        if (query.tenantId && job.tenantId !== query.tenantId) continue;
-        if (query.status && job.status !== query.status) continue;
-        jobs.push(job);
-        if (jobs.length === query.limit + 1) {
-          jobs.pop();
-          const last = jobs[jobs.length - 1]!;
-          const cursor = Buffer.from(`${Date.parse(last.createdAt)}:${last.id}`).toString("base64url");
-          return { jobs, nextCursor: cursor };
-        }
-      }
-    }
-    return { jobs, nextCursor: undefined };
+    const rows = (await listPageScript.run(this.redis, [this.indexKey(query)], [
+      this.key("job", ""),
+      Number.isFinite(max) ? String(max) : "+inf",
+      query.since !== undefined ? String(query.since) : "-inf",
+      after,
+      query.limit,
+      ...SUMMARY_FIELDS,
+    ])) as Array<Array<string | null>>;
+    const jobs = rows.slice(0, query.limit).map((row) => toListItem(rowToHash(row)));
+    const last = jobs.at(-1);
+    return { jobs, nextCursor: rows.length > query.limit && last ? { createdAtMs: Date.parse(last.createdAt), id: last.id } : undefined };
+  }
+
+  /** Jobs whose source key is `key` or starts with `keyPrefix`, in key order, filtered like a list (SEARCH_KEY). */
+  async searchByKey(query: KeySearchQuery): Promise<{ jobs: JobListItem[]; resumeAfter: string | undefined }> {
+    const exact = query.key;
+    const text = exact ?? query.keyPrefix ?? "";
+    const start = query.after !== undefined ? Buffer.from(`(${query.after}`) : Buffer.from(exact !== undefined ? `[${exact}\u0000` : `[${text}`);
+    // Bytewise bounds: 0xff sorts after every UTF-8 byte a key can hold.
+    const stop = exact !== undefined ? Buffer.from(`(${exact}\u0001`) : text === "" ? Buffer.from("+") : Buffer.concat([Buffer.from(`(${text}`), Buffer.from([0xff])]);
+    const [rows, resume] = (await searchKeyScript.run(this.redis, [this.key("idx", "key")], [
+      this.key("job", ""),
+      start,
+      stop,
+      exact ?? "",
+      query.tenantId ?? "",
+      query.status ?? "",
+      query.type ?? "",
+      query.since !== undefined ? String(query.since) : "",
+      query.until !== undefined ? String(query.until) : "",
+      query.limit,
+      KEY_SEARCH_SCAN_MAX,
+      ...SUMMARY_FIELDS,
+    ])) as [Array<Array<string | null>>, string];
+    return { jobs: rows.map((row) => toListItem(rowToHash(row))), resumeAfter: resume ? resume : undefined };
+  }
+
+  /** Removes up to `batch` jobs past their expiry, with every index entry (SWEEP). */
+  async sweep(batch = 500): Promise<number> {
+    return Number(await sweepScript.run(this.redis, [], [this.options.keyPrefix, this.now(), batch]));
+  }
+
+  /** Jobs per status in the store right now (the gauges the transitions keep). */
+  async countsByStatus(): Promise<Record<JobStatus, number>> {
+    const hash = await this.redis.hgetall(this.key("stats", "now"));
+    return Object.fromEntries(JOB_STATUSES.map((status) => [status, Math.max(0, Number(hash[status] ?? 0))])) as Record<JobStatus, number>;
+  }
+
+  /** The key of the index a list with these filters reads (layout in job.scripts.ts). */
+  private indexKey(query: Pick<ListQuery, "status" | "type" | "tenantId">): string {
+    const parts = [query.status ? `s=${query.status}` : "", query.type ? `t=${query.type}` : "", query.tenantId !== undefined ? `n=${query.tenantId}` : ""].filter(Boolean);
+    return this.key("idx", parts.length > 0 ? parts.join(":") : "all");
   }
 }
 
-function toRecord(hash: Record<string, string>, timeline: TimelineEntry[]): JobRecord {
+/** A LIST_PAGE / SEARCH_KEY row {id, score, values of SUMMARY_FIELDS…} as the hash it came from. */
+function rowToHash(row: Array<string | null>): Record<string, string> {
+  const hash: Record<string, string> = {};
+  SUMMARY_FIELDS.forEach((field, index) => {
+    const value = row[index + 2];
+    if (value !== null && value !== undefined) hash[field] = value;
+  });
+  return hash;
+}
+
+function toListItem(hash: Record<string, string>): JobListItem {
   const iso = (ms: string | undefined) => (ms ? new Date(Number(ms)).toISOString() : undefined);
   const status = JOB_STATUSES.includes(hash.status as JobStatus) ? (hash.status as JobStatus) : "queued";
-  const record: JobRecord = {
+  const item: JobListItem = {
     id: hash.id ?? "",
     type: hash.type ?? "pending",
     status,
     source: hash.source ? (JSON.parse(hash.source) as JobSource) : { bucket: "", key: "" },
     attempts: Number(hash.attempts ?? 0),
     progress: Number(hash.progress ?? 0),
-    timeline,
     createdAt: iso(hash.createdAt) ?? new Date(0).toISOString(),
   };
-  if (hash.tenantId) record.tenantId = hash.tenantId;
-  if (hash.userId) record.userId = hash.userId;
-  if (hash.result) record.result = JSON.parse(hash.result) as unknown;
-  if (hash.error) record.error = JSON.parse(hash.error) as JobErrorInfo;
+  if (hash.tenantId) item.tenantId = hash.tenantId;
+  if (hash.userId) item.userId = hash.userId;
+  if (hash.error) item.error = JSON.parse(hash.error) as JobErrorInfo;
   const startedAt = iso(hash.startedAt);
-  if (startedAt) record.startedAt = startedAt;
+  if (startedAt) item.startedAt = startedAt;
   const finishedAt = iso(hash.finishedAt);
-  if (finishedAt) record.finishedAt = finishedAt;
-  if (hash.durationMs) record.durationMs = Number(hash.durationMs);
-  if (hash.messageId) record.messageId = hash.messageId;
-  if (hash.workerId) record.workerId = hash.workerId;
-  if (hash.cancelRequested === "1") record.cancelRequested = true;
-  if (hash.announced) record.announcedEventId = hash.announced;
-  return record;
+  if (finishedAt) item.finishedAt = finishedAt;
+  if (hash.durationMs) item.durationMs = Number(hash.durationMs);
+  if (hash.messageId) item.messageId = hash.messageId;
+  if (hash.workerId) item.workerId = hash.workerId;
+  if (hash.cancelRequested === "1") item.cancelRequested = true;
+  if (hash.announced) item.announcedEventId = hash.announced;
+  return item;
 }

@@ -3,7 +3,8 @@ import type { Logger } from "../logger.ts";
 
 /**
  * Jobs running in this process, by id, so a cancel request published on Redis (by the API, on
- * any node) aborts the right one within moments.
+ * any node) aborts the right one within moments. The channel is only a hint that makes a cancel
+ * quick: the durable flag on the job, read on every lease renewal, is what makes it certain.
  */
 export class CancelRegistry {
   private readonly cancels = new Map<string, () => void>();
@@ -21,11 +22,21 @@ export class CancelRegistry {
     return cancel !== undefined;
   }
 
-  /** Subscribes a dedicated connection (a subscribed connection can run nothing else). */
-  async listen(subscriber: Redis, channel: string, logger: Logger): Promise<void> {
+  /** Ids of the jobs running here now (the worker registry shows them as each worker's current jobs). */
+  runningJobIds(): string[] {
+    return [...this.cancels.keys()];
+  }
+
+  /**
+   * Subscribes a dedicated connection (a subscribed connection can run nothing else). Not
+   * awaited by the worker: a subscriber that cannot connect must not stop a worker from
+   * starting, since cancels still arrive through the lease renewal; ioredis resubscribes on
+   * every reconnect.
+   */
+  listen(subscriber: Redis, channel: string, logger: Logger): void {
     subscriber.on("message", (_channel: string, jobId: string) => {
       if (this.cancel(jobId)) logger.info({ jobId }, "cancel requested; aborting job");
     });
-    await subscriber.subscribe(channel);
+    subscriber.subscribe(channel).catch((error: unknown) => logger.warn({ err: error }, "cancel channel: subscribe failed; cancels arrive on lease renewal until it reconnects"));
   }
 }

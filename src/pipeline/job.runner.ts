@@ -22,11 +22,12 @@ import { createJobSignal } from "./job-signal.ts";
 import { deleteRunOutputs, publishOutputs } from "./publish-outputs.ts";
 import { recordWithRetry } from "./record-with-retry.ts";
 import { redactTempPaths } from "./temp-dirs.ts";
+import { WrittenOutputs } from "./written-outputs.ts";
 
 /** One claimed job as its steps see it. */
 type RunningJob = {
   jobId: string;
-  owner: string;
+  leaseToken: string;
   /** Which claim of the job this is (1 on the first receive); names the run's output keys. */
   attempt: number;
   ref: ObjectRef;
@@ -35,8 +36,11 @@ type RunningJob = {
   logger: Logger;
   step: (event: string, detail?: Record<string, unknown>) => void;
   setType: (type: string) => void;
-  /** Set once the run's layout is planned; outputs written so far, and whether the manifest names them. */
-  run: { layout?: OutputLayout; written: number; published: boolean };
+  /**
+   * Set once the run's layout is planned; the outputs it started writing (uploads in flight
+   * included), and whether the manifest names them.
+   */
+  run: { layout?: OutputLayout; written: WrittenOutputs; published: boolean };
 };
 type StepsResult = ProcessResult & { manifestKey: string; type: string; media: DetectedMedia; run: string; superseded?: Record<string, unknown> };
 
@@ -118,19 +122,29 @@ export class JobRunner {
       return { kind: "done" };
     }
     logger.info({ bucket: ref.bucket, key: ref.key, attempt: claim.attempts }, "job claimed");
-    return this.process(jobId, claim.owner, claim.attempts, ref, delivery, logger);
+    return this.process(jobId, claim.leaseToken, claim.attempts, ref, delivery, logger);
   }
 
-  private async process(jobId: string, owner: string, attempt: number, ref: ObjectRef, delivery: Delivery, logger: Logger): Promise<RefOutcome> {
+  private async process(jobId: string, leaseToken: string, attempt: number, ref: ObjectRef, delivery: Delivery, logger: Logger): Promise<RefOutcome> {
     const { store, config, metrics } = this.deps;
     const startedAt = Date.now();
     const jobSignal = createJobSignal(delivery.signal, config.jobs.processingTimeoutMs);
     const unregisterCancel = this.deps.cancels.register(jobId, jobSignal.cancel);
+    // Renewing the lease also reads the durable cancel flag: a cancel whose pub/sub hint was
+    // lost (subscriber reconnecting) still stops the job within one interval.
     const leaseTimer = setInterval(() => {
-      store.renewLease(jobId, owner).catch((error: unknown) => logger.warn({ err: error }, "lease renewal failed"));
-    }, Math.max(1_000, Math.floor(config.jobs.leaseTtlMs / 3)));
+      store.renewLease(jobId, leaseToken).then(
+        (renewal) => {
+          if (!renewal.cancelRequested || jobSignal.signal.aborted) return;
+          logger.info("cancel requested (seen on lease renewal); aborting job");
+          store.appendTimeline(jobId, "cancel-seen", { by: "lease-renewal" }).catch(() => undefined);
+          jobSignal.cancel();
+        },
+        (error: unknown) => logger.warn({ err: error }, "lease renewal failed"),
+      );
+    }, Math.min(config.jobs.leaseRenewMs, Math.max(1_000, Math.floor(config.jobs.leaseTtlMs / 3))));
     leaseTimer.unref();
-    const workDir = path.join(this.deps.tempRoot, `${jobId}-${owner.slice(0, 8)}`);
+    const workDir = path.join(this.deps.tempRoot, `${jobId}-${leaseToken.slice(0, 8)}`);
     let type = "pending";
     metrics.jobsInFlight.inc({ type });
     const setType = (next: string) => {
@@ -141,10 +155,10 @@ export class JobRunner {
     const step = (event: string, detail?: Record<string, unknown>) => {
       store.appendTimeline(jobId, event, detail).catch((error: unknown) => logger.warn({ err: error, event }, "timeline write failed"));
     };
-    const run: RunningJob["run"] = { written: 0, published: false };
+    const run: RunningJob["run"] = { written: new WrittenOutputs(), published: false };
     try {
-      const result = await this.stepsThenCleanUp({ jobId, owner, attempt, ref, workDir, signal: jobSignal.signal, logger, step, setType, run });
-      const recorded = await recordWithRetry(() => store.complete(jobId, owner, result, startedAt), jobSignal.signal);
+      const result = await this.stepsThenCleanUp({ jobId, leaseToken, attempt, ref, workDir, signal: jobSignal.signal, logger, step, setType, run });
+      const recorded = await recordWithRetry(() => store.complete(jobId, leaseToken, result, startedAt), jobSignal.signal);
       if (!recorded) {
         logger.warn("another worker took this job over while it ran; leaving the outcome to it");
         return { kind: "busy" };
@@ -154,9 +168,9 @@ export class JobRunner {
       logger.info({ type, durationMs: Date.now() - startedAt, outputs: (result.outputs as unknown[]).length }, "job completed");
       return await this.announcedOutcome(jobId, delivery, logger);
     } catch (caught) {
-      const outcome = await this.onFailure(caught, { jobId, owner, type, startedAt, delivery, signal: jobSignal.signal, logger, workDir, sourceKey: ref.key });
-      await this.discardUnpublishedOutputs(run, ref, logger);
-      return outcome;
+      // Removed before the outcome is recorded: whoever reads a cancelled or failed job finds nothing of this run left in S3.
+      await this.discardUnpublishedOutputs(jobId, run, ref, abortReasonOf(jobSignal.signal), logger);
+      return await this.onFailure(caught, { jobId, leaseToken, type, startedAt, delivery, signal: jobSignal.signal, logger, workDir, sourceKey: ref.key });
     } finally {
       clearInterval(leaseTimer);
       unregisterCancel();
@@ -179,7 +193,7 @@ export class JobRunner {
 
   private async steps(job: RunningJob): Promise<StepsResult> {
     const { config, objects, store, metrics } = this.deps;
-    const { jobId, owner, ref, workDir, signal, logger, step } = job;
+    const { jobId, leaseToken, ref, workDir, signal, logger, step } = job;
     // Every key this run can write is checked against S3's limit before anything is downloaded.
     const layout = outputLayout(ref.key, config.storage.outputSegment, runToken(jobId, job.attempt));
     job.run.layout = layout;
@@ -214,14 +228,13 @@ export class JobRunner {
         const now = Date.now();
         if (now - lastProgressWrite < PROGRESS_WRITE_INTERVAL_MS && percent < 100) return;
         lastProgressWrite = now;
-        store.setProgress(jobId, owner, Math.max(0, Math.min(99, percent))).catch(() => undefined);
+        store.setProgress(jobId, leaseToken, Math.max(0, Math.min(99, percent))).catch(() => undefined);
         if (name) logger.debug({ percent, step: name }, "progress");
       },
       output: async (request): Promise<OutputFile> => {
         throwIfAborted(signal);
         const key = outputKey(layout, request.name);
-        job.run.written += 1;
-        const bytes = await objects.upload({
+        const bytes = await job.run.written.track(key, () => objects.upload({
           bucket,
           key,
           body: request.body,
@@ -229,7 +242,7 @@ export class JobRunner {
           // Safe to cache forever: no other run ever writes this key (see output-keys.ts).
           cacheControl: request.cacheControl ?? "public, max-age=31536000, immutable",
           signal,
-        });
+        }));
         metrics.bytesTotal.inc({ type: processor.name, direction: "out" }, bytes);
         return {
           key,
@@ -270,25 +283,39 @@ export class JobRunner {
       signal,
       logger,
       step,
+      manifestWritten: () => {
+        job.run.published = true;
+      },
     });
     const base = { manifestKey: published.manifestKey, type: processor.name, media: detected, run: layout.run };
     if (published.kind === "superseded") {
       job.run.published = true;
       return { outputs: [], metadata: result.metadata, ...base, superseded: { by: published.current, removedOutputs: published.removedOutputs } };
     }
-    job.run.published = true;
     return { ...result, ...base };
   }
 
   /**
-   * A run that failed (or was released) before its manifest named its outputs leaves nothing
-   * behind: the outputs it wrote are deleted, best effort (the next manifest of this source
-   * removes whatever a crash leaves).
+   * A run that failed, was cancelled or was released before its manifest named its outputs leaves
+   * nothing behind: once every upload in flight has settled (an HLS ladder uploads in parallel,
+   * and a delete that ran first would miss the late ones), the run's outputs are deleted. Best
+   * effort: a failure to delete is logged and on the timeline, and the next manifest of this
+   * source removes whatever is left (or a crash leaves).
    */
-  private async discardUnpublishedOutputs(run: RunningJob["run"], ref: ObjectRef, logger: Logger): Promise<void> {
-    if (!run.layout || run.published || run.written === 0) return;
+  private async discardUnpublishedOutputs(jobId: string, run: RunningJob["run"], ref: ObjectRef, abortReason: string | undefined, logger: Logger): Promise<void> {
+    if (!run.layout || run.published) return;
+    const started = (await run.written.settledKeys()).length;
+    if (started === 0) return;
     const bucket = this.deps.config.storage.outputBucket ?? ref.bucket;
-    await deleteRunOutputs(this.deps.objects, bucket, run.layout).catch((error: unknown) => logger.warn({ err: error }, "outputs of the failed run could not be removed"));
+    const reason = abortReason ?? "failed";
+    try {
+      const count = await deleteRunOutputs(this.deps.objects, bucket, run.layout);
+      await this.deps.store.appendTimeline(jobId, "outputs-removed", { count, reason }).catch(() => undefined);
+      logger.info({ count, reason }, "outputs the run had already written were removed");
+    } catch (error) {
+      logger.warn({ err: error, count: started }, "outputs the run had already written could not be removed");
+      await this.deps.store.appendTimeline(jobId, "outputs-left", { count: started, reason: "delete failed" }).catch(() => undefined);
+    }
   }
 
   /**
@@ -319,10 +346,10 @@ export class JobRunner {
 
   private async onFailure(
     caught: unknown,
-    job: { jobId: string; owner: string; type: string; startedAt: number; delivery: Delivery; signal: AbortSignal; logger: Logger; workDir: string; sourceKey: string },
+    job: { jobId: string; leaseToken: string; type: string; startedAt: number; delivery: Delivery; signal: AbortSignal; logger: Logger; workDir: string; sourceKey: string },
   ): Promise<RefOutcome> {
     const { store, config, metrics } = this.deps;
-    const { jobId, owner, type, startedAt, delivery, signal, logger } = job;
+    const { jobId, leaseToken, type, startedAt, delivery, signal, logger } = job;
     const reason = abortReasonOf(signal);
     // An abort shows up as whatever the interrupted step threw; the signal says what really happened.
     const raw: MediaError = reason ? abortError(reason) : toMediaError(caught);
@@ -331,7 +358,7 @@ export class JobRunner {
     metrics.jobErrors.inc({ type, category: error.category });
     try {
       if (reason === "shutdown") {
-        await store.release(jobId, owner, "released", undefined, { reason: "worker shutting down" });
+        await store.release(jobId, leaseToken, "released", undefined, { reason: "worker shutting down" });
         logger.info("job released on shutdown; message visible again");
         return { kind: "release" };
       }
@@ -339,18 +366,18 @@ export class JobRunner {
         const exhausted = delivery.receiveCount >= config.queue.maxReceives;
         const delaySec = this.backoff(delivery.receiveCount);
         if (exhausted) {
-          await store.fail(jobId, owner, error.toJobError(), startedAt, { attempt: delivery.receiveCount, final: true, dlq: "the queue's redrive policy moves the message to the DLQ" });
+          await store.fail(jobId, leaseToken, error.toJobError(), startedAt, { attempt: delivery.receiveCount, final: true, dlq: "the queue's redrive policy moves the message to the DLQ" });
           metrics.jobsTotal.inc({ type, status: "failed" });
           logger.error({ err: error, code: error.code, category: error.category }, "job failed after its last retry; message left for the DLQ");
           // The message stays either way; if SNS fails too, a redrive from the DLQ announces it.
           await this.announce(jobId, logger);
         } else {
-          await store.release(jobId, owner, "retry-scheduled", error.toJobError(), { attempt: delivery.receiveCount, delaySec });
+          await store.release(jobId, leaseToken, "retry-scheduled", error.toJobError(), { attempt: delivery.receiveCount, delaySec });
           logger.warn({ err: error, code: error.code, category: error.category, delaySec }, "job failed transiently; retrying later");
         }
         return { kind: "retry", delaySec };
       }
-      await store.fail(jobId, owner, error.toJobError(), startedAt);
+      await store.fail(jobId, leaseToken, error.toJobError(), startedAt);
       metrics.jobsTotal.inc({ type, status: error.category === "cancelled" ? "cancelled" : "failed" });
       logger.warn({ code: error.code, category: error.category, message: error.message }, error.category === "cancelled" ? "job cancelled" : "job failed");
       return await this.announcedOutcome(jobId, delivery, logger);

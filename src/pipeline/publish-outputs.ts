@@ -40,6 +40,8 @@ export interface PublishRequest {
   signal: AbortSignal;
   logger: Logger;
   step: (event: string, detail?: Record<string, unknown>) => void;
+  /** Called as soon as the manifest names this run's outputs: from then on they are published, whatever fails after. */
+  manifestWritten?: () => void;
 }
 
 export type PublishOutcome =
@@ -65,6 +67,7 @@ export async function publishOutputs(request: PublishRequest): Promise<PublishOu
   });
   const previous = previousManifestSchema.safeParse(previousDocument);
   await objects.upload({ bucket: outputBucket, key, body: { buffer: JSON.stringify(request.manifest, null, 2) }, contentType: "application/json", cacheControl: "no-cache", signal });
+  request.manifestWritten?.();
   step("manifest-written", { key, run: layout.run });
   const previousRun = previous.success ? previous.data.run?.token : undefined;
   if (previousRun === undefined && request.attempt === 1) return { kind: "current", manifestKey: key, removedOldOutputs: 0 };

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import vm from "node:vm";
 import { describe, test } from "node:test";
 import { ConfigError, loadApiConfig, loadConfig } from "../../src/config/config.ts";
@@ -23,14 +24,44 @@ describe("API configuration", () => {
 
   test("defaults, units and limits of the API variables; all problems listed at once", () => {
     const config = loadApiConfig({ ...BASE, API_TOKEN: "0123456789abcdef" });
-    assert.deepEqual(config.api, { port: 8080, token: "0123456789abcdef", insecureNoAuth: false, bodyLimitBytes: 262_144, presignExpirySec: 900, statsMaxJobs: 20_000 });
+    assert.deepEqual(config.api, {
+      port: 8080,
+      token: "0123456789abcdef",
+      insecureNoAuth: false,
+      bodyLimitBytes: 262_144,
+      presignExpirySec: 900,
+      tokens: [{ id: "api-token", scope: "admin", tenant: undefined, sha256: createHash("sha256").update("0123456789abcdef").digest("hex") }],
+      statsCacheMs: 2_000,
+      queueDepthIntervalMs: 5_000,
+      publicS3Endpoint: undefined,
+    });
     assert.equal(config.queue.queueUrl, BASE.MEDIA_PROCESSING_QUEUE_URL, "the shared configuration comes along");
     assert.equal(loadApiConfig({ ...BASE, API_TOKEN: "0123456789abcdef", API_PRESIGN_EXPIRY: "1h" }).api.presignExpirySec, 3600);
     assert.throws(
       () => loadApiConfig({ ...BASE, API_TOKEN: "short", API_PORT: "99999", API_BODY_LIMIT_BYTES: "12" }),
       (error: unknown) => error instanceof ConfigError && error.problems.length === 3 && error.problems.some((problem) => problem.startsWith("API_TOKEN: expected at least 16")),
     );
-    assert.deepEqual(Object.keys(API_ENV_DOCS).sort(), ["API_BODY_LIMIT_BYTES", "API_INSECURE_NO_AUTH", "API_PORT", "API_PRESIGN_EXPIRY", "API_STATS_MAX_JOBS", "API_TOKEN"]);
+    assert.deepEqual(Object.keys(API_ENV_DOCS).sort(), ["API_BODY_LIMIT_BYTES", "API_INSECURE_NO_AUTH", "API_PORT", "API_PRESIGN_EXPIRY", "API_PUBLIC_S3_ENDPOINT", "API_QUEUE_DEPTH_INTERVAL", "API_STATS_CACHE", "API_TOKEN", "API_TOKENS"]);
+  });
+
+  test("API_TOKENS: id, scope, optional tenant, the token or only its SHA-256; problems never echo a token", () => {
+    const hash = createHash("sha256").update("portal-secret-0123456789").digest("hex");
+    const config = loadApiConfig({ ...BASE, API_TOKENS: `grafana:read:read-secret-0123456789, ops:operate:ops-secret-0123456789,acme-portal:operate@acme:sha256=${hash.toUpperCase()}` });
+    assert.deepEqual(
+      config.api.tokens.map((token) => [token.id, token.scope, token.tenant]),
+      [["grafana", "read", undefined], ["ops", "operate", undefined], ["acme-portal", "operate", "acme"]],
+    );
+    assert.equal(config.api.tokens[2]!.sha256, hash, "a configured hash is used as it is (lower-cased)");
+    assert.equal(config.api.tokens[0]!.sha256, createHash("sha256").update("read-secret-0123456789").digest("hex"));
+    for (const bad of ["ops:root:secret-0123456789abcdef", "ops:read:short", "no-scope-here", "a:read:secret-0123456789abcdef,a:admin:other-0123456789abcdef"]) {
+      assert.throws(
+        () => loadApiConfig({ ...BASE, API_TOKENS: bad }),
+        (error: unknown) => error instanceof ConfigError && error.problems.some((problem) => problem.startsWith("API_TOKENS:")) && !/secret|short|other-/.test(error.message),
+        bad,
+      );
+    }
+    assert.throws(() => loadApiConfig({ ...BASE, API_TOKEN: "0123456789abcdef", API_TOKENS: "api-token:read:secret-0123456789abcdef" }), ConfigError, "the id of API_TOKEN is taken");
+    assert.equal(loadApiConfig({ ...BASE, API_TOKENS: "ops:operate:ops-secret-0123456789" }).api.token, undefined, "API_TOKENS alone is enough");
   });
 
   test("the worker's loader neither needs nor checks the API's variables", () => {

@@ -1,4 +1,6 @@
+import { Writable } from "node:stream";
 import { Ajv2020 } from "ajv/dist/2020.js";
+import { pino } from "pino";
 import addFormats from "ajv-formats";
 import { loadApiConfig, type ApiConfig } from "../../src/config/config.ts";
 import { createLogger } from "../../src/logger.ts";
@@ -20,6 +22,8 @@ export interface ApiTestStack {
   baseUrl: string;
   /** `T` types the body as the test expects it; the contract check is what verifies it. */
   call<T = Record<string, unknown>>(method: string, path: string, options?: CallOptions): Promise<ApiResponse<T>>;
+  /** Polls a background action (DLQ redrive, bulk action) until it is no longer running. */
+  waitForAction(id: string, timeoutMs?: number): Promise<ActionBody>;
   stop(): Promise<void>;
 }
 
@@ -34,6 +38,15 @@ export interface CallOptions {
   operation?: string;
 }
 
+export interface ActionBody {
+  id: string;
+  kind: string;
+  state: string;
+  by: string;
+  progress: Record<string, unknown> & { moved?: number; jobs?: Array<{ id: string; requeued: boolean; status: string }> };
+  error?: string;
+}
+
 export interface ApiResponse<T = unknown> {
   status: number;
   headers: Headers;
@@ -41,12 +54,23 @@ export interface ApiResponse<T = unknown> {
   text: string;
 }
 
-export async function startApiTestStack(options: TestStackOptions & { apiEnv?: Record<string, string> } = {}): Promise<ApiTestStack> {
+export interface ApiTestStackOptions extends TestStackOptions {
+  apiEnv?: Record<string, string>;
+  /** Runs once the stack is up and before the API starts (e.g. to create an intake queue); its variables join apiEnv. */
+  beforeApi?: (stack: TestStack) => Promise<Record<string, string>>;
+  /** Collects the API's log lines (JSON, level info and up) here, for audit assertions. */
+  apiLogLines?: string[];
+}
+
+export async function startApiTestStack(options: ApiTestStackOptions = {}): Promise<ApiTestStack> {
   const stack = await startTestStack(options);
-  const config = loadApiConfig({ ...stack.envFor(), API_PORT: "0", API_TOKEN: TEST_TOKEN, ...options.apiEnv });
-  const api = await startApiServer(config, { logger: createLogger(config.logLevel, { role: "api" }) });
+  const extra = options.beforeApi ? await options.beforeApi(stack) : {};
+  // Queue depths refresh often here, so tests that wait for a depth do not wait long.
+  const config = loadApiConfig({ ...stack.envFor(), API_PORT: "0", API_TOKEN: TEST_TOKEN, API_QUEUE_DEPTH_INTERVAL: "250ms", API_STATS_CACHE: "0", ...options.apiEnv, ...extra });
+  const logger = options.apiLogLines ? collectingLogger(options.apiLogLines) : createLogger(config.logLevel, { role: "api" });
+  const api = await startApiServer(config, { logger });
   const baseUrl = `http://127.0.0.1:${api.port}`;
-  return {
+  const harness: ApiTestStack = {
     stack,
     api,
     config,
@@ -70,11 +94,32 @@ export async function startApiTestStack(options: TestStackOptions & { apiEnv?: R
       assertMatchesContract(method, callOptions.operation ?? templateOf(path), result);
       return result;
     },
+    async waitForAction(id, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const response = await harness.call<{ action: ActionBody }>("GET", `/api/media/actions/${id}`);
+        if (response.status !== 200) throw new Error(`action ${id}: ${response.status} ${response.text}`);
+        if (response.body.action.state !== "running") return response.body.action;
+        if (Date.now() > deadline) throw new Error(`action ${id} still running after ${timeoutMs} ms: ${JSON.stringify(response.body.action.progress)}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
     async stop() {
       await api.stop(1_000);
       await stack.stop();
     },
   };
+  return harness;
+}
+
+function collectingLogger(lines: string[]) {
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(...chunk.toString().split("\n").filter(Boolean));
+      done();
+    },
+  });
+  return pino({ level: "info", base: { role: "api" } }, sink);
 }
 
 // ---- contract check -------------------------------------------------------------------------
@@ -90,6 +135,7 @@ export function templateOf(path: string): string {
   const bare = path.split("?")[0]!;
   const exact = Object.keys(openApiDocument.paths).find((template) => template === bare);
   if (exact) return exact;
+  if (/^\/api\/media\/actions\/[^/]+$/.test(bare)) return "/api/media/actions/{id}";
   return bare.replace(/^\/api\/media\/jobs\/[^/]+/, "/api/media/jobs/{id}");
 }
 

@@ -89,21 +89,34 @@ describe("job API over HTTP (no worker)", () => {
       assert.deepEqual(operations.sort(), [
         "DELETE /api/media/jobs/{id}",
         "GET /",
+        "GET /api/media/actions",
+        "GET /api/media/actions/{id}",
+        "GET /api/media/dlq/messages",
         "GET /api/media/jobs",
         "GET /api/media/jobs/stats",
         "GET /api/media/jobs/{id}",
+        "GET /api/media/jobs/{id}/hls",
         "GET /api/media/jobs/{id}/outputs",
+        "GET /api/media/queues",
+        "GET /api/media/workers",
         "GET /api/openapi.json",
         "GET /dashboard/dashboard.css",
         "GET /dashboard/dashboard.js",
+        "GET /dashboard/vendor/hls.light.min.js",
         "GET /healthz",
         "GET /metrics",
         "GET /readyz",
         "POST /api/media/dlq/redrive",
+        "POST /api/media/jobs/bulk",
         "POST /api/media/jobs/{id}",
         "POST /api/media/jobs/{id}/retry",
         "POST /api/media/process-s3-event",
       ]);
+      for (const [path, item] of Object.entries(doc.body.paths).filter(([path]) => path.startsWith("/api/"))) {
+        for (const [method, operation] of Object.entries(item).filter(([key]) => key !== "parameters")) {
+          assert.match(String((operation as Record<string, unknown>)["x-required-scope"]), /^(read|operate|admin)$/, `${method} ${path} names its scope`);
+        }
+      }
     });
 
     test("unknown routes are 404 and known paths with another method 405 with Allow, as problems", async () => {
@@ -121,6 +134,8 @@ describe("job API over HTTP (no worker)", () => {
       assert.equal(options.headers.get("allow"), "GET, POST, DELETE, HEAD");
       const statsOptions = await t.call("OPTIONS", "/api/media/jobs/stats");
       assert.equal(statsOptions.headers.get("allow"), "GET, HEAD", "only the stats route's own methods");
+      const bulkPut = await t.call<Problem>("PUT", "/api/media/jobs/bulk");
+      assert.deepEqual([bulkPut.status, bulkPut.headers.get("allow")], [405, "POST"], "the bulk route's own methods, not those of /jobs/{id}");
     });
 
     test("invalid parameters are 400 problems naming the field, never a stack trace", async () => {
@@ -136,6 +151,12 @@ describe("job API over HTTP (no worker)", () => {
         ["/api/media/jobs?status=queued&status=failed", "status"],
         ["/api/media/jobs/stats?windowMinutes=99999", "windowMinutes"],
         ["/api/media/jobs/0123456789abcdef01234567/retry?force=yes", "force"],
+        // Unknown and array-style filters were once ignored, answering the unfiltered list.
+        ["/api/media/jobs?status[]=failed", "status[]"],
+        ["/api/media/jobs?tenantt=acme", "tenantt"],
+        ["/api/media/jobs?key=a&keyPrefix=b", "keyPrefix"],
+        ["/api/media/jobs?cursor=kAAAA", "cursor"],
+        ["/api/media/jobs/stats?window=5", "window"],
       ];
       for (const [path, field] of cases) {
         const method = path.includes("/retry") ? "POST" : "GET";
@@ -144,6 +165,10 @@ describe("job API over HTTP (no worker)", () => {
         assert.equal(response.body.code, "invalid-request");
         assert.ok(response.body.errors?.some((error) => error.field === field), `${path}: ${response.text}`);
         assert.doesNotMatch(response.text, /at .*\.ts:\d+|node_modules/);
+      }
+      for (const path of ["/api/media/jobs/%E0%A4%A", "/api/media/jobs/%E0%A4%A/outputs", "/api/media/actions/%ZZ"]) {
+        const broken = await t.call<Problem>("GET", path, { operation: "-" });
+        assert.deepEqual([broken.status, broken.body.code], [400, "invalid-request"], `${path}: broken percent-encoding is the client's error, not a 500`);
       }
       const inverted = await t.call<JobList>("GET", "/api/media/jobs?since=2024-01-02T00:00:00Z&until=2024-01-01T00:00:00Z");
       assert.deepEqual([inverted.status, inverted.body.jobs], [200, []], "an empty window, not an error");
@@ -197,7 +222,7 @@ describe("job API over HTTP (no worker)", () => {
       assert.equal(job.body.tenantId, "t9");
       assert.equal(job.body.userId, "u9");
       assert.equal(job.body.attempts, 0);
-      assert.deepEqual(job.body.timeline.map((entry) => [entry.event, entry.detail]), [["queued", { via: "api" }]]);
+      assert.deepEqual(job.body.timeline.map((entry) => [entry.event, entry.detail]), [["queued", { via: "api", by: "api-token" }]]);
       const outputs = await t.call<{ outputs: unknown[]; manifest: unknown }>("GET", `/api/media/jobs/${ids[0]}/outputs`);
       assert.deepEqual([outputs.status, outputs.body.outputs, outputs.body.manifest], [200, [], null], "no outputs before the job completed");
       const again = await t.call<Enqueued>("POST", "/api/media/process-s3-event", { body: direct });
@@ -291,8 +316,11 @@ describe("job API over HTTP (no worker)", () => {
     });
 
     test("redrive with an empty DLQ moves nothing; a body that is not the documented shape is a 400", async () => {
-      const empty = await t.call<{ moved: number; jobs: unknown[] }>("POST", "/api/media/dlq/redrive");
-      assert.deepEqual(empty.body, { moved: 0, jobs: [] });
+      const started = await t.call<{ action: { id: string; state: string } }>("POST", "/api/media/dlq/redrive");
+      assert.equal(started.status, 202);
+      assert.equal(started.headers.get("location"), `/api/media/actions/${started.body.action.id}`);
+      const empty = await t.waitForAction(started.body.action.id);
+      assert.deepEqual([empty.state, empty.progress.moved, empty.progress.jobs, empty.progress.complete], ["done", 0, [], true]);
       const bad = await t.call<Problem>("POST", "/api/media/dlq/redrive", { body: { maxMessages: 0 } });
       assert.equal(bad.status, 400);
       const unknown = await t.call<Problem>("POST", "/api/media/dlq/redrive", { body: { all: true } });

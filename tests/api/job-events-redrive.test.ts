@@ -31,9 +31,10 @@ describe("job events owed through an SNS outage", () => {
 
     const topic = await createJobEventTopic(t.stack.local.env.AWS_ENDPOINT_URL!, t.stack.sqs, "outage-events");
     try {
-      const redrive = await t.call<{ moved: number; jobs: Array<{ id: string; requeued: boolean; status: string }> }>("POST", "/api/media/dlq/redrive", { body: {} });
-      assert.equal(redrive.status, 200);
-      assert.deepEqual(redrive.body.jobs.map((job) => [job.id, job.requeued, job.status]), [[id, false, "completed"]], "a completed job is not requeued by a redrive");
+      const started = await t.call<{ action: { id: string } }>("POST", "/api/media/dlq/redrive", { body: {} });
+      assert.equal(started.status, 202);
+      const redrive = await t.waitForAction(started.body.action.id);
+      assert.deepEqual(redrive.progress.jobs?.map((job) => [job.id, job.requeued, job.status]), [[id, false, "completed"]], "a completed job is not requeued by a redrive");
       const [received, ...more] = await topic.receive(1, 30_000);
       assert.deepEqual(more, []);
       assert.equal(received?.event.job.id, id);

@@ -12,6 +12,16 @@ import { startApiTestStack, type ApiTestStack } from "./api-harness.ts";
  * (injected by the fault proxy between the worker and the emulator): after the fault clears,
  * the redrive requeues it and the worker completes it.
  */
+/** Stats once `ready` holds (depths are polled every 250 ms in tests), or the last answer after 10 s. */
+async function statsWhen(t: ApiTestStack, windowMinutes: number, ready: (stats: JobStats) => boolean) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const response = await t.call<JobStats>("GET", `/api/media/jobs/stats?windowMinutes=${windowMinutes}`);
+    if (ready(response.body) || Date.now() > deadline) return response;
+    await sleep(100);
+  }
+}
+
 describe("stats and DLQ redrive", () => {
   let t: ApiTestStack;
   let proxy: FaultProxy;
@@ -38,7 +48,9 @@ describe("stats and DLQ redrive", () => {
     assert.deepEqual(jobs.map((job) => job.status), ["completed", "completed", "completed", "failed", "failed"]);
     const durations = jobs.slice(0, 3).map((job) => job.durationMs!).sort((a, b) => a - b);
 
-    const { status, body: stats } = await t.call<JobStats>("GET", "/api/media/jobs/stats?windowMinutes=5");
+    // Queue depths are a snapshot polled in the background: wait for the one after the last delete.
+    const settled = (body: JobStats) => body.queues.media?.visible === 0 && body.queues.media.inFlight === 0;
+    const { status, body: stats } = await statsWhen(t, 5, settled);
     assert.equal(status, 200);
     assert.equal(stats.window.minutes, 5);
     assert.deepEqual(stats.jobs.byStatus, { queued: 0, processing: 0, completed: 3, failed: 2, cancelled: 0 });
@@ -72,19 +84,22 @@ describe("stats and DLQ redrive", () => {
     for (let i = 0; i < 100 && (await t.stack.queueDepth("dlq")).visible === 0; i++) await sleep(200);
     assert.equal((await t.stack.queueDepth("dlq")).visible, 1, "the message is in the DLQ");
 
-    const degraded = await t.call<JobStats>("GET", "/api/media/jobs/stats?windowMinutes=5");
+    const degraded = await statsWhen(t, 5, (body) => body.queues.dlq?.visible === 1);
     assert.equal(degraded.body.queues.dlq?.visible, 1);
     assert.ok(degraded.body.health.reasons.includes("1 message(s) in the dead-letter queue"), degraded.body.health.reasons.join("; "));
 
     proxy.setRule(() => "pass");
-    const redrive = await t.call<{ moved: number; jobs: Array<{ id: string; requeued: boolean; status: string }> }>("POST", "/api/media/dlq/redrive", { body: { maxMessages: 5 } });
-    assert.equal(redrive.status, 200);
-    assert.equal(redrive.body.moved, 1);
-    assert.deepEqual(redrive.body.jobs.map((job) => [job.id, job.requeued]), [[id, true]]);
+    const started = await t.call<{ action: { id: string } }>("POST", "/api/media/dlq/redrive", { body: { maxMessages: 5 } });
+    assert.equal(started.status, 202);
+    const redrive = await t.waitForAction(started.body.action.id);
+    assert.equal(redrive.state, "done");
+    assert.equal(redrive.progress.moved, 1);
+    assert.deepEqual(redrive.progress.jobs?.map((job) => [job.id, job.requeued]), [[id, true]]);
     assert.equal((await t.stack.queueDepth("dlq")).visible, 0);
     const completed = await t.stack.waitForJob(id, (job) => job.status === "completed", 30_000);
     const requeue = completed.timeline.find((entry) => entry.event === "retry-requested");
     assert.equal(requeue?.detail?.via, "dlq-redrive");
+    assert.equal(requeue?.detail?.by, "api-token", "who redrove it is on the timeline");
     assert.equal(completed.attempts, 4);
   });
 });

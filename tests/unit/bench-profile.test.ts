@@ -75,8 +75,9 @@ describe("benchmark settings", () => {
     const settings = benchSettings({});
     assert.equal(settings.quick, false);
     assert.equal(settings.runs, 3);
-    assert.deepEqual(settings.areas, ["queue", "images", "audio", "documents", "video", "scaling"]);
+    assert.deepEqual(settings.areas, ["queue", "images", "audio", "documents", "video", "scaling", "jobstore"]);
     assert.deepEqual(settings.images.jpegSize, [6000, 4000]);
+    assert.deepEqual(settings.jobstore.sizes, [100_000, 1_000_000]);
     assert.equal(settings.video.durationSec, 30);
   });
 
@@ -96,5 +97,7 @@ describe("benchmark settings", () => {
     assert.ok(quick.images.jpegCount < full.images.jpegCount);
     assert.ok(quick.queue.messages < full.queue.messages);
     assert.ok(quick.scaling.layouts.length < full.scaling.layouts.length);
+    assert.ok(quick.jobstore.sizes.at(-1)! < full.jobstore.sizes.at(-1)!);
+    assert.deepEqual(benchSettings({ BENCH_JOBSTORE_SIZES: "5000, 20000" }).jobstore.sizes, [5000, 20000]);
   });
 });

@@ -1,0 +1,58 @@
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import type { Logger } from "../logger.ts";
+import { getQueueDepth, type QueueDepth } from "../queue/queue.stats.ts";
+
+/**
+ * Queue depths as the API shows them (stats, GET /api/media/queues): polled in the background
+ * every `intervalMs` (API_QUEUE_DEPTH_INTERVAL), so no request waits on SQS — a stats call is
+ * Redis only, and a dashboard open on every screen costs no SQS calls. SQS's own counts are
+ * approximate and lag too; a snapshot a few seconds old is what an operator gets from SQS
+ * anyway. A queue that could not be read in the last poll shows as undefined.
+ */
+export interface QueueDepthSnapshot {
+  media: QueueDepth | undefined;
+  dlq: QueueDepth | undefined;
+  intake: QueueDepth | undefined;
+  /** Epoch ms of the poll; 0 before the first one finished. */
+  at: number;
+}
+
+export interface QueueDepthMonitor {
+  latest(): QueueDepthSnapshot;
+  /** The next snapshot (waits for the first poll; later calls answer at once). */
+  ready(): Promise<void>;
+  stop(): void;
+}
+
+export function startQueueDepthMonitor(sqs: SQSClient, urls: { media: string; dlq: string | undefined; intake: string | undefined }, intervalMs: number, logger: Logger): QueueDepthMonitor {
+  let snapshot: QueueDepthSnapshot = { media: undefined, dlq: undefined, intake: undefined, at: 0 };
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const depth = (name: string, url: string | undefined): Promise<QueueDepth | undefined> =>
+    url
+      ? getQueueDepth(sqs, url).catch((error: unknown) => {
+          logger.warn({ err: error, queue: name }, "could not read queue depth");
+          return undefined;
+        })
+      : Promise.resolve(undefined);
+  const poll = async () => {
+    const [media, dlq, intake] = await Promise.all([depth("media", urls.media), depth("dlq", urls.dlq), depth("intake", urls.intake)]);
+    snapshot = { media, dlq, intake, at: Date.now() };
+  };
+  const first = poll();
+  // A chained timeout: a slow SQS never stacks polls.
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => void poll().finally(schedule), intervalMs);
+    timer.unref();
+  };
+  void first.finally(schedule);
+  return {
+    latest: () => snapshot,
+    ready: () => first,
+    stop: () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
