@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { after, before, describe, test } from "node:test";
 import type { JobRecord } from "../../src/jobs/job.model.ts";
+import { outputKey, outputLayout, runToken } from "../../src/storage/output-keys.ts";
 import { createSlowProcessor } from "../fixtures/slow.processor.ts";
 import { createUploadingProcessor } from "../fixtures/uploading.processor.ts";
 import { startApiTestStack, type ApiTestStack } from "../api/api-harness.ts";
@@ -57,7 +58,9 @@ describe("durable cancel", () => {
     const partsUp = (job: JobRecord) => job.timeline.some((entry) => entry.event === "parts-uploaded");
     await t.stack.waitForJob(id, partsUp, 20_000);
     const written = await t.stack.listKeys("tenants/acme/users/u1/media/processed/");
-    assert.deepEqual(written, [1, 2, 3].map((n) => `tenants/acme/users/u1/media/processed/1700000000-upload_part_${n}.bin`), "three parts are in S3 mid-job");
+    // Mid-job there is no result to read the run from: the first claim's run token names the keys.
+    const layout = outputLayout(key, "processed", runToken(id, 1));
+    assert.deepEqual(written, [1, 2, 3].map((n) => outputKey(layout, `part_${n}.bin`)), "three parts are in S3 mid-job");
     assert.equal((await t.call("DELETE", `/api/media/jobs/${id}`)).status, 202);
     const cancelled = await t.stack.waitForJob(id, (job) => job.status === "cancelled", 20_000);
     assert.deepEqual(await t.stack.listKeys("tenants/acme/users/u1/media/processed/"), [], "nothing of the cancelled job is left");
