@@ -31,6 +31,7 @@ import { runFfmpeg } from "../src/media/ffmpeg.runner.ts";
 import { createSqsClient } from "../src/queue/sqs.client.ts";
 import { createS3Client } from "../src/storage/s3.client.ts";
 import { startFaultProxy } from "../tests/helpers/fault-proxy.ts";
+import { bareETag } from "../src/events/object-ref.ts";
 
 interface Tracked {
   id: string;
@@ -137,7 +138,7 @@ export async function runLongSoak(): Promise<number> {
         const folder = `tenants/soak/users/u${sent % 9}/media/${sent}/`;
         const key = `${folder}${name}`;
         const put = await s3.send(new PutObjectCommand({ Bucket: stack.bucket, Key: key, Body: body }));
-        const eTag = (put.ETag ?? "").replace(/"/g, "");
+        const eTag = bareETag(put.ETag) ?? "";
         batch.push({ id: jobIdFor({ bucket: stack.bucket, key, eTag }), input: name, key, eTag, folder, sentAt: 0 });
         sent += 1;
       }

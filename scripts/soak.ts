@@ -23,6 +23,7 @@ import { JobStore } from "../src/jobs/job.store.ts";
 import { createRedisClient } from "../src/jobs/redis.client.ts";
 import { createSqsClient } from "../src/queue/sqs.client.ts";
 import { createS3Client } from "../src/storage/s3.client.ts";
+import { bareETag } from "../src/events/object-ref.ts";
 
 if (process.env.SOAK_MINUTES) {
   const { runLongSoak } = await import("./soak-long.ts");
@@ -84,7 +85,7 @@ for (let sent = 0; sent < TOTAL; sent += BURST) {
     const [name, body] = inputs[i % inputs.length]!;
     const key = `tenants/soak/users/u${i % 7}/media/${i}-${name}`;
     const put = await s3.send(new PutObjectCommand({ Bucket: stack.bucket, Key: key, Body: body }));
-    const eTag = (put.ETag ?? "").replace(/"/g, "");
+    const eTag = bareETag(put.ETag) ?? "";
     const id = jobIdFor({ bucket: stack.bucket, key, eTag });
     ids.push(id);
     sentAt.set(id, Date.now());

@@ -1,27 +1,25 @@
 /**
  * Typed errors for the whole worker. Every failure that reaches the job runner is a
  * {@link MediaError}: it carries a stable `code`, a `category` that decides what happens to
- * the SQS message, and whether a retry can help.
+ * the SQS message, and whether a retry can help (see src/pipeline/outcome.ts).
  */
 
 export const ERROR_CATEGORIES = ["transient", "processing", "configuration", "resource", "cancelled"] as const;
 export type ErrorCategory = (typeof ERROR_CATEGORIES)[number];
 
-/** What the queue does with the message of a job that failed with a given category. */
-export type MessageAction = "retry-later" | "fail-and-delete" | "cancel-and-delete";
-
 /**
- * One table for the consequences of each category. `retry-later` keeps the message and backs off
- * through its visibility timeout; after the queue's maxReceiveCount the redrive policy moves it
- * to the DLQ. Configuration errors (AccessDenied, a missing bucket) are retried the same way, so
- * that after the last receive the message waits in the DLQ for a redrive once the setup is fixed.
+ * Whether a retry can help, by default, per category. What then happens to the job and its
+ * message (retried through the visibility timeout until maxReceiveCount, then the DLQ; or failed
+ * and deleted) is decided in one place: src/pipeline/outcome.ts. Configuration errors
+ * (AccessDenied, a missing bucket) are retried, so that after the last receive the message waits
+ * in the DLQ for a redrive once the setup is fixed.
  */
-export const CATEGORY_POLICY: Record<ErrorCategory, { action: MessageAction; retryableByDefault: boolean }> = {
-  transient: { action: "retry-later", retryableByDefault: true },
-  processing: { action: "fail-and-delete", retryableByDefault: false },
-  configuration: { action: "retry-later", retryableByDefault: true },
-  resource: { action: "fail-and-delete", retryableByDefault: false },
-  cancelled: { action: "cancel-and-delete", retryableByDefault: false },
+export const RETRYABLE_BY_DEFAULT: Record<ErrorCategory, boolean> = {
+  transient: true,
+  processing: false,
+  configuration: true,
+  resource: false,
+  cancelled: false,
 };
 
 export interface MediaErrorOptions {
@@ -43,7 +41,7 @@ export class MediaError extends Error {
     this.name = "MediaError";
     this.code = options.code;
     this.category = options.category;
-    this.retryable = options.retryable ?? CATEGORY_POLICY[options.category].retryableByDefault;
+    this.retryable = options.retryable ?? RETRYABLE_BY_DEFAULT[options.category];
     this.detail = options.detail;
   }
 
@@ -56,13 +54,6 @@ export class MediaError extends Error {
   /** The shape stored on the job record and returned by the API (no stack, no cause chain). */
   toJobError(): JobErrorInfo {
     return { category: this.category, code: this.code, message: this.message, retryable: this.retryable };
-  }
-
-  /** The action the queue takes; a retryable error of another category is still retried. */
-  get messageAction(): MessageAction {
-    if (this.retryable) return "retry-later";
-    const action = CATEGORY_POLICY[this.category].action;
-    return action === "retry-later" ? "fail-and-delete" : action;
   }
 }
 

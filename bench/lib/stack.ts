@@ -15,6 +15,7 @@ import { JobStore } from "../../src/jobs/job.store.ts";
 import { createRedisClient } from "../../src/jobs/redis.client.ts";
 import { createSqsClient } from "../../src/queue/sqs.client.ts";
 import { createS3Client } from "../../src/storage/s3.client.ts";
+import { bareETag } from "../../src/events/object-ref.ts";
 
 /**
  * The benchmark's side of the embedded local stack: the S3+SQS emulator in this process and a
@@ -114,12 +115,12 @@ export class BenchStack {
     let eTag: string;
     if (typeof body === "string" && bytes > MULTIPART_PART_BYTES) {
       const upload = new Upload({ client: this.s3, params: { Bucket: this.local.bucket, Key: key, Body: createReadStream(body) }, partSize: MULTIPART_PART_BYTES, queueSize: 2 });
-      eTag = ((await upload.done()).ETag ?? "").replace(/"/g, "");
+      eTag = bareETag((await upload.done()).ETag) ?? "";
     } else {
       const response = await this.s3.send(
         new PutObjectCommand({ Bucket: this.local.bucket, Key: key, Body: typeof body === "string" ? createReadStream(body) : body, ContentLength: bytes }),
       );
-      eTag = (response.ETag ?? "").replace(/"/g, "");
+      eTag = bareETag(response.ETag) ?? "";
     }
     return { key, eTag, bytes, jobId: jobIdFor({ bucket: this.local.bucket, key, eTag }) };
   }

@@ -139,7 +139,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       const key = `${DEMO_FOLDER}${name}`;
       // Multipart above 8 MiB, as S3 clients upload large media.
       const size = await objects.upload({ bucket: stack.bucket, key, body: { file }, contentType: "application/octet-stream" });
-      const eTag = ((await objects.head(stack.bucket, key)).eTag ?? "").replace(/"/g, "");
+      const eTag = (await objects.head(stack.bucket, key)).eTag ?? "";
       // The emulator does not emit bucket notifications: send the one S3 would have sent (a new sequencer per PUT).
       const sequencer = newSequencer();
       await sqs.send(new SendMessageCommand({ QueueUrl: config.queue.queueUrl, MessageBody: buildS3Notification([{ bucket: stack.bucket, key, size, eTag, sequencer }]) }));

@@ -93,7 +93,7 @@ export async function runUpload(args: string[]): Promise<number> {
   const sqs = createSqsClient(config.aws);
   const objects = new ObjectStore(s3);
   const size = await objects.upload({ bucket, key, body: { file }, contentType: "application/octet-stream" });
-  const eTag = ((await objects.head(bucket, key)).eTag ?? "").replace(/"/g, "");
+  const eTag = (await objects.head(bucket, key)).eTag ?? "";
   // A new sequencer, as S3 gives every PUT: uploading the same file twice is two jobs.
   const sequencer = newSequencer();
   const queueUrl = config.queue.intakeQueueUrl ?? config.queue.queueUrl;

@@ -39,6 +39,15 @@ export type ParsedBody =
  * suspended (notifications, EventBridge, GetObject): that names no version, and two PUTs of such
  * a key must not look like one.
  */
+/**
+ * S3 quotes ETags in its HTTP answers (`"9b2c…"`) but not in event notifications. Every ETag is
+ * made bare once, where it enters the worker (an event parsed into a ref, an S3 response read by
+ * the object store); everything after compares and hashes bare ETags.
+ */
+export function bareETag(eTag: string | undefined | null): string | undefined {
+  return eTag === undefined || eTag === null ? undefined : eTag.replace(/"/g, "");
+}
+
 export function realVersionId(versionId: string | undefined | null): string | undefined {
   return versionId && versionId !== "null" ? versionId : undefined;
 }

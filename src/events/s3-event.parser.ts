@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { decodeS3EventKey, isOutputKey, isUnsafeKey } from "./key-rules.ts";
-import { realVersionId, type DroppedRecord, type ObjectRef, type ParsedBody } from "./object-ref.ts";
+import { bareETag, realVersionId, type DroppedRecord, type ObjectRef, type ParsedBody } from "./object-ref.ts";
 
 /**
  * Turns an SQS body into object refs. Accepts the three shapes S3 uploads reach a queue in:
@@ -100,7 +100,7 @@ function parseS3Records(records: unknown[], rules: ParseRules): ParsedBody {
       bucket: s3.bucket.name,
       key: decodeS3EventKey(s3.object.key),
       size: s3.object.size,
-      eTag: s3.object.eTag,
+      eTag: bareETag(s3.object.eTag),
       versionId: realVersionId(s3.object.versionId),
       sequencer: s3.object.sequencer,
       eventName,
@@ -120,7 +120,7 @@ function parseEventBridge(event: z.infer<typeof eventBridgeSchema>, rules: Parse
     // EventBridge carries the key as stored, not form-encoded like S3 notifications.
     key: object.key,
     size: object.size,
-    eTag: stringField(object, ["etag"]),
+    eTag: bareETag(stringField(object, ["etag"])),
     versionId: realVersionId(stringField(object, ["version-id", "versionid"])),
     sequencer: object.sequencer,
     eventName: `ObjectCreated:${event.detail.reason ?? "EventBridge"}`,
@@ -179,7 +179,7 @@ export function buildS3Notification(
         object: {
           key: encodeS3EventKey(ref.key),
           ...(ref.size !== undefined ? { size: ref.size } : {}),
-          ...(ref.eTag !== undefined ? { eTag: ref.eTag.replace(/"/g, "") } : {}),
+          ...(ref.eTag !== undefined ? { eTag: bareETag(ref.eTag) } : {}),
           ...(ref.versionId !== undefined ? { versionId: ref.versionId } : {}),
           ...(ref.sequencer !== undefined ? { sequencer: ref.sequencer } : {}),
         },

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { JobErrorInfo } from "../errors.ts";
-import { realVersionId, type ObjectRef } from "../events/object-ref.ts";
+import { bareETag, realVersionId, type ObjectRef } from "../events/object-ref.ts";
 
 /** queued → processing → completed | failed | cancelled; retry moves failed/cancelled → queued. */
 export const JOB_STATUSES = ["queued", "processing", "completed", "failed", "cancelled"] as const;
@@ -63,19 +63,23 @@ export interface JobRecord {
  */
 export function jobIdFor(source: JobSource): string {
   const versionId = realVersionId(source.versionId);
-  const eTag = source.eTag?.replace(/"/g, "") ?? "";
+  // A source built by hand may carry S3's quoted form; refs and S3 answers are bare already.
+  const eTag = bareETag(source.eTag) ?? "";
   const version = versionId ?? (source.sequencer ? `${eTag}\u0000${source.sequencer}` : eTag);
   return createHash("sha256").update(`${source.bucket}\u0000${source.key}\u0000${version}`).digest("hex").slice(0, 24);
 }
 
-/** The job source an event's ref names; the worker and the API derive it the same way, so they compute the same job id. */
+/**
+ * The job source an event's ref names; the worker, the intake, the API and the DLQ view all derive
+ * it here, so they compute the same job id. The ref's ETag is bare already (parsed in events/).
+ */
 export function jobSourceOf(ref: ObjectRef): JobSource {
   const versionId = realVersionId(ref.versionId);
   return {
     bucket: ref.bucket,
     key: ref.key,
     ...(ref.size !== undefined ? { size: ref.size } : {}),
-    ...(ref.eTag ? { eTag: ref.eTag.replace(/"/g, "") } : {}),
+    ...(ref.eTag ? { eTag: ref.eTag } : {}),
     ...(versionId ? { versionId } : {}),
     ...(ref.sequencer ? { sequencer: ref.sequencer } : {}),
   };
@@ -85,3 +89,6 @@ export function jobSourceOf(ref: ObjectRef): JobSource {
 export const jobIdOfRef = (ref: ObjectRef): string => jobIdFor(jobSourceOf(ref));
 
 export const isTerminal = (status: JobStatus) => TERMINAL_STATUSES.includes(status);
+
+/** A job that ends with an error is `cancelled` when the error is a cancel, `failed` otherwise: the store and the fate table both ask here. */
+export const terminalStatusOf = (error: Pick<JobErrorInfo, "category">): "failed" | "cancelled" => (error.category === "cancelled" ? "cancelled" : "failed");

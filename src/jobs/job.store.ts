@@ -13,7 +13,7 @@ import {
   setTypeScript,
   transitionScript,
 } from "./job.scripts.ts";
-import { JOB_STATUSES, type JobRecord, type JobSource, type JobStatus, type TimelineEntry } from "./job.model.ts";
+import { JOB_STATUSES, terminalStatusOf, type JobRecord, type JobSource, type JobStatus, type TimelineEntry } from "./job.model.ts";
 
 /** The Redis job store; the key layout and every transition are documented in job.scripts.ts. */
 
@@ -177,7 +177,7 @@ export class JobStore {
 
   async fail(id: string, leaseToken: string, error: JobErrorInfo, startedAtMs: number, detail?: Record<string, unknown>): Promise<boolean> {
     const now = this.now();
-    const status: JobStatus = error.category === "cancelled" ? "cancelled" : "failed";
+    const status: JobStatus = terminalStatusOf(error);
     return this.transition(id, leaseToken, ["processing"], status, {
       error: JSON.stringify(error),
       finishedAt: String(now),

@@ -1,7 +1,7 @@
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import type { AppConfig } from "../config/config.ts";
-import { abortError, abortReasonOf, MediaError, throwIfAborted, toMediaError } from "../errors.ts";
+import { abortError, abortReasonOf, throwIfAborted, toMediaError } from "../errors.ts";
 import { realVersionId, type ObjectRef } from "../events/object-ref.ts";
 import type { Owner } from "../events/key-rules.ts";
 import type { JobStore } from "../jobs/job.store.ts";
@@ -16,9 +16,11 @@ import type { OutputFile, Processor, ProcessResult } from "../processors/process
 import type { ProcessorRegistry } from "../processors/registry.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
 import { outputKey, outputLayout, runToken, type OutputLayout } from "../storage/output-keys.ts";
-import { retryDelaySec } from "../queue/backoff.ts";
+import type { MessageAction } from "../queue/media.consumer.ts";
 import type { CancelRegistry } from "./cancel.registry.ts";
+import { countAndLog } from "./fate-effects.ts";
 import { createJobSignal } from "./job-signal.ts";
+import { decide, receiveOf, type Fate, type FateEvent, type JobTransition, type Receive, type Recorded } from "./outcome.ts";
 import { deleteRunOutputs, publishOutputs } from "./publish-outputs.ts";
 import { recordWithRetry } from "./record-with-retry.ts";
 import { redactTempPaths } from "./temp-dirs.ts";
@@ -44,12 +46,22 @@ type RunningJob = {
 };
 type StepsResult = ProcessResult & { manifestKey: string; type: string; media: DetectedMedia; run: string; superseded?: Record<string, unknown> };
 
-/** What the message handler does with the message after one object's job. */
-export type RefOutcome =
-  | { kind: "done" }
-  | { kind: "retry"; delaySec: number }
-  | { kind: "release" }
-  | { kind: "busy" };
+/** A claimed job's lease, for the transitions that need it. */
+type Lease = { jobId: string; leaseToken: string; startedAt: number; signal: AbortSignal };
+
+/** What carrying out one fate needs besides the fate itself. */
+type SettleContext = {
+  jobId: string;
+  receive: Receive;
+  logger: Logger;
+  lease?: Lease;
+  /** The job's type label once known. */
+  type?: string;
+  /** The run's result, for a `complete` transition. */
+  result?: unknown;
+  /** What the log line says besides the fate's message. */
+  fields?: (fate: Fate) => Record<string, unknown>;
+};
 
 export interface JobRunnerDeps {
   config: AppConfig;
@@ -89,43 +101,32 @@ export class JobRunner {
     this.deps = deps;
   }
 
-  async run(ref: ObjectRef, owner: Owner, delivery: Delivery): Promise<RefOutcome> {
+  async run(ref: ObjectRef, owner: Owner, delivery: Delivery): Promise<MessageAction> {
     const { store, config } = this.deps;
     const source = jobSourceOf(ref);
     const jobId = jobIdFor(source);
     const logger = this.deps.logger.child({ jobId, messageId: delivery.messageId });
+    const receive = receiveOf(delivery.receiveCount, config.queue);
     let claim;
     try {
       claim = await store.claim({ id: jobId, source, tenantId: owner.tenantId, userId: owner.userId, messageId: delivery.messageId });
     } catch (error) {
-      logger.error({ err: error }, "could not claim job (Redis unavailable?); message kept");
-      return { kind: "retry", delaySec: this.backoff(delivery.receiveCount) };
+      return this.settle({ kind: "claim-failed" }, { jobId, receive, logger, fields: () => ({ err: error }) });
     }
     if (claim.outcome === "busy") {
-      // Another worker holds a live lease and its own message. A different message for the same
-      // object is a duplicate and can go: if that worker dies, its own message comes back. The
-      // same message redelivered (its visibility lapsed) must stay, or a crash would lose the job.
-      if (claim.holderMessageId && claim.holderMessageId !== delivery.messageId) {
-        logger.info({ holderMessageId: claim.holderMessageId }, "duplicate delivery of a job in progress elsewhere; message removed");
-        this.deps.metrics.messagesDropped.inc({ reason: "duplicate" });
-        return { kind: "done" };
-      }
-      logger.info("job is being processed by another worker; leaving this delivery");
-      return { kind: "busy" };
+      const holderMessageId = claim.holderMessageId;
+      const otherMessage = holderMessageId !== undefined && holderMessageId !== delivery.messageId;
+      return this.settle({ kind: "busy", otherMessage }, { jobId, receive, logger, fields: () => (otherMessage ? { holderMessageId } : {}) });
     }
     if (claim.outcome !== "claimed") {
-      // The job ended before (or was cancelled while queued): its event may still be owed.
-      const announced = await this.announcedOutcome(jobId, delivery, logger);
-      if (announced.kind !== "done") return announced;
-      logger.info({ status: claim.outcome }, "duplicate delivery of a finished job; message removed");
-      this.deps.metrics.messagesDropped.inc({ reason: "duplicate" });
-      return { kind: "done" };
+      const status = claim.outcome;
+      return this.settle({ kind: "finished-before", status }, { jobId, receive, logger, fields: () => ({ status }) });
     }
     logger.info({ bucket: ref.bucket, key: ref.key, attempt: claim.attempts }, "job claimed");
-    return this.process(jobId, claim.leaseToken, claim.attempts, ref, delivery, logger);
+    return this.process(jobId, claim.leaseToken, claim.attempts, ref, delivery, receive, logger);
   }
 
-  private async process(jobId: string, leaseToken: string, attempt: number, ref: ObjectRef, delivery: Delivery, logger: Logger): Promise<RefOutcome> {
+  private async process(jobId: string, leaseToken: string, attempt: number, ref: ObjectRef, delivery: Delivery, receive: Receive, logger: Logger): Promise<MessageAction> {
     const { store, config, metrics } = this.deps;
     const startedAt = Date.now();
     const jobSignal = createJobSignal(delivery.signal, config.jobs.processingTimeoutMs);
@@ -156,21 +157,27 @@ export class JobRunner {
       store.appendTimeline(jobId, event, detail).catch((error: unknown) => logger.warn({ err: error, event }, "timeline write failed"));
     };
     const run: RunningJob["run"] = { written: new WrittenOutputs(), published: false };
+    const lease: Lease = { jobId, leaseToken, startedAt, signal: jobSignal.signal };
     try {
       const result = await this.stepsThenCleanUp({ jobId, leaseToken, attempt, ref, workDir, signal: jobSignal.signal, logger, step, setType, run });
-      const recorded = await recordWithRetry(() => store.complete(jobId, leaseToken, result, startedAt), jobSignal.signal);
-      if (!recorded) {
-        logger.warn("another worker took this job over while it ran; leaving the outcome to it");
-        return { kind: "busy" };
-      }
-      metrics.jobsTotal.inc({ type, status: "completed" });
-      metrics.jobDuration.observe({ type }, (Date.now() - startedAt) / 1000);
-      logger.info({ type, durationMs: Date.now() - startedAt, outputs: (result.outputs as unknown[]).length }, "job completed");
-      return await this.announcedOutcome(jobId, delivery, logger);
+      return await this.settle({ kind: "success" }, {
+        jobId,
+        receive,
+        logger,
+        lease,
+        type,
+        result,
+        fields: () => ({ type, durationMs: Date.now() - startedAt, outputs: (result.outputs as unknown[]).length }),
+      });
     } catch (caught) {
       // Removed before the outcome is recorded: whoever reads a cancelled or failed job finds nothing of this run left in S3.
-      await this.discardUnpublishedOutputs(jobId, run, ref, abortReasonOf(jobSignal.signal), logger);
-      return await this.onFailure(caught, { jobId, leaseToken, type, startedAt, delivery, signal: jobSignal.signal, logger, workDir, sourceKey: ref.key });
+      const abortReason = abortReasonOf(jobSignal.signal);
+      await this.discardUnpublishedOutputs(jobId, run, ref, abortReason, logger);
+      // Tools name the files they read (`/tmp/…/job/input: bad seek`): users see the source key instead.
+      const raw = toMediaError(caught);
+      const error = raw.withMessage(redactTempPaths(raw.message, { workDir, tempRoot: this.deps.tempRoot, sourceKey: ref.key }));
+      const event: FateEvent = { kind: "error", error, ...(abortReason ? { abortReason } : {}) };
+      return await this.settle(event, { jobId, receive, logger, lease, type, fields: errorLogFields });
     } finally {
       clearInterval(leaseTimer);
       unregisterCancel();
@@ -259,7 +266,7 @@ export class JobRunner {
     step("processed", { outputs: result.outputs.length });
 
     const detected = { kind: media.kind, format: media.format, mime: media.mime };
-    const processed = { eTag: download.eTag?.replace(/"/g, ""), versionId: realVersionId(download.versionId) };
+    const processed = { eTag: download.eTag, versionId: realVersionId(download.versionId) };
     const manifest = {
       jobId,
       type: processor.name,
@@ -344,61 +351,67 @@ export class JobRunner {
     }
   }
 
-  private async onFailure(
-    caught: unknown,
-    job: { jobId: string; leaseToken: string; type: string; startedAt: number; delivery: Delivery; signal: AbortSignal; logger: Logger; workDir: string; sourceKey: string },
-  ): Promise<RefOutcome> {
-    const { store, config, metrics } = this.deps;
-    const { jobId, leaseToken, type, startedAt, delivery, signal, logger } = job;
-    const reason = abortReasonOf(signal);
-    // An abort shows up as whatever the interrupted step threw; the signal says what really happened.
-    const raw: MediaError = reason ? abortError(reason) : toMediaError(caught);
-    // Tools name the files they read (`/tmp/…/job/input: bad seek`): users see the source key instead.
-    const error = raw.withMessage(redactTempPaths(raw.message, { workDir: job.workDir, tempRoot: this.deps.tempRoot, sourceKey: job.sourceKey }));
-    metrics.jobErrors.inc({ type, category: error.category });
-    try {
-      if (reason === "shutdown") {
-        await store.release(jobId, leaseToken, "released", undefined, { reason: "worker shutting down" });
-        logger.info("job released on shutdown; message visible again");
-        return { kind: "release" };
+  /**
+   * Carries out what the fate table decides: the job transition first, then (for a recorded
+   * terminal state) the job event, then the metrics and the log line; returns the message's action.
+   * A `complete` that Redis does not take (after recordWithRetry) throws: the run's error path
+   * decides what that means.
+   */
+  private async settle(event: FateEvent, context: SettleContext): Promise<MessageAction> {
+    const facts = { event, receive: context.receive };
+    const planned = decide(facts);
+    let recorded: Recorded = "ok";
+    let recordError: unknown;
+    if (planned.jobTransition.kind !== "none" && context.lease) {
+      try {
+        recorded = (await this.record(planned.jobTransition, context.lease, context.result)) ? "ok" : "lost";
+      } catch (error) {
+        if (planned.jobTransition.kind === "complete") throw error;
+        recorded = "store-down";
+        recordError = error;
       }
-      if (error.messageAction === "retry-later") {
-        const exhausted = delivery.receiveCount >= config.queue.maxReceives;
-        const delaySec = this.backoff(delivery.receiveCount);
-        if (exhausted) {
-          await store.fail(jobId, leaseToken, error.toJobError(), startedAt, { attempt: delivery.receiveCount, final: true, dlq: "the queue's redrive policy moves the message to the DLQ" });
-          metrics.jobsTotal.inc({ type, status: "failed" });
-          logger.error({ err: error, code: error.code, category: error.category }, "job failed after its last retry; message left for the DLQ");
-          // The message stays either way; if SNS fails too, a redrive from the DLQ announces it.
-          await this.announce(jobId, logger);
-        } else {
-          await store.release(jobId, leaseToken, "retry-scheduled", error.toJobError(), { attempt: delivery.receiveCount, delaySec });
-          logger.warn({ err: error, code: error.code, category: error.category, delaySec }, "job failed transiently; retrying later");
-        }
-        return { kind: "retry", delaySec };
-      }
-      await store.fail(jobId, leaseToken, error.toJobError(), startedAt);
-      metrics.jobsTotal.inc({ type, status: error.category === "cancelled" ? "cancelled" : "failed" });
-      logger.warn({ code: error.code, category: error.category, message: error.message }, error.category === "cancelled" ? "job cancelled" : "job failed");
-      return await this.announcedOutcome(jobId, delivery, logger);
-    } catch (recordError) {
-      logger.error({ err: recordError, original: error.code }, "could not record the job's failure (Redis unavailable?); message kept");
-      return { kind: "retry", delaySec: this.backoff(delivery.receiveCount) };
+    }
+    let fate = decide({ ...facts, recorded });
+    const durationSec = context.lease ? (Date.now() - context.lease.startedAt) / 1000 : undefined;
+    const fields = recorded === "store-down" ? { err: recordError, original: fate.error?.code } : (context.fields?.(fate) ?? {});
+    if (fate.announce) fate = decide({ ...facts, recorded, announce: await this.announce(context.jobId, context.logger) });
+    countAndLog(fate, { metrics: this.deps.metrics, logger: context.logger }, { ...(context.type ? { type: context.type } : {}), ...(durationSec !== undefined ? { durationSec } : {}), fields });
+    return fate.messageAction;
+  }
+
+  /** One job transition through the store; false when the lease had passed to another worker. */
+  private async record(transition: JobTransition, lease: Lease, result: unknown): Promise<boolean> {
+    const { store } = this.deps;
+    const { jobId, leaseToken, startedAt } = lease;
+    switch (transition.kind) {
+      case "none":
+        return true;
+      case "complete":
+        return recordWithRetry(() => store.complete(jobId, leaseToken, result, startedAt), lease.signal);
+      case "release":
+        return store.release(jobId, leaseToken, transition.event, transition.error, transition.detail);
+      case "finish":
+        return store.fail(jobId, leaseToken, transition.error, startedAt, transition.detail);
     }
   }
 
+  /** Never throws: an announcer that throws counts as a failed announce (the message is kept to try again). */
   private async announce(jobId: string, logger: Logger): Promise<AnnounceOutcome> {
-    return this.deps.announcer ? this.deps.announcer.announce(jobId, logger) : "off";
+    if (!this.deps.announcer) return "off";
+    return this.deps.announcer.announce(jobId, logger).catch((error: unknown): AnnounceOutcome => {
+      logger.warn({ err: error }, "job event could not be announced");
+      return "failed";
+    });
   }
+}
 
-  /** A recorded terminal state ends the message only once its event is out; otherwise the message returns later to announce it. */
-  private async announcedOutcome(jobId: string, delivery: Delivery, logger: Logger): Promise<RefOutcome> {
-    if ((await this.announce(jobId, logger)) === "failed") return { kind: "retry", delaySec: this.backoff(delivery.receiveCount) };
-    return { kind: "done" };
-  }
-
-  private backoff(receiveCount: number): number {
-    const { retryBackoffBaseSec, retryBackoffMaxSec } = this.deps.config.queue;
-    return retryDelaySec(receiveCount, retryBackoffBaseSec, retryBackoffMaxSec);
-  }
+/** What a failed run's log line carries: the stack only when a retry or the DLQ follows, where it helps. */
+function errorLogFields(fate: Fate): Record<string, unknown> {
+  const error = fate.error;
+  if (!error) return {};
+  const transition = fate.jobTransition;
+  if (transition.kind === "release" && transition.event === "released") return {};
+  if (transition.kind === "release") return { err: error, code: error.code, category: error.category, delaySec: transition.detail.delaySec };
+  if (error.retryable) return { err: error, code: error.code, category: error.category };
+  return { code: error.code, category: error.category, message: error.message };
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { realVersionId } from "../events/object-ref.ts";
+import { bareETag, realVersionId } from "../events/object-ref.ts";
 import type { Logger } from "../logger.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
 import { manifestKey, runPrefixes, sourceRunsPrefix, staleRunKeys, type OutputLayout } from "../storage/output-keys.ts";
@@ -54,7 +54,7 @@ export async function publishOutputs(request: PublishRequest): Promise<PublishOu
   const { objects, outputBucket, source, layout, signal, step } = request;
   const key = manifestKey(layout);
   const head = await objects.head(source.bucket, source.key);
-  const current: SourceVersion = { eTag: head.eTag?.replace(/"/g, ""), versionId: realVersionId(head.versionId) };
+  const current: SourceVersion = { eTag: head.eTag, versionId: realVersionId(head.versionId) };
   if (!isSameVersion(request.processed, current)) {
     const removedOutputs = await deleteRunOutputs(objects, outputBucket, layout, signal);
     step("superseded", { reason: "the source was uploaded again while this job ran; its own job writes the manifest", current: { ...current }, removedOutputs });
@@ -99,5 +99,5 @@ export function isSameVersion(processed: SourceVersion, current: SourceVersion):
   const processedVersion = realVersionId(processed.versionId);
   if (processedVersion) return processedVersion === realVersionId(current.versionId);
   if (!processed.eTag || !current.eTag) return true;
-  return processed.eTag.replace(/"/g, "") === current.eTag.replace(/"/g, "");
+  return bareETag(processed.eTag) === bareETag(current.eTag);
 }

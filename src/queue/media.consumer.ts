@@ -4,16 +4,17 @@ import type { Logger } from "../logger.ts";
 import { startVisibilityHeartbeat } from "./visibility.heartbeat.ts";
 
 /**
- * What the handler decided for a message. `delete` only after the job's outcome is recorded;
- * `retry` keeps it and hides it for `delaySec` (back-off; the redrive policy moves it to the DLQ
- * after maxReceiveCount); `release` makes it visible again at once (shutdown); `keep` leaves the
- * visibility as it is (another worker owns the job).
+ * What the consumer does with a message, as the fate table (src/pipeline/outcome.ts) decided it.
+ * `delete` only after the job's outcome is recorded; `retry` keeps it and hides it for `delaySec`
+ * (back-off; the redrive policy moves it to the DLQ after maxReceiveCount); `release` makes it
+ * visible again at once (shutdown); `keep` leaves the visibility as it is (another worker owns the
+ * job).
  */
-export type MessageOutcome =
+export type MessageAction =
   | { action: "delete" }
   | { action: "retry"; delaySec: number }
   | { action: "release" }
-  | { action: "keep"; delaySec?: number };
+  | { action: "keep" };
 
 export interface MessageContext {
   message: Message;
@@ -22,7 +23,7 @@ export interface MessageContext {
   receiveCount: number;
 }
 
-export type MessageHandler = (context: MessageContext) => Promise<MessageOutcome>;
+export type MessageHandler = (context: MessageContext) => Promise<MessageAction>;
 
 export interface MediaConsumerOptions {
   sqs: SQSClient;
@@ -130,7 +131,7 @@ export class MediaConsumer {
       logger,
       onLimit: () => controller.abort("visibility-limit"),
     });
-    let outcome: MessageOutcome;
+    let outcome: MessageAction;
     try {
       outcome = await this.options.handler({ message, signal: controller.signal, receiveCount });
     } catch (error) {
@@ -143,14 +144,14 @@ export class MediaConsumer {
     await this.settle(message, outcome);
   }
 
-  private async settle(message: Message, outcome: MessageOutcome): Promise<void> {
+  private async settle(message: Message, outcome: MessageAction): Promise<void> {
     const { sqs, queueUrl, logger } = this.options;
     const receiptHandle = message.ReceiptHandle;
     try {
       if (outcome.action === "delete") {
         await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle }));
-      } else if (outcome.action === "retry" || outcome.action === "release" || (outcome.action === "keep" && outcome.delaySec !== undefined)) {
-        const delay = outcome.action === "release" ? 0 : outcome.delaySec ?? 0;
+      } else if (outcome.action === "retry" || outcome.action === "release") {
+        const delay = outcome.action === "release" ? 0 : outcome.delaySec;
         await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: delay }));
       }
     } catch (error) {

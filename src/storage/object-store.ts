@@ -6,6 +6,7 @@ import { createReadStream } from "node:fs";
 import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, paginateListObjectsV2, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { fromAwsError, MediaError, processingError, toMediaError } from "../errors.ts";
+import { bareETag } from "../events/object-ref.ts";
 
 export interface DownloadResult {
   bytes: number;
@@ -63,7 +64,7 @@ export class ObjectStore {
       if (error instanceof MediaError) throw error;
       throw abortAware(error, signal, "s3:getObject body");
     }
-    return { bytes: received, contentType: response.ContentType, eTag: response.ETag, versionId: response.VersionId };
+    return { bytes: received, contentType: response.ContentType, eTag: bareETag(response.ETag), versionId: response.VersionId };
   }
 
   /** Uploads a file (multipart when large) or a buffer, returning the bytes written. */
@@ -110,7 +111,7 @@ export class ObjectStore {
   async head(bucket: string, key: string): Promise<{ size: number; eTag: string | undefined; versionId: string | undefined; contentType: string | undefined }> {
     try {
       const response = await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-      return { size: response.ContentLength ?? 0, eTag: response.ETag, versionId: response.VersionId, contentType: response.ContentType };
+      return { size: response.ContentLength ?? 0, eTag: bareETag(response.ETag), versionId: response.VersionId, contentType: response.ContentType };
     } catch (error) {
       throw fromAwsError(error, "s3:getObject(head)");
     }

@@ -17,6 +17,7 @@ import { createSqsClient } from "../../src/queue/sqs.client.ts";
 import { createS3Client } from "../../src/storage/s3.client.ts";
 import { ObjectStore } from "../../src/storage/object-store.ts";
 import { startWorker, type Worker, type WorkerOptions } from "../../src/worker.ts";
+import { bareETag } from "../../src/events/object-ref.ts";
 
 /**
  * End-to-end harness: a real redis-server, the in-process S3+SQS emulator spoken to over HTTP
@@ -117,10 +118,10 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
         const objects = new ObjectStore(s3);
         await objects.upload({ bucket, key, body: { file }, contentType: "application/octet-stream" });
         await rm(file, { force: true });
-        return { eTag: ((await objects.head(bucket, key)).eTag ?? "").replace(/"/g, "") };
+        return { eTag: (await objects.head(bucket, key)).eTag ?? "" };
       }
       const response = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
-      return { eTag: (response.ETag ?? "").replace(/"/g, "") };
+      return { eTag: bareETag(response.ETag) ?? "" };
     },
     async uploadAndNotify(key, body) {
       const { eTag } = await stack.upload(key, body);

@@ -9,6 +9,7 @@ import { detectFromBytes } from "../../src/media/detect-type.ts";
 import { createImageProcessor } from "../../src/processors/image.processor.ts";
 import { heicBomb, phoneHeic } from "../helpers/generate-images.ts";
 import { processLocally, testConfig, type LocalRun } from "../helpers/process-locally.ts";
+import { firstReceiveFate } from "../helpers/fate.ts";
 
 /**
  * HEIC, the iPhone camera's default, through the real image processor: libheif decodes it (the
@@ -72,7 +73,7 @@ test("a truncated HEIC fails on its header as a processing error, not retried", 
   await assert.rejects(run("cut.heic", heic.subarray(0, Math.floor(heic.length * 0.6))), (error: unknown) => {
     assert.ok(error instanceof MediaError, String(error));
     assert.equal(error.category, "processing");
-    assert.equal(error.messageAction, "fail-and-delete");
+    assert.equal(firstReceiveFate(error), "failed → delete");
     assert.equal(error.code, "image-unreadable");
     return true;
   });
@@ -85,7 +86,7 @@ test("a HEIC whose coded picture is garbage fails in libheif as image-corrupt, n
   await assert.rejects(run("garbage.heic", heic), (error: unknown) => {
     assert.ok(error instanceof MediaError, String(error));
     assert.equal(error.code, "image-corrupt");
-    assert.equal(error.messageAction, "fail-and-delete");
+    assert.equal(firstReceiveFate(error), "failed → delete");
     assert.match(error.message, /HEIC image cannot be decoded/);
     return true;
   });

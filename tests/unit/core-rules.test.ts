@@ -7,6 +7,7 @@ import { jobIdFor } from "../../src/jobs/job.model.ts";
 import { retryDelaySec } from "../../src/queue/backoff.ts";
 import { outputKey, outputLayout } from "../../src/storage/output-keys.ts";
 import { displayedSize, fitInside, planVariants } from "../../src/processors/image/image.plan.ts";
+import { firstReceiveFate } from "../helpers/fate.ts";
 
 const baseEnv = { MEDIA_BUCKET: "media", MEDIA_PROCESSING_QUEUE_URL: "http://localhost:4566/000000000000/q", REDIS_URL: "redis://localhost:6379" };
 
@@ -27,12 +28,12 @@ test("error classification: AWS errors by code and status, system errors by errn
   assert.equal(fromAwsError(aws("InternalError", 500, "server"), "s3:putObject").category, "transient");
   assert.equal(fromAwsError(Object.assign(new Error("x"), { code: "ECONNREFUSED" }), "s3").category, "transient");
   assert.equal(toMediaError(Object.assign(new Error("no space"), { code: "ENOSPC" })).category, "resource");
-  assert.equal(toMediaError(Object.assign(new Error("no space"), { code: "ENOSPC" })).messageAction, "retry-later");
+  assert.equal(firstReceiveFate(toMediaError(Object.assign(new Error("no space"), { code: "ENOSPC" }))), "retry-scheduled → retry");
   const processing = new MediaError("bad", { code: "image-corrupt", category: "processing" });
-  assert.equal(processing.messageAction, "fail-and-delete");
-  assert.equal(new MediaError("c", { code: "cancelled", category: "cancelled" }).messageAction, "cancel-and-delete");
-  assert.equal(new MediaError("t", { code: "processing-timeout", category: "resource" }).messageAction, "fail-and-delete");
-  assert.equal(new MediaError("d", { code: "aws-AccessDenied", category: "configuration" }).messageAction, "retry-later");
+  assert.equal(firstReceiveFate(processing), "failed → delete");
+  assert.equal(firstReceiveFate(new MediaError("c", { code: "cancelled", category: "cancelled" })), "cancelled → delete");
+  assert.equal(firstReceiveFate(new MediaError("t", { code: "processing-timeout", category: "resource" })), "failed → delete");
+  assert.equal(firstReceiveFate(new MediaError("d", { code: "aws-AccessDenied", category: "configuration" })), "retry-scheduled → retry");
   assert.deepEqual(processing.toJobError(), { category: "processing", code: "image-corrupt", message: "bad", retryable: false });
 });
 
@@ -40,14 +41,14 @@ test("a client-side 4xx from S3 is final: KeyTooLong, InvalidArgument, EntityToo
   const aws = (name: string, status: number) => Object.assign(new Error(name), { name, $fault: "client" as const, $metadata: { httpStatusCode: status } });
   for (const [code, status] of [["KeyTooLongError", 400], ["InvalidArgument", 400], ["EntityTooLarge", 400], ["InvalidRequest", 400], ["MetadataTooLarge", 400], ["SomethingNew", 400], ["InvalidRange", 416]] as const) {
     const error = fromAwsError(aws(code, status), "s3:putObject");
-    assert.deepEqual([error.code, error.category, error.retryable, error.messageAction], [`aws-${code}`, "processing", false, "fail-and-delete"], code);
+    assert.deepEqual([error.code, error.category, error.retryable, firstReceiveFate(error)], [`aws-${code}`, "processing", false, "failed → delete"], code);
   }
   for (const code of ["RequestTimeout", "IncompleteBody", "BadDigest"]) {
     assert.deepEqual([fromAwsError(aws(code, 400), "s3:putObject").category, fromAwsError(aws(code, 400), "s3:putObject").retryable], ["transient", true], code);
   }
   assert.equal(fromAwsError(aws("OperationAborted", 409), "s3:putObject").category, "transient");
   // Permissions and missing resources stay configuration errors, retried so the DLQ keeps them for a redrive.
-  assert.equal(fromAwsError(aws("AccessDenied", 403), "s3:putObject").messageAction, "retry-later");
+  assert.equal(firstReceiveFate(fromAwsError(aws("AccessDenied", 403), "s3:putObject")), "retry-scheduled → retry");
   assert.equal(fromAwsError(aws("NoSuchBucket", 404), "s3:putObject").category, "configuration");
   assert.equal(fromAwsError(aws("InvalidBucketName", 400), "s3:putObject").category, "configuration");
 });

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { childExitError, documentError, serializeError, timeBudgetError } from "../../src/processors/document/pdf-errors.ts";
+import { firstReceiveFate } from "../helpers/fate.ts";
 
 describe("documentError", () => {
   it("a password-protected PDF fails processing with its own code, not retried", () => {
     const error = documentError({ name: "PasswordException", message: "No password given" });
-    assert.deepEqual([error.category, error.code, error.retryable, error.messageAction], ["processing", "document-password-protected", false, "fail-and-delete"]);
+    assert.deepEqual([error.category, error.code, error.retryable, firstReceiveFate(error)], ["processing", "document-password-protected", false, "failed → delete"]);
   });
 
   it("an invalid PDF and any other pdf.js failure fail processing", () => {
