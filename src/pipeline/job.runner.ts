@@ -12,9 +12,9 @@ import { refineMediaKind } from "../media/refine-media.ts";
 import type { DetectedMedia } from "../media/detected-media.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import type { AnnounceOutcome, JobAnnouncer } from "../notify/job-announcer.ts";
-import type { OutputFile, Processor, ProcessResult } from "../processors/processor.ts";
+import type { OutputFile, ProcessContext, Processor, ProcessResult } from "../processors/processor.ts";
 import type { ProcessorRegistry } from "../processors/registry.ts";
-import type { ObjectStore } from "../storage/object-store.ts";
+import type { DownloadResult, ObjectStore } from "../storage/object-store.ts";
 import { outputKey, outputLayout, runToken, type OutputLayout } from "../storage/output-keys.ts";
 import type { MessageAction } from "../queue/media.consumer.ts";
 import type { CancelRegistry } from "./cancel.registry.ts";
@@ -198,35 +198,57 @@ export class JobRunner {
     }
   }
 
+  /** The orchestration: plan the layout → download → detect and pick → process → manifest and publish. */
   private async steps(job: RunningJob): Promise<StepsResult> {
-    const { config, objects, store, metrics } = this.deps;
-    const { jobId, leaseToken, ref, workDir, signal, logger, step } = job;
+    const { config, metrics } = this.deps;
+    const { ref, signal, step } = job;
     // Every key this run can write is checked against S3's limit before anything is downloaded.
-    const layout = outputLayout(ref.key, config.storage.outputSegment, runToken(jobId, job.attempt));
+    const layout = outputLayout(ref.key, config.storage.outputSegment, runToken(job.jobId, job.attempt));
     job.run.layout = layout;
-    await mkdir(workDir, { recursive: true });
-    const inputPath = path.join(workDir, "input");
-
-    step("downloading", { bucket: ref.bucket, key: ref.key });
-    const download = await objects.download(ref.bucket, ref.key, inputPath, config.storage.maxInputBytes, signal).catch((error: unknown) => {
-      throw signal.aborted ? abortError(abortReasonOf(signal) ?? "cancelled") : error;
-    });
-    step("downloaded", { bytes: download.bytes });
+    const { inputPath, download } = await this.download(job);
     throwIfAborted(signal);
 
     const { media, processor } = await this.detectAndPick(job, inputPath);
     metrics.bytesTotal.inc({ type: processor.name, direction: "in" }, download.bytes);
     throwIfAborted(signal);
 
+    step("processing", { processor: processor.name });
+    const result = await processor.process(this.createProcessContext(job, { inputPath, media, processorName: processor.name, layout }));
+    throwIfAborted(signal);
+    step("processed", { outputs: result.outputs.length });
+
+    return this.writeManifest(job, { result, media, processorName: processor.name, download, layout });
+  }
+
+  /** The upload into the job's temp dir (size-capped, streamed); an abort reads as what the signal says. */
+  private async download(job: RunningJob): Promise<{ inputPath: string; download: DownloadResult }> {
+    const { config, objects } = this.deps;
+    const { ref, signal, step } = job;
+    await mkdir(job.workDir, { recursive: true });
+    const inputPath = path.join(job.workDir, "input");
+    step("downloading", { bucket: ref.bucket, key: ref.key });
+    const download = await objects.download(ref.bucket, ref.key, inputPath, config.storage.maxInputBytes, signal).catch((error: unknown) => {
+      throw signal.aborted ? abortError(abortReasonOf(signal) ?? "cancelled") : error;
+    });
+    step("downloaded", { bytes: download.bytes });
+    return { inputPath, download };
+  }
+
+  /**
+   * What a processor sees of its job: the input, the signal, the timeline, throttled progress (clamped to 0–99, written at most once a second, only by the lease holder) and an
+   * `output()` that uploads under the run's layout and remembers what it started writing.
+   */
+  private createProcessContext(job: RunningJob, plan: { inputPath: string; media: DetectedMedia; processorName: string; layout: OutputLayout }): ProcessContext {
+    const { config, objects, store, metrics } = this.deps;
+    const { jobId, leaseToken, ref, workDir, signal, logger, step } = job;
     const bucket = config.storage.outputBucket ?? ref.bucket;
     let lastProgressWrite = 0;
-    step("processing", { processor: processor.name });
-    const result = await processor.process({
+    return {
       jobId,
-      inputPath,
+      inputPath: plan.inputPath,
       workDir,
       sourceKey: ref.key,
-      media,
+      media: plan.media,
       config,
       logger,
       signal,
@@ -240,7 +262,7 @@ export class JobRunner {
       },
       output: async (request): Promise<OutputFile> => {
         throwIfAborted(signal);
-        const key = outputKey(layout, request.name);
+        const key = outputKey(plan.layout, request.name);
         const bytes = await job.run.written.track(key, () => objects.upload({
           bucket,
           key,
@@ -250,7 +272,7 @@ export class JobRunner {
           cacheControl: request.cacheControl ?? "public, max-age=31536000, immutable",
           signal,
         }));
-        metrics.bytesTotal.inc({ type: processor.name, direction: "out" }, bytes);
+        metrics.bytesTotal.inc({ type: plan.processorName, direction: "out" }, bytes);
         return {
           key,
           variant: request.variant,
@@ -261,15 +283,26 @@ export class JobRunner {
           ...(request.durationSec !== undefined ? { durationSec: request.durationSec } : {}),
         };
       },
-    });
-    throwIfAborted(signal);
-    step("processed", { outputs: result.outputs.length });
+    };
+  }
 
+  /**
+   * The job result as `_manifest.json`, published under the source's stable manifest key unless
+   * the source was uploaded again meanwhile (then this run's outputs go and the newer job writes
+   * it). The run counts as published the moment its manifest is written.
+   */
+  private async writeManifest(
+    job: RunningJob,
+    done: { result: ProcessResult; media: DetectedMedia; processorName: string; download: DownloadResult; layout: OutputLayout },
+  ): Promise<StepsResult> {
+    const { config, objects } = this.deps;
+    const { jobId, ref, signal, logger, step } = job;
+    const { result, media, layout, download } = done;
     const detected = { kind: media.kind, format: media.format, mime: media.mime };
     const processed = { eTag: download.eTag, versionId: realVersionId(download.versionId) };
     const manifest = {
       jobId,
-      type: processor.name,
+      type: done.processorName,
       source: { bucket: ref.bucket, key: ref.key, eTag: processed.eTag, versionId: processed.versionId, bytes: download.bytes },
       run: { token: layout.run, attempt: job.attempt },
       media: detected,
@@ -279,7 +312,7 @@ export class JobRunner {
     };
     const published = await publishOutputs({
       objects,
-      outputBucket: bucket,
+      outputBucket: config.storage.outputBucket ?? ref.bucket,
       source: { bucket: ref.bucket, key: ref.key },
       processed,
       layout,
@@ -294,7 +327,7 @@ export class JobRunner {
         job.run.published = true;
       },
     });
-    const base = { manifestKey: published.manifestKey, type: processor.name, media: detected, run: layout.run };
+    const base = { manifestKey: published.manifestKey, type: done.processorName, media: detected, run: layout.run };
     if (published.kind === "superseded") {
       job.run.published = true;
       return { outputs: [], metadata: result.metadata, ...base, superseded: { by: published.current, removedOutputs: published.removedOutputs } };
