@@ -7,6 +7,7 @@ import { freePort } from "../../src/dev/free-port.ts";
 import { peakRssMiB } from "../raw/raw-common.ts";
 import { processTreeCpuSeconds } from "./process-cpu.ts";
 import { CONSUMER_STOP_SETTLE_MS } from "./stack.ts";
+import { killOnExit, stopOnExit } from "../../src/dev/stop-on-exit.ts";
 
 /**
  * Real worker processes (`node src/cli.ts worker`, the container's command) for the pipeline
@@ -47,6 +48,7 @@ export async function startWorkers(options: WorkerGroupOptions): Promise<WorkerG
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...options.env, WORKER_ID: `${options.name}-${index}`, METRICS_PORT: String(port) },
       stdio: ["ignore", "pipe", "pipe"],
     });
+    killOnExit(child);
     child.stdout!.pipe(log, { end: false });
     child.stderr!.pipe(log, { end: false });
     processes.push(child);
@@ -58,11 +60,12 @@ export async function startWorkers(options: WorkerGroupOptions): Promise<WorkerG
     const tail = (await readFile(options.logFile, "utf8").catch(() => "")).trim().split("\n").slice(-15).join("\n");
     throw new Error(`${(error as Error).message}\n${tail}`);
   }
-  return {
+  const group: WorkerGroup = {
     processes,
     peakRssMiB: () => Promise.all(processes.map((child) => peakRssMiB(child.pid!))),
     cpuSeconds: async () => (await Promise.all(processes.map((child) => processTreeCpuSeconds(child.pid!)))).reduce((sum, seconds) => sum + seconds, 0),
     async stop() {
+      unregister();
       await Promise.all(
         processes.map(
           (child) =>
@@ -82,6 +85,9 @@ export async function startWorkers(options: WorkerGroupOptions): Promise<WorkerG
       await sleep(CONSUMER_STOP_SETTLE_MS);
     },
   };
+  // An interrupted benchmark stops its workers gracefully (they abort their ffmpeg) before its stack.
+  const unregister = stopOnExit(`${options.name} workers`, () => group.stop());
+  return group;
 }
 
 /** /readyz answers 200 once Redis and SQS answer the worker. */

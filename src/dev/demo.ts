@@ -15,6 +15,7 @@ import { manifestKey, outputLayout, runPrefixes } from "../storage/output-keys.t
 import { startWorker } from "../worker.ts";
 import { startLocalStack } from "./local-stack.ts";
 import { generateSamples } from "./samples.ts";
+import { stopOnExit } from "./stop-on-exit.ts";
 
 export interface DemoOptions {
   files: string[];
@@ -128,6 +129,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
   });
   const worker = await startWorker(config, { logger: createLogger(config.logLevel, { workerId: config.workerId }, logDestination) });
+  // Interrupted, the worker stops (aborting its ffmpeg) before the stack it uses.
+  const unregisterWorker = stopOnExit("demo worker", () => worker.stop(5_000));
   const s3 = createS3Client(config.aws);
   const sqs = createSqsClient(config.aws);
   const objects = new ObjectStore(s3);
@@ -164,6 +167,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     log(allCompleted ? `all ${rows.length} jobs completed` : `${rows.filter((row) => row.status !== "completed").length} of ${rows.length} jobs did not complete`);
     return allCompleted ? 0 : 1;
   } finally {
+    unregisterWorker();
     await worker.stop(5_000);
     s3.destroy();
     sqs.destroy();

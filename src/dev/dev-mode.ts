@@ -13,6 +13,7 @@ import { startApiServer } from "../api-server.ts";
 import { startWorker } from "../worker.ts";
 import { chooseDevState, removeDevState, writeDevState } from "./dev-state.ts";
 import { startLocalStack } from "./local-stack.ts";
+import { untilInterrupted } from "./stop-on-exit.ts";
 
 /**
  * `dev`: the local stack, a worker and the API with the console, running until Ctrl-C. The
@@ -56,11 +57,8 @@ export async function runDev(): Promise<void> {
       "",
     ].join("\n"),
   );
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-  });
+  // Stops in its own order below; a second Ctrl-C stops everything at once (stop-on-exit.ts).
+  await untilInterrupted();
   await api.stop();
   await worker.stop();
   await stack.stop();

@@ -1,6 +1,7 @@
 import { createLogger, type Logger } from "../logger.ts";
 import { startEmulator, type RunningEmulator } from "./emulator.ts";
 import { RedisServerProcess } from "./redis-server.ts";
+import { stopOnExit } from "./stop-on-exit.ts";
 
 /**
  * The embedded local stack: the S3+SQS emulator in-process and a real redis-server child,
@@ -49,14 +50,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     MAX_PROCESSING_RETRIES: String(maxReceiveCount),
   };
   let stopped: Promise<void> | undefined;
-  return {
-    emulator,
-    redis,
-    bucket,
-    env,
-    stop: () => {
-      stopped ??= Promise.allSettled([emulator.stop(), redis.destroy()]).then(() => undefined);
-      return stopped;
-    },
+  const stop = () => {
+    unregister();
+    stopped ??= Promise.allSettled([emulator.stop(), redis.destroy()]).then(() => undefined);
+    return stopped;
   };
+  // An interrupted demo, dev mode, benchmark or test stops the stack too (stop-on-exit.ts).
+  const unregister = stopOnExit("local stack", stop);
+  return { emulator, redis, bucket, env, stop };
 }

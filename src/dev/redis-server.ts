@@ -5,6 +5,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { freePort } from "./free-port.ts";
+import { killOnExit } from "./stop-on-exit.ts";
 
 /**
  * A throwaway `redis-server` child process (Debian's redis-server package) on a free loopback
@@ -41,7 +42,8 @@ export class RedisServerProcess {
       ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", this.persistent ? "yes" : "no", "--appendfsync", "always", "--dir", this.dataDir, "--loglevel", "warning"],
       { stdio: ["ignore", "ignore", "pipe"] },
     );
-    this.child = child;
+    // Gone with this process, however it ends (stop() is the graceful way).
+    this.child = killOnExit(child);
     let stderr = "";
     child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     const spawned = await new Promise<Error | undefined>((resolve) => {
