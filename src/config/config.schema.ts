@@ -395,6 +395,10 @@ export const apiEnvSchema = envSchema.extend({
   API_STATS_CACHE: duration(2_000, "s", 0, 60_000),
   API_QUEUE_DEPTH_INTERVAL: duration(5_000, "s", 100, 300_000),
   API_PUBLIC_S3_ENDPOINT: optionalUrl,
+  API_UPLOAD_EXPIRY: duration(15 * 60_000, "s", 60_000, 7 * 86_400_000),
+  API_UPLOAD_NOTIFICATIONS: bool(false),
+  API_PLAYBACK_PUBLIC: bool(false),
+  CDN_BASE_URL: optionalUrl,
 });
 
 /** Documentation of the API-only variables, in the style of {@link ENV_DOCS}. */
@@ -407,5 +411,9 @@ export const API_ENV_DOCS: Record<Exclude<keyof z.infer<typeof apiEnvSchema>, ke
   API_TOKENS: "Scoped bearer tokens, comma-separated `id:scope:token` or `id:scope@tenant:token` (scope read, operate or admin; `@tenant` limits the token to one tenant's jobs); the token part may be `sha256=<hex>` so only its hash is configured. The id (never the token) is recorded on every change a token makes. API_TOKEN, when set, is one more admin token with id `api-token`.",
   API_STATS_CACHE: "How long one stats answer is shared by every caller (concurrent callers wait for the one read in flight); seconds, 0 to compute each time.",
   API_QUEUE_DEPTH_INTERVAL: "How often the API reads the depths of the media, dead-letter and intake queues for stats and the console (in the background: no request waits on SQS); seconds.",
+  API_UPLOAD_EXPIRY: "Lifetime of the upload URLs POST /api/media/uploads hands out (presigned POST policy, PUT, multipart part URLs); bare number in seconds, or 15m.",
+  API_UPLOAD_NOTIFICATIONS: "The upload bucket sends S3 event notifications to the media queue. Then POST /api/media/uploads/confirm enqueues nothing itself (the notification does; one upload, one job) unless the object has a versionId, which gives both the same job id. Off (the default): the confirm is the only enqueue, so nothing is lost on a bucket without notifications.",
+  API_PLAYBACK_PUBLIC: "Serve GET /api/media/item/playback and /api/media/item/stream without a token (keys are unguessable: the server builds them with a random part). Off: they need a read token like every /api route.",
+  CDN_BASE_URL: "Base URL outputs are served under (a CDN in front of the output bucket, e.g. https://cdn.example.com); item, playback and webhook URLs are then `<base>/<key>` instead of presigned S3 URLs.",
   API_PUBLIC_S3_ENDPOINT: "S3 endpoint as a browser reaches it, used to presign preview URLs and in the dashboard's content policy (docker-compose: http://localhost:4566, where AWS_ENDPOINT_URL names the internal emulator host). Unset: AWS_ENDPOINT_URL, or AWS itself.",
 };

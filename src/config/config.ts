@@ -276,6 +276,12 @@ export interface ApiSettings {
   queueDepthIntervalMs: number;
   /** S3 endpoint as browsers reach it (presigned previews, the content policy); undefined: AWS_ENDPOINT_URL or AWS. */
   publicS3Endpoint: string | undefined;
+  uploadExpirySec: number;
+  /** The upload bucket notifies the media queue itself (API_UPLOAD_NOTIFICATIONS): a confirm then does not enqueue. */
+  uploadNotifications: boolean;
+  playbackPublic: boolean;
+  /** CDN_BASE_URL without a trailing slash. */
+  cdnBaseUrl: string | undefined;
 }
 
 export type ApiConfig = AppConfig & { api: ApiSettings };
@@ -307,6 +313,10 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
       statsCacheMs: e.API_STATS_CACHE,
       queueDepthIntervalMs: e.API_QUEUE_DEPTH_INTERVAL,
       publicS3Endpoint: e.API_PUBLIC_S3_ENDPOINT,
+      uploadExpirySec: Math.round(e.API_UPLOAD_EXPIRY / 1000),
+      uploadNotifications: e.API_UPLOAD_NOTIFICATIONS,
+      playbackPublic: e.API_PLAYBACK_PUBLIC,
+      cdnBaseUrl: e.CDN_BASE_URL?.replace(/\/+$/, ""),
     },
   };
 }
