@@ -30,7 +30,8 @@ export function safeFilename(filename: string): string {
     .replace(/[^A-Za-z0-9._-]+/g, "-")
     .replace(/-{2,}/g, "-")
     .replace(/^[.-]+/, "")
-    .replace(/\.{2,}/g, ".");
+    .replace(/\.{2,}/g, ".")
+    .replace(/-+\./g, ".");
   const short = truncateUtf8(cleaned, FILENAME_MAX_BYTES).replace(/[.-]+$/, "");
   return short === "" ? "file" : short;
 }
