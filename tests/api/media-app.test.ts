@@ -8,7 +8,26 @@ import sharp from "sharp";
 import { newSequencer } from "../../src/events/s3-event.parser.ts";
 import { transparentPng } from "../helpers/generate-images.ts";
 import { generateClip } from "../helpers/generate-video.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+import { throwIfAborted } from "../../src/errors.ts";
+import type { Processor } from "../../src/processors/processor.ts";
 import { startApiTestStack, TEST_TOKEN, type ApiTestStack } from "./api-harness.ts";
+
+/** Text uploads: writes one output at once, then works until cancelled (a minute at most). */
+const earlyOutputProcessor: Processor = {
+  name: "lingering",
+  accepts: (media) => media.kind === "unknown",
+  async process(ctx) {
+    const early = await ctx.output({ name: "early.txt", variant: "early", body: { buffer: "written before the delete" }, contentType: "text/plain" });
+    const started = Date.now();
+    while (Date.now() - started < 60_000) {
+      throwIfAborted(ctx.signal);
+      ctx.progress(10, "lingering");
+      await sleep(50);
+    }
+    return { outputs: [early], metadata: {} };
+  },
+};
 
 /**
  * The application surface end to end, as an app's client uses it: upload URLs the SDK presigned
@@ -47,7 +66,7 @@ describe("the application API: upload, confirm, item, playback, delete", () => {
   let dir: string;
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), "media-app-"));
-    t = await startApiTestStack({ apiEnv: { MAX_INPUT_BYTES: String(API_MAX_INPUT_BYTES) } });
+    t = await startApiTestStack({ processors: [earlyOutputProcessor], apiEnv: { MAX_INPUT_BYTES: String(API_MAX_INPUT_BYTES) } });
   });
   after(async () => {
     await t.stop();
@@ -128,6 +147,27 @@ describe("the application API: upload, confirm, item, playback, delete", () => {
     const twice = await t.call<{ deleted: { jobs: number; outputs: number; source: boolean } }>("DELETE", `/api/media/item?key=${encodeURIComponent(upload.key)}`);
     assert.equal(twice.status, 200);
     assert.deepEqual(twice.body.deleted, { jobs: 0, outputs: 0, source: false }, "a second delete finds nothing");
+  });
+
+  test("a delete while the job runs cancels it first and leaves nothing behind", async () => {
+    const created = await t.call<Upload>("POST", "/api/media/uploads", { body: { contentType: "text/plain", filename: "notes.txt", tenantId: "t1", userId: "u5", method: "PUT" } });
+    const put = await fetch(created.body.uploadUrl, { method: "PUT", headers: created.body.headers, body: "some text the lingering processor takes" });
+    assert.equal(put.status, 200);
+    const confirmed = await t.call<Confirm>("POST", "/api/media/uploads/confirm", { body: { key: created.body.key } });
+    const id = confirmed.body.job!.id;
+    await t.stack.waitForJob(id, (job) => job.status === "processing" && job.timeline.some((entry) => entry.event === "processing"));
+    const base = path.posix.basename(created.body.key);
+    // The processor's first output is stored before it lingers.
+    for (let i = 0; (await t.stack.listKeys("tenants/t1/users/u5/media/processed/")).length === 0; i++) {
+      assert.ok(i < 2_400, "the early output appears");
+      await sleep(25);
+    }
+    const deleted = await t.call<{ deleted: { jobs: number; source: boolean } }>("DELETE", `/api/media/item?key=${encodeURIComponent(created.body.key)}`);
+    assert.equal(deleted.status, 200, deleted.text);
+    assert.deepEqual(deleted.body.deleted.jobs, 1);
+    assert.deepEqual((await t.stack.listKeys("tenants/t1/users/u5/media/")).filter((key) => key.includes(base)), [], "no source or output left");
+    assert.equal(await t.stack.store.get(id), undefined, "no job record left");
+    assert.deepEqual(await t.stack.store.redis.keys(`${t.stack.store.keyPrefix}*${id}*`), []);
   });
 
   test("an image uploaded through a presigned PUT completes; its thumbnails come from the item's URLs", async () => {

@@ -27,6 +27,8 @@ export function safeFilename(filename: string): string {
   const last = filename.split(/[\\/]/).pop() ?? "";
   const cleaned = last
     .normalize("NFKD")
+    // Accents go with their letters (é → e), rather than each becoming a dash.
+    .replace(/\p{M}+/gu, "")
     .replace(/[^A-Za-z0-9._-]+/g, "-")
     .replace(/-{2,}/g, "-")
     .replace(/^[.-]+/, "")
