@@ -10,6 +10,7 @@ import { fleetRoutes } from "./routes/fleet.routes.ts";
 import { healthRoutes } from "./routes/health.routes.ts";
 import { jobRoutes } from "./routes/jobs.routes.ts";
 import { mediaRoutes } from "./routes/media.routes.ts";
+import { webhookRoutes } from "./routes/webhooks.routes.ts";
 import { s3ImageOrigins, securityHeaders } from "./security-headers.ts";
 
 /**
@@ -47,6 +48,7 @@ export function createApiApp(deps: ApiDeps): Express {
   app.use(eventRoutes(deps));
   app.use(jobRoutes(deps));
   app.use(media.authenticated);
+  app.use(webhookRoutes(deps));
   if (!deps.config.api.playbackPublic) app.use(media.playback);
   app.use(dlqRoutes(deps));
   app.use(fleetRoutes(deps));

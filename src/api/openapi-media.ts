@@ -43,7 +43,29 @@ const partNumber = { type: "integer", minimum: 1, maximum: MAX_PART_NUMBER };
 const partUrls = { type: "array", items: { type: "object", required: ["partNumber", "url"], properties: { partNumber, url: { type: "string" } } } };
 const urlTriple = (names: string[]) => ({ type: "object", required: names, properties: Object.fromEntries(names.map((name) => [name, nullableString])) });
 
+const deliveryIdParameter = { name: "id", in: "path", required: true, schema: { type: "string", pattern: "^[0-9a-f]{32}$" }, description: "Delivery id: derived from the event id and the endpoint id." };
+
 export const mediaSchemas: Record<string, Schema> = {
+  WebhookDelivery: {
+    type: "object",
+    required: ["id", "eventId", "eventType", "endpoint", "state", "attempts", "replays", "createdAt"],
+    properties: {
+      id: { type: "string" },
+      eventId: { type: "string", description: "The job event's id: the same in every attempt and replay (receivers deduplicate on it)." },
+      eventType: { type: "string" },
+      endpoint: { type: "string" },
+      tenantId: { type: "string" },
+      state: { type: "string", enum: ["pending", "delivered", "failed"] },
+      attempts: { type: "integer" },
+      replays: { type: "integer" },
+      createdAt: dateTime,
+      nextAt: dateTime,
+      lastAttemptAt: dateTime,
+      lastStatus: { type: "integer" },
+      lastError: { type: "string" },
+      deliveredAt: dateTime,
+    },
+  },
   UploadRequest: {
     type: "object",
     additionalProperties: false,
@@ -204,6 +226,39 @@ const post = (operationId: string, summary: string, description: string, body: s
 const playbackSecurity = [{ bearerAuth: [] }, {}];
 
 export const mediaPaths = {
+  "/api/media/webhooks/deliveries": {
+    get: {
+      summary: "The newest webhook deliveries (for the dashboard)",
+      operationId: "listWebhookDeliveries",
+      "x-required-scope": "read",
+      parameters: [
+        { name: "state", in: "query", schema: { type: "string", enum: ["pending", "delivered", "failed"] } },
+        { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 200, default: 50 } },
+      ],
+      responses: {
+        "200": { description: "Newest first.", content: json({ type: "object", required: ["enabled", "deliveries"], properties: { enabled: { type: "boolean" }, deliveries: { type: "array", items: ref("WebhookDelivery") } } }) },
+        ...ERRORS,
+      },
+    },
+  },
+  "/api/media/webhooks/deliveries/{id}": {
+    parameters: [deliveryIdParameter],
+    get: {
+      summary: "One webhook delivery",
+      operationId: "getWebhookDelivery",
+      "x-required-scope": "read",
+      responses: { "200": { description: "The delivery.", content: json({ type: "object", required: ["delivery"], properties: { delivery: ref("WebhookDelivery") } }) }, "404": problem("No such delivery, or webhooks are off."), ...ERRORS },
+    },
+  },
+  "/api/media/webhooks/deliveries/{id}/replay": {
+    parameters: [deliveryIdParameter],
+    post: {
+      summary: "Deliver a webhook again (same event id and body, a fresh signature)",
+      operationId: "replayWebhookDelivery",
+      "x-required-scope": "operate",
+      responses: { "202": { description: "Scheduled now.", content: json({ type: "object", required: ["delivery"], properties: { delivery: ref("WebhookDelivery") } }) }, "404": problem("No such delivery, or webhooks are off."), ...ERRORS },
+    },
+  },
   "/api/media/uploads": post(
     "createUpload",
     "A presigned upload URL for a new media item",
