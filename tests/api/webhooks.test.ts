@@ -182,3 +182,19 @@ describe("webhooks end to end", () => {
     assert.equal((await t.call("POST", `/api/media/webhooks/deliveries/${"0".repeat(32)}/replay`)).status, 404);
   });
 });
+
+test("the verification helper README shows accepts our signature and refuses a forged or stale one", async () => {
+  const readme = await (await import("node:fs/promises")).readFile(new URL("../../README.md", import.meta.url), "utf8");
+  const source = /```ts\n(import \{ createHmac[\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(source, "README holds the helper");
+  const dir = await (await import("node:fs/promises")).mkdtemp((await import("node:path")).join((await import("node:os")).tmpdir(), "readme-helper-"));
+  const file = (await import("node:path")).join(dir, "verify.ts");
+  await (await import("node:fs/promises")).writeFile(file, source.replace(/^\/\/ Or:.*$/m, ""));
+  const { verifyMediaWebhook } = (await import(file)) as { verifyMediaWebhook: (header: string | undefined, body: string, secrets: string[]) => boolean };
+  const body = JSON.stringify({ eventId: "e1" });
+  const now = Math.floor(Date.now() / 1000);
+  assert.equal(verifyMediaWebhook(signatureHeader([SECRET, OLD_SECRET], body, now), body, [SECRET]), true);
+  assert.equal(verifyMediaWebhook(signatureHeader(["whsec-forged-0123456789"], body, now), body, [SECRET]), false, "forged");
+  assert.equal(verifyMediaWebhook(signatureHeader([SECRET], body, now - 3600), body, [SECRET]), false, "stale");
+  assert.equal(verifyMediaWebhook(signatureHeader([SECRET], body, now), `${body} `, [SECRET]), false, "tampered");
+});
