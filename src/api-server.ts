@@ -49,6 +49,13 @@ const REDIS_START_WAIT_MS = 5_000;
 export async function startApiServer(config: ApiConfig, options: ApiServerOptions = {}): Promise<ApiServer> {
   const logger = options.logger ?? createLogger(config.logLevel, { role: "api" });
   if (config.api.tokens.length === 0) logger.warn("API_INSECURE_NO_AUTH: /api answers without a token, as an admin; keep this port private");
+  // Before any client exists: a refused webhook URL is a configuration error, found at startup.
+  const webhookPolicy = { allowHttp: config.api.webhooks.allowHttp, allowPrivate: config.api.webhooks.allowPrivateTargets };
+  const refused = config.api.webhooks.endpoints.flatMap((endpoint) => {
+    const problem = urlProblem(endpoint.url, webhookPolicy);
+    return problem ? [`WEBHOOK_ENDPOINTS: endpoint ${endpoint.id}: ${problem}`] : [];
+  });
+  if (refused.length > 0) throw new ConfigError(refused);
   const apiId = `api-${os.hostname()}-${process.pid}`;
   const redis = createRedisClient(config.redis.url, `media-api:${apiId}`);
   redis.on("error", (error: Error) => logger.warn({ err: error.message }, "redis connection error"));
@@ -60,12 +67,6 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
   const workers = new WorkerRegistry(redis, config.redis.keyPrefix, config.workerHeartbeatMs);
   const metrics = createMetrics();
   const events = createJobEventPublisher(config);
-  const webhookPolicy = { allowHttp: config.api.webhooks.allowHttp, allowPrivate: config.api.webhooks.allowPrivateTargets };
-  const refused = config.api.webhooks.endpoints.flatMap((endpoint) => {
-    const problem = urlProblem(endpoint.url, webhookPolicy);
-    return problem ? [`WEBHOOK_ENDPOINTS: endpoint ${endpoint.id}: ${problem}`] : [];
-  });
-  if (refused.length > 0) throw new ConfigError(refused);
   const webhooks = config.events.webhooksEnabled ? new WebhookOutbox(redis, config.redis.keyPrefix) : undefined;
   const parseRules = { sourceBuckets: config.storage.sourceBuckets, outputSegment: config.storage.outputSegment };
   const ownerOf = compileTenantPattern(config.storage.tenantKeyPattern);

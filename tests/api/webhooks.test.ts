@@ -198,3 +198,20 @@ test("the verification helper README shows accepts our signature and refuses a f
   assert.equal(verifyMediaWebhook(signatureHeader([SECRET], body, now - 3600), body, [SECRET]), false, "stale");
   assert.equal(verifyMediaWebhook(signatureHeader([SECRET], body, now), `${body} `, [SECRET]), false, "tampered");
 });
+
+test("the API refuses to start with a webhook URL aimed at cloud metadata or a private network", async () => {
+  const { loadApiConfig, ConfigError } = await import("../../src/config/config.ts");
+  const { startApiServer } = await import("../../src/api-server.ts");
+  const env = {
+    MEDIA_BUCKET: "media-uploads",
+    MEDIA_PROCESSING_QUEUE_URL: "http://127.0.0.1:4566/000000000000/media-processing",
+    REDIS_URL: "redis://127.0.0.1:6379/0",
+    API_TOKEN: "0123456789abcdef",
+    WEBHOOKS_ENABLED: "true",
+    WEBHOOK_ENDPOINTS: JSON.stringify([
+      { id: "metadata", url: "https://169.254.169.254/latest/meta-data/", secrets: [SECRET] },
+      { id: "lan", url: "https://10.0.0.7/hook", secrets: [SECRET] },
+    ]),
+  };
+  await assert.rejects(startApiServer(loadApiConfig(env)), (error: unknown) => error instanceof ConfigError && error.problems.length === 2 && error.problems.every((problem) => /not a public address/.test(problem)));
+});

@@ -38,12 +38,16 @@ export async function deleteMediaItem(deps: MediaDeleteDeps, bucket: string, key
   if (running.length > 0) return { kind: "still-running", jobIds: running };
 
   const outputBucket = deps.outputBucket ?? bucket;
-  const layout = outputLayout(key, deps.outputSegment, "0".repeat(8));
-  const listed = await deps.objects.list(outputBucket, sourceRunsPrefix(layout));
-  const outputs = listed.map((item) => item.key).filter((candidate) => runOf(candidate, layout, deps.outputSegment) !== undefined);
-  const manifest = manifestKey(layout);
-  const manifestListed = (await deps.objects.list(outputBucket, manifest)).some((item) => item.key === manifest);
-  await deps.objects.deleteKeys(outputBucket, [...outputs, ...(manifestListed ? [manifest] : [])]);
+  const layout = layoutOf(key, deps.outputSegment);
+  let outputs: string[] = [];
+  let manifestListed = false;
+  if (layout) {
+    const listed = await deps.objects.list(outputBucket, sourceRunsPrefix(layout));
+    outputs = listed.map((item) => item.key).filter((candidate) => runOf(candidate, layout, deps.outputSegment) !== undefined);
+    const manifest = manifestKey(layout);
+    manifestListed = (await deps.objects.list(outputBucket, manifest)).some((item) => item.key === manifest);
+    await deps.objects.deleteKeys(outputBucket, [...outputs, ...(manifestListed ? [manifest] : [])]);
+  }
   let source = false;
   if (deleteSource) {
     source = (await deps.objects.list(bucket, key)).some((item) => item.key === key);
@@ -53,6 +57,15 @@ export async function deleteMediaItem(deps: MediaDeleteDeps, bucket: string, key
   // A job that left its terminal state between the wait and the removal (a retry) is still running.
   if (kept.length > 0) return { kind: "still-running", jobIds: kept };
   return { kind: "deleted", jobs: jobs.length, outputs: outputs.length + (manifestListed ? 1 : 0), source };
+}
+
+/** The key's output layout; undefined for a key so long no run could have written outputs for it (output-key-too-long). */
+function layoutOf(key: string, outputSegment: string) {
+  try {
+    return outputLayout(key, outputSegment, "0".repeat(8));
+  } catch {
+    return undefined;
+  }
 }
 
 /** The ids still queued or processing once `waitMs` passed (empty as soon as all are terminal or gone). */

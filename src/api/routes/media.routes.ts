@@ -69,7 +69,10 @@ export function mediaRoutes(deps: ApiDeps): { authenticated: Router; playback: R
   /** Keys the client hands back (confirm, multipart) must be keys this API builds: under the tenant layout of a tenant the token may use. */
   const uploadedKey = (principal: Principal, key: string) => {
     const owner = ownerOf(key);
-    if (ownerProblem(config.storage.tenantKeyPattern, owner) !== undefined || key.split("/").includes("..")) throw badRequest(`${key} is not an upload key of this deployment`);
+    const segments = key.split("/");
+    if (ownerProblem(config.storage.tenantKeyPattern, owner) !== undefined || segments.includes("..") || segments.slice(0, -1).includes(config.storage.outputSegment)) {
+      throw badRequest(`${key} is not an upload key of this deployment`);
+    }
     visibleKey(principal, key);
   };
   const latestVisible = async (principal: Principal, key: string) => {
@@ -203,7 +206,8 @@ export function mediaRoutes(deps: ApiDeps): { authenticated: Router; playback: R
     const principal = principalOf(response);
     requireScope(principal, "operate");
     const { key, keepSource } = parseRequest(itemDeleteQuery, request.query, "query");
-    visibleKey(principal, key);
+    // Only keys of the upload layout: a delete never reaches outputs or other objects by their own keys.
+    uploadedKey(principal, key);
     const outcome = await deleteMediaItem({ store, actions: deps.actions, objects, outputSegment: config.storage.outputSegment, outputBucket: config.storage.outputBucket, waitMs: DELETE_WAIT_MS }, bucket, key, !keepSource, principal);
     if (outcome.kind === "still-running") {
       throw new HttpProblem(409, "delete-pending", "a job of this item is still stopping after its cancel; delete again in a moment", { jobIds: outcome.jobIds }, { "retry-after": "5" });
@@ -228,7 +232,7 @@ export function mediaRoutes(deps: ApiDeps): { authenticated: Router; playback: R
     if (job.status !== "completed" || !output) throw notFound(`${key} has no ${variant} output${job.status === "completed" ? "" : ` (its job is ${job.status})`}`);
     const location = variant === "hls_master" && !signer.cdnBaseUrl ? `/api/media/item/stream?key=${encodeURIComponent(key)}&file=master.m3u8` : await objectUrl(signer, config.storage.outputBucket ?? job.source.bucket, output.key);
     response.setHeader("cache-control", "private, max-age=60");
-    response.redirect(302, location);
+    found(response, location);
   });
 
   playback.get("/api/media/item/stream", async (request, response) => {
@@ -240,7 +244,7 @@ export function mediaRoutes(deps: ApiDeps): { authenticated: Router; playback: R
     response.setHeader("cache-control", "private, max-age=60");
     if (!file.endsWith(".m3u8")) {
       // Segments go straight to S3 or the CDN: the API only ever carries the small playlists.
-      response.redirect(302, await objectUrl(signer, outputBucket, `${folder}/${file}`));
+      found(response, await objectUrl(signer, outputBucket, `${folder}/${file}`));
       return;
     }
     let text: string;
@@ -257,6 +261,12 @@ export function mediaRoutes(deps: ApiDeps): { authenticated: Router; playback: R
   });
 
   return { authenticated, playback };
+}
+
+/** A bodiless 302 (Express's redirect adds an HTML or text body nobody reads). */
+function found(response: Response, location: string): void {
+  response.status(302).setHeader("location", location);
+  response.end();
 }
 
 /** The key prefix of a tenant's (and user's) uploads under the pattern; stops at the first placeholder left open. */
