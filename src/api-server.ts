@@ -123,8 +123,9 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
   const port = (server.address() as AddressInfo).port;
   const stopSweeper = startJobSweeper(store, config.jobs.sweepIntervalMs, logger);
   // Webhooks are delivered here, apart from job processing: a receiver that is down only delays its own deliveries.
+  // Also without endpoints: it drains the recorded events (fanned out to nobody), so the inbox never grows.
   const dispatcher =
-    webhooks && config.api.webhooks.endpoints.length > 0
+    webhooks
       ? new WebhookDispatcher({
           outbox: webhooks,
           endpoints: config.api.webhooks.endpoints,

@@ -3,6 +3,7 @@ import { Router, type Request, type Response } from "express";
 import { fromAwsError } from "../../errors.ts";
 import { compileTenantPattern } from "../../events/key-rules.ts";
 import { buildS3Notification } from "../../events/s3-event.parser.ts";
+import { jobIdFor } from "../../jobs/job.model.ts";
 import { ObjectStore } from "../../storage/object-store.ts";
 import type { ApiDeps } from "../api-deps.ts";
 import { canSeeTenant, principalOf, requireScope, type Principal } from "../auth.ts";
@@ -174,12 +175,19 @@ export function mediaRoutes(deps: ApiDeps): { authenticated: Router; playback: R
       response.status(same ? 200 : 202).json({ key, enqueued: false, job: same ? { id: same.id, status: same.status } : null });
       return;
     }
+    // Confirmed before: the job exists under the id this upload maps to; nothing is sent again.
+    const known = await store.summary(jobIdFor({ bucket, key, ...(stored.eTag ? { eTag: stored.eTag } : {}), ...(stored.versionId ? { versionId: stored.versionId } : {}) }));
+    if (known) {
+      response.status(200).json({ key, enqueued: false, job: { id: known.id, status: known.status } });
+      return;
+    }
     // What S3 would send, without the sequencer only S3 knows.
     const event: unknown = JSON.parse(buildS3Notification([{ bucket, key, size: stored.size, ...(stored.eTag ? { eTag: stored.eTag } : {}), ...(stored.versionId ? { versionId: stored.versionId } : {}) }]));
     const outcome = await deps.actions.enqueueEvent(event, principal);
     if (outcome.kind !== "enqueued") throw badRequest(`${key} is not processed by this deployment (${outcome.kind})`);
     const job = outcome.jobs[0]!;
-    response.status(job.created ? 202 : 200).json({ key, enqueued: job.created, job: { id: job.id, status: job.status } });
+    // This confirm sent the message; a worker may have received it and created the record first.
+    response.status(202).json({ key, enqueued: true, job: { id: job.id, status: job.status } });
   }
 
   authenticated.get("/api/media/item", async (request, response) => {
