@@ -222,8 +222,8 @@ export const mediaSchemas: Record<string, Schema> = {
 const post = (operationId: string, summary: string, description: string, body: string, responses: Record<string, unknown>) => ({
   post: { summary, description, operationId, "x-required-scope": "operate", requestBody: { required: true, content: json(ref(body)) }, responses: { ...responses, ...BODY_ERRORS, ...S3_ERROR, ...ERRORS } },
 });
-/** Playback routes: a read token, or none with API_PLAYBACK_PUBLIC. */
-const playbackSecurity = [{ bearerAuth: [] }, {}];
+/** Playback routes need a read token like every /api route; API_PLAYBACK_PUBLIC=true serves them without one (documented here as the default). */
+const playbackSecurity = [{ bearerAuth: [] }];
 
 export const mediaPaths = {
   "/api/media/webhooks/deliveries": {
