@@ -79,6 +79,39 @@ checks.positive_data_acceptance.expected-statuses = [202, 400, 401, 422]
 [[operations]]
 include-operation-id = "listJobs"
 checks.positive_data_acceptance.expected-statuses = [200, 400, 401]
+
+# The application surface: keys must follow the deployment's TENANT_KEY_PATTERN (with tenantId
+# and userId when it names them) and sizes stay within MAX_INPUT_BYTES, both configuration a
+# JSON Schema cannot state (400 naming the rule, 413 upload-too-large).
+[[operations]]
+include-operation-id = "createUpload"
+checks.positive_data_acceptance.expected-statuses = [201, 400, 401, 413]
+
+[[operations]]
+include-operation-id = "createMultipartUpload"
+checks.positive_data_acceptance.expected-statuses = [201, 400, 401, 413]
+
+[[operations]]
+include-operation-id = "multipartPartUrls"
+checks.positive_data_acceptance.expected-statuses = [200, 400, 401]
+
+[[operations]]
+include-operation-id = "abortMultipartUpload"
+checks.positive_data_acceptance.expected-statuses = [204, 400, 401]
+
+[[operations]]
+include-operation-id = "confirmUpload"
+checks.positive_data_acceptance.expected-statuses = [200, 202, 400, 401, 404, 413]
+
+[[operations]]
+include-operation-id = "deleteMediaItem"
+checks.positive_data_acceptance.expected-statuses = [200, 400, 401, 404, 409]
+
+# A parts list long enough to break the schema is also longer than API_BODY_LIMIT_BYTES (413).
+[[operations]]
+include-operation-id = "completeMultipartUpload"
+checks.positive_data_acceptance.expected-statuses = [200, 202, 400, 401, 404, 413]
+checks.negative_data_rejection.expected-statuses = [400, 401, 413, 415]
 TOML
 
 # Every check (ignored_auth included: /api refuses requests without the token) except

@@ -17,6 +17,10 @@ import { WorkerRegistry } from "./jobs/worker.registry.ts";
 import { createLogger, redactUrl, type Logger } from "./logger.ts";
 import { createMetrics } from "./metrics/metrics.ts";
 import { JobAnnouncer } from "./notify/job-announcer.ts";
+import { WebhookDispatcher } from "./webhooks/webhook-dispatcher.ts";
+import { WebhookOutbox } from "./webhooks/webhook-outbox.ts";
+import { urlProblem } from "./webhooks/webhook-target.ts";
+import { ConfigError } from "./config/config.ts";
 import { createJobEventPublisher } from "./notify/sns.client.ts";
 import { startIntake, type Intake } from "./pipeline/intake.ts";
 import { createSqsClient } from "./queue/sqs.client.ts";
@@ -45,6 +49,13 @@ const REDIS_START_WAIT_MS = 5_000;
 export async function startApiServer(config: ApiConfig, options: ApiServerOptions = {}): Promise<ApiServer> {
   const logger = options.logger ?? createLogger(config.logLevel, { role: "api" });
   if (config.api.tokens.length === 0) logger.warn("API_INSECURE_NO_AUTH: /api answers without a token, as an admin; keep this port private");
+  // Before any client exists: a refused webhook URL is a configuration error, found at startup.
+  const webhookPolicy = { allowHttp: config.api.webhooks.allowHttp, allowPrivate: config.api.webhooks.allowPrivateTargets };
+  const refused = config.api.webhooks.endpoints.flatMap((endpoint) => {
+    const problem = urlProblem(endpoint.url, webhookPolicy);
+    return problem ? [`WEBHOOK_ENDPOINTS: endpoint ${endpoint.id}: ${problem}`] : [];
+  });
+  if (refused.length > 0) throw new ConfigError(refused);
   const apiId = `api-${os.hostname()}-${process.pid}`;
   const redis = createRedisClient(config.redis.url, `media-api:${apiId}`);
   redis.on("error", (error: Error) => logger.warn({ err: error.message }, "redis connection error"));
@@ -56,6 +67,7 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
   const workers = new WorkerRegistry(redis, config.redis.keyPrefix, config.workerHeartbeatMs);
   const metrics = createMetrics();
   const events = createJobEventPublisher(config);
+  const webhooks = config.events.webhooksEnabled ? new WebhookOutbox(redis, config.redis.keyPrefix) : undefined;
   const parseRules = { sourceBuckets: config.storage.sourceBuckets, outputSegment: config.storage.outputSegment };
   const ownerOf = compileTenantPattern(config.storage.tenantKeyPattern);
   const actions = new JobActions({
@@ -64,7 +76,7 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
     queueUrl: config.queue.queueUrl,
     parseRules,
     ownerOf,
-    announcer: new JobAnnouncer({ store, publisher: events.publisher, metrics, outputBucket: config.storage.outputBucket }),
+    announcer: new JobAnnouncer({ store, publisher: events.publisher, metrics, outputBucket: config.storage.outputBucket, ...(webhooks ? { webhooks } : {}) }),
     logger,
   });
   const queueDepths = startQueueDepthMonitor(sqs, { media: config.queue.queueUrl, dlq: config.queue.dlqUrl, intake: config.queue.intakeQueueUrl }, config.api.queueDepthIntervalMs, logger);
@@ -81,6 +93,7 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
     sqs,
     s3,
     presigner,
+    webhooks,
     metricsRegistry: metrics.registry,
     readiness: [
       { name: "redis", check: async () => (await redis.ping()) === "PONG" },
@@ -109,6 +122,22 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
   });
   const port = (server.address() as AddressInfo).port;
   const stopSweeper = startJobSweeper(store, config.jobs.sweepIntervalMs, logger);
+  // Webhooks are delivered here, apart from job processing: a receiver that is down only delays its own deliveries.
+  // Also without endpoints: it drains the recorded events (fanned out to nobody), so the inbox never grows.
+  const dispatcher =
+    webhooks
+      ? new WebhookDispatcher({
+          outbox: webhooks,
+          endpoints: config.api.webhooks.endpoints,
+          policy: webhookPolicy,
+          retryBaseMs: config.api.webhooks.retryBaseMs,
+          retryWindowMs: config.api.webhooks.retryWindowMs,
+          timeoutMs: config.api.webhooks.timeoutMs,
+          pollMs: config.api.webhooks.pollMs,
+          logger: logger.child({ component: "webhooks" }),
+        })
+      : undefined;
+  dispatcher?.start();
   const intake = config.queue.intakeQueueUrl
     ? startIntake({ sqs, intakeQueueUrl: config.queue.intakeQueueUrl, mediaQueueUrl: config.queue.queueUrl, store, parseRules, ownerOf, logger, waitTimeSeconds: config.queue.waitTimeSeconds })
     : undefined;
@@ -129,6 +158,7 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
         }
       };
       await guard("intake", () => intake?.stop());
+      await guard("webhooks", () => dispatcher?.stop());
       stopSweeper();
       queueDepths.stop();
       await guard("http server", () => closeServer(server, graceMs));

@@ -9,6 +9,7 @@ import type { DetectedMedia } from "./media/detected-media.ts";
 import { startHealthServer, type HealthServer } from "./metrics/health.server.ts";
 import { createMetrics, type Metrics } from "./metrics/metrics.ts";
 import { JobAnnouncer } from "./notify/job-announcer.ts";
+import { WebhookOutbox } from "./webhooks/webhook-outbox.ts";
 import { createJobEventPublisher } from "./notify/sns.client.ts";
 import { CancelRegistry } from "./pipeline/cancel.registry.ts";
 import { JobRunner } from "./pipeline/job.runner.ts";
@@ -70,7 +71,13 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
   const cancels = new CancelRegistry();
   cancels.listen(subscriber, store.cancelChannel, logger);
   const events = createJobEventPublisher(config);
-  const announcer = new JobAnnouncer({ store, publisher: events.publisher, metrics, outputBucket: config.storage.outputBucket });
+  const announcer = new JobAnnouncer({
+    store,
+    publisher: events.publisher,
+    metrics,
+    outputBucket: config.storage.outputBucket,
+    ...(config.events.webhooksEnabled ? { webhooks: new WebhookOutbox(redis, config.redis.keyPrefix) } : {}),
+  });
   const runner = new JobRunner({
     config,
     store,

@@ -6,6 +6,7 @@ import type { WorkerRegistry } from "../jobs/worker.registry.ts";
 import type { Logger } from "../logger.ts";
 import type { ReadinessCheck } from "../metrics/health.server.ts";
 import type { Registry } from "prom-client";
+import type { WebhookOutbox } from "../webhooks/webhook-outbox.ts";
 import type { ActionStore } from "./background-actions.ts";
 import type { DeadLetterQueue } from "./dlq.ts";
 import type { JobActions } from "./job-actions.ts";
@@ -27,6 +28,8 @@ export interface ApiDeps {
   s3: S3Client;
   /** Signs the URLs browsers open: configured with the endpoint they reach (API_PUBLIC_S3_ENDPOINT). */
   presigner: S3Client;
+  /** Undefined without WEBHOOKS_ENABLED. */
+  webhooks: WebhookOutbox | undefined;
   metricsRegistry: Registry;
   readiness: ReadinessCheck[];
   /**

@@ -9,6 +9,8 @@ import { eventRoutes } from "./routes/events.routes.ts";
 import { fleetRoutes } from "./routes/fleet.routes.ts";
 import { healthRoutes } from "./routes/health.routes.ts";
 import { jobRoutes } from "./routes/jobs.routes.ts";
+import { mediaRoutes } from "./routes/media.routes.ts";
+import { webhookRoutes } from "./routes/webhooks.routes.ts";
 import { s3ImageOrigins, securityHeaders } from "./security-headers.ts";
 
 /**
@@ -32,6 +34,9 @@ export function createApiApp(deps: ApiDeps): Express {
     response.setHeader("cache-control", "no-store");
     next();
   });
+  const media = mediaRoutes(deps);
+  // API_PLAYBACK_PUBLIC: players reach playback info, outputs and the HLS stream without a token.
+  if (deps.config.api.playbackPublic) app.use(media.playback);
   app.use("/api", bearerAuth(deps.config.api.tokens));
   app.use("/api", express.json({ limit: deps.config.api.bodyLimitBytes, type: ["application/json", "application/*+json"] }));
   // Before the routes: /api/media/jobs/stats must answer POST with 405, not reach POST /jobs/:id.
@@ -42,6 +47,9 @@ export function createApiApp(deps: ApiDeps): Express {
   app.use("/api", (_request, _response, next) => next(deps.redisReady() ? undefined : redisUnavailable()));
   app.use(eventRoutes(deps));
   app.use(jobRoutes(deps));
+  app.use(media.authenticated);
+  app.use(webhookRoutes(deps));
+  if (!deps.config.api.playbackPublic) app.use(media.playback);
   app.use(dlqRoutes(deps));
   app.use(fleetRoutes(deps));
   app.use((request, _response, next) => next(notFound(`no route ${request.method} ${request.path}`)));

@@ -23,7 +23,7 @@ const routeFor = (file: string) => `hls?file=${encodeURIComponent(file)}`;
  * to the hls route, relative to the playlist's own URL. A URI that would leave the job's folder
  * is dropped with its line: our playlists never hold one, and the route would refuse it anyway.
  */
-export function rewritePlaylist(text: string, playlistFile: string): string {
+export function rewritePlaylist(text: string, playlistFile: string, route: (file: string) => string = routeFor): string {
   const lines = text.split(/\r?\n/);
   const out: string[] = [];
   for (const line of lines) {
@@ -37,13 +37,13 @@ export function rewritePlaylist(text: string, playlistFile: string): string {
       const rewritten = line.replace(/URI="([^"]*)"/g, (_match, uri: string) => {
         const file = resolveHlsUri(playlistFile, uri);
         if (!file) keep = false;
-        return `URI="${routeFor(file ?? "")}"`;
+        return `URI="${route(file ?? "")}"`;
       });
       if (keep) out.push(rewritten);
       continue;
     }
     const file = resolveHlsUri(playlistFile, trimmed);
-    if (file) out.push(routeFor(file));
+    if (file) out.push(route(file));
     // A dropped URI line leaves its EXTINF / EXT-X-STREAM-INF tag without a target: drop that too.
     else if (out.length > 0 && /^#EXT(INF|-X-STREAM-INF)/.test(out[out.length - 1]!)) out.pop();
   }

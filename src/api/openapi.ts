@@ -14,6 +14,7 @@ import {
   TENANT_MAX_LENGTH,
   TYPE_PATTERN,
 } from "./validation.ts";
+import { mediaPaths, mediaSchemas } from "./openapi-media.ts";
 
 /**
  * The OpenAPI 3.1 contract of the API, served at /api/openapi.json. Written by hand next to the
@@ -537,6 +538,7 @@ const schemas: Record<string, Schema> = {
 };
 
 const paths = {
+  ...mediaPaths,
   "/": {
     get: { summary: "The operator dashboard (HTML).", operationId: "dashboard", security: [], responses: { "200": { description: "The page.", content: { "text/html": { schema: { type: "string" } } } } } },
   },
@@ -812,7 +814,7 @@ export const openApiDocument = {
   security: [{ bearerAuth: [] }],
   components: {
     securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", description: "API_TOKEN (admin) or one of API_TOKENS (id:scope[@tenant]:token)." } },
-    schemas,
+    schemas: { ...schemas, ...mediaSchemas },
   },
   paths,
 } as const;

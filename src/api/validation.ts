@@ -158,3 +158,64 @@ export function parseRequest<Schema extends z.ZodType>(schema: Schema, value: un
   }));
   throw badRequest(`invalid ${where}: ${errors.map((error) => (error.field ? `${error.field}: ${error.message}` : error.message)).join("; ")}`, { errors });
 }
+
+// ---- the application surface (/api/media/uploads…, /api/media/item…) --------------------------
+
+/** `type/subtype` as a Content-Type (no parameters: they would have to be matched by the POST policy too). */
+export const CONTENT_TYPE_PATTERN = "^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$";
+export const OWNER_PATTERN = "^[A-Za-z0-9._-]{1,64}$";
+export const UPLOAD_ID_MAX_LENGTH = 1024;
+export const PART_URLS_MAX = 100;
+export const MAX_PART_NUMBER = 10_000;
+/** Variant names of outputs (`thumb_small`, `page_3`, `hls_master`). */
+export const VARIANT_PATTERN = "^[a-z0-9_]{1,64}$";
+
+const owner = z.string().regex(new RegExp(OWNER_PATTERN));
+const sourceKey = z.string().min(1).max(KEY_MAX_LENGTH);
+const uploadIdentity = {
+  contentType: z.string().regex(new RegExp(CONTENT_TYPE_PATTERN), { message: "expected a media type such as video/mp4" }),
+  filename: z.string().min(1).max(255),
+  tenantId: owner.optional(),
+  userId: owner.optional(),
+};
+
+export const uploadBody = z
+  .object({
+    ...uploadIdentity,
+    size: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+    /** POST (a form with a policy S3 enforces; the default) or PUT. */
+    method: z.enum(["POST", "PUT"]).optional(),
+  })
+  .strict();
+
+export const multipartCreateBody = z.object({ ...uploadIdentity, size: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }).strict();
+
+const uploadId = z.string().min(1).max(UPLOAD_ID_MAX_LENGTH);
+const partNumber = z.number().int().min(1).max(MAX_PART_NUMBER);
+
+export const multipartPartsBody = z.object({ key: sourceKey, uploadId, partNumbers: z.array(partNumber).min(1).max(PART_URLS_MAX) }).strict();
+
+export const multipartCompleteBody = z
+  .object({ key: sourceKey, uploadId, parts: z.array(z.object({ partNumber, eTag: z.string().min(1).max(128) }).strict()).min(1).max(MAX_PART_NUMBER) })
+  .strict();
+
+export const multipartAbortBody = z.object({ key: sourceKey, uploadId }).strict();
+
+export const confirmBody = z.object({ key: sourceKey }).strict();
+
+export const itemQuery = z.object({ key: sourceKey }).strict();
+
+export const itemDeleteQuery = z.object({ key: sourceKey, keepSource: z.enum(["true", "false"]).optional().transform((value) => value === "true") }).strict();
+
+export const itemOutputQuery = z.object({ key: sourceKey, variant: z.string().regex(new RegExp(VARIANT_PATTERN)) }).strict();
+
+export const itemStreamQuery = z.object({ key: sourceKey, file: z.string().regex(new RegExp(HLS_FILE_PATTERN), { message: "expected a path inside the item's HLS folder" }) }).strict();
+
+export const itemListQuery = z
+  .object({
+    tenant: owner.optional(),
+    user: owner.optional(),
+    limit: intString(LIST_LIMIT.min, LIST_LIMIT.max, LIST_LIMIT.fallback),
+    cursor: z.string().regex(/^k[A-Za-z0-9_-]{1,2800}$/, { message: "expected nextCursor of a previous page" }).optional(),
+  })
+  .strict();

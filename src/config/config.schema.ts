@@ -166,6 +166,7 @@ export const envSchema = z.object({
     .optional()
     .transform((value) => (value && value.trim() !== "" ? value.trim() : undefined))
     .refine((value) => value === undefined || SNS_TOPIC_ARN.test(value), "expected an SNS topic ARN, arn:aws:sns:<region>:<account>:<topic>"),
+  WEBHOOKS_ENABLED: bool(false),
   REDIS_URL: url("required: redis://host:port/db of the job store"),
   REDIS_KEY_PREFIX: z.string().default("mp:"),
   MEDIA_PROCESSOR_CONCURRENCY: int(2, 1, 64),
@@ -261,6 +262,7 @@ export const ENV_DOCS: Record<keyof z.infer<typeof envSchema>, string> = {
   MEDIA_PROCESSING_QUEUE_URL: "SQS queue receiving the bucket's ObjectCreated events.",
   MEDIA_DLQ_URL: "Dead-letter queue of the media queue (for queue-depth metrics and stats).",
   MEDIA_INTAKE_QUEUE_URL: "Optional intake queue: point the bucket's notifications here instead of at the media queue, and the API records every upload as a `queued` job the moment its event arrives (searchable and cancellable while it waits), then forwards the event to the media queue. Unset: jobs appear when a worker claims them (or when enqueued through the API).",
+  WEBHOOKS_ENABLED: "Record every job event for webhook delivery (one Redis write per event; the API delivers them to WEBHOOK_ENDPOINTS). Set it on workers and the API together.",
   MEDIA_PROCESSING_TOPIC_ARN: "SNS topic that receives a JSON job event on every completed, failed or cancelled job (at least once; FIFO topics supported). Unset: no events.",
   REDIS_URL: "Redis holding job records and timelines.",
   REDIS_KEY_PREFIX: "Prefix of every Redis key, so several deployments can share one Redis.",
@@ -375,6 +377,53 @@ const apiTokenList = z
     return specs;
   });
 
+/** One webhook receiver (WEBHOOK_ENDPOINTS); its URL is checked against the SSRF rules by loadApiConfig. */
+export interface WebhookEndpointSpec {
+  id: string;
+  url: string;
+  secrets: string[];
+  tenant?: string | undefined;
+  events?: string[] | undefined;
+}
+
+const webhookEndpointList = z
+  .string()
+  .optional()
+  .transform((value, ctx): WebhookEndpointSpec[] => {
+    if (!value || value.trim() === "") return [];
+    let raw: unknown;
+    try {
+      raw = JSON.parse(value);
+    } catch {
+      ctx.addIssue({ code: "custom", message: "expected a JSON array of {id, url, secrets[, tenant, events]}" });
+      return z.NEVER;
+    }
+    const parsed = z
+      .array(
+        z
+          .object({
+            id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
+            url: z.string().url(),
+            secrets: z.array(z.string().min(16)).min(1).max(2),
+            tenant: z.string().min(1).max(256).optional(),
+            events: z.array(z.enum(["media.job.completed", "media.job.failed", "media.job.cancelled"])).min(1).optional(),
+          })
+          .strict(),
+      )
+      .safeParse(raw);
+    if (!parsed.success) {
+      // Never echo the value: it holds secrets.
+      ctx.addIssue({ code: "custom", message: `invalid: ${parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}` });
+      return z.NEVER;
+    }
+    const ids = parsed.data.map((endpoint) => endpoint.id);
+    if (new Set(ids).size !== ids.length) {
+      ctx.addIssue({ code: "custom", message: "endpoint ids must be unique" });
+      return z.NEVER;
+    }
+    return parsed.data;
+  });
+
 /**
  * Variables only the API role reads (`api` and `all` commands). They extend the shared schema
  * rather than joining it, so the worker never validates them and starts without an API_TOKEN;
@@ -395,6 +444,17 @@ export const apiEnvSchema = envSchema.extend({
   API_STATS_CACHE: duration(2_000, "s", 0, 60_000),
   API_QUEUE_DEPTH_INTERVAL: duration(5_000, "s", 100, 300_000),
   API_PUBLIC_S3_ENDPOINT: optionalUrl,
+  API_UPLOAD_EXPIRY: duration(15 * 60_000, "s", 60_000, 7 * 86_400_000),
+  API_UPLOAD_NOTIFICATIONS: bool(false),
+  API_PLAYBACK_PUBLIC: bool(false),
+  CDN_BASE_URL: optionalUrl,
+  WEBHOOK_ENDPOINTS: webhookEndpointList,
+  WEBHOOK_ALLOW_HTTP: bool(false),
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: bool(false),
+  WEBHOOK_RETRY_BASE: duration(30_000, "s", 10, 3_600_000),
+  WEBHOOK_RETRY_WINDOW: duration(24 * 3_600_000, "s", 24 * 3_600_000, 30 * 86_400_000),
+  WEBHOOK_TIMEOUT: duration(10_000, "s", 100, 60_000),
+  WEBHOOK_POLL_INTERVAL: duration(1_000, "s", 10, 60_000),
 });
 
 /** Documentation of the API-only variables, in the style of {@link ENV_DOCS}. */
@@ -407,5 +467,16 @@ export const API_ENV_DOCS: Record<Exclude<keyof z.infer<typeof apiEnvSchema>, ke
   API_TOKENS: "Scoped bearer tokens, comma-separated `id:scope:token` or `id:scope@tenant:token` (scope read, operate or admin; `@tenant` limits the token to one tenant's jobs); the token part may be `sha256=<hex>` so only its hash is configured. The id (never the token) is recorded on every change a token makes. API_TOKEN, when set, is one more admin token with id `api-token`.",
   API_STATS_CACHE: "How long one stats answer is shared by every caller (concurrent callers wait for the one read in flight); seconds, 0 to compute each time.",
   API_QUEUE_DEPTH_INTERVAL: "How often the API reads the depths of the media, dead-letter and intake queues for stats and the console (in the background: no request waits on SQS); seconds.",
+  API_UPLOAD_EXPIRY: "Lifetime of the upload URLs POST /api/media/uploads hands out (presigned POST policy, PUT, multipart part URLs); bare number in seconds, or 15m.",
+  API_UPLOAD_NOTIFICATIONS: "The upload bucket sends S3 event notifications to the media queue. Then POST /api/media/uploads/confirm enqueues nothing itself (the notification does; one upload, one job) unless the object has a versionId, which gives both the same job id. Off (the default): the confirm is the only enqueue, so nothing is lost on a bucket without notifications.",
+  API_PLAYBACK_PUBLIC: "Serve GET /api/media/item/playback and /api/media/item/stream without a token (keys are unguessable: the server builds them with a random part). Off: they need a read token like every /api route.",
+  WEBHOOK_ENDPOINTS: "Webhook receivers as JSON: `[{\"id\":\"app\",\"url\":\"https://app.example.com/hooks/media\",\"secrets\":[\"<new>\",\"<old>\"],\"tenant\":\"t1\",\"events\":[\"media.job.completed\"]}]` (tenant and events optional; every secret signs, so two rotate without downtime; secrets at least 16 characters). Needs WEBHOOKS_ENABLED.",
+  WEBHOOK_ALLOW_HTTP: "Allow http:// webhook URLs (default https only).",
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: "Allow webhook targets on loopback, private, link-local (cloud metadata) and other non-public addresses. Off: such URLs are refused at startup and names resolving to them at delivery.",
+  WEBHOOK_RETRY_BASE: "First retry delay of a failed webhook delivery; each further one doubles (at most 1 h, ±20 % jitter); seconds.",
+  WEBHOOK_RETRY_WINDOW: "How long a webhook delivery is retried after its event before it is marked failed (replayable from the API); at least 24 h.",
+  WEBHOOK_TIMEOUT: "Time a webhook receiver has to answer one delivery; seconds.",
+  WEBHOOK_POLL_INTERVAL: "How often the API looks for recorded events and due webhook deliveries; seconds.",
+  CDN_BASE_URL: "Base URL outputs are served under (a CDN in front of the output bucket, e.g. https://cdn.example.com); item, playback and webhook URLs are then `<base>/<key>` instead of presigned S3 URLs.",
   API_PUBLIC_S3_ENDPOINT: "S3 endpoint as a browser reaches it, used to presign preview URLs and in the dashboard's content policy (docker-compose: http://localhost:4566, where AWS_ENDPOINT_URL names the internal emulator host). Unset: AWS_ENDPOINT_URL, or AWS itself.",
 };

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { apiEnvSchema, envSchema, type ApiTokenSpec, type HlsRungSpec, type RawEnv } from "./config.schema.ts";
+import { apiEnvSchema, envSchema, type ApiTokenSpec, type HlsRungSpec, type RawEnv, type WebhookEndpointSpec } from "./config.schema.ts";
 
 /** The typed configuration every module receives a slice of. Units are in the names. */
 export interface AppConfig {
@@ -29,7 +29,8 @@ export interface AppConfig {
   };
   redis: { url: string; keyPrefix: string };
   /** Job events out: SNS topic announcing every terminal job state; undefined turns them off. */
-  events: { topicArn: string | undefined };
+  /** webhooksEnabled: WEBHOOKS_ENABLED (job events recorded for webhook delivery). */
+  events: { topicArn: string | undefined; webhooksEnabled: boolean };
   jobs: { statusTtlSec: number; leaseTtlMs: number; leaseRenewMs: number; sweepIntervalMs: number; processingTimeoutMs: number };
   image: {
     maxPixels: number;
@@ -182,7 +183,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       shutdownGraceMs: e.SHUTDOWN_GRACE_PERIOD,
     },
     redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
-    events: { topicArn: e.MEDIA_PROCESSING_TOPIC_ARN },
+    events: { topicArn: e.MEDIA_PROCESSING_TOPIC_ARN, webhooksEnabled: e.WEBHOOKS_ENABLED },
     jobs: {
       statusTtlSec: Math.round(e.JOB_STATUS_TTL / 1000),
       leaseTtlMs,
@@ -276,6 +277,21 @@ export interface ApiSettings {
   queueDepthIntervalMs: number;
   /** S3 endpoint as browsers reach it (presigned previews, the content policy); undefined: AWS_ENDPOINT_URL or AWS. */
   publicS3Endpoint: string | undefined;
+  uploadExpirySec: number;
+  /** The upload bucket notifies the media queue itself (API_UPLOAD_NOTIFICATIONS): a confirm then does not enqueue. */
+  uploadNotifications: boolean;
+  playbackPublic: boolean;
+  /** CDN_BASE_URL without a trailing slash. */
+  cdnBaseUrl: string | undefined;
+  webhooks: {
+    endpoints: WebhookEndpointSpec[];
+    allowHttp: boolean;
+    allowPrivateTargets: boolean;
+    retryBaseMs: number;
+    retryWindowMs: number;
+    timeoutMs: number;
+    pollMs: number;
+  };
 }
 
 export type ApiConfig = AppConfig & { api: ApiSettings };
@@ -294,6 +310,8 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
   if (tokens.length === 0 && !e.API_INSECURE_NO_AUTH) {
     throw new ConfigError(["API_TOKEN: required (a bearer token for /api, or scoped ones in API_TOKENS), or set API_INSECURE_NO_AUTH=true for local use without one"]);
   }
+  // The URLs' SSRF rules are checked where the dispatcher is built (api-server.ts): config imports nothing of ours.
+  if (e.WEBHOOK_ENDPOINTS.length > 0 && !e.WEBHOOKS_ENABLED) throw new ConfigError(["WEBHOOK_ENDPOINTS: set WEBHOOKS_ENABLED=true here and on the workers, or no event is recorded for them"]);
   if (e.API_TOKEN && e.API_TOKENS.some((spec) => spec.id === "api-token")) throw new ConfigError(['API_TOKENS: the id "api-token" is taken by API_TOKEN']);
   return {
     ...loadConfig(env),
@@ -307,6 +325,19 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
       statsCacheMs: e.API_STATS_CACHE,
       queueDepthIntervalMs: e.API_QUEUE_DEPTH_INTERVAL,
       publicS3Endpoint: e.API_PUBLIC_S3_ENDPOINT,
+      uploadExpirySec: Math.round(e.API_UPLOAD_EXPIRY / 1000),
+      uploadNotifications: e.API_UPLOAD_NOTIFICATIONS,
+      playbackPublic: e.API_PLAYBACK_PUBLIC,
+      cdnBaseUrl: e.CDN_BASE_URL?.replace(/\/+$/, ""),
+      webhooks: {
+        endpoints: e.WEBHOOK_ENDPOINTS,
+        allowHttp: e.WEBHOOK_ALLOW_HTTP,
+        allowPrivateTargets: e.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+        retryBaseMs: e.WEBHOOK_RETRY_BASE,
+        retryWindowMs: e.WEBHOOK_RETRY_WINDOW,
+        timeoutMs: e.WEBHOOK_TIMEOUT,
+        pollMs: e.WEBHOOK_POLL_INTERVAL,
+      },
     },
   };
 }

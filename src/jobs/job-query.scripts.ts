@@ -133,3 +133,33 @@ for _, id in ipairs(ids) do
 end
 return #ids
 `);
+
+/**
+ * REMOVE: no KEYS · ARGV prefix, id…
+ * Deletes the named jobs now, like SWEEP deletes due ones (hash, timeline, lease, every index
+ * entry, its gauge and its expiry entry): a media item deleted through the API. Only terminal
+ * jobs are removed (a queued or processing one is cancelled first by the caller); returns the
+ * ids it left because they were not terminal.
+ */
+export const removeScript = new LuaScript(`${LUA_HELPERS}
+local p = ARGV[1]
+local kept = {}
+for i = 2, #ARGV do
+  local id = ARGV[i]
+  local job = p .. 'job:' .. id
+  local f = redis.call('HMGET', job, 'status', 'type', 'tenantId', 'source')
+  if f[1] and not is_terminal(f[1]) then
+    kept[#kept + 1] = id
+  else
+    if f[1] then
+      reindex(p, id, 0, {s = f[1], t = f[2] or 'pending', n = f[3] or ''}, nil)
+      local ok, source = pcall(cjson.decode, f[4] or '{}')
+      if ok and type(source) == 'table' and type(source.key) == 'string' then redis.call('ZREM', p .. 'idx:key', key_member(source.key, id)) end
+      gauge(p, f[1], nil)
+    end
+    redis.call('DEL', job, job .. ':timeline', p .. 'lease:' .. id)
+    redis.call('ZREM', p .. 'expiry', id)
+  end
+end
+return kept
+`);

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { JobErrorInfo } from "../errors.ts";
 import { CounterReader } from "./job-counters.ts";
-import { listPageScript, searchKeyScript, SUMMARY_FIELDS, sweepScript } from "./job-query.scripts.ts";
+import { listPageScript, removeScript, searchKeyScript, SUMMARY_FIELDS, sweepScript } from "./job-query.scripts.ts";
 import {
   claimScript,
   enqueueScript,
@@ -329,6 +329,12 @@ export class JobStore {
   /** Removes up to `batch` jobs past their expiry, with every index entry (SWEEP). */
   async sweep(batch = 500): Promise<number> {
     return Number(await sweepScript.run(this.redis, [], [this.options.keyPrefix, this.now(), batch]));
+  }
+
+  /** Deletes terminal jobs now, with every index entry (REMOVE); returns the ids left because they were not terminal. */
+  async remove(ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    return (await removeScript.run(this.redis, [], [this.options.keyPrefix, ...ids])) as string[];
   }
 
   /** Jobs per status in the store right now (the gauges the transitions keep). */

@@ -2,7 +2,7 @@ import { isTerminal } from "../jobs/job.model.ts";
 import type { JobStore } from "../jobs/job.store.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics/metrics.ts";
-import { buildJobEvent, jobEventId } from "./job-event.ts";
+import { buildJobEvent, jobEventId, type JobEvent } from "./job-event.ts";
 import type { JobEventPublisher } from "./job-event.publisher.ts";
 
 /**
@@ -22,6 +22,11 @@ export interface JobAnnouncerDeps {
   metrics?: Metrics;
   /** OUTPUT_BUCKET; undefined means outputs sit in the source bucket. */
   outputBucket: string | undefined;
+  /**
+   * WEBHOOKS_ENABLED: every terminal event is also recorded for webhook delivery (one Redis
+   * write, idempotent on the event id; the API process delivers it on its own schedule).
+   */
+  webhooks?: { record(event: JobEvent): Promise<boolean> };
 }
 
 /**
@@ -37,12 +42,12 @@ export class JobAnnouncer {
   }
 
   get enabled(): boolean {
-    return this.deps.publisher.enabled;
+    return this.deps.publisher.enabled || this.deps.webhooks !== undefined;
   }
 
   async announce(jobId: string, logger: Logger): Promise<AnnounceOutcome> {
-    const { store, publisher, metrics, outputBucket } = this.deps;
-    if (!publisher.enabled) return "off";
+    const { store, publisher, metrics, outputBucket, webhooks } = this.deps;
+    if (!publisher.enabled && !webhooks) return "off";
     const job = await store.get(jobId).catch((error: unknown) => {
       logger.warn({ err: error }, "could not read the job to announce it");
       return null;
@@ -53,6 +58,21 @@ export class JobAnnouncer {
     if (job.announcedEventId === eventId) return "already";
     const event = buildJobEvent(job, outputBucket ?? job.source.bucket);
     if (!event) return "not-final";
+    if (webhooks) {
+      // Recorded before SNS: a failure keeps the message, and the redelivery records it (once: SET NX).
+      const recorded = await webhooks.record(event).then(
+        () => true,
+        (error: unknown) => {
+          logger.warn({ err: error, eventId }, "job event not recorded for webhooks; the job's message is kept to try again");
+          return false;
+        },
+      );
+      if (!recorded) return "failed";
+      if (!publisher.enabled) {
+        await store.markAnnounced(jobId, eventId, job.status, Date.parse(job.finishedAt), { eventType: event.eventType, webhooks: true }).catch((error: unknown) => logger.warn({ err: error, eventId }, "job event recorded but not marked on the job"));
+        return "published";
+      }
+    }
     try {
       const { messageId } = await publisher.publish(event, AbortSignal.timeout(PUBLISH_TIMEOUT_MS));
       metrics?.jobEvents.inc({ status: job.status, outcome: "published" });

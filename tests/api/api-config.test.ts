@@ -34,6 +34,11 @@ describe("API configuration", () => {
       statsCacheMs: 2_000,
       queueDepthIntervalMs: 5_000,
       publicS3Endpoint: undefined,
+      uploadExpirySec: 900,
+      uploadNotifications: false,
+      playbackPublic: false,
+      cdnBaseUrl: undefined,
+      webhooks: { endpoints: [], allowHttp: false, allowPrivateTargets: false, retryBaseMs: 30_000, retryWindowMs: 86_400_000, timeoutMs: 10_000, pollMs: 1_000 },
     });
     assert.equal(config.queue.queueUrl, BASE.MEDIA_PROCESSING_QUEUE_URL, "the shared configuration comes along");
     assert.equal(loadApiConfig({ ...BASE, API_TOKEN: "0123456789abcdef", API_PRESIGN_EXPIRY: "1h" }).api.presignExpirySec, 3600);
@@ -41,7 +46,43 @@ describe("API configuration", () => {
       () => loadApiConfig({ ...BASE, API_TOKEN: "short", API_PORT: "99999", API_BODY_LIMIT_BYTES: "12" }),
       (error: unknown) => error instanceof ConfigError && error.problems.length === 3 && error.problems.some((problem) => problem.startsWith("API_TOKEN: expected at least 16")),
     );
-    assert.deepEqual(Object.keys(API_ENV_DOCS).sort(), ["API_BODY_LIMIT_BYTES", "API_INSECURE_NO_AUTH", "API_PORT", "API_PRESIGN_EXPIRY", "API_PUBLIC_S3_ENDPOINT", "API_QUEUE_DEPTH_INTERVAL", "API_STATS_CACHE", "API_TOKEN", "API_TOKENS"]);
+    assert.deepEqual(Object.keys(API_ENV_DOCS).sort(), [
+      "API_BODY_LIMIT_BYTES",
+      "API_INSECURE_NO_AUTH",
+      "API_PLAYBACK_PUBLIC",
+      "API_PORT",
+      "API_PRESIGN_EXPIRY",
+      "API_PUBLIC_S3_ENDPOINT",
+      "API_QUEUE_DEPTH_INTERVAL",
+      "API_STATS_CACHE",
+      "API_TOKEN",
+      "API_TOKENS",
+      "API_UPLOAD_EXPIRY",
+      "API_UPLOAD_NOTIFICATIONS",
+      "CDN_BASE_URL",
+      "WEBHOOK_ALLOW_HTTP",
+      "WEBHOOK_ALLOW_PRIVATE_TARGETS",
+      "WEBHOOK_ENDPOINTS",
+      "WEBHOOK_POLL_INTERVAL",
+      "WEBHOOK_RETRY_BASE",
+      "WEBHOOK_RETRY_WINDOW",
+      "WEBHOOK_TIMEOUT",
+    ]);
+  });
+
+  test("the application surface's variables: CDN base without its slash, webhook endpoints validated without echoing secrets, a retry window of at least 24 h", () => {
+    const base = { ...BASE, API_TOKEN: "0123456789abcdef" };
+    assert.equal(loadApiConfig({ ...base, CDN_BASE_URL: "https://cdn.example.com/media/" }).api.cdnBaseUrl, "https://cdn.example.com/media");
+    const endpoints = [{ id: "app", url: "https://hooks.example.com/media", secrets: ["whsec-0123456789abcdef"], tenant: "t1" }];
+    const config = loadApiConfig({ ...base, WEBHOOKS_ENABLED: "true", WEBHOOK_ENDPOINTS: JSON.stringify(endpoints) });
+    assert.deepEqual(config.api.webhooks.endpoints, endpoints);
+    assert.equal(config.events.webhooksEnabled, true);
+    assert.throws(() => loadApiConfig({ ...base, WEBHOOK_ENDPOINTS: JSON.stringify(endpoints) }), (error: unknown) => error instanceof ConfigError && /WEBHOOKS_ENABLED/.test(error.problems.join()));
+    assert.throws(
+      () => loadApiConfig({ ...base, WEBHOOKS_ENABLED: "true", WEBHOOK_ENDPOINTS: JSON.stringify([{ id: "app", url: "https://x.example", secrets: ["short-secret"] }]) }),
+      (error: unknown) => error instanceof ConfigError && !error.problems.join().includes("short-secret"),
+    );
+    assert.throws(() => loadApiConfig({ ...base, WEBHOOK_RETRY_WINDOW: "23h" }), ConfigError);
   });
 
   test("API_TOKENS: id, scope, optional tenant, the token or only its SHA-256; problems never echo a token", () => {

@@ -136,6 +136,8 @@ export function templateOf(path: string): string {
   const exact = Object.keys(openApiDocument.paths).find((template) => template === bare);
   if (exact) return exact;
   if (/^\/api\/media\/actions\/[^/]+$/.test(bare)) return "/api/media/actions/{id}";
+  if (/^\/api\/media\/webhooks\/deliveries\/[^/]+\/replay$/.test(bare)) return "/api/media/webhooks/deliveries/{id}/replay";
+  if (/^\/api\/media\/webhooks\/deliveries\/[^/]+$/.test(bare)) return "/api/media/webhooks/deliveries/{id}";
   return bare.replace(/^\/api\/media\/jobs\/[^/]+/, "/api/media/jobs/{id}");
 }
 

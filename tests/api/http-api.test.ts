@@ -87,17 +87,25 @@ describe("job API over HTTP (no worker)", () => {
       assert.equal(doc.body.openapi, "3.1.0");
       const operations = Object.entries(doc.body.paths).flatMap(([path, item]) => Object.keys(item).filter((key) => key !== "parameters").map((method) => `${method.toUpperCase()} ${path}`));
       assert.deepEqual(operations.sort(), [
+        "DELETE /api/media/item",
         "DELETE /api/media/jobs/{id}",
         "GET /",
         "GET /api/media/actions",
         "GET /api/media/actions/{id}",
         "GET /api/media/dlq/messages",
+        "GET /api/media/item",
+        "GET /api/media/item/output",
+        "GET /api/media/item/playback",
+        "GET /api/media/item/stream",
+        "GET /api/media/items",
         "GET /api/media/jobs",
         "GET /api/media/jobs/stats",
         "GET /api/media/jobs/{id}",
         "GET /api/media/jobs/{id}/hls",
         "GET /api/media/jobs/{id}/outputs",
         "GET /api/media/queues",
+        "GET /api/media/webhooks/deliveries",
+        "GET /api/media/webhooks/deliveries/{id}",
         "GET /api/media/workers",
         "GET /api/openapi.json",
         "GET /dashboard/dashboard.css",
@@ -111,6 +119,13 @@ describe("job API over HTTP (no worker)", () => {
         "POST /api/media/jobs/{id}",
         "POST /api/media/jobs/{id}/retry",
         "POST /api/media/process-s3-event",
+        "POST /api/media/uploads",
+        "POST /api/media/uploads/confirm",
+        "POST /api/media/uploads/multipart",
+        "POST /api/media/uploads/multipart/abort",
+        "POST /api/media/uploads/multipart/complete",
+        "POST /api/media/uploads/multipart/parts",
+        "POST /api/media/webhooks/deliveries/{id}/replay",
       ]);
       for (const [path, item] of Object.entries(doc.body.paths).filter(([path]) => path.startsWith("/api/"))) {
         for (const [method, operation] of Object.entries(item).filter(([key]) => key !== "parameters")) {

@@ -138,6 +138,28 @@ export const DASHBOARD_FLEET = String.raw`
     }).catch(function (error) { if (error.status === 403) return; return failed("actions")(error); });
   }
 
+  /** The last webhook deliveries (state, endpoint, attempts, last error) with a replay button, and how many failed for good. */
+  function refreshWebhooks() {
+    return Promise.all([api("GET", "/api/media/webhooks/deliveries?limit=10"), api("GET", "/api/media/webhooks/deliveries?state=failed&limit=200")]).then(function (answers) {
+      var list = clear($("webhooks"));
+      var recent = answers[0], failedOnes = answers[1].deliveries;
+      $("webhook-failures").textContent = recent.enabled ? failedOnes.length + " failed" : "off";
+      if (!recent.enabled) { list.appendChild(el("li", { class: "muted", text: "webhooks are off (WEBHOOKS_ENABLED)" })); return; }
+      if (recent.deliveries.length === 0) list.appendChild(el("li", { class: "muted", text: "none yet" }));
+      recent.deliveries.forEach(function (delivery) {
+        var replay = el("button", { type: "button", class: "webhook-replay", text: "Replay" });
+        replay.addEventListener("click", function () {
+          api("POST", "/api/media/webhooks/deliveries/" + delivery.id + "/replay").then(refreshWebhooks).catch(failed("replay"));
+        });
+        list.appendChild(el("li", { "data-delivery-id": delivery.id, "data-state": delivery.state }, [
+          pill(delivery.state), " " + delivery.eventType + " → " + delivery.endpoint + " · " + plural(delivery.attempts, "attempt") + " · " + time(delivery.createdAt) + " ",
+          delivery.state !== "pending" ? replay : null,
+          delivery.lastError ? el("div", { class: "error", text: (delivery.lastStatus ? "HTTP " + delivery.lastStatus + ": " : "") + delivery.lastError }) : null,
+        ]));
+      });
+    }).catch(function (error) { if (error.status === 403) return; return failed("webhooks")(error); });
+  }
+
   function refreshDlq() {
     return api("GET", "/api/media/dlq/messages?limit=20").then(function (peek) {
       var rows = clear($("dlq-rows"));

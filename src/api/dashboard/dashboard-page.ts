@@ -82,6 +82,10 @@ export const DASHBOARD_HTML = `<!doctype html>
       <h3>Background actions</h3>
       <ul id="actions" class="plain"></ul>
     </section>
+    <section class="card" aria-label="webhook deliveries">
+      <h3>Webhook deliveries <span id="webhook-failures" class="muted"></span></h3>
+      <ul id="webhooks" class="plain"></ul>
+    </section>
   </div>
   <section class="card" aria-label="dead-letter queue">
     <h3>Dead-letter queue <span id="dlq-count" class="muted"></span></h3>

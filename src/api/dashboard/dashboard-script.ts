@@ -24,7 +24,7 @@ const WIRING = String.raw`
   }
 
   /** How often each view is refreshed (after the previous refresh ended). */
-  var EVERY = { stats: 5000, jobs: 3000, running: 2000, job: 1500, workers: 5000, actions: 5000, dlq: 30000 };
+  var EVERY = { stats: 5000, jobs: 3000, running: 2000, job: 1500, workers: 5000, actions: 5000, webhooks: 5000, dlq: 30000 };
 
   function start() {
     $("token-form").hidden = true;
@@ -37,6 +37,7 @@ const WIRING = String.raw`
     state.jobPoller = poller(refreshJob, EVERY.job);
     state.workersPoller = poller(refreshWorkers, EVERY.workers);
     state.actionsPoller = poller(refreshActions, EVERY.actions);
+    state.webhooksPoller = poller(refreshWebhooks, EVERY.webhooks);
     state.dlqPoller = poller(refreshDlq, EVERY.dlq);
     routeFromHash();
   }
