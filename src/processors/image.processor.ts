@@ -10,7 +10,7 @@ import { decodeHeicToPng } from "../media/heif-decode.ts";
 import { apngAnimation } from "../media/png-chunks.ts";
 import { describeImage, type ImageFacts } from "./image/image.metadata.ts";
 import { dominantColourOf, thumbHashOf } from "./image/image.placeholder.ts";
-import { CONTENT_TYPE, displayedSize, fitInside, isAnimation, planVariants, type VariantPlan } from "./image/image.plan.ts";
+import { CONTENT_TYPE, displayedSize, fitInside, isAnimation, planVariants, pngOptions, type VariantPlan } from "./image/image.plan.ts";
 import { createImageScorer, withQuality } from "./quality/image-quality.ts";
 import { qualityStepDetail } from "./quality/quality-summary.ts";
 import type { OutputFile, ProcessContext, ProcessResult, Processor } from "./processor.ts";
@@ -221,7 +221,7 @@ async function encode(plan: VariantPlan, inputPath: string, web: RawImage, image
         pipeline = pipeline.jpeg({ quality: image.jpegQuality, mozjpeg: true, progressive: true, chromaSubsampling: image.jpegChromaSubsampling });
         break;
       case "png":
-        pipeline = pipeline.png({ compressionLevel: 9, adaptiveFiltering: true, effort: 7 });
+        pipeline = pipeline.png(pngOptions(plan.palette));
         break;
       case "webp":
         pipeline = pipeline.webp({ quality: image.webpQuality, effort: 4, smartSubsample: true });
