@@ -41,7 +41,9 @@ export interface VariantCost {
   ssimulacra2?: number;
 }
 
-type RawImage = { data: Buffer; info: OutputInfo & { channels: 1 | 2 | 3 | 4 } };
+/** Only the layout: toBuffer's `info` says `premultiplied: true` after a resize, which the buffer is not. */
+type RawImage = { data: Buffer; info: { width: number; height: number; channels: 1 | 2 | 3 | 4 } };
+const rawLayout = (info: OutputInfo): RawImage["info"] => ({ width: info.width, height: info.height, channels: info.channels as RawImage["info"]["channels"] });
 
 /**
  * The encoder settings of `encode()` in src/processors/image.processor.ts, copied (the processor
@@ -73,7 +75,7 @@ async function sharedDecode(file: string, outBase: string, image: AppConfig["ima
     .toColourspace("srgb")
     .raw()
     .toBuffer({ resolveWithObject: true });
-  const web: RawImage = { data, info: info as RawImage["info"] };
+  const web: RawImage = { data, info: rawLayout(info) };
   await Promise.all(plans.map((plan) => encodePlan(plan, file, web, image).toFile(`${outBase}_${plan.variant}.${EXTENSION[plan.format]}`)));
 }
 
@@ -100,7 +102,7 @@ async function variantCosts(file: string, image: AppConfig["image"], ssimulacra2
   const full = () => sharp(file, { limitInputPixels: image.maxPixels, sequentialRead: true }).autoOrient();
   let started = await cpuSecondsNow();
   const { data, info } = await full().resize(image.webMaxDimension, image.webMaxDimension, { fit: "inside", withoutEnlargement: true }).toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
-  const web: RawImage = { data, info: info as RawImage["info"] };
+  const web: RawImage = { data, info: rawLayout(info) };
   rows.push({ file, step: "decode to the web size", cpuSec: (await cpuSecondsNow()) - started });
   const steps = plans.map((plan) => ({ step: plan.variant, plan, make: () => encodePlan(plan, file, web, image) }));
   const optimizedPlan = plans.find((plan) => plan.variant === "optimized");

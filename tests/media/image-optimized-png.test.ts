@@ -105,3 +105,24 @@ test("thumbnails of a large PNG with alpha, cut from the web-sized decode, have 
     await local.cleanup();
   }
 });
+
+test("semi-transparent pixels keep their colour in every web-sized variant (no second unpremultiply of the web decode)", async () => {
+  // A flat blue whose alpha ramps from 0 to 255 left to right, wider than the web size so the web decode resizes.
+  const width = 2600;
+  const height = 1000;
+  const pixels = Buffer.alloc(width * height * 4);
+  for (let index = 0; index < width * height; index += 1) pixels.set([40, 90, 200, Math.round(((index % width) * 255) / (width - 1))], index * 4);
+  const { local, output } = await run("ramp.png", await sharp(pixels, { raw: { width, height, channels: 4 } }).png().toBuffer());
+  try {
+    for (const variant of ["thumb_small", "thumb_medium", "thumb_large", "webp", "avif", "optimized"]) {
+      const image = await rgba(output(variant));
+      // A quarter of the way across: alpha ≈ 64, where a wrong unpremultiply multiplies colours by ~4.
+      const at = (Math.floor(image.height / 2) * image.width + Math.floor(image.width / 4)) * 4;
+      const [red, green, blue, alpha] = image.data.subarray(at, at + 4);
+      assert.ok(alpha! > 40 && alpha! < 90, `${variant}: alpha ${alpha}`);
+      assert.ok(Math.abs(red! - 40) < 20 && Math.abs(green! - 90) < 20 && Math.abs(blue! - 200) < 20, `${variant}: colour ${red},${green},${blue} under alpha ${alpha}, expected about 40,90,200`);
+    }
+  } finally {
+    await local.cleanup();
+  }
+});
