@@ -78,7 +78,7 @@ export async function benchAudio(context: BenchContext): Promise<AreaReport> {
       `inputs: ${count} generated ${durationSec} s stereo 44.1 kHz WAV file(s) (chords, tremolo, pink noise)`,
       `work on both sides: ${jobs[0]!.targets.map((target) => `${target.format} ${target.encoder} ${target.bitrateKbps}k`).join(", ")} as parallel ffmpeg processes, and the waveform (PCM decode folded into min/max at ${jobs[0]!.samplesPerPixel} samples per pixel) as JSON, DAT and PNG`,
       `concurrency ${concurrency} files at a time on both sides; realtime factor = seconds of audio processed per second of wall time`,
-      "the pipeline also probes the input, reads tags (music-metadata) and probes each transcode to check it",
+      "the pipeline also probes the input and reads tags (music-metadata); it checks each transcode from ffmpeg's own report and the file's first bytes (no ffprobe of the outputs since issue 20)",
     ],
     figures: [
       { label: "pipeline", unit: "× realtime", runs: pipelineFactors, digits: 1 },

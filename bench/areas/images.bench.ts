@@ -1,13 +1,15 @@
+import { access } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import type { JobRecord } from "../../src/jobs/job.model.ts";
 import { alternate, measuredPipelineRun, round, startBenchWorkers, type BenchContext } from "../lib/context.ts";
 import { alphaPngs, photoJpegs } from "../lib/inputs.ts";
 import { runRawProcess } from "../lib/raw-process.ts";
-import type { AreaReport, Figure, RatioFigure } from "../lib/report.ts";
+import type { AreaReport, Figure, RatioFigure, ReportTable } from "../lib/report.ts";
 import { median, perSecond, ratio } from "../lib/stats.ts";
 import { describeStepCosts, splitJobTime, stepCosts } from "../lib/timeline.ts";
 import { differingOutputs, sameOutputsNote } from "../lib/same-outputs.ts";
-import type { ImageRawRequest } from "../raw/image-raw.ts";
+import type { ImageRawRequest, VariantCost } from "../raw/image-raw.ts";
 
 /**
  * Images: N generated 24 MP JPEGs, and a set of PNGs with alpha, through the full pipeline
@@ -24,7 +26,9 @@ export async function benchImages(context: BenchContext): Promise<AreaReport> {
   const figures: Figure[] = [];
   const ratios: RatioFigure[] = [];
   const notes: string[] = [];
+  const tables: ReportTable[] = [];
   let rawPeakRss = 0;
+  const ssimulacra2Binary = await findSsimulacra2();
   try {
     for (const set of [
       { name: "jpeg", label: `JPEG ${image.jpegCount}× ${image.jpegSize.join("×")}`, files: jpegs, perVariant: image.perVariantSide },
@@ -76,6 +80,7 @@ export async function benchImages(context: BenchContext): Promise<AreaReport> {
       ratios.push({ label: `${set.label}: raw CPU / pipeline CPU per image`, runs: cpu.raw.map((seconds, index) => ratio(seconds, cpu.pipeline[index]!)) });
       if (set.perVariant) ratios.push({ label: `${set.label}: pipeline / raw per-variant sharp`, runs: pipelineRates.map((rate, index) => ratio(rate, plainRates[index]!)) });
 
+      tables.push(await variantCostTable(context, set.name, set.label, set.files[0]!, ssimulacra2Binary));
       const last = settings.runs;
       notes.push(sameOutputsNote(set.label, await differingOutputs(path.join(context.workDir, `raw-${set.name}-shared-decode-${last}`), lastJobs[last - 1]!, `${set.name}-r${last}`)));
       const jobs = lastJobs.flat();
@@ -103,5 +108,44 @@ export async function benchImages(context: BenchContext): Promise<AreaReport> {
     figures,
     ratios,
     notes,
+    tables,
+  };
+}
+
+/** ssimulacra2_rs as scripts/install-quality-tools.sh installs it, if it is there (the breakdown scores only then). */
+async function findSsimulacra2(): Promise<string | undefined> {
+  const candidates = [process.env.QUALITY_SSIMULACRA2_PATH, path.join(os.homedir(), ".cargo", "bin", "ssimulacra2_rs")].filter((file): file is string => Boolean(file));
+  for (const file of candidates) {
+    if (await access(file).then(() => true, () => false)) return file;
+  }
+  return undefined;
+}
+
+/**
+ * Where an image's CPU goes (issue 20): the processor's decode plan taken apart in a raw process,
+ * one step at a time on the set's first file, with bytes and SSIMULACRA2 against the source at the
+ * output's size (white background; large outputs on a 2048² centre crop).
+ */
+async function variantCostTable(context: BenchContext, name: string, label: string, file: string, ssimulacra2Binary: string | undefined): Promise<ReportTable> {
+  context.log(`images/${name}: per-variant costs`);
+  const result = await runRawProcess(
+    "image-raw.ts",
+    { files: [file], outDir: path.join(context.workDir, `raw-${name}-costs`), concurrency: 1, mode: "variant-costs", image: context.stack.config.image, ...(ssimulacra2Binary ? { ssimulacra2Binary } : {}) } satisfies ImageRawRequest,
+    path.join(context.workDir, `raw-${name}-costs.json`),
+  );
+  const costs = (result.detail?.["costs"] ?? []) as VariantCost[];
+  const current = costs.filter((row) => !row.step.includes("before issue 20"));
+  const total = current.reduce((sum, row) => sum + row.cpuSec, 0);
+  return {
+    title: `${label}: CPU per step of one image (raw sharp, one step at a time)`,
+    header: ["step", "CPU s", "share", "bytes", "SSIMULACRA2"],
+    rows: costs.map((row) => [
+      row.step,
+      row.cpuSec.toFixed(2),
+      row.step.includes("before issue 20") ? "(not made)" : `${Math.round((100 * row.cpuSec) / total)} %`,
+      row.bytes === undefined ? "" : String(row.bytes),
+      row.ssimulacra2 === undefined ? "" : row.ssimulacra2.toFixed(2),
+    ]),
+    notes: [`total of the steps made: ${total.toFixed(2)} cpu-s${ssimulacra2Binary ? "" : "; no ssimulacra2_rs installed (scripts/install-quality-tools.sh), so no scores"}`],
   };
 }

@@ -10,7 +10,7 @@ import { decodeHeicToPng } from "../media/heif-decode.ts";
 import { apngAnimation } from "../media/png-chunks.ts";
 import { describeImage, type ImageFacts } from "./image/image.metadata.ts";
 import { dominantColourOf, thumbHashOf } from "./image/image.placeholder.ts";
-import { CONTENT_TYPE, displayedSize, fitInside, isAnimation, planVariants, type VariantPlan } from "./image/image.plan.ts";
+import { CONTENT_TYPE, displayedSize, fitInside, isAnimation, planVariants, pngOptions, type VariantPlan } from "./image/image.plan.ts";
 import { createImageScorer, withQuality } from "./quality/image-quality.ts";
 import { qualityStepDetail } from "./quality/quality-summary.ts";
 import type { OutputFile, ProcessContext, ProcessResult, Processor } from "./processor.ts";
@@ -185,7 +185,18 @@ async function inspect(inputPath: string, maxPixels: number): Promise<ImageFacts
 
 interface RawImage {
   data: Buffer;
-  info: OutputInfo & { channels: 1 | 2 | 3 | 4 };
+  /** Only the layout: see {@link rawLayout}. */
+  info: { width: number; height: number; channels: 1 | 2 | 3 | 4 };
+}
+
+/**
+ * The layout sharp needs to read a raw buffer back. Never pass toBuffer's `info` itself as
+ * `raw`: after a resize it says `premultiplied: true` although the buffer it describes holds
+ * straight (unpremultiplied) alpha, and sharp then divides every colour by its alpha again:
+ * a 25 %-opaque blue came out of every web variant as 150,255,255 (issue 20).
+ */
+function rawLayout(info: OutputInfo): RawImage["info"] {
+  return { width: info.width, height: info.height, channels: info.channels as RawImage["info"]["channels"] };
 }
 
 /** One shrink-on-load decode, oriented and in sRGB, that every web-sized variant is cut from. */
@@ -197,7 +208,7 @@ async function decodeForWeb(input: Sharp, webMaxDimension: number): Promise<RawI
       .toColourspace("srgb")
       .raw()
       .toBuffer({ resolveWithObject: true });
-    return { data, info: info as RawImage["info"] };
+    return { data, info: rawLayout(info) };
   } catch (error) {
     throw decodeError(error);
   }
@@ -221,7 +232,7 @@ async function encode(plan: VariantPlan, inputPath: string, web: RawImage, image
         pipeline = pipeline.jpeg({ quality: image.jpegQuality, mozjpeg: true, progressive: true, chromaSubsampling: image.jpegChromaSubsampling });
         break;
       case "png":
-        pipeline = pipeline.png({ compressionLevel: 9, adaptiveFiltering: true, effort: 7 });
+        pipeline = pipeline.png(pngOptions(plan.palette));
         break;
       case "webp":
         pipeline = pipeline.webp({ quality: image.webpQuality, effort: 4, smartSubsample: true });

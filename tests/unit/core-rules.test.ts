@@ -6,7 +6,7 @@ import { detectFromBytes } from "../../src/media/detect-type.ts";
 import { jobIdFor } from "../../src/jobs/job.model.ts";
 import { retryDelaySec } from "../../src/queue/backoff.ts";
 import { outputKey, outputLayout } from "../../src/storage/output-keys.ts";
-import { displayedSize, fitInside, planVariants } from "../../src/processors/image/image.plan.ts";
+import { displayedSize, fitInside, planVariants, pngOptions } from "../../src/processors/image/image.plan.ts";
 import { firstReceiveFate } from "../helpers/fate.ts";
 
 const baseEnv = { MEDIA_BUCKET: "media", MEDIA_PROCESSING_QUEUE_URL: "http://localhost:4566/000000000000/q", REDIS_URL: "redis://localhost:6379" };
@@ -138,6 +138,13 @@ test("image plan: orientation swaps sizes, fit never enlarges, variants follow t
   assert.ok(names("png", true).includes("optimized.png"));
   assert.ok(names("gif", false, 3).includes("optimized.gif"));
   assert.ok(names("heif").includes("optimized.jpg"));
+  // Only a palette source keeps a palette: quantising truecolour to 256 colours is not lossless.
+  const optimizedPalette = (isPalette: boolean, format = "png") => planVariants({ format, width: 10, height: 10, pages: 1, hasAlpha: true, isPalette }, config).find((plan) => plan.variant === "optimized")!.palette;
+  assert.equal(optimizedPalette(false), false);
+  assert.equal(optimizedPalette(true), true);
+  assert.equal(optimizedPalette(true, "webp"), false);
+  assert.deepEqual(pngOptions(false), { palette: false, compressionLevel: 6, adaptiveFiltering: true });
+  assert.equal(pngOptions(true).palette, true);
 });
 
 test("media tools get a minimal environment without the worker's credentials", async () => {

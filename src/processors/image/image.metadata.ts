@@ -14,6 +14,8 @@ export interface ImageFacts {
   /** HEIF/AVIF: the index of the primary image, the one the outputs show (it need not be the first). */
   pagePrimary: number | undefined;
   hasAlpha: boolean;
+  /** Stored as palette indices (8-bit PNG, GIF): the optimized PNG then stays a palette PNG. */
+  isPalette: boolean;
   colourSpace: string | undefined;
   channels: number | undefined;
   bitDepth: string | undefined;
@@ -37,6 +39,7 @@ export function describeImage(metadata: Metadata, displayed: { width: number; he
     pages: metadata.pages ?? 1,
     pagePrimary: metadata.pagePrimary,
     hasAlpha: metadata.hasAlpha ?? false,
+    isPalette: metadata.isPalette ?? false,
     colourSpace: metadata.space,
     channels: metadata.channels,
     bitDepth: metadata.depth,
