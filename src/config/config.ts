@@ -8,6 +8,8 @@ export interface AppConfig {
     sourceBuckets: string[];
     outputBucket: string | undefined;
     outputSegment: string;
+    /** CDN_BASE_URL without a trailing slash; outputs carry `<base>/<key>` as their url. */
+    cdnBaseUrl: string | undefined;
     tenantKeyPattern: string;
     maxInputBytes: number;
     tempDir: string;
@@ -164,6 +166,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       sourceBuckets: e.MEDIA_BUCKET.split(",").map((bucket) => bucket.trim()).filter(Boolean),
       outputBucket: e.OUTPUT_BUCKET?.trim() || undefined,
       outputSegment: e.OUTPUT_SEGMENT,
+      cdnBaseUrl: e.CDN_BASE_URL?.replace(/\/+$/, ""),
       tenantKeyPattern: e.TENANT_KEY_PATTERN,
       maxInputBytes: e.MAX_INPUT_BYTES,
       tempDir: e.TEMP_DIR,
@@ -281,8 +284,6 @@ export interface ApiSettings {
   /** The upload bucket notifies the media queue itself (API_UPLOAD_NOTIFICATIONS): a confirm then does not enqueue. */
   uploadNotifications: boolean;
   playbackPublic: boolean;
-  /** CDN_BASE_URL without a trailing slash. */
-  cdnBaseUrl: string | undefined;
   webhooks: {
     endpoints: WebhookEndpointSpec[];
     allowHttp: boolean;
@@ -328,7 +329,6 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
       uploadExpirySec: Math.round(e.API_UPLOAD_EXPIRY / 1000),
       uploadNotifications: e.API_UPLOAD_NOTIFICATIONS,
       playbackPublic: e.API_PLAYBACK_PUBLIC,
-      cdnBaseUrl: e.CDN_BASE_URL?.replace(/\/+$/, ""),
       webhooks: {
         endpoints: e.WEBHOOK_ENDPOINTS,
         allowHttp: e.WEBHOOK_ALLOW_HTTP,

@@ -15,7 +15,7 @@ import type { AnnounceOutcome, JobAnnouncer } from "../notify/job-announcer.ts";
 import type { OutputFile, ProcessContext, Processor, ProcessResult } from "../processors/processor.ts";
 import type { ProcessorRegistry } from "../processors/registry.ts";
 import type { DownloadResult, ObjectStore } from "../storage/object-store.ts";
-import { outputKey, outputLayout, runToken, type OutputLayout } from "../storage/output-keys.ts";
+import { cdnUrlOf, outputKey, outputLayout, runToken, type OutputLayout } from "../storage/output-keys.ts";
 import type { MessageAction } from "../queue/media.consumer.ts";
 import type { CancelRegistry } from "./cancel.registry.ts";
 import { countAndLog } from "./fate-effects.ts";
@@ -281,6 +281,7 @@ export class JobRunner {
           ...(request.width !== undefined ? { width: request.width } : {}),
           ...(request.height !== undefined ? { height: request.height } : {}),
           ...(request.durationSec !== undefined ? { durationSec: request.durationSec } : {}),
+          ...(config.storage.cdnBaseUrl ? { url: cdnUrlOf(config.storage.cdnBaseUrl, key) } : {}),
         };
       },
     };

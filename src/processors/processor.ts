@@ -27,6 +27,8 @@ export interface OutputFile {
   durationSec?: number;
   /** Its score against the source at the output size, with QUALITY_SCORES (src/processors/quality). */
   quality?: OutputQuality;
+  /** Its absolute URL under CDN_BASE_URL, when that is set. */
+  url?: string;
 }
 
 /**

@@ -149,3 +149,8 @@ export function staleRunKeys(listed: readonly ListedOutput[], layout: OutputLayo
   }
   return stale.sort();
 }
+
+/** An output's absolute URL under CDN_BASE_URL (no trailing slash): each key segment percent-encoded, the slashes kept. */
+export function cdnUrlOf(cdnBaseUrl: string, key: string): string {
+  return `${cdnBaseUrl}/${key.split("/").map(encodeURIComponent).join("/")}`;
+}

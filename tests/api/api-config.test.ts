@@ -37,7 +37,6 @@ describe("API configuration", () => {
       uploadExpirySec: 900,
       uploadNotifications: false,
       playbackPublic: false,
-      cdnBaseUrl: undefined,
       webhooks: { endpoints: [], allowHttp: false, allowPrivateTargets: false, retryBaseMs: 30_000, retryWindowMs: 86_400_000, timeoutMs: 10_000, pollMs: 1_000 },
     });
     assert.equal(config.queue.queueUrl, BASE.MEDIA_PROCESSING_QUEUE_URL, "the shared configuration comes along");
@@ -72,7 +71,7 @@ describe("API configuration", () => {
 
   test("the application surface's variables: CDN base without its slash, webhook endpoints validated without echoing secrets, a retry window of at least 24 h", () => {
     const base = { ...BASE, API_TOKEN: "0123456789abcdef" };
-    assert.equal(loadApiConfig({ ...base, CDN_BASE_URL: "https://cdn.example.com/media/" }).api.cdnBaseUrl, "https://cdn.example.com/media");
+    assert.equal(loadApiConfig({ ...base, CDN_BASE_URL: "https://cdn.example.com/media/" }).storage.cdnBaseUrl, "https://cdn.example.com/media");
     const endpoints = [{ id: "app", url: "https://hooks.example.com/media", secrets: ["whsec-0123456789abcdef"], tenant: "t1" }];
     const config = loadApiConfig({ ...base, WEBHOOKS_ENABLED: "true", WEBHOOK_ENDPOINTS: JSON.stringify(endpoints) });
     assert.deepEqual(config.api.webhooks.endpoints, endpoints);

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { S3Client } from "@aws-sdk/client-s3";
 import type { JobRecord } from "../../src/jobs/job.model.ts";
 import { playbackOf } from "../../src/api/media/playback.ts";
-import { cdnPath } from "../../src/api/media/output-urls.ts";
+import { cdnUrlOf } from "../../src/storage/output-keys.ts";
 import { buildUploadKey, ownerProblem, safeFilename } from "../../src/api/media/upload-keys.ts";
 import { confirmEnqueues, partPlan } from "../../src/api/media/uploads.ts";
 import { ownerPrefix } from "../../src/api/routes/media.routes.ts";
@@ -56,7 +56,7 @@ test("an item listing's prefix stops at the first open placeholder", () => {
 });
 
 test("CDN paths keep slashes and encode each segment", () => {
-  assert.equal(cdnPath("tenants/t 1/a#b.jpg"), "tenants/t%201/a%23b.jpg");
+  assert.equal(cdnUrlOf("https://cdn.example.com", "tenants/t 1/a#b.jpg"), "https://cdn.example.com/tenants/t%201/a%23b.jpg");
 });
 
 const presigner = new S3Client({ region: "us-east-1", endpoint: "http://s3.local:4566", forcePathStyle: true, credentials: { accessKeyId: "a", secretAccessKey: "b" } });

@@ -1,5 +1,6 @@
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { cdnUrlOf } from "../../storage/output-keys.ts";
 
 /**
  * The URL an application is given for one stored object: `CDN_BASE_URL/<key>` when a CDN
@@ -14,9 +15,8 @@ export interface OutputUrlSigner {
 }
 
 /** Each key segment percent-encoded, the slashes kept (a CDN maps paths to keys one to one). */
-export const cdnPath = (key: string): string => key.split("/").map(encodeURIComponent).join("/");
 
 export async function objectUrl(signer: OutputUrlSigner, bucket: string, key: string, options: { viaCdn?: boolean } = {}): Promise<string> {
-  if (signer.cdnBaseUrl && options.viaCdn !== false) return `${signer.cdnBaseUrl}/${cdnPath(key)}`;
+  if (signer.cdnBaseUrl && options.viaCdn !== false) return cdnUrlOf(signer.cdnBaseUrl, key);
   return getSignedUrl(signer.presigner, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: signer.expiresInSec });
 }

@@ -61,7 +61,7 @@ export function mediaRoutes(deps: ApiDeps): { authenticated: Router; playback: R
   const objects = new ObjectStore(deps.s3);
   const bucket = config.storage.sourceBuckets[0]!;
   const target: UploadTarget = { s3: deps.s3, presigner: deps.presigner, bucket, maxBytes: config.storage.maxInputBytes, expiresInSec: config.api.uploadExpirySec };
-  const signer: OutputUrlSigner = { presigner: deps.presigner, cdnBaseUrl: config.api.cdnBaseUrl, expiresInSec: config.api.presignExpirySec };
+  const signer: OutputUrlSigner = { presigner: deps.presigner, cdnBaseUrl: config.storage.cdnBaseUrl, expiresInSec: config.api.presignExpirySec };
 
   /** The key's owner must be visible to the token; a foreign key is a 404 like a missing one. */
   const visibleKey = (principal: Principal, key: string) => {
