@@ -58,7 +58,6 @@ describe("API configuration", () => {
       "API_TOKENS",
       "API_UPLOAD_EXPIRY",
       "API_UPLOAD_NOTIFICATIONS",
-      "CDN_BASE_URL",
       "WEBHOOK_ALLOW_HTTP",
       "WEBHOOK_ALLOW_PRIVATE_TARGETS",
       "WEBHOOK_ENDPOINTS",
