@@ -5,6 +5,7 @@ import type { JobStats } from "../../src/api/job-stats.ts";
 import { jobIdFor, type JobRecord } from "../../src/jobs/job.model.ts";
 import { createJobEventTopic, emulatorTopicArn, type JobEventTopic } from "../helpers/job-event-topic.ts";
 import { startApiTestStack, type ApiTestStack } from "./api-harness.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 
 /**
  * The API while its dependencies fail (no worker; the real redis-server is stopped and started,
@@ -102,11 +103,3 @@ describe("API-side failures are announced on the job-event topic", () => {
   });
 });
 
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  assert.fail(`timed out waiting: ${what}`);
-}

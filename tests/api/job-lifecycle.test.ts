@@ -9,6 +9,7 @@ import { workerFolderName } from "../../src/pipeline/temp-dirs.ts";
 import { createSlowProcessor } from "../fixtures/slow.processor.ts";
 import { transparentPng, truncatedJpeg } from "../helpers/generate-images.ts";
 import { startApiTestStack, type ApiTestStack } from "./api-harness.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 
 /**
  * The API with a real worker: a job enqueued through the API is processed and its previews are
@@ -143,11 +144,3 @@ describe("job lifecycle through the API with a worker", () => {
   });
 });
 
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  assert.fail(`timed out waiting: ${what}`);
-}

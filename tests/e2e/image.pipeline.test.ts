@@ -4,6 +4,7 @@ import sharp from "sharp";
 import { animatedGif, decompressionBombJpeg, rotatedPhoneJpeg, transparentPng, truncatedJpeg } from "../helpers/generate-images.ts";
 import { startTestStack, type TestStack } from "../helpers/stack.ts";
 import { outputKeyOf } from "../helpers/outputs.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 
 describe("image uploads through the real consumer, Redis and emulator", () => {
   let stack: TestStack;
@@ -75,7 +76,7 @@ describe("image uploads through the real consumer, Redis and emulator", () => {
     const { eTag, sequencer } = first.source;
     await stack.sendEvent(key, eTag, sequencer);
     await stack.sendEvent(key, eTag, sequencer);
-    await waitUntil(async () => (await stack.queueDepth()).visible + (await stack.queueDepth()).inFlight === 0);
+    await waitFor(async () => (await stack.queueDepth()).visible + (await stack.queueDepth()).inFlight === 0, "the queue drained", 20_000);
     const again = await stack.store.get(jobId);
     assert.equal(again?.attempts, 1);
     assert.equal(again?.timeline.filter((entry) => entry.event === "completed").length, 1);
@@ -119,10 +120,10 @@ describe("image uploads through the real consumer, Redis and emulator", () => {
     const text = await stack.waitForJob(textId);
     assert.equal(text.status, "failed");
     assert.equal(text.error?.code, "unsupported-type");
-    await waitUntil(async () => {
+    await waitFor(async () => {
       const depth = await stack.queueDepth();
       return depth.visible + depth.inFlight + depth.delayed === 0;
-    });
+    }, "the queue drained", 20_000);
     assert.equal((await stack.queueDepth("dlq")).visible, 0);
     const okId = await stack.uploadAndNotify("uploads/after.png", await transparentPng());
     assert.equal((await stack.waitForJob(okId)).status, "completed");
@@ -142,11 +143,3 @@ describe("image uploads through the real consumer, Redis and emulator", () => {
   });
 });
 
-async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error("condition not met in time");
-}
