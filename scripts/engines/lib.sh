@@ -43,7 +43,23 @@ check() {
   shift
   if "$@"; then pass "$description"; else fail "$description"; fi
 }
-summary() { printf '%d passed, %d failed\n' "$CHECKS_PASSED" "$CHECKS_FAILED"; }
+SUMMARY_PRINTED=0
+summary() {
+  SUMMARY_PRINTED=1
+  printf '%d passed, %d failed\n' "$CHECKS_PASSED" "$CHECKS_FAILED"
+}
+# The EXIT trap of both e2e scripts: a run cut short by an error still says where and counts it
+# as a failure, then everything registered with on_exit is torn down.
+finish() {
+  local status=$?
+  if [ "$SUMMARY_PRINTED" = 0 ]; then
+    fail "aborted during \"${STAGE_NAME:-setup}\" (exit $status)"
+    print_stages >&2
+    summary
+  fi
+  run_cleanups
+  [ "$CHECKS_FAILED" = 0 ] && [ "$status" = 0 ] || exit 1
+}
 
 # --- stage timings --------------------------------------------------------------------------------
 declare -a STAGE_LINES=()

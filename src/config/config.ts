@@ -231,6 +231,8 @@ export interface ApiSettings {
   insecureNoAuth: boolean;
   bodyLimitBytes: number;
   presignExpirySec: number;
+  /** Endpoint presigned URLs are signed for (API_PRESIGN_ENDPOINT_URL); undefined: the S3 client's own. */
+  presignEndpointUrl: string | undefined;
   statsMaxJobs: number;
 }
 
@@ -257,6 +259,7 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
       insecureNoAuth: e.API_INSECURE_NO_AUTH,
       bodyLimitBytes: e.API_BODY_LIMIT_BYTES,
       presignExpirySec: Math.round(e.API_PRESIGN_EXPIRY / 1000),
+      presignEndpointUrl: e.API_PRESIGN_ENDPOINT_URL,
       statsMaxJobs: e.API_STATS_MAX_JOBS,
     },
   };

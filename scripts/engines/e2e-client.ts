@@ -1,0 +1,265 @@
+/**
+ * The e2e scripts' client: makes sample media, uploads it with a plain S3 client, and checks
+ * through the job API what the deployed workers did with it. It only talks to the endpoints it
+ * is given, which the scripts point at 127.0.0.1 or at the containers and pods they created.
+ * Check commands print one `ok …` / `FAIL …` line per check (the scripts count them) and exit 1
+ * when any failed.
+ *
+ *   node scripts/engines/e2e-client.ts samples DIR [--long-clip SECONDS]
+ *   node scripts/engines/e2e-client.ts upload --s3 URL --bucket B --prefix P FILE…      (prints keys)
+ *   node scripts/engines/e2e-client.ts verify --api URL --s3 URL --bucket B --keys FILE [--token T]
+ *        [--timeout SEC] [--min-workers N] [--previews]
+ *   node scripts/engines/e2e-client.ts wait-processing --api URL --key KEY [--token T] [--timeout SEC]
+ *        (prints the worker id once the job is processing)
+ *   node scripts/engines/e2e-client.ts burst --s3 URL --queue-url URL --count N  (sends N S3 events
+ *        for one uploaded key, each a distinct version, so each is a separate job)
+ */
+import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { z } from "zod";
+import { generateSamples } from "../../src/dev/samples.ts";
+
+const REGION = "us-east-1";
+/** The emulator accepts any credentials; the SDK only needs some to sign. */
+const CREDENTIALS = { accessKeyId: "emulator", secretAccessKey: "emulator" };
+
+const jobSchema = z.object({
+  id: z.string(),
+  type: z.string(),
+  status: z.string(),
+  source: z.object({ bucket: z.string(), key: z.string() }),
+  attempts: z.number(),
+  progress: z.number().optional(),
+  workerId: z.string().optional(),
+  timeline: z.array(z.object({ at: z.string(), event: z.string(), detail: z.record(z.string(), z.unknown()).optional() })).optional(),
+  result: z.object({ outputs: z.array(z.object({ key: z.string() })), manifestKey: z.string().optional() }).partial().optional(),
+  error: z.object({ category: z.string(), code: z.string(), message: z.string() }).partial().optional(),
+});
+type Job = z.infer<typeof jobSchema>;
+const listSchema = z.object({ jobs: z.array(jobSchema.omit({ timeline: true, result: true })), nextCursor: z.string().nullable() });
+const outputsSchema = z.object({ outputs: z.array(z.object({ key: z.string(), url: z.string(), preview: z.string() })) });
+
+let failures = 0;
+function report(passed: boolean, description: string): void {
+  if (!passed) failures += 1;
+  console.log(`${passed ? "ok  " : "FAIL"} ${description}`);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function main(): Promise<void> {
+  const [command, ...rest] = process.argv.slice(2);
+  switch (command) {
+    case "samples":
+      return samples(rest);
+    case "upload":
+      return upload(rest);
+    case "verify":
+      return verify(rest);
+    case "wait-processing":
+      return waitProcessing(rest);
+    case "burst":
+      return burst(rest);
+    default:
+      throw new Error(`unknown command ${command ?? "(none)"}`);
+  }
+}
+
+/** The demo's mixed set (photo, PNG, GIF, PDF, HEIC, clip, tone) plus, on request, a longer 1080p clip. */
+async function samples(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { "long-clip": { type: "string" } } });
+  const folder = positionals[0];
+  if (!folder) throw new Error("samples DIR");
+  for (const sample of await generateSamples(folder)) console.log(sample.file);
+  if (values["long-clip"]) {
+    const seconds = Number(values["long-clip"]);
+    const clip = path.join(folder, "long-clip.mp4");
+    await run("ffmpeg", ["-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "lavfi", "-i", `testsrc2=size=1920x1080:rate=30:duration=${seconds}`, "-f", "lavfi", "-i", `sine=frequency=330:duration=${seconds}`, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", clip]);
+    console.log(clip);
+  }
+}
+
+function s3Client(endpoint: string): S3Client {
+  return new S3Client({ region: REGION, endpoint, forcePathStyle: true, credentials: CREDENTIALS });
+}
+
+async function upload(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { s3: { type: "string" }, bucket: { type: "string" }, prefix: { type: "string" } } });
+  const s3 = s3Client(required(values.s3, "--s3"));
+  for (const file of positionals) {
+    const key = `${required(values.prefix, "--prefix")}${path.basename(file)}`;
+    // Multipart above one part, as S3 clients do: the emulator refuses single PUTs over 11 MiB.
+    await new Upload({ client: s3, params: { Bucket: required(values.bucket, "--bucket"), Key: key, Body: await readFile(file) }, partSize: 8 * 1024 * 1024 }).done();
+    console.log(key);
+  }
+  s3.destroy();
+}
+
+class JobApi {
+  private readonly base: string;
+  private readonly token: string | undefined;
+
+  constructor(base: string, token: string | undefined) {
+    this.base = base;
+    this.token = token;
+  }
+
+  async get(pathname: string): Promise<unknown> {
+    const response = await fetch(new URL(pathname, this.base), {
+      headers: this.token ? { authorization: `Bearer ${this.token}` } : {},
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (!response.ok) throw new Error(`GET ${pathname}: HTTP ${response.status}`);
+    return response.json();
+  }
+
+  /** Every job the API lists (all pages), each with its timeline and result. */
+  async jobs(): Promise<Job[]> {
+    const summaries: z.infer<typeof listSchema>["jobs"] = [];
+    let cursor: string | null = null;
+    do {
+      const page = listSchema.parse(await this.get(`/api/media/jobs?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`));
+      summaries.push(...page.jobs);
+      cursor = page.nextCursor;
+    } while (cursor);
+    return Promise.all(summaries.map(async (summary) => jobSchema.parse(await this.get(`/api/media/jobs/${summary.id}`))));
+  }
+}
+
+async function verify(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      api: { type: "string" },
+      token: { type: "string" },
+      s3: { type: "string" },
+      bucket: { type: "string" },
+      keys: { type: "string" },
+      timeout: { type: "string", default: "300" },
+      "min-workers": { type: "string", default: "1" },
+      previews: { type: "boolean", default: false },
+    },
+  });
+  const api = new JobApi(required(values.api, "--api"), values.token);
+  const keys = (await readFile(required(values.keys, "--keys"), "utf8")).split("\n").filter(Boolean);
+  const bucket = required(values.bucket, "--bucket");
+  const deadline = Date.now() + Number(values.timeout) * 1000;
+  let jobs: Job[] = [];
+  // Bounded: one listing per second until every upload has a terminal job or the time is up.
+  while (Date.now() < deadline) {
+    jobs = (await api.jobs().catch(() => [])).filter((job) => keys.includes(job.source.key));
+    const done = keys.every((key) => jobs.some((job) => job.source.key === key && ["completed", "failed", "cancelled"].includes(job.status)));
+    if (done) break;
+    await sleep(1000);
+  }
+  const byKey = new Map<string, Job[]>();
+  for (const job of jobs) byKey.set(job.source.key, [...(byKey.get(job.source.key) ?? []), job]);
+
+  const missing = keys.filter((key) => (byKey.get(key) ?? []).length !== 1);
+  report(missing.length === 0, `every upload has exactly one job (${keys.length - missing.length}/${keys.length})${missing.length ? `: ${missing.join(", ")}` : ""}`);
+  const notCompleted = jobs.filter((job) => job.status !== "completed");
+  report(
+    jobs.length > 0 && notCompleted.length === 0,
+    `every job completed (${jobs.length - notCompleted.length}/${jobs.length}; types ${[...new Set(jobs.map((job) => job.type))].sort().join(", ")})${notCompleted.map((job) => `; ${job.source.key}: ${job.status} ${job.error?.code ?? ""}`).join("")}`,
+  );
+  const completedTwice = jobs.filter((job) => (job.timeline ?? []).filter((entry) => entry.event === "completed").length !== 1);
+  report(jobs.length > 0 && completedTwice.length === 0, `each job completed exactly once (one completed transition per job)${completedTwice.map((job) => `; ${job.source.key}`).join("")}`);
+
+  const s3 = s3Client(required(values.s3, "--s3"));
+  const outputKeys = jobs.flatMap((job) => [...(job.result?.outputs ?? []).map((output) => output.key), ...(job.result?.manifestKey ? [job.result.manifestKey] : [])]);
+  const absent: string[] = [];
+  for (const key of outputKeys) {
+    await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).catch(() => absent.push(key));
+  }
+  const withoutOutputs = jobs.filter((job) => (job.result?.outputs ?? []).length === 0);
+  report(outputKeys.length > 0 && absent.length === 0 && withoutOutputs.length === 0, `every output and manifest exists in S3 (${outputKeys.length - absent.length}/${outputKeys.length} objects)${absent.slice(0, 3).map((key) => `; missing ${key}`).join("")}`);
+  s3.destroy();
+
+  const workers = new Set(jobs.map((job) => job.workerId).filter((id): id is string => Boolean(id)));
+  const minWorkers = Number(values["min-workers"]);
+  report(workers.size >= minWorkers, `jobs ran on ${workers.size} worker(s), at least ${minWorkers} expected (${[...workers].join(", ")})`);
+
+  if (values.previews) {
+    const previewJob = jobs.find((job) => job.type === "image" && job.status === "completed");
+    let reachable = false;
+    let detail = "no completed image job";
+    if (previewJob) {
+      const links = outputsSchema.parse(await api.get(`/api/media/jobs/${previewJob.id}/outputs`));
+      const link = links.outputs.find((output) => output.preview === "image");
+      if (link) {
+        detail = new URL(link.url).host;
+        const response = await fetch(link.url, { signal: AbortSignal.timeout(10_000) }).catch((error: unknown) => ({ ok: false, status: String(error) }));
+        reachable = response.ok;
+        if (!response.ok) detail += ` → ${response.status}`;
+      }
+    }
+    report(reachable, `the dashboard's preview URLs load from the host (${detail})`);
+  }
+  process.exitCode = failures > 0 ? 1 : 0;
+}
+
+/** Waits until the upload's job is processing with some progress (so it is mid-way) and prints its worker. */
+async function waitProcessing(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { api: { type: "string" }, token: { type: "string" }, key: { type: "string" }, timeout: { type: "string", default: "180" } } });
+  const api = new JobApi(required(values.api, "--api"), values.token);
+  const key = required(values.key, "--key");
+  const deadline = Date.now() + Number(values.timeout) * 1000;
+  while (Date.now() < deadline) {
+    const job = (await api.jobs().catch(() => [])).find((candidate) => candidate.source.key === key);
+    if (job?.status === "processing" && job.workerId && (job.progress ?? 0) > 0) {
+      console.log(job.workerId);
+      return;
+    }
+    if (job && job.status !== "processing" && job.status !== "queued") throw new Error(`job of ${key} is ${job.status} before it could be interrupted`);
+    await sleep(500);
+  }
+  throw new Error(`job of ${key} not processing within ${values.timeout} s`);
+}
+
+/**
+ * A burst of S3 ObjectCreated events, each naming the same uploaded object with a different
+ * ETag, so each becomes its own job: a queue backlog without uploading N files.
+ */
+async function burst(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { s3: { type: "string" }, "queue-url": { type: "string" }, bucket: { type: "string" }, key: { type: "string" }, count: { type: "string" } } });
+  const count = Number(required(values.count, "--count"));
+  const bucket = required(values.bucket, "--bucket");
+  const key = required(values.key, "--key");
+  const sqs = new SQSClient({ region: REGION, endpoint: required(values.s3, "--s3"), credentials: CREDENTIALS });
+  const runId = Date.now().toString(36);
+  for (let start = 0; start < count; start += 10) {
+    const entries = Array.from({ length: Math.min(10, count - start) }, (_, offset) => {
+      const index = start + offset;
+      const record = { eventVersion: "2.1", eventSource: "aws:s3", awsRegion: REGION, eventName: "ObjectCreated:Put", s3: { bucket: { name: bucket }, object: { key, size: 1, eTag: `burst-${runId}-${index}` } } };
+      return { Id: String(index), MessageBody: JSON.stringify({ Records: [record] }) };
+    });
+    await sqs.send(new SendMessageBatchCommand({ QueueUrl: required(values["queue-url"], "--queue-url"), Entries: entries }));
+  }
+  sqs.destroy();
+  console.log(`sent ${count} events`);
+}
+
+function required(value: string | undefined, name: string): string {
+  if (!value) throw new Error(`${name} is required`);
+  return value;
+}
+
+function run(binary: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once("error", reject);
+    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${binary} exited ${code}: ${stderr}`))));
+  });
+}
+
+await main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 2;
+});
