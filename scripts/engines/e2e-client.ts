@@ -143,6 +143,10 @@ async function verify(args: string[]): Promise<void> {
       timeout: { type: "string", default: "300" },
       "min-workers": { type: "string", default: "1" },
       previews: { type: "boolean", default: false },
+      // Several jobs per upload (a burst of events naming one object): how many in total.
+      "expect-jobs": { type: "string" },
+      // No job was started twice: nothing was interrupted and redone (scale-in, rollout).
+      "single-attempt": { type: "boolean", default: false },
     },
   });
   const api = new JobApi(required(values.api, "--api"), values.token);
@@ -153,15 +157,22 @@ async function verify(args: string[]): Promise<void> {
   // Bounded: one listing per second until every upload has a terminal job or the time is up.
   while (Date.now() < deadline) {
     jobs = (await api.jobs().catch(() => [])).filter((job) => keys.includes(job.source.key));
-    const done = keys.every((key) => jobs.some((job) => job.source.key === key && ["completed", "failed", "cancelled"].includes(job.status)));
+    const terminal = (job: Job) => ["completed", "failed", "cancelled"].includes(job.status);
+    const enough = values["expect-jobs"] ? jobs.length >= Number(values["expect-jobs"]) : keys.every((key) => jobs.some((job) => job.source.key === key));
+    const done = enough && jobs.every(terminal);
     if (done) break;
     await sleep(1000);
   }
   const byKey = new Map<string, Job[]>();
   for (const job of jobs) byKey.set(job.source.key, [...(byKey.get(job.source.key) ?? []), job]);
 
-  const missing = keys.filter((key) => (byKey.get(key) ?? []).length !== 1);
-  report(missing.length === 0, `every upload has exactly one job (${keys.length - missing.length}/${keys.length})${missing.length ? `: ${missing.join(", ")}` : ""}`);
+  if (values["expect-jobs"]) {
+    const expected = Number(values["expect-jobs"]);
+    report(jobs.length === expected, `the ${keys.length} upload(s) and their extra events made ${jobs.length} jobs, ${expected} expected`);
+  } else {
+    const missing = keys.filter((key) => (byKey.get(key) ?? []).length !== 1);
+    report(missing.length === 0, `every upload has exactly one job (${keys.length - missing.length}/${keys.length})${missing.length ? `: ${missing.join(", ")}` : ""}`);
+  }
   const notCompleted = jobs.filter((job) => job.status !== "completed");
   report(
     jobs.length > 0 && notCompleted.length === 0,
@@ -169,6 +180,11 @@ async function verify(args: string[]): Promise<void> {
   );
   const completedTwice = jobs.filter((job) => (job.timeline ?? []).filter((entry) => entry.event === "completed").length !== 1);
   report(jobs.length > 0 && completedTwice.length === 0, `each job completed exactly once (one completed transition per job)${completedTwice.map((job) => `; ${job.source.key}`).join("")}`);
+
+  if (values["single-attempt"]) {
+    const redone = jobs.filter((job) => job.attempts !== 1 || (job.timeline ?? []).some((entry) => entry.event === "lease-expired" || entry.event === "released"));
+    report(jobs.length > 0 && redone.length === 0, `no job was interrupted and redone (every job ran once, attempts 1)${redone.map((job) => `; ${job.id}: attempts ${job.attempts}`).join("")}`);
+  }
 
   const s3 = s3Client(required(values.s3, "--s3"));
   const outputKeys = jobs.flatMap((job) => [...(job.result?.outputs ?? []).map((output) => output.key), ...(job.result?.manifestKey ? [job.result.manifestKey] : [])]);
