@@ -45,6 +45,8 @@ BUCKET="media-uploads"
 RUN_PREFIX="tenants/t1/users/u1/media/k8s-$(date +%s)"
 export GOBIN="${GOBIN:-$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin}"
 export PATH="$GOBIN:$PATH"
+# Helm keeps its caches and settings with this run, not in the home folder.
+export HELM_CACHE_HOME="$WORK/helm/cache" HELM_CONFIG_HOME="$WORK/helm/config" HELM_DATA_HOME="$WORK/helm/data"
 
 TORN_DOWN=0
 teardown() {

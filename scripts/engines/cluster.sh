@@ -23,7 +23,7 @@ PAUSE_IMAGE="registry.k8s.io/pause:3.10"
 CLUSTER_PIDS_FILE="$CLUSTER_DIR/pids"
 KUBECTL="$KUBE_BIN/kubectl"
 
-kubectl() { "$KUBECTL" --kubeconfig "$CLUSTER_DIR/admin.kubeconfig" "$@"; }
+kubectl() { "$KUBECTL" --kubeconfig "$CLUSTER_DIR/admin.kubeconfig" --cache-dir "$CLUSTER_DIR/kubectl-cache" "$@"; }
 
 # --- certificates ---------------------------------------------------------------------------------
 # sign NAME SUBJECT CA [SANS] [EXTENDED_USAGE] — a key and a certificate signed by CA.
@@ -190,6 +190,7 @@ imageGCHighThresholdPercent: 99
 imageGCLowThresholdPercent: 98
 serializeImagePulls: false
 maxPods: 60
+volumePluginDir: $CLUSTER_DIR/kubelet/volume-plugins
 EOF
 }
 
@@ -333,11 +334,6 @@ cluster_down() {
     [ -f "$shim" ] && kill -KILL "$(cat "$shim")" 2>/dev/null || true
   done
   unmount_under "$CLUSTER_DIR"
-  # Cgroups kubelet made for pods (cgroup v1 hierarchies; empty once the containers are gone).
-  local hierarchy
-  for hierarchy in /sys/fs/cgroup/*/kubepods; do
-    [ -d "$hierarchy" ] && find "$hierarchy" -depth -type d -exec rmdir {} \; 2>/dev/null || true
-  done
   restore_host_state cluster
   rm -rf "$CLUSTER_DIR"
 }

@@ -24,6 +24,12 @@ HOST_SYSCTLS=(
   kernel.keys.root_maxbytes
 )
 
+# Folders the engines create outside their own roots (paths built into them): containerd's shim
+# sockets, network namespaces, kubelet's device-plugin and log folders, the CNI result cache.
+HOST_PATHS=(/run/containerd /run/docker /run/netns /var/lib/kubelet /var/lib/cni /var/log/pods /var/log/containers /usr/libexec/kubernetes)
+# Cgroups they create in every cgroup v1 hierarchy.
+HOST_CGROUPS=(docker kubepods)
+
 # save_host_state NAME — once per NAME; a second save (nested engines) keeps the first.
 save_host_state() {
   local dir="$E2E_RUN/host-state/$1" name value
@@ -36,6 +42,11 @@ save_host_state() {
   iptables-save >"$dir/iptables" 2>/dev/null || true
   ip6tables-save >"$dir/ip6tables" 2>/dev/null || true
   ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | sort >"$dir/links"
+  local path
+  for path in "${HOST_PATHS[@]}"; do [ -e "$path" ] && echo "$path"; done >"$dir/paths"
+  ls -1 /run/netns 2>/dev/null | sort >"$dir/netns" || true
+  for path in "${HOST_CGROUPS[@]}"; do ls -d /sys/fs/cgroup/*/"$path" 2>/dev/null; done >"$dir/cgroups" || true
+  return 0
 }
 
 # restore_host_state NAME — puts back what save_host_state NAME recorded, then forgets it.
@@ -66,7 +77,27 @@ restore_host_state() {
   while IFS= read -r line; do
     [ "$(sysctl -n "${line%%=*}" 2>/dev/null)" = "${line#*=}" ] || sysctl -q -w "$line" >/dev/null 2>&1 || true
   done <"$dir/sysctl"
+  # Network namespaces that appeared (each an nsfs mount), then folders that did not exist before.
+  local entry path cgroup
+  for entry in $(ls -1 /run/netns 2>/dev/null | sort | comm -13 "$dir/netns" -); do
+    umount "/run/netns/$entry" 2>/dev/null || umount -l "/run/netns/$entry" 2>/dev/null || true
+    rm -f "/run/netns/$entry"
+  done
+  for path in "${HOST_PATHS[@]}"; do
+    if [ -e "$path" ] && ! grep -qx "$path" "$dir/paths"; then
+      unmount_under "$path"
+      rm -rf "$path"
+    fi
+  done
+  for path in "${HOST_CGROUPS[@]}"; do
+    for cgroup in /sys/fs/cgroup/*/"$path"; do
+      if [ -d "$cgroup" ] && ! grep -qx "$cgroup" "$dir/cgroups"; then
+        find "$cgroup" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+      fi
+    done
+  done
   rm -rf "$dir"
+  rmdir "$E2E_RUN/host-state" "$E2E_RUN" 2>/dev/null || true
 }
 
 # unmount_under DIR — every mount point below DIR, deepest first (kubelet and containerd leave
