@@ -45,8 +45,10 @@ BUCKET="media-uploads"
 RUN_PREFIX="tenants/t1/users/u1/media/k8s-$(date +%s)"
 export GOBIN="${GOBIN:-$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin}"
 export PATH="$GOBIN:$PATH"
-# Helm keeps its caches and settings with this run, not in the home folder.
+# Helm keeps its caches and settings with this run, not in the home folder (its Kubernetes
+# client would also write a discovery cache under ~/.kube).
 export HELM_CACHE_HOME="$WORK/helm/cache" HELM_CONFIG_HOME="$WORK/helm/config" HELM_DATA_HOME="$WORK/helm/data"
+helm() { HOME="$WORK/helm" command helm "$@"; }
 
 TORN_DOWN=0
 teardown() {
@@ -164,6 +166,9 @@ stage "cluster start"
 cluster_up
 import_images "$WORK/images.tar"
 rm -f "$WORK/images.tar"
+# What a pull by digest would have recorded, so the all-features install can pin the image by it.
+IMAGE_DIGEST="$(ctr_k8s images ls name==docker.io/library/media-processor:local | awk 'NR == 2 { print $3 }')"
+ctr_k8s images tag docker.io/library/media-processor:local "docker.io/library/media-processor@$IMAGE_DIGEST" >/dev/null
 timed 180 "the node $NODE_NAME is Ready" node_ready
 stage "cluster add-ons (CoreDNS, KEDA, Prometheus, Redis, emulator)"
 kubectl apply -f "$MANIFESTS/coredns.yaml" >/dev/null
@@ -202,6 +207,7 @@ check "cluster DNS resolves a Service name (redis → ${dns_answer:-nothing})" t
 outside="$(kubectl -n "$NS" exec deploy/media-emulator -- node -e 'require("node:dns").lookup("deb.debian.org", (e) => { console.log(e ? e.code : "resolved"); })' 2>/dev/null || true)"
 check "names outside the cluster do not resolve in pods ($outside)" test "$outside" = ENOTFOUND
 
+# The emulator's fixed ClusterIP (media-dependencies.yaml says why it is not addressed by name).
 S3="http://$(service_ip "$NS" media-emulator):4566"
 QUEUE_URL="http://sqs.us-east-1.media-emulator:4566/000000000000/media-processing"
 node scripts/engines/e2e-client.ts samples "$WORK" --long-clip 10 >"$WORK/samples.list"
@@ -305,10 +311,9 @@ client_checks verify --api "$API" --token "$TOKEN" --s3 "$S3" --bucket "$BUCKET"
 # --- helm install: every optional resource ---------------------------------------------------------
 stage "helm install (ci/all-features-values.yaml)"
 helm uninstall "$RELEASE" -n "$NS" --wait --timeout 5m >/dev/null 2>&1 || fail "helm uninstall $RELEASE"
-digest="$(ctr_k8s images ls name==docker.io/library/media-processor:local | awk 'NR == 2 { print $3 }')"
 if helm install media-all "$CHART" -n "$NS" -f "$CHART/ci/all-features-values.yaml" -f "$MANIFESTS/values-e2e-all-features.yaml" \
-  --set "image.digest=$digest" --wait --timeout 6m >"$WORK/helm-install-all.log" 2>&1; then
-  pass "helm install with every optional resource on (image pinned by digest ${digest:0:19}…)"
+  --set "image.digest=$IMAGE_DIGEST" --wait --timeout 6m >"$WORK/helm-install-all.log" 2>&1; then
+  pass "helm install with every optional resource on (image pinned by digest ${IMAGE_DIGEST:0:19}…)"
 else
   cat "$WORK/helm-install-all.log"
   fail "helm install with every optional resource on"
