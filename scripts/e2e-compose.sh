@@ -106,7 +106,7 @@ else
 fi
 
 stage "compose: uploads processed"
-node scripts/engines/e2e-client.ts samples "$WORK" --long-clip 20 >"$WORK/samples.list"
+node scripts/engines/e2e-client.ts samples "$WORK" --long-clip 12 >"$WORK/samples.list"
 grep -v long-clip "$WORK/samples.list" >"$WORK/mixed.list"
 S3="http://127.0.0.1:$MEDIA_EMULATOR_PORT"
 API="http://127.0.0.1:$MEDIA_API_PORT"
