@@ -43,13 +43,16 @@ FROM node:24-bookworm-slim AS runtime
 # day the pinned version leaves the mirror.
 # Debian's ffmpeg links libGL (through libavdevice), whose package chain ends in Mesa's DRI
 # drivers and the LLVM they JIT with (~165 MB); those are only ever dlopen()ed to create an
-# OpenGL context, which neither ffmpeg nor ffprobe does, so they are purged (no binary or
-# library in the image links them; the e2e runs prove the tools still work).
+# OpenGL context, which neither ffmpeg, ffprobe nor headless LibreOffice does (LibreOffice links
+# libGL and libepoxy too, for its OpenGL canvas, which a conversion never opens), so they are
+# purged: no binary or library in the image links them, and the e2e runs prove the tools work.
+# LibreOffice's headless Writer, Calc and Impress convert Office documents when
+# DOCUMENT_ENABLE_LIBREOFFICE=true (off by default; README.md, "Documents").
 # The service user has a UID above 10000, outside the range host accounts use, so a container
 # escape does not land on a real host user; no home directory, no login shell.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ffmpeg libheif-examples tini ca-certificates \
+ && apt-get install -y --no-install-recommends ffmpeg libheif-examples libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui tini ca-certificates \
  && dpkg --purge --force-depends libgl1-mesa-dri libllvm15 libz3-4 \
  && rm -rf /var/lib/apt/lists/* /var/log/apt /var/log/dpkg.log \
  && groupadd --system --gid 10001 media \

@@ -7,15 +7,20 @@ import path from "node:path";
  * the real ones, its ratios are indicative only). Every figure is a median of `runs` runs.
  *
  *   BENCH_QUICK=1            small inputs
- *   BENCH_ONLY=images,queue  only these areas (images, video, audio, documents, queue, scaling)
+ *   BENCH_ONLY=images,queue  only these areas (images, video, audio, documents, queue, scaling, quality)
  *   BENCH_RUNS=5             runs per figure (at least 3)
  *   BENCH_INPUT_DIR=…        where generated inputs are cached (default: <tmp>/media-processor-bench)
  *   BENCH_CPU_PROFILE=1      also write a --cpu-prof profile of each worker (kept in <tmp>/media-processor-bench-profiles-*)
  *   BENCH_PER_VARIANT=1      images: also time a raw script with one plain sharp pipeline per variant
  *   BENCH_VIDEO_PARALLEL=1   video: also time one ffmpeg per rung, all rungs side by side
  */
-export const AREAS = ["queue", "images", "audio", "documents", "video", "scaling"] as const;
+export const AREAS = ["queue", "images", "audio", "documents", "video", "scaling", "quality"] as const;
 export type AreaName = (typeof AREAS)[number];
+/**
+ * What a run without BENCH_ONLY measures. The quality area (issue 19) runs on its own
+ * (`BENCH_ONLY=quality`, ~25 min on a busy 2-core machine) and keeps its own page, quality-results.md.
+ */
+export const DEFAULT_AREAS: readonly AreaName[] = AREAS.filter((area) => area !== "quality");
 
 export interface BenchSettings {
   quick: boolean;
@@ -29,6 +34,8 @@ export interface BenchSettings {
   documents: { count: number; pages: number; concurrency: number };
   queue: { messages: number; concurrency: number; roundTripJobs: number };
   scaling: { jpegCount: number; layouts: Array<{ processes: number; concurrency: number }> };
+  /** Quality area: still size, clip length (720p30), candidate sets (quick: fewer), metric runs side by side. */
+  quality: { imageSize: [number, number]; clipSec: number; fullCandidates: boolean; scoreParallel: number };
 }
 
 export function benchSettings(env: Record<string, string | undefined> = process.env): BenchSettings {
@@ -41,7 +48,7 @@ export function benchSettings(env: Record<string, string | undefined> = process.
   return {
     quick,
     runs,
-    areas: only.length > 0 ? (only as AreaName[]) : [...AREAS],
+    areas: only.length > 0 ? (only as AreaName[]) : [...DEFAULT_AREAS],
     inputDir: env.BENCH_INPUT_DIR ?? path.join(os.tmpdir(), "media-processor-bench"),
     cpuProfile: flag("BENCH_CPU_PROFILE"),
     images: quick
@@ -51,6 +58,7 @@ export function benchSettings(env: Record<string, string | undefined> = process.
     audio: quick ? { count: 1, durationSec: 30, concurrency: 2 } : { count: 2, durationSec: 120, concurrency: 2 },
     documents: quick ? { count: 2, pages: 10, concurrency: 2 } : { count: 6, pages: 40, concurrency: 2 },
     queue: quick ? { messages: 150, concurrency: 10, roundTripJobs: 30 } : { messages: 500, concurrency: 10, roundTripJobs: 100 },
+    quality: quick ? { imageSize: [800, 600], clipSec: 4, fullCandidates: false, scoreParallel: 2 } : { imageSize: [1024, 768], clipSec: 8, fullCandidates: true, scoreParallel: 2 },
     scaling: quick
       ? { jpegCount: 2, layouts: [{ processes: 1, concurrency: 1 }, { processes: 1, concurrency: 2 }] }
       : {

@@ -12,17 +12,18 @@
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { AREAS, benchSettings, type AreaName } from "./bench-settings.ts";
+import { benchSettings, DEFAULT_AREAS, type AreaName } from "./bench-settings.ts";
 import { benchAudio } from "./areas/audio.bench.ts";
 import { benchDocuments } from "./areas/documents.bench.ts";
 import { benchImages } from "./areas/images.bench.ts";
+import { benchQuality } from "./areas/quality.bench.ts";
 import { benchQueue } from "./areas/queue.bench.ts";
 import { benchScaling } from "./areas/scaling.bench.ts";
 import { benchVideo } from "./areas/video.bench.ts";
 import type { BenchContext } from "./lib/context.ts";
 import { loadAverage, machineFacts } from "./lib/machine.ts";
 import { areaToText, type AreaReport } from "./lib/report.ts";
-import { renderResults } from "./lib/results-page.ts";
+import { renderQualityPage, renderResults } from "./lib/results-page.ts";
 import { BenchStack } from "./lib/stack.ts";
 
 const AREA_RUNNERS: Record<AreaName, (context: BenchContext) => Promise<AreaReport>> = {
@@ -32,6 +33,7 @@ const AREA_RUNNERS: Record<AreaName, (context: BenchContext) => Promise<AreaRepo
   documents: benchDocuments,
   video: benchVideo,
   scaling: benchScaling,
+  quality: benchQuality,
 };
 
 const settings = benchSettings();
@@ -47,6 +49,7 @@ await mkdir(workDir, { recursive: true });
 const context: BenchContext = { settings, stack, workDir, log };
 const reports: AreaReport[] = [];
 const failures: string[] = [];
+const areaSeconds = new Map<AreaName, number>();
 try {
   for (const area of settings.areas) {
     const areaStarted = Date.now();
@@ -59,7 +62,8 @@ try {
       failures.push(`${area}: ${(error as Error).stack ?? String(error)}`);
       log(`${area}: FAILED: ${(error as Error).message}`);
     }
-    log(`${area}: ${Math.round((Date.now() - areaStarted) / 1000)} s`);
+    areaSeconds.set(area, Math.round((Date.now() - areaStarted) / 1000));
+    log(`${area}: ${areaSeconds.get(area)} s`);
     await stack.purgeQueue();
     await stack.clearObjects().catch(() => undefined);
   }
@@ -78,10 +82,16 @@ try {
 const finishedAt = new Date();
 const page = renderResults({ settings, machine, loadAtEnd: loadAverage(), startedAt, finishedAt, reports, failures });
 // Only a full run of every area replaces bench/results.md; a quick or partial run must not overwrite it.
-const complete = !settings.quick && settings.areas.length === AREAS.length;
+const complete = !settings.quick && DEFAULT_AREAS.every((area) => settings.areas.includes(area));
 const resultsFile = complete ? path.join(import.meta.dirname, "results.md") : path.join(settings.inputDir, `results-${settings.quick ? "quick" : settings.areas.join("-")}.md`);
 await writeFile(resultsFile, page);
 log(`wrote ${complete ? "bench/results.md" : resultsFile} (${Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000)} s in total)`);
+// The quality area's figures do not depend on the others: a full (not quick) run of it keeps its own page.
+const quality = reports.find((report) => report.title === "Quality per byte");
+if (quality && !settings.quick) {
+  await writeFile(path.join(import.meta.dirname, "quality-results.md"), renderQualityPage({ machine, startedAt, seconds: areaSeconds.get("quality") ?? 0, report: quality }));
+  log("wrote bench/quality-results.md");
+}
 if (failures.length > 0) {
   log(`${failures.length} area(s) failed:\n${failures.join("\n")}`);
   process.exitCode = 1;

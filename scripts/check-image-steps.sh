@@ -59,6 +59,7 @@ cp -r "$WORK/prod-deps/node_modules" "$APP/node_modules"
 cp -r "$WORK/build/dist" "$APP/dist"
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || fail "ffmpeg/ffprobe missing (the image installs Debian's ffmpeg)"
 command -v heif-convert >/dev/null || fail "heif-convert missing (the image installs Debian's libheif-examples)"
+command -v soffice >/dev/null || fail "soffice missing (the image installs Debian's libreoffice-writer/calc/impress-nogui)"
 chmod 755 "$WORK"
 TEMP_ROOT="$WORK/tmp"
 mkdir -p "$TEMP_ROOT"
@@ -85,6 +86,8 @@ export MEDIA_PROCESSING_QUEUE_URL="http://127.0.0.1:$EMULATOR_PORT/000000000000/
 export MEDIA_DLQ_URL="http://127.0.0.1:$EMULATOR_PORT/000000000000/media-processing-dlq"
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0" TEMP_DIR="$TEMP_ROOT/media-processor" METRICS_PORT SHUTDOWN_GRACE_PERIOD=10s
 export LOG_LEVEL=info
+# The image ships LibreOffice: convert one Office file as the image's user would.
+export DOCUMENT_ENABLE_LIBREOFFICE=true
 
 step "start redis-server :$REDIS_PORT and the emulator (node dist/cli.js emulator) :$EMULATOR_PORT"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK" >"$WORK/redis.log" 2>&1 &
@@ -148,7 +151,12 @@ for processor in $PROCESSORS; do
       ffmpeg -v error -f lavfi -i "testsrc=size=96x64" -frames:v 1 "$WORK/check-heic-source.png"
       heif-enc -q 60 -o "$MEDIA/check-photo.heic" "$WORK/check-heic-source.png" >/dev/null
       ;;
-    document) ;; # written by the uploader below (a hand-built PDF)
+    document)
+      # The PDF is written by the uploader below; a .docx written by LibreOffice goes through LibreOffice again.
+      printf '<html><body><p>media-processor image steps</p></body></html>' >"$WORK/check-office.html"
+      soffice "-env:UserInstallation=file://$WORK/soffice-profile" --headless --convert-to "docx:MS Word 2007 XML" --outdir "$MEDIA" "$WORK/check-office.html" >/dev/null 2>&1 \
+        || fail "soffice could not write the sample .docx"
+      ;;
     *) echo "  no sample for processor \"$processor\": not checked" ;;
   esac
 done
@@ -168,7 +176,8 @@ done
   const s3 = new S3Client({ region: "us-east-1", endpoint: process.env.AWS_ENDPOINT_URL, forcePathStyle: true });
   const prefix = "tenants/t1/users/u1/media/";
   for (const [name, body] of files) await s3.send(new PutObjectCommand({ Bucket: "media-uploads", Key: prefix + name, Body: body }));
-  const waiting = new Set([...files.keys()].map((name) => `${prefix}processed/${name.replace(/\.[^.]+$/, "")}_manifest.json`));
+  // The manifest of <file> is processed/<file>_manifest.json (src/storage/output-keys.ts).
+  const waiting = new Set([...files.keys()].map((name) => `${prefix}processed/${name}_manifest.json`));
   const deadline = Date.now() + 120_000;
   while (waiting.size > 0 && Date.now() < deadline) {
     for (const key of [...waiting]) {

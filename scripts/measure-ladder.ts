@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     const video = probe.video!;
     const rungs = planLadder({ width: video.displayWidth, height: video.displayHeight }, RUNGS);
     const source = { videoStreamIndex: video.index, audioStreamIndex: probe.audio?.index, fps: video.fps, durationSec: probe.durationSec };
-    const settings = { x264Preset: values.preset, maxFps: 60, segmentSeconds: 4, addSilentAudio: false, segmentFormat: "mpegts" as const };
+    const settings = { x264Preset: values.preset, maxFps: 60, segmentSeconds: 4, keyframeSeconds: 2, addSilentAudio: false, segmentFormat: "mpegts" as const };
     const encode = (subset: PlannedRung[], outDir: string) =>
       runFfmpeg({ args: hlsLadderArgs({ inputPath: clip, demuxer: probe.format.demuxer, source, rungs: subset, settings, audioOnlyKbps: undefined, outDir }) });
 

@@ -47,6 +47,12 @@ export class MediaError extends Error {
     this.detail = options.detail;
   }
 
+  /** The same error with its message rewritten (e.g. temp paths replaced); code, category and cause kept. */
+  withMessage(message: string): MediaError {
+    if (message === this.message) return this;
+    return new MediaError(message, { code: this.code, category: this.category, retryable: this.retryable, cause: this.cause, ...(this.detail ? { detail: this.detail } : {}) });
+  }
+
   /** The shape stored on the job record and returned by the API (no stack, no cause chain). */
   toJobError(): JobErrorInfo {
     return { category: this.category, code: this.code, message: this.message, retryable: this.retryable };
@@ -131,8 +137,23 @@ const AWS_CONFIGURATION_CODES = new Set([
   "AuthorizationHeaderMalformed",
   "ExpiredToken",
   "InvalidClientTokenId",
+  "InvalidBucketName",
+  "MethodNotAllowed",
+  "AllAccessDisabled",
+  "InvalidToken",
+  "KMS.DisabledException",
+  "KMS.NotFoundException",
   "AWS.SimpleQueueService.NonExistentQueue",
   "QueueDoesNotExist",
+]);
+/** The few 4xx answers that a retry can fix; every other 4xx is final (see fromAwsError). */
+const AWS_TRANSIENT_CLIENT_CODES = new Set([
+  // S3 answers 400 to a connection that went idle or a body that arrived short or corrupted: network trouble.
+  "RequestTimeout",
+  "IncompleteBody",
+  "BadDigest",
+  // 409: a conflicting operation on the bucket is in progress.
+  "OperationAborted",
 ]);
 const AWS_THROTTLING_CODES = new Set(["SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "RequestThrottled"]);
 const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EAI_AGAIN", "ENOTFOUND", "EHOSTUNREACH", "UND_ERR_SOCKET"]);
@@ -160,6 +181,10 @@ export function fromAwsError(error: unknown, operation: string): MediaError {
     return transientError("aws-unavailable", message, error);
   }
   if (status === undefined) return transientError("aws-unreachable", message, error);
+  if (AWS_TRANSIENT_CLIENT_CODES.has(code) || status === 408) return transientError("aws-request-failed", message, error);
+  // Any other 4xx (KeyTooLongError, InvalidArgument, EntityTooLarge, …) says this request is wrong
+  // for this object: retrying it MAX_PROCESSING_RETRIES times on the way to the DLQ cannot help.
+  if (status >= 400 && status < 500) return new MediaError(message, { code: `aws-${code}`, category: "processing", retryable: false, cause: error });
   return configurationError(`aws-${code}`, message, error);
 }
 

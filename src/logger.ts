@@ -1,4 +1,4 @@
-import { pino, type Logger } from "pino";
+import { pino, type Logger, type LoggerOptions } from "pino";
 
 export type { Logger };
 
@@ -6,8 +6,10 @@ export type { Logger };
  * Structured JSON lines. Credentials can reach a log line through an error's request metadata
  * or a config dump, so the paths where they live are redacted at the source.
  */
-export function createLogger(level: string, base: Record<string, unknown> = {}): Logger {
-  return pino({
+export function createLogger(level: string, base: Record<string, unknown> = {}, destination: "stdout" | "stderr" = "stdout"): Logger {
+  // stderr for commands whose stdout is a document (`demo --json | jq`).
+  const stream = destination === "stderr" ? pino.destination({ fd: 2, sync: true }) : undefined;
+  const options: LoggerOptions = {
     level,
     base: { service: "media-processor", ...base },
     timestamp: pino.stdTimeFunctions.isoTime,
@@ -26,7 +28,8 @@ export function createLogger(level: string, base: Record<string, unknown> = {}):
       censor: "[redacted]",
     },
     formatters: { level: (label) => ({ level: label }) },
-  });
+  };
+  return stream ? pino(options, stream) : pino(options);
 }
 
 /** A Redis URL with any password replaced, safe to log. */

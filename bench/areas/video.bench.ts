@@ -28,8 +28,8 @@ export async function benchVideo(context: BenchContext): Promise<AreaReport> {
   const video = probe.video!;
   const config = stack.config.video;
   const rungs = planLadder({ width: video.displayWidth, height: video.displayHeight, bitRate: probe.format.bitRate }, config.rungs);
-  const source = { videoStreamIndex: video.index, audioStreamIndex: probe.audio?.index, fps: video.fps, durationSec: probe.durationSec };
-  const encodeSettings = { x264Preset: config.x264Preset, maxFps: config.maxFps, segmentSeconds: config.segmentSeconds, addSilentAudio: config.addSilentAudio, segmentFormat: config.segmentFormat };
+  const source = { videoStreamIndex: video.index, audioStreamIndex: probe.audio?.index, fps: video.fps, baseFps: video.baseFps, durationSec: probe.durationSec };
+  const encodeSettings = { x264Preset: config.x264Preset, maxFps: config.maxFps, segmentSeconds: config.segmentSeconds, keyframeSeconds: config.keyframeSeconds, addSilentAudio: config.addSilentAudio, segmentFormat: config.segmentFormat };
   const ladder = (subset: PlannedRung[], outDir: string) =>
     hlsLadderArgs({ inputPath: clip.file, demuxer: probe.format.demuxer, source, rungs: subset, settings: encodeSettings, audioOnlyKbps: undefined, outDir });
   const parallel = settings.video.perRungParallel;

@@ -24,7 +24,7 @@ async function exists(file: string): Promise<boolean> {
   );
 }
 
-async function cached(file: string, make: (temporary: string) => Promise<void>): Promise<string> {
+export async function cached(file: string, make: (temporary: string) => Promise<void>): Promise<string> {
   if (await exists(file)) return file;
   await mkdir(path.dirname(file), { recursive: true });
   const temporary = `${file}.partial${path.extname(file)}`;
@@ -35,7 +35,7 @@ async function cached(file: string, make: (temporary: string) => Promise<void>):
 
 /** Gaussian grain, made once per size and reused: sharp's noise generator is the slow part. */
 const grainCache = new Map<string, Promise<Buffer>>();
-function grain(width: number, height: number, sigma: number): Promise<Buffer> {
+export function grain(width: number, height: number, sigma: number): Promise<Buffer> {
   const id = `${width}x${height}x${sigma}`;
   let made = grainCache.get(id);
   if (!made) {
@@ -46,7 +46,7 @@ function grain(width: number, height: number, sigma: number): Promise<Buffer> {
 }
 
 /** Adds grain to an RGB(A) raw buffer in place, scaled by `amount`. */
-function addGrain(pixels: Buffer, channels: number, noise: Buffer, amount: number): void {
+export function addGrain(pixels: Buffer, channels: number, noise: Buffer, amount: number): void {
   for (let pixel = 0, sample = 0; sample < noise.length; pixel += channels, sample += 3) {
     for (let channel = 0; channel < 3; channel += 1) {
       const value = pixels[pixel + channel]! + (noise[sample + channel]! - 128) * amount;
@@ -56,7 +56,7 @@ function addGrain(pixels: Buffer, channels: number, noise: Buffer, amount: numbe
 }
 
 /** Overlapping soft shapes on a gradient: smooth areas and edges, like a photo's content. */
-function sceneSvg(width: number, height: number, seed: number, alpha: boolean): string {
+export function sceneSvg(width: number, height: number, seed: number, alpha: boolean): string {
   const shapes = Array.from({ length: 40 }, (_, index) => {
     const i = index + seed * 41;
     const x = (i * 977) % width;

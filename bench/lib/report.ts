@@ -32,6 +32,16 @@ export interface AreaReport {
   ratios: RatioFigure[];
   /** Profile findings and remarks (markdown allowed). */
   notes: string[];
+  /** Tables of their own shape (the quality area's per-variant scores), after the figures. */
+  tables?: ReportTable[];
+}
+
+export interface ReportTable {
+  title: string;
+  header: string[];
+  rows: string[][];
+  /** Lines under the table (markdown allowed). */
+  notes?: string[];
 }
 
 export interface TargetVerdict {
@@ -93,7 +103,8 @@ export function renderMarkdownTable(header: readonly string[], rows: ReadonlyArr
 const HEADER = ["figure", "median", "unit / verdict", "runs", "spread"];
 
 export function areaToText(area: AreaReport): string {
-  return [`== ${area.title}`, ...area.setup.map((line) => `   ${line}`), renderTextTable(HEADER, areaRows(area))].join("\n");
+  const tables = (area.tables ?? []).flatMap((table) => ["", `-- ${table.title}`, renderTextTable(table.header, table.rows), ...(table.notes ?? []).map((note) => `   ${note}`)]);
+  return [`== ${area.title}`, ...area.setup.map((line) => `   ${line}`), renderTextTable(HEADER, areaRows(area)), ...tables].join("\n");
 }
 
 export function areaToMarkdown(area: AreaReport): string {
@@ -103,6 +114,7 @@ export function areaToMarkdown(area: AreaReport): string {
     ...area.setup.map((line) => `- ${line}`),
     "",
     renderMarkdownTable(HEADER, areaRows(area)),
+    ...(area.tables ?? []).flatMap((table) => ["", `### ${table.title}`, "", renderMarkdownTable(table.header, table.rows), ...(table.notes && table.notes.length > 0 ? ["", ...table.notes.map((note) => `- ${note}`)] : [])]),
     ...(area.notes.length > 0 ? ["", ...area.notes.map((note) => `- ${note}`)] : []),
     "",
   ].join("\n");

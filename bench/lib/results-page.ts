@@ -135,3 +135,22 @@ export function renderResults(input: ResultsInput): string {
   }
   return `${lines.join("\n").replace(/\n{3,}/g, "\n\n").trimEnd()}\n`;
 }
+
+/**
+ * bench/quality-results.md: the quality area alone (`BENCH_ONLY=quality npm run bench`), written
+ * by any run of it that is not quick, since its figures do not depend on the other areas.
+ */
+export function renderQualityPage(input: { machine: MachineFacts; startedAt: Date; seconds: number; report: AreaReport }): string {
+  const { machine } = input;
+  const lines = [
+    "# Benchmark results: quality per byte",
+    "",
+    `Written by \`BENCH_ONLY=quality npm run bench\` on ${input.startedAt.toISOString()}; the quality area took ${input.seconds} s of wall time`,
+    `on ${machine.cpus} × ${machine.cpuModel} (load average at start ${machine.loadAverage}; the machine is shared). sharp ${machine.sharp} / libvips ${machine.libvips},`,
+    `${machine.ffmpeg}. Bytes and scores are deterministic for these versions; CPU seconds vary by a few per cent between runs.`,
+    "The README's image and video defaults are chosen from these tables.",
+    "",
+    areaToMarkdown(input.report).replace(/^## /, "## Area: "),
+  ];
+  return `${lines.join("\n").replace(/\n{3,}/g, "\n\n").trimEnd()}\n`;
+}

@@ -1,12 +1,14 @@
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
+import { parseOutputKey } from "../../src/events/key-rules.ts";
 import type { JobRecord } from "../../src/jobs/job.model.ts";
 
 /**
  * The check that both sides did the same work: every output the pipeline stored in a run has a
  * file of the same name and the same size from the raw side (sharp, ffmpeg and pdf.js are
  * deterministic for the same input and settings). Raw files are named `<index>-<name>_<variant>.<ext>`;
- * the pipeline's keys end in `<run tag>-<index>-<name>_<variant>.<ext>`. Returns the differences.
+ * the pipeline's keys end in `<run tag>-<index>-<name>.<source ext>.<run>_<variant>.<ext>`
+ * (src/storage/output-keys.ts). Returns the differences.
  */
 export async function differingOutputs(rawDir: string, jobs: readonly JobRecord[], runTag: string, ignore: RegExp = /$^/): Promise<string[]> {
   const rawSizes = new Map<string, number>();
@@ -15,7 +17,9 @@ export async function differingOutputs(rawDir: string, jobs: readonly JobRecord[
   for (const job of jobs) {
     const outputs = (job.result as { outputs?: Array<{ key: string; bytes: number }> } | undefined)?.outputs ?? [];
     for (const output of outputs) {
-      const name = path.basename(output.key).slice(runTag.length + 1);
+      const parsed = parseOutputKey(output.key, "processed");
+      if (!parsed || parsed.kind === "manifest") continue;
+      const name = `${path.parse(parsed.base.slice(runTag.length + 1)).name}_${parsed.name}`;
       if (ignore.test(name)) continue;
       const rawBytes = rawSizes.get(name);
       if (rawBytes === undefined) differences.push(`${name}: made by the pipeline only`);

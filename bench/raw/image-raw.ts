@@ -37,7 +37,7 @@ type RawImage = { data: Buffer; info: OutputInfo & { channels: 1 | 2 | 3 | 4 } }
 function withFormat(pipeline: Sharp, plan: VariantPlan, image: AppConfig["image"]): Sharp {
   switch (plan.format) {
     case "jpeg":
-      return pipeline.jpeg({ quality: image.jpegQuality, mozjpeg: true, progressive: true });
+      return pipeline.jpeg({ quality: image.jpegQuality, mozjpeg: true, progressive: true, chromaSubsampling: image.jpegChromaSubsampling });
     case "png":
       return pipeline.png({ compressionLevel: 9, adaptiveFiltering: true, effort: 7 });
     case "webp":

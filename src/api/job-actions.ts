@@ -1,9 +1,9 @@
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { fromAwsError, type JobErrorInfo } from "../errors.ts";
 import type { Owner } from "../events/key-rules.ts";
-import type { DroppedRecord, ObjectRef } from "../events/object-ref.ts";
+import type { DroppedRecord } from "../events/object-ref.ts";
 import { buildS3Notification, parseMessageBody, type ParseRules } from "../events/s3-event.parser.ts";
-import { jobIdFor, type JobRecord, type JobSource, type JobStatus } from "../jobs/job.model.ts";
+import { jobIdFor, jobSourceOf, type JobRecord, type JobStatus } from "../jobs/job.model.ts";
 import type { JobStore } from "../jobs/job.store.ts";
 import type { Logger } from "../logger.ts";
 import type { JobAnnouncer } from "../notify/job-announcer.ts";
@@ -82,7 +82,7 @@ export class JobActions {
     const messageId = await this.send(this.deps.queueUrl, body);
     const jobs: EnqueuedJob[] = [];
     for (const ref of parsed.refs) {
-      const source = sourceOf(ref);
+      const source = jobSourceOf(ref);
       const id = jobIdFor(source);
       const owner = this.deps.ownerOf(ref.key);
       const { created, status } = await this.deps.store.enqueue({ id, source, tenantId: owner.tenantId, userId: owner.userId, via: "api" });
@@ -162,7 +162,7 @@ export class JobActions {
         const parsed = parseMessageBody(message.Body, this.deps.parseRules);
         const refs = parsed.kind === "events" ? parsed.refs : [];
         for (const ref of refs) {
-          const id = jobIdFor(sourceOf(ref));
+          const id = jobIdFor(jobSourceOf(ref));
           const detail = { via: "dlq-redrive", dlqMessageId: message.MessageId };
           const moved = await store.requeue(id, ["failed"], detail);
           if (moved) requeued.push(id);
@@ -209,17 +209,6 @@ export class JobActions {
       throw fromAwsError(error, "sqs:sendMessage");
     }
   }
-}
-
-/** The same source a worker derives from the event, so both compute the same job id. */
-function sourceOf(ref: ObjectRef): JobSource {
-  return {
-    bucket: ref.bucket,
-    key: ref.key,
-    ...(ref.size !== undefined ? { size: ref.size } : {}),
-    ...(ref.eTag ? { eTag: ref.eTag.replace(/"/g, "") } : {}),
-    ...(ref.versionId ? { versionId: ref.versionId } : {}),
-  };
 }
 
 function retryRefusal(status: JobStatus): string {

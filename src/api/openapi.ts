@@ -50,7 +50,7 @@ const jobIdParameter = {
   name: "id",
   in: "path",
   required: true,
-  description: "Job id: derived from bucket, key and versionId or ETag of the upload.",
+  description: "Job id: derived from bucket, key and the upload's versionId, or its ETag and the event's sequencer.",
   schema: { type: "string", pattern: JOB_ID_PATTERN },
 };
 
@@ -74,7 +74,14 @@ const schemas: Record<string, Schema> = {
   JobSource: {
     type: "object",
     required: ["bucket", "key"],
-    properties: { bucket: { type: "string" }, key: { type: "string" }, size: { type: "number" }, eTag: { type: "string" }, versionId: { type: "string" } },
+    properties: {
+      bucket: { type: "string" },
+      key: { type: "string" },
+      size: { type: "number" },
+      eTag: { type: "string" },
+      versionId: { type: "string" },
+      sequencer: { type: "string", description: "The S3 event's sequencer: tells two uploads of identical bytes to an unversioned key apart." },
+    },
   },
   JobError: {
     type: "object",
@@ -308,7 +315,13 @@ const schemas: Record<string, Schema> = {
                     object: {
                       type: "object",
                       required: ["key"],
-                      properties: { key: { type: "string", description: "URL-encoded as S3 writes it." }, size: { type: "number" }, eTag: { type: "string" }, versionId: { type: "string" } },
+                      properties: {
+                        key: { type: "string", description: "URL-encoded as S3 writes it." },
+                        size: { type: "number" },
+                        eTag: { type: "string" },
+                        versionId: { type: "string", description: "\"null\" (unversioned bucket) is no version." },
+                        sequencer: { type: "string", description: "Set by S3 for every PUT; two uploads of the same bytes are two jobs." },
+                      },
                     },
                   },
                 },

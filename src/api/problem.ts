@@ -100,7 +100,8 @@ export function toProblem(error: unknown): HttpProblem {
   if ((error instanceof MediaError && error.category === "transient") || isRedisUnavailable(error)) {
     return new HttpProblem(503, "dependency-unavailable", "a dependency (Redis or SQS) did not answer; try again", {}, { "retry-after": "5" });
   }
-  if (error instanceof MediaError && error.category === "configuration") {
+  // A refusal from SQS or S3 (permissions, a missing queue, a request it will not take) is theirs, not ours.
+  if (error instanceof MediaError && (error.category === "configuration" || error.code.startsWith("aws-"))) {
     return new HttpProblem(502, "dependency-refused", "SQS or S3 refused the request (permissions or a missing queue); the cause is in the logs");
   }
   return new HttpProblem(500, "internal-error", "the request failed on the server; the cause is in its logs");

@@ -33,6 +33,8 @@ export interface AppConfig {
     thumbnailSizes: { small: number; medium: number; large: number };
     webMaxDimension: number;
     jpegQuality: number;
+    /** Chroma subsampling of the optimized JPEG. */
+    jpegChromaSubsampling: "4:4:4" | "4:2:0";
     webpQuality: number;
     avifQuality: number;
     avifEffort: number;
@@ -43,6 +45,10 @@ export interface AppConfig {
     /** Ladder rungs, lowest first; each is a box `height` high (16:9), turned for portrait sources. */
     rungs: HlsRungSpec[];
     segmentSeconds: number;
+    /** Forced keyframe spacing; divides segmentSeconds, so segments start on a keyframe in every rung. */
+    keyframeSeconds: number;
+    /** I-frame playlists for TS renditions. */
+    iFramePlaylists: boolean;
     segmentFormat: "mpegts" | "fmp4";
     maxDurationSec: number;
     maxPixels: number;
@@ -54,6 +60,16 @@ export interface AppConfig {
     storyboard: boolean;
     /** Convert HDR (PQ/HLG) sources to SDR BT.709 before encoding. */
     hdrToneMap: boolean;
+    /** Fit rung bitrates to the content with a probe encode (content-ladder.ts); never above the configured rungs. */
+    contentAwareLadder: boolean;
+    contentProbeCrf: number;
+    contentProbeSeconds: number;
+  };
+  /** Optional quality scores of every output against its source (src/processors/quality). */
+  quality: {
+    scores: boolean;
+    imageMetric: "ssim" | "ssimulacra2";
+    ssimulacra2Binary: string;
   };
   audio: {
     /** Transcode targets in output order: mp3, aac (M4A), ogg (Opus). */
@@ -124,6 +140,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.IMAGE_THUMBNAIL_SIZES.length !== 3 || small === undefined || medium === undefined || large === undefined) {
     problems.push(`IMAGE_THUMBNAIL_SIZES: expected three sizes (small,medium,large), got ${e.IMAGE_THUMBNAIL_SIZES.length}`);
   }
+  const keyframeSeconds = e.VIDEO_KEYFRAME_INTERVAL_SECONDS > 0 ? e.VIDEO_KEYFRAME_INTERVAL_SECONDS : e.VIDEO_HLS_SEGMENT_SECONDS % 2 === 0 ? 2 : 1;
+  if (e.VIDEO_HLS_SEGMENT_SECONDS % keyframeSeconds !== 0) {
+    problems.push(`VIDEO_HLS_SEGMENT_SECONDS (${e.VIDEO_HLS_SEGMENT_SECONDS}) must be a multiple of VIDEO_KEYFRAME_INTERVAL_SECONDS (${keyframeSeconds}), or segments would not start on the same keyframes in every rung`);
+  }
   if (e.RETRY_BACKOFF_MAX < e.RETRY_BACKOFF_BASE) problems.push("RETRY_BACKOFF_MAX must be at least RETRY_BACKOFF_BASE");
   if (e.RETRY_BACKOFF_MAX > SQS_MAX_VISIBILITY_SEC * 1000) problems.push("RETRY_BACKOFF_MAX must be at most 12h (SQS limit)");
   if (problems.length > 0) throw new ConfigError(problems);
@@ -167,6 +187,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       thumbnailSizes: { small: small!, medium: medium!, large: large! },
       webMaxDimension: e.IMAGE_WEB_MAX_DIMENSION,
       jpegQuality: e.IMAGE_JPEG_QUALITY,
+      jpegChromaSubsampling: e.IMAGE_JPEG_CHROMA_SUBSAMPLING,
       webpQuality: e.IMAGE_WEBP_QUALITY,
       avifQuality: e.IMAGE_AVIF_QUALITY,
       avifEffort: e.IMAGE_AVIF_EFFORT,
@@ -176,6 +197,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       hlsEnabled: e.ENABLE_HLS_TRANSCODING,
       rungs: e.VIDEO_HLS_RUNGS,
       segmentSeconds: e.VIDEO_HLS_SEGMENT_SECONDS,
+      keyframeSeconds,
+      iFramePlaylists: e.VIDEO_HLS_IFRAME_PLAYLISTS,
       segmentFormat: e.VIDEO_HLS_SEGMENT_FORMAT,
       maxDurationSec: e.VIDEO_MAX_DURATION / 1000,
       maxPixels: e.VIDEO_MAX_PIXELS,
@@ -186,6 +209,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       posterPositionPercent: e.VIDEO_POSTER_POSITION_PERCENT,
       storyboard: e.VIDEO_STORYBOARD,
       hdrToneMap: e.VIDEO_HDR_TONE_MAP,
+      contentAwareLadder: e.VIDEO_CONTENT_AWARE_LADDER,
+      contentProbeCrf: e.VIDEO_CONTENT_PROBE_CRF,
+      contentProbeSeconds: e.VIDEO_CONTENT_PROBE_SECONDS,
+    },
+    quality: {
+      scores: e.QUALITY_SCORES,
+      imageMetric: e.QUALITY_IMAGE_METRIC,
+      ssimulacra2Binary: e.QUALITY_SSIMULACRA2_PATH,
     },
     audio: {
       formats: e.AUDIO_FORMATS as Array<"mp3" | "aac" | "ogg">,

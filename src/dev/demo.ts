@@ -1,17 +1,17 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { loadConfig } from "../config/config.ts";
-import { buildS3Notification } from "../events/s3-event.parser.ts";
+import { buildS3Notification, newSequencer } from "../events/s3-event.parser.ts";
 import { isTerminal, jobIdFor, type JobRecord } from "../jobs/job.model.ts";
 import { createLogger } from "../logger.ts";
 import { createSqsClient } from "../queue/sqs.client.ts";
 import { createS3Client } from "../storage/s3.client.ts";
 import { ObjectStore } from "../storage/object-store.ts";
-import { outputLayout } from "../storage/output-keys.ts";
+import { manifestKey, outputLayout, runPrefixes } from "../storage/output-keys.ts";
 import { startWorker } from "../worker.ts";
 import { startLocalStack } from "./local-stack.ts";
 import { generateSamples } from "./samples.ts";
@@ -35,6 +35,52 @@ export function parseDemoArgs(args: string[]): DemoOptions {
   return options;
 }
 
+/** A file to upload and the key it gets under the demo user's media folder. */
+export interface DemoInput {
+  file: string;
+  /** Relative to `tenants/demo/users/demo/media/`. */
+  name: string;
+}
+
+/** A path the demo cannot use; reported as one line, exit code 2. */
+export class DemoInputError extends Error {}
+
+/**
+ * The files to process: each file as given, and every file under each folder (recursively, in
+ * name order, hidden files such as `.DS_Store` skipped), keeping their relative paths so files
+ * side by side in a folder (an iPhone Live Photo's `IMG_1234.HEIC` and `IMG_1234.MOV`) stay
+ * side by side in the bucket. Every upload gets its own `<stamp>-<n>-` prefix.
+ */
+export async function resolveDemoInputs(paths: string[], stamp: number): Promise<DemoInput[]> {
+  const inputs: DemoInput[] = [];
+  for (const [index, given] of paths.entries()) {
+    const info = await stat(given).catch(() => undefined);
+    if (!info) throw new DemoInputError(`no such file or folder: ${given}`);
+    if (info.isFile()) {
+      inputs.push({ file: given, name: `${stamp}-${index}-${path.basename(given)}` });
+      continue;
+    }
+    if (!info.isDirectory()) throw new DemoInputError(`not a file or folder: ${given}`);
+    const files = await filesUnder(given);
+    if (files.length === 0) throw new DemoInputError(`no files to process in the folder ${given}`);
+    for (const relative of files) inputs.push({ file: path.join(given, relative), name: `${stamp}-${index}-${path.basename(given)}/${relative.split(path.sep).join("/")}` });
+  }
+  return inputs;
+}
+
+async function filesUnder(folder: string): Promise<string[]> {
+  const entries = await readdir(folder, { recursive: true, withFileTypes: true });
+  const files: string[] = [];
+  for (const entry of entries) {
+    const relative = path.relative(folder, path.join(entry.parentPath, entry.name));
+    if (relative.split(path.sep).some((part) => part.startsWith("."))) continue;
+    // A symlink counts when it points at a file; a link to a folder is not followed (no loops).
+    const isFile = entry.isFile() || (entry.isSymbolicLink() && (await stat(path.join(folder, relative)).then((target) => target.isFile(), () => false)));
+    if (isFile) files.push(relative);
+  }
+  return files.sort();
+}
+
 interface DemoRow {
   id: string;
   sourceKey: string;
@@ -44,7 +90,11 @@ interface DemoRow {
   errorCode: string | undefined;
   durationMs: number | undefined;
   outputs: string[];
+  /** The run token of the job's outputs (output-keys.ts), when it completed. */
+  run: string | undefined;
 }
+
+const DEMO_FOLDER = "tenants/demo/users/demo/media/";
 
 /**
  * The end-to-end demo: local stack up, worker up, sample (or given) files uploaded and their S3
@@ -54,10 +104,21 @@ interface DemoRow {
 export async function runDemo(options: DemoOptions): Promise<number> {
   process.env.AWS_ACCESS_KEY_ID ??= "local";
   process.env.AWS_SECRET_ACCESS_KEY ??= "local";
-  const work = await mkdtemp(path.join(os.tmpdir(), "mp-demo-"));
+  // With --json, stdout carries the JSON document and nothing else: progress and logs go to stderr.
   const log = (line: string) => (options.json ? process.stderr : process.stdout).write(`${line}\n`);
+  const logDestination = options.json ? "stderr" : "stdout";
+  const stamp = Math.floor(Date.now() / 1000);
+  let given: DemoInput[] = [];
+  try {
+    given = await resolveDemoInputs(options.files, stamp);
+  } catch (error) {
+    if (!(error instanceof DemoInputError)) throw error;
+    process.stderr.write(`demo: ${error.message}\n`);
+    return 2;
+  }
+  const work = await mkdtemp(path.join(os.tmpdir(), "mp-demo-"));
   log("starting the local stack (S3+SQS emulator in-process, redis-server child)…");
-  const stack = await startLocalStack();
+  const stack = await startLocalStack({ logger: createLogger("warn", {}, logDestination) });
   const config = loadConfig({
     ...process.env,
     ...stack.env,
@@ -66,39 +127,30 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     SQS_WAIT_TIME_SECONDS: "1",
     LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
   });
-  const worker = await startWorker(config, { logger: createLogger(config.logLevel, { workerId: config.workerId }) });
+  const worker = await startWorker(config, { logger: createLogger(config.logLevel, { workerId: config.workerId }, logDestination) });
   const s3 = createS3Client(config.aws);
   const sqs = createSqsClient(config.aws);
   const objects = new ObjectStore(s3);
   try {
-    const files = options.files.length > 0 ? options.files : await samplesWithProcessors(work, worker.processorNames, log);
-    log(`worker up (metrics on :${worker.health.port}); uploading ${files.length} file(s)…`);
+    const inputs = given.length > 0 ? given : (await samplesWithProcessors(work, worker.processorNames, log)).map((file, index) => ({ file, name: `${stamp}-${index}-${path.basename(file)}` }));
+    log(`worker up (metrics on :${worker.health.port}); uploading ${inputs.length} file(s)…`);
     const jobs: Array<{ id: string; key: string }> = [];
-    const stamp = Math.floor(Date.now() / 1000);
-    for (const [index, file] of files.entries()) {
-      const key = `tenants/demo/users/demo/media/${stamp}-${index}-${path.basename(file)}`;
+    for (const { file, name } of inputs) {
+      const key = `${DEMO_FOLDER}${name}`;
       // Multipart above 8 MiB, as S3 clients upload large media.
       const size = await objects.upload({ bucket: stack.bucket, key, body: { file }, contentType: "application/octet-stream" });
       const eTag = ((await objects.head(stack.bucket, key)).eTag ?? "").replace(/"/g, "");
-      // The emulator does not emit bucket notifications: send the one S3 would have sent.
-      await sqs.send(new SendMessageCommand({ QueueUrl: config.queue.queueUrl, MessageBody: buildS3Notification([{ bucket: stack.bucket, key, size, eTag }]) }));
-      jobs.push({ id: jobIdFor({ bucket: stack.bucket, key, eTag }), key });
+      // The emulator does not emit bucket notifications: send the one S3 would have sent (a new sequencer per PUT).
+      const sequencer = newSequencer();
+      await sqs.send(new SendMessageCommand({ QueueUrl: config.queue.queueUrl, MessageBody: buildS3Notification([{ bucket: stack.bucket, key, size, eTag, sequencer }]) }));
+      jobs.push({ id: jobIdFor({ bucket: stack.bucket, key, eTag, sequencer }), key });
     }
     const records = await waitForAll(worker.store.get.bind(worker.store), jobs.map((job) => job.id), options.timeoutMs, log);
     const rows: DemoRow[] = jobs.map(({ id, key }) => toRow(id, key, records.get(id)));
     if (options.outDir) {
       const outDir = options.outDir;
       for (const row of rows) {
-        const keys = await listOutputs(async (prefix) => {
-          const found: string[] = [];
-          let token: string | undefined;
-          do {
-            const page = await s3.send(new ListObjectsV2Command({ Bucket: stack.bucket, Prefix: prefix, ContinuationToken: token }));
-            for (const object of page.Contents ?? []) if (object.Key) found.push(object.Key);
-            token = page.NextContinuationToken;
-          } while (token);
-          return found;
-        }, row.sourceKey, config.storage.outputSegment);
+        const keys = await listOutputs(async (prefix) => (await objects.list(stack.bucket, prefix)).map((item) => item.key), row, config.storage.outputSegment);
         await downloadOutputs(outDir, keys, async (key) => {
           const object = await s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: key }));
           return Buffer.from(await object.Body!.transformToByteArray());
@@ -152,7 +204,7 @@ async function waitForAll(get: (id: string) => Promise<JobRecord | undefined>, i
 }
 
 function toRow(id: string, key: string, record: JobRecord | undefined): DemoRow {
-  const result = record?.result as { outputs?: Array<{ key: string }>; manifestKey?: string } | undefined;
+  const result = record?.result as { outputs?: Array<{ key: string }>; manifestKey?: string; run?: string } | undefined;
   return {
     id,
     sourceKey: key,
@@ -162,13 +214,14 @@ function toRow(id: string, key: string, record: JobRecord | undefined): DemoRow 
     errorCode: record?.error?.code,
     durationMs: record?.durationMs,
     outputs: [...(result?.outputs ?? []).map((output) => output.key), ...(result?.manifestKey ? [result.manifestKey] : [])],
+    run: result?.run,
   };
 }
 
 function printTable(rows: DemoRow[], log: (line: string) => void): void {
   const lines = rows.map((row) => [
     row.id.slice(0, 12),
-    path.basename(row.sourceKey).replace(/^\d+-\d+-/, ""),
+    row.sourceKey.slice(DEMO_FOLDER.length).replace(/^\d+-\d+-/, ""),
     row.type,
     row.status + (row.errorCode ? ` (${row.errorCategory}/${row.errorCode})` : ""),
     row.durationMs !== undefined ? `${(row.durationMs / 1000).toFixed(2)} s` : "-",
@@ -185,12 +238,15 @@ function printTable(rows: DemoRow[], log: (line: string) => void): void {
 }
 
 /**
- * Every object a job wrote: `<base>_*` files and the `<base>/` tree (HLS segments are stored but
- * not listed one by one in the job result, so the demo lists the bucket to get a playable tree).
+ * Every object a job's run wrote: its `<base>.<run>_*` files, its `<base>.<run>/` tree (HLS
+ * segments are stored but not listed one by one in the job result, so the demo lists the bucket
+ * to get a playable tree) and the manifest.
  */
-async function listOutputs(list: (prefix: string) => Promise<string[]>, sourceKey: string, outputSegment: string): Promise<string[]> {
-  const layout = outputLayout(sourceKey, outputSegment);
-  return [...(await list(`${layout.prefix}${layout.base}_`)), ...(await list(`${layout.prefix}${layout.base}/`))];
+async function listOutputs(list: (prefix: string) => Promise<string[]>, row: DemoRow, outputSegment: string): Promise<string[]> {
+  if (!row.run) return [];
+  const layout = outputLayout(row.sourceKey, outputSegment, row.run);
+  const [files, tree] = runPrefixes(layout);
+  return [...(await list(files)), ...(await list(tree)), ...(await list(manifestKey(layout)))];
 }
 
 async function downloadOutputs(outDir: string, keys: string[], fetchObject: (key: string) => Promise<Buffer>): Promise<void> {

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { loadConfig } from "../config/config.ts";
-import { buildS3Notification } from "../events/s3-event.parser.ts";
+import { buildS3Notification, newSequencer } from "../events/s3-event.parser.ts";
 import { jobIdFor } from "../jobs/job.model.ts";
 import { createLogger } from "../logger.ts";
 import { createSqsClient } from "../queue/sqs.client.ts";
@@ -63,8 +63,10 @@ export async function runUpload(args: string[]): Promise<number> {
   const objects = new ObjectStore(s3);
   const size = await objects.upload({ bucket, key, body: { file }, contentType: "application/octet-stream" });
   const eTag = ((await objects.head(bucket, key)).eTag ?? "").replace(/"/g, "");
-  await sqs.send(new SendMessageCommand({ QueueUrl: config.queue.queueUrl, MessageBody: buildS3Notification([{ bucket, key, size, eTag }]) }));
-  process.stdout.write(`${JSON.stringify({ bucket, key, jobId: jobIdFor({ bucket, key, eTag }) })}\n`);
+  // A new sequencer, as S3 gives every PUT: uploading the same file twice is two jobs.
+  const sequencer = newSequencer();
+  await sqs.send(new SendMessageCommand({ QueueUrl: config.queue.queueUrl, MessageBody: buildS3Notification([{ bucket, key, size, eTag, sequencer }]) }));
+  process.stdout.write(`${JSON.stringify({ bucket, key, jobId: jobIdFor({ bucket, key, eTag, sequencer }) })}\n`);
   s3.destroy();
   sqs.destroy();
   return 0;

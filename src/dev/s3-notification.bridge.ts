@@ -1,7 +1,7 @@
 import { paginateListObjectsV2, type S3Client } from "@aws-sdk/client-s3";
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { isOutputKey } from "../events/key-rules.ts";
-import { buildS3Notification } from "../events/s3-event.parser.ts";
+import { buildS3Notification, newSequencer } from "../events/s3-event.parser.ts";
 import type { Logger } from "../logger.ts";
 
 /**
@@ -15,9 +15,9 @@ import type { Logger } from "../logger.ts";
  * notification configuration does this; nothing here runs there.
  *
  * Differences from S3 that a developer may notice: events arrive up to one poll interval
- * late, several uploads of the same key between two polls produce one event, and re-uploading
- * identical bytes to an existing key (same ETag) produces none (the worker's claim is
- * idempotent on bucket+key+ETag, so S3's extra event would be deduplicated anyway).
+ * late, and several uploads of the same key between two polls produce one event. A re-upload of
+ * identical bytes (same ETag) is seen by its new LastModified and announced with a new
+ * sequencer, as S3 would, so it is a new job.
  */
 
 export interface NotificationBridgeOptions {
@@ -39,11 +39,13 @@ interface SeenObject {
   key: string;
   size: number | undefined;
   eTag: string | undefined;
+  /** ETag plus LastModified: what tells two uploads of a key apart. */
+  upload: string;
 }
 
 export class S3NotificationBridge {
   readonly #options: NotificationBridgeOptions;
-  /** `bucket\0key` → ETag of the version already announced. */
+  /** `bucket\0key` → ETag and LastModified of the upload already announced. */
   readonly #announced = new Map<string, string>();
   #timer: NodeJS.Timeout | undefined;
   #currentScan: Promise<void> | undefined;
@@ -102,9 +104,9 @@ export class S3NotificationBridge {
         if (object.Key === undefined || isOutputKey(object.Key, this.#options.outputSegment)) continue;
         const id = `${bucket}\0${object.Key}`;
         present.add(id);
-        const eTag = object.ETag ?? "";
-        if (this.#announced.get(id) === eTag) continue;
-        changed.push({ bucket, key: object.Key, size: object.Size, eTag: object.ETag });
+        const upload = `${object.ETag ?? ""}|${object.LastModified?.toISOString() ?? ""}`;
+        if (this.#announced.get(id) === upload) continue;
+        changed.push({ bucket, key: object.Key, size: object.Size, eTag: object.ETag, upload });
       }
     }
     // Forget deleted objects, so uploading the same bytes again is announced again, as S3 would.
@@ -122,14 +124,17 @@ export class S3NotificationBridge {
       const result = await this.#options.sqs.send(
         new SendMessageBatchCommand({
           QueueUrl: this.#options.queueUrl,
-          Entries: batch.map((object, index) => ({ Id: String(index), MessageBody: buildS3Notification([object]) })),
+          Entries: batch.map((object, index) => ({
+            Id: String(index),
+            MessageBody: buildS3Notification([{ bucket: object.bucket, key: object.key, size: object.size, eTag: object.eTag, sequencer: newSequencer() }]),
+          })),
         }),
       );
       const failedIds = new Set((result.Failed ?? []).map((failure) => failure.Id));
       batch.forEach((object, index) => {
         // A failed entry stays unannounced and is retried on the next pass.
         if (failedIds.has(String(index))) return;
-        this.#announced.set(`${object.bucket}\0${object.key}`, object.eTag ?? "");
+        this.#announced.set(`${object.bucket}\0${object.key}`, object.upload);
         sent += 1;
         this.#options.logger.debug({ bucket: object.bucket, key: object.key }, "s3 notification bridge: ObjectCreated sent");
       });

@@ -5,7 +5,9 @@ export interface ObjectRef {
   key: string;
   size: number | undefined;
   eTag: string | undefined;
+  /** Undefined for unversioned objects (S3's `"null"` is read as none). */
   versionId: string | undefined;
+  /** Orders the events of one key; differs between two PUTs of the same bytes. */
   sequencer: string | undefined;
   eventName: string;
   eventTime: string | undefined;
@@ -31,3 +33,12 @@ export interface DroppedRecord {
 export type ParsedBody =
   | { kind: "events"; refs: ObjectRef[]; dropped: DroppedRecord[] }
   | { kind: "invalid"; reason: "not-json" | "unknown-shape" | "too-large"; detail: string };
+
+/**
+ * S3 reports `"null"` as the version id of objects written while versioning was off or
+ * suspended (notifications, EventBridge, GetObject): that names no version, and two PUTs of such
+ * a key must not look like one.
+ */
+export function realVersionId(versionId: string | undefined | null): string | undefined {
+  return versionId && versionId !== "null" ? versionId : undefined;
+}

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { decodeS3EventKey, isOutputKey, isUnsafeKey } from "./key-rules.ts";
-import type { DroppedRecord, ObjectRef, ParsedBody } from "./object-ref.ts";
+import { realVersionId, type DroppedRecord, type ObjectRef, type ParsedBody } from "./object-ref.ts";
 
 /**
  * Turns an SQS body into object refs. Accepts the three shapes S3 uploads reach a queue in:
@@ -32,11 +32,10 @@ const eventBridgeSchema = z.object({
   time: z.string().optional(),
   detail: z.object({
     bucket: z.object({ name: z.string() }),
-    object: z.object({
+    // Loose: S3 writes `etag` and `version-id`, S3 lookalikes `eTag`/`ETag` and `versionId`.
+    object: z.looseObject({
       key: z.string(),
       size: z.number().optional(),
-      etag: z.string().optional(),
-      "version-id": z.string().optional(),
       sequencer: z.string().optional(),
     }),
     reason: z.string().optional(),
@@ -102,7 +101,7 @@ function parseS3Records(records: unknown[], rules: ParseRules): ParsedBody {
       key: decodeS3EventKey(s3.object.key),
       size: s3.object.size,
       eTag: s3.object.eTag,
-      versionId: s3.object.versionId,
+      versionId: realVersionId(s3.object.versionId),
       sequencer: s3.object.sequencer,
       eventName,
       eventTime,
@@ -121,8 +120,8 @@ function parseEventBridge(event: z.infer<typeof eventBridgeSchema>, rules: Parse
     // EventBridge carries the key as stored, not form-encoded like S3 notifications.
     key: object.key,
     size: object.size,
-    eTag: object.etag,
-    versionId: object["version-id"],
+    eTag: stringField(object, ["etag"]),
+    versionId: realVersionId(stringField(object, ["version-id", "versionid"])),
     sequencer: object.sequencer,
     eventName: `ObjectCreated:${event.detail.reason ?? "EventBridge"}`,
     eventTime: event.time,
@@ -145,13 +144,28 @@ function classify(ref: ObjectRef, isCreated: boolean, rules: ParseRules, refs: O
   refs.push(ref);
 }
 
+/** The first string field whose name, ignoring case, is one of `names` (given in lower case). */
+function stringField(object: Record<string, unknown>, names: string[]): string | undefined {
+  for (const [name, value] of Object.entries(object)) {
+    if (typeof value === "string" && names.includes(name.toLowerCase())) return value;
+  }
+  return undefined;
+}
+
 function withOrigin(parsed: ParsedBody, origin: ObjectRef["origin"]): ParsedBody {
   if (parsed.kind !== "events") return parsed;
   return { ...parsed, refs: parsed.refs.map((ref) => ({ ...ref, origin: ref.origin === "s3" ? origin : ref.origin })) };
 }
 
-/** Builds the S3 notification body S3 itself would send for an upload (the emulator does not). */
-export function buildS3Notification(refs: Array<{ bucket: string; key: string; size?: number; eTag?: string; versionId?: string }>, eventTime = new Date()): string {
+/**
+ * Builds the S3 notification body S3 itself would send for an upload (the emulator does not).
+ * S3 gives every PUT a new `sequencer`; pass one ({@link newSequencer}) to model an upload, or
+ * the recorded one to model a redelivery of the same event. Without one the body has none.
+ */
+export function buildS3Notification(
+  refs: Array<{ bucket: string; key: string; size?: number; eTag?: string; versionId?: string; sequencer?: string }>,
+  eventTime = new Date(),
+): string {
   return JSON.stringify({
     Records: refs.map((ref) => ({
       eventVersion: "2.1",
@@ -167,11 +181,19 @@ export function buildS3Notification(refs: Array<{ bucket: string; key: string; s
           ...(ref.size !== undefined ? { size: ref.size } : {}),
           ...(ref.eTag !== undefined ? { eTag: ref.eTag.replace(/"/g, "") } : {}),
           ...(ref.versionId !== undefined ? { versionId: ref.versionId } : {}),
-          sequencer: Date.now().toString(16).toUpperCase(),
+          ...(ref.sequencer !== undefined ? { sequencer: ref.sequencer } : {}),
         },
       },
     })),
   });
+}
+
+let lastSequencer = 0n;
+/** A sequencer as S3 writes them (hex, growing for later events), unique within this process. */
+export function newSequencer(): string {
+  const now = BigInt(Date.now()) * 1_000_000n;
+  lastSequencer = now > lastSequencer ? now : lastSequencer + 1n;
+  return lastSequencer.toString(16).toUpperCase().padStart(18, "0");
 }
 
 /** The inverse of {@link decodeS3EventKey}: how S3 writes keys into notifications. */

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { JobErrorInfo } from "../errors.ts";
+import { realVersionId, type ObjectRef } from "../events/object-ref.ts";
 
 /** queued → processing → completed | failed | cancelled; retry moves failed/cancelled → queued. */
 export const JOB_STATUSES = ["queued", "processing", "completed", "failed", "cancelled"] as const;
@@ -15,6 +16,8 @@ export interface JobSource {
   size?: number;
   eTag?: string;
   versionId?: string;
+  /** The S3 event's sequencer: tells two PUTs of identical bytes to an unversioned key apart. */
+  sequencer?: string;
 }
 
 export interface TimelineEntry {
@@ -48,13 +51,34 @@ export interface JobRecord {
 }
 
 /**
- * Job ids are derived from what identifies one version of one object, so every delivery of
- * the same upload maps to the same job (idempotency), while a re-upload (new ETag or version)
- * is a new job.
+ * Job ids are derived from what identifies one upload of one object, so every delivery of the
+ * same event maps to the same job (idempotency), while a re-upload is a new job:
+ * - a versioned bucket gives every PUT its own versionId, which alone names the upload;
+ * - an unversioned bucket gives two PUTs of the same bytes the same ETag, so the event's
+ *   `sequencer` (different for every PUT of a key, the same in every redelivery of its event)
+ *   is added; an event without one (hand-written, or an S3 lookalike that omits it) falls back
+ *   to the ETag alone, as before.
+ * A version id of `"null"` (what S3 reports for unversioned or versioning-suspended buckets)
+ * names no version: see {@link realVersionId}.
  */
 export function jobIdFor(source: JobSource): string {
-  const version = source.versionId ?? source.eTag?.replace(/"/g, "") ?? "";
+  const versionId = realVersionId(source.versionId);
+  const eTag = source.eTag?.replace(/"/g, "") ?? "";
+  const version = versionId ?? (source.sequencer ? `${eTag}\u0000${source.sequencer}` : eTag);
   return createHash("sha256").update(`${source.bucket}\u0000${source.key}\u0000${version}`).digest("hex").slice(0, 24);
+}
+
+/** The job source an event's ref names; the worker and the API derive it the same way, so they compute the same job id. */
+export function jobSourceOf(ref: ObjectRef): JobSource {
+  const versionId = realVersionId(ref.versionId);
+  return {
+    bucket: ref.bucket,
+    key: ref.key,
+    ...(ref.size !== undefined ? { size: ref.size } : {}),
+    ...(ref.eTag ? { eTag: ref.eTag.replace(/"/g, "") } : {}),
+    ...(versionId ? { versionId } : {}),
+    ...(ref.sequencer ? { sequencer: ref.sequencer } : {}),
+  };
 }
 
 export const isTerminal = (status: JobStatus) => TERMINAL_STATUSES.includes(status);

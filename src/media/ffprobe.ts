@@ -26,6 +26,8 @@ const streamSchema = z.object({
   index: z.number().int(),
   codec_type: z.string().optional(),
   codec_name: z.string().optional(),
+  /** The container's four-character code for the stream (`avc1`, `alac`); what names a codec ffmpeg has no decoder for. */
+  codec_tag_string: z.string().optional(),
   profile: z.string().optional(),
   level: z.number().optional(),
   width: z.number().int().optional(),
@@ -40,8 +42,12 @@ const streamSchema = z.object({
   r_frame_rate: z.string().optional(),
   avg_frame_rate: z.string().optional(),
   duration: numeric,
+  /** The duration in the stream's time base; all ones (2^32−1, 2^64−1) is ISO-BMFF's "unknown". */
+  duration_ts: numeric,
   bit_rate: numeric,
   nb_frames: numeric,
+  /** Only with `-count_packets`: packets the probe demuxed (every frame of a segment). */
+  nb_read_packets: numeric,
   sample_rate: numeric,
   channels: z.number().int().optional(),
   channel_layout: z.string().optional(),
@@ -69,7 +75,10 @@ type RawStream = FfprobeOutput["streams"][number];
 
 export interface VideoStreamProbe {
   index: number;
+  /** ffprobe's codec_name; `unknown` when this build has no decoder for it (see {@link assertDecodable}). */
   codec: string;
+  /** The container's code for the codec (`avc1`, `[27][0][0][0]`), kept to name an unknown codec. */
+  codecTag: string | undefined;
   profile: string | undefined;
   level: number | undefined;
   /** Stored (coded) frame size. */
@@ -86,6 +95,11 @@ export interface VideoStreamProbe {
   fps: number | undefined;
   /** The rate as ffprobe wrote it (`30000/1001`), for exact output. */
   frameRate: string | undefined;
+  /**
+   * The stream's base rate (r_frame_rate), the finest cadence of its timestamps: equal to `fps`
+   * for constant-rate video, well above it for variable-rate phone video and screen recordings.
+   */
+  baseFps: number | undefined;
   pixelFormat: string | undefined;
   /** Bits per colour sample (8, 10, 12…), from `bits_per_raw_sample` or the pixel format's name. */
   bitDepth: number | undefined;
@@ -101,6 +115,8 @@ export interface VideoStreamProbe {
   hdr: HdrTransfer | undefined;
   bitRate: number | undefined;
   frameCount: number | undefined;
+  /** Packets demuxed by a probe run with `countPackets` (one per frame for H.264). */
+  packetCount: number | undefined;
   durationSec: number | undefined;
 }
 
@@ -109,6 +125,7 @@ export type HdrTransfer = "pq" | "hlg";
 export interface AudioStreamProbe {
   index: number;
   codec: string;
+  codecTag: string | undefined;
   profile: string | undefined;
   channels: number | undefined;
   channelLayout: string | undefined;
@@ -135,8 +152,14 @@ export interface MediaProbe {
   audio: AudioStreamProbe | undefined;
   /** Video streams that are attached pictures (cover art), which are not video. */
   attachedPictureCount: number;
-  /** Best known duration: the container's, else the longest stream's. */
+  /**
+   * Best known duration: the container's, else the longest stream's. Undefined when the file
+   * does not know it: raw streams, and headers that say "unknown" with an all-ones value (a
+   * fragmented MP4 from a live or streaming writer), which ffprobe would report as 143166 s.
+   */
   durationSec: number | undefined;
+  /** True when a header stated its duration as unknown (all ones); the figures ffprobe derived from it are dropped. */
+  durationUnknown: boolean;
   streams: Array<{ index: number; type: string; codec: string | undefined }>;
 }
 
@@ -148,11 +171,13 @@ export interface ProbeOptions {
   demuxers?: readonly string[] | undefined;
   /** ffprobe executable. Default: `ffprobe` on PATH. */
   binary?: string | undefined;
+  /** Also demux the whole input and count each stream's packets (for small files: one HLS segment). */
+  countPackets?: boolean | undefined;
 }
 
 /** The argument array of a probe (pure; tested exactly). */
-export function ffprobeArgs(inputPath: string, demuxers: readonly string[] = MEDIA_DEMUXERS): string[] {
-  return ["-hide_banner", "-loglevel", "error", "-print_format", "json", "-show_format", "-show_streams", ...safeInputArgs(inputPath, { demuxers })];
+export function ffprobeArgs(inputPath: string, demuxers: readonly string[] = MEDIA_DEMUXERS, options: { countPackets?: boolean | undefined } = {}): string[] {
+  return ["-hide_banner", "-loglevel", "error", "-print_format", "json", "-show_format", "-show_streams", ...(options.countPackets ? ["-count_packets"] : []), ...safeInputArgs(inputPath, { demuxers })];
 }
 
 const MAX_PROBE_JSON_BYTES = 8 * 1024 * 1024;
@@ -162,7 +187,7 @@ export async function probeMedia(inputPath: string, options: ProbeOptions = {}):
   const timeoutMs = options.timeoutMs ?? 60_000;
   const result = await runTool({
     binary: options.binary ?? "ffprobe",
-    args: ffprobeArgs(inputPath, options.demuxers),
+    args: ffprobeArgs(inputPath, options.demuxers, { countPackets: options.countPackets }),
     signal: options.signal,
     timeoutMs,
     collectStdoutBytes: MAX_PROBE_JSON_BYTES,
@@ -191,22 +216,25 @@ export function summariseProbe(raw: FfprobeOutput, demuxers: readonly string[] =
   const videoStreams = raw.streams.filter((stream) => stream.codec_type === "video");
   const realVideo = videoStreams.find((stream) => !isAttachedPicture(stream) && stream.width && stream.height);
   const audio = raw.streams.find((stream) => stream.codec_type === "audio");
+  const durationUnknown = raw.streams.some((stream) => isAllOnes(stream.duration_ts));
   const streamDurations = raw.streams.map((stream) => stream.duration ?? 0);
-  const durationSec = raw.format?.duration ?? (Math.max(0, ...streamDurations) || undefined);
+  const durationSec = durationUnknown ? undefined : (raw.format?.duration ?? (Math.max(0, ...streamDurations) || undefined));
   return {
     format: {
       name: formatName,
       longName: raw.format?.format_long_name,
       demuxer: demuxerForProbedFormat(formatName, demuxers),
-      durationSec: raw.format?.duration,
-      bitRate: raw.format?.bit_rate,
+      durationSec: durationUnknown ? undefined : raw.format?.duration,
+      // Derived from the duration, so as wrong as it when that is unknown.
+      bitRate: durationUnknown ? undefined : raw.format?.bit_rate,
       sizeBytes: raw.format?.size,
       tags: raw.format?.tags ?? {},
     },
-    video: realVideo ? toVideoStream(realVideo) : undefined,
-    audio: audio ? toAudioStream(audio) : undefined,
+    video: realVideo ? toVideoStream(durationUnknown ? { ...realVideo, duration: undefined } : realVideo) : undefined,
+    audio: audio ? toAudioStream(durationUnknown ? { ...audio, duration: undefined } : audio) : undefined,
     attachedPictureCount: videoStreams.filter(isAttachedPicture).length,
     durationSec,
+    durationUnknown,
     streams: raw.streams.map((stream) => ({ index: stream.index, type: stream.codec_type ?? "unknown", codec: stream.codec_name })),
   };
 }
@@ -222,6 +250,7 @@ function toVideoStream(stream: RawStream): VideoStreamProbe {
   return {
     index: stream.index,
     codec: stream.codec_name ?? "unknown",
+    codecTag: stream.codec_tag_string,
     profile: stream.profile,
     level: stream.level,
     width,
@@ -232,6 +261,7 @@ function toVideoStream(stream: RawStream): VideoStreamProbe {
     sampleAspectRatio,
     fps,
     frameRate: parseRatio(stream.avg_frame_rate) ? stream.avg_frame_rate : parseRatio(stream.r_frame_rate) ? stream.r_frame_rate : undefined,
+    baseFps: parseRatio(stream.r_frame_rate) || undefined,
     pixelFormat: stream.pix_fmt,
     bitDepth: bitDepthOf(stream),
     colorPrimaries: colourTag(stream.color_primaries),
@@ -241,6 +271,7 @@ function toVideoStream(stream: RawStream): VideoStreamProbe {
     hdr: hdrOf(stream.color_transfer),
     bitRate: stream.bit_rate,
     frameCount: stream.nb_frames,
+    packetCount: stream.nb_read_packets,
     durationSec: stream.duration,
   };
 }
@@ -249,6 +280,7 @@ function toAudioStream(stream: RawStream): AudioStreamProbe {
   return {
     index: stream.index,
     codec: stream.codec_name ?? "unknown",
+    codecTag: stream.codec_tag_string,
     profile: stream.profile,
     channels: stream.channels,
     channelLayout: stream.channel_layout,
@@ -256,6 +288,23 @@ function toAudioStream(stream: RawStream): AudioStreamProbe {
     bitRate: stream.bit_rate,
     durationSec: stream.duration,
   };
+}
+
+/**
+ * ffprobe lists a stream whose codec this build cannot decode without a codec_name (a CAF or
+ * MP4 track in a codec ffmpeg 5.1 lacks): refused with that said in words, before any ffmpeg run
+ * would fail with "Decoder (codec none) not found". Not retried: the build will not change.
+ */
+export function assertDecodable(stream: { codec: string; codecTag: string | undefined }, what: string, probe: Pick<MediaProbe, "format">): void {
+  if (stream.codec !== "unknown") return;
+  const tag = stream.codecTag && /^[\x20-\x7e]{4}$/.test(stream.codecTag) ? ` "${stream.codecTag}"` : "";
+  const container = probe.format.longName ?? probe.format.name;
+  throw processingError("unsupported-by-build", `${what} coded as${tag || " an unknown codec"} in ${container} is not supported by this build (ffmpeg 5.1 has no decoder for it)`);
+}
+
+/** 2^32−1 or 2^64−1 (as a double, ffprobe's 18446744073709551615 parses to 2^64). */
+function isAllOnes(value: number | undefined): boolean {
+  return value === 0xffffffff || (value !== undefined && value >= 2 ** 64 - 2 ** 11);
 }
 
 /** ffprobe writes `unknown` (and older builds `unspecified`) for an untagged property. */

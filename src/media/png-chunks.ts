@@ -37,3 +37,23 @@ function chunks(png: Buffer): Array<{ type: string; start: number; end: number }
   }
   return found;
 }
+
+/**
+ * An APNG's animation control (the `acTL` chunk, which must come before the first IDAT): its
+ * frame count and play count (0 = forever). Undefined for a still PNG. Reads only the head of
+ * the file, tolerating a truncated tail.
+ */
+export function apngAnimation(head: Buffer): { frames: number; plays: number } | undefined {
+  if (!isPng(head)) return undefined;
+  let offset = PNG_SIGNATURE.length;
+  while (offset + 8 <= head.length) {
+    const length = head.readUInt32BE(offset);
+    const type = head.toString("latin1", offset + 4, offset + 8);
+    if (type === "IDAT" || type === "IEND") return undefined;
+    if (type === "acTL" && length >= 8 && offset + 16 <= head.length) {
+      return { frames: head.readUInt32BE(offset + 8), plays: head.readUInt32BE(offset + 12) };
+    }
+    offset += 12 + length;
+  }
+  return undefined;
+}

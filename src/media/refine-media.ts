@@ -8,7 +8,7 @@ import { probeMedia, type MediaProbe, type ProbeOptions } from "./ffprobe.ts";
  */
 
 /** Formats from detect-type.ts whose kind only a probe can settle. */
-const AMBIGUOUS_FORMATS = new Set(["mp4", "mov", "3gp", "m4a", "webm", "matroska", "ogg", "asf"]);
+const AMBIGUOUS_FORMATS = new Set(["mp4", "mov", "3gp", "m4a", "webm", "matroska", "ogg", "asf", "flv", "mpeg", "mpegts"]);
 
 const AUDIO_MIME_BY_FORMAT: Record<string, string> = {
   mp4: "audio/mp4",
@@ -19,6 +19,9 @@ const AUDIO_MIME_BY_FORMAT: Record<string, string> = {
   matroska: "audio/x-matroska",
   ogg: "audio/ogg",
   asf: "audio/x-ms-wma",
+  flv: "audio/x-flv",
+  mpeg: "audio/mpeg",
+  mpegts: "audio/mp2t",
 };
 
 const VIDEO_MIME_BY_FORMAT: Record<string, string> = {
@@ -30,6 +33,9 @@ const VIDEO_MIME_BY_FORMAT: Record<string, string> = {
   matroska: "video/x-matroska",
   ogg: "video/ogg",
   asf: "video/x-ms-asf",
+  flv: "video/x-flv",
+  mpeg: "video/mpeg",
+  mpegts: "video/mp2t",
 };
 
 /**

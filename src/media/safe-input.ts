@@ -15,10 +15,17 @@ import path from "node:path";
  * `matroska` covers `matroska,webm`). None of them opens other files: the mov demuxer only
  * follows external data references with `-enable_drefs 1`, which we never pass.
  */
-export const VIDEO_DEMUXERS: readonly string[] = ["mov", "matroska", "avi", "mpegts", "mpeg", "flv", "asf", "ogg"];
+export const VIDEO_DEMUXERS: readonly string[] = ["mov", "matroska", "avi", "mpegts", "mpeg", "mpegvideo", "flv", "asf", "ogg"];
 
-/** Demuxers an audio upload may be read with (M4A is `mov`, WebM/Matroska audio is `matroska`). */
-export const AUDIO_DEMUXERS: readonly string[] = ["mp3", "flac", "wav", "ogg", "mov", "matroska", "aac", "aiff", "caf", "w64", "asf"];
+/**
+ * Demuxers an audio upload may be read with (M4A is `mov`, WebM/Matroska audio is `matroska`,
+ * RF64/BW64 are `wav`, WMA is `asf`, `wv` is WavPack, `ape` Monkey's Audio, `dsf` DSD). Each
+ * reads one self-contained file; `mpegvideo` (raw MPEG-1/2 video, for video) likewise.
+ */
+export const AUDIO_DEMUXERS: readonly string[] = ["mp3", "flac", "wav", "ogg", "mov", "matroska", "aac", "aiff", "caf", "w64", "asf", "amr", "wv", "ape", "dsf"];
+
+/** The one demuxer image processing hands to ffmpeg: APNG frames, which the image library does not decode. */
+export const ANIMATED_IMAGE_DEMUXERS: readonly string[] = ["apng"];
 
 /** Everything a media upload may be; what type refinement probes with before the kind is known. */
 export const MEDIA_DEMUXERS: readonly string[] = [...new Set([...VIDEO_DEMUXERS, ...AUDIO_DEMUXERS])];

@@ -2,37 +2,43 @@ import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import type { AppConfig } from "../config/config.ts";
 import { abortError, abortReasonOf, MediaError, throwIfAborted, toMediaError } from "../errors.ts";
-import type { ObjectRef } from "../events/object-ref.ts";
+import { realVersionId, type ObjectRef } from "../events/object-ref.ts";
 import type { Owner } from "../events/key-rules.ts";
 import type { JobStore } from "../jobs/job.store.ts";
-import { jobIdFor } from "../jobs/job.model.ts";
+import { jobIdFor, jobSourceOf } from "../jobs/job.model.ts";
 import type { Logger } from "../logger.ts";
 import { detectFileType } from "../media/detect-type.ts";
 import { refineMediaKind } from "../media/refine-media.ts";
 import type { DetectedMedia } from "../media/detected-media.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import type { AnnounceOutcome, JobAnnouncer } from "../notify/job-announcer.ts";
-import type { OutputFile, ProcessResult } from "../processors/processor.ts";
+import type { OutputFile, Processor, ProcessResult } from "../processors/processor.ts";
 import type { ProcessorRegistry } from "../processors/registry.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
-import { MANIFEST_NAME, outputKey, outputLayout } from "../storage/output-keys.ts";
+import { outputKey, outputLayout, runToken, type OutputLayout } from "../storage/output-keys.ts";
 import { retryDelaySec } from "../queue/backoff.ts";
 import type { CancelRegistry } from "./cancel.registry.ts";
 import { createJobSignal } from "./job-signal.ts";
+import { deleteRunOutputs, publishOutputs } from "./publish-outputs.ts";
 import { recordWithRetry } from "./record-with-retry.ts";
+import { redactTempPaths } from "./temp-dirs.ts";
 
 /** One claimed job as its steps see it. */
 type RunningJob = {
   jobId: string;
   owner: string;
+  /** Which claim of the job this is (1 on the first receive); names the run's output keys. */
+  attempt: number;
   ref: ObjectRef;
   workDir: string;
   signal: AbortSignal;
   logger: Logger;
   step: (event: string, detail?: Record<string, unknown>) => void;
   setType: (type: string) => void;
+  /** Set once the run's layout is planned; outputs written so far, and whether the manifest names them. */
+  run: { layout?: OutputLayout; written: number; published: boolean };
 };
-type StepsResult = ProcessResult & { manifestKey: string; type: string; media: DetectedMedia };
+type StepsResult = ProcessResult & { manifestKey: string; type: string; media: DetectedMedia; run: string; superseded?: Record<string, unknown> };
 
 /** What the message handler does with the message after one object's job. */
 export type RefOutcome =
@@ -64,6 +70,8 @@ export interface Delivery {
 }
 
 const PROGRESS_WRITE_INTERVAL_MS = 1_000;
+/** How much older than PROCESSING_TIMEOUT a run's outputs must be before another run may delete them (clock skew, upload tail). */
+const DEAD_RUN_MARGIN_MS = 5 * 60_000;
 
 /**
  * The path one uploaded object walks: claim → download → detect → process → manifest →
@@ -79,7 +87,7 @@ export class JobRunner {
 
   async run(ref: ObjectRef, owner: Owner, delivery: Delivery): Promise<RefOutcome> {
     const { store, config } = this.deps;
-    const source = { bucket: ref.bucket, key: ref.key, ...(ref.size !== undefined ? { size: ref.size } : {}), ...(ref.eTag ? { eTag: ref.eTag.replace(/"/g, "") } : {}), ...(ref.versionId ? { versionId: ref.versionId } : {}) };
+    const source = jobSourceOf(ref);
     const jobId = jobIdFor(source);
     const logger = this.deps.logger.child({ jobId, messageId: delivery.messageId });
     let claim;
@@ -110,10 +118,10 @@ export class JobRunner {
       return { kind: "done" };
     }
     logger.info({ bucket: ref.bucket, key: ref.key, attempt: claim.attempts }, "job claimed");
-    return this.process(jobId, claim.owner, ref, delivery, logger);
+    return this.process(jobId, claim.owner, claim.attempts, ref, delivery, logger);
   }
 
-  private async process(jobId: string, owner: string, ref: ObjectRef, delivery: Delivery, logger: Logger): Promise<RefOutcome> {
+  private async process(jobId: string, owner: string, attempt: number, ref: ObjectRef, delivery: Delivery, logger: Logger): Promise<RefOutcome> {
     const { store, config, metrics } = this.deps;
     const startedAt = Date.now();
     const jobSignal = createJobSignal(delivery.signal, config.jobs.processingTimeoutMs);
@@ -133,8 +141,9 @@ export class JobRunner {
     const step = (event: string, detail?: Record<string, unknown>) => {
       store.appendTimeline(jobId, event, detail).catch((error: unknown) => logger.warn({ err: error, event }, "timeline write failed"));
     };
+    const run: RunningJob["run"] = { written: 0, published: false };
     try {
-      const result = await this.stepsThenCleanUp({ jobId, owner, ref, workDir, signal: jobSignal.signal, logger, step, setType });
+      const result = await this.stepsThenCleanUp({ jobId, owner, attempt, ref, workDir, signal: jobSignal.signal, logger, step, setType, run });
       const recorded = await recordWithRetry(() => store.complete(jobId, owner, result, startedAt), jobSignal.signal);
       if (!recorded) {
         logger.warn("another worker took this job over while it ran; leaving the outcome to it");
@@ -145,7 +154,9 @@ export class JobRunner {
       logger.info({ type, durationMs: Date.now() - startedAt, outputs: (result.outputs as unknown[]).length }, "job completed");
       return await this.announcedOutcome(jobId, delivery, logger);
     } catch (caught) {
-      return await this.onFailure(caught, { jobId, owner, type, startedAt, delivery, signal: jobSignal.signal, logger });
+      const outcome = await this.onFailure(caught, { jobId, owner, type, startedAt, delivery, signal: jobSignal.signal, logger, workDir, sourceKey: ref.key });
+      await this.discardUnpublishedOutputs(run, ref, logger);
+      return outcome;
     } finally {
       clearInterval(leaseTimer);
       unregisterCancel();
@@ -167,8 +178,11 @@ export class JobRunner {
   }
 
   private async steps(job: RunningJob): Promise<StepsResult> {
-    const { config, objects, registry, store, metrics } = this.deps;
+    const { config, objects, store, metrics } = this.deps;
     const { jobId, owner, ref, workDir, signal, logger, step } = job;
+    // Every key this run can write is checked against S3's limit before anything is downloaded.
+    const layout = outputLayout(ref.key, config.storage.outputSegment, runToken(jobId, job.attempt));
+    job.run.layout = layout;
     await mkdir(workDir, { recursive: true });
     const inputPath = path.join(workDir, "input");
 
@@ -179,18 +193,10 @@ export class JobRunner {
     step("downloaded", { bytes: download.bytes });
     throwIfAborted(signal);
 
-    let media = await detectFileType(inputPath);
-    // Audio-only MP4/WebM/Ogg look like video to magic numbers: ffprobe settles the kind.
-    const refine = this.deps.refineMedia ?? ((file: string, detected: DetectedMedia, abort: AbortSignal) => refineMediaKind(file, detected, { signal: abort }));
-    if (media.kind === "video" || media.kind === "audio") media = await refine(inputPath, media, signal);
-    const processor = registry.pick(media);
-    job.setType(processor.name);
+    const { media, processor } = await this.detectAndPick(job, inputPath);
     metrics.bytesTotal.inc({ type: processor.name, direction: "in" }, download.bytes);
-    await store.setType(jobId, processor.name);
-    step("detected", { kind: media.kind, format: media.format, mime: media.mime, processor: processor.name });
     throwIfAborted(signal);
 
-    const layout = outputLayout(ref.key, config.storage.outputSegment);
     const bucket = config.storage.outputBucket ?? ref.bucket;
     let lastProgressWrite = 0;
     step("processing", { processor: processor.name });
@@ -214,11 +220,13 @@ export class JobRunner {
       output: async (request): Promise<OutputFile> => {
         throwIfAborted(signal);
         const key = outputKey(layout, request.name);
+        job.run.written += 1;
         const bytes = await objects.upload({
           bucket,
           key,
           body: request.body,
           contentType: request.contentType,
+          // Safe to cache forever: no other run ever writes this key (see output-keys.ts).
           cacheControl: request.cacheControl ?? "public, max-age=31536000, immutable",
           signal,
         });
@@ -237,30 +245,89 @@ export class JobRunner {
     throwIfAborted(signal);
     step("processed", { outputs: result.outputs.length });
 
-    const manifestKey = outputKey(layout, MANIFEST_NAME);
+    const detected = { kind: media.kind, format: media.format, mime: media.mime };
+    const processed = { eTag: download.eTag?.replace(/"/g, ""), versionId: realVersionId(download.versionId) };
     const manifest = {
       jobId,
       type: processor.name,
-      source: { bucket: ref.bucket, key: ref.key, eTag: download.eTag?.replace(/"/g, ""), versionId: ref.versionId, bytes: download.bytes },
-      media: { kind: media.kind, format: media.format, mime: media.mime },
+      source: { bucket: ref.bucket, key: ref.key, eTag: processed.eTag, versionId: processed.versionId, bytes: download.bytes },
+      run: { token: layout.run, attempt: job.attempt },
+      media: detected,
       outputs: result.outputs,
       metadata: result.metadata,
       createdAt: new Date().toISOString(),
     };
-    await objects.upload({ bucket, key: manifestKey, body: { buffer: JSON.stringify(manifest, null, 2) }, contentType: "application/json", cacheControl: "no-cache", signal });
-    step("manifest-written", { key: manifestKey });
-    return { ...result, manifestKey, type: processor.name, media: { kind: media.kind, format: media.format, mime: media.mime } };
+    const published = await publishOutputs({
+      objects,
+      outputBucket: bucket,
+      source: { bucket: ref.bucket, key: ref.key },
+      processed,
+      layout,
+      attempt: job.attempt,
+      outputSegment: config.storage.outputSegment,
+      manifest,
+      deadRunAgeMs: config.jobs.processingTimeoutMs + DEAD_RUN_MARGIN_MS,
+      signal,
+      logger,
+      step,
+    });
+    const base = { manifestKey: published.manifestKey, type: processor.name, media: detected, run: layout.run };
+    if (published.kind === "superseded") {
+      job.run.published = true;
+      return { outputs: [], metadata: result.metadata, ...base, superseded: { by: published.current, removedOutputs: published.removedOutputs } };
+    }
+    job.run.published = true;
+    return { ...result, ...base };
+  }
+
+  /**
+   * A run that failed (or was released) before its manifest named its outputs leaves nothing
+   * behind: the outputs it wrote are deleted, best effort (the next manifest of this source
+   * removes whatever a crash leaves).
+   */
+  private async discardUnpublishedOutputs(run: RunningJob["run"], ref: ObjectRef, logger: Logger): Promise<void> {
+    if (!run.layout || run.published || run.written === 0) return;
+    const bucket = this.deps.config.storage.outputBucket ?? ref.bucket;
+    await deleteRunOutputs(this.deps.objects, bucket, run.layout).catch((error: unknown) => logger.warn({ err: error }, "outputs of the failed run could not be removed"));
+  }
+
+  /**
+   * Bytes → type → processor. A job refused here (no processor, a format this build cannot read,
+   * a probe that fails) still records what its bytes are: its type becomes the detected kind
+   * (`audio`, `unknown`, …) rather than staying `pending`, and the timeline's `detected` entry
+   * names the format, so a failed job says what was uploaded.
+   */
+  private async detectAndPick(job: RunningJob, inputPath: string): Promise<{ media: DetectedMedia; processor: Processor }> {
+    const { registry, store } = this.deps;
+    let media = await detectFileType(inputPath);
+    try {
+      // Audio-only MP4/WebM/Ogg look like video to magic numbers: ffprobe settles the kind.
+      const refine = this.deps.refineMedia ?? ((file: string, detected: DetectedMedia, abort: AbortSignal) => refineMediaKind(file, detected, { signal: abort }));
+      if (media.kind === "video" || media.kind === "audio") media = await refine(inputPath, media, job.signal);
+      const processor = registry.pick(media);
+      job.setType(processor.name);
+      await store.setType(job.jobId, processor.name);
+      job.step("detected", { kind: media.kind, format: media.format, mime: media.mime, processor: processor.name });
+      return { media, processor };
+    } catch (error) {
+      job.setType(media.kind);
+      await store.setType(job.jobId, media.kind).catch((recordError: unknown) => job.logger.warn({ err: recordError }, "could not record the detected type"));
+      job.step("detected", { kind: media.kind, format: media.format, mime: media.mime, processor: null });
+      throw error;
+    }
   }
 
   private async onFailure(
     caught: unknown,
-    job: { jobId: string; owner: string; type: string; startedAt: number; delivery: Delivery; signal: AbortSignal; logger: Logger },
+    job: { jobId: string; owner: string; type: string; startedAt: number; delivery: Delivery; signal: AbortSignal; logger: Logger; workDir: string; sourceKey: string },
   ): Promise<RefOutcome> {
     const { store, config, metrics } = this.deps;
     const { jobId, owner, type, startedAt, delivery, signal, logger } = job;
     const reason = abortReasonOf(signal);
     // An abort shows up as whatever the interrupted step threw; the signal says what really happened.
-    const error: MediaError = reason ? abortError(reason) : toMediaError(caught);
+    const raw: MediaError = reason ? abortError(reason) : toMediaError(caught);
+    // Tools name the files they read (`/tmp/…/job/input: bad seek`): users see the source key instead.
+    const error = raw.withMessage(redactTempPaths(raw.message, { workDir: job.workDir, tempRoot: this.deps.tempRoot, sourceKey: job.sourceKey }));
     metrics.jobErrors.inc({ type, category: error.category });
     try {
       if (reason === "shutdown") {

@@ -1,5 +1,6 @@
 import { mkdir, readdir, rm } from "node:fs/promises";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 
 /**
  * Each worker keeps its job dirs under TEMP_DIR/<worker id>. A worker killed mid-job leaves its
@@ -25,3 +26,36 @@ export async function prepareTempRoot(tempDir: string, workerId: string, isAlive
 export function workerFolderName(workerId: string): string {
   return workerId.replace(/[^A-Za-z0-9._-]/g, "_");
 }
+
+/**
+ * Rewrites a tool's message so it names no path of the worker's temp dir: the job's input
+ * becomes the source key (what the user uploaded), any other file of the job its name inside
+ * the job dir, and anything else under the temp root is dropped. Plain paths and file:// URLs.
+ */
+export function redactTempPaths(message: string, where: { workDir: string; tempRoot: string; sourceKey: string }): string {
+  let result = message;
+  for (const root of new Set([where.workDir, where.tempRoot, path.dirname(where.tempRoot)].filter((root) => root.length > 1))) {
+    for (const form of [pathToFileURL(root).href, root]) {
+      // Not followed by more of a name: `/tmp/a` must not match inside `/tmp/ab`.
+      const pattern = new RegExp(`${escapeRegExp(form)}(?![\\w.-])(/[^\\s"'\`:,;()<>]*)?`, "g");
+      result = result.replace(pattern, (_match, rest: string | undefined) => {
+        const full = `${root}${rest ? decodeIfUrl(rest, form !== root) : ""}`;
+        if (full === path.join(where.workDir, "input")) return where.sourceKey;
+        if (full.startsWith(`${where.workDir}/`)) return full.slice(where.workDir.length + 1);
+        return "<temp>";
+      });
+    }
+  }
+  return result;
+}
+
+function decodeIfUrl(text: string, isUrl: boolean): string {
+  if (!isUrl) return text;
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

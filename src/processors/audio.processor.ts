@@ -6,7 +6,8 @@ import type { AppConfig } from "../config/config.ts";
 import { MediaError, processingError, throwIfAborted, toMediaError } from "../errors.ts";
 import type { DetectedMedia } from "../media/detected-media.ts";
 import { AUDIO_DEMUXERS, demuxerForProbedFormat } from "../media/ffmpeg.runner.ts";
-import { probeMedia, type MediaProbe } from "../media/ffprobe.ts";
+import { durationScanReason, scanDuration } from "../media/duration-scan.ts";
+import { assertDecodable, probeMedia, type MediaProbe } from "../media/ffprobe.ts";
 import { hasAudioFormat, readAudioMetadata, type AudioMetadata } from "./audio/audio-metadata.ts";
 import { renderCover, type CoverImage } from "./audio/cover-art.ts";
 import { planTranscodes, type PcmFormat, type SourceAudio, type TranscodeTarget } from "./audio/transcode-plan.ts";
@@ -14,7 +15,7 @@ import { runTranscode, type TranscodeOutcome } from "./audio/transcode-run.ts";
 import { decodeWaveform } from "./audio/waveform-decode.ts";
 import { resolveSamplesPerPixel, type WaveformData } from "./audio/waveform-data.ts";
 import { encodeWaveformDat, waveformJsonChunks } from "./audio/waveform-formats.ts";
-import { renderWaveformPng } from "./audio/waveform-image.ts";
+import { autoAmplitudeScale, peakDbfs, renderWaveformPng, waveformPeak } from "./audio/waveform-image.ts";
 import type { OutputFile, ProcessContext, ProcessResult, Processor } from "./processor.ts";
 
 /**
@@ -40,7 +41,7 @@ async function processAudio(ctx: ProcessContext, config: AppConfig): Promise<Pro
   if (!demuxer) throw processingError("format-refused", `${probe.format.name} is not an audio container we read`);
   const stream = probe.audio!;
   const metadata = await readMetadata(ctx);
-  const declaredDurationSec = probe.durationSec ?? metadata.info.durationSec;
+  const declaredDurationSec = await audioDurationSec(ctx, probe, metadata, demuxer);
   ctx.step("probed", { container: probe.format.name, codec: stream.codec, durationSec: declaredDurationSec, sampleRate: stream.sampleRate, channels: stream.channels });
   if (declaredDurationSec !== undefined && declaredDurationSec > audio.maxDurationSec) {
     throw processingError("audio-too-long", `the audio lasts ${Math.round(declaredDurationSec)} s, over AUDIO_MAX_DURATION (${audio.maxDurationSec} s)`);
@@ -73,6 +74,21 @@ async function processAudio(ctx: ProcessContext, config: AppConfig): Promise<Pro
   ctx.progress(100, "stored");
 
   return { outputs, metadata: describeAudio({ probe, metadata, source, transcodes, waveform, samplesPerPixel, decodedDurationSec, declaredDurationSec, cover, bits: audio.waveform.bits }) };
+}
+
+/**
+ * The length the cap is checked against: the header's, unless it is unknown or over
+ * AUDIO_MAX_DURATION; then a bounded scan of the packets measures it, so a short file with a
+ * lying header is not refused (the decode later gives the exact length either way).
+ */
+async function audioDurationSec(ctx: ProcessContext, probe: MediaProbe, metadata: AudioMetadata, demuxer: string): Promise<number | undefined> {
+  const declared = probe.durationSec ?? metadata.info.durationSec;
+  const reason = durationScanReason({ ...probe, durationSec: declared }, ctx.config.audio.maxDurationSec);
+  if (reason !== "unknown" && reason !== "over-limit") return declared;
+  const timeoutMs = Math.min(120_000, ctx.config.jobs.processingTimeoutMs);
+  const scanned = await scanDuration({ inputPath: ctx.inputPath, demuxers: AUDIO_DEMUXERS, demuxer, streamIndex: probe.audio!.index, fps: undefined, signal: ctx.signal, timeoutMs });
+  ctx.step("duration-scanned", { reason, declaredSec: declared ?? null, measuredSec: scanned ?? null });
+  return scanned ?? declared;
 }
 
 interface AudioFacts {
@@ -114,7 +130,18 @@ function describeAudio(facts: AudioFacts): Record<string, unknown> {
       durationSec: round(durationSec, 3),
       bytes,
     })),
-    waveform: { samplesPerPixel: facts.samplesPerPixel, bits: facts.bits, channels: waveform.channels, length: waveform.length, sampleRate: waveform.sampleRate },
+    // The peak of the samples the waveform was made from (the mono mix unless split), and the
+    // factor the PNG was scaled by to reach it; the .json/.dat values are unscaled.
+    peakLevelDbfs: peakDbfs(waveformPeak(waveform)) ?? null,
+    waveform: {
+      samplesPerPixel: facts.samplesPerPixel,
+      bits: facts.bits,
+      channels: waveform.channels,
+      length: waveform.length,
+      sampleRate: waveform.sampleRate,
+      peak: waveformPeak(waveform),
+      imageAmplitudeScale: Math.round(autoAmplitudeScale(waveform) * 100) / 100,
+    },
     cover: cover ? { width: cover.width, height: cover.height } : undefined,
   };
 }
@@ -124,6 +151,7 @@ async function probeAudio(ctx: ProcessContext): Promise<MediaProbe> {
   const known = ctx.media.details?.["probe"] as MediaProbe | undefined;
   const probe = known?.format && known.streams ? known : await probeMedia(ctx.inputPath, { signal: ctx.signal, demuxers: AUDIO_DEMUXERS });
   if (!probe.audio) throw processingError("no-audio-stream", "the file has no audio stream");
+  assertDecodable(probe.audio, "Audio", probe);
   return probe;
 }
 
@@ -248,7 +276,7 @@ function firstFailure(settled: PromiseSettledResult<unknown>[], jobSignal: Abort
 async function storeWaveform(ctx: ProcessContext, data: WaveformData, settings: AudioConfig["waveform"], durationSec: number): Promise<OutputFile[]> {
   const jsonPath = path.join(ctx.workDir, "waveform.json");
   await pipeline(Readable.from(waveformJsonChunks(data, settings.bits)), createWriteStream(jsonPath));
-  const png = await renderWaveformPng(data, { width: settings.imageWidth, height: settings.imageHeight, color: settings.color, backgroundColor: settings.backgroundColor });
+  const png = await renderWaveformPng(data, { width: settings.imageWidth, height: settings.imageHeight, color: settings.color, backgroundColor: settings.backgroundColor, amplitudeScale: autoAmplitudeScale(data) });
   return [
     await ctx.output({ name: "waveform.json", variant: "waveform_json", body: { file: jsonPath }, contentType: "application/json", durationSec }),
     await ctx.output({ name: "waveform.dat", variant: "waveform_dat", body: { buffer: encodeWaveformDat(data, settings.bits) }, contentType: "application/octet-stream", durationSec }),

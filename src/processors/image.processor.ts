@@ -1,13 +1,18 @@
+import { open } from "node:fs/promises";
 import path from "node:path";
 import sharp from "sharp";
 import type { Metadata, OutputInfo, Sharp } from "sharp";
 import type { AppConfig } from "../config/config.ts";
 import { MediaError, processingError, throwIfAborted } from "../errors.ts";
 import type { DetectedMedia } from "../media/detected-media.ts";
+import { convertApngToWebp } from "../media/apng-convert.ts";
 import { decodeHeicToPng } from "../media/heif-decode.ts";
+import { apngAnimation } from "../media/png-chunks.ts";
 import { describeImage, type ImageFacts } from "./image/image.metadata.ts";
 import { dominantColourOf, thumbHashOf } from "./image/image.placeholder.ts";
-import { CONTENT_TYPE, displayedSize, fitInside, planVariants, type VariantPlan } from "./image/image.plan.ts";
+import { CONTENT_TYPE, displayedSize, fitInside, isAnimation, planVariants, type VariantPlan } from "./image/image.plan.ts";
+import { createImageScorer, withQuality } from "./quality/image-quality.ts";
+import { qualityStepDetail } from "./quality/quality-summary.ts";
 import type { OutputFile, ProcessContext, ProcessResult, Processor } from "./processor.ts";
 
 /** Formats decoded by the sharp build we ship. SVG is refused: it can reference external files. */
@@ -23,61 +28,128 @@ export function createImageProcessor(config: AppConfig): Processor {
     name: "image",
     accepts: (media: DetectedMedia) => media.kind === "image" && ACCEPTED_FORMATS.has(media.format),
     async process(ctx: ProcessContext): Promise<ProcessResult> {
-      const { facts, sourcePath } = await readableSource(ctx, image.maxPixels);
+      const { facts, sourcePath, planFacts, animation } = await readableSource(ctx, image);
       throwIfAborted(ctx.signal);
 
-      const plans = planVariants(facts, image);
+      const plans = planVariants(planFacts, image);
       const input = openInput(sourcePath, image.maxPixels, false);
       const web = await decodeForWeb(input, image.webMaxDimension);
       ctx.progress(20, "decoded");
       throwIfAborted(ctx.signal);
 
       const outputs: OutputFile[] = [];
+      // QUALITY_SCORES: each variant scored against the source at its own size (off by default).
+      const scorer = ctx.config.quality.scores ? createImageScorer(ctx) : undefined;
       let done = 0;
       await Promise.all(
         plans.map(async (plan) => {
           const buffer = await encode(plan, sourcePath, web, image);
           throwIfAborted(ctx.signal);
           const { info } = buffer;
+          const quality = await scorer?.score(plan.source === "web" ? sharp(web.data, { raw: web.info }) : openInput(sourcePath, image.maxPixels, false).autoOrient(), buffer.data);
           outputs.push(
-            await ctx.output({
+            withQuality(await ctx.output({
               name: plan.name,
               variant: plan.variant,
               body: { buffer: buffer.data },
               contentType: CONTENT_TYPE[plan.format],
               width: info.width,
               height: plan.animated ? (info.pageHeight ?? info.height) : info.height,
-            }),
+            }), quality),
           );
           done += 1;
           ctx.progress(20 + (70 * done) / plans.length, plan.variant);
         }),
       );
       ctx.step("encoded", { variants: outputs.length });
+      if (scorer) ctx.step("quality-scored", qualityStepDetail(outputs));
       const placeholderSource = sharp(web.data, { raw: web.info });
       const [thumbhash, dominantColour] = await Promise.all([thumbHashOf(placeholderSource), dominantColourOf(placeholderSource)]);
       outputs.sort((a, b) => plans.findIndex((p) => p.variant === a.variant) - plans.findIndex((p) => p.variant === b.variant));
-      return { outputs, metadata: { ...facts, thumbhash, dominantColour } };
+      return { outputs, metadata: { ...facts, ...describeAnimation(animation, plans), thumbhash, dominantColour } };
     },
   };
 }
 
+/** What happened to a source's animation; undefined for stills. */
+interface AnimationOutcome {
+  frames: number;
+  /** Set when the outputs are stills although the source moves. */
+  droppedReason?: string;
+}
+
+interface ReadableSource {
+  /** What the job result says about the upload. */
+  facts: ImageFacts;
+  /** The file sharp decodes: the upload, a HEIC decoded to PNG, or an APNG turned into an animated WebP. */
+  sourcePath: string;
+  /** The facts the variants are planned from (an APNG plans as the animated WebP it became). */
+  planFacts: ImageFacts;
+  animation: AnimationOutcome | undefined;
+}
+
+/** An APNG's frames are composed by ffmpeg; a file that takes longer than this is hostile or broken. */
+const APNG_CONVERT_TIMEOUT_MS = 120_000;
+
 /**
  * The facts of the upload and a file sharp can decode. The header is read (and bombs refused)
  * before anything is decoded; a HEIC is then decoded by libheif into an upright PNG, whose
- * pixels describe the image while the HEIC's own EXIF still tells camera, date and GPS.
+ * pixels describe the image while the HEIC's own EXIF still tells camera, date and GPS; an
+ * APNG (which libvips reads as its first frame only) becomes an animated WebP.
  */
-async function readableSource(ctx: ProcessContext, maxPixels: number): Promise<{ facts: ImageFacts; sourcePath: string }> {
-  const original = await inspect(ctx.inputPath, maxPixels);
+async function readableSource(ctx: ProcessContext, image: AppConfig["image"]): Promise<ReadableSource> {
+  const original = await inspect(ctx.inputPath, image.maxPixels);
   ctx.step("inspected", { format: original.format, compression: original.compression, width: original.width, height: original.height, pages: original.pages });
-  if (original.compression !== "hevc") return { facts: original, sourcePath: ctx.inputPath };
+  if (original.format === "png") return apngSource(ctx, original, image);
+  const animation = isAnimation(original) ? { frames: original.pages } : undefined;
+  if (original.compression !== "hevc") return { facts: original, sourcePath: ctx.inputPath, planFacts: original, animation };
   const sourcePath = await decodeHeicToPng(ctx.inputPath, path.join(ctx.workDir, "heic-decoded.png"), ctx.signal);
-  const decoded = await inspect(sourcePath, maxPixels);
+  const decoded = await inspect(sourcePath, image.maxPixels);
   ctx.step("heic-decoded", { width: decoded.width, height: decoded.height });
-  return {
-    facts: { ...decoded, format: original.format, compression: original.compression, exif: original.exif, hasIccProfile: original.hasIccProfile || decoded.hasIccProfile },
-    sourcePath,
-  };
+  const facts = { ...decoded, format: original.format, compression: original.compression, pages: original.pages, exif: original.exif, hasIccProfile: original.hasIccProfile || decoded.hasIccProfile };
+  return { facts, sourcePath, planFacts: facts, animation: undefined };
+}
+
+/**
+ * A PNG with an `acTL` chunk is an APNG. Within the pixel cap (all frames together, as for
+ * GIF and WebP) its frames become an animated WebP that the variants are cut from; over it the
+ * first frame is used and the job says why.
+ */
+async function apngSource(ctx: ProcessContext, original: ImageFacts, image: AppConfig["image"]): Promise<ReadableSource> {
+  const still: ReadableSource = { facts: original, sourcePath: ctx.inputPath, planFacts: original, animation: undefined };
+  const handle = await open(ctx.inputPath, "r");
+  const head = Buffer.alloc(64 * 1024);
+  const { bytesRead } = await handle.read(head, 0, head.length, 0).finally(() => handle.close());
+  const apng = apngAnimation(head.subarray(0, bytesRead));
+  if (!apng || apng.frames <= 1) return still;
+  const facts = { ...original, pages: apng.frames };
+  if (original.width * original.height * Math.min(apng.frames, 1000) > image.maxPixels * 4 || apng.frames > 1000) {
+    const droppedReason = `the ${apng.frames} frames of ${original.width}×${original.height} pixels are over the animation limit (MAX_IMAGE_PIXELS × 4 pixels, 1000 frames); the first frame is used`;
+    ctx.step("animation-dropped", { reason: droppedReason });
+    return { ...still, facts, planFacts: original, animation: { frames: apng.frames, droppedReason } };
+  }
+  const sourcePath = await convertApngToWebp({
+    inputPath: ctx.inputPath,
+    outputPath: path.join(ctx.workDir, "apng-frames.webp"),
+    quality: image.webpQuality,
+    loop: apng.plays,
+    signal: ctx.signal,
+    timeoutMs: APNG_CONVERT_TIMEOUT_MS,
+  });
+  const converted = await inspect(sourcePath, image.maxPixels);
+  ctx.step("apng-converted", { frames: converted.pages });
+  return { facts, sourcePath, planFacts: { ...converted, hasAlpha: original.hasAlpha }, animation: { frames: apng.frames } };
+}
+
+/**
+ * Never silent about motion: an animated source records its frame count and which variants
+ * move (the optimized original and the WebP; thumbnails and AVIF are its first frame), or
+ * `animationDropped` with the reason when every output is a still.
+ */
+function describeAnimation(animation: AnimationOutcome | undefined, plans: readonly VariantPlan[]): Record<string, unknown> {
+  if (!animation) return { animated: false };
+  if (animation.droppedReason) return { animated: false, frames: animation.frames, animationDropped: true, animationDroppedReason: animation.droppedReason };
+  return { animated: true, frames: animation.frames, animatedVariants: plans.filter((plan) => plan.animated).map((plan) => plan.variant) };
 }
 
 function openInput(inputPath: string, maxPixels: number, animated: boolean): Sharp {
@@ -102,8 +174,10 @@ async function inspect(inputPath: string, maxPixels: number): Promise<ImageFacts
   const width = metadata.width ?? 0;
   const height = metadata.pageHeight ?? metadata.height ?? 0;
   const pages = metadata.pages ?? 1;
+  // Frames of an animation are all decoded; a multi-page still decodes one page.
+  const decodedPages = isAnimation({ format: metadata.format, pages }) ? pages : 1;
   if (width <= 0 || height <= 0) throw processingError("image-unreadable", "the image declares no dimensions");
-  if (width * height > maxPixels || width * height * Math.min(pages, 1000) > maxPixels * 4) {
+  if (width * height > maxPixels || width * height * Math.min(decodedPages, 1000) > maxPixels * 4) {
     throw processingError("pixel-limit", `the image declares ${width}×${height}${pages > 1 ? `×${pages} frames` : ""} pixels, over MAX_IMAGE_PIXELS (${maxPixels})`, undefined, { width, height, pages });
   }
   return describeImage(metadata, displayedSize(width, height, metadata.orientation));
@@ -144,7 +218,7 @@ async function encode(plan: VariantPlan, inputPath: string, web: RawImage, image
     }
     switch (plan.format) {
       case "jpeg":
-        pipeline = pipeline.jpeg({ quality: image.jpegQuality, mozjpeg: true, progressive: true });
+        pipeline = pipeline.jpeg({ quality: image.jpegQuality, mozjpeg: true, progressive: true, chromaSubsampling: image.jpegChromaSubsampling });
         break;
       case "png":
         pipeline = pipeline.png({ compressionLevel: 9, adaptiveFiltering: true, effort: 7 });

@@ -25,15 +25,41 @@ export interface OutputFile {
   width?: number;
   height?: number;
   durationSec?: number;
+  /** Its score against the source at the output size, with QUALITY_SCORES (src/processors/quality). */
+  quality?: OutputQuality;
+}
+
+/**
+ * A perceptual score of one output against its source, compared at the output's size.
+ * SSIMULACRA2: 90 ≈ visually lossless, 70 ≈ high quality, 50 ≈ medium. SSIM: 1 = identical;
+ * PSNR in dB. A scoring failure is recorded in `error` and never fails the job.
+ */
+export interface OutputQuality {
+  metric: "ssimulacra2" | "ssim";
+  ssimulacra2?: number;
+  ssim?: number;
+  /** Video: the worst frame's SSIM. */
+  ssimMin?: number;
+  psnrDb?: number;
+  frames?: number;
+  /** Size the comparison ran at; a centre crop of large images (`cropped`). */
+  comparedWidth?: number;
+  comparedHeight?: number;
+  cropped?: boolean;
+  error?: string;
 }
 
 export interface OutputRequest {
-  /** A flat name (`thumb_small.webp` → `<base>_thumb_small.webp`) or nested (`hls/master.m3u8`). */
+  /**
+   * A flat `<variant>.<ext>` (`thumb_small.webp` → `<file>.<run>_thumb_small.webp`) or a nested
+   * path (`hls/master.m3u8` → `<file>.<run>/hls/master.m3u8`); at most 64 bytes, and never
+   * `manifest.json` (the pipeline writes that).
+   */
   name: string;
   variant: string;
   body: { file: string } | { buffer: Buffer | string };
   contentType: string;
-  /** Defaults to one year immutable: outputs of one source version never change. */
+  /** Defaults to one year immutable: every run writes keys no other run writes (src/storage/output-keys.ts). */
   cacheControl?: string;
   width?: number;
   height?: number;

@@ -35,6 +35,9 @@ export class ProcessorRegistry {
     if (media.kind === "playlist") {
       throw processingError("playlist-refused", `${media.format} playlists are refused: they make media tools open other files or URLs`);
     }
+    if (media.unsupported) {
+      throw processingError("unsupported-by-build", `${media.unsupported} is not supported by this build (ffmpeg 5.1 cannot read it)`);
+    }
     const processor = this.processors.find((candidate) => candidate.accepts(media));
     if (!processor) throw processingError("unsupported-type", `no processor accepts ${media.kind}/${media.format} (${media.mime})`);
     return processor;

@@ -4,7 +4,8 @@ import type { AppConfig } from "../config/config.ts";
 import { processingError, throwIfAborted } from "../errors.ts";
 import type { DetectedMedia } from "../media/detected-media.ts";
 import { runFfmpeg } from "../media/ffmpeg.runner.ts";
-import { probeMedia, type MediaProbe, type VideoStreamProbe } from "../media/ffprobe.ts";
+import { durationScanReason, scanDuration } from "../media/duration-scan.ts";
+import { assertDecodable, probeMedia, type MediaProbe, type VideoStreamProbe } from "../media/ffprobe.ts";
 import { VIDEO_DEMUXERS } from "../media/safe-input.ts";
 import type { OutputFile, OutputRequest, ProcessContext, ProcessResult, Processor } from "./processor.ts";
 import type { VideoEncodeSource } from "./video/encode-options.ts";
@@ -14,9 +15,11 @@ import { planLadder, type PlannedRung } from "./video/ladder-plan.ts";
 import { buildMasterPlaylist } from "./video/master-playlist.ts";
 import { webMp4Args } from "./video/mp4-command.ts";
 import { extractPoster, type PosterFiles } from "./video/poster.ts";
-import { measureRendition, type RenditionStats } from "./video/rendition-stats.ts";
+import { measureRendition, writeIFramePlaylist, type RenditionStats } from "./video/rendition-stats.ts";
 import { makeStoryboard } from "./video/storyboard.ts";
 import { toneMapSourceOf, type ToneMapSource } from "./video/tone-map.ts";
+import { fitLadderToContent } from "./video/content-probe.ts";
+import { scoreVideoOutputs, withRenditionQuality } from "./quality/video-quality.ts";
 
 /**
  * Video: probe → check limits → plan the ladder → encode (one-pass HLS ladder, or a web MP4
@@ -48,7 +51,7 @@ interface Source {
 }
 
 type Encoded =
-  | { kind: "hls"; dir: string; renditions: RenditionStats[]; elapsedMs: number }
+  | { kind: "hls"; dir: string; renditions: RenditionStats[]; iFramePlaylists: string[]; elapsedMs: number }
   | { kind: "mp4"; file: string; rung: PlannedRung; durationSec: number | undefined; elapsedMs: number };
 
 async function processVideo(ctx: ProcessContext): Promise<ProcessResult> {
@@ -56,9 +59,13 @@ async function processVideo(ctx: ProcessContext): Promise<ProcessResult> {
   const source = await probeStep(ctx);
   report("probe", 1);
   throwIfAborted(ctx.signal);
-  const rungs = planStep(ctx, source);
+  const planned = planStep(ctx, source);
+  // VIDEO_CONTENT_AWARE_LADDER (off by default): rung bitrates fitted to the content by a probe encode (HLS only).
+  const rungs = ctx.config.video.contentAwareLadder && ctx.config.video.hlsEnabled ? await fitLadderToContent(ctx, { demuxer: source.demuxer, source: source.encode, settings: encodeSettings(ctx.config), rungs: planned }) : planned;
   const encoded = ctx.config.video.hlsEnabled ? await encodeHlsStep(ctx, source, rungs, report) : await encodeMp4Step(ctx, source, rungs, report);
   throwIfAborted(ctx.signal);
+  // QUALITY_SCORES (off by default): each rendition's SSIM/PSNR against the source, on its playlist or MP4 output.
+  const quality = ctx.config.quality.scores ? await scoreVideoOutputs(ctx, { demuxer: source.demuxer, source: source.encode, settings: encodeSettings(ctx.config), rungs, encoded }) : undefined;
   const top = rungs.at(-1)!;
   const poster = await posterStep(ctx, source, top);
   report("poster", 1);
@@ -66,7 +73,7 @@ async function processVideo(ctx: ProcessContext): Promise<ProcessResult> {
   const storyboard = ctx.config.video.storyboard ? await storyboardStep(ctx, source) : undefined;
   report("storyboard", 1);
   throwIfAborted(ctx.signal);
-  const outputs = await uploadStep(ctx, encoded, poster, storyboard, report);
+  const outputs = withRenditionQuality(await uploadStep(ctx, encoded, poster, storyboard, report), quality);
   // Segments are not listed one by one in the result; the tree's key prefix finds them all.
   const masterKey = outputs.find((output) => output.variant === "hls_master")?.key;
   const hlsKeyPrefix = masterKey?.slice(0, masterKey.length - "master.m3u8".length);
@@ -93,6 +100,8 @@ async function probeStep(ctx: ProcessContext): Promise<Source> {
   }
   const demuxer = probe.format.demuxer;
   if (!demuxer) throw processingError("unsupported-container", `container ${probe.format.name} is not accepted for video`);
+  assertDecodable(video, "Video", probe);
+  if (probe.audio) assertDecodable(probe.audio, "Audio", probe);
   ctx.step("probed", {
     container: probe.format.name,
     durationSec: probe.durationSec,
@@ -103,17 +112,36 @@ async function probeStep(ctx: ProcessContext): Promise<Source> {
     hdr: video.hdr ?? null,
     audio: probe.audio ? `${probe.audio.codec} ${probe.audio.channels ?? "?"}ch ${probe.audio.sampleRate ?? "?"}Hz` : null,
   });
-  checkLimits(ctx.config.video, probe, video);
+  const durationSec = await durationStep(ctx, probe, video, demuxer);
+  checkLimits(ctx.config.video, durationSec, video);
   // VIDEO_HDR_TONE_MAP=false encodes HDR frames as they are (the pre-tone-mapping behaviour).
   const toneMap = ctx.config.video.hdrToneMap ? toneMapSourceOf(video) : undefined;
   return {
     probe,
     video,
     demuxer,
-    durationSec: probe.durationSec,
-    encode: { videoStreamIndex: video.index, audioStreamIndex: probe.audio?.index, fps: video.fps, durationSec: probe.durationSec, toneMap },
+    durationSec,
+    encode: { videoStreamIndex: video.index, audioStreamIndex: probe.audio?.index, fps: video.fps, baseFps: video.baseFps, durationSec, toneMap },
     toneMap,
   };
+}
+
+/** A bounded scan of the file measures its real length when the header's is unknown, a guess, or over the cap. */
+const DURATION_SCAN_TIMEOUT_MS = 120_000;
+
+/**
+ * The duration the limits and the encode go by. A fragmented MP4 whose header says "unknown"
+ * (all ones, which ffprobe turns into 143166 s) or a raw MPEG stream (whose length ffprobe
+ * guesses from the bitrate) is measured instead; so is a file over VIDEO_MAX_DURATION, before
+ * it is refused for a length it might not have.
+ */
+async function durationStep(ctx: ProcessContext, probe: MediaProbe, video: VideoStreamProbe, demuxer: string): Promise<number | undefined> {
+  const reason = durationScanReason(probe, ctx.config.video.maxDurationSec);
+  if (!reason) return probe.durationSec;
+  const timeoutMs = Math.min(DURATION_SCAN_TIMEOUT_MS, ctx.config.jobs.processingTimeoutMs);
+  const scanned = await scanDuration({ inputPath: ctx.inputPath, demuxers: VIDEO_DEMUXERS, demuxer, streamIndex: video.index, fps: video.fps, signal: ctx.signal, timeoutMs });
+  ctx.step("duration-scanned", { reason, declaredSec: probe.durationSec ?? null, measuredSec: scanned ?? null });
+  return scanned ?? probe.durationSec;
 }
 
 /** `bt2020/smpte2084/bt2020nc/tv 10-bit`, for the timeline; unknown parts as `?`. */
@@ -135,9 +163,9 @@ async function probeSource(ctx: ProcessContext): Promise<MediaProbe> {
 }
 
 /** Refuses, before any decoding, what would cost more than an operator allows. */
-function checkLimits(limits: AppConfig["video"], probe: MediaProbe, video: VideoStreamProbe): void {
-  if (probe.durationSec !== undefined && probe.durationSec > limits.maxDurationSec) {
-    throw processingError("video-too-long", `the video lasts ${Math.round(probe.durationSec)} s, over VIDEO_MAX_DURATION (${limits.maxDurationSec} s)`, undefined, { durationSec: probe.durationSec });
+function checkLimits(limits: AppConfig["video"], durationSec: number | undefined, video: VideoStreamProbe): void {
+  if (durationSec !== undefined && durationSec > limits.maxDurationSec) {
+    throw processingError("video-too-long", `the video lasts ${Math.round(durationSec)} s, over VIDEO_MAX_DURATION (${limits.maxDurationSec} s)`, undefined, { durationSec });
   }
   if (video.width * video.height > limits.maxPixels) {
     throw processingError("video-too-large", `the video is ${video.width}x${video.height}, over VIDEO_MAX_PIXELS (${limits.maxPixels})`, undefined, { width: video.width, height: video.height });
@@ -155,7 +183,7 @@ function planStep(ctx: ProcessContext, source: Source): PlannedRung[] {
 
 function encodeSettings(config: AppConfig) {
   const video = config.video;
-  return { x264Preset: video.x264Preset, maxFps: video.maxFps, segmentSeconds: video.segmentSeconds, addSilentAudio: video.addSilentAudio, segmentFormat: video.segmentFormat };
+  return { x264Preset: video.x264Preset, maxFps: video.maxFps, segmentSeconds: video.segmentSeconds, keyframeSeconds: video.keyframeSeconds, addSilentAudio: video.addSilentAudio, segmentFormat: video.segmentFormat };
 }
 
 async function encodeHlsStep(ctx: ProcessContext, source: Source, rungs: PlannedRung[], report: (phase: Phase, fraction: number) => void): Promise<Encoded> {
@@ -172,10 +200,11 @@ async function encodeHlsStep(ctx: ProcessContext, source: Source, rungs: Planned
   });
   const names = [...rungs.map((rung) => rung.name), ...(audioOnlyKbps !== undefined ? [AUDIO_ONLY_NAME] : [])];
   const renditions = await Promise.all(
-    names.map((name) => measureRendition(dir, name, { segmentSeconds: video.segmentSeconds, signal: ctx.signal, expectVideo: name !== AUDIO_ONLY_NAME })),
+    names.map((name) => measureRendition(dir, name, { segmentSeconds: video.segmentSeconds, signal: ctx.signal, expectVideo: name !== AUDIO_ONLY_NAME, scratchDir: ctx.workDir, encodedFrames: run.lastProgress?.frame })),
   );
   const version = Math.max(3, ...renditions.map((rendition) => rendition.playlistVersion));
-  await writeFile(path.join(dir, "master.m3u8"), buildMasterPlaylist(renditions.map((rendition) => rendition.variant), version));
+  const iFrameStreams = video.iFramePlaylists ? (await Promise.all(renditions.map((rendition) => writeIFramePlaylist(dir, rendition, video.keyframeSeconds)))).filter((stream) => stream !== undefined) : [];
+  await writeFile(path.join(dir, "master.m3u8"), buildMasterPlaylist(renditions.map((rendition) => rendition.variant), version, iFrameStreams));
   ctx.step("encoded", {
     output: "hls",
     toneMapped: source.toneMap !== undefined,
@@ -183,7 +212,7 @@ async function encodeHlsStep(ctx: ProcessContext, source: Source, rungs: Planned
     realtimeFactor: realtimeFactor(source.durationSec, run.elapsedMs),
     renditions: renditions.map((rendition) => `${rendition.name} ${rendition.segmentCount} segments ${Math.round(rendition.variant.averageBandwidth / 1000)}k`),
   });
-  return { kind: "hls", dir, renditions, elapsedMs: run.elapsedMs };
+  return { kind: "hls", dir, renditions, iFramePlaylists: iFrameStreams.map((stream) => stream.uri), elapsedMs: run.elapsedMs };
 }
 
 async function encodeMp4Step(ctx: ProcessContext, source: Source, rungs: PlannedRung[], report: (phase: Phase, fraction: number) => void): Promise<Encoded> {
@@ -340,6 +369,9 @@ function describeResult(ctx: ProcessContext, source: Source, encoded: Encoded, p
             /** Every playlist and segment of the tree lives under this key prefix. */
             keyPrefix: hlsKeyPrefix,
             segmentSeconds: ctx.config.video.segmentSeconds,
+            keyframeSeconds: ctx.config.video.keyframeSeconds,
+            /** EXT-X-I-FRAME-STREAM-INF playlists (TS segments only), relative to the master. */
+            iFramePlaylists: encoded.iFramePlaylists,
             segmentFormat: ctx.config.video.segmentFormat,
             renditions: encoded.renditions.map((rendition) => ({
               name: rendition.name,
@@ -347,7 +379,7 @@ function describeResult(ctx: ProcessContext, source: Source, encoded: Encoded, p
               bandwidth: rendition.variant.bandwidth,
               averageBandwidth: rendition.variant.averageBandwidth,
               codecs: rendition.variant.codecs.join(","),
-              frameRate: rendition.variant.frameRate,
+              frameRate: rendition.variant.frameRate === undefined ? undefined : Math.round(rendition.variant.frameRate * 1000) / 1000,
               segments: rendition.segmentCount,
               bytes: rendition.bytes,
               durationSec: Math.round(rendition.durationSec * 1000) / 1000,

@@ -3,7 +3,7 @@ import { stat } from "node:fs/promises";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createReadStream } from "node:fs";
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, paginateListObjectsV2, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { fromAwsError, MediaError, processingError, toMediaError } from "../errors.ts";
 
@@ -107,14 +107,66 @@ export class ObjectStore {
     }
   }
 
-  async head(bucket: string, key: string): Promise<{ size: number; eTag: string | undefined; contentType: string | undefined }> {
+  async head(bucket: string, key: string): Promise<{ size: number; eTag: string | undefined; versionId: string | undefined; contentType: string | undefined }> {
     try {
       const response = await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-      return { size: response.ContentLength ?? 0, eTag: response.ETag, contentType: response.ContentType };
+      return { size: response.ContentLength ?? 0, eTag: response.ETag, versionId: response.VersionId, contentType: response.ContentType };
     } catch (error) {
       throw fromAwsError(error, "s3:getObject(head)");
     }
   }
+
+  /** A small JSON object (a manifest), or undefined when there is none. */
+  async readJson(bucket: string, key: string, signal?: AbortSignal): Promise<unknown> {
+    try {
+      const response = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), signal ? { abortSignal: signal } : {});
+      const text = await response.Body!.transformToString("utf8");
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        return undefined;
+      }
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw fromAwsError(error, "s3:getObject");
+    }
+  }
+
+  /** Every key under `prefix`, with its LastModified. */
+  async list(bucket: string, prefix: string, signal?: AbortSignal): Promise<Array<{ key: string; lastModified: Date | undefined }>> {
+    const found: Array<{ key: string; lastModified: Date | undefined }> = [];
+    try {
+      for await (const page of paginateListObjectsV2({ client: this.s3 }, { Bucket: bucket, Prefix: prefix }, ...(signal ? [{ abortSignal: signal }] : []))) {
+        for (const object of page.Contents ?? []) if (object.Key !== undefined) found.push({ key: object.Key, lastModified: object.LastModified });
+      }
+    } catch (error) {
+      throw fromAwsError(error, "s3:listObjectsV2");
+    }
+    return found;
+  }
+
+  /** Deletes keys, a thousand per request (DeleteObjects' limit); a key already gone is not an error. */
+  async deleteKeys(bucket: string, keys: readonly string[]): Promise<void> {
+    for (let start = 0; start < keys.length; start += DELETE_BATCH) {
+      const batch = keys.slice(start, start + DELETE_BATCH);
+      let response;
+      try {
+        response = await this.s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
+      } catch (error) {
+        throw fromAwsError(error, "s3:deleteObjects");
+      }
+      const failed = response.Errors ?? [];
+      if (failed.length > 0) throw fromAwsError(Object.assign(new Error(failed[0]?.Message ?? "delete failed"), { name: failed[0]?.Code ?? "DeleteFailed", $metadata: {} }), `s3:deleteObjects (${failed.length} of ${batch.length} keys)`);
+    }
+  }
+}
+
+/** DeleteObjects takes at most 1000 keys. */
+const DELETE_BATCH = 1000;
+
+function isNotFound(error: unknown): boolean {
+  const aws = error as { name?: string; $metadata?: { httpStatusCode?: number } } | undefined;
+  return aws?.name === "NoSuchKey" || aws?.name === "NotFound" || aws?.$metadata?.httpStatusCode === 404;
 }
 
 function tooLarge(bytes: number, maxBytes: number): MediaError {

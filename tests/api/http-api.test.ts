@@ -162,7 +162,7 @@ describe("job API over HTTP (no worker)", () => {
       const testEvent = await t.call<Problem & { dropped: Array<{ reason: string }> }>("POST", "/api/media/process-s3-event", { body: { Event: "s3:TestEvent" } });
       assert.equal(testEvent.status, 422);
       assert.deepEqual(testEvent.body.dropped.map((drop) => drop.reason), ["test-event"]);
-      const outputsAndStrangers = JSON.parse(buildS3Notification([{ bucket: t.stack.bucket, key: "a/processed/x_thumb.webp" }, { bucket: "someone-elses", key: "a/b.jpg" }, { bucket: t.stack.bucket, key: "a/../etc/passwd" }]));
+      const outputsAndStrangers = JSON.parse(buildS3Notification([{ bucket: t.stack.bucket, key: "a/processed/x.jpg.0123abcd_thumb.webp" }, { bucket: "someone-elses", key: "a/b.jpg" }, { bucket: t.stack.bucket, key: "a/../etc/passwd" }]));
       const dropped = await t.call<Problem & { dropped: Array<{ reason: string }> }>("POST", "/api/media/process-s3-event", { body: outputsAndStrangers });
       assert.equal(dropped.status, 422);
       assert.deepEqual(dropped.body.dropped.map((drop) => drop.reason), ["output-key", "foreign-bucket", "unsafe-key"]);

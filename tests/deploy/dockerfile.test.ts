@@ -41,10 +41,13 @@ describe("Dockerfile", () => {
     assert.deepEqual(of("COPY", runtime).filter((args) => args.startsWith("--from")).sort(), ["--from=build /app/dist ./dist", "--from=prod-deps /app/node_modules ./node_modules"]);
   });
 
-  test("installs Debian ffmpeg and libheif's decoder without recommends, and an init process", () => {
+  test("installs Debian ffmpeg, libheif's decoder and headless LibreOffice without recommends, and an init process", () => {
     const install = of("RUN", runtime).join(" ");
     assert.match(install, /apt-get install -y --no-install-recommends [^&]*\bffmpeg\b/);
     assert.match(install, /apt-get install -y --no-install-recommends [^&]*\blibheif-examples\b/, "HEIC photos need heif-convert");
+    for (const part of ["writer", "calc", "impress"]) {
+      assert.match(install, new RegExp(`apt-get install -y --no-install-recommends [^&]*\\blibreoffice-${part}-nogui\\b`), `Office files (DOCUMENT_ENABLE_LIBREOFFICE) need headless LibreOffice ${part}`);
+    }
     assert.match(install, /\btini\b/);
     assert.match(install, /rm -rf \/var\/lib\/apt\/lists/);
     assert.deepEqual(of("ENTRYPOINT"), ['["/usr/bin/tini", "--", "node", "dist/cli.js"]']);

@@ -97,7 +97,7 @@ describe("emulator", () => {
 
   test("outputs are not announced, a changed object is announced again, an unchanged one is not", async () => {
     const sentBefore = emulator.bridge.notificationsSent;
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "tenants/t1/users/u1/media/processed/a_thumb_small.webp", Body: "out" }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "tenants/t1/users/u1/media/processed/a.jpg.0123abcd_thumb_small.webp", Body: "out" }));
     const key = "tenants/t1/users/u1/media/clip.mp4";
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: "version 1" }));
     const first = await receiveOne(emulator.queueUrl);
@@ -113,6 +113,12 @@ describe("emulator", () => {
     await new Promise((resolve) => setTimeout(resolve, 400)); // several poll intervals
     assert.equal(await visibleCount(emulator.queueUrl), 0);
     assert.equal(emulator.bridge.notificationsSent - sentBefore, 2);
+
+    // The same bytes uploaded again: same ETag, but a new PUT, so S3 sends a new event with a new sequencer.
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: "version 2, longer" }));
+    const third = await receiveOne(emulator.queueUrl);
+    assert.equal(parsedETag(third), parsedETag(second));
+    assert.notEqual(parsedSequencer(third), parsedSequencer(second));
   });
 
   test("a message received maxReceiveCount times without being deleted moves to the DLQ", async () => {
@@ -135,4 +141,9 @@ function parsedKey(message: Message): string | undefined {
 function parsedETag(message: Message): string | undefined {
   const parsed = parseMessageBody(message.Body, rules);
   return parsed.kind === "events" ? parsed.refs[0]?.eTag : undefined;
+}
+
+function parsedSequencer(message: Message): string | undefined {
+  const parsed = parseMessageBody(message.Body, rules);
+  return parsed.kind === "events" ? parsed.refs[0]?.sequencer : undefined;
 }

@@ -9,6 +9,7 @@ import WaveformData from "waveform-data";
 import { refineMediaKind } from "../../src/media/refine-media.ts";
 import { generateTone } from "../helpers/generate-audio.ts";
 import { startTestStack, type TestStack } from "../helpers/stack.ts";
+import { manifestKeyOf, outputKeyOf, runPrefixesOf } from "../helpers/outputs.ts";
 
 const execFileAsync = promisify(execFile);
 
@@ -41,9 +42,10 @@ describe("audio uploads through the real consumer, Redis and emulator", () => {
     assert.equal(job.status, "completed", JSON.stringify(job.error));
     assert.equal(job.type, "audio");
 
-    const prefix = "tenants/t1/users/u1/media/processed/1700000000-abc-voice_";
+    const [prefix] = runPrefixesOf(job);
     const keys = await stack.listKeys(prefix);
-    assert.deepEqual(keys, ["aac.m4a", "manifest.json", "mp3.mp3", "ogg.ogg", "waveform.dat", "waveform.json", "waveform.png"].map((name) => prefix + name));
+    assert.deepEqual(keys, ["aac.m4a", "mp3.mp3", "ogg.ogg", "waveform.dat", "waveform.json", "waveform.png"].map((name) => prefix + name));
+    assert.deepEqual(await stack.listKeys(manifestKeyOf(key)), [manifestKeyOf(key)]);
 
     for (const [name, codec] of [["mp3.mp3", "mp3"], ["aac.m4a", "aac"], ["ogg.ogg", "opus"]] as const) {
       const local = path.join(dir, name);
@@ -72,7 +74,7 @@ describe("audio uploads through the real consumer, Redis and emulator", () => {
     const job = await stack.waitForJob(jobId);
     assert.equal(job.status, "completed", JSON.stringify(job.error));
     assert.equal(job.type, "audio");
-    const dat = await stack.getObject("tenants/t1/users/u1/media/processed/note_waveform.dat");
+    const dat = await stack.getObject(outputKeyOf(job, "waveform.dat"));
     const waveform = WaveformData.create(dat.buffer.slice(dat.byteOffset, dat.byteOffset + dat.byteLength) as ArrayBuffer);
     assert.equal(waveform.channels, 1);
     assert.ok(Math.abs(waveform.duration - 1) < 0.05, `waveform covers ${waveform.duration} s`);

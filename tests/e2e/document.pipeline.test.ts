@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import sharp from "sharp";
 import { encryptedPdf, THREE_PAGE_INFO, THREE_PAGE_TEXT, threePagePdf } from "../media/document-fixtures.ts";
 import { startTestStack, type TestStack } from "../helpers/stack.ts";
+import { manifestKeyOf, runPrefixesOf } from "../helpers/outputs.ts";
 
 describe("PDF uploads through the real consumer, Redis and emulator", () => {
   let stack: TestStack;
@@ -20,7 +21,7 @@ describe("PDF uploads through the real consumer, Redis and emulator", () => {
     assert.equal(job.status, "completed", JSON.stringify(job.error));
     assert.equal(job.type, "document");
 
-    const prefix = "tenants/t1/users/u1/media/processed/1700000000-abc-report_";
+    const [prefix] = runPrefixesOf(job);
     for (const [name, width] of [["thumb.webp", 300], ["page_1.webp", 1024], ["page_2.webp", 1024], ["page_3.webp", 1024]] as const) {
       const metadata = await sharp(await stack.getObject(`${prefix}${name}`)).metadata();
       assert.deepEqual([metadata.format, metadata.width], ["webp", width], name);
@@ -35,7 +36,7 @@ describe("PDF uploads through the real consumer, Redis and emulator", () => {
     assert.equal(result.metadata.title, THREE_PAGE_INFO.title);
     assert.equal(result.metadata.pageCount, 3);
     assert.equal(result.outputs.find((output) => output.key.endsWith("_text.txt"))?.contentType, "text/plain; charset=utf-8");
-    const manifest = JSON.parse((await stack.getObject(`${prefix}manifest.json`)).toString()) as { outputs: unknown[] };
+    const manifest = JSON.parse((await stack.getObject(manifestKeyOf(key))).toString()) as { outputs: unknown[] };
     assert.equal(manifest.outputs.length, 5);
     const events = job.timeline.map((entry) => entry.event);
     for (const event of ["detected", "document-opened", "document-read", "completed"]) assert.ok(events.includes(event), `timeline has ${event}: ${events.join(", ")}`);

@@ -5,6 +5,7 @@ import { jobIdFor } from "../../src/jobs/job.model.ts";
 import { buildS3Notification } from "../../src/events/s3-event.parser.ts";
 import { transparentPng } from "../helpers/generate-images.ts";
 import { startTestStack, type TestStack } from "../helpers/stack.ts";
+import { outputKeyOf } from "../helpers/outputs.ts";
 
 describe("message shapes through the real consumer", () => {
   let stack: TestStack;
@@ -39,11 +40,11 @@ describe("message shapes through the real consumer", () => {
 
   test("an s3:TestEvent and an event for an output key are dropped without a job", async () => {
     await stack.sendRaw(JSON.stringify({ Service: "Amazon S3", Event: "s3:TestEvent", Time: new Date().toISOString(), Bucket: stack.bucket }));
-    await stack.sendEvent("tenants/t1/users/u1/media/processed/x_thumb_small.webp", "e1");
+    await stack.sendEvent("tenants/t1/users/u1/media/processed/x.jpg.0123abcd_thumb_small.webp", "e1");
     await drained();
     assert.equal(await dropped("test-event"), 1);
     assert.equal(await dropped("output-key"), 1);
-    assert.equal(await stack.store.get(jobIdFor({ bucket: stack.bucket, key: "tenants/t1/users/u1/media/processed/x_thumb_small.webp", eTag: "e1" })), undefined);
+    assert.equal(await stack.store.get(jobIdFor({ bucket: stack.bucket, key: "tenants/t1/users/u1/media/processed/x.jpg.0123abcd_thumb_small.webp", eTag: "e1" })), undefined);
   });
 
   test("an SNS-wrapped event with a URL-encoded key (spaces and accents) is processed", async () => {
@@ -55,7 +56,8 @@ describe("message shapes through the real consumer", () => {
     assert.equal(job.source.key, key);
     assert.equal(job.tenantId, "t2");
     const outputs = await stack.listKeys("tenants/t2/users/u9/media/processed/");
-    assert.ok(outputs.includes("tenants/t2/users/u9/media/processed/vacances d'été 2024_thumb_small.webp"), outputs.join("\n"));
+    assert.ok(outputs.includes(outputKeyOf(job, "thumb_small.webp")), outputs.join("\n"));
+    assert.match(outputKeyOf(job, "thumb_small.webp"), /^tenants\/t2\/users\/u9\/media\/processed\/vacances d'été 2024\.png\.[0-9a-f]{8}_thumb_small\.webp$/);
   });
 
   test("an event for an object that no longer exists fails the job as processing/source-not-found", async () => {

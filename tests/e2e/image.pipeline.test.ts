@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import sharp from "sharp";
 import { animatedGif, decompressionBombJpeg, rotatedPhoneJpeg, transparentPng, truncatedJpeg } from "../helpers/generate-images.ts";
 import { startTestStack, type TestStack } from "../helpers/stack.ts";
+import { outputKeyOf } from "../helpers/outputs.ts";
 
 describe("image uploads through the real consumer, Redis and emulator", () => {
   let stack: TestStack;
@@ -21,7 +22,9 @@ describe("image uploads through the real consumer, Redis and emulator", () => {
     assert.equal(job.type, "image");
     assert.equal(job.tenantId, "t1");
     assert.equal(job.userId, "u1");
-    const prefix = "tenants/t1/users/u1/media/processed/1700000000-abc-photo_";
+    // The seed's shape with the source's extension and the run in the base: …/processed/1700000000-abc-photo.jpg.<run>_<variant>.<ext>.
+    const prefix = outputKeyOf(job, "x.x").slice(0, -"x.x".length);
+    assert.match(prefix, /^tenants\/t1\/users\/u1\/media\/processed\/1700000000-abc-photo\.jpg\.[0-9a-f]{8}_$/);
     const expected = {
       thumb_small: { ext: "webp", width: 113, height: 150 },
       thumb_medium: { ext: "webp", width: 300, height: 400 },
@@ -51,7 +54,8 @@ describe("image uploads through the real consumer, Redis and emulator", () => {
     assert.deepEqual(result.metadata.exif, { camera: "TestCam X1", lens: "Test 24mm", takenAt: "2024-05-06T07:08:09.000Z", hasGps: true });
     assert.match(String(result.metadata.thumbhash), /^[A-Za-z0-9+/=]{20,}$/);
     assert.match(String(result.metadata.dominantColour), /^#[0-9a-f]{6}$/);
-    const manifest = JSON.parse((await stack.getObject(`${prefix}manifest.json`)).toString()) as { jobId: string; outputs: unknown[] };
+    assert.equal(result.manifestKey, "tenants/t1/users/u1/media/processed/1700000000-abc-photo.jpg_manifest.json");
+    const manifest = JSON.parse((await stack.getObject(result.manifestKey)).toString()) as { jobId: string; outputs: unknown[] };
     assert.equal(manifest.jobId, jobId);
     assert.equal(manifest.outputs.length, 6);
 
@@ -67,9 +71,10 @@ describe("image uploads through the real consumer, Redis and emulator", () => {
     const jobId = await stack.uploadAndNotify(key, await transparentPng());
     const first = await stack.waitForJob(jobId);
     assert.equal(first.status, "completed");
-    const { eTag } = { eTag: first.source.eTag };
-    await stack.sendEvent(key, eTag);
-    await stack.sendEvent(key, eTag);
+    // A redelivery is the same event: same ETag, same sequencer.
+    const { eTag, sequencer } = first.source;
+    await stack.sendEvent(key, eTag, sequencer);
+    await stack.sendEvent(key, eTag, sequencer);
     await waitUntil(async () => (await stack.queueDepth()).visible + (await stack.queueDepth()).inFlight === 0);
     const again = await stack.store.get(jobId);
     assert.equal(again?.attempts, 1);
@@ -81,7 +86,7 @@ describe("image uploads through the real consumer, Redis and emulator", () => {
     const job = await stack.waitForJob(jobId);
     assert.equal(job.status, "completed", JSON.stringify(job.error));
     for (const name of ["webp.webp", "optimized.png", "thumb_small.webp"]) {
-      const bytes = await stack.getObject(`uploads/processed/logo_${name}`);
+      const bytes = await stack.getObject(outputKeyOf(job, name));
       const { data, info } = await sharp(bytes).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
       assert.equal(info.channels, 4);
       assert.ok(data[3]! < 10, `${name}: left edge transparent`);
@@ -93,9 +98,9 @@ describe("image uploads through the real consumer, Redis and emulator", () => {
     const jobId = await stack.uploadAndNotify("uploads/anim.gif", await animatedGif());
     const job = await stack.waitForJob(jobId);
     assert.equal(job.status, "completed", JSON.stringify(job.error));
-    const webp = await sharp(await stack.getObject("uploads/processed/anim_webp.webp"), { animated: true }).metadata();
+    const webp = await sharp(await stack.getObject(outputKeyOf(job, "webp.webp")), { animated: true }).metadata();
     assert.equal(webp.pages, 2);
-    const gif = await sharp(await stack.getObject("uploads/processed/anim_optimized.gif"), { animated: true }).metadata();
+    const gif = await sharp(await stack.getObject(outputKeyOf(job, "optimized.gif")), { animated: true }).metadata();
     assert.equal(gif.pages, 2);
   });
 
@@ -121,6 +126,19 @@ describe("image uploads through the real consumer, Redis and emulator", () => {
     assert.equal((await stack.queueDepth("dlq")).visible, 0);
     const okId = await stack.uploadAndNotify("uploads/after.png", await transparentPng());
     assert.equal((await stack.waitForJob(okId)).status, "completed");
+  });
+
+  test("a truncated AVIF fails with a message naming the upload, never the worker's temp dir", async () => {
+    // libheif names the file it reads in every line of its error ("<path>: bad seek to 1024").
+    const avif = await sharp({ create: { width: 64, height: 64, channels: 3, background: "#f00" } }).avif().toBuffer();
+    const key = "tenants/t1/users/u1/media/cut.avif";
+    const job = await stack.waitForJob(await stack.uploadAndNotify(key, avif.subarray(0, 120)));
+    assert.deepEqual([job.status, job.error?.category], ["failed", "processing"]);
+    const message = job.error?.message ?? "";
+    assert.ok(!message.includes(stack.tempDir) && !/\/input\b/.test(message), message);
+    assert.ok(message.includes(key), message);
+    const retried = job.timeline.filter((entry) => JSON.stringify(entry.detail ?? {}).includes(stack.tempDir));
+    assert.deepEqual(retried, [], "no timeline entry names the temp dir either");
   });
 });
 

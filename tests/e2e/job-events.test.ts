@@ -72,7 +72,7 @@ describe("job events on the SNS topic", () => {
     await stack.waitForJob(id, (job) => job.announcedEventId !== undefined);
     assert.equal((await topic.receive(1)).length, 1);
     const job = await stack.store.get(id);
-    await stack.sendEvent("again/once.png", job!.source.eTag);
+    await stack.sendEvent("again/once.png", job!.source.eTag, job!.source.sequencer);
     await drained();
     assert.deepEqual(await topic.receive(1, 3_000), [], "no second event for the same state");
     assert.equal((await stack.store.get(id))?.timeline.filter((entry) => entry.event === "event-published").length, 1);
@@ -111,7 +111,8 @@ describe("job events on the SNS topic", () => {
     const [first] = await topic.receive(1);
     assert.ok(await stack.store.requeue(id, ["failed"], { via: "test" }));
     assert.equal((await stack.store.get(id))?.announcedEventId, undefined, "a new state is not announced yet");
-    await stack.sendEvent("retry/twice.jpg", (await stack.store.get(id))!.source.eTag);
+    const { source } = (await stack.store.get(id))!;
+    await stack.sendEvent("retry/twice.jpg", source.eTag, source.sequencer);
     await stack.waitForJob(id, (job) => job.status === "failed" && job.attempts === 2 && job.announcedEventId !== undefined);
     const [second] = await topic.receive(1);
     assert.equal(second?.event.job.attempts, 2);

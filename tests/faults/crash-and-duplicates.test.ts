@@ -7,6 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { createSlowProcessor } from "../fixtures/slow.processor.ts";
 import { startTestStack, type TestStack } from "../helpers/stack.ts";
 import { spawnWorker } from "../helpers/worker-process.ts";
+import { outputKeyOf } from "../helpers/outputs.ts";
 
 const PLUGIN = "./tests/fixtures/slow.processor.ts";
 
@@ -60,7 +61,7 @@ describe("crashes and duplicate deliveries across worker processes", () => {
     assert.deepEqual(await stack.queueDepth(), { visible: 0, inFlight: 0, delayed: 0 }, "every duplicate was removed");
     assert.equal(await processedCount(jobId), 1, "processed once");
     assert.equal(job.attempts, 1);
-    assert.deepEqual(await stack.listKeys("dup/processed/"), ["dup/processed/many_done.txt", "dup/processed/many_manifest.json"]);
+    assert.deepEqual(await stack.listKeys("dup/processed/"), [outputKeyOf(job, "done.txt"), "dup/processed/many.txt_manifest.json"]);
     for (const worker of workers) worker.child.kill("SIGTERM");
     assert.deepEqual(await Promise.all(workers.map((worker) => worker.exited)), [0, 0]);
   });

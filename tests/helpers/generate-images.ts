@@ -103,3 +103,96 @@ export async function heicBomb(): Promise<Buffer> {
   bomb.writeUInt32BE(65000, at + 12);
   return bomb;
 }
+
+/**
+ * A multi-page greyscale TIFF written by hand (libvips writes one page size only): one
+ * uncompressed strip per page, each page's IFD pointing to the next — a two-page fax with pages
+ * of different sizes, or a same-size scan set. `grey` is each page's flat value.
+ */
+export function multiPageTiff(pages: ReadonlyArray<{ width: number; height: number; grey: number }>): Buffer {
+  const parts: Buffer[] = [];
+  const header = Buffer.alloc(8);
+  header.write("II", 0, "latin1");
+  header.writeUInt16LE(42, 2);
+  parts.push(header);
+  let offset = 8;
+  const ifdOffsets: number[] = [];
+  const layouts = pages.map((page) => {
+    const dataOffset = offset;
+    parts.push(Buffer.alloc(page.width * page.height, page.grey));
+    offset += page.width * page.height + ((page.width * page.height) % 2);
+    if ((page.width * page.height) % 2) parts.push(Buffer.alloc(1));
+    return { ...page, dataOffset };
+  });
+  const tagCount = 9;
+  const ifdBytes = 2 + tagCount * 12 + 4;
+  layouts.forEach((_, index) => ifdOffsets.push(offset + index * ifdBytes));
+  header.writeUInt32LE(ifdOffsets[0]!, 4);
+  layouts.forEach((page, index) => {
+    const ifd = Buffer.alloc(ifdBytes);
+    ifd.writeUInt16LE(tagCount, 0);
+    const tags: Array<[number, number, number]> = [
+      [256, 4, page.width], [257, 4, page.height], [258, 3, 8], [259, 3, 1], [262, 3, 1],
+      [273, 4, page.dataOffset], [277, 3, 1], [278, 4, page.height], [279, 4, page.width * page.height],
+    ];
+    tags.forEach(([tag, type, value], slot) => {
+      const at = 2 + slot * 12;
+      ifd.writeUInt16LE(tag, at);
+      ifd.writeUInt16LE(type, at + 2);
+      ifd.writeUInt32LE(1, at + 4);
+      if (type === 3) ifd.writeUInt16LE(value, at + 8);
+      else ifd.writeUInt32LE(value, at + 8);
+    });
+    ifd.writeUInt32LE(ifdOffsets[index + 1] ?? 0, 2 + tagCount * 12);
+    parts.push(ifd);
+  });
+  return Buffer.concat(parts);
+}
+
+/**
+ * A two-image AVIF (a HEIF collection, as burst and edit-preserving cameras write) whose primary
+ * item is the second one: heif-enc writes the images in order, then the `pitm` box is pointed
+ * at item 2. The first image is 64×48 red, the primary 32×24 blue.
+ */
+export async function avifWithSecondPrimary(): Promise<Buffer> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "mp-avif-"));
+  try {
+    const first = path.join(dir, "first.png");
+    const second = path.join(dir, "second.png");
+    await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 255, g: 0, b: 0 } } }).png().toFile(first);
+    await sharp({ create: { width: 32, height: 24, channels: 3, background: { r: 0, g: 0, b: 255 } } }).png().toFile(second);
+    const out = path.join(dir, "two.avif");
+    await execFileAsync("heif-enc", ["-A", "-q", "60", first, second, "-o", out]);
+    const bytes = await readFile(out);
+    const pitm = bytes.indexOf("pitm", 0, "latin1");
+    if (pitm < 0 || bytes[pitm + 4] !== 0) throw new Error("heif-enc wrote no version-0 pitm box");
+    bytes.writeUInt16BE(2, pitm + 8);
+    return bytes;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** An APNG of `frames` frames of testsrc2 (a moving pattern), written by ffmpeg, looping forever. */
+export async function animatedPng(frames: number, width = 120, height = 90): Promise<Buffer> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "mp-apng-"));
+  try {
+    const out = path.join(dir, "anim.png");
+    await execFileAsync("ffmpeg", ["-v", "error", "-f", "lavfi", "-i", `testsrc2=s=${width}x${height}:r=10`, "-frames:v", String(frames), "-plays", "0", "-f", "apng", "-y", out]);
+    return await readFile(out);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** An animated WebP of `frames` frames of testsrc2, written by ffmpeg's libwebp_anim. */
+export async function animatedWebp(frames: number, width = 120, height = 90): Promise<Buffer> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "mp-awebp-"));
+  try {
+    const out = path.join(dir, "anim.webp");
+    await execFileAsync("ffmpeg", ["-v", "error", "-f", "lavfi", "-i", `testsrc2=s=${width}x${height}:r=10`, "-frames:v", String(frames), "-c:v", "libwebp_anim", "-loop", "0", "-f", "webp", "-y", out]);
+    return await readFile(out);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,4 +1,4 @@
-import { rename } from "node:fs/promises";
+import { readFile, rename, writeFile } from "node:fs/promises";
 import { runFfmpeg } from "../../src/media/ffmpeg.runner.ts";
 
 /**
@@ -48,6 +48,53 @@ export async function generateClip(options: ClipOptions): Promise<string> {
   ];
   await runFfmpeg({ args, trustedInputs: true });
   if (options.rotateDeg) await addRotateTag(options.out, options.rotateDeg);
+  return options.out;
+}
+
+/**
+ * A variable-frame-rate clip as phones write them (Pixel motion photos, screen recordings):
+ * frames on a 1/120 s grid, alternately 3 and 5 ticks apart, so the stream's base rate
+ * (r_frame_rate) is 120 while the frames average 30 per second. With `burstFrames`, the clip
+ * starts with that many frames at the full 120 fps (a fast scroll in a screen recording).
+ */
+export async function generateVfrClip(options: { width: number; height: number; frames: number; burstFrames?: number; audio?: boolean; out: string }): Promise<string> {
+  const burst = options.burstFrames ?? 0;
+  const pattern = `eq(mod(n-${burst}\\,8)\\,0)+eq(mod(n-${burst}\\,8)\\,3)`;
+  const select = burst > 0 ? `lt(n\\,${burst})+gte(n\\,${burst})*(${pattern})` : pattern;
+  const args = [
+    "-f", "lavfi", "-i", `testsrc2=s=${options.width}x${options.height}:r=120,select='${select}'`,
+    ...(options.audio ? ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000,aformat=channel_layouts=stereo"] : []),
+    "-frames:v", String(options.frames), "-fps_mode:v", "passthrough",
+    ...(options.audio ? ["-c:a", "aac", "-b:a", "96k", "-shortest"] : []),
+    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+    "-y", options.out,
+  ];
+  await runFfmpeg({ args, trustedInputs: true });
+  return options.out;
+}
+
+/**
+ * A fragmented MP4 as live and streaming writers leave it: `empty_moov` fragments, with the
+ * movie, track and media header durations set to all ones, ISO-BMFF's "duration unknown"
+ * (ffprobe reads the mdhd value as 279620 s). 30 fps, 30000-unit movie timescale.
+ */
+export async function generateUnknownDurationFragmentedMp4(options: { durationSec: number; out: string }): Promise<string> {
+  await runFfmpeg({
+    args: [
+      "-f", "lavfi", "-i", `testsrc2=s=320x240:r=30:d=${options.durationSec}`, "-f", "lavfi", "-i", `sine=d=${options.durationSec}`,
+      "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+      "-movflags", "frag_keyframe+empty_moov+default_base_moof", "-movie_timescale", "30000", "-f", "mp4", "-y", options.out,
+    ],
+    trustedInputs: true,
+  });
+  const bytes = await readFile(options.out);
+  // Version-0 boxes: the duration field's offset from the box type.
+  for (const [box, offset] of [["mvhd", 20], ["tkhd", 24], ["mdhd", 20]] as const) {
+    for (let at = bytes.indexOf(box, 0, "latin1"); at >= 0; at = bytes.indexOf(box, at + 4, "latin1")) {
+      if (bytes[at + 4] === 0) bytes.writeUInt32BE(0xffffffff, at + offset);
+    }
+  }
+  await writeFile(options.out, bytes);
   return options.out;
 }
 

@@ -5,7 +5,7 @@ import { loadConfig, type AppConfig } from "../../src/config/config.ts";
 import { createLogger } from "../../src/logger.ts";
 import { detectFileType } from "../../src/media/detect-type.ts";
 import type { OutputFile, ProcessResult, Processor } from "../../src/processors/processor.ts";
-import { outputKey, outputLayout } from "../../src/storage/output-keys.ts";
+import { outputKey, outputLayout, runToken } from "../../src/storage/output-keys.ts";
 
 /**
  * Runs one processor on a local file the way the pipeline does (same context, same output
@@ -21,6 +21,9 @@ export interface LocalRun {
   progress: number[];
   cleanup(): Promise<void>;
 }
+
+/** The run token every local run writes under (the layout of job `job_local`, attempt 1). */
+export const LOCAL_RUN = runToken("job_local", 1);
 
 export function testConfig(overrides: Record<string, string> = {}): AppConfig {
   return loadConfig({
@@ -46,7 +49,7 @@ export async function processLocally(
   const inputPath = path.join(workDir, "input");
   await copyFile(inputFile, inputPath);
   const sourceKey = options.sourceKey ?? `tenants/t1/users/u1/media/${path.basename(inputFile)}`;
-  const layout = outputLayout(sourceKey, config.storage.outputSegment);
+  const layout = outputLayout(sourceKey, config.storage.outputSegment, LOCAL_RUN);
   const files = new Map<string, string>();
   const steps: LocalRun["steps"] = [];
   const progress: number[] = [];

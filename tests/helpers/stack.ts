@@ -7,7 +7,7 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client
 import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { loadConfig, type AppConfig } from "../../src/config/config.ts";
 import { startLocalStack, type LocalStack } from "../../src/dev/local-stack.ts";
-import { buildS3Notification } from "../../src/events/s3-event.parser.ts";
+import { buildS3Notification, newSequencer } from "../../src/events/s3-event.parser.ts";
 import { jobIdFor, isTerminal, type JobRecord } from "../../src/jobs/job.model.ts";
 import { createLogger } from "../../src/logger.ts";
 import { JobStore } from "../../src/jobs/job.store.ts";
@@ -34,9 +34,10 @@ export interface TestStack {
   bucket: string;
   tempDir: string;
   upload(key: string, body: Buffer | string): Promise<{ eTag: string }>;
-  /** Uploads and sends the S3 notification S3 would send. Returns the job id it maps to. */
+  /** Uploads and sends the S3 notification S3 would send (with a new sequencer, as for every PUT). Returns the job id it maps to. */
   uploadAndNotify(key: string, body: Buffer | string): Promise<string>;
-  sendEvent(key: string, eTag?: string): Promise<void>;
+  /** Sends an event for `key`; pass a job's recorded sequencer to redeliver its event. */
+  sendEvent(key: string, eTag?: string, sequencer?: string): Promise<void>;
   sendRaw(body: string): Promise<void>;
   waitForJob(jobId: string, predicate?: (job: JobRecord) => boolean, timeoutMs?: number): Promise<JobRecord>;
   getObject(key: string): Promise<Buffer>;
@@ -123,11 +124,12 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     },
     async uploadAndNotify(key, body) {
       const { eTag } = await stack.upload(key, body);
-      await stack.sendEvent(key, eTag);
-      return jobIdFor({ bucket, key, eTag });
+      const sequencer = newSequencer();
+      await stack.sendEvent(key, eTag, sequencer);
+      return jobIdFor({ bucket, key, eTag, sequencer });
     },
-    async sendEvent(key, eTag) {
-      await stack.sendRaw(buildS3Notification([{ bucket, key, ...(eTag ? { eTag } : {}) }]));
+    async sendEvent(key, eTag, sequencer) {
+      await stack.sendRaw(buildS3Notification([{ bucket, key, ...(eTag ? { eTag } : {}), ...(sequencer ? { sequencer } : {}) }]));
     },
     async sendRaw(body) {
       await sqs.send(new SendMessageCommand({ QueueUrl: config.queue.queueUrl, MessageBody: body }));

@@ -16,7 +16,7 @@ import { builtinProcessors } from "../../src/processors/builtin.ts";
 import type { Processor } from "../../src/processors/processor.ts";
 import { ProcessorRegistry } from "../../src/processors/registry.ts";
 import { chirp, generateTone, readWavPcm, referenceWaveform, writeLyingWav } from "../helpers/generate-audio.ts";
-import { processLocally, testConfig, type LocalRun } from "../helpers/process-locally.ts";
+import { LOCAL_RUN, processLocally, testConfig, type LocalRun } from "../helpers/process-locally.ts";
 
 /** The audio processor on generated audio, real ffmpeg/ffprobe/sharp, outputs read back independently. */
 
@@ -99,7 +99,7 @@ describe("audio processor", () => {
     const local = await run(wav);
     assert.deepEqual(
       local.result.outputs.map((output) => output.key.split("/").pop()),
-      ["sine_mp3.mp3", "sine_aac.m4a", "sine_ogg.ogg", "sine_waveform.json", "sine_waveform.dat", "sine_waveform.png"],
+      ["mp3.mp3", "aac.m4a", "ogg.ogg", "waveform.json", "waveform.dat", "waveform.png"].map((name) => `sine.wav.${LOCAL_RUN}_${name}`),
     );
 
     const reference = referenceWaveform(await readWavPcm(wav), 256, false);
@@ -137,9 +137,32 @@ describe("audio processor", () => {
       for (let y = 0; y < info.height; y++) if (data[(y * info.width + x) * info.channels] !== 255) rows++;
       return rows;
     };
-    // A half-scale sine fills half the height, all along.
-    for (const x of [10, 900, 1790]) assert.ok(Math.abs(painted(x) - 140) <= 3, `column ${x} painted ${painted(x)} rows`);
+    // The picture is scaled to the recording's peak (audiowaveform's --amplitude-scale auto):
+    // a half-scale sine fills the whole height, all along, while the data above stay at ±64.
+    for (const x of [10, 900, 1790]) assert.ok(painted(x) >= 276, `column ${x} painted ${painted(x)} rows`);
+    assert.ok(Math.abs((local.result.metadata["peakLevelDbfs"] as number) + 6.02) <= 0.1, `peak ${String(local.result.metadata["peakLevelDbfs"])} dBFS`);
     await writeFile("/tmp/audio-sine-waveform.png", png);
+  });
+
+  it("a quiet voice memo peaking at −43 dBFS gets a waveform PNG scaled to its peak, true data files, and its peak level in metadata", async () => {
+    // 10^(−43/20) ≈ 0.00708 of full scale: a phone held far from the speaker.
+    const wav = await generateTone({ channels: ["0.00708*sin(2*PI*220*t)*(0.6+0.4*sin(2*PI*1.5*t))"], sampleRate: 16000, durationSec: 2, out: path.join(dir, "quiet.wav") });
+    const local = await run(wav, { AUDIO_FORMATS: "none", AUDIO_WAVEFORM_BITS: "16" });
+    const [json] = await parsedWaveforms(local);
+    let dataPeak = 0;
+    for (let index = 0; index < json!.length; index++) dataPeak = Math.max(dataPeak, json!.channel(0).max_sample(index), -json!.channel(0).min_sample(index));
+    assert.ok(Math.abs(dataPeak - 232) <= 2, `the data keep the true samples (peak ${dataPeak} of 32767)`);
+    assert.ok(Math.abs((local.result.metadata["peakLevelDbfs"] as number) + 43) <= 0.3, `peak ${String(local.result.metadata["peakLevelDbfs"])} dBFS`);
+    const { data, info } = await sharp(await readFile(fileOf(local, "_waveform.png"))).raw().toBuffer({ resolveWithObject: true });
+    let tallest = 0;
+    for (let x = 0; x < info.width; x += 10) {
+      let rows = 0;
+      for (let y = 0; y < info.height; y++) if (data[(y * info.width + x) * info.channels] !== 255) rows++;
+      tallest = Math.max(tallest, rows);
+    }
+    // Unscaled it is a one-pixel line (232/32768 of 140 px is under one pixel each way).
+    assert.ok(tallest >= info.height * 0.95, `the loudest column paints ${tallest} of ${info.height} rows`);
+    await writeFile("/tmp/audio-quiet-waveform.png", await readFile(fileOf(local, "_waveform.png")));
   });
 
   it("a stereo chirp at 16 bits and 100 samples per pixel matches the mono mix-down of the PCM", async () => {

@@ -14,8 +14,9 @@ import { processLocally, testConfig } from "../helpers/process-locally.ts";
 
 /**
  * Office documents: refused as unsupported by default; converted with LibreOffice only when
- * DOCUMENT_ENABLE_LIBREOFFICE is on and soffice is on PATH. The conversion test runs where
- * LibreOffice is installed (apt install libreoffice-writer-nogui) and is skipped elsewhere.
+ * DOCUMENT_ENABLE_LIBREOFFICE is on and soffice is on PATH. scripts/setup-test-tools.sh (run by
+ * scripts/test.sh and CI) installs LibreOffice's headless Writer, Calc and Impress, so the
+ * conversion tests run everywhere; without soffice they fail and say how to install it.
  */
 
 const execFileAsync = promisify(execFile);
@@ -77,28 +78,61 @@ describe("office documents", () => {
     }
   });
 
-  it("with conversion enabled and LibreOffice installed, a .docx becomes previews and text", async (t) => {
-    const soffice = await findExecutable("soffice");
-    if (!soffice) {
-      t.skip("LibreOffice (soffice) is not installed here");
-      return;
+  describe("with conversion enabled and LibreOffice installed", () => {
+    let soffice: string;
+    before(async () => {
+      const found = await findExecutable("soffice");
+      assert.ok(found, "LibreOffice (soffice) is not on PATH: run `bash scripts/setup-test-tools.sh` (Debian: libreoffice-writer-nogui, -calc-nogui, -impress-nogui)");
+      soffice = found;
+    });
+
+    /** A real Office file, written by LibreOffice itself from a source it imports natively. */
+    async function officeFile(source: string, contents: string, filter: string, extension: string): Promise<string> {
+      await writeFile(path.join(dir, source), contents);
+      await execFileAsync(soffice, [`-env:UserInstallation=file://${path.join(dir, `profile-${extension}`)}`, "--headless", "--convert-to", filter, "--outdir", dir, path.join(dir, source)], { timeout: 120_000 });
+      return path.join(dir, source.replace(/\.\w+$/, `.${extension}`));
     }
-    // A real .docx, written by LibreOffice itself from HTML.
-    const html = path.join(dir, "memo.html");
-    await writeFile(html, "<html><body><h1>Hello from Writer</h1><p>Converted by LibreOffice for the document test.</p></body></html>");
-    await execFileAsync(soffice, [`-env:UserInstallation=file://${path.join(dir, "profile")}`, "--headless", "--convert-to", "docx:MS Word 2007 XML", "--outdir", dir, html], { timeout: 60_000 });
-    const run = await processLocally(processorWith({ DOCUMENT_ENABLE_LIBREOFFICE: "true" }), path.join(dir, "memo.docx"));
-    try {
-      assert.equal(run.result.metadata.convertedFrom, "docx");
-      assert.deepEqual(run.steps.map((step) => step.event).slice(0, 2), ["document-converting", "document-converted"]);
-      const textKey = [...run.files.keys()].find((key) => key.endsWith("_text.txt"))!;
-      const text = await readFile(run.files.get(textKey)!, "utf8");
-      assert.match(text, /Hello from Writer/);
-      assert.match(text, /Converted by LibreOffice for the document test\./);
-      const thumbKey = [...run.files.keys()].find((key) => key.endsWith("_thumb.webp"))!;
-      assert.equal((await sharp(run.files.get(thumbKey)!).metadata()).width, 300);
-    } finally {
-      await run.cleanup();
+
+    async function convertedRun(file: string, format: string, texts: RegExp[]): Promise<void> {
+      const run = await processLocally(processorWith({ DOCUMENT_ENABLE_LIBREOFFICE: "true" }), file);
+      try {
+        assert.equal(run.result.metadata.convertedFrom, format);
+        assert.deepEqual(run.steps.map((step) => step.event).slice(0, 2), ["document-converting", "document-converted"]);
+        const textKey = [...run.files.keys()].find((key) => key.endsWith("_text.txt"))!;
+        const text = await readFile(run.files.get(textKey)!, "utf8");
+        for (const expected of texts) assert.match(text, expected);
+        const thumbKey = [...run.files.keys()].find((key) => key.endsWith("_thumb.webp"))!;
+        assert.equal((await sharp(run.files.get(thumbKey)!).metadata()).width, 300);
+      } finally {
+        await run.cleanup();
+      }
     }
+
+    it("a .docx becomes previews and text", async () => {
+      const docx = await officeFile("memo.html", "<html><body><h1>Hello from Writer</h1><p>Converted by LibreOffice for the document test.</p></body></html>", "docx:MS Word 2007 XML", "docx");
+      assert.equal(detectFromBytes(await readFile(docx)).format, "docx");
+      await convertedRun(docx, "docx", [/Hello from Writer/, /Converted by LibreOffice for the document test\./]);
+    });
+
+    it("an .xlsx becomes previews and text", async () => {
+      const xlsx = await officeFile("sales.csv", "region,units\nnorth,1200\nsouth,3400\n", "xlsx:Calc MS Excel 2007 XML", "xlsx");
+      assert.equal(detectFromBytes(await readFile(xlsx)).format, "xlsx");
+      await convertedRun(xlsx, "xlsx", [/north/, /3400/]);
+    });
+
+    it("a .pptx becomes previews and text", async () => {
+      const pptx = await officeFile("deck.fodp", FLAT_PRESENTATION, "pptx:Impress MS PowerPoint 2007 XML", "pptx");
+      assert.equal(detectFromBytes(await readFile(pptx)).format, "pptx");
+      await convertedRun(pptx, "pptx", [/Quarterly slides from Impress/]);
+    });
   });
 });
+
+/** A one-slide OpenDocument presentation in its flat XML form, which Impress opens directly. */
+const FLAT_PRESENTATION = `<?xml version="1.0" encoding="UTF-8"?>
+<office:document xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" xmlns:svg="urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0" office:version="1.3" office:mimetype="application/vnd.oasis.opendocument.presentation">
+ <office:body><office:presentation>
+  <draw:page draw:name="one"><draw:frame svg:x="2cm" svg:y="2cm" svg:width="20cm" svg:height="3cm"><draw:text-box><text:p>Quarterly slides from Impress</text:p></draw:text-box></draw:frame></draw:page>
+ </office:presentation></office:body>
+</office:document>
+`;

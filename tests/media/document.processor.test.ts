@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import sharp from "sharp";
 import { MediaError } from "../../src/errors.ts";
 import { createDocumentProcessor, type DocumentProcessor } from "../../src/processors/document.processor.ts";
-import { processLocally, testConfig, type LocalRun } from "../helpers/process-locally.ts";
+import { processLocally, testConfig, type LocalRun, LOCAL_RUN } from "../helpers/process-locally.ts";
 import {
   classicThreePagePdf,
   encryptedPdf,
@@ -71,10 +71,10 @@ describe("a three-page PDF with known text", () => {
     assert.deepEqual(
       run.result.outputs.map((output) => [output.key, output.variant, output.contentType]),
       [
-        ["tenants/t1/users/u1/media/processed/1700000000-abc-report_thumb.webp", "thumb", "image/webp"],
-        ["tenants/t1/users/u1/media/processed/1700000000-abc-report_page_1.webp", "page_1", "image/webp"],
-        ["tenants/t1/users/u1/media/processed/1700000000-abc-report_page_2.webp", "page_2", "image/webp"],
-        ["tenants/t1/users/u1/media/processed/1700000000-abc-report_text.txt", "text", "text/plain; charset=utf-8"],
+        [`tenants/t1/users/u1/media/processed/1700000000-abc-report.pdf.${LOCAL_RUN}_thumb.webp`, "thumb", "image/webp"],
+        [`tenants/t1/users/u1/media/processed/1700000000-abc-report.pdf.${LOCAL_RUN}_page_1.webp`, "page_1", "image/webp"],
+        [`tenants/t1/users/u1/media/processed/1700000000-abc-report.pdf.${LOCAL_RUN}_page_2.webp`, "page_2", "image/webp"],
+        [`tenants/t1/users/u1/media/processed/1700000000-abc-report.pdf.${LOCAL_RUN}_text.txt`, "text", "text/plain; charset=utf-8"],
       ],
     );
   });

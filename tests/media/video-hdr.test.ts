@@ -9,7 +9,7 @@ import sharp from "sharp";
 import { runFfmpeg } from "../../src/media/ffmpeg.runner.ts";
 import { createVideoProcessor } from "../../src/processors/video.processor.ts";
 import { generateClip, generateHdrClip, type HdrClipOptions } from "../helpers/generate-video.ts";
-import { processLocally, testConfig, type LocalRun } from "../helpers/process-locally.ts";
+import { processLocally, testConfig, type LocalRun, LOCAL_RUN } from "../helpers/process-locally.ts";
 import { verifyHlsTree } from "../helpers/verify-hls.ts";
 
 /**
@@ -47,7 +47,7 @@ async function processHdrClip(name: string, clip: Omit<HdrClipOptions, "out">, e
   return local;
 }
 
-const base = (name: string) => `tenants/t1/users/u1/media/processed/${name.replace(/\.\w+$/, "")}`;
+const base = (name: string) => `tenants/t1/users/u1/media/processed/${name}.${LOCAL_RUN}`;
 
 /** Codec, pixel format and colour tags of a file's first video stream, as ffprobe reads them from the H.264 VUI. */
 async function videoTags(file: string): Promise<Record<string, string>> {

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { readFile, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -7,8 +9,8 @@ import sharp from "sharp";
 import type { MediaError } from "../../src/errors.ts";
 import { runFfmpeg } from "../../src/media/ffmpeg.runner.ts";
 import { createVideoProcessor } from "../../src/processors/video.processor.ts";
-import { processLocally, testConfig, type LocalRun } from "../helpers/process-locally.ts";
-import { generateClip, type ClipOptions } from "../helpers/generate-video.ts";
+import { processLocally, testConfig, type LocalRun, LOCAL_RUN } from "../helpers/process-locally.ts";
+import { generateClip, generateUnknownDurationFragmentedMp4, generateVfrClip, type ClipOptions } from "../helpers/generate-video.ts";
 import { verifyHlsTree } from "../helpers/verify-hls.ts";
 
 /**
@@ -40,7 +42,7 @@ async function processClip(clip: Omit<ClipOptions, "out"> & { name: string }, en
   return run;
 }
 
-const base = (name: string) => `tenants/t1/users/u1/media/processed/${name.replace(/\.\w+$/, "")}`;
+const base = (name: string) => `tenants/t1/users/u1/media/processed/${name}.${LOCAL_RUN}`;
 const masterOf = (run: LocalRun, name: string) => run.files.get(`${base(name)}/hls/master.m3u8`)!;
 const sizes = (rungs: Array<{ width: number | undefined; height: number | undefined; hasVideo: boolean }>) =>
   rungs.filter((rung) => rung.hasVideo).map((rung) => `${rung.width}x${rung.height}`);
@@ -174,6 +176,19 @@ describe("HLS ladder", () => {
     assert.equal((await sharp(run.files.get(`${base(name)}_poster.jpg`)!).metadata()).width, 1280);
   });
 
+  test("TS rungs get I-frame playlists, a keyframe every 2 s in 6 s segments by default, each decoding on its own", async () => {
+    const name = "scrub.mp4";
+    const run = await processClip({ name, width: 640, height: 360, durationSec: 6, fps: 25 }, { VIDEO_HLS_SEGMENT_SECONDS: "6", VIDEO_AUDIO_ONLY_RENDITION: "true" });
+    const master = await readFile(masterOf(run, name), "utf8");
+    assert.deepEqual(master.split("\n").filter((line) => line.startsWith("#EXT-X-I-FRAME-STREAM-INF")).map((line) => /URI="([^"]+)"/.exec(line)?.[1]), ["360p/iframes.m3u8"]);
+    // verifyHlsTree decodes every I-frame entry alone and checks they cover the rung.
+    const [rung] = await verifyHlsTree(masterOf(run, name), { sourceDurationSec: 6, segmentSeconds: 6 });
+    assert.equal(rung?.segmentDurations.length, 1);
+    const iframes = await readFile(run.files.get(`${base(name)}/hls/360p/iframes.m3u8`)!, "utf8");
+    assert.equal(iframes.split("\n").filter((line) => line.startsWith("#EXT-X-BYTERANGE:")).length, 3, iframes);
+    assert.deepEqual(run.result.metadata["hls"] && (run.result.metadata["hls"] as { iFramePlaylists: string[]; keyframeSeconds: number }).keyframeSeconds, 2);
+  });
+
   test("fMP4 segments, an audio-only rendition and a storyboard when configured", async () => {
     const name = "extras.mp4";
     const run = await processClip(
@@ -184,6 +199,8 @@ describe("HLS ladder", () => {
     assert.deepEqual(sizes(rungs), ["854x480", "1280x720"]);
     const audioOnly = rungs.find((rung) => !rung.hasVideo);
     assert.equal(audioOnly?.uri, "audio/index.m3u8");
+    // One fragment per fMP4 segment: its keyframes are not separately addressable, so no I-frame playlist.
+    assert.doesNotMatch(await readFile(masterOf(run, name), "utf8"), /EXT-X-I-FRAME-STREAM-INF/);
     assert.equal(audioOnly?.attributes["CODECS"], "mp4a.40.2");
     assert.equal(audioOnly?.attributes["RESOLUTION"], undefined);
 
@@ -194,6 +211,58 @@ describe("HLS ladder", () => {
     assert.match(vtt, /^WEBVTT\n\n00:00:00\.000 --> 00:00:01\.000\nsprite\.jpg#xywh=0,0,160,90\n/);
     const sprite = await sharp(run.files.get(`${base(name)}/storyboard/sprite.jpg`)!).metadata();
     assert.deepEqual([sprite.width, sprite.height], [480, 90]);
+  });
+});
+
+describe("variable frame rate (phone motion photos, screen recordings)", () => {
+  const execFileAsync = promisify(execFile);
+  /** Presentation times of the video packets of a file or playlist, sorted. */
+  async function frameTimes(file: string): Promise<number[]> {
+    const { stdout } = await execFileAsync("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time", "-of", "json", file]);
+    return (JSON.parse(stdout) as { packets: Array<{ pts_time: string }> }).packets.map((packet) => Number(packet.pts_time)).sort((a, b) => a - b);
+  }
+
+  for (const format of ["mpegts", "fmp4"] as const) {
+    test(`53 frames averaging 30 fps on a 120 fps grid stay 53 frames at their own times (${format}); FRAME-RATE is the real rate`, async () => {
+      const name = `vfr-${format}.mp4`;
+      const file = await generateVfrClip({ width: 640, height: 360, frames: 53, out: path.join(dir, name) });
+      const config = testConfig({ ...BASE_ENV, VIDEO_HLS_SEGMENT_FORMAT: format });
+      const run = await processLocally(createVideoProcessor(config), file, { config, sourceKey: `tenants/t1/users/u1/media/${name}` });
+      runs.push(run);
+      // verifyHlsTree checks FRAME-RATE against the rung's frames over its duration, and CODECS against its SPS.
+      const [rung] = await verifyHlsTree(masterOf(run, name), { sourceDurationSec: 1.74, segmentSeconds: SEGMENT_SECONDS });
+      const times = await frameTimes(run.files.get(`${base(name)}/hls/${rung!.uri}`)!);
+      assert.equal(times.length, 53, "every frame once, none duplicated");
+      assert.ok(Math.abs(Number(rung!.attributes["FRAME-RATE"]) - 30.43) < 0.5, `FRAME-RATE=${rung!.attributes["FRAME-RATE"]}`);
+      // The source's 25 ms / 41.7 ms cadence survives (a constant-rate output has one gap only).
+      const gaps = new Set(times.slice(1).map((time, index) => Math.round((time - times[index]!) * 1000)));
+      assert.deepEqual([...gaps].sort(), [25, 42]);
+    });
+  }
+
+  test("a burst above VIDEO_MAX_FPS is thinned to the cap: no two frames closer than 1/60 s", async () => {
+    const name = "vfr-burst.mp4";
+    const file = await generateVfrClip({ width: 640, height: 360, frames: 80, burstFrames: 30, audio: true, out: path.join(dir, name) });
+    const config = testConfig({ ...BASE_ENV, VIDEO_MAX_FPS: "60" });
+    const run = await processLocally(createVideoProcessor(config), file, { config, sourceKey: `tenants/t1/users/u1/media/${name}` });
+    runs.push(run);
+    const [rung] = await verifyHlsTree(masterOf(run, name), { sourceDurationSec: 1.85, segmentSeconds: SEGMENT_SECONDS });
+    const times = await frameTimes(run.files.get(`${base(name)}/hls/${rung!.uri}`)!);
+    // 30 burst frames at 120 fps (0.25 s) become 15 at 60 fps; the 50 regular frames stay.
+    assert.equal(times.length, 65);
+    const closest = Math.min(...times.slice(1).map((time, index) => time - times[index]!));
+    assert.ok(closest >= 1 / 60 - 0.001, `two frames ${closest} s apart`);
+    assert.ok(Number(rung!.attributes["FRAME-RATE"]) <= 60);
+  });
+
+  test("the web MP4 of a VFR clip keeps its 53 frames too", async () => {
+    const name = "vfr-web.mp4";
+    const file = await generateVfrClip({ width: 640, height: 360, frames: 53, out: path.join(dir, name) });
+    const config = testConfig({ ...BASE_ENV, ENABLE_HLS_TRANSCODING: "false" });
+    const run = await processLocally(createVideoProcessor(config), file, { config, sourceKey: `tenants/t1/users/u1/media/${name}` });
+    runs.push(run);
+    const times = await frameTimes(run.files.get(`${base(name)}_web.mp4`)!);
+    assert.equal(times.length, 53);
   });
 });
 
@@ -220,6 +289,31 @@ describe("limits and refusals", () => {
     const file = await generateClip({ width: 320, height: 240, durationSec: 3, out: path.join(dir, name) });
     const config = testConfig({ ...BASE_ENV, VIDEO_MAX_DURATION: "2" });
     await assert.rejects(processLocally(createVideoProcessor(config), file, { config }), (error: MediaError) => error.category === "processing" && error.code === "video-too-long");
+  });
+
+  test("a 1 s fragmented MP4 whose headers say 'unknown' (all ones) is measured, not refused as 279620 s long", async () => {
+    const name = "live-fragments.mp4";
+    const file = await generateUnknownDurationFragmentedMp4({ durationSec: 1, out: path.join(dir, name) });
+    const config = testConfig(BASE_ENV);
+    const run = await processLocally(createVideoProcessor(config), file, { config, sourceKey: `tenants/t1/users/u1/media/${name}` });
+    runs.push(run);
+    const durationSec = run.result.metadata["durationSec"] as number;
+    assert.ok(Math.abs(durationSec - 1) < 0.1, `duration ${durationSec}`);
+    assert.deepEqual(run.steps.find((step) => step.event === "duration-scanned")?.detail?.["reason"], "unknown");
+    await verifyHlsTree(masterOf(run, name), { sourceDurationSec: 1, segmentSeconds: SEGMENT_SECONDS });
+    // With a cap below its real length it is still refused, by the measured length.
+    const capped = testConfig({ ...BASE_ENV, VIDEO_MAX_DURATION: "1" });
+    const clip = await generateUnknownDurationFragmentedMp4({ durationSec: 2, out: path.join(dir, "live-2s.mp4") });
+    await assert.rejects(processLocally(createVideoProcessor(capped), clip, { config: capped }), (error: MediaError) => error.code === "video-too-long" && /lasts 2 s/.test(error.message));
+  });
+
+  test("a raw MPEG-1 stream's length is measured, not ffprobe's bitrate guess", async () => {
+    const file = path.join(dir, "raw.m1v");
+    await runFfmpeg({ args: ["-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=2", "-c:v", "mpeg1video", "-b:v", "500k", "-f", "mpeg1video", "-y", file], trustedInputs: true });
+    const config = testConfig(BASE_ENV);
+    const run = await processLocally(createVideoProcessor(config), file, { config, sourceKey: "tenants/t1/users/u1/media/raw.m1v" });
+    runs.push(run);
+    assert.ok(Math.abs((run.result.metadata["durationSec"] as number) - 2) < 0.1, `duration ${String(run.result.metadata["durationSec"])}`);
   });
 
   test("a frame over VIDEO_MAX_PIXELS fails before encoding", async () => {

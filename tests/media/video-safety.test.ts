@@ -128,6 +128,44 @@ describe("an upload that is really a playlist reads nothing else", () => {
   });
 });
 
+describe("playlists posing as the formats whose demuxers were added to the whitelist", () => {
+  // amr, wv, ape, dsf (audio), mpegvideo (raw MPEG-1/2 video) and apng (APNG frames for the image
+  // processor) joined the whitelist; none of
+  // them may become a way in. Each upload is an HLS playlist naming the FIFO, saved under the
+  // extension it poses as (ffprobe's probe looks at the extension too), and one starts with the
+  // format's own magic bytes so that type detection sends it to the processor of that format.
+  const poses: Array<{ name: string; demuxers: "audio" | "video" | "apng"; prefix?: string }> = [
+    { name: "anim.apng", demuxers: "apng" },
+    { name: "memo.amr", demuxers: "audio" },
+    { name: "album.wv", demuxers: "audio" },
+    { name: "album.ape", demuxers: "audio" },
+    { name: "hires.dsf", demuxers: "audio" },
+    { name: "clip.m2v", demuxers: "video" },
+    { name: "magic.amr", demuxers: "audio", prefix: "#!AMR\n" },
+    { name: "magic.m2v", demuxers: "video", prefix: "\x00\x00\x01\xb3" },
+  ];
+  for (const pose of poses) {
+    test(`an HLS playlist posing as ${pose.name}${pose.prefix ? " behind the format's magic bytes" : ""} opens nothing it names`, async () => {
+      const { ANIMATED_IMAGE_DEMUXERS, AUDIO_DEMUXERS, VIDEO_DEMUXERS } = await import("../../src/media/safe-input.ts");
+      const { detectFileType } = await import("../../src/media/detect-type.ts");
+      const fifo = await makeSecretFifo(`pose-${pose.name}.ts`);
+      const upload = path.join(dir, pose.name);
+      await writeFile(upload, Buffer.concat([Buffer.from(pose.prefix ?? "", "latin1"), Buffer.from(hlsPlaylist([`file://${fifo}`, "file:///etc/passwd"]))]));
+      const detected = await detectFileType(upload);
+      assert.equal(detected.kind, pose.prefix ? pose.demuxers : "playlist");
+      const demuxers = pose.demuxers === "audio" ? AUDIO_DEMUXERS : pose.demuxers === "apng" ? ANIMATED_IMAGE_DEMUXERS : VIDEO_DEMUXERS;
+      const probed = await wasOpenedDuring(fifo, () => probeMedia(upload, { demuxers }));
+      if (pose.prefix) {
+        // Read by the format's own demuxer as (garbage) frames of that format, or refused: either way as itself.
+        if (probed.outcome.status === "fulfilled") assert.ok(["amr", "mpegvideo"].includes((probed.outcome.value as { format: { name: string } }).format.name));
+      } else {
+        assert.equal((probed.outcome as PromiseRejectedResult).reason?.code, "format-refused");
+      }
+      assert.equal(probed.opened, false, "the FIFO named in the playlist was opened");
+    });
+  }
+});
+
 describe("cancellation and timeout", () => {
   /** Pids of live processes whose command line mentions `marker`. */
   async function processesMentioning(marker: string): Promise<number[]> {

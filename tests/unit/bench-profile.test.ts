@@ -84,6 +84,7 @@ describe("benchmark settings", () => {
     assert.equal(benchSettings({ BENCH_RUNS: "1" }).runs, 3);
     assert.equal(benchSettings({ BENCH_RUNS: "5" }).runs, 5);
     assert.deepEqual(benchSettings({ BENCH_ONLY: "video, queue" }).areas, ["video", "queue"]);
+    assert.deepEqual(benchSettings({ BENCH_ONLY: "quality" }).areas, ["quality"], "the quality area runs only when asked for");
     assert.throws(() => benchSettings({ BENCH_ONLY: "images,sound" }), /unknown area\(s\) sound/);
   });
 

@@ -10,12 +10,10 @@ import { displayedSize, fitInside, planVariants } from "../../src/processors/ima
 
 const baseEnv = { MEDIA_BUCKET: "media", MEDIA_PROCESSING_QUEUE_URL: "http://localhost:4566/000000000000/q", REDIS_URL: "redis://localhost:6379" };
 
-test("the output layout follows the seed naming, flat and nested", () => {
-  const layout = outputLayout("tenants/t1/users/u1/media/1700000000-abc-photo.jpg", "processed");
-  assert.equal(outputKey(layout, "thumb_small.webp"), "tenants/t1/users/u1/media/processed/1700000000-abc-photo_thumb_small.webp");
-  assert.equal(outputKey(layout, "hls/master.m3u8"), "tenants/t1/users/u1/media/processed/1700000000-abc-photo/hls/master.m3u8");
-  assert.equal(outputKey(outputLayout("photo", "processed"), "manifest.json"), "processed/photo_manifest.json");
-  assert.equal(outputKey(outputLayout("a/.hidden", "out"), "x.jpg"), "a/out/.hidden_x.jpg");
+test("the output layout follows the seed naming, flat and nested (the full rules: output-layout.test.ts)", () => {
+  const layout = outputLayout("tenants/t1/users/u1/media/1700000000-abc-photo.jpg", "processed", "0123abcd");
+  assert.equal(outputKey(layout, "thumb_small.webp"), "tenants/t1/users/u1/media/processed/1700000000-abc-photo.jpg.0123abcd_thumb_small.webp");
+  assert.equal(outputKey(layout, "hls/master.m3u8"), "tenants/t1/users/u1/media/processed/1700000000-abc-photo.jpg.0123abcd/hls/master.m3u8");
   assert.throws(() => outputKey(layout, "../escape.jpg"));
   assert.throws(() => outputKey(layout, "hls/../../x"));
 });
@@ -36,6 +34,30 @@ test("error classification: AWS errors by code and status, system errors by errn
   assert.equal(new MediaError("t", { code: "processing-timeout", category: "resource" }).messageAction, "fail-and-delete");
   assert.equal(new MediaError("d", { code: "aws-AccessDenied", category: "configuration" }).messageAction, "retry-later");
   assert.deepEqual(processing.toJobError(), { category: "processing", code: "image-corrupt", message: "bad", retryable: false });
+});
+
+test("a client-side 4xx from S3 is final: KeyTooLong, InvalidArgument, EntityTooLarge fail at once; the few retryable 4xx are retried", () => {
+  const aws = (name: string, status: number) => Object.assign(new Error(name), { name, $fault: "client" as const, $metadata: { httpStatusCode: status } });
+  for (const [code, status] of [["KeyTooLongError", 400], ["InvalidArgument", 400], ["EntityTooLarge", 400], ["InvalidRequest", 400], ["MetadataTooLarge", 400], ["SomethingNew", 400], ["InvalidRange", 416]] as const) {
+    const error = fromAwsError(aws(code, status), "s3:putObject");
+    assert.deepEqual([error.code, error.category, error.retryable, error.messageAction], [`aws-${code}`, "processing", false, "fail-and-delete"], code);
+  }
+  for (const code of ["RequestTimeout", "IncompleteBody", "BadDigest"]) {
+    assert.deepEqual([fromAwsError(aws(code, 400), "s3:putObject").category, fromAwsError(aws(code, 400), "s3:putObject").retryable], ["transient", true], code);
+  }
+  assert.equal(fromAwsError(aws("OperationAborted", 409), "s3:putObject").category, "transient");
+  // Permissions and missing resources stay configuration errors, retried so the DLQ keeps them for a redrive.
+  assert.equal(fromAwsError(aws("AccessDenied", 403), "s3:putObject").messageAction, "retry-later");
+  assert.equal(fromAwsError(aws("NoSuchBucket", 404), "s3:putObject").category, "configuration");
+  assert.equal(fromAwsError(aws("InvalidBucketName", 400), "s3:putObject").category, "configuration");
+});
+
+test("an error keeps its code, category and cause when its message is rewritten", () => {
+  const cause = new Error("inner");
+  const error = new MediaError("at /tmp/x", { code: "image-corrupt", category: "processing", cause });
+  const rewritten = error.withMessage("at photo.jpg");
+  assert.deepEqual([rewritten.message, rewritten.code, rewritten.category, rewritten.retryable, rewritten.cause], ["at photo.jpg", "image-corrupt", "processing", false, cause]);
+  assert.equal(error.withMessage("at /tmp/x"), error);
 });
 
 test("retry back-off grows exponentially with jitter and is capped", () => {
@@ -92,6 +114,18 @@ test("job ids are stable per object version and differ across versions", () => {
   assert.match(a, /^[0-9a-f]{24}$/);
 });
 
+test("job ids: two PUTs of the same bytes to an unversioned key are two jobs; a redelivery of one is the same job", () => {
+  const first = jobIdFor({ bucket: "b", key: "k", eTag: "e1", sequencer: "0062E99A88DC407460" });
+  const second = jobIdFor({ bucket: "b", key: "k", eTag: "e1", sequencer: "0062E99A88DC407461" });
+  assert.notEqual(first, second);
+  assert.equal(first, jobIdFor({ bucket: "b", key: "k", eTag: "e1", sequencer: "0062E99A88DC407460" }));
+  // "null" is what S3 reports for an unversioned object: no version, so the sequencer still tells PUTs apart.
+  assert.equal(jobIdFor({ bucket: "b", key: "k", eTag: "e1", versionId: "null", sequencer: "01" }), jobIdFor({ bucket: "b", key: "k", eTag: "e1", sequencer: "01" }));
+  assert.notEqual(jobIdFor({ bucket: "b", key: "k", eTag: "e1", versionId: "null", sequencer: "01" }), jobIdFor({ bucket: "b", key: "k", eTag: "e1", versionId: "null", sequencer: "02" }));
+  // A real version id names the PUT by itself.
+  assert.equal(jobIdFor({ bucket: "b", key: "k", eTag: "e1", versionId: "v1", sequencer: "01" }), jobIdFor({ bucket: "b", key: "k", eTag: "e1", versionId: "v1", sequencer: "02" }));
+});
+
 test("image plan: orientation swaps sizes, fit never enlarges, variants follow the source family", () => {
   assert.deepEqual(displayedSize(400, 300, 6), { width: 300, height: 400 });
   assert.deepEqual(displayedSize(400, 300, 3), { width: 400, height: 300 });
@@ -109,4 +143,34 @@ test("media tools get a minimal environment without the worker's credentials", a
   const { toolEnvironment } = await import("../../src/media/tool-process.ts");
   const env = toolEnvironment({ PATH: "/usr/bin", HOME: "/tmp", AWS_SECRET_ACCESS_KEY: "secret", API_TOKEN: "t", REDIS_URL: "redis://:pw@h" });
   assert.deepEqual(env, { PATH: "/usr/bin", HOME: "/tmp" });
+});
+
+test("type detection of the upload formats added for real uploads: signatures, and lookalikes that are not them", () => {
+  const adtsFrame = (length: number) => {
+    const frame = Buffer.alloc(length);
+    frame.set([0xff, 0xf1, 0x50, 0x80 | ((length >> 11) & 0x03), (length >> 3) & 0xff, ((length & 0x07) << 5) | 0x1f, 0xfc]);
+    return frame;
+  };
+  assert.equal(detectFromBytes(Buffer.concat([adtsFrame(200), adtsFrame(180)])).format, "aac");
+  // A sync word whose "next frame" is not one: random bytes, not ADTS.
+  assert.equal(detectFromBytes(Buffer.concat([adtsFrame(200).subarray(0, 7), Buffer.alloc(400, 0x11)])).format, "unknown");
+  assert.equal(detectFromBytes(Buffer.from("#!AMR\n\x3c", "latin1")).format, "amr");
+  assert.equal(detectFromBytes(Buffer.from("#!AMR-WB\n\x44", "latin1")).mime, "audio/amr-wb");
+  assert.deepEqual(detectFromBytes(Buffer.from("#!AMR_MC1.0\n", "latin1")).unsupported, "Multi-channel AMR");
+  assert.equal(detectFromBytes(Buffer.from("FORM\0\0\0\x20AIFCFVER", "latin1")).format, "aiff");
+  assert.equal(detectFromBytes(Buffer.from("FORM\0\0\0\x20ILBMBMHD", "latin1")).format, "unknown");
+  assert.equal(detectFromBytes(Buffer.from("BW64\xff\xff\xff\xffWAVEds64", "latin1")).format, "wav");
+  assert.equal(detectFromBytes(Buffer.from("wvpk\x20\0\0\0", "latin1")).format, "wavpack");
+  assert.equal(detectFromBytes(Buffer.from("MAC \x96\x0f", "latin1")).format, "ape");
+  assert.equal(detectFromBytes(Buffer.concat([Buffer.from("DSD ", "latin1"), Buffer.from([28, 0, 0, 0, 0, 0, 0, 0])])).format, "dsf");
+  assert.equal(detectFromBytes(Buffer.from("caff\x00\x01\x00\x00desc", "latin1")).format, "caf");
+  assert.equal(detectFromBytes(Buffer.from("FLV\x01\x05\0\0\0\x09", "latin1")).format, "flv");
+  // QuickTime without ftyp, by its first atom; an implausible atom size is not QuickTime.
+  assert.equal(detectFromBytes(Buffer.from("\0\0\0\x08wide\0\0\x10\0mdat", "latin1")).format, "mov");
+  assert.equal(detectFromBytes(Buffer.from("\0\0\0\x04free", "latin1")).format, "unknown");
+  // MPEG: sequence header (elementary stream), pack header and PES packets (program stream).
+  assert.equal(detectFromBytes(Buffer.from([0, 0, 1, 0xb3, 0x14, 0x00, 0xf0])).format, "mpegvideo");
+  assert.equal(detectFromBytes(Buffer.from([0, 0, 0, 0, 1, 0xba, 0x44])).format, "mpeg");
+  assert.equal(detectFromBytes(Buffer.from([0, 0, 1, 0xe0, 0x07, 0xec])).format, "mpeg");
+  assert.equal(detectFromBytes(Buffer.from([0, 0, 1, 0x67, 0x64])).format, "unknown");
 });

@@ -125,9 +125,9 @@ describe("probe summary", () => {
     const probe = summariseProbe({
       format: { format_name: "mov,mp4,m4a,3gp,3g2,mj2", duration: 3, bit_rate: 1000, size: 10, format_long_name: undefined, tags: undefined },
       streams: [
-        { index: 0, codec_type: "video", codec_name: "mjpeg", width: 600, height: 600, disposition: { attached_pic: 1 }, duration: undefined, bit_rate: undefined, nb_frames: undefined, sample_rate: undefined, tags: undefined },
-        { index: 1, codec_type: "video", codec_name: "h264", width: 1440, height: 1080, sample_aspect_ratio: "4:3", avg_frame_rate: "30/1", side_data_list: [{ rotation: -90 }], duration: 3, bit_rate: undefined, nb_frames: 90, sample_rate: undefined, tags: undefined },
-        { index: 2, codec_type: "audio", codec_name: "aac", channels: 2, sample_rate: 48000, duration: 3, bit_rate: 128000, nb_frames: undefined, tags: undefined },
+        { index: 0, codec_type: "video", codec_name: "mjpeg", width: 600, height: 600, disposition: { attached_pic: 1 }, duration: undefined, bit_rate: undefined, nb_frames: undefined, nb_read_packets: undefined, duration_ts: undefined, sample_rate: undefined, tags: undefined },
+        { index: 1, codec_type: "video", codec_name: "h264", width: 1440, height: 1080, sample_aspect_ratio: "4:3", avg_frame_rate: "30/1", side_data_list: [{ rotation: -90 }], duration: 3, bit_rate: undefined, nb_frames: 90, nb_read_packets: undefined, duration_ts: undefined, sample_rate: undefined, tags: undefined },
+        { index: 2, codec_type: "audio", codec_name: "aac", channels: 2, sample_rate: 48000, duration: 3, bit_rate: 128000, nb_frames: undefined, nb_read_packets: undefined, duration_ts: undefined, tags: undefined },
       ],
     }, VIDEO_DEMUXERS);
     assert.equal(probe.format.demuxer, "mov");

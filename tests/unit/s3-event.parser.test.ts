@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { buildS3Notification, encodeS3EventKey, parseMessageBody } from "../../src/events/s3-event.parser.ts";
+import { buildS3Notification, encodeS3EventKey, newSequencer, parseMessageBody } from "../../src/events/s3-event.parser.ts";
 import { compileTenantPattern, decodeS3EventKey, isOutputKey, isUnsafeKey } from "../../src/events/key-rules.ts";
 
 const rules = { sourceBuckets: ["media"], outputSegment: "processed" };
@@ -50,13 +50,41 @@ test("an EventBridge Object Created event is accepted with its key as is", () =>
   assert.deepEqual([ref?.key, ref?.versionId, ref?.origin], ["x/a+b.jpg", "v1", "eventbridge"]);
 });
 
+test("EventBridge: version-id \"null\" is no version, and the ETag is read whatever its casing", () => {
+  const event = (object: Record<string, unknown>) =>
+    JSON.stringify({ version: "0", source: "aws.s3", "detail-type": "Object Created", detail: { bucket: { name: "media" }, object: { key: "x/a.jpg", size: 5, sequencer: "0A", ...object }, reason: "PutObject" } });
+  const refOf = (body: string) => {
+    const parsed = parseMessageBody(body, rules);
+    return parsed.kind === "events" ? parsed.refs[0] : undefined;
+  };
+  assert.deepEqual([refOf(event({ etag: "e1", "version-id": "null" }))?.versionId, refOf(event({ etag: "e1", "version-id": "null" }))?.eTag], [undefined, "e1"]);
+  assert.equal(refOf(event({ eTag: "e2" }))?.eTag, "e2");
+  assert.equal(refOf(event({ ETag: "e3" }))?.eTag, "e3");
+  assert.equal(refOf(event({ etag: "e4", versionId: "v4" }))?.versionId, "v4");
+  assert.equal(refOf(event({ etag: "e5" }))?.sequencer, "0A");
+});
+
+test("S3 notifications: versionId \"null\" is no version; the sequencer is kept", () => {
+  const body = JSON.stringify({ Records: [{ ...record("a/1.jpg"), s3: { bucket: { name: "media" }, object: { key: "a/1.jpg", eTag: "abc", versionId: "null", sequencer: "0062E99A88DC407460" } } }] });
+  const parsed = parseMessageBody(body, rules);
+  assert.deepEqual(parsed.kind === "events" && [parsed.refs[0]?.versionId, parsed.refs[0]?.sequencer], [undefined, "0062E99A88DC407460"]);
+});
+
+test("buildS3Notification carries a sequencer only when given; new sequencers grow", () => {
+  const object = (body: string) => (JSON.parse(body) as { Records: Array<{ s3: { object: Record<string, unknown> } }> }).Records[0]!.s3.object;
+  assert.equal(object(buildS3Notification([{ bucket: "b", key: "k" }])).sequencer, undefined);
+  const [a, b] = [newSequencer(), newSequencer()];
+  assert.equal(object(buildS3Notification([{ bucket: "b", key: "k", sequencer: a }])).sequencer, a);
+  assert.ok(a.length === b.length && a < b, `${a} < ${b}`);
+});
+
 test("test events, removals, output keys, '..' keys and foreign buckets are dropped with a reason", () => {
   assert.deepEqual(parseMessageBody(JSON.stringify({ Service: "Amazon S3", Event: "s3:TestEvent", Bucket: "media" }), rules), { kind: "events", refs: [], dropped: [{ reason: "test-event" }] });
   const parsed = parseMessageBody(
     JSON.stringify({
       Records: [
         record("a/gone.jpg", "ObjectRemoved:Delete"),
-        record("a/processed/x_thumb_small.webp"),
+        record("a/processed/x.jpg.0123abcd_thumb_small.webp"),
         record("a/../../etc/passwd"),
         record("a/ok.jpg", "ObjectCreated:Put", "other-bucket"),
         record("folder/"),
@@ -86,7 +114,8 @@ test("key rules: unsafe segments, output segment anywhere in the path, tenant pa
   assert.equal(isUnsafeKey("a/./b"), true);
   assert.equal(isUnsafeKey("a/b\u0000.jpg"), true);
   assert.equal(isUnsafeKey("a/b..c.jpg"), false);
-  assert.equal(isOutputKey("t/processed/x.webp", "processed"), true);
+  assert.equal(isOutputKey("t/processed/x.jpg.0123abcd_thumb.webp", "processed"), true);
+  assert.equal(isOutputKey("t/processed/x.webp", "processed"), false, "a user's upload in a folder named processed");
   assert.equal(isOutputKey("processed.jpg", "processed"), false);
   assert.equal(isOutputKey("t/processed-old/x.jpg", "processed"), false);
   const owner = compileTenantPattern("tenants/{tenant}/users/{user}/media/");

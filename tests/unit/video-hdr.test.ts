@@ -12,7 +12,7 @@ import { BT709_TAGS, toneMapFilters, toneMapSourceOf } from "../../src/processor
 import { testConfig } from "../helpers/process-locally.ts";
 
 const RUNGS = testConfig().video.rungs;
-const settings = { x264Preset: "veryfast", maxFps: 60, segmentSeconds: 4, addSilentAudio: false, segmentFormat: "mpegts" as const };
+const settings = { x264Preset: "veryfast", maxFps: 60, segmentSeconds: 4, keyframeSeconds: 4, addSilentAudio: false, segmentFormat: "mpegts" as const };
 const sdr = { videoStreamIndex: 0, audioStreamIndex: 1, fps: 30, durationSec: 10 };
 const PQ = { hdr: "pq", primaries: "bt2020", matrix: "bt2020nc", range: "tv" } as const;
 const hdr = { ...sdr, toneMap: PQ };
@@ -20,7 +20,7 @@ const CHAIN = "zscale=tin=smpte2084:pin=bt2020:min=bt2020nc:rin=tv:t=linear:p=bt
 
 type RawStream = FfprobeOutput["streams"][number];
 function videoStream(extra: Partial<RawStream>): RawStream {
-  return { index: 0, codec_type: "video", codec_name: "hevc", width: 1920, height: 1080, duration: 2, bit_rate: undefined, nb_frames: undefined, sample_rate: undefined, tags: undefined, ...extra };
+  return { index: 0, codec_type: "video", codec_name: "hevc", width: 1920, height: 1080, duration: 2, bit_rate: undefined, nb_frames: undefined, nb_read_packets: undefined, duration_ts: undefined, sample_rate: undefined, tags: undefined, ...extra };
 }
 const probeOf = (stream: RawStream) =>
   summariseProbe({ format: { format_name: "mov,mp4,m4a,3gp,3g2,mj2", duration: 2, bit_rate: undefined, size: undefined, format_long_name: undefined, tags: undefined }, streams: [stream] }, VIDEO_DEMUXERS).video!;

@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
 import { ConfigError } from "../../src/config/config.ts";
+import { planFrameRate } from "../../src/processors/video/encode-options.ts";
 import { hlsLadderArgs } from "../../src/processors/video/hls-command.ts";
 import { hlsOutputRequests, uploadAll } from "../../src/processors/video/hls-uploads.ts";
 import { planLadder } from "../../src/processors/video/ladder-plan.ts";
@@ -57,18 +58,18 @@ describe("ladder plan", () => {
 });
 
 const source = { videoStreamIndex: 0, audioStreamIndex: 1, fps: 30, durationSec: 10 };
-const settings = { x264Preset: "veryfast", maxFps: 60, segmentSeconds: 4, addSilentAudio: false, segmentFormat: "mpegts" as const };
+const settings = { x264Preset: "veryfast", maxFps: 60, segmentSeconds: 4, keyframeSeconds: 2, addSilentAudio: false, segmentFormat: "mpegts" as const };
 
 describe("ffmpeg command builders", () => {
   test("the one-pass ladder: one decode, split, one x264+AAC stream pair per rung, one HLS muxer", () => {
     const rungs = planLadder({ width: 1280, height: 720 }, RUNGS);
     assert.deepEqual(hlsLadderArgs({ inputPath: "/w/input", demuxer: "mov", source, rungs, settings, audioOnlyKbps: undefined, outDir: "/w/hls" }), [
-      "-protocol_whitelist", "file,pipe", "-format_whitelist", "mov,matroska,avi,mpegts,mpeg,flv,asf,ogg", "-f", "mov", "-i", "file:/w/input",
+      "-protocol_whitelist", "file,pipe", "-format_whitelist", "mov,matroska,avi,mpegts,mpeg,mpegvideo,flv,asf,ogg", "-f", "mov", "-i", "file:/w/input",
       "-filter_complex", "[0:0]split=2[s0][s1];[s0]scale=w=854:h=480:flags=bicubic,setsar=1,format=yuv420p[v0];[s1]scale=w=1280:h=720:flags=bicubic,setsar=1,format=yuv420p[v1]",
       "-map", "[v0]", "-map", "0:1", "-map", "[v1]", "-map", "0:1",
       "-map_metadata", "-1", "-map_chapters", "-1",
       "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "high",
-      "-g", "120", "-keyint_min", "120", "-sc_threshold", "0", "-force_key_frames", "expr:gte(t,n_forced*4)",
+      "-g", "60", "-keyint_min", "60", "-sc_threshold", "0", "-force_key_frames", "expr:gte(t,n_forced*2)",
       "-c:a", "aac", "-ac", "2", "-ar", "48000",
       "-b:v:0", "1400k", "-maxrate:v:0", "1680k", "-bufsize:v:0", "2800k", "-b:a:0", "96k",
       "-b:v:1", "2800k", "-maxrate:v:1", "3360k", "-bufsize:v:1", "5600k", "-b:a:1", "128k",
@@ -98,19 +99,43 @@ describe("ffmpeg command builders", () => {
   test("a 120 fps source is capped at VIDEO_MAX_FPS before the split", () => {
     const args = hlsLadderArgs({ inputPath: "/w/in", demuxer: "mov", source: { ...source, fps: 120 }, rungs: planLadder({ width: 1280, height: 720 }, RUNGS), settings, audioOnlyKbps: undefined, outDir: "/o" });
     assert.match(args[args.indexOf("-filter_complex") + 1]!, /^\[0:0\]fps=60,split=2/);
-    assert.equal(args[args.indexOf("-g") + 1], "240");
+    assert.equal(args[args.indexOf("-g") + 1], "120");
+    assert.ok(!args.includes("-fps_mode"), "a capped source becomes constant-rate");
+  });
+
+  test("frame-rate plan: constant-rate sources pass, faster ones are capped, irregular ones keep their timestamps", () => {
+    assert.deepEqual(planFrameRate({ fps: 30, baseFps: 30 }, 60), { mode: "source", fps: 30 });
+    assert.deepEqual(planFrameRate({ fps: 29.97, baseFps: 29.97 }, 60), { mode: "source", fps: 29.97 });
+    assert.deepEqual(planFrameRate({ fps: 240, baseFps: 240 }, 60), { mode: "cfr-cap", fps: 60 });
+    // The issue's Pixel clip: 53 frames averaging 30 fps, r_frame_rate 120.
+    assert.deepEqual(planFrameRate({ fps: 30.43, baseFps: 120 }, 60), { mode: "vfr", fps: 30.43, capBursts: true });
+    // A browser MediaRecorder WebM: 1 ms time grid, base rate 1000.
+    assert.deepEqual(planFrameRate({ fps: 29.5, baseFps: 1000 }, 60), { mode: "vfr", fps: 29.5, capBursts: true });
+    assert.deepEqual(planFrameRate({ fps: 24, baseFps: 48 }, 60), { mode: "vfr", fps: 24, capBursts: false });
+    // Averaging above the cap, irregular or not, is capped to a constant rate.
+    assert.deepEqual(planFrameRate({ fps: 90, baseFps: 120 }, 60), { mode: "cfr-cap", fps: 60 });
+    assert.deepEqual(planFrameRate({ fps: undefined, baseFps: 25 }, 60), { mode: "source", fps: 25 });
+  });
+
+  test("a VFR source keeps its timestamps: bursts over the cap thinned by select, fps_mode vfr, packet durations from the next timestamp", () => {
+    const args = hlsLadderArgs({ inputPath: "/w/in", demuxer: "mov", source: { ...source, fps: 30.43, baseFps: 120 }, rungs: planLadder({ width: 1280, height: 720 }, RUNGS), settings, audioOnlyKbps: undefined, outDir: "/o" });
+    assert.match(args[args.indexOf("-filter_complex") + 1]!, /^\[0:0\]select=isnan\(prev_selected_t\)\+gte\(t-prev_selected_t\\,0\.016167\),split=2/);
+    assert.deepEqual(args.slice(args.indexOf("-fps_mode"), args.indexOf("-fps_mode") + 4), ["-fps_mode", "vfr", "-bsf:v", "setts=duration=if(eq(NEXT_DTS\\,NOPTS)\\,DURATION\\,NEXT_DTS-DTS)"]);
+    assert.equal(args[args.indexOf("-g") + 1], "61");
+    const web = webMp4Args({ inputPath: "/w/in", demuxer: "mov", source: { ...source, fps: 30.43, baseFps: 120 }, rung: planLadder({ width: 1280, height: 720 }, RUNGS).at(-1)!, settings, outFile: "/w/web.mp4" });
+    assert.ok(web.includes("-fps_mode"));
   });
 
   test("the web MP4: capped CRF at the top rung, faststart", () => {
     const [rung] = planLadder({ width: 1280, height: 720 }, RUNGS).slice(-1);
     assert.deepEqual(webMp4Args({ inputPath: "/w/in", demuxer: "mov", source, rung: rung!, settings, outFile: "/w/web.mp4" }), [
-      "-protocol_whitelist", "file,pipe", "-format_whitelist", "mov,matroska,avi,mpegts,mpeg,flv,asf,ogg", "-f", "mov", "-i", "file:/w/in",
+      "-protocol_whitelist", "file,pipe", "-format_whitelist", "mov,matroska,avi,mpegts,mpeg,mpegvideo,flv,asf,ogg", "-f", "mov", "-i", "file:/w/in",
       "-filter_complex", "[0:0]scale=w=1280:h=720:flags=bicubic,setsar=1,format=yuv420p[v0]",
       "-map", "[v0]", "-map", "0:1",
       "-map_metadata", "-1", "-map_chapters", "-1",
       "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "high",
       "-crf", "23", "-maxrate", "3360k", "-bufsize", "5600k",
-      "-g", "120", "-keyint_min", "120", "-sc_threshold", "0", "-force_key_frames", "expr:gte(t,n_forced*4)",
+      "-g", "60", "-keyint_min", "60", "-sc_threshold", "0", "-force_key_frames", "expr:gte(t,n_forced*2)",
       "-c:a", "aac", "-ac", "2", "-ar", "48000", "-b:a", "128k",
       "-max_muxing_queue_size", "4096",
       "-movflags", "+faststart", "-f", "mp4", "-y", "/w/web.mp4",
@@ -119,7 +144,7 @@ describe("ffmpeg command builders", () => {
 
   test("the poster frame: fast seek, bounded search for a frame brighter than black, one PNG", () => {
     assert.deepEqual(posterFrameArgs({ inputPath: "/w/in", demuxer: "mov", videoStreamIndex: 0, seekSec: 1.5, searchSec: 5, width: 1280, height: 720, outFile: "/w/p.png" }), [
-      "-protocol_whitelist", "file,pipe", "-format_whitelist", "mov,matroska,avi,mpegts,mpeg,flv,asf,ogg", "-f", "mov", "-ss", "1.500", "-t", "5.000", "-i", "file:/w/in",
+      "-protocol_whitelist", "file,pipe", "-format_whitelist", "mov,matroska,avi,mpegts,mpeg,mpegvideo,flv,asf,ogg", "-f", "mov", "-ss", "1.500", "-t", "5.000", "-i", "file:/w/in",
       "-map", "0:0",
       "-vf", "signalstats,metadata=mode=select:key=lavfi.signalstats.YAVG:function=greater:value=32,scale=w=1280:h=720:flags=lanczos,setsar=1",
       "-frames:v", "1", "-update", "1", "-map_metadata", "-1", "-f", "image2", "-c:v", "png", "-y", "/w/p.png",
@@ -219,10 +244,21 @@ describe("HLS uploads", () => {
 });
 
 describe("video config", () => {
-  test("defaults: 480/720/1080 ladder, 4 s segments, veryfast, extras off", () => {
+  test("defaults: 480/720/1080 ladder, 6 s segments with a keyframe every 2 s, veryfast, extras off", () => {
     const video = testConfig().video;
     assert.deepEqual(video.rungs.map((rung) => `${rung.height}:${rung.videoKbps}:${rung.audioKbps}`), ["480:1400:96", "720:2800:128", "1080:5000:160"]);
-    assert.deepEqual([video.segmentSeconds, video.segmentFormat, video.x264Preset, video.audioOnlyRendition, video.storyboard, video.addSilentAudio, video.maxDurationSec], [4, "mpegts", "veryfast", false, false, false, 14400]);
+    assert.deepEqual([video.segmentSeconds, video.keyframeSeconds, video.segmentFormat, video.x264Preset, video.audioOnlyRendition, video.storyboard, video.addSilentAudio, video.maxDurationSec], [6, 2, "mpegts", "veryfast", false, false, false, 14400]);
+  });
+
+  test("the keyframe interval is its own setting and must divide the segment length", () => {
+    assert.equal(testConfig({ VIDEO_HLS_SEGMENT_SECONDS: "4" }).video.keyframeSeconds, 2);
+    assert.equal(testConfig({ VIDEO_HLS_SEGMENT_SECONDS: "1" }).video.keyframeSeconds, 1);
+    assert.equal(testConfig({ VIDEO_HLS_SEGMENT_SECONDS: "5" }).video.keyframeSeconds, 1);
+    assert.equal(testConfig({ VIDEO_HLS_SEGMENT_SECONDS: "6", VIDEO_KEYFRAME_INTERVAL_SECONDS: "3" }).video.keyframeSeconds, 3);
+    assert.throws(() => testConfig({ VIDEO_HLS_SEGMENT_SECONDS: "6", VIDEO_KEYFRAME_INTERVAL_SECONDS: "4" }), /must be a multiple of VIDEO_KEYFRAME_INTERVAL_SECONDS/);
+    const args = hlsLadderArgs({ inputPath: "/w/in", demuxer: "mov", source, rungs: planLadder({ width: 1280, height: 720 }, RUNGS), settings: { ...settings, segmentSeconds: 6, keyframeSeconds: 2 }, audioOnlyKbps: undefined, outDir: "/o" });
+    assert.equal(args[args.indexOf("-hls_time") + 1], "6");
+    assert.equal(args[args.indexOf("-force_key_frames") + 1], "expr:gte(t,n_forced*2)");
   });
 
   test("VIDEO_HLS_RUNGS parses k/M suffixes and refuses bad or unordered rungs", () => {

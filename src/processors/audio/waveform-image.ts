@@ -3,8 +3,9 @@ import type { WaveformData } from "./waveform-data.ts";
 
 /**
  * Draws waveform data as a PNG: one band per channel, each column the min..max range of the
- * points it covers, at true amplitude (full scale reaches the band's edges, silence is a
- * one-pixel line), so the image agrees with the numbers in the JSON and .dat files.
+ * points it covers, scaled by `amplitudeScale` (silence stays a one-pixel line). The data files
+ * keep the true values; the picture is scaled to the recording's peak like audiowaveform's
+ * `--amplitude-scale auto`, so a voice memo peaking at −43 dBFS is a waveform, not a flat line.
  */
 
 export interface WaveformImageOptions {
@@ -13,7 +14,25 @@ export interface WaveformImageOptions {
   /** `#RRGGBB` or `#RRGGBBAA`. */
   color: string;
   backgroundColor: string;
+  /** Multiplies every value before drawing (see {@link autoAmplitudeScale}); default 1, true amplitude. */
+  amplitudeScale?: number;
 }
+
+/** The largest absolute 16-bit value in the data: the recording's peak as the waveform saw it. */
+export function waveformPeak(data: WaveformData): number {
+  let peak = 0;
+  for (const value of data.values) peak = Math.max(peak, Math.abs(value));
+  return Math.min(32767, peak);
+}
+
+/** audiowaveform's `--amplitude-scale auto`: full scale over the peak, so the loudest point reaches the band's edge; 1 for silence. */
+export const autoAmplitudeScale = (data: WaveformData): number => {
+  const peak = waveformPeak(data);
+  return peak > 0 ? 32767 / peak : 1;
+};
+
+/** A 16-bit peak in dBFS (full scale 32767 = 0 dB), to 0.1 dB; undefined for digital silence. */
+export const peakDbfs = (peak: number): number | undefined => (peak > 0 ? Math.round(200 * Math.log10(peak / 32767)) / 10 : undefined);
 
 type Rgba = [number, number, number, number];
 
@@ -52,7 +71,8 @@ export function drawWaveform(data: WaveformData, options: WaveformImageOptions):
     const bottom = Math.round((channel + 1) * bandHeight) - 1;
     const centre = (top + bottom) / 2;
     const halfHeight = (bottom - top) / 2;
-    const toY = (value: number) => Math.round(centre - (value / 32768) * halfHeight);
+    const scale = options.amplitudeScale ?? 1;
+    const toY = (value: number) => Math.round(centre - (Math.max(-32768, Math.min(32767, value * scale)) / 32768) * halfHeight);
     for (let x = 0; x < width; x++) {
       const range = columnRange(data, channel, x, width) ?? { min: 0, max: 0 };
       const yTop = Math.max(top, toY(range.max));

@@ -9,7 +9,10 @@ export interface ImageFacts {
   width: number;
   height: number;
   orientation: number | undefined;
+  /** Pages, frames or top-level images in the file; only GIF/WebP/APNG frames are an animation. */
   pages: number;
+  /** HEIF/AVIF: the index of the primary image, the one the outputs show (it need not be the first). */
+  pagePrimary: number | undefined;
   hasAlpha: boolean;
   colourSpace: string | undefined;
   channels: number | undefined;
@@ -32,6 +35,7 @@ export function describeImage(metadata: Metadata, displayed: { width: number; he
     height: displayed.height,
     orientation: metadata.orientation,
     pages: metadata.pages ?? 1,
+    pagePrimary: metadata.pagePrimary,
     hasAlpha: metadata.hasAlpha ?? false,
     colourSpace: metadata.space,
     channels: metadata.channels,

@@ -34,16 +34,26 @@ export const CONTENT_TYPE: Record<EncodeFormat, string> = {
   gif: "image/gif",
 };
 
+/**
+ * Only GIF and WebP frames are an animation (an APNG arrives here already turned into an
+ * animated WebP). Other formats with several pages are stills with extra pages: a multi-page
+ * fax TIFF, a HEIF/AVIF collection or burst whose primary item need not be the first. They use
+ * one page (the primary one) and record the page count; treating them as frames failed ("page
+ * 1 differs from page 0") or stacked same-size pages into one tall strip.
+ */
+export const ANIMATION_FORMATS: ReadonlySet<string> = new Set(["gif", "webp"]);
+export const isAnimation = (source: Pick<SourceFacts, "format" | "pages">): boolean => source.pages > 1 && ANIMATION_FORMATS.has(source.format);
+
 /** The optimized original keeps the source's family: lossless stays lossless, animation stays. */
 export function optimizedFormat(source: SourceFacts): EncodeFormat {
-  if (source.format === "gif") return source.pages > 1 ? "gif" : source.hasAlpha ? "png" : "jpeg";
+  if (source.format === "gif") return isAnimation(source) ? "gif" : source.hasAlpha ? "png" : "jpeg";
   if (source.format === "png") return "png";
   if (source.format === "webp") return "webp";
   return source.hasAlpha ? "png" : "jpeg";
 }
 
 export function planVariants(source: SourceFacts, image: AppConfig["image"]): VariantPlan[] {
-  const animated = source.pages > 1;
+  const animated = isAnimation(source);
   const thumbnails: VariantPlan[] = (["small", "medium", "large"] as const).map((size) => ({
     name: `thumb_${size}.webp`,
     variant: `thumb_${size}`,

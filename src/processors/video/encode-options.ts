@@ -10,8 +10,13 @@ export interface VideoEncodeSource {
   videoStreamIndex: number;
   /** Absolute index of the audio stream, undefined when the source has none. */
   audioStreamIndex: number | undefined;
-  /** Source frame rate; above `maxFps` it is reduced. */
+  /** Source frame rate as measured (frames over time: ffprobe's avg_frame_rate); above `maxFps` it is reduced. */
   fps: number | undefined;
+  /**
+   * The stream's base rate (r_frame_rate): the finest cadence its timestamps use. Far above
+   * `fps` for variable-frame-rate video (a phone clip averaging 30 fps on a 1/120 s grid).
+   */
+  baseFps?: number | undefined;
   durationSec: number | undefined;
   /** Set for an HDR source that is tone-mapped to SDR BT.709 (VIDEO_HDR_TONE_MAP); undefined = frames pass as they are. */
   toneMap?: ToneMapSource | undefined;
@@ -21,15 +26,57 @@ export interface VideoEncodeSettings {
   x264Preset: string;
   maxFps: number;
   segmentSeconds: number;
+  /** Forced keyframe spacing in seconds; divides segmentSeconds. */
+  keyframeSeconds: number;
   /** Give a source without audio a silent AAC track. */
   addSilentAudio: boolean;
 }
 
 export const AUDIO_SAMPLE_RATE = 48_000;
 
-/** Output frame rate: the source's, or the cap when the source is faster (slow-motion phone video). */
-export function outputFps(source: Pick<VideoEncodeSource, "fps">, maxFps: number): number | undefined {
-  return source.fps !== undefined && source.fps > maxFps + 0.01 ? maxFps : undefined;
+/**
+ * How frames are timed in the outputs (pure):
+ * - `cfr-cap`: the source really is faster than the cap (slow-motion phone video, a 120 fps
+ *   game capture): the `fps` filter makes it constant at the cap.
+ * - `vfr`: the source's frames are irregular (its base rate is well above its measured rate).
+ *   ffmpeg's HLS and MP4 muxers would otherwise make it constant at the base rate — a clip of
+ *   53 frames averaging 30 fps on a 1/120 s grid came out as 212 frames at 120 fps, every frame
+ *   four times, over the cap. Frames keep their own timestamps (`-fps_mode vfr`); when the base
+ *   rate is above the cap, a frame closer than 1/cap to the last kept one is dropped, so no
+ *   stretch of the output runs faster than the cap.
+ * - `source`: constant-rate video within the cap passes as it is.
+ */
+export type FrameRatePlan = { mode: "source"; fps: number | undefined } | { mode: "cfr-cap"; fps: number } | { mode: "vfr"; fps: number | undefined; capBursts: boolean };
+
+/** A base rate this much above the measured rate means the frames are irregular. */
+const VFR_RATIO = 1.05;
+
+export function planFrameRate(source: Pick<VideoEncodeSource, "fps" | "baseFps">, maxFps: number): FrameRatePlan {
+  const measured = source.fps ?? source.baseFps;
+  if (measured !== undefined && measured > maxFps + 0.01) return { mode: "cfr-cap", fps: maxFps };
+  if (source.fps !== undefined && source.baseFps !== undefined && source.baseFps > source.fps * VFR_RATIO) {
+    return { mode: "vfr", fps: source.fps, capBursts: source.baseFps > maxFps + 0.01 };
+  }
+  return { mode: "source", fps: measured };
+}
+
+/** The filter that applies the plan at the head of the graph ("" when none is needed). */
+export function frameRateFilter(plan: FrameRatePlan, maxFps: number): string {
+  if (plan.mode === "cfr-cap") return `fps=${plan.fps},`;
+  // Keeps the first frame and every frame at least 1/cap after the previous kept one (0.5 ms of
+  // slack for timestamps rounded to the container's time base).
+  if (plan.mode === "vfr" && plan.capBursts) return `select=isnan(prev_selected_t)+gte(t-prev_selected_t\\,${(1 / maxFps - 0.0005).toFixed(6)}),`;
+  return "";
+}
+
+/**
+ * Output options of the plan. In `vfr` mode frames keep their timestamps, and each packet's
+ * duration is set to the time until the next one (`setts`): ffmpeg 5.1 gives every packet one
+ * tick of the base rate, and the HLS muxer sums packet durations into EXTINF, so a 1.74 s VFR
+ * clip was listed as 0.44 s.
+ */
+export function frameRateOptions(plan: FrameRatePlan): string[] {
+  return plan.mode === "vfr" ? ["-fps_mode", "vfr", "-bsf:v", "setts=duration=if(eq(NEXT_DTS\\,NOPTS)\\,DURATION\\,NEXT_DTS-DTS)"] : [];
 }
 
 /**
@@ -44,8 +91,7 @@ export function outputFps(source: Pick<VideoEncodeSource, "fps">, maxFps: number
  */
 export function videoFilterGraph(source: VideoEncodeSource, renditions: ReadonlyArray<Pick<PlannedRung, "width" | "height">>, settings: VideoEncodeSettings, silentAudioCount: number): string {
   const chains: string[] = [];
-  const fps = outputFps(source, settings.maxFps);
-  const pre = (fps !== undefined ? `fps=${fps},` : "") + (source.toneMap ? toneMapBeforeSplit(source.toneMap, renditions) : "");
+  const pre = frameRateFilter(planFrameRate(source, settings.maxFps), settings.maxFps) + (source.toneMap ? toneMapBeforeSplit(source.toneMap, renditions) : "");
   const scale = (rendition: Pick<PlannedRung, "width" | "height">) => `scale=w=${rendition.width}:h=${rendition.height}:flags=bicubic,setsar=1,format=yuv420p`;
   if (renditions.length === 1) {
     chains.push(`[0:${source.videoStreamIndex}]${pre}${scale(renditions[0]!)}[v0]`);
@@ -75,12 +121,14 @@ export function x264Options(preset: string): string[] {
 
 /**
  * Keyframes on a fixed time grid, identical in every rendition (they share one decoded
- * timeline), so segments start with a keyframe and players can switch rungs at any boundary.
- * Scene-cut keyframes are off so x264 adds none in between; `-g` is one segment of frames.
+ * timeline). The grid divides the segment length, so every segment starts with a keyframe and
+ * players can switch rungs at any boundary; a 2 s grid in 6 s segments (Apple's HLS authoring
+ * spec) also lets a player seek or start within 2 s and gives an I-frame every 2 s for trick play.
+ * Scene-cut keyframes are off so x264 adds none in between; `-g` is one interval of frames.
  */
-export function keyframeOptions(segmentSeconds: number, fps: number | undefined): string[] {
-  const gop = Math.max(1, Math.ceil((fps ?? 30) * segmentSeconds));
-  return ["-g", String(gop), "-keyint_min", String(gop), "-sc_threshold", "0", "-force_key_frames", `expr:gte(t,n_forced*${segmentSeconds})`];
+export function keyframeOptions(keyframeSeconds: number, fps: number | undefined): string[] {
+  const gop = Math.max(1, Math.ceil((fps ?? 30) * keyframeSeconds));
+  return ["-g", String(gop), "-keyint_min", String(gop), "-sc_threshold", "0", "-force_key_frames", `expr:gte(t,n_forced*${keyframeSeconds})`];
 }
 
 /** AAC-LC stereo at 48 kHz (the HLS authoring spec's recommendation). */

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { safeInputArgs, VIDEO_DEMUXERS } from "../../media/safe-input.ts";
-import { aacOptions, keyframeOptions, MUXING_QUEUE, outputFps, STRIP_METADATA, videoFilterGraph, x264Options, type VideoEncodeSettings, type VideoEncodeSource } from "./encode-options.ts";
+import { aacOptions, keyframeOptions, MUXING_QUEUE, frameRateOptions, planFrameRate, STRIP_METADATA, videoFilterGraph, x264Options, type VideoEncodeSettings, type VideoEncodeSource } from "./encode-options.ts";
 import type { PlannedRung } from "./ladder-plan.ts";
 import { BT709_TAGS } from "./tone-map.ts";
 
@@ -40,7 +40,8 @@ export function hlsLadderArgs(input: HlsCommandInput): string[] {
   const streamMap: string[] = [];
   rungs.forEach((rung, index) => {
     maps.push("-map", `[v${index}]`);
-    perStream.push(`-b:v:${index}`, `${rung.videoKbps}k`, `-maxrate:v:${index}`, `${rung.maxrateKbps}k`, `-bufsize:v:${index}`, `${rung.bufsizeKbps}k`);
+    // A CRF rung (content-aware ladder) spends what its content needs up to maxrate; otherwise the videoKbps target.
+    perStream.push(...(rung.crf !== undefined ? [`-crf:v:${index}`, String(rung.crf)] : [`-b:v:${index}`, `${rung.videoKbps}k`]), `-maxrate:v:${index}`, `${rung.maxrateKbps}k`, `-bufsize:v:${index}`, `${rung.bufsizeKbps}k`);
     if (withAudio) {
       maps.push("-map", silent ? `[a${index}]` : `0:${source.audioStreamIndex}`);
       perStream.push(`-b:a:${index}`, `${rung.audioKbps}k`);
@@ -56,7 +57,7 @@ export function hlsLadderArgs(input: HlsCommandInput): string[] {
   }
 
   const fmp4 = settings.segmentFormat === "fmp4";
-  const fps = outputFps(source, settings.maxFps) ?? source.fps;
+  const frameRate = planFrameRate(source, settings.maxFps);
   return [
     ...safeInputArgs(input.inputPath, { demuxers: VIDEO_DEMUXERS, format: input.demuxer }),
     "-filter_complex", videoFilterGraph(source, rungs, settings, silentCount),
@@ -64,7 +65,8 @@ export function hlsLadderArgs(input: HlsCommandInput): string[] {
     ...STRIP_METADATA,
     ...x264Options(settings.x264Preset),
     ...(source.toneMap ? BT709_TAGS : []),
-    ...keyframeOptions(settings.segmentSeconds, fps),
+    ...frameRateOptions(frameRate),
+    ...keyframeOptions(settings.keyframeSeconds, frameRate.fps),
     ...(withAudio ? aacOptions() : []),
     ...perStream,
     ...MUXING_QUEUE,

@@ -5,11 +5,11 @@ import type { OutputFile, OutputRequest } from "../processor.ts";
 
 /**
  * Turns the HLS tree written in the work dir into output requests (`hls/<rung>/segment_00001.ts`
- * → `…/processed/<base>/hls/<rung>/segment_00001.ts`) with the right Content-Type, and uploads
+ * → `…/processed/<file>.<run>/hls/<rung>/segment_00001.ts`) with the right Content-Type, and uploads
  * them with bounded parallelism.
  */
 
-/** Every output of one source version is immutable: a re-upload is a new version with new keys. */
+/** Every output key is written by one run only (a re-upload or a retry is a new run with new keys), so it can be cached forever. */
 export const IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable";
 
 /** Content types by extension (RFC 8216 §4; `video/iso.segment` is the registered type for fMP4 media segments). */

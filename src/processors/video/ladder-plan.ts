@@ -28,6 +28,8 @@ export interface PlannedRung {
   audioKbps: number;
   /** True for the rung at the source's own size (the top of the ladder). */
   native: boolean;
+  /** Quality-driven rate control: x264 CRF under maxrate/bufsize instead of the videoKbps target (content-aware ladder, content-ladder.ts). */
+  crf?: number;
 }
 
 /** The peak rate allowed above the average: Apple's authoring spec asks peak ≤ 200 % of average for VOD; we stay well inside. */

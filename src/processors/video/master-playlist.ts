@@ -44,7 +44,17 @@ export interface VariantStream {
   frameRate?: number | undefined;
 }
 
-export function buildMasterPlaylist(variants: readonly VariantStream[], version: number): string {
+/** An I-frame playlist of a rendition, for `EXT-X-I-FRAME-STREAM-INF` (RFC 8216 §4.3.4.3). */
+export interface IFrameStream {
+  uri: string;
+  bandwidth: number;
+  averageBandwidth: number;
+  /** The video codec only: an I-frame stream carries no audio. */
+  codecs: string[];
+  resolution?: { width: number; height: number } | undefined;
+}
+
+export function buildMasterPlaylist(variants: readonly VariantStream[], version: number, iFrameStreams: readonly IFrameStream[] = []): string {
   const lines = ["#EXTM3U", `#EXT-X-VERSION:${version}`, "#EXT-X-INDEPENDENT-SEGMENTS"];
   for (const variant of variants) {
     const attributes = [`BANDWIDTH=${Math.ceil(variant.bandwidth)}`, `AVERAGE-BANDWIDTH=${Math.ceil(variant.averageBandwidth)}`];
@@ -52,6 +62,13 @@ export function buildMasterPlaylist(variants: readonly VariantStream[], version:
     if (variant.codecs.length > 0) attributes.push(`CODECS="${variant.codecs.join(",")}"`);
     if (variant.frameRate !== undefined) attributes.push(`FRAME-RATE=${variant.frameRate.toFixed(3)}`);
     lines.push(`#EXT-X-STREAM-INF:${attributes.join(",")}`, variant.uri);
+  }
+  for (const stream of iFrameStreams) {
+    const attributes = [`BANDWIDTH=${Math.ceil(stream.bandwidth)}`, `AVERAGE-BANDWIDTH=${Math.ceil(stream.averageBandwidth)}`];
+    if (stream.resolution) attributes.push(`RESOLUTION=${stream.resolution.width}x${stream.resolution.height}`);
+    if (stream.codecs.length > 0) attributes.push(`CODECS="${stream.codecs.join(",")}"`);
+    attributes.push(`URI="${stream.uri}"`);
+    lines.push(`#EXT-X-I-FRAME-STREAM-INF:${attributes.join(",")}`);
   }
   return `${lines.join("\n")}\n`;
 }
@@ -86,6 +103,26 @@ export function h264CodecString(profile: string | undefined, level: number | und
   const profileHex = profile ? H264_PROFILE_HEX[profile] : undefined;
   if (!profileHex || level === undefined || level <= 0) return undefined;
   return `avc1.${profileHex}${level.toString(16).padStart(2, "0")}`;
+}
+
+/**
+ * `avc1.PPCCLL` read from the stored H.264 configuration (RFC 6381 §3.3): the avcC box of an
+ * fMP4 init segment, or the first sequence parameter set (NAL type 7) of a TS segment, which
+ * x264 writes in the segment's first packet. The constraint-flags byte is the encoder's, which
+ * a profile name cannot give (x264's Constrained Baseline is `42c0`, not the `42e0` of Apple's
+ * examples). Undefined when neither is found in the bytes given.
+ */
+export function h264CodecStringFromBytes(bytes: Buffer): string | undefined {
+  const hex = (offset: number) => (offset + 3 <= bytes.length ? [0, 1, 2].map((index) => bytes[offset + index]!.toString(16).padStart(2, "0")).join("") : undefined);
+  const avcC = bytes.indexOf("avcC", 0, "latin1");
+  if (avcC >= 0) {
+    const value = hex(avcC + 5);
+    return value ? `avc1.${value}` : undefined;
+  }
+  for (let offset = 0; offset + 7 < bytes.length; offset += 1) {
+    if (bytes[offset] === 0 && bytes[offset + 1] === 0 && bytes[offset + 2] === 1 && (bytes[offset + 3]! & 0x1f) === 7) return `avc1.${hex(offset + 4)!}`;
+  }
+  return undefined;
 }
 
 /** `mp4a.40.2` for AAC-LC, `mp4a.40.5` for HE-AAC, `mp4a.40.29` for HE-AACv2. */

@@ -1,5 +1,5 @@
 import { safeInputArgs, VIDEO_DEMUXERS } from "../../media/safe-input.ts";
-import { aacOptions, keyframeOptions, MUXING_QUEUE, outputFps, STRIP_METADATA, videoFilterGraph, x264Options, type VideoEncodeSettings, type VideoEncodeSource } from "./encode-options.ts";
+import { aacOptions, keyframeOptions, MUXING_QUEUE, frameRateOptions, planFrameRate, STRIP_METADATA, videoFilterGraph, x264Options, type VideoEncodeSettings, type VideoEncodeSource } from "./encode-options.ts";
 import type { PlannedRung } from "./ladder-plan.ts";
 import { BT709_TAGS } from "./tone-map.ts";
 
@@ -23,7 +23,7 @@ export function webMp4Args(input: Mp4CommandInput): string[] {
   const { source, rung, settings } = input;
   const hasSourceAudio = source.audioStreamIndex !== undefined;
   const silent = !hasSourceAudio && settings.addSilentAudio;
-  const fps = outputFps(source, settings.maxFps) ?? source.fps;
+  const frameRate = planFrameRate(source, settings.maxFps);
   return [
     ...safeInputArgs(input.inputPath, { demuxers: VIDEO_DEMUXERS, format: input.demuxer }),
     "-filter_complex", videoFilterGraph(source, [rung], settings, silent ? 1 : 0),
@@ -33,7 +33,8 @@ export function webMp4Args(input: Mp4CommandInput): string[] {
     ...x264Options(settings.x264Preset),
     ...(source.toneMap ? BT709_TAGS : []),
     "-crf", String(WEB_MP4_CRF), "-maxrate", `${rung.maxrateKbps}k`, "-bufsize", `${rung.bufsizeKbps}k`,
-    ...keyframeOptions(settings.segmentSeconds, fps),
+    ...frameRateOptions(frameRate),
+    ...keyframeOptions(settings.keyframeSeconds, frameRate.fps),
     ...(hasSourceAudio || silent ? [...aacOptions(), "-b:a", `${rung.audioKbps}k`] : []),
     ...MUXING_QUEUE,
     "-movflags", "+faststart",
