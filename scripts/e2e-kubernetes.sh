@@ -218,7 +218,7 @@ export KUBECONFIG="$CLUSTER_DIR/admin.kubeconfig"
 FULLNAME="$RELEASE-media-processor"
 WORKER="$FULLNAME-worker"
 # The dashboard's previews are loaded from this host, which reaches the emulator by its ClusterIP.
-if helm install "$RELEASE" "$CHART" -n "$NS" -f "$MANIFESTS/values-e2e.yaml" --set-string "extraConfig.API_PRESIGN_ENDPOINT_URL=$S3" --wait --timeout 6m >"$WORK/helm-install.log" 2>&1; then
+if helm install "$RELEASE" "$CHART" -n "$NS" -f "$MANIFESTS/values-e2e.yaml" --set-string "api.publicS3Endpoint=$S3" --wait --timeout 6m >"$WORK/helm-install.log" 2>&1; then
   pass "helm install $RELEASE (defaults) succeeds and its Deployments become ready"
 else
   cat "$WORK/helm-install.log"

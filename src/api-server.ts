@@ -44,7 +44,7 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
   const sqs = createSqsClient(config.aws);
   // The API's S3 client only signs output URLs (no request is sent with it), so it is built for
   // the endpoint the browser will load them from.
-  const s3 = createS3Client(config.api.presignEndpointUrl ? { ...config.aws, endpointUrl: config.api.presignEndpointUrl } : config.aws);
+  const s3 = createS3Client(config.api.publicS3Endpoint ? { ...config.aws, endpointUrl: config.api.publicS3Endpoint } : config.aws);
   const store = new JobStore(redis, { keyPrefix: config.redis.keyPrefix, statusTtlSec: config.jobs.statusTtlSec, leaseTtlMs: config.jobs.leaseTtlMs, workerId: apiId });
   const workers = new WorkerRegistry(redis, config.redis.keyPrefix, config.workerHeartbeatMs);
   const metrics = createMetrics();

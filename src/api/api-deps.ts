@@ -15,7 +15,7 @@ export interface ApiDeps {
   actions: JobActions;
   workers: WorkerRegistry;
   sqs: SQSClient;
-  /** Signs presigned output URLs; its endpoint is API_PRESIGN_ENDPOINT_URL when that is set. */
+  /** Signs presigned output URLs; its endpoint is API_PUBLIC_S3_ENDPOINT when that is set. */
   s3: S3Client;
   metricsRegistry: Registry;
   readiness: ReadinessCheck[];

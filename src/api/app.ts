@@ -21,7 +21,7 @@ export function createApiApp(deps: ApiDeps): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", false);
-  app.use(securityHeaders(s3ImageOrigins(deps.config.api.presignEndpointUrl ?? deps.config.aws.endpointUrl)));
+  app.use(securityHeaders(s3ImageOrigins(deps.config.api.publicS3Endpoint ?? deps.config.aws.endpointUrl)));
   app.use(requestLog(deps));
   app.use(healthRoutes(deps));
   app.use(dashboardRoutes());

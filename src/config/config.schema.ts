@@ -348,7 +348,7 @@ export const apiEnvSchema = envSchema.extend({
   API_INSECURE_NO_AUTH: bool(false),
   API_BODY_LIMIT_BYTES: int(256 * 1024, 1024, 16 * 1024 * 1024),
   API_PRESIGN_EXPIRY: duration(15 * 60_000, "s", 60_000, 7 * 86_400_000),
-  API_PRESIGN_ENDPOINT_URL: optionalUrl,
+  API_PUBLIC_S3_ENDPOINT: optionalUrl,
   API_STATS_MAX_JOBS: int(20_000, 100, 1_000_000),
 });
 
@@ -359,7 +359,7 @@ export const API_ENV_DOCS: Record<Exclude<keyof z.infer<typeof apiEnvSchema>, ke
   API_INSECURE_NO_AUTH: "Serve /api without a token. Only for a laptop or behind an authenticating proxy.",
   API_BODY_LIMIT_BYTES: "Largest request body the API reads; larger ones get 413.",
   API_PRESIGN_EXPIRY: "Lifetime of the presigned output URLs the dashboard previews use; bare number in seconds, or 15m.",
-  API_PRESIGN_ENDPOINT_URL:
-    "S3 endpoint the presigned output URLs name, when browsers reach S3 at another address than the API does (docker-compose: the API uses http://media-emulator:4566, a browser http://127.0.0.1:4566). Default: AWS_ENDPOINT_URL, or AWS's own S3 host.",
+  API_PUBLIC_S3_ENDPOINT:
+    "S3 endpoint as a browser reaches it; the presigned output URLs (dashboard previews, /outputs links) are signed for it, and the dashboard's CSP admits it. Set it when browsers reach S3 at another address than the API does (docker-compose: the API uses http://media-emulator:4566, a browser http://127.0.0.1:4566). Default: AWS_ENDPOINT_URL, or AWS's own S3 host.",
   API_STATS_MAX_JOBS: "Most jobs one stats request reads from Redis (newest first); a window holding more is reported as truncated.",
 };

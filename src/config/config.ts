@@ -262,8 +262,8 @@ export interface ApiSettings {
   insecureNoAuth: boolean;
   bodyLimitBytes: number;
   presignExpirySec: number;
-  /** Endpoint presigned URLs are signed for (API_PRESIGN_ENDPOINT_URL); undefined: the S3 client's own. */
-  presignEndpointUrl: string | undefined;
+  /** Endpoint presigned URLs are signed for (API_PUBLIC_S3_ENDPOINT); undefined: the S3 client's own. */
+  publicS3Endpoint: string | undefined;
   statsMaxJobs: number;
 }
 
@@ -290,7 +290,7 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
       insecureNoAuth: e.API_INSECURE_NO_AUTH,
       bodyLimitBytes: e.API_BODY_LIMIT_BYTES,
       presignExpirySec: Math.round(e.API_PRESIGN_EXPIRY / 1000),
-      presignEndpointUrl: e.API_PRESIGN_ENDPOINT_URL,
+      publicS3Endpoint: e.API_PUBLIC_S3_ENDPOINT,
       statsMaxJobs: e.API_STATS_MAX_JOBS,
     },
   };

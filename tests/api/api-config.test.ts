@@ -23,14 +23,14 @@ describe("API configuration", () => {
 
   test("defaults, units and limits of the API variables; all problems listed at once", () => {
     const config = loadApiConfig({ ...BASE, API_TOKEN: "0123456789abcdef" });
-    assert.deepEqual(config.api, { port: 8080, token: "0123456789abcdef", insecureNoAuth: false, bodyLimitBytes: 262_144, presignExpirySec: 900, presignEndpointUrl: undefined, statsMaxJobs: 20_000 });
+    assert.deepEqual(config.api, { port: 8080, token: "0123456789abcdef", insecureNoAuth: false, bodyLimitBytes: 262_144, presignExpirySec: 900, publicS3Endpoint: undefined, statsMaxJobs: 20_000 });
     assert.equal(config.queue.queueUrl, BASE.MEDIA_PROCESSING_QUEUE_URL, "the shared configuration comes along");
     assert.equal(loadApiConfig({ ...BASE, API_TOKEN: "0123456789abcdef", API_PRESIGN_EXPIRY: "1h" }).api.presignExpirySec, 3600);
     assert.throws(
       () => loadApiConfig({ ...BASE, API_TOKEN: "short", API_PORT: "99999", API_BODY_LIMIT_BYTES: "12" }),
       (error: unknown) => error instanceof ConfigError && error.problems.length === 3 && error.problems.some((problem) => problem.startsWith("API_TOKEN: expected at least 16")),
     );
-    assert.deepEqual(Object.keys(API_ENV_DOCS).sort(), ["API_BODY_LIMIT_BYTES", "API_INSECURE_NO_AUTH", "API_PORT", "API_PRESIGN_ENDPOINT_URL", "API_PRESIGN_EXPIRY", "API_STATS_MAX_JOBS", "API_TOKEN"]);
+    assert.deepEqual(Object.keys(API_ENV_DOCS).sort(), ["API_BODY_LIMIT_BYTES", "API_INSECURE_NO_AUTH", "API_PORT", "API_PRESIGN_EXPIRY", "API_PUBLIC_S3_ENDPOINT", "API_STATS_MAX_JOBS", "API_TOKEN"]);
   });
 
   test("the worker's loader neither needs nor checks the API's variables", () => {

@@ -8,12 +8,12 @@ import { startApiTestStack, TEST_TOKEN, type ApiTestStack } from "./api-harness.
 
 /**
  * docker-compose found it: the API reaches the emulator as http://media-emulator:4566, so its
- * presigned preview URLs named a host no browser can resolve. API_PRESIGN_ENDPOINT_URL names the
+ * presigned preview URLs named a host no browser can resolve. API_PUBLIC_S3_ENDPOINT names the
  * address browsers use; here `localhost` stands for it, while the API itself uses `127.0.0.1`.
  */
 type Outputs = { outputs: Array<{ url: string; preview: string }>; manifest: { url: string } | null };
 
-describe("API_PRESIGN_ENDPOINT_URL", () => {
+describe("API_PUBLIC_S3_ENDPOINT", () => {
   let t: ApiTestStack;
   let api: ApiServer;
   let browserEndpoint: string;
@@ -23,7 +23,7 @@ describe("API_PRESIGN_ENDPOINT_URL", () => {
     const emulator = new URL(t.stack.envFor().AWS_ENDPOINT_URL!);
     assert.equal(emulator.hostname, "127.0.0.1");
     browserEndpoint = `http://localhost:${emulator.port}`;
-    const config = loadApiConfig({ ...t.stack.envFor(), API_PORT: "0", API_TOKEN: TEST_TOKEN, API_PRESIGN_ENDPOINT_URL: browserEndpoint });
+    const config = loadApiConfig({ ...t.stack.envFor(), API_PORT: "0", API_TOKEN: TEST_TOKEN, API_PUBLIC_S3_ENDPOINT: browserEndpoint });
     api = await startApiServer(config, { logger: createLogger("silent", { role: "api" }) });
   });
   after(async () => {
