@@ -47,7 +47,7 @@ FROM node:24-bookworm-slim AS runtime
 # libGL and libepoxy too, for its OpenGL canvas, which a conversion never opens), so they are
 # purged: no binary or library in the image links them, and the e2e runs prove the tools work.
 # LibreOffice's headless Writer, Calc and Impress convert Office documents when
-# DOCUMENT_ENABLE_LIBREOFFICE=true (off by default; README.md, "Documents").
+# DOCUMENT_ENABLE_LIBREOFFICE=true (off by default: README.md says why).
 # The service user has a UID above 10000, outside the range host accounts use, so a container
 # escape does not land on a real host user; no home directory, no login shell.
 # hadolint ignore=DL3008

@@ -4,7 +4,7 @@
 #   base images  node:24-bookworm-slim and redis:7-alpine, pulled or built as stand-ins
 #   image        docker-compose build (the Dockerfile, unchanged)
 #   stack        docker-compose up -d --scale media-processor=3 (docker-compose.media-processor.yml)
-# then uploads a mixed set (photo, PNG, GIF, HEIC, PDF, video, audio) through the emulator's
+# then uploads a mixed set (photo, PNG, GIF, HEIC, PDF, Word document, video, audio) through the emulator's
 # published port with a plain S3 client and checks through the job API that every job
 # completed once with its outputs, on at least two workers; that the containers run as UID
 # 10001 on a read-only root filesystem; that stopping a worker mid-video loses nothing; and that
@@ -46,6 +46,7 @@ teardown() {
   rm -rf "$WORK"
 }
 trap finish EXIT
+cpu_accounting_start
 trap 'exit 130' INT TERM
 on_exit teardown
 
@@ -81,7 +82,7 @@ engine_up
 stage "stand-in base images"
 ensure_base_images
 stage "image build (docker-compose build)"
-export MEDIA_EMULATOR_PORT MEDIA_API_PORT
+export MEDIA_EMULATOR_PORT MEDIA_API_PORT DOCUMENT_ENABLE_LIBREOFFICE=true
 MEDIA_EMULATOR_PORT="$(free_port)"
 MEDIA_API_PORT="$(free_port)"
 if "${NICE[@]}" docker-compose -f "$COMPOSE_FILE_PATH" build >"$WORK/build.log" 2>&1; then
@@ -106,7 +107,7 @@ else
 fi
 
 stage "compose: uploads processed"
-node scripts/engines/e2e-client.ts samples "$WORK" --long-clip 12 >"$WORK/samples.list"
+node scripts/engines/e2e-client.ts samples "$WORK" --docx --long-clip 12 >"$WORK/samples.list"
 grep -v long-clip "$WORK/samples.list" >"$WORK/mixed.list"
 S3="http://127.0.0.1:$MEDIA_EMULATOR_PORT"
 API="http://127.0.0.1:$MEDIA_API_PORT"

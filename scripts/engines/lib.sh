@@ -58,22 +58,64 @@ finish() {
     summary
   fi
   run_cleanups
+  cpu_accounting_stop
   [ "$CHECKS_FAILED" = 0 ] && [ "$status" = 0 ] || exit 1
+}
+
+# --- CPU accounting -------------------------------------------------------------------------------
+# CPU is what a busy machine cannot stretch, so each stage reports it beside its wall time: the
+# script and everything it starts (builds, dockerd, containerd, the cluster's processes, shims)
+# run in a cpuacct cgroup of its own, and the containers the engines start are charged to the
+# cgroups Docker and kubelet create (/docker, /kubepods: only our engines make them, and
+# host-state.sh removes them). Where cgroup v1's cpuacct is not writable, CPU reads as "?".
+CPUACCT_ROOT=/sys/fs/cgroup/cpuacct
+CPU_CGROUP=""
+cpu_accounting_start() {
+  [ -w "$CPUACCT_ROOT/cgroup.procs" ] || return 0
+  CPU_CGROUP="$CPUACCT_ROOT/media-processor-e2e-$$"
+  if ! { mkdir -p "$CPU_CGROUP" && echo "$$" >"$CPU_CGROUP/cgroup.procs"; } 2>/dev/null; then
+    rmdir "$CPU_CGROUP" 2>/dev/null || true
+    CPU_CGROUP=""
+  fi
+}
+cpu_accounting_stop() {
+  [ -n "$CPU_CGROUP" ] || return 0
+  local pid
+  # Back to the root group, with anything still in ours (nothing, after the teardown).
+  for pid in $(cat "$CPU_CGROUP/cgroup.procs" 2>/dev/null); do echo "$pid" >"$CPUACCT_ROOT/cgroup.procs" 2>/dev/null || true; done
+  rmdir "$CPU_CGROUP" 2>/dev/null || true
+  CPU_CGROUP=""
+}
+# CPU nanoseconds used so far by this run (empty when not measured).
+cpu_ns() {
+  [ -n "$CPU_CGROUP" ] || return 0
+  local total=0 group value
+  for group in "$CPU_CGROUP" "$CPUACCT_ROOT/docker" "$CPUACCT_ROOT/kubepods"; do
+    value="$(cat "$group/cpuacct.usage" 2>/dev/null || echo 0)"
+    total=$((total + value))
+  done
+  echo "$total"
 }
 
 # --- stage timings --------------------------------------------------------------------------------
 declare -a STAGE_LINES=()
 STAGE_NAME=""
 STAGE_STARTED=0
+STAGE_CPU_STARTED=""
 stage() {
   stage_end
   STAGE_NAME="$*"
   STAGE_STARTED="$(date +%s)"
+  STAGE_CPU_STARTED="$(cpu_ns)"
   log "== $STAGE_NAME"
 }
 stage_end() {
   if [ -n "$STAGE_NAME" ]; then
-    STAGE_LINES+=("$(printf '%-34s %4ss' "$STAGE_NAME" "$(($(date +%s) - STAGE_STARTED))")")
+    local cpu="?" now
+    now="$(cpu_ns)"
+    # A cgroup removed during the stage (the engine stopped) takes its count with it: never below 0.
+    if [ -n "$now" ] && [ -n "$STAGE_CPU_STARTED" ]; then cpu=$(((now > STAGE_CPU_STARTED ? now - STAGE_CPU_STARTED : 0) / 1000000000)); fi
+    STAGE_LINES+=("$(printf '%-44s %5s s wall %5s s CPU' "$STAGE_NAME" "$(($(date +%s) - STAGE_STARTED))" "$cpu")")
     STAGE_NAME=""
   fi
 }
