@@ -139,7 +139,8 @@ else
   fail "the image builds from the Dockerfile"
   exit 1
 fi
-stage "cluster images (one-layer images of the cluster's binaries, docker save)"
+# One-layer images of the cluster's own binaries, saved with the others for containerd.
+stage "cluster images (docker save)"
 pack_binary_image() {
   local tag="$1" dir="$WORK/image-$2"
   shift 2
@@ -171,7 +172,8 @@ rm -f "$WORK/images.tar"
 IMAGE_DIGEST="$(ctr_k8s images ls name==docker.io/library/media-processor:local | awk 'NR == 2 { print $3 }')"
 ctr_k8s images tag docker.io/library/media-processor:local "docker.io/library/media-processor@$IMAGE_DIGEST" >/dev/null
 timed 180 "the node $NODE_NAME is Ready" node_ready
-stage "cluster add-ons (CoreDNS, KEDA, Prometheus, Redis, emulator)"
+# CoreDNS, KEDA, Prometheus, then what the chart expects around it (Redis, the emulator).
+stage "cluster add-ons, Redis, emulator"
 kubectl apply -f "$MANIFESTS/coredns.yaml" >/dev/null
 # KEDA from its own manifests (config/minimal: CRDs, RBAC, operator, metrics adapter and its
 # APIService), pointed at the images packed above.
@@ -214,7 +216,7 @@ QUEUE_URL="http://sqs.us-east-1.media-emulator:4566/000000000000/media-processin
 node scripts/engines/e2e-client.ts samples "$WORK" --long-clip 10 >"$WORK/samples.list"
 
 # --- helm install: the chart's defaults -------------------------------------------------------------
-stage "helm install (chart defaults + values-e2e.yaml)"
+stage "helm install (defaults + values-e2e)"
 export KUBECONFIG="$CLUSTER_DIR/admin.kubeconfig"
 FULLNAME="$RELEASE-media-processor"
 WORKER="$FULLNAME-worker"
@@ -231,7 +233,7 @@ timed 120 "with an empty queue the workers are at the chart's minimum, 0" replic
 API="http://$(service_ip "$NS" "$FULLNAME-api"):80"
 TOKEN="e2e-token-0123456789abcdef"
 
-stage "uploads processed (workers scaled from zero)"
+stage "uploads processed (scaled from zero)"
 grep -v long-clip "$WORK/samples.list" >"$WORK/mixed.list"
 # shellcheck disable=SC2046
 node scripts/engines/e2e-client.ts upload --s3 "$S3" --bucket "$BUCKET" --prefix "$RUN_PREFIX/mixed/" $(cat "$WORK/mixed.list") >"$WORK/mixed.keys"
@@ -280,7 +282,7 @@ else
 fi
 
 # --- the prometheus trigger -------------------------------------------------------------------------
-stage "KEDA prometheus trigger: Prometheus → adapter → HPA"
+stage "KEDA prometheus trigger: up and down"
 PROMETHEUS="http://$(service_ip monitoring prometheus):9090"
 if helm upgrade "$RELEASE" "$CHART" -n "$NS" --reuse-values --set autoscaling.keda.trigger=prometheus \
   --set autoscaling.keda.minReplicaCount=1 --set autoscaling.keda.prometheus.serverAddress=http://prometheus.monitoring.svc:9090 \
