@@ -136,7 +136,8 @@ if worker="$(node scripts/engines/e2e-client.ts wait-processing --api "$API" --k
     case "$worker" in "$(docker inspect -f '{{.Config.Hostname}}' "$id")"-*) target="$id" ;; esac
   done
   if [ -n "$target" ]; then
-    grace="$(compose config | awk '/^  media-processor:/ { inside = 1 } inside && /stop_grace_period:/ { print $2; exit }')"
+    # awk reads to the end: leaving early would SIGPIPE docker-compose and fail the pipeline.
+    grace="$(compose config | awk '/^  media-processor:/ { inside = 1 } inside && !found && /stop_grace_period:/ { print $2; found = 1 }')"
     grace_seconds="$(echo "${grace:-40s}" | sed -E 's/s$//')"
     log "stopping $(docker inspect -f '{{.Name}}' "$target") (worker $worker) mid-video, grace ${grace_seconds}s as compose gives it"
     docker stop --time "$grace_seconds" "$target" >/dev/null

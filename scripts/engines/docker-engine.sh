@@ -14,7 +14,7 @@ engine_reachable() { docker info >/dev/null 2>&1; }
 # TLS handshakes with package registries.
 uplink_mtu() {
   local link
-  link="$(ip route show default 2>/dev/null | awk '{ for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit } }')"
+  link="$(ip route show default 2>/dev/null | awk '!found { for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); found = 1; break } }')"
   cat "/sys/class/net/${link:-lo}/mtu" 2>/dev/null || echo 1500
 }
 
