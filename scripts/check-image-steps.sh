@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Repeats the Dockerfile's install-and-start steps on this machine, because CI has no Docker
-# engine to build the image with: a broken build command, a runtime dependency left in
-# devDependencies or a file the image forgets to copy fails here instead of in production.
+# Repeats the Dockerfile's install-and-start steps on this machine, in about a minute and with no
+# engine: a broken build command, a runtime dependency left in devDependencies or a file the image
+# forgets to copy fails here, before scripts/e2e-compose.sh builds the image for real.
 #
 #   build stage      npm install && npm run build            (copy of the build context only)
-#   prod-deps stage  npm install --omit=dev
+#   prod-deps stage  npm install --omit=dev, then typescript, source maps and pdfjs-dist's
+#                    modern build and viewer removed, as the Dockerfile does
 #   runtime stage    package*.json + prod node_modules + dist, run as UID 10001, read-only code
 #   start            emulator + redis, then `node dist/cli.js worker`: /readyz answers, /metrics
 #                    parses, one upload per registered processor is processed, SIGTERM stops it
@@ -46,7 +47,9 @@ copy_context "$WORK/build"
 step "prod-deps stage: npm install --omit=dev"
 mkdir -p "$WORK/prod-deps"
 cp "$ROOT/package.json" "$ROOT/package-lock.json" "$WORK/prod-deps/"
-(cd "$WORK/prod-deps" && npm install --omit=dev --no-audit --no-fund --no-save --loglevel=error)
+(cd "$WORK/prod-deps" && npm install --omit=dev --no-audit --no-fund --no-save --loglevel=error \
+  && rm -rf node_modules/typescript node_modules/.bin/tsc node_modules/.bin/tsserver node_modules/pdfjs-dist/build node_modules/pdfjs-dist/web \
+  && find node_modules -name '*.map' -type f -delete)
 
 step "runtime stage: package*.json + production node_modules + dist"
 APP="$WORK/app"

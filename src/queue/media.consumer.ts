@@ -1,4 +1,5 @@
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, type Message, type SQSClient } from "@aws-sdk/client-sqs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Consumer } from "sqs-consumer";
 import type { Logger } from "../logger.ts";
 import { startVisibilityHeartbeat } from "./visibility.heartbeat.ts";
@@ -48,6 +49,12 @@ export interface MediaConsumerOptions {
  * Lifecycle: start → receive → run (heartbeat while running) → settle (delete/retry/release)
  * → stop (stop receiving → wait up to the grace period → abort the rest → wait for them to
  * release their messages).
+ *
+ * A receive under way when stop begins is let finish, never aborted: aborting the HTTP request
+ * does not cancel the receive on the server (SQS and the emulator alike), which can still hand
+ * it a message whose receipt nobody then holds, so that message stays invisible for its whole
+ * visibility timeout. What such a receive brings is released at once instead of started. Stop
+ * therefore takes up to `waitTimeSeconds` longer when a worker is idle.
  */
 export class MediaConsumer {
   private readonly options: MediaConsumerOptions;
@@ -71,11 +78,7 @@ export class MediaConsumer {
       suppressFifoWarning: true,
       handleMessageBatch: (messages) => this.accept(messages),
     });
-    this.consumer.on("error", (error) => {
-      // Stopping aborts the long poll on purpose; that is not an error worth a log line.
-      if (this.stopping && /abort/i.test(`${error.name} ${error.message}`)) return;
-      options.logger.error({ err: error }, "sqs receive error");
-    });
+    this.consumer.on("error", (error) => options.logger.error({ err: error }, "sqs receive error"));
     this.consumer.on("processing_error", (error) => options.logger.error({ err: error }, "sqs processing error"));
   }
 
@@ -93,6 +96,12 @@ export class MediaConsumer {
 
   private async accept(messages: Message[]): Promise<Message[]> {
     this.options.onReceive?.(messages.length);
+    if (this.stopping) {
+      // The receive that was under way when stop began: hand what it brought straight back.
+      await Promise.all(messages.map((message) => this.settle(message, { action: "release" })));
+      this.options.logger.info({ released: messages.length }, "stopping: messages received after stop released unstarted");
+      return [];
+    }
     for (const message of messages) this.launch(message);
     await this.waitForFreeSlot();
     const free = this.options.concurrency - this.running.size;
@@ -171,7 +180,7 @@ export class MediaConsumer {
   private async doStop(graceMs: number): Promise<void> {
     this.stopping = true;
     for (const wake of this.slotWaiters.splice(0)) wake();
-    this.consumer.stop({ abort: true });
+    const receiveEnded = this.stopReceiving();
     const all = () => Promise.allSettled([...this.running.values()].map((entry) => entry.task));
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<"timeout">((resolve) => {
@@ -184,5 +193,22 @@ export class MediaConsumer {
       for (const entry of this.running.values()) entry.controller.abort("shutdown");
       await all();
     }
+    await receiveEnded;
+  }
+
+  /**
+   * No new receive starts; the one under way (if any) ends on its own within `waitTimeSeconds`,
+   * and what it brings is released by {@link accept}. A receive that outlives that by a margin
+   * (a stalled connection) is given up on: its message, if any, reappears after its timeout.
+   */
+  private async stopReceiving(): Promise<void> {
+    this.consumer.stop();
+    const deadline = Date.now() + (this.options.waitTimeSeconds + RECEIVE_END_MARGIN_SEC) * 1000;
+    while (this.consumer.status.isPolling && Date.now() < deadline) await sleep(RECEIVE_END_POLL_MS);
+    if (this.consumer.status.isPolling) this.options.logger.warn({ waitTimeSeconds: this.options.waitTimeSeconds }, "stopping: a receive did not end in time; any message it got reappears after its visibility timeout");
   }
 }
+
+/** How long past `waitTimeSeconds` a receive may take to end before stop gives up on it. */
+const RECEIVE_END_MARGIN_SEC = 5;
+const RECEIVE_END_POLL_MS = 50;

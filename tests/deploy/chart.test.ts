@@ -3,8 +3,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
 import { isMap, isScalar, parse as parseYaml, parseDocument, type YAMLMap } from "yaml";
-import { loadConfig } from "../../src/config/config.ts";
-import { ENV_DOCS } from "../../src/config/config.schema.ts";
+import { loadApiConfig, loadConfig } from "../../src/config/config.ts";
+import { API_ENV_DOCS, ENV_DOCS } from "../../src/config/config.schema.ts";
 import { CHART_DIR, findHelm, helmLint, helmTemplate, type K8sObject } from "./helm.ts";
 
 /**
@@ -263,10 +263,10 @@ describe("helm chart", { skip }, () => {
 
     test("every variable the chart sets is one the app documents", () => {
       const data = find(objects, "ConfigMap", "rel-media-processor").data ?? {};
-      // Read by the runtime (glibc) or by the API role, whose variables live with the API.
-      const outsideTheWorkerSchema = new Set(["MALLOC_ARENA_MAX", "API_PORT", "API_INSECURE_NO_AUTH"]);
-      const unknown = Object.keys(data).filter((name) => !(name in ENV_DOCS) && !outsideTheWorkerSchema.has(name));
+      // MALLOC_ARENA_MAX is read by the runtime (glibc); API_* by the API role, documented with it.
+      const unknown = Object.keys(data).filter((name) => !(name in ENV_DOCS) && !(name in API_ENV_DOCS) && name !== "MALLOC_ARENA_MAX");
       assert.deepEqual(unknown, []);
+      assert.equal(data.API_PUBLIC_S3_ENDPOINT, undefined, "no public S3 endpoint unless api.publicS3Endpoint is set");
     });
   });
 
@@ -336,6 +336,11 @@ describe("helm chart", { skip }, () => {
       assert.deepEqual(find(objects, "TriggerAuthentication", "mp-worker").spec, {
         podIdentity: { provider: "aws", roleArn: "arn:aws:iam::123456789012:role/keda-media-queue-reader" },
       });
+    });
+
+    test("api.publicS3Endpoint reaches the API as the endpoint its presigned URLs are signed for", () => {
+      const config = loadApiConfig(podEnv(objects, onlyContainer(find(objects, "Deployment", "mp-api"))));
+      assert.equal(config.api.publicS3Endpoint, "https://s3.media.example.com");
     });
 
     test("extraConfig reaches the pods, but never overrides what the chart derives", () => {

@@ -4,8 +4,9 @@ import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 
 /**
- * The Dockerfile's promises from the issue, read from its instructions (no engine here to build
- * it; hadolint and checkov lint it, scripts/check-image-steps.sh repeats its steps on the host).
+ * The Dockerfile's promises from the issue, read from its instructions in milliseconds (hadolint
+ * and checkov lint it, scripts/check-image-steps.sh repeats its steps on the host, and
+ * scripts/e2e-compose.sh builds and runs it on a real engine).
  */
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));

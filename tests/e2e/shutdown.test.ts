@@ -83,4 +83,23 @@ describe("graceful shutdown of a worker process", () => {
     const outputs = await stack.listKeys("slow/processed/");
     assert.ok(outputs.includes(outputKeyOf(job, "done.txt")), outputs.join(","));
   });
+
+  test("a worker stopped while its receive waits keeps that receive and hands back what it brings at once", async () => {
+    // Found by KEDA scaling workers in on a real cluster: aborting the long poll on stop does not
+    // cancel the receive on the server (SQS and the emulator alike), which can still give it a
+    // message; nobody held that message's receipt, so it stayed invisible for the whole
+    // visibility timeout (5 minutes with the chart's defaults).
+    const idle = await stack.startAnotherWorker({ SQS_WAIT_TIME_SECONDS: "5" });
+    await sleep(500); // its first long poll is now waiting on the empty queue
+    const stopped = idle.stop(5_000);
+    const jobId = await stack.uploadAndNotify("slow/arrives-while-stopping.txt", "SLOW job");
+    await stopped;
+    const depth = await stack.queueDepth();
+    assert.deepEqual({ visible: depth.visible, inFlight: depth.inFlight }, { visible: 1, inFlight: 0 }, "the message is visible again at once, not held by an abandoned receive");
+    const rescuer = await stack.startAnotherWorker();
+    const job = await stack.waitForJob(jobId);
+    assert.equal(job.status, "completed");
+    assert.equal(job.attempts, 1, "the stopping worker never started it");
+    await rescuer.stop(1_000);
+  });
 });
