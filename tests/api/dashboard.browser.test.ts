@@ -167,6 +167,8 @@ describe("dashboard in headless Chromium", { skip }, () => {
 
   test("search by key prefix, and a bulk retry of everything failed, shown as a background action", async () => {
     await page.fill("#search", "tenants/acme/users/ana/media/1700000001");
+    // The broken job's row is in the unfiltered list too: wait for the search's answer to replace it.
+    await waitUntil(page, 'document.querySelectorAll("#job-rows tr").length === 1');
     await page.locator(`#job-rows tr[data-job-id="${brokenJob}"]`).waitFor();
     assert.equal(await page.locator("#job-rows tr").count(), 1, "only the key that matches");
     await page.fill("#search", "");
