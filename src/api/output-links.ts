@@ -13,18 +13,19 @@ import type { JobRecord } from "../jobs/job.model.ts";
  * (hls-playlist.ts): `playerUrl` names its master playlist there.
  */
 
+/** One output as a job's result records it (the worker's OutputFile); the app routes read it too. */
+export const outputSchema = z.object({
+  key: z.string(),
+  variant: z.string(),
+  contentType: z.string(),
+  bytes: z.number().optional(),
+  width: z.number().optional(),
+  height: z.number().optional(),
+  durationSec: z.number().optional(),
+});
+
 const resultSchema = z.object({
-  outputs: z.array(
-    z.object({
-      key: z.string(),
-      variant: z.string(),
-      contentType: z.string(),
-      bytes: z.number().optional(),
-      width: z.number().optional(),
-      height: z.number().optional(),
-      durationSec: z.number().optional(),
-    }),
-  ),
+  outputs: z.array(outputSchema),
   manifestKey: z.string().optional(),
 });
 

@@ -120,16 +120,7 @@ export const sweepScript = new LuaScript(`${LUA_HELPERS}
 local p, now, batch = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local ids = redis.call('ZRANGEBYSCORE', p .. 'expiry', '-inf', now, 'LIMIT', 0, batch)
 for _, id in ipairs(ids) do
-  local job = p .. 'job:' .. id
-  local f = redis.call('HMGET', job, 'status', 'type', 'tenantId', 'source')
-  if f[1] then
-    reindex(p, id, 0, {s = f[1], t = f[2] or 'pending', n = f[3] or ''}, nil)
-    local ok, source = pcall(cjson.decode, f[4] or '{}')
-    if ok and type(source) == 'table' and type(source.key) == 'string' then redis.call('ZREM', p .. 'idx:key', key_member(source.key, id)) end
-    gauge(p, f[1], nil)
-  end
-  redis.call('DEL', job, job .. ':timeline', p .. 'lease:' .. id)
-  redis.call('ZREM', p .. 'expiry', id)
+  drop_job(p, id, redis.call('HMGET', p .. 'job:' .. id, 'status', 'type', 'tenantId', 'source'))
 end
 return #ids
 `);
@@ -146,19 +137,11 @@ local p = ARGV[1]
 local kept = {}
 for i = 2, #ARGV do
   local id = ARGV[i]
-  local job = p .. 'job:' .. id
-  local f = redis.call('HMGET', job, 'status', 'type', 'tenantId', 'source')
+  local f = redis.call('HMGET', p .. 'job:' .. id, 'status', 'type', 'tenantId', 'source')
   if f[1] and not is_terminal(f[1]) then
     kept[#kept + 1] = id
   else
-    if f[1] then
-      reindex(p, id, 0, {s = f[1], t = f[2] or 'pending', n = f[3] or ''}, nil)
-      local ok, source = pcall(cjson.decode, f[4] or '{}')
-      if ok and type(source) == 'table' and type(source.key) == 'string' then redis.call('ZREM', p .. 'idx:key', key_member(source.key, id)) end
-      gauge(p, f[1], nil)
-    end
-    redis.call('DEL', job, job .. ':timeline', p .. 'lease:' .. id)
-    redis.call('ZREM', p .. 'expiry', id)
+    drop_job(p, id, f)
   end
 end
 return kept

@@ -97,4 +97,18 @@ local function entry(timeline, iso, event, detail)
 end
 
 local function is_terminal(status) return status == 'completed' or status == 'failed' or status == 'cancelled' end
+
+-- Deletes one job with everything that names it: hash, timeline, lease, every index entry, its
+-- gauge and its expiry entry. f is HMGET status, type, tenantId, source (f[1] nil: the hash is gone).
+local function drop_job(p, id, f)
+  if f[1] then
+    reindex(p, id, 0, {s = f[1], t = f[2] or 'pending', n = f[3] or ''}, nil)
+    local ok, source = pcall(cjson.decode, f[4] or '{}')
+    if ok and type(source) == 'table' and type(source.key) == 'string' then redis.call('ZREM', p .. 'idx:key', key_member(source.key, id)) end
+    gauge(p, f[1], nil)
+  end
+  local job = p .. 'job:' .. id
+  redis.call('DEL', job, job .. ':timeline', p .. 'lease:' .. id)
+  redis.call('ZREM', p .. 'expiry', id)
+end
 `;

@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { JobErrorInfo } from "../../errors.ts";
 import type { JobRecord, JobStatus } from "../../jobs/job.model.ts";
 import type { JobListItem, JobStore } from "../../jobs/job.store.ts";
+import { outputSchema } from "../output-links.ts";
 import { objectUrl, type OutputUrlSigner } from "./output-urls.ts";
 
 /**
@@ -39,15 +40,6 @@ export async function jobsOfKey(store: JobStore, key: string): Promise<JobListIt
   }
 }
 
-const outputSchema = z.object({
-  key: z.string(),
-  variant: z.string(),
-  contentType: z.string(),
-  bytes: z.number().optional(),
-  width: z.number().optional(),
-  height: z.number().optional(),
-  durationSec: z.number().optional(),
-});
 export const jobResultSchema = z.object({
   outputs: z.array(outputSchema),
   manifestKey: z.string().optional(),
