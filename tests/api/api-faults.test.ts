@@ -62,7 +62,12 @@ describe("API with Redis or SQS down", () => {
     assert.deepEqual(job.body.timeline.map((entry) => entry.event).slice(-2), ["retry-requested", "failed"]);
     const enqueue = await t.call<Problem>("POST", "/api/media/process-s3-event", { body: JSON.parse(buildS3Notification([{ bucket: t.stack.bucket, key: "sqs/c.jpg", eTag: "c" }])) });
     assert.equal(enqueue.status, 503);
-    const stats = await t.call<JobStats>("GET", "/api/media/jobs/stats");
+    // Queue depths are read in the background (API_QUEUE_DEPTH_INTERVAL): stats show the outage once the next read fails.
+    let stats = await t.call<JobStats>("GET", "/api/media/jobs/stats");
+    await waitFor(async () => {
+      stats = await t.call<JobStats>("GET", "/api/media/jobs/stats");
+      return stats.status !== 200 || stats.body.queues.media === null;
+    }, "stats report the media queue unreadable", 30_000, 200);
     assert.equal(stats.status, 200, "stats still answer: an operator needs them most now");
     assert.equal(stats.body.queues.media, null);
     assert.equal(stats.body.health.status, "unhealthy");
