@@ -1,5 +1,7 @@
 import { Redis } from "ioredis";
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePort } from "../../src/dev/free-port.ts";
@@ -130,30 +132,60 @@ export async function benchJobStore(context: BenchContext): Promise<AreaReport> 
   return report(sizes, results, rowKinds, memory, samples, tenantCount);
 }
 
-/** A fresh redis-server with `size` synthetic jobs, its memory measured, and the API in front of it. */
+/** What a loaded size needs besides its data: kept next to a snapshot so a reuse reports the same figures. */
+interface LoadedFacts {
+  /** The clock the jobs were spread back from (the time-window rows are relative to it). */
+  now: number;
+  bytesPerJob: number;
+  usedMiB: number;
+  loadSec: number;
+  keys: number;
+  sample: SeededJob[];
+}
+
+/**
+ * Loaded data sets are kept as Redis snapshots (`dump.rdb`) under the input cache, keyed by size
+ * and by a hash of the loader and the store's scripts, so a re-run measures without loading a
+ * million jobs again (15–45 min). A snapshot older than SNAPSHOT_MAX_AGE_MS is loaded afresh:
+ * the jobs carry real expiry times (JOB_STATUS_TTL 7 days over 6 days of history).
+ */
+const SNAPSHOT_MAX_AGE_MS = 12 * 3_600_000;
+
+async function loaderHash(): Promise<string> {
+  const root = path.resolve(import.meta.dirname, "../..");
+  const jobsDir = path.join(root, "src/jobs");
+  const files = [path.join(root, "bench/lib/jobstore-records.ts"), ...(await readdir(jobsDir)).sort().map((name) => path.join(jobsDir, name))];
+  const hash = createHash("sha256");
+  for (const file of files) hash.update(await readFile(file));
+  return hash.digest("hex").slice(0, 12);
+}
+
+async function readSnapshot(dir: string): Promise<LoadedFacts | undefined> {
+  const facts = await readFile(path.join(dir, "facts.json"), "utf8").then((text) => JSON.parse(text) as LoadedFacts, () => undefined);
+  const hasData = await stat(path.join(dir, "dump.rdb")).then((info) => info.isFile(), () => false);
+  return facts && hasData && Date.now() - facts.now < SNAPSHOT_MAX_AGE_MS ? facts : undefined;
+}
+
+/** A redis-server with `size` synthetic jobs (from a fresh snapshot, or loaded and snapshotted), its memory measured, and the API in front of it. */
 async function loadInstance(context: BenchContext, size: number, tenantCount: number, memory: Map<number, { bytesPerJob: number; usedMiB: number; loadSec: number; keys: number }>): Promise<Instance> {
-  const { stack, log } = context;
+  const { stack, log, settings } = context;
   const tenants = tenantNames(tenantCount);
-  const redisServer = await RedisServerProcess.start();
+  const snapshotDir = path.join(settings.inputDir, "jobstore-snapshots", `${size}-${tenantCount}-${await loaderHash()}`);
+  const reused = await readSnapshot(snapshotDir);
+  if (!reused) await rm(snapshotDir, { recursive: true, force: true });
+  await mkdir(snapshotDir, { recursive: true });
+  const redisServer = await RedisServerProcess.start(undefined, { dataDir: snapshotDir });
   const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1, enableAutoPipelining: true });
-  const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await redis.info("memory"))?.[1] ?? 0);
-  await redis.set("warm", "1");
-  const baseline = await usedMemory();
-  let clock = 0;
-  const store = new JobStore(redis, { keyPrefix: "mp:", statusTtlSec: 7 * 86_400, leaseTtlMs: 300_000, workerId: "bench-loader", clock: () => clock });
-  const now = Date.now();
-  const loadStarted = Date.now();
-  log(`jobstore: loading ${size.toLocaleString("en")} jobs`);
-  const sample = await loadSyntheticJobs(store, redis, { tenants, startMs: now - 6 * DAY_MS, spanMs: 6 * DAY_MS - 60_000 }, size, (ms) => (clock = ms), {
-    onProgress: (done) => {
-      if (done % 100_000 === 0) log(`jobstore: ${done.toLocaleString("en")} / ${size.toLocaleString("en")} loaded`);
-    },
-  });
-  const loadSec = (Date.now() - loadStarted) / 1000;
-  await redis.del("warm");
-  const used = await usedMemory();
-  memory.set(size, { bytesPerJob: (used - baseline) / size, usedMiB: used / 1024 / 1024, loadSec, keys: await redis.dbsize() });
-  log(`jobstore: ${size.toLocaleString("en")} jobs in ${loadSec.toFixed(0)} s, ${(used / 1024 / 1024).toFixed(0)} MiB (${((used - baseline) / size).toFixed(0)} B/job)`);
+  let facts: LoadedFacts;
+  if (reused) {
+    facts = reused;
+    log(`jobstore: ${size.toLocaleString("en")} jobs from the snapshot made ${((Date.now() - reused.now) / 60_000).toFixed(0)} min ago (${reused.keys} keys; loading them took ${reused.loadSec.toFixed(0)} s)`);
+  } else {
+    facts = await loadFresh(redis, size, tenants, log);
+    await writeFile(path.join(snapshotDir, "facts.json"), JSON.stringify(facts));
+  }
+  memory.set(size, facts);
+  const { now, sample } = facts;
 
   // The API as deployed: its own process (`node src/cli.ts api`); this process is the client.
   const port = await freePort();
@@ -209,6 +241,30 @@ async function loadInstance(context: BenchContext, size: number, tenantCount: nu
     { label: "stats, 7 day window", kind: "stats", path: () => "/api/media/jobs/stats?windowMinutes=10080" },
   ];
   return { size, redisServer, redis, api, get, rows };
+}
+
+/** Loads `size` jobs through the store's scripts into an empty Redis, measures its memory, and saves a snapshot. */
+async function loadFresh(redis: Redis, size: number, tenants: string[], log: (line: string) => void): Promise<LoadedFacts> {
+  const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await redis.info("memory"))?.[1] ?? 0);
+  await redis.set("warm", "1");
+  const baseline = await usedMemory();
+  let clock = 0;
+  const store = new JobStore(redis, { keyPrefix: "mp:", statusTtlSec: 7 * 86_400, leaseTtlMs: 300_000, workerId: "bench-loader", clock: () => clock });
+  const now = Date.now();
+  const loadStarted = Date.now();
+  log(`jobstore: loading ${size.toLocaleString("en")} jobs`);
+  const sample = await loadSyntheticJobs(store, redis, { tenants, startMs: now - 6 * DAY_MS, spanMs: 6 * DAY_MS - 60_000 }, size, (ms) => (clock = ms), {
+    onProgress: (done) => {
+      if (done % 100_000 === 0) log(`jobstore: ${done.toLocaleString("en")} / ${size.toLocaleString("en")} loaded`);
+    },
+  });
+  const loadSec = (Date.now() - loadStarted) / 1000;
+  await redis.del("warm");
+  const used = await usedMemory();
+  const keys = await redis.dbsize();
+  log(`jobstore: ${size.toLocaleString("en")} jobs in ${loadSec.toFixed(0)} s, ${(used / 1024 / 1024).toFixed(0)} MiB (${((used - baseline) / size).toFixed(0)} B/job); saving a snapshot`);
+  await redis.save();
+  return { now, bytesPerJob: (used - baseline) / size, usedMiB: used / 1024 / 1024, loadSec, keys, sample };
 }
 
 /**

@@ -16,17 +16,25 @@ export class RedisServerProcess {
   readonly port: number;
   private child: ChildProcess | undefined;
   private dataDir: string | undefined;
+  /** A data directory the caller owns (it holds a snapshot to load): destroy() leaves it. */
+  private readonly ownDataDir: boolean;
 
   /** Keep data across stop/start (append-only file, fsync always), as a real deployment does. */
   private readonly persistent: boolean;
 
-  private constructor(port: number, persistent: boolean) {
+  private constructor(port: number, persistent: boolean, dataDir: string | undefined) {
     this.port = port;
     this.persistent = persistent;
+    this.dataDir = dataDir;
+    this.ownDataDir = dataDir === undefined;
   }
 
-  static async start(port?: number, options: { persistent?: boolean } = {}): Promise<RedisServerProcess> {
-    const server = new RedisServerProcess(port ?? (await freePort()), options.persistent ?? false);
+  /**
+   * `dataDir`: start from the `dump.rdb` in that directory (Redis loads it at start) and write
+   * `SAVE`s there; the directory is the caller's and outlives the process.
+   */
+  static async start(port?: number, options: { persistent?: boolean; dataDir?: string } = {}): Promise<RedisServerProcess> {
+    const server = new RedisServerProcess(port ?? (await freePort()), options.persistent ?? false, options.dataDir);
     await server.start();
     return server;
   }
@@ -58,7 +66,9 @@ export class RedisServerProcess {
     const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     probe.on("error", () => undefined);
     try {
-      for (let attempt = 0; attempt < 100; attempt++) {
+      // Loading a snapshot of a million jobs takes a while (Redis answers LOADING until it is in).
+      const attempts = this.ownDataDir ? 100 : 12_000;
+      for (let attempt = 0; attempt < attempts; attempt++) {
         try {
           await probe.connect();
           await probe.ping();
@@ -69,7 +79,7 @@ export class RedisServerProcess {
           await sleep(50);
         }
       }
-      throw new Error("redis-server did not answer within 5 s");
+      throw new Error(`redis-server did not answer within ${(attempts * 50) / 1000} s`);
     } finally {
       probe.disconnect();
     }
@@ -89,6 +99,6 @@ export class RedisServerProcess {
 
   async destroy(): Promise<void> {
     await this.stop();
-    if (this.dataDir) await rm(this.dataDir, { recursive: true, force: true });
+    if (this.dataDir && this.ownDataDir) await rm(this.dataDir, { recursive: true, force: true });
   }
 }
