@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -183,4 +184,16 @@ test("a tool aborted mid-run rejects with the signal's error", async () => {
   const run = runTool({ binary: "sleep", args: ["60"], signal: controller.signal });
   setTimeout(() => controller.abort("timeout"), 50);
   await assert.rejects(run, (error: unknown) => error instanceof MediaError && error.code === "processing-timeout");
+});
+
+test("no module outside the fence starts a child process (src/dev's developer stack aside)", async () => {
+  const src = fileURLToPath(new URL("../../src/", import.meta.url));
+  const starters: string[] = [];
+  for (const entry of await readdir(src, { recursive: true })) {
+    if (!entry.endsWith(".ts")) continue;
+    const text = await readFile(path.join(src, entry), "utf8");
+    // A value import of child_process (a type-only import cannot start anything).
+    if (/^import (?!type )[^;]*from "node:child_process";/m.test(text)) starters.push(entry.split(path.sep).join("/"));
+  }
+  assert.deepEqual(starters.filter((file) => !file.startsWith("dev/")), ["media/child-fence.ts"]);
 });
