@@ -22,7 +22,18 @@ import { abortError, abortReasonOf, MediaError } from "../errors.ts";
  * of the worker never reach ffmpeg, soffice or pdf.js — a tool exploited by a hostile upload
  * finds nothing to steal in its environment.
  */
-export const CHILD_ENV_KEYS: readonly string[] = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "MALLOC_ARENA_MAX", "XDG_CACHE_HOME", "FONTCONFIG_PATH", "FONTCONFIG_FILE"];
+export const CHILD_ENV_KEYS: readonly string[] = [
+  "PATH",
+  "HOME",
+  "LANG",
+  "LC_ALL",
+  "TZ",
+  "TMPDIR",
+  "MALLOC_ARENA_MAX",
+  "XDG_CACHE_HOME",
+  "FONTCONFIG_PATH",
+  "FONTCONFIG_FILE",
+];
 
 /**
  * The environment of a child: the allowlisted variables of `source`, over `defaults` for those it

@@ -15,7 +15,13 @@ export type Awaiting<T> = string | ((last: T | undefined) => string);
  * value; fails the test with `what` when `timeoutMs` passes first. An error thrown by `read` ends
  * the wait at once (it is not a "not yet").
  */
-export async function waitForValue<T>(read: () => Promise<T> | T, done: (value: T) => boolean, what: Awaiting<T>, timeoutMs = 15_000, intervalMs = 100): Promise<T> {
+export async function waitForValue<T>(
+  read: () => Promise<T> | T,
+  done: (value: T) => boolean,
+  what: Awaiting<T>,
+  timeoutMs = 15_000,
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   while (Date.now() < deadline) {
