@@ -1,11 +1,15 @@
-import { spawn } from "node:child_process";
-import { MediaError, throwIfAborted } from "../errors.ts";
+import { MediaError } from "../errors.ts";
+import { abortErrorOf, childEnvironment, killChild, spawnTool, TailBuffer, throwIfAbortedWithReason } from "./child-fence.ts";
+
+// Owned by the fence; re-exported for the callers and tests that import them from here.
+export { TailBuffer, throwIfAbortedWithReason } from "./child-fence.ts";
 
 /**
- * Runs one media tool (ffmpeg, ffprobe) as a child process and owns its whole life: spawn with an
- * argument array (never a shell), kill its process group on abort or timeout, keep a bounded tail
- * of stderr for error messages, and optionally collect stdout. Tool-specific wrappers
- * (ffmpeg.runner.ts, ffprobe.ts) decide what a non-zero exit means.
+ * Runs one media tool (ffmpeg, ffprobe) as a child process and owns its whole run: started through
+ * the fence (child-fence.ts: argument array, allowlisted environment, own process group, killed
+ * if the worker exits), its group killed on abort or timeout, a bounded tail of stderr kept for
+ * error messages, stdout optionally collected. Tool-specific wrappers (ffmpeg.runner.ts,
+ * ffprobe.ts) decide what a non-zero exit means.
  */
 export interface ToolRunOptions {
   /** Executable name on PATH or absolute path. */
@@ -43,54 +47,6 @@ export interface ToolRunResult {
 const DEFAULT_STDERR_TAIL_BYTES = 8 * 1024;
 
 /**
- * Process groups we started and have not seen exit. `detached: true` puts each tool in its own
- * group so a kill reaches any children it forks; the flip side is that the group would outlive a
- * crashing worker, so the groups are killed when this process exits.
- */
-const liveGroups = new Set<number>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on("exit", () => {
-    for (const pid of liveGroups) killGroup(pid);
-  });
-}
-
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, "SIGKILL");
-  } catch {
-    // ESRCH: the group is already gone.
-  }
-}
-
-/** Keeps the last `limit` bytes of a stream without holding the whole of it. */
-export class TailBuffer {
-  private chunks: Buffer[] = [];
-  private size = 0;
-  private readonly limit: number;
-
-  constructor(limit: number) {
-    this.limit = limit;
-  }
-
-  push(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.size += chunk.length;
-    while (this.size - (this.chunks[0]?.length ?? 0) >= this.limit && this.chunks.length > 1) {
-      this.size -= this.chunks.shift()!.length;
-    }
-  }
-
-  toString(): string {
-    const all = Buffer.concat(this.chunks);
-    return all.subarray(Math.max(0, all.length - this.limit)).toString("utf8");
-  }
-}
-
-/**
  * Spawns the tool and resolves when it has exited (whatever the exit code). Rejects with a
  * MediaError when the signal aborts (the signal's own error), when the binary is missing
  * (`configuration`/`<tool>-missing`) or when stdout exceeds `collectStdoutBytes`.
@@ -100,10 +56,9 @@ export function runTool(options: ToolRunOptions): Promise<ToolRunResult> {
   if (signal) throwIfAbortedWithReason(signal);
   const toolName = binary.split("/").pop() ?? binary;
   const started = performance.now();
-  installExitHook();
 
   return new Promise<ToolRunResult>((resolve, reject) => {
-    const child = spawn(binary, args, { detached: true, stdio: ["ignore", "pipe", "pipe"], windowsHide: true, env: toolEnvironment() });
+    const child = spawnTool(binary, args);
     const stderr = new TailBuffer(options.stderrTailBytes ?? DEFAULT_STDERR_TAIL_BYTES);
     const stdoutChunks: Buffer[] = [];
     let stdoutBytes = 0;
@@ -111,9 +66,7 @@ export function runTool(options: ToolRunOptions): Promise<ToolRunResult> {
     let failure: MediaError | undefined;
     let settled = false;
 
-    const kill = () => {
-      if (child.pid !== undefined) killGroup(child.pid);
-    };
+    const kill = () => killChild(child);
     const onAbort = () => kill();
     const timer = options.timeoutMs
       ? setTimeout(() => {
@@ -122,14 +75,12 @@ export function runTool(options: ToolRunOptions): Promise<ToolRunResult> {
         }, options.timeoutMs)
       : undefined;
     signal?.addEventListener("abort", onAbort, { once: true });
-    if (child.pid !== undefined) liveGroups.add(child.pid);
 
     const finish = (action: () => void) => {
       if (settled) return;
       settled = true;
       if (timer) clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
-      if (child.pid !== undefined) liveGroups.delete(child.pid);
       action();
     };
 
@@ -172,12 +123,8 @@ export function runTool(options: ToolRunOptions): Promise<ToolRunResult> {
         // Whatever was left in the group (a tool's own children) goes with it.
         kill();
         if (signal?.aborted) {
-          try {
-            throwIfAbortedWithReason(signal);
-          } catch (error) {
-            reject(error);
-            return;
-          }
+          reject(abortErrorOf(signal));
+          return;
         }
         if (failure) {
           reject(failure);
@@ -196,20 +143,10 @@ export function runTool(options: ToolRunOptions): Promise<ToolRunResult> {
   });
 }
 
-/** Like throwIfAborted, but a MediaError placed on the signal as its reason is thrown as is. */
-export function throwIfAbortedWithReason(signal: AbortSignal): void {
-  if (signal.aborted && signal.reason instanceof MediaError) throw signal.reason;
-  throwIfAborted(signal);
-}
-
 /**
- * The environment media tools run with: enough to find binaries, fonts and a temp dir, and
- * nothing else — AWS credentials and other secrets of the worker never reach ffmpeg or soffice.
+ * The environment media tools run with: the fence's one allowlist (child-fence.ts), so AWS
+ * credentials and other secrets of the worker never reach ffmpeg or soffice.
  */
-const TOOL_ENV_KEYS = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "MALLOC_ARENA_MAX", "XDG_CACHE_HOME", "FONTCONFIG_PATH", "FONTCONFIG_FILE"];
-
 export function toolEnvironment(source: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const key of TOOL_ENV_KEYS) if (source[key] !== undefined) env[key] = source[key];
-  return env;
+  return childEnvironment(source);
 }

@@ -7,6 +7,7 @@ import { createLogger } from "../../src/logger.ts";
 import { openApiDocument } from "../../src/api/openapi.ts";
 import { startApiServer, type ApiServer } from "../../src/api-server.ts";
 import { startTestStack, type TestStack, type TestStackOptions } from "../helpers/stack.ts";
+import { waitForValue } from "../helpers/wait-for.ts";
 
 /**
  * A test stack (redis-server, emulator, worker) plus the API started in-process on port 0
@@ -95,14 +96,17 @@ export async function startApiTestStack(options: ApiTestStackOptions = {}): Prom
       return result;
     },
     async waitForAction(id, timeoutMs = 60_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const response = await harness.call<{ action: ActionBody }>("GET", `/api/media/actions/${id}`);
-        if (response.status !== 200) throw new Error(`action ${id}: ${response.status} ${response.text}`);
-        if (response.body.action.state !== "running") return response.body.action;
-        if (Date.now() > deadline) throw new Error(`action ${id} still running after ${timeoutMs} ms: ${JSON.stringify(response.body.action.progress)}`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      const action = await waitForValue(
+        async () => {
+          const response = await harness.call<{ action: ActionBody }>("GET", `/api/media/actions/${id}`);
+          if (response.status !== 200) throw new Error(`action ${id}: ${response.status} ${response.text}`);
+          return response.body.action;
+        },
+        (current) => current.state !== "running",
+        (last) => `action ${id} to finish; still running: ${JSON.stringify(last?.progress)}`,
+        timeoutMs,
+      );
+      return action;
     },
     async stop() {
       await api.stop(1_000);

@@ -13,6 +13,7 @@ import { generateTone } from "../helpers/generate-audio.ts";
 import { transparentPng, truncatedJpeg } from "../helpers/generate-images.ts";
 import { generateClip } from "../helpers/generate-video.ts";
 import { startApiTestStack, TEST_TOKEN, type ApiTestStack } from "./api-harness.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 
 /**
  * The console in headless Chromium (Debian's, installed by scripts/setup-test-tools.sh) driven
@@ -32,11 +33,7 @@ type LoadedImage = { naturalWidth: number; naturalHeight: number };
  * which the page's content policy (no eval) does not apply to, unlike waitForFunction's polling.
  */
 async function waitUntil(page: Page, expression: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await page.evaluate(expression))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${expression}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await waitFor(async () => Boolean(await page.evaluate(expression)), `the page to hold ${expression}`, timeoutMs);
 }
 
 const skip = !existsSync(CHROMIUM) && process.env.CI !== "true" ? "chromium is not installed (bash scripts/setup-test-tools.sh)" : false;

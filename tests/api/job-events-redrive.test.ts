@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { transparentPng } from "../helpers/generate-images.ts";
 import { createJobEventTopic, emulatorTopicArn } from "../helpers/job-event-topic.ts";
 import { startApiTestStack, type ApiTestStack } from "./api-harness.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 
 /**
  * A job event owed through a whole SNS outage is not lost: the finished job's message keeps
@@ -24,8 +24,7 @@ describe("job events owed through an SNS outage", () => {
   test("the finished job's message reaches the DLQ while SNS refuses; a redrive announces it once SNS works", async () => {
     const id = await t.stack.uploadAndNotify("outage/photo.png", await transparentPng());
     await t.stack.waitForJob(id, (job) => job.status === "completed");
-    const deadline = Date.now() + 30_000;
-    while ((await t.stack.queueDepth("dlq")).visible === 0 && Date.now() < deadline) await sleep(250);
+    await waitFor(async () => (await t.stack.queueDepth("dlq")).visible > 0, "the message dead-lettered", 30_000, 250);
     assert.equal((await t.stack.queueDepth("dlq")).visible, 1, "the message is kept, then dead-lettered, never deleted unannounced");
     assert.equal((await t.stack.store.get(id))?.announcedEventId, undefined);
 
@@ -42,12 +41,7 @@ describe("job events owed through an SNS outage", () => {
       const job = await t.stack.waitForJob(id, (record) => record.announcedEventId !== undefined);
       assert.equal(job.attempts, 1, "published, not processed again");
       assert.equal(job.timeline.filter((entry) => entry.event === "completed").length, 1);
-      const drained = Date.now() + 20_000;
-      let depth = await t.stack.queueDepth();
-      while (depth.visible + depth.inFlight + depth.delayed > 0 && Date.now() < drained) {
-        await sleep(200);
-        depth = await t.stack.queueDepth();
-      }
+      const depth = await t.stack.waitForEmptyQueue("the media queue drained", 20_000);
       assert.equal(depth.visible + depth.inFlight + depth.delayed, 0);
     } finally {
       topic.close();

@@ -12,6 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { throwIfAborted } from "../../src/errors.ts";
 import type { Processor } from "../../src/processors/processor.ts";
 import { startApiTestStack, TEST_TOKEN, type ApiTestStack } from "./api-harness.ts";
+import { waitFor, waitForValue } from "../helpers/wait-for.ts";
 
 /** Text uploads: writes one output at once, then works until cancelled (a minute at most). */
 const earlyOutputProcessor: Processor = {
@@ -50,13 +51,14 @@ async function postForm(upload: Upload, body: Buffer, contentType: string): Prom
 }
 
 async function waitForItem(t: ApiTestStack, key: string, done: (item: Item) => boolean, timeoutMs = 240_000): Promise<Item> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const response = await t.call<Item>("GET", `/api/media/item?key=${encodeURIComponent(key)}`);
-    if (response.status === 200 && done(response.body)) return response.body;
-    if (Date.now() > deadline) throw new Error(`item ${key} not done after ${timeoutMs} ms: ${response.status} ${response.text.slice(0, 300)}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  const response = await waitForValue(
+    () => t.call<Item>("GET", `/api/media/item?key=${encodeURIComponent(key)}`),
+    (answer) => answer.status === 200 && done(answer.body),
+    (last) => `item ${key} done; last: ${last?.status} ${last?.text.slice(0, 300)}`,
+    timeoutMs,
+    250,
+  );
+  return response.body;
 }
 
 const terminal = (item: Item) => ["completed", "failed", "cancelled"].includes(item.status);
@@ -158,10 +160,7 @@ describe("the application API: upload, confirm, item, playback, delete", () => {
     await t.stack.waitForJob(id, (job) => job.status === "processing" && job.timeline.some((entry) => entry.event === "processing"));
     const base = path.posix.basename(created.body.key);
     // The processor's first output is stored before it lingers.
-    for (let i = 0; (await t.stack.listKeys("tenants/t1/users/u5/media/processed/")).length === 0; i++) {
-      assert.ok(i < 2_400, "the early output appears");
-      await sleep(25);
-    }
+    await waitFor(async () => (await t.stack.listKeys("tenants/t1/users/u5/media/processed/")).length > 0, "the early output appears", 60_000, 25);
     const deleted = await t.call<{ deleted: { jobs: number; source: boolean } }>("DELETE", `/api/media/item?key=${encodeURIComponent(created.body.key)}`);
     assert.equal(deleted.status, 200, deleted.text);
     assert.deepEqual(deleted.body.deleted.jobs, 1);

@@ -5,6 +5,7 @@ import { buildS3Notification } from "../../src/events/s3-event.parser.ts";
 import { jobIdFor, type JobRecord } from "../../src/jobs/job.model.ts";
 import { transparentPng } from "../helpers/generate-images.ts";
 import { startApiTestStack, type ApiTestStack } from "./api-harness.ts";
+import { waitForValue } from "../helpers/wait-for.ts";
 
 /**
  * Queued work is visible: bucket notifications go to an intake queue (MEDIA_INTAKE_QUEUE_URL),
@@ -43,11 +44,12 @@ describe("queued jobs are visible before a worker claims them (intake)", () => {
     }
     await t.stack.sqs.send(new SendMessageCommand({ QueueUrl: intakeUrl, MessageBody: "not an event at all" }));
 
-    let queued: JobList = { jobs: [], nextCursor: null };
-    for (let attempt = 0; attempt < 100 && queued.jobs.length < 3; attempt += 1) {
-      queued = (await t.call<JobList>("GET", "/api/media/jobs?status=queued")).body;
-      if (queued.jobs.length < 3) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const queued = await waitForValue(
+      async () => (await t.call<JobList>("GET", "/api/media/jobs?status=queued")).body,
+      (list) => list.jobs.length >= 3,
+      (last) => `three queued jobs; last: ${JSON.stringify(last?.jobs.map((job) => job.id))}`,
+      10_000,
+    );
     assert.deepEqual(queued.jobs.map((job) => job.id).sort(), [...ids].sort(), "every upload is a queued job with no worker");
     assert.ok(queued.jobs.every((job) => job.workerId === undefined && job.attempts === 0 && job.tenantId === "acme"));
     const first = await t.call<JobRecord>("GET", `/api/media/jobs/${ids[0]}`);
@@ -71,12 +73,7 @@ describe("queued jobs are visible before a worker claims them (intake)", () => {
     for (const id of ids.slice(0, 2)) assert.equal((await t.stack.waitForJob(id)).status, "completed");
     const skipped = await t.stack.store.get(ids[2]!);
     assert.deepEqual([skipped?.status, skipped?.attempts], ["cancelled", 0], "the worker dropped it on claim, never processed it");
-    const deadline = Date.now() + 20_000;
-    let depth = await t.stack.queueDepth();
-    while (depth.visible + depth.inFlight + depth.delayed > 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      depth = await t.stack.queueDepth();
-    }
+    const depth = await t.stack.waitForEmptyQueue("the media queue drained", 20_000);
     assert.deepEqual(depth, { visible: 0, inFlight: 0, delayed: 0 }, "every message, the cancelled job's and the junk body's too, is gone from the media queue");
     assert.equal(t.api.intake?.forwarded, 4);
   });

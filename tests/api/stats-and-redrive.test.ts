@@ -1,25 +1,25 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { JobRecord } from "../../src/jobs/job.model.ts";
 import type { JobStats } from "../../src/api/job-stats.ts";
 import { startFaultProxy, type FaultProxy } from "../helpers/fault-proxy.ts";
 import { transparentPng, truncatedJpeg } from "../helpers/generate-images.ts";
 import { startApiTestStack, type ApiTestStack } from "./api-harness.ts";
+import { waitFor, waitForValue } from "../helpers/wait-for.ts";
 
 /**
  * Stats against the jobs really run, and a DLQ redrive of a job that failed for good on S3 503s
  * (injected by the fault proxy between the worker and the emulator): after the fault clears,
  * the redrive requeues it and the worker completes it.
  */
-/** Stats once `ready` holds (depths are polled every 250 ms in tests), or the last answer after 10 s. */
-async function statsWhen(t: ApiTestStack, windowMinutes: number, ready: (stats: JobStats) => boolean) {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const response = await t.call<JobStats>("GET", `/api/media/jobs/stats?windowMinutes=${windowMinutes}`);
-    if (ready(response.body) || Date.now() > deadline) return response;
-    await sleep(100);
-  }
+/** Stats once `ready` holds (depths are polled every 250 ms in tests); fails with the last answer after 10 s. */
+function statsWhen(t: ApiTestStack, windowMinutes: number, ready: (stats: JobStats) => boolean) {
+  return waitForValue(
+    () => t.call<JobStats>("GET", `/api/media/jobs/stats?windowMinutes=${windowMinutes}`),
+    (response) => ready(response.body),
+    (last) => `stats to hold; last: ${last?.text.slice(0, 500)}`,
+    10_000,
+  );
 }
 
 describe("stats and DLQ redrive", () => {
@@ -81,7 +81,7 @@ describe("stats and DLQ redrive", () => {
     const id = await t.stack.uploadAndNotify("outage/late.png", await transparentPng());
     const failed = await t.stack.waitForJob(id, (job) => job.status === "failed", 60_000);
     assert.equal(failed.error?.category, "transient");
-    for (let i = 0; i < 100 && (await t.stack.queueDepth("dlq")).visible === 0; i++) await sleep(200);
+    await waitFor(async () => (await t.stack.queueDepth("dlq")).visible > 0, "the message in the DLQ", 20_000, 200);
     assert.equal((await t.stack.queueDepth("dlq")).visible, 1, "the message is in the DLQ");
 
     const degraded = await statsWhen(t, 5, (body) => body.queues.dlq?.visible === 1);

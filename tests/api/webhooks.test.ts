@@ -9,6 +9,7 @@ import { signatureHeader, verifySignature } from "../../src/webhooks/webhook-sig
 import { guardedLookup, isNonPublicAddress, urlProblem } from "../../src/webhooks/webhook-target.ts";
 import { transparentPng } from "../helpers/generate-images.ts";
 import { startApiTestStack, type ApiTestStack } from "./api-harness.ts";
+import { waitFor, waitForValue } from "../helpers/wait-for.ts";
 
 /**
  * Signed webhooks: the signature a receiver verifies (README's helper), the SSRF rules, and a
@@ -145,19 +146,16 @@ describe("webhooks end to end", () => {
     const id = await t.stack.uploadAndNotify("tenants/t1/users/u1/media/1700000000-abc-logo.png", await transparentPng());
     const job: JobRecord = await t.stack.waitForJob(id);
     assert.equal(job.status, "completed", "the job completes while its webhook receiver is down");
-    for (let i = 0; received.length < 1; i++) {
-      assert.ok(i < 4_000, "a first attempt is made");
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    await waitFor(() => received.length >= 1, "a first attempt is made", 100_000, 25);
     receiverUp = true;
     type Deliveries = { deliveries: Array<{ id: string; state: string; attempts: number; eventId: string }> };
-    let delivered: Deliveries["deliveries"][number] | undefined;
-    for (let i = 0; !delivered; i++) {
-      assert.ok(i < 4_000, "the delivery succeeds eventually");
-      const list = await t.call<Deliveries>("GET", "/api/media/webhooks/deliveries?state=delivered");
-      delivered = list.body.deliveries[0];
-      if (!delivered) await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    const delivered = (await waitForValue(
+      async () => (await t.call<Deliveries>("GET", "/api/media/webhooks/deliveries?state=delivered")).body.deliveries[0],
+      (delivery) => delivery !== undefined,
+      "the delivery succeeds eventually",
+      100_000,
+      25,
+    ))!;
     assert.ok(received.length >= 4, `${received.length} attempts`);
     assert.equal(new Set(received.map((entry) => entry.eventId)).size, 1, "every attempt carries the same event id");
     assert.equal(delivered.attempts, received.length);
@@ -173,10 +171,7 @@ describe("webhooks end to end", () => {
     const before = received.length;
     const replay = await t.call<{ delivery: { state: string } }>("POST", `/api/media/webhooks/deliveries/${delivered.id}/replay`);
     assert.equal(replay.status, 202);
-    for (let i = 0; received.length === before; i++) {
-      assert.ok(i < 4_000, "the replay is delivered");
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    await waitFor(() => received.length > before, "the replay is delivered", 100_000, 25);
     assert.equal(received.at(-1)!.eventId, event.eventId, "a replay keeps the event id");
     assert.equal(received.at(-1)!.body, last.body, "and the body");
     assert.equal((await t.call("POST", `/api/media/webhooks/deliveries/${"0".repeat(32)}/replay`)).status, 404);

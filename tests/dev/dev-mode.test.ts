@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import sharp from "sharp";
+import { waitFor, waitForValue } from "../helpers/wait-for.ts";
 
 /**
  * `npm run dev` as a developer uses it, twice on one machine: each stack starts the worker and
@@ -30,11 +31,14 @@ async function startDev(): Promise<DevStack> {
   let text = "";
   child.stdout!.on("data", (chunk: Buffer) => (text += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (text += chunk.toString()));
-  const deadline = Date.now() + 60_000;
-  while (!/Ctrl-C stops everything/.test(text)) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`dev did not start: ${text}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await waitFor(
+    () => {
+      if (child.exitCode !== null) throw new Error(`dev did not start: ${text}`);
+      return /Ctrl-C stops everything/.test(text);
+    },
+    () => `dev to start: ${text}`,
+    60_000,
+  );
   const printed = Object.fromEntries([...text.matchAll(/^ {2}([A-Z][A-Z0-9_]+)=(.*)$/gm)].map((match) => [match[1]!, match[2]!]));
   return { child, output: () => text, env: printed, stateFile: /state: +(\S+)/.exec(text)![1]!, consoleUrl: /console: +(\S+)/.exec(text)![1]! };
 }
@@ -97,12 +101,15 @@ describe("npm run dev", () => {
     assert.equal(sent.code, 0, sent.stderr);
     const { jobId } = JSON.parse(sent.stdout) as { jobId: string };
     const headers = { authorization: `Bearer ${second.env.API_TOKEN}` };
-    let status = "";
-    for (let attempt = 0; attempt < 300 && status !== "completed"; attempt += 1) {
-      const job = await fetch(`${second.consoleUrl}api/media/jobs/${jobId}`, { headers });
-      status = job.status === 200 ? ((await job.json()) as { status: string }).status : "";
-      if (status !== "completed") await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const status = await waitForValue(
+      async () => {
+        const job = await fetch(`${second.consoleUrl}api/media/jobs/${jobId}`, { headers });
+        return job.status === 200 ? ((await job.json()) as { status: string }).status : "";
+      },
+      (current) => current === "completed",
+      (last) => `job ${jobId} completed in the second stack; last status: ${last}`,
+      30_000,
+    );
     assert.equal(status, "completed");
     assert.equal((await fetch(`${first.consoleUrl}api/media/jobs/${jobId}`, { headers: { authorization: `Bearer ${first.env.API_TOKEN}` } })).status, 404, "not in the other stack");
   });

@@ -6,6 +6,7 @@ import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { startEmulator, type RunningEmulator } from "../../src/dev/emulator.ts";
 import { parseMessageBody } from "../../src/events/s3-event.parser.ts";
 import { createLogger } from "../../src/logger.ts";
+import { waitForValue } from "../helpers/wait-for.ts";
 
 /**
  * The emulator against the real fauxqs and the real AWS SDK: resources exist with the right
@@ -41,12 +42,15 @@ after(async () => {
 });
 
 async function receiveOne(queueUrl: string, visibilityTimeout = 30): Promise<Message> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1, VisibilityTimeout: visibilityTimeout, MaxNumberOfMessages: 1 }));
-    if (Messages?.[0]) return Messages[0];
-  }
-  throw new Error(`no message on ${queueUrl} within 10 s`);
+  // Each receive long-polls for a second, so no pause between them.
+  const message = await waitForValue(
+    async () => (await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1, VisibilityTimeout: visibilityTimeout, MaxNumberOfMessages: 1 }))).Messages?.[0],
+    (received) => received !== undefined,
+    `a message on ${queueUrl}`,
+    10_000,
+    0,
+  );
+  return message!;
 }
 
 async function visibleCount(queueUrl: string): Promise<number> {

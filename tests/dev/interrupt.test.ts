@@ -3,6 +3,7 @@ import { spawn } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { test } from "node:test";
+import { waitForValue } from "../helpers/wait-for.ts";
 
 /**
  * Children never outlive their parent: the demo and the benchmark, interrupted with SIGTERM while
@@ -48,14 +49,21 @@ async function interruptWhen(command: string[], env: Record<string, string>, rea
   child.kill("SIGTERM");
   const code = await exited;
   // What it stops is gone by the time it exits; give the kernel a moment to reap (no timing asserted).
-  let left: number[] = [];
-  for (let attempt = 0; attempt < 50; attempt++) {
-    left = [];
-    for (const pid of started) if (await alive(pid)) left.push(pid);
-    if (left.length === 0) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  let left: number[] = started;
+  try {
+    left = (await waitForValue(
+      async () => {
+        const living: number[] = [];
+        for (const pid of started) if (await alive(pid)) living.push(pid);
+        return (left = living);
+      },
+      (living) => living.length === 0,
+      (last) => `every process it started to stop; left behind: ${last?.join(", ")}\n${stderr.slice(-1500)}`,
+      5_000,
+    ))!;
+  } finally {
+    for (const pid of left) process.kill(pid, "SIGKILL"); // do not leave them to the next test
   }
-  for (const pid of left) process.kill(pid, "SIGKILL"); // do not leave them to the next test
   return { code, left, started, stderr };
 }
 

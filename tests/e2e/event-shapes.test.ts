@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { jobIdFor } from "../../src/jobs/job.model.ts";
 import { buildS3Notification } from "../../src/events/s3-event.parser.ts";
 import { transparentPng } from "../helpers/generate-images.ts";
@@ -16,14 +15,7 @@ describe("message shapes through the real consumer", () => {
     await stack.stop();
   });
 
-  const drained = async () => {
-    for (let i = 0; i < 100; i++) {
-      const depth = await stack.queueDepth();
-      if (depth.visible + depth.inFlight + depth.delayed === 0) return;
-      await sleep(100);
-    }
-    assert.fail(`queue not drained: ${JSON.stringify(await stack.queueDepth())}`);
-  };
+  const drained = () => stack.waitForEmptyQueue("queue drained", 10_000);
   const dropped = async (reason: string) => {
     const metric = (await stack.worker.metrics.messagesDropped.get()).values.find((value) => value.labels.reason === reason);
     return metric?.value ?? 0;

@@ -27,15 +27,7 @@ describe("job events on the SNS topic", () => {
     await stack.stop();
   });
 
-  const drained = async () => {
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline) {
-      const depth = await stack.queueDepth();
-      if (depth.visible + depth.inFlight + depth.delayed === 0) return;
-      await sleep(200);
-    }
-    assert.fail("the media queue did not drain");
-  };
+  const drained = () => stack.waitForEmptyQueue("the media queue drained", 20_000);
 
   test("a completed job announces its outputs, its tenant and a stable event id; the job records it", async () => {
     const key = "tenants/acme/users/u7/media/1700000000-logo.png";
@@ -149,12 +141,7 @@ describe("job events when SNS refuses them", () => {
       const [received] = await topic.receive(1, 30_000);
       assert.equal(received?.event.job.id, id);
       assert.equal(received?.event.eventType, "media.job.completed");
-      const deadline = Date.now() + 20_000;
-      let depth = await stack.queueDepth();
-      while (depth.visible + depth.inFlight + depth.delayed > 0 && Date.now() < deadline) {
-        await sleep(200);
-        depth = await stack.queueDepth();
-      }
+      const depth = await stack.waitForEmptyQueue("the message removed once announced", 20_000);
       assert.equal(depth.visible + depth.inFlight + depth.delayed, 0, "removed once announced");
       const job = await stack.store.get(id);
       assert.equal(job?.attempts, 1, "processed once, not again for the event");

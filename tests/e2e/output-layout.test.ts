@@ -3,7 +3,6 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import sharp from "sharp";
 import { throwIfAborted } from "../../src/errors.ts";
@@ -86,14 +85,7 @@ describe("the output layout, end to end", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const drained = async () => {
-    for (let i = 0; i < 300; i++) {
-      const depth = await stack.queueDepth();
-      if (depth.visible + depth.inFlight + depth.delayed === 0) return;
-      await sleep(100);
-    }
-    assert.fail(`queue not drained: ${JSON.stringify(await stack.queueDepth())}`);
-  };
+  const drained = () => stack.waitForEmptyQueue("queue drained", 30_000);
   const completed = async (jobId: string, timeoutMs = 90_000) => {
     const job = await stack.waitForJob(jobId, undefined, timeoutMs);
     assert.equal(job.status, "completed", JSON.stringify(job.error));

@@ -3,12 +3,12 @@ import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, test } from "node:test";
 import { generateClip } from "../helpers/generate-video.ts";
 import { startTestStack, type TestStack } from "../helpers/stack.ts";
 import { verifyHlsTree } from "../helpers/verify-hls.ts";
 import { manifestKeyOf, runPrefixesOf } from "../helpers/outputs.ts";
+import { waitForValue } from "../helpers/wait-for.ts";
 
 /**
  * Video uploads through the real consumer, Redis and the S3/SQS emulator: the HLS tree lands in
@@ -87,12 +87,12 @@ describe("video uploads through the real pipeline", () => {
     // Job dirs live in TEMP_DIR/<worker folder>/; the removal runs in the job's finally block, so give it a moment.
     const workerFolders = await readdir(stack.tempDir);
     assert.equal(workerFolders.length, 1);
-    let left: string[] = [];
-    for (let attempt = 0; attempt < 20; attempt += 1) {
-      left = await readdir(path.join(stack.tempDir, workerFolders[0]!)).catch(() => []);
-      if (left.length === 0) break;
-      await sleep(100);
-    }
+    const left = await waitForValue(
+      () => readdir(path.join(stack.tempDir, workerFolders[0]!)).catch(() => []),
+      (entries) => entries.length === 0,
+      (last) => `the job's temp dir to be removed; left: ${JSON.stringify(last)}`,
+      2_000,
+    );
     assert.deepEqual(left, [], "the job's temp dir was not removed");
     const running: string[] = [];
     for (const entry of await readdir("/proc")) {

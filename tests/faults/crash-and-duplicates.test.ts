@@ -53,11 +53,7 @@ describe("crashes and duplicate deliveries across worker processes", () => {
     const { jobIdFor } = await import("../../src/jobs/job.model.ts");
     const jobId = jobIdFor({ bucket: stack.bucket, key, eTag });
     const job = await stack.waitForJob(jobId, (record) => record.status === "completed", 60_000);
-    for (let i = 0; i < 150; i++) {
-      const depth = await stack.queueDepth();
-      if (depth.visible + depth.inFlight + depth.delayed === 0) break;
-      await sleep(200);
-    }
+    await stack.waitForEmptyQueue("every duplicate removed", 30_000);
     assert.deepEqual(await stack.queueDepth(), { visible: 0, inFlight: 0, delayed: 0 }, "every duplicate was removed");
     assert.equal(await processedCount(jobId), 1, "processed once");
     assert.equal(job.attempts, 1);

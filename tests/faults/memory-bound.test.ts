@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import sharp from "sharp";
 import { startTestStack } from "../helpers/stack.ts";
 import { spawnWorker } from "../helpers/worker-process.ts";
+import { waitForValue } from "../helpers/wait-for.ts";
 
 /**
  * The stated bound: a worker process at MEDIA_PROCESSOR_CONCURRENCY=2 turning 24-megapixel JPEGs
@@ -12,6 +12,8 @@ import { spawnWorker } from "../helpers/worker-process.ts";
  * Measured from the kernel's high-water mark (VmHWM) of the real worker process.
  */
 const BOUND_MIB = 1536;
+/** How long one job may take; the runner's --test-timeout (300 s in `npm test`) bounds the whole test. */
+const MEMORY_WAIT_MS = 280_000;
 
 test(`concurrency 2 × 24 MP images stays under ${BOUND_MIB} MiB peak RSS`, async () => {
   const stack = await startTestStack({ noWorker: true });
@@ -28,15 +30,17 @@ test(`concurrency 2 × 24 MP images stays under ${BOUND_MIB} MiB peak RSS`, asyn
       peakKb = Math.max(peakKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
     };
     for (const id of ids) {
-      for (;;) {
-        await sample();
-        const job = await stack.store.get(id);
-        if (job && (job.status === "completed" || job.status === "failed")) {
-          assert.equal(job.status, "completed", JSON.stringify(job.error));
-          break;
-        }
-        await sleep(200);
-      }
+      const job = await waitForValue(
+        async () => {
+          await sample();
+          return stack.store.get(id);
+        },
+        (record) => record !== undefined && (record.status === "completed" || record.status === "failed"),
+        `job ${id} finished`,
+        MEMORY_WAIT_MS,
+        200,
+      );
+      assert.equal(job!.status, "completed", JSON.stringify(job!.error));
     }
     await sample();
     const peakMib = peakKb / 1024;

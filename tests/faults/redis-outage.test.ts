@@ -40,11 +40,7 @@ describe("Redis outage during processing", () => {
       assert.equal(job.timeline.filter((entry) => entry.event === "completed").length, 1, `${jobId} completed once`);
     }
     assert.equal(await ready(), 200, "ready again");
-    for (let i = 0; i < 100; i++) {
-      const depth = await stack.queueDepth();
-      if (depth.visible + depth.inFlight + depth.delayed === 0) break;
-      await sleep(200);
-    }
+    await stack.waitForEmptyQueue("the media queue drained", 20_000);
     assert.deepEqual(await stack.queueDepth(), { visible: 0, inFlight: 0, delayed: 0 });
     assert.equal((await stack.queueDepth("dlq")).visible, 0);
   });

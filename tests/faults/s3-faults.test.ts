@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { transparentPng } from "../helpers/generate-images.ts";
 import { startFaultProxy, type FaultProxy } from "../helpers/fault-proxy.ts";
 import { startTestStack, type TestStack } from "../helpers/stack.ts";
 import { runPrefixesOf } from "../helpers/outputs.ts";
+import { waitForValue } from "../helpers/wait-for.ts";
 
 /**
  * S3 answering 503 SlowDown / 500, through a fault-injecting proxy between the worker and the
@@ -42,11 +42,7 @@ describe("S3 faults", () => {
     assert.ok(delays.every((delay) => delay >= 0 && delay <= 4), `capped delays ${delays}`);
     assert.equal(job.attempts, 3);
     // The next receive (the 4th) exceeds maxReceiveCount: the emulator's redrive moves it to the DLQ.
-    let dlq = { visible: 0 };
-    for (let i = 0; i < 100 && dlq.visible === 0; i++) {
-      await sleep(200);
-      dlq = await stack.queueDepth("dlq");
-    }
+    const dlq = await waitForValue(() => stack.queueDepth("dlq"), (depth) => depth.visible > 0, "the message moved to the DLQ", 20_000, 200);
     assert.equal(dlq.visible, 1, "message moved to the DLQ");
     const media = await stack.queueDepth("media");
     assert.equal(media.visible + media.inFlight + media.delayed, 0);

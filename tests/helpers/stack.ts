@@ -1,7 +1,6 @@
 import { readFile, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { randomUUID } from "node:crypto";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
@@ -18,6 +17,7 @@ import { createS3Client } from "../../src/storage/s3.client.ts";
 import { ObjectStore } from "../../src/storage/object-store.ts";
 import { startWorker, type Worker, type WorkerOptions } from "../../src/worker.ts";
 import { bareETag } from "../../src/events/object-ref.ts";
+import { waitForValue } from "./wait-for.ts";
 
 /**
  * End-to-end harness: a real redis-server, the in-process S3+SQS emulator spoken to over HTTP
@@ -44,6 +44,8 @@ export interface TestStack {
   getObject(key: string): Promise<Buffer>;
   listKeys(prefix: string): Promise<string[]>;
   queueDepth(queue?: "media" | "dlq"): Promise<{ visible: number; inFlight: number; delayed: number }>;
+  /** Waits until the queue holds no message (visible, in flight or delayed) and returns its depth. */
+  waitForEmptyQueue(what: string, timeoutMs?: number, queue?: "media" | "dlq"): Promise<{ visible: number; inFlight: number; delayed: number }>;
   /** A second worker on the same stack (same Redis prefix and queue). */
   startAnotherWorker(env?: Record<string, string>): Promise<Worker>;
   /** The env a worker of this stack gets (for worker child processes). */
@@ -136,14 +138,13 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       await sqs.send(new SendMessageCommand({ QueueUrl: config.queue.queueUrl, MessageBody: body }));
     },
     async waitForJob(jobId, predicate = (job) => isTerminal(job.status), timeoutMs = 60_000) {
-      const deadline = Date.now() + timeoutMs;
-      let last: JobRecord | undefined;
-      while (Date.now() < deadline) {
-        last = await store.get(jobId).catch(() => undefined);
-        if (last && predicate(last)) return last;
-        await sleep(100);
-      }
-      throw new Error(`job ${jobId} did not reach the expected state in ${timeoutMs} ms; last: ${JSON.stringify(last ? { status: last.status, error: last.error, timeline: last.timeline.map((entry) => entry.event) } : undefined)}`);
+      const job = await waitForValue(
+        () => store.get(jobId).catch(() => undefined),
+        (record) => record !== undefined && predicate(record),
+        (last) => `job ${jobId} to reach the expected state; last: ${JSON.stringify(last ? { status: last.status, error: last.error, timeline: last.timeline.map((entry) => entry.event) } : undefined)}`,
+        timeoutMs,
+      );
+      return job!;
     },
     async getObject(key) {
       const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -158,6 +159,15 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
         token = page.NextContinuationToken;
       } while (token);
       return keys.sort();
+    },
+    async waitForEmptyQueue(what, timeoutMs = 20_000, queue = "media") {
+      return waitForValue(
+        () => stack.queueDepth(queue),
+        (depth) => depth.visible + depth.inFlight + depth.delayed === 0,
+        (last) => `${what}; last depth: ${JSON.stringify(last)}`,
+        timeoutMs,
+        200,
+      );
     },
     async queueDepth(queue = "media") {
       const url = queue === "media" ? config.queue.queueUrl : config.queue.dlqUrl;

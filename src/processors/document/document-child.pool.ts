@@ -1,9 +1,9 @@
+import type { ChildProcess } from "node:child_process";
 import os from "node:os";
-import { fork, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { TailBuffer, throwIfAbortedWithReason } from "../../media/tool-process.ts";
-import { abortError, abortReasonOf, MediaError } from "../../errors.ts";
+import { abortErrorOf, forkChild, killChild, TailBuffer, throwIfAbortedWithReason } from "../../media/child-fence.ts";
+import { MediaError } from "../../errors.ts";
 import type { ChildEvent, ChildMessage, ChildReady, DocumentJob } from "./child-protocol.ts";
 import type { DocumentFacts } from "./pdf-metadata.ts";
 import { childExitError, documentError, timeBudgetError } from "./pdf-errors.ts";
@@ -61,8 +61,6 @@ interface ChildHandle {
 
 const DEFAULT_MAX_JOBS_PER_CHILD = 100;
 const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
-/** Variables the child needs; it never sees the worker's credentials or endpoints. */
-const CHILD_ENV_KEYS = ["PATH", "LANG", "LC_ALL", "TZ", "MALLOC_ARENA_MAX", "TMPDIR"];
 
 const sourceExtension = path.extname(fileURLToPath(import.meta.url));
 const CHILD_ENTRY = fileURLToPath(new URL(`./document.child${sourceExtension}`, import.meta.url));
@@ -75,10 +73,6 @@ const CHILD_ENTRY = fileURLToPath(new URL(`./document.child${sourceExtension}`, 
 export function childExecArgv(heapMb: number): string[] {
   return ["--disallow-code-generation-from-strings", `--max-old-space-size=${heapMb}`];
 }
-
-/** Children alive in this process, killed if the worker exits without closing the pool. */
-const liveChildren = new Set<ChildProcess>();
-let exitHookInstalled = false;
 
 export class DocumentChildPool {
   private readonly options: Required<DocumentChildPoolOptions>;
@@ -115,7 +109,7 @@ export class DocumentChildPool {
         outcome();
       };
       const timer = setTimeout(() => finish(false, () => reject(timeBudgetError(options.budgetMs))), Math.max(0, options.timeoutMs));
-      const onAbort = () => finish(false, () => reject(signalError(options.signal)));
+      const onAbort = () => finish(false, () => reject(abortErrorOf(options.signal)));
       const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
         finish(false, () => reject(childExitError({ code, signal, stderrTail: child.stderr.toString() })));
       const onMessage = (message: ChildMessage) => {
@@ -183,18 +177,17 @@ export class DocumentChildPool {
   }
 
   private spawn(): ChildHandle {
-    installExitHook();
     this.spawned += 1;
-    const env = Object.fromEntries(CHILD_ENV_KEYS.filter((key) => process.env[key] !== undefined).map((key) => [key, process.env[key]]));
-    const child = fork(CHILD_ENTRY, [], {
+    // The fence gives the child the one environment allowlist and kills it if the worker exits
+    // without closing the pool.
+    const child = forkChild(CHILD_ENTRY, {
       execArgv: childExecArgv(this.options.heapMb),
       serialization: "advanced",
       stdio: ["ignore", "ignore", "pipe", "ipc"],
       // HOME: @napi-rs/canvas calls os.homedir() on load, which throws for a UID with no passwd
       // entry (OpenShift's random UIDs, runAsUser overrides) unless HOME is set.
-      env: { MALLOC_ARENA_MAX: "2", HOME: process.env.HOME || os.tmpdir(), ...env },
+      envDefaults: { MALLOC_ARENA_MAX: "2", HOME: os.tmpdir() },
     });
-    liveChildren.add(child);
     const stderr = new TailBuffer(8 * 1024);
     child.stderr?.on("data", (chunk: Buffer) => stderr.push(chunk));
     const ready = new Promise<ChildReady>((resolve, reject) => {
@@ -218,7 +211,6 @@ export class DocumentChildPool {
     ready.catch(() => undefined);
     child.once("exit", () => {
       handle.exited = true;
-      liveChildren.delete(child);
       const index = this.idle.indexOf(handle);
       if (index >= 0) this.idle.splice(index, 1);
       if (handle.idleTimer) clearTimeout(handle.idleTimer);
@@ -228,7 +220,7 @@ export class DocumentChildPool {
 
   private kill(child: ChildHandle): void {
     if (child.idleTimer) clearTimeout(child.idleTimer);
-    if (!child.exited) child.process.kill("SIGKILL");
+    if (!child.exited) killChild(child.process);
     // The exit event may come later; until then the handle must not keep the worker alive.
     setReferenced(child.process, false);
   }
@@ -246,17 +238,4 @@ function setReferenced(child: ChildProcess, referenced: boolean): void {
     child.channel?.unref();
     stderr?.unref?.();
   }
-}
-
-function signalError(signal: AbortSignal): MediaError {
-  if (signal.reason instanceof MediaError) return signal.reason;
-  return abortError(abortReasonOf(signal) ?? "cancelled");
-}
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on("exit", () => {
-    for (const child of liveChildren) child.kill("SIGKILL");
-  });
 }
