@@ -5,6 +5,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import sharp from "sharp";
 import { signDeliveryUrl, verifyDeliveryUrl } from "../../src/api/media/delivery-signature.ts";
+import { openApiDocument } from "../../src/api/openapi.ts";
 import { generateClip } from "../helpers/generate-video.ts";
 import { startApiTestStack, TEST_TOKEN, type ApiTestStack } from "./api-harness.ts";
 
@@ -68,6 +69,20 @@ test("a signed URL verifies under its key until it expires; altered, misplaced o
   assert.equal(verifyDeliveryUrl(new URL(relative, "http://x/api/media/item/stream").pathname + new URL(relative, "http://x/api/media/item/stream").search, [NEW_KEY]).ok, true);
 });
 
+test("the OpenAPI document names expires and sig, and the 403 they cause, on every playback route", () => {
+  type Operation = { parameters: Array<{ name: string; in: string; schema: { pattern?: string } }>; responses: Record<string, { description: string }> };
+  const paths = openApiDocument.paths as unknown as Record<string, { get: Operation }>;
+  for (const route of ["/api/media/item/playback", "/api/media/item/output", "/api/media/item/stream"]) {
+    const operation = paths[route]!.get;
+    const names = operation.parameters.filter((parameter) => parameter.in === "query").map((parameter) => parameter.name);
+    assert.ok(names.includes("expires") && names.includes("sig"), `${route}: ${names.join(",")}`);
+    const sig = operation.parameters.find((parameter) => parameter.name === "sig")!;
+    const issued = new URL(signDeliveryUrl(route, NEW_KEY, nowSec()), "http://x").searchParams.get("sig")!;
+    assert.match(issued, new RegExp(sig.schema.pattern!), "the documented pattern admits what we sign");
+    assert.match(operation.responses["403"]!.description, /signature-invalid/);
+  }
+});
+
 describe("signed delivery with public playback and two keys", () => {
   let t: ApiTestStack;
   let dir: string;
@@ -98,7 +113,7 @@ describe("signed delivery with public playback and two keys", () => {
     ...[...playlist.matchAll(/URI="([^"]*)"/g)].map((match) => match[1]!),
   ];
 
-  test("a player with only the signed URL plays: master, media playlist, init and segments through the signed URIs inside", async () => {
+  test("a player with only the signed URL plays: master, media playlist and every segment through the signed URIs inside", async () => {
     assert.equal(info.playback.type, "hls");
     assert.match(info.hls, /^\/api\/media\/item\/stream\?.*&expires=\d+&sig=[A-Za-z0-9_-]{43}$/);
     const masterUrl = new URL(info.hls, t.baseUrl);
@@ -126,6 +141,38 @@ describe("signed delivery with public playback and two keys", () => {
       const bytes = Buffer.from(await (await fetch(redirect.headers.get("location")!)).arrayBuffer());
       assert.ok(bytes.length > 100, `media behind ${uri}`);
     }
+  });
+
+  test("every URI form a playlist can hold is signed for its own file: init (EXT-X-MAP), renditions (EXT-X-MEDIA), I-frame playlists, segments", async () => {
+    const item = await t.call<{ outputs: Array<{ variant: string; key: string }> }>("GET", `/api/media/item?key=${encodeURIComponent(key)}`);
+    const folder = path.posix.dirname(item.body.outputs.find((output) => output.variant === "hls_master")!.key);
+    // An fMP4-style playlist in the item's folder, with every kind of URI HLS (RFC 8216) allows.
+    const playlist = [
+      "#EXTM3U",
+      '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="en",URI="audio/index.m3u8"',
+      '#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=1000,URI="v0/iframes.m3u8"',
+      '#EXT-X-MAP:URI="v0/init.mp4"',
+      "#EXTINF:2.0,",
+      "v0/seg_000.m4s",
+      "#EXTINF:2.0,",
+      "v0/seg_001.m4s?cache=1",
+      "#EXT-X-ENDLIST",
+    ].join("\n");
+    await t.stack.upload(`${folder}/synthetic.m3u8`, playlist);
+    const url = signDeliveryUrl(`/api/media/item/stream?key=${encodeURIComponent(key)}&file=synthetic.m3u8`, NEW_KEY, nowSec() + 120);
+    const served = await open(url);
+    assert.equal(served.status, 200);
+    const text = await served.text();
+    const base = new URL(url, t.baseUrl);
+    const files = uris(text).map((uri) => {
+      const resolved = new URL(uri, base);
+      assert.equal(verifyDeliveryUrl(resolved.pathname + resolved.search, [NEW_KEY]).ok, true, uri);
+      return resolved.searchParams.get("file");
+    });
+    assert.deepEqual(files.sort(), ["audio/index.m3u8", "v0/init.mp4", "v0/iframes.m3u8", "v0/seg_000.m4s", "v0/seg_001.m4s"].sort());
+    const init = await fetch(new URL(uris(text).find((uri) => uri.includes("init.mp4"))!, base), { redirect: "manual" });
+    assert.equal(init.status, 302);
+    assert.ok(decodeURIComponent(init.headers.get("location")!).includes(`${folder}/v0/init.mp4`), "the init segment's own file");
   });
 
   test("item and playback URLs are signed output-route URLs that redirect to the file", async () => {
@@ -194,5 +241,38 @@ test("with signing off, expires and sig are ignored and access is unchanged", as
     assert.equal((await t.call("GET", url)).status, 404, "with a token: no such item, the signature plays no part");
   } finally {
     await t.stop();
+  }
+});
+
+test("with a CDN, signed HLS plays through the stream route and its redirects are CDN URLs signed over their own path", async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "signed-cdn-"));
+  const t = await startApiTestStack({ apiEnv: { API_PLAYBACK_PUBLIC: "true", DELIVERY_SIGNING_KEYS: NEW_KEY, CDN_BASE_URL: "https://cdn.example.com/media" } });
+  try {
+    const clip = await readFile(await generateClip({ width: 320, height: 180, durationSec: 2, out: path.join(dir, "clip.mp4") }));
+    const key = `tenants/t1/users/u1/media/${nowSec()}-0f1e2d3c4b5a-cdn.mp4`;
+    const job = await t.stack.waitForJob(await t.stack.uploadAndNotify(key, clip), undefined, 240_000);
+    assert.equal(job.status, "completed");
+    const info = (await t.call<{ hls: string; poster: string }>("GET", `/api/media/item/playback?key=${encodeURIComponent(key)}`)).body;
+    assert.match(info.hls, /^\/api\/media\/item\/stream\?/, "not the CDN's master: its relative URIs would lose the signature");
+    const masterUrl = new URL(info.hls, t.baseUrl);
+    const master = await (await fetch(masterUrl)).text();
+    const rungUrl = new URL(master.split("\n").find((line) => line.trim() !== "" && !line.startsWith("#"))!, masterUrl);
+    const rung = await (await fetch(rungUrl)).text();
+    const segment = await fetch(new URL(rung.split("\n").find((line) => line.trim() !== "" && !line.startsWith("#"))!, rungUrl), { redirect: "manual" });
+    assert.equal(segment.status, 302);
+    const location = new URL(segment.headers.get("location")!);
+    assert.equal(location.origin, "https://cdn.example.com");
+    assert.ok(location.pathname.startsWith("/media/tenants/t1/users/u1/media/processed/"), location.pathname);
+    assert.equal(location.searchParams.get("expires"), masterUrl.searchParams.get("expires"), "the redirect expires with the URL that led to it");
+    // What an edge function in front of the CDN runs: the same helper, the same keys.
+    assert.equal(verifyDeliveryUrl(location.pathname + location.search, [NEW_KEY]).ok, true);
+    const poster = await fetch(new URL(info.poster, t.baseUrl), { redirect: "manual" });
+    assert.equal(poster.status, 302);
+    const posterLocation = new URL(poster.headers.get("location")!);
+    assert.equal(posterLocation.origin, "https://cdn.example.com");
+    assert.equal(verifyDeliveryUrl(posterLocation.pathname + posterLocation.search, [NEW_KEY]).ok, true);
+  } finally {
+    await t.stop();
+    await rm(dir, { recursive: true, force: true });
   }
 });
