@@ -83,6 +83,33 @@ test("the OpenAPI document names expires and sig, and the 403 they cause, on eve
   }
 });
 
+test("the verification helper README shows accepts our signed URLs and refuses expired, tampered, misplaced and foreign-key ones", async () => {
+  const readme = await readFile(new URL("../../README.md", import.meta.url), "utf8");
+  const source = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1]!).find((block) => block.includes("verifyMediaUrl"));
+  assert.ok(source, "README holds the helper");
+  const scratch = await mkdtemp(path.join(os.tmpdir(), "readme-delivery-"));
+  try {
+    const file = path.join(scratch, "verify.ts");
+    const { writeFile } = await import("node:fs/promises");
+    await writeFile(file, source.replace(/^\/\/ Or:.*$/m, ""));
+    const { verifyMediaUrl } = (await import(file)) as { verifyMediaUrl: (url: string, keys: string[], nowSec?: number) => boolean };
+    const url = `/api/media/item/output?key=${encodeURIComponent("tenants/t1/users/u1/media/a b+c.png")}&variant=poster`;
+    const signed = signDeliveryUrl(url, OLD_KEY, nowSec() + 60);
+    assert.equal(verifyMediaUrl(signed, [NEW_KEY, OLD_KEY]), true);
+    assert.equal(verifyMediaUrl(`https://media-api.example.com${signed}`, [OLD_KEY]), true, "the host is not signed");
+    assert.equal(verifyMediaUrl(signed, [RETIRED_KEY]), false, "a key that did not sign it");
+    assert.equal(verifyMediaUrl(withParam(signed, "sig", tamper(new URL(signed, "http://x").searchParams.get("sig")!)), [OLD_KEY]), false, "tampered");
+    assert.equal(verifyMediaUrl(withParam(signed, "variant", "thumb_small"), [OLD_KEY]), false, "another output");
+    assert.equal(verifyMediaUrl(signDeliveryUrl(url, OLD_KEY, nowSec() - 1), [OLD_KEY]), false, "expired");
+    // The README's copy and the module agree on every URL the module signs.
+    for (const candidate of [signed, signDeliveryUrl("https://cdn.example.com/media/x%20y.jpg?v=1&a=2", NEW_KEY, nowSec() + 5)]) {
+      assert.equal(verifyMediaUrl(candidate, [NEW_KEY, OLD_KEY]), verifyDeliveryUrl(candidate, [NEW_KEY, OLD_KEY]).ok);
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+});
+
 describe("signed delivery with public playback and two keys", () => {
   let t: ApiTestStack;
   let dir: string;

@@ -11,7 +11,7 @@ import { audit } from "../audit.ts";
 import { rewritePlaylist } from "../hls-playlist.ts";
 import { deleteMediaItem } from "../media/media-delete.ts";
 import { hlsFolder, itemOf, latestJobOf, resultOf } from "../media/media-items.ts";
-import { EXPIRES_PARAM, SIGNATURE_PARAM, verifyDeliveryUrl } from "../media/delivery-signature.ts";
+import { EXPIRES_PARAM, SIGNATURE_PARAM, signedQuery, verifyDeliveryUrl } from "../media/delivery-signature.ts";
 import { issuedExpiry, objectUrl, signedOrPlain, streamRouteUrl, type DeliverySigning, type OutputUrlSigner } from "../media/output-urls.ts";
 import { playbackOf } from "../media/playback.ts";
 import { buildUploadKey, ownerProblem } from "../media/upload-keys.ts";
@@ -272,7 +272,9 @@ export function mediaRoutes(deps: ApiDeps): { authenticated: Router; playback: R
       throw fromAwsError(error, "s3:getObject");
     }
     // Relative to this playlist's own URL, so a proxy's path prefix is kept; each URI signed for its own file.
-    const route = (target: string) => signedOrPlain(signer, `stream?key=${encodeURIComponent(key)}&file=${encodeURIComponent(target)}`, { expiresAtSec, relativeTo: request.originalUrl });
+    const plain = (target: string) => `stream?key=${encodeURIComponent(key)}&file=${encodeURIComponent(target)}`;
+    const streamPath = new URL("stream", new URL(request.originalUrl, "http://api.invalid")).pathname;
+    const route = delivery && expiresAtSec !== undefined ? (target: string) => `stream?${signedQuery(streamPath, [["key", key], ["file", target]], delivery.keys[0]!, expiresAtSec)}` : plain;
     response.type("application/vnd.apple.mpegurl").send(rewritePlaylist(text, file, route));
   });
 
