@@ -225,10 +225,15 @@ describe("signed delivery with public playback and two keys", () => {
     assert.equal((await t.call("GET", `/api/media/item/playback?key=${encodeURIComponent(key)}`, { authorization: null })).status, 401);
     assert.equal((await open(plain, { headers: { authorization: `Bearer ${TEST_TOKEN}` } })).status, 200);
     // An app backend mints a playback-info URL for its player with the exported helper.
-    const minted = signDeliveryUrl(`/api/media/item/playback?key=${encodeURIComponent(key)}`, NEW_KEY, nowSec() + 60);
+    const mintedUntil = nowSec() + 60;
+    const minted = signDeliveryUrl(`/api/media/item/playback?key=${encodeURIComponent(key)}`, NEW_KEY, mintedUntil);
     const played = await t.call<Playback>("GET", minted, { authorization: null });
     assert.equal(played.status, 200, played.text);
-    assert.equal(verifyDeliveryUrl(played.body.hls, [NEW_KEY]).ok, true);
+    assert.deepEqual(verifyDeliveryUrl(played.body.hls, [NEW_KEY]), { ok: true, expiresAtSec: mintedUntil }, "what it hands out expires with it");
+    assert.deepEqual(verifyDeliveryUrl(played.body.poster, [NEW_KEY]), { ok: true, expiresAtSec: mintedUntil });
+    // A token's answer signs for DELIVERY_URL_TTL (10 minutes here).
+    const byToken = verifyDeliveryUrl(info.hls, [NEW_KEY]);
+    assert.ok(byToken.ok && byToken.expiresAtSec > nowSec() + 500, JSON.stringify(byToken));
   });
 
   test("expired, tampered, misplaced and retired-key URLs get 403; the rotating-out key still plays", async () => {

@@ -26,10 +26,12 @@ export interface DeliverySigning {
   /** The first signs, every one verifies (two during a rotation). */
   keys: readonly string[];
   ttlSec: number;
+  /** Set for an answer to a signed request: what it hands out expires with it, not later. */
+  expiresAtSec?: number | undefined;
 }
 
 /** Where a signed URL issued now expires. */
-export const issuedExpiry = (delivery: DeliverySigning, nowMs: number = Date.now()) => Math.floor(nowMs / 1000) + delivery.ttlSec;
+export const issuedExpiry = (delivery: DeliverySigning, nowMs: number = Date.now()) => delivery.expiresAtSec ?? Math.floor(nowMs / 1000) + delivery.ttlSec;
 
 /** The app routes' paths (relative to the API's root), before signing. */
 export const OUTPUT_ROUTE = "/api/media/item/output";
@@ -38,9 +40,9 @@ export const outputRouteUrl = (key: string, variant: string) => `${OUTPUT_ROUTE}
 export const streamRouteUrl = (key: string, file: string) => `${STREAM_ROUTE}?key=${encodeURIComponent(key)}&file=${encodeURIComponent(file)}`;
 
 /** `url` signed to expire at `expiresAtSec` (or after DELIVERY_URL_TTL); unchanged with signing off. */
-export function signedOrPlain(signer: OutputUrlSigner, url: string, options: { expiresAtSec?: number | undefined; relativeTo?: string } = {}): string {
+export function signedOrPlain(signer: OutputUrlSigner, url: string, options: { expiresAtSec?: number | undefined } = {}): string {
   if (!signer.delivery) return url;
-  return signDeliveryUrl(url, signer.delivery.keys[0]!, options.expiresAtSec ?? issuedExpiry(signer.delivery), options.relativeTo);
+  return signDeliveryUrl(url, signer.delivery.keys[0]!, options.expiresAtSec ?? issuedExpiry(signer.delivery));
 }
 
 /**

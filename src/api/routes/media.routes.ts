@@ -232,7 +232,10 @@ export function mediaRoutes(deps: ApiDeps): { authenticated: Router; playback: R
   playback.get("/api/media/item/playback", access, async (request, response) => {
     const { key } = parseRequest(itemQuery, unsigned(request.query), "query");
     const job = await latestVisible(principalOf(response), key);
-    response.json(await playbackOf(job, { signer, outputBucket: config.storage.outputBucket, streamUrl: (file) => streamRouteUrl(key, file) }));
+    // A playback-info URL an app signed for its player hands out URLs that expire with it.
+    const until = signedUntil(response);
+    const answerSigner = delivery && until !== undefined ? { ...signer, delivery: { ...delivery, expiresAtSec: until } } : signer;
+    response.json(await playbackOf(job, { signer: answerSigner, outputBucket: config.storage.outputBucket, streamUrl: (file) => streamRouteUrl(key, file) }));
   });
 
   playback.get("/api/media/item/output", access, async (request, response) => {
