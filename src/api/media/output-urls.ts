@@ -51,8 +51,9 @@ export function signedOrPlain(signer: OutputUrlSigner, url: string, options: { e
  * signed URL that led to it.
  */
 export async function objectUrl(signer: OutputUrlSigner, bucket: string, key: string, options: { viaCdn?: boolean; expiresAtSec?: number | undefined } = {}): Promise<string> {
-  if (signer.cdnBaseUrl && options.viaCdn !== false) return signedOrPlain(signer, cdnUrlOf(signer.cdnBaseUrl, key), { expiresAtSec: options.expiresAtSec });
-  const remainingSec = options.expiresAtSec !== undefined ? Math.max(1, options.expiresAtSec - Math.floor(Date.now() / 1000)) : signer.expiresInSec;
+  const until = options.expiresAtSec ?? signer.delivery?.expiresAtSec;
+  if (signer.cdnBaseUrl && options.viaCdn !== false) return signedOrPlain(signer, cdnUrlOf(signer.cdnBaseUrl, key), { expiresAtSec: until });
+  const remainingSec = until !== undefined ? Math.max(1, until - Math.floor(Date.now() / 1000)) : signer.expiresInSec;
   return getSignedUrl(signer.presigner, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: Math.min(signer.expiresInSec, remainingSec) });
 }
 
