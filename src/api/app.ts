@@ -35,8 +35,10 @@ export function createApiApp(deps: ApiDeps): Express {
     next();
   });
   const media = mediaRoutes(deps);
-  // API_PLAYBACK_PUBLIC: players reach playback info, outputs and the HLS stream without a token.
-  if (deps.config.api.playbackPublic) app.use(media.playback);
+  // API_PLAYBACK_PUBLIC: players reach playback info, outputs and the HLS stream without a token;
+  // DELIVERY_SIGNING_KEYS: with a signed URL instead of a token (the routes check which).
+  const playbackFirst = deps.config.api.playbackPublic || deps.config.api.delivery.signingKeys.length > 0;
+  if (playbackFirst) app.use(media.playback);
   app.use("/api", bearerAuth(deps.config.api.tokens));
   app.use("/api", express.json({ limit: deps.config.api.bodyLimitBytes, type: ["application/json", "application/*+json"] }));
   // Before the routes: /api/media/jobs/stats must answer POST with 405, not reach POST /jobs/:id.
@@ -49,7 +51,7 @@ export function createApiApp(deps: ApiDeps): Express {
   app.use(jobRoutes(deps));
   app.use(media.authenticated);
   app.use(webhookRoutes(deps));
-  if (!deps.config.api.playbackPublic) app.use(media.playback);
+  if (!playbackFirst) app.use(media.playback);
   app.use(dlqRoutes(deps));
   app.use(fleetRoutes(deps));
   app.use((request, _response, next) => next(notFound(`no route ${request.method} ${request.path}`)));

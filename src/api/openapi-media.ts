@@ -1,4 +1,5 @@
 import { JOB_STATUSES } from "../jobs/job.model.ts";
+import { JOB_EVENT_TYPES } from "../notify/job-event.ts";
 import {
   CONTENT_TYPE_PATTERN,
   HLS_FILE_PATTERN,
@@ -52,7 +53,11 @@ export const mediaSchemas: Record<string, Schema> = {
     properties: {
       id: { type: "string" },
       eventId: { type: "string", description: "The job event's id: the same in every attempt and replay (receivers deduplicate on it)." },
-      eventType: { type: "string" },
+      eventType: {
+        type: "string",
+        enum: [...JOB_EVENT_TYPES],
+        description: "The job event delivered: media.job.completed, media.job.failed or media.job.cancelled. A `playable` event (a video's first rung ready) does not exist yet; it will be added here when it does.",
+      },
       endpoint: { type: "string" },
       tenantId: { type: "string" },
       state: { type: "string", enum: ["pending", "delivered", "failed"] },
@@ -225,6 +230,28 @@ const post = (operationId: string, summary: string, description: string, body: s
 /** Playback routes need a read token like every /api route; API_PLAYBACK_PUBLIC=true serves them without one (documented here as the default). */
 const playbackSecurity = [{ bearerAuth: [] }];
 
+/**
+ * Signed delivery (DELIVERY_SIGNING_KEYS): the two parameters a signed URL carries. They are
+ * ignored while signing is off; with it on, a request carrying them is served only if they verify.
+ */
+const SIGNED_ACCESS =
+  " With DELIVERY_SIGNING_KEYS set, a request with a valid `expires` and `sig` needs no token (a request without them needs one even with API_PLAYBACK_PUBLIC), and an expired or forged signature is a 403 (`signature-expired`, `signature-invalid`) whatever token comes with it.";
+const signatureParameters = [
+  {
+    name: "expires",
+    in: "query",
+    schema: { type: "integer", minimum: 0, maximum: 999_999_999_999 },
+    description: "Signed delivery: when the URL expires, in unix seconds. Part of the URLs this API hands out; ignored while DELIVERY_SIGNING_KEYS is unset.",
+  },
+  {
+    name: "sig",
+    in: "query",
+    schema: { type: "string", pattern: "^[A-Za-z0-9_-]{43}$" },
+    description: "Signed delivery: base64url HMAC-SHA256 of the path, the other query parameters (sorted) and `expires` (README, Signed delivery). Ignored while DELIVERY_SIGNING_KEYS is unset.",
+  },
+];
+const SIGNED_ERRORS = { ...ERRORS, "403": problem("The token's scope or tenant does not allow this, or the URL's signature is expired (`signature-expired`), does not match (`signature-invalid`), or is required (`signature-required`).") };
+
 export const mediaPaths = {
   "/api/media/webhooks/deliveries": {
     get: {
@@ -334,37 +361,39 @@ export const mediaPaths = {
   "/api/media/item/playback": {
     get: {
       summary: "Playback info of a media item",
+      description: `With signed delivery every URL in the answer (but \`original\`, a presigned S3 GET) is a signed URL of the output or stream route.${SIGNED_ACCESS}`,
       operationId: "getPlayback",
       "x-required-scope": "read",
       security: playbackSecurity,
-      parameters: [keyParameter],
-      responses: { "200": { description: "Playback info.", content: json(ref("Playback")) }, ...NO_ITEM, ...ERRORS },
+      parameters: [keyParameter, ...signatureParameters],
+      responses: { "200": { description: "Playback info.", content: json(ref("Playback")) }, ...NO_ITEM, ...SIGNED_ERRORS },
     },
   },
   "/api/media/item/output": {
     get: {
       summary: "Redirect (302) to one output of a media item",
+      description: `A signed request is redirected to a target that expires with it (a presigned GET, or a CDN URL signed over its own path).${SIGNED_ACCESS}`,
       operationId: "redirectToOutput",
       "x-required-scope": "read",
       security: playbackSecurity,
-      parameters: [keyParameter, { name: "variant", in: "query", required: true, schema: { type: "string", pattern: VARIANT_PATTERN }, description: "thumb_small, poster, web_mp4, waveform_png, page_1, …" }],
-      responses: { "302": { description: "To the CDN or a presigned GET (hls_master: to the stream route)." }, "404": problem("No such item, or no such output (yet)."), ...ERRORS },
+      parameters: [keyParameter, { name: "variant", in: "query", required: true, schema: { type: "string", pattern: VARIANT_PATTERN }, description: "thumb_small, poster, web_mp4, waveform_png, page_1, …" }, ...signatureParameters],
+      responses: { "302": { description: "To the CDN or a presigned GET (hls_master: to the stream route)." }, "404": problem("No such item, or no such output (yet)."), ...SIGNED_ERRORS },
     },
   },
   "/api/media/item/stream": {
     get: {
       summary: "HLS of a media item: playlists proxied, segments redirected",
-      description: "Playlists are served with their URIs pointed back at this route, so relative URIs keep working; segments answer 302 to S3 or the CDN (the bucket needs CORS for browser players).",
+      description: `Playlists are served with their URIs pointed back at this route, so relative URIs keep working; segments answer 302 to S3 or the CDN (the bucket needs CORS for browser players). With signed delivery every URI in a served playlist (segments, init segments, media and I-frame playlists) carries its own signature and the playlist's expiry.${SIGNED_ACCESS}`,
       operationId: "streamMediaItem",
       "x-required-scope": "read",
       security: playbackSecurity,
-      parameters: [keyParameter, { name: "file", in: "query", required: true, schema: { type: "string", pattern: HLS_FILE_PATTERN } }],
+      parameters: [keyParameter, { name: "file", in: "query", required: true, schema: { type: "string", pattern: HLS_FILE_PATTERN } }, ...signatureParameters],
       responses: {
         "200": { description: "A playlist.", content: { "application/vnd.apple.mpegurl": { schema: { type: "string" } } } },
         "302": { description: "A segment: to S3 or the CDN." },
         "404": problem("No such item, no ladder (yet), or no such playlist."),
         ...S3_ERROR,
-        ...ERRORS,
+        ...SIGNED_ERRORS,
       },
     },
   },

@@ -427,6 +427,24 @@ const webhookEndpointList = z
   });
 
 /**
+ * DELIVERY_SIGNING_KEYS: one key, or two during a rotation (the first signs, both verify). 32
+ * characters at least: an HMAC key shorter than its 256-bit output only weakens it, and
+ * `openssl rand -base64 32` gives 44.
+ */
+const deliverySigningKeys = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    const keys = (value ?? "").split(",").map((part) => part.trim()).filter(Boolean);
+    // Never echo the value: it holds secrets.
+    if (keys.length > 2) ctx.addIssue({ code: "custom", message: `expected one key, or two while rotating (the new one first), got ${keys.length}` });
+    else if (keys.some((key) => key.length < 32)) ctx.addIssue({ code: "custom", message: "expected keys of at least 32 characters (e.g. openssl rand -base64 32)" });
+    else if (new Set(keys).size !== keys.length) ctx.addIssue({ code: "custom", message: "the two keys are the same" });
+    else return keys;
+    return z.NEVER;
+  });
+
+/**
  * Variables only the API role reads (`api` and `all` commands). They extend the shared schema
  * rather than joining it, so the worker never validates them and starts without an API_TOKEN;
  * `loadApiConfig` (config.ts) checks them in the API's composition root.
@@ -449,6 +467,8 @@ export const apiEnvSchema = envSchema.extend({
   API_UPLOAD_EXPIRY: duration(15 * 60_000, "s", 60_000, 7 * 86_400_000),
   API_UPLOAD_NOTIFICATIONS: bool(false),
   API_PLAYBACK_PUBLIC: bool(false),
+  DELIVERY_SIGNING_KEYS: deliverySigningKeys,
+  DELIVERY_URL_TTL: duration(3_600_000, "s", 10_000, 7 * 86_400_000),
   WEBHOOK_ENDPOINTS: webhookEndpointList,
   WEBHOOK_ALLOW_HTTP: bool(false),
   WEBHOOK_ALLOW_PRIVATE_TARGETS: bool(false),
@@ -470,7 +490,9 @@ export const API_ENV_DOCS: Record<Exclude<keyof z.infer<typeof apiEnvSchema>, ke
   API_QUEUE_DEPTH_INTERVAL: "How often the API reads the depths of the media, dead-letter and intake queues for stats and the console (in the background: no request waits on SQS); seconds.",
   API_UPLOAD_EXPIRY: "Lifetime of the upload URLs POST /api/media/uploads hands out (presigned POST policy, PUT, multipart part URLs); bare number in seconds, or 15m.",
   API_UPLOAD_NOTIFICATIONS: "The upload bucket sends S3 event notifications to the media queue. Then POST /api/media/uploads/confirm enqueues nothing itself (the notification does; one upload, one job) unless the object has a versionId, which gives both the same job id. Off (the default): the confirm is the only enqueue, so nothing is lost on a bucket without notifications.",
-  API_PLAYBACK_PUBLIC: "Serve GET /api/media/item/playback and /api/media/item/stream without a token (keys are unguessable: the server builds them with a random part). Off: they need a read token like every /api route.",
+  API_PLAYBACK_PUBLIC: "Serve GET /api/media/item/playback, /api/media/item/output and /api/media/item/stream without a token (keys are unguessable: the server builds them with a random part). Off: they need a read token like every /api route. With DELIVERY_SIGNING_KEYS set, tokenless requests need a valid signature instead.",
+  DELIVERY_SIGNING_KEYS: "Signed delivery: comma-separated HMAC-SHA256 keys (at least 32 characters; two while rotating, the new one first: the first signs, both verify). Set: item, playback and output URLs carry `expires` and `sig`, playlists served by the stream route sign every URI inside, and the playback, output and stream routes answer a tokenless request only with a valid, unexpired signature (403 otherwise). Unset: URLs are unsigned and access is as API_PLAYBACK_PUBLIC says.",
+  DELIVERY_URL_TTL: "Lifetime of the signed URLs handed out with DELIVERY_SIGNING_KEYS; URIs inside a playlist expire with the playlist's own URL, so make it longer than your longest video is watched. Bare number in seconds, or 1h.",
   WEBHOOK_ENDPOINTS: "Webhook receivers as JSON: `[{\"id\":\"app\",\"url\":\"https://app.example.com/hooks/media\",\"secrets\":[\"<new>\",\"<old>\"],\"tenant\":\"t1\",\"events\":[\"media.job.completed\"]}]` (tenant and events optional; every secret signs, so two rotate without downtime; secrets at least 16 characters). Needs WEBHOOKS_ENABLED.",
   WEBHOOK_ALLOW_HTTP: "Allow http:// webhook URLs (default https only).",
   WEBHOOK_ALLOW_PRIVATE_TARGETS: "Allow webhook targets on loopback, private, link-local (cloud metadata) and other non-public addresses. Off: such URLs are refused at startup and names resolving to them at delivery.",

@@ -284,6 +284,8 @@ export interface ApiSettings {
   /** The upload bucket notifies the media queue itself (API_UPLOAD_NOTIFICATIONS): a confirm then does not enqueue. */
   uploadNotifications: boolean;
   playbackPublic: boolean;
+  /** Signed delivery (DELIVERY_SIGNING_KEYS): empty keys = off; the first key signs, every key verifies. */
+  delivery: { signingKeys: string[]; urlTtlSec: number };
   webhooks: {
     endpoints: WebhookEndpointSpec[];
     allowHttp: boolean;
@@ -329,6 +331,7 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
       uploadExpirySec: Math.round(e.API_UPLOAD_EXPIRY / 1000),
       uploadNotifications: e.API_UPLOAD_NOTIFICATIONS,
       playbackPublic: e.API_PLAYBACK_PUBLIC,
+      delivery: { signingKeys: e.DELIVERY_SIGNING_KEYS, urlTtlSec: Math.round(e.DELIVERY_URL_TTL / 1000) },
       webhooks: {
         endpoints: e.WEBHOOK_ENDPOINTS,
         allowHttp: e.WEBHOOK_ALLOW_HTTP,

@@ -37,6 +37,7 @@ describe("API configuration", () => {
       uploadExpirySec: 900,
       uploadNotifications: false,
       playbackPublic: false,
+      delivery: { signingKeys: [], urlTtlSec: 3600 },
       webhooks: { endpoints: [], allowHttp: false, allowPrivateTargets: false, retryBaseMs: 30_000, retryWindowMs: 86_400_000, timeoutMs: 10_000, pollMs: 1_000 },
     });
     assert.equal(config.queue.queueUrl, BASE.MEDIA_PROCESSING_QUEUE_URL, "the shared configuration comes along");
@@ -58,6 +59,8 @@ describe("API configuration", () => {
       "API_TOKENS",
       "API_UPLOAD_EXPIRY",
       "API_UPLOAD_NOTIFICATIONS",
+      "DELIVERY_SIGNING_KEYS",
+      "DELIVERY_URL_TTL",
       "WEBHOOK_ALLOW_HTTP",
       "WEBHOOK_ALLOW_PRIVATE_TARGETS",
       "WEBHOOK_ENDPOINTS",
@@ -66,6 +69,22 @@ describe("API configuration", () => {
       "WEBHOOK_RETRY_WINDOW",
       "WEBHOOK_TIMEOUT",
     ]);
+  });
+
+  test("delivery signing keys: one, or two while rotating, long enough, never echoed; the TTL has a unit", () => {
+    const base = { ...BASE, API_TOKEN: "0123456789abcdef" };
+    const a = "a".repeat(32);
+    const b = "b".repeat(40);
+    assert.deepEqual(loadApiConfig({ ...base, DELIVERY_SIGNING_KEYS: ` ${a} , ${b} `, DELIVERY_URL_TTL: "2h" }).api.delivery, { signingKeys: [a, b], urlTtlSec: 7200 });
+    assert.equal(loadApiConfig({ ...base, DELIVERY_URL_TTL: "90" }).api.delivery.urlTtlSec, 90, "a bare number is seconds");
+    for (const [value, why] of [[`${a},${b},${"c".repeat(32)}`, "three keys"], ["short-key-0123456789", "too short"], [`${a},${a}`, "the same key twice"]] as const) {
+      assert.throws(
+        () => loadApiConfig({ ...base, DELIVERY_SIGNING_KEYS: value }),
+        (error: unknown) => error instanceof ConfigError && error.problems.length === 1 && error.problems[0]!.startsWith("DELIVERY_SIGNING_KEYS:") && !error.problems[0]!.includes(value.split(",")[0]!),
+        why,
+      );
+    }
+    assert.throws(() => loadApiConfig({ ...base, DELIVERY_URL_TTL: "1s" }), (error: unknown) => error instanceof ConfigError && error.problems[0]!.startsWith("DELIVERY_URL_TTL:"));
   });
 
   test("the application surface's variables: CDN base without its slash, webhook endpoints validated without echoing secrets, a retry window of at least 24 h", () => {

@@ -4,7 +4,7 @@ import type { JobErrorInfo } from "../../errors.ts";
 import type { JobRecord, JobStatus } from "../../jobs/job.model.ts";
 import type { JobListItem, JobStore } from "../../jobs/job.store.ts";
 import { outputSchema } from "../output-links.ts";
-import { objectUrl, type OutputUrlSigner } from "./output-urls.ts";
+import { itemOutputUrl, objectUrl, type OutputUrlSigner } from "./output-urls.ts";
 
 /**
  * A media item is what an application knows: a source key. Its state is the state of the job of
@@ -82,7 +82,7 @@ export async function itemOf(job: JobRecord, signer: OutputUrlSigner, outputBuck
   const bucket = outputBucket ?? job.source.bucket;
   const result = job.status === "completed" ? resultOf(job) : undefined;
   const listed = (result?.outputs ?? []).filter((output) => !HLS_INNER.has(output.variant));
-  const outputs = await Promise.all(listed.map(async (output) => ({ ...output, url: await objectUrl(signer, bucket, output.key) })));
+  const outputs = await Promise.all(listed.map(async (output) => ({ ...output, url: await itemOutputUrl(signer, bucket, job.source.key, output) })));
   return {
     key: job.source.key,
     bucket: job.source.bucket,

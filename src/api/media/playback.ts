@@ -1,6 +1,6 @@
 import type { JobRecord } from "../../jobs/job.model.ts";
 import { hlsFolder, resultOf, type StoredOutput } from "./media-items.ts";
-import { objectUrl, type OutputUrlSigner } from "./output-urls.ts";
+import { itemOutputUrl, objectUrl, signedOrPlain, type OutputUrlSigner } from "./output-urls.ts";
 
 /**
  * What a player needs for one item. A video plays its original at once while it is processed
@@ -33,7 +33,7 @@ export interface PlaybackInfo {
 export interface PlaybackContext {
   signer: OutputUrlSigner;
   outputBucket: string | undefined;
-  /** The stream route's URL for a file of the item's HLS folder (relative to this API or absolute). */
+  /** The stream route's URL for a file of the item's HLS folder (relative to this API or absolute), unsigned. */
   streamUrl: (file: string) => string;
 }
 
@@ -42,10 +42,13 @@ export async function playbackOf(job: JobRecord, context: PlaybackContext): Prom
   const result = job.status === "completed" ? resultOf(job) : undefined;
   const outputs = result?.outputs ?? [];
   const find = (variant: string) => outputs.find((output) => output.variant === variant);
-  const url = async (output: StoredOutput | undefined) => (output ? objectUrl(context.signer, bucket, output.key) : null);
+  const url = async (output: StoredOutput | undefined) => (output ? itemOutputUrl(context.signer, bucket, job.source.key, output) : null);
   const metadata = (result?.metadata ?? {}) as { durationSec?: unknown; video?: { displayWidth?: unknown; displayHeight?: unknown; width?: unknown; height?: unknown } };
   const folder = hlsFolder(result);
-  const hls = folder ? (context.signer.cdnBaseUrl ? await objectUrl(context.signer, bucket, `${folder}/master.m3u8`) : context.streamUrl("master.m3u8")) : null;
+  // Signed delivery plays through the stream route even with a CDN: relative URIs in a playlist
+  // fetched straight from the CDN would lose the signature, the route signs each of them.
+  const viaCdn = context.signer.cdnBaseUrl !== undefined && !context.signer.delivery;
+  const hls = folder ? (viaCdn ? await objectUrl(context.signer, bucket, `${folder}/master.m3u8`) : signedOrPlain(context.signer, context.streamUrl("master.m3u8"))) : null;
   const mp4 = await url(find("web_mp4"));
   const processingVideo = job.status !== "completed" && job.status !== "failed" && (job.type === "video" || job.type === "pending");
   // The original is never cached by a CDN under our layout: it is signed from the source bucket.

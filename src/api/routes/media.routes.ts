@@ -1,17 +1,18 @@
 import { GetObjectCommand } from "@aws-sdk/client-s3";
-import { Router, type Request, type Response } from "express";
+import { Router, type Request, type RequestHandler, type Response } from "express";
 import { fromAwsError } from "../../errors.ts";
 import { compileTenantPattern } from "../../events/key-rules.ts";
 import { buildS3Notification } from "../../events/s3-event.parser.ts";
 import { jobIdFor } from "../../jobs/job.model.ts";
 import { ObjectStore } from "../../storage/object-store.ts";
 import type { ApiDeps } from "../api-deps.ts";
-import { canSeeTenant, principalOf, requireScope, type Principal } from "../auth.ts";
+import { bearerAuth, canSeeTenant, principalOf, requireScope, type Principal } from "../auth.ts";
 import { audit } from "../audit.ts";
 import { rewritePlaylist } from "../hls-playlist.ts";
 import { deleteMediaItem } from "../media/media-delete.ts";
 import { hlsFolder, itemOf, latestJobOf, resultOf } from "../media/media-items.ts";
-import { objectUrl, type OutputUrlSigner } from "../media/output-urls.ts";
+import { EXPIRES_PARAM, SIGNATURE_PARAM, signedQuery, verifyDeliveryUrl } from "../media/delivery-signature.ts";
+import { issuedExpiry, objectUrl, signedOrPlain, streamRouteUrl, type DeliverySigning, type OutputUrlSigner } from "../media/output-urls.ts";
 import { playbackOf } from "../media/playback.ts";
 import { buildUploadKey, ownerProblem } from "../media/upload-keys.ts";
 import {
@@ -61,7 +62,9 @@ export function mediaRoutes(deps: ApiDeps): { authenticated: Router; playback: R
   const objects = new ObjectStore(deps.s3);
   const bucket = config.storage.sourceBuckets[0]!;
   const target: UploadTarget = { s3: deps.s3, presigner: deps.presigner, bucket, maxBytes: config.storage.maxInputBytes, expiresInSec: config.api.uploadExpirySec };
-  const signer: OutputUrlSigner = { presigner: deps.presigner, cdnBaseUrl: config.storage.cdnBaseUrl, expiresInSec: config.api.presignExpirySec };
+  const delivery: DeliverySigning | undefined = config.api.delivery.signingKeys.length > 0 ? { keys: config.api.delivery.signingKeys, ttlSec: config.api.delivery.urlTtlSec } : undefined;
+  const signer: OutputUrlSigner = { presigner: deps.presigner, cdnBaseUrl: config.storage.cdnBaseUrl, expiresInSec: config.api.presignExpirySec, delivery };
+  const access = playbackAccess(delivery, bearerAuth(config.api.tokens), config.api.tokens.length > 0);
 
   /** The key's owner must be visible to the token; a foreign key is a 404 like a missing one. */
   const visibleKey = (principal: Principal, key: string) => {
@@ -226,33 +229,40 @@ export function mediaRoutes(deps: ApiDeps): { authenticated: Router; playback: R
 
   // ---- playback: token-protected, or public with API_PLAYBACK_PUBLIC ----
 
-  playback.get("/api/media/item/playback", async (request, response) => {
-    const { key } = parseRequest(itemQuery, request.query, "query");
+  playback.get("/api/media/item/playback", access, async (request, response) => {
+    const { key } = parseRequest(itemQuery, unsigned(request.query), "query");
     const job = await latestVisible(principalOf(response), key);
-    const streamUrl = (file: string) => `/api/media/item/stream?key=${encodeURIComponent(key)}&file=${encodeURIComponent(file)}`;
-    response.json(await playbackOf(job, { signer, outputBucket: config.storage.outputBucket, streamUrl }));
+    // A playback-info URL an app signed for its player hands out URLs that expire with it.
+    const until = signedUntil(response);
+    const answerSigner = delivery && until !== undefined ? { ...signer, delivery: { ...delivery, expiresAtSec: until } } : signer;
+    response.json(await playbackOf(job, { signer: answerSigner, outputBucket: config.storage.outputBucket, streamUrl: (file) => streamRouteUrl(key, file) }));
   });
 
-  playback.get("/api/media/item/output", async (request, response) => {
-    const { key, variant } = parseRequest(itemOutputQuery, request.query, "query");
+  playback.get("/api/media/item/output", access, async (request, response) => {
+    const { key, variant } = parseRequest(itemOutputQuery, unsigned(request.query), "query");
     const job = await latestVisible(principalOf(response), key);
     const output = resultOf(job)?.outputs.find((candidate) => candidate.variant === variant);
     if (job.status !== "completed" || !output) throw notFound(`${key} has no ${variant} output${job.status === "completed" ? "" : ` (its job is ${job.status})`}`);
-    const location = variant === "hls_master" && !signer.cdnBaseUrl ? `/api/media/item/stream?key=${encodeURIComponent(key)}&file=master.m3u8` : await objectUrl(signer, config.storage.outputBucket ?? job.source.bucket, output.key);
+    // A redirect never outlives the signed URL that led to it.
+    const expiresAtSec = signedUntil(response);
+    const viaStream = variant === "hls_master" && (!signer.cdnBaseUrl || delivery !== undefined);
+    const location = viaStream ? signedOrPlain(signer, streamRouteUrl(key, "master.m3u8"), { expiresAtSec }) : await objectUrl(signer, config.storage.outputBucket ?? job.source.bucket, output.key, { expiresAtSec });
     response.setHeader("cache-control", "private, max-age=60");
     found(response, location);
   });
 
-  playback.get("/api/media/item/stream", async (request, response) => {
-    const { key, file } = parseRequest(itemStreamQuery, request.query, "query");
+  playback.get("/api/media/item/stream", access, async (request, response) => {
+    const { key, file } = parseRequest(itemStreamQuery, unsigned(request.query), "query");
     const job = await latestVisible(principalOf(response), key);
     const folder = hlsFolder(job.status === "completed" ? resultOf(job) : undefined);
     if (!folder) throw notFound(`${key} has no HLS ladder${job.status === "completed" ? "" : ` yet (its job is ${job.status})`}`);
     const outputBucket = config.storage.outputBucket ?? job.source.bucket;
+    // Everything reached from a signed playlist expires with it; a token's request signs for DELIVERY_URL_TTL.
+    const expiresAtSec = signedUntil(response) ?? (delivery ? issuedExpiry(delivery) : undefined);
     response.setHeader("cache-control", "private, max-age=60");
     if (!file.endsWith(".m3u8")) {
       // Segments go straight to S3 or the CDN: the API only ever carries the small playlists.
-      found(response, await objectUrl(signer, outputBucket, `${folder}/${file}`));
+      found(response, await objectUrl(signer, outputBucket, `${folder}/${file}`, { expiresAtSec }));
       return;
     }
     let text: string;
@@ -264,11 +274,52 @@ export function mediaRoutes(deps: ApiDeps): { authenticated: Router; playback: R
       if (name === "NoSuchKey" || name === "NotFound") throw notFound(`no ${file} in the item's HLS folder`);
       throw fromAwsError(error, "s3:getObject");
     }
-    const route = (target: string) => `stream?key=${encodeURIComponent(key)}&file=${encodeURIComponent(target)}`;
+    // Relative to this playlist's own URL, so a proxy's path prefix is kept; each URI signed for its own file.
+    const plain = (target: string) => `stream?key=${encodeURIComponent(key)}&file=${encodeURIComponent(target)}`;
+    const streamPath = new URL("stream", new URL(request.originalUrl, "http://api.invalid")).pathname;
+    const route = delivery && expiresAtSec !== undefined ? (target: string) => `stream?${signedQuery(streamPath, [["key", key], ["file", target]], delivery.keys[0]!, expiresAtSec)}` : plain;
     response.type("application/vnd.apple.mpegurl").send(rewritePlaylist(text, file, route));
   });
 
   return { authenticated, playback };
+}
+
+/** Who a request with a valid signed URL is: it may read what the signature names, nothing else. */
+const SIGNED_URL: Principal = { id: "signed-url", scope: "read", tenant: undefined };
+
+/**
+ * Access to the playback routes. Signed delivery off: unchanged (public with API_PLAYBACK_PUBLIC,
+ * else the app's bearer token, already checked). On: a request with `expires`/`sig` passes only
+ * if they verify (403 otherwise, whatever token it also has: a broken link should look broken),
+ * and one without needs a bearer token — so a tokenless request plays only with a signature.
+ */
+function playbackAccess(delivery: DeliverySigning | undefined, bearer: RequestHandler, hasTokens: boolean): RequestHandler {
+  return (request, response, next) => {
+    if (!delivery) return next();
+    const verdict = verifyDeliveryUrl(request.originalUrl, delivery.keys);
+    if (verdict.ok) {
+      response.locals.principal = SIGNED_URL;
+      response.locals.signedUntil = verdict.expiresAtSec;
+      return next();
+    }
+    if (verdict.reason === "expired") return next(new HttpProblem(403, "signature-expired", "this signed URL has expired; ask for a fresh one"));
+    if (verdict.reason !== "unsigned") return next(new HttpProblem(403, "signature-invalid", "the URL's signature does not match it (altered, for another path, or made with a retired key)"));
+    if (response.locals.principal !== undefined) return next();
+    if (!hasTokens) return next(new HttpProblem(403, "signature-required", "signed delivery is on: this route needs a signed URL"));
+    bearer(request, response, next);
+  };
+}
+
+/** The expiry of the signed URL the request came with; undefined for a token's request. */
+function signedUntil(response: Response): number | undefined {
+  const until: unknown = response.locals.signedUntil;
+  return typeof until === "number" ? until : undefined;
+}
+
+/** The query without the signature's parameters (checked by playbackAccess; ignored with signing off). */
+function unsigned(query: Request["query"]): Record<string, unknown> {
+  const { [EXPIRES_PARAM]: _expires, [SIGNATURE_PARAM]: _sig, ...rest } = query;
+  return rest;
 }
 
 /** A bodiless 302 (Express's redirect adds an HTML or text body nobody reads). */
