@@ -22,6 +22,7 @@ import { GetQueueAttributesCommand, SendMessageBatchCommand } from "@aws-sdk/cli
 import sharp from "sharp";
 import { loadConfig } from "../src/config/config.ts";
 import { startLocalStack } from "../src/dev/local-stack.ts";
+import { isRunning, killOnExit } from "../src/dev/stop-on-exit.ts";
 import { samplePdf } from "../src/dev/samples.ts";
 import { buildS3Notification } from "../src/events/s3-event.parser.ts";
 import { isTerminal, jobIdFor, type JobStatus } from "../src/jobs/job.model.ts";
@@ -99,14 +100,14 @@ export async function runLongSoak(): Promise<number> {
   let workerCount = 0;
   const spawnWorker = (): SoakWorker => {
     const name = `soak-${++workerCount}`;
-    const child = spawn(process.execPath, ["src/cli.ts", "worker"], { env: { ...process.env, ...workerEnv, WORKER_ID: name, METRICS_PORT: "0" }, stdio: ["ignore", "ignore", "inherit"] });
+    const child = killOnExit(spawn(process.execPath, ["src/cli.ts", "worker"], { env: { ...process.env, ...workerEnv, WORKER_ID: name, METRICS_PORT: "0" }, stdio: ["ignore", "ignore", "inherit"] }));
     const worker = { name, child, peakRssKb: 0 };
     workers.push(worker);
     return worker;
   };
   const sampleRss = async () => {
     for (const worker of workers) {
-      if (worker.child.exitCode !== null || !worker.child.pid) continue;
+      if (!isRunning(worker.child) || !worker.child.pid) continue;
       const status = await readFile(`/proc/${worker.child.pid}/status`, "utf8").catch(() => "");
       worker.peakRssKb = Math.max(worker.peakRssKb, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
     }
@@ -162,7 +163,7 @@ export async function runLongSoak(): Promise<number> {
     nextFault += 1;
     const at = `${Math.round((Date.now() - started) / 1000)} s`;
     if (kind === "worker SIGKILL") {
-      const victim = workers.find((worker) => worker.child.exitCode === null)!;
+      const victim = workers.find((worker) => isRunning(worker.child))!;
       victim.child.kill("SIGKILL");
       await new Promise((resolve) => victim.child.once("exit", resolve));
       spawnWorker();
@@ -289,8 +290,8 @@ export async function runLongSoak(): Promise<number> {
   process.stdout.write(`\n${report}`);
   await writeFile(path.join("bench", "soak-report-long.md"), report).catch(() => undefined);
 
-  for (const worker of workers) if (worker.child.exitCode === null) worker.child.kill("SIGTERM");
-  await Promise.all(workers.map((worker) => (worker.child.exitCode === null ? new Promise((resolve) => worker.child.once("exit", resolve)) : undefined)));
+  for (const worker of workers) if (isRunning(worker.child)) worker.child.kill("SIGTERM");
+  await Promise.all(workers.map((worker) => (isRunning(worker.child) ? new Promise((resolve) => worker.child.once("exit", resolve)) : undefined)));
   redis.disconnect();
   s3.destroy();
   sqs.destroy();

@@ -16,6 +16,7 @@ import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand, SendMessageBatchCommand } from "@aws-sdk/client-sqs";
 import { loadConfig } from "../src/config/config.ts";
 import { startLocalStack } from "../src/dev/local-stack.ts";
+import { isRunning, killOnExit } from "../src/dev/stop-on-exit.ts";
 import { generateSamples } from "../src/dev/samples.ts";
 import { buildS3Notification } from "../src/events/s3-event.parser.ts";
 import { isTerminal, jobIdFor, type JobRecord } from "../src/jobs/job.model.ts";
@@ -49,14 +50,14 @@ const store = new JobStore(redis, { keyPrefix: config.redis.keyPrefix, statusTtl
 interface Worker { name: string; child: ChildProcess; peakRssKb: number }
 const workers: Worker[] = [];
 const spawnWorker = (name: string): Worker => {
-  const child = spawn(process.execPath, ["src/cli.ts", "worker"], { env: { ...process.env, ...env, WORKER_ID: name, METRICS_PORT: "0" }, stdio: ["ignore", "ignore", "inherit"] });
+  const child = killOnExit(spawn(process.execPath, ["src/cli.ts", "worker"], { env: { ...process.env, ...env, WORKER_ID: name, METRICS_PORT: "0" }, stdio: ["ignore", "ignore", "inherit"] }));
   const worker = { name, child, peakRssKb: 0 };
   workers.push(worker);
   return worker;
 };
 const sampleRss = async () => {
   for (const worker of workers) {
-    if (worker.child.exitCode !== null || !worker.child.pid) continue;
+    if (!isRunning(worker.child) || !worker.child.pid) continue;
     const status = await readFile(`/proc/${worker.child.pid}/status`, "utf8").catch(() => "");
     const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
     worker.peakRssKb = Math.max(worker.peakRssKb, hwm);
@@ -162,8 +163,8 @@ const report = [
 process.stdout.write(`\n${report}`);
 await writeFile(path.join("bench", "soak-report.md"), report).catch(() => undefined);
 
-for (const worker of workers) if (worker.child.exitCode === null) worker.child.kill("SIGTERM");
-await Promise.all(workers.map((worker) => (worker.child.exitCode === null ? new Promise((resolve) => worker.child.once("exit", resolve)) : undefined)));
+for (const worker of workers) if (isRunning(worker.child)) worker.child.kill("SIGTERM");
+await Promise.all(workers.map((worker) => (isRunning(worker.child) ? new Promise((resolve) => worker.child.once("exit", resolve)) : undefined)));
 redis.disconnect();
 s3.destroy();
 sqs.destroy();

@@ -48,6 +48,14 @@ export function killOnExit<T extends ChildProcess>(child: T): T {
   return child;
 }
 
+/**
+ * Whether a child is still alive. A child killed by a signal keeps `exitCode === null` (its
+ * `signalCode` is set instead), so `exitCode === null` alone takes a SIGKILLed worker for a live one.
+ */
+export function isRunning(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
 export function untilInterrupted(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     waiters.push(resolve);
