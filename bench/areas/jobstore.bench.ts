@@ -6,6 +6,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePort } from "../../src/dev/free-port.ts";
 import { RedisServerProcess } from "../../src/dev/redis-server.ts";
+import { killOnExit } from "../../src/dev/stop-on-exit.ts";
 import { JOB_STATUSES } from "../../src/jobs/job.model.ts";
 import { JobStore } from "../../src/jobs/job.store.ts";
 import type { BenchContext } from "../lib/context.ts";
@@ -51,7 +52,8 @@ const COMBINATIONS = [
 
 /** `node src/cli.ts api` with this environment, once /readyz answers; stop() sends SIGTERM and waits. */
 async function startApiProcess(env: Record<string, string>, port: number): Promise<{ stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ["src/cli.ts", "api"], { cwd: path.resolve(import.meta.dirname, "../.."), env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
+  // Gone with the bench however it ends (an interrupted bench left its API processes behind).
+  const child = killOnExit(spawn(process.execPath, ["src/cli.ts", "api"], { cwd: path.resolve(import.meta.dirname, "../.."), env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] }));
   const exited = new Promise((resolve) => child.once("exit", resolve));
   for (let attempt = 0; ; attempt += 1) {
     if (child.exitCode !== null) throw new Error(`the API exited with ${child.exitCode}`);
