@@ -2,6 +2,7 @@ import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { bool, custom, defineVar, derivedBool, docsOf, duration, enumOf, int, optionalString, optionalUrl, requiredUrl, schemaOf, string, type VarSpec } from "./define-var.ts";
+import { SQS_MAX_VISIBILITY_SEC } from "./sqs-limits.ts";
 import { apiTokenList, audioFormatList, deliverySigningKeys, hexColor, hlsRungList, intList, stringList, webhookEndpointList } from "./env-parsers.ts";
 
 export type { ApiTokenSpec, AudioFormat, HlsRungSpec, WebhookEndpointSpec } from "./env-parsers.ts";
@@ -13,11 +14,8 @@ export type { ApiTokenSpec, AudioFormat, HlsRungSpec, WebhookEndpointSpec } from
  * all come from these declarations. Names and defaults are the contract with compose and Helm.
  */
 
-/**
- * SQS refuses a visibility timeout, and total in-flight time, beyond 12 hours: the one place
- * that limit is written (the bounds below, loadConfig's back-off check, the visibility heartbeat).
- */
-export const SQS_MAX_VISIBILITY_SEC = 12 * 3600;
+export { SQS_MAX_VISIBILITY_SEC };
+/** Bounds of the SQS-bound durations, in the form a declaration writes them. */
 const SQS_LIMIT = `${SQS_MAX_VISIBILITY_SEC}s`;
 
 /** arn:<partition>:sns:<region>:<12-digit account>:<name>, the name optionally `.fifo`. */

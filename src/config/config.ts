@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { apiEnvSchema, envSchema, SQS_MAX_VISIBILITY_SEC, type RawEnv } from "./config.schema.ts";
+import { apiEnvSchema, envSchema, type RawEnv } from "./config.schema.ts";
+import { SQS_MAX_VISIBILITY_SEC } from "./sqs-limits.ts";
 
-export { SQS_MAX_VISIBILITY_SEC } from "./config.schema.ts";
+export { SQS_MAX_VISIBILITY_SEC } from "./sqs-limits.ts";
 
 /**
  * The typed configuration every module receives a slice of. Units are in the names. Its fields
