@@ -1,7 +1,7 @@
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
-import { bool, custom, defineVar, derivedBool, docsOf, duration, enumOf, int, optionalString, optionalUrl, requiredUrl, schemaOf, string, type VarSpec } from "./define-var.ts";
+import { bool, custom, defineVar, derivedBool, docsOf, duration, enumOf, int, optionalString, optionalUrl, requiredString, requiredUrl, schemaOf, string, type VarSpec } from "./define-var.ts";
 import { SQS_MAX_VISIBILITY_SEC } from "./sqs-limits.ts";
 import { apiTokenList, audioFormatList, deliverySigningKeys, hexColor, hlsRungList, intList, stringList, webhookEndpointList } from "./env-parsers.ts";
 
@@ -21,13 +21,16 @@ const SQS_LIMIT = `${SQS_MAX_VISIBILITY_SEC}s`;
 /** arn:<partition>:sns:<region>:<12-digit account>:<name>, the name optionally `.fifo`. */
 const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,251}(\.fifo)?$/;
 
+/** The bucket .env.example names, and the one the emulator creates unless MEDIA_BUCKET says otherwise. */
+const EXAMPLE_BUCKET = "media-uploads";
+
 /** Variables every role reads (worker, API, `all`). */
 export const WORKER_VARS = {
   AWS_REGION: defineVar("aws", custom(z.string().min(1).default("us-east-1"), "us-east-1"), "AWS region of the bucket and queues."),
   AWS_ENDPOINT_URL: defineVar("aws", optionalUrl(), "Endpoint override for S3/SQS emulators (fauxqs, LocalStack). Unset on AWS."),
-  AWS_S3_FORCE_PATH_STYLE: defineVar("aws", derivedBool("true when AWS_ENDPOINT_URL is set"), "Path-style S3 URLs. Default: true when AWS_ENDPOINT_URL is set."),
-  MEDIA_BUCKET: defineVar("storage", custom(z.string({ error: "required: the bucket uploads arrive in (comma-separated for several)" }).min(3), undefined), "Bucket(s) uploads arrive in, comma-separated. Events for other buckets are dropped.", { example: "media-uploads" }),
-  OUTPUT_BUCKET: defineVar("storage", optionalString("the source object's bucket"), "Bucket outputs are written to. Default: the source object's bucket."),
+  AWS_S3_FORCE_PATH_STYLE: defineVar("aws", derivedBool("true when AWS_ENDPOINT_URL is set"), "Path-style S3 URLs."),
+  MEDIA_BUCKET: defineVar("storage", requiredString("required: the bucket uploads arrive in (comma-separated for several)", 3), "Bucket(s) uploads arrive in, comma-separated. Events for other buckets are dropped.", { example: EXAMPLE_BUCKET }),
+  OUTPUT_BUCKET: defineVar("storage", optionalString("the source object's bucket"), "Bucket outputs are written to."),
   OUTPUT_SEGMENT: defineVar("storage", custom(z.string().regex(/^[A-Za-z0-9._-]+$/).default("processed"), "processed"), "Key segment outputs live under; events for keys inside it are ignored."),
   CDN_BASE_URL: defineVar("storage", optionalUrl(), "Base URL outputs are served under (a CDN in front of the output bucket, e.g. https://cdn.example.com). Set on workers and the API alike: every output then carries its absolute `url` (`<base>/<key>`) in the manifest, the job record and job events, and item, playback and webhook URLs use it instead of presigned S3 URLs."),
   TENANT_KEY_PATTERN: defineVar("storage", string("tenants/{tenant}/users/{user}/media/"), "Key prefix pattern that fills tenantId/userId; `{tenant}` and `{user}` are placeholders."),
@@ -49,18 +52,18 @@ export const WORKER_VARS = {
   MAX_PROCESSING_RETRIES: defineVar("queue", int(3, 1, 1000), "Receives after which a transient failure is final; set the queue's maxReceiveCount to the same."),
   PROCESSING_TIMEOUT: defineVar("jobs", duration("15m", "ms", "1s", SQS_LIMIT), "Per-job time limit; bare number in milliseconds, or 30s/15m/2h."),
   SQS_VISIBILITY_TIMEOUT: defineVar("queue", duration("5m", "s", "10s", SQS_LIMIT), "Visibility timeout set on received messages; bare number in seconds."),
-  SQS_HEARTBEAT_INTERVAL: defineVar("queue", duration("0", "s", "0", SQS_LIMIT), "How often visibility is extended while a job runs; seconds. Default: a third of the visibility timeout.", { default: "a third of SQS_VISIBILITY_TIMEOUT" }),
+  SQS_HEARTBEAT_INTERVAL: defineVar("queue", duration("0", "s", "0", SQS_LIMIT), "How often visibility is extended while a job runs; seconds.", { defaultText: "a third of SQS_VISIBILITY_TIMEOUT" }),
   SQS_BATCH_SIZE: defineVar("queue", int(10, 1, 10), "Maximum messages per ReceiveMessage call (1-10)."),
   SQS_WAIT_TIME_SECONDS: defineVar("queue", int(20, 0, 20, "s"), "Long-poll wait of ReceiveMessage (0-20)."),
   RETRY_BACKOFF_BASE: defineVar("queue", duration("30s", "s", "0", SQS_LIMIT), "First back-off delay after a transient failure; doubles per receive, with jitter; seconds."),
   RETRY_BACKOFF_MAX: defineVar("queue", duration("15m", "s", "0", SQS_LIMIT), "Cap on the back-off delay; seconds."),
   SHUTDOWN_GRACE_PERIOD: defineVar("queue", duration("25s", "s", "0", SQS_LIMIT), "On SIGTERM, how long in-flight jobs may finish before they are released; seconds."),
   JOB_STATUS_TTL: defineVar("jobs", duration("7d", "s", "1m", "365d"), "How long a job record stays in Redis after its last change (then the sweep removes it with its index entries); bare number in seconds, or 7d."),
-  JOB_LEASE_TTL: defineVar("jobs", duration("0", "s", "0", SQS_LIMIT), "How long a worker's claim on a job lives without renewal; seconds. Default: the visibility timeout.", { default: "SQS_VISIBILITY_TIMEOUT" }),
+  JOB_LEASE_TTL: defineVar("jobs", duration("0", "s", "0", SQS_LIMIT), "How long a worker's claim on a job lives without renewal; seconds.", { defaultText: "SQS_VISIBILITY_TIMEOUT" }),
   JOB_LEASE_RENEW_INTERVAL: defineVar("jobs", duration("5s", "s", "500ms", "1h"), "How often a running job's lease is renewed and its durable cancel flag read, so a cancel reaches the worker within this time even if the pub/sub hint was lost; seconds, shorter than JOB_LEASE_TTL."),
   JOB_SWEEP_INTERVAL: defineVar("jobs", duration("1m", "s", "1s", "1h"), "How often each worker and API process removes jobs older than JOB_STATUS_TTL with all their index entries (bounded batches); seconds."),
   MAX_INPUT_BYTES: defineVar("storage", int(2 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER, "bytes"), "Largest upload processed; larger ones fail with `input-too-large`."),
-  TEMP_DIR: defineVar("storage", custom(z.string().default(path.join(os.tmpdir(), "media-processor")), "<os tmpdir>/media-processor"), "Where per-job temp dirs are created (mount a sized volume here)."),
+  TEMP_DIR: defineVar("storage", custom(z.string().default(path.join(os.tmpdir(), "media-processor")), undefined), "Where per-job temp dirs are created (mount a sized volume here).", { defaultText: "<os tmpdir>/media-processor" }),
   ENABLE_HLS_TRANSCODING: defineVar("video", bool(true), "Video: HLS ladder when true, a single web MP4 when false."),
   VIDEO_HLS_RUNGS: defineVar("video", custom(
       hlsRungList([
@@ -72,7 +75,7 @@ export const WORKER_VARS = {
       "kbit/s",
     ), "HLS ladder as height:videoBitrate:audioBitrate rungs (kbit/s, k/M suffix allowed), lowest first. A rung is a box of that height (16:9, turned for portrait); rungs above the source are dropped, never upscaled."),
   VIDEO_HLS_SEGMENT_SECONDS: defineVar("video", int(6, 1, 30, "s"), "HLS segment length in seconds (Apple's HLS authoring spec recommends 6); a multiple of VIDEO_KEYFRAME_INTERVAL_SECONDS, so every segment starts with a keyframe at the same time in every rung."),
-  VIDEO_KEYFRAME_INTERVAL_SECONDS: defineVar("video", int(0, 0, 30, "s"), "Seconds between forced keyframes in every rung and the web MP4 (scene-cut keyframes are off). Default: 2 (Apple's recommendation; seeking and rung switches land within 2 s), or 1 when the segment length is odd; must divide VIDEO_HLS_SEGMENT_SECONDS.", { default: "2 (1 for odd segment lengths)" }),
+  VIDEO_KEYFRAME_INTERVAL_SECONDS: defineVar("video", int(0, 0, 30, "s"), "Seconds between forced keyframes in every rung and the web MP4 (scene-cut keyframes are off). Default: 2 (Apple's recommendation; seeking and rung switches land within 2 s), or 1 when the segment length is odd; must divide VIDEO_HLS_SEGMENT_SECONDS.", { defaultText: "2, or 1 for an odd VIDEO_HLS_SEGMENT_SECONDS" }),
   VIDEO_HLS_IFRAME_PLAYLISTS: defineVar("video", bool(true), "Write an I-frame playlist per rung (EXT-X-I-FRAME-STREAM-INF in the master: one keyframe per VIDEO_KEYFRAME_INTERVAL_SECONDS as a byte range of its segment) for scrubbing and fast-forward; TS segments only."),
   VIDEO_HLS_SEGMENT_FORMAT: defineVar("video", enumOf(["mpegts", "fmp4"], "mpegts"), "HLS segments as `mpegts` (.ts, widest player support) or `fmp4` (init.mp4 + .m4s)."),
   VIDEO_MAX_DURATION: defineVar("video", duration("4h", "s", "1s", "48h"), "Longest video processed; longer ones fail with `video-too-long` before encoding; bare number in seconds, or 90m/4h."),
@@ -105,7 +108,7 @@ export const WORKER_VARS = {
   AUDIO_OPUS_BITRATE_KBPS: defineVar("audio", int(96, 12, 256, "kbit/s"), "Opus bitrate for stereo in kbit/s; mono gets half. Never above the source's bitrate."),
   AUDIO_MAX_DURATION: defineVar("audio", duration("4h", "s", "1s", "48h"), "Longest audio processed; longer files fail with `audio-too-long`; bare number in seconds, or 90m/4h."),
   AUDIO_WAVEFORM_SAMPLES_PER_PIXEL: defineVar("audio", int(256, 2, 1_000_000, "samples"), "Waveform data zoom: audio samples per min/max pair (audiowaveform's --zoom; 256 is its default)."),
-  AUDIO_WAVEFORM_PIXELS_PER_SECOND: defineVar("audio", int(0, 0, 48_000), "Waveform data zoom as min/max pairs per second of audio; when above 0 it replaces AUDIO_WAVEFORM_SAMPLES_PER_PIXEL.", { default: "0 (use AUDIO_WAVEFORM_SAMPLES_PER_PIXEL)" }),
+  AUDIO_WAVEFORM_PIXELS_PER_SECOND: defineVar("audio", int(0, 0, 48_000), "Waveform data zoom as min/max pairs per second of audio; when above 0 it replaces AUDIO_WAVEFORM_SAMPLES_PER_PIXEL."),
   AUDIO_WAVEFORM_BITS: defineVar("audio", custom(int(8, 8, 16).schema.refine((bits) => bits === 8 || bits === 16, { message: "expected 8 or 16" }), "8", "bits"), "Resolution of waveform data values: 8 (-128..127) or 16 (-32768..32767)."),
   AUDIO_WAVEFORM_SPLIT_CHANNELS: defineVar("audio", bool(false), "Waveform data per channel when true; a mono mix-down when false."),
   AUDIO_WAVEFORM_WIDTH: defineVar("audio", int(1800, 16, 16384, "px"), "Width of the waveform PNG in pixels."),
@@ -123,7 +126,7 @@ export const WORKER_VARS = {
   DOCUMENT_ENABLE_LIBREOFFICE: defineVar("document", bool(false), "Convert Office/OpenDocument files to PDF with LibreOffice (`soffice` must be on PATH). Off by default: LibreOffice is large and parses hostile input with far more code than pdf.js; run it only in a sandboxed container."),
   PROCESSOR_MODULES: defineVar("worker", custom(stringList, undefined), "Comma-separated module paths of custom processors, tried before the built-ins."),
   METRICS_PORT: defineVar("worker", int(9464, 0, 65535), "Port of /metrics, /healthz and /readyz (0 picks a free port)."),
-  WORKER_ID: defineVar("worker", custom(z.string().default(`${os.hostname()}-${process.pid}`), "<hostname>-<pid>"), "Name of this worker in job timelines and logs. Default: hostname-pid."),
+  WORKER_ID: defineVar("worker", custom(z.string().default(`${os.hostname()}-${process.pid}`), undefined), "Name of this worker in job timelines and logs.", { defaultText: "<hostname>-<pid>" }),
   WORKER_HEARTBEAT_INTERVAL: defineVar("worker", duration("10s", "s", "1s", "1h"), "How often a worker announces itself in Redis (it counts as dead after three missed beats); seconds."),
   LOG_LEVEL: defineVar("worker", enumOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "info"), "pino log level."),
 } satisfies Record<string, VarSpec>;
@@ -165,6 +168,19 @@ export const API_VARS = {
   WEBHOOK_POLL_INTERVAL: defineVar("webhooks", duration("1s", "s", "10ms", "1m"), "How often the API looks for recorded events and due webhook deliveries; seconds."),
 } satisfies Record<string, VarSpec>;
 
+/**
+ * Variables of the `emulator` command only (the local S3+SQS stand-in of docker-compose). It also
+ * reads AWS_REGION, MEDIA_BUCKET, MAX_PROCESSING_RETRIES, OUTPUT_SEGMENT and LOG_LEVEL with the
+ * worker's declarations (see loadEmulatorConfig), so both sides agree on them.
+ */
+export const EMULATOR_VARS = {
+  EMULATOR_PORT: defineVar("emulator", int(4566, 0, 65535), "Port the emulator serves S3 and SQS on."),
+  EMULATOR_HOST: defineVar("emulator", optionalString("the address it was reached on"), "Host name queue URLs are built with (docker-compose: the emulator's service name)."),
+  EMULATOR_QUEUE_NAME: defineVar("emulator", string("media-processing"), "Name of the media queue the emulator creates."),
+  EMULATOR_DLQ_NAME: defineVar("emulator", string("media-processing-dlq"), "Name of the dead-letter queue the emulator creates (redrive after MAX_PROCESSING_RETRIES receives)."),
+  EMULATOR_JOB_EVENTS_TOPIC: defineVar("emulator", optionalString(), "Name of an SNS topic the emulator creates for job events (MEDIA_PROCESSING_TOPIC_ARN of the worker). Unset: none."),
+} satisfies Record<string, VarSpec>;
+
 /** The raw env schema of the worker. */
 export const envSchema = schemaOf(WORKER_VARS);
 /** The worker's schema plus the API's own variables. */
@@ -176,3 +192,12 @@ export type RawEnv = z.input<typeof envSchema>;
 export const ENV_DOCS = docsOf(WORKER_VARS);
 /** Documentation of the API-only variables, in the style of {@link ENV_DOCS}. */
 export const API_ENV_DOCS = docsOf(API_VARS);
+
+/** The emulator's own variables plus the worker's it shares; MEDIA_BUCKET defaults to the bucket .env.example names. */
+export const emulatorEnvSchema = schemaOf(EMULATOR_VARS).extend({
+  AWS_REGION: WORKER_VARS.AWS_REGION.schema,
+  MEDIA_BUCKET: WORKER_VARS.MEDIA_BUCKET.schema.default(EXAMPLE_BUCKET),
+  MAX_PROCESSING_RETRIES: WORKER_VARS.MAX_PROCESSING_RETRIES.schema,
+  OUTPUT_SEGMENT: WORKER_VARS.OUTPUT_SEGMENT.schema,
+  LOG_LEVEL: WORKER_VARS.LOG_LEVEL.schema,
+});

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { apiEnvSchema, envSchema, type RawEnv } from "./config.schema.ts";
+import { apiEnvSchema, emulatorEnvSchema, envSchema, type RawEnv } from "./config.schema.ts";
 import { SQS_MAX_VISIBILITY_SEC } from "./sqs-limits.ts";
 
 export { SQS_MAX_VISIBILITY_SEC } from "./sqs-limits.ts";
@@ -73,7 +73,7 @@ function toAppConfig(e: Env, derived: Derived) {
     aws: { region: e.AWS_REGION, endpointUrl, forcePathStyle: e.AWS_S3_FORCE_PATH_STYLE ?? endpointUrl !== undefined },
     storage: {
       sourceBuckets: e.MEDIA_BUCKET.split(",").map((bucket) => bucket.trim()).filter(Boolean),
-      outputBucket: e.OUTPUT_BUCKET?.trim() || undefined,
+      outputBucket: e.OUTPUT_BUCKET,
       outputSegment: e.OUTPUT_SEGMENT,
       /** CDN_BASE_URL without a trailing slash; outputs carry `<base>/<key>` as their url. */
       cdnBaseUrl: e.CDN_BASE_URL?.replace(/\/+$/, ""),
@@ -244,5 +244,29 @@ function toApiSettings(e: ApiEnv, tokens: ApiEnv["API_TOKENS"]) {
       timeoutMs: e.WEBHOOK_TIMEOUT,
       pollMs: e.WEBHOOK_POLL_INTERVAL,
     },
+  };
+}
+
+/** What the `emulator` command reads (EMULATOR_VARS and the worker variables it shares). */
+export type EmulatorConfig = ReturnType<typeof loadEmulatorConfig>;
+
+/** The `emulator` command's settings; like {@link loadConfig} it lists every problem at once. */
+export function loadEmulatorConfig(env: Record<string, string | undefined> = process.env) {
+  const parsed = emulatorEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".") || "(env)"}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  return {
+    port: e.EMULATOR_PORT,
+    queueUrlHost: e.EMULATOR_HOST,
+    region: e.AWS_REGION,
+    buckets: e.MEDIA_BUCKET.split(",").map((bucket) => bucket.trim()).filter(Boolean),
+    queueName: e.EMULATOR_QUEUE_NAME,
+    dlqName: e.EMULATOR_DLQ_NAME,
+    jobEventsTopic: e.EMULATOR_JOB_EVENTS_TOPIC,
+    maxReceiveCount: e.MAX_PROCESSING_RETRIES,
+    outputSegment: e.OUTPUT_SEGMENT,
+    logLevel: e.LOG_LEVEL,
   };
 }

@@ -20,20 +20,40 @@ export interface VarSpec<S extends EnvParser = EnvParser> {
   /** One line of what it does, for .env.example and the README. */
   doc: string;
   schema: S;
-  /** The default as an operator would write it (`15m`, `true`, `9464`); undefined: required or unset means off. */
+  /** The default as an operator would write it (`15m`, `true`, `9464`); undefined: required, or see defaultText. */
   default: string | undefined;
+  /** The default in words when it is not one value (`a third of SQS_VISIBILITY_TIMEOUT`, `<hostname>-<pid>`). */
+  defaultText?: string;
   /** The unit of a bare number (`ms`, `s`, `px`, `kbit/s`, `bytes`); undefined when it has none. */
   unit: string | undefined;
+  /** Must be set: no default, and loading fails without it. */
+  required?: true;
+  /** A duration: besides a bare number in `unit` it takes `500ms`, `30s`, `5m`, `2h`, `7d`. */
+  duration?: true;
   /** A value to show uncommented in .env.example (the variables a first run must set). */
   example?: string;
 }
 
 /** What a kind gives; the declaration adds group and doc. */
-type Kind<S extends EnvParser> = Pick<VarSpec<S>, "schema" | "default" | "unit">;
+type Kind<S extends EnvParser> = Pick<VarSpec<S>, "schema" | "default" | "unit" | "defaultText" | "duration" | "required">;
 
-/** Declares one variable: its kind plus group and doc (and an example or a worded default where one helps). */
-export function defineVar<S extends EnvParser>(group: VarGroup, kind: Kind<S>, doc: string, extra: { example?: string; default?: string } = {}): VarSpec<S> {
-  return { group, doc, schema: kind.schema, default: extra.default ?? kind.default, unit: kind.unit, ...(extra.example ? { example: extra.example } : {}) };
+/**
+ * Declares one variable: its kind plus group and doc, and where one helps an example for
+ * .env.example or the default in words (a value derived from other variables or the host).
+ */
+export function defineVar<S extends EnvParser>(group: VarGroup, kind: Kind<S>, doc: string, extra: { example?: string; defaultText?: string } = {}): VarSpec<S> {
+  const defaultText = extra.defaultText ?? kind.defaultText;
+  return {
+    group,
+    doc,
+    schema: kind.schema,
+    default: defaultText === undefined ? kind.default : undefined,
+    unit: kind.unit,
+    ...(defaultText === undefined ? {} : { defaultText }),
+    ...(kind.duration ? { duration: true as const } : {}),
+    ...(kind.required ? { required: true as const } : {}),
+    ...(extra.example ? { example: extra.example } : {}),
+  };
 }
 
 const TRUE = ["1", "true", "yes", "on"];
@@ -61,7 +81,8 @@ export const derivedBool = (wordedDefault: string): Kind<z.ZodType<boolean | und
     .string()
     .optional()
     .transform((value) => (value === undefined || value === "" ? undefined : TRUE.includes(value.toLowerCase()))),
-  default: wordedDefault,
+  default: undefined,
+  defaultText: wordedDefault,
   unit: undefined,
 });
 
@@ -105,6 +126,7 @@ export const duration = (fallback: string, bareUnit: "ms" | "s", min: string, ma
       }),
     default: fallback,
     unit: bareUnit,
+    duration: true,
   };
 };
 
@@ -122,10 +144,14 @@ export const enumOf = <const T extends readonly [string, ...string[]]>(values: T
   unit: undefined,
 });
 
-/** An optional string (trimmed, blank is unset), with a worded default when unset means something. */
+/** An optional string; blank is unset. */
 export const optionalString = (wordedDefault?: string): Kind<z.ZodType<string | undefined, string | undefined>> => ({
-  schema: z.string().optional(),
-  default: wordedDefault,
+  schema: z
+    .string()
+    .optional()
+    .transform((value) => (value && value.trim() !== "" ? value.trim() : undefined)),
+  default: undefined,
+  ...(wordedDefault === undefined ? {} : { defaultText: wordedDefault }),
   unit: undefined,
 });
 
@@ -135,7 +161,8 @@ export const optionalUrl = (wordedDefault?: string): Kind<z.ZodType<string | und
     .optional()
     .transform((value) => (value && value.trim() !== "" ? value.trim() : undefined))
     .pipe(z.string().url().optional()),
-  default: wordedDefault,
+  default: undefined,
+  ...(wordedDefault === undefined ? {} : { defaultText: wordedDefault }),
   unit: undefined,
 });
 
@@ -143,6 +170,15 @@ export const requiredUrl = (message: string): Kind<z.ZodType<string, string | un
   schema: z.string({ error: message }).trim().url({ message }),
   default: undefined,
   unit: undefined,
+  required: true,
+});
+
+/** A string that must be set, at least `min` characters. */
+export const requiredString = (message: string, min: number): Kind<z.ZodType<string, string | undefined>> => ({
+  schema: z.string({ error: message }).min(min),
+  default: undefined,
+  unit: undefined,
+  required: true,
 });
 
 /** Any other parser (lists, colours, tokens…): the declaration names its default and unit itself. */
