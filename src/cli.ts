@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { ConfigError, loadApiConfig, loadConfig } from "./config/config.ts";
+import { ConfigError, loadApiConfig, loadConfig, loadEmulatorConfig } from "./config/config.ts";
 import { createLogger } from "./logger.ts";
 
 /**
@@ -82,20 +82,9 @@ async function runAll(): Promise<number> {
 
 async function runEmulatorCommand(): Promise<number> {
   const { startEmulator } = await import("./dev/emulator.ts");
-  const env = process.env;
-  const logger = createLogger(env.LOG_LEVEL ?? "info", { role: "emulator" });
-  const emulator = await startEmulator({
-    port: Number(env.EMULATOR_PORT ?? 4566),
-    queueUrlHost: env.EMULATOR_HOST || undefined,
-    region: env.AWS_REGION ?? "us-east-1",
-    buckets: (env.MEDIA_BUCKET ?? "media-uploads").split(",").map((bucket) => bucket.trim()).filter(Boolean),
-    queueName: env.EMULATOR_QUEUE_NAME ?? "media-processing",
-    dlqName: env.EMULATOR_DLQ_NAME ?? "media-processing-dlq",
-    jobEventsTopic: env.EMULATOR_JOB_EVENTS_TOPIC || undefined,
-    maxReceiveCount: Number(env.MAX_PROCESSING_RETRIES ?? 3),
-    outputSegment: env.OUTPUT_SEGMENT ?? "processed",
-    logger,
-  });
+  const { logLevel, ...settings } = loadEmulatorConfig();
+  const logger = createLogger(logLevel, { role: "emulator" });
+  const emulator = await startEmulator({ ...settings, logger });
   await waitForSignal(logger);
   await emulator.stop();
   return 0;

@@ -1,118 +1,18 @@
 import { createHash } from "node:crypto";
-import { apiEnvSchema, envSchema, type ApiTokenSpec, type HlsRungSpec, type RawEnv, type WebhookEndpointSpec } from "./config.schema.ts";
+import { z } from "zod";
+import { apiEnvSchema, emulatorEnvSchema, envSchema, type RawEnv } from "./config.schema.ts";
+import { SQS_MAX_VISIBILITY_SEC } from "./sqs-limits.ts";
 
-/** The typed configuration every module receives a slice of. Units are in the names. */
-export interface AppConfig {
-  aws: { region: string; endpointUrl: string | undefined; forcePathStyle: boolean };
-  storage: {
-    sourceBuckets: string[];
-    outputBucket: string | undefined;
-    outputSegment: string;
-    /** CDN_BASE_URL without a trailing slash; outputs carry `<base>/<key>` as their url. */
-    cdnBaseUrl: string | undefined;
-    tenantKeyPattern: string;
-    maxInputBytes: number;
-    tempDir: string;
-  };
-  queue: {
-    queueUrl: string;
-    dlqUrl: string | undefined;
-    /** Where bucket notifications arrive when the intake records them as queued jobs first (MEDIA_INTAKE_QUEUE_URL). */
-    intakeQueueUrl: string | undefined;
-    concurrency: number;
-    batchSize: number;
-    waitTimeSeconds: number;
-    visibilityTimeoutSec: number;
-    heartbeatIntervalSec: number;
-    maxReceives: number;
-    retryBackoffBaseSec: number;
-    retryBackoffMaxSec: number;
-    shutdownGraceMs: number;
-  };
-  redis: { url: string; keyPrefix: string };
-  /** Job events out: SNS topic announcing every terminal job state; undefined turns them off. */
-  /** webhooksEnabled: WEBHOOKS_ENABLED (job events recorded for webhook delivery). */
-  events: { topicArn: string | undefined; webhooksEnabled: boolean };
-  jobs: { statusTtlSec: number; leaseTtlMs: number; leaseRenewMs: number; sweepIntervalMs: number; processingTimeoutMs: number };
-  image: {
-    maxPixels: number;
-    thumbnailSizes: { small: number; medium: number; large: number };
-    webMaxDimension: number;
-    jpegQuality: number;
-    /** Chroma subsampling of the optimized JPEG. */
-    jpegChromaSubsampling: "4:4:4" | "4:2:0";
-    webpQuality: number;
-    avifQuality: number;
-    avifEffort: number;
-    avifEnabled: boolean;
-  };
-  video: {
-    hlsEnabled: boolean;
-    /** Ladder rungs, lowest first; each is a box `height` high (16:9), turned for portrait sources. */
-    rungs: HlsRungSpec[];
-    segmentSeconds: number;
-    /** Forced keyframe spacing; divides segmentSeconds, so segments start on a keyframe in every rung. */
-    keyframeSeconds: number;
-    /** I-frame playlists for TS renditions. */
-    iFramePlaylists: boolean;
-    segmentFormat: "mpegts" | "fmp4";
-    maxDurationSec: number;
-    maxPixels: number;
-    maxFps: number;
-    x264Preset: "ultrafast" | "superfast" | "veryfast" | "faster" | "fast" | "medium" | "slow" | "slower" | "veryslow";
-    audioOnlyRendition: boolean;
-    addSilentAudio: boolean;
-    posterPositionPercent: number;
-    storyboard: boolean;
-    /** Convert HDR (PQ/HLG) sources to SDR BT.709 before encoding. */
-    hdrToneMap: boolean;
-    /** Fit rung bitrates to the content with a probe encode (content-ladder.ts); never above the configured rungs. */
-    contentAwareLadder: boolean;
-    contentProbeCrf: number;
-    contentProbeSeconds: number;
-  };
-  /** Optional quality scores of every output against its source (src/processors/quality). */
-  quality: {
-    scores: boolean;
-    imageMetric: "ssim" | "ssimulacra2";
-    ssimulacra2Binary: string;
-  };
-  audio: {
-    /** Transcode targets in output order: mp3, aac (M4A), ogg (Opus). */
-    formats: Array<"mp3" | "aac" | "ogg">;
-    mp3BitrateKbps: number;
-    aacBitrateKbps: number;
-    opusBitrateKbps: number;
-    maxDurationSec: number;
-    waveform: {
-      samplesPerPixel: number;
-      /** 0 = use samplesPerPixel. */
-      pixelsPerSecond: number;
-      bits: 8 | 16;
-      splitChannels: boolean;
-      imageWidth: number;
-      imageHeight: number;
-      color: string;
-      backgroundColor: string;
-    };
-    coverMaxDimension: number;
-  };
-  document: {
-    thumbWidthPx: number;
-    previewPages: number;
-    previewWidthPx: number;
-    maxTextPages: number;
-    timeBudgetMs: number;
-    maxImagePixels: number;
-    maxHeapMb: number;
-    libreOfficeEnabled: boolean;
-  };
-  processorModules: string[];
-  metricsPort: number;
-  workerId: string;
-  workerHeartbeatMs: number;
-  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
-}
+export { SQS_MAX_VISIBILITY_SEC } from "./sqs-limits.ts";
+
+/**
+ * The typed configuration every module receives a slice of. Units are in the names. Its fields
+ * are typed by the variable declarations (config.schema.ts) through {@link toAppConfig}, the one
+ * place each variable gets its spot in this shape; nothing here is typed by hand again.
+ */
+export type AppConfig = ReturnType<typeof toAppConfig>;
+
+type Env = z.infer<typeof envSchema>;
 
 export class ConfigError extends Error {
   readonly problems: string[];
@@ -122,9 +22,6 @@ export class ConfigError extends Error {
     this.problems = problems;
   }
 }
-
-/** SQS refuses visibility timeouts and total in-flight time beyond 12 hours. */
-export const SQS_MAX_VISIBILITY_SEC = 12 * 3600;
 
 /**
  * Parses and validates the environment. Throws one {@link ConfigError} listing every problem,
@@ -156,16 +53,29 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.RETRY_BACKOFF_MAX > SQS_MAX_VISIBILITY_SEC * 1000) problems.push("RETRY_BACKOFF_MAX must be at most 12h (SQS limit)");
   if (problems.length > 0) throw new ConfigError(problems);
 
+  return toAppConfig(e, { visibilityTimeoutSec, heartbeatIntervalSec, leaseTtlMs, keyframeSeconds, thumbnailSizes: { small: small!, medium: medium!, large: large! } });
+}
+
+/** The values loadConfig derives from several variables, after checking them. */
+interface Derived {
+  visibilityTimeoutSec: number;
+  heartbeatIntervalSec: number;
+  leaseTtlMs: number;
+  keyframeSeconds: number;
+  thumbnailSizes: { small: number; medium: number; large: number };
+}
+
+/** Places every parsed variable in the nested shape modules receive; durations leave in the unit their field names. */
+function toAppConfig(e: Env, derived: Derived) {
+  const { visibilityTimeoutSec, heartbeatIntervalSec, leaseTtlMs, keyframeSeconds } = derived;
   const endpointUrl = e.AWS_ENDPOINT_URL;
-  const forcePathStyle = e.AWS_S3_FORCE_PATH_STYLE === undefined || e.AWS_S3_FORCE_PATH_STYLE === ""
-    ? endpointUrl !== undefined
-    : ["1", "true", "yes", "on"].includes(e.AWS_S3_FORCE_PATH_STYLE.toLowerCase());
   return {
-    aws: { region: e.AWS_REGION, endpointUrl, forcePathStyle },
+    aws: { region: e.AWS_REGION, endpointUrl, forcePathStyle: e.AWS_S3_FORCE_PATH_STYLE ?? endpointUrl !== undefined },
     storage: {
       sourceBuckets: e.MEDIA_BUCKET.split(",").map((bucket) => bucket.trim()).filter(Boolean),
-      outputBucket: e.OUTPUT_BUCKET?.trim() || undefined,
+      outputBucket: e.OUTPUT_BUCKET,
       outputSegment: e.OUTPUT_SEGMENT,
+      /** CDN_BASE_URL without a trailing slash; outputs carry `<base>/<key>` as their url. */
       cdnBaseUrl: e.CDN_BASE_URL?.replace(/\/+$/, ""),
       tenantKeyPattern: e.TENANT_KEY_PATTERN,
       maxInputBytes: e.MAX_INPUT_BYTES,
@@ -174,6 +84,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     queue: {
       queueUrl: e.MEDIA_PROCESSING_QUEUE_URL,
       dlqUrl: e.MEDIA_DLQ_URL,
+      /** Where bucket notifications arrive when the intake records them as queued jobs first (MEDIA_INTAKE_QUEUE_URL). */
       intakeQueueUrl: e.MEDIA_INTAKE_QUEUE_URL,
       concurrency: e.MEDIA_PROCESSOR_CONCURRENCY,
       batchSize: e.SQS_BATCH_SIZE,
@@ -186,6 +97,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       shutdownGraceMs: e.SHUTDOWN_GRACE_PERIOD,
     },
     redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
+    /** Job events out: SNS topic announcing every terminal job state (undefined turns them off); webhooksEnabled records them for webhook delivery. */
     events: { topicArn: e.MEDIA_PROCESSING_TOPIC_ARN, webhooksEnabled: e.WEBHOOKS_ENABLED },
     jobs: {
       statusTtlSec: Math.round(e.JOB_STATUS_TTL / 1000),
@@ -196,9 +108,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     image: {
       maxPixels: e.MAX_IMAGE_PIXELS,
-      thumbnailSizes: { small: small!, medium: medium!, large: large! },
+      thumbnailSizes: derived.thumbnailSizes,
       webMaxDimension: e.IMAGE_WEB_MAX_DIMENSION,
       jpegQuality: e.IMAGE_JPEG_QUALITY,
+      /** Chroma subsampling of the optimized JPEG. */
       jpegChromaSubsampling: e.IMAGE_JPEG_CHROMA_SUBSAMPLING,
       webpQuality: e.IMAGE_WEBP_QUALITY,
       avifQuality: e.IMAGE_AVIF_QUALITY,
@@ -207,9 +120,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     video: {
       hlsEnabled: e.ENABLE_HLS_TRANSCODING,
+      /** Ladder rungs, lowest first; each is a box `height` high (16:9), turned for portrait sources. */
       rungs: e.VIDEO_HLS_RUNGS,
       segmentSeconds: e.VIDEO_HLS_SEGMENT_SECONDS,
+      /** Forced keyframe spacing; divides segmentSeconds, so segments start on a keyframe in every rung. */
       keyframeSeconds,
+      /** I-frame playlists for TS renditions. */
       iFramePlaylists: e.VIDEO_HLS_IFRAME_PLAYLISTS,
       segmentFormat: e.VIDEO_HLS_SEGMENT_FORMAT,
       maxDurationSec: e.VIDEO_MAX_DURATION / 1000,
@@ -220,26 +136,31 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       addSilentAudio: e.VIDEO_ADD_SILENT_AUDIO,
       posterPositionPercent: e.VIDEO_POSTER_POSITION_PERCENT,
       storyboard: e.VIDEO_STORYBOARD,
+      /** Convert HDR (PQ/HLG) sources to SDR BT.709 before encoding. */
       hdrToneMap: e.VIDEO_HDR_TONE_MAP,
+      /** Fit rung bitrates to the content with a probe encode (content-ladder.ts); never above the configured rungs. */
       contentAwareLadder: e.VIDEO_CONTENT_AWARE_LADDER,
       contentProbeCrf: e.VIDEO_CONTENT_PROBE_CRF,
       contentProbeSeconds: e.VIDEO_CONTENT_PROBE_SECONDS,
     },
+    /** Optional quality scores of every output against its source (src/processors/quality). */
     quality: {
       scores: e.QUALITY_SCORES,
       imageMetric: e.QUALITY_IMAGE_METRIC,
       ssimulacra2Binary: e.QUALITY_SSIMULACRA2_PATH,
     },
     audio: {
-      formats: e.AUDIO_FORMATS as Array<"mp3" | "aac" | "ogg">,
+      /** Transcode targets in output order: mp3, aac (M4A), ogg (Opus). */
+      formats: e.AUDIO_FORMATS,
       mp3BitrateKbps: e.AUDIO_MP3_BITRATE_KBPS,
       aacBitrateKbps: e.AUDIO_AAC_BITRATE_KBPS,
       opusBitrateKbps: e.AUDIO_OPUS_BITRATE_KBPS,
       maxDurationSec: e.AUDIO_MAX_DURATION / 1000,
       waveform: {
         samplesPerPixel: e.AUDIO_WAVEFORM_SAMPLES_PER_PIXEL,
+        /** 0 = use samplesPerPixel. */
         pixelsPerSecond: e.AUDIO_WAVEFORM_PIXELS_PER_SECOND,
-        bits: e.AUDIO_WAVEFORM_BITS === 16 ? 16 : 8,
+        bits: e.AUDIO_WAVEFORM_BITS === 16 ? (16 as const) : (8 as const),
         splitChannels: e.AUDIO_WAVEFORM_SPLIT_CHANNELS,
         imageWidth: e.AUDIO_WAVEFORM_WIDTH,
         imageHeight: e.AUDIO_WAVEFORM_HEIGHT,
@@ -266,36 +187,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
 }
 
-/** Settings of the API role only; see API_ENV_DOCS. */
-export interface ApiSettings {
-  port: number;
-  /** Undefined only when `insecureNoAuth` is set. */
-  token: string | undefined;
-  insecureNoAuth: boolean;
-  bodyLimitBytes: number;
-  presignExpirySec: number;
-  /** Scoped tokens (API_TOKENS plus API_TOKEN as the admin token `api-token`), by the hash of the token. */
-  tokens: ApiTokenSpec[];
-  statsCacheMs: number;
-  queueDepthIntervalMs: number;
-  /** S3 endpoint as browsers reach it (presigned previews, the content policy); undefined: AWS_ENDPOINT_URL or AWS. */
-  publicS3Endpoint: string | undefined;
-  uploadExpirySec: number;
-  /** The upload bucket notifies the media queue itself (API_UPLOAD_NOTIFICATIONS): a confirm then does not enqueue. */
-  uploadNotifications: boolean;
-  playbackPublic: boolean;
-  /** Signed delivery (DELIVERY_SIGNING_KEYS): empty keys = off; the first key signs, every key verifies. */
-  delivery: { signingKeys: string[]; urlTtlSec: number };
-  webhooks: {
-    endpoints: WebhookEndpointSpec[];
-    allowHttp: boolean;
-    allowPrivateTargets: boolean;
-    retryBaseMs: number;
-    retryWindowMs: number;
-    timeoutMs: number;
-    pollMs: number;
-  };
-}
+/** Settings of the API role only (see API_ENV_DOCS), typed by their declarations through {@link toApiSettings}. */
+export type ApiSettings = ReturnType<typeof toApiSettings>;
 
 export type ApiConfig = AppConfig & { api: ApiSettings };
 
@@ -316,31 +209,64 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
   // The URLs' SSRF rules are checked where the dispatcher is built (api-server.ts): config imports nothing of ours.
   if (e.WEBHOOK_ENDPOINTS.length > 0 && !e.WEBHOOKS_ENABLED) throw new ConfigError(["WEBHOOK_ENDPOINTS: set WEBHOOKS_ENABLED=true here and on the workers, or no event is recorded for them"]);
   if (e.API_TOKEN && e.API_TOKENS.some((spec) => spec.id === "api-token")) throw new ConfigError(['API_TOKENS: the id "api-token" is taken by API_TOKEN']);
+  return { ...loadConfig(env), api: toApiSettings(e, tokens) };
+}
+
+type ApiEnv = z.infer<typeof apiEnvSchema>;
+
+/** Places every parsed API variable in the `api` slice; durations leave in the unit their field names. */
+function toApiSettings(e: ApiEnv, tokens: ApiEnv["API_TOKENS"]) {
   return {
-    ...loadConfig(env),
-    api: {
-      port: e.API_PORT,
-      token: e.API_TOKEN,
-      insecureNoAuth: e.API_INSECURE_NO_AUTH,
-      bodyLimitBytes: e.API_BODY_LIMIT_BYTES,
-      presignExpirySec: Math.round(e.API_PRESIGN_EXPIRY / 1000),
-      tokens,
-      statsCacheMs: e.API_STATS_CACHE,
-      queueDepthIntervalMs: e.API_QUEUE_DEPTH_INTERVAL,
-      publicS3Endpoint: e.API_PUBLIC_S3_ENDPOINT,
-      uploadExpirySec: Math.round(e.API_UPLOAD_EXPIRY / 1000),
-      uploadNotifications: e.API_UPLOAD_NOTIFICATIONS,
-      playbackPublic: e.API_PLAYBACK_PUBLIC,
-      delivery: { signingKeys: e.DELIVERY_SIGNING_KEYS, urlTtlSec: Math.round(e.DELIVERY_URL_TTL / 1000) },
-      webhooks: {
-        endpoints: e.WEBHOOK_ENDPOINTS,
-        allowHttp: e.WEBHOOK_ALLOW_HTTP,
-        allowPrivateTargets: e.WEBHOOK_ALLOW_PRIVATE_TARGETS,
-        retryBaseMs: e.WEBHOOK_RETRY_BASE,
-        retryWindowMs: e.WEBHOOK_RETRY_WINDOW,
-        timeoutMs: e.WEBHOOK_TIMEOUT,
-        pollMs: e.WEBHOOK_POLL_INTERVAL,
-      },
+    port: e.API_PORT,
+    /** Undefined only when `insecureNoAuth` is set. */
+    token: e.API_TOKEN,
+    insecureNoAuth: e.API_INSECURE_NO_AUTH,
+    bodyLimitBytes: e.API_BODY_LIMIT_BYTES,
+    presignExpirySec: Math.round(e.API_PRESIGN_EXPIRY / 1000),
+    /** Scoped tokens (API_TOKENS plus API_TOKEN as the admin token `api-token`), by the hash of the token. */
+    tokens,
+    statsCacheMs: e.API_STATS_CACHE,
+    queueDepthIntervalMs: e.API_QUEUE_DEPTH_INTERVAL,
+    /** S3 endpoint as browsers reach it (presigned previews, the content policy); undefined: AWS_ENDPOINT_URL or AWS. */
+    publicS3Endpoint: e.API_PUBLIC_S3_ENDPOINT,
+    uploadExpirySec: Math.round(e.API_UPLOAD_EXPIRY / 1000),
+    /** The upload bucket notifies the media queue itself (API_UPLOAD_NOTIFICATIONS): a confirm then does not enqueue. */
+    uploadNotifications: e.API_UPLOAD_NOTIFICATIONS,
+    playbackPublic: e.API_PLAYBACK_PUBLIC,
+    /** Signed delivery (DELIVERY_SIGNING_KEYS): empty keys = off; the first key signs, every key verifies. */
+    delivery: { signingKeys: e.DELIVERY_SIGNING_KEYS, urlTtlSec: Math.round(e.DELIVERY_URL_TTL / 1000) },
+    webhooks: {
+      endpoints: e.WEBHOOK_ENDPOINTS,
+      allowHttp: e.WEBHOOK_ALLOW_HTTP,
+      allowPrivateTargets: e.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+      retryBaseMs: e.WEBHOOK_RETRY_BASE,
+      retryWindowMs: e.WEBHOOK_RETRY_WINDOW,
+      timeoutMs: e.WEBHOOK_TIMEOUT,
+      pollMs: e.WEBHOOK_POLL_INTERVAL,
     },
+  };
+}
+
+/** What the `emulator` command reads (EMULATOR_VARS and the worker variables it shares). */
+export type EmulatorConfig = ReturnType<typeof loadEmulatorConfig>;
+
+/** The `emulator` command's settings; like {@link loadConfig} it lists every problem at once. */
+export function loadEmulatorConfig(env: Record<string, string | undefined> = process.env) {
+  const parsed = emulatorEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".") || "(env)"}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  return {
+    port: e.EMULATOR_PORT,
+    queueUrlHost: e.EMULATOR_HOST,
+    region: e.AWS_REGION,
+    buckets: e.MEDIA_BUCKET.split(",").map((bucket) => bucket.trim()).filter(Boolean),
+    queueName: e.EMULATOR_QUEUE_NAME,
+    dlqName: e.EMULATOR_DLQ_NAME,
+    jobEventsTopic: e.EMULATOR_JOB_EVENTS_TOPIC,
+    maxReceiveCount: e.MAX_PROCESSING_RETRIES,
+    outputSegment: e.OUTPUT_SEGMENT,
+    logLevel: e.LOG_LEVEL,
   };
 }

@@ -3,6 +3,7 @@ import net from "node:net";
 import path from "node:path";
 import { CreateQueueCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { loadApiConfig, loadConfig } from "../config/config.ts";
+import { API_VARS, WORKER_VARS } from "../config/config.schema.ts";
 import { buildS3Notification, newSequencer } from "../events/s3-event.parser.ts";
 import { jobIdFor } from "../jobs/job.model.ts";
 import { createLogger } from "../logger.ts";
@@ -29,13 +30,14 @@ export async function runDev(): Promise<void> {
   const sqs = createSqsClient({ region: stack.env.AWS_REGION!, endpointUrl: stack.env.AWS_ENDPOINT_URL, forcePathStyle: true });
   const intake = await sqs.send(new CreateQueueCommand({ QueueName: "media-intake" }));
   sqs.destroy();
-  const insecure = ["1", "true", "yes", "on"].includes((process.env.API_INSECURE_NO_AUTH ?? "").toLowerCase());
+  // Read with the declared parser (an invalid value counts as off here; loadApiConfig then reports it).
+  const insecure = API_VARS.API_INSECURE_NO_AUTH.schema.safeParse(process.env.API_INSECURE_NO_AUTH).data === true;
   const token = insecure ? undefined : process.env.API_TOKEN || randomBytes(24).toString("hex");
   const env: Record<string, string> = {
     ...stack.env,
     MEDIA_INTAKE_QUEUE_URL: intake.QueueUrl!,
-    METRICS_PORT: String(await portOr(Number(process.env.METRICS_PORT ?? 9464))),
-    API_PORT: String(await portOr(Number(process.env.API_PORT ?? 8080))),
+    METRICS_PORT: String(await portOr(Number(process.env.METRICS_PORT ?? WORKER_VARS.METRICS_PORT.default))),
+    API_PORT: String(await portOr(Number(process.env.API_PORT ?? API_VARS.API_PORT.default))),
     ...(token ? { API_TOKEN: token } : { API_INSECURE_NO_AUTH: "true" }),
   };
   const config = loadApiConfig({ ...process.env, ...env });

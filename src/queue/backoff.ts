@@ -1,3 +1,5 @@
+import { SQS_MAX_VISIBILITY_SEC } from "../config/sqs-limits.ts";
+
 /**
  * Visibility delay before a transiently failed message is received again: exponential in the
  * receive count, full jitter on the upper half (so a burst of failures does not come back as a
@@ -7,5 +9,5 @@ export function retryDelaySec(receiveCount: number, baseSec: number, maxSec: num
   const exponent = Math.max(0, receiveCount - 1);
   const ceiling = Math.min(maxSec, baseSec * 2 ** Math.min(exponent, 30));
   const jittered = ceiling / 2 + random() * (ceiling / 2);
-  return Math.min(43_200, Math.max(0, Math.round(jittered)));
+  return Math.min(SQS_MAX_VISIBILITY_SEC, Math.max(0, Math.round(jittered)));
 }

@@ -1,8 +1,9 @@
 import { ChangeMessageVisibilityCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { SQS_MAX_VISIBILITY_SEC } from "../config/sqs-limits.ts";
 import type { Logger } from "../logger.ts";
 
-/** SQS refuses to keep a message in flight more than 12 hours after its first receive. */
-export const SQS_MAX_IN_FLIGHT_SEC = 12 * 3600;
+/** SQS refuses to keep a message in flight more than 12 hours after its first receive (the same limit as a visibility timeout). */
+export const SQS_MAX_IN_FLIGHT_SEC = SQS_MAX_VISIBILITY_SEC;
 /** Stop short of the hard limit so the job can still be failed and the message deleted. */
 const LIMIT_MARGIN_SEC = 120;
 
