@@ -8,7 +8,7 @@ import { durationScanReason, scanDuration } from "../media/duration-scan.ts";
 import { assertDecodable, probeMedia, type MediaProbe, type VideoStreamProbe } from "../media/ffprobe.ts";
 import { VIDEO_DEMUXERS } from "../media/safe-input.ts";
 import type { OutputFile, OutputRequest, ProcessContext, ProcessResult, Processor } from "./processor.ts";
-import type { VideoEncodeSource } from "./video/encode-options.ts";
+import { expectedOutputFps, type VideoEncodeSource } from "./video/encode-options.ts";
 import { AUDIO_ONLY_NAME, hlsLadderArgs } from "./video/hls-command.ts";
 import { hlsOutputRequests, IMMUTABLE_CACHE_CONTROL, uploadAll } from "./video/hls-uploads.ts";
 import { HlsSegmentUploader } from "./video/hls-segment-uploader.ts";
@@ -16,7 +16,7 @@ import { planLadder, type PlannedRung } from "./video/ladder-plan.ts";
 import { buildMasterPlaylist } from "./video/master-playlist.ts";
 import { webMp4Args } from "./video/mp4-command.ts";
 import { extractPoster, type PosterFiles } from "./video/poster.ts";
-import { measureRendition, writeIFramePlaylist, type RenditionStats } from "./video/rendition-stats.ts";
+import { measureRendition, writeIFramePlaylist, type KnownRendition, type RenditionStats } from "./video/rendition-stats.ts";
 import { makeStoryboard } from "./video/storyboard.ts";
 import { toneMapSourceOf, type ToneMapSource } from "./video/tone-map.ts";
 import { fitLadderToContent } from "./video/content-probe.ts";
@@ -296,9 +296,10 @@ async function encodeHlsStep(ctx: ProcessContext, source: Source, rungs: Planned
   });
   const endedAt = Date.now();
   uploader.encodeEnded();
-  const names = [...rungs.map((rung) => rung.name), ...(audioOnlyKbps !== undefined ? [AUDIO_ONLY_NAME] : [])];
   const renditions = await Promise.all(
-    names.map((name) => measureRendition(dir, name, { segmentSeconds: video.segmentSeconds, signal: ctx.signal, expectVideo: name !== AUDIO_ONLY_NAME, scratchDir: ctx.workDir, encodedFrames: run.lastProgress?.frame })),
+    knownRenditions(ctx.config, source, rungs, audioOnlyKbps).map(({ name, known }) =>
+      measureRendition(dir, name, { segmentSeconds: video.segmentSeconds, signal: ctx.signal, expectVideo: known.video !== undefined, scratchDir: ctx.workDir, encodedFrames: run.lastProgress?.frame, known }),
+    ),
   );
   const version = Math.max(3, ...renditions.map((rendition) => rendition.playlistVersion));
   const iFrameStreams = video.iFramePlaylists ? (await Promise.all(renditions.map((rendition) => writeIFramePlaylist(dir, rendition, video.keyframeSeconds)))).filter((stream) => stream !== undefined) : [];
@@ -312,6 +313,16 @@ async function encodeHlsStep(ctx: ProcessContext, source: Source, rungs: Planned
     ...stepTimes({ startedAt, endedAt }),
   });
   return { kind: "hls", dir, renditions, iFramePlaylists: iFrameStreams.map((stream) => stream.uri), elapsedMs: run.elapsedMs, uploader, endedAt };
+}
+
+/** Each rendition's name and what the command fixes about it: its size, its audio, the frame-rate grid (see KnownRendition). */
+function knownRenditions(config: AppConfig, source: Source, rungs: readonly PlannedRung[], audioOnlyKbps: number | undefined): Array<{ name: string; known: KnownRendition }> {
+  const withAudio = source.encode.audioStreamIndex !== undefined || config.video.addSilentAudio;
+  const gridFps = expectedOutputFps(source.encode, config.video.maxFps);
+  return [
+    ...rungs.map((rung) => ({ name: rung.name, known: { video: { width: rung.width, height: rung.height, gridFps }, audio: withAudio } })),
+    ...(audioOnlyKbps !== undefined ? [{ name: AUDIO_ONLY_NAME, known: { video: undefined, audio: true } }] : []),
+  ];
 }
 
 async function encodeMp4Step(ctx: ProcessContext, source: Source, rungs: PlannedRung[], report: (phase: Phase, fraction: number) => void): Promise<Encoded> {
