@@ -12,13 +12,15 @@ import { generateClip } from "../helpers/generate-video.ts";
 import { manifestKeyOf, runPrefixesOf } from "../helpers/outputs.ts";
 import { startTestStack, type TestStack } from "../helpers/stack.ts";
 import { verifyHlsTree } from "../helpers/verify-hls.ts";
+import { spawnWorker } from "../helpers/worker-process.ts";
 
 /**
  * HLS segments go up while ffmpeg still encodes (issue 20), through the real consumer, Redis and
  * the S3/SQS emulator: the stored tree is exactly the tree ffmpeg wrote and plays; a cancel that
  * lands after segments are in S3 leaves no playlist naming a missing segment; a segment upload
  * that fails mid-encode fails the run as transient, the run's stored segments are removed, and
- * the retry's manifest names only its own complete tree.
+ * the retry's manifest names only its own complete tree; a worker killed mid-encode leaves
+ * segments but no playlist, and the retry's manifest names only its own complete tree.
  */
 
 const SEGMENT_SECONDS = 1;
@@ -164,8 +166,10 @@ describe("a segment upload failing mid-encode", () => {
     const retry = event(job, "retry-scheduled");
     assert.ok(retry, job.timeline.map((entry) => entry.event).join(","));
     // The failed upload is what failed the run, as the S3 error it is (not a cancel of the encode it stopped).
-    const failure = job.timeline.find((entry) => entry.event === "retry-scheduled")!;
-    assert.equal((failure.detail as { attempt: number }).attempt, 1);
+    const failure = retry.detail as { attempt: number; category: string; code: string; message: string };
+    assert.equal(failure.attempt, 1);
+    assert.equal(failure.category, "transient", JSON.stringify(failure));
+    assert.match(failure.message, /putObject/, JSON.stringify(failure));
     const removed = event(job, "outputs-removed")?.detail as { count: number; reason: string } | undefined;
     assert.equal(removed?.reason, "failed");
     assert.ok((removed?.count ?? 0) >= 3, `the first run had stored segments before the failure (removed ${removed?.count})`);
@@ -188,5 +192,49 @@ describe("a segment upload failing mid-encode", () => {
       await writeFile(target, await stack.getObject(hlsKey));
     }
     await verifyHlsTree(path.join(local, "hls", "master.m3u8"), { sourceDurationSec: 8, segmentSeconds: SEGMENT_SECONDS });
+  });
+});
+
+describe("a worker killed mid-encode", () => {
+  let stack: TestStack;
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), "mp-video-crash-"));
+    stack = await startTestStack({ noWorker: true, env: { VIDEO_HLS_SEGMENT_SECONDS: String(SEGMENT_SECONDS), SQS_VISIBILITY_TIMEOUT: "10" } });
+  });
+  after(async () => {
+    await stack.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("SIGKILL after segments are in S3 leaves no playlist at all; the retry's manifest names only its own complete tree", async () => {
+    const key = "tenants/t1/users/u1/media/1700000000-abc-crashed.mp4";
+    const clip = await readFile(await generateClip({ width: 1920, height: 1080, durationSec: 10, fps: 10, out: path.join(dir, "crashed.mp4") }));
+    const doomed = spawnWorker(stack.envFor({ WORKER_ID: "doomed-video-worker" }));
+    const jobId = await stack.uploadAndNotify(key, clip);
+    const crashedTree = runPrefixes(outputLayout(key, "processed", runToken(jobId, 1)))[1];
+    let segmentsInS3: string[] = [];
+    for (let attempt = 0; attempt < 1200 && segmentsInS3.length === 0; attempt += 1) {
+      segmentsInS3 = (await stack.listKeys(`${crashedTree}hls/`)).filter((stored) => stored.endsWith(".ts"));
+      if (segmentsInS3.length === 0) await sleep(50);
+    }
+    assert.ok(segmentsInS3.length > 0, "segments reached S3 before the crash");
+    doomed.child.kill("SIGKILL");
+    await doomed.exited;
+    assert.equal(await assertPlaylistsComplete(stack, crashedTree), 0, "the crashed run left segments but no playlist");
+
+    const rescuer = await stack.startAnotherWorker();
+    const job = await stack.waitForJob(jobId, (record) => record.status === "completed", 180_000);
+    await rescuer.stop(1_000);
+    assert.equal(job.attempts, 2);
+    const [files, tree] = runPrefixesOf(job);
+    assert.ok(tree.includes(runToken(jobId, 2)));
+    assert.deepEqual(await stack.listKeys(`${tree}hls/`), [...(await reachableKeys(stack, tree))].sort());
+    // Every playlist in S3, of either run, names only stored segments; the crashed run's leftovers (segments only) wait for the sweep of runs older than a job can live.
+    await assertPlaylistsComplete(stack, "tenants/t1/users/u1/media/processed/");
+    assert.ok((await stack.listKeys(crashedTree)).every((stored) => !stored.endsWith(".m3u8")));
+    const manifest = JSON.parse((await stack.getObject(manifestKeyOf(key))).toString()) as { run: { token: string }; outputs: Array<{ key: string }> };
+    assert.equal(manifest.run.token, runToken(jobId, 2));
+    for (const output of manifest.outputs) assert.ok(output.key.startsWith(files) || output.key.startsWith(tree), `${output.key} belongs to the retry's run`);
   });
 });
