@@ -105,7 +105,7 @@ export async function benchVideo(context: BenchContext): Promise<AreaReport> {
       `input: a generated ${durationSec} s 1920×1080 30 fps clip (testsrc2 with temporal grain, H.264 16 Mbit/s, AAC)`,
       `ladder: ${rungs.map((rung) => `${rung.name} ${rung.width}×${rung.height} ${rung.videoKbps}k`).join(" / ")}, x264 ${config.x264Preset}, ${config.segmentSeconds} s ${config.segmentFormat} segments`,
       "one job at a time (MEDIA_PROCESSOR_CONCURRENCY=1) against one ffmpeg command at a time; realtime factor = seconds of video per second of wall time",
-      "the pipeline also downloads the clip, probes it, probes each rendition, extracts a poster (JPEG + WebP) and uploads every playlist and segment",
+      "the pipeline also downloads the clip, probes it, extracts a poster (JPEG + WebP) beside the encode, uploads each segment as ffmpeg closes it and every playlist after the encode",
     ],
     figures,
     ratios,

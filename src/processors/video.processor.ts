@@ -58,8 +58,8 @@ interface Source {
 }
 
 type Encoded =
-  | { kind: "hls"; dir: string; renditions: RenditionStats[]; iFramePlaylists: string[]; elapsedMs: number; uploader: HlsSegmentUploader; endedAt: number }
-  | { kind: "mp4"; file: string; rung: PlannedRung; durationSec: number | undefined; elapsedMs: number; endedAt: number };
+  | { kind: "hls"; dir: string; renditions: RenditionStats[]; iFramePlaylists: string[]; elapsedMs: number; uploader: HlsSegmentUploader }
+  | { kind: "mp4"; file: string; rung: PlannedRung; durationSec: number | undefined; elapsedMs: number };
 
 /** A step's result with when it ran (epoch ms), for its timeline entry. */
 interface Timed<T> {
@@ -312,7 +312,7 @@ async function encodeHlsStep(ctx: ProcessContext, source: Source, rungs: Planned
     renditions: renditions.map((rendition) => `${rendition.name} ${rendition.segmentCount} segments ${Math.round(rendition.variant.averageBandwidth / 1000)}k`),
     ...stepTimes({ startedAt, endedAt }),
   });
-  return { kind: "hls", dir, renditions, iFramePlaylists: iFrameStreams.map((stream) => stream.uri), elapsedMs: run.elapsedMs, uploader, endedAt };
+  return { kind: "hls", dir, renditions, iFramePlaylists: iFrameStreams.map((stream) => stream.uri), elapsedMs: run.elapsedMs, uploader };
 }
 
 /** Each rendition's name and what the command fixes about it: its size, its audio, the frame-rate grid (see KnownRendition). */
@@ -341,7 +341,7 @@ async function encodeMp4Step(ctx: ProcessContext, source: Source, rungs: Planned
   const written = await probeMedia(file, { demuxers: ["mov"], signal: ctx.signal });
   if (!written.video) throw processingError("mp4-no-video", "the web MP4 has no video stream");
   ctx.step("encoded", { output: "mp4", toneMapped: source.toneMap !== undefined, elapsedMs: run.elapsedMs, realtimeFactor: realtimeFactor(source.durationSec, run.elapsedMs), size: `${rung.width}x${rung.height}`, ...stepTimes({ startedAt, endedAt }) });
-  return { kind: "mp4", file, rung, durationSec: written.durationSec, elapsedMs: run.elapsedMs, endedAt };
+  return { kind: "mp4", file, rung, durationSec: written.durationSec, elapsedMs: run.elapsedMs };
 }
 
 /** Seconds of video encoded per second of wall time. */
