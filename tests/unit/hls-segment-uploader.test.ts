@@ -42,6 +42,7 @@ describe("HLS segment uploader", () => {
     const started: string[] = [];
     let inFlight = 0;
     let maxInFlight = 0;
+    let completed = 0;
     const uploader = new HlsSegmentUploader({
       hlsDir: dir,
       parallel: 2,
@@ -53,6 +54,7 @@ describe("HLS segment uploader", () => {
         maxInFlight = Math.max(maxInFlight, inFlight);
         await new Promise((resolve) => setTimeout(resolve, 15));
         inFlight -= 1;
+        completed += 1;
         return stored(request);
       },
     });
@@ -65,7 +67,8 @@ describe("HLS segment uploader", () => {
       assert.ok(!started.includes(`hls/720p/${name}`), `${name} must not go up before it is closed`);
       await rename(path.join(dir, "720p", `${name}.tmp`), path.join(dir, "720p", name));
     }
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    // Until what is closed so far has gone up (the poll is every 10 ms): nothing is waiting for the encode to end.
+    for (let wait = 0; wait < 500 && completed < 6; wait += 1) await new Promise((resolve) => setTimeout(resolve, 10));
     assert.ok(started.includes("hls/720p/segment_00000.m4s"), "segments go up while the encode runs");
     assert.ok(started.includes("hls/720p/init_0.mp4"), "the init file goes up once a segment of its rendition exists");
     await writeFile(path.join(dir, "720p", "segment_00005.m4s"), "last");
@@ -109,19 +112,22 @@ describe("HLS segment uploader", () => {
     await writeFile(path.join(dir, "480p", "segment_00000.ts"), "x");
     const controller = new AbortController();
     let settled = 0;
+    let started!: () => void;
+    const firstStarted = new Promise<void>((resolve) => (started = resolve));
     const uploader = new HlsSegmentUploader({
       hlsDir: dir,
       parallel: 2,
       pollMs: 5,
       signal: controller.signal,
       upload: async (request) => {
+        started();
         await new Promise((resolve) => setTimeout(resolve, 40));
         settled += 1;
         return stored(request);
       },
     });
     uploader.start();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await firstStarted;
     controller.abort("cancelled");
     await writeFile(path.join(dir, "480p", "segment_00001.ts"), "x");
     await uploader.stop();

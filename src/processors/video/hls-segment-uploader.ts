@@ -116,7 +116,11 @@ export class HlsSegmentUploader {
   async finish(): Promise<OutputFile[]> {
     this.encodeEnded();
     await this.#finalScan;
-    while (this.#running.size > 0 || (this.#queue.length > 0 && !this.#error)) await Promise.allSettled([...this.#running]);
+    for (;;) {
+      if (this.#running.size > 0) await Promise.allSettled([...this.#running]);
+      else if (this.#queue.length > 0 && !this.#error && !this.#stopped) this.#pump();
+      else break;
+    }
     if (this.#error) throw this.#error;
     this.#stopped = true;
     return [...this.#stored].sort((a, b) => a.key.localeCompare(b.key));
