@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
 import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -71,14 +72,15 @@ describe("HLS segment uploader", () => {
     for (let wait = 0; wait < 500 && completed < 6; wait += 1) await new Promise((resolve) => setTimeout(resolve, 10));
     assert.ok(started.includes("hls/720p/segment_00000.m4s"), "segments go up while the encode runs");
     assert.ok(started.includes("hls/720p/init_0.mp4"), "the init file goes up once a segment of its rendition exists");
-    await writeFile(path.join(dir, "720p", "segment_00005.m4s"), "last");
-    await writeFile(path.join(dir, "720p", "index.m3u8"), "#EXTM3U");
+    // The last segment and the playlist appear as ffmpeg exits (written synchronously here, so no poll sees them first).
+    writeFileSync(path.join(dir, "720p", "segment_00005.m4s"), "last");
+    writeFileSync(path.join(dir, "720p", "index.m3u8"), "#EXTM3U");
     uploader.encodeEnded();
     const outputs = await uploader.finish();
     assert.deepEqual(outputs.map((output) => output.key), ["run/hls/720p/init_0.mp4", ...[0, 1, 2, 3, 4, 5].map((index) => `run/hls/720p/segment_0000${index}.m4s`)]);
     assert.equal(new Set(started).size, started.length, "no file uploaded twice");
     assert.ok(maxInFlight <= 2);
-    assert.ok(uploader.storedBeforeExit > 0 && uploader.storedBeforeExit < outputs.length);
+    assert.ok(uploader.storedBeforeExit > 0 && uploader.storedBeforeExit < outputs.length, `${uploader.storedBeforeExit} of ${outputs.length} stored before the end, ${completed} completed`);
     assert.ok(!uploader.has("hls/720p/index.m3u8"));
   });
 
