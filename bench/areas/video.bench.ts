@@ -97,6 +97,7 @@ export async function benchVideo(context: BenchContext): Promise<AreaReport> {
     figures.push({ label: "raw one ffmpeg per rung, side by side", unit: "× realtime", runs: factor(times.perRungParallel) });
     ratios.push({ label: "one-pass / per-rung parallel (speed-up)", runs: times.onePass.map((ms, index) => speedRatioFromTimes(ms, times.perRungParallel[index]!)) });
   }
+  const overlap = jobs.map((job) => overlapOf(job)).filter((value) => value !== undefined);
   const encodeMs = jobs.map((job) => Number(job.timeline.find((entry) => entry.event === "encoded")?.detail?.["elapsedMs"] ?? Number.NaN)).filter(Number.isFinite);
   return {
     title: "Video",
@@ -104,13 +105,34 @@ export async function benchVideo(context: BenchContext): Promise<AreaReport> {
       `input: a generated ${durationSec} s 1920×1080 30 fps clip (testsrc2 with temporal grain, H.264 16 Mbit/s, AAC)`,
       `ladder: ${rungs.map((rung) => `${rung.name} ${rung.width}×${rung.height} ${rung.videoKbps}k`).join(" / ")}, x264 ${config.x264Preset}, ${config.segmentSeconds} s ${config.segmentFormat} segments`,
       "one job at a time (MEDIA_PROCESSOR_CONCURRENCY=1) against one ffmpeg command at a time; realtime factor = seconds of video per second of wall time",
-      "the pipeline also downloads the clip, probes it, probes each rendition, extracts a poster (JPEG + WebP) and uploads every playlist and segment",
+      "the pipeline also downloads the clip, probes it, extracts a poster (JPEG + WebP) beside the encode, uploads each segment as ffmpeg closes it and every playlist after the encode",
     ],
     figures,
     ratios,
     notes: [
       `Inside the pipeline's job, ffmpeg's ladder run itself took a median ${round(median(encodeMs) / 1000, 1)} s (timeline \`encoded\` detail), against ${round(median(times.onePass) / 1000, 1)} s for the same command run raw; the rest is the job's own steps. Mean step costs: ${describeStepCosts(stepCosts(jobs), 5)}.`,
+      ...(overlap.length > 0
+        ? [`Overlap (timeline \`startedAt\`/\`endedAt\`): the upload started a median ${round(median(overlap.map((value) => value.uploadLeadMs)) / 1000, 1)} s before ffmpeg exited, with ${round(median(overlap.map((value) => value.duringEncode)), 0)} of ${round(median(overlap.map((value) => value.files)), 0)} files stored by then; the poster ran ${round(median(overlap.map((value) => value.posterMs)) / 1000, 2)} s beside the encode; ${round(median(overlap.map((value) => value.tailMs)) / 1000, 2)} s from ffmpeg's exit to the last upload.`]
+        : []),
     ],
+  };
+}
+
+/** How a job's upload and poster overlapped its encode, from the step times its timeline entries carry (undefined for older timelines). */
+function overlapOf(job: JobRecord): { uploadLeadMs: number; duringEncode: number; files: number; posterMs: number; tailMs: number } | undefined {
+  const detail = (name: string) => job.timeline.find((entry) => entry.event === name);
+  const encoded = detail("encoded")?.detail as { endedAt?: string } | undefined;
+  const uploaded = detail("uploaded");
+  const upload = uploaded?.detail as { startedAt?: string; duringEncode?: number; files?: number } | undefined;
+  const poster = detail("poster")?.detail as { startedAt?: string; endedAt?: string } | undefined;
+  if (!encoded?.endedAt || !upload?.startedAt || !uploaded || !poster?.startedAt || !poster.endedAt) return undefined;
+  const encodeEnd = Date.parse(encoded.endedAt);
+  return {
+    uploadLeadMs: encodeEnd - Date.parse(upload.startedAt),
+    duringEncode: upload.duringEncode ?? 0,
+    files: upload.files ?? 0,
+    posterMs: Date.parse(poster.endedAt) - Date.parse(poster.startedAt),
+    tailMs: Date.parse(uploaded.at) - encodeEnd,
   };
 }
 

@@ -1,21 +1,22 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { AppConfig } from "../config/config.ts";
-import { processingError, throwIfAborted } from "../errors.ts";
+import { processingError, throwIfAborted, toMediaError, type MediaError } from "../errors.ts";
 import type { DetectedMedia } from "../media/detected-media.ts";
 import { runFfmpeg } from "../media/ffmpeg.runner.ts";
 import { durationScanReason, scanDuration } from "../media/duration-scan.ts";
 import { assertDecodable, probeMedia, type MediaProbe, type VideoStreamProbe } from "../media/ffprobe.ts";
 import { VIDEO_DEMUXERS } from "../media/safe-input.ts";
 import type { OutputFile, OutputRequest, ProcessContext, ProcessResult, Processor } from "./processor.ts";
-import type { VideoEncodeSource } from "./video/encode-options.ts";
+import { expectedOutputFps, type VideoEncodeSource } from "./video/encode-options.ts";
 import { AUDIO_ONLY_NAME, hlsLadderArgs } from "./video/hls-command.ts";
 import { hlsOutputRequests, IMMUTABLE_CACHE_CONTROL, uploadAll } from "./video/hls-uploads.ts";
+import { HlsSegmentUploader } from "./video/hls-segment-uploader.ts";
 import { planLadder, type PlannedRung } from "./video/ladder-plan.ts";
 import { buildMasterPlaylist } from "./video/master-playlist.ts";
 import { webMp4Args } from "./video/mp4-command.ts";
 import { extractPoster, type PosterFiles } from "./video/poster.ts";
-import { measureRendition, writeIFramePlaylist, type RenditionStats } from "./video/rendition-stats.ts";
+import { measureRendition, writeIFramePlaylist, type KnownRendition, type RenditionStats } from "./video/rendition-stats.ts";
 import { makeStoryboard } from "./video/storyboard.ts";
 import { toneMapSourceOf, type ToneMapSource } from "./video/tone-map.ts";
 import { fitLadderToContent } from "./video/content-probe.ts";
@@ -25,6 +26,12 @@ import { scoreVideoOutputs, withRenditionQuality } from "./quality/video-quality
  * Video: probe → check limits → plan the ladder → encode (one-pass HLS ladder, or a web MP4
  * when HLS is off) → poster → optional storyboard → upload. Each step is a small function;
  * the AbortSignal is checked between steps and kills ffmpeg within a step.
+ *
+ * The steps overlap where they can (issue 20): the poster and storyboard read the source, not
+ * the renditions, so they run beside the encode; HLS segments go up while ffmpeg writes the
+ * next ones (hls-segment-uploader.ts), the playlists and the master last. The timeline keeps
+ * its order (probed, planned, encoded, poster, uploaded); each of those entries carries the
+ * step's own `startedAt`/`endedAt`, which is where the overlap shows.
  */
 export function createVideoProcessor(_config: AppConfig): Processor {
   return {
@@ -51,8 +58,23 @@ interface Source {
 }
 
 type Encoded =
-  | { kind: "hls"; dir: string; renditions: RenditionStats[]; iFramePlaylists: string[]; elapsedMs: number }
+  | { kind: "hls"; dir: string; renditions: RenditionStats[]; iFramePlaylists: string[]; elapsedMs: number; uploader: HlsSegmentUploader }
   | { kind: "mp4"; file: string; rung: PlannedRung; durationSec: number | undefined; elapsedMs: number };
+
+/** A step's result with when it ran (epoch ms), for its timeline entry. */
+interface Timed<T> {
+  value: T;
+  startedAt: number;
+  endedAt: number;
+}
+
+type Storyboard = Awaited<ReturnType<typeof makeStoryboard>>;
+
+/** The poster and storyboard, running beside the encode. */
+interface SideSteps {
+  poster: Promise<Timed<PosterFiles>>;
+  storyboard: Promise<Timed<Storyboard> | undefined>;
+}
 
 async function processVideo(ctx: ProcessContext): Promise<ProcessResult> {
   const report = progressReporter(ctx);
@@ -62,22 +84,88 @@ async function processVideo(ctx: ProcessContext): Promise<ProcessResult> {
   const planned = planStep(ctx, source);
   // VIDEO_CONTENT_AWARE_LADDER (off by default): rung bitrates fitted to the content by a probe encode (HLS only).
   const rungs = ctx.config.video.contentAwareLadder && ctx.config.video.hlsEnabled ? await fitLadderToContent(ctx, { demuxer: source.demuxer, source: source.encode, settings: encodeSettings(ctx.config), rungs: planned }) : planned;
-  const encoded = ctx.config.video.hlsEnabled ? await encodeHlsStep(ctx, source, rungs, report) : await encodeMp4Step(ctx, source, rungs, report);
-  throwIfAborted(ctx.signal);
+  const top = rungs.at(-1)!;
+  // One signal for everything that runs at once: a failed upload or side step stops the encode, and a failed encode stops the side steps.
+  const stop = new AbortController();
+  const work: ProcessContext = { ...ctx, signal: AbortSignal.any([ctx.signal, stop.signal]) };
+  const uploader = ctx.config.video.hlsEnabled ? new HlsSegmentUploader({ hlsDir: hlsDirOf(ctx), upload: (request) => ctx.output(request), parallel: UPLOAD_PARALLELISM, signal: work.signal, onError: (error) => stop.abort(error) }) : undefined;
+  const side = startSideSteps(work, source, top, uploader, (error) => stop.abort(error));
+  let encoded: Encoded;
+  try {
+    encoded = uploader ? await encodeHlsStep(work, source, rungs, uploader, report) : await encodeMp4Step(work, source, rungs, report);
+    throwIfAborted(ctx.signal);
+  } catch (error) {
+    stop.abort(toMediaError(error));
+    await Promise.allSettled([side.poster, side.storyboard, uploader?.stop()]);
+    throw error;
+  }
   // QUALITY_SCORES (off by default): each rendition's SSIM/PSNR against the source, on its playlist or MP4 output.
   const quality = ctx.config.quality.scores ? await scoreVideoOutputs(ctx, { demuxer: source.demuxer, source: source.encode, settings: encodeSettings(ctx.config), rungs, encoded }) : undefined;
-  const top = rungs.at(-1)!;
-  const poster = await posterStep(ctx, source, top);
-  report("poster", 1);
-  throwIfAborted(ctx.signal);
-  const storyboard = ctx.config.video.storyboard ? await storyboardStep(ctx, source) : undefined;
-  report("storyboard", 1);
-  throwIfAborted(ctx.signal);
-  const outputs = withRenditionQuality(await uploadStep(ctx, encoded, poster, storyboard, report), quality);
+  const { poster, storyboard } = await sideStepsDone(ctx, side, encoded, report);
+  const outputs = withRenditionQuality(await uploadStep(ctx, encoded, poster.value, storyboard?.value, report), quality);
   // Segments are not listed one by one in the result; the tree's key prefix finds them all.
   const masterKey = outputs.find((output) => output.variant === "hls_master")?.key;
   const hlsKeyPrefix = masterKey?.slice(0, masterKey.length - "master.m3u8".length);
-  return { outputs, metadata: describeResult(ctx, source, encoded, poster, hlsKeyPrefix) };
+  return { outputs, metadata: describeResult(ctx, source, encoded, poster.value, hlsKeyPrefix) };
+}
+
+function hlsDirOf(ctx: ProcessContext): string {
+  return path.join(ctx.workDir, "hls");
+}
+
+/** Runs `work` and notes when it started and ended. */
+async function timed<T>(work: () => Promise<T>): Promise<Timed<T>> {
+  const startedAt = Date.now();
+  const value = await work();
+  return { value, startedAt, endedAt: Date.now() };
+}
+
+/**
+ * Starts the poster and the storyboard beside the encode (both decode the source, never the
+ * renditions). With HLS their files go up through the segment uploader as soon as they exist.
+ * A failure stops the job's other work through `fail` and is thrown where they are awaited.
+ */
+function startSideSteps(ctx: ProcessContext, source: Source, top: PlannedRung, uploader: HlsSegmentUploader | undefined, fail: (error: MediaError) => void): SideSteps {
+  const watched = <T>(promise: Promise<T>): Promise<T> => {
+    promise.catch((error: unknown) => fail(toMediaError(error)));
+    return promise;
+  };
+  const poster = watched(timed(() => posterStep(ctx, source, top)).then((step) => {
+    for (const request of posterRequests(step.value)) uploader?.add(request);
+    return step;
+  }));
+  const storyboard = watched(
+    ctx.config.video.storyboard
+      ? timed(() => storyboardStep(ctx, source)).then((step) => {
+          for (const request of storyboardRequests(step.value)) uploader?.add(request);
+          return step;
+        })
+      : Promise.resolve(undefined),
+  );
+  return { poster, storyboard };
+}
+
+/** Awaits the side steps after the encode and records them on the timeline in the usual order, with their real times. */
+async function sideStepsDone(ctx: ProcessContext, side: SideSteps, encoded: Encoded, report: (phase: Phase, fraction: number) => void): Promise<{ poster: Timed<PosterFiles>; storyboard: Timed<Storyboard> | undefined }> {
+  const settled = await Promise.allSettled([side.poster, side.storyboard]);
+  const failed = settled.find((result) => result.status === "rejected");
+  if (failed) {
+    if (encoded.kind === "hls") await encoded.uploader.stop();
+    throw failed.reason;
+  }
+  const poster = await side.poster;
+  ctx.step("poster", { source: poster.value.source, atSec: Math.round(poster.value.atSec * 1000) / 1000, size: `${poster.value.width}x${poster.value.height}`, ...stepTimes(poster) });
+  report("poster", 1);
+  const storyboard = await side.storyboard;
+  if (storyboard) ctx.step("storyboard", { tiles: storyboard.value.plan.count, intervalSec: storyboard.value.plan.intervalSec, ...stepTimes(storyboard) });
+  report("storyboard", 1);
+  throwIfAborted(ctx.signal);
+  return { poster, storyboard };
+}
+
+/** `startedAt`/`endedAt` of a step, as ISO times (the timeline entry's own `at` is when it was recorded). */
+function stepTimes(step: { startedAt: number; endedAt: number }): { startedAt: string; endedAt: string } {
+  return { startedAt: new Date(step.startedAt).toISOString(), endedAt: new Date(step.endedAt).toISOString() };
 }
 
 /** Maps a phase's own 0–1 fraction onto the job's 0–100 and never lets the number go backwards. */
@@ -186,11 +274,19 @@ function encodeSettings(config: AppConfig) {
   return { x264Preset: video.x264Preset, maxFps: video.maxFps, segmentSeconds: video.segmentSeconds, keyframeSeconds: video.keyframeSeconds, addSilentAudio: video.addSilentAudio, segmentFormat: video.segmentFormat };
 }
 
-async function encodeHlsStep(ctx: ProcessContext, source: Source, rungs: PlannedRung[], report: (phase: Phase, fraction: number) => void): Promise<Encoded> {
-  const dir = path.join(ctx.workDir, "hls");
+/**
+ * The ladder, with its segments going up while ffmpeg writes: the uploader watches the folder
+ * from before ffmpeg starts. After a successful exit each rendition is measured (while the last
+ * segments upload), the I-frame playlists and the master are written; playlists are uploaded
+ * later, by uploadStep, once every segment is stored.
+ */
+async function encodeHlsStep(ctx: ProcessContext, source: Source, rungs: PlannedRung[], uploader: HlsSegmentUploader, report: (phase: Phase, fraction: number) => void): Promise<Encoded> {
+  const dir = hlsDirOf(ctx);
   await mkdir(dir, { recursive: true });
   const video = ctx.config.video;
   const audioOnlyKbps = video.audioOnlyRendition && source.probe.audio ? rungs.at(-1)!.audioKbps : undefined;
+  const startedAt = Date.now();
+  uploader.start();
   const run = await runFfmpeg({
     args: hlsLadderArgs({ inputPath: ctx.inputPath, demuxer: source.demuxer, source: source.encode, rungs, settings: encodeSettings(ctx.config), audioOnlyKbps, outDir: dir }),
     durationSec: source.durationSec,
@@ -198,9 +294,12 @@ async function encodeHlsStep(ctx: ProcessContext, source: Source, rungs: Planned
     timeoutMs: ctx.config.jobs.processingTimeoutMs,
     onProgress: (progress) => progress.percent !== undefined && report("encode", progress.percent / 100),
   });
-  const names = [...rungs.map((rung) => rung.name), ...(audioOnlyKbps !== undefined ? [AUDIO_ONLY_NAME] : [])];
+  const endedAt = Date.now();
+  uploader.encodeEnded();
   const renditions = await Promise.all(
-    names.map((name) => measureRendition(dir, name, { segmentSeconds: video.segmentSeconds, signal: ctx.signal, expectVideo: name !== AUDIO_ONLY_NAME, scratchDir: ctx.workDir, encodedFrames: run.lastProgress?.frame })),
+    knownRenditions(ctx.config, source, rungs, audioOnlyKbps).map(({ name, known }) =>
+      measureRendition(dir, name, { segmentSeconds: video.segmentSeconds, signal: ctx.signal, expectVideo: known.video !== undefined, scratchDir: ctx.workDir, encodedFrames: run.lastProgress?.frame, known }),
+    ),
   );
   const version = Math.max(3, ...renditions.map((rendition) => rendition.playlistVersion));
   const iFrameStreams = video.iFramePlaylists ? (await Promise.all(renditions.map((rendition) => writeIFramePlaylist(dir, rendition, video.keyframeSeconds)))).filter((stream) => stream !== undefined) : [];
@@ -211,13 +310,25 @@ async function encodeHlsStep(ctx: ProcessContext, source: Source, rungs: Planned
     elapsedMs: run.elapsedMs,
     realtimeFactor: realtimeFactor(source.durationSec, run.elapsedMs),
     renditions: renditions.map((rendition) => `${rendition.name} ${rendition.segmentCount} segments ${Math.round(rendition.variant.averageBandwidth / 1000)}k`),
+    ...stepTimes({ startedAt, endedAt }),
   });
-  return { kind: "hls", dir, renditions, iFramePlaylists: iFrameStreams.map((stream) => stream.uri), elapsedMs: run.elapsedMs };
+  return { kind: "hls", dir, renditions, iFramePlaylists: iFrameStreams.map((stream) => stream.uri), elapsedMs: run.elapsedMs, uploader };
+}
+
+/** Each rendition's name and what the command fixes about it: its size, its audio, the frame-rate grid (see KnownRendition). */
+function knownRenditions(config: AppConfig, source: Source, rungs: readonly PlannedRung[], audioOnlyKbps: number | undefined): Array<{ name: string; known: KnownRendition }> {
+  const withAudio = source.encode.audioStreamIndex !== undefined || config.video.addSilentAudio;
+  const gridFps = expectedOutputFps(source.encode, config.video.maxFps);
+  return [
+    ...rungs.map((rung) => ({ name: rung.name, known: { video: { width: rung.width, height: rung.height, gridFps }, audio: withAudio } })),
+    ...(audioOnlyKbps !== undefined ? [{ name: AUDIO_ONLY_NAME, known: { video: undefined, audio: true } }] : []),
+  ];
 }
 
 async function encodeMp4Step(ctx: ProcessContext, source: Source, rungs: PlannedRung[], report: (phase: Phase, fraction: number) => void): Promise<Encoded> {
   const rung = rungs.at(-1)!;
   const file = path.join(ctx.workDir, "web.mp4");
+  const startedAt = Date.now();
   const run = await runFfmpeg({
     args: webMp4Args({ inputPath: ctx.inputPath, demuxer: source.demuxer, source: source.encode, rung, settings: encodeSettings(ctx.config), outFile: file }),
     durationSec: source.durationSec,
@@ -225,10 +336,11 @@ async function encodeMp4Step(ctx: ProcessContext, source: Source, rungs: Planned
     timeoutMs: ctx.config.jobs.processingTimeoutMs,
     onProgress: (progress) => progress.percent !== undefined && report("encode", progress.percent / 100),
   });
+  const endedAt = Date.now();
   // Judge the run by its file: it must hold a decodable video stream.
   const written = await probeMedia(file, { demuxers: ["mov"], signal: ctx.signal });
   if (!written.video) throw processingError("mp4-no-video", "the web MP4 has no video stream");
-  ctx.step("encoded", { output: "mp4", toneMapped: source.toneMap !== undefined, elapsedMs: run.elapsedMs, realtimeFactor: realtimeFactor(source.durationSec, run.elapsedMs), size: `${rung.width}x${rung.height}` });
+  ctx.step("encoded", { output: "mp4", toneMapped: source.toneMap !== undefined, elapsedMs: run.elapsedMs, realtimeFactor: realtimeFactor(source.durationSec, run.elapsedMs), size: `${rung.width}x${rung.height}`, ...stepTimes({ startedAt, endedAt }) });
   return { kind: "mp4", file, rung, durationSec: written.durationSec, elapsedMs: run.elapsedMs };
 }
 
@@ -255,7 +367,6 @@ async function posterStep(ctx: ProcessContext, source: Source, top: PlannedRung)
     signal: ctx.signal,
     timeoutMs: ctx.config.jobs.processingTimeoutMs,
   });
-  ctx.step("poster", { source: poster.source, atSec: Math.round(poster.atSec * 1000) / 1000, size: `${poster.width}x${poster.height}` });
   return poster;
 }
 
@@ -272,44 +383,63 @@ async function storyboardStep(ctx: ProcessContext, source: Source) {
     signal: ctx.signal,
     timeoutMs: ctx.config.jobs.processingTimeoutMs,
   });
-  ctx.step("storyboard", { tiles: storyboard.plan.count, intervalSec: storyboard.plan.intervalSec });
   return storyboard;
 }
 
 /**
  * Everything goes up through ctx.output. The job result lists playlists, posters and files a
- * client opens; the (possibly hundreds of) segments are uploaded but only counted.
+ * client opens; the (possibly hundreds of) segments are uploaded but only counted. With HLS the
+ * segments, init files, poster and storyboard are already stored or in flight (the segment
+ * uploader); the media playlists, I-frame playlists and the master go up once all of them are.
  */
-async function uploadStep(
-  ctx: ProcessContext,
-  encoded: Encoded,
-  poster: PosterFiles,
-  storyboard: Awaited<ReturnType<typeof storyboardStep>> | undefined,
-  report: (phase: Phase, fraction: number) => void,
-): Promise<OutputFile[]> {
-  const requests: OutputRequest[] = encoded.kind === "hls" ? await hlsOutputRequests(encoded.dir) : [];
-  if (encoded.kind === "mp4") {
+async function uploadStep(ctx: ProcessContext, encoded: Encoded, poster: PosterFiles, storyboard: Storyboard | undefined, report: (phase: Phase, fraction: number) => void): Promise<OutputFile[]> {
+  const early = encoded.kind === "hls" ? await encoded.uploader.finish() : [];
+  const requests: OutputRequest[] = [];
+  if (encoded.kind === "hls") {
+    requests.push(...(await hlsOutputRequests(encoded.dir)).filter((request) => !encoded.uploader.has(request.name)));
+  } else {
     requests.push({ name: "web.mp4", variant: "web_mp4", body: { file: encoded.file }, contentType: "video/mp4", cacheControl: IMMUTABLE_CACHE_CONTROL, width: encoded.rung.width, height: encoded.rung.height, durationSec: encoded.durationSec });
+    requests.push(...posterRequests(poster), ...(storyboard ? storyboardRequests(storyboard) : []));
   }
-  const posterSize = { width: poster.width, height: poster.height };
-  requests.push(
-    { name: "poster.jpg", variant: "poster", body: { file: poster.jpeg }, contentType: "image/jpeg", cacheControl: IMMUTABLE_CACHE_CONTROL, ...posterSize },
-    { name: "poster.webp", variant: "poster_webp", body: { file: poster.webp }, contentType: "image/webp", cacheControl: IMMUTABLE_CACHE_CONTROL, ...posterSize },
-  );
-  if (storyboard) {
-    requests.push(
-      { name: "storyboard/sprite.jpg", variant: "storyboard_sprite", body: { file: storyboard.sprite }, contentType: "image/jpeg", cacheControl: IMMUTABLE_CACHE_CONTROL },
-      { name: "storyboard/storyboard.vtt", variant: "storyboard_vtt", body: { file: storyboard.vtt }, contentType: "text/vtt", cacheControl: IMMUTABLE_CACHE_CONTROL },
-    );
-  }
-  const uploaded = await uploadAll(requests, (request) => ctx.output(request), {
+  const total = early.length + requests.length;
+  report("upload", early.length / total);
+  const late = await uploadAll(requests, (request) => ctx.output(request), {
     parallel: UPLOAD_PARALLELISM,
     signal: ctx.signal,
-    onUploaded: (done, total) => report("upload", done / total),
+    onUploaded: (done) => report("upload", (early.length + done) / total),
   });
+  const uploaded = [...early, ...late];
   const segments = uploaded.filter((output) => output.variant === "hls_segment" || output.variant === "hls_init");
-  ctx.step("uploaded", { files: uploaded.length, bytes: uploaded.reduce((sum, output) => sum + output.bytes, 0), segments: segments.length });
-  return withRenditionFacts(uploaded.filter((output) => output.variant !== "hls_segment" && output.variant !== "hls_init"), encoded);
+  const firstStartedAt = encoded.kind === "hls" ? encoded.uploader.firstStartedAt : undefined;
+  ctx.step("uploaded", {
+    files: uploaded.length,
+    bytes: uploaded.reduce((sum, output) => sum + output.bytes, 0),
+    segments: segments.length,
+    ...(encoded.kind === "hls" ? { duringEncode: encoded.uploader.storedBeforeExit, startedAt: new Date(firstStartedAt ?? Date.now()).toISOString() } : {}),
+  });
+  return withRenditionFacts(inResultOrder(uploaded.filter((output) => output.variant !== "hls_segment" && output.variant !== "hls_init")), encoded);
+}
+
+/** Playlists (by key), the master, the web MP4, then poster and storyboard files: the order the result has always listed them in. */
+const RESULT_ORDER = ["hls_playlist", "hls_master", "web_mp4", "poster", "poster_webp", "storyboard_sprite", "storyboard_vtt"];
+function inResultOrder(outputs: OutputFile[]): OutputFile[] {
+  const rank = (output: OutputFile) => (RESULT_ORDER.includes(output.variant) ? RESULT_ORDER.indexOf(output.variant) : RESULT_ORDER.length);
+  return [...outputs].sort((a, b) => rank(a) - rank(b) || a.key.localeCompare(b.key));
+}
+
+function posterRequests(poster: PosterFiles): OutputRequest[] {
+  const size = { width: poster.width, height: poster.height };
+  return [
+    { name: "poster.jpg", variant: "poster", body: { file: poster.jpeg }, contentType: "image/jpeg", cacheControl: IMMUTABLE_CACHE_CONTROL, ...size },
+    { name: "poster.webp", variant: "poster_webp", body: { file: poster.webp }, contentType: "image/webp", cacheControl: IMMUTABLE_CACHE_CONTROL, ...size },
+  ];
+}
+
+function storyboardRequests(storyboard: Storyboard): OutputRequest[] {
+  return [
+    { name: "storyboard/sprite.jpg", variant: "storyboard_sprite", body: { file: storyboard.sprite }, contentType: "image/jpeg", cacheControl: IMMUTABLE_CACHE_CONTROL },
+    { name: "storyboard/storyboard.vtt", variant: "storyboard_vtt", body: { file: storyboard.vtt }, contentType: "text/vtt", cacheControl: IMMUTABLE_CACHE_CONTROL },
+  ];
 }
 
 /** Adds width/height/duration to each rung's playlist entry in the result. */

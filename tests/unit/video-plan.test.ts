@@ -74,7 +74,7 @@ describe("ffmpeg command builders", () => {
       "-b:v:0", "1400k", "-maxrate:v:0", "1680k", "-bufsize:v:0", "2800k", "-b:a:0", "96k",
       "-b:v:1", "2800k", "-maxrate:v:1", "3360k", "-bufsize:v:1", "5600k", "-b:a:1", "128k",
       "-max_muxing_queue_size", "4096",
-      "-f", "hls", "-hls_time", "4", "-hls_playlist_type", "vod", "-hls_flags", "independent_segments", "-hls_segment_type", "mpegts",
+      "-f", "hls", "-hls_time", "4", "-hls_playlist_type", "vod", "-hls_flags", "independent_segments+temp_file", "-hls_segment_type", "mpegts",
       "-hls_segment_filename", "/w/hls/%v/segment_%05d.ts",
       "-var_stream_map", "v:0,a:0,name:480p v:1,a:1,name:720p",
       "-y", "/w/hls/%v/index.m3u8",

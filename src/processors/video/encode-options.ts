@@ -60,6 +60,22 @@ export function planFrameRate(source: Pick<VideoEncodeSource, "fps" | "baseFps">
   return { mode: "source", fps: measured };
 }
 
+/**
+ * The frame-rate grid the outputs are expected to have (pure), for describing a rendition
+ * without probing it again; undefined when only the output can say. `cfr-cap`: the fps filter's
+ * rate. `source`: the rate ffmpeg 5.1 gives a constant-rate output, its av_guess_frame_rate():
+ * the stream's base rate, or its measured rate when the base is a timestamp grid far above it.
+ * `vfr`: frames keep their own times, so the grid is whatever the muxer writes.
+ * rendition-stats.ts uses it only when the frames ffmpeg reported encoding confirm it.
+ */
+export function expectedOutputFps(source: Pick<VideoEncodeSource, "fps" | "baseFps">, maxFps: number): number | undefined {
+  const plan = planFrameRate(source, maxFps);
+  if (plan.mode === "cfr-cap") return plan.fps;
+  if (plan.mode === "vfr") return undefined;
+  if (source.fps !== undefined && source.baseFps !== undefined && source.fps < 70 && source.baseFps > 210) return source.fps;
+  return source.baseFps ?? source.fps;
+}
+
 /** The filter that applies the plan at the head of the graph ("" when none is needed). */
 export function frameRateFilter(plan: FrameRatePlan, maxFps: number): string {
   if (plan.mode === "cfr-cap") return `fps=${plan.fps},`;

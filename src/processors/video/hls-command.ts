@@ -73,7 +73,10 @@ export function hlsLadderArgs(input: HlsCommandInput): string[] {
     "-f", "hls",
     "-hls_time", String(settings.segmentSeconds),
     "-hls_playlist_type", "vod",
-    "-hls_flags", "independent_segments",
+    // temp_file: each segment is written as `<name>.tmp` and renamed when closed, so a segment
+    // under its final name is complete and can be uploaded while ffmpeg writes the next one
+    // (hls-segment-uploader.ts). The bytes are the same as without it.
+    "-hls_flags", "independent_segments+temp_file",
     "-hls_segment_type", settings.segmentFormat,
     ...(fmp4 ? ["-hls_fmp4_init_filename", "init.mp4"] : []),
     "-hls_segment_filename", path.join(input.outDir, "%v", `segment_%05d.${fmp4 ? "m4s" : "ts"}`),

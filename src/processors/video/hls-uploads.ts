@@ -35,18 +35,23 @@ export async function hlsOutputRequests(hlsDir: string): Promise<OutputRequest[]
   const requests: OutputRequest[] = [];
   for (const entry of entries) {
     if (!entry.isFile()) continue;
-    const relative = path.relative(hlsDir, path.join(entry.parentPath, entry.name)).split(path.sep).join("/");
-    const contentType = HLS_CONTENT_TYPES[path.extname(relative)];
-    if (!contentType) continue;
-    requests.push({
-      name: `hls/${relative}`,
-      variant: hlsFileKind(relative),
-      body: { file: path.join(hlsDir, relative) },
-      contentType,
-      cacheControl: IMMUTABLE_CACHE_CONTROL,
-    });
+    const request = hlsFileRequest(hlsDir, path.relative(hlsDir, path.join(entry.parentPath, entry.name)).split(path.sep).join("/"));
+    if (request) requests.push(request);
   }
   return requests.sort((a, b) => priority(a) - priority(b) || a.name.localeCompare(b.name));
+}
+
+/** The output request of one file of the tree (`720p/segment_00001.ts`, `/`-separated); undefined for what is not HLS (`.tmp` files). */
+export function hlsFileRequest(hlsDir: string, relative: string): OutputRequest | undefined {
+  const contentType = HLS_CONTENT_TYPES[path.posix.extname(relative)];
+  if (!contentType) return undefined;
+  return {
+    name: `hls/${relative}`,
+    variant: hlsFileKind(relative),
+    body: { file: path.join(hlsDir, ...relative.split("/")) },
+    contentType,
+    cacheControl: IMMUTABLE_CACHE_CONTROL,
+  };
 }
 
 /**

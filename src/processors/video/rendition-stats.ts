@@ -33,6 +33,19 @@ export interface MeasureOptions {
    * without it the first segment's frames are counted instead.
    */
   encodedFrames?: number | undefined;
+  /**
+   * What the command itself fixes about the rendition, so the first segment need not be probed
+   * again: its streams, the rung's exact size (the filter graph scales to it), AAC-LC audio,
+   * and the frame-rate grid ffmpeg is expected to write. The probe still runs when a fact is not
+   * settled this way: an unreadable H.264 configuration, no frame count, or a counted rate that
+   * is not the expected grid (variable-rate video, whose grid only the output says).
+   */
+  known?: KnownRendition | undefined;
+}
+
+export interface KnownRendition {
+  video: { width: number; height: number; gridFps: number | undefined } | undefined;
+  audio: boolean;
 }
 
 /**
@@ -68,19 +81,24 @@ export async function measureRendition(hlsDir: string, name: string, options: Me
   const initBytes = playlist.initUri ? (await stat(path.join(folder, playlist.initUri))).size : 0;
   const { peak, average } = measureBandwidth(segments, options.segmentSeconds);
   const first = playlist.segments[0]!;
-  const probe = await probeFirstSegment(folder, name, playlist.initUri, first.uri, options);
-  if (options.expectVideo && !probe.video) throw processingError("hls-no-video", `rendition ${name} has no video stream`);
   const configuration = await readFile(path.join(folder, playlist.initUri ?? first.uri)).then((bytes) => h264CodecStringFromBytes(bytes.subarray(0, 64 * 1024)));
-  const codecs = [
-    ...(probe.video ? [configuration ?? h264CodecString(probe.video.profile, probe.video.level) ?? "avc1.640028"] : []),
-    ...(probe.audio ? [aacCodecString(probe.audio.profile)] : []),
-  ];
-  return {
+  const base = {
     name,
     playlistVersion: playlist.version ?? 3,
     segmentCount: segments.length,
     bytes: segments.reduce((sum, segment) => sum + segment.bytes, initBytes),
     durationSec: segments.reduce((sum, segment) => sum + segment.durationSec, 0),
+  };
+  const known = knownVariant(options, configuration, segments);
+  if (known) return { ...base, variant: { uri: `${name}/index.m3u8`, bandwidth: peak, averageBandwidth: average, ...known } };
+  const probe = await probeFirstSegment(folder, name, playlist.initUri, first.uri, options);
+  if (options.expectVideo && !probe.video) throw processingError("hls-no-video", `rendition ${name} has no video stream`);
+  const codecs = [
+    ...(probe.video ? [configuration ?? h264CodecString(probe.video.profile, probe.video.level) ?? "avc1.640028"] : []),
+    ...(probe.audio ? [aacCodecString(probe.audio.profile)] : []),
+  ];
+  return {
+    ...base,
     variant: {
       uri: `${name}/index.m3u8`,
       bandwidth: peak,
@@ -90,6 +108,28 @@ export async function measureRendition(hlsDir: string, name: string, options: Me
       frameRate: probe.video ? realFrameRate(probe.video, framesOverTime(probe.video, options.encodedFrames, segments, first.durationSec)) : undefined,
     },
   };
+}
+
+/**
+ * The variant's codecs, size and frame rate from what the command fixed (pure), or undefined
+ * when one of them is not settled without a probe. The rate is the expected grid when the
+ * frames ffmpeg reported encoding, over the rendition's duration, confirm it (within 1 %, the
+ * tolerance {@link realFrameRate} applies).
+ */
+export function knownVariant(
+  options: Pick<MeasureOptions, "known" | "encodedFrames" | "expectVideo">,
+  configuration: string | undefined,
+  segments: ReadonlyArray<{ durationSec: number }>,
+): Pick<VariantStream, "codecs" | "resolution" | "frameRate"> | undefined {
+  const known = options.known;
+  if (!known || (known.video !== undefined) !== options.expectVideo) return undefined;
+  const audio = known.audio ? [aacCodecString("LC")] : [];
+  if (!known.video) return { codecs: audio, resolution: undefined, frameRate: undefined };
+  if (!configuration) return undefined;
+  const counted = framesOverTime({ packetCount: undefined }, options.encodedFrames, segments, 0);
+  const grid = known.video.gridFps;
+  if (counted === undefined || grid === undefined || Math.abs(grid - counted) >= grid * 0.01) return undefined;
+  return { codecs: [configuration, ...audio], resolution: { width: known.video.width, height: known.video.height }, frameRate: grid };
 }
 
 /**
