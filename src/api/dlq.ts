@@ -177,7 +177,7 @@ export class DeadLetterQueue {
       // The message stays in the DLQ (held, released at the end); its jobs go back to failed.
       for (const id of requeued) {
         await store.failQueued(id, enqueueFailure("the DLQ redrive could not send the message to the media queue")).catch(() => undefined);
-        await this.deps.actions.announceFailure(id);
+        await this.deps.actions.publishFailure(id);
       }
       throw error;
     }
