@@ -9,7 +9,7 @@ import { DeadLetterQueue } from "./api/dlq.ts";
 import { JobActions } from "./api/job-actions.ts";
 import { startQueueDepthMonitor } from "./api/queue-depths.ts";
 import type { ApiConfig } from "./config/config.ts";
-import { compileTenantPattern } from "./events/key-rules.ts";
+import { compileTenantPattern } from "./s3-events/key-rules.ts";
 import { startJobSweeper } from "./jobs/job-sweeper.ts";
 import { JobStore } from "./jobs/job.store.ts";
 import { createRedisClient } from "./jobs/redis.client.ts";

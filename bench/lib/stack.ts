@@ -9,13 +9,13 @@ import { Upload } from "@aws-sdk/lib-storage";
 import type { Redis } from "ioredis";
 import { loadConfig, type AppConfig } from "../../src/config/config.ts";
 import { startLocalStack, type LocalStack } from "../../src/dev/local-stack.ts";
-import { buildS3Notification } from "../../src/events/s3-event.parser.ts";
+import { buildS3Notification } from "../../src/s3-events/s3-event.parser.ts";
 import { isTerminal, jobIdFor, type JobRecord } from "../../src/jobs/job.model.ts";
 import { JobStore } from "../../src/jobs/job.store.ts";
 import { createRedisClient } from "../../src/jobs/redis.client.ts";
 import { createSqsClient } from "../../src/queue/sqs.client.ts";
 import { createS3Client } from "../../src/storage/s3.client.ts";
-import { bareETag } from "../../src/events/object-ref.ts";
+import { bareETag } from "../../src/s3-events/object-ref.ts";
 
 /**
  * The benchmark's side of the embedded local stack: the S3+SQS emulator in this process and a

@@ -1,8 +1,8 @@
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { fromAwsError, type JobErrorInfo } from "../errors.ts";
-import type { Owner } from "../events/key-rules.ts";
-import type { DroppedRecord } from "../events/object-ref.ts";
-import { buildS3Notification, parseMessageBody, type ParseRules } from "../events/s3-event.parser.ts";
+import type { Owner } from "../s3-events/key-rules.ts";
+import type { DroppedRecord } from "../s3-events/object-ref.ts";
+import { buildS3Notification, parseMessageBody, type ParseRules } from "../s3-events/s3-event.parser.ts";
 import { jobIdFor, jobSourceOf, type JobRecord, type JobStatus } from "../jobs/job.model.ts";
 import type { JobStore } from "../jobs/job.store.ts";
 import type { Logger } from "../logger.ts";

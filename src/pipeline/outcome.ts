@@ -15,7 +15,7 @@ import type { MessageAction } from "../queue/media.consumer.ts";
 
 /** What happened to one object of a message (or to the message itself). */
 export type FateEvent =
-  /** The body is not an S3 upload event at all. */
+  /** The body is not an S3 event at all. */
   | { kind: "unparseable"; reason: string }
   /** Redis did not answer the claim. */
   | { kind: "claim-failed" }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { buildS3Notification } from "../../src/events/s3-event.parser.ts";
+import { buildS3Notification } from "../../src/s3-events/s3-event.parser.ts";
 import { jobIdFor } from "../../src/jobs/job.model.ts";
 import type { Worker } from "../../src/worker.ts";
 import { transparentPng, truncatedJpeg } from "../helpers/generate-images.ts";
