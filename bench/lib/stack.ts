@@ -126,7 +126,7 @@ export class BenchStack {
   }
 
   /** Sends one S3 notification per input, ten to a batch call. Returns the epoch ms before the first send. */
-  async notify(inputs: readonly UploadedInput[]): Promise<number> {
+  async sendS3Events(inputs: readonly UploadedInput[]): Promise<number> {
     const startedAt = Date.now();
     for (let offset = 0; offset < inputs.length; offset += 10) {
       const entries = inputs.slice(offset, offset + 10).map((input, index) => ({
@@ -154,7 +154,7 @@ export class BenchStack {
 
   /** Sends the events, waits for every job, and insists that each completed. */
   async runJobs(inputs: readonly UploadedInput[], timeoutMs: number): Promise<PipelineRun> {
-    const startedAt = await this.notify(inputs);
+    const startedAt = await this.sendS3Events(inputs);
     const jobs = await this.waitForJobs(
       inputs.map((input) => input.jobId),
       timeoutMs,
