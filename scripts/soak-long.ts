@@ -24,7 +24,7 @@ import { loadConfig } from "../src/config/config.ts";
 import { startLocalStack } from "../src/dev/local-stack.ts";
 import { isRunning, killOnExit } from "../src/dev/stop-on-exit.ts";
 import { samplePdf } from "../src/dev/samples.ts";
-import { buildS3Notification } from "../src/events/s3-event.parser.ts";
+import { buildS3Notification } from "../src/s3-events/s3-event.parser.ts";
 import { isTerminal, jobIdFor, type JobStatus } from "../src/jobs/job.model.ts";
 import { JobStore } from "../src/jobs/job.store.ts";
 import { createRedisClient } from "../src/jobs/redis.client.ts";
@@ -32,7 +32,7 @@ import { runFfmpeg } from "../src/media/ffmpeg.runner.ts";
 import { createSqsClient } from "../src/queue/sqs.client.ts";
 import { createS3Client } from "../src/storage/s3.client.ts";
 import { startFaultProxy } from "../tests/helpers/fault-proxy.ts";
-import { bareETag } from "../src/events/object-ref.ts";
+import { bareETag } from "../src/s3-events/object-ref.ts";
 
 interface Tracked {
   id: string;

@@ -18,13 +18,13 @@ import { loadConfig } from "../src/config/config.ts";
 import { startLocalStack } from "../src/dev/local-stack.ts";
 import { isRunning, killOnExit } from "../src/dev/stop-on-exit.ts";
 import { generateSamples } from "../src/dev/samples.ts";
-import { buildS3Notification } from "../src/events/s3-event.parser.ts";
+import { buildS3Notification } from "../src/s3-events/s3-event.parser.ts";
 import { isTerminal, jobIdFor, type JobRecord } from "../src/jobs/job.model.ts";
 import { JobStore } from "../src/jobs/job.store.ts";
 import { createRedisClient } from "../src/jobs/redis.client.ts";
 import { createSqsClient } from "../src/queue/sqs.client.ts";
 import { createS3Client } from "../src/storage/s3.client.ts";
-import { bareETag } from "../src/events/object-ref.ts";
+import { bareETag } from "../src/s3-events/object-ref.ts";
 
 if (process.env.SOAK_MINUTES) {
   const { runLongSoak } = await import("./soak-long.ts");

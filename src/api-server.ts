@@ -9,19 +9,19 @@ import { DeadLetterQueue } from "./api/dlq.ts";
 import { JobActions } from "./api/job-actions.ts";
 import { startQueueDepthMonitor } from "./api/queue-depths.ts";
 import type { ApiConfig } from "./config/config.ts";
-import { compileTenantPattern } from "./events/key-rules.ts";
+import { compileTenantPattern } from "./s3-events/key-rules.ts";
 import { startJobSweeper } from "./jobs/job-sweeper.ts";
 import { JobStore } from "./jobs/job.store.ts";
 import { createRedisClient } from "./jobs/redis.client.ts";
 import { WorkerRegistry } from "./jobs/worker.registry.ts";
 import { createLogger, redactUrl, type Logger } from "./logger.ts";
 import { createMetrics } from "./metrics/metrics.ts";
-import { JobAnnouncer } from "./notify/job-announcer.ts";
+import { JobEventPublisher } from "./job-events/job-event.publisher.ts";
 import { WebhookDispatcher } from "./webhooks/webhook-dispatcher.ts";
 import { WebhookOutbox } from "./webhooks/webhook-outbox.ts";
 import { urlProblem } from "./webhooks/webhook-target.ts";
 import { ConfigError } from "./config/config.ts";
-import { createJobEventPublisher } from "./notify/sns.client.ts";
+import { createJobEventTopic } from "./job-events/sns.client.ts";
 import { startIntake, type Intake } from "./pipeline/intake.ts";
 import { createSqsClient } from "./queue/sqs.client.ts";
 import { createS3Client } from "./storage/s3.client.ts";
@@ -66,8 +66,8 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
   const store = new JobStore(redis, { keyPrefix: config.redis.keyPrefix, statusTtlSec: config.jobs.statusTtlSec, leaseTtlMs: config.jobs.leaseTtlMs, workerId: apiId });
   const workers = new WorkerRegistry(redis, config.redis.keyPrefix, config.workerHeartbeatMs);
   const metrics = createMetrics();
-  const events = createJobEventPublisher(config);
-  const webhooks = config.events.webhooksEnabled ? new WebhookOutbox(redis, config.redis.keyPrefix) : undefined;
+  const jobEventTopic = createJobEventTopic(config);
+  const webhooks = config.jobEvents.webhooksEnabled ? new WebhookOutbox(redis, config.redis.keyPrefix) : undefined;
   const parseRules = { sourceBuckets: config.storage.sourceBuckets, outputSegment: config.storage.outputSegment };
   const ownerOf = compileTenantPattern(config.storage.tenantKeyPattern);
   const actions = new JobActions({
@@ -76,7 +76,7 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
     queueUrl: config.queue.queueUrl,
     parseRules,
     ownerOf,
-    announcer: new JobAnnouncer({ store, publisher: events.publisher, metrics, outputBucket: config.storage.outputBucket, ...(webhooks ? { webhooks } : {}) }),
+    jobEvents: new JobEventPublisher({ store, topic: jobEventTopic.topic, metrics, outputBucket: config.storage.outputBucket, ...(webhooks ? { webhooks } : {}) }),
     logger,
   });
   const queueDepths = startQueueDepthMonitor(sqs, { media: config.queue.queueUrl, dlq: config.queue.dlqUrl, intake: config.queue.intakeQueueUrl }, config.api.queueDepthIntervalMs, logger);
@@ -167,7 +167,7 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
       sqs.destroy();
       s3.destroy();
       if (presigner !== s3) presigner.destroy();
-      events.close();
+      jobEventTopic.close();
       logger.info("api stopped");
     })();
     return stopped;

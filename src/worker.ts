@@ -8,9 +8,9 @@ import { WorkerRegistry } from "./jobs/worker.registry.ts";
 import type { DetectedMedia } from "./media/detected-media.ts";
 import { startHealthServer, type HealthServer } from "./metrics/health.server.ts";
 import { createMetrics, type Metrics } from "./metrics/metrics.ts";
-import { JobAnnouncer } from "./notify/job-announcer.ts";
+import { JobEventPublisher } from "./job-events/job-event.publisher.ts";
 import { WebhookOutbox } from "./webhooks/webhook-outbox.ts";
-import { createJobEventPublisher } from "./notify/sns.client.ts";
+import { createJobEventTopic } from "./job-events/sns.client.ts";
 import { CancelRegistry } from "./pipeline/cancel.registry.ts";
 import { JobRunner } from "./pipeline/job.runner.ts";
 import { createMessageHandler } from "./pipeline/message.handler.ts";
@@ -70,13 +70,13 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
 
   const cancels = new CancelRegistry();
   cancels.listen(subscriber, store.cancelChannel, logger);
-  const events = createJobEventPublisher(config);
-  const announcer = new JobAnnouncer({
+  const jobEventTopic = createJobEventTopic(config);
+  const jobEvents = new JobEventPublisher({
     store,
-    publisher: events.publisher,
+    topic: jobEventTopic.topic,
     metrics,
     outputBucket: config.storage.outputBucket,
-    ...(config.events.webhooksEnabled ? { webhooks: new WebhookOutbox(redis, config.redis.keyPrefix) } : {}),
+    ...(config.jobEvents.webhooksEnabled ? { webhooks: new WebhookOutbox(redis, config.redis.keyPrefix) } : {}),
   });
   const runner = new JobRunner({
     config,
@@ -85,7 +85,7 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
     registry,
     metrics,
     cancels,
-    announcer,
+    jobEvents,
     logger,
     tempRoot,
     ...(options.refineMedia ? { refineMedia: options.refineMedia } : {}),
@@ -127,7 +127,7 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
       concurrency: config.queue.concurrency,
       processors: registry.names,
       metricsPort: health.port,
-      jobEventsTopic: config.events.topicArn ?? "off",
+      jobEventsTopic: config.jobEvents.topicArn ?? "off",
     },
     "worker started",
   );
@@ -161,7 +161,7 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
       });
       s3.destroy();
       sqs.destroy();
-      events.close();
+      jobEventTopic.close();
       logger.info("worker stopped");
     })();
     return stopped;

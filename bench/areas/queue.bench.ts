@@ -39,7 +39,7 @@ export async function benchQueue(context: BenchContext): Promise<AreaReport> {
   let lastJobs: JobRecord[] = [];
 
   const bare = async (run: number, s3Work: boolean): Promise<RawRunResult> => {
-    await stack.notify(s3Work ? await uploadTexts(stack, messages, `bare-s3-r${run}`) : fakeInputs(messages, `bare-r${run}`));
+    await stack.sendS3Events(s3Work ? await uploadTexts(stack, messages, `bare-s3-r${run}`) : fakeInputs(messages, `bare-r${run}`));
     const result = await runBareConsumer(context, {
       queueUrl: stack.config.queue.queueUrl,
       endpoint: stack.config.aws.endpointUrl!,
@@ -72,7 +72,7 @@ export async function benchQueue(context: BenchContext): Promise<AreaReport> {
       serverBefore = parseCommandStats(await stack.redis.info("commandstats"));
       cpuBefore = await workers.cpuSeconds();
       // Sending (thousands/s) outruns the no-op pipeline, so the worker soon works from a full queue.
-      await stack.notify(uploaded);
+      await stack.sendS3Events(uploaded);
       await stack.waitForEmptyQueue(10 * 60_000, 100);
       workerCpuSec = (await workers.cpuSeconds()) - cpuBefore;
       const after = await snapshotClientCounts(worker, countFile);

@@ -5,7 +5,7 @@ import type { JobStore } from "../../src/jobs/job.store.ts";
 
 /**
  * Synthetic jobs of real record shape for the job-store benchmark, written through the store's
- * own scripts (claim, setType, complete/fail, enqueue, requestCancel, markAnnounced) so the
+ * own scripts (claim, setType, complete/fail, enqueue, requestCancel, markPublished) so the
  * indexes, gauges and counters are exactly what production writes. Results and timelines are
  * modelled on the demo's real jobs: an image job has 6 outputs with EXIF-derived metadata and a
  * ThumbHash, a video job an HLS master and rung playlists, posters and probe facts, and so on.
@@ -184,7 +184,7 @@ export async function loadSyntheticJobs(store: JobStore, redis: Redis, mix: Synt
       if (status === "completed") {
         await store.complete(id, claim.leaseToken, resultFor(type, key, random), createdAtMs);
         setClock(createdAtMs + durationMs + 40);
-        await store.markAnnounced(id, `ev${index.toString(16).padStart(30, "0")}`, "completed", createdAtMs + durationMs, { topicArn: "arn:aws:sns:us-east-1:123456789012:media-job-events" });
+        await store.markPublished(id, `ev${index.toString(16).padStart(30, "0")}`, "completed", createdAtMs + durationMs, { topicArn: "arn:aws:sns:us-east-1:123456789012:media-job-events" });
       } else if (status === "failed") {
         await store.fail(id, claim.leaseToken, ERRORS[Math.floor(random() * ERRORS.length)]!, createdAtMs);
       } else if (status === "cancelled") {

@@ -1,6 +1,6 @@
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
-import { parseOutputKey } from "../../src/events/key-rules.ts";
+import { parseOutputKey } from "../../src/s3-events/key-rules.ts";
 import type { JobRecord } from "../../src/jobs/job.model.ts";
 
 /**

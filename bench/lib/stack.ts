@@ -9,13 +9,13 @@ import { Upload } from "@aws-sdk/lib-storage";
 import type { Redis } from "ioredis";
 import { loadConfig, type AppConfig } from "../../src/config/config.ts";
 import { startLocalStack, type LocalStack } from "../../src/dev/local-stack.ts";
-import { buildS3Notification } from "../../src/events/s3-event.parser.ts";
+import { buildS3Notification } from "../../src/s3-events/s3-event.parser.ts";
 import { isTerminal, jobIdFor, type JobRecord } from "../../src/jobs/job.model.ts";
 import { JobStore } from "../../src/jobs/job.store.ts";
 import { createRedisClient } from "../../src/jobs/redis.client.ts";
 import { createSqsClient } from "../../src/queue/sqs.client.ts";
 import { createS3Client } from "../../src/storage/s3.client.ts";
-import { bareETag } from "../../src/events/object-ref.ts";
+import { bareETag } from "../../src/s3-events/object-ref.ts";
 
 /**
  * The benchmark's side of the embedded local stack: the S3+SQS emulator in this process and a
@@ -126,7 +126,7 @@ export class BenchStack {
   }
 
   /** Sends one S3 notification per input, ten to a batch call. Returns the epoch ms before the first send. */
-  async notify(inputs: readonly UploadedInput[]): Promise<number> {
+  async sendS3Events(inputs: readonly UploadedInput[]): Promise<number> {
     const startedAt = Date.now();
     for (let offset = 0; offset < inputs.length; offset += 10) {
       const entries = inputs.slice(offset, offset + 10).map((input, index) => ({
@@ -154,7 +154,7 @@ export class BenchStack {
 
   /** Sends the events, waits for every job, and insists that each completed. */
   async runJobs(inputs: readonly UploadedInput[], timeoutMs: number): Promise<PipelineRun> {
-    const startedAt = await this.notify(inputs);
+    const startedAt = await this.sendS3Events(inputs);
     const jobs = await this.waitForJobs(
       inputs.map((input) => input.jobId),
       timeoutMs,

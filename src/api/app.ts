@@ -5,7 +5,7 @@ import { allowedMethods, openApiDocument } from "./openapi.ts";
 import { HttpProblem, notFound, problemHandler } from "./problem.ts";
 import { dashboardRoutes } from "./routes/dashboard.routes.ts";
 import { dlqRoutes } from "./routes/dlq.routes.ts";
-import { eventRoutes } from "./routes/events.routes.ts";
+import { s3EventRoutes } from "./routes/s3-events.routes.ts";
 import { fleetRoutes } from "./routes/fleet.routes.ts";
 import { healthRoutes } from "./routes/health.routes.ts";
 import { jobRoutes } from "./routes/jobs.routes.ts";
@@ -47,7 +47,7 @@ export function createApiApp(deps: ApiDeps): Express {
     response.json(openApiDocument);
   });
   app.use("/api", (_request, _response, next) => next(deps.redisReady() ? undefined : redisUnavailable()));
-  app.use(eventRoutes(deps));
+  app.use(s3EventRoutes(deps));
   app.use(jobRoutes(deps));
   app.use(media.authenticated);
   app.use(webhookRoutes(deps));

@@ -6,8 +6,8 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import { fromAwsError } from "../errors.ts";
-import type { Owner } from "../events/key-rules.ts";
-import { parseMessageBody, type ParseRules } from "../events/s3-event.parser.ts";
+import type { Owner } from "../s3-events/key-rules.ts";
+import { parseMessageBody, type ParseRules } from "../s3-events/s3-event.parser.ts";
 import { jobIdOfRef } from "../jobs/job.model.ts";
 import type { JobListItem, JobStore } from "../jobs/job.store.ts";
 import type { JobStatus } from "../jobs/job.model.ts";
@@ -21,7 +21,7 @@ import { enqueueFailure, type JobActions } from "./job-actions.ts";
  * receiving it, which hides it for the visibility timeout. So a peek receives with a short
  * visibility, holds what it read until it has enough, then makes every one visible again at
  * once (the DLQ's receive count goes up, which nothing here relies on). A redrive does the
- * same scan and moves the messages that match; bodies that are not upload events are reported
+ * same scan and moves the messages that match; bodies that are not S3 events are reported
  * (and deleted only when asked), never moved silently.
  */
 export interface DlqDeps {
@@ -48,7 +48,7 @@ export interface DlqMessage {
   messageId: string;
   sentAt: string | null;
   receiveCount: number;
-  /** `event`: an upload event naming `objects`; otherwise why the body is not one, and its start. */
+  /** `event`: an S3 event naming `objects`; otherwise why the body is not one, and its start. */
   body: { kind: "event" } | { kind: "not-an-event"; reason: string; preview: string };
   objects: DlqObject[];
 }
@@ -65,7 +65,7 @@ export interface RedriveProgress {
   scanned: number;
   moved: number;
   skipped: number;
-  /** Bodies that are not upload events: left in the DLQ, or deleted with dropNonEvents. */
+  /** Bodies that are not S3 events: left in the DLQ, or deleted with dropNonEvents. */
   notEvents: Array<{ messageId: string; reason: string; preview: string; dropped: boolean }>;
   jobs: Array<{ id: string; requeued: boolean; status: JobStatus | "unknown" }>;
   /** Whether the whole DLQ was scanned (false: stopped at maxMessages). */
@@ -177,7 +177,7 @@ export class DeadLetterQueue {
       // The message stays in the DLQ (held, released at the end); its jobs go back to failed.
       for (const id of requeued) {
         await store.failQueued(id, enqueueFailure("the DLQ redrive could not send the message to the media queue")).catch(() => undefined);
-        await this.deps.actions.announceFailure(id);
+        await this.deps.actions.publishFailure(id);
       }
       throw error;
     }

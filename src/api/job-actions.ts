@@ -1,12 +1,12 @@
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { fromAwsError, type JobErrorInfo } from "../errors.ts";
-import type { Owner } from "../events/key-rules.ts";
-import type { DroppedRecord } from "../events/object-ref.ts";
-import { buildS3Notification, parseMessageBody, type ParseRules } from "../events/s3-event.parser.ts";
+import type { Owner } from "../s3-events/key-rules.ts";
+import type { DroppedRecord } from "../s3-events/object-ref.ts";
+import { buildS3Notification, parseMessageBody, type ParseRules } from "../s3-events/s3-event.parser.ts";
 import { jobIdFor, jobSourceOf, type JobRecord, type JobStatus } from "../jobs/job.model.ts";
 import type { JobStore } from "../jobs/job.store.ts";
 import type { Logger } from "../logger.ts";
-import type { JobAnnouncer } from "../notify/job-announcer.ts";
+import type { JobEventPublisher } from "../job-events/job-event.publisher.ts";
 import { actorOf, audit } from "./audit.ts";
 import { canSeeTenant, type Principal } from "./auth.ts";
 
@@ -22,8 +22,8 @@ export interface JobActionsDeps {
   queueUrl: string;
   parseRules: ParseRules;
   ownerOf: (key: string) => Owner;
-  /** Announces the jobs the API itself ends (a retry whose message could not be sent). */
-  announcer?: JobAnnouncer;
+  /** Publishes the job events of jobs the API itself ends (a retry whose message could not be sent). */
+  jobEvents?: JobEventPublisher;
   logger: Logger;
 }
 
@@ -108,7 +108,7 @@ export class JobActions {
       messageId = await this.send(this.deps.queueUrl, buildS3Notification([job.source]));
     } catch (error) {
       await store.failQueued(id, enqueueFailure("the retry's message could not be sent to the media queue")).catch(() => undefined);
-      await this.announceFailure(id);
+      await this.publishFailure(id);
       throw error;
     }
     await store.appendTimeline(id, "retry-enqueued", { messageId });
@@ -131,11 +131,11 @@ export class JobActions {
   }
 
   /**
-   * No message carries these jobs to a worker, so the API announces their failure itself, once
-   * and best effort: an SNS outage here is logged (and counted by the announcer), not retried.
+   * No message carries these jobs to a worker, so the API publishes their failure itself, once
+   * and best effort: an SNS outage here is logged (and counted by the publisher), not retried.
    */
-  async announceFailure(id: string): Promise<void> {
-    await this.deps.announcer?.announce(id, this.deps.logger.child({ jobId: id })).catch(() => undefined);
+  async publishFailure(id: string): Promise<void> {
+    await this.deps.jobEvents?.publish(id, this.deps.logger.child({ jobId: id })).catch(() => undefined);
   }
 
   async send(queueUrl: string, body: string): Promise<string> {

@@ -1,5 +1,5 @@
 import { JOB_STATUSES } from "../jobs/job.model.ts";
-import { JOB_EVENT_TYPES } from "../notify/job-event.ts";
+import { JOB_EVENT_TYPES } from "../job-events/job-event.ts";
 import {
   CONTENT_TYPE_PATTERN,
   HLS_FILE_PATTERN,

@@ -122,7 +122,7 @@ export const redriveBody = z
       })
       .strict()
       .optional(),
-    /** Delete bodies that are not upload events instead of leaving them in the DLQ (admin). */
+    /** Delete bodies that are not S3 events instead of leaving them in the DLQ (admin). */
     dropNonEvents: z.boolean().optional(),
   })
   .strict();

@@ -37,15 +37,15 @@ export const WORKER_VARS = {
   MEDIA_PROCESSING_QUEUE_URL: defineVar("queue", requiredUrl("required: the SQS queue URL the worker consumes"), "SQS queue receiving the bucket's ObjectCreated events.", { example: "https://sqs.us-east-1.amazonaws.com/123456789012/media-processing" }),
   MEDIA_DLQ_URL: defineVar("queue", optionalUrl(), "Dead-letter queue of the media queue (for queue-depth metrics and stats).", { example: "https://sqs.us-east-1.amazonaws.com/123456789012/media-processing-dlq" }),
   MEDIA_INTAKE_QUEUE_URL: defineVar("queue", optionalUrl(), "Optional intake queue: point the bucket's notifications here instead of at the media queue, and the API records every upload as a `queued` job the moment its event arrives (searchable and cancellable while it waits), then forwards the event to the media queue. Unset: jobs appear when a worker claims them (or when enqueued through the API)."),
-  MEDIA_PROCESSING_TOPIC_ARN: defineVar("events", custom(
+  MEDIA_PROCESSING_TOPIC_ARN: defineVar("job-events", custom(
       z
         .string()
         .optional()
         .transform((value) => (value && value.trim() !== "" ? value.trim() : undefined))
         .refine((value) => value === undefined || SNS_TOPIC_ARN.test(value), "expected an SNS topic ARN, arn:aws:sns:<region>:<account>:<topic>"),
       undefined,
-    ), "SNS topic that receives a JSON job event on every completed, failed or cancelled job (at least once; FIFO topics supported). Unset: no events."),
-  WEBHOOKS_ENABLED: defineVar("events", bool(false), "Record every job event for webhook delivery (one Redis write per event; the API delivers them to WEBHOOK_ENDPOINTS). Set it on workers and the API together."),
+    ), "SNS topic that receives a JSON job event on every completed, failed or cancelled job (at least once; FIFO topics supported). Unset: no job events."),
+  WEBHOOKS_ENABLED: defineVar("job-events", bool(false), "Record every job event for webhook delivery (one Redis write per event; the API delivers them to WEBHOOK_ENDPOINTS). Set it on workers and the API together."),
   REDIS_URL: defineVar("redis", requiredUrl("required: redis://host:port/db of the job store"), "Redis holding job records and timelines.", { example: "redis://localhost:6379/0" }),
   REDIS_KEY_PREFIX: defineVar("redis", string("mp:"), "Prefix of every Redis key, so several deployments can share one Redis."),
   MEDIA_PROCESSOR_CONCURRENCY: defineVar("queue", int(2, 1, 64), "Jobs processed at once per worker process."),
@@ -127,7 +127,7 @@ export const WORKER_VARS = {
   PROCESSOR_MODULES: defineVar("worker", custom(stringList, undefined), "Comma-separated module paths of custom processors, tried before the built-ins."),
   METRICS_PORT: defineVar("worker", int(9464, 0, 65535), "Port of /metrics, /healthz and /readyz (0 picks a free port)."),
   WORKER_ID: defineVar("worker", custom(z.string().default(`${os.hostname()}-${process.pid}`), undefined), "Name of this worker in job timelines and logs.", { defaultText: "<hostname>-<pid>" }),
-  WORKER_HEARTBEAT_INTERVAL: defineVar("worker", duration("10s", "s", "1s", "1h"), "How often a worker announces itself in Redis (it counts as dead after three missed beats); seconds."),
+  WORKER_HEARTBEAT_INTERVAL: defineVar("worker", duration("10s", "s", "1s", "1h"), "How often a worker reports itself alive in Redis (it counts as dead after three missed beats); seconds."),
   LOG_LEVEL: defineVar("worker", enumOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"], "info"), "pino log level."),
 } satisfies Record<string, VarSpec>;
 

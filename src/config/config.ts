@@ -97,8 +97,8 @@ function toAppConfig(e: Env, derived: Derived) {
       shutdownGraceMs: e.SHUTDOWN_GRACE_PERIOD,
     },
     redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
-    /** Job events out: SNS topic announcing every terminal job state (undefined turns them off); webhooksEnabled records them for webhook delivery. */
-    events: { topicArn: e.MEDIA_PROCESSING_TOPIC_ARN, webhooksEnabled: e.WEBHOOKS_ENABLED },
+    /** Job events out: SNS topic every terminal job state is published to (undefined turns them off); webhooksEnabled records them for webhook delivery. */
+    jobEvents: { topicArn: e.MEDIA_PROCESSING_TOPIC_ARN, webhooksEnabled: e.WEBHOOKS_ENABLED },
     jobs: {
       statusTtlSec: Math.round(e.JOB_STATUS_TTL / 1000),
       leaseTtlMs,

@@ -9,7 +9,7 @@ import { parseDurationMs } from "./duration.ts";
 
 /** What a variable is about; the README table is grouped by it. */
 export type VarGroup =
-  | "aws" | "storage" | "queue" | "redis" | "events" | "jobs" | "video" | "image" | "quality" | "audio" | "document" | "worker"
+  | "aws" | "storage" | "queue" | "redis" | "job-events" | "jobs" | "video" | "image" | "quality" | "audio" | "document" | "worker"
   | "api" | "delivery" | "webhooks" | "emulator";
 
 /** A string from the environment (or nothing) in, a typed value out. */

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { loadConfig } from "../config/config.ts";
-import { buildS3Notification, newSequencer } from "../events/s3-event.parser.ts";
+import { buildS3Notification, newSequencer } from "../s3-events/s3-event.parser.ts";
 import { isTerminal, jobIdFor, type JobRecord } from "../jobs/job.model.ts";
 import { createLogger } from "../logger.ts";
 import { createSqsClient } from "../queue/sqs.client.ts";

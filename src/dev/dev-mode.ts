@@ -4,7 +4,7 @@ import path from "node:path";
 import { CreateQueueCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { loadApiConfig, loadConfig } from "../config/config.ts";
 import { API_VARS, WORKER_VARS } from "../config/config.schema.ts";
-import { buildS3Notification, newSequencer } from "../events/s3-event.parser.ts";
+import { buildS3Notification, newSequencer } from "../s3-events/s3-event.parser.ts";
 import { jobIdFor } from "../jobs/job.model.ts";
 import { createLogger } from "../logger.ts";
 import { createSqsClient } from "../queue/sqs.client.ts";

@@ -1,7 +1,7 @@
 import { paginateListObjectsV2, type S3Client } from "@aws-sdk/client-s3";
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { isOutputKey } from "../events/key-rules.ts";
-import { buildS3Notification, newSequencer } from "../events/s3-event.parser.ts";
+import { isOutputKey } from "../s3-events/key-rules.ts";
+import { buildS3Notification, newSequencer } from "../s3-events/s3-event.parser.ts";
 import type { Logger } from "../logger.ts";
 
 /**
@@ -16,7 +16,7 @@ import type { Logger } from "../logger.ts";
  *
  * Differences from S3 that a developer may notice: events arrive up to one poll interval
  * late, and several uploads of the same key between two polls produce one event. A re-upload of
- * identical bytes (same ETag) is seen by its new LastModified and announced with a new
+ * identical bytes (same ETag) is seen by its new LastModified and notified with a new
  * sequencer, as S3 would, so it is a new job.
  */
 
@@ -45,8 +45,8 @@ interface SeenObject {
 
 export class S3NotificationBridge {
   readonly #options: NotificationBridgeOptions;
-  /** `bucket\0key` → ETag and LastModified of the upload already announced. */
-  readonly #announced = new Map<string, string>();
+  /** `bucket\0key` → ETag and LastModified of the upload already notified. */
+  readonly #notified = new Map<string, string>();
   #timer: NodeJS.Timeout | undefined;
   #currentScan: Promise<void> | undefined;
   #stopped = false;
@@ -79,7 +79,7 @@ export class S3NotificationBridge {
     let sent = 0;
     for (const bucket of this.#options.buckets) {
       const changed = await this.#findChanged(bucket);
-      sent += await this.#announce(changed);
+      sent += await this.#notify(changed);
     }
     return sent;
   }
@@ -105,18 +105,18 @@ export class S3NotificationBridge {
         const id = `${bucket}\0${object.Key}`;
         present.add(id);
         const upload = `${object.ETag ?? ""}|${object.LastModified?.toISOString() ?? ""}`;
-        if (this.#announced.get(id) === upload) continue;
+        if (this.#notified.get(id) === upload) continue;
         changed.push({ bucket, key: object.Key, size: object.Size, eTag: object.ETag, upload });
       }
     }
-    // Forget deleted objects, so uploading the same bytes again is announced again, as S3 would.
-    for (const id of this.#announced.keys()) {
-      if (id.startsWith(`${bucket}\0`) && !present.has(id)) this.#announced.delete(id);
+    // Forget deleted objects, so uploading the same bytes again is notified again, as S3 would.
+    for (const id of this.#notified.keys()) {
+      if (id.startsWith(`${bucket}\0`) && !present.has(id)) this.#notified.delete(id);
     }
     return changed;
   }
 
-  async #announce(objects: SeenObject[]): Promise<number> {
+  async #notify(objects: SeenObject[]): Promise<number> {
     let sent = 0;
     for (let start = 0; start < objects.length; start += SQS_BATCH_LIMIT) {
       const batch = objects.slice(start, start + SQS_BATCH_LIMIT);
@@ -132,9 +132,9 @@ export class S3NotificationBridge {
       );
       const failedIds = new Set((result.Failed ?? []).map((failure) => failure.Id));
       batch.forEach((object, index) => {
-        // A failed entry stays unannounced and is retried on the next pass.
+        // A failed entry stays unnotified and is retried on the next pass.
         if (failedIds.has(String(index))) return;
-        this.#announced.set(`${object.bucket}\0${object.key}`, object.upload);
+        this.#notified.set(`${object.bucket}\0${object.key}`, object.upload);
         sent += 1;
         this.#options.logger.debug({ bucket: object.bucket, key: object.key }, "s3 notification bridge: ObjectCreated sent");
       });

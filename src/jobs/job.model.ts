@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { JobErrorInfo } from "../errors.ts";
-import { bareETag, realVersionId, type ObjectRef } from "../events/object-ref.ts";
+import { bareETag, realVersionId, type ObjectRef } from "../s3-events/object-ref.ts";
 
 /** queued → processing → completed | failed | cancelled; retry moves failed/cancelled → queued. */
 export const JOB_STATUSES = ["queued", "processing", "completed", "failed", "cancelled"] as const;
@@ -71,7 +71,7 @@ export function jobIdFor(source: JobSource): string {
 
 /**
  * The job source an event's ref names; the worker, the intake, the API and the DLQ view all derive
- * it here, so they compute the same job id. The ref's ETag is bare already (parsed in events/).
+ * it here, so they compute the same job id. The ref's ETag is bare already (parsed in s3-events/).
  */
 export function jobSourceOf(ref: ObjectRef): JobSource {
   const versionId = realVersionId(ref.versionId);

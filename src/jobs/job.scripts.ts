@@ -10,7 +10,8 @@ import { LuaScript } from "./lua-script.ts";
  *   P job:{id}              HASH   id, type, status, source (JSON), tenantId, userId, attempts, progress,
  *                                  result (JSON), error (JSON), createdAt, startedAt, finishedAt (epoch ms),
  *                                  durationMs, messageId, workerId, cancelRequested ('1': durable cancel),
- *                                  announced (id of the job event published for the current terminal state)
+ *                                  announced (id of the job event published for the current terminal state;
+ *                                  the field keeps its first name, as does `announcedEventId` in the API)
  *   P job:{id}:timeline     LIST   JSON {at, event, detail} appended in order
  *   P lease:{id}            STRING the lease token of the worker processing it, with a TTL (PX)
  *   P idx:all               ZSET   id scored by createdAt, and one ZSET per filter combination:
@@ -136,7 +137,7 @@ if token ~= '' then
   end
 end
 local fields = cjson.decode(ARGV[9])
--- A new state has not been announced yet, whatever the previous one was.
+-- A new state has not been published yet, whatever the previous one was.
 redis.call('HDEL', job, 'announced')
 for name, value in pairs(fields) do
   if value == cjson.null or value == '' then redis.call('HDEL', job, name) else redis.call('HSET', job, name, value) end
@@ -266,12 +267,12 @@ return {'created', 'queued'}
 `);
 
 /**
- * MARK_ANNOUNCED: KEYS job, timeline · ARGV eventId, status, finishedAtMs, nowIso, detailJson
+ * MARK_PUBLISHED: KEYS job, timeline · ARGV eventId, status, finishedAtMs, nowIso, detailJson
  * Records that the job event for this terminal state was published, but only while the job is
  * still in that very state (same status, same finishedAt): an event for a state the job has
  * since left (retried meanwhile) must not mark the new one. Returns 1 when marked.
  */
-export const markAnnouncedScript = new LuaScript(`
+export const markPublishedScript = new LuaScript(`
 local status = redis.call('HGET', KEYS[1], 'status')
 if status ~= ARGV[2] then return 0 end
 if (redis.call('HGET', KEYS[1], 'finishedAt') or '') ~= ARGV[3] then return 0 end

@@ -6,7 +6,7 @@ import { listPageScript, removeScript, searchKeyScript, SUMMARY_FIELDS, sweepScr
 import {
   claimScript,
   enqueueScript,
-  markAnnouncedScript,
+  markPublishedScript,
   renewLeaseScript,
   requestCancelScript,
   setProgressScript,
@@ -254,12 +254,12 @@ export class JobStore {
   }
 
   /**
-   * Records that `eventId` announced the job's current terminal state (see MARK_ANNOUNCED);
+   * Records that `eventId` published the job's current terminal state (see MARK_PUBLISHED);
    * false when the job has left that state since. `finishedAtMs` is the state's finishedAt.
    */
-  async markAnnounced(id: string, eventId: string, status: JobStatus, finishedAtMs: number, detail: Record<string, unknown>): Promise<boolean> {
+  async markPublished(id: string, eventId: string, status: JobStatus, finishedAtMs: number, detail: Record<string, unknown>): Promise<boolean> {
     const [job, , timeline] = this.jobKeys(id);
-    const reply = await markAnnouncedScript.run(this.redis, [job, timeline], [eventId, status, String(finishedAtMs), new Date(this.now()).toISOString(), JSON.stringify({ eventId, ...detail })]);
+    const reply = await markPublishedScript.run(this.redis, [job, timeline], [eventId, status, String(finishedAtMs), new Date(this.now()).toISOString(), JSON.stringify({ eventId, ...detail })]);
     return reply === 1;
   }
 

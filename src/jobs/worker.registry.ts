@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 
 /**
- * Workers announce themselves in Redis so the API can count live workers and their capacity,
+ * Workers register themselves in Redis so the API can count live workers and their capacity,
  * and so a starting worker can tell a dead worker's leftovers from a live one's.
  *   P worker:{folder}   HASH  id, concurrency, inFlight, startedAt, lastSeen — expires after 3 beats
  *   P workers           ZSET  folder scored by lastSeen

@@ -1,7 +1,7 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, type Message, type SQSClient } from "@aws-sdk/client-sqs";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Owner } from "../events/key-rules.ts";
-import { parseMessageBody, type ParseRules } from "../events/s3-event.parser.ts";
+import type { Owner } from "../s3-events/key-rules.ts";
+import { parseMessageBody, type ParseRules } from "../s3-events/s3-event.parser.ts";
 import { jobSourceOf } from "../jobs/job.model.ts";
 import { jobIdFor } from "../jobs/job.model.ts";
 import type { JobStore } from "../jobs/job.store.ts";

@@ -2,8 +2,8 @@ import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import type { AppConfig } from "../config/config.ts";
 import { abortError, abortReasonOf, throwIfAborted, toMediaError } from "../errors.ts";
-import { realVersionId, type ObjectRef } from "../events/object-ref.ts";
-import type { Owner } from "../events/key-rules.ts";
+import { realVersionId, type ObjectRef } from "../s3-events/object-ref.ts";
+import type { Owner } from "../s3-events/key-rules.ts";
 import type { JobStore } from "../jobs/job.store.ts";
 import { jobIdFor, jobSourceOf } from "../jobs/job.model.ts";
 import type { Logger } from "../logger.ts";
@@ -11,7 +11,7 @@ import { detectFileType } from "../media/detect-type.ts";
 import { refineMediaKind } from "../media/refine-media.ts";
 import type { DetectedMedia } from "../media/detected-media.ts";
 import type { Metrics } from "../metrics/metrics.ts";
-import type { AnnounceOutcome, JobAnnouncer } from "../notify/job-announcer.ts";
+import type { PublishOutcome, JobEventPublisher } from "../job-events/job-event.publisher.ts";
 import type { OutputFile, ProcessContext, Processor, ProcessResult } from "../processors/processor.ts";
 import type { ProcessorRegistry } from "../processors/registry.ts";
 import type { DownloadResult, ObjectStore } from "../storage/object-store.ts";
@@ -71,7 +71,7 @@ export interface JobRunnerDeps {
   metrics: Metrics;
   cancels: CancelRegistry;
   /** Publishes job events on terminal states (MEDIA_PROCESSING_TOPIC_ARN); absent or off: none. */
-  announcer?: JobAnnouncer;
+  jobEvents?: JobEventPublisher;
   /** Refines a byte-sniffed type (e.g. an audio-only MP4) before the registry picks; optional. */
   refineMedia?: (inputPath: string, media: DetectedMedia, signal: AbortSignal) => Promise<DetectedMedia>;
   logger: Logger;
@@ -408,7 +408,7 @@ export class JobRunner {
     let fate = decide({ ...facts, recorded });
     const durationSec = context.lease ? (Date.now() - context.lease.startedAt) / 1000 : undefined;
     const fields = recorded === "store-down" ? { err: recordError, original: fate.error?.code } : (context.fields?.(fate) ?? {});
-    if (fate.announce) fate = decide({ ...facts, recorded, announce: await this.announce(context.jobId, context.logger) });
+    if (fate.publish) fate = decide({ ...facts, recorded, publish: await this.publishJobEvent(context.jobId, context.logger) });
     countAndLog(fate, { metrics: this.deps.metrics, logger: context.logger }, { ...(context.type ? { type: context.type } : {}), ...(durationSec !== undefined ? { durationSec } : {}), fields });
     return fate.messageAction;
   }
@@ -429,11 +429,11 @@ export class JobRunner {
     }
   }
 
-  /** Never throws: an announcer that throws counts as a failed announce (the message is kept to try again). */
-  private async announce(jobId: string, logger: Logger): Promise<AnnounceOutcome> {
-    if (!this.deps.announcer) return "off";
-    return this.deps.announcer.announce(jobId, logger).catch((error: unknown): AnnounceOutcome => {
-      logger.warn({ err: error }, "job event could not be announced");
+  /** Never throws: a publisher that throws counts as a failed publish (the message is kept to try again). */
+  private async publishJobEvent(jobId: string, logger: Logger): Promise<PublishOutcome> {
+    if (!this.deps.jobEvents) return "off";
+    return this.deps.jobEvents.publish(jobId, logger).catch((error: unknown): PublishOutcome => {
+      logger.warn({ err: error }, "job event could not be published");
       return "failed";
     });
   }

@@ -1,6 +1,6 @@
 import type { AppConfig } from "../config/config.ts";
-import { compileTenantPattern } from "../events/key-rules.ts";
-import { parseMessageBody } from "../events/s3-event.parser.ts";
+import { compileTenantPattern } from "../s3-events/key-rules.ts";
+import { parseMessageBody } from "../s3-events/s3-event.parser.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import type { MessageAction, MessageHandler } from "../queue/media.consumer.ts";

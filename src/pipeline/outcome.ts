@@ -1,7 +1,7 @@
 import type { AppConfig } from "../config/config.ts";
 import { abortError, type AbortReason, type ErrorCategory, type JobErrorInfo, type MediaError } from "../errors.ts";
 import { terminalStatusOf } from "../jobs/job.model.ts";
-import type { AnnounceOutcome } from "../notify/job-announcer.ts";
+import type { PublishOutcome } from "../job-events/job-event.publisher.ts";
 import { retryDelaySec } from "../queue/backoff.ts";
 import type { MessageAction } from "../queue/media.consumer.ts";
 
@@ -15,7 +15,7 @@ import type { MessageAction } from "../queue/media.consumer.ts";
 
 /** What happened to one object of a message (or to the message itself). */
 export type FateEvent =
-  /** The body is not an S3 upload event at all. */
+  /** The body is not an S3 event at all. */
   | { kind: "unparseable"; reason: string }
   /** Redis did not answer the claim. */
   | { kind: "claim-failed" }
@@ -45,8 +45,8 @@ export interface FateFacts {
   event: FateEvent;
   receive: Receive;
   recorded?: Recorded;
-  /** How announcing the job's terminal state went; absent until it was tried. */
-  announce?: AnnounceOutcome;
+  /** How publishing the job's terminal state (its job event) went; absent until it was tried. */
+  publish?: PublishOutcome;
 }
 
 /** What the job record becomes (carried out by the runner through JobStore). */
@@ -72,10 +72,10 @@ export type LogLevel = "info" | "warn" | "error";
 export interface Fate {
   jobTransition: JobTransition;
   /** Publish the job event once the transition is recorded, then decide again with its outcome. */
-  announce: boolean;
+  publish: boolean;
   messageAction: MessageAction;
   metricLabels: MetricLabels;
-  /** Absent: nothing to log here (the announcer already logged why). */
+  /** Absent: nothing to log here (the job-event publisher already logged why). */
   log?: { level: LogLevel; message: string };
   /** The error the job records (an abort turned into what the signal says). */
   error?: MediaError;
@@ -104,8 +104,8 @@ export function decide(facts: FateFacts): Fate {
         : fate({ kind: "none" }, { action: "keep" }, NO_METRICS, "info", "job is being processed by another worker; leaving this delivery");
     case "finished-before":
       // Its event may still be owed: the message ends only once it is out.
-      if (facts.announce === "failed") return { jobTransition: { kind: "none" }, announce: true, messageAction: retry(facts), metricLabels: NO_METRICS };
-      return { ...fate({ kind: "none" }, { action: "delete" }, { messagesDropped: { reason: "duplicate" } }, "info", "duplicate delivery of a finished job; message removed"), announce: true };
+      if (facts.publish === "failed") return { jobTransition: { kind: "none" }, publish: true, messageAction: retry(facts), metricLabels: NO_METRICS };
+      return { ...fate({ kind: "none" }, { action: "delete" }, { messagesDropped: { reason: "duplicate" } }, "info", "duplicate delivery of a finished job; message removed"), publish: true };
     case "success":
       return decideSuccess(facts);
     case "error":
@@ -117,7 +117,7 @@ function decideSuccess(facts: FateFacts): Fate {
   const complete: JobTransition = { kind: "complete" };
   if (facts.recorded === "lost") return fate(complete, { action: "keep" }, NO_METRICS, "warn", "another worker took this job over while it ran; leaving the outcome to it");
   // (A complete that Redis does not take is retried, then becomes an error of the run: see the runner.)
-  return { ...fate(complete, announced(facts), { jobsTotal: { status: "completed" }, jobDuration: true }, "info", "job completed"), announce: true };
+  return { ...fate(complete, afterPublish(facts), { jobsTotal: { status: "completed" }, jobDuration: true }, "info", "job completed"), publish: true };
 }
 
 function decideError(facts: FateFacts, event: Extract<FateEvent, { kind: "error" }>): Fate {
@@ -139,11 +139,11 @@ function decideError(facts: FateFacts, event: Extract<FateEvent, { kind: "error"
   const metricLabels: MetricLabels = { jobErrors, jobsTotal: { status: transition.status } };
   if (error.retryable) {
     // The last receive: the message stays either way and the redrive policy moves it to the DLQ; if
-    // the announce fails too, a redrive from the DLQ announces it.
-    return { ...fate(transition, retry(facts), metricLabels, "error", "job failed after its last retry; message left for the DLQ"), announce: true, error };
+    // the publish fails too, a redrive from the DLQ publishes it.
+    return { ...fate(transition, retry(facts), metricLabels, "error", "job failed after its last retry; message left for the DLQ"), publish: true, error };
   }
   const message = transition.status === "cancelled" ? "job cancelled" : "job failed";
-  return { ...fate(transition, announced(facts), metricLabels, "warn", message), announce: true, error };
+  return { ...fate(transition, afterPublish(facts), metricLabels, "warn", message), publish: true, error };
 }
 
 /** Shutdown releases; a retryable error is retried until the last receive, then fails; anything else fails (or cancels) now. */
@@ -164,9 +164,9 @@ function errorTransition(error: MediaError, abortReason: AbortReason | undefined
   return { kind: "finish", status: terminalStatusOf(jobError), error: jobError };
 }
 
-/** A recorded terminal state ends the message only once its event is out; otherwise the message returns later to announce it. */
-function announced(facts: FateFacts): MessageAction {
-  return facts.announce === "failed" ? retry(facts) : { action: "delete" };
+/** A recorded terminal state ends the message only once its event is out; otherwise the message returns later to publish it. */
+function afterPublish(facts: FateFacts): MessageAction {
+  return facts.publish === "failed" ? retry(facts) : { action: "delete" };
 }
 
 function retry(facts: FateFacts): MessageAction {
@@ -174,7 +174,7 @@ function retry(facts: FateFacts): MessageAction {
 }
 
 function fate(jobTransition: JobTransition, messageAction: MessageAction, metricLabels: MetricLabels, level: LogLevel, message: string): Fate {
-  return { jobTransition, announce: false, messageAction, metricLabels, log: { level, message } };
+  return { jobTransition, publish: false, messageAction, metricLabels, log: { level, message } };
 }
 
 /**

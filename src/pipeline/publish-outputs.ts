@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { bareETag, realVersionId } from "../events/object-ref.ts";
+import { bareETag, realVersionId } from "../s3-events/object-ref.ts";
 import type { Logger } from "../logger.ts";
 import type { ObjectStore } from "../storage/object-store.ts";
 import { manifestKey, runPrefixes, sourceRunsPrefix, staleRunKeys, type OutputLayout } from "../storage/output-keys.ts";

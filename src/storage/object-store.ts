@@ -6,7 +6,7 @@ import { createReadStream } from "node:fs";
 import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, paginateListObjectsV2, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { fromAwsError, MediaError, processingError, toMediaError } from "../errors.ts";
-import { bareETag } from "../events/object-ref.ts";
+import { bareETag } from "../s3-events/object-ref.ts";
 
 export interface DownloadResult {
   bytes: number;

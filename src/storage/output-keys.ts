@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import path from "node:path/posix";
 import { processingError } from "../errors.ts";
-import { FLAT_OUTPUT_NAME, MANIFEST_SUFFIX, NESTED_OUTPUT_SEGMENT, parseOutputKey, RUN_TOKEN_LENGTH } from "../events/key-rules.ts";
+import { FLAT_OUTPUT_NAME, MANIFEST_SUFFIX, NESTED_OUTPUT_SEGMENT, parseOutputKey, RUN_TOKEN_LENGTH } from "../s3-events/key-rules.ts";
 
 /**
- * The output key layout (its grammar and why it is unambiguous: src/events/key-rules.ts). For
+ * The output key layout (its grammar and why it is unambiguous: src/s3-events/key-rules.ts). For
  * `tenants/t1/users/u1/media/1700000000-abc-photo.jpg`, segment `processed` and run `1a2b3c4d`:
  *   flat name `thumb_small.webp` → `…/media/processed/1700000000-abc-photo.jpg.1a2b3c4d_thumb_small.webp`
  *   nested name `hls/master.m3u8` → `…/media/processed/1700000000-abc-photo.jpg.1a2b3c4d/hls/master.m3u8`

@@ -1,16 +1,16 @@
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import { LuaScript } from "../jobs/lua-script.ts";
-import type { JobEvent } from "../notify/job-event.ts";
+import type { JobEvent } from "../job-events/job-event.ts";
 
 /**
  * Webhook deliveries in Redis. Workers only record job events here (one Redis write, in the
- * announcer, before a job's message is deleted), so a receiver that is down never blocks or
+ * job-event publisher, before a job's message is deleted), so a receiver that is down never blocks or
  * slows processing; the API process fans them out to the endpoints and delivers them on their
  * own retry schedule (webhook-dispatcher.ts).
  *
  * Key layout (P = REDIS_KEY_PREFIX):
- *   P wh:event:{eventId}   STRING the event JSON; SET NX, so a re-announced event is recorded once (8 days)
+ *   P wh:event:{eventId}   STRING the event JSON; SET NX, so a re-published event is recorded once (8 days)
  *   P wh:inbox             LIST   event ids recorded and not yet fanned out
  *   P wh:d:{deliveryId}    HASH   id, eventId, eventType, endpoint, tenantId, state (pending|delivered|failed),
  *                                 attempts, replays, createdAt, nextAt, lastAttemptAt, lastStatus, lastError,

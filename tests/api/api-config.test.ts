@@ -93,7 +93,7 @@ describe("API configuration", () => {
     const endpoints = [{ id: "app", url: "https://hooks.example.com/media", secrets: ["whsec-0123456789abcdef"], tenant: "t1" }];
     const config = loadApiConfig({ ...base, WEBHOOKS_ENABLED: "true", WEBHOOK_ENDPOINTS: JSON.stringify(endpoints) });
     assert.deepEqual(config.api.webhooks.endpoints, endpoints);
-    assert.equal(config.events.webhooksEnabled, true);
+    assert.equal(config.jobEvents.webhooksEnabled, true);
     assert.throws(() => loadApiConfig({ ...base, WEBHOOK_ENDPOINTS: JSON.stringify(endpoints) }), (error: unknown) => error instanceof ConfigError && /WEBHOOKS_ENABLED/.test(error.problems.join()));
     assert.throws(
       () => loadApiConfig({ ...base, WEBHOOKS_ENABLED: "true", WEBHOOK_ENDPOINTS: JSON.stringify([{ id: "app", url: "https://x.example", secrets: ["short-secret"] }]) }),

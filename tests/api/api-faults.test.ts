@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { buildS3Notification } from "../../src/events/s3-event.parser.ts";
+import { buildS3Notification } from "../../src/s3-events/s3-event.parser.ts";
 import type { JobStats } from "../../src/api/job-stats.ts";
 import { jobIdFor, type JobRecord } from "../../src/jobs/job.model.ts";
-import { createJobEventTopic, emulatorTopicArn, type JobEventTopic } from "../helpers/job-event-topic.ts";
+import { createJobEventSubscription, emulatorTopicArn, type JobEventSubscription } from "../helpers/job-event-subscription.ts";
 import { startApiTestStack, type ApiTestStack } from "./api-harness.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 
@@ -76,16 +76,16 @@ describe("API with Redis or SQS down", () => {
   });
 });
 
-describe("API-side failures are announced on the job-event topic", () => {
+describe("API-side failures are published on the job-event topic", () => {
   let t: ApiTestStack;
-  let topic: JobEventTopic;
+  let topic: JobEventSubscription;
   before(async () => {
     // The API sends retries to a queue that does not exist (a real SQS refusal); SNS works.
     t = await startApiTestStack({
       noWorker: true,
       apiEnv: { MEDIA_PROCESSING_QUEUE_URL: "http://127.0.0.1:1/000000000000/no-such-queue", MEDIA_PROCESSING_TOPIC_ARN: emulatorTopicArn("api-job-events") },
     });
-    topic = await createJobEventTopic(t.stack.local.env.AWS_ENDPOINT_URL!, t.stack.sqs, "api-job-events");
+    topic = await createJobEventSubscription(t.stack.local.env.AWS_ENDPOINT_URL!, t.stack.sqs, "api-job-events");
   });
   after(async () => {
     topic.close();
@@ -93,7 +93,7 @@ describe("API-side failures are announced on the job-event topic", () => {
   });
 
   test("a retry whose message cannot be sent fails the job, and the API publishes that failure", async () => {
-    const key = "api/announce.jpg";
+    const key = "api/publish.jpg";
     const id = jobIdFor({ bucket: t.stack.bucket, key, eTag: "e1" });
     await t.stack.store.enqueue({ id, source: { bucket: t.stack.bucket, key, eTag: "e1" }, tenantId: undefined, userId: undefined, via: "test" });
     assert.equal(await t.stack.store.requestCancel(id), "queued");

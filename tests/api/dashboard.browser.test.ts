@@ -6,7 +6,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { buildS3Notification } from "../../src/events/s3-event.parser.ts";
+import { buildS3Notification } from "../../src/s3-events/s3-event.parser.ts";
 import { jobIdFor } from "../../src/jobs/job.model.ts";
 import { createSlowProcessor } from "../fixtures/slow.processor.ts";
 import { generateTone } from "../helpers/generate-audio.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
-import { buildS3Notification } from "../../src/events/s3-event.parser.ts";
+import { buildS3Notification } from "../../src/s3-events/s3-event.parser.ts";
 import { jobIdFor, type JobRecord, type JobSource } from "../../src/jobs/job.model.ts";
 import { startApiTestStack, type ApiTestStack } from "./api-harness.ts";
 

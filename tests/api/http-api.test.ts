@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { buildS3Notification } from "../../src/events/s3-event.parser.ts";
+import { buildS3Notification } from "../../src/s3-events/s3-event.parser.ts";
 import { jobIdFor, type JobRecord } from "../../src/jobs/job.model.ts";
 import { startApiTestStack, TEST_TOKEN, type ApiTestStack } from "./api-harness.ts";
 
@@ -16,7 +16,7 @@ type Problem = { type: string; title: string; status: number; code: string; deta
 describe("job API over HTTP (no worker)", () => {
   let t: ApiTestStack;
   let counter = 0;
-  /** Enqueues one upload event through the API and returns its job id. */
+  /** Enqueues one S3 event through the API and returns its job id. */
   const enqueue = async (key: string): Promise<string> => {
     counter += 1;
     const response = await t.call<Enqueued>("POST", "/api/media/process-s3-event", { body: JSON.parse(buildS3Notification([{ bucket: t.stack.bucket, key, eTag: `etag${counter}` }])) });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { transparentPng } from "../helpers/generate-images.ts";
-import { createJobEventTopic, emulatorTopicArn } from "../helpers/job-event-topic.ts";
+import { createJobEventSubscription, emulatorTopicArn } from "../helpers/job-event-subscription.ts";
 import { startApiTestStack, type ApiTestStack } from "./api-harness.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 
@@ -21,14 +21,14 @@ describe("job events owed through an SNS outage", () => {
     await t.stop();
   });
 
-  test("the finished job's message reaches the DLQ while SNS refuses; a redrive announces it once SNS works", async () => {
+  test("the finished job's message reaches the DLQ while SNS refuses; a redrive publishes it once SNS works", async () => {
     const id = await t.stack.uploadAndNotify("outage/photo.png", await transparentPng());
     await t.stack.waitForJob(id, (job) => job.status === "completed");
     await waitFor(async () => (await t.stack.queueDepth("dlq")).visible > 0, "the message dead-lettered", 30_000, 250);
-    assert.equal((await t.stack.queueDepth("dlq")).visible, 1, "the message is kept, then dead-lettered, never deleted unannounced");
+    assert.equal((await t.stack.queueDepth("dlq")).visible, 1, "the message is kept, then dead-lettered, never deleted unpublished");
     assert.equal((await t.stack.store.get(id))?.announcedEventId, undefined);
 
-    const topic = await createJobEventTopic(t.stack.local.env.AWS_ENDPOINT_URL!, t.stack.sqs, "outage-events");
+    const topic = await createJobEventSubscription(t.stack.local.env.AWS_ENDPOINT_URL!, t.stack.sqs, "outage-events");
     try {
       const started = await t.call<{ action: { id: string } }>("POST", "/api/media/dlq/redrive", { body: {} });
       assert.equal(started.status, 202);

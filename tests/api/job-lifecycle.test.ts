@@ -3,7 +3,7 @@ import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import sharp from "sharp";
-import { buildS3Notification } from "../../src/events/s3-event.parser.ts";
+import { buildS3Notification } from "../../src/s3-events/s3-event.parser.ts";
 import type { JobRecord } from "../../src/jobs/job.model.ts";
 import { workerFolderName } from "../../src/pipeline/temp-dirs.ts";
 import { createSlowProcessor } from "../fixtures/slow.processor.ts";

@@ -5,7 +5,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { mkdtemp, rm } from "node:fs/promises";
 import sharp from "sharp";
-import { newSequencer } from "../../src/events/s3-event.parser.ts";
+import { newSequencer } from "../../src/s3-events/s3-event.parser.ts";
 import { transparentPng } from "../helpers/generate-images.ts";
 import { generateClip } from "../helpers/generate-video.ts";
 import { setTimeout as sleep } from "node:timers/promises";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { CreateQueueCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
-import { buildS3Notification } from "../../src/events/s3-event.parser.ts";
+import { buildS3Notification } from "../../src/s3-events/s3-event.parser.ts";
 import { jobIdFor, type JobRecord } from "../../src/jobs/job.model.ts";
 import { transparentPng } from "../helpers/generate-images.ts";
 import { startApiTestStack, type ApiTestStack } from "./api-harness.ts";
@@ -34,7 +34,7 @@ describe("queued jobs are visible before a worker claims them (intake)", () => {
     await t.stop();
   });
 
-  test("uploads announced on the intake queue are queued jobs at once: listed, searchable by key, cancellable; a worker then skips the cancelled one", async () => {
+  test("uploads whose S3 events reach the intake queue are queued jobs at once: listed, searchable by key, cancellable; a worker then skips the cancelled one", async () => {
     const keys = ["a", "b", "c"].map((name) => `tenants/acme/users/u1/media/1700000000-${name}.png`);
     const ids: string[] = [];
     for (const key of keys) {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { buildS3Notification } from "../../src/events/s3-event.parser.ts";
+import { buildS3Notification } from "../../src/s3-events/s3-event.parser.ts";
 import type { JobRecord } from "../../src/jobs/job.model.ts";
 import { startApiTestStack, type ApiTestStack } from "./api-harness.ts";
 

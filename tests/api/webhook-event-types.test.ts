@@ -5,7 +5,7 @@ import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { throwIfAborted } from "../../src/errors.ts";
 import type { Processor } from "../../src/processors/processor.ts";
-import { JOB_EVENT_TYPES } from "../../src/notify/job-event.ts";
+import { JOB_EVENT_TYPES } from "../../src/job-events/job-event.ts";
 import { verifySignature } from "../../src/webhooks/webhook-signature.ts";
 import { startApiTestStack, type ApiTestStack } from "./api-harness.ts";
 

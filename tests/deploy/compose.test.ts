@@ -87,8 +87,8 @@ describe("docker-compose.media-processor.yml", () => {
     // The emulator's redrive count and the worker's final-failure count agree.
     assert.equal(interpolate(service("media-emulator").environment).MAX_PROCESSING_RETRIES, env.MAX_PROCESSING_RETRIES);
     // Job events go to the topic the emulator creates.
-    assert.equal(config.events.topicArn, `arn:aws:sns:us-east-1:000000000000:${interpolate(service("media-emulator").environment).EMULATOR_JOB_EVENTS_TOPIC}`);
-    assert.equal(interpolate(service("media-api").environment).MEDIA_PROCESSING_TOPIC_ARN, config.events.topicArn, "the API announces what it fails too");
+    assert.equal(config.jobEvents.topicArn, `arn:aws:sns:us-east-1:000000000000:${interpolate(service("media-emulator").environment).EMULATOR_JOB_EVENTS_TOPIC}`);
+    assert.equal(interpolate(service("media-api").environment).MEDIA_PROCESSING_TOPIC_ARN, config.jobEvents.topicArn, "the API publishes what it fails too");
   });
 
   test("docker's stop timeout outlasts the worker's drain window", () => {

@@ -4,7 +4,7 @@ import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from "@aws-sdk/client-sqs";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { startEmulator, type RunningEmulator } from "../../src/dev/emulator.ts";
-import { parseMessageBody } from "../../src/events/s3-event.parser.ts";
+import { parseMessageBody } from "../../src/s3-events/s3-event.parser.ts";
 import { createLogger } from "../../src/logger.ts";
 import { waitForValue } from "../helpers/wait-for.ts";
 
@@ -99,7 +99,7 @@ describe("emulator", () => {
     assert.match(message.Body ?? "", /my\+photo%2B1\+%C3%A9t%C3%A9\.jpg/);
   });
 
-  test("outputs are not announced, a changed object is announced again, an unchanged one is not", async () => {
+  test("outputs raise no S3 event, a changed object raises one again, an unchanged one does not", async () => {
     const sentBefore = emulator.bridge.notificationsSent;
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "tenants/t1/users/u1/media/processed/a.jpg.0123abcd_thumb_small.webp", Body: "out" }));
     const key = "tenants/t1/users/u1/media/clip.mp4";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { buildS3Notification } from "../../src/events/s3-event.parser.ts";
+import { buildS3Notification } from "../../src/s3-events/s3-event.parser.ts";
 import { jobIdFor } from "../../src/jobs/job.model.ts";
 import { createSlowProcessor } from "../fixtures/slow.processor.ts";
 import { transparentPng } from "../helpers/generate-images.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { jobIdFor } from "../../src/jobs/job.model.ts";
-import { buildS3Notification } from "../../src/events/s3-event.parser.ts";
+import { buildS3Notification } from "../../src/s3-events/s3-event.parser.ts";
 import { transparentPng } from "../helpers/generate-images.ts";
 import { startTestStack, type TestStack } from "../helpers/stack.ts";
 import { outputKeyOf } from "../helpers/outputs.ts";

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { buildS3Notification } from "../../src/events/s3-event.parser.ts";
+import { buildS3Notification } from "../../src/s3-events/s3-event.parser.ts";
 import { jobIdFor } from "../../src/jobs/job.model.ts";
 import type { Worker } from "../../src/worker.ts";
 import { transparentPng, truncatedJpeg } from "../helpers/generate-images.ts";
-import { createJobEventTopic, emulatorTopicArn, type JobEventTopic } from "../helpers/job-event-topic.ts";
+import { createJobEventSubscription, emulatorTopicArn, type JobEventSubscription } from "../helpers/job-event-subscription.ts";
 import { startTestStack, type TestStack } from "../helpers/stack.ts";
 
 /**
@@ -15,11 +15,11 @@ import { startTestStack, type TestStack } from "../helpers/stack.ts";
  */
 describe("job events on the SNS topic", () => {
   let stack: TestStack;
-  let topic: JobEventTopic;
+  let topic: JobEventSubscription;
 
   before(async () => {
     stack = await startTestStack({ noWorker: true });
-    topic = await createJobEventTopic(stack.local.env.AWS_ENDPOINT_URL!, stack.sqs, "media-job-events");
+    topic = await createJobEventSubscription(stack.local.env.AWS_ENDPOINT_URL!, stack.sqs, "media-job-events");
     await stack.startAnotherWorker({ MEDIA_PROCESSING_TOPIC_ARN: topic.topicArn });
   });
   after(async () => {
@@ -29,7 +29,7 @@ describe("job events on the SNS topic", () => {
 
   const drained = () => stack.waitForEmptyQueue("the media queue drained", 20_000);
 
-  test("a completed job announces its outputs, its tenant and a stable event id; the job records it", async () => {
+  test("a completed job publishes its outputs, its tenant and a stable event id; the job records it", async () => {
     const key = "tenants/acme/users/u7/media/1700000000-logo.png";
     const id = await stack.uploadAndNotify(key, await transparentPng());
     await stack.waitForJob(id, (job) => job.status === "completed" && job.announcedEventId !== undefined);
@@ -59,7 +59,7 @@ describe("job events on the SNS topic", () => {
     await drained();
   });
 
-  test("a redelivered message of an announced job publishes nothing more and is removed", async () => {
+  test("a redelivered message of a published job publishes nothing more and is removed", async () => {
     const id = await stack.uploadAndNotify("again/once.png", await transparentPng());
     await stack.waitForJob(id, (job) => job.announcedEventId !== undefined);
     assert.equal((await topic.receive(1)).length, 1);
@@ -70,7 +70,7 @@ describe("job events on the SNS topic", () => {
     assert.equal((await stack.store.get(id))?.timeline.filter((entry) => entry.event === "event-published").length, 1);
   });
 
-  test("a failed job announces its categorised error", async () => {
+  test("a failed job publishes its categorised error", async () => {
     const id = await stack.uploadAndNotify("broken/cut.jpg", await truncatedJpeg());
     await stack.waitForJob(id, (job) => job.status === "failed" && job.announcedEventId !== undefined);
     const [received] = await topic.receive(1);
@@ -82,7 +82,7 @@ describe("job events on the SNS topic", () => {
     await drained();
   });
 
-  test("a job cancelled while queued is announced when its message reaches the worker", async () => {
+  test("a job cancelled while queued has its event published when its message reaches the worker", async () => {
     const key = "queued/cancel-me.png";
     const { eTag } = await stack.upload(key, await transparentPng());
     const id = jobIdFor({ bucket: stack.bucket, key, eTag });
@@ -102,7 +102,7 @@ describe("job events on the SNS topic", () => {
     await stack.waitForJob(id, (job) => job.status === "failed" && job.announcedEventId !== undefined);
     const [first] = await topic.receive(1);
     assert.ok(await stack.store.requeue(id, ["failed"], { via: "test" }));
-    assert.equal((await stack.store.get(id))?.announcedEventId, undefined, "a new state is not announced yet");
+    assert.equal((await stack.store.get(id))?.announcedEventId, undefined, "a new state is not published yet");
     const { source } = (await stack.store.get(id))!;
     await stack.sendEvent("retry/twice.jpg", source.eTag, source.sequencer);
     await stack.waitForJob(id, (job) => job.status === "failed" && job.attempts === 2 && job.announcedEventId !== undefined);
@@ -136,13 +136,13 @@ describe("job events when SNS refuses them", () => {
     const failures = (await worker.metrics.jobEvents.get()).values.find((value) => value.labels.outcome === "failed");
     assert.ok((failures?.value ?? 0) >= 1, "the failed publish is counted");
 
-    const topic = await createJobEventTopic(stack.local.env.AWS_ENDPOINT_URL!, stack.sqs, "late-topic");
+    const topic = await createJobEventSubscription(stack.local.env.AWS_ENDPOINT_URL!, stack.sqs, "late-topic");
     try {
       const [received] = await topic.receive(1, 30_000);
       assert.equal(received?.event.job.id, id);
       assert.equal(received?.event.eventType, "media.job.completed");
-      const depth = await stack.waitForEmptyQueue("the message removed once announced", 20_000);
-      assert.equal(depth.visible + depth.inFlight + depth.delayed, 0, "removed once announced");
+      const depth = await stack.waitForEmptyQueue("the message removed once published", 20_000);
+      assert.equal(depth.visible + depth.inFlight + depth.delayed, 0, "removed once published");
       const job = await stack.store.get(id);
       assert.equal(job?.attempts, 1, "processed once, not again for the event");
       assert.equal(job?.timeline.filter((entry) => entry.event === "completed").length, 1);

@@ -6,7 +6,7 @@ import { after, before, describe, test } from "node:test";
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import sharp from "sharp";
 import { throwIfAborted } from "../../src/errors.ts";
-import { buildS3Notification, newSequencer } from "../../src/events/s3-event.parser.ts";
+import { buildS3Notification, newSequencer } from "../../src/s3-events/s3-event.parser.ts";
 import { jobIdFor, type JobRecord } from "../../src/jobs/job.model.ts";
 import type { Processor } from "../../src/processors/processor.ts";
 import { MAX_KEY_BYTES, utf8Bytes } from "../../src/storage/output-keys.ts";

@@ -6,7 +6,7 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client
 import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { loadConfig, type AppConfig } from "../../src/config/config.ts";
 import { startLocalStack, type LocalStack } from "../../src/dev/local-stack.ts";
-import { buildS3Notification, newSequencer } from "../../src/events/s3-event.parser.ts";
+import { buildS3Notification, newSequencer } from "../../src/s3-events/s3-event.parser.ts";
 import { jobIdFor, isTerminal, type JobRecord } from "../../src/jobs/job.model.ts";
 import { createLogger } from "../../src/logger.ts";
 import { JobStore } from "../../src/jobs/job.store.ts";
@@ -16,7 +16,7 @@ import { createSqsClient } from "../../src/queue/sqs.client.ts";
 import { createS3Client } from "../../src/storage/s3.client.ts";
 import { ObjectStore } from "../../src/storage/object-store.ts";
 import { startWorker, type Worker, type WorkerOptions } from "../../src/worker.ts";
-import { bareETag } from "../../src/events/object-ref.ts";
+import { bareETag } from "../../src/s3-events/object-ref.ts";
 import { waitForValue } from "./wait-for.ts";
 
 /**

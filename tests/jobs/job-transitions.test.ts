@@ -7,7 +7,7 @@ import { sentCommands, startStoreHarness, type StoreHarness, type TestStore } fr
 
 /**
  * Each transition script against a real redis-server, a fresh key prefix per test: claim,
- * complete, fail, release, requeue, markAnnounced, setProgress, renewLease, requestCancel —
+ * complete, fail, release, requeue, markPublished, setProgress, renewLease, requestCancel —
  * including the stale-lease-holder guard, a lapsed lease finished by the same worker, and a
  * cancel that arrives before any worker claimed the job. A lapsed lease is the lease key gone,
  * which is what Redis's PX expiry does; the tests delete it rather than wait for it.
@@ -182,20 +182,20 @@ describe("job transition scripts (real Redis)", () => {
     });
   });
 
-  describe("markAnnounced", () => {
-    test("marks only the terminal state the event was for; a retried job's new state stays unannounced", async () => {
+  describe("markPublished", () => {
+    test("marks only the terminal state the event was for; a retried job's new state stays unpublished", async () => {
       fresh();
       const id = jobIdFor(source("l.png"));
       const claim = await claimOf(t.store, "l.png");
       await t.store.complete(id, claim.leaseToken, {}, t.now());
       const finishedAt = Date.parse((await t.store.get(id))!.finishedAt!);
-      assert.equal(await t.store.markAnnounced(id, "ev1", "failed", finishedAt, {}), false, "another status");
-      assert.equal(await t.store.markAnnounced(id, "ev1", "completed", finishedAt + 1, {}), false, "another finish");
-      assert.equal(await t.store.markAnnounced(id, "ev1", "completed", finishedAt, { topic: "x" }), true);
+      assert.equal(await t.store.markPublished(id, "ev1", "failed", finishedAt, {}), false, "another status");
+      assert.equal(await t.store.markPublished(id, "ev1", "completed", finishedAt + 1, {}), false, "another finish");
+      assert.equal(await t.store.markPublished(id, "ev1", "completed", finishedAt, { topic: "x" }), true);
       assert.equal((await t.store.get(id))?.announcedEventId, "ev1");
       await t.store.requeue(id, ["completed"]);
-      assert.equal((await t.store.get(id))?.announcedEventId, undefined, "a new state has not been announced");
-      assert.equal(await t.store.markAnnounced(id, "ev1", "completed", finishedAt, {}), false);
+      assert.equal((await t.store.get(id))?.announcedEventId, undefined, "a new state has not been published");
+      assert.equal(await t.store.markPublished(id, "ev1", "completed", finishedAt, {}), false);
     });
   });
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ConfigError, loadConfig } from "../../src/config/config.ts";
 import type { JobRecord } from "../../src/jobs/job.model.ts";
-import { buildJobEvent, jobEventId, jobEventSchema, MAX_EVENT_BYTES } from "../../src/notify/job-event.ts";
+import { buildJobEvent, jobEventId, jobEventSchema, MAX_EVENT_BYTES } from "../../src/job-events/job-event.ts";
 
 const baseEnv = { MEDIA_BUCKET: "media-uploads", MEDIA_PROCESSING_QUEUE_URL: "http://127.0.0.1:4566/000000000000/q", REDIS_URL: "redis://127.0.0.1:6379" };
 
@@ -83,10 +83,10 @@ test("an event that would exceed the SNS size limit drops its output list, keepi
 });
 
 test("MEDIA_PROCESSING_TOPIC_ARN must be an SNS topic ARN; unset or empty turns events off", () => {
-  assert.equal(loadConfig(baseEnv).events.topicArn, undefined);
-  assert.equal(loadConfig({ ...baseEnv, MEDIA_PROCESSING_TOPIC_ARN: "" }).events.topicArn, undefined);
-  assert.equal(loadConfig({ ...baseEnv, MEDIA_PROCESSING_TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:media-job-events" }).events.topicArn, "arn:aws:sns:eu-west-1:123456789012:media-job-events");
-  assert.equal(loadConfig({ ...baseEnv, MEDIA_PROCESSING_TOPIC_ARN: "arn:aws-cn:sns:cn-north-1:123456789012:jobs.fifo" }).events.topicArn, "arn:aws-cn:sns:cn-north-1:123456789012:jobs.fifo");
+  assert.equal(loadConfig(baseEnv).jobEvents.topicArn, undefined);
+  assert.equal(loadConfig({ ...baseEnv, MEDIA_PROCESSING_TOPIC_ARN: "" }).jobEvents.topicArn, undefined);
+  assert.equal(loadConfig({ ...baseEnv, MEDIA_PROCESSING_TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:media-job-events" }).jobEvents.topicArn, "arn:aws:sns:eu-west-1:123456789012:media-job-events");
+  assert.equal(loadConfig({ ...baseEnv, MEDIA_PROCESSING_TOPIC_ARN: "arn:aws-cn:sns:cn-north-1:123456789012:jobs.fifo" }).jobEvents.topicArn, "arn:aws-cn:sns:cn-north-1:123456789012:jobs.fifo");
   for (const wrong of ["media-job-events", "arn:aws:sqs:eu-west-1:123456789012:q", "arn:aws:sns:eu-west-1:1234:t"]) {
     assert.throws(() => loadConfig({ ...baseEnv, MEDIA_PROCESSING_TOPIC_ARN: wrong }), (error: unknown) => error instanceof ConfigError && /MEDIA_PROCESSING_TOPIC_ARN/.test(error.message), wrong);
   }

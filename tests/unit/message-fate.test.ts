@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type AbortReason, type ErrorCategory, MediaError } from "../../src/errors.ts";
-import type { AnnounceOutcome } from "../../src/notify/job-announcer.ts";
+import type { PublishOutcome } from "../../src/job-events/job-event.publisher.ts";
 import { combineActions, decide, type Fate, type FateFacts, receiveOf, type Recorded } from "../../src/pipeline/outcome.ts";
 import type { MessageAction } from "../../src/queue/media.consumer.ts";
 import { transitionLabel } from "../helpers/fate.ts";
@@ -13,7 +13,7 @@ import { transitionLabel } from "../helpers/fate.ts";
 const FIRST = { receiveCount: 1, maxReceives: 3, retryDelaySec: 30 };
 const LAST = { receiveCount: 3, maxReceives: 3, retryDelaySec: 120 };
 
-/** One line per fate: transition · message action · announce · counters · log level. */
+/** One line per fate: transition · message action · publish · counters · log level. */
 function summary(fate: Fate): string {
   const action = fate.messageAction;
   const message = action.action === "retry" ? `retry ${action.delaySec}s` : action.action;
@@ -24,78 +24,78 @@ function summary(fate: Fate): string {
     labels.jobDuration ? "duration" : "",
     labels.messagesDropped ? `dropped:${labels.messagesDropped.reason}` : "",
   ].filter(Boolean);
-  return [transitionLabel(fate), message, fate.announce ? "announce" : "-", counters.join(" ") || "-", fate.log?.level ?? "silent"].join(" · ");
+  return [transitionLabel(fate), message, fate.publish ? "publish" : "-", counters.join(" ") || "-", fate.log?.level ?? "silent"].join(" · ");
 }
 
 const errorOf = (category: ErrorCategory, retryable?: boolean) =>
   new MediaError(`a ${category} error`, { code: `${category}-code`, category, ...(retryable !== undefined ? { retryable } : {}) });
-const error = (category: ErrorCategory, receive: typeof FIRST, announce: AnnounceOutcome, more: { retryable?: boolean; abortReason?: AbortReason; recorded?: Recorded } = {}): FateFacts => ({
+const error = (category: ErrorCategory, receive: typeof FIRST, publish: PublishOutcome, more: { retryable?: boolean; abortReason?: AbortReason; recorded?: Recorded } = {}): FateFacts => ({
   event: { kind: "error", error: errorOf(category, more.retryable), ...(more.abortReason ? { abortReason: more.abortReason } : {}) },
   receive,
   recorded: more.recorded ?? "ok",
-  announce,
+  publish,
 });
 
 const rows: Array<[string, FateFacts, string]> = [
   // Every category, on its first and on its last receive, with the job event published or not.
   ["transient, first receive", error("transient", FIRST, "published"), "retry-scheduled · retry 30s · - · errors:transient · warn"],
-  ["transient, first receive, announce failed (none owed)", error("transient", FIRST, "failed"), "retry-scheduled · retry 30s · - · errors:transient · warn"],
-  ["transient, last receive", error("transient", LAST, "published"), "failed · retry 120s · announce · errors:transient jobs:failed · error"],
-  ["transient, last receive, announce failed", error("transient", LAST, "failed"), "failed · retry 120s · announce · errors:transient jobs:failed · error"],
+  ["transient, first receive, publish failed (none owed)", error("transient", FIRST, "failed"), "retry-scheduled · retry 30s · - · errors:transient · warn"],
+  ["transient, last receive", error("transient", LAST, "published"), "failed · retry 120s · publish · errors:transient jobs:failed · error"],
+  ["transient, last receive, publish failed", error("transient", LAST, "failed"), "failed · retry 120s · publish · errors:transient jobs:failed · error"],
   ["configuration, first receive", error("configuration", FIRST, "published"), "retry-scheduled · retry 30s · - · errors:configuration · warn"],
-  ["configuration, first receive, announce failed (none owed)", error("configuration", FIRST, "failed"), "retry-scheduled · retry 30s · - · errors:configuration · warn"],
-  ["configuration, last receive", error("configuration", LAST, "published"), "failed · retry 120s · announce · errors:configuration jobs:failed · error"],
-  ["configuration, last receive, announce failed", error("configuration", LAST, "failed"), "failed · retry 120s · announce · errors:configuration jobs:failed · error"],
-  ["processing, first receive", error("processing", FIRST, "published"), "failed · delete · announce · errors:processing jobs:failed · warn"],
-  ["processing, first receive, announce failed", error("processing", FIRST, "failed"), "failed · retry 30s · announce · errors:processing jobs:failed · warn"],
-  ["processing, last receive", error("processing", LAST, "published"), "failed · delete · announce · errors:processing jobs:failed · warn"],
-  ["processing, last receive, announce failed", error("processing", LAST, "failed"), "failed · retry 120s · announce · errors:processing jobs:failed · warn"],
-  ["processing, no topic", error("processing", FIRST, "off"), "failed · delete · announce · errors:processing jobs:failed · warn"],
-  ["resource, first receive", error("resource", FIRST, "published"), "failed · delete · announce · errors:resource jobs:failed · warn"],
-  ["resource, first receive, announce failed", error("resource", FIRST, "failed"), "failed · retry 30s · announce · errors:resource jobs:failed · warn"],
-  ["resource, last receive", error("resource", LAST, "published"), "failed · delete · announce · errors:resource jobs:failed · warn"],
-  ["resource, last receive, announce failed", error("resource", LAST, "failed"), "failed · retry 120s · announce · errors:resource jobs:failed · warn"],
-  ["cancelled, first receive", error("cancelled", FIRST, "published"), "cancelled · delete · announce · errors:cancelled jobs:cancelled · warn"],
-  ["cancelled, first receive, announce failed", error("cancelled", FIRST, "failed"), "cancelled · retry 30s · announce · errors:cancelled jobs:cancelled · warn"],
-  ["cancelled, last receive", error("cancelled", LAST, "published"), "cancelled · delete · announce · errors:cancelled jobs:cancelled · warn"],
-  ["cancelled, last receive, announce failed", error("cancelled", LAST, "failed"), "cancelled · retry 120s · announce · errors:cancelled jobs:cancelled · warn"],
+  ["configuration, first receive, publish failed (none owed)", error("configuration", FIRST, "failed"), "retry-scheduled · retry 30s · - · errors:configuration · warn"],
+  ["configuration, last receive", error("configuration", LAST, "published"), "failed · retry 120s · publish · errors:configuration jobs:failed · error"],
+  ["configuration, last receive, publish failed", error("configuration", LAST, "failed"), "failed · retry 120s · publish · errors:configuration jobs:failed · error"],
+  ["processing, first receive", error("processing", FIRST, "published"), "failed · delete · publish · errors:processing jobs:failed · warn"],
+  ["processing, first receive, publish failed", error("processing", FIRST, "failed"), "failed · retry 30s · publish · errors:processing jobs:failed · warn"],
+  ["processing, last receive", error("processing", LAST, "published"), "failed · delete · publish · errors:processing jobs:failed · warn"],
+  ["processing, last receive, publish failed", error("processing", LAST, "failed"), "failed · retry 120s · publish · errors:processing jobs:failed · warn"],
+  ["processing, no topic", error("processing", FIRST, "off"), "failed · delete · publish · errors:processing jobs:failed · warn"],
+  ["resource, first receive", error("resource", FIRST, "published"), "failed · delete · publish · errors:resource jobs:failed · warn"],
+  ["resource, first receive, publish failed", error("resource", FIRST, "failed"), "failed · retry 30s · publish · errors:resource jobs:failed · warn"],
+  ["resource, last receive", error("resource", LAST, "published"), "failed · delete · publish · errors:resource jobs:failed · warn"],
+  ["resource, last receive, publish failed", error("resource", LAST, "failed"), "failed · retry 120s · publish · errors:resource jobs:failed · warn"],
+  ["cancelled, first receive", error("cancelled", FIRST, "published"), "cancelled · delete · publish · errors:cancelled jobs:cancelled · warn"],
+  ["cancelled, first receive, publish failed", error("cancelled", FIRST, "failed"), "cancelled · retry 30s · publish · errors:cancelled jobs:cancelled · warn"],
+  ["cancelled, last receive", error("cancelled", LAST, "published"), "cancelled · delete · publish · errors:cancelled jobs:cancelled · warn"],
+  ["cancelled, last receive, publish failed", error("cancelled", LAST, "failed"), "cancelled · retry 120s · publish · errors:cancelled jobs:cancelled · warn"],
   // A retryable error of a category that is final by default (disk full) is retried; a non-retryable transient one fails now.
   ["retryable resource (disk full), first receive", error("resource", FIRST, "published", { retryable: true }), "retry-scheduled · retry 30s · - · errors:resource · warn"],
-  ["retryable resource (disk full), last receive", error("resource", LAST, "published", { retryable: true }), "failed · retry 120s · announce · errors:resource jobs:failed · error"],
-  ["non-retryable transient, first receive", error("transient", FIRST, "published", { retryable: false }), "failed · delete · announce · errors:transient jobs:failed · warn"],
+  ["retryable resource (disk full), last receive", error("resource", LAST, "published", { retryable: true }), "failed · retry 120s · publish · errors:resource jobs:failed · error"],
+  ["non-retryable transient, first receive", error("transient", FIRST, "published", { retryable: false }), "failed · delete · publish · errors:transient jobs:failed · warn"],
   // The job's signal says what really happened, whatever the interrupted step threw.
   ["shutdown, first receive", error("processing", FIRST, "published", { abortReason: "shutdown" }), "released · release · - · errors:transient · info"],
   ["shutdown, last receive", error("processing", LAST, "failed", { abortReason: "shutdown" }), "released · release · - · errors:transient · info"],
   ["shutdown of a retryable error, last receive", error("transient", LAST, "published", { abortReason: "shutdown" }), "released · release · - · errors:transient · info"],
-  ["cancel, first receive", error("transient", FIRST, "published", { abortReason: "cancelled" }), "cancelled · delete · announce · errors:cancelled jobs:cancelled · warn"],
-  ["cancel, first receive, announce failed", error("transient", FIRST, "failed", { abortReason: "cancelled" }), "cancelled · retry 30s · announce · errors:cancelled jobs:cancelled · warn"],
-  ["cancel, last receive", error("transient", LAST, "published", { abortReason: "cancelled" }), "cancelled · delete · announce · errors:cancelled jobs:cancelled · warn"],
-  ["cancel, last receive, announce failed", error("transient", LAST, "failed", { abortReason: "cancelled" }), "cancelled · retry 120s · announce · errors:cancelled jobs:cancelled · warn"],
-  ["timeout, first receive", error("transient", FIRST, "published", { abortReason: "timeout" }), "failed · delete · announce · errors:resource jobs:failed · warn"],
-  ["timeout, first receive, announce failed", error("transient", FIRST, "failed", { abortReason: "timeout" }), "failed · retry 30s · announce · errors:resource jobs:failed · warn"],
-  ["timeout, last receive", error("transient", LAST, "published", { abortReason: "timeout" }), "failed · delete · announce · errors:resource jobs:failed · warn"],
-  ["timeout, last receive, announce failed", error("transient", LAST, "failed", { abortReason: "timeout" }), "failed · retry 120s · announce · errors:resource jobs:failed · warn"],
-  ["visibility limit, first receive", error("processing", FIRST, "published", { abortReason: "visibility-limit" }), "failed · delete · announce · errors:resource jobs:failed · warn"],
-  ["visibility limit, first receive, announce failed", error("processing", FIRST, "failed", { abortReason: "visibility-limit" }), "failed · retry 30s · announce · errors:resource jobs:failed · warn"],
-  ["visibility limit, last receive", error("processing", LAST, "published", { abortReason: "visibility-limit" }), "failed · delete · announce · errors:resource jobs:failed · warn"],
-  ["visibility limit, last receive, announce failed", error("processing", LAST, "failed", { abortReason: "visibility-limit" }), "failed · retry 120s · announce · errors:resource jobs:failed · warn"],
+  ["cancel, first receive", error("transient", FIRST, "published", { abortReason: "cancelled" }), "cancelled · delete · publish · errors:cancelled jobs:cancelled · warn"],
+  ["cancel, first receive, publish failed", error("transient", FIRST, "failed", { abortReason: "cancelled" }), "cancelled · retry 30s · publish · errors:cancelled jobs:cancelled · warn"],
+  ["cancel, last receive", error("transient", LAST, "published", { abortReason: "cancelled" }), "cancelled · delete · publish · errors:cancelled jobs:cancelled · warn"],
+  ["cancel, last receive, publish failed", error("transient", LAST, "failed", { abortReason: "cancelled" }), "cancelled · retry 120s · publish · errors:cancelled jobs:cancelled · warn"],
+  ["timeout, first receive", error("transient", FIRST, "published", { abortReason: "timeout" }), "failed · delete · publish · errors:resource jobs:failed · warn"],
+  ["timeout, first receive, publish failed", error("transient", FIRST, "failed", { abortReason: "timeout" }), "failed · retry 30s · publish · errors:resource jobs:failed · warn"],
+  ["timeout, last receive", error("transient", LAST, "published", { abortReason: "timeout" }), "failed · delete · publish · errors:resource jobs:failed · warn"],
+  ["timeout, last receive, publish failed", error("transient", LAST, "failed", { abortReason: "timeout" }), "failed · retry 120s · publish · errors:resource jobs:failed · warn"],
+  ["visibility limit, first receive", error("processing", FIRST, "published", { abortReason: "visibility-limit" }), "failed · delete · publish · errors:resource jobs:failed · warn"],
+  ["visibility limit, first receive, publish failed", error("processing", FIRST, "failed", { abortReason: "visibility-limit" }), "failed · retry 30s · publish · errors:resource jobs:failed · warn"],
+  ["visibility limit, last receive", error("processing", LAST, "published", { abortReason: "visibility-limit" }), "failed · delete · publish · errors:resource jobs:failed · warn"],
+  ["visibility limit, last receive, publish failed", error("processing", LAST, "failed", { abortReason: "visibility-limit" }), "failed · retry 120s · publish · errors:resource jobs:failed · warn"],
   // Recording the failure: Redis down keeps the message; a lease another worker took is carried on as recorded.
   ["processing, Redis down while recording", error("processing", FIRST, "published", { recorded: "store-down" }), "failed · retry 30s · - · errors:processing · error"],
   ["transient, Redis down while recording", error("transient", FIRST, "published", { recorded: "store-down" }), "retry-scheduled · retry 30s · - · errors:transient · error"],
   ["shutdown, Redis down while recording", error("processing", LAST, "published", { abortReason: "shutdown", recorded: "store-down" }), "released · retry 120s · - · errors:transient · error"],
-  ["processing, lease lost", error("processing", FIRST, "published", { recorded: "lost" }), "failed · delete · announce · errors:processing jobs:failed · warn"],
+  ["processing, lease lost", error("processing", FIRST, "published", { recorded: "lost" }), "failed · delete · publish · errors:processing jobs:failed · warn"],
   // Success.
-  ["success, announced", { event: { kind: "success" }, receive: FIRST, recorded: "ok", announce: "published" }, "completed · delete · announce · jobs:completed duration · info"],
-  ["success, no topic", { event: { kind: "success" }, receive: FIRST, recorded: "ok", announce: "off" }, "completed · delete · announce · jobs:completed duration · info"],
-  ["success, announce failed", { event: { kind: "success" }, receive: LAST, recorded: "ok", announce: "failed" }, "completed · retry 120s · announce · jobs:completed duration · info"],
+  ["success, publishd", { event: { kind: "success" }, receive: FIRST, recorded: "ok", publish: "published" }, "completed · delete · publish · jobs:completed duration · info"],
+  ["success, no topic", { event: { kind: "success" }, receive: FIRST, recorded: "ok", publish: "off" }, "completed · delete · publish · jobs:completed duration · info"],
+  ["success, publish failed", { event: { kind: "success" }, receive: LAST, recorded: "ok", publish: "failed" }, "completed · retry 120s · publish · jobs:completed duration · info"],
   ["success, lease lost to another worker", { event: { kind: "success" }, receive: FIRST, recorded: "lost" }, "completed · keep · - · - · warn"],
   // Claims.
   ["claim, Redis down", { event: { kind: "claim-failed" }, receive: FIRST }, "none · retry 30s · - · - · error"],
   ["claim, busy under another message", { event: { kind: "busy", otherMessage: true }, receive: FIRST }, "none · delete · - · dropped:duplicate · info"],
   ["claim, busy under this same message", { event: { kind: "busy", otherMessage: false }, receive: LAST }, "none · keep · - · - · info"],
-  ["claim, finished before, announced", { event: { kind: "finished-before", status: "completed" }, receive: FIRST, announce: "already" }, "none · delete · announce · dropped:duplicate · info"],
-  ["claim, cancelled while queued, announce failed", { event: { kind: "finished-before", status: "cancelled" }, receive: FIRST, announce: "failed" }, "none · retry 30s · announce · - · silent"],
-  ["claim, failed before, no topic", { event: { kind: "finished-before", status: "failed" }, receive: LAST, announce: "off" }, "none · delete · announce · dropped:duplicate · info"],
+  ["claim, finished before, publishd", { event: { kind: "finished-before", status: "completed" }, receive: FIRST, publish: "already" }, "none · delete · publish · dropped:duplicate · info"],
+  ["claim, cancelled while queued, publish failed", { event: { kind: "finished-before", status: "cancelled" }, receive: FIRST, publish: "failed" }, "none · retry 30s · publish · - · silent"],
+  ["claim, failed before, no topic", { event: { kind: "finished-before", status: "failed" }, receive: LAST, publish: "off" }, "none · delete · publish · dropped:duplicate · info"],
   // Not ours at all.
   ["body is not an S3 event", { event: { kind: "unparseable", reason: "not-json" }, receive: FIRST }, "none · delete · - · dropped:invalid-not-json · warn"],
 ];

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, test } from "node:test";
-import { isOutputKey, parseOutputKey } from "../../src/events/key-rules.ts";
+import { isOutputKey, parseOutputKey } from "../../src/s3-events/key-rules.ts";
 import { MediaError } from "../../src/errors.ts";
 import {
   manifestKey,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { buildS3Notification, encodeS3EventKey, newSequencer, parseMessageBody } from "../../src/events/s3-event.parser.ts";
-import { compileTenantPattern, decodeS3EventKey, isOutputKey, isUnsafeKey } from "../../src/events/key-rules.ts";
+import { buildS3Notification, encodeS3EventKey, newSequencer, parseMessageBody } from "../../src/s3-events/s3-event.parser.ts";
+import { compileTenantPattern, decodeS3EventKey, isOutputKey, isUnsafeKey } from "../../src/s3-events/key-rules.ts";
 
 const rules = { sourceBuckets: ["media"], outputSegment: "processed" };
 const record = (key: string, eventName = "ObjectCreated:Put", bucket = "media") => ({

@@ -1,8 +1,8 @@
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { Router, type Request, type RequestHandler, type Response } from "express";
 import { fromAwsError } from "../../errors.ts";
-import { compileTenantPattern } from "../../events/key-rules.ts";
-import { buildS3Notification } from "../../events/s3-event.parser.ts";
+import { compileTenantPattern } from "../../s3-events/key-rules.ts";
+import { buildS3Notification } from "../../s3-events/s3-event.parser.ts";
 import { jobIdFor } from "../../jobs/job.model.ts";
 import { ObjectStore } from "../../storage/object-store.ts";
 import type { ApiDeps } from "../api-deps.ts";

@@ -4,8 +4,8 @@ import { principalOf, requireScope } from "../auth.ts";
 import { badRequest, HttpProblem, unsupportedMediaType } from "../problem.ts";
 import { emptyQuery, parseRequest } from "../validation.ts";
 
-/** POST /api/media/process-s3-event: an upload event in, the job ids it produces out. */
-export function eventRoutes(deps: ApiDeps): Router {
+/** POST /api/media/process-s3-event: an S3 event in, the job ids it produces out. */
+export function s3EventRoutes(deps: ApiDeps): Router {
   const router = Router();
   router.post("/api/media/process-s3-event", async (request, response) => {
     const principal = principalOf(response);

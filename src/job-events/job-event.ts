@@ -5,7 +5,7 @@ import type { JobRecord } from "../jobs/job.model.ts";
 /**
  * The JSON event published when a job reaches a terminal state (MEDIA_PROCESSING_TOPIC_ARN).
  * Delivery is at least once: consumers deduplicate on `eventId`, which is stable for one
- * terminal state of one job (the same state re-announced after a crash keeps its id; a later
+ * terminal state of one job (the same state published again after a crash keeps its id; a later
  * retry that ends again gets a new one). The schema is exported for consumers and tests.
  */
 
@@ -74,7 +74,7 @@ export function jobEventId(job: Pick<JobRecord, "id" | "status" | "attempts" | "
 }
 
 /**
- * The event announcing `job`'s terminal state, or undefined when the job is not terminal.
+ * The job event publishing `job`'s terminal state, or undefined when the job is not terminal.
  * `outputBucket` is where its outputs went (OUTPUT_BUCKET, or the source bucket).
  */
 export function buildJobEvent(job: JobRecord, outputBucket: string): JobEvent | undefined {

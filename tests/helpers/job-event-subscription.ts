@@ -1,12 +1,12 @@
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { jobEventSchema, type JobEvent } from "../../src/notify/job-event.ts";
+import { jobEventSchema, type JobEvent } from "../../src/job-events/job-event.ts";
 
 /**
  * A job-event topic on the emulator with an SQS queue subscribed to it (raw delivery, as a
  * consumer service would set it up), created through the real SNS and SQS SDKs over HTTP.
  */
-export interface JobEventTopic {
+export interface JobEventSubscription {
   topicArn: string;
   queueUrl: string;
   /** Receives (and deletes) events until `count` arrived or `timeoutMs` passed; every body must match the schema. */
@@ -22,7 +22,7 @@ export interface ReceivedEvent {
 /** The ARN the emulator gives a topic of this name (its account id is fixed). */
 export const emulatorTopicArn = (name: string, region = "us-east-1") => `arn:aws:sns:${region}:000000000000:${name}`;
 
-export async function createJobEventTopic(endpoint: string, sqs: SQSClient, name: string): Promise<JobEventTopic> {
+export async function createJobEventSubscription(endpoint: string, sqs: SQSClient, name: string): Promise<JobEventSubscription> {
   const sns = new SNSClient({ region: "us-east-1", endpoint });
   const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: name }));
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-subscriber` }));

@@ -1,28 +1,32 @@
 import { PublishCommand, type MessageAttributeValue, type SNSClient } from "@aws-sdk/client-sns";
 import type { JobEvent } from "./job-event.ts";
 
-/** Publishes job events; `enabled` is false when no topic is configured (then publish is never called). */
-export interface JobEventPublisher {
+/**
+ * The SNS topic job events go to (MEDIA_PROCESSING_TOPIC_ARN); `enabled` is false when no topic
+ * is configured (then `send` is never called). Sending one event is all it does: publishing, with
+ * its at-least-once bookkeeping, is `JobEventPublisher`'s.
+ */
+export interface JobEventTopic {
   readonly enabled: boolean;
-  publish(event: JobEvent, signal?: AbortSignal): Promise<{ messageId: string | undefined }>;
+  send(event: JobEvent, signal?: AbortSignal): Promise<{ messageId: string | undefined }>;
 }
 
-export const disabledPublisher: JobEventPublisher = {
+export const noTopic: JobEventTopic = {
   enabled: false,
-  publish: () => Promise.reject(new Error("job events are off: MEDIA_PROCESSING_TOPIC_ARN is not set")),
+  send: () => Promise.reject(new Error("job events are off: MEDIA_PROCESSING_TOPIC_ARN is not set")),
 };
 
 /**
- * Publishes to one SNS topic. Message attributes carry what subscribers filter on (event type,
+ * One SNS topic. Message attributes carry what subscribers filter on (event type,
  * status, media type, tenant), so a subscription can take only `media.job.failed`, or one
- * tenant's jobs, with a filter policy instead of parsing every body. On a FIFO topic events of
+ * tenant's jobs, with a filter policy instead of parsing every body. On a FIFO topic job events of
  * one job keep their order (group = job id) and SNS drops duplicates of one event id.
  */
-export function snsJobEventPublisher(sns: SNSClient, topicArn: string): JobEventPublisher {
+export function snsJobEventTopic(sns: SNSClient, topicArn: string): JobEventTopic {
   const fifo = topicArn.endsWith(".fifo");
   return {
     enabled: true,
-    async publish(event, signal) {
+    async send(event, signal) {
       const attributes: Record<string, MessageAttributeValue> = {
         eventType: { DataType: "String", StringValue: event.eventType },
         status: { DataType: "String", StringValue: event.job.status },

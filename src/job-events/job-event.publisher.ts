@@ -3,22 +3,22 @@ import type { JobStore } from "../jobs/job.store.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { buildJobEvent, jobEventId, type JobEvent } from "./job-event.ts";
-import type { JobEventPublisher } from "./job-event.publisher.ts";
+import type { JobEventTopic } from "./job-event.topic.ts";
 
 /**
- * What happened when a job's terminal state was to be announced:
- * `published` now, `already` published before (a redelivery), `off` (no topic), `not-final`
- * (the job is not terminal, or expired), or `failed` — SNS did not take it, so the caller keeps
- * the job's message and the next delivery announces it again.
+ * What happened when a job's terminal state was to be published:
+ * `published` now, `already` published before (a redelivery), `off` (no topic, no webhooks), `not-final`
+ * (the job is not terminal, or expired), or `failed` — SNS or the webhook outbox did not take it, so
+ * the caller keeps the job's message and the next delivery publishes it again.
  */
-export type AnnounceOutcome = "published" | "already" | "off" | "not-final" | "failed";
+export type PublishOutcome = "published" | "already" | "off" | "not-final" | "failed";
 
 /** SNS normally answers in milliseconds; a hung call must not hold the job's slot. */
 const PUBLISH_TIMEOUT_MS = 10_000;
 
-export interface JobAnnouncerDeps {
+export interface JobEventPublisherDeps {
   store: JobStore;
-  publisher: JobEventPublisher;
+  topic: JobEventTopic;
   metrics?: Metrics;
   /** OUTPUT_BUCKET; undefined means outputs sit in the source bucket. */
   outputBucket: string | undefined;
@@ -30,26 +30,27 @@ export interface JobAnnouncerDeps {
 }
 
 /**
- * Announces terminal job states on the job-event topic, at least once: the job record remembers
- * which event announced its current state (`announcedEventId`), so a redelivered message of an
- * announced job publishes nothing, and one whose publish failed publishes it then.
+ * Publishes terminal job states as job events (to the topic and, when on, the webhook outbox), at
+ * least once: the job record remembers which event published its current state (`announcedEventId`,
+ * a field name kept for API users), so a redelivered message of a published job publishes nothing,
+ * and one whose publish failed publishes it then.
  */
-export class JobAnnouncer {
-  private readonly deps: JobAnnouncerDeps;
+export class JobEventPublisher {
+  private readonly deps: JobEventPublisherDeps;
 
-  constructor(deps: JobAnnouncerDeps) {
+  constructor(deps: JobEventPublisherDeps) {
     this.deps = deps;
   }
 
   get enabled(): boolean {
-    return this.deps.publisher.enabled || this.deps.webhooks !== undefined;
+    return this.deps.topic.enabled || this.deps.webhooks !== undefined;
   }
 
-  async announce(jobId: string, logger: Logger): Promise<AnnounceOutcome> {
-    const { store, publisher, metrics, outputBucket, webhooks } = this.deps;
-    if (!publisher.enabled && !webhooks) return "off";
+  async publish(jobId: string, logger: Logger): Promise<PublishOutcome> {
+    const { store, topic, metrics, outputBucket, webhooks } = this.deps;
+    if (!topic.enabled && !webhooks) return "off";
     const job = await store.get(jobId).catch((error: unknown) => {
-      logger.warn({ err: error }, "could not read the job to announce it");
+      logger.warn({ err: error }, "could not read the job to publish its event");
       return null;
     });
     if (job === null) return "failed";
@@ -68,18 +69,18 @@ export class JobAnnouncer {
         },
       );
       if (!recorded) return "failed";
-      if (!publisher.enabled) {
-        await store.markAnnounced(jobId, eventId, job.status, Date.parse(job.finishedAt), { eventType: event.eventType, webhooks: true }).catch((error: unknown) => logger.warn({ err: error, eventId }, "job event recorded but not marked on the job"));
+      if (!topic.enabled) {
+        await store.markPublished(jobId, eventId, job.status, Date.parse(job.finishedAt), { eventType: event.eventType, webhooks: true }).catch((error: unknown) => logger.warn({ err: error, eventId }, "job event recorded but not marked on the job"));
         return "published";
       }
     }
     try {
-      const { messageId } = await publisher.publish(event, AbortSignal.timeout(PUBLISH_TIMEOUT_MS));
+      const { messageId } = await topic.send(event, AbortSignal.timeout(PUBLISH_TIMEOUT_MS));
       metrics?.jobEvents.inc({ status: job.status, outcome: "published" });
       logger.info({ eventId, eventType: event.eventType, snsMessageId: messageId }, "job event published");
       // A failed mark only means a redelivery would publish the same event id again.
       await store
-        .markAnnounced(jobId, eventId, job.status, Date.parse(job.finishedAt), { eventType: event.eventType, ...(messageId ? { snsMessageId: messageId } : {}) })
+        .markPublished(jobId, eventId, job.status, Date.parse(job.finishedAt), { eventType: event.eventType, ...(messageId ? { snsMessageId: messageId } : {}) })
         .catch((error: unknown) => logger.warn({ err: error, eventId }, "job event published but not recorded on the job"));
       return "published";
     } catch (error) {
