@@ -25,8 +25,9 @@ import { scoreVideoOutputs, withRenditionQuality } from "./quality/video-quality
 
 /**
  * Video: probe → check limits → plan the ladder → encode (one-pass HLS ladder, or a web MP4
- * when HLS is off) → poster → optional storyboard → upload. Each step is a small function;
- * the AbortSignal is checked between steps and kills ffmpeg within a step.
+ * when HLS is off) → optional quality scores → poster → optional storyboard → upload: the
+ * VIDEO_STEPS list, run by step-runner.ts, which checks the AbortSignal between steps (the
+ * signal kills ffmpeg within a step).
  *
  * The steps overlap where they can (issue 20): the poster and storyboard read the source, not
  * the renditions, so they run beside the encode; HLS segments go up while ffmpeg writes the
