@@ -17,6 +17,7 @@ import { resolveSamplesPerPixel, type WaveformData } from "./audio/waveform-data
 import { encodeWaveformDat, waveformJsonChunks } from "./audio/waveform-formats.ts";
 import { autoAmplitudeScale, peakDbfs, renderWaveformPng, waveformPeak } from "./audio/waveform-image.ts";
 import type { OutputFile, ProcessContext, ProcessResult, Processor } from "./processor.ts";
+import { runSteps, type Step, type StepContext } from "./step-runner.ts";
 
 /**
  * Audio: probe → metadata and tags → cover art → (transcodes ∥ waveform decode) → waveform files
@@ -34,46 +35,95 @@ export function createAudioProcessor(config: AppConfig): Processor {
 
 type AudioConfig = AppConfig["audio"];
 
+/** What the steps learn and make, filled in as they run. */
+interface AudioRun {
+  config: AppConfig;
+  probe: MediaProbe;
+  demuxer: string;
+  metadata: AudioMetadata;
+  declaredDurationSec: number | undefined;
+  cover: CoverImage | undefined;
+  source: SourceAudio;
+  targets: TranscodeTarget[];
+  pcm: PcmFormat;
+  samplesPerPixel: number;
+  transcodes: TranscodeOutcome[];
+  waveform: WaveformData;
+  decodedDurationSec: number;
+  outputs: OutputFile[];
+}
+
+/** The audio steps, run in this order by the step runner (which checks the abort signal between them). */
+const AUDIO_STEPS: readonly Step<AudioRun>[] = [
+  {
+    name: "probe",
+    entry: "probed",
+    run: async (run, { ctx, record }) => {
+      run.probe = await probeAudio(ctx);
+      const demuxer = demuxerForProbedFormat(run.probe.format.name, AUDIO_DEMUXERS);
+      if (!demuxer) throw processingError("format-refused", `${run.probe.format.name} is not an audio container we read`);
+      run.demuxer = demuxer;
+      const stream = run.probe.audio!;
+      run.metadata = await readMetadata(ctx);
+      run.declaredDurationSec = await audioDurationSec(ctx, run.probe, run.metadata, demuxer);
+      record({ container: run.probe.format.name, codec: stream.codec, durationSec: run.declaredDurationSec, sampleRate: stream.sampleRate, channels: stream.channels });
+      const { maxDurationSec } = run.config.audio;
+      if (run.declaredDurationSec !== undefined && run.declaredDurationSec > maxDurationSec) {
+        throw processingError("audio-too-long", `the audio lasts ${Math.round(run.declaredDurationSec)} s, over AUDIO_MAX_DURATION (${maxDurationSec} s)`);
+      }
+    },
+  },
+  {
+    name: "cover",
+    run: async (run, { ctx }) => {
+      run.cover = await extractCover(ctx, run.metadata, run.config);
+    },
+  },
+  {
+    name: "plan",
+    entry: "planned",
+    run: (run) => {
+      const audio = run.config.audio;
+      const stream = run.probe.audio!;
+      run.source = sourceAudio(run.probe, run.metadata);
+      run.targets = planTranscodes(run.source, audio);
+      run.pcm = { sampleRate: stream.sampleRate ?? 44100, channels: stream.channels ?? 2 };
+      run.samplesPerPixel = resolveSamplesPerPixel(run.pcm.sampleRate, audio.waveform);
+      return { transcodes: run.targets.map((target) => `${target.format}:${target.encoder}@${target.bitrateKbps}k/${target.sampleRate}Hz/${target.channels}ch`), samplesPerPixel: run.samplesPerPixel };
+    },
+  },
+  {
+    name: "encode",
+    entry: "encoded",
+    run: async (run, step) => {
+      const { transcodes, waveform, frames } = await encodeAll(step, { demuxer: run.demuxer, targets: run.targets, pcm: run.pcm, samplesPerPixel: run.samplesPerPixel, declaredDurationSec: run.declaredDurationSec, audio: run.config.audio });
+      run.transcodes = transcodes;
+      run.waveform = waveform;
+      run.decodedDurationSec = frames / run.pcm.sampleRate;
+      return { transcodes: transcodes.length, decodedDurationSec: run.decodedDurationSec, waveformPoints: waveform.length };
+    },
+  },
+  {
+    name: "store",
+    run: async (run, { ctx, progress }) => {
+      for (const outcome of run.transcodes) {
+        const { target } = outcome;
+        run.outputs.push(await ctx.output({ name: target.name, variant: target.variant, body: { file: outcome.outputPath }, contentType: target.contentType, durationSec: outcome.durationSec }));
+      }
+      run.outputs.push(...(await storeWaveform(ctx, run.waveform, run.config.audio.waveform, run.decodedDurationSec)));
+      if (run.cover) {
+        run.outputs.push(await ctx.output({ name: "cover.jpg", variant: "cover", body: { buffer: run.cover.jpeg }, contentType: "image/jpeg", width: run.cover.width, height: run.cover.height }));
+      }
+      progress(100, "stored");
+    },
+  },
+];
+
 async function processAudio(ctx: ProcessContext, config: AppConfig): Promise<ProcessResult> {
-  const audio = config.audio;
-  const probe = await probeAudio(ctx);
-  const demuxer = demuxerForProbedFormat(probe.format.name, AUDIO_DEMUXERS);
-  if (!demuxer) throw processingError("format-refused", `${probe.format.name} is not an audio container we read`);
-  const stream = probe.audio!;
-  const metadata = await readMetadata(ctx);
-  const declaredDurationSec = await audioDurationSec(ctx, probe, metadata, demuxer);
-  ctx.step("probed", { container: probe.format.name, codec: stream.codec, durationSec: declaredDurationSec, sampleRate: stream.sampleRate, channels: stream.channels });
-  if (declaredDurationSec !== undefined && declaredDurationSec > audio.maxDurationSec) {
-    throw processingError("audio-too-long", `the audio lasts ${Math.round(declaredDurationSec)} s, over AUDIO_MAX_DURATION (${audio.maxDurationSec} s)`);
-  }
-  throwIfAborted(ctx.signal);
-
-  const outputs: OutputFile[] = [];
-  const cover = await extractCover(ctx, metadata, config);
-  throwIfAborted(ctx.signal);
-
-  const source = sourceAudio(probe, metadata);
-  const targets = planTranscodes(source, audio);
-  const pcm: PcmFormat = { sampleRate: stream.sampleRate ?? 44100, channels: stream.channels ?? 2 };
-  const samplesPerPixel = resolveSamplesPerPixel(pcm.sampleRate, audio.waveform);
-  ctx.step("planned", { transcodes: targets.map((target) => `${target.format}:${target.encoder}@${target.bitrateKbps}k/${target.sampleRate}Hz/${target.channels}ch`), samplesPerPixel });
-
-  const { transcodes, waveform, frames } = await encodeAll(ctx, { demuxer, targets, pcm, samplesPerPixel, declaredDurationSec, audio });
-  const decodedDurationSec = frames / pcm.sampleRate;
-  ctx.step("encoded", { transcodes: transcodes.length, decodedDurationSec, waveformPoints: waveform.length });
-  throwIfAborted(ctx.signal);
-
-  for (const outcome of transcodes) {
-    const { target } = outcome;
-    outputs.push(await ctx.output({ name: target.name, variant: target.variant, body: { file: outcome.outputPath }, contentType: target.contentType, durationSec: outcome.durationSec }));
-  }
-  outputs.push(...(await storeWaveform(ctx, waveform, audio.waveform, decodedDurationSec)));
-  if (cover) {
-    outputs.push(await ctx.output({ name: "cover.jpg", variant: "cover", body: { buffer: cover.jpeg }, contentType: "image/jpeg", width: cover.width, height: cover.height }));
-  }
-  ctx.progress(100, "stored");
-
-  return { outputs, metadata: describeAudio({ probe, metadata, source, transcodes, waveform, samplesPerPixel, decodedDurationSec, declaredDurationSec, cover, bits: audio.waveform.bits }) };
+  // The steps fill in every other field before the result is read.
+  const run = { config, outputs: [] } as unknown as AudioRun;
+  await runSteps(ctx, AUDIO_STEPS, run);
+  return { outputs: run.outputs, metadata: describeAudio({ ...run, bits: config.audio.waveform.bits }) };
 }
 
 /**
@@ -213,18 +263,15 @@ interface EncodePlan {
  * (their processes are killed through a shared signal) and every run has ended before this
  * returns or throws, so no ffmpeg outlives the job's temp dir.
  */
-async function encodeAll(ctx: ProcessContext, plan: EncodePlan): Promise<{ transcodes: TranscodeOutcome[]; waveform: WaveformData; frames: number }> {
+async function encodeAll(step: StepContext, plan: EncodePlan): Promise<{ transcodes: TranscodeOutcome[]; waveform: WaveformData; frames: number }> {
+  const { ctx } = step;
   const siblings = new AbortController();
   const signal = AbortSignal.any([ctx.signal, siblings.signal]);
   const percents = new Array<number>(plan.targets.length + 1).fill(0);
-  let reported = -1;
+  // The runner drops a value that is not above the last, so runs finishing out of step never move it back.
   const report = (slot: number, percent: number) => {
     percents[slot] = Math.min(100, percent);
-    const overall = Math.floor((percents.reduce((sum, value) => sum + value, 0) / percents.length) * 0.9);
-    if (overall > reported) {
-      reported = overall;
-      ctx.progress(overall, "encode");
-    }
+    step.progress(Math.floor((percents.reduce((sum, value) => sum + value, 0) / percents.length) * 0.9), "encode");
   };
   const expectedFrames = plan.declaredDurationSec !== undefined ? plan.declaredDurationSec * plan.pcm.sampleRate : undefined;
   const stopSiblings = (error: unknown) => {

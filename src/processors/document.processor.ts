@@ -1,12 +1,13 @@
 import path from "node:path";
 import type { AppConfig } from "../config/config.ts";
-import { processingError, throwIfAborted } from "../errors.ts";
+import { processingError } from "../errors.ts";
 import type { DetectedMedia } from "../media/detected-media.ts";
 import type { ChildEvent } from "./document/child-protocol.ts";
 import { DocumentChildPool } from "./document/document-child.pool.ts";
 import { convertToPdf, findExecutable } from "./document/libreoffice.ts";
 import { encodePage, type EncodedPage } from "./document/page-encoder.ts";
 import type { OutputFile, ProcessContext, ProcessResult, Processor } from "./processor.ts";
+import { runSteps, type Step } from "./step-runner.ts";
 
 /**
  * Documents: (Office → PDF with LibreOffice, if enabled) → pdf.js in a child process opens the
@@ -29,68 +30,104 @@ export function createDocumentProcessor(config: AppConfig): DocumentProcessor {
   };
 }
 
-async function processDocument(ctx: ProcessContext, config: AppConfig, pool: DocumentChildPool): Promise<ProcessResult> {
-  const settings = config.document;
-  const deadlineAt = Date.now() + settings.timeBudgetMs;
-  const { pdfPath, convertedFrom } = await pdfInput(ctx, settings, deadlineAt);
-  throwIfAborted(ctx.signal);
+/** What the steps learn and make, filled in as they run. */
+interface DocumentRun {
+  config: AppConfig;
+  pool: DocumentChildPool;
+  /** The document's time budget (DOCUMENT_TIME_BUDGET) ends here, whatever step it is in. */
+  deadlineAt: number;
+  pdfPath: string;
+  convertedFrom: string | undefined;
+  textPath: string;
+  pages: EncodedPage[];
+  pagesNotRendered: number[];
+  read: Awaited<ReturnType<DocumentChildPool["run"]>>;
+  outputs: OutputFile[];
+}
 
-  const textPath = path.join(ctx.workDir, "document-text.txt");
-  const encodes: Array<Promise<EncodedPage[]>> = [];
-  const pagesNotRendered: number[] = [];
-  const onEvent = (event: ChildEvent) => {
-    switch (event.type) {
-      case "opened":
-        ctx.step("document-opened", { pages: event.pageCount, pdfVersion: event.pdfVersion });
-        break;
-      case "page": {
-        const encoded = encodePage(event, { thumbWidthPx: settings.thumbWidthPx, previewWidthPx: settings.previewWidthPx, webpQuality: config.image.webpQuality });
-        // Awaited below; this keeps a failure while the child still runs from being "unhandled".
-        encoded.catch(() => undefined);
-        encodes.push(encoded);
-        break;
-      }
-      case "page-failed":
-        pagesNotRendered.push(event.pageNumber);
-        ctx.logger.warn({ page: event.pageNumber, error: event.error.message }, "a preview page could not be rendered; skipped");
-        break;
-      case "progress":
-        ctx.progress(event.percent, event.step);
-        break;
-    }
-  };
-  const read = await pool.run(
-    {
-      pdfPath,
-      textPath,
-      thumbWidthPx: settings.thumbWidthPx,
-      previewPages: settings.previewPages,
-      previewWidthPx: settings.previewWidthPx,
-      maxTextPages: settings.maxTextPages,
-      maxImagePixels: settings.maxImagePixels,
-      textDeadlineAt: deadlineAt - textStopMargin(settings.timeBudgetMs),
+/** The document steps, run in this order by the step runner (which checks the abort signal between them). */
+const DOCUMENT_STEPS: readonly Step<DocumentRun>[] = [
+  {
+    name: "convert",
+    run: async (run, { ctx }) => {
+      const { pdfPath, convertedFrom } = await pdfInput(ctx, run.config.document, run.deadlineAt);
+      run.pdfPath = pdfPath;
+      run.convertedFrom = convertedFrom;
     },
-    { signal: ctx.signal, timeoutMs: deadlineAt - Date.now(), budgetMs: settings.timeBudgetMs, onEvent },
-  );
-  const pages = (await Promise.all(encodes)).flat();
-  ctx.step("document-read", { pagesRendered: encodes.length, textPages: read.text.pagesExtracted, words: read.text.wordCount, truncated: read.text.truncated });
-  throwIfAborted(ctx.signal);
+  },
+  {
+    name: "read",
+    entry: "document-read",
+    run: async (run, { ctx, progress }) => {
+      const { config, deadlineAt } = run;
+      const settings = config.document;
+      run.textPath = path.join(ctx.workDir, "document-text.txt");
+      const encodes: Array<Promise<EncodedPage[]>> = [];
+      const onEvent = (event: ChildEvent) => {
+        switch (event.type) {
+          case "opened":
+            ctx.step("document-opened", { pages: event.pageCount, pdfVersion: event.pdfVersion });
+            break;
+          case "page": {
+            const encoded = encodePage(event, { thumbWidthPx: settings.thumbWidthPx, previewWidthPx: settings.previewWidthPx, webpQuality: config.image.webpQuality });
+            // Awaited below; this keeps a failure while the child still runs from being "unhandled".
+            encoded.catch(() => undefined);
+            encodes.push(encoded);
+            break;
+          }
+          case "page-failed":
+            run.pagesNotRendered.push(event.pageNumber);
+            ctx.logger.warn({ page: event.pageNumber, error: event.error.message }, "a preview page could not be rendered; skipped");
+            break;
+          case "progress":
+            progress(event.percent, event.step);
+            break;
+        }
+      };
+      run.read = await run.pool.run(
+        {
+          pdfPath: run.pdfPath,
+          textPath: run.textPath,
+          thumbWidthPx: settings.thumbWidthPx,
+          previewPages: settings.previewPages,
+          previewWidthPx: settings.previewWidthPx,
+          maxTextPages: settings.maxTextPages,
+          maxImagePixels: settings.maxImagePixels,
+          textDeadlineAt: deadlineAt - textStopMargin(settings.timeBudgetMs),
+        },
+        { signal: ctx.signal, timeoutMs: deadlineAt - Date.now(), budgetMs: settings.timeBudgetMs, onEvent },
+      );
+      run.pages = (await Promise.all(encodes)).flat();
+      const { text } = run.read;
+      return { pagesRendered: encodes.length, textPages: text.pagesExtracted, words: text.wordCount, truncated: text.truncated };
+    },
+  },
+  {
+    name: "store",
+    run: async (run, { ctx, progress }) => {
+      for (const page of sortOutputs(run.pages)) {
+        run.outputs.push(await ctx.output({ name: page.name, variant: page.variant, body: { buffer: page.data }, contentType: "image/webp", width: page.width, height: page.height }));
+      }
+      if (run.config.document.maxTextPages > 0) {
+        run.outputs.push(await ctx.output({ name: "text.txt", variant: "text", body: { file: run.textPath }, contentType: "text/plain; charset=utf-8" }));
+      }
+      progress(100, "uploaded");
+    },
+  },
+];
 
-  const outputs: OutputFile[] = [];
-  for (const page of sortOutputs(pages)) {
-    outputs.push(await ctx.output({ name: page.name, variant: page.variant, body: { buffer: page.data }, contentType: "image/webp", width: page.width, height: page.height }));
-  }
-  if (settings.maxTextPages > 0) {
-    outputs.push(await ctx.output({ name: "text.txt", variant: "text", body: { file: textPath }, contentType: "text/plain; charset=utf-8" }));
-  }
-  ctx.progress(100, "uploaded");
+async function processDocument(ctx: ProcessContext, config: AppConfig, pool: DocumentChildPool): Promise<ProcessResult> {
+  // The steps fill in every other field before the result is read.
+  const run = { config, pool, deadlineAt: Date.now() + config.document.timeBudgetMs, pagesNotRendered: [], outputs: [] } as unknown as DocumentRun;
+  await runSteps(ctx, DOCUMENT_STEPS, run);
+  const { read, pages, convertedFrom } = run;
   return {
-    outputs,
+    outputs: run.outputs,
     metadata: {
       ...read.facts,
       ...(convertedFrom ? { convertedFrom } : {}),
       previewPages: pages.filter((page) => page.variant !== "thumb").length,
-      pagesNotRendered,
+      pagesNotRendered: run.pagesNotRendered,
       text: read.text,
       pdfjsVersion: read.pdfjsVersion,
     },

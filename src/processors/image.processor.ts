@@ -14,6 +14,7 @@ import { CONTENT_TYPE, displayedSize, fitInside, isAnimation, planVariants, pngO
 import { createImageScorer, withQuality } from "./quality/image-quality.ts";
 import { qualityStepDetail } from "./quality/quality-summary.ts";
 import type { OutputFile, ProcessContext, ProcessResult, Processor } from "./processor.ts";
+import { runSteps, type Step } from "./step-runner.ts";
 
 /** Formats decoded by the sharp build we ship. SVG is refused: it can reference external files. */
 const ACCEPTED_FORMATS = new Set(["jpeg", "png", "webp", "gif", "tiff", "avif", "heif"]);
@@ -28,22 +29,55 @@ export function createImageProcessor(config: AppConfig): Processor {
     name: "image",
     accepts: (media: DetectedMedia) => media.kind === "image" && ACCEPTED_FORMATS.has(media.format),
     async process(ctx: ProcessContext): Promise<ProcessResult> {
-      const { facts, sourcePath, planFacts, animation } = await readableSource(ctx, image);
-      throwIfAborted(ctx.signal);
+      // The steps fill in every other field before the result is read.
+      const run = { image, outputs: [] } as unknown as ImageRun;
+      await runSteps(ctx, IMAGE_STEPS, run);
+      return { outputs: run.outputs, metadata: { ...run.source.facts, ...describeAnimation(run.source.animation, run.plans), thumbhash: run.thumbhash, dominantColour: run.dominantColour } };
+    },
+  };
+}
 
-      const plans = planVariants(planFacts, image);
-      const input = openInput(sourcePath, image.maxPixels, false);
-      const web = await decodeForWeb(input, image.webMaxDimension);
-      ctx.progress(20, "decoded");
-      throwIfAborted(ctx.signal);
+/** What the steps learn and make, filled in as they run. */
+interface ImageRun {
+  image: AppConfig["image"];
+  source: ReadableSource;
+  plans: VariantPlan[];
+  web: RawImage;
+  outputs: OutputFile[];
+  thumbhash: string;
+  dominantColour: string;
+}
 
-      const outputs: OutputFile[] = [];
+/** The image steps, run in this order by the step runner (which checks the abort signal between them). */
+const IMAGE_STEPS: readonly Step<ImageRun>[] = [
+  {
+    name: "inspect",
+    run: async (run, { ctx }) => {
+      run.source = await readableSource(ctx, run.image);
+    },
+  },
+  {
+    name: "decode",
+    run: async (run, { progress }) => {
+      run.plans = planVariants(run.source.planFacts, run.image);
+      run.web = await decodeForWeb(openInput(run.source.sourcePath, run.image.maxPixels, false), run.image.webMaxDimension);
+      progress(20, "decoded");
+    },
+  },
+  {
+    name: "encode",
+    entry: "encoded",
+    run: async (run, step) => {
+      const { ctx } = step;
+      const { image, plans, web, outputs } = run;
+      const { sourcePath } = run.source;
       // QUALITY_SCORES: each variant scored against the source at its own size (off by default).
       const scorer = ctx.config.quality.scores ? createImageScorer(ctx) : undefined;
       let done = 0;
       await Promise.all(
         plans.map(async (plan) => {
           const buffer = await encode(plan, sourcePath, web, image);
+          // Within the step: the variants encode in parallel, and an abort stops the rest before they score and upload.
           throwIfAborted(ctx.signal);
           const { info } = buffer;
           const quality = await scorer?.score(plan.source === "web" ? sharp(web.data, { raw: web.info }) : openInput(sourcePath, image.maxPixels, false).autoOrient(), buffer.data);
@@ -58,18 +92,22 @@ export function createImageProcessor(config: AppConfig): Processor {
             }), quality),
           );
           done += 1;
-          ctx.progress(20 + (70 * done) / plans.length, plan.variant);
+          step.progress(20 + (70 * done) / plans.length, plan.variant);
         }),
       );
-      ctx.step("encoded", { variants: outputs.length });
+      step.record({ variants: outputs.length });
       if (scorer) ctx.step("quality-scored", qualityStepDetail(outputs));
-      const placeholderSource = sharp(web.data, { raw: web.info });
-      const [thumbhash, dominantColour] = await Promise.all([thumbHashOf(placeholderSource), dominantColourOf(placeholderSource)]);
-      outputs.sort((a, b) => plans.findIndex((p) => p.variant === a.variant) - plans.findIndex((p) => p.variant === b.variant));
-      return { outputs, metadata: { ...facts, ...describeAnimation(animation, plans), thumbhash, dominantColour } };
     },
-  };
-}
+  },
+  {
+    name: "placeholder",
+    run: async (run) => {
+      const placeholderSource = sharp(run.web.data, { raw: run.web.info });
+      [run.thumbhash, run.dominantColour] = await Promise.all([thumbHashOf(placeholderSource), dominantColourOf(placeholderSource)]);
+      run.outputs.sort((a, b) => run.plans.findIndex((p) => p.variant === a.variant) - run.plans.findIndex((p) => p.variant === b.variant));
+    },
+  },
+];
 
 /** What happened to a source's animation; undefined for stills. */
 interface AnimationOutcome {

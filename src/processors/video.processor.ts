@@ -1,13 +1,14 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { AppConfig } from "../config/config.ts";
-import { processingError, throwIfAborted, toMediaError, type MediaError } from "../errors.ts";
+import { processingError, toMediaError, type MediaError } from "../errors.ts";
 import type { DetectedMedia } from "../media/detected-media.ts";
 import { runFfmpeg } from "../media/ffmpeg.runner.ts";
 import { durationScanReason, scanDuration } from "../media/duration-scan.ts";
 import { assertDecodable, probeMedia, type MediaProbe, type VideoStreamProbe } from "../media/ffprobe.ts";
 import { VIDEO_DEMUXERS } from "../media/safe-input.ts";
 import type { OutputFile, OutputRequest, ProcessContext, ProcessResult, Processor } from "./processor.ts";
+import { runSteps, type Step, type StepContext } from "./step-runner.ts";
 import { expectedOutputFps, type VideoEncodeSource } from "./video/encode-options.ts";
 import { AUDIO_ONLY_NAME, hlsLadderArgs } from "./video/hls-command.ts";
 import { hlsOutputRequests, IMMUTABLE_CACHE_CONTROL, uploadAll } from "./video/hls-uploads.ts";
@@ -24,8 +25,9 @@ import { scoreVideoOutputs, withRenditionQuality } from "./quality/video-quality
 
 /**
  * Video: probe → check limits → plan the ladder → encode (one-pass HLS ladder, or a web MP4
- * when HLS is off) → poster → optional storyboard → upload. Each step is a small function;
- * the AbortSignal is checked between steps and kills ffmpeg within a step.
+ * when HLS is off) → optional quality scores → poster → optional storyboard → upload: the
+ * VIDEO_STEPS list, run by step-runner.ts, which checks the AbortSignal between steps (the
+ * signal kills ffmpeg within a step).
  *
  * The steps overlap where they can (issue 20): the poster and storyboard read the source, not
  * the renditions, so they run beside the encode; HLS segments go up while ffmpeg writes the
@@ -40,10 +42,6 @@ export function createVideoProcessor(_config: AppConfig): Processor {
     process: (ctx) => processVideo(ctx),
   };
 }
-
-/** Share of the job's progress each phase covers (encoding dominates the wall time). */
-const PHASES = { probe: [0, 2], encode: [2, 85], poster: [85, 90], storyboard: [90, 92], upload: [92, 100] } as const;
-type Phase = keyof typeof PHASES;
 
 const UPLOAD_PARALLELISM = 6;
 
@@ -76,37 +74,116 @@ interface SideSteps {
   storyboard: Promise<Timed<Storyboard> | undefined>;
 }
 
+/** What the steps learn and make, filled in as they run. */
+interface VideoRun {
+  source: Source;
+  rungs: PlannedRung[];
+  /** Stops everything that runs at once: a failed upload or side step stops the encode, and a failed encode stops the side steps. */
+  stop: AbortController;
+  uploader: HlsSegmentUploader | undefined;
+  side: SideSteps;
+  encoded: Encoded;
+  quality: Awaited<ReturnType<typeof scoreVideoOutputs>> | undefined;
+  poster: Timed<PosterFiles>;
+  storyboard: Timed<Storyboard> | undefined;
+  outputs: OutputFile[];
+}
+
+/**
+ * The video steps, run in this order by the step runner (which checks the abort signal between
+ * them). The spans are each step's share of the job's progress: encoding dominates the wall time.
+ * The encode step starts the poster and storyboard beside itself; their steps await them.
+ */
+const VIDEO_STEPS: readonly Step<VideoRun>[] = [
+  {
+    name: "probe",
+    entry: "probed",
+    span: [0, 2],
+    run: async (run, step) => {
+      run.source = await probeStep(step);
+      step.report(1);
+    },
+  },
+  {
+    name: "plan",
+    entry: "planned",
+    run: async (run, step) => {
+      const { ctx } = step;
+      const planned = planStep(step, run.source);
+      // VIDEO_CONTENT_AWARE_LADDER (off by default): rung bitrates fitted to the content by a probe encode (HLS only).
+      run.rungs = ctx.config.video.contentAwareLadder && ctx.config.video.hlsEnabled ? await fitLadderToContent(ctx, { demuxer: run.source.demuxer, source: run.source.encode, settings: encodeSettings(ctx.config), rungs: planned }) : planned;
+    },
+  },
+  {
+    name: "encode",
+    entry: "encoded",
+    span: [2, 85],
+    run: async (run, step) => {
+      const { ctx } = step;
+      const { source, rungs, stop } = run;
+      const work: ProcessContext = { ...ctx, signal: AbortSignal.any([ctx.signal, stop.signal]) };
+      run.uploader = ctx.config.video.hlsEnabled ? new HlsSegmentUploader({ hlsDir: hlsDirOf(ctx), upload: (request) => ctx.output(request), parallel: UPLOAD_PARALLELISM, signal: work.signal, onError: (error) => stop.abort(error) }) : undefined;
+      run.side = startSideSteps(work, source, rungs.at(-1)!, run.uploader, (error) => stop.abort(error));
+      // Whatever fails from here on (this encode, a side step, an abort), nothing this step started outlives the job.
+      const { side, uploader } = run;
+      step.onFailure(async (error) => {
+        stop.abort(error);
+        await Promise.allSettled([side.poster, side.storyboard, uploader?.stop()]);
+      });
+      run.encoded = uploader ? await encodeHlsStep(work, step, source, rungs, uploader) : await encodeMp4Step(work, step, source, rungs);
+    },
+  },
+  {
+    name: "score",
+    run: async (run, { ctx }) => {
+      // QUALITY_SCORES (off by default): each rendition's SSIM/PSNR against the source, on its playlist or MP4 output.
+      if (!ctx.config.quality.scores) return;
+      run.quality = await scoreVideoOutputs(ctx, { demuxer: run.source.demuxer, source: run.source.encode, settings: encodeSettings(ctx.config), rungs: run.rungs, encoded: run.encoded });
+    },
+  },
+  {
+    name: "poster",
+    entry: "poster",
+    span: [85, 90],
+    run: async (run, step) => {
+      // A failed side step is thrown here, in the order the timeline has always had; the encode step's cleanup stops the uploads.
+      const settled = await Promise.allSettled([run.side.poster, run.side.storyboard]);
+      const failed = settled.find((result) => result.status === "rejected");
+      if (failed) throw failed.reason;
+      run.poster = await run.side.poster;
+      const poster = run.poster.value;
+      step.record({ source: poster.source, atSec: Math.round(poster.atSec * 1000) / 1000, size: `${poster.width}x${poster.height}`, ...stepTimes(run.poster) });
+      step.report(1);
+    },
+  },
+  {
+    name: "storyboard",
+    entry: "storyboard",
+    span: [90, 92],
+    run: async (run, step) => {
+      run.storyboard = await run.side.storyboard;
+      if (run.storyboard) step.record({ tiles: run.storyboard.value.plan.count, intervalSec: run.storyboard.value.plan.intervalSec, ...stepTimes(run.storyboard) });
+      step.report(1);
+    },
+  },
+  {
+    name: "upload",
+    entry: "uploaded",
+    span: [92, 100],
+    run: async (run, step) => {
+      run.outputs = withRenditionQuality(await uploadStep(step, run.encoded, run.poster.value, run.storyboard?.value), run.quality);
+    },
+  },
+];
+
 async function processVideo(ctx: ProcessContext): Promise<ProcessResult> {
-  const report = progressReporter(ctx);
-  const source = await probeStep(ctx);
-  report("probe", 1);
-  throwIfAborted(ctx.signal);
-  const planned = planStep(ctx, source);
-  // VIDEO_CONTENT_AWARE_LADDER (off by default): rung bitrates fitted to the content by a probe encode (HLS only).
-  const rungs = ctx.config.video.contentAwareLadder && ctx.config.video.hlsEnabled ? await fitLadderToContent(ctx, { demuxer: source.demuxer, source: source.encode, settings: encodeSettings(ctx.config), rungs: planned }) : planned;
-  const top = rungs.at(-1)!;
-  // One signal for everything that runs at once: a failed upload or side step stops the encode, and a failed encode stops the side steps.
-  const stop = new AbortController();
-  const work: ProcessContext = { ...ctx, signal: AbortSignal.any([ctx.signal, stop.signal]) };
-  const uploader = ctx.config.video.hlsEnabled ? new HlsSegmentUploader({ hlsDir: hlsDirOf(ctx), upload: (request) => ctx.output(request), parallel: UPLOAD_PARALLELISM, signal: work.signal, onError: (error) => stop.abort(error) }) : undefined;
-  const side = startSideSteps(work, source, top, uploader, (error) => stop.abort(error));
-  let encoded: Encoded;
-  try {
-    encoded = uploader ? await encodeHlsStep(work, source, rungs, uploader, report) : await encodeMp4Step(work, source, rungs, report);
-    throwIfAborted(ctx.signal);
-  } catch (error) {
-    stop.abort(toMediaError(error));
-    await Promise.allSettled([side.poster, side.storyboard, uploader?.stop()]);
-    throw error;
-  }
-  // QUALITY_SCORES (off by default): each rendition's SSIM/PSNR against the source, on its playlist or MP4 output.
-  const quality = ctx.config.quality.scores ? await scoreVideoOutputs(ctx, { demuxer: source.demuxer, source: source.encode, settings: encodeSettings(ctx.config), rungs, encoded }) : undefined;
-  const { poster, storyboard } = await sideStepsDone(ctx, side, encoded, report);
-  const outputs = withRenditionQuality(await uploadStep(ctx, encoded, poster.value, storyboard?.value, report), quality);
+  // The steps fill in every other field before the result is read.
+  const run = { stop: new AbortController() } as unknown as VideoRun;
+  await runSteps(ctx, VIDEO_STEPS, run);
   // Segments are not listed one by one in the result; the tree's key prefix finds them all.
-  const masterKey = outputs.find((output) => output.variant === "hls_master")?.key;
+  const masterKey = run.outputs.find((output) => output.variant === "hls_master")?.key;
   const hlsKeyPrefix = masterKey?.slice(0, masterKey.length - "master.m3u8".length);
-  return { outputs, metadata: describeResult(ctx, source, encoded, poster.value, hlsKeyPrefix) };
+  return { outputs: run.outputs, metadata: describeResult(ctx, run.source, run.encoded, run.poster.value, hlsKeyPrefix) };
 }
 
 function hlsDirOf(ctx: ProcessContext): string {
@@ -145,42 +222,13 @@ function startSideSteps(ctx: ProcessContext, source: Source, top: PlannedRung, u
   return { poster, storyboard };
 }
 
-/** Awaits the side steps after the encode and records them on the timeline in the usual order, with their real times. */
-async function sideStepsDone(ctx: ProcessContext, side: SideSteps, encoded: Encoded, report: (phase: Phase, fraction: number) => void): Promise<{ poster: Timed<PosterFiles>; storyboard: Timed<Storyboard> | undefined }> {
-  const settled = await Promise.allSettled([side.poster, side.storyboard]);
-  const failed = settled.find((result) => result.status === "rejected");
-  if (failed) {
-    if (encoded.kind === "hls") await encoded.uploader.stop();
-    throw failed.reason;
-  }
-  const poster = await side.poster;
-  ctx.step("poster", { source: poster.value.source, atSec: Math.round(poster.value.atSec * 1000) / 1000, size: `${poster.value.width}x${poster.value.height}`, ...stepTimes(poster) });
-  report("poster", 1);
-  const storyboard = await side.storyboard;
-  if (storyboard) ctx.step("storyboard", { tiles: storyboard.value.plan.count, intervalSec: storyboard.value.plan.intervalSec, ...stepTimes(storyboard) });
-  report("storyboard", 1);
-  throwIfAborted(ctx.signal);
-  return { poster, storyboard };
-}
-
 /** `startedAt`/`endedAt` of a step, as ISO times (the timeline entry's own `at` is when it was recorded). */
 function stepTimes(step: { startedAt: number; endedAt: number }): { startedAt: string; endedAt: string } {
   return { startedAt: new Date(step.startedAt).toISOString(), endedAt: new Date(step.endedAt).toISOString() };
 }
 
-/** Maps a phase's own 0–1 fraction onto the job's 0–100 and never lets the number go backwards. */
-function progressReporter(ctx: ProcessContext): (phase: Phase, fraction: number) => void {
-  let last = -1;
-  return (phase, fraction) => {
-    const [start, end] = PHASES[phase];
-    const percent = Math.round((start + (end - start) * Math.min(1, Math.max(0, fraction))) * 10) / 10;
-    if (percent <= last) return;
-    last = percent;
-    ctx.progress(percent, phase);
-  };
-}
-
-async function probeStep(ctx: ProcessContext): Promise<Source> {
+async function probeStep(step: StepContext): Promise<Source> {
+  const { ctx } = step;
   const probe = await probeSource(ctx);
   const video = probe.video;
   if (!video) {
@@ -190,7 +238,7 @@ async function probeStep(ctx: ProcessContext): Promise<Source> {
   if (!demuxer) throw processingError("unsupported-container", `container ${probe.format.name} is not accepted for video`);
   assertDecodable(video, "Video", probe);
   if (probe.audio) assertDecodable(probe.audio, "Audio", probe);
-  ctx.step("probed", {
+  step.record({
     container: probe.format.name,
     durationSec: probe.durationSec,
     bitRate: probe.format.bitRate,
@@ -260,9 +308,10 @@ function checkLimits(limits: AppConfig["video"], durationSec: number | undefined
   }
 }
 
-function planStep(ctx: ProcessContext, source: Source): PlannedRung[] {
+function planStep(step: StepContext, source: Source): PlannedRung[] {
+  const { ctx } = step;
   const rungs = planLadder({ width: source.video.displayWidth, height: source.video.displayHeight, bitRate: source.probe.format.bitRate }, ctx.config.video.rungs);
-  ctx.step("planned", {
+  step.record({
     output: ctx.config.video.hlsEnabled ? "hls" : "mp4",
     rungs: rungs.map((rung) => `${rung.name} ${rung.width}x${rung.height} ${rung.videoKbps}k+${rung.audioKbps}k`),
   });
@@ -280,7 +329,8 @@ function encodeSettings(config: AppConfig) {
  * segments upload), the I-frame playlists and the master are written; playlists are uploaded
  * later, by uploadStep, once every segment is stored.
  */
-async function encodeHlsStep(ctx: ProcessContext, source: Source, rungs: PlannedRung[], uploader: HlsSegmentUploader, report: (phase: Phase, fraction: number) => void): Promise<Encoded> {
+/** `ctx` is the step's context with the signal shared with the side steps. */
+async function encodeHlsStep(ctx: ProcessContext, step: StepContext, source: Source, rungs: PlannedRung[], uploader: HlsSegmentUploader): Promise<Encoded> {
   const dir = hlsDirOf(ctx);
   await mkdir(dir, { recursive: true });
   const video = ctx.config.video;
@@ -291,8 +341,7 @@ async function encodeHlsStep(ctx: ProcessContext, source: Source, rungs: Planned
     args: hlsLadderArgs({ inputPath: ctx.inputPath, demuxer: source.demuxer, source: source.encode, rungs, settings: encodeSettings(ctx.config), audioOnlyKbps, outDir: dir }),
     durationSec: source.durationSec,
     signal: ctx.signal,
-    timeoutMs: ctx.config.jobs.processingTimeoutMs,
-    onProgress: (progress) => progress.percent !== undefined && report("encode", progress.percent / 100),
+    onProgress: (progress) => progress.percent !== undefined && step.report(progress.percent / 100),
   });
   const endedAt = Date.now();
   uploader.encodeEnded();
@@ -304,7 +353,7 @@ async function encodeHlsStep(ctx: ProcessContext, source: Source, rungs: Planned
   const version = Math.max(3, ...renditions.map((rendition) => rendition.playlistVersion));
   const iFrameStreams = video.iFramePlaylists ? (await Promise.all(renditions.map((rendition) => writeIFramePlaylist(dir, rendition, video.keyframeSeconds)))).filter((stream) => stream !== undefined) : [];
   await writeFile(path.join(dir, "master.m3u8"), buildMasterPlaylist(renditions.map((rendition) => rendition.variant), version, iFrameStreams));
-  ctx.step("encoded", {
+  step.record({
     output: "hls",
     toneMapped: source.toneMap !== undefined,
     elapsedMs: run.elapsedMs,
@@ -325,7 +374,7 @@ function knownRenditions(config: AppConfig, source: Source, rungs: readonly Plan
   ];
 }
 
-async function encodeMp4Step(ctx: ProcessContext, source: Source, rungs: PlannedRung[], report: (phase: Phase, fraction: number) => void): Promise<Encoded> {
+async function encodeMp4Step(ctx: ProcessContext, step: StepContext, source: Source, rungs: PlannedRung[]): Promise<Encoded> {
   const rung = rungs.at(-1)!;
   const file = path.join(ctx.workDir, "web.mp4");
   const startedAt = Date.now();
@@ -333,14 +382,13 @@ async function encodeMp4Step(ctx: ProcessContext, source: Source, rungs: Planned
     args: webMp4Args({ inputPath: ctx.inputPath, demuxer: source.demuxer, source: source.encode, rung, settings: encodeSettings(ctx.config), outFile: file }),
     durationSec: source.durationSec,
     signal: ctx.signal,
-    timeoutMs: ctx.config.jobs.processingTimeoutMs,
-    onProgress: (progress) => progress.percent !== undefined && report("encode", progress.percent / 100),
+    onProgress: (progress) => progress.percent !== undefined && step.report(progress.percent / 100),
   });
   const endedAt = Date.now();
   // Judge the run by its file: it must hold a decodable video stream.
   const written = await probeMedia(file, { demuxers: ["mov"], signal: ctx.signal });
   if (!written.video) throw processingError("mp4-no-video", "the web MP4 has no video stream");
-  ctx.step("encoded", { output: "mp4", toneMapped: source.toneMap !== undefined, elapsedMs: run.elapsedMs, realtimeFactor: realtimeFactor(source.durationSec, run.elapsedMs), size: `${rung.width}x${rung.height}`, ...stepTimes({ startedAt, endedAt }) });
+  step.record({ output: "mp4", toneMapped: source.toneMap !== undefined, elapsedMs: run.elapsedMs, realtimeFactor: realtimeFactor(source.durationSec, run.elapsedMs), size: `${rung.width}x${rung.height}`, ...stepTimes({ startedAt, endedAt }) });
   return { kind: "mp4", file, rung, durationSec: written.durationSec, elapsedMs: run.elapsedMs };
 }
 
@@ -365,7 +413,6 @@ async function posterStep(ctx: ProcessContext, source: Source, top: PlannedRung)
     toneMap: source.toneMap,
     bitDepth: source.video.bitDepth,
     signal: ctx.signal,
-    timeoutMs: ctx.config.jobs.processingTimeoutMs,
   });
   return poster;
 }
@@ -381,7 +428,6 @@ async function storyboardStep(ctx: ProcessContext, source: Source) {
     workDir: ctx.workDir,
     toneMap: source.toneMap,
     signal: ctx.signal,
-    timeoutMs: ctx.config.jobs.processingTimeoutMs,
   });
   return storyboard;
 }
@@ -392,7 +438,8 @@ async function storyboardStep(ctx: ProcessContext, source: Source) {
  * segments, init files, poster and storyboard are already stored or in flight (the segment
  * uploader); the media playlists, I-frame playlists and the master go up once all of them are.
  */
-async function uploadStep(ctx: ProcessContext, encoded: Encoded, poster: PosterFiles, storyboard: Storyboard | undefined, report: (phase: Phase, fraction: number) => void): Promise<OutputFile[]> {
+async function uploadStep(step: StepContext, encoded: Encoded, poster: PosterFiles, storyboard: Storyboard | undefined): Promise<OutputFile[]> {
+  const { ctx } = step;
   const early = encoded.kind === "hls" ? await encoded.uploader.finish() : [];
   const requests: OutputRequest[] = [];
   if (encoded.kind === "hls") {
@@ -402,16 +449,16 @@ async function uploadStep(ctx: ProcessContext, encoded: Encoded, poster: PosterF
     requests.push(...posterRequests(poster), ...(storyboard ? storyboardRequests(storyboard) : []));
   }
   const total = early.length + requests.length;
-  report("upload", early.length / total);
+  step.report(early.length / total);
   const late = await uploadAll(requests, (request) => ctx.output(request), {
     parallel: UPLOAD_PARALLELISM,
     signal: ctx.signal,
-    onUploaded: (done) => report("upload", (early.length + done) / total),
+    onUploaded: (done) => step.report((early.length + done) / total),
   });
   const uploaded = [...early, ...late];
   const segments = uploaded.filter((output) => output.variant === "hls_segment" || output.variant === "hls_init");
   const firstStartedAt = encoded.kind === "hls" ? encoded.uploader.firstStartedAt : undefined;
-  ctx.step("uploaded", {
+  step.record({
     files: uploaded.length,
     bytes: uploaded.reduce((sum, output) => sum + output.bytes, 0),
     segments: segments.length,

@@ -109,7 +109,7 @@ export async function scoreEncodedImage(reference: Sharp, encoded: Buffer, optio
  * the score's `error` and never fails the job: a broken meter must not cost the outputs.
  */
 export function createImageScorer(ctx: Pick<ProcessContext, "config" | "workDir" | "signal">) {
-  const options = { metric: ctx.config.quality.imageMetric, ssimulacra2Binary: ctx.config.quality.ssimulacra2Binary, workDir: ctx.workDir, signal: ctx.signal, timeoutMs: ctx.config.jobs.processingTimeoutMs };
+  const options = { metric: ctx.config.quality.imageMetric, ssimulacra2Binary: ctx.config.quality.ssimulacra2Binary, workDir: ctx.workDir, signal: ctx.signal };
   let queue: Promise<unknown> = Promise.resolve();
   let count = 0;
   return {

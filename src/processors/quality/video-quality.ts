@@ -107,7 +107,7 @@ export async function scoreVideoOutputs(ctx: ProcessContext, input: VideoScoreHo
         renditions.push({ rung, file, demuxer: await joinHlsRendition(input.encoded.dir, rung.name, file) });
       }
     }
-    const scores = await scoreRenditionFiles({ inputPath: ctx.inputPath, demuxer: input.demuxer, source: input.source, settings: input.settings, renditions, workDir, signal: ctx.signal, timeoutMs: ctx.config.jobs.processingTimeoutMs });
+    const scores = await scoreRenditionFiles({ inputPath: ctx.inputPath, demuxer: input.demuxer, source: input.source, settings: input.settings, renditions, workDir, signal: ctx.signal });
     const result = rungs.map((rung, index) => ({ name: rung.name, quality: toOutputQuality(scores[index]!, rung) }));
     ctx.step("quality-scored", { metric: "ssim", scores: result.map((entry) => `${entry.name}: ssim ${entry.quality.ssim} (min ${entry.quality.ssimMin}) psnr ${entry.quality.psnrDb} dB`) });
     return result;

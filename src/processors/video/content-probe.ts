@@ -26,7 +26,6 @@ export async function fitLadderToContent(ctx: ProcessContext, input: ContentProb
   const run = await runFfmpeg({
     args: contentProbeArgs({ inputPath: ctx.inputPath, demuxer: input.demuxer, source: input.source, rungs: input.rungs, settings: input.settings, windows, crf: video.contentProbeCrf, outDir }),
     signal: ctx.signal,
-    timeoutMs: ctx.config.jobs.processingTimeoutMs,
   });
   const probes = await Promise.all(input.rungs.map((_, index) => stat(probeOutputFile(outDir, index)).then((file) => ({ bytes: file.size }), () => ({ bytes: undefined }))));
   const sampledSec = windows.reduce((sum, window) => sum + window.durationSec, 0);

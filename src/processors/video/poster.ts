@@ -75,7 +75,8 @@ export interface PosterRequest {
   toneMap?: ToneMapSource | undefined;
   bitDepth?: number | undefined;
   signal: AbortSignal;
-  timeoutMs: number;
+  /** Only for a caller without a job deadline: in a job the job's signal carries PROCESSING_TIMEOUT. */
+  timeoutMs?: number | undefined;
 }
 
 export interface PosterFiles {

@@ -89,7 +89,8 @@ export async function makeStoryboard(request: {
   workDir: string;
   toneMap?: ToneMapSource | undefined;
   signal: AbortSignal;
-  timeoutMs: number;
+  /** Only for a caller without a job deadline: in a job the job's signal carries PROCESSING_TIMEOUT. */
+  timeoutMs?: number | undefined;
 }): Promise<{ sprite: string; vtt: string; plan: StoryboardPlan }> {
   const plan = planStoryboard(request.durationSec, request.displayWidth, request.displayHeight);
   const sprite = path.join(request.workDir, STORYBOARD_SPRITE_NAME);
