@@ -9,6 +9,8 @@ export PATH="/usr/local/bin:$PATH"
 export MALLOC_ARENA_MAX=2
 echo "== typecheck"
 npx tsc -p tsconfig.json --noEmit
+echo "== lint and format (biome ci: npm run format fixes what it can)"
+npm run --silent lint
 echo "== deployment artefacts"
 bash scripts/check-deploy.sh
 echo "== the Dockerfile's install-and-start steps, repeated on this host"

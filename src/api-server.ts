@@ -97,7 +97,11 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
     metricsRegistry: metrics.registry,
     readiness: [
       { name: "redis", check: async () => (await redis.ping()) === "PONG" },
-      { name: "sqs", check: async () => (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: config.queue.queueUrl, AttributeNames: ["QueueArn"] })), true) },
+      { name: "sqs", check: async () => {
+          await sqs.send(new GetQueueAttributesCommand({ QueueUrl: config.queue.queueUrl, AttributeNames: ["QueueArn"] }));
+          return true;
+        },
+      },
     ],
     redisReady: () => redis.status === "ready",
     isStopping: () => stopping,

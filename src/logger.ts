@@ -37,7 +37,6 @@ export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = "***";
-    if (parsed.username && parsed.password) parsed.username = parsed.username;
     return parsed.toString();
   } catch {
     return "[unparseable url]";

@@ -109,7 +109,11 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
     metrics.registry,
     [
       { name: "redis", check: async () => (await redis.ping()) === "PONG" },
-      { name: "sqs", check: async () => (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: config.queue.queueUrl, AttributeNames: ["QueueArn"] })), true) },
+      { name: "sqs", check: async () => {
+          await sqs.send(new GetQueueAttributesCommand({ QueueUrl: config.queue.queueUrl, AttributeNames: ["QueueArn"] }));
+          return true;
+        },
+      },
     ],
     () => !stopping,
   );

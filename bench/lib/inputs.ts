@@ -50,7 +50,7 @@ export function addGrain(pixels: Buffer, channels: number, noise: Buffer, amount
   for (let pixel = 0, sample = 0; sample < noise.length; pixel += channels, sample += 3) {
     for (let channel = 0; channel < 3; channel += 1) {
       const value = pixels[pixel + channel]! + (noise[sample + channel]! - 128) * amount;
-      pixels[pixel + channel] = value < 0 ? 0 : value > 255 ? 255 : value;
+      pixels[pixel + channel] = Math.min(255, Math.max(0, value));
     }
   }
 }

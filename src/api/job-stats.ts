@@ -130,7 +130,7 @@ function mergeHistogram(into: DurationHistogram, from: DurationHistogram): void 
   into.sumMs += from.sumMs;
   into.minMs = Math.min(into.minMs, from.minMs);
   into.maxMs = Math.max(into.maxMs, from.maxMs);
-  from.buckets.forEach((count, index) => (into.buckets[index]! += count));
+  for (const [index, count] of from.buckets.entries()) into.buckets[index]! += count;
 }
 
 function sumBuckets(buckets: readonly CounterBucket[]): Totals {

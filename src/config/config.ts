@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { z } from "zod";
+import type { z } from "zod";
 import { apiEnvSchema, emulatorEnvSchema, envSchema, type RawEnv } from "./config.schema.ts";
 import { SQS_MAX_VISIBILITY_SEC } from "./sqs-limits.ts";
 

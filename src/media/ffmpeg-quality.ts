@@ -43,7 +43,7 @@ export function comparisonGraph(pairs: readonly ComparisonPair[]): string {
     .map((pair, index) => {
       for (const file of [pair.ssimStatsFile, pair.psnrStatsFile]) {
         // The path is a filter option value: keep it free of the graph's own separators.
-        if (!path.isAbsolute(file) || /[:,;'\[\]\\=\s]/.test(file)) throw new Error(`unsafe stats file path for a filter graph: "${file}"`);
+        if (!path.isAbsolute(file) || /[:,;'[\]\\=\s]/.test(file)) throw new Error(`unsafe stats file path for a filter graph: "${file}"`);
       }
       return [
         `${pair.distorted}setpts=PTS-STARTPTS[qd${index}]`,

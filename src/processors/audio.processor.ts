@@ -3,7 +3,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { AppConfig } from "../config/config.ts";
-import { MediaError, processingError, throwIfAborted, toMediaError } from "../errors.ts";
+import { type MediaError, processingError, throwIfAborted, toMediaError } from "../errors.ts";
 import type { DetectedMedia } from "../media/detected-media.ts";
 import { AUDIO_DEMUXERS, demuxerForProbedFormat } from "../media/ffmpeg.runner.ts";
 import { durationScanReason, scanDuration } from "../media/duration-scan.ts";

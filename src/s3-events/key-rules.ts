@@ -21,6 +21,7 @@ export function decodeS3EventKey(encoded: string): string {
 /** `..`/`.` path segments, NUL and control characters are never processed. */
 export function isUnsafeKey(key: string): boolean {
   // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what a key must not hold
   if (/[\u0000-\u001f]/.test(key)) return true;
   return key.split("/").some((segment) => segment === ".." || segment === ".");
 }
@@ -67,7 +68,7 @@ export function parseOutputKey(key: string, outputSegment: string): ParsedOutput
   // The segment may occur more than once (a user folder named like it); any reading that fits will do.
   for (let index = parts.length - 2; index >= 0; index--) {
     if (parts[index] !== outputSegment) continue;
-    const parsed = parseAfterSegment(parts.slice(0, index + 1).join("/") + "/", parts.slice(index + 1));
+    const parsed = parseAfterSegment(`${parts.slice(0, index + 1).join("/")}/`, parts.slice(index + 1));
     if (parsed) return parsed;
   }
   return undefined;

@@ -109,7 +109,7 @@ export class WebhookDispatcher {
   private async attempt(id: string): Promise<void> {
     const { outbox, logger } = this.options;
     const delivery = await outbox.get(id);
-    if (!delivery || delivery.state !== "pending") return;
+    if (delivery?.state !== "pending") return;
     const endpoint = this.options.endpoints.find((candidate) => candidate.id === delivery.endpoint);
     const body = await outbox.event(delivery.eventId);
     let result: AttemptResult;

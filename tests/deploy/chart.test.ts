@@ -111,15 +111,15 @@ test("every value in values.yaml is documented with a `# --` comment (helm-docs 
   const undocumented: string[] = [];
   // A documented key covers its whole subtree (resources, probes); otherwise its children must be.
   const walk = (map: YAMLMap, prefix: string, inherited: string | null | undefined) => {
-    map.items.forEach((pair, index) => {
+    for (const [index, pair] of map.items.entries()) {
       const key = isScalar(pair.key) ? String(pair.key.value) : "?";
       let comment = (pair.key as { commentBefore?: string | null }).commentBefore;
       if (index === 0 && !comment) comment = map.commentBefore ?? inherited;
       const keyPath = prefix ? `${prefix}.${key}` : key;
-      if (comment?.split("\n").some((line) => line.trim().startsWith("--"))) return;
-      if (isMap(pair.value) && pair.value.items.length > 0) return walk(pair.value, keyPath, undefined);
-      undocumented.push(keyPath);
-    });
+      if (comment?.split("\n").some((line) => line.trim().startsWith("--"))) continue;
+      if (isMap(pair.value) && pair.value.items.length > 0) walk(pair.value, keyPath, undefined);
+      else undocumented.push(keyPath);
+    }
   };
   assert.ok(isMap(document.contents));
   walk(document.contents as YAMLMap, "", document.commentBefore);

@@ -62,7 +62,8 @@ function kedaQuery(): string {
   const rendered = helmTemplate(helm, ["-f", path.join(ROOT, "charts/media-processor/ci/prometheus-trigger-values.yaml"), "--namespace", "media"]);
   if (!rendered.ok) assert.fail(rendered.error);
   const scaledObject = rendered.objects.find((object) => object.kind === "ScaledObject");
-  const triggers = (scaledObject?.spec as { triggers: Array<{ metadata: { query: string } }> }).triggers;
+  assert.ok(scaledObject, "the chart renders a ScaledObject");
+  const triggers = (scaledObject.spec as { triggers: Array<{ metadata: { query: string } }> }).triggers;
   return triggers[0]!.metadata.query;
 }
 

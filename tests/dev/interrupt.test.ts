@@ -55,7 +55,8 @@ async function interruptWhen(command: string[], env: Record<string, string>, rea
       async () => {
         const living: number[] = [];
         for (const pid of started) if (await alive(pid)) living.push(pid);
-        return (left = living);
+        left = living;
+        return living;
       },
       (living) => living.length === 0,
       (last) => `every process it started to stop; left behind: ${last?.join(", ")}\n${stderr.slice(-1500)}`,

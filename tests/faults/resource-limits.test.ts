@@ -6,7 +6,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { createSlowProcessor } from "../fixtures/slow.processor.ts";
 import { transparentPng } from "../helpers/generate-images.ts";
-import { startTestStack, type TestStack } from "../helpers/stack.ts";
+import { startTestStack, } from "../helpers/stack.ts";
 
 describe("resource limits", () => {
   test("PROCESSING_TIMEOUT aborts the job: failed resource/processing-timeout, not retried, worker goes on", async () => {

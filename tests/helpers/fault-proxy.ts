@@ -49,7 +49,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    setRule: (next) => void (rule = next),
+    setRule: (next) => {
+      rule = next;
+    },
     counts,
     close: () =>
       new Promise<void>((resolve) => {

@@ -126,7 +126,7 @@ export function multiPageTiff(pages: ReadonlyArray<{ width: number; height: numb
   });
   const tagCount = 9;
   const ifdBytes = 2 + tagCount * 12 + 4;
-  layouts.forEach((_, index) => ifdOffsets.push(offset + index * ifdBytes));
+  for (let index = 0; index < layouts.length; index += 1) ifdOffsets.push(offset + index * ifdBytes);
   header.writeUInt32LE(ifdOffsets[0]!, 4);
   layouts.forEach((page, index) => {
     const ifd = Buffer.alloc(ifdBytes);

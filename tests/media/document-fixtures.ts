@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { deflateSync } from "node:zlib";
-import { degrees, PDFArray, PDFDocument, PDFHexString, PDFName, PDFRawStream, PDFString, StandardFonts, rgb } from "pdf-lib";
+import { degrees, type PDFArray, PDFDocument, PDFHexString, PDFName, PDFRawStream, PDFString, StandardFonts, rgb } from "pdf-lib";
 
 /**
  * PDFs generated for the document tests with pdf-lib (nothing is committed). Each builder says
@@ -28,7 +28,7 @@ export async function threePagePdf(): Promise<Uint8Array> {
   THREE_PAGE_TEXT.forEach((lines, index) => {
     const page = doc.addPage([595, 842]);
     page.drawRectangle({ x: 50, y: 560, width: 300, height: 200, color: rgb(0.1 + 0.3 * index, 0.3, 0.7) });
-    lines.forEach((line, lineIndex) => page.drawText(line, { x: 50, y: 480 - lineIndex * 40, size: 24, font }));
+    for (const [lineIndex, line] of lines.entries()) page.drawText(line, { x: 50, y: 480 - lineIndex * 40, size: 24, font });
   });
   return doc.save();
 }

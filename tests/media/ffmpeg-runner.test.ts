@@ -4,7 +4,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promise
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { MediaError } from "../../src/errors.ts";
+import type { MediaError } from "../../src/errors.ts";
 import { runFfmpeg, safeInputArgs, VIDEO_DEMUXERS, type FfmpegProgress } from "../../src/media/ffmpeg.runner.ts";
 import { probeMedia } from "../../src/media/ffprobe.ts";
 import { refineMediaKind } from "../../src/media/refine-media.ts";

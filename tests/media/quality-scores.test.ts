@@ -119,7 +119,7 @@ describe("image scores", () => {
       assert.ok(highScore - lowScore > 0.04, `${variant}: q5 SSIM ${lowScore} vs q95 ${highScore}`);
     }
     const step = high.steps.find((entry) => entry.event === "quality-scored");
-    assert.equal((step?.detail?.["scores"] as string[]).length, 6);
+    assert.equal((step?.detail?.["scores"] as string[] | undefined)?.length, 6);
   });
 
   test("without QUALITY_SCORES no output carries a score and no scoring step runs", async () => {
@@ -210,7 +210,8 @@ describe("video scores and the content-aware ladder", () => {
     assert.deepEqual(planned, [`360p 640x360 ${easyConfigured}k+64k`], "the plan is the fixed ladder; the probe only lowers it");
     assert.ok(rungPlaylists(easyRun)[0]!.quality!.ssim! > 0.98, `the easy clip still scores high: ${rungPlaylists(easyRun)[0]!.quality!.ssim}`);
     const noisyRun = await processClip(noisy, { ...env, VIDEO_HLS_RUNGS: "360:300k:64k" });
-    const noisyLine = (noisyRun.steps.find((entry) => entry.event === "content-probed")?.detail?.["rungs"] as string[])[0]!;
+    const contentProbed = noisyRun.steps.find((entry) => entry.event === "content-probed");
+    const noisyLine = (contentProbed?.detail?.["rungs"] as string[] | undefined)?.[0] ?? "(no content-probed entry)";
     assert.match(noisyLine, /^360p probe \d+k ≥ 300k: the fixed rung$/, "hard content keeps the fixed rung");
     const fixed = await processClip(easy, { VIDEO_HLS_RUNGS: "360:1000k:64k" });
     assert.equal(fixed.steps.some((entry) => entry.event === "content-probed"), false, "off by default");

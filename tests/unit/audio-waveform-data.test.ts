@@ -12,7 +12,7 @@ function pcm(channels: number[][]): Buffer {
   const frames = channels[0]!.length;
   const buffer = Buffer.alloc(frames * channels.length * 2);
   for (let frame = 0; frame < frames; frame++) {
-    channels.forEach((samples, channel) => buffer.writeInt16LE(samples[frame]!, (frame * channels.length + channel) * 2));
+    for (const [channel, samples] of channels.entries()) buffer.writeInt16LE(samples[frame]!, (frame * channels.length + channel) * 2);
   }
   return buffer;
 }

@@ -3,7 +3,7 @@ import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
-import { ConfigError } from "../../src/config/config.ts";
+import type { ConfigError } from "../../src/config/config.ts";
 import { planFrameRate } from "../../src/processors/video/encode-options.ts";
 import { hlsLadderArgs } from "../../src/processors/video/hls-command.ts";
 import { hlsOutputRequests, uploadAll } from "../../src/processors/video/hls-uploads.ts";

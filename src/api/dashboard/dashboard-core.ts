@@ -5,7 +5,7 @@
  * interval — so calls never overlap however slow the API is; a failing poll backs off
  * (doubling to a minute) and polls pause while the tab is hidden.
  */
-export const DASHBOARD_CORE = String.raw`
+export const DASHBOARD_CORE = `
   var TOKEN_KEY = "media-processor-token";
   var ACTIVE = { queued: true, processing: true };
   var state = { selected: null, job: null, outputsFor: null, cursorStack: [], pollers: [], hls: null, lastPage: null };

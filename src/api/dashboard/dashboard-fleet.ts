@@ -4,7 +4,7 @@
  * top, failures by error code, busy workers and their jobs, background actions, and the
  * dead-letter queue with redrive.
  */
-export const DASHBOARD_FLEET = String.raw`
+export const DASHBOARD_FLEET = `
   function tile(label, value, sub, id) {
     return el("div", { class: "tile", id: id }, [el("div", { class: "label", text: label }), el("div", { class: "value", text: value }), el("div", { class: "sub", text: sub || "" })]);
   }

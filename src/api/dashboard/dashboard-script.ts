@@ -10,7 +10,7 @@ import { DASHBOARD_JOBS } from "./dashboard-jobs.ts";
  * createElement and textContent only, never innerHTML: object keys and error messages come
  * from uploaders.
  */
-const WIRING = String.raw`
+const WIRING = `
   // ---- token ------------------------------------------------------------------------------
   function askForToken(message) {
     sessionStorage.removeItem(TOKEN_KEY);

@@ -1,6 +1,6 @@
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { Router, type Request, type Response } from "express";
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { fromAwsError } from "../../errors.ts";
 import type { ApiDeps } from "../api-deps.ts";
 import { canSeeTenant, principalOf, requireFleetToken, requireScope, type Principal } from "../auth.ts";

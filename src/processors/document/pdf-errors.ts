@@ -1,4 +1,4 @@
-import { MediaError, processingError, resourceError } from "../../errors.ts";
+import { type MediaError, processingError, resourceError } from "../../errors.ts";
 
 /**
  * How pdf.js failures and deaths of the pdf.js process become MediaErrors. A PDF that pdf.js

@@ -77,6 +77,7 @@ export function describePdf(raw: RawPdfFacts): DocumentFacts {
 export function cleanText(value: unknown): string | null {
   const joined = Array.isArray(value) ? value.filter((part) => typeof part === "string").join(", ") : value;
   if (typeof joined !== "string") return null;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: metadata strings are stripped of control characters on purpose
   const cleaned = joined.replace(/[\u0000-\u0008\u000b-\u001f\u007f\ufeff]/g, "").trim();
   if (cleaned === "") return null;
   const codePoints = [...cleaned];

@@ -1,4 +1,4 @@
-import sharp from "sharp";
+
 import type { Sharp } from "sharp";
 import { rgbaToThumbHash } from "thumbhash";
 

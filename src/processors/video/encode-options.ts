@@ -114,7 +114,7 @@ export function videoFilterGraph(source: VideoEncodeSource, renditions: Readonly
   } else {
     const labels = renditions.map((_, index) => `[s${index}]`).join("");
     chains.push(`[0:${source.videoStreamIndex}]${pre}split=${renditions.length}${labels}`);
-    renditions.forEach((rendition, index) => chains.push(`[s${index}]${scale(rendition)}[v${index}]`));
+    for (const [index, rendition] of renditions.entries()) chains.push(`[s${index}]${scale(rendition)}[v${index}]`);
   }
   if (silentAudioCount > 0) {
     const duration = source.durationSec !== undefined && source.durationSec > 0 ? source.durationSec.toFixed(3) : "1";
