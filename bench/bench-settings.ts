@@ -30,7 +30,14 @@ export interface BenchSettings {
   areas: AreaName[];
   inputDir: string;
   cpuProfile: boolean;
-  images: { jpegCount: number; jpegSize: [number, number]; pngCount: number; pngSize: [number, number]; concurrency: number; perVariantSide: boolean };
+  images: {
+    jpegCount: number;
+    jpegSize: [number, number];
+    pngCount: number;
+    pngSize: [number, number];
+    concurrency: number;
+    perVariantSide: boolean;
+  };
   video: { durationSec: number; concurrency: number; perRungParallel: boolean };
   audio: { count: number; durationSec: number; concurrency: number };
   documents: { count: number; pages: number; concurrency: number };
@@ -44,9 +51,13 @@ export interface BenchSettings {
 export function benchSettings(env: Record<string, string | undefined> = process.env): BenchSettings {
   const flag = (name: string) => ["1", "true", "yes"].includes((env[name] ?? "").toLowerCase());
   const quick = flag("BENCH_QUICK");
-  const only = (env.BENCH_ONLY ?? "").split(",").map((name) => name.trim()).filter(Boolean);
+  const only = (env.BENCH_ONLY ?? "")
+    .split(",")
+    .map((name) => name.trim())
+    .filter(Boolean);
   const unknown = only.filter((name) => !(AREAS as readonly string[]).includes(name));
-  if (unknown.length > 0) throw new Error(`BENCH_ONLY: unknown area(s) ${unknown.join(", ")}; known: ${AREAS.join(", ")}`);
+  if (unknown.length > 0)
+    throw new Error(`BENCH_ONLY: unknown area(s) ${unknown.join(", ")}; known: ${AREAS.join(", ")}`);
   const runs = Math.max(3, Number(env.BENCH_RUNS ?? 3) || 3);
   return {
     quick,
@@ -55,20 +66,47 @@ export function benchSettings(env: Record<string, string | undefined> = process.
     inputDir: env.BENCH_INPUT_DIR ?? path.join(os.tmpdir(), "media-processor-bench"),
     cpuProfile: flag("BENCH_CPU_PROFILE"),
     images: quick
-      ? { jpegCount: 2, jpegSize: [3000, 2000], pngCount: 1, pngSize: [1000, 750], concurrency: 2, perVariantSide: flag("BENCH_PER_VARIANT") }
-      : { jpegCount: 4, jpegSize: [6000, 4000], pngCount: 2, pngSize: [4000, 3000], concurrency: 2, perVariantSide: flag("BENCH_PER_VARIANT") },
+      ? {
+          jpegCount: 2,
+          jpegSize: [3000, 2000],
+          pngCount: 1,
+          pngSize: [1000, 750],
+          concurrency: 2,
+          perVariantSide: flag("BENCH_PER_VARIANT"),
+        }
+      : {
+          jpegCount: 4,
+          jpegSize: [6000, 4000],
+          pngCount: 2,
+          pngSize: [4000, 3000],
+          concurrency: 2,
+          perVariantSide: flag("BENCH_PER_VARIANT"),
+        },
     video: { durationSec: quick ? 3 : 30, concurrency: 1, perRungParallel: flag("BENCH_VIDEO_PARALLEL") },
     audio: quick ? { count: 1, durationSec: 30, concurrency: 2 } : { count: 2, durationSec: 120, concurrency: 2 },
     documents: quick ? { count: 2, pages: 10, concurrency: 2 } : { count: 6, pages: 40, concurrency: 2 },
-    queue: quick ? { messages: 150, concurrency: 10, roundTripJobs: 30 } : { messages: 500, concurrency: 10, roundTripJobs: 100 },
-    quality: quick ? { imageSize: [800, 600], clipSec: 4, fullCandidates: false, scoreParallel: 2 } : { imageSize: [1024, 768], clipSec: 8, fullCandidates: true, scoreParallel: 2 },
+    queue: quick
+      ? { messages: 150, concurrency: 10, roundTripJobs: 30 }
+      : { messages: 500, concurrency: 10, roundTripJobs: 100 },
+    quality: quick
+      ? { imageSize: [800, 600], clipSec: 4, fullCandidates: false, scoreParallel: 2 }
+      : { imageSize: [1024, 768], clipSec: 8, fullCandidates: true, scoreParallel: 2 },
     jobstore: {
-      sizes: (env.BENCH_JOBSTORE_SIZES ?? (quick ? "10000,100000" : "100000,1000000")).split(",").map((size) => Number(size.trim())).filter((size) => Number.isInteger(size) && size > 0),
+      sizes: (env.BENCH_JOBSTORE_SIZES ?? (quick ? "10000,100000" : "100000,1000000"))
+        .split(",")
+        .map((size) => Number(size.trim()))
+        .filter((size) => Number.isInteger(size) && size > 0),
       samples: quick ? 60 : 200,
       tenants: 200,
     },
     scaling: quick
-      ? { jpegCount: 2, layouts: [{ processes: 1, concurrency: 1 }, { processes: 1, concurrency: 2 }] }
+      ? {
+          jpegCount: 2,
+          layouts: [
+            { processes: 1, concurrency: 1 },
+            { processes: 1, concurrency: 2 },
+          ],
+        }
       : {
           jpegCount: 4,
           layouts: [

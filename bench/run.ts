@@ -43,7 +43,9 @@ const settings = benchSettings();
 const log = (message: string) => process.stderr.write(`bench: ${message}\n`);
 const startedAt = new Date();
 const machine = await machineFacts();
-log(`${machine.cpus} CPUs, load ${machine.loadAverage}; ${settings.quick ? "quick" : "full"} run, ${settings.runs} runs per figure, areas: ${settings.areas.join(", ")}`);
+log(
+  `${machine.cpus} CPUs, load ${machine.loadAverage}; ${settings.quick ? "quick" : "full"} run, ${settings.runs} runs per figure, areas: ${settings.areas.join(", ")}`,
+);
 
 await mkdir(settings.inputDir, { recursive: true });
 const stack = await BenchStack.start();
@@ -86,13 +88,20 @@ const finishedAt = new Date();
 const page = renderResults({ settings, machine, loadAtEnd: loadAverage(), startedAt, finishedAt, reports, failures });
 // Only a full run of every area replaces bench/results.md; a quick or partial run must not overwrite it.
 const complete = !settings.quick && DEFAULT_AREAS.every((area) => settings.areas.includes(area));
-const resultsFile = complete ? path.join(import.meta.dirname, "results.md") : path.join(settings.inputDir, `results-${settings.quick ? "quick" : settings.areas.join("-")}.md`);
+const resultsFile = complete
+  ? path.join(import.meta.dirname, "results.md")
+  : path.join(settings.inputDir, `results-${settings.quick ? "quick" : settings.areas.join("-")}.md`);
 await writeFile(resultsFile, page);
-log(`wrote ${complete ? "bench/results.md" : resultsFile} (${Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000)} s in total)`);
+log(
+  `wrote ${complete ? "bench/results.md" : resultsFile} (${Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000)} s in total)`,
+);
 // The quality area's figures do not depend on the others: a full (not quick) run of it keeps its own page.
 const quality = reports.find((report) => report.title === "Quality per byte");
 if (quality && !settings.quick) {
-  await writeFile(path.join(import.meta.dirname, "quality-results.md"), renderQualityPage({ machine, startedAt, seconds: areaSeconds.get("quality") ?? 0, report: quality }));
+  await writeFile(
+    path.join(import.meta.dirname, "quality-results.md"),
+    renderQualityPage({ machine, startedAt, seconds: areaSeconds.get("quality") ?? 0, report: quality }),
+  );
   log("wrote bench/quality-results.md");
 }
 if (failures.length > 0) {

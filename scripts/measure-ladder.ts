@@ -57,7 +57,12 @@ async function timed(variant: string, work: () => Promise<unknown>): Promise<Lad
   const started = performance.now();
   await work();
   const wallSec = (performance.now() - started) / 1000;
-  return { variant, wallSec: round(wallSec), realtimeFactor: round(durationSec / wallSec), cpuSec: round((await childCpuSeconds()) - cpuBefore) };
+  return {
+    variant,
+    wallSec: round(wallSec),
+    realtimeFactor: round(durationSec / wallSec),
+    cpuSec: round((await childCpuSeconds()) - cpuBefore),
+  };
 }
 
 const round = (value: number) => Math.round(value * 100) / 100;
@@ -68,27 +73,74 @@ async function main(): Promise<void> {
     const clip = path.join(dir, "source-1080p.mp4");
     await runFfmpeg({
       args: [
-        "-f", "lavfi", "-i", `testsrc2=s=1920x1080:r=${fps},noise=alls=12:allf=t`,
-        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-        "-t", String(durationSec), "-c:v", "libx264", "-preset", "ultrafast", "-qp", "18", "-pix_fmt", "yuv420p", "-c:a", "aac", "-y", clip,
+        "-f",
+        "lavfi",
+        "-i",
+        `testsrc2=s=1920x1080:r=${fps},noise=alls=12:allf=t`,
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000",
+        "-t",
+        String(durationSec),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-qp",
+        "18",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-y",
+        clip,
       ],
       trustedInputs: true,
     });
     const probe = await probeMedia(clip);
     const video = probe.video!;
     const rungs = planLadder({ width: video.displayWidth, height: video.displayHeight }, RUNGS);
-    const source = { videoStreamIndex: video.index, audioStreamIndex: probe.audio?.index, fps: video.fps, durationSec: probe.durationSec };
-    const settings = { x264Preset: values.preset, maxFps: 60, segmentSeconds: 4, keyframeSeconds: 2, addSilentAudio: false, segmentFormat: "mpegts" as const };
+    const source = {
+      videoStreamIndex: video.index,
+      audioStreamIndex: probe.audio?.index,
+      fps: video.fps,
+      durationSec: probe.durationSec,
+    };
+    const settings = {
+      x264Preset: values.preset,
+      maxFps: 60,
+      segmentSeconds: 4,
+      keyframeSeconds: 2,
+      addSilentAudio: false,
+      segmentFormat: "mpegts" as const,
+    };
     const encode = (subset: PlannedRung[], outDir: string) =>
-      runFfmpeg({ args: hlsLadderArgs({ inputPath: clip, demuxer: probe.format.demuxer, source, rungs: subset, settings, audioOnlyKbps: undefined, outDir }) });
+      runFfmpeg({
+        args: hlsLadderArgs({
+          inputPath: clip,
+          demuxer: probe.format.demuxer,
+          source,
+          rungs: subset,
+          settings,
+          audioOnlyKbps: undefined,
+          outDir,
+        }),
+      });
 
     const results: LadderMeasurement[] = [];
     for (let round = 0; round < repeat; round += 1) {
       results.push(await timed("one pass, all rungs", () => encode(rungs, path.join(dir, `one-pass-${round}`))));
-      results.push(await timed("one run per rung, sequential", async () => {
-        for (const rung of rungs) await encode([rung], path.join(dir, `sequential-${round}-${rung.name}`));
-      }));
-      results.push(await timed("one run per rung, parallel", () => Promise.all(rungs.map((rung) => encode([rung], path.join(dir, `parallel-${round}-${rung.name}`))))));
+      results.push(
+        await timed("one run per rung, sequential", async () => {
+          for (const rung of rungs) await encode([rung], path.join(dir, `sequential-${round}-${rung.name}`));
+        }),
+      );
+      results.push(
+        await timed("one run per rung, parallel", () =>
+          Promise.all(rungs.map((rung) => encode([rung], path.join(dir, `parallel-${round}-${rung.name}`)))),
+        ),
+      );
     }
     const summary = {
       clip: `${video.width}x${video.height} ${fps} fps, ${durationSec} s, testsrc2+noise`,
@@ -104,7 +156,9 @@ async function main(): Promise<void> {
     console.log(`${summary.clip}, x264 ${summary.preset}, rungs ${summary.rungs.join(" / ")}, ${summary.cpus} CPUs`);
     console.log("variant                         wall s   x realtime   cpu s");
     for (const result of results) {
-      console.log(`${result.variant.padEnd(32)}${String(result.wallSec).padStart(6)}   ${String(result.realtimeFactor).padStart(10)}   ${String(result.cpuSec).padStart(5)}`);
+      console.log(
+        `${result.variant.padEnd(32)}${String(result.wallSec).padStart(6)}   ${String(result.realtimeFactor).padStart(10)}   ${String(result.cpuSec).padStart(5)}`,
+      );
     }
   } finally {
     await rm(dir, { recursive: true, force: true });

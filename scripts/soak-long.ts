@@ -93,14 +93,24 @@ export async function runLongSoak(): Promise<number> {
   const sqs = createSqsClient(config.aws);
   const redis = createRedisClient(config.redis.url, "soak-long");
   redis.on("error", () => undefined);
-  const store = new JobStore(redis, { keyPrefix: config.redis.keyPrefix, statusTtlSec: ttlSec, leaseTtlMs: 30_000, workerId: "soak" });
+  const store = new JobStore(redis, {
+    keyPrefix: config.redis.keyPrefix,
+    statusTtlSec: ttlSec,
+    leaseTtlMs: 30_000,
+    workerId: "soak",
+  });
   const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await redis.info("memory"))?.[1] ?? 0);
 
   const workers: SoakWorker[] = [];
   let workerCount = 0;
   const spawnWorker = (): SoakWorker => {
     const name = `soak-${++workerCount}`;
-    const child = killOnExit(spawn(process.execPath, ["src/cli.ts", "worker"], { env: { ...process.env, ...workerEnv, WORKER_ID: name, METRICS_PORT: "0" }, stdio: ["ignore", "ignore", "inherit"] }));
+    const child = killOnExit(
+      spawn(process.execPath, ["src/cli.ts", "worker"], {
+        env: { ...process.env, ...workerEnv, WORKER_ID: name, METRICS_PORT: "0" },
+        stdio: ["ignore", "ignore", "inherit"],
+      }),
+    );
     const worker = { name, child, peakRssKb: 0 };
     workers.push(worker);
     return worker;
@@ -118,10 +128,13 @@ export async function runLongSoak(): Promise<number> {
   spawnWorker();
   spawnWorker();
   // The baseline is the idle fleet: both workers registered, no job yet.
-  for (let attempt = 0; attempt < 300 && (await redis.zcard(`${config.redis.keyPrefix}workers`)) < 2; attempt += 1) await sleep(200);
+  for (let attempt = 0; attempt < 300 && (await redis.zcard(`${config.redis.keyPrefix}workers`)) < 2; attempt += 1)
+    await sleep(200);
   const baseline = { memory: await usedMemory(), keys: await redis.dbsize() };
   let peakMemory = baseline.memory;
-  log(`${totalJobs} jobs over ${minutes} min, a fault every ${faultEverySec} s, JOB_STATUS_TTL ${ttlSec} s; Redis at start ${mib(baseline.memory)} (${baseline.keys} keys)`);
+  log(
+    `${totalJobs} jobs over ${minutes} min, a fault every ${faultEverySec} s, JOB_STATUS_TTL ${ttlSec} s; Redis at start ${mib(baseline.memory)} (${baseline.keys} keys)`,
+  );
 
   const tracked: Tracked[] = [];
   const faults: string[] = [];
@@ -147,7 +160,15 @@ export async function runLongSoak(): Promise<number> {
         const chunk = batch.slice(index, index + 10);
         const now = Date.now();
         for (const job of chunk) job.sentAt = now;
-        await sqs.send(new SendMessageBatchCommand({ QueueUrl: config.queue.queueUrl, Entries: chunk.map((job, entry) => ({ Id: String(entry), MessageBody: buildS3Notification([{ bucket: stack.bucket, key: job.key, eTag: job.eTag }]) })) }));
+        await sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: config.queue.queueUrl,
+            Entries: chunk.map((job, entry) => ({
+              Id: String(entry),
+              MessageBody: buildS3Notification([{ bucket: stack.bucket, key: job.key, eTag: job.eTag }]),
+            })),
+          }),
+        );
       }
       tracked.push(...batch);
       if (Date.now() > sendUntil) break;
@@ -182,7 +203,15 @@ export async function runLongSoak(): Promise<number> {
       const recent = tracked.slice(-200);
       for (let copy = 0; copy < 3; copy += 1) {
         for (let index = 0; index < recent.length; index += 10) {
-          await sqs.send(new SendMessageBatchCommand({ QueueUrl: config.queue.queueUrl, Entries: recent.slice(index, index + 10).map((job, entry) => ({ Id: String(entry), MessageBody: buildS3Notification([{ bucket: stack.bucket, key: job.key, eTag: job.eTag }]) })) }));
+          await sqs.send(
+            new SendMessageBatchCommand({
+              QueueUrl: config.queue.queueUrl,
+              Entries: recent.slice(index, index + 10).map((job, entry) => ({
+                Id: String(entry),
+                MessageBody: buildS3Notification([{ bucket: stack.bucket, key: job.key, eTag: job.eTag }]),
+              })),
+            }),
+          );
         }
       }
       faults.push(`${at}: ${kind} (the last ${recent.length} events sent 3 more times each)`);
@@ -228,7 +257,9 @@ export async function runLongSoak(): Promise<number> {
     if (Date.now() - lastLog >= 60_000) {
       lastLog = Date.now();
       const done = tracked.filter((job) => job.status).length;
-      log(`${Math.round((Date.now() - started) / 60_000)} min: ${tracked.length} sent, ${done} terminal, Redis ${mib(await usedMemory().catch(() => 0))}`);
+      log(
+        `${Math.round((Date.now() - started) / 60_000)} min: ${tracked.length} sent, ${done} terminal, Redis ${mib(await usedMemory().catch(() => 0))}`,
+      );
     }
   }
   stopSending = true;
@@ -255,9 +286,17 @@ export async function runLongSoak(): Promise<number> {
   await sleep((ttlSec + 25) * 1000);
   const after = { memory: await usedMemory(), keys: await redis.dbsize() };
   // What is left must be per-minute/hour counters (they expire by themselves) and the worker registry: no job's key.
-  const leftKeys = (await redis.keys(`${config.redis.keyPrefix}*`)).map((key) => key.slice(config.redis.keyPrefix.length));
+  const leftKeys = (await redis.keys(`${config.redis.keyPrefix}*`)).map((key) =>
+    key.slice(config.redis.keyPrefix.length),
+  );
   const jobKeysLeft = leftKeys.filter((key) => /^(job:|lease:|idx:|expiry$)/.test(key));
-  const otherKeys = [...new Set(leftKeys.filter((key) => !jobKeysLeft.includes(key)).map((key) => key.replace(/:\d+$/, ":*").replace(/^worker:.*/, "worker:*")))].sort();
+  const otherKeys = [
+    ...new Set(
+      leftKeys
+        .filter((key) => !jobKeysLeft.includes(key))
+        .map((key) => key.replace(/:\d+$/, ":*").replace(/^worker:.*/, "worker:*")),
+    ),
+  ].sort();
 
   const byStatus: Record<string, number> = {};
   const byInput: Record<string, number> = {};
@@ -269,16 +308,28 @@ export async function runLongSoak(): Promise<number> {
   const lost = tracked.filter((job) => !job.status).length;
   const completedTwice = tracked.filter((job) => (job.completedEntries ?? 0) > 1).length;
   const redone = tracked.filter((job) => (job.processedEntries ?? 0) > 1).length;
-  const latencies = tracked.filter((job) => job.finishedAt).map((job) => (job.finishedAt! - job.sentAt) / 1000).sort((a, b) => a - b);
-  const percentile = (p: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)]! : 0);
-  const dlq = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: config.queue.dlqUrl, AttributeNames: ["ApproximateNumberOfMessages"] }));
+  const latencies = tracked
+    .filter((job) => job.finishedAt)
+    .map((job) => (job.finishedAt! - job.sentAt) / 1000)
+    .sort((a, b) => a - b);
+  const percentile = (p: number) =>
+    latencies.length ? latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)]! : 0;
+  const dlq = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: config.queue.dlqUrl, AttributeNames: ["ApproximateNumberOfMessages"] }),
+  );
   const report = [
     `# long soak report (${new Date().toISOString()})`,
     "",
-    `- ${tracked.length} jobs sent over ${minutes} min (${inputs.map((input) => `${input.name} ×${input.weight}`).join(", ")} per ${weighted.length}), 2 worker processes × concurrency 2 on ${os.availableParallelism()} CPUs (load at end ${os.loadavg().map((value) => value.toFixed(1)).join(" ")})`,
+    `- ${tracked.length} jobs sent over ${minutes} min (${inputs.map((input) => `${input.name} ×${input.weight}`).join(", ")} per ${weighted.length}), 2 worker processes × concurrency 2 on ${os.availableParallelism()} CPUs (load at end ${os
+      .loadavg()
+      .map((value) => value.toFixed(1))
+      .join(" ")})`,
     `- faults (${faults.length}): ${faults.join("; ")}`,
     `- terminal by status: ${JSON.stringify(byStatus)}`,
-    `- outcome per input: ${Object.entries(byInput).sort().map(([label, count]) => `${label} ×${count}`).join("; ")}`,
+    `- outcome per input: ${Object.entries(byInput)
+      .sort()
+      .map(([label, count]) => `${label} ×${count}`)
+      .join("; ")}`,
     `- **lost (never terminal): ${lost}**; **completed twice: ${completedTwice}**; work redone after a crash or lost lease (two \`processed\` entries, one outcome): ${redone}`,
     `- DLQ messages at the end: ${dlq.Attributes?.ApproximateNumberOfMessages ?? "?"}`,
     `- job latency (event sent → job finished, queueing included): p50 ${percentile(50).toFixed(1)} s, p95 ${percentile(95).toFixed(1)} s`,
@@ -291,7 +342,11 @@ export async function runLongSoak(): Promise<number> {
   await writeFile(path.join("bench", "soak-report-long.md"), report).catch(() => undefined);
 
   for (const worker of workers) if (isRunning(worker.child)) worker.child.kill("SIGTERM");
-  await Promise.all(workers.map((worker) => (isRunning(worker.child) ? new Promise((resolve) => worker.child.once("exit", resolve)) : undefined)));
+  await Promise.all(
+    workers.map((worker) =>
+      isRunning(worker.child) ? new Promise((resolve) => worker.child.once("exit", resolve)) : undefined,
+    ),
+  );
   redis.disconnect();
   s3.destroy();
   sqs.destroy();
@@ -306,17 +361,60 @@ const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 async function deleteFolder(s3: ReturnType<typeof createS3Client>, bucket: string, prefix: string): Promise<void> {
   const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
   const keys = (listed.Contents ?? []).map((object) => object.Key!).filter(Boolean);
-  if (keys.length > 0) await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })) } }));
+  if (keys.length > 0)
+    await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })) } }));
 }
 
 /** Small inputs of every kind, so thousands of jobs fit in half an hour on two cores; weights set the mix. */
 async function smallInputs(folder: string): Promise<Array<{ name: string; body: Buffer; weight: number }>> {
-  const photo = await sharp({ create: { width: 640, height: 480, channels: 3, background: "#5577aa" } }).composite([{ input: Buffer.from('<svg width="640" height="480"><circle cx="320" cy="240" r="120" fill="#ffd56b"/></svg>') }]).jpeg().toBuffer();
-  const logo = await sharp({ create: { width: 256, height: 256, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } }).composite([{ input: Buffer.from('<svg width="256" height="256"><rect x="48" y="48" width="160" height="160" fill="#8e44ad"/></svg>') }]).png().toBuffer();
+  const photo = await sharp({ create: { width: 640, height: 480, channels: 3, background: "#5577aa" } })
+    .composite([
+      { input: Buffer.from('<svg width="640" height="480"><circle cx="320" cy="240" r="120" fill="#ffd56b"/></svg>') },
+    ])
+    .jpeg()
+    .toBuffer();
+  const logo = await sharp({
+    create: { width: 256, height: 256, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } },
+  })
+    .composite([
+      {
+        input: Buffer.from(
+          '<svg width="256" height="256"><rect x="48" y="48" width="160" height="160" fill="#8e44ad"/></svg>',
+        ),
+      },
+    ])
+    .png()
+    .toBuffer();
   const clip = path.join(folder, "clip.mp4");
-  await runFfmpeg({ args: ["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=10:duration=1", "-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", "-y", clip], trustedInputs: true });
+  await runFfmpeg({
+    args: [
+      "-f",
+      "lavfi",
+      "-i",
+      "testsrc2=size=320x240:rate=10:duration=1",
+      "-f",
+      "lavfi",
+      "-i",
+      "sine=frequency=440:duration=1",
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      "-pix_fmt",
+      "yuv420p",
+      "-c:a",
+      "aac",
+      "-shortest",
+      "-y",
+      clip,
+    ],
+    trustedInputs: true,
+  });
   const tone = path.join(folder, "tone.wav");
-  await runFfmpeg({ args: ["-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-ac", "2", "-y", tone], trustedInputs: true });
+  await runFfmpeg({
+    args: ["-f", "lavfi", "-i", "sine=frequency=440:duration=2", "-ac", "2", "-y", tone],
+    trustedInputs: true,
+  });
   return [
     { name: "photo.jpg", body: photo, weight: 8 },
     { name: "logo.png", body: logo, weight: 6 },
@@ -324,7 +422,11 @@ async function smallInputs(folder: string): Promise<Array<{ name: string; body: 
     { name: "tone.wav", body: await readFile(tone), weight: 2 },
     { name: "clip.mp4", body: await readFile(clip), weight: 1 },
     { name: "bomb.jpg", body: Buffer.from("ffd8ffc2000b080fde0fde01011100ffd9", "hex"), weight: 1 },
-    { name: "playlist.mp4", body: Buffer.from("#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nfile:///etc/passwd\n#EXT-X-ENDLIST\n"), weight: 1 },
+    {
+      name: "playlist.mp4",
+      body: Buffer.from("#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nfile:///etc/passwd\n#EXT-X-ENDLIST\n"),
+      weight: 1,
+    },
     { name: "lies.png", body: Buffer.from("not an image, whatever the name says"), weight: 1 },
   ];
 }

@@ -39,18 +39,42 @@ process.env.AWS_ACCESS_KEY_ID ??= "local";
 process.env.AWS_SECRET_ACCESS_KEY ??= "local";
 const work = await mkdtemp(path.join(os.tmpdir(), "mp-soak-"));
 const stack = await startLocalStack({ persistentRedis: true });
-const env = { ...stack.env, TEMP_DIR: path.join(work, "tmp"), SQS_WAIT_TIME_SECONDS: "2", SQS_VISIBILITY_TIMEOUT: "60", RETRY_BACKOFF_BASE: "2", RETRY_BACKOFF_MAX: "10", WORKER_HEARTBEAT_INTERVAL: "2", MALLOC_ARENA_MAX: "2", LOG_LEVEL: "error" };
+const env = {
+  ...stack.env,
+  TEMP_DIR: path.join(work, "tmp"),
+  SQS_WAIT_TIME_SECONDS: "2",
+  SQS_VISIBILITY_TIMEOUT: "60",
+  RETRY_BACKOFF_BASE: "2",
+  RETRY_BACKOFF_MAX: "10",
+  WORKER_HEARTBEAT_INTERVAL: "2",
+  MALLOC_ARENA_MAX: "2",
+  LOG_LEVEL: "error",
+};
 const config = loadConfig(env);
 const s3 = createS3Client(config.aws);
 const sqs = createSqsClient(config.aws);
 const redis = createRedisClient(config.redis.url, "soak");
 redis.on("error", () => undefined);
-const store = new JobStore(redis, { keyPrefix: config.redis.keyPrefix, statusTtlSec: 3600, leaseTtlMs: 60_000, workerId: "soak" });
+const store = new JobStore(redis, {
+  keyPrefix: config.redis.keyPrefix,
+  statusTtlSec: 3600,
+  leaseTtlMs: 60_000,
+  workerId: "soak",
+});
 
-interface Worker { name: string; child: ChildProcess; peakRssKb: number }
+interface Worker {
+  name: string;
+  child: ChildProcess;
+  peakRssKb: number;
+}
 const workers: Worker[] = [];
 const spawnWorker = (name: string): Worker => {
-  const child = killOnExit(spawn(process.execPath, ["src/cli.ts", "worker"], { env: { ...process.env, ...env, WORKER_ID: name, METRICS_PORT: "0" }, stdio: ["ignore", "ignore", "inherit"] }));
+  const child = killOnExit(
+    spawn(process.execPath, ["src/cli.ts", "worker"], {
+      env: { ...process.env, ...env, WORKER_ID: name, METRICS_PORT: "0" },
+      stdio: ["ignore", "ignore", "inherit"],
+    }),
+  );
   const worker = { name, child, peakRssKb: 0 };
   workers.push(worker);
   return worker;
@@ -71,7 +95,10 @@ const hostile: Array<[string, Buffer]> = [
   ["lies.png", Buffer.from("not an image, whatever the name says")],
   ["truncated.pdf", Buffer.from("%PDF-1.4\n1 0 obj\n<< /Type /Catalog")],
 ];
-const inputs: Array<[string, Buffer]> = [...(await Promise.all(samples.map(async (file) => [path.basename(file), await readFile(file)] as [string, Buffer]))), ...hostile];
+const inputs: Array<[string, Buffer]> = [
+  ...(await Promise.all(samples.map(async (file) => [path.basename(file), await readFile(file)] as [string, Buffer]))),
+  ...hostile,
+];
 
 let first = spawnWorker("soak-a");
 spawnWorker("soak-b");
@@ -90,9 +117,13 @@ for (let sent = 0; sent < TOTAL; sent += BURST) {
     const id = jobIdFor({ bucket: stack.bucket, key, eTag });
     ids.push(id);
     sentAt.set(id, Date.now());
-    entries.push({ Id: String(i), MessageBody: buildS3Notification([{ bucket: stack.bucket, key, size: body.length, eTag }]) });
+    entries.push({
+      Id: String(i),
+      MessageBody: buildS3Notification([{ bucket: stack.bucket, key, size: body.length, eTag }]),
+    });
   }
-  for (let i = 0; i < entries.length; i += 10) await sqs.send(new SendMessageBatchCommand({ QueueUrl: config.queue.queueUrl, Entries: entries.slice(i, i + 10) }));
+  for (let i = 0; i < entries.length; i += 10)
+    await sqs.send(new SendMessageBatchCommand({ QueueUrl: config.queue.queueUrl, Entries: entries.slice(i, i + 10) }));
   await sleep(1_500);
   await sampleRss();
   if (!restarted && sent >= TOTAL / 3) {
@@ -138,20 +169,27 @@ ids.forEach((id, index) => {
   outcomes[label] = (outcomes[label] ?? 0) + 1;
 });
 const lost = ids.filter((id) => !records.get(id) || !isTerminal(records.get(id)!.status)).length;
-const twice = ids.filter((id) => (records.get(id)?.timeline ?? []).filter((entry) => entry.event === "processed").length > 1).length;
+const twice = ids.filter(
+  (id) => (records.get(id)?.timeline ?? []).filter((entry) => entry.event === "processed").length > 1,
+).length;
 const latencies = ids
   .map((id) => records.get(id))
   .filter((record): record is JobRecord => record?.finishedAt !== undefined)
   .map((record) => Date.parse(record.finishedAt!) - (sentAt.get(record.id) ?? Date.parse(record.createdAt)))
   .sort((a, b) => a - b);
-const percentile = (p: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]! / 1000 : 0);
-const dlq = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: config.queue.dlqUrl, AttributeNames: ["ApproximateNumberOfMessages"] }));
+const percentile = (p: number) =>
+  latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]! / 1000 : 0;
+const dlq = await sqs.send(
+  new GetQueueAttributesCommand({ QueueUrl: config.queue.dlqUrl, AttributeNames: ["ApproximateNumberOfMessages"] }),
+);
 const report = [
   `# soak report (${new Date().toISOString()})`,
   "",
   `jobs sent: ${ids.length} (${inputs.length} distinct inputs: ${inputs.map(([name]) => name).join(", ")})`,
   `terminal by status: ${JSON.stringify(byStatus)}`,
-  `outcome per input: ${Object.entries(outcomes).map(([label, count]) => `${label} ×${count}`).join("; ")}`,
+  `outcome per input: ${Object.entries(outcomes)
+    .map(([label, count]) => `${label} ×${count}`)
+    .join("; ")}`,
   `lost (not terminal): ${lost}`,
   `processed twice: ${twice}`,
   `DLQ messages: ${dlq.Attributes?.ApproximateNumberOfMessages ?? "?"}`,
@@ -164,7 +202,11 @@ process.stdout.write(`\n${report}`);
 await writeFile(path.join("bench", "soak-report.md"), report).catch(() => undefined);
 
 for (const worker of workers) if (isRunning(worker.child)) worker.child.kill("SIGTERM");
-await Promise.all(workers.map((worker) => (isRunning(worker.child) ? new Promise((resolve) => worker.child.once("exit", resolve)) : undefined)));
+await Promise.all(
+  workers.map((worker) =>
+    isRunning(worker.child) ? new Promise((resolve) => worker.child.once("exit", resolve)) : undefined,
+  ),
+);
 redis.disconnect();
 s3.destroy();
 sqs.destroy();

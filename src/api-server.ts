@@ -48,9 +48,13 @@ const REDIS_START_WAIT_MS = 5_000;
 /** Composition root of the API: wires Redis, SQS and S3 clients into the app and listens on API_PORT. */
 export async function startApiServer(config: ApiConfig, options: ApiServerOptions = {}): Promise<ApiServer> {
   const logger = options.logger ?? createLogger(config.logLevel, { role: "api" });
-  if (config.api.tokens.length === 0) logger.warn("API_INSECURE_NO_AUTH: /api answers without a token, as an admin; keep this port private");
+  if (config.api.tokens.length === 0)
+    logger.warn("API_INSECURE_NO_AUTH: /api answers without a token, as an admin; keep this port private");
   // Before any client exists: a refused webhook URL is a configuration error, found at startup.
-  const webhookPolicy = { allowHttp: config.api.webhooks.allowHttp, allowPrivate: config.api.webhooks.allowPrivateTargets };
+  const webhookPolicy = {
+    allowHttp: config.api.webhooks.allowHttp,
+    allowPrivate: config.api.webhooks.allowPrivateTargets,
+  };
   const refused = config.api.webhooks.endpoints.flatMap((endpoint) => {
     const problem = urlProblem(endpoint.url, webhookPolicy);
     return problem ? [`WEBHOOK_ENDPOINTS: endpoint ${endpoint.id}: ${problem}`] : [];
@@ -62,8 +66,15 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
   const sqs = createSqsClient(config.aws);
   const s3 = createS3Client(config.aws);
   // Presigned URLs are opened by browsers: signed for the endpoint they reach (compose: localhost).
-  const presigner = config.api.publicS3Endpoint ? createS3Client({ ...config.aws, endpointUrl: config.api.publicS3Endpoint }) : s3;
-  const store = new JobStore(redis, { keyPrefix: config.redis.keyPrefix, statusTtlSec: config.jobs.statusTtlSec, leaseTtlMs: config.jobs.leaseTtlMs, workerId: apiId });
+  const presigner = config.api.publicS3Endpoint
+    ? createS3Client({ ...config.aws, endpointUrl: config.api.publicS3Endpoint })
+    : s3;
+  const store = new JobStore(redis, {
+    keyPrefix: config.redis.keyPrefix,
+    statusTtlSec: config.jobs.statusTtlSec,
+    leaseTtlMs: config.jobs.leaseTtlMs,
+    workerId: apiId,
+  });
   const workers = new WorkerRegistry(redis, config.redis.keyPrefix, config.workerHeartbeatMs);
   const metrics = createMetrics();
   const jobEventTopic = createJobEventTopic(config);
@@ -76,11 +87,33 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
     queueUrl: config.queue.queueUrl,
     parseRules,
     ownerOf,
-    jobEvents: new JobEventPublisher({ store, topic: jobEventTopic.topic, metrics, outputBucket: config.storage.outputBucket, ...(webhooks ? { webhooks } : {}) }),
+    jobEvents: new JobEventPublisher({
+      store,
+      topic: jobEventTopic.topic,
+      metrics,
+      outputBucket: config.storage.outputBucket,
+      ...(webhooks ? { webhooks } : {}),
+    }),
     logger,
   });
-  const queueDepths = startQueueDepthMonitor(sqs, { media: config.queue.queueUrl, dlq: config.queue.dlqUrl, intake: config.queue.intakeQueueUrl }, config.api.queueDepthIntervalMs, logger);
-  const dlq = config.queue.dlqUrl ? new DeadLetterQueue({ sqs, dlqUrl: config.queue.dlqUrl, queueUrl: config.queue.queueUrl, store, actions, parseRules, ownerOf, logger }) : undefined;
+  const queueDepths = startQueueDepthMonitor(
+    sqs,
+    { media: config.queue.queueUrl, dlq: config.queue.dlqUrl, intake: config.queue.intakeQueueUrl },
+    config.api.queueDepthIntervalMs,
+    logger,
+  );
+  const dlq = config.queue.dlqUrl
+    ? new DeadLetterQueue({
+        sqs,
+        dlqUrl: config.queue.dlqUrl,
+        queueUrl: config.queue.queueUrl,
+        store,
+        actions,
+        parseRules,
+        ownerOf,
+        logger,
+      })
+    : undefined;
   let stopping = false;
   const app = createApiApp({
     config,
@@ -97,8 +130,12 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
     metricsRegistry: metrics.registry,
     readiness: [
       { name: "redis", check: async () => (await redis.ping()) === "PONG" },
-      { name: "sqs", check: async () => {
-          await sqs.send(new GetQueueAttributesCommand({ QueueUrl: config.queue.queueUrl, AttributeNames: ["QueueArn"] }));
+      {
+        name: "sqs",
+        check: async () => {
+          await sqs.send(
+            new GetQueueAttributesCommand({ QueueUrl: config.queue.queueUrl, AttributeNames: ["QueueArn"] }),
+          );
           return true;
         },
       },
@@ -128,25 +165,42 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
   const stopSweeper = startJobSweeper(store, config.jobs.sweepIntervalMs, logger);
   // Webhooks are delivered here, apart from job processing: a receiver that is down only delays its own deliveries.
   // Also without endpoints: it drains the recorded events (fanned out to nobody), so the inbox never grows.
-  const dispatcher =
-    webhooks
-      ? new WebhookDispatcher({
-          outbox: webhooks,
-          endpoints: config.api.webhooks.endpoints,
-          policy: webhookPolicy,
-          retryBaseMs: config.api.webhooks.retryBaseMs,
-          retryWindowMs: config.api.webhooks.retryWindowMs,
-          timeoutMs: config.api.webhooks.timeoutMs,
-          pollMs: config.api.webhooks.pollMs,
-          logger: logger.child({ component: "webhooks" }),
-        })
-      : undefined;
+  const dispatcher = webhooks
+    ? new WebhookDispatcher({
+        outbox: webhooks,
+        endpoints: config.api.webhooks.endpoints,
+        policy: webhookPolicy,
+        retryBaseMs: config.api.webhooks.retryBaseMs,
+        retryWindowMs: config.api.webhooks.retryWindowMs,
+        timeoutMs: config.api.webhooks.timeoutMs,
+        pollMs: config.api.webhooks.pollMs,
+        logger: logger.child({ component: "webhooks" }),
+      })
+    : undefined;
   dispatcher?.start();
   const intake = config.queue.intakeQueueUrl
-    ? startIntake({ sqs, intakeQueueUrl: config.queue.intakeQueueUrl, mediaQueueUrl: config.queue.queueUrl, store, parseRules, ownerOf, logger, waitTimeSeconds: config.queue.waitTimeSeconds })
+    ? startIntake({
+        sqs,
+        intakeQueueUrl: config.queue.intakeQueueUrl,
+        mediaQueueUrl: config.queue.queueUrl,
+        store,
+        parseRules,
+        ownerOf,
+        logger,
+        waitTimeSeconds: config.queue.waitTimeSeconds,
+      })
     : undefined;
   logger.info(
-    { port, redis: redactUrl(config.redis.url), queueUrl: config.queue.queueUrl, intakeQueueUrl: config.queue.intakeQueueUrl ?? "off", auth: config.api.tokens.length > 0 ? `bearer (${config.api.tokens.map((token) => `${token.id}:${token.scope}${token.tenant ? `@${token.tenant}` : ""}`).join(", ")})` : "none" },
+    {
+      port,
+      redis: redactUrl(config.redis.url),
+      queueUrl: config.queue.queueUrl,
+      intakeQueueUrl: config.queue.intakeQueueUrl ?? "off",
+      auth:
+        config.api.tokens.length > 0
+          ? `bearer (${config.api.tokens.map((token) => `${token.id}:${token.scope}${token.tenant ? `@${token.tenant}` : ""}`).join(", ")})`
+          : "none",
+    },
     "api started",
   );
 
@@ -167,7 +221,9 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
       queueDepths.stop();
       await guard("http server", () => closeServer(server, graceMs));
       // QUIT waits for a connection; with Redis down it would wait through every reconnect.
-      await guard("redis", () => (redis.status === "ready" ? redis.quit().catch(() => redis.disconnect()) : redis.disconnect()));
+      await guard("redis", () =>
+        redis.status === "ready" ? redis.quit().catch(() => redis.disconnect()) : redis.disconnect(),
+      );
       sqs.destroy();
       s3.destroy();
       if (presigner !== s3) presigner.destroy();

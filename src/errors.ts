@@ -48,7 +48,13 @@ export class MediaError extends Error {
   /** The same error with its message rewritten (e.g. temp paths replaced); code, category and cause kept. */
   withMessage(message: string): MediaError {
     if (message === this.message) return this;
-    return new MediaError(message, { code: this.code, category: this.category, retryable: this.retryable, cause: this.cause, ...(this.detail ? { detail: this.detail } : {}) });
+    return new MediaError(message, {
+      code: this.code,
+      category: this.category,
+      retryable: this.retryable,
+      cause: this.cause,
+      ...(this.detail ? { detail: this.detail } : {}),
+    });
   }
 
   /** The shape stored on the job record and returned by the API (no stack, no cause chain). */
@@ -146,8 +152,23 @@ const AWS_TRANSIENT_CLIENT_CODES = new Set([
   // 409: a conflicting operation on the bucket is in progress.
   "OperationAborted",
 ]);
-const AWS_THROTTLING_CODES = new Set(["SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded", "RequestThrottled"]);
-const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EAI_AGAIN", "ENOTFOUND", "EHOSTUNREACH", "UND_ERR_SOCKET"]);
+const AWS_THROTTLING_CODES = new Set([
+  "SlowDown",
+  "Throttling",
+  "ThrottlingException",
+  "RequestLimitExceeded",
+  "RequestThrottled",
+]);
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EAI_AGAIN",
+  "ENOTFOUND",
+  "EHOSTUNREACH",
+  "UND_ERR_SOCKET",
+]);
 
 /** Wraps an AWS SDK error (S3 or SQS) into a categorised MediaError. */
 export function fromAwsError(error: unknown, operation: string): MediaError {
@@ -172,10 +193,12 @@ export function fromAwsError(error: unknown, operation: string): MediaError {
     return transientError("aws-unavailable", message, error);
   }
   if (status === undefined) return transientError("aws-unreachable", message, error);
-  if (AWS_TRANSIENT_CLIENT_CODES.has(code) || status === 408) return transientError("aws-request-failed", message, error);
+  if (AWS_TRANSIENT_CLIENT_CODES.has(code) || status === 408)
+    return transientError("aws-request-failed", message, error);
   // Any other 4xx (KeyTooLongError, InvalidArgument, EntityTooLarge, …) says this request is wrong
   // for this object: retrying it MAX_PROCESSING_RETRIES times on the way to the DLQ cannot help.
-  if (status >= 400 && status < 500) return new MediaError(message, { code: `aws-${code}`, category: "processing", retryable: false, cause: error });
+  if (status >= 400 && status < 500)
+    return new MediaError(message, { code: `aws-${code}`, category: "processing", retryable: false, cause: error });
   return configurationError(`aws-${code}`, message, error);
 }
 

@@ -6,7 +6,11 @@ export type { Logger };
  * Structured JSON lines. Credentials can reach a log line through an error's request metadata
  * or a config dump, so the paths where they live are redacted at the source.
  */
-export function createLogger(level: string, base: Record<string, unknown> = {}, destination: "stdout" | "stderr" = "stdout"): Logger {
+export function createLogger(
+  level: string,
+  base: Record<string, unknown> = {},
+  destination: "stdout" | "stderr" = "stdout",
+): Logger {
   // stderr for commands whose stdout is a document (`demo --json | jq`).
   const stream = destination === "stderr" ? pino.destination({ fd: 2, sync: true }) : undefined;
   const options: LoggerOptions = {

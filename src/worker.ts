@@ -48,7 +48,10 @@ export interface WorkerOptions {
 export async function startWorker(config: AppConfig, options: WorkerOptions = {}): Promise<Worker> {
   const logger = options.logger ?? createLogger(config.logLevel, { workerId: config.workerId });
   const redis = createRedisClient(config.redis.url, `media-worker:${config.workerId}`);
-  const subscriber = createRedisClient(options.cancelSubscriberUrl ?? config.redis.url, `media-worker-cancel:${config.workerId}`);
+  const subscriber = createRedisClient(
+    options.cancelSubscriberUrl ?? config.redis.url,
+    `media-worker-cancel:${config.workerId}`,
+  );
   const redisErrors = (error: Error) => logger.warn({ err: error.message }, "redis connection error");
   redis.on("error", redisErrors);
   subscriber.on("error", redisErrors);
@@ -65,7 +68,9 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
   const registry = new ProcessorRegistry([...(options.processors ?? []), ...plugins, ...builtinProcessors(config)]);
   const workers = new WorkerRegistry(redis, config.redis.keyPrefix, config.workerHeartbeatMs);
   const folder = workerFolderName(config.workerId);
-  const { root: tempRoot, removed } = await prepareTempRoot(config.storage.tempDir, config.workerId, (name) => workers.isAlive(name).catch(() => true));
+  const { root: tempRoot, removed } = await prepareTempRoot(config.storage.tempDir, config.workerId, (name) =>
+    workers.isAlive(name).catch(() => true),
+  );
   if (removed.length > 0) logger.info({ removed }, "removed temp folders of dead workers");
 
   const cancels = new CancelRegistry();
@@ -109,18 +114,33 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
     metrics.registry,
     [
       { name: "redis", check: async () => (await redis.ping()) === "PONG" },
-      { name: "sqs", check: async () => {
-          await sqs.send(new GetQueueAttributesCommand({ QueueUrl: config.queue.queueUrl, AttributeNames: ["QueueArn"] }));
+      {
+        name: "sqs",
+        check: async () => {
+          await sqs.send(
+            new GetQueueAttributesCommand({ QueueUrl: config.queue.queueUrl, AttributeNames: ["QueueArn"] }),
+          );
           return true;
         },
       },
     ],
     () => !stopping,
   );
-  const stopPoller = startQueueDepthPoller(sqs, [{ name: "media", url: config.queue.queueUrl }, { name: "dlq", url: config.queue.dlqUrl }], metrics.queueMessages, 15_000, logger);
+  const stopPoller = startQueueDepthPoller(
+    sqs,
+    [
+      { name: "media", url: config.queue.queueUrl },
+      { name: "dlq", url: config.queue.dlqUrl },
+    ],
+    metrics.queueMessages,
+    15_000,
+    logger,
+  );
   const startedAt = Date.now();
-  const stopBeating = workers.start(folder, () => ({ id: config.workerId, concurrency: config.queue.concurrency, inFlight: consumer.inFlight, startedAt }), (error) =>
-    logger.warn({ err: error }, "worker heartbeat failed"),
+  const stopBeating = workers.start(
+    folder,
+    () => ({ id: config.workerId, concurrency: config.queue.concurrency, inFlight: consumer.inFlight, startedAt }),
+    (error) => logger.warn({ err: error }, "worker heartbeat failed"),
   );
   const stopSweeper = startJobSweeper(store, config.jobs.sweepIntervalMs, logger);
   consumer.start();

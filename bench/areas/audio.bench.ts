@@ -30,13 +30,34 @@ export async function benchAudio(context: BenchContext): Promise<AreaReport> {
       const probe = await probeMedia(file, { demuxers: AUDIO_DEMUXERS });
       const stream = probe.audio!;
       const pcm = { sampleRate: stream.sampleRate ?? 44100, channels: stream.channels ?? 2 };
-      const source = { codec: stream.codec, bitrateKbps: stream.bitRate ? Math.round(stream.bitRate / 1000) : undefined, sampleRate: stream.sampleRate, channels: stream.channels, lossless: LOSSLESS.test(stream.codec) };
-      return { file, demuxer: demuxerForProbedFormat(probe.format.name, AUDIO_DEMUXERS)!, targets: planTranscodes(source, audioConfig), pcm, samplesPerPixel: resolveSamplesPerPixel(pcm.sampleRate, audioConfig.waveform) };
+      const source = {
+        codec: stream.codec,
+        bitrateKbps: stream.bitRate ? Math.round(stream.bitRate / 1000) : undefined,
+        sampleRate: stream.sampleRate,
+        channels: stream.channels,
+        lossless: LOSSLESS.test(stream.codec),
+      };
+      return {
+        file,
+        demuxer: demuxerForProbedFormat(probe.format.name, AUDIO_DEMUXERS)!,
+        targets: planTranscodes(source, audioConfig),
+        pcm,
+        samplesPerPixel: resolveSamplesPerPixel(pcm.sampleRate, audioConfig.waveform),
+      };
     }),
   );
   const totalSec = count * durationSec;
   const raw = (run: number) =>
-    runRawProcess("audio-raw.ts", { jobs, outDir: path.join(context.workDir, `raw-audio-${run}`), concurrency, audio: audioConfig } satisfies AudioRawRequest, path.join(context.workDir, "raw-audio.json"));
+    runRawProcess(
+      "audio-raw.ts",
+      {
+        jobs,
+        outDir: path.join(context.workDir, `raw-audio-${run}`),
+        concurrency,
+        audio: audioConfig,
+      } satisfies AudioRawRequest,
+      path.join(context.workDir, "raw-audio.json"),
+    );
   const workers = await startBenchWorkers(context, "audio", { concurrency });
   const pipeline = async (run: number) => {
     const result = await measuredPipelineRun(
@@ -57,21 +78,36 @@ export async function benchAudio(context: BenchContext): Promise<AreaReport> {
     await pipeline(0);
     await raw(0);
     for (let run = 1; run <= settings.runs; run += 1) {
-      const [ours, theirs] = await alternate(run, () => pipeline(run), () => raw(run));
+      const [ours, theirs] = await alternate(
+        run,
+        () => pipeline(run),
+        () => raw(run),
+      );
       pipelineFactors.push(realtimeFactor(totalSec, ours.wallMs));
       rawFactors.push(realtimeFactor(totalSec, theirs.wallMs));
       allJobs.push(...ours.jobs);
       cpu.pipeline.push(ours.workerCpuSec / totalSec);
       cpu.raw.push(theirs.cpuSec / totalSec);
-      context.log(`audio run ${run}: pipeline ${pipelineFactors.at(-1)!.toFixed(1)}× realtime, raw ${rawFactors.at(-1)!.toFixed(1)}× realtime`);
+      context.log(
+        `audio run ${run}: pipeline ${pipelineFactors.at(-1)!.toFixed(1)}× realtime, raw ${rawFactors.at(-1)!.toFixed(1)}× realtime`,
+      );
     }
   } finally {
     await workers.stop();
   }
   // Transcodes carry no timestamps, so sizes match; the JSON/DAT/PNG come from the same fold.
   const lastJobs = allJobs.slice(-tracks.length);
-  const same = sameOutputsNote("audio", await differingOutputs(path.join(context.workDir, `raw-audio-${settings.runs}`), lastJobs, `audio-r${settings.runs}`));
-  const split = allJobs.map((job) => splitJobTime(job.timeline, "processing", "processed")).filter((value) => value !== undefined);
+  const same = sameOutputsNote(
+    "audio",
+    await differingOutputs(
+      path.join(context.workDir, `raw-audio-${settings.runs}`),
+      lastJobs,
+      `audio-r${settings.runs}`,
+    ),
+  );
+  const split = allJobs
+    .map((job) => splitJobTime(job.timeline, "processing", "processed"))
+    .filter((value) => value !== undefined);
   return {
     title: "Audio",
     setup: [
@@ -83,12 +119,23 @@ export async function benchAudio(context: BenchContext): Promise<AreaReport> {
     figures: [
       { label: "pipeline", unit: "× realtime", runs: pipelineFactors, digits: 1 },
       { label: "raw ffmpeg transcodes + waveform", unit: "× realtime", runs: rawFactors, digits: 1 },
-      { label: "CPU per second of audio, worker (incl. ffmpeg, ffprobe)", unit: "cpu-s", runs: cpu.pipeline, digits: 3 },
+      {
+        label: "CPU per second of audio, worker (incl. ffmpeg, ffprobe)",
+        unit: "cpu-s",
+        runs: cpu.pipeline,
+        digits: 3,
+      },
       { label: "CPU per second of audio, raw (incl. ffmpeg)", unit: "cpu-s", runs: cpu.raw, digits: 3 },
     ],
     ratios: [
-      { label: "audio: pipeline / raw", runs: pipelineFactors.map((factor, index) => ratio(factor, rawFactors[index]!)) },
-      { label: "audio: raw CPU / pipeline CPU", runs: cpu.raw.map((seconds, index) => ratio(seconds, cpu.pipeline[index]!)) },
+      {
+        label: "audio: pipeline / raw",
+        runs: pipelineFactors.map((factor, index) => ratio(factor, rawFactors[index]!)),
+      },
+      {
+        label: "audio: raw CPU / pipeline CPU",
+        runs: cpu.raw.map((seconds, index) => ratio(seconds, cpu.pipeline[index]!)),
+      },
     ],
     notes: [
       same,
@@ -101,7 +148,13 @@ export async function benchAudio(context: BenchContext): Promise<AreaReport> {
 function checkSameTranscodes(jobs: JobRecord[], planned: AudioRawJob[]): void {
   const expected = planned[0]!.targets.map((target) => `${target.format}:${target.bitrateKbps}`).join(",");
   for (const job of jobs) {
-    const made = ((job.result as { metadata?: { transcodes?: Array<{ format: string; bitrateKbps: number }> } })?.metadata?.transcodes ?? []).map((transcode) => `${transcode.format}:${transcode.bitrateKbps}`).join(",");
-    if (made !== expected) throw new Error(`the pipeline made transcodes ${made}, the raw side ${expected}: not the same work`);
+    const made = (
+      (job.result as { metadata?: { transcodes?: Array<{ format: string; bitrateKbps: number }> } })?.metadata
+        ?.transcodes ?? []
+    )
+      .map((transcode) => `${transcode.format}:${transcode.bitrateKbps}`)
+      .join(",");
+    if (made !== expected)
+      throw new Error(`the pipeline made transcodes ${made}, the raw side ${expected}: not the same work`);
   }
 }

@@ -21,7 +21,13 @@ export async function benchDocuments(context: BenchContext): Promise<AreaReport>
   const raw = (run: number) =>
     runRawProcess(
       "document-raw.ts",
-      { files, outDir: path.join(context.workDir, `raw-documents-${run}`), concurrency, document: stack.config.document, webpQuality: stack.config.image.webpQuality } satisfies DocumentRawRequest,
+      {
+        files,
+        outDir: path.join(context.workDir, `raw-documents-${run}`),
+        concurrency,
+        document: stack.config.document,
+        webpQuality: stack.config.image.webpQuality,
+      } satisfies DocumentRawRequest,
       path.join(context.workDir, "raw-documents.json"),
     );
   const workers = await startBenchWorkers(context, "documents", { concurrency });
@@ -35,20 +41,36 @@ export async function benchDocuments(context: BenchContext): Promise<AreaReport>
     await pipeline(0);
     await raw(0);
     for (let run = 1; run <= settings.runs; run += 1) {
-      const [ours, theirs] = await alternate(run, () => pipeline(run), () => raw(run));
+      const [ours, theirs] = await alternate(
+        run,
+        () => pipeline(run),
+        () => raw(run),
+      );
       pipelineRates.push(perSecond(files.length, ours.wallMs));
       rawRates.push(perSecond(files.length, theirs.wallMs));
       allJobs.push(...ours.jobs);
       cpu.pipeline.push(ours.workerCpuSec / files.length);
       cpu.raw.push(theirs.cpuSec / files.length);
-      context.log(`documents run ${run}: pipeline ${pipelineRates.at(-1)!.toFixed(2)}/s, raw ${rawRates.at(-1)!.toFixed(2)}/s`);
+      context.log(
+        `documents run ${run}: pipeline ${pipelineRates.at(-1)!.toFixed(2)}/s, raw ${rawRates.at(-1)!.toFixed(2)}/s`,
+      );
     }
   } finally {
     await workers.stop();
   }
   // The text files differ by the pipeline's final newline; the rendered pages must match.
-  const same = sameOutputsNote("documents (text files aside)", await differingOutputs(path.join(context.workDir, `raw-documents-${settings.runs}`), allJobs.slice(-files.length), `documents-r${settings.runs}`, /_text\.txt$/));
-  const split = allJobs.map((job) => splitJobTime(job.timeline, "processing", "processed")).filter((value) => value !== undefined);
+  const same = sameOutputsNote(
+    "documents (text files aside)",
+    await differingOutputs(
+      path.join(context.workDir, `raw-documents-${settings.runs}`),
+      allJobs.slice(-files.length),
+      `documents-r${settings.runs}`,
+      /_text\.txt$/,
+    ),
+  );
+  const split = allJobs
+    .map((job) => splitJobTime(job.timeline, "processing", "processed"))
+    .filter((value) => value !== undefined);
   const document = stack.config.document;
   return {
     title: "Documents",
@@ -65,7 +87,10 @@ export async function benchDocuments(context: BenchContext): Promise<AreaReport>
     ],
     ratios: [
       { label: "documents: pipeline / raw", runs: pipelineRates.map((rate, index) => ratio(rate, rawRates[index]!)) },
-      { label: "documents: raw CPU / pipeline CPU", runs: cpu.raw.map((seconds, index) => ratio(seconds, cpu.pipeline[index]!)) },
+      {
+        label: "documents: raw CPU / pipeline CPU",
+        runs: cpu.raw.map((seconds, index) => ratio(seconds, cpu.pipeline[index]!)),
+      },
     ],
     notes: [
       same,

@@ -31,20 +31,41 @@ export async function benchImages(context: BenchContext): Promise<AreaReport> {
   const ssimulacra2Binary = await findSsimulacra2();
   try {
     for (const set of [
-      { name: "jpeg", label: `JPEG ${image.jpegCount}× ${image.jpegSize.join("×")}`, files: jpegs, perVariant: image.perVariantSide },
+      {
+        name: "jpeg",
+        label: `JPEG ${image.jpegCount}× ${image.jpegSize.join("×")}`,
+        files: jpegs,
+        perVariant: image.perVariantSide,
+      },
       { name: "png", label: `PNG+alpha ${image.pngCount}× ${image.pngSize.join("×")}`, files: pngs, perVariant: false },
     ]) {
       const raw = (mode: ImageRawRequest["mode"], run: number) =>
         runRawProcess(
           "image-raw.ts",
-          { files: set.files, outDir: path.join(context.workDir, `raw-${set.name}-${mode}-${run}`), concurrency: image.concurrency, mode, image: stack.config.image } satisfies ImageRawRequest,
+          {
+            files: set.files,
+            outDir: path.join(context.workDir, `raw-${set.name}-${mode}-${run}`),
+            concurrency: image.concurrency,
+            mode,
+            image: stack.config.image,
+          } satisfies ImageRawRequest,
           path.join(context.workDir, `raw-${set.name}.json`),
         );
       const pipeline = (run: number) => measuredPipelineRun(context, workers, set.files, `${set.name}-r${run}`);
       // Warm-up with one file (not counted): first decode of each library, page cache, the worker's first job.
       context.log(`images/${set.name}: warm-up`);
       await measuredPipelineRun(context, workers, set.files.slice(0, 1), `${set.name}-warm`);
-      await runRawProcess("image-raw.ts", { files: set.files.slice(0, 1), outDir: path.join(context.workDir, `raw-${set.name}-warm`), concurrency: 1, mode: "shared-decode", image: stack.config.image } satisfies ImageRawRequest, path.join(context.workDir, `raw-${set.name}.json`));
+      await runRawProcess(
+        "image-raw.ts",
+        {
+          files: set.files.slice(0, 1),
+          outDir: path.join(context.workDir, `raw-${set.name}-warm`),
+          concurrency: 1,
+          mode: "shared-decode",
+          image: stack.config.image,
+        } satisfies ImageRawRequest,
+        path.join(context.workDir, `raw-${set.name}.json`),
+      );
 
       const pipelineRates: number[] = [];
       const rawRates: number[] = [];
@@ -52,7 +73,11 @@ export async function benchImages(context: BenchContext): Promise<AreaReport> {
       const cpu = { pipeline: [] as number[], emulator: [] as number[], raw: [] as number[] };
       const lastJobs: JobRecord[][] = [];
       for (let run = 1; run <= settings.runs; run += 1) {
-        const [ours, theirs] = await alternate(run, () => pipeline(run), () => raw("shared-decode", run));
+        const [ours, theirs] = await alternate(
+          run,
+          () => pipeline(run),
+          () => raw("shared-decode", run),
+        );
         pipelineRates.push(perSecond(set.files.length, ours.wallMs));
         rawRates.push(perSecond(set.files.length, theirs.wallMs));
         rawPeakRss = Math.max(rawPeakRss, theirs.peakRssMiB);
@@ -64,27 +89,62 @@ export async function benchImages(context: BenchContext): Promise<AreaReport> {
           const plain = await raw("per-variant", run);
           plainRates.push(perSecond(set.files.length, plain.wallMs));
         }
-        context.log(`images/${set.name} run ${run}: pipeline ${pipelineRates.at(-1)!.toFixed(3)}/s, raw ${rawRates.at(-1)!.toFixed(3)}/s${set.perVariant ? `, raw per-variant ${plainRates.at(-1)!.toFixed(3)}/s` : ""}`);
+        context.log(
+          `images/${set.name} run ${run}: pipeline ${pipelineRates.at(-1)!.toFixed(3)}/s, raw ${rawRates.at(-1)!.toFixed(3)}/s${set.perVariant ? `, raw per-variant ${plainRates.at(-1)!.toFixed(3)}/s` : ""}`,
+        );
       }
       figures.push({ label: `${set.label}: pipeline`, unit: "images/s", runs: pipelineRates, digits: 3 });
-      figures.push({ label: `${set.label}: raw sharp, processor's decode plan`, unit: "images/s", runs: rawRates, digits: 3 });
-      if (set.perVariant) figures.push({ label: `${set.label}: raw sharp, one pipeline per variant`, unit: "images/s", runs: plainRates, digits: 3 });
+      figures.push({
+        label: `${set.label}: raw sharp, processor's decode plan`,
+        unit: "images/s",
+        runs: rawRates,
+        digits: 3,
+      });
+      if (set.perVariant)
+        figures.push({
+          label: `${set.label}: raw sharp, one pipeline per variant`,
+          unit: "images/s",
+          runs: plainRates,
+          digits: 3,
+        });
       figures.push({ label: `${set.label}: CPU per image, worker`, unit: "cpu-s", runs: cpu.pipeline });
       figures.push({ label: `${set.label}: CPU per image, raw sharp`, unit: "cpu-s", runs: cpu.raw });
-      figures.push({ label: `${set.label}: CPU per image, emulator (S3/SQS) + harness`, unit: "cpu-s", runs: cpu.emulator });
+      figures.push({
+        label: `${set.label}: CPU per image, emulator (S3/SQS) + harness`,
+        unit: "cpu-s",
+        runs: cpu.emulator,
+      });
       ratios.push({
         label: `${set.label}: pipeline / raw sharp`,
         runs: pipelineRates.map((rate, index) => ratio(rate, rawRates[index]!)),
         ...(set.name === "jpeg" ? { target: { min: 0.9, text: "≥ 0.90×" } } : {}),
       });
-      ratios.push({ label: `${set.label}: raw CPU / pipeline CPU per image`, runs: cpu.raw.map((seconds, index) => ratio(seconds, cpu.pipeline[index]!)) });
-      if (set.perVariant) ratios.push({ label: `${set.label}: pipeline / raw per-variant sharp`, runs: pipelineRates.map((rate, index) => ratio(rate, plainRates[index]!)) });
+      ratios.push({
+        label: `${set.label}: raw CPU / pipeline CPU per image`,
+        runs: cpu.raw.map((seconds, index) => ratio(seconds, cpu.pipeline[index]!)),
+      });
+      if (set.perVariant)
+        ratios.push({
+          label: `${set.label}: pipeline / raw per-variant sharp`,
+          runs: pipelineRates.map((rate, index) => ratio(rate, plainRates[index]!)),
+        });
 
       tables.push(await variantCostTable(context, set.name, set.label, set.files[0]!, ssimulacra2Binary));
       const last = settings.runs;
-      notes.push(sameOutputsNote(set.label, await differingOutputs(path.join(context.workDir, `raw-${set.name}-shared-decode-${last}`), lastJobs[last - 1]!, `${set.name}-r${last}`)));
+      notes.push(
+        sameOutputsNote(
+          set.label,
+          await differingOutputs(
+            path.join(context.workDir, `raw-${set.name}-shared-decode-${last}`),
+            lastJobs[last - 1]!,
+            `${set.name}-r${last}`,
+          ),
+        ),
+      );
       const jobs = lastJobs.flat();
-      const split = jobs.map((job) => splitJobTime(job.timeline, "processing", "processed")).filter((value) => value !== undefined);
+      const split = jobs
+        .map((job) => splitJobTime(job.timeline, "processing", "processed"))
+        .filter((value) => value !== undefined);
       notes.push(
         `${set.label}: per job (median over ${jobs.length} jobs) the timeline spans ${round(median(split.map((s) => s.totalMs)))} ms, of which the processor ${round(median(split.map((s) => s.insideMs)))} ms and the pipeline around it ${round(median(split.map((s) => s.outsideMs)))} ms. Mean step costs: ${describeStepCosts(stepCosts(jobs), 2)}.`,
       );
@@ -114,9 +174,18 @@ export async function benchImages(context: BenchContext): Promise<AreaReport> {
 
 /** ssimulacra2_rs as scripts/install-quality-tools.sh installs it, if it is there (the breakdown scores only then). */
 async function findSsimulacra2(): Promise<string | undefined> {
-  const candidates = [process.env.QUALITY_SSIMULACRA2_PATH, path.join(os.homedir(), ".cargo", "bin", "ssimulacra2_rs")].filter((file): file is string => Boolean(file));
+  const candidates = [
+    process.env.QUALITY_SSIMULACRA2_PATH,
+    path.join(os.homedir(), ".cargo", "bin", "ssimulacra2_rs"),
+  ].filter((file): file is string => Boolean(file));
   for (const file of candidates) {
-    if (await access(file).then(() => true, () => false)) return file;
+    if (
+      await access(file).then(
+        () => true,
+        () => false,
+      )
+    )
+      return file;
   }
   return undefined;
 }
@@ -126,11 +195,24 @@ async function findSsimulacra2(): Promise<string | undefined> {
  * one step at a time on the set's first file, with bytes and SSIMULACRA2 against the source at the
  * output's size (white background; large outputs on a 2048² centre crop).
  */
-async function variantCostTable(context: BenchContext, name: string, label: string, file: string, ssimulacra2Binary: string | undefined): Promise<ReportTable> {
+async function variantCostTable(
+  context: BenchContext,
+  name: string,
+  label: string,
+  file: string,
+  ssimulacra2Binary: string | undefined,
+): Promise<ReportTable> {
   context.log(`images/${name}: per-variant costs`);
   const result = await runRawProcess(
     "image-raw.ts",
-    { files: [file], outDir: path.join(context.workDir, `raw-${name}-costs`), concurrency: 1, mode: "variant-costs", image: context.stack.config.image, ...(ssimulacra2Binary ? { ssimulacra2Binary } : {}) } satisfies ImageRawRequest,
+    {
+      files: [file],
+      outDir: path.join(context.workDir, `raw-${name}-costs`),
+      concurrency: 1,
+      mode: "variant-costs",
+      image: context.stack.config.image,
+      ...(ssimulacra2Binary ? { ssimulacra2Binary } : {}),
+    } satisfies ImageRawRequest,
     path.join(context.workDir, `raw-${name}-costs.json`),
   );
   const costs = (result.detail?.["costs"] ?? []) as VariantCost[];
@@ -146,6 +228,8 @@ async function variantCostTable(context: BenchContext, name: string, label: stri
       row.bytes === undefined ? "" : String(row.bytes),
       row.ssimulacra2 === undefined ? "" : row.ssimulacra2.toFixed(2),
     ]),
-    notes: [`total of the steps made: ${total.toFixed(2)} cpu-s${ssimulacra2Binary ? "" : "; no ssimulacra2_rs installed (scripts/install-quality-tools.sh), so no scores"}`],
+    notes: [
+      `total of the steps made: ${total.toFixed(2)} cpu-s${ssimulacra2Binary ? "" : "; no ssimulacra2_rs installed (scripts/install-quality-tools.sh), so no scores"}`,
+    ],
   };
 }

@@ -53,11 +53,20 @@ const COMBINATIONS = [
 /** `node src/cli.ts api` with this environment, once /readyz answers; stop() sends SIGTERM and waits. */
 async function startApiProcess(env: Record<string, string>, port: number): Promise<{ stop(): Promise<void> }> {
   // Gone with the bench however it ends (an interrupted bench left its API processes behind).
-  const child = killOnExit(spawn(process.execPath, ["src/cli.ts", "api"], { cwd: path.resolve(import.meta.dirname, "../.."), env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] }));
+  const child = killOnExit(
+    spawn(process.execPath, ["src/cli.ts", "api"], {
+      cwd: path.resolve(import.meta.dirname, "../.."),
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "ignore", "inherit"],
+    }),
+  );
   const exited = new Promise((resolve) => child.once("exit", resolve));
   for (let attempt = 0; ; attempt += 1) {
     if (child.exitCode !== null) throw new Error(`the API exited with ${child.exitCode}`);
-    const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((response) => response.ok, () => false);
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+      (response) => response.ok,
+      () => false,
+    );
     if (ready) break;
     if (attempt > 300) throw new Error("the API did not become ready in 60 s");
     await sleep(200);
@@ -97,11 +106,19 @@ export async function benchJobStore(context: BenchContext): Promise<AreaReport> 
     // request, so the machine's load (it is shared) weighs on each alike and the ratio is fair.
     for (const size of sizes) instances.push(await loadInstance(context, size, tenantCount, memory));
     // One request of every row for every size per round, in a shuffled order.
-    const timings = new Map<Row, number[]>(instances.flatMap((instance) => instance.rows.map((row) => [row, []] as [Row, number[]])));
-    const randoms = new Map<Row, () => number>(instances.flatMap((instance) => instance.rows.map((row, index) => [row, prng(1234 + index)] as [Row, () => number])));
+    const timings = new Map<Row, number[]>(
+      instances.flatMap((instance) => instance.rows.map((row) => [row, []] as [Row, number[]])),
+    );
+    const randoms = new Map<Row, () => number>(
+      instances.flatMap((instance) =>
+        instance.rows.map((row, index) => [row, prng(1234 + index)] as [Row, () => number]),
+      ),
+    );
     const order = prng(99);
     for (let round = 0; round < samples + 5; round += 1) {
-      const pairs = instances.flatMap((instance) => instance.rows.filter((row) => !row.laterPage || round % 2 === 0).map((row) => ({ instance, row })));
+      const pairs = instances.flatMap((instance) =>
+        instance.rows.filter((row) => !row.laterPage || round % 2 === 0).map((row) => ({ instance, row })),
+      );
       pairs.sort(() => order() - 0.5);
       for (const { instance, row } of pairs) {
         const time = await timeRow(row, randoms.get(row)!, instance.get);
@@ -115,13 +132,17 @@ export async function benchJobStore(context: BenchContext): Promise<AreaReport> 
         rowKinds.set(row.label, row.kind);
         const times = timings.get(row)!;
         if (times.length === 0) {
-          log(`jobstore @${instance.size.toLocaleString("en")}: ${row.label}: no filter value has that many pages here`);
+          log(
+            `jobstore @${instance.size.toLocaleString("en")}: ${row.label}: no filter value has that many pages here`,
+          );
           continue;
         }
         const figures = results.get(row.label) ?? new Map<number, { p50: number; p95: number }>();
         figures.set(instance.size, { p50: percentile(times, 50), p95: percentile(times, 95) });
         results.set(row.label, figures);
-        log(`jobstore @${instance.size.toLocaleString("en")}: ${row.label}: p50 ${percentile(times, 50).toFixed(1)} ms, p95 ${percentile(times, 95).toFixed(1)} ms (n=${times.length})`);
+        log(
+          `jobstore @${instance.size.toLocaleString("en")}: ${row.label}: p50 ${percentile(times, 50).toFixed(1)} ms, p95 ${percentile(times, 95).toFixed(1)} ms (n=${times.length})`,
+        );
       }
     }
   } finally {
@@ -156,23 +177,41 @@ const SNAPSHOT_MAX_AGE_MS = 12 * 3_600_000;
 async function loaderHash(): Promise<string> {
   const root = path.resolve(import.meta.dirname, "../..");
   const jobsDir = path.join(root, "src/jobs");
-  const files = [path.join(root, "bench/lib/jobstore-records.ts"), ...(await readdir(jobsDir)).sort().map((name) => path.join(jobsDir, name))];
+  const files = [
+    path.join(root, "bench/lib/jobstore-records.ts"),
+    ...(await readdir(jobsDir)).sort().map((name) => path.join(jobsDir, name)),
+  ];
   const hash = createHash("sha256");
   for (const file of files) hash.update(await readFile(file));
   return hash.digest("hex").slice(0, 12);
 }
 
 async function readSnapshot(dir: string): Promise<LoadedFacts | undefined> {
-  const facts = await readFile(path.join(dir, "facts.json"), "utf8").then((text) => JSON.parse(text) as LoadedFacts, () => undefined);
-  const hasData = await stat(path.join(dir, "dump.rdb")).then((info) => info.isFile(), () => false);
+  const facts = await readFile(path.join(dir, "facts.json"), "utf8").then(
+    (text) => JSON.parse(text) as LoadedFacts,
+    () => undefined,
+  );
+  const hasData = await stat(path.join(dir, "dump.rdb")).then(
+    (info) => info.isFile(),
+    () => false,
+  );
   return facts && hasData && Date.now() - facts.now < SNAPSHOT_MAX_AGE_MS ? facts : undefined;
 }
 
 /** A redis-server with `size` synthetic jobs (from a fresh snapshot, or loaded and snapshotted), its memory measured, and the API in front of it. */
-async function loadInstance(context: BenchContext, size: number, tenantCount: number, memory: Map<number, { bytesPerJob: number; usedMiB: number; loadSec: number; keys: number }>): Promise<Instance> {
+async function loadInstance(
+  context: BenchContext,
+  size: number,
+  tenantCount: number,
+  memory: Map<number, { bytesPerJob: number; usedMiB: number; loadSec: number; keys: number }>,
+): Promise<Instance> {
   const { stack, log, settings } = context;
   const tenants = tenantNames(tenantCount);
-  const snapshotDir = path.join(settings.inputDir, "jobstore-snapshots", `${size}-${tenantCount}-${await loaderHash()}`);
+  const snapshotDir = path.join(
+    settings.inputDir,
+    "jobstore-snapshots",
+    `${size}-${tenantCount}-${await loaderHash()}`,
+  );
   const reused = await readSnapshot(snapshotDir);
   if (!reused) await rm(snapshotDir, { recursive: true, force: true });
   await mkdir(snapshotDir, { recursive: true });
@@ -181,7 +220,9 @@ async function loadInstance(context: BenchContext, size: number, tenantCount: nu
   let facts: LoadedFacts;
   if (reused) {
     facts = reused;
-    log(`jobstore: ${size.toLocaleString("en")} jobs from the snapshot made ${((Date.now() - reused.now) / 60_000).toFixed(0)} min ago (${reused.keys} keys; loading them took ${reused.loadSec.toFixed(0)} s)`);
+    log(
+      `jobstore: ${size.toLocaleString("en")} jobs from the snapshot made ${((Date.now() - reused.now) / 60_000).toFixed(0)} min ago (${reused.keys} keys; loading them took ${reused.loadSec.toFixed(0)} s)`,
+    );
   } else {
     facts = await loadFresh(redis, size, tenants, log);
     await writeFile(path.join(snapshotDir, "facts.json"), JSON.stringify(facts));
@@ -191,17 +232,20 @@ async function loadInstance(context: BenchContext, size: number, tenantCount: nu
 
   // The API as deployed: its own process (`node src/cli.ts api`); this process is the client.
   const port = await freePort();
-  const api = await startApiProcess({
-    ...stack.workerEnv(),
-    REDIS_URL: redisServer.url,
-    REDIS_KEY_PREFIX: "mp:",
-    API_PORT: String(port),
-    API_TOKEN: TOKEN,
-    // Measure the counters, not the cache in front of them.
-    API_STATS_CACHE: "0",
-    JOB_SWEEP_INTERVAL: "3600",
-    LOG_LEVEL: "warn",
-  }, port);
+  const api = await startApiProcess(
+    {
+      ...stack.workerEnv(),
+      REDIS_URL: redisServer.url,
+      REDIS_KEY_PREFIX: "mp:",
+      API_PORT: String(port),
+      API_TOKEN: TOKEN,
+      // Measure the counters, not the cache in front of them.
+      API_STATS_CACHE: "0",
+      JOB_SWEEP_INTERVAL: "3600",
+      LOG_LEVEL: "warn",
+    },
+    port,
+  );
   const base = `http://127.0.0.1:${port}`;
   const get = async (path: string): Promise<string> => {
     const response = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
@@ -214,7 +258,8 @@ async function loadInstance(context: BenchContext, size: number, tenantCount: nu
     const params = new URLSearchParams({ limit: String(LIST_LIMIT) });
     if (names.includes("status")) params.set("status", JOB_STATUSES[Math.floor(random() * JOB_STATUSES.length)]!);
     if (names.includes("type")) params.set("type", types[Math.floor(random() * types.length)]!);
-    if (names.includes("tenant")) params.set("tenant", tenants[Math.min(tenants.length - 1, Math.floor(tenants.length * random() ** 3))]!);
+    if (names.includes("tenant"))
+      params.set("tenant", tenants[Math.min(tenants.length - 1, Math.floor(tenants.length * random() ** 3))]!);
     return params;
   };
   const pick = (random: () => number): SeededJob => sample[Math.floor(random() * sample.length)]!;
@@ -222,8 +267,17 @@ async function loadInstance(context: BenchContext, size: number, tenantCount: nu
     ...COMBINATIONS.flatMap((names): Row[] => {
       const label = names.length === 0 ? "list (no filter)" : `list ${names.join("×")}`;
       return [
-        { label: `${label}, first page`, kind: "list", path: (random) => `/api/media/jobs?${filterQuery(names, random)}` },
-        { label: `${label}, page ${LATER_PAGE}`, kind: "list", laterPage: true, path: (random) => `/api/media/jobs?${filterQuery(names, random)}` },
+        {
+          label: `${label}, first page`,
+          kind: "list",
+          path: (random) => `/api/media/jobs?${filterQuery(names, random)}`,
+        },
+        {
+          label: `${label}, page ${LATER_PAGE}`,
+          kind: "list",
+          laterPage: true,
+          path: (random) => `/api/media/jobs?${filterQuery(names, random)}`,
+        },
       ];
     }),
     {
@@ -235,9 +289,22 @@ async function loadInstance(context: BenchContext, size: number, tenantCount: nu
         return `/api/media/jobs?${params}`;
       },
     },
-    { label: "search by exact key", kind: "list", path: (random) => `/api/media/jobs?key=${encodeURIComponent(pick(random).key)}&limit=${LIST_LIMIT}` },
-    { label: "search by key prefix (a tenant's)", kind: "list", path: (random) => `/api/media/jobs?keyPrefix=${encodeURIComponent(`tenants/${pick(random).tenantId}/users/u1`)}&limit=${LIST_LIMIT}` },
-    { label: "get job (with timeline and result)", kind: "get", path: (random) => `/api/media/jobs/${pick(random).id}` },
+    {
+      label: "search by exact key",
+      kind: "list",
+      path: (random) => `/api/media/jobs?key=${encodeURIComponent(pick(random).key)}&limit=${LIST_LIMIT}`,
+    },
+    {
+      label: "search by key prefix (a tenant's)",
+      kind: "list",
+      path: (random) =>
+        `/api/media/jobs?keyPrefix=${encodeURIComponent(`tenants/${pick(random).tenantId}/users/u1`)}&limit=${LIST_LIMIT}`,
+    },
+    {
+      label: "get job (with timeline and result)",
+      kind: "get",
+      path: (random) => `/api/media/jobs/${pick(random).id}`,
+    },
     { label: "GET /healthz (no Redis: the floor of one HTTP round trip here)", kind: "get", path: () => "/healthz" },
     { label: "stats, 60 min window", kind: "stats", path: () => "/api/media/jobs/stats?windowMinutes=60" },
     { label: "stats, 7 day window", kind: "stats", path: () => "/api/media/jobs/stats?windowMinutes=10080" },
@@ -246,25 +313,45 @@ async function loadInstance(context: BenchContext, size: number, tenantCount: nu
 }
 
 /** Loads `size` jobs through the store's scripts into an empty Redis, measures its memory, and saves a snapshot. */
-async function loadFresh(redis: Redis, size: number, tenants: string[], log: (line: string) => void): Promise<LoadedFacts> {
+async function loadFresh(
+  redis: Redis,
+  size: number,
+  tenants: string[],
+  log: (line: string) => void,
+): Promise<LoadedFacts> {
   const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await redis.info("memory"))?.[1] ?? 0);
   await redis.set("warm", "1");
   const baseline = await usedMemory();
   let clock = 0;
-  const store = new JobStore(redis, { keyPrefix: "mp:", statusTtlSec: 7 * 86_400, leaseTtlMs: 300_000, workerId: "bench-loader", clock: () => clock });
+  const store = new JobStore(redis, {
+    keyPrefix: "mp:",
+    statusTtlSec: 7 * 86_400,
+    leaseTtlMs: 300_000,
+    workerId: "bench-loader",
+    clock: () => clock,
+  });
   const now = Date.now();
   const loadStarted = Date.now();
   log(`jobstore: loading ${size.toLocaleString("en")} jobs`);
-  const sample = await loadSyntheticJobs(store, redis, { tenants, startMs: now - 6 * DAY_MS, spanMs: 6 * DAY_MS - 60_000 }, size, (ms) => (clock = ms), {
-    onProgress: (done) => {
-      if (done % 100_000 === 0) log(`jobstore: ${done.toLocaleString("en")} / ${size.toLocaleString("en")} loaded`);
+  const sample = await loadSyntheticJobs(
+    store,
+    redis,
+    { tenants, startMs: now - 6 * DAY_MS, spanMs: 6 * DAY_MS - 60_000 },
+    size,
+    (ms) => (clock = ms),
+    {
+      onProgress: (done) => {
+        if (done % 100_000 === 0) log(`jobstore: ${done.toLocaleString("en")} / ${size.toLocaleString("en")} loaded`);
+      },
     },
-  });
+  );
   const loadSec = (Date.now() - loadStarted) / 1000;
   await redis.del("warm");
   const used = await usedMemory();
   const keys = await redis.dbsize();
-  log(`jobstore: ${size.toLocaleString("en")} jobs in ${loadSec.toFixed(0)} s, ${(used / 1024 / 1024).toFixed(0)} MiB (${((used - baseline) / size).toFixed(0)} B/job); saving a snapshot`);
+  log(
+    `jobstore: ${size.toLocaleString("en")} jobs in ${loadSec.toFixed(0)} s, ${(used / 1024 / 1024).toFixed(0)} MiB (${((used - baseline) / size).toFixed(0)} B/job); saving a snapshot`,
+  );
   await redis.save();
   return { now, bytesPerJob: (used - baseline) / size, usedMiB: used / 1024 / 1024, loadSec, keys, sample };
 }
@@ -273,7 +360,11 @@ async function loadFresh(redis: Redis, size: number, tenants: string[], log: (li
  * One timed request of a row; for a later page, the pages before it are walked untimed first
  * (a filter drawn with fewer pages is drawn again, up to 50 times). Undefined: no such page.
  */
-async function timeRow(row: Row, random: () => number, get: (path: string) => Promise<string>): Promise<number | undefined> {
+async function timeRow(
+  row: Row,
+  random: () => number,
+  get: (path: string) => Promise<string>,
+): Promise<number | undefined> {
   for (let attempt = 0; attempt < (row.laterPage ? 50 : 1); attempt += 1) {
     const path = row.path(random);
     let cursor: string | null = null;
@@ -315,13 +406,30 @@ function report(
     }
     const big = bySize.get(largest);
     const small = bySize.get(smallest);
-    if (big && small && largest !== smallest) figures.push({ label: `${label}: p95 @${name(largest)} / p95 @${name(smallest)}`, unit: "× (1.00 = flat)", runs: [big.p95 / small.p95], digits: 2 });
+    if (big && small && largest !== smallest)
+      figures.push({
+        label: `${label}: p95 @${name(largest)} / p95 @${name(smallest)}`,
+        unit: "× (1.00 = flat)",
+        runs: [big.p95 / small.p95],
+        digits: 2,
+      });
     const kind = kinds.get(label);
-    if (big && (kind === "list" || kind === "stats")) ratios.push({ label: `${label} @${name(largest)}: 50 ms / p95`, runs: [P95_TARGET_MS / big.p95], target: { min: 1, text: `p95 ≤ ${P95_TARGET_MS} ms` } });
+    if (big && (kind === "list" || kind === "stats"))
+      ratios.push({
+        label: `${label} @${name(largest)}: 50 ms / p95`,
+        runs: [P95_TARGET_MS / big.p95],
+        target: { min: 1, text: `p95 ≤ ${P95_TARGET_MS} ms` },
+      });
   }
   for (const size of sizes) {
     const measured = memory.get(size)!;
-    figures.push({ label: `Redis memory per job @${name(size)}`, unit: "bytes", runs: [measured.bytesPerJob], digits: 0, note: `${measured.usedMiB.toFixed(0)} MiB used, ${measured.keys} keys, loaded in ${measured.loadSec.toFixed(0)} s` });
+    figures.push({
+      label: `Redis memory per job @${name(size)}`,
+      unit: "bytes",
+      runs: [measured.bytesPerJob],
+      digits: 0,
+      note: `${measured.usedMiB.toFixed(0)} MiB used, ${measured.keys} keys, loaded in ${measured.loadSec.toFixed(0)} s`,
+    });
   }
   const perJob = memory.get(largest)!.bytesPerJob;
   return {

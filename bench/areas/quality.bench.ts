@@ -3,7 +3,15 @@ import path from "node:path";
 import type { BenchContext } from "../lib/context.ts";
 import { measureLadders, ladderTables, type LadderMeasure } from "../lib/quality-ladders.ts";
 import { qualityClips, qualityImages } from "../lib/quality-inputs.ts";
-import { stillChoices, stillTables, measureStills, AVIF_CPU_BUDGET_SEC, STILL_TARGETS, type Candidate, type StillChoice } from "../lib/quality-stills.ts";
+import {
+  stillChoices,
+  stillTables,
+  measureStills,
+  AVIF_CPU_BUDGET_SEC,
+  STILL_TARGETS,
+  type Candidate,
+  type StillChoice,
+} from "../lib/quality-stills.ts";
 import type { AreaReport, Figure, RatioFigure, ReportTable } from "../lib/report.ts";
 
 /**
@@ -24,18 +32,36 @@ export async function benchQuality(context: BenchContext): Promise<AreaReport> {
   const clips = await qualityClips(settings.inputDir, settings.quality.clipSec);
   const config = stack.config;
   const current = (candidate: Candidate) =>
-    candidate.format === "webp" ? candidate.quality === config.image.webpQuality : candidate.format === "jpeg" ? candidate.quality === config.image.jpegQuality && candidate.chromaSubsampling === config.image.jpegChromaSubsampling : candidate.quality === config.image.avifQuality && candidate.effort === config.image.avifEffort;
+    candidate.format === "webp"
+      ? candidate.quality === config.image.webpQuality
+      : candidate.format === "jpeg"
+        ? candidate.quality === config.image.jpegQuality &&
+          candidate.chromaSubsampling === config.image.jpegChromaSubsampling
+        : candidate.quality === config.image.avifQuality && candidate.effort === config.image.avifEffort;
 
   const stills = await measureStills(context, images, config.image, ssimulacra2Binary);
   const choices = stillChoices(stills, current);
   const ladders = await measureLadders(context, clips, config.video);
 
   const figures: Figure[] = [
-    { label: "stills: encode CPU, every candidate of every input", unit: "cpu-s", runs: [stills.encodeCpuSec], digits: 1 },
-    { label: "stills: scoring CPU per comparison (SSIMULACRA2 + SSIM, decode included)", unit: "cpu-s", runs: [stills.scoringCpuSec / stills.comparisons] },
+    {
+      label: "stills: encode CPU, every candidate of every input",
+      unit: "cpu-s",
+      runs: [stills.encodeCpuSec],
+      digits: 1,
+    },
+    {
+      label: "stills: scoring CPU per comparison (SSIMULACRA2 + SSIM, decode included)",
+      unit: "cpu-s",
+      runs: [stills.scoringCpuSec / stills.comparisons],
+    },
     ...clips.map((clip) => {
       const content = ladders.find((measure) => measure.clip === clip.name && measure.variant.kind === "content")!;
-      return { label: `${clip.name}: content-aware probe CPU per second of video`, unit: "cpu-s", runs: [content.probeCpuSec / clip.durationSec] };
+      return {
+        label: `${clip.name}: content-aware probe CPU per second of video`,
+        unit: "cpu-s",
+        runs: [content.probeCpuSec / clip.durationSec],
+      };
     }),
   ];
   const ratios: RatioFigure[] = clips.flatMap((clip) => {
@@ -46,7 +72,11 @@ export async function benchQuality(context: BenchContext): Promise<AreaReport> {
       { label: `${clip.name}: content-aware / fixed worst-rung SSIM`, runs: [worstSsim(content) / worstSsim(fixed)] },
     ];
   });
-  const tables: ReportTable[] = [defaultsTable(choices), ...stillTables(stills, images, current), ...ladderTables(ladders, clips)];
+  const tables: ReportTable[] = [
+    defaultsTable(choices),
+    ...stillTables(stills, images, current),
+    ...ladderTables(ladders, clips),
+  ];
   return {
     title: "Quality per byte",
     setup: [
@@ -66,9 +96,13 @@ export async function benchQuality(context: BenchContext): Promise<AreaReport> {
 const worstSsim = (measure: LadderMeasure) => Math.min(...measure.rungs.map((rung) => rung.ssim));
 
 function defaultsTable(choices: readonly StillChoice[]): ReportTable {
-  const describe = (summary: StillChoice["chosen"]) => (summary ? `${summary.id}: worst ${summary.minScore.toFixed(1)}, ${(summary.meanBytes / 1024).toFixed(1)} KiB, ${summary.meanCpuSec.toFixed(3)} cpu-s` : "none meets it");
+  const describe = (summary: StillChoice["chosen"]) =>
+    summary
+      ? `${summary.id}: worst ${summary.minScore.toFixed(1)}, ${(summary.meanBytes / 1024).toFixed(1)} KiB, ${summary.meanCpuSec.toFixed(3)} cpu-s`
+      : "none meets it";
   return {
-    title: "Stills: the default each target picks (fewest bytes whose worst input meets the target, within the CPU budget)",
+    title:
+      "Stills: the default each target picks (fewest bytes whose worst input meets the target, within the CPU budget)",
     header: ["knob", "target (worst input)", "current default", "picked by the target", "bytes picked / current"],
     rows: choices.map((choice) => [
       choice.group,

@@ -39,7 +39,9 @@ export async function benchQueue(context: BenchContext): Promise<AreaReport> {
   let lastJobs: JobRecord[] = [];
 
   const bare = async (run: number, s3Work: boolean): Promise<RawRunResult> => {
-    await stack.sendS3Events(s3Work ? await uploadTexts(stack, messages, `bare-s3-r${run}`) : fakeInputs(messages, `bare-r${run}`));
+    await stack.sendS3Events(
+      s3Work ? await uploadTexts(stack, messages, `bare-s3-r${run}`) : fakeInputs(messages, `bare-r${run}`),
+    );
     const result = await runBareConsumer(context, {
       queueUrl: stack.config.queue.queueUrl,
       endpoint: stack.config.aws.endpointUrl!,
@@ -83,7 +85,10 @@ export async function benchQueue(context: BenchContext): Promise<AreaReport> {
     }
     const records = await Promise.all(uploaded.map(async (input) => (await stack.store.get(input.jobId))!));
     const failed = records.filter((record) => record?.status !== "completed");
-    if (failed.length > 0) throw new Error(`${failed.length} no-op job(s) did not complete: ${JSON.stringify(failed[0]?.error ?? failed[0]?.status)}`);
+    if (failed.length > 0)
+      throw new Error(
+        `${failed.length} no-op job(s) did not complete: ${JSON.stringify(failed[0]?.error ?? failed[0]?.status)}`,
+      );
     await stack.clearObjects();
     const firstClaim = Math.min(...records.map((record) => Date.parse(record.createdAt)));
     const lastFinish = Math.max(...records.map((record) => Date.parse(record.finishedAt!)));
@@ -94,7 +99,14 @@ export async function benchQueue(context: BenchContext): Promise<AreaReport> {
       writes: counts.writes,
       workerCpuSec,
       // The harness's own INFO calls and the worker's readiness pings are not job traffic.
-      serverCommands: diffCounts(serverBefore, serverAfter, ["info", "ping", "client|setname", "client|setinfo", "select", "info|commandstats"]),
+      serverCommands: diffCounts(serverBefore, serverAfter, [
+        "info",
+        "ping",
+        "client|setname",
+        "client|setinfo",
+        "select",
+        "info|commandstats",
+      ]),
     };
   };
 
@@ -125,7 +137,9 @@ export async function benchQueue(context: BenchContext): Promise<AreaReport> {
     lastClientCommands = ours.clientCommands;
     lastServerCommands = ours.serverCommands;
     lastJobs = ours.records;
-    context.log(`queue run ${run}: pipeline ${pipelineRates.at(-1)!.toFixed(0)} msg/s, bare ${bareRates.at(-1)!.toFixed(0)} msg/s, bare + S3 ${bareS3Rates.at(-1)!.toFixed(0)} msg/s`);
+    context.log(
+      `queue run ${run}: pipeline ${pipelineRates.at(-1)!.toFixed(0)} msg/s, bare ${bareRates.at(-1)!.toFixed(0)} msg/s, bare + S3 ${bareS3Rates.at(-1)!.toFixed(0)} msg/s`,
+    );
   }
   context.log("queue: Redis round trips at concurrency 1");
   const single = await pipeline(settings.runs + 1, roundTripJobs, 1);
@@ -148,15 +162,41 @@ export async function benchQueue(context: BenchContext): Promise<AreaReport> {
       { label: "CPU per message, bare loop", unit: "cpu-ms", runs: cpuMs.bare },
       { label: "CPU per message, bare loop + S3 I/O", unit: "cpu-ms", runs: cpuMs.bareS3 },
       { label: "CPU per message, worker (no-op job)", unit: "cpu-ms", runs: cpuMs.pipeline },
-      { label: `Redis commands sent per job (client, concurrency ${concurrency})`, unit: "commands", runs: clientCommandsPerJob },
-      { label: `Redis round trips (socket writes) per job (concurrency ${concurrency})`, unit: "writes", runs: writesPerJob },
-      { label: "Redis round trips (socket writes) per job (concurrency 1)", unit: "writes", runs: [single.writes / roundTripJobs] },
-      { label: "Redis commands executed per job (server, incl. inside scripts)", unit: "commands", runs: serverCommandsPerJob },
+      {
+        label: `Redis commands sent per job (client, concurrency ${concurrency})`,
+        unit: "commands",
+        runs: clientCommandsPerJob,
+      },
+      {
+        label: `Redis round trips (socket writes) per job (concurrency ${concurrency})`,
+        unit: "writes",
+        runs: writesPerJob,
+      },
+      {
+        label: "Redis round trips (socket writes) per job (concurrency 1)",
+        unit: "writes",
+        runs: [single.writes / roundTripJobs],
+      },
+      {
+        label: "Redis commands executed per job (server, incl. inside scripts)",
+        unit: "commands",
+        runs: serverCommandsPerJob,
+      },
     ],
     ratios: [
-      { label: "no-op pipeline / bare consume loop", runs: pipelineRates.map((rate, index) => ratio(rate, bareRates[index]!)), target: { min: 0.5, text: "≥ 0.50×" } },
-      { label: "no-op pipeline / bare loop + same S3 I/O", runs: pipelineRates.map((rate, index) => ratio(rate, bareS3Rates[index]!)) },
-      { label: "bare loop + S3 I/O / bare consume loop (the S3 I/O alone)", runs: bareS3Rates.map((rate, index) => ratio(rate, bareRates[index]!)) },
+      {
+        label: "no-op pipeline / bare consume loop",
+        runs: pipelineRates.map((rate, index) => ratio(rate, bareRates[index]!)),
+        target: { min: 0.5, text: "≥ 0.50×" },
+      },
+      {
+        label: "no-op pipeline / bare loop + same S3 I/O",
+        runs: pipelineRates.map((rate, index) => ratio(rate, bareS3Rates[index]!)),
+      },
+      {
+        label: "bare loop + S3 I/O / bare consume loop (the S3 I/O alone)",
+        runs: bareS3Rates.map((rate, index) => ratio(rate, bareRates[index]!)),
+      },
     ],
     notes: [
       `Commands per job sent by the worker (last run): ${describePerJob(lastClientCommands, messages)}; at concurrency 1: ${describePerJob(single.clientCommands, roundTripJobs)}.`,
@@ -168,7 +208,12 @@ export async function benchQueue(context: BenchContext): Promise<AreaReport> {
 
 /** Inputs for the bare loop: it never reads the objects, so only the notifications matter. */
 function fakeInputs(count: number, tag: string): UploadedInput[] {
-  return Array.from({ length: count }, (_, index) => ({ key: `tenants/bench/users/u1/media/${tag}-${index}.txt`, eTag: `${tag}-${index}`, bytes: 20, jobId: "" }));
+  return Array.from({ length: count }, (_, index) => ({
+    key: `tenants/bench/users/u1/media/${tag}-${index}.txt`,
+    eTag: `${tag}-${index}`,
+    bytes: 20,
+    jobId: "",
+  }));
 }
 
 async function uploadTexts(stack: BenchStack, count: number, tag: string): Promise<UploadedInput[]> {
@@ -178,7 +223,10 @@ async function uploadTexts(stack: BenchStack, count: number, tag: string): Promi
     Array.from({ length: 16 }, async () => {
       while (next < count) {
         const index = next++;
-        uploaded[index] = await stack.uploadBody(`tenants/bench/users/u1/media/${tag}-${index}.txt`, Buffer.from(`no-op benchmark message ${tag} ${index}\n`));
+        uploaded[index] = await stack.uploadBody(
+          `tenants/bench/users/u1/media/${tag}-${index}.txt`,
+          Buffer.from(`no-op benchmark message ${tag} ${index}\n`),
+        );
       }
     }),
   );

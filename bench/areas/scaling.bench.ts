@@ -12,14 +12,20 @@ import { median, perSecond, ratio } from "../lib/stats.ts";
 export async function benchScaling(context: BenchContext): Promise<AreaReport> {
   const { settings, stack } = context;
   const { jpegCount, layouts } = settings.scaling;
-  const files = (await photoJpegs(settings.inputDir, jpegCount, ...settings.images.jpegSize)).map((input) => input.file);
-  const name = (layout: { processes: number; concurrency: number }) => `${layout.processes} process${layout.processes > 1 ? "es" : ""} × concurrency ${layout.concurrency}`;
+  const files = (await photoJpegs(settings.inputDir, jpegCount, ...settings.images.jpegSize)).map(
+    (input) => input.file,
+  );
+  const name = (layout: { processes: number; concurrency: number }) =>
+    `${layout.processes} process${layout.processes > 1 ? "es" : ""} × concurrency ${layout.concurrency}`;
   const rates = layouts.map(() => [] as number[]);
   const peaks = layouts.map(() => 0);
   for (let run = 1; run <= settings.runs; run += 1) {
     for (const [index, layout] of layouts.entries()) {
       // Fresh workers per layout and run: only one layout's workers may consume at a time.
-      const workers = await startBenchWorkers(context, `scaling-${layout.processes}x${layout.concurrency}`, { processes: layout.processes, concurrency: layout.concurrency });
+      const workers = await startBenchWorkers(context, `scaling-${layout.processes}x${layout.concurrency}`, {
+        processes: layout.processes,
+        concurrency: layout.concurrency,
+      });
       try {
         if (run === 1 && index === 0) {
           context.log("scaling: warm-up");
@@ -35,10 +41,21 @@ export async function benchScaling(context: BenchContext): Promise<AreaReport> {
       context.log(`scaling run ${run}: ${name(layout)}: ${rates[index]!.at(-1)!.toFixed(3)} images/s`);
     }
   }
-  const figures: Figure[] = layouts.map((layout, index) => ({ label: name(layout), unit: "images/s", runs: rates[index]!, digits: 3, note: `peak RSS ${Math.round(peaks[index]!)} MiB` }));
+  const figures: Figure[] = layouts.map((layout, index) => ({
+    label: name(layout),
+    unit: "images/s",
+    runs: rates[index]!,
+    digits: 3,
+    note: `peak RSS ${Math.round(peaks[index]!)} MiB`,
+  }));
   const baseline = rates[0]!;
-  const ratios: RatioFigure[] = layouts.slice(1).map((layout, offset) => ({ label: `${name(layout)} / ${name(layouts[0]!)}`, runs: rates[offset + 1]!.map((rate, run) => ratio(rate, baseline[run]!)) }));
-  const best = layouts.map((layout, index) => ({ layout, rate: median(rates[index]!) })).sort((a, b) => b.rate - a.rate)[0]!;
+  const ratios: RatioFigure[] = layouts.slice(1).map((layout, offset) => ({
+    label: `${name(layout)} / ${name(layouts[0]!)}`,
+    runs: rates[offset + 1]!.map((rate, run) => ratio(rate, baseline[run]!)),
+  }));
+  const best = layouts
+    .map((layout, index) => ({ layout, rate: median(rates[index]!) }))
+    .sort((a, b) => b.rate - a.rate)[0]!;
   return {
     title: "Scaling (images through the pipeline)",
     setup: [

@@ -27,14 +27,42 @@ export async function benchVideo(context: BenchContext): Promise<AreaReport> {
   const probe = await probeMedia(clip.file, { demuxers: VIDEO_DEMUXERS });
   const video = probe.video!;
   const config = stack.config.video;
-  const rungs = planLadder({ width: video.displayWidth, height: video.displayHeight, bitRate: probe.format.bitRate }, config.rungs);
-  const source = { videoStreamIndex: video.index, audioStreamIndex: probe.audio?.index, fps: video.fps, baseFps: video.baseFps, durationSec: probe.durationSec };
-  const encodeSettings = { x264Preset: config.x264Preset, maxFps: config.maxFps, segmentSeconds: config.segmentSeconds, keyframeSeconds: config.keyframeSeconds, addSilentAudio: config.addSilentAudio, segmentFormat: config.segmentFormat };
+  const rungs = planLadder(
+    { width: video.displayWidth, height: video.displayHeight, bitRate: probe.format.bitRate },
+    config.rungs,
+  );
+  const source = {
+    videoStreamIndex: video.index,
+    audioStreamIndex: probe.audio?.index,
+    fps: video.fps,
+    baseFps: video.baseFps,
+    durationSec: probe.durationSec,
+  };
+  const encodeSettings = {
+    x264Preset: config.x264Preset,
+    maxFps: config.maxFps,
+    segmentSeconds: config.segmentSeconds,
+    keyframeSeconds: config.keyframeSeconds,
+    addSilentAudio: config.addSilentAudio,
+    segmentFormat: config.segmentFormat,
+  };
   const ladder = (subset: PlannedRung[], outDir: string) =>
-    hlsLadderArgs({ inputPath: clip.file, demuxer: probe.format.demuxer, source, rungs: subset, settings: encodeSettings, audioOnlyKbps: undefined, outDir });
+    hlsLadderArgs({
+      inputPath: clip.file,
+      demuxer: probe.format.demuxer,
+      source,
+      rungs: subset,
+      settings: encodeSettings,
+      audioOnlyKbps: undefined,
+      outDir,
+    });
   const parallel = settings.video.perRungParallel;
 
-  const timed = async (name: string, run: number, work: (outDir: string) => Promise<unknown>): Promise<{ wallMs: number; cpuSec: number }> => {
+  const timed = async (
+    name: string,
+    run: number,
+    work: (outDir: string) => Promise<unknown>,
+  ): Promise<{ wallMs: number; cpuSec: number }> => {
     const outDir = path.join(context.workDir, `video-${name}-${run}`);
     await mkdir(outDir, { recursive: true });
     const cpuBefore = await waitedChildrenCpuSeconds();
@@ -50,7 +78,8 @@ export async function benchVideo(context: BenchContext): Promise<AreaReport> {
     timed("per-rung", run, async (outDir) => {
       for (const rung of rungs) await ffmpeg(ladder([rung], outDir));
     });
-  const perRungParallel = (run: number) => timed("per-rung-parallel", run, (outDir) => Promise.all(rungs.map((rung) => ffmpeg(ladder([rung], outDir)))));
+  const perRungParallel = (run: number) =>
+    timed("per-rung-parallel", run, (outDir) => Promise.all(rungs.map((rung) => ffmpeg(ladder([rung], outDir)))));
 
   const workers = await startBenchWorkers(context, "video", { concurrency: settings.video.concurrency });
   const jobs: JobRecord[] = [];
@@ -59,11 +88,21 @@ export async function benchVideo(context: BenchContext): Promise<AreaReport> {
     jobs.push(...result.jobs);
     return { wallMs: result.wallMs, cpuSec: result.workerCpuSec };
   };
-  const times = { pipeline: [] as number[], onePass: [] as number[], perRung: [] as number[], perRungParallel: [] as number[] };
+  const times = {
+    pipeline: [] as number[],
+    onePass: [] as number[],
+    perRung: [] as number[],
+    perRungParallel: [] as number[],
+  };
   const cpu = { pipeline: [] as number[], onePass: [] as number[], perRung: [] as number[] };
   try {
     for (let run = 1; run <= settings.runs; run += 1) {
-      const sides = [() => pipeline(run), () => onePass(run), () => perRung(run), ...(parallel ? [() => perRungParallel(run)] : [])];
+      const sides = [
+        () => pipeline(run),
+        () => onePass(run),
+        () => perRung(run),
+        ...(parallel ? [() => perRungParallel(run)] : []),
+      ];
       const [ours, one, each, eachParallel] = await rotating(run, sides);
       times.pipeline.push(ours!.wallMs);
       times.onePass.push(one!.wallMs);
@@ -73,7 +112,9 @@ export async function benchVideo(context: BenchContext): Promise<AreaReport> {
       cpu.perRung.push(each!.cpuSec / durationSec);
       if (eachParallel !== undefined) times.perRungParallel.push(eachParallel.wallMs);
       const seconds = (ms: number) => (ms / 1000).toFixed(1);
-      context.log(`video run ${run}: pipeline ${seconds(ours!.wallMs)} s, one-pass ${seconds(one!.wallMs)} s, per rung ${seconds(each!.wallMs)} s${eachParallel !== undefined ? `, per rung parallel ${seconds(eachParallel.wallMs)} s` : ""}`);
+      context.log(
+        `video run ${run}: pipeline ${seconds(ours!.wallMs)} s, one-pass ${seconds(one!.wallMs)} s, per rung ${seconds(each!.wallMs)} s${eachParallel !== undefined ? `, per rung parallel ${seconds(eachParallel.wallMs)} s` : ""}`,
+      );
     }
   } finally {
     await workers.stop();
@@ -89,16 +130,36 @@ export async function benchVideo(context: BenchContext): Promise<AreaReport> {
     { label: "CPU per second of video, raw per rung", unit: "cpu-s", runs: cpu.perRung },
   ];
   const ratios: RatioFigure[] = [
-    { label: "video pipeline / raw one-pass (time ratio)", runs: times.pipeline.map((ms, index) => speedRatioFromTimes(ms, times.onePass[index]!)), target: { min: 0.95, text: "≥ 0.95×" } },
-    { label: "video: raw one-pass CPU / pipeline CPU", runs: cpu.onePass.map((seconds, index) => seconds / cpu.pipeline[index]!) },
-    { label: "one-pass / per-rung sequential (speed-up)", runs: times.onePass.map((ms, index) => speedRatioFromTimes(ms, times.perRung[index]!)), target: { min: 1.0, text: "> 1.00× (one-pass faster)" } },
+    {
+      label: "video pipeline / raw one-pass (time ratio)",
+      runs: times.pipeline.map((ms, index) => speedRatioFromTimes(ms, times.onePass[index]!)),
+      target: { min: 0.95, text: "≥ 0.95×" },
+    },
+    {
+      label: "video: raw one-pass CPU / pipeline CPU",
+      runs: cpu.onePass.map((seconds, index) => seconds / cpu.pipeline[index]!),
+    },
+    {
+      label: "one-pass / per-rung sequential (speed-up)",
+      runs: times.onePass.map((ms, index) => speedRatioFromTimes(ms, times.perRung[index]!)),
+      target: { min: 1.0, text: "> 1.00× (one-pass faster)" },
+    },
   ];
   if (parallel) {
-    figures.push({ label: "raw one ffmpeg per rung, side by side", unit: "× realtime", runs: factor(times.perRungParallel) });
-    ratios.push({ label: "one-pass / per-rung parallel (speed-up)", runs: times.onePass.map((ms, index) => speedRatioFromTimes(ms, times.perRungParallel[index]!)) });
+    figures.push({
+      label: "raw one ffmpeg per rung, side by side",
+      unit: "× realtime",
+      runs: factor(times.perRungParallel),
+    });
+    ratios.push({
+      label: "one-pass / per-rung parallel (speed-up)",
+      runs: times.onePass.map((ms, index) => speedRatioFromTimes(ms, times.perRungParallel[index]!)),
+    });
   }
   const overlap = jobs.map((job) => overlapOf(job)).filter((value) => value !== undefined);
-  const encodeMs = jobs.map((job) => Number(job.timeline.find((entry) => entry.event === "encoded")?.detail?.["elapsedMs"] ?? Number.NaN)).filter(Number.isFinite);
+  const encodeMs = jobs
+    .map((job) => Number(job.timeline.find((entry) => entry.event === "encoded")?.detail?.["elapsedMs"] ?? Number.NaN))
+    .filter(Number.isFinite);
   return {
     title: "Video",
     setup: [
@@ -112,14 +173,18 @@ export async function benchVideo(context: BenchContext): Promise<AreaReport> {
     notes: [
       `Inside the pipeline's job, ffmpeg's ladder run itself took a median ${round(median(encodeMs) / 1000, 1)} s (timeline \`encoded\` detail), against ${round(median(times.onePass) / 1000, 1)} s for the same command run raw; the rest is the job's own steps. Mean step costs: ${describeStepCosts(stepCosts(jobs), 5)}.`,
       ...(overlap.length > 0
-        ? [`Overlap (timeline \`startedAt\`/\`endedAt\`): the upload started a median ${round(median(overlap.map((value) => value.uploadLeadMs)) / 1000, 1)} s before ffmpeg exited, with ${round(median(overlap.map((value) => value.duringEncode)), 0)} of ${round(median(overlap.map((value) => value.files)), 0)} files stored by then; the poster ran ${round(median(overlap.map((value) => value.posterMs)) / 1000, 2)} s beside the encode; ${round(median(overlap.map((value) => value.tailMs)) / 1000, 2)} s from ffmpeg's exit to the last upload.`]
+        ? [
+            `Overlap (timeline \`startedAt\`/\`endedAt\`): the upload started a median ${round(median(overlap.map((value) => value.uploadLeadMs)) / 1000, 1)} s before ffmpeg exited, with ${round(median(overlap.map((value) => value.duringEncode)), 0)} of ${round(median(overlap.map((value) => value.files)), 0)} files stored by then; the poster ran ${round(median(overlap.map((value) => value.posterMs)) / 1000, 2)} s beside the encode; ${round(median(overlap.map((value) => value.tailMs)) / 1000, 2)} s from ffmpeg's exit to the last upload.`,
+          ]
         : []),
     ],
   };
 }
 
 /** How a job's upload and poster overlapped its encode, from the step times its timeline entries carry (undefined for older timelines). */
-function overlapOf(job: JobRecord): { uploadLeadMs: number; duringEncode: number; files: number; posterMs: number; tailMs: number } | undefined {
+function overlapOf(
+  job: JobRecord,
+): { uploadLeadMs: number; duringEncode: number; files: number; posterMs: number; tailMs: number } | undefined {
   const detail = (name: string) => job.timeline.find((entry) => entry.event === name);
   const encoded = detail("encoded")?.detail as { endedAt?: string } | undefined;
   const uploaded = detail("uploaded");
@@ -138,10 +203,15 @@ function overlapOf(job: JobRecord): { uploadLeadMs: number; duringEncode: number
 
 function ffmpeg(args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn("ffmpeg", [...FFMPEG_GLOBAL_ARGS_STDOUT_DATA, ...args], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, MALLOC_ARENA_MAX: "2" } });
+    const child = spawn("ffmpeg", [...FFMPEG_GLOBAL_ARGS_STDOUT_DATA, ...args], {
+      stdio: ["ignore", "ignore", "pipe"],
+      env: { ...process.env, MALLOC_ARENA_MAX: "2" },
+    });
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
     child.once("error", reject);
-    child.once("close", (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited with ${code}: ${stderr}`))));
+    child.once("close", (code) =>
+      code === 0 ? resolve() : reject(new Error(`ffmpeg exited with ${code}: ${stderr}`)),
+    );
   });
 }

@@ -15,8 +15,14 @@ export interface BenchContext {
 }
 
 /** Worker processes of the stack with the given concurrency (and a CPU profile when asked). */
-export function startBenchWorkers(context: BenchContext, name: string, options: { processes?: number; concurrency: number; env?: Record<string, string>; nodeArgs?: string[] }): Promise<WorkerGroup> {
-  const profile = context.settings.cpuProfile ? ["--cpu-prof", `--cpu-prof-dir=${path.join(context.workDir, "profiles", name)}`] : [];
+export function startBenchWorkers(
+  context: BenchContext,
+  name: string,
+  options: { processes?: number; concurrency: number; env?: Record<string, string>; nodeArgs?: string[] },
+): Promise<WorkerGroup> {
+  const profile = context.settings.cpuProfile
+    ? ["--cpu-prof", `--cpu-prof-dir=${path.join(context.workDir, "profiles", name)}`]
+    : [];
   return startWorkers({
     count: options.processes ?? 1,
     env: context.stack.workerEnv({ MEDIA_PROCESSOR_CONCURRENCY: String(options.concurrency), ...options.env }),
@@ -39,7 +45,12 @@ export interface MeasuredPipelineRun {
  * One pipeline run: upload the files under fresh keys (not timed), send their notifications,
  * wait for every job to complete, then delete the objects. CPU is read around the timed part.
  */
-export async function measuredPipelineRun(context: BenchContext, workers: WorkerGroup, files: readonly string[], tag: string): Promise<MeasuredPipelineRun> {
+export async function measuredPipelineRun(
+  context: BenchContext,
+  workers: WorkerGroup,
+  files: readonly string[],
+  tag: string,
+): Promise<MeasuredPipelineRun> {
   const { stack } = context;
   const uploaded = await stack.upload(files, tag);
   const workerBefore = await workers.cpuSeconds();

@@ -39,7 +39,11 @@ export function grain(width: number, height: number, sigma: number): Promise<Buf
   const id = `${width}x${height}x${sigma}`;
   let made = grainCache.get(id);
   if (!made) {
-    made = sharp({ create: { width, height, channels: 3, background: "#808080", noise: { type: "gaussian", mean: 128, sigma } } }).raw().toBuffer();
+    made = sharp({
+      create: { width, height, channels: 3, background: "#808080", noise: { type: "gaussian", mean: 128, sigma } },
+    })
+      .raw()
+      .toBuffer();
     grainCache.set(id, made);
   }
   return made;
@@ -63,7 +67,9 @@ export function sceneSvg(width: number, height: number, seed: number, alpha: boo
     const y = (i * 613) % height;
     const size = Math.round(Math.min(width, height) * (0.05 + ((i * 131) % 100) / 700));
     const colour = `hsl(${(i * 37) % 360},60%,50%)`;
-    return index % 2 === 0 ? `<circle cx="${x}" cy="${y}" r="${size}" fill="${colour}" fill-opacity="0.5"/>` : `<rect x="${x}" y="${y}" width="${size * 1.5}" height="${size}" fill="${colour}" fill-opacity="0.7"/>`;
+    return index % 2 === 0
+      ? `<circle cx="${x}" cy="${y}" r="${size}" fill="${colour}" fill-opacity="0.5"/>`
+      : `<rect x="${x}" y="${y}" width="${size * 1.5}" height="${size}" fill="${colour}" fill-opacity="0.7"/>`;
   }).join("");
   const background = alpha
     ? `<defs><radialGradient id="g"><stop offset="0" stop-color="#e74c3c" stop-opacity="1"/><stop offset="0.7" stop-color="#8e44ad" stop-opacity="0.6"/><stop offset="1" stop-color="#2980b9" stop-opacity="0"/></radialGradient></defs>`
@@ -76,9 +82,15 @@ export async function photoJpegs(dir: string, count: number, width: number, heig
   const files: BenchInput[] = [];
   for (let index = 0; index < count; index += 1) {
     const file = await cached(path.join(dir, `photo-${width}x${height}-${index}.jpg`), async (temporary) => {
-      const { data, info } = await sharp(Buffer.from(sceneSvg(width, height, index, false))).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      const { data, info } = await sharp(Buffer.from(sceneSvg(width, height, index, false)))
+        .removeAlpha()
+        .raw()
+        .toBuffer({ resolveWithObject: true });
       addGrain(data, info.channels, await grain(width, height, 20), 0.6);
-      await sharp(data, { raw: { width, height, channels: 3 } }).blur(0.6).jpeg({ quality: 90 }).toFile(temporary);
+      await sharp(data, { raw: { width, height, channels: 3 } })
+        .blur(0.6)
+        .jpeg({ quality: 90 })
+        .toFile(temporary);
     });
     files.push({ file });
   }
@@ -90,9 +102,14 @@ export async function alphaPngs(dir: string, count: number, width: number, heigh
   const files: BenchInput[] = [];
   for (let index = 0; index < count; index += 1) {
     const file = await cached(path.join(dir, `alpha-${width}x${height}-${index}.png`), async (temporary) => {
-      const { data, info } = await sharp(Buffer.from(sceneSvg(width, height, index, true))).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+      const { data, info } = await sharp(Buffer.from(sceneSvg(width, height, index, true)))
+        .ensureAlpha()
+        .raw()
+        .toBuffer({ resolveWithObject: true });
       addGrain(data, info.channels, await grain(width, height, 3), 1);
-      await sharp(data, { raw: { width, height, channels: 4 } }).png({ compressionLevel: 6, adaptiveFiltering: true }).toFile(temporary);
+      await sharp(data, { raw: { width, height, channels: 4 } })
+        .png({ compressionLevel: 6, adaptiveFiltering: true })
+        .toFile(temporary);
     });
     files.push({ file });
   }
@@ -107,10 +124,35 @@ export async function videoClip(dir: string, durationSec: number): Promise<Bench
   const file = await cached(path.join(dir, `clip-1080p30-${durationSec}s.mp4`), async (temporary) => {
     await runFfmpeg({
       args: [
-        "-f", "lavfi", "-i", `testsrc2=s=1920x1080:r=30:d=${durationSec},noise=alls=12:allf=t`,
-        "-f", "lavfi", "-i", `sine=frequency=440:sample_rate=48000:d=${durationSec}`,
-        "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "16M", "-maxrate", "20M", "-bufsize", "32M", "-pix_fmt", "yuv420p",
-        "-c:a", "aac", "-b:a", "192k", "-shortest", "-movflags", "+faststart", "-y", temporary,
+        "-f",
+        "lavfi",
+        "-i",
+        `testsrc2=s=1920x1080:r=30:d=${durationSec},noise=alls=12:allf=t`,
+        "-f",
+        "lavfi",
+        "-i",
+        `sine=frequency=440:sample_rate=48000:d=${durationSec}`,
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-b:v",
+        "16M",
+        "-maxrate",
+        "20M",
+        "-bufsize",
+        "32M",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "192k",
+        "-shortest",
+        "-movflags",
+        "+faststart",
+        "-y",
+        temporary,
       ],
       trustedInputs: true,
     });
@@ -126,12 +168,28 @@ export async function audioTracks(dir: string, count: number, durationSec: numbe
     const file = await cached(path.join(dir, `track-${durationSec}s-${index}.wav`), async (temporary) => {
       await runFfmpeg({
         args: [
-          "-f", "lavfi", "-i", `sine=frequency=${base}:sample_rate=44100:d=${durationSec}`,
-          "-f", "lavfi", "-i", `sine=frequency=${base * 1.25}:sample_rate=44100:d=${durationSec}`,
-          "-f", "lavfi", "-i", `sine=frequency=${base * 1.5 + 1}:sample_rate=44100:d=${durationSec}`,
-          "-f", "lavfi", "-i", `anoisesrc=color=pink:amplitude=0.08:sample_rate=44100:d=${durationSec}`,
-          "-filter_complex", "[0][1][2][3]amix=inputs=4:normalize=0,tremolo=f=3:d=0.5,volume=0.6,aformat=channel_layouts=stereo,aecho=0.8:0.6:120:0.3",
-          "-c:a", "pcm_s16le", "-y", temporary,
+          "-f",
+          "lavfi",
+          "-i",
+          `sine=frequency=${base}:sample_rate=44100:d=${durationSec}`,
+          "-f",
+          "lavfi",
+          "-i",
+          `sine=frequency=${base * 1.25}:sample_rate=44100:d=${durationSec}`,
+          "-f",
+          "lavfi",
+          "-i",
+          `sine=frequency=${base * 1.5 + 1}:sample_rate=44100:d=${durationSec}`,
+          "-f",
+          "lavfi",
+          "-i",
+          `anoisesrc=color=pink:amplitude=0.08:sample_rate=44100:d=${durationSec}`,
+          "-filter_complex",
+          "[0][1][2][3]amix=inputs=4:normalize=0,tremolo=f=3:d=0.5,volume=0.6,aformat=channel_layouts=stereo,aecho=0.8:0.6:120:0.3",
+          "-c:a",
+          "pcm_s16le",
+          "-y",
+          temporary,
         ],
         trustedInputs: true,
       });
@@ -141,7 +199,10 @@ export async function audioTracks(dir: string, count: number, durationSec: numbe
   return files;
 }
 
-const WORDS = "media pipeline worker queue render thumbnail preview bucket object transcode ladder segment waveform document page text extract encode decode upload download timeline latency throughput ratio".split(" ");
+const WORDS =
+  "media pipeline worker queue render thumbnail preview bucket object transcode ladder segment waveform document page text extract encode decode upload download timeline latency throughput ratio".split(
+    " ",
+  );
 
 /** A report-like PDF: text on every page, a vector chart, and a photo on every fifth page. */
 export async function reportPdfs(dir: string, count: number, pages: number): Promise<BenchInput[]> {
@@ -151,12 +212,19 @@ export async function reportPdfs(dir: string, count: number, pages: number): Pro
       const pdf = await PDFDocument.create();
       const font = await pdf.embedFont(StandardFonts.Helvetica);
       const bold = await pdf.embedFont(StandardFonts.HelveticaBold);
-      const photo = await pdf.embedJpg(await sharp(Buffer.from(sceneSvg(1600, 1067, index, false))).jpeg({ quality: 85 }).toBuffer());
+      const photo = await pdf.embedJpg(
+        await sharp(Buffer.from(sceneSvg(1600, 1067, index, false)))
+          .jpeg({ quality: 85 })
+          .toBuffer(),
+      );
       for (let pageNumber = 1; pageNumber <= pages; pageNumber += 1) {
         const page = pdf.addPage([595, 842]);
         page.drawText(`Report ${index + 1} — page ${pageNumber}`, { x: 50, y: 790, size: 20, font: bold });
         for (let line = 0; line < 38; line += 1) {
-          const text = Array.from({ length: 12 }, (_, word) => WORDS[(pageNumber * 7 + line * 3 + word * 5 + index) % WORDS.length]).join(" ");
+          const text = Array.from(
+            { length: 12 },
+            (_, word) => WORDS[(pageNumber * 7 + line * 3 + word * 5 + index) % WORDS.length],
+          ).join(" ");
           page.drawText(text, { x: 50, y: 760 - line * 14, size: 10, font });
         }
         if (pageNumber % 5 === 1) {
@@ -164,7 +232,15 @@ export async function reportPdfs(dir: string, count: number, pages: number): Pro
         } else {
           for (let bar = 0; bar < 12; bar += 1) {
             const height = 20 + ((bar * 37 + pageNumber * 11) % 150);
-            page.drawRectangle({ x: 60 + bar * 40, y: 50, width: 28, height, color: rgb((bar % 3) / 3, 0.4, 0.7), borderColor: rgb(0, 0, 0), borderWidth: 0.5 });
+            page.drawRectangle({
+              x: 60 + bar * 40,
+              y: 50,
+              width: 28,
+              height,
+              color: rgb((bar % 3) / 3, 0.4, 0.7),
+              borderColor: rgb(0, 0, 0),
+              borderWidth: 0.5,
+            });
           }
         }
       }

@@ -33,12 +33,17 @@ async function firstLine(command: string, args: string[]): Promise<string> {
 }
 
 export function loadAverage(): string {
-  return os.loadavg().map((value) => value.toFixed(2)).join(" ");
+  return os
+    .loadavg()
+    .map((value) => value.toFixed(2))
+    .join(" ");
 }
 
 export async function machineFacts(): Promise<MachineFacts> {
   const require = createRequire(import.meta.url);
-  const pdfjsPackage = JSON.parse(await readFile(require.resolve("pdfjs-dist/package.json"), "utf8")) as { version: string };
+  const pdfjsPackage = JSON.parse(await readFile(require.resolve("pdfjs-dist/package.json"), "utf8")) as {
+    version: string;
+  };
   const ffmpeg = (await firstLine("ffmpeg", ["-version"])).replace(/ Copyright.*$/, "");
   return {
     cpus: os.availableParallelism(),

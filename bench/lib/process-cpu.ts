@@ -11,12 +11,17 @@ export function parseStatCpu(stat: string): { selfSec: number; waitedChildrenSec
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   // After ")": index 0 is field 3 (state), so field n is index n - 3.
   const ticks = (field: number) => Number(fields[field - 3] ?? 0);
-  return { selfSec: (ticks(14) + ticks(15)) / TICKS_PER_SECOND, waitedChildrenSec: (ticks(16) + ticks(17)) / TICKS_PER_SECOND };
+  return {
+    selfSec: (ticks(14) + ticks(15)) / TICKS_PER_SECOND,
+    waitedChildrenSec: (ticks(16) + ticks(17)) / TICKS_PER_SECOND,
+  };
 }
 
 async function liveChildren(pid: number): Promise<number[]> {
   const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
-  const children = await Promise.all(tasks.map((task) => readFile(`/proc/${pid}/task/${task}/children`, "utf8").catch(() => "")));
+  const children = await Promise.all(
+    tasks.map((task) => readFile(`/proc/${pid}/task/${task}/children`, "utf8").catch(() => "")),
+  );
   return children.flatMap((text) => text.trim().split(/\s+/).filter(Boolean).map(Number));
 }
 

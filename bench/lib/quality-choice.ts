@@ -17,7 +17,13 @@ export interface CostPoint {
 export function paretoFrontier(points: readonly CostPoint[]): Set<string> {
   const frontier = new Set<string>();
   for (const point of points) {
-    const dominated = points.some((other) => other !== point && other.cost <= point.cost && other.score >= point.score && (other.cost < point.cost || other.score > point.score));
+    const dominated = points.some(
+      (other) =>
+        other !== point &&
+        other.cost <= point.cost &&
+        other.score >= point.score &&
+        (other.cost < point.cost || other.score > point.score),
+    );
     if (!dominated) frontier.add(point.id);
   }
   return frontier;
@@ -34,10 +40,16 @@ export interface SettingSummary {
 }
 
 /** The setting of `group` with the fewest mean bytes whose worst score meets `target` within `cpuBudgetSec`; undefined when none does. */
-export function chooseSetting(settings: readonly SettingSummary[], group: string, target: number, cpuBudgetSec = Number.POSITIVE_INFINITY): SettingSummary | undefined {
+export function chooseSetting(
+  settings: readonly SettingSummary[],
+  group: string,
+  target: number,
+  cpuBudgetSec = Number.POSITIVE_INFINITY,
+): SettingSummary | undefined {
   return settings
     .filter((setting) => setting.group === group && setting.minScore >= target && setting.meanCpuSec <= cpuBudgetSec)
     .sort((a, b) => a.meanBytes - b.meanBytes)[0];
 }
 
-export const mean = (values: readonly number[]): number => (values.length === 0 ? Number.NaN : values.reduce((sum, value) => sum + value, 0) / values.length);
+export const mean = (values: readonly number[]): number =>
+  values.length === 0 ? Number.NaN : values.reduce((sum, value) => sum + value, 0) / values.length;

@@ -24,18 +24,32 @@ export interface QualityClipInput {
 
 /** Photo-like: overlapping soft shapes on a gradient, camera grain, a slight blur (lens). */
 async function photo(file: string, width: number, height: number): Promise<void> {
-  const { data, info } = await sharp(Buffer.from(sceneSvg(width, height, 3, false))).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(Buffer.from(sceneSvg(width, height, 3, false)))
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   // Grain of σ ≈ 6 levels: a daylight phone photo's sensor noise (the images area's σ ≈ 12 is a high-ISO shot).
   addGrain(data, info.channels, await grain(width, height, 20), 0.3);
-  await sharp(data, { raw: { width, height, channels: 3 } }).blur(0.5).png({ compressionLevel: 3 }).toFile(file);
+  await sharp(data, { raw: { width, height, channels: 3 } })
+    .blur(0.5)
+    .png({ compressionLevel: 3 })
+    .toFile(file);
 }
 
 /** Flat graphics with text: a poster/slide with solid fills, hard edges, large and small type. */
 function graphicsSvg(width: number, height: number): string {
   const scale = width / 1600;
   const s = (value: number) => Math.round(value * scale);
-  const bars = Array.from({ length: 8 }, (_, index) => `<rect x="${s(820 + index * 90)}" y="${s(900 - 60 - index * 70)}" width="${s(60)}" height="${s(60 + index * 70)}" fill="${["#e63946", "#f1a208", "#2a9d8f", "#264653"][index % 4]}"/>`).join("");
-  const lines = Array.from({ length: 9 }, (_, index) => `<text x="${s(90)}" y="${s(520 + index * 48)}" font-family="DejaVu Sans" font-size="${s(30)}" fill="#1d3557">Quarterly figure ${index + 1}: throughput up ${12 + index * 3} %, latency down</text>`).join("");
+  const bars = Array.from(
+    { length: 8 },
+    (_, index) =>
+      `<rect x="${s(820 + index * 90)}" y="${s(900 - 60 - index * 70)}" width="${s(60)}" height="${s(60 + index * 70)}" fill="${["#e63946", "#f1a208", "#2a9d8f", "#264653"][index % 4]}"/>`,
+  ).join("");
+  const lines = Array.from(
+    { length: 9 },
+    (_, index) =>
+      `<text x="${s(90)}" y="${s(520 + index * 48)}" font-family="DejaVu Sans" font-size="${s(30)}" fill="#1d3557">Quarterly figure ${index + 1}: throughput up ${12 + index * 3} %, latency down</text>`,
+  ).join("");
   return `<svg width="${width}" height="${height}" xmlns="http://www.w3.org/2000/svg">
     <rect width="${width}" height="${height}" fill="#f1faee"/>
     <rect width="${width}" height="${s(300)}" fill="#1d3557"/>
@@ -51,13 +65,17 @@ function graphicsSvg(width: number, height: number): string {
 function screenshotSvg(width: number, height: number): string {
   const scale = width / 1600;
   const s = (value: number) => Math.round(value * scale);
-  const sidebar = Array.from({ length: 14 }, (_, index) => `<text x="${s(24)}" y="${s(110 + index * 34)}" font-family="DejaVu Sans" font-size="${s(15)}" fill="${index === 3 ? "#0b57d0" : "#3c4043"}">Folder ${index + 1} · ${["Inbox", "Drafts", "Sent", "Media", "Archive"][index % 5]}</text>`).join("");
+  const sidebar = Array.from(
+    { length: 14 },
+    (_, index) =>
+      `<text x="${s(24)}" y="${s(110 + index * 34)}" font-family="DejaVu Sans" font-size="${s(15)}" fill="${index === 3 ? "#0b57d0" : "#3c4043"}">Folder ${index + 1} · ${["Inbox", "Drafts", "Sent", "Media", "Archive"][index % 5]}</text>`,
+  ).join("");
   const rows = Array.from({ length: 16 }, (_, index) => {
     const y = s(100 + index * 62);
     return `<rect x="${s(300)}" y="${y}" width="${s(1270)}" height="${s(58)}" fill="${index % 2 ? "#ffffff" : "#f8f9fa"}" stroke="#dadce0" stroke-width="1"/>
       <circle cx="${s(330)}" cy="${y + s(29)}" r="${s(16)}" fill="hsl(${index * 47},55%,55%)"/>
       <text x="${s(360)}" y="${y + s(25)}" font-family="DejaVu Sans" font-weight="bold" font-size="${s(15)}" fill="#202124">Upload ${1000 + index} processed</text>
-      <text x="${s(360)}" y="${y + s(46)}" font-family="DejaVu Sans" font-size="${s(13)}" fill="#5f6368">thumb_small, thumb_medium, webp, avif · ${(index * 37) % 900 + 100} KiB · ${index + 2} min ago</text>
+      <text x="${s(360)}" y="${y + s(46)}" font-family="DejaVu Sans" font-size="${s(13)}" fill="#5f6368">thumb_small, thumb_medium, webp, avif · ${((index * 37) % 900) + 100} KiB · ${index + 2} min ago</text>
       <rect x="${s(1440)}" y="${y + s(14)}" width="${s(110)}" height="${s(30)}" rx="${s(6)}" fill="#0b57d0"/>
       <text x="${s(1458)}" y="${y + s(35)}" font-family="DejaVu Sans" font-size="${s(14)}" fill="#ffffff">Open</text>`;
   }).join("");
@@ -77,7 +95,11 @@ async function portrait(file: string, width: number, height: number): Promise<vo
   const cx = width / 2;
   const cy = height * 0.45;
   const r = Math.min(width, height) * 0.26;
-  const background = await sharp(Buffer.from(sceneSvg(width, height, 7, false))).removeAlpha().blur(Math.max(1, width / 80)).png().toBuffer();
+  const background = await sharp(Buffer.from(sceneSvg(width, height, 7, false)))
+    .removeAlpha()
+    .blur(Math.max(1, width / 80))
+    .png()
+    .toBuffer();
   const face = `<svg width="${width}" height="${height}" xmlns="http://www.w3.org/2000/svg">
     <defs>
       <radialGradient id="skin" cx="0.42" cy="0.38" r="0.75"><stop offset="0" stop-color="#f6d2b8"/><stop offset="0.6" stop-color="#d9a07e"/><stop offset="1" stop-color="#8d5a3f"/></radialGradient>
@@ -96,24 +118,46 @@ async function portrait(file: string, width: number, height: number): Promise<vo
     <path d="M ${cx - r * 0.05} ${cy - r * 0.05} q ${-r * 0.09} ${r * 0.3} ${r * 0.04} ${r * 0.33}" stroke="#a8705a" stroke-width="${r * 0.025}" fill="none"/>
     <path d="M ${cx - r * 0.28} ${cy + r * 0.48} q ${r * 0.28} ${r * 0.17} ${r * 0.56} 0 q ${-r * 0.28} ${r * 0.04} ${-r * 0.56} 0" fill="#b5525c"/>
   </svg>`;
-  const { data, info } = await sharp(background).composite([{ input: Buffer.from(face) }]).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(background)
+    .composite([{ input: Buffer.from(face) }])
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   addGrain(data, info.channels, await grain(width, height, 20), 0.25);
-  await sharp(data, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 3 }).toFile(file);
+  await sharp(data, { raw: { width, height, channels: 3 } })
+    .png({ compressionLevel: 3 })
+    .toFile(file);
 }
 
 export async function qualityImages(dir: string, width: number, height: number): Promise<QualityImageInput[]> {
   const size = `${width}x${height}`;
   const svg = (make: (w: number, h: number) => string) => async (file: string) => {
-    await sharp(Buffer.from(make(width, height))).removeAlpha().png({ compressionLevel: 3 }).toFile(file);
+    await sharp(Buffer.from(make(width, height)))
+      .removeAlpha()
+      .png({ compressionLevel: 3 })
+      .toFile(file);
   };
   const specs: Array<{ name: string; description: string; make: (file: string) => Promise<void> }> = [
-    { name: "photo", description: "photo-like: soft shapes on a gradient, camera grain", make: (file) => photo(file, width, height) },
+    {
+      name: "photo",
+      description: "photo-like: soft shapes on a gradient, camera grain",
+      make: (file) => photo(file, width, height),
+    },
     { name: "graphics", description: "flat graphics with large and small text", make: svg(graphicsSvg) },
     { name: "screenshot", description: "screenshot-like UI: small text, 1 px borders", make: svg(screenshotSvg) },
-    { name: "portrait", description: "portrait-like: face stand-in, skin gradients, blurred background, light grain", make: (file) => portrait(file, width, height) },
+    {
+      name: "portrait",
+      description: "portrait-like: face stand-in, skin gradients, blurred background, light grain",
+      make: (file) => portrait(file, width, height),
+    },
   ];
   const inputs: QualityImageInput[] = [];
-  for (const spec of specs) inputs.push({ name: spec.name, description: spec.description, file: await cached(path.join(dir, `quality-${spec.name}-${size}-v2.png`), spec.make) });
+  for (const spec of specs)
+    inputs.push({
+      name: spec.name,
+      description: spec.description,
+      file: await cached(path.join(dir, `quality-${spec.name}-${size}-v2.png`), spec.make),
+    });
   return inputs;
 }
 
@@ -145,9 +189,34 @@ async function encodeClip(out: string, inputs: string[], graph: string, duration
     // source of a cartoon would be so small that the ladder's cap at 1.5× the source bitrate,
     // not the rungs, would decide its bitrates.
     args: [
-      ...inputs, "-filter_complex", graph, "-map", "[out]", "-t", String(durationSec), "-r", "30",
-      "-c:v", "libx264", "-preset", "veryfast", "-b:v", "8M", "-minrate", "8M", "-maxrate", "8M", "-bufsize", "8M", "-x264-params", "nal-hrd=cbr",
-      "-pix_fmt", "yuv420p", "-an", "-y", out,
+      ...inputs,
+      "-filter_complex",
+      graph,
+      "-map",
+      "[out]",
+      "-t",
+      String(durationSec),
+      "-r",
+      "30",
+      "-c:v",
+      "libx264",
+      "-preset",
+      "veryfast",
+      "-b:v",
+      "8M",
+      "-minrate",
+      "8M",
+      "-maxrate",
+      "8M",
+      "-bufsize",
+      "8M",
+      "-x264-params",
+      "nal-hrd=cbr",
+      "-pix_fmt",
+      "yuv420p",
+      "-an",
+      "-y",
+      out,
     ],
     trustedInputs: true,
   });
@@ -162,27 +231,59 @@ async function encodeClip(out: string, inputs: string[], graph: string, duration
 export async function qualityClips(dir: string, durationSec: number): Promise<QualityClipInput[]> {
   // 720p: the default ladder gives it two rungs (480p, 720p); 1080p would cost 2.2× the CPU per run on a 2-core machine.
   const [width, height] = [1280, 720];
-  const layer = async (name: string, make: () => Promise<Buffer>) => cached(path.join(dir, `quality-layer-${name}-${width}x${height}.png`), async (file) => void (await sharp(await make()).png().toFile(file)));
+  const layer = async (name: string, make: () => Promise<Buffer>) =>
+    cached(
+      path.join(dir, `quality-layer-${name}-${width}x${height}.png`),
+      async (file) =>
+        void (await sharp(await make())
+          .png()
+          .toFile(file)),
+    );
   const still = (file: string) => ["-i", file];
   // Each still is decoded once and repeated by the loop filter (image2's -loop 1 would decode the PNG again for every frame).
   const looped = (index: number) => `[${index}:v]loop=loop=-1:size=1:start=0,setpts=N/(30*TB)`;
-  const room = await layer("room", async () => sharp(Buffer.from(sceneSvg(width, height, 11, false))).removeAlpha().blur(12).png().toBuffer());
+  const room = await layer("room", async () =>
+    sharp(Buffer.from(sceneSvg(width, height, 11, false)))
+      .removeAlpha()
+      .blur(12)
+      .png()
+      .toBuffer(),
+  );
   const person = await layer("person", async () => {
     // A head-and-shoulders box of 0.9 of the frame's height, as a webcam frames a speaker.
     const [w, h] = [Math.round(height * 0.83), Math.round(height * 0.93)];
     const portraitFile = path.join(dir, `quality-layer-portrait-source-${w}x${h}.png`);
     await cached(portraitFile, (file) => portrait(file, w, h));
-    const mask = Buffer.from(`<svg width="${w}" height="${h}" xmlns="http://www.w3.org/2000/svg"><ellipse cx="${w / 2}" cy="${h * 0.56}" rx="${w * 0.47}" ry="${h * 0.47}" fill="#fff"/></svg>`);
-    return sharp(portraitFile).ensureAlpha().composite([{ input: mask, blend: "dest-in" }]).png().toBuffer();
+    const mask = Buffer.from(
+      `<svg width="${w}" height="${h}" xmlns="http://www.w3.org/2000/svg"><ellipse cx="${w / 2}" cy="${h * 0.56}" rx="${w * 0.47}" ry="${h * 0.47}" fill="#fff"/></svg>`,
+    );
+    return sharp(portraitFile)
+      .ensureAlpha()
+      .composite([{ input: mask, blend: "dest-in" }])
+      .png()
+      .toBuffer();
   });
   const scene = await layer("wide-scene", async () => {
     const [w, h] = [3840, 2160];
-    const { data, info } = await sharp(Buffer.from(sceneSvg(w, h, 5, false))).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(Buffer.from(sceneSvg(w, h, 5, false)))
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     addGrain(data, info.channels, await grain(w, h, 20), 0.9);
-    return sharp(data, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
+    return sharp(data, { raw: { width: w, height: h, channels: 3 } })
+      .png()
+      .toBuffer();
   });
-  const cartoon = await layer("cartoon", async () => sharp(Buffer.from(cartoonSvg(width, height))).png().toBuffer());
-  const character = await layer("character", async () => sharp(Buffer.from(characterSvg(Math.round(height / 3)))).png().toBuffer());
+  const cartoon = await layer("cartoon", async () =>
+    sharp(Buffer.from(cartoonSvg(width, height)))
+      .png()
+      .toBuffer(),
+  );
+  const character = await layer("character", async () =>
+    sharp(Buffer.from(characterSvg(Math.round(height / 3))))
+      .png()
+      .toBuffer(),
+  );
 
   const clips: Array<{ name: string; description: string; inputs: string[]; graph: string }> = [
     {
@@ -206,7 +307,9 @@ export async function qualityClips(dir: string, durationSec: number): Promise<Qu
   ];
   const result: QualityClipInput[] = [];
   for (const clip of clips) {
-    const file = await cached(path.join(dir, `quality-${clip.name}-720p30-8M-${durationSec}s.mp4`), (temporary) => encodeClip(temporary, clip.inputs, clip.graph, durationSec));
+    const file = await cached(path.join(dir, `quality-${clip.name}-720p30-8M-${durationSec}s.mp4`), (temporary) =>
+      encodeClip(temporary, clip.inputs, clip.graph, durationSec),
+    );
     result.push({ name: clip.name, description: clip.description, file, durationSec });
   }
   return result;

@@ -4,8 +4,17 @@ import type { AppConfig } from "../../src/config/config.ts";
 import { runFfmpeg } from "../../src/media/ffmpeg.runner.ts";
 import { probeMedia } from "../../src/media/ffprobe.ts";
 import { VIDEO_DEMUXERS } from "../../src/media/safe-input.ts";
-import { joinHlsRendition, scoreRenditionFiles, type RenditionFile } from "../../src/processors/quality/video-quality.ts";
-import { contentProbeArgs, fitRungsToContent, probeOutputFile, probeWindows } from "../../src/processors/video/content-ladder.ts";
+import {
+  joinHlsRendition,
+  scoreRenditionFiles,
+  type RenditionFile,
+} from "../../src/processors/quality/video-quality.ts";
+import {
+  contentProbeArgs,
+  fitRungsToContent,
+  probeOutputFile,
+  probeWindows,
+} from "../../src/processors/video/content-ladder.ts";
 import type { VideoEncodeSettings, VideoEncodeSource } from "../../src/processors/video/encode-options.ts";
 import { hlsLadderArgs } from "../../src/processors/video/hls-command.ts";
 import { planLadder, type PlannedRung } from "../../src/processors/video/ladder-plan.ts";
@@ -79,19 +88,40 @@ export interface LadderMeasure {
 
 async function folderBytes(dir: string): Promise<number> {
   const names = await readdir(dir);
-  const sizes = await Promise.all(names.filter((name) => !name.endsWith(".m3u8")).map(async (name) => (await stat(path.join(dir, name))).size));
+  const sizes = await Promise.all(
+    names.filter((name) => !name.endsWith(".m3u8")).map(async (name) => (await stat(path.join(dir, name))).size),
+  );
   return sizes.reduce((sum, size) => sum + size, 0);
 }
 
-export async function measureLadders(context: BenchContext, clips: readonly QualityClipInput[], video: AppConfig["video"]): Promise<LadderMeasure[]> {
+export async function measureLadders(
+  context: BenchContext,
+  clips: readonly QualityClipInput[],
+  video: AppConfig["video"],
+): Promise<LadderMeasure[]> {
   const measures: LadderMeasure[] = [];
   const variants = ladderVariants(video.contentProbeCrf, context.settings.quality.fullCandidates);
-  const settings: VideoEncodeSettings & { segmentFormat: "mpegts" | "fmp4" } = { x264Preset: video.x264Preset, maxFps: video.maxFps, segmentSeconds: video.segmentSeconds, keyframeSeconds: video.keyframeSeconds, addSilentAudio: false, segmentFormat: "mpegts" };
+  const settings: VideoEncodeSettings & { segmentFormat: "mpegts" | "fmp4" } = {
+    x264Preset: video.x264Preset,
+    maxFps: video.maxFps,
+    segmentSeconds: video.segmentSeconds,
+    keyframeSeconds: video.keyframeSeconds,
+    addSilentAudio: false,
+    segmentFormat: "mpegts",
+  };
   for (const clip of clips) {
     const probe = await probeMedia(clip.file, { demuxers: VIDEO_DEMUXERS });
     const stream = probe.video!;
-    const source: VideoEncodeSource = { videoStreamIndex: stream.index, audioStreamIndex: undefined, fps: stream.fps, durationSec: probe.durationSec };
-    const planned = planLadder({ width: stream.displayWidth, height: stream.displayHeight, bitRate: probe.format.bitRate }, video.rungs);
+    const source: VideoEncodeSource = {
+      videoStreamIndex: stream.index,
+      audioStreamIndex: undefined,
+      fps: stream.fps,
+      durationSec: probe.durationSec,
+    };
+    const planned = planLadder(
+      { width: stream.displayWidth, height: stream.displayHeight, bitRate: probe.format.bitRate },
+      video.rungs,
+    );
     const demuxer = probe.format.demuxer;
     for (const variant of variants) {
       const dir = path.join(context.workDir, `quality-${clip.name}-${variant.kind}${variant.crf ?? ""}`);
@@ -102,30 +132,89 @@ export async function measureLadders(context: BenchContext, clips: readonly Qual
       let probeCpuSec = 0;
       if (variant.kind === "content") {
         const windows = probeWindows(source.durationSec, video.contentProbeSeconds);
-        await runFfmpeg({ args: contentProbeArgs({ inputPath: clip.file, demuxer, source, rungs: planned, settings, windows, crf: video.contentProbeCrf, outDir: dir }) });
-        const probes = await Promise.all(planned.map((_, index) => stat(probeOutputFile(dir, index)).then((file) => ({ bytes: file.size }), () => ({ bytes: undefined }))));
-        rungs = fitRungsToContent(planned, probes, windows.reduce((sum, window) => sum + window.durationSec, 0), video.contentProbeCrf).map((entry) => entry.rung);
+        await runFfmpeg({
+          args: contentProbeArgs({
+            inputPath: clip.file,
+            demuxer,
+            source,
+            rungs: planned,
+            settings,
+            windows,
+            crf: video.contentProbeCrf,
+            outDir: dir,
+          }),
+        });
+        const probes = await Promise.all(
+          planned.map((_, index) =>
+            stat(probeOutputFile(dir, index)).then(
+              (file) => ({ bytes: file.size }),
+              () => ({ bytes: undefined }),
+            ),
+          ),
+        );
+        rungs = fitRungsToContent(
+          planned,
+          probes,
+          windows.reduce((sum, window) => sum + window.durationSec, 0),
+          video.contentProbeCrf,
+        ).map((entry) => entry.rung);
         probeCpuSec = (await waitedChildrenCpuSeconds()) - cpuBefore;
       }
-      const ladder = hlsLadderArgs({ inputPath: clip.file, demuxer, source, rungs, settings, audioOnlyKbps: undefined, outDir: dir });
-      await runFfmpeg({ args: variant.kind === "crf" ? withCappedCrf(ladder, variant.crf!) : ladder, durationSec: source.durationSec });
+      const ladder = hlsLadderArgs({
+        inputPath: clip.file,
+        demuxer,
+        source,
+        rungs,
+        settings,
+        audioOnlyKbps: undefined,
+        outDir: dir,
+      });
+      await runFfmpeg({
+        args: variant.kind === "crf" ? withCappedCrf(ladder, variant.crf!) : ladder,
+        durationSec: source.durationSec,
+      });
       const cpuSec = (await waitedChildrenCpuSeconds()) - cpuBefore;
       const renditions: RenditionFile[] = [];
       for (const rung of rungs) {
         const file = path.join(dir, `${rung.name}.joined.ts`);
         renditions.push({ rung, file, demuxer: await joinHlsRendition(dir, rung.name, file) });
       }
-      const scores = await scoreRenditionFiles({ inputPath: clip.file, demuxer, source, settings, renditions, workDir: dir });
+      const scores = await scoreRenditionFiles({
+        inputPath: clip.file,
+        demuxer,
+        source,
+        settings,
+        renditions,
+        workDir: dir,
+      });
       const rungMeasures: RungMeasure[] = [];
       let totalBytes = 0;
       for (const [index, rung] of rungs.entries()) {
         const bytes = await folderBytes(path.join(dir, rung.name));
         totalBytes += bytes;
         const score = scores[index]!;
-        rungMeasures.push({ rung: rung.name, width: rung.width, height: rung.height, kbps: (bytes * 8) / 1000 / clip.durationSec, configuredKbps: planned[index]!.videoKbps, ssim: score.ssim, ssimMin: score.ssimMin, psnrDb: score.psnrDb });
+        rungMeasures.push({
+          rung: rung.name,
+          width: rung.width,
+          height: rung.height,
+          kbps: (bytes * 8) / 1000 / clip.durationSec,
+          configuredKbps: planned[index]!.videoKbps,
+          ssim: score.ssim,
+          ssimMin: score.ssimMin,
+          psnrDb: score.psnrDb,
+        });
       }
-      measures.push({ clip: clip.name, variant, rungs: rungMeasures, totalBytes, cpuPerVideoSec: cpuSec / clip.durationSec, probeCpuSec });
-      context.log(`quality: ${clip.name} ${variant.name}: ${rungMeasures.map((rung) => `${rung.rung} ${Math.round(rung.kbps)}k SSIM ${rung.ssim.toFixed(4)}`).join(", ")}; ${(cpuSec / clip.durationSec).toFixed(2)} cpu-s per s`);
+      measures.push({
+        clip: clip.name,
+        variant,
+        rungs: rungMeasures,
+        totalBytes,
+        cpuPerVideoSec: cpuSec / clip.durationSec,
+        probeCpuSec,
+      });
+      context.log(
+        `quality: ${clip.name} ${variant.name}: ${rungMeasures.map((rung) => `${rung.rung} ${Math.round(rung.kbps)}k SSIM ${rung.ssim.toFixed(4)}`).join(", ")}; ${(cpuSec / clip.durationSec).toFixed(2)} cpu-s per s`,
+      );
       await rm(dir, { recursive: true, force: true });
     }
   }
@@ -136,21 +225,40 @@ export async function measureLadders(context: BenchContext, clips: readonly Qual
 export function ladderTables(measures: readonly LadderMeasure[], clips: readonly QualityClipInput[]): ReportTable[] {
   return clips.map((clip) => {
     const rows = measures.filter((measure) => measure.clip === clip.name);
-    const points = rows.map((row) => ({ id: row.variant.name, cost: row.totalBytes, score: Math.min(...row.rungs.map((rung) => rung.ssim)) }));
+    const points = rows.map((row) => ({
+      id: row.variant.name,
+      cost: row.totalBytes,
+      score: Math.min(...row.rungs.map((rung) => rung.ssim)),
+    }));
     const byBytes = paretoFrontier(points);
-    const byCpu = paretoFrontier(rows.map((row, index) => ({ id: row.variant.name, cost: row.cpuPerVideoSec, score: points[index]!.score })));
+    const byCpu = paretoFrontier(
+      rows.map((row, index) => ({ id: row.variant.name, cost: row.cpuPerVideoSec, score: points[index]!.score })),
+    );
     const rungNames = rows[0]?.rungs.map((rung) => `${rung.rung}`) ?? [];
     return {
       title: `Video: ${clip.name} (${clip.description}; ${clip.durationSec} s 720p30)`,
-      header: ["ladder", ...rungNames.map((name) => `${name} kbit/s · SSIM (worst) · PSNR`), "total KiB", "CPU-s per s", "frontier"],
+      header: [
+        "ladder",
+        ...rungNames.map((name) => `${name} kbit/s · SSIM (worst) · PSNR`),
+        "total KiB",
+        "CPU-s per s",
+        "frontier",
+      ],
       rows: rows.map((row, index) => [
         row.variant.name,
-        ...row.rungs.map((rung) => `${Math.round(rung.kbps)} · ${rung.ssim.toFixed(4)} (${rung.ssimMin.toFixed(3)}) · ${rung.psnrDb.toFixed(1)}`),
+        ...row.rungs.map(
+          (rung) =>
+            `${Math.round(rung.kbps)} · ${rung.ssim.toFixed(4)} (${rung.ssimMin.toFixed(3)}) · ${rung.psnrDb.toFixed(1)}`,
+        ),
         (row.totalBytes / 1024).toFixed(0),
         `${row.cpuPerVideoSec.toFixed(2)}${row.probeCpuSec > 0 ? ` (probe ${(row.probeCpuSec / clip.durationSec).toFixed(2)})` : ""}`,
-        [byBytes.has(points[index]!.id) ? "bytes" : "", byCpu.has(points[index]!.id) ? "cpu" : ""].filter(Boolean).join("+"),
+        [byBytes.has(points[index]!.id) ? "bytes" : "", byCpu.has(points[index]!.id) ? "cpu" : ""]
+          .filter(Boolean)
+          .join("+"),
       ]),
-      notes: ["kbit/s: segment bytes over the clip's duration (video only, MPEG-TS overhead included); SSIM: ffmpeg's All (Y, U, V by plane size) mean over frames, worst frame in brackets; PSNR in dB; compared at the rung's size with the frames its encoder got. Frontier on (total bytes, worst rung's SSIM) and (CPU, worst rung's SSIM)."],
+      notes: [
+        "kbit/s: segment bytes over the clip's duration (video only, MPEG-TS overhead included); SSIM: ffmpeg's All (Y, U, V by plane size) mean over frames, worst frame in brackets; PSNR in dB; compared at the rung's size with the frames its encoder got. Frontier on (total bytes, worst rung's SSIM) and (CPU, worst rung's SSIM).",
+      ],
     };
   });
 }

@@ -44,15 +44,25 @@ export interface Candidate {
 
 export function stillCandidates(full: boolean): Candidate[] {
   const list: Candidate[] = [];
-  const add = (kind: Candidate["kind"], group: string, format: Candidate["format"], qualities: number[], extra: Partial<Candidate> = {}) => {
+  const add = (
+    kind: Candidate["kind"],
+    group: string,
+    format: Candidate["format"],
+    qualities: number[],
+    extra: Partial<Candidate> = {},
+  ) => {
     for (const quality of qualities) list.push({ kind, group, format, quality, ...extra });
   };
   add("web", "web WebP", "webp", full ? [70, 75, 80, 85, 90, 95] : [70, 80, 90]);
   add("web", "web AVIF effort 2", "avif", full ? [50, 60, 65, 70, 80] : [50, 60], { effort: 2 });
   add("web", "web AVIF effort 4", "avif", full ? [50, 60, 65, 70] : [50], { effort: 4 });
   add("thumb", "thumb_medium WebP", "webp", full ? [70, 75, 80, 85, 90, 95] : [70, 80]);
-  add("optimized", "optimized mozjpeg 4:2:0", "jpeg", full ? [82, 86, 90, 94] : [82, 90], { chromaSubsampling: "4:2:0" });
-  add("optimized", "optimized mozjpeg 4:4:4", "jpeg", full ? [82, 86, 90, 94] : [82, 90], { chromaSubsampling: "4:4:4" });
+  add("optimized", "optimized mozjpeg 4:2:0", "jpeg", full ? [82, 86, 90, 94] : [82, 90], {
+    chromaSubsampling: "4:2:0",
+  });
+  add("optimized", "optimized mozjpeg 4:4:4", "jpeg", full ? [82, 86, 90, 94] : [82, 90], {
+    chromaSubsampling: "4:4:4",
+  });
   return list;
 }
 
@@ -71,9 +81,19 @@ export interface StillsResult {
   encodeCpuSec: number;
 }
 
-export async function measureStills(context: BenchContext, inputs: readonly QualityImageInput[], image: AppConfig["image"], ssimulacra2Binary: string): Promise<StillsResult> {
+export async function measureStills(
+  context: BenchContext,
+  inputs: readonly QualityImageInput[],
+  image: AppConfig["image"],
+  ssimulacra2Binary: string,
+): Promise<StillsResult> {
   const candidates = stillCandidates(context.settings.quality.fullCandidates);
-  const maxDimension = (candidate: Candidate) => (candidate.kind === "web" ? image.webMaxDimension : candidate.kind === "thumb" ? image.thumbnailSizes.medium : undefined);
+  const maxDimension = (candidate: Candidate) =>
+    candidate.kind === "web"
+      ? image.webMaxDimension
+      : candidate.kind === "thumb"
+        ? image.thumbnailSizes.medium
+        : undefined;
   const specs: Array<QualityEncodeSpec & { candidate: Candidate; inputName: string }> = inputs.flatMap((input) =>
     candidates.map((candidate, index) => ({
       id: `${input.name}-${index}`,
@@ -88,22 +108,40 @@ export async function measureStills(context: BenchContext, inputs: readonly Qual
     })),
   );
   const outDir = path.join(context.workDir, "quality-stills");
-  context.log(`quality: encoding ${specs.length} stills (${candidates.length} settings × ${inputs.length} inputs), one at a time`);
+  context.log(
+    `quality: encoding ${specs.length} stills (${candidates.length} settings × ${inputs.length} inputs), one at a time`,
+  );
   const encoded = await runRawProcess(
     "quality-encode.ts",
-    { encodes: specs.map(({ candidate: _candidate, inputName: _inputName, ...spec }) => spec), outDir, webMaxDimension: image.webMaxDimension } satisfies QualityEncodeRequest,
+    {
+      encodes: specs.map(({ candidate: _candidate, inputName: _inputName, ...spec }) => spec),
+      outDir,
+      webMaxDimension: image.webMaxDimension,
+    } satisfies QualityEncodeRequest,
     path.join(context.workDir, "quality-encode.json"),
   );
-  const results = new Map(((encoded.detail?.["results"] ?? []) as QualityEncodeResult[]).map((result) => [result.id, result]));
+  const results = new Map(
+    ((encoded.detail?.["results"] ?? []) as QualityEncodeResult[]).map((result) => [result.id, result]),
+  );
 
-  context.log(`quality: scoring ${specs.length} stills with SSIMULACRA2 and SSIM, ${context.settings.quality.scoreParallel} at a time`);
+  context.log(
+    `quality: scoring ${specs.length} stills with SSIMULACRA2 and SSIM, ${context.settings.quality.scoreParallel} at a time`,
+  );
   const scores = new Map<string, ImageScores>();
   const ownBefore = process.cpuUsage();
   const childrenBefore = await waitedChildrenCpuSeconds();
   await runPool(specs, context.settings.quality.scoreParallel, async (spec) => {
     const result = results.get(spec.id)!;
     const reference = sharp(spec.input).autoOrient();
-    scores.set(spec.id, await scoreEncodedImage(reference, await readFile(result.file), { metrics: ["ssimulacra2", "ssim"], workDir: outDir, name: `score-${spec.id}`, ssimulacra2Binary }));
+    scores.set(
+      spec.id,
+      await scoreEncodedImage(reference, await readFile(result.file), {
+        metrics: ["ssimulacra2", "ssim"],
+        workDir: outDir,
+        name: `score-${spec.id}`,
+        ssimulacra2Binary,
+      }),
+    );
   });
   const own = process.cpuUsage(ownBefore);
   const scoringCpuSec = (own.user + own.system) / 1e6 + (await waitedChildrenCpuSeconds()) - childrenBefore;
@@ -114,7 +152,14 @@ export async function measureStills(context: BenchContext, inputs: readonly Qual
       .filter((spec) => spec.candidate === candidate)
       .map((spec) => {
         const result = results.get(spec.id)!;
-        return { input: spec.inputName, bytes: result.bytes, cpuSec: result.cpuSec, width: result.width, height: result.height, scores: scores.get(spec.id)! };
+        return {
+          input: spec.inputName,
+          bytes: result.bytes,
+          cpuSec: result.cpuSec,
+          width: result.width,
+          height: result.height,
+          scores: scores.get(spec.id)!,
+        };
       }),
   }));
   const summaries = rows.map((row) => ({
@@ -130,20 +175,40 @@ export async function measureStills(context: BenchContext, inputs: readonly Qual
 const kib = (bytes: number) => (bytes / 1024).toFixed(1);
 
 /** One table per variant kind: per input KiB and SSIMULACRA2, then the worst score, mean KiB/CPU and the frontier marks. */
-export function stillTables(result: StillsResult, inputs: readonly QualityImageInput[], current: (candidate: Candidate) => boolean): ReportTable[] {
+export function stillTables(
+  result: StillsResult,
+  inputs: readonly QualityImageInput[],
+  current: (candidate: Candidate) => boolean,
+): ReportTable[] {
   const kinds = [...new Set(result.rows.map((row) => row.candidate.kind))];
   return kinds.map((kind) => {
     const rows = result.rows.filter((row) => row.candidate.kind === kind);
-    const summaries = rows.map((row) => result.summaries.find((summary) => summary.id === candidateLabel(row.candidate))!);
-    const byBytes = paretoFrontier(summaries.map((summary) => ({ id: summary.id, cost: summary.meanBytes, score: summary.minScore })));
-    const byCpu = paretoFrontier(summaries.map((summary) => ({ id: summary.id, cost: summary.meanCpuSec, score: summary.minScore })));
+    const summaries = rows.map(
+      (row) => result.summaries.find((summary) => summary.id === candidateLabel(row.candidate))!,
+    );
+    const byBytes = paretoFrontier(
+      summaries.map((summary) => ({ id: summary.id, cost: summary.meanBytes, score: summary.minScore })),
+    );
+    const byCpu = paretoFrontier(
+      summaries.map((summary) => ({ id: summary.id, cost: summary.meanCpuSec, score: summary.minScore })),
+    );
     const size = rows[0]?.perInput[0];
     return {
       title: `Stills: ${kind} (${size ? `${size.width}×${size.height}` : "?"}; target SSIMULACRA2 ≥ ${STILL_TARGETS[kind]} on every input)`,
-      header: ["setting", ...inputs.map((input) => `${input.name} KiB / S2`), "worst S2", "mean SSIM", "mean KiB", "CPU-s", "frontier"],
+      header: [
+        "setting",
+        ...inputs.map((input) => `${input.name} KiB / S2`),
+        "worst S2",
+        "mean SSIM",
+        "mean KiB",
+        "CPU-s",
+        "frontier",
+      ],
       rows: rows.map((row, index) => {
         const summary = summaries[index]!;
-        const marks = [byBytes.has(summary.id) ? "bytes" : "", byCpu.has(summary.id) ? "cpu" : ""].filter(Boolean).join("+");
+        const marks = [byBytes.has(summary.id) ? "bytes" : "", byCpu.has(summary.id) ? "cpu" : ""]
+          .filter(Boolean)
+          .join("+");
         return [
           `${candidateLabel(row.candidate)}${current(row.candidate) ? " (current)" : ""}`,
           ...inputs.map((input) => {
@@ -157,7 +222,9 @@ export function stillTables(result: StillsResult, inputs: readonly QualityImageI
           marks,
         ];
       }),
-      notes: ["S2 = SSIMULACRA2 (90 ≈ visually lossless, 70 high quality, 50 medium); CPU-s = user+sys of the encode alone, mean over the inputs; frontier: no other setting of this table has fewer bytes (or less CPU) and a better worst score."],
+      notes: [
+        "S2 = SSIMULACRA2 (90 ≈ visually lossless, 70 high quality, 50 medium); CPU-s = user+sys of the encode alone, mean over the inputs; frontier: no other setting of this table has fewer bytes (or less CPU) and a better worst score.",
+      ],
     };
   });
 }
@@ -176,12 +243,16 @@ export function stillChoices(result: StillsResult, current: (candidate: Candidat
     const row = result.rows.find((candidate) => candidate.candidate.group === group)!;
     const target = STILL_TARGETS[row.candidate.kind];
     const budget = row.candidate.format === "avif" ? AVIF_CPU_BUDGET_SEC : undefined;
-    const currentRow = result.rows.find((candidate) => candidate.candidate.group === group && current(candidate.candidate));
+    const currentRow = result.rows.find(
+      (candidate) => candidate.candidate.group === group && current(candidate.candidate),
+    );
     return {
       group,
       target,
       chosen: chooseSetting(result.summaries, group, target, budget),
-      current: currentRow ? result.summaries.find((summary) => summary.id === candidateLabel(currentRow.candidate)) : undefined,
+      current: currentRow
+        ? result.summaries.find((summary) => summary.id === candidateLabel(currentRow.candidate))
+        : undefined,
     };
   });
 }

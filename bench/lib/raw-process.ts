@@ -10,12 +10,24 @@ const ROOT = path.resolve(import.meta.dirname, "../..");
  * setting as the worker, hands it its request as a JSON file, and reads the one JSON line it
  * prints. The script times its own work, after its imports, as the worker is timed after start.
  */
-export async function runRawProcess(script: string, request: unknown, requestFile: string, env: Record<string, string> = {}): Promise<RawRunResult> {
+export async function runRawProcess(
+  script: string,
+  request: unknown,
+  requestFile: string,
+  env: Record<string, string> = {},
+): Promise<RawRunResult> {
   await writeFile(requestFile, JSON.stringify(request));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(ROOT, "bench", "raw", script), requestFile], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", AWS_ACCESS_KEY_ID: "local", AWS_SECRET_ACCESS_KEY: "local", MALLOC_ARENA_MAX: "2", ...env },
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "/tmp",
+        AWS_ACCESS_KEY_ID: "local",
+        AWS_SECRET_ACCESS_KEY: "local",
+        MALLOC_ARENA_MAX: "2",
+        ...env,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";

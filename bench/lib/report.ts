@@ -76,12 +76,26 @@ export function areaRows(area: AreaReport): string[][] {
   const rows: string[][] = [];
   for (const figure of area.figures) {
     const digits = figure.digits ?? 2;
-    rows.push([figure.label, formatNumber(median(figure.runs), digits), figure.unit, runsText(figure.runs, digits), spreadText(figure.runs)]);
+    rows.push([
+      figure.label,
+      formatNumber(median(figure.runs), digits),
+      figure.unit,
+      runsText(figure.runs, digits),
+      spreadText(figure.runs),
+    ]);
   }
   for (const ratioFigure of area.ratios) {
     const value = median(ratioFigure.runs);
-    const verdict = ratioFigure.target ? `${meetsTarget(value, ratioFigure.target.min) ? "met" : "MISSED"} (target ${ratioFigure.target.text})` : "";
-    rows.push([ratioFigure.label, formatRatio(value), verdict, runsText(ratioFigure.runs, 2), spreadText(ratioFigure.runs)]);
+    const verdict = ratioFigure.target
+      ? `${meetsTarget(value, ratioFigure.target.min) ? "met" : "MISSED"} (target ${ratioFigure.target.text})`
+      : "";
+    rows.push([
+      ratioFigure.label,
+      formatRatio(value),
+      verdict,
+      runsText(ratioFigure.runs, 2),
+      spreadText(ratioFigure.runs),
+    ]);
   }
   return rows;
 }
@@ -90,21 +104,39 @@ export function areaRows(area: AreaReport): string[][] {
 export function renderTextTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   const all = [header, ...rows];
   const widths = header.map((_, column) => Math.max(...all.map((row) => (row[column] ?? "").length)));
-  const line = (row: readonly string[]) => row.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd();
+  const line = (row: readonly string[]) =>
+    row
+      .map((cell, column) => cell.padEnd(widths[column]!))
+      .join("  ")
+      .trimEnd();
   return [line(header), widths.map((width) => "-".repeat(width)).join("  "), ...rows.map(line)].join("\n");
 }
 
 /** A GitHub markdown table; pipes inside cells are escaped. */
 export function renderMarkdownTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   const cell = (text: string) => text.replace(/\|/g, "\\|");
-  return [`| ${header.map(cell).join(" | ")} |`, `| ${header.map(() => "---").join(" | ")} |`, ...rows.map((row) => `| ${row.map(cell).join(" | ")} |`)].join("\n");
+  return [
+    `| ${header.map(cell).join(" | ")} |`,
+    `| ${header.map(() => "---").join(" | ")} |`,
+    ...rows.map((row) => `| ${row.map(cell).join(" | ")} |`),
+  ].join("\n");
 }
 
 const HEADER = ["figure", "median", "unit / verdict", "runs", "spread"];
 
 export function areaToText(area: AreaReport): string {
-  const tables = (area.tables ?? []).flatMap((table) => ["", `-- ${table.title}`, renderTextTable(table.header, table.rows), ...(table.notes ?? []).map((note) => `   ${note}`)]);
-  return [`== ${area.title}`, ...area.setup.map((line) => `   ${line}`), renderTextTable(HEADER, areaRows(area)), ...tables].join("\n");
+  const tables = (area.tables ?? []).flatMap((table) => [
+    "",
+    `-- ${table.title}`,
+    renderTextTable(table.header, table.rows),
+    ...(table.notes ?? []).map((note) => `   ${note}`),
+  ]);
+  return [
+    `== ${area.title}`,
+    ...area.setup.map((line) => `   ${line}`),
+    renderTextTable(HEADER, areaRows(area)),
+    ...tables,
+  ].join("\n");
 }
 
 export function areaToMarkdown(area: AreaReport): string {
@@ -114,7 +146,13 @@ export function areaToMarkdown(area: AreaReport): string {
     ...area.setup.map((line) => `- ${line}`),
     "",
     renderMarkdownTable(HEADER, areaRows(area)),
-    ...(area.tables ?? []).flatMap((table) => ["", `### ${table.title}`, "", renderMarkdownTable(table.header, table.rows), ...(table.notes && table.notes.length > 0 ? ["", ...table.notes.map((note) => `- ${note}`)] : [])]),
+    ...(area.tables ?? []).flatMap((table) => [
+      "",
+      `### ${table.title}`,
+      "",
+      renderMarkdownTable(table.header, table.rows),
+      ...(table.notes && table.notes.length > 0 ? ["", ...table.notes.map((note) => `- ${note}`)] : []),
+    ]),
     ...(area.notes.length > 0 ? ["", ...area.notes.map((note) => `- ${note}`)] : []),
     "",
   ].join("\n");
@@ -124,10 +162,19 @@ export function areaToMarkdown(area: AreaReport): string {
 export function verdicts(areas: readonly AreaReport[]): TargetVerdict[] {
   return areas.flatMap((area) =>
     area.ratios
-      .filter((ratioFigure): ratioFigure is RatioFigure & { target: { min: number; text: string } } => ratioFigure.target !== undefined)
+      .filter(
+        (ratioFigure): ratioFigure is RatioFigure & { target: { min: number; text: string } } =>
+          ratioFigure.target !== undefined,
+      )
       .map((ratioFigure) => {
         const value = median(ratioFigure.runs);
-        return { area: area.title, label: ratioFigure.label, value, target: ratioFigure.target.text, met: meetsTarget(value, ratioFigure.target.min) };
+        return {
+          area: area.title,
+          label: ratioFigure.label,
+          value,
+          target: ratioFigure.target.text,
+          met: meetsTarget(value, ratioFigure.target.min),
+        };
       }),
   );
 }

@@ -26,7 +26,7 @@ export const MISSED_TARGET_EXPLANATIONS: Array<{ labelStartsWith: string; text: 
     text: [
       "Not reachable as the pipeline is designed, and not because of the queue code. Every job downloads its object (the type is",
       "detected from the bytes, never from the name) and writes `_manifest.json`, so a no-op job makes three S3/SQS requests where",
-      "the bare loop makes one (plus its share of a receive). The row \"bare loop + the same S3 I/O\" is a plain script doing just",
+      'the bare loop makes one (plus its share of a receive). The row "bare loop + the same S3 I/O" is a plain script doing just',
       "those requests: it alone falls to about a third of the bare loop. Against that script the pipeline reaches roughly half;",
       "the rest is the pipeline's own per-job work — Redis (9 commands: 3 EVALSHA for claim/type/complete and 6 timeline RPUSH, in",
       "6 round trips at concurrency 1 and ~2 at 10 thanks to auto-pipelining), the job's temp dir (mkdir, write, read for",
@@ -123,24 +123,46 @@ export function renderResults(input: ResultsInput): string {
   const judged = verdicts(input.reports);
   if (judged.length === 0) lines.push("No target was measured in this run.", "");
   else {
-    lines.push(renderMarkdownTable(["area", "ratio", "median", "target", "verdict"], judged.map((verdict) => [verdict.area, verdict.label, formatRatio(verdict.value), verdict.target, verdict.met ? "met" : "**missed**"])), "");
+    lines.push(
+      renderMarkdownTable(
+        ["area", "ratio", "median", "target", "verdict"],
+        judged.map((verdict) => [
+          verdict.area,
+          verdict.label,
+          formatRatio(verdict.value),
+          verdict.target,
+          verdict.met ? "met" : "**missed**",
+        ]),
+      ),
+      "",
+    );
     for (const verdict of judged.filter((candidate) => !candidate.met)) {
       const explanation = MISSED_TARGET_EXPLANATIONS.find((entry) => verdict.label.startsWith(entry.labelStartsWith));
-      lines.push(`- **${verdict.label}: ${formatRatio(verdict.value)}, target ${verdict.target}.** ${explanation?.text ?? "See the area's notes for the profile of this run."}`);
+      lines.push(
+        `- **${verdict.label}: ${formatRatio(verdict.value)}, target ${verdict.target}.** ${explanation?.text ?? "See the area's notes for the profile of this run."}`,
+      );
     }
     if (judged.some((verdict) => !verdict.met)) lines.push("");
   }
   if (input.failures.length > 0) {
     lines.push("## Areas that failed", "", ...input.failures.map((failure) => `- \`${failure.split("\n")[0]}\``), "");
   }
-  return `${lines.join("\n").replace(/\n{3,}/g, "\n\n").trimEnd()}\n`;
+  return `${lines
+    .join("\n")
+    .replace(/\n{3,}/g, "\n\n")
+    .trimEnd()}\n`;
 }
 
 /**
  * bench/quality-results.md: the quality area alone (`BENCH_ONLY=quality npm run bench`), written
  * by any run of it that is not quick, since its figures do not depend on the other areas.
  */
-export function renderQualityPage(input: { machine: MachineFacts; startedAt: Date; seconds: number; report: AreaReport }): string {
+export function renderQualityPage(input: {
+  machine: MachineFacts;
+  startedAt: Date;
+  seconds: number;
+  report: AreaReport;
+}): string {
   const { machine } = input;
   const lines = [
     "# Benchmark results: quality per byte",
@@ -152,5 +174,8 @@ export function renderQualityPage(input: { machine: MachineFacts; startedAt: Dat
     "",
     areaToMarkdown(input.report).replace(/^## /, "## Area: "),
   ];
-  return `${lines.join("\n").replace(/\n{3,}/g, "\n\n").trimEnd()}\n`;
+  return `${lines
+    .join("\n")
+    .replace(/\n{3,}/g, "\n\n")
+    .trimEnd()}\n`;
 }

@@ -10,7 +10,12 @@ import type { JobRecord } from "../../src/jobs/job.model.ts";
  * the pipeline's keys end in `<run tag>-<index>-<name>.<source ext>.<run>_<variant>.<ext>`
  * (src/storage/output-keys.ts). Returns the differences.
  */
-export async function differingOutputs(rawDir: string, jobs: readonly JobRecord[], runTag: string, ignore: RegExp = /$^/): Promise<string[]> {
+export async function differingOutputs(
+  rawDir: string,
+  jobs: readonly JobRecord[],
+  runTag: string,
+  ignore: RegExp = /$^/,
+): Promise<string[]> {
   const rawSizes = new Map<string, number>();
   for (const name of await readdir(rawDir)) rawSizes.set(name, (await stat(path.join(rawDir, name))).size);
   const differences: string[] = [];
@@ -23,7 +28,8 @@ export async function differingOutputs(rawDir: string, jobs: readonly JobRecord[
       if (ignore.test(name)) continue;
       const rawBytes = rawSizes.get(name);
       if (rawBytes === undefined) differences.push(`${name}: made by the pipeline only`);
-      else if (rawBytes !== output.bytes) differences.push(`${name}: ${output.bytes} bytes from the pipeline, ${rawBytes} raw`);
+      else if (rawBytes !== output.bytes)
+        differences.push(`${name}: ${output.bytes} bytes from the pipeline, ${rawBytes} raw`);
       rawSizes.delete(name);
     }
   }

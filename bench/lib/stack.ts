@@ -4,7 +4,12 @@ import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { GetQueueAttributesCommand, PurgeQueueCommand, SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import {
+  GetQueueAttributesCommand,
+  PurgeQueueCommand,
+  SendMessageBatchCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
 import { Upload } from "@aws-sdk/lib-storage";
 import type { Redis } from "ioredis";
 import { loadConfig, type AppConfig } from "../../src/config/config.ts";
@@ -78,7 +83,12 @@ export class BenchStack {
     this.sqs = createSqsClient(this.config.aws);
     this.redis = createRedisClient(this.config.redis.url, "bench-harness");
     this.redis.on("error", () => undefined);
-    this.store = new JobStore(this.redis, { keyPrefix: this.config.redis.keyPrefix, statusTtlSec: 3600, leaseTtlMs: 60_000, workerId: "bench" });
+    this.store = new JobStore(this.redis, {
+      keyPrefix: this.config.redis.keyPrefix,
+      statusTtlSec: 3600,
+      leaseTtlMs: 60_000,
+      workerId: "bench",
+    });
   }
 
   static async start(): Promise<BenchStack> {
@@ -114,11 +124,21 @@ export class BenchStack {
     const bytes = typeof body === "string" ? (await stat(body)).size : body.length;
     let eTag: string;
     if (typeof body === "string" && bytes > MULTIPART_PART_BYTES) {
-      const upload = new Upload({ client: this.s3, params: { Bucket: this.local.bucket, Key: key, Body: createReadStream(body) }, partSize: MULTIPART_PART_BYTES, queueSize: 2 });
+      const upload = new Upload({
+        client: this.s3,
+        params: { Bucket: this.local.bucket, Key: key, Body: createReadStream(body) },
+        partSize: MULTIPART_PART_BYTES,
+        queueSize: 2,
+      });
       eTag = bareETag((await upload.done()).ETag) ?? "";
     } else {
       const response = await this.s3.send(
-        new PutObjectCommand({ Bucket: this.local.bucket, Key: key, Body: typeof body === "string" ? createReadStream(body) : body, ContentLength: bytes }),
+        new PutObjectCommand({
+          Bucket: this.local.bucket,
+          Key: key,
+          Body: typeof body === "string" ? createReadStream(body) : body,
+          ContentLength: bytes,
+        }),
       );
       eTag = bareETag(response.ETag) ?? "";
     }
@@ -131,7 +151,9 @@ export class BenchStack {
     for (let offset = 0; offset < inputs.length; offset += 10) {
       const entries = inputs.slice(offset, offset + 10).map((input, index) => ({
         Id: String(offset + index),
-        MessageBody: buildS3Notification([{ bucket: this.local.bucket, key: input.key, size: input.bytes, eTag: input.eTag }]),
+        MessageBody: buildS3Notification([
+          { bucket: this.local.bucket, key: input.key, size: input.bytes, eTag: input.eTag },
+        ]),
       }));
       await this.sqs.send(new SendMessageBatchCommand({ QueueUrl: this.config.queue.queueUrl, Entries: entries }));
     }
@@ -160,7 +182,10 @@ export class BenchStack {
       timeoutMs,
     );
     const failed = jobs.filter((job) => job.status !== "completed");
-    if (failed.length > 0) throw new Error(`${failed.length} bench job(s) did not complete: ${JSON.stringify(failed[0]!.error ?? failed[0]!.status)}`);
+    if (failed.length > 0)
+      throw new Error(
+        `${failed.length} bench job(s) did not complete: ${JSON.stringify(failed[0]!.error ?? failed[0]!.status)}`,
+      );
     const lastFinished = Math.max(...jobs.map((job) => Date.parse(job.finishedAt!)));
     return { wallMs: lastFinished - startedAt, jobs };
   }
@@ -168,9 +193,20 @@ export class BenchStack {
   /** Visible + in-flight + delayed messages of the media queue. */
   async queueCount(): Promise<number> {
     const { Attributes: attributes = {} } = await this.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: this.config.queue.queueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"] }),
+      new GetQueueAttributesCommand({
+        QueueUrl: this.config.queue.queueUrl,
+        AttributeNames: [
+          "ApproximateNumberOfMessages",
+          "ApproximateNumberOfMessagesNotVisible",
+          "ApproximateNumberOfMessagesDelayed",
+        ],
+      }),
     );
-    return Number(attributes.ApproximateNumberOfMessages ?? 0) + Number(attributes.ApproximateNumberOfMessagesNotVisible ?? 0) + Number(attributes.ApproximateNumberOfMessagesDelayed ?? 0);
+    return (
+      Number(attributes.ApproximateNumberOfMessages ?? 0) +
+      Number(attributes.ApproximateNumberOfMessagesNotVisible ?? 0) +
+      Number(attributes.ApproximateNumberOfMessagesDelayed ?? 0)
+    );
   }
 
   /** Polls the queue every `intervalMs` until it holds nothing; returns the epoch ms it was seen empty. */
@@ -192,12 +228,18 @@ export class BenchStack {
     let token: string | undefined;
     const keys: string[] = [];
     do {
-      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.local.bucket, Prefix: KEY_PREFIX, ContinuationToken: token }));
+      const page = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: this.local.bucket, Prefix: KEY_PREFIX, ContinuationToken: token }),
+      );
       for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
       token = page.NextContinuationToken;
     } while (token);
     for (let offset = 0; offset < keys.length; offset += 16) {
-      await Promise.all(keys.slice(offset, offset + 16).map((key) => this.s3.send(new DeleteObjectCommand({ Bucket: this.local.bucket, Key: key }))));
+      await Promise.all(
+        keys
+          .slice(offset, offset + 16)
+          .map((key) => this.s3.send(new DeleteObjectCommand({ Bucket: this.local.bucket, Key: key }))),
+      );
     }
   }
 

@@ -52,7 +52,11 @@ export function stepCosts(jobs: readonly JobTimes[]): StepCost[] {
  * between `from` and `to` (e.g. the processor's own work between `processing` and `processed`).
  * The rest is what the pipeline adds around the processor. Undefined when an event is missing.
  */
-export function splitJobTime(timeline: readonly TimedEntry[], from: string, to: string): { totalMs: number; insideMs: number; outsideMs: number } | undefined {
+export function splitJobTime(
+  timeline: readonly TimedEntry[],
+  from: string,
+  to: string,
+): { totalMs: number; insideMs: number; outsideMs: number } | undefined {
   if (timeline.length < 2) return undefined;
   const start = timeline.find((entry) => entry.event === from);
   const end = timeline.find((entry) => entry.event === to);

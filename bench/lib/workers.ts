@@ -45,7 +45,13 @@ export async function startWorkers(options: WorkerGroupOptions): Promise<WorkerG
     ports.push(port);
     const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "src/cli.ts", "worker"], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...options.env, WORKER_ID: `${options.name}-${index}`, METRICS_PORT: String(port) },
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "/tmp",
+        ...options.env,
+        WORKER_ID: `${options.name}-${index}`,
+        METRICS_PORT: String(port),
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     killOnExit(child);
@@ -63,7 +69,11 @@ export async function startWorkers(options: WorkerGroupOptions): Promise<WorkerG
   const group: WorkerGroup = {
     processes,
     peakRssMiB: () => Promise.all(processes.map((child) => peakRssMiB(child.pid!))),
-    cpuSeconds: async () => (await Promise.all(processes.map((child) => processTreeCpuSeconds(child.pid!)))).reduce((sum, seconds) => sum + seconds, 0),
+    cpuSeconds: async () =>
+      (await Promise.all(processes.map((child) => processTreeCpuSeconds(child.pid!)))).reduce(
+        (sum, seconds) => sum + seconds,
+        0,
+      ),
     async stop() {
       unregister();
       await Promise.all(
@@ -94,7 +104,8 @@ export async function startWorkers(options: WorkerGroupOptions): Promise<WorkerG
 async function waitReady(port: number, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`worker exited with ${child.exitCode} before it was ready (see the worker log)`);
+    if (child.exitCode !== null)
+      throw new Error(`worker exited with ${child.exitCode} before it was ready (see the worker log)`);
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
       (response) => response.ok,
       () => false,

@@ -11,7 +11,12 @@ import { spawn } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { FFMPEG_GLOBAL_ARGS_STDOUT_DATA, safeInputArgs, AUDIO_DEMUXERS } from "../../src/media/ffmpeg.runner.ts";
-import { pcmDecodeOutputArgs, transcodeOutputArgs, type PcmFormat, type TranscodeTarget } from "../../src/processors/audio/transcode-plan.ts";
+import {
+  pcmDecodeOutputArgs,
+  transcodeOutputArgs,
+  type PcmFormat,
+  type TranscodeTarget,
+} from "../../src/processors/audio/transcode-plan.ts";
 import { WaveformAccumulator } from "../../src/processors/audio/waveform-data.ts";
 import { encodeWaveformDat, encodeWaveformJson } from "../../src/processors/audio/waveform-formats.ts";
 import { renderWaveformPng } from "../../src/processors/audio/waveform-image.ts";
@@ -35,28 +40,44 @@ export interface AudioRawRequest {
 
 function ffmpeg(args: string[], onStdout?: (chunk: Buffer) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn("ffmpeg", [...FFMPEG_GLOBAL_ARGS_STDOUT_DATA, ...args], { stdio: ["ignore", onStdout ? "pipe" : "ignore", "pipe"] });
+    const child = spawn("ffmpeg", [...FFMPEG_GLOBAL_ARGS_STDOUT_DATA, ...args], {
+      stdio: ["ignore", onStdout ? "pipe" : "ignore", "pipe"],
+    });
     let stderr = "";
     child.stderr!.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
     if (onStdout) child.stdout!.on("data", onStdout);
     child.once("error", reject);
-    child.once("close", (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited with ${code}: ${stderr}`))));
+    child.once("close", (code) =>
+      code === 0 ? resolve() : reject(new Error(`ffmpeg exited with ${code}: ${stderr}`)),
+    );
   });
 }
 
 async function convert(job: AudioRawJob, outBase: string, audio: AppConfig["audio"]): Promise<void> {
   const input = safeInputArgs(job.file, { demuxers: AUDIO_DEMUXERS, format: job.demuxer });
-  const accumulator = new WaveformAccumulator({ inputChannels: job.pcm.channels, sampleRate: job.pcm.sampleRate, samplesPerPixel: job.samplesPerPixel, splitChannels: audio.waveform.splitChannels });
+  const accumulator = new WaveformAccumulator({
+    inputChannels: job.pcm.channels,
+    sampleRate: job.pcm.sampleRate,
+    samplesPerPixel: job.samplesPerPixel,
+    splitChannels: audio.waveform.splitChannels,
+  });
   await Promise.all([
     ffmpeg([...input, ...pcmDecodeOutputArgs(job.pcm, audio.maxDurationSec)], (chunk) => accumulator.push(chunk)),
-    ...job.targets.map((target) => ffmpeg([...input, ...transcodeOutputArgs(target, `${outBase}_${target.name}`, audio.maxDurationSec)])),
+    ...job.targets.map((target) =>
+      ffmpeg([...input, ...transcodeOutputArgs(target, `${outBase}_${target.name}`, audio.maxDurationSec)]),
+    ),
   ]);
   const data = accumulator.finish();
   const { waveform } = audio;
   await Promise.all([
     writeFile(`${outBase}_waveform.json`, encodeWaveformJson(data, waveform.bits)),
     writeFile(`${outBase}_waveform.dat`, encodeWaveformDat(data, waveform.bits)),
-    renderWaveformPng(data, { width: waveform.imageWidth, height: waveform.imageHeight, color: waveform.color, backgroundColor: waveform.backgroundColor }).then((png) => writeFile(`${outBase}_waveform.png`, png)),
+    renderWaveformPng(data, {
+      width: waveform.imageWidth,
+      height: waveform.imageHeight,
+      color: waveform.color,
+      backgroundColor: waveform.backgroundColor,
+    }).then((png) => writeFile(`${outBase}_waveform.png`, png)),
   ]);
 }
 
@@ -64,7 +85,14 @@ const request = JSON.parse(await readFile(process.argv[2]!, "utf8")) as AudioRaw
 await mkdir(request.outDir, { recursive: true });
 const cpuBefore = await cpuSecondsNow();
 const started = performance.now();
-await runPool(request.jobs, request.concurrency, (job, index) => convert(job, path.join(request.outDir, `${index}-${path.parse(job.file).name}`), request.audio));
+await runPool(request.jobs, request.concurrency, (job, index) =>
+  convert(job, path.join(request.outDir, `${index}-${path.parse(job.file).name}`), request.audio),
+);
 const wallMs = performance.now() - started;
-const result: RawRunResult = { wallMs, items: request.jobs.length, peakRssMiB: await peakRssMiB(), cpuSec: (await cpuSecondsNow()) - cpuBefore };
+const result: RawRunResult = {
+  wallMs,
+  items: request.jobs.length,
+  peakRssMiB: await peakRssMiB(),
+  cpuSec: (await cpuSecondsNow()) - cpuBefore,
+};
 process.stdout.write(`${JSON.stringify(result)}\n`);

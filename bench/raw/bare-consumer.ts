@@ -48,7 +48,14 @@ async function s3Work(message: Message): Promise<void> {
     const file = path.join(scratch, String(fileNumber++));
     const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     await pipeline(object.Body as NodeJS.ReadableStream, createWriteStream(file));
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${key}.result.json`, Body: JSON.stringify({ key, done: true }), ContentType: "application/json" }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: `${key}.result.json`,
+        Body: JSON.stringify({ key, done: true }),
+        ContentType: "application/json",
+      }),
+    );
     await rm(file, { force: true });
   }
 }
@@ -80,7 +87,12 @@ consumer.start();
 const lastDeletedAt = await done;
 const cpuSec = (await cpuSecondsNow()) - cpuBefore;
 consumer.stop();
-const result: RawRunResult = { wallMs: lastDeletedAt - firstReceivedAt!, items: processed, peakRssMiB: await peakRssMiB(), cpuSec };
+const result: RawRunResult = {
+  wallMs: lastDeletedAt - firstReceivedAt!,
+  items: processed,
+  peakRssMiB: await peakRssMiB(),
+  cpuSec,
+};
 process.stdout.write(`${JSON.stringify(result)}\n`);
 sqs.destroy();
 s3.destroy();

@@ -30,7 +30,13 @@ const pdfjs = await import("pdfjs-dist/legacy/build/pdf.mjs");
 const assets = pdfjsAssetDirs(path.dirname(createRequire(import.meta.url).resolve("pdfjs-dist/package.json")));
 const importMs = performance.now() - started;
 
-async function webp(rgba: Uint8ClampedArray, width: number, height: number, targetWidth: number, quality: number): Promise<Buffer> {
+async function webp(
+  rgba: Uint8ClampedArray,
+  width: number,
+  height: number,
+  targetWidth: number,
+  quality: number,
+): Promise<Buffer> {
   return sharp(rgba, { raw: { width, height, channels: 4 } })
     .resize(targetWidth, targetWidth * 4, { fit: "inside", withoutEnlargement: true })
     .flatten({ background: "#ffffff" })
@@ -40,22 +46,38 @@ async function webp(rgba: Uint8ClampedArray, width: number, height: number, targ
 
 async function convert(file: string, outBase: string, request: DocumentRawRequest): Promise<void> {
   const settings = request.document;
-  const task = pdfjs.getDocument(documentInitParams(new Uint8Array(await readFile(file)), assets, settings.maxImagePixels));
+  const task = pdfjs.getDocument(
+    documentInitParams(new Uint8Array(await readFile(file)), assets, settings.maxImagePixels),
+  );
   const doc = await task.promise;
   const encodes: Array<Promise<unknown>> = [];
   const texts: string[] = [];
   for (let pageNumber = 1; pageNumber <= doc.numPages; pageNumber += 1) {
     const page = await doc.getPage(pageNumber);
     if (pageNumber <= Math.max(1, settings.previewPages)) {
-      const widthPx = Math.max(pageNumber === 1 ? settings.thumbWidthPx : 0, pageNumber <= settings.previewPages ? settings.previewWidthPx : 0);
+      const widthPx = Math.max(
+        pageNumber === 1 ? settings.thumbWidthPx : 0,
+        pageNumber <= settings.previewPages ? settings.previewWidthPx : 0,
+      );
       const natural = page.getViewport({ scale: 1 });
       const scale = widthPx / natural.width;
       const viewport = page.getViewport({ scale });
       const canvas = createCanvas(Math.round(viewport.width), Math.round(viewport.height));
-      await page.render({ canvas: canvas as unknown as RenderParameters["canvas"], viewport, background: "#ffffff" }).promise;
+      await page.render({ canvas: canvas as unknown as RenderParameters["canvas"], viewport, background: "#ffffff" })
+        .promise;
       const { data, width, height } = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
-      if (pageNumber === 1) encodes.push(webp(data, width, height, settings.thumbWidthPx, request.webpQuality).then((bytes) => writeFile(`${outBase}_thumb.webp`, bytes)));
-      if (pageNumber <= settings.previewPages) encodes.push(webp(data, width, height, settings.previewWidthPx, request.webpQuality).then((bytes) => writeFile(`${outBase}_page_${pageNumber}.webp`, bytes)));
+      if (pageNumber === 1)
+        encodes.push(
+          webp(data, width, height, settings.thumbWidthPx, request.webpQuality).then((bytes) =>
+            writeFile(`${outBase}_thumb.webp`, bytes),
+          ),
+        );
+      if (pageNumber <= settings.previewPages)
+        encodes.push(
+          webp(data, width, height, settings.previewWidthPx, request.webpQuality).then((bytes) =>
+            writeFile(`${outBase}_page_${pageNumber}.webp`, bytes),
+          ),
+        );
     }
     if (pageNumber <= settings.maxTextPages) {
       const content = await page.getTextContent();
@@ -71,7 +93,15 @@ const request = JSON.parse(await readFile(process.argv[2]!, "utf8")) as Document
 await mkdir(request.outDir, { recursive: true });
 const cpuBefore = await cpuSecondsNow();
 const workStarted = performance.now();
-await runPool(request.files, request.concurrency, (file, index) => convert(file, path.join(request.outDir, `${index}-${path.parse(file).name}`), request));
+await runPool(request.files, request.concurrency, (file, index) =>
+  convert(file, path.join(request.outDir, `${index}-${path.parse(file).name}`), request),
+);
 const wallMs = performance.now() - workStarted;
-const result: RawRunResult = { wallMs, items: request.files.length, peakRssMiB: await peakRssMiB(), cpuSec: (await cpuSecondsNow()) - cpuBefore, detail: { pdfjsImportMs: Math.round(importMs) } };
+const result: RawRunResult = {
+  wallMs,
+  items: request.files.length,
+  peakRssMiB: await peakRssMiB(),
+  cpuSec: (await cpuSecondsNow()) - cpuBefore,
+  detail: { pdfjsImportMs: Math.round(importMs) },
+};
 process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -18,7 +18,13 @@ import path from "node:path";
 import sharp from "sharp";
 import type { OutputInfo, Sharp } from "sharp";
 import type { AppConfig } from "../../src/config/config.ts";
-import { EXTENSION, fitInside, planVariants, pngOptions, type VariantPlan } from "../../src/processors/image/image.plan.ts";
+import {
+  EXTENSION,
+  fitInside,
+  planVariants,
+  pngOptions,
+  type VariantPlan,
+} from "../../src/processors/image/image.plan.ts";
 import { scoreEncodedImage } from "../../src/processors/quality/image-quality.ts";
 import { cpuSecondsNow, peakRssMiB, runPool, type RawRunResult } from "./raw-common.ts";
 
@@ -43,7 +49,11 @@ export interface VariantCost {
 
 /** Only the layout: toBuffer's `info` says `premultiplied: true` after a resize, which the buffer is not. */
 type RawImage = { data: Buffer; info: { width: number; height: number; channels: 1 | 2 | 3 | 4 } };
-const rawLayout = (info: OutputInfo): RawImage["info"] => ({ width: info.width, height: info.height, channels: info.channels as RawImage["info"]["channels"] });
+const rawLayout = (info: OutputInfo): RawImage["info"] => ({
+  width: info.width,
+  height: info.height,
+  channels: info.channels as RawImage["info"]["channels"],
+});
 
 /**
  * The encoder settings of `encode()` in src/processors/image.processor.ts, copied (the processor
@@ -54,7 +64,12 @@ const rawLayout = (info: OutputInfo): RawImage["info"] => ({ width: info.width, 
 function withFormat(pipeline: Sharp, plan: VariantPlan, image: AppConfig["image"]): Sharp {
   switch (plan.format) {
     case "jpeg":
-      return pipeline.jpeg({ quality: image.jpegQuality, mozjpeg: true, progressive: true, chromaSubsampling: image.jpegChromaSubsampling });
+      return pipeline.jpeg({
+        quality: image.jpegQuality,
+        mozjpeg: true,
+        progressive: true,
+        chromaSubsampling: image.jpegChromaSubsampling,
+      });
     case "png":
       return pipeline.png(pngOptions(plan.palette));
     case "webp":
@@ -68,7 +83,17 @@ function withFormat(pipeline: Sharp, plan: VariantPlan, image: AppConfig["image"
 
 async function sharedDecode(file: string, outBase: string, image: AppConfig["image"]): Promise<void> {
   const header = await sharp(file).metadata();
-  const plans = planVariants({ format: header.format ?? "jpeg", width: header.width ?? 0, height: header.height ?? 0, pages: header.pages ?? 1, hasAlpha: header.hasAlpha ?? false, isPalette: header.isPalette ?? false }, image);
+  const plans = planVariants(
+    {
+      format: header.format ?? "jpeg",
+      width: header.width ?? 0,
+      height: header.height ?? 0,
+      pages: header.pages ?? 1,
+      hasAlpha: header.hasAlpha ?? false,
+      isPalette: header.isPalette ?? false,
+    },
+    image,
+  );
   const { data, info } = await sharp(file, { limitInputPixels: image.maxPixels, sequentialRead: true })
     .autoOrient()
     .resize(image.webMaxDimension, image.webMaxDimension, { fit: "inside", withoutEnlargement: true })
@@ -76,16 +101,31 @@ async function sharedDecode(file: string, outBase: string, image: AppConfig["ima
     .raw()
     .toBuffer({ resolveWithObject: true });
   const web: RawImage = { data, info: rawLayout(info) };
-  await Promise.all(plans.map((plan) => encodePlan(plan, file, web, image).toFile(`${outBase}_${plan.variant}.${EXTENSION[plan.format]}`)));
+  await Promise.all(
+    plans.map((plan) =>
+      encodePlan(plan, file, web, image).toFile(`${outBase}_${plan.variant}.${EXTENSION[plan.format]}`),
+    ),
+  );
 }
 
 async function perVariant(file: string, outBase: string, image: AppConfig["image"]): Promise<void> {
   const header = await sharp(file).metadata();
-  const plans = planVariants({ format: header.format ?? "jpeg", width: header.width ?? 0, height: header.height ?? 0, pages: header.pages ?? 1, hasAlpha: header.hasAlpha ?? false, isPalette: header.isPalette ?? false }, image);
+  const plans = planVariants(
+    {
+      format: header.format ?? "jpeg",
+      width: header.width ?? 0,
+      height: header.height ?? 0,
+      pages: header.pages ?? 1,
+      hasAlpha: header.hasAlpha ?? false,
+      isPalette: header.isPalette ?? false,
+    },
+    image,
+  );
   await Promise.all(
     plans.map((plan) => {
       let pipeline = sharp(file, { limitInputPixels: image.maxPixels }).autoOrient();
-      if (plan.maxDimension !== undefined) pipeline = pipeline.resize(plan.maxDimension, plan.maxDimension, { fit: "inside", withoutEnlargement: true });
+      if (plan.maxDimension !== undefined)
+        pipeline = pipeline.resize(plan.maxDimension, plan.maxDimension, { fit: "inside", withoutEnlargement: true });
       if (plan.variant === "optimized") pipeline = pipeline.keepIccProfile();
       return withFormat(pipeline, plan, image).toFile(`${outBase}_${plan.variant}.${EXTENSION[plan.format]}`);
     }),
@@ -95,25 +135,56 @@ async function perVariant(file: string, outBase: string, image: AppConfig["image
 /** The PNG settings of the optimized original before issue 20: sharp's `effort` quantised every PNG to a palette. */
 const PNG_BEFORE_ISSUE_20 = { compressionLevel: 9, adaptiveFiltering: true, effort: 7 } as const;
 
-async function variantCosts(file: string, image: AppConfig["image"], ssimulacra2Binary: string | undefined, workDir: string): Promise<VariantCost[]> {
+async function variantCosts(
+  file: string,
+  image: AppConfig["image"],
+  ssimulacra2Binary: string | undefined,
+  workDir: string,
+): Promise<VariantCost[]> {
   const rows: VariantCost[] = [];
   const header = await sharp(file).metadata();
-  const plans = planVariants({ format: header.format ?? "jpeg", width: header.width ?? 0, height: header.height ?? 0, pages: header.pages ?? 1, hasAlpha: header.hasAlpha ?? false, isPalette: header.isPalette ?? false }, image);
+  const plans = planVariants(
+    {
+      format: header.format ?? "jpeg",
+      width: header.width ?? 0,
+      height: header.height ?? 0,
+      pages: header.pages ?? 1,
+      hasAlpha: header.hasAlpha ?? false,
+      isPalette: header.isPalette ?? false,
+    },
+    image,
+  );
   const full = () => sharp(file, { limitInputPixels: image.maxPixels, sequentialRead: true }).autoOrient();
   let started = await cpuSecondsNow();
-  const { data, info } = await full().resize(image.webMaxDimension, image.webMaxDimension, { fit: "inside", withoutEnlargement: true }).toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await full()
+    .resize(image.webMaxDimension, image.webMaxDimension, { fit: "inside", withoutEnlargement: true })
+    .toColourspace("srgb")
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   const web: RawImage = { data, info: rawLayout(info) };
   rows.push({ file, step: "decode to the web size", cpuSec: (await cpuSecondsNow()) - started });
   const steps = plans.map((plan) => ({ step: plan.variant, plan, make: () => encodePlan(plan, file, web, image) }));
   const optimizedPlan = plans.find((plan) => plan.variant === "optimized");
-  if (optimizedPlan?.format === "png") steps.push({ step: "optimized, 256-colour palette (before issue 20)", plan: optimizedPlan, make: () => full().keepIccProfile().png(PNG_BEFORE_ISSUE_20) });
+  if (optimizedPlan?.format === "png")
+    steps.push({
+      step: "optimized, 256-colour palette (before issue 20)",
+      plan: optimizedPlan,
+      make: () => full().keepIccProfile().png(PNG_BEFORE_ISSUE_20),
+    });
   for (const { step, plan, make } of steps) {
     started = await cpuSecondsNow();
     const encoded = await make().toBuffer();
     const row: VariantCost = { file, step, cpuSec: (await cpuSecondsNow()) - started, bytes: encoded.length };
     if (ssimulacra2Binary) {
       const reference = plan.source === "web" ? sharp(web.data, { raw: web.info }) : full();
-      row.ssimulacra2 = (await scoreEncodedImage(reference, encoded, { metrics: ["ssimulacra2"], workDir, name: `cost-${rows.length}`, ssimulacra2Binary })).ssimulacra2;
+      row.ssimulacra2 = (
+        await scoreEncodedImage(reference, encoded, {
+          metrics: ["ssimulacra2"],
+          workDir,
+          name: `cost-${rows.length}`,
+          ssimulacra2Binary,
+        })
+      ).ssimulacra2;
     }
     rows.push(row);
   }
@@ -125,7 +196,8 @@ function encodePlan(plan: VariantPlan, file: string, web: RawImage, image: AppCo
   if (plan.source === "web") {
     pipeline = sharp(web.data, { raw: web.info });
     const target = fitInside(web.info.width, web.info.height, plan.maxDimension);
-    if (target.width !== web.info.width || target.height !== web.info.height) pipeline = pipeline.resize(target.width, target.height);
+    if (target.width !== web.info.width || target.height !== web.info.height)
+      pipeline = pipeline.resize(target.width, target.height);
   } else {
     pipeline = sharp(file, { limitInputPixels: image.maxPixels, sequentialRead: true }).autoOrient().keepIccProfile();
   }
@@ -139,11 +211,20 @@ const started = performance.now();
 const costs: VariantCost[] = [];
 if (request.mode === "variant-costs") {
   // One file and one step at a time, so each step's CPU is its own.
-  for (const file of request.files) costs.push(...(await variantCosts(file, request.image, request.ssimulacra2Binary, request.outDir)));
+  for (const file of request.files)
+    costs.push(...(await variantCosts(file, request.image, request.ssimulacra2Binary, request.outDir)));
 } else {
   const convert = request.mode === "shared-decode" ? sharedDecode : perVariant;
-  await runPool(request.files, request.concurrency, (file, index) => convert(file, path.join(request.outDir, `${index}-${path.parse(file).name}`), request.image));
+  await runPool(request.files, request.concurrency, (file, index) =>
+    convert(file, path.join(request.outDir, `${index}-${path.parse(file).name}`), request.image),
+  );
 }
 const wallMs = performance.now() - started;
-const result: RawRunResult = { wallMs, items: request.files.length, peakRssMiB: await peakRssMiB(), cpuSec: (await cpuSecondsNow()) - cpuBefore, ...(costs.length > 0 ? { detail: { costs } } : {}) };
+const result: RawRunResult = {
+  wallMs,
+  items: request.files.length,
+  peakRssMiB: await peakRssMiB(),
+  cpuSec: (await cpuSecondsNow()) - cpuBefore,
+  ...(costs.length > 0 ? { detail: { costs } } : {}),
+};
 process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -46,7 +46,12 @@ export interface QualityEncodeResult {
 function withFormat(pipeline: Sharp, spec: QualityEncodeSpec): Sharp {
   switch (spec.format) {
     case "jpeg":
-      return pipeline.jpeg({ quality: spec.quality, mozjpeg: true, progressive: true, chromaSubsampling: spec.chromaSubsampling ?? "4:2:0" });
+      return pipeline.jpeg({
+        quality: spec.quality,
+        mozjpeg: true,
+        progressive: true,
+        chromaSubsampling: spec.chromaSubsampling ?? "4:2:0",
+      });
     case "webp":
       return pipeline.webp({ quality: spec.quality, effort: 4, smartSubsample: true });
     case "avif":
@@ -69,7 +74,12 @@ const cpuStart = cpuSeconds();
 for (const spec of request.encodes) {
   let web = webDecodes.get(spec.input);
   if (!web && spec.maxDimension !== undefined) {
-    const { data, info } = await sharp(spec.input).autoOrient().resize(request.webMaxDimension, request.webMaxDimension, { fit: "inside", withoutEnlargement: true }).toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(spec.input)
+      .autoOrient()
+      .resize(request.webMaxDimension, request.webMaxDimension, { fit: "inside", withoutEnlargement: true })
+      .toColourspace("srgb")
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     web = { data, info: info as RawImage["info"] };
     webDecodes.set(spec.input, web);
   }
@@ -78,7 +88,8 @@ for (const spec of request.encodes) {
   if (spec.maxDimension !== undefined && web) {
     pipeline = sharp(web.data, { raw: web.info });
     const target = fitInside(web.info.width, web.info.height, spec.maxDimension);
-    if (target.width !== web.info.width || target.height !== web.info.height) pipeline = pipeline.resize(target.width, target.height);
+    if (target.width !== web.info.width || target.height !== web.info.height)
+      pipeline = pipeline.resize(target.width, target.height);
   } else {
     pipeline = sharp(spec.input, { sequentialRead: true }).autoOrient();
   }
@@ -88,5 +99,11 @@ for (const spec of request.encodes) {
   await writeFile(file, data);
   results.push({ id: spec.id, file, bytes: data.length, cpuSec, width: info.width, height: info.height });
 }
-const result: RawRunResult = { wallMs: performance.now() - started, items: results.length, peakRssMiB: await peakRssMiB(), cpuSec: cpuSeconds() - cpuStart, detail: { results } };
+const result: RawRunResult = {
+  wallMs: performance.now() - started,
+  items: results.length,
+  peakRssMiB: await peakRssMiB(),
+  cpuSec: cpuSeconds() - cpuStart,
+  detail: { results },
+};
 process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -13,7 +13,11 @@ export interface RawRunResult {
 }
 
 /** Runs `work` over `items` with at most `concurrency` at once (the worker's MEDIA_PROCESSOR_CONCURRENCY). */
-export async function runPool<T>(items: readonly T[], concurrency: number, work: (item: T, index: number) => Promise<unknown>): Promise<void> {
+export async function runPool<T>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T, index: number) => Promise<unknown>,
+): Promise<void> {
   let next = 0;
   const lane = async () => {
     while (next < items.length) {

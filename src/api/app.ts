@@ -40,7 +40,10 @@ export function createApiApp(deps: ApiDeps): Express {
   const playbackFirst = deps.config.api.playbackPublic || deps.config.api.delivery.signingKeys.length > 0;
   if (playbackFirst) app.use(media.playback);
   app.use("/api", bearerAuth(deps.config.api.tokens));
-  app.use("/api", express.json({ limit: deps.config.api.bodyLimitBytes, type: ["application/json", "application/*+json"] }));
+  app.use(
+    "/api",
+    express.json({ limit: deps.config.api.bodyLimitBytes, type: ["application/json", "application/*+json"] }),
+  );
   // Before the routes: /api/media/jobs/stats must answer POST with 405, not reach POST /jobs/:id.
   for (const [path, methods] of allowedMethods()) app.all(path, methodGuard(methods));
   app.get("/api/openapi.json", (_request, response) => {
@@ -74,18 +77,38 @@ function methodGuard(methods: string[]): RequestHandler {
       response.status(204).end();
       return;
     }
-    next(new HttpProblem(405, "method-not-allowed", `${request.method} is not served here; allowed: ${allow}`, {}, { allow }));
+    next(
+      new HttpProblem(
+        405,
+        "method-not-allowed",
+        `${request.method} is not served here; allowed: ${allow}`,
+        {},
+        { allow },
+      ),
+    );
   };
 }
 
-const redisUnavailable = () => new HttpProblem(503, "dependency-unavailable", "Redis is not connected; try again", { dependency: "redis" }, { "retry-after": "5" });
+const redisUnavailable = () =>
+  new HttpProblem(
+    503,
+    "dependency-unavailable",
+    "Redis is not connected; try again",
+    { dependency: "redis" },
+    { "retry-after": "5" },
+  );
 
 /** One line per request at debug, failures at warn; never the Authorization header or the query. */
 function requestLog(deps: ApiDeps): RequestHandler {
   return (request, response, next) => {
     const started = process.hrtime.bigint();
     response.on("finish", () => {
-      const fields = { method: request.method, path: request.path, status: response.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 };
+      const fields = {
+        method: request.method,
+        path: request.path,
+        status: response.statusCode,
+        ms: Number(process.hrtime.bigint() - started) / 1e6,
+      };
       // A red readiness probe is an answer, not a failure of the API; the probe says why.
       if (response.statusCode >= 500 && request.path !== "/readyz") deps.logger.warn(fields, "request failed");
       else deps.logger.debug(fields, "request");

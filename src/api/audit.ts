@@ -8,7 +8,17 @@ import type { Principal } from "./auth.ts";
  * target) and, on the jobs it touches, a timeline entry naming the token id (`by`).
  */
 export function audit(logger: Logger, principal: Principal, action: string, detail: Record<string, unknown>): void {
-  logger.info({ audit: true, by: principal.id, scope: principal.scope, ...(principal.tenant ? { tenant: principal.tenant } : {}), action, ...detail }, `audit: ${action}`);
+  logger.info(
+    {
+      audit: true,
+      by: principal.id,
+      scope: principal.scope,
+      ...(principal.tenant ? { tenant: principal.tenant } : {}),
+      action,
+      ...detail,
+    },
+    `audit: ${action}`,
+  );
 }
 
 /** What a job's timeline records about who changed it. */

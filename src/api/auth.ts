@@ -28,7 +28,10 @@ const ANONYMOUS: Principal = { id: "anonymous", scope: "admin", tenant: undefine
 
 /** Authenticates everything it is mounted on; with no tokens (API_INSECURE_NO_AUTH) everyone is the admin `anonymous`. */
 export function bearerAuth(tokens: readonly ApiTokenSpec[]): RequestHandler {
-  const known = tokens.map((spec) => ({ principal: { id: spec.id, scope: spec.scope, tenant: spec.tenant } satisfies Principal, digest: Buffer.from(spec.sha256, "hex") }));
+  const known = tokens.map((spec) => ({
+    principal: { id: spec.id, scope: spec.scope, tenant: spec.tenant } satisfies Principal,
+    digest: Buffer.from(spec.sha256, "hex"),
+  }));
   return (request, response, next) => {
     if (known.length === 0) {
       response.locals.principal = ANONYMOUS;
@@ -48,7 +51,13 @@ export function bearerAuth(tokens: readonly ApiTokenSpec[]): RequestHandler {
       if (timingSafeEqual(presented, candidate.digest) && match) found = candidate.principal;
     }
     if (!found) {
-      next(unauthorized("invalid-token", "the bearer token is not valid", 'Bearer realm="media-processor", error="invalid_token"'));
+      next(
+        unauthorized(
+          "invalid-token",
+          "the bearer token is not valid",
+          'Bearer realm="media-processor", error="invalid_token"',
+        ),
+      );
       return;
     }
     response.locals.principal = found;
@@ -63,16 +72,26 @@ export function principalOf(response: Response): Principal {
 /** Throws 403 unless the principal's scope includes `needed`. */
 export function requireScope(principal: Principal, needed: Scope): void {
   if (SCOPES.indexOf(principal.scope) < SCOPES.indexOf(needed)) {
-    throw new HttpProblem(403, "insufficient-scope", `this needs a token with scope ${needed}; token ${principal.id} has ${principal.scope}`, { requiredScope: needed }, {
-      "www-authenticate": `Bearer realm="media-processor", error="insufficient_scope", scope="${needed}"`,
-    });
+    throw new HttpProblem(
+      403,
+      "insufficient-scope",
+      `this needs a token with scope ${needed}; token ${principal.id} has ${principal.scope}`,
+      { requiredScope: needed },
+      {
+        "www-authenticate": `Bearer realm="media-processor", error="insufficient_scope", scope="${needed}"`,
+      },
+    );
   }
 }
 
 /** Throws 403 for a tenant-limited token: fleet-wide views and actions are not a tenant's. */
 export function requireFleetToken(principal: Principal): void {
   if (principal.tenant !== undefined) {
-    throw new HttpProblem(403, "tenant-scoped-token", `token ${principal.id} is limited to tenant ${principal.tenant}; this view covers the whole fleet`);
+    throw new HttpProblem(
+      403,
+      "tenant-scoped-token",
+      `token ${principal.id} is limited to tenant ${principal.tenant}; this view covers the whole fleet`,
+    );
   }
 }
 

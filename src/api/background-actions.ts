@@ -60,16 +60,32 @@ export class ActionStore {
     work: (report: (progress: Record<string, unknown>) => void) => Promise<Record<string, unknown>>,
   ): Promise<ActionRecord> {
     const now = new Date().toISOString();
-    const record: ActionRecord = { id: randomBytes(16).toString("hex"), kind, state: "running", by: principal.id, ...(principal.tenant ? { tenant: principal.tenant } : {}), request, progress: {}, createdAt: now, updatedAt: now };
+    const record: ActionRecord = {
+      id: randomBytes(16).toString("hex"),
+      kind,
+      state: "running",
+      by: principal.id,
+      ...(principal.tenant ? { tenant: principal.tenant } : {}),
+      request,
+      progress: {},
+      createdAt: now,
+      updatedAt: now,
+    };
     await this.save(record);
-    await this.redis.multi().zadd(this.key("actions"), Date.now(), record.id).zremrangebyrank(this.key("actions"), 0, -ACTIONS_KEPT - 1).exec();
+    await this.redis
+      .multi()
+      .zadd(this.key("actions"), Date.now(), record.id)
+      .zremrangebyrank(this.key("actions"), 0, -ACTIONS_KEPT - 1)
+      .exec();
     audit(this.logger, principal, kind, { actionId: record.id, request });
     let latest: Record<string, unknown> = {};
     let writing: Promise<unknown> = Promise.resolve();
     const write = () => {
       record.progress = latest;
       record.updatedAt = new Date().toISOString();
-      writing = writing.then(() => this.save(record)).catch((error: unknown) => this.logger.warn({ err: error, actionId: record.id }, "action progress not saved"));
+      writing = writing
+        .then(() => this.save(record))
+        .catch((error: unknown) => this.logger.warn({ err: error, actionId: record.id }, "action progress not saved"));
     };
     const heartbeat = setInterval(write, HEARTBEAT_MS);
     heartbeat.unref();
@@ -89,7 +105,10 @@ export class ActionStore {
         record.finishedAt = new Date().toISOString();
         write();
         await writing;
-        this.logger.info({ actionId: record.id, kind, state: record.state, progress: summarise(latest) }, "background action finished");
+        this.logger.info(
+          { actionId: record.id, kind, state: record.state, progress: summarise(latest) },
+          "background action finished",
+        );
       }
     })();
     return record;
@@ -105,7 +124,9 @@ export class ActionStore {
     const ids = await this.redis.zrevrange(this.key("actions"), 0, limit - 1);
     if (ids.length === 0) return [];
     const texts = await this.redis.mget(ids.map((id) => this.key("action", id)));
-    return texts.filter((text): text is string => text !== null).map((text) => withLiveness(JSON.parse(text) as ActionRecord));
+    return texts
+      .filter((text): text is string => text !== null)
+      .map((text) => withLiveness(JSON.parse(text) as ActionRecord));
   }
 
   private async save(record: ActionRecord): Promise<void> {
@@ -118,11 +139,14 @@ export class ActionStore {
 }
 
 function withLiveness(record: ActionRecord): ActionRecord {
-  if (record.state === "running" && Date.now() - Date.parse(record.updatedAt) > ABANDONED_AFTER_MS) return { ...record, state: "abandoned" };
+  if (record.state === "running" && Date.now() - Date.parse(record.updatedAt) > ABANDONED_AFTER_MS)
+    return { ...record, state: "abandoned" };
   return record;
 }
 
 /** Counters only, for the log line (lists of jobs stay in the record). */
 function summarise(progress: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(progress).filter(([, value]) => typeof value === "number" || typeof value === "boolean"));
+  return Object.fromEntries(
+    Object.entries(progress).filter(([, value]) => typeof value === "number" || typeof value === "boolean"),
+  );
 }

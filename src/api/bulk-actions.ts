@@ -29,20 +29,35 @@ export interface BulkProgress {
 
 const PAGE = 200;
 
-export async function runBulkAction(store: JobStore, actions: JobActions, request: BulkRequest, principal: Principal, report: (progress: BulkProgress) => void): Promise<BulkProgress> {
+export async function runBulkAction(
+  store: JobStore,
+  actions: JobActions,
+  request: BulkRequest,
+  principal: Principal,
+  report: (progress: BulkProgress) => void,
+): Promise<BulkProgress> {
   const progress: BulkProgress = { matched: 0, done: 0, skipped: 0, failed: 0, errors: [], complete: false };
   let cursor: ListCursor | undefined;
   while (progress.matched < request.maxJobs) {
-    const page = await store.list({ ...request.filter, limit: Math.min(PAGE, request.maxJobs - progress.matched), ...(cursor ? { cursor } : {}) });
+    const page = await store.list({
+      ...request.filter,
+      limit: Math.min(PAGE, request.maxJobs - progress.matched),
+      ...(cursor ? { cursor } : {}),
+    });
     for (const job of page.jobs) {
       progress.matched += 1;
       try {
-        const outcome = request.action === "retry" ? await actions.retry(job.id, request.force, principal, "bulk") : await actions.cancel(job.id, principal, "bulk");
-        if (outcome.kind === "requeued" || outcome.kind === "cancelled" || outcome.kind === "cancel-requested") progress.done += 1;
+        const outcome =
+          request.action === "retry"
+            ? await actions.retry(job.id, request.force, principal, "bulk")
+            : await actions.cancel(job.id, principal, "bulk");
+        if (outcome.kind === "requeued" || outcome.kind === "cancelled" || outcome.kind === "cancel-requested")
+          progress.done += 1;
         else progress.skipped += 1;
       } catch (error) {
         progress.failed += 1;
-        if (progress.errors.length < 20) progress.errors.push({ jobId: job.id, message: error instanceof Error ? error.message : String(error) });
+        if (progress.errors.length < 20)
+          progress.errors.push({ jobId: job.id, message: error instanceof Error ? error.message : String(error) });
       }
     }
     report(progress);

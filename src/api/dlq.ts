@@ -110,7 +110,11 @@ export class DeadLetterQueue {
    * failed job a message names is requeued first (a worker drops deliveries of failed jobs as
    * duplicates), recorded with who asked; jobs in another state get a timeline entry only.
    */
-  async redrive(request: RedriveRequest, principal: Principal, report: (progress: RedriveProgress) => void): Promise<RedriveProgress> {
+  async redrive(
+    request: RedriveRequest,
+    principal: Principal,
+    report: (progress: RedriveProgress) => void,
+  ): Promise<RedriveProgress> {
     const progress: RedriveProgress = { scanned: 0, moved: 0, skipped: 0, notEvents: [], jobs: [], complete: false };
     const held: Message[] = [];
     const seen = new Set<string>();
@@ -131,7 +135,10 @@ export class DeadLetterQueue {
           }
           seen.add(id);
           progress.scanned += 1;
-          const outcome = progress.moved < request.maxMessages ? await this.redriveOne(message, request, wanted, principal, progress) : "skip";
+          const outcome =
+            progress.moved < request.maxMessages
+              ? await this.redriveOne(message, request, wanted, principal, progress)
+              : "skip";
           if (outcome !== "gone") held.push(message);
           if (outcome === "skip") progress.skipped += 1;
         }
@@ -144,12 +151,21 @@ export class DeadLetterQueue {
     } finally {
       await this.release(held);
     }
-    this.deps.logger.info({ moved: progress.moved, scanned: progress.scanned, notEvents: progress.notEvents.length, by: principal.id }, "DLQ redrive");
+    this.deps.logger.info(
+      { moved: progress.moved, scanned: progress.scanned, notEvents: progress.notEvents.length, by: principal.id },
+      "DLQ redrive",
+    );
     return progress;
   }
 
   /** `gone`: moved or dropped (deleted from the DLQ); `skip`: left there; `kept`: left there on purpose (not an event). */
-  private async redriveOne(message: Message, request: RedriveRequest, wanted: Set<string> | undefined, principal: Principal, progress: RedriveProgress): Promise<"gone" | "skip" | "kept"> {
+  private async redriveOne(
+    message: Message,
+    request: RedriveRequest,
+    wanted: Set<string> | undefined,
+    principal: Principal,
+    progress: RedriveProgress,
+  ): Promise<"gone" | "skip" | "kept"> {
     const { store } = this.deps;
     if (wanted && !wanted.has(message.MessageId ?? "")) return "skip";
     const described = await this.describe(message);
@@ -158,7 +174,13 @@ export class DeadLetterQueue {
       if (request.filter && !wanted) return "skip";
       const drop = request.dropNonEvents === true;
       if (drop) await this.delete(message);
-      if (progress.notEvents.length < PROGRESS_LIST_CAP) progress.notEvents.push({ messageId: described.messageId, reason: described.body.reason, preview: described.body.preview, dropped: drop });
+      if (progress.notEvents.length < PROGRESS_LIST_CAP)
+        progress.notEvents.push({
+          messageId: described.messageId,
+          reason: described.body.reason,
+          preview: described.body.preview,
+          dropped: drop,
+        });
       return drop ? "gone" : "kept";
     }
     if (!matches(described, request.filter)) return "skip";
@@ -176,28 +198,59 @@ export class DeadLetterQueue {
     } catch (error) {
       // The message stays in the DLQ (held, released at the end); its jobs go back to failed.
       for (const id of requeued) {
-        await store.failQueued(id, enqueueFailure("the DLQ redrive could not send the message to the media queue")).catch(() => undefined);
+        await store
+          .failQueued(id, enqueueFailure("the DLQ redrive could not send the message to the media queue"))
+          .catch(() => undefined);
         await this.deps.actions.publishFailure(id);
       }
       throw error;
     }
     // Sent but not deleted: it comes back to the DLQ later and a second redrive sends a duplicate, which workers drop.
-    await this.delete(message).catch((error: unknown) => this.deps.logger.warn({ err: error, messageId: message.MessageId }, "redriven message could not be deleted from the DLQ"));
+    await this.delete(message).catch((error: unknown) =>
+      this.deps.logger.warn(
+        { err: error, messageId: message.MessageId },
+        "redriven message could not be deleted from the DLQ",
+      ),
+    );
     progress.moved += 1;
     return "gone";
   }
 
   private async describe(message: Message): Promise<DlqMessage> {
     const sent = Number(message.Attributes?.SentTimestamp);
-    const base = { messageId: message.MessageId ?? "", sentAt: Number.isFinite(sent) && sent > 0 ? new Date(sent).toISOString() : null, receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 0) };
+    const base = {
+      messageId: message.MessageId ?? "",
+      sentAt: Number.isFinite(sent) && sent > 0 ? new Date(sent).toISOString() : null,
+      receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 0),
+    };
     const parsed = parseMessageBody(message.Body, this.deps.parseRules);
-    if (parsed.kind === "invalid") return { ...base, body: { kind: "not-an-event", reason: parsed.reason, preview: (message.Body ?? "").slice(0, 200) }, objects: [] };
-    if (parsed.refs.length === 0) return { ...base, body: { kind: "not-an-event", reason: parsed.dropped.map((dropped) => dropped.reason).join(",") || "no-objects", preview: (message.Body ?? "").slice(0, 200) }, objects: [] };
+    if (parsed.kind === "invalid")
+      return {
+        ...base,
+        body: { kind: "not-an-event", reason: parsed.reason, preview: (message.Body ?? "").slice(0, 200) },
+        objects: [],
+      };
+    if (parsed.refs.length === 0)
+      return {
+        ...base,
+        body: {
+          kind: "not-an-event",
+          reason: parsed.dropped.map((dropped) => dropped.reason).join(",") || "no-objects",
+          preview: (message.Body ?? "").slice(0, 200),
+        },
+        objects: [],
+      };
     const objects = await Promise.all(
       parsed.refs.map(async (ref): Promise<DlqObject> => {
         const jobId = jobIdOfRef(ref);
         const job = await this.deps.store.summary(jobId);
-        return { bucket: ref.bucket, key: ref.key, jobId, tenantId: this.deps.ownerOf(ref.key).tenantId, job: job ? { status: job.status, attempts: job.attempts, error: job.error ?? null } : null };
+        return {
+          bucket: ref.bucket,
+          key: ref.key,
+          jobId,
+          tenantId: this.deps.ownerOf(ref.key).tenantId,
+          job: job ? { status: job.status, attempts: job.attempts, error: job.error ?? null } : null,
+        };
       }),
     );
     return { ...base, body: { kind: "event" }, objects };
@@ -222,7 +275,9 @@ export class DeadLetterQueue {
 
   private async delete(message: Message): Promise<void> {
     try {
-      await this.deps.sqs.send(new DeleteMessageCommand({ QueueUrl: this.deps.dlqUrl, ReceiptHandle: message.ReceiptHandle }));
+      await this.deps.sqs.send(
+        new DeleteMessageCommand({ QueueUrl: this.deps.dlqUrl, ReceiptHandle: message.ReceiptHandle }),
+      );
     } catch (error) {
       throw fromAwsError(error, "sqs:deleteMessage");
     }
@@ -233,8 +288,22 @@ export class DeadLetterQueue {
     for (let start = 0; start < messages.length; start += 10) {
       const batch = messages.slice(start, start + 10);
       await this.deps.sqs
-        .send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: this.deps.dlqUrl, Entries: batch.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle, VisibilityTimeout: 0 })) }))
-        .catch((error: unknown) => this.deps.logger.warn({ err: error, count: batch.length }, "DLQ messages not released; they reappear after their hold"));
+        .send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: this.deps.dlqUrl,
+            Entries: batch.map((message, index) => ({
+              Id: String(index),
+              ReceiptHandle: message.ReceiptHandle,
+              VisibilityTimeout: 0,
+            })),
+          }),
+        )
+        .catch((error: unknown) =>
+          this.deps.logger.warn(
+            { err: error, count: batch.length },
+            "DLQ messages not released; they reappear after their hold",
+          ),
+        );
     }
   }
 }

@@ -23,7 +23,13 @@ export interface DurationStats {
   p95Ms: number;
 }
 
-export const emptyHistogram = (): DurationHistogram => ({ count: 0, sumMs: 0, minMs: Number.POSITIVE_INFINITY, maxMs: 0, buckets: new Array<number>(DURATION_BUCKET_BOUNDS_MS.length + 1).fill(0) });
+export const emptyHistogram = (): DurationHistogram => ({
+  count: 0,
+  sumMs: 0,
+  minMs: Number.POSITIVE_INFINITY,
+  maxMs: 0,
+  buckets: new Array<number>(DURATION_BUCKET_BOUNDS_MS.length + 1).fill(0),
+});
 
 /** Adds the `{name}:…` fields of one counter bucket to `into`. */
 export function addHistogram(into: DurationHistogram, counts: CounterBucket["counts"], name: string): void {
@@ -33,7 +39,8 @@ export function addHistogram(into: DurationHistogram, counts: CounterBucket["cou
   into.sumMs += counts[`${name}:sum`] ?? 0;
   into.minMs = Math.min(into.minMs, counts[`${name}:min`] ?? Number.POSITIVE_INFINITY);
   into.maxMs = Math.max(into.maxMs, counts[`${name}:max`] ?? 0);
-  for (let index = 0; index < into.buckets.length; index += 1) into.buckets[index]! += counts[`${name}:b${index + 1}`] ?? 0;
+  for (let index = 0; index < into.buckets.length; index += 1)
+    into.buckets[index]! += counts[`${name}:b${index + 1}`] ?? 0;
 }
 
 /** The value at quantile q (0..1) by nearest rank over the histogram, interpolated within its bucket. */

@@ -23,7 +23,11 @@ const routeFor = (file: string) => `hls?file=${encodeURIComponent(file)}`;
  * to the hls route, relative to the playlist's own URL. A URI that would leave the job's folder
  * is dropped with its line: our playlists never hold one, and the route would refuse it anyway.
  */
-export function rewritePlaylist(text: string, playlistFile: string, route: (file: string) => string = routeFor): string {
+export function rewritePlaylist(
+  text: string,
+  playlistFile: string,
+  route: (file: string) => string = routeFor,
+): string {
   const lines = text.split(/\r?\n/);
   const out: string[] = [];
   for (const line of lines) {

@@ -55,7 +55,8 @@ export type CancelOutcome =
   | { kind: "cancel-requested"; job: JobRecord };
 
 /** Statuses a retry may start from; a completed job only with `force`. */
-export const retryableStatuses = (force: boolean): JobStatus[] => (force ? ["failed", "cancelled", "completed"] : ["failed", "cancelled"]);
+export const retryableStatuses = (force: boolean): JobStatus[] =>
+  force ? ["failed", "cancelled", "completed"] : ["failed", "cancelled"];
 
 export class JobActions {
   private readonly deps: JobActionsDeps;
@@ -80,7 +81,14 @@ export class JobActions {
       const source = jobSourceOf(ref);
       const id = jobIdFor(source);
       const owner = this.deps.ownerOf(ref.key);
-      const { created, status } = await this.deps.store.enqueue({ id, source, tenantId: owner.tenantId, userId: owner.userId, via: "api", by: principal.id });
+      const { created, status } = await this.deps.store.enqueue({
+        id,
+        source,
+        tenantId: owner.tenantId,
+        userId: owner.userId,
+        via: "api",
+        by: principal.id,
+      });
       jobs.push({ id, bucket: ref.bucket, key: ref.key, status, created });
     }
     audit(this.deps.logger, principal, "enqueue", { messageId, jobs: jobs.map((job) => job.id) });
@@ -98,7 +106,13 @@ export class JobActions {
     if (!job || !canSeeTenant(principal, job.tenantId)) return { kind: "missing" };
     const from = retryableStatuses(force);
     if (!from.includes(job.status)) return { kind: "conflict", status: job.status, detail: retryRefusal(job.status) };
-    if (!(await store.requeue(id, from, { ...actorOf(principal, via), previousStatus: job.status, ...(force ? { force: true } : {}) }))) {
+    if (
+      !(await store.requeue(id, from, {
+        ...actorOf(principal, via),
+        previousStatus: job.status,
+        ...(force ? { force: true } : {}),
+      }))
+    ) {
       const now = await store.get(id);
       if (!now) return { kind: "missing" };
       return { kind: "conflict", status: now.status, detail: retryRefusal(now.status) };
@@ -107,7 +121,9 @@ export class JobActions {
     try {
       messageId = await this.send(this.deps.queueUrl, buildS3Notification([job.source]));
     } catch (error) {
-      await store.failQueued(id, enqueueFailure("the retry's message could not be sent to the media queue")).catch(() => undefined);
+      await store
+        .failQueued(id, enqueueFailure("the retry's message could not be sent to the media queue"))
+        .catch(() => undefined);
       await this.publishFailure(id);
       throw error;
     }

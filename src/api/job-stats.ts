@@ -2,7 +2,14 @@ import { JOB_STATUSES, type JobStatus } from "../jobs/job.model.ts";
 import type { CounterBucket } from "../jobs/job-counters.ts";
 import type { LiveWorker } from "../jobs/worker.registry.ts";
 import type { QueueDepth } from "../queue/queue.stats.ts";
-import { addHistogram, emptyHistogram, histogramQuantile, histogramStats, type DurationHistogram, type DurationStats } from "./duration-histogram.ts";
+import {
+  addHistogram,
+  emptyHistogram,
+  histogramQuantile,
+  histogramStats,
+  type DurationHistogram,
+  type DurationStats,
+} from "./duration-histogram.ts";
 
 export type { DurationStats } from "./duration-histogram.ts";
 
@@ -93,7 +100,14 @@ interface Totals {
   latency: DurationHistogram;
 }
 
-const emptyTotals = (): Totals => ({ created: 0, byOutcome: { completed: new Map(), failed: new Map(), cancelled: new Map() }, categories: new Map(), codes: new Map(), durations: new Map(), latency: emptyHistogram() });
+const emptyTotals = (): Totals => ({
+  created: 0,
+  byOutcome: { completed: new Map(), failed: new Map(), cancelled: new Map() },
+  categories: new Map(),
+  codes: new Map(),
+  durations: new Map(),
+  latency: emptyHistogram(),
+});
 const add = (map: Map<string, number>, key: string, by: number) => map.set(key, (map.get(key) ?? 0) + by);
 
 /**
@@ -138,7 +152,8 @@ function sumBuckets(buckets: readonly CounterBucket[]): Totals {
   for (const bucket of buckets) {
     const one = bucketTotals(bucket);
     totals.created += one.created;
-    for (const kind of ["completed", "failed", "cancelled"] as const) for (const [name, value] of one.byOutcome[kind]) add(totals.byOutcome[kind], name, value);
+    for (const kind of ["completed", "failed", "cancelled"] as const)
+      for (const [name, value] of one.byOutcome[kind]) add(totals.byOutcome[kind], name, value);
     for (const [name, value] of one.categories) add(totals.categories, name, value);
     for (const [name, value] of one.codes) add(totals.codes, name, value);
     for (const [type, histogram] of one.durations) {
@@ -171,7 +186,12 @@ export function computeJobStats(input: StatsInput): JobStats {
     const typeFinished = failed + (totals.byOutcome.completed.get(type) ?? 0);
     if (typeFinished > 0) byType[type] = { failed, finished: typeFinished, rate: round(failed / typeFinished) };
   }
-  const rated = (map: Map<string, number>) => Object.fromEntries([...map].filter(([, count]) => count > 0).map(([name, count]) => [name, { count, rate: finished > 0 ? round(count / finished) : 0 }]));
+  const rated = (map: Map<string, number>) =>
+    Object.fromEntries(
+      [...map]
+        .filter(([, count]) => count > 0)
+        .map(([name, count]) => [name, { count, rate: finished > 0 ? round(count / finished) : 0 }]),
+    );
   const durations: Record<string, DurationStats> = {};
   for (const [type, histogram] of totals.durations) {
     const stats = histogramStats(histogram);
@@ -188,14 +208,21 @@ export function computeJobStats(input: StatsInput): JobStats {
     : null;
   const windowMs = windowMinutes * 60_000;
   return {
-    window: { minutes: windowMinutes, since: new Date(nowMs - windowMs).toISOString(), until: new Date(nowMs).toISOString() },
+    window: {
+      minutes: windowMinutes,
+      since: new Date(nowMs - windowMs).toISOString(),
+      until: new Date(nowMs).toISOString(),
+    },
     jobs: {
       total: totals.created,
       byStatus,
       perMinute: round(totals.created / windowMinutes),
       finishedPerMinute: round(finished / windowMinutes),
       truncated: false,
-      inStore: Object.fromEntries(JOB_STATUSES.map((status) => [status, input.inStore[status]])) as Record<JobStatus, number>,
+      inStore: Object.fromEntries(JOB_STATUSES.map((status) => [status, input.inStore[status]])) as Record<
+        JobStatus,
+        number
+      >,
     },
     successRate,
     errors: { byType, byCategory: rated(totals.categories), byCode: rated(totals.codes) },
@@ -228,7 +255,12 @@ function history(buckets: readonly CounterBucket[]): JobStats["history"] {
   return { bucketMinutes: (buckets[0]?.sizeMs ?? 60_000) / 60_000, points };
 }
 
-function verdict(input: StatsInput, successRate: number | null, finished: number, workers: JobStats["workers"]): JobStats["health"] {
+function verdict(
+  input: StatsInput,
+  successRate: number | null,
+  finished: number,
+  workers: JobStats["workers"],
+): JobStats["health"] {
   const unhealthy: string[] = [];
   const degraded: string[] = [];
   const { media, dlq, dlqConfigured } = input.queues;
@@ -238,11 +270,19 @@ function verdict(input: StatsInput, successRate: number | null, finished: number
   else if (workers.alive === 0) unhealthy.push("no worker is alive: nothing processes new uploads");
   if (successRate !== null && finished >= HEALTH_RULES.minFinishedForRates) {
     const percent = `${Math.round(successRate * 100)} %`;
-    if (successRate < HEALTH_RULES.unhealthyBelowSuccessRate) unhealthy.push(`success rate ${percent} over the last ${input.windowMinutes} min`);
-    else if (successRate < HEALTH_RULES.degradedBelowSuccessRate) degraded.push(`success rate ${percent} over the last ${input.windowMinutes} min`);
+    if (successRate < HEALTH_RULES.unhealthyBelowSuccessRate)
+      unhealthy.push(`success rate ${percent} over the last ${input.windowMinutes} min`);
+    else if (successRate < HEALTH_RULES.degradedBelowSuccessRate)
+      degraded.push(`success rate ${percent} over the last ${input.windowMinutes} min`);
   }
-  if (dlq && dlq.visible + dlq.inFlight > 0) degraded.push(`${dlq.visible + dlq.inFlight} message(s) in the dead-letter queue`);
-  if (media && workers && workers.capacity > 0 && media.visible > workers.capacity * HEALTH_RULES.degradedBacklogPerSlot) {
+  if (dlq && dlq.visible + dlq.inFlight > 0)
+    degraded.push(`${dlq.visible + dlq.inFlight} message(s) in the dead-letter queue`);
+  if (
+    media &&
+    workers &&
+    workers.capacity > 0 &&
+    media.visible > workers.capacity * HEALTH_RULES.degradedBacklogPerSlot
+  ) {
     degraded.push(`backlog of ${media.visible} messages for a capacity of ${workers.capacity} jobs at once`);
   }
   if (unhealthy.length > 0) return { status: "unhealthy", reasons: [...unhealthy, ...degraded] };

@@ -25,12 +25,17 @@ import { mediaPaths, mediaSchemas } from "./openapi-media.ts";
 type Schema = Record<string, unknown>;
 const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: Schema) => ({ "application/json": { schema } });
-const problem = (description: string) => ({ description, content: { "application/problem+json": { schema: ref("Problem") } } });
+const problem = (description: string) => ({
+  description,
+  content: { "application/problem+json": { schema: ref("Problem") } },
+});
 
 /** Responses every /api operation can give. */
 const API_ERRORS = {
   "401": problem("Missing or invalid bearer token."),
-  "403": problem("The token's scope does not allow this (`insufficient-scope`), or it is limited to a tenant and this is another tenant's or the whole fleet's (`tenant-scoped-token`)."),
+  "403": problem(
+    "The token's scope does not allow this (`insufficient-scope`), or it is limited to a tenant and this is another tenant's or the whole fleet's (`tenant-scoped-token`).",
+  ),
   "503": problem("Redis or SQS did not answer; try again (Retry-After)."),
 };
 const BAD_REQUEST = { "400": problem("A parameter or the body is invalid; `errors` names each field.") };
@@ -43,7 +48,10 @@ const BODY_ERRORS = {
 /** OpenAPI links from a response naming a job to what can be done with it (stateful fuzzing follows them). */
 function jobLinks(idExpression: string) {
   return Object.fromEntries(
-    ["getJob", "jobOutputs", "cancelJob", "retryJob"].map((operationId) => [operationId, { operationId, parameters: { id: idExpression } }]),
+    ["getJob", "jobOutputs", "cancelJob", "retryJob"].map((operationId) => [
+      operationId,
+      { operationId, parameters: { id: idExpression } },
+    ]),
   );
 }
 
@@ -55,7 +63,11 @@ const EXAMPLE_EVENT = {
       eventName: "ObjectCreated:Put",
       s3: {
         bucket: { name: "media-uploads" },
-        object: { key: "tenants/t1/users/u1/media/1700000000-abc-photo.jpg", size: 524288, eTag: "9b2cf535f27731c974343645a3985328" },
+        object: {
+          key: "tenants/t1/users/u1/media/1700000000-abc-photo.jpg",
+          size: 524288,
+          eTag: "9b2cf535f27731c974343645a3985328",
+        },
       },
     },
   ],
@@ -82,7 +94,14 @@ const schemas: Record<string, Schema> = {
       status: { type: "integer" },
       detail: { type: "string" },
       code: { type: "string", description: "Stable machine-readable name of the problem." },
-      errors: { type: "array", items: { type: "object", properties: { in: { type: "string" }, field: { type: "string" }, message: { type: "string" } }, required: ["in", "message"] } },
+      errors: {
+        type: "array",
+        items: {
+          type: "object",
+          properties: { in: { type: "string" }, field: { type: "string" }, message: { type: "string" } },
+          required: ["in", "message"],
+        },
+      },
     },
   },
   JobStatus: { type: "string", enum: [...JOB_STATUSES] },
@@ -95,13 +114,21 @@ const schemas: Record<string, Schema> = {
       size: { type: "number" },
       eTag: { type: "string" },
       versionId: { type: "string" },
-      sequencer: { type: "string", description: "The S3 event's sequencer: tells two uploads of identical bytes to an unversioned key apart." },
+      sequencer: {
+        type: "string",
+        description: "The S3 event's sequencer: tells two uploads of identical bytes to an unversioned key apart.",
+      },
     },
   },
   JobError: {
     type: "object",
     required: ["category", "code", "message"],
-    properties: { category: { type: "string", enum: [...ERROR_CATEGORIES] }, code: { type: "string" }, message: { type: "string" }, retryable: { type: "boolean" } },
+    properties: {
+      category: { type: "string", enum: [...ERROR_CATEGORIES] },
+      code: { type: "string" },
+      message: { type: "string" },
+      retryable: { type: "boolean" },
+    },
   },
   TimelineEntry: {
     type: "object",
@@ -129,7 +156,10 @@ const schemas: Record<string, Schema> = {
       messageId: { type: "string" },
       workerId: { type: "string" },
       cancelRequested: { type: "boolean" },
-      announcedEventId: { type: "string", description: "Id of the job event published to MEDIA_PROCESSING_TOPIC_ARN for the current terminal state." },
+      announcedEventId: {
+        type: "string",
+        description: "Id of the job event published to MEDIA_PROCESSING_TOPIC_ARN for the current terminal state.",
+      },
     },
   },
   Job: {
@@ -148,13 +178,21 @@ const schemas: Record<string, Schema> = {
     required: ["jobs", "nextCursor"],
     properties: {
       jobs: { type: "array", items: ref("JobSummary") },
-      nextCursor: { type: ["string", "null"], description: "Pass as `cursor` for the next page; null on the last page." },
+      nextCursor: {
+        type: ["string", "null"],
+        description: "Pass as `cursor` for the next page; null on the last page.",
+      },
     },
   },
   DroppedRecord: {
     type: "object",
     required: ["reason"],
-    properties: { reason: { type: "string" }, bucket: { type: "string" }, key: { type: "string" }, eventName: { type: "string" } },
+    properties: {
+      reason: { type: "string" },
+      bucket: { type: "string" },
+      key: { type: "string" },
+      eventName: { type: "string" },
+    },
   },
   EnqueueResult: {
     type: "object",
@@ -171,20 +209,31 @@ const schemas: Record<string, Schema> = {
             bucket: { type: "string" },
             key: { type: "string" },
             status: ref("JobStatus"),
-            created: { type: "boolean", description: "False when the upload was seen before: a finished job is not processed again (retry it)." },
+            created: {
+              type: "boolean",
+              description: "False when the upload was seen before: a finished job is not processed again (retry it).",
+            },
           },
         },
       },
       dropped: { type: "array", items: ref("DroppedRecord") },
     },
   },
-  RetryResult: { type: "object", required: ["job", "messageId"], properties: { job: ref("Job"), messageId: { type: "string" } } },
+  RetryResult: {
+    type: "object",
+    required: ["job", "messageId"],
+    properties: { job: ref("Job"), messageId: { type: "string" } },
+  },
   CancelResult: {
     type: "object",
     required: ["job", "outcome"],
     properties: {
       job: ref("Job"),
-      outcome: { type: "string", enum: ["cancelled", "cancel-requested"], description: "`cancel-requested`: the job is processing; its worker aborts it within moments." },
+      outcome: {
+        type: "string",
+        enum: ["cancelled", "cancel-requested"],
+        description: "`cancel-requested`: the job is processing; its worker aborts it within moments.",
+      },
     },
   },
   JobOutputs: {
@@ -207,12 +256,29 @@ const schemas: Record<string, Schema> = {
             height: { type: "number" },
             durationSec: { type: "number" },
             url: { type: "string", format: "uri", description: "Presigned GET URL." },
-            preview: { type: "string", enum: ["image", "video", "audio", "hls", "none"], description: "How a browser shows it: img, video, audio, the HLS player (playerUrl), or a link." },
+            preview: {
+              type: "string",
+              enum: ["image", "video", "audio", "hls", "none"],
+              description: "How a browser shows it: img, video, audio, the HLS player (playerUrl), or a link.",
+            },
           },
         },
       },
-      manifest: { oneOf: [{ type: "null" }, { type: "object", required: ["key", "url"], properties: { key: { type: "string" }, url: { type: "string", format: "uri" } } }] },
-      playerUrl: { type: ["string", "null"], description: "The HLS master playlist through this API (GET /api/media/jobs/{id}/hls), for a player; null without a ladder." },
+      manifest: {
+        oneOf: [
+          { type: "null" },
+          {
+            type: "object",
+            required: ["key", "url"],
+            properties: { key: { type: "string" }, url: { type: "string", format: "uri" } },
+          },
+        ],
+      },
+      playerUrl: {
+        type: ["string", "null"],
+        description:
+          "The HLS master playlist through this API (GET /api/media/jobs/{id}/hls), for a player; null without a ladder.",
+      },
     },
   },
   QueueDepth: {
@@ -223,37 +289,96 @@ const schemas: Record<string, Schema> = {
   DurationStats: {
     type: "object",
     required: ["count", "avgMs", "minMs", "maxMs", "p95Ms"],
-    properties: { count: { type: "integer" }, avgMs: { type: "number" }, minMs: { type: "number" }, maxMs: { type: "number" }, p95Ms: { type: "number" } },
+    properties: {
+      count: { type: "integer" },
+      avgMs: { type: "number" },
+      minMs: { type: "number" },
+      maxMs: { type: "number" },
+      p95Ms: { type: "number" },
+    },
   },
   JobStats: {
     type: "object",
-    required: ["window", "jobs", "successRate", "errors", "durations", "latency", "history", "queues", "workers", "health"],
+    required: [
+      "window",
+      "jobs",
+      "successRate",
+      "errors",
+      "durations",
+      "latency",
+      "history",
+      "queues",
+      "workers",
+      "health",
+    ],
     properties: {
-      window: { type: "object", required: ["minutes", "since", "until"], properties: { minutes: { type: "integer" }, since: dateTimeString, until: dateTimeString } },
+      window: {
+        type: "object",
+        required: ["minutes", "since", "until"],
+        properties: { minutes: { type: "integer" }, since: dateTimeString, until: dateTimeString },
+      },
       jobs: {
         type: "object",
         required: ["total", "byStatus", "perMinute", "finishedPerMinute", "truncated", "inStore"],
-        description: "total: jobs first seen in the window. byStatus: queued and processing now; completed, failed and cancelled as they finished in the window (a job retried in it counts once per outcome).",
+        description:
+          "total: jobs first seen in the window. byStatus: queued and processing now; completed, failed and cancelled as they finished in the window (a job retried in it counts once per outcome).",
         properties: {
           total: { type: "integer" },
           byStatus: { type: "object", required: [...JOB_STATUSES], additionalProperties: { type: "integer" } },
           perMinute: { type: "number" },
           finishedPerMinute: { type: "number" },
-          truncated: { type: "boolean", description: "Kept for clients of the first version; always false (counters cover every job)." },
-          inStore: { type: "object", required: [...JOB_STATUSES], additionalProperties: { type: "integer" }, description: "Every job the store holds now, per status." },
+          truncated: {
+            type: "boolean",
+            description: "Kept for clients of the first version; always false (counters cover every job).",
+          },
+          inStore: {
+            type: "object",
+            required: [...JOB_STATUSES],
+            additionalProperties: { type: "integer" },
+            description: "Every job the store holds now, per status.",
+          },
         },
       },
-      successRate: { type: ["number", "null"], description: "completed / (completed + failed) of the jobs created in the window." },
+      successRate: {
+        type: ["number", "null"],
+        description: "completed / (completed + failed) of the jobs created in the window.",
+      },
       errors: {
         type: "object",
         required: ["byType", "byCategory", "byCode"],
         properties: {
-          byType: { type: "object", additionalProperties: { type: "object", required: ["failed", "finished", "rate"], properties: { failed: { type: "integer" }, finished: { type: "integer" }, rate: { type: "number" } } } },
-          byCategory: { type: "object", additionalProperties: { type: "object", required: ["count", "rate"], properties: { count: { type: "integer" }, rate: { type: "number" } } } },
-          byCode: { type: "object", additionalProperties: { type: "object", required: ["count", "rate"], properties: { count: { type: "integer" }, rate: { type: "number" } } }, description: "Failures by error code." },
+          byType: {
+            type: "object",
+            additionalProperties: {
+              type: "object",
+              required: ["failed", "finished", "rate"],
+              properties: { failed: { type: "integer" }, finished: { type: "integer" }, rate: { type: "number" } },
+            },
+          },
+          byCategory: {
+            type: "object",
+            additionalProperties: {
+              type: "object",
+              required: ["count", "rate"],
+              properties: { count: { type: "integer" }, rate: { type: "number" } },
+            },
+          },
+          byCode: {
+            type: "object",
+            additionalProperties: {
+              type: "object",
+              required: ["count", "rate"],
+              properties: { count: { type: "integer" }, rate: { type: "number" } },
+            },
+            description: "Failures by error code.",
+          },
         },
       },
-      durations: { type: "object", additionalProperties: ref("DurationStats"), description: "Processing time of completed jobs per type; p95 estimated from a histogram, within [min, max]." },
+      durations: {
+        type: "object",
+        additionalProperties: ref("DurationStats"),
+        description: "Processing time of completed jobs per type; p95 estimated from a histogram, within [min, max].",
+      },
       latency: { oneOf: [{ type: "null" }, ref("DurationStats")], description: "Upload seen → completed, all types." },
       history: {
         type: "object",
@@ -281,7 +406,10 @@ const schemas: Record<string, Schema> = {
       queues: {
         type: "object",
         required: ["media", "dlq"],
-        properties: { media: { oneOf: [ref("QueueDepth"), { type: "null" }] }, dlq: { oneOf: [ref("QueueDepth"), { type: "null" }] } },
+        properties: {
+          media: { oneOf: [ref("QueueDepth"), { type: "null" }] },
+          dlq: { oneOf: [ref("QueueDepth"), { type: "null" }] },
+        },
       },
       workers: {
         oneOf: [
@@ -298,7 +426,13 @@ const schemas: Record<string, Schema> = {
                 items: {
                   type: "object",
                   required: ["id", "concurrency", "inFlight", "startedAt", "lastSeen"],
-                  properties: { id: { type: "string" }, concurrency: { type: "integer" }, inFlight: { type: "integer" }, startedAt: { type: "number" }, lastSeen: { type: "number" } },
+                  properties: {
+                    id: { type: "string" },
+                    concurrency: { type: "integer" },
+                    inFlight: { type: "integer" },
+                    startedAt: { type: "number" },
+                    lastSeen: { type: "number" },
+                  },
                 },
               },
             },
@@ -308,7 +442,10 @@ const schemas: Record<string, Schema> = {
       health: {
         type: "object",
         required: ["status", "reasons"],
-        properties: { status: { type: "string", enum: ["healthy", "degraded", "unhealthy"] }, reasons: { type: "array", items: { type: "string" } } },
+        properties: {
+          status: { type: "string", enum: ["healthy", "degraded", "unhealthy"] },
+          reasons: { type: "array", items: { type: "string" } },
+        },
       },
     },
   },
@@ -316,8 +453,19 @@ const schemas: Record<string, Schema> = {
     type: "object",
     additionalProperties: false,
     properties: {
-      maxMessages: { type: "integer", minimum: 1, maximum: REDRIVE_MAX_MESSAGES, description: `At most this many messages are moved; all (up to ${REDRIVE_MAX_MESSAGES}) when absent.` },
-      messageIds: { type: "array", minItems: 1, maxItems: 1000, items: { type: "string", minLength: 1, maxLength: 128 }, description: "Only these messages (ids from GET /api/media/dlq/messages)." },
+      maxMessages: {
+        type: "integer",
+        minimum: 1,
+        maximum: REDRIVE_MAX_MESSAGES,
+        description: `At most this many messages are moved; all (up to ${REDRIVE_MAX_MESSAGES}) when absent.`,
+      },
+      messageIds: {
+        type: "array",
+        minItems: 1,
+        maxItems: 1000,
+        items: { type: "string", minLength: 1, maxLength: 128 },
+        description: "Only these messages (ids from GET /api/media/dlq/messages).",
+      },
       filter: {
         type: "object",
         additionalProperties: false,
@@ -325,10 +473,19 @@ const schemas: Record<string, Schema> = {
         properties: {
           tenant: { type: "string", minLength: 1, maxLength: TENANT_MAX_LENGTH },
           keyPrefix: { type: "string", minLength: 1, maxLength: KEY_MAX_LENGTH },
-          errorCode: { type: "string", minLength: 1, maxLength: 128, description: "The last error code of the object's job." },
+          errorCode: {
+            type: "string",
+            minLength: 1,
+            maxLength: 128,
+            description: "The last error code of the object's job.",
+          },
         },
       },
-      dropNonEvents: { type: "boolean", description: "Delete bodies that are not upload events instead of leaving them in the DLQ (scope admin). They are reported either way." },
+      dropNonEvents: {
+        type: "boolean",
+        description:
+          "Delete bodies that are not upload events instead of leaving them in the DLQ (scope admin). They are reported either way.",
+      },
     },
   },
   BulkRequest: {
@@ -340,7 +497,8 @@ const schemas: Record<string, Schema> = {
       filter: {
         type: "object",
         additionalProperties: false,
-        description: "The list's filters; every matching job is retried (failed/cancelled; completed too with force) or cancelled (queued/processing). Jobs in another state are skipped.",
+        description:
+          "The list's filters; every matching job is retried (failed/cancelled; completed too with force) or cancelled (queued/processing). Jobs in another state are skipped.",
         properties: {
           status: ref("JobStatus"),
           type: { type: "string", pattern: TYPE_PATTERN },
@@ -350,7 +508,12 @@ const schemas: Record<string, Schema> = {
         },
       },
       force: { type: "boolean", description: "Retry: also completed jobs." },
-      maxJobs: { type: "integer", minimum: 1, maximum: BULK_MAX_JOBS, description: `At most this many jobs (default ${BULK_MAX_JOBS}).` },
+      maxJobs: {
+        type: "integer",
+        minimum: 1,
+        maximum: BULK_MAX_JOBS,
+        description: `At most this many jobs (default ${BULK_MAX_JOBS}).`,
+      },
     },
   },
   Action: {
@@ -360,7 +523,11 @@ const schemas: Record<string, Schema> = {
     properties: {
       id: { type: "string", pattern: ACTION_ID_PATTERN },
       kind: { type: "string", enum: ["dlq-redrive", "bulk-retry", "bulk-cancel"] },
-      state: { type: "string", enum: ["running", "done", "failed", "abandoned"], description: "`abandoned`: the API process running it stopped reporting." },
+      state: {
+        type: "string",
+        enum: ["running", "done", "failed", "abandoned"],
+        description: "`abandoned`: the API process running it stopped reporting.",
+      },
       by: { type: "string", description: "Id of the token that started it." },
       tenant: { type: "string" },
       request: { type: "object" },
@@ -376,7 +543,11 @@ const schemas: Record<string, Schema> = {
     },
   },
   ActionAccepted: { type: "object", required: ["action"], properties: { action: ref("Action") } },
-  ActionList: { type: "object", required: ["actions"], properties: { actions: { type: "array", items: ref("Action") } } },
+  ActionList: {
+    type: "object",
+    required: ["actions"],
+    properties: { actions: { type: "array", items: ref("Action") } },
+  },
   DlqPeek: {
     type: "object",
     required: ["messages", "complete"],
@@ -394,7 +565,15 @@ const schemas: Record<string, Schema> = {
             body: {
               oneOf: [
                 { type: "object", required: ["kind"], properties: { kind: { const: "event" } } },
-                { type: "object", required: ["kind", "reason", "preview"], properties: { kind: { const: "not-an-event" }, reason: { type: "string" }, preview: { type: "string" } } },
+                {
+                  type: "object",
+                  required: ["kind", "reason", "preview"],
+                  properties: {
+                    kind: { const: "not-an-event" },
+                    reason: { type: "string" },
+                    preview: { type: "string" },
+                  },
+                },
               ],
             },
             objects: {
@@ -410,7 +589,15 @@ const schemas: Record<string, Schema> = {
                   job: {
                     oneOf: [
                       { type: "null" },
-                      { type: "object", required: ["status", "attempts", "error"], properties: { status: ref("JobStatus"), attempts: { type: "integer" }, error: { oneOf: [{ type: "null" }, ref("JobError")] } } },
+                      {
+                        type: "object",
+                        required: ["status", "attempts", "error"],
+                        properties: {
+                          status: ref("JobStatus"),
+                          attempts: { type: "integer" },
+                          error: { oneOf: [{ type: "null" }, ref("JobError")] },
+                        },
+                      },
                     ],
                   },
                 },
@@ -425,11 +612,24 @@ const schemas: Record<string, Schema> = {
     type: "object",
     required: ["media", "dlq", "intake", "observedAt", "jobs"],
     properties: {
-      observedAt: { type: ["string", "null"], format: "date-time", description: "When the depths were read (they are polled every API_QUEUE_DEPTH_INTERVAL); null before the first read." },
+      observedAt: {
+        type: ["string", "null"],
+        format: "date-time",
+        description:
+          "When the depths were read (they are polled every API_QUEUE_DEPTH_INTERVAL); null before the first read.",
+      },
       media: { oneOf: [ref("QueueDepth"), { type: "null" }] },
       dlq: { oneOf: [ref("QueueDepth"), { type: "null" }] },
-      intake: { oneOf: [ref("QueueDepth"), { type: "null" }], description: "The intake queue (MEDIA_INTAKE_QUEUE_URL); null when there is none." },
-      jobs: { type: "object", required: [...JOB_STATUSES], additionalProperties: { type: "integer" }, description: "Jobs in the store per status now." },
+      intake: {
+        oneOf: [ref("QueueDepth"), { type: "null" }],
+        description: "The intake queue (MEDIA_INTAKE_QUEUE_URL); null when there is none.",
+      },
+      jobs: {
+        type: "object",
+        required: [...JOB_STATUSES],
+        additionalProperties: { type: "integer" },
+        description: "Jobs in the store per status now.",
+      },
     },
   },
   Workers: {
@@ -498,8 +698,11 @@ const schemas: Record<string, Schema> = {
                         key: { type: "string", description: "URL-encoded as S3 writes it." },
                         size: { type: "number" },
                         eTag: { type: "string" },
-                        versionId: { type: "string", description: "\"null\" (unversioned bucket) is no version." },
-                        sequencer: { type: "string", description: "Set by S3 for every PUT; two uploads of the same bytes are two jobs." },
+                        versionId: { type: "string", description: '"null" (unversioned bucket) is no version.' },
+                        sequencer: {
+                          type: "string",
+                          description: "Set by S3 for every PUT; two uploads of the same bytes are two jobs.",
+                        },
                       },
                     },
                   },
@@ -509,7 +712,15 @@ const schemas: Record<string, Schema> = {
           },
         },
       },
-      { title: "SNS envelope", type: "object", required: ["Type", "Message"], properties: { Type: { const: "Notification" }, Message: { type: "string", description: "The S3 notification as a JSON string." } } },
+      {
+        title: "SNS envelope",
+        type: "object",
+        required: ["Type", "Message"],
+        properties: {
+          Type: { const: "Notification" },
+          Message: { type: "string", description: "The S3 notification as a JSON string." },
+        },
+      },
       {
         title: "EventBridge",
         type: "object",
@@ -522,44 +733,95 @@ const schemas: Record<string, Schema> = {
             required: ["bucket", "object"],
             properties: {
               bucket: { type: "object", required: ["name"], properties: { name: { type: "string" } } },
-              object: { type: "object", required: ["key"], properties: { key: { type: "string" }, size: { type: "number" }, etag: { type: "string" }, "version-id": { type: "string" } } },
+              object: {
+                type: "object",
+                required: ["key"],
+                properties: {
+                  key: { type: "string" },
+                  size: { type: "number" },
+                  etag: { type: "string" },
+                  "version-id": { type: "string" },
+                },
+              },
             },
           },
         },
       },
     ],
   },
-  Health: { type: "object", required: ["status"], properties: { status: { type: "string", enum: ["ok", "draining"] } } },
+  Health: {
+    type: "object",
+    required: ["status"],
+    properties: { status: { type: "string", enum: ["ok", "draining"] } },
+  },
   Readiness: {
     type: "object",
     required: ["status", "checks"],
-    properties: { status: { type: "string", enum: ["ready", "not-ready"] }, checks: { type: "object", additionalProperties: { type: "boolean" } } },
+    properties: {
+      status: { type: "string", enum: ["ready", "not-ready"] },
+      checks: { type: "object", additionalProperties: { type: "boolean" } },
+    },
   },
 };
 
 const paths = {
   ...mediaPaths,
   "/": {
-    get: { summary: "The operator dashboard (HTML).", operationId: "dashboard", security: [], responses: { "200": { description: "The page.", content: { "text/html": { schema: { type: "string" } } } } } },
+    get: {
+      summary: "The operator dashboard (HTML).",
+      operationId: "dashboard",
+      security: [],
+      responses: { "200": { description: "The page.", content: { "text/html": { schema: { type: "string" } } } } },
+    },
   },
   "/dashboard/dashboard.js": {
-    get: { summary: "The dashboard's script.", operationId: "dashboardScript", security: [], responses: { "200": { description: "JavaScript.", content: { "text/javascript": { schema: { type: "string" } } } } } },
+    get: {
+      summary: "The dashboard's script.",
+      operationId: "dashboardScript",
+      security: [],
+      responses: {
+        "200": { description: "JavaScript.", content: { "text/javascript": { schema: { type: "string" } } } },
+      },
+    },
   },
   "/dashboard/dashboard.css": {
-    get: { summary: "The dashboard's stylesheet.", operationId: "dashboardStyle", security: [], responses: { "200": { description: "CSS.", content: { "text/css": { schema: { type: "string" } } } } } },
+    get: {
+      summary: "The dashboard's stylesheet.",
+      operationId: "dashboardStyle",
+      security: [],
+      responses: { "200": { description: "CSS.", content: { "text/css": { schema: { type: "string" } } } } },
+    },
   },
   "/dashboard/vendor/hls.light.min.js": {
-    get: { summary: "hls.js (from its npm package) for the dashboard's video player.", operationId: "dashboardHlsJs", security: [], responses: { "200": { description: "JavaScript.", content: { "text/javascript": { schema: { type: "string" } } } } } },
+    get: {
+      summary: "hls.js (from its npm package) for the dashboard's video player.",
+      operationId: "dashboardHlsJs",
+      security: [],
+      responses: {
+        "200": { description: "JavaScript.", content: { "text/javascript": { schema: { type: "string" } } } },
+      },
+    },
   },
   "/healthz": {
-    get: { summary: "Liveness: the process answers.", operationId: "healthz", security: [], responses: { "200": { description: "Alive.", content: json(ref("Health")) } } },
+    get: {
+      summary: "Liveness: the process answers.",
+      operationId: "healthz",
+      security: [],
+      responses: { "200": { description: "Alive.", content: json(ref("Health")) } },
+    },
   },
   "/readyz": {
     get: {
       summary: "Readiness: Redis and SQS answer.",
       operationId: "readyz",
       security: [],
-      responses: { "200": { description: "Ready.", content: json(ref("Readiness")) }, "503": { description: "A dependency does not answer, or the API is stopping.", content: json(ref("Readiness")) } },
+      responses: {
+        "200": { description: "Ready.", content: json(ref("Readiness")) },
+        "503": {
+          description: "A dependency does not answer, or the API is stopping.",
+          content: json(ref("Readiness")),
+        },
+      },
     },
   },
   "/metrics": {
@@ -567,23 +829,44 @@ const paths = {
       summary: "Prometheus metrics of the API process.",
       operationId: "metrics",
       security: [],
-      responses: { "200": { description: "Prometheus text format.", content: { "text/plain": { schema: { type: "string" } } } } },
+      responses: {
+        "200": { description: "Prometheus text format.", content: { "text/plain": { schema: { type: "string" } } } },
+      },
     },
   },
   "/api/openapi.json": {
-    get: { summary: "This document.", operationId: "openapi", responses: { "200": { description: "OpenAPI 3.1.", content: json({ type: "object" }) }, ...API_ERRORS } },
+    get: {
+      summary: "This document.",
+      operationId: "openapi",
+      responses: { "200": { description: "OpenAPI 3.1.", content: json({ type: "object" }) }, ...API_ERRORS },
+    },
   },
   "/api/media/process-s3-event": {
     post: {
       summary: "Enqueue an S3 upload event",
-      description: "Parses the event like the worker does, sends it to the media queue and records its jobs as queued. Returns the ids of the jobs it produces.",
+      description:
+        "Parses the event like the worker does, sends it to the media queue and records its jobs as queued. Returns the ids of the jobs it produces.",
       operationId: "processS3Event",
-      requestBody: { required: true, content: { "application/json": { schema: ref("S3Event"), examples: { upload: { summary: "An S3 upload notification", value: EXAMPLE_EVENT } } } } },
+      requestBody: {
+        required: true,
+        content: {
+          "application/json": {
+            schema: ref("S3Event"),
+            examples: { upload: { summary: "An S3 upload notification", value: EXAMPLE_EVENT } },
+          },
+        },
+      },
       responses: {
-        "202": { description: "Enqueued.", content: json(ref("EnqueueResult")), links: jobLinks("$response.body#/jobs/0/id") },
+        "202": {
+          description: "Enqueued.",
+          content: json(ref("EnqueueResult")),
+          links: jobLinks("$response.body#/jobs/0/id"),
+        },
         ...BAD_REQUEST,
         ...BODY_ERRORS,
-        "422": problem("The event holds no object to process (test event, removal, output key, foreign bucket, unsafe key); `dropped` says why."),
+        "422": problem(
+          "The event holds no object to process (test event, removal, output key, foreign bucket, unsafe key); `dropped` says why.",
+        ),
         "502": problem("SQS refused the message (permissions, missing queue)."),
         ...API_ERRORS,
       },
@@ -597,21 +880,45 @@ const paths = {
       operationId: "listJobs",
       parameters: [
         { name: "status", in: "query", schema: ref("JobStatus") },
-        { name: "type", in: "query", schema: { type: "string", pattern: TYPE_PATTERN }, description: "Processor name: image, video, audio, document, pending, …" },
+        {
+          name: "type",
+          in: "query",
+          schema: { type: "string", pattern: TYPE_PATTERN },
+          description: "Processor name: image, video, audio, document, pending, …",
+        },
         { name: "tenant", in: "query", schema: { type: "string", minLength: 1, maxLength: 256 } },
         { name: "since", in: "query", schema: dateTimeString, description: "Created at or after." },
         { name: "until", in: "query", schema: dateTimeString, description: "Created at or before." },
-        { name: "key", in: "query", schema: { type: "string", minLength: 1, maxLength: KEY_MAX_LENGTH }, description: "Jobs of exactly this source key (any version), in key order. Not with keyPrefix." },
-        { name: "keyPrefix", in: "query", schema: { type: "string", minLength: 1, maxLength: KEY_MAX_LENGTH }, description: "Jobs whose source key starts with this, in key order. Not with key." },
-        { name: "limit", in: "query", schema: { type: "integer", minimum: LIST_LIMIT.min, maximum: LIST_LIMIT.max, default: LIST_LIMIT.fallback } },
+        {
+          name: "key",
+          in: "query",
+          schema: { type: "string", minLength: 1, maxLength: KEY_MAX_LENGTH },
+          description: "Jobs of exactly this source key (any version), in key order. Not with keyPrefix.",
+        },
+        {
+          name: "keyPrefix",
+          in: "query",
+          schema: { type: "string", minLength: 1, maxLength: KEY_MAX_LENGTH },
+          description: "Jobs whose source key starts with this, in key order. Not with key.",
+        },
+        {
+          name: "limit",
+          in: "query",
+          schema: { type: "integer", minimum: LIST_LIMIT.min, maximum: LIST_LIMIT.max, default: LIST_LIMIT.fallback },
+        },
         {
           name: "cursor",
           in: "query",
           schema: { type: "string", pattern: CURSOR_PATTERN },
-          description: "`nextCursor` of the previous page (a `k…` cursor comes from a key search and only continues one); pages stay stable while jobs are added.",
+          description:
+            "`nextCursor` of the previous page (a `k…` cursor comes from a key search and only continues one); pages stay stable while jobs are added.",
         },
       ],
-      responses: { "200": { description: "A page of jobs.", content: json(ref("JobList")) }, ...BAD_REQUEST, ...API_ERRORS },
+      responses: {
+        "200": { description: "A page of jobs.", content: json(ref("JobList")) },
+        ...BAD_REQUEST,
+        ...API_ERRORS,
+      },
     },
   },
   "/api/media/jobs/stats": {
@@ -622,7 +929,12 @@ const paths = {
         {
           name: "windowMinutes",
           in: "query",
-          schema: { type: "integer", minimum: STATS_WINDOW_MINUTES.min, maximum: STATS_WINDOW_MINUTES.max, default: STATS_WINDOW_MINUTES.fallback },
+          schema: {
+            type: "integer",
+            minimum: STATS_WINDOW_MINUTES.min,
+            maximum: STATS_WINDOW_MINUTES.max,
+            default: STATS_WINDOW_MINUTES.fallback,
+          },
           description: "Jobs created within this many minutes are counted.",
         },
       ],
@@ -633,7 +945,8 @@ const paths = {
   "/api/media/jobs/bulk": {
     post: {
       summary: "Retry or cancel every job a filter matches, in the background",
-      description: "Starts a background action (follow it at Location / GET /api/media/actions/{id}). Each job goes through the same audited transition as a single retry or cancel. A tenant-limited token acts on its own tenant only.",
+      description:
+        "Starts a background action (follow it at Location / GET /api/media/actions/{id}). Each job goes through the same audited transition as a single retry or cancel. A tenant-limited token acts on its own tenant only.",
       operationId: "bulkJobs",
       "x-required-scope": "operate",
       requestBody: { required: true, content: json(ref("BulkRequest")) },
@@ -650,17 +963,30 @@ const paths = {
     get: {
       summary: "A job with its timeline, result and error",
       operationId: "getJob",
-      responses: { "200": { description: "The job.", content: json(ref("Job")) }, ...BAD_REQUEST, ...NOT_FOUND, ...API_ERRORS },
+      responses: {
+        "200": { description: "The job.", content: json(ref("Job")) },
+        ...BAD_REQUEST,
+        ...NOT_FOUND,
+        ...API_ERRORS,
+      },
     },
     post: {
       summary: "Retry a job (same as POST …/retry)",
       operationId: "retryJobSeed",
-      parameters: [{ name: "force", in: "query", schema: { type: "boolean", default: false }, description: "Also retry a completed job." }],
+      parameters: [
+        {
+          name: "force",
+          in: "query",
+          schema: { type: "boolean", default: false },
+          description: "Also retry a completed job.",
+        },
+      ],
       responses: retryResponses(),
     },
     delete: {
       summary: "Cancel a job",
-      description: "A queued job is cancelled at once (its message is skipped when it arrives); a processing job is aborted by its worker within moments and ends `cancelled`.",
+      description:
+        "A queued job is cancelled at once (its message is skipped when it arrives); a processing job is aborted by its worker within moments and ends `cancelled`.",
       operationId: "cancelJob",
       responses: {
         "200": { description: "Cancelled (it was queued).", content: json(ref("CancelResult")) },
@@ -676,9 +1002,17 @@ const paths = {
     parameters: [jobIdParameter],
     post: {
       summary: "Retry a failed or cancelled job",
-      description: "The job goes back to queued and its source event is sent to the media queue again. A completed job needs `force=true`; a queued or processing job is a conflict.",
+      description:
+        "The job goes back to queued and its source event is sent to the media queue again. A completed job needs `force=true`; a queued or processing job is a conflict.",
       operationId: "retryJob",
-      parameters: [{ name: "force", in: "query", schema: { type: "boolean", default: false }, description: "Also retry a completed job." }],
+      parameters: [
+        {
+          name: "force",
+          in: "query",
+          schema: { type: "boolean", default: false },
+          description: "Also retry a completed job.",
+        },
+      ],
       responses: retryResponses(),
     },
   },
@@ -687,21 +1021,40 @@ const paths = {
     get: {
       summary: "The job's outputs with presigned URLs (for previews)",
       operationId: "jobOutputs",
-      responses: { "200": { description: "Outputs; empty until the job completed.", content: json(ref("JobOutputs")) }, ...BAD_REQUEST, ...NOT_FOUND, ...API_ERRORS },
+      responses: {
+        "200": { description: "Outputs; empty until the job completed.", content: json(ref("JobOutputs")) },
+        ...BAD_REQUEST,
+        ...NOT_FOUND,
+        ...API_ERRORS,
+      },
     },
   },
   "/api/media/jobs/{id}/hls": {
     parameters: [jobIdParameter],
     get: {
       summary: "A file of the job's HLS ladder, for the console's player",
-      description: "Playlists come with their URIs pointed back at this route; segments are streamed from S3. Only files inside the job's own HLS folder are served.",
+      description:
+        "Playlists come with their URIs pointed back at this route; segments are streamed from S3. Only files inside the job's own HLS folder are served.",
       operationId: "jobHlsFile",
       "x-required-scope": "read",
-      parameters: [{ name: "file", in: "query", required: true, schema: { type: "string", pattern: HLS_FILE_PATTERN }, description: "Path inside the HLS folder, e.g. master.m3u8 or 720p/segment_00001.ts." }],
+      parameters: [
+        {
+          name: "file",
+          in: "query",
+          required: true,
+          schema: { type: "string", pattern: HLS_FILE_PATTERN },
+          description: "Path inside the HLS folder, e.g. master.m3u8 or 720p/segment_00001.ts.",
+        },
+      ],
       responses: {
         "200": {
           description: "The playlist (rewritten) or the segment.",
-          content: { "application/vnd.apple.mpegurl": { schema: { type: "string" } }, "video/mp2t": { schema: { type: "string" } }, "video/iso.segment": { schema: { type: "string" } }, "video/mp4": { schema: { type: "string" } } },
+          content: {
+            "application/vnd.apple.mpegurl": { schema: { type: "string" } },
+            "video/mp2t": { schema: { type: "string" } },
+            "video/iso.segment": { schema: { type: "string" } },
+            "video/mp4": { schema: { type: "string" } },
+          },
         },
         ...BAD_REQUEST,
         "404": problem("No such job, the job has no HLS ladder, or no such file in it."),
@@ -713,10 +1066,22 @@ const paths = {
   "/api/media/dlq/messages": {
     get: {
       summary: "Peek at the dead-letter queue: messages, their objects and their jobs' last errors",
-      description: "Nothing is consumed: messages are received with a short visibility and made visible again at once. Not for tenant-limited tokens.",
+      description:
+        "Nothing is consumed: messages are received with a short visibility and made visible again at once. Not for tenant-limited tokens.",
       operationId: "peekDlq",
       "x-required-scope": "read",
-      parameters: [{ name: "limit", in: "query", schema: { type: "integer", minimum: DLQ_PEEK_LIMIT.min, maximum: DLQ_PEEK_LIMIT.max, default: DLQ_PEEK_LIMIT.fallback } }],
+      parameters: [
+        {
+          name: "limit",
+          in: "query",
+          schema: {
+            type: "integer",
+            minimum: DLQ_PEEK_LIMIT.min,
+            maximum: DLQ_PEEK_LIMIT.max,
+            default: DLQ_PEEK_LIMIT.fallback,
+          },
+        },
+      ],
       responses: {
         "200": { description: "Messages.", content: json(ref("DlqPeek")) },
         ...BAD_REQUEST,
@@ -748,7 +1113,13 @@ const paths = {
       summary: "Queue depths (media, DLQ, intake) and jobs per status now",
       operationId: "queues",
       "x-required-scope": "read",
-      responses: { "200": { description: "Depths; null where a queue is unreadable or not configured.", content: json(ref("Queues")) }, ...API_ERRORS },
+      responses: {
+        "200": {
+          description: "Depths; null where a queue is unreadable or not configured.",
+          content: json(ref("Queues")),
+        },
+        ...API_ERRORS,
+      },
     },
   },
   "/api/media/workers": {
@@ -764,7 +1135,13 @@ const paths = {
       summary: "Recent background actions, newest first",
       operationId: "listActions",
       "x-required-scope": "read",
-      responses: { "200": { description: "Actions of the last day (a tenant-limited token sees its own).", content: json(ref("ActionList")) }, ...API_ERRORS },
+      responses: {
+        "200": {
+          description: "Actions of the last day (a tenant-limited token sees its own).",
+          content: json(ref("ActionList")),
+        },
+        ...API_ERRORS,
+      },
     },
   },
   "/api/media/actions/{id}": {
@@ -773,7 +1150,12 @@ const paths = {
       summary: "A background action and its progress",
       operationId: "getAction",
       "x-required-scope": "read",
-      responses: { "200": { description: "The action.", content: json(ref("ActionAccepted")) }, ...BAD_REQUEST, "404": problem("No such action (they are kept for a day)."), ...API_ERRORS },
+      responses: {
+        "200": { description: "The action.", content: json(ref("ActionAccepted")) },
+        ...BAD_REQUEST,
+        "404": problem("No such action (they are kept for a day)."),
+        ...API_ERRORS,
+      },
     },
   },
 };
@@ -793,7 +1175,11 @@ function actionLinks() {
 
 function retryResponses() {
   return {
-    "202": { description: "Requeued and sent to the media queue.", content: json(ref("RetryResult")), links: jobLinks("$response.body#/job/id") },
+    "202": {
+      description: "Requeued and sent to the media queue.",
+      content: json(ref("RetryResult")),
+      links: jobLinks("$response.body#/job/id"),
+    },
     ...BAD_REQUEST,
     ...NOT_FOUND,
     "409": problem("The job is queued or processing, or completed without force=true."),
@@ -813,7 +1199,13 @@ export const openApiDocument = {
   servers: [{ url: "/" }],
   security: [{ bearerAuth: [] }],
   components: {
-    securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", description: "API_TOKEN (admin) or one of API_TOKENS (id:scope[@tenant]:token)." } },
+    securitySchemes: {
+      bearerAuth: {
+        type: "http",
+        scheme: "bearer",
+        description: "API_TOKEN (admin) or one of API_TOKENS (id:scope[@tenant]:token).",
+      },
+    },
     schemas: { ...schemas, ...mediaSchemas },
   },
   paths,
@@ -823,7 +1215,12 @@ export const openApiDocument = {
 export function allowedMethods(): Map<string, string[]> {
   const methods = new Map<string, string[]>();
   for (const [path, item] of Object.entries(paths)) {
-    methods.set(path.replace(/\{(\w+)\}/g, ":$1"), Object.keys(item).filter((key) => key !== "parameters").map((method) => method.toUpperCase()));
+    methods.set(
+      path.replace(/\{(\w+)\}/g, ":$1"),
+      Object.keys(item)
+        .filter((key) => key !== "parameters")
+        .map((method) => method.toUpperCase()),
+    );
   }
   return methods;
 }

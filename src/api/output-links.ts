@@ -71,13 +71,25 @@ export function hlsFolderOf(job: JobRecord): string | undefined {
   return master ? path.dirname(master.key) : undefined;
 }
 
-export async function presignOutputs(presigner: S3Client, job: JobRecord, outputBucket: string | undefined, expiresInSec: number): Promise<JobOutputs> {
+export async function presignOutputs(
+  presigner: S3Client,
+  job: JobRecord,
+  outputBucket: string | undefined,
+  expiresInSec: number,
+): Promise<JobOutputs> {
   const bucket = outputBucket ?? job.source.bucket;
   const parsed = resultSchema.safeParse(job.result);
-  const sign = (key: string) => getSignedUrl(presigner, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: expiresInSec });
+  const sign = (key: string) =>
+    getSignedUrl(presigner, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: expiresInSec });
   if (!parsed.success) return { bucket, expiresInSec, outputs: [], manifest: null, playerUrl: null };
   const outputs = await Promise.all(
-    parsed.data.outputs.map(async (output): Promise<OutputLink> => ({ ...output, url: await sign(output.key), preview: previewKind(output.contentType, output.variant) })),
+    parsed.data.outputs.map(
+      async (output): Promise<OutputLink> => ({
+        ...output,
+        url: await sign(output.key),
+        preview: previewKind(output.contentType, output.variant),
+      }),
+    ),
   );
   const manifestKey = parsed.data.manifestKey;
   const master = outputs.find((output) => output.preview === "hls");

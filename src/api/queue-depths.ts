@@ -24,7 +24,12 @@ export interface QueueDepthMonitor {
   stop(): void;
 }
 
-export function startQueueDepthMonitor(sqs: SQSClient, urls: { media: string; dlq: string | undefined; intake: string | undefined }, intervalMs: number, logger: Logger): QueueDepthMonitor {
+export function startQueueDepthMonitor(
+  sqs: SQSClient,
+  urls: { media: string; dlq: string | undefined; intake: string | undefined },
+  intervalMs: number,
+  logger: Logger,
+): QueueDepthMonitor {
   let snapshot: QueueDepthSnapshot = { media: undefined, dlq: undefined, intake: undefined, at: 0 };
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
@@ -36,7 +41,11 @@ export function startQueueDepthMonitor(sqs: SQSClient, urls: { media: string; dl
         })
       : Promise.resolve(undefined);
   const poll = async () => {
-    const [media, dlq, intake] = await Promise.all([depth("media", urls.media), depth("dlq", urls.dlq), depth("intake", urls.intake)]);
+    const [media, dlq, intake] = await Promise.all([
+      depth("media", urls.media),
+      depth("dlq", urls.dlq),
+      depth("intake", urls.intake),
+    ]);
     snapshot = { media, dlq, intake, at: Date.now() };
   };
   const first = poll();

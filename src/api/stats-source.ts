@@ -9,7 +9,11 @@ import { computeJobStats, type JobStats } from "./job-stats.ts";
  * that cannot be read shows as null and turns the verdict, rather than failing the whole
  * request: an operator needs the page most then.
  */
-export async function gatherJobStats(deps: Pick<ApiDeps, "store" | "workers" | "queueDepths" | "config" | "logger">, windowMinutes: number, nowMs = Date.now()): Promise<JobStats> {
+export async function gatherJobStats(
+  deps: Pick<ApiDeps, "store" | "workers" | "queueDepths" | "config" | "logger">,
+  windowMinutes: number,
+  nowMs = Date.now(),
+): Promise<JobStats> {
   const [buckets, inStore, workers] = await Promise.all([
     deps.store.counters.read(nowMs - windowMinutes * 60_000, nowMs, nowMs),
     deps.store.countsByStatus(),
@@ -19,10 +23,22 @@ export async function gatherJobStats(deps: Pick<ApiDeps, "store" | "workers" | "
     }),
   ]);
   const { media, dlq } = gatherQueueDepths(deps);
-  return computeJobStats({ buckets, inStore, windowMinutes, nowMs, queues: { media, dlq, dlqConfigured: deps.config.queue.dlqUrl !== undefined }, workers });
+  return computeJobStats({
+    buckets,
+    inStore,
+    windowMinutes,
+    nowMs,
+    queues: { media, dlq, dlqConfigured: deps.config.queue.dlqUrl !== undefined },
+    workers,
+  });
 }
 
 /** The latest depths of the media queue, the DLQ and the intake queue; undefined where unreadable or not configured. */
-export function gatherQueueDepths(deps: Pick<ApiDeps, "queueDepths">): { media: QueueDepth | undefined; dlq: QueueDepth | undefined; intake: QueueDepth | undefined; at: number } {
+export function gatherQueueDepths(deps: Pick<ApiDeps, "queueDepths">): {
+  media: QueueDepth | undefined;
+  dlq: QueueDepth | undefined;
+  intake: QueueDepth | undefined;
+  at: number;
+} {
   return deps.queueDepths.latest();
 }

@@ -70,7 +70,9 @@ export function parseCursor(value: string): ApiCursor {
 export const timeCursor = (cursor: ListCursor) => `${cursor.createdAtMs}-${cursor.id}`;
 export const keyCursor = (after: string) => `k${Buffer.from(after).toString("base64url")}`;
 
-export const jobIdParams = z.object({ id: z.string().regex(new RegExp(JOB_ID_PATTERN), { message: "expected a 24-character hex job id" }) }).strict();
+export const jobIdParams = z
+  .object({ id: z.string().regex(new RegExp(JOB_ID_PATTERN), { message: "expected a 24-character hex job id" }) })
+  .strict();
 
 /**
  * Listing: by status, type and tenant (any combination) and a time window, newest first; or
@@ -92,22 +94,46 @@ export const listQuery = z
   .strict()
   .superRefine((query, ctx) => {
     const byKey = query.key !== undefined || query.keyPrefix !== undefined;
-    if (query.key !== undefined && query.keyPrefix !== undefined) ctx.addIssue({ code: "custom", path: ["keyPrefix"], message: "give key or keyPrefix, not both" });
+    if (query.key !== undefined && query.keyPrefix !== undefined)
+      ctx.addIssue({ code: "custom", path: ["keyPrefix"], message: "give key or keyPrefix, not both" });
     if (query.cursor !== undefined && query.cursor.startsWith("k") !== byKey) {
-      ctx.addIssue({ code: "custom", path: ["cursor"], message: byKey ? "this cursor is not from a key search" : "this cursor is from a key search" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["cursor"],
+        message: byKey ? "this cursor is not from a key search" : "this cursor is from a key search",
+      });
     }
   });
 
-export const retryQuery = z.object({ force: z.enum(["true", "false"]).optional().transform((value) => value === "true") }).strict();
+export const retryQuery = z
+  .object({
+    force: z
+      .enum(["true", "false"])
+      .optional()
+      .transform((value) => value === "true"),
+  })
+  .strict();
 export const emptyQuery = z.object({}).strict();
 
-export const statsQuery = z.object({ windowMinutes: intString(STATS_WINDOW_MINUTES.min, STATS_WINDOW_MINUTES.max, STATS_WINDOW_MINUTES.fallback) }).strict();
+export const statsQuery = z
+  .object({
+    windowMinutes: intString(STATS_WINDOW_MINUTES.min, STATS_WINDOW_MINUTES.max, STATS_WINDOW_MINUTES.fallback),
+  })
+  .strict();
 
-export const dlqPeekQuery = z.object({ limit: intString(DLQ_PEEK_LIMIT.min, DLQ_PEEK_LIMIT.max, DLQ_PEEK_LIMIT.fallback) }).strict();
+export const dlqPeekQuery = z
+  .object({ limit: intString(DLQ_PEEK_LIMIT.min, DLQ_PEEK_LIMIT.max, DLQ_PEEK_LIMIT.fallback) })
+  .strict();
 
-export const hlsQuery = z.object({ file: z.string().regex(new RegExp(HLS_FILE_PATTERN), { message: "expected a path inside the job's HLS folder" }) }).strict();
+export const hlsQuery = z
+  .object({
+    file: z.string().regex(new RegExp(HLS_FILE_PATTERN), { message: "expected a path inside the job's HLS folder" }),
+  })
+  .strict();
 
-export const actionIdParams = z.object({ id: z.string().regex(new RegExp(ACTION_ID_PATTERN), { message: "expected a 32-character hex action id" }) }).strict();
+export const actionIdParams = z
+  .object({ id: z.string().regex(new RegExp(ACTION_ID_PATTERN), { message: "expected a 32-character hex action id" }) })
+  .strict();
 
 /** Which DLQ messages a redrive takes: all, named ones, or those whose objects match. */
 export const redriveBody = z
@@ -147,16 +173,26 @@ export const bulkBody = z
   .strict();
 
 /** Parses or throws a 400 problem naming each invalid field. */
-export function parseRequest<Schema extends z.ZodType>(schema: Schema, value: unknown, where: "path" | "query" | "body"): z.output<Schema> {
+export function parseRequest<Schema extends z.ZodType>(
+  schema: Schema,
+  value: unknown,
+  where: "path" | "query" | "body",
+): z.output<Schema> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const errors = parsed.error.issues.map((issue) => ({
     in: where,
     // An unknown parameter names itself, not the object it was found in.
     field: issue.code === "unrecognized_keys" ? issue.keys.join(",") : issue.path.join(".") || undefined,
-    message: issue.code === "unrecognized_keys" ? `unknown ${where === "query" ? "parameter" : "field"}: ${issue.keys.join(", ")}` : issue.message,
+    message:
+      issue.code === "unrecognized_keys"
+        ? `unknown ${where === "query" ? "parameter" : "field"}: ${issue.keys.join(", ")}`
+        : issue.message,
   }));
-  throw badRequest(`invalid ${where}: ${errors.map((error) => (error.field ? `${error.field}: ${error.message}` : error.message)).join("; ")}`, { errors });
+  throw badRequest(
+    `invalid ${where}: ${errors.map((error) => (error.field ? `${error.field}: ${error.message}` : error.message)).join("; ")}`,
+    { errors },
+  );
 }
 
 // ---- the application surface (/api/media/uploads…, /api/media/item…) --------------------------
@@ -173,7 +209,9 @@ export const VARIANT_PATTERN = "^[a-z0-9_]{1,64}$";
 const owner = z.string().regex(new RegExp(OWNER_PATTERN));
 const sourceKey = z.string().min(1).max(KEY_MAX_LENGTH);
 const uploadIdentity = {
-  contentType: z.string().regex(new RegExp(CONTENT_TYPE_PATTERN), { message: "expected a media type such as video/mp4" }),
+  contentType: z
+    .string()
+    .regex(new RegExp(CONTENT_TYPE_PATTERN), { message: "expected a media type such as video/mp4" }),
   filename: z.string().min(1).max(255),
   tenantId: owner.optional(),
   userId: owner.optional(),
@@ -188,15 +226,26 @@ export const uploadBody = z
   })
   .strict();
 
-export const multipartCreateBody = z.object({ ...uploadIdentity, size: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) }).strict();
+export const multipartCreateBody = z
+  .object({ ...uploadIdentity, size: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) })
+  .strict();
 
 const uploadId = z.string().min(1).max(UPLOAD_ID_MAX_LENGTH);
 const partNumber = z.number().int().min(1).max(MAX_PART_NUMBER);
 
-export const multipartPartsBody = z.object({ key: sourceKey, uploadId, partNumbers: z.array(partNumber).min(1).max(PART_URLS_MAX) }).strict();
+export const multipartPartsBody = z
+  .object({ key: sourceKey, uploadId, partNumbers: z.array(partNumber).min(1).max(PART_URLS_MAX) })
+  .strict();
 
 export const multipartCompleteBody = z
-  .object({ key: sourceKey, uploadId, parts: z.array(z.object({ partNumber, eTag: z.string().min(1).max(128) }).strict()).min(1).max(MAX_PART_NUMBER) })
+  .object({
+    key: sourceKey,
+    uploadId,
+    parts: z
+      .array(z.object({ partNumber, eTag: z.string().min(1).max(128) }).strict())
+      .min(1)
+      .max(MAX_PART_NUMBER),
+  })
   .strict();
 
 export const multipartAbortBody = z.object({ key: sourceKey, uploadId }).strict();
@@ -205,17 +254,35 @@ export const confirmBody = z.object({ key: sourceKey }).strict();
 
 export const itemQuery = z.object({ key: sourceKey }).strict();
 
-export const itemDeleteQuery = z.object({ key: sourceKey, keepSource: z.enum(["true", "false"]).optional().transform((value) => value === "true") }).strict();
+export const itemDeleteQuery = z
+  .object({
+    key: sourceKey,
+    keepSource: z
+      .enum(["true", "false"])
+      .optional()
+      .transform((value) => value === "true"),
+  })
+  .strict();
 
-export const itemOutputQuery = z.object({ key: sourceKey, variant: z.string().regex(new RegExp(VARIANT_PATTERN)) }).strict();
+export const itemOutputQuery = z
+  .object({ key: sourceKey, variant: z.string().regex(new RegExp(VARIANT_PATTERN)) })
+  .strict();
 
-export const itemStreamQuery = z.object({ key: sourceKey, file: z.string().regex(new RegExp(HLS_FILE_PATTERN), { message: "expected a path inside the item's HLS folder" }) }).strict();
+export const itemStreamQuery = z
+  .object({
+    key: sourceKey,
+    file: z.string().regex(new RegExp(HLS_FILE_PATTERN), { message: "expected a path inside the item's HLS folder" }),
+  })
+  .strict();
 
 export const itemListQuery = z
   .object({
     tenant: owner.optional(),
     user: owner.optional(),
     limit: intString(LIST_LIMIT.min, LIST_LIMIT.max, LIST_LIMIT.fallback),
-    cursor: z.string().regex(/^k[A-Za-z0-9_-]{1,2800}$/, { message: "expected nextCursor of a previous page" }).optional(),
+    cursor: z
+      .string()
+      .regex(/^k[A-Za-z0-9_-]{1,2800}$/, { message: "expected nextCursor of a previous page" })
+      .optional(),
   })
   .strict();

@@ -34,26 +34,51 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   const visibilityTimeoutSec = Math.round(e.SQS_VISIBILITY_TIMEOUT / 1000);
-  const heartbeatIntervalSec = e.SQS_HEARTBEAT_INTERVAL > 0 ? Math.round(e.SQS_HEARTBEAT_INTERVAL / 1000) : Math.max(1, Math.floor(visibilityTimeoutSec / 3));
+  const heartbeatIntervalSec =
+    e.SQS_HEARTBEAT_INTERVAL > 0
+      ? Math.round(e.SQS_HEARTBEAT_INTERVAL / 1000)
+      : Math.max(1, Math.floor(visibilityTimeoutSec / 3));
   const [small, medium, large] = e.IMAGE_THUMBNAIL_SIZES;
   const problems: string[] = [];
   if (heartbeatIntervalSec >= visibilityTimeoutSec) {
-    problems.push(`SQS_HEARTBEAT_INTERVAL (${heartbeatIntervalSec}s) must be shorter than SQS_VISIBILITY_TIMEOUT (${visibilityTimeoutSec}s)`);
+    problems.push(
+      `SQS_HEARTBEAT_INTERVAL (${heartbeatIntervalSec}s) must be shorter than SQS_VISIBILITY_TIMEOUT (${visibilityTimeoutSec}s)`,
+    );
   }
   if (e.IMAGE_THUMBNAIL_SIZES.length !== 3 || small === undefined || medium === undefined || large === undefined) {
-    problems.push(`IMAGE_THUMBNAIL_SIZES: expected three sizes (small,medium,large), got ${e.IMAGE_THUMBNAIL_SIZES.length}`);
+    problems.push(
+      `IMAGE_THUMBNAIL_SIZES: expected three sizes (small,medium,large), got ${e.IMAGE_THUMBNAIL_SIZES.length}`,
+    );
   }
-  const keyframeSeconds = e.VIDEO_KEYFRAME_INTERVAL_SECONDS > 0 ? e.VIDEO_KEYFRAME_INTERVAL_SECONDS : e.VIDEO_HLS_SEGMENT_SECONDS % 2 === 0 ? 2 : 1;
+  const keyframeSeconds =
+    e.VIDEO_KEYFRAME_INTERVAL_SECONDS > 0
+      ? e.VIDEO_KEYFRAME_INTERVAL_SECONDS
+      : e.VIDEO_HLS_SEGMENT_SECONDS % 2 === 0
+        ? 2
+        : 1;
   if (e.VIDEO_HLS_SEGMENT_SECONDS % keyframeSeconds !== 0) {
-    problems.push(`VIDEO_HLS_SEGMENT_SECONDS (${e.VIDEO_HLS_SEGMENT_SECONDS}) must be a multiple of VIDEO_KEYFRAME_INTERVAL_SECONDS (${keyframeSeconds}), or segments would not start on the same keyframes in every rung`);
+    problems.push(
+      `VIDEO_HLS_SEGMENT_SECONDS (${e.VIDEO_HLS_SEGMENT_SECONDS}) must be a multiple of VIDEO_KEYFRAME_INTERVAL_SECONDS (${keyframeSeconds}), or segments would not start on the same keyframes in every rung`,
+    );
   }
   const leaseTtlMs = e.JOB_LEASE_TTL > 0 ? e.JOB_LEASE_TTL : visibilityTimeoutSec * 1000;
-  if (e.JOB_LEASE_RENEW_INTERVAL >= leaseTtlMs) problems.push(`JOB_LEASE_RENEW_INTERVAL (${e.JOB_LEASE_RENEW_INTERVAL / 1000}s) must be shorter than the lease (JOB_LEASE_TTL, default SQS_VISIBILITY_TIMEOUT: ${leaseTtlMs / 1000}s)`);
-  if (e.RETRY_BACKOFF_MAX < e.RETRY_BACKOFF_BASE) problems.push("RETRY_BACKOFF_MAX must be at least RETRY_BACKOFF_BASE");
-  if (e.RETRY_BACKOFF_MAX > SQS_MAX_VISIBILITY_SEC * 1000) problems.push("RETRY_BACKOFF_MAX must be at most 12h (SQS limit)");
+  if (e.JOB_LEASE_RENEW_INTERVAL >= leaseTtlMs)
+    problems.push(
+      `JOB_LEASE_RENEW_INTERVAL (${e.JOB_LEASE_RENEW_INTERVAL / 1000}s) must be shorter than the lease (JOB_LEASE_TTL, default SQS_VISIBILITY_TIMEOUT: ${leaseTtlMs / 1000}s)`,
+    );
+  if (e.RETRY_BACKOFF_MAX < e.RETRY_BACKOFF_BASE)
+    problems.push("RETRY_BACKOFF_MAX must be at least RETRY_BACKOFF_BASE");
+  if (e.RETRY_BACKOFF_MAX > SQS_MAX_VISIBILITY_SEC * 1000)
+    problems.push("RETRY_BACKOFF_MAX must be at most 12h (SQS limit)");
   if (problems.length > 0) throw new ConfigError(problems);
 
-  return toAppConfig(e, { visibilityTimeoutSec, heartbeatIntervalSec, leaseTtlMs, keyframeSeconds, thumbnailSizes: { small: small!, medium: medium!, large: large! } });
+  return toAppConfig(e, {
+    visibilityTimeoutSec,
+    heartbeatIntervalSec,
+    leaseTtlMs,
+    keyframeSeconds,
+    thumbnailSizes: { small: small!, medium: medium!, large: large! },
+  });
 }
 
 /** The values loadConfig derives from several variables, after checking them. */
@@ -72,7 +97,9 @@ function toAppConfig(e: Env, derived: Derived) {
   return {
     aws: { region: e.AWS_REGION, endpointUrl, forcePathStyle: e.AWS_S3_FORCE_PATH_STYLE ?? endpointUrl !== undefined },
     storage: {
-      sourceBuckets: e.MEDIA_BUCKET.split(",").map((bucket) => bucket.trim()).filter(Boolean),
+      sourceBuckets: e.MEDIA_BUCKET.split(",")
+        .map((bucket) => bucket.trim())
+        .filter(Boolean),
       outputBucket: e.OUTPUT_BUCKET,
       outputSegment: e.OUTPUT_SEGMENT,
       /** CDN_BASE_URL without a trailing slash; outputs carry `<base>/<key>` as their url. */
@@ -202,13 +229,31 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".") || "(env)"}: ${issue.message}`));
   }
   const e = parsed.data;
-  const tokens = [...(e.API_TOKEN ? [{ id: "api-token", scope: "admin" as const, tenant: undefined, sha256: createHash("sha256").update(e.API_TOKEN).digest("hex") }] : []), ...e.API_TOKENS];
+  const tokens = [
+    ...(e.API_TOKEN
+      ? [
+          {
+            id: "api-token",
+            scope: "admin" as const,
+            tenant: undefined,
+            sha256: createHash("sha256").update(e.API_TOKEN).digest("hex"),
+          },
+        ]
+      : []),
+    ...e.API_TOKENS,
+  ];
   if (tokens.length === 0 && !e.API_INSECURE_NO_AUTH) {
-    throw new ConfigError(["API_TOKEN: required (a bearer token for /api, or scoped ones in API_TOKENS), or set API_INSECURE_NO_AUTH=true for local use without one"]);
+    throw new ConfigError([
+      "API_TOKEN: required (a bearer token for /api, or scoped ones in API_TOKENS), or set API_INSECURE_NO_AUTH=true for local use without one",
+    ]);
   }
   // The URLs' SSRF rules are checked where the dispatcher is built (api-server.ts): config imports nothing of ours.
-  if (e.WEBHOOK_ENDPOINTS.length > 0 && !e.WEBHOOKS_ENABLED) throw new ConfigError(["WEBHOOK_ENDPOINTS: set WEBHOOKS_ENABLED=true here and on the workers, or no event is recorded for them"]);
-  if (e.API_TOKEN && e.API_TOKENS.some((spec) => spec.id === "api-token")) throw new ConfigError(['API_TOKENS: the id "api-token" is taken by API_TOKEN']);
+  if (e.WEBHOOK_ENDPOINTS.length > 0 && !e.WEBHOOKS_ENABLED)
+    throw new ConfigError([
+      "WEBHOOK_ENDPOINTS: set WEBHOOKS_ENABLED=true here and on the workers, or no event is recorded for them",
+    ]);
+  if (e.API_TOKEN && e.API_TOKENS.some((spec) => spec.id === "api-token"))
+    throw new ConfigError(['API_TOKENS: the id "api-token" is taken by API_TOKEN']);
   return { ...loadConfig(env), api: toApiSettings(e, tokens) };
 }
 
@@ -261,7 +306,9 @@ export function loadEmulatorConfig(env: Record<string, string | undefined> = pro
     port: e.EMULATOR_PORT,
     queueUrlHost: e.EMULATOR_HOST,
     region: e.AWS_REGION,
-    buckets: e.MEDIA_BUCKET.split(",").map((bucket) => bucket.trim()).filter(Boolean),
+    buckets: e.MEDIA_BUCKET.split(",")
+      .map((bucket) => bucket.trim())
+      .filter(Boolean),
     queueName: e.EMULATOR_QUEUE_NAME,
     dlqName: e.EMULATOR_DLQ_NAME,
     jobEventsTopic: e.EMULATOR_JOB_EVENTS_TOPIC,

@@ -9,8 +9,22 @@ import { parseDurationMs } from "./duration.ts";
 
 /** What a variable is about; the README table is grouped by it. */
 export type VarGroup =
-  | "aws" | "storage" | "queue" | "redis" | "job-events" | "jobs" | "video" | "image" | "quality" | "audio" | "document" | "worker"
-  | "api" | "delivery" | "webhooks" | "emulator";
+  | "aws"
+  | "storage"
+  | "queue"
+  | "redis"
+  | "job-events"
+  | "jobs"
+  | "video"
+  | "image"
+  | "quality"
+  | "audio"
+  | "document"
+  | "worker"
+  | "api"
+  | "delivery"
+  | "webhooks"
+  | "emulator";
 
 /** A string from the environment (or nothing) in, a typed value out. */
 type EnvParser = z.ZodType<unknown, string | undefined>;
@@ -35,13 +49,21 @@ export interface VarSpec<S extends EnvParser = EnvParser> {
 }
 
 /** What a kind gives; the declaration adds group and doc. */
-type Kind<S extends EnvParser> = Pick<VarSpec<S>, "schema" | "default" | "unit" | "defaultText" | "duration" | "required">;
+type Kind<S extends EnvParser> = Pick<
+  VarSpec<S>,
+  "schema" | "default" | "unit" | "defaultText" | "duration" | "required"
+>;
 
 /**
  * Declares one variable: its kind plus group and doc, and where one helps an example for
  * .env.example or the default in words (a value derived from other variables or the host).
  */
-export function defineVar<S extends EnvParser>(group: VarGroup, kind: Kind<S>, doc: string, extra: { example?: string; defaultText?: string } = {}): VarSpec<S> {
+export function defineVar<S extends EnvParser>(
+  group: VarGroup,
+  kind: Kind<S>,
+  doc: string,
+  extra: { example?: string; defaultText?: string } = {},
+): VarSpec<S> {
   const defaultText = extra.defaultText ?? kind.defaultText;
   return {
     group,
@@ -86,7 +108,12 @@ export const derivedBool = (wordedDefault: string): Kind<z.ZodType<boolean | und
   unit: undefined,
 });
 
-export const int = (fallback: number, min: number, max: number, unit?: string): Kind<z.ZodType<number, string | undefined>> => ({
+export const int = (
+  fallback: number,
+  min: number,
+  max: number,
+  unit?: string,
+): Kind<z.ZodType<number, string | undefined>> => ({
   schema: z
     .string()
     .optional()
@@ -107,7 +134,12 @@ export const int = (fallback: number, min: number, max: number, unit?: string): 
  * A duration in milliseconds. A bare number is read in `bareUnit` (the seed's meaning, kept);
  * `500ms`, `30s`, `5m`, `2h`, `7d` say their unit. The default and the bounds are written the same way.
  */
-export const duration = (fallback: string, bareUnit: "ms" | "s", min: string, max: string): Kind<z.ZodType<number, string | undefined>> => {
+export const duration = (
+  fallback: string,
+  bareUnit: "ms" | "s",
+  min: string,
+  max: string,
+): Kind<z.ZodType<number, string | undefined>> => {
   const fallbackMs = mustParse(fallback, bareUnit);
   const minMs = mustParse(min, bareUnit);
   const maxMs = mustParse(max, bareUnit);
@@ -119,7 +151,10 @@ export const duration = (fallback: string, bareUnit: "ms" | "s", min: string, ma
         if (value === undefined || value === "") return fallbackMs;
         const parsed = parseDurationMs(value, bareUnit);
         if (parsed === undefined || parsed < minMs || parsed > maxMs) {
-          ctx.addIssue({ code: "custom", message: `expected a duration (bare number in ${bareUnit}, or 30s/5m/2h) from ${minMs / 1000}s to ${maxMs / 1000}s, got "${value}"` });
+          ctx.addIssue({
+            code: "custom",
+            message: `expected a duration (bare number in ${bareUnit}, or 30s/5m/2h) from ${minMs / 1000}s to ${maxMs / 1000}s, got "${value}"`,
+          });
           return z.NEVER;
         }
         return parsed;
@@ -136,9 +171,16 @@ function mustParse(raw: string, bareUnit: "ms" | "s"): number {
   return ms;
 }
 
-export const string = (fallback: string): Kind<z.ZodType<string, string | undefined>> => ({ schema: z.string().default(fallback), default: fallback, unit: undefined });
+export const string = (fallback: string): Kind<z.ZodType<string, string | undefined>> => ({
+  schema: z.string().default(fallback),
+  default: fallback,
+  unit: undefined,
+});
 
-export const enumOf = <const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]): Kind<z.ZodType<T[number], string | undefined>> => ({
+export const enumOf = <const T extends readonly [string, ...string[]]>(
+  values: T,
+  fallback: T[number],
+): Kind<z.ZodType<T[number], string | undefined>> => ({
   schema: z.enum(values).default(fallback),
   default: fallback,
   unit: undefined,
@@ -182,7 +224,11 @@ export const requiredString = (message: string, min: number): Kind<z.ZodType<str
 });
 
 /** Any other parser (lists, colours, tokens…): the declaration names its default and unit itself. */
-export const custom = <S extends EnvParser>(schema: S, fallback: string | undefined, unit?: string): Kind<S> => ({ schema, default: fallback, unit });
+export const custom = <S extends EnvParser>(schema: S, fallback: string | undefined, unit?: string): Kind<S> => ({
+  schema,
+  default: fallback,
+  unit,
+});
 
 type Declarations = Record<string, VarSpec>;
 

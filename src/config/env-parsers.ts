@@ -11,7 +11,10 @@ export const intList = (fallback: number[]) =>
       if (value === undefined || value.trim() === "") return fallback;
       const parts = value.split(",").map((part) => Number(part.trim()));
       if (parts.some((part) => !Number.isInteger(part) || part <= 0 || part > 16384)) {
-        ctx.addIssue({ code: "custom", message: `expected a comma-separated list of positive integers, got "${value}"` });
+        ctx.addIssue({
+          code: "custom",
+          message: `expected a comma-separated list of positive integers, got "${value}"`,
+        });
         return z.NEVER;
       }
       return parts;
@@ -20,7 +23,12 @@ export const intList = (fallback: number[]) =>
 export const stringList = z
   .string()
   .optional()
-  .transform((value) => (value ?? "").split(",").map((part) => part.trim()).filter(Boolean));
+  .transform((value) =>
+    (value ?? "")
+      .split(",")
+      .map((part) => part.trim())
+      .filter(Boolean),
+  );
 
 export type AudioFormat = "mp3" | "aac" | "ogg";
 const AUDIO_FORMATS: readonly string[] = ["mp3", "aac", "ogg"] satisfies AudioFormat[];
@@ -33,10 +41,16 @@ export const audioFormatList = (fallback: AudioFormat[]) =>
     .transform((value, ctx) => {
       if (value === undefined || value.trim() === "") return fallback;
       if (value.trim().toLowerCase() === "none") return [];
-      const parts = value.split(",").map((part) => part.trim().toLowerCase()).filter(Boolean);
+      const parts = value
+        .split(",")
+        .map((part) => part.trim().toLowerCase())
+        .filter(Boolean);
       const unknown = parts.filter((part) => !AUDIO_FORMATS.includes(part));
       if (unknown.length > 0 || new Set(parts).size !== parts.length) {
-        ctx.addIssue({ code: "custom", message: `expected a comma-separated list of mp3, aac, ogg without repeats (or "none"), got "${value}"` });
+        ctx.addIssue({
+          code: "custom",
+          message: `expected a comma-separated list of mp3, aac, ogg without repeats (or "none"), got "${value}"`,
+        });
         return z.NEVER;
       }
       return parts as AudioFormat[];
@@ -79,17 +93,34 @@ export const hlsRungList = (fallback: HlsRungSpec[]) =>
     .transform((value, ctx) => {
       if (value === undefined || value.trim() === "") return fallback;
       const rungs: HlsRungSpec[] = [];
-      for (const part of value.split(",").map((entry) => entry.trim()).filter(Boolean)) {
+      for (const part of value
+        .split(",")
+        .map((entry) => entry.trim())
+        .filter(Boolean)) {
         const [height, video, audio] = part.split(":");
         const rung = { height: Number(height), videoKbps: parseKbps(video ?? ""), audioKbps: parseKbps(audio ?? "") };
-        if (!Number.isInteger(rung.height) || rung.height < 64 || rung.height > 4320 || rung.videoKbps === undefined || rung.audioKbps === undefined || rung.videoKbps > 200_000 || rung.audioKbps > 512) {
-          ctx.addIssue({ code: "custom", message: `expected height:videoBitrate:audioBitrate (e.g. 720:2800k:128k), got "${part}"` });
+        if (
+          !Number.isInteger(rung.height) ||
+          rung.height < 64 ||
+          rung.height > 4320 ||
+          rung.videoKbps === undefined ||
+          rung.audioKbps === undefined ||
+          rung.videoKbps > 200_000 ||
+          rung.audioKbps > 512
+        ) {
+          ctx.addIssue({
+            code: "custom",
+            message: `expected height:videoBitrate:audioBitrate (e.g. 720:2800k:128k), got "${part}"`,
+          });
           return z.NEVER;
         }
         rungs.push({ height: rung.height, videoKbps: rung.videoKbps, audioKbps: rung.audioKbps });
       }
       if (rungs.length === 0 || rungs.some((rung, index) => index > 0 && rung.height <= rungs[index - 1]!.height)) {
-        ctx.addIssue({ code: "custom", message: `expected at least one rung, heights strictly increasing, got "${value}"` });
+        ctx.addIssue({
+          code: "custom",
+          message: `expected at least one rung, heights strictly increasing, got "${value}"`,
+        });
         return z.NEVER;
       }
       return rungs;
@@ -109,12 +140,18 @@ export const apiTokenList = z
   .optional()
   .transform((value, ctx) => {
     const specs: ApiTokenSpec[] = [];
-    for (const raw of (value ?? "").split(",").map((part) => part.trim()).filter(Boolean)) {
+    for (const raw of (value ?? "")
+      .split(",")
+      .map((part) => part.trim())
+      .filter(Boolean)) {
       const match = /^([A-Za-z0-9._-]{1,64}):(read|operate|admin)(?:@([^:,@\s]{1,256}))?:([\x21-\x7e]+)$/.exec(raw);
       const secret = match?.[4] ?? "";
       const hashed = /^sha256=([0-9a-f]{64})$/i.exec(secret);
       if (!match || (!hashed && (secret.length < 16 || secret.includes(",")))) {
-        ctx.addIssue({ code: "custom", message: `expected id:scope[@tenant]:token (scope read/operate/admin, token at least 16 characters or sha256=<hex>), got an entry with id "${raw.split(":")[0] ?? ""}"` });
+        ctx.addIssue({
+          code: "custom",
+          message: `expected id:scope[@tenant]:token (scope read/operate/admin, token at least 16 characters or sha256=<hex>), got an entry with id "${raw.split(":")[0] ?? ""}"`,
+        });
         return z.NEVER;
       }
       if (specs.some((spec) => spec.id === match[1])) {
@@ -160,14 +197,20 @@ export const webhookEndpointList = z
             url: z.string().url(),
             secrets: z.array(z.string().min(16)).min(1).max(2),
             tenant: z.string().min(1).max(256).optional(),
-            events: z.array(z.enum(["media.job.completed", "media.job.failed", "media.job.cancelled"])).min(1).optional(),
+            events: z
+              .array(z.enum(["media.job.completed", "media.job.failed", "media.job.cancelled"]))
+              .min(1)
+              .optional(),
           })
           .strict(),
       )
       .safeParse(raw);
     if (!parsed.success) {
       // Never echo the value: it holds secrets.
-      ctx.addIssue({ code: "custom", message: `invalid: ${parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}` });
+      ctx.addIssue({
+        code: "custom",
+        message: `invalid: ${parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}`,
+      });
       return z.NEVER;
     }
     const ids = parsed.data.map((endpoint) => endpoint.id);
@@ -187,12 +230,22 @@ export const deliverySigningKeys = z
   .string()
   .optional()
   .transform((value, ctx) => {
-    const keys = (value ?? "").split(",").map((part) => part.trim()).filter(Boolean);
+    const keys = (value ?? "")
+      .split(",")
+      .map((part) => part.trim())
+      .filter(Boolean);
     // Never echo the value: it holds secrets.
-    if (keys.length > 2) ctx.addIssue({ code: "custom", message: `expected one key, or two while rotating (the new one first), got ${keys.length}` });
-    else if (keys.some((key) => key.length < 32)) ctx.addIssue({ code: "custom", message: "expected keys of at least 32 characters (e.g. openssl rand -base64 32)" });
+    if (keys.length > 2)
+      ctx.addIssue({
+        code: "custom",
+        message: `expected one key, or two while rotating (the new one first), got ${keys.length}`,
+      });
+    else if (keys.some((key) => key.length < 32))
+      ctx.addIssue({
+        code: "custom",
+        message: "expected keys of at least 32 characters (e.g. openssl rand -base64 32)",
+      });
     else if (new Set(keys).size !== keys.length) ctx.addIssue({ code: "custom", message: "the two keys are the same" });
     else return keys;
     return z.NEVER;
   });
-

@@ -64,7 +64,11 @@ export async function resolveDemoInputs(paths: string[], stamp: number): Promise
     if (!info.isDirectory()) throw new DemoInputError(`not a file or folder: ${given}`);
     const files = await filesUnder(given);
     if (files.length === 0) throw new DemoInputError(`no files to process in the folder ${given}`);
-    for (const relative of files) inputs.push({ file: path.join(given, relative), name: `${stamp}-${index}-${path.basename(given)}/${relative.split(path.sep).join("/")}` });
+    for (const relative of files)
+      inputs.push({
+        file: path.join(given, relative),
+        name: `${stamp}-${index}-${path.basename(given)}/${relative.split(path.sep).join("/")}`,
+      });
   }
   return inputs;
 }
@@ -76,7 +80,13 @@ async function filesUnder(folder: string): Promise<string[]> {
     const relative = path.relative(folder, path.join(entry.parentPath, entry.name));
     if (relative.split(path.sep).some((part) => part.startsWith("."))) continue;
     // A symlink counts when it points at a file; a link to a folder is not followed (no loops).
-    const isFile = entry.isFile() || (entry.isSymbolicLink() && (await stat(path.join(folder, relative)).then((target) => target.isFile(), () => false)));
+    const isFile =
+      entry.isFile() ||
+      (entry.isSymbolicLink() &&
+        (await stat(path.join(folder, relative)).then(
+          (target) => target.isFile(),
+          () => false,
+        )));
     if (isFile) files.push(relative);
   }
   return files.sort();
@@ -128,32 +138,59 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     SQS_WAIT_TIME_SECONDS: "1",
     LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
   });
-  const worker = await startWorker(config, { logger: createLogger(config.logLevel, { workerId: config.workerId }, logDestination) });
+  const worker = await startWorker(config, {
+    logger: createLogger(config.logLevel, { workerId: config.workerId }, logDestination),
+  });
   // Interrupted, the worker stops (aborting its ffmpeg) before the stack it uses.
   const unregisterWorker = stopOnExit("demo worker", () => worker.stop(5_000));
   const s3 = createS3Client(config.aws);
   const sqs = createSqsClient(config.aws);
   const objects = new ObjectStore(s3);
   try {
-    const inputs = given.length > 0 ? given : (await samplesWithProcessors(work, worker.processorNames, log)).map((file, index) => ({ file, name: `${stamp}-${index}-${path.basename(file)}` }));
+    const inputs =
+      given.length > 0
+        ? given
+        : (await samplesWithProcessors(work, worker.processorNames, log)).map((file, index) => ({
+            file,
+            name: `${stamp}-${index}-${path.basename(file)}`,
+          }));
     log(`worker up (metrics on :${worker.health.port}); uploading ${inputs.length} file(s)…`);
     const jobs: Array<{ id: string; key: string }> = [];
     for (const { file, name } of inputs) {
       const key = `${DEMO_FOLDER}${name}`;
       // Multipart above 8 MiB, as S3 clients upload large media.
-      const size = await objects.upload({ bucket: stack.bucket, key, body: { file }, contentType: "application/octet-stream" });
+      const size = await objects.upload({
+        bucket: stack.bucket,
+        key,
+        body: { file },
+        contentType: "application/octet-stream",
+      });
       const eTag = (await objects.head(stack.bucket, key)).eTag ?? "";
       // The emulator does not emit bucket notifications: send the one S3 would have sent (a new sequencer per PUT).
       const sequencer = newSequencer();
-      await sqs.send(new SendMessageCommand({ QueueUrl: config.queue.queueUrl, MessageBody: buildS3Notification([{ bucket: stack.bucket, key, size, eTag, sequencer }]) }));
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: config.queue.queueUrl,
+          MessageBody: buildS3Notification([{ bucket: stack.bucket, key, size, eTag, sequencer }]),
+        }),
+      );
       jobs.push({ id: jobIdFor({ bucket: stack.bucket, key, eTag, sequencer }), key });
     }
-    const records = await waitForAll(worker.store.get.bind(worker.store), jobs.map((job) => job.id), options.timeoutMs, log);
+    const records = await waitForAll(
+      worker.store.get.bind(worker.store),
+      jobs.map((job) => job.id),
+      options.timeoutMs,
+      log,
+    );
     const rows: DemoRow[] = jobs.map(({ id, key }) => toRow(id, key, records.get(id)));
     if (options.outDir) {
       const outDir = options.outDir;
       for (const row of rows) {
-        const keys = await listOutputs(async (prefix) => (await objects.list(stack.bucket, prefix)).map((item) => item.key), row, config.storage.outputSegment);
+        const keys = await listOutputs(
+          async (prefix) => (await objects.list(stack.bucket, prefix)).map((item) => item.key),
+          row,
+          config.storage.outputSegment,
+        );
         await downloadOutputs(outDir, keys, async (key) => {
           const object = await s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: key }));
           return Buffer.from(await object.Body!.transformToByteArray());
@@ -164,7 +201,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     else printTable(rows, log);
     if (options.outDir) log(`outputs and manifests downloaded to ${options.outDir}`);
     const allCompleted = rows.every((row) => row.status === "completed");
-    log(allCompleted ? `all ${rows.length} jobs completed` : `${rows.filter((row) => row.status !== "completed").length} of ${rows.length} jobs did not complete`);
+    log(
+      allCompleted
+        ? `all ${rows.length} jobs completed`
+        : `${rows.filter((row) => row.status !== "completed").length} of ${rows.length} jobs did not complete`,
+    );
     return allCompleted ? 0 : 1;
   } finally {
     unregisterWorker();
@@ -177,14 +218,26 @@ export async function runDemo(options: DemoOptions): Promise<number> {
 }
 
 /** Samples of the media types this build can process (a processor not built yet is skipped, and said so). */
-async function samplesWithProcessors(folder: string, processorNames: string[], log: (line: string) => void): Promise<string[]> {
+async function samplesWithProcessors(
+  folder: string,
+  processorNames: string[],
+  log: (line: string) => void,
+): Promise<string[]> {
   const samples = await generateSamples(folder);
   const skipped = samples.filter((sample) => !processorNames.includes(sample.kind));
-  if (skipped.length > 0) log(`no ${[...new Set(skipped.map((sample) => sample.kind))].join("/")} processor in this build: skipping ${skipped.map((sample) => path.basename(sample.file)).join(", ")}`);
+  if (skipped.length > 0)
+    log(
+      `no ${[...new Set(skipped.map((sample) => sample.kind))].join("/")} processor in this build: skipping ${skipped.map((sample) => path.basename(sample.file)).join(", ")}`,
+    );
   return samples.filter((sample) => processorNames.includes(sample.kind)).map((sample) => sample.file);
 }
 
-async function waitForAll(get: (id: string) => Promise<JobRecord | undefined>, ids: string[], timeoutMs: number, log: (line: string) => void): Promise<Map<string, JobRecord>> {
+async function waitForAll(
+  get: (id: string) => Promise<JobRecord | undefined>,
+  ids: string[],
+  timeoutMs: number,
+  log: (line: string) => void,
+): Promise<Map<string, JobRecord>> {
   const deadline = Date.now() + timeoutMs;
   const records = new Map<string, JobRecord>();
   let lastReport = 0;
@@ -217,7 +270,10 @@ function toRow(id: string, key: string, record: JobRecord | undefined): DemoRow 
     errorCategory: record?.error?.category,
     errorCode: record?.error?.code,
     durationMs: record?.durationMs,
-    outputs: [...(result?.outputs ?? []).map((output) => output.key), ...(result?.manifestKey ? [result.manifestKey] : [])],
+    outputs: [
+      ...(result?.outputs ?? []).map((output) => output.key),
+      ...(result?.manifestKey ? [result.manifestKey] : []),
+    ],
     run: result?.run,
   };
 }
@@ -246,14 +302,22 @@ function printTable(rows: DemoRow[], log: (line: string) => void): void {
  * segments are stored but not listed one by one in the job result, so the demo lists the bucket
  * to get a playable tree) and the manifest.
  */
-async function listOutputs(list: (prefix: string) => Promise<string[]>, row: DemoRow, outputSegment: string): Promise<string[]> {
+async function listOutputs(
+  list: (prefix: string) => Promise<string[]>,
+  row: DemoRow,
+  outputSegment: string,
+): Promise<string[]> {
   if (!row.run) return [];
   const layout = outputLayout(row.sourceKey, outputSegment, row.run);
   const [files, tree] = runPrefixes(layout);
   return [...(await list(files)), ...(await list(tree)), ...(await list(manifestKey(layout)))];
 }
 
-async function downloadOutputs(outDir: string, keys: string[], fetchObject: (key: string) => Promise<Buffer>): Promise<void> {
+async function downloadOutputs(
+  outDir: string,
+  keys: string[],
+  fetchObject: (key: string) => Promise<Buffer>,
+): Promise<void> {
   for (const key of keys) {
     const target = path.join(outDir, key);
     await mkdir(path.dirname(target), { recursive: true });

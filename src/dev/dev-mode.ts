@@ -27,7 +27,11 @@ export async function runDev(): Promise<void> {
   process.env.AWS_ACCESS_KEY_ID ??= "local";
   process.env.AWS_SECRET_ACCESS_KEY ??= "local";
   const stack = await startLocalStack();
-  const sqs = createSqsClient({ region: stack.env.AWS_REGION!, endpointUrl: stack.env.AWS_ENDPOINT_URL, forcePathStyle: true });
+  const sqs = createSqsClient({
+    region: stack.env.AWS_REGION!,
+    endpointUrl: stack.env.AWS_ENDPOINT_URL,
+    forcePathStyle: true,
+  });
   const intake = await sqs.send(new CreateQueueCommand({ QueueName: "media-intake" }));
   sqs.destroy();
   // Read with the declared parser (an invalid value counts as off here; loadApiConfig then reports it).
@@ -80,7 +84,9 @@ export async function runUpload(args: string[]): Promise<number> {
     return 2;
   }
   if (choice.kind === "several") {
-    process.stderr.write(`several dev stacks are running; choose one with MEDIA_PROCESSOR_DEV_STATE=<file>:\n${choice.files.map((name) => `  ${name}`).join("\n")}\n`);
+    process.stderr.write(
+      `several dev stacks are running; choose one with MEDIA_PROCESSOR_DEV_STATE=<file>:\n${choice.files.map((name) => `  ${name}`).join("\n")}\n`,
+    );
     return 2;
   }
   const devEnv = choice.env;
@@ -97,7 +103,12 @@ export async function runUpload(args: string[]): Promise<number> {
   // A new sequencer, as S3 gives every PUT: uploading the same file twice is two jobs.
   const sequencer = newSequencer();
   const queueUrl = config.queue.intakeQueueUrl ?? config.queue.queueUrl;
-  await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: buildS3Notification([{ bucket, key, size, eTag, sequencer }]) }));
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: buildS3Notification([{ bucket, key, size, eTag, sequencer }]),
+    }),
+  );
   process.stdout.write(`${JSON.stringify({ bucket, key, jobId: jobIdFor({ bucket, key, eTag, sequencer }) })}\n`);
   s3.destroy();
   sqs.destroy();

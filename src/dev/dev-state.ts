@@ -31,7 +31,10 @@ const alive = (pid: number) => {
   }
 };
 
-export type DevStateChoice = { kind: "found"; file: string; env: Record<string, string> } | { kind: "none" } | { kind: "several"; files: string[] };
+export type DevStateChoice =
+  | { kind: "found"; file: string; env: Record<string, string> }
+  | { kind: "none" }
+  | { kind: "several"; files: string[] };
 
 /** The state of the stack `upload` should use (see above); state files of dead stacks are removed on the way. */
 export async function chooseDevState(explicit = process.env.MEDIA_PROCESSOR_DEV_STATE): Promise<DevStateChoice> {

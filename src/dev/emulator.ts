@@ -99,7 +99,14 @@ export async function startEmulator(options: Partial<EmulatorOptions> & { logger
   });
   bridge.start();
   settings.logger.info(
-    { endpoint, buckets: settings.buckets, queueUrl, dlqUrl, maxReceiveCount: settings.maxReceiveCount, jobEventsTopicArn },
+    {
+      endpoint,
+      buckets: settings.buckets,
+      queueUrl,
+      dlqUrl,
+      maxReceiveCount: settings.maxReceiveCount,
+      jobEventsTopicArn,
+    },
     "emulator: S3+SQS ready; bucket notifications bridged to the media queue",
   );
 
@@ -117,7 +124,10 @@ export async function startEmulator(options: Partial<EmulatorOptions> & { logger
 }
 
 /** DLQ first: the media queue's redrive policy names the DLQ by ARN. */
-function createResources(fauxqs: FauxqsServer, settings: EmulatorOptions): { queueUrl: string; dlqUrl: string; jobEventsTopicArn: string | undefined } {
+function createResources(
+  fauxqs: FauxqsServer,
+  settings: EmulatorOptions,
+): { queueUrl: string; dlqUrl: string; jobEventsTopicArn: string | undefined } {
   for (const bucket of settings.buckets) fauxqs.createBucket(bucket);
   const dlq = fauxqs.createQueue(settings.dlqName, {
     region: settings.region,

@@ -33,7 +33,10 @@ export class RedisServerProcess {
    * `dataDir`: start from the `dump.rdb` in that directory (Redis loads it at start) and write
    * `SAVE`s there; the directory is the caller's and outlives the process.
    */
-  static async start(port?: number, options: { persistent?: boolean; dataDir?: string } = {}): Promise<RedisServerProcess> {
+  static async start(
+    port?: number,
+    options: { persistent?: boolean; dataDir?: string } = {},
+  ): Promise<RedisServerProcess> {
     const server = new RedisServerProcess(port ?? (await freePort()), options.persistent ?? false, options.dataDir);
     await server.start();
     return server;
@@ -47,7 +50,22 @@ export class RedisServerProcess {
     this.dataDir ??= await mkdtemp(path.join(os.tmpdir(), "mp-redis-"));
     const child = spawn(
       process.env.REDIS_SERVER_BIN ?? "redis-server",
-      ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", this.persistent ? "yes" : "no", "--appendfsync", "always", "--dir", this.dataDir, "--loglevel", "warning"],
+      [
+        "--port",
+        String(this.port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        this.persistent ? "yes" : "no",
+        "--appendfsync",
+        "always",
+        "--dir",
+        this.dataDir,
+        "--loglevel",
+        "warning",
+      ],
       { stdio: ["ignore", "ignore", "pipe"] },
     );
     // Gone with this process, however it ends (stop() is the graceful way).

@@ -90,7 +90,9 @@ export class S3NotificationBridge {
     this.#timer = setTimeout(() => {
       this.#currentScan = this.scanOnce()
         .then(() => undefined)
-        .catch((error: unknown) => this.#options.logger.warn({ err: error }, "s3 notification bridge: scan failed; retrying"))
+        .catch((error: unknown) =>
+          this.#options.logger.warn({ err: error }, "s3 notification bridge: scan failed; retrying"),
+        )
         .finally(() => this.#schedule(this.#options.pollIntervalMs));
     }, delayMs);
     this.#timer.unref();
@@ -126,7 +128,15 @@ export class S3NotificationBridge {
           QueueUrl: this.#options.queueUrl,
           Entries: batch.map((object, index) => ({
             Id: String(index),
-            MessageBody: buildS3Notification([{ bucket: object.bucket, key: object.key, size: object.size, eTag: object.eTag, sequencer: newSequencer() }]),
+            MessageBody: buildS3Notification([
+              {
+                bucket: object.bucket,
+                key: object.key,
+                size: object.size,
+                eTag: object.eTag,
+                sequencer: newSequencer(),
+              },
+            ]),
           })),
         }),
       );
@@ -136,7 +146,10 @@ export class S3NotificationBridge {
         if (failedIds.has(String(index))) return;
         this.#notified.set(`${object.bucket}\0${object.key}`, object.upload);
         sent += 1;
-        this.#options.logger.debug({ bucket: object.bucket, key: object.key }, "s3 notification bridge: ObjectCreated sent");
+        this.#options.logger.debug(
+          { bucket: object.bucket, key: object.key },
+          "s3 notification bridge: ObjectCreated sent",
+        );
       });
     }
     this.#notificationsSent += sent;

@@ -24,10 +24,23 @@ export async function generateSamples(folder: string): Promise<Sample[]> {
   await write("sunset-photo.jpg", "image", photo());
   await write("logo.png", "image", logo());
   await write("spinner.gif", "image", spinner());
-  await write("brochure.pdf", "document", Buffer.from(samplePdf(["media-processor demo", "Page two: thumbnails, previews and text.", "Page three: the end."])));
+  await write(
+    "brochure.pdf",
+    "document",
+    Buffer.from(
+      samplePdf(["media-processor demo", "Page two: thumbnails, previews and text.", "Page three: the end."]),
+    ),
+  );
   if (await hasTool("heif-enc", ["--version"])) {
     const jpeg = path.join(folder, "heic-source.jpg");
-    await writeFile(jpeg, await sharp(await photo()).rotate().resize(1200).jpeg({ quality: 92 }).toBuffer());
+    await writeFile(
+      jpeg,
+      await sharp(await photo())
+        .rotate()
+        .resize(1200)
+        .jpeg({ quality: 92 })
+        .toBuffer(),
+    );
     const heic = path.join(folder, "iphone-photo.heic");
     await run("heif-enc", ["-q", "80", "-o", heic, jpeg]);
     await rm(jpeg);
@@ -35,10 +48,43 @@ export async function generateSamples(folder: string): Promise<Sample[]> {
   }
   if (await hasTool("ffmpeg", ["-version"])) {
     const clip = path.join(folder, "clip.mp4");
-    await ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration=4", "-f", "lavfi", "-i", "sine=frequency=440:duration=4", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", clip]);
+    await ffmpeg([
+      "-f",
+      "lavfi",
+      "-i",
+      "testsrc2=size=1280x720:rate=25:duration=4",
+      "-f",
+      "lavfi",
+      "-i",
+      "sine=frequency=440:duration=4",
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      "-pix_fmt",
+      "yuv420p",
+      "-c:a",
+      "aac",
+      "-shortest",
+      clip,
+    ]);
     samples.push({ file: clip, kind: "video" });
     const tone = path.join(folder, "tone.wav");
-    await ffmpeg(["-f", "lavfi", "-i", "sine=frequency=440:duration=3", "-f", "lavfi", "-i", "sine=frequency=660:duration=3", "-filter_complex", "[0][1]amerge=inputs=2,volume='6*(0.15+0.85*abs(sin(PI*t/1.5)))':eval=frame", "-ac", "2", tone]);
+    await ffmpeg([
+      "-f",
+      "lavfi",
+      "-i",
+      "sine=frequency=440:duration=3",
+      "-f",
+      "lavfi",
+      "-i",
+      "sine=frequency=660:duration=3",
+      "-filter_complex",
+      "[0][1]amerge=inputs=2,volume='6*(0.15+0.85*abs(sin(PI*t/1.5)))':eval=frame",
+      "-ac",
+      "2",
+      tone,
+    ]);
     samples.push({ file: tone, kind: "audio" });
   }
   return samples;
@@ -68,10 +114,18 @@ function logo(): Promise<Buffer> {
 async function spinner(): Promise<Buffer> {
   const frames = await Promise.all(
     ["#e74c3c", "#27ae60", "#2980b9", "#f39c12"].map((colour, index) =>
-      sharp(Buffer.from(`<svg width="160" height="160" xmlns="http://www.w3.org/2000/svg"><rect width="160" height="160" fill="#ffffff"/><circle cx="${40 + index * 27}" cy="80" r="30" fill="${colour}"/></svg>`)).png().toBuffer(),
+      sharp(
+        Buffer.from(
+          `<svg width="160" height="160" xmlns="http://www.w3.org/2000/svg"><rect width="160" height="160" fill="#ffffff"/><circle cx="${40 + index * 27}" cy="80" r="30" fill="${colour}"/></svg>`,
+        ),
+      )
+        .png()
+        .toBuffer(),
     ),
   );
-  return sharp(frames, { join: { animated: true } }).gif({ loop: 0, delay: [150, 150, 150, 150] }).toBuffer();
+  return sharp(frames, { join: { animated: true } })
+    .gif({ loop: 0, delay: [150, 150, 150, 150] })
+    .toBuffer();
 }
 
 /** A minimal valid PDF with one line of Helvetica text per page (offsets computed, xref exact). */
@@ -84,7 +138,9 @@ export function samplePdf(pages: string[]): string {
   pages.forEach((text, index) => {
     const escaped = text.replace(/[\\()]/g, (c) => `\\${c}`);
     const stream = `BT /F1 24 Tf 72 720 Td (${escaped}) Tj ET`;
-    objects.push(`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents ${pageIds[index]! + 1} 0 R >>`);
+    objects.push(
+      `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents ${pageIds[index]! + 1} 0 R >>`,
+    );
     objects.push(`<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`);
   });
   let body = "%PDF-1.4\n";

@@ -79,7 +79,12 @@ async function stopAllAndExit(signal: NodeJS.Signals): Promise<void> {
     const timedOut = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, STOP_TIMEOUT_MS);
     });
-    await Promise.race([Promise.resolve().then(entry.stop).catch((error: unknown) => process.stderr.write(`stopping ${entry.name} failed: ${String(error)}\n`)), timedOut]);
+    await Promise.race([
+      Promise.resolve()
+        .then(entry.stop)
+        .catch((error: unknown) => process.stderr.write(`stopping ${entry.name} failed: ${String(error)}\n`)),
+      timedOut,
+    ]);
     clearTimeout(timer);
   }
   process.exit(128 + (SIGNAL_NUMBERS[signal as keyof typeof SIGNAL_NUMBERS] ?? 15));

@@ -64,13 +64,23 @@ export class JobEventPublisher {
       const recorded = await webhooks.record(event).then(
         () => true,
         (error: unknown) => {
-          logger.warn({ err: error, eventId }, "job event not recorded for webhooks; the job's message is kept to try again");
+          logger.warn(
+            { err: error, eventId },
+            "job event not recorded for webhooks; the job's message is kept to try again",
+          );
           return false;
         },
       );
       if (!recorded) return "failed";
       if (!topic.enabled) {
-        await store.markPublished(jobId, eventId, job.status, Date.parse(job.finishedAt), { eventType: event.eventType, webhooks: true }).catch((error: unknown) => logger.warn({ err: error, eventId }, "job event recorded but not marked on the job"));
+        await store
+          .markPublished(jobId, eventId, job.status, Date.parse(job.finishedAt), {
+            eventType: event.eventType,
+            webhooks: true,
+          })
+          .catch((error: unknown) =>
+            logger.warn({ err: error, eventId }, "job event recorded but not marked on the job"),
+          );
         return "published";
       }
     }
@@ -80,12 +90,20 @@ export class JobEventPublisher {
       logger.info({ eventId, eventType: event.eventType, snsMessageId: messageId }, "job event published");
       // A failed mark only means a redelivery would publish the same event id again.
       await store
-        .markPublished(jobId, eventId, job.status, Date.parse(job.finishedAt), { eventType: event.eventType, ...(messageId ? { snsMessageId: messageId } : {}) })
-        .catch((error: unknown) => logger.warn({ err: error, eventId }, "job event published but not recorded on the job"));
+        .markPublished(jobId, eventId, job.status, Date.parse(job.finishedAt), {
+          eventType: event.eventType,
+          ...(messageId ? { snsMessageId: messageId } : {}),
+        })
+        .catch((error: unknown) =>
+          logger.warn({ err: error, eventId }, "job event published but not recorded on the job"),
+        );
       return "published";
     } catch (error) {
       metrics?.jobEvents.inc({ status: job.status, outcome: "failed" });
-      logger.warn({ err: error, eventId, eventType: event.eventType }, "job event not published; the job's message is kept to try again");
+      logger.warn(
+        { err: error, eventId, eventType: event.eventType },
+        "job event not published; the job's message is kept to try again",
+      );
       return "failed";
     }
   }

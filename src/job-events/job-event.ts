@@ -34,7 +34,13 @@ export const jobEventSchema = z.object({
     attempts: z.number().int(),
     tenantId: z.string().optional(),
     userId: z.string().optional(),
-    source: z.object({ bucket: z.string(), key: z.string(), size: z.number().optional(), eTag: z.string().optional(), versionId: z.string().optional() }),
+    source: z.object({
+      bucket: z.string(),
+      key: z.string(),
+      size: z.number().optional(),
+      eTag: z.string().optional(),
+      versionId: z.string().optional(),
+    }),
     createdAt: z.iso.datetime(),
     startedAt: z.iso.datetime().optional(),
     finishedAt: z.iso.datetime(),
@@ -70,7 +76,10 @@ const resultShape = z.object({
 
 /** Stable id of one terminal state of one job: same record, same id; a later ending, a new one. */
 export function jobEventId(job: Pick<JobRecord, "id" | "status" | "attempts" | "finishedAt">): string {
-  return createHash("sha256").update(`${job.id}\u0000${job.status}\u0000${job.attempts}\u0000${job.finishedAt ?? ""}`).digest("hex").slice(0, 32);
+  return createHash("sha256")
+    .update(`${job.id}\u0000${job.status}\u0000${job.attempts}\u0000${job.finishedAt ?? ""}`)
+    .digest("hex")
+    .slice(0, 32);
 }
 
 /**

@@ -4,7 +4,11 @@ import { noTopic, snsJobEventTopic, type JobEventTopic } from "./job-event.topic
 
 /** Credentials come from the SDK's default chain (env, IRSA / pod identity, instance role). */
 export function createSnsClient(aws: AppConfig["aws"]): SNSClient {
-  return new SNSClient({ region: aws.region, ...(aws.endpointUrl ? { endpoint: aws.endpointUrl } : {}), maxAttempts: 3 });
+  return new SNSClient({
+    region: aws.region,
+    ...(aws.endpointUrl ? { endpoint: aws.endpointUrl } : {}),
+    maxAttempts: 3,
+  });
 }
 
 /** The configured job-event topic and what to destroy at shutdown (nothing when job events are off). */

@@ -40,7 +40,8 @@ export class CounterReader {
     const sizeMs = toMs - fromMs <= MINUTE_BUCKETS_MAX_WINDOW_MS ? MINUTE_MS : HOUR_MS;
     const tag = sizeMs === MINUTE_MS ? "m" : "h";
     const keys: string[] = [];
-    for (let bucket = Math.floor(fromMs / sizeMs); bucket <= Math.floor(toMs / sizeMs); bucket += 1) keys.push(`${this.keyPrefix}stats:${tag}:${bucket}`);
+    for (let bucket = Math.floor(fromMs / sizeMs); bucket <= Math.floor(toMs / sizeMs); bucket += 1)
+      keys.push(`${this.keyPrefix}stats:${tag}:${bucket}`);
     const missing = keys.filter((key) => !this.closed.has(key));
     const pipeline = this.redis.pipeline();
     for (const key of missing) pipeline.hgetall(key);
@@ -51,7 +52,8 @@ export class CounterReader {
       if (error) throw error;
       const startMs = Number(key.slice(key.lastIndexOf(":") + 1)) * sizeMs;
       const counts: Record<string, number> = {};
-      for (const [field, value] of Object.entries((hash ?? {}) as Record<string, string>)) counts[field] = Number(value);
+      for (const [field, value] of Object.entries((hash ?? {}) as Record<string, string>))
+        counts[field] = Number(value);
       const bucket = { startMs, sizeMs, counts };
       fresh.set(key, bucket);
       if (startMs + sizeMs + CLOSED_AFTER_MS <= nowMs) this.remember(key, bucket);

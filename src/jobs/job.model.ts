@@ -91,4 +91,5 @@ export const jobIdOfRef = (ref: ObjectRef): string => jobIdFor(jobSourceOf(ref))
 export const isTerminal = (status: JobStatus) => TERMINAL_STATUSES.includes(status);
 
 /** A job that ends with an error is `cancelled` when the error is a cancel, `failed` otherwise: the store and the fate table both ask here. */
-export const terminalStatusOf = (error: Pick<JobErrorInfo, "category">): "failed" | "cancelled" => (error.category === "cancelled" ? "cancelled" : "failed");
+export const terminalStatusOf = (error: Pick<JobErrorInfo, "category">): "failed" | "cancelled" =>
+  error.category === "cancelled" ? "cancelled" : "failed";

@@ -13,7 +13,14 @@ import {
   setTypeScript,
   transitionScript,
 } from "./job.scripts.ts";
-import { JOB_STATUSES, terminalStatusOf, type JobRecord, type JobSource, type JobStatus, type TimelineEntry } from "./job.model.ts";
+import {
+  JOB_STATUSES,
+  terminalStatusOf,
+  type JobRecord,
+  type JobSource,
+  type JobStatus,
+  type TimelineEntry,
+} from "./job.model.ts";
 
 /** The Redis job store; the key layout and every transition are documented in job.scripts.ts. */
 
@@ -138,13 +145,22 @@ export class JobStore {
       request.messageId,
       this.options.workerId,
     ])) as [ClaimOutcome, number, string, string?];
-    return { outcome: reply[0], attempts: Number(reply[1]), leaseToken, ...(reply[3] ? { holderMessageId: reply[3] } : {}) };
+    return {
+      outcome: reply[0],
+      attempts: Number(reply[1]),
+      leaseToken,
+      ...(reply[3] ? { holderMessageId: reply[3] } : {}),
+    };
   }
 
   /** Extends the lease if still ours and reads the durable cancel flag (RENEW). */
   async renewLease(id: string, leaseToken: string): Promise<LeaseRenewal> {
     const [job, lease] = this.jobKeys(id);
-    const [held, cancel] = (await renewLeaseScript.run(this.redis, [lease, job], [leaseToken, this.options.leaseTtlMs])) as [number, number];
+    const [held, cancel] = (await renewLeaseScript.run(
+      this.redis,
+      [lease, job],
+      [leaseToken, this.options.leaseTtlMs],
+    )) as [number, number];
     return { held: held === 1, cancelRequested: cancel === 1 };
   }
 
@@ -166,36 +182,80 @@ export class JobStore {
 
   async complete(id: string, leaseToken: string, result: unknown, startedAtMs: number): Promise<boolean> {
     const now = this.now();
-    return this.transition(id, leaseToken, ["processing"], "completed", {
-      result: JSON.stringify(result),
-      progress: "100",
-      finishedAt: String(now),
-      durationMs: String(now - startedAtMs),
-      error: "",
-    }, "completed", { durationMs: now - startedAtMs });
+    return this.transition(
+      id,
+      leaseToken,
+      ["processing"],
+      "completed",
+      {
+        result: JSON.stringify(result),
+        progress: "100",
+        finishedAt: String(now),
+        durationMs: String(now - startedAtMs),
+        error: "",
+      },
+      "completed",
+      { durationMs: now - startedAtMs },
+    );
   }
 
-  async fail(id: string, leaseToken: string, error: JobErrorInfo, startedAtMs: number, detail?: Record<string, unknown>): Promise<boolean> {
+  async fail(
+    id: string,
+    leaseToken: string,
+    error: JobErrorInfo,
+    startedAtMs: number,
+    detail?: Record<string, unknown>,
+  ): Promise<boolean> {
     const now = this.now();
     const status: JobStatus = terminalStatusOf(error);
-    return this.transition(id, leaseToken, ["processing"], status, {
-      error: JSON.stringify(error),
-      finishedAt: String(now),
-      durationMs: String(now - startedAtMs),
-    }, status, { code: error.code, category: error.category, message: error.message, ...detail });
+    return this.transition(
+      id,
+      leaseToken,
+      ["processing"],
+      status,
+      {
+        error: JSON.stringify(error),
+        finishedAt: String(now),
+        durationMs: String(now - startedAtMs),
+      },
+      status,
+      { code: error.code, category: error.category, message: error.message, ...detail },
+    );
   }
 
   /** Back to queued: a transient failure that will be retried, or a job released on shutdown. */
-  async release(id: string, leaseToken: string, event: string, error?: JobErrorInfo, detail?: Record<string, unknown>): Promise<boolean> {
-    return this.transition(id, leaseToken, ["processing"], "queued", {
-      progress: "0",
-      ...(error ? { error: JSON.stringify(error) } : {}),
-    }, event, { ...(error ? { code: error.code, category: error.category, message: error.message } : {}), ...detail });
+  async release(
+    id: string,
+    leaseToken: string,
+    event: string,
+    error?: JobErrorInfo,
+    detail?: Record<string, unknown>,
+  ): Promise<boolean> {
+    return this.transition(
+      id,
+      leaseToken,
+      ["processing"],
+      "queued",
+      {
+        progress: "0",
+        ...(error ? { error: JSON.stringify(error) } : {}),
+      },
+      event,
+      { ...(error ? { code: error.code, category: error.category, message: error.message } : {}), ...detail },
+    );
   }
 
   /** API-side retry: failed/cancelled (or completed with force) → queued. */
   async requeue(id: string, from: JobStatus[], detail?: Record<string, unknown>): Promise<boolean> {
-    return this.transition(id, "", from, "queued", { progress: "0", error: "", result: "", finishedAt: "", durationMs: "", cancelRequested: "" }, "retry-requested", detail);
+    return this.transition(
+      id,
+      "",
+      from,
+      "queued",
+      { progress: "0", error: "", result: "", finishedAt: "", durationMs: "", cancelRequested: "" },
+      "retry-requested",
+      detail,
+    );
   }
 
   /**
@@ -203,31 +263,54 @@ export class JobStore {
    * sit `queued` with nothing on its way to a worker (queued → failed, see TRANSITION).
    */
   async failQueued(id: string, error: JobErrorInfo): Promise<boolean> {
-    return this.transition(id, "", ["queued"], "failed", { error: JSON.stringify(error), finishedAt: String(this.now()) }, "failed", {
-      code: error.code,
-      category: error.category,
-      message: error.message,
-    });
+    return this.transition(
+      id,
+      "",
+      ["queued"],
+      "failed",
+      { error: JSON.stringify(error), finishedAt: String(this.now()) },
+      "failed",
+      {
+        code: error.code,
+        category: error.category,
+        message: error.message,
+      },
+    );
   }
 
   /** A `queued` record for an event seen before a worker received it (see ENQUEUE). */
-  async enqueue(request: { id: string; source: JobSource; tenantId: string | undefined; userId: string | undefined; via: string; by?: string }): Promise<{ created: boolean; status: JobStatus }> {
+  async enqueue(request: {
+    id: string;
+    source: JobSource;
+    tenantId: string | undefined;
+    userId: string | undefined;
+    via: string;
+    by?: string;
+  }): Promise<{ created: boolean; status: JobStatus }> {
     const [job, , timeline] = this.jobKeys(request.id);
-    const [outcome, status] = (await enqueueScript.run(this.redis, [job, timeline], [
-      ...this.head(request.id, this.now()),
-      JSON.stringify(request.source),
-      request.source.key,
-      request.tenantId ?? "",
-      request.userId ?? "",
-      JSON.stringify({ via: request.via, ...(request.by ? { by: request.by } : {}) }),
-    ])) as [string, JobStatus];
+    const [outcome, status] = (await enqueueScript.run(
+      this.redis,
+      [job, timeline],
+      [
+        ...this.head(request.id, this.now()),
+        JSON.stringify(request.source),
+        request.source.key,
+        request.tenantId ?? "",
+        request.userId ?? "",
+        JSON.stringify({ via: request.via, ...(request.by ? { by: request.by } : {}) }),
+      ],
+    )) as [string, JobStatus];
     return { created: outcome === "created", status };
   }
 
   /** Durable cancel (REQUEST_CANCEL); returns the status it found. */
   async requestCancel(id: string, actor: Actor = { by: "unknown", via: "api" }): Promise<"missing" | JobStatus> {
     const [job, , timeline] = this.jobKeys(id);
-    return (await requestCancelScript.run(this.redis, [job, timeline], [...this.head(id, this.now()), JSON.stringify(actor)])) as "missing" | JobStatus;
+    return (await requestCancelScript.run(
+      this.redis,
+      [job, timeline],
+      [...this.head(id, this.now()), JSON.stringify(actor)],
+    )) as "missing" | JobStatus;
   }
 
   private async transition(
@@ -240,7 +323,11 @@ export class JobStore {
     detail?: Record<string, unknown>,
   ): Promise<boolean> {
     const now = this.now();
-    const entry: TimelineEntry = { at: new Date(now).toISOString(), event, ...(detail && Object.keys(detail).length ? { detail } : {}) };
+    const entry: TimelineEntry = {
+      at: new Date(now).toISOString(),
+      event,
+      ...(detail && Object.keys(detail).length ? { detail } : {}),
+    };
     const applied = await transitionScript.run(this.redis, this.jobKeys(id), [
       ...this.head(id, now),
       leaseToken,
@@ -257,9 +344,25 @@ export class JobStore {
    * Records that `eventId` published the job's current terminal state (see MARK_PUBLISHED);
    * false when the job has left that state since. `finishedAtMs` is the state's finishedAt.
    */
-  async markPublished(id: string, eventId: string, status: JobStatus, finishedAtMs: number, detail: Record<string, unknown>): Promise<boolean> {
+  async markPublished(
+    id: string,
+    eventId: string,
+    status: JobStatus,
+    finishedAtMs: number,
+    detail: Record<string, unknown>,
+  ): Promise<boolean> {
     const [job, , timeline] = this.jobKeys(id);
-    const reply = await markPublishedScript.run(this.redis, [job, timeline], [eventId, status, String(finishedAtMs), new Date(this.now()).toISOString(), JSON.stringify({ eventId, ...detail })]);
+    const reply = await markPublishedScript.run(
+      this.redis,
+      [job, timeline],
+      [
+        eventId,
+        status,
+        String(finishedAtMs),
+        new Date(this.now()).toISOString(),
+        JSON.stringify({ eventId, ...detail }),
+      ],
+    );
     return reply === 1;
   }
 
@@ -267,7 +370,11 @@ export class JobStore {
     const [jobKey, , timelineKey] = this.jobKeys(id);
     const [hash, timeline] = await Promise.all([this.redis.hgetall(jobKey), this.redis.lrange(timelineKey, 0, -1)]);
     if (!hash.status) return undefined;
-    return { ...toListItem(hash), timeline: timeline.map((line) => JSON.parse(line) as TimelineEntry), ...(hash.result ? { result: JSON.parse(hash.result) as unknown } : {}) };
+    return {
+      ...toListItem(hash),
+      timeline: timeline.map((line) => JSON.parse(line) as TimelineEntry),
+      ...(hash.result ? { result: JSON.parse(hash.result) as unknown } : {}),
+    };
   }
 
   /** The job without timeline and result: one HMGET. */
@@ -289,40 +396,60 @@ export class JobStore {
       max = query.cursor.createdAtMs;
       after = query.cursor.id;
     }
-    const rows = (await listPageScript.run(this.redis, [this.indexKey(query)], [
-      this.key("job", ""),
-      Number.isFinite(max) ? String(max) : "+inf",
-      query.since !== undefined ? String(query.since) : "-inf",
-      after,
-      query.limit,
-      ...SUMMARY_FIELDS,
-    ])) as Array<Array<string | null>>;
+    const rows = (await listPageScript.run(
+      this.redis,
+      [this.indexKey(query)],
+      [
+        this.key("job", ""),
+        Number.isFinite(max) ? String(max) : "+inf",
+        query.since !== undefined ? String(query.since) : "-inf",
+        after,
+        query.limit,
+        ...SUMMARY_FIELDS,
+      ],
+    )) as Array<Array<string | null>>;
     const jobs = rows.slice(0, query.limit).map((row) => toListItem(rowToHash(row)));
     const last = jobs.at(-1);
-    return { jobs, nextCursor: rows.length > query.limit && last ? { createdAtMs: Date.parse(last.createdAt), id: last.id } : undefined };
+    return {
+      jobs,
+      nextCursor:
+        rows.length > query.limit && last ? { createdAtMs: Date.parse(last.createdAt), id: last.id } : undefined,
+    };
   }
 
   /** Jobs whose source key is `key` or starts with `keyPrefix`, in key order, filtered like a list (SEARCH_KEY). */
   async searchByKey(query: KeySearchQuery): Promise<{ jobs: JobListItem[]; resumeAfter: string | undefined }> {
     const exact = query.key;
     const text = exact ?? query.keyPrefix ?? "";
-    const start = query.after !== undefined ? Buffer.from(`(${query.after}`) : Buffer.from(exact !== undefined ? `[${exact}\u0000` : `[${text}`);
+    const start =
+      query.after !== undefined
+        ? Buffer.from(`(${query.after}`)
+        : Buffer.from(exact !== undefined ? `[${exact}\u0000` : `[${text}`);
     // Bytewise bounds: 0xff sorts after every UTF-8 byte a key can hold.
-    const stop = exact !== undefined ? Buffer.from(`(${exact}\u0001`) : text === "" ? Buffer.from("+") : Buffer.concat([Buffer.from(`(${text}`), Buffer.from([0xff])]);
-    const [rows, resume] = (await searchKeyScript.run(this.redis, [this.key("idx", "key")], [
-      this.key("job", ""),
-      start,
-      stop,
-      exact ?? "",
-      query.tenantId ?? "",
-      query.status ?? "",
-      query.type ?? "",
-      query.since !== undefined ? String(query.since) : "",
-      query.until !== undefined ? String(query.until) : "",
-      query.limit,
-      KEY_SEARCH_SCAN_MAX,
-      ...SUMMARY_FIELDS,
-    ])) as [Array<Array<string | null>>, string];
+    const stop =
+      exact !== undefined
+        ? Buffer.from(`(${exact}\u0001`)
+        : text === ""
+          ? Buffer.from("+")
+          : Buffer.concat([Buffer.from(`(${text}`), Buffer.from([0xff])]);
+    const [rows, resume] = (await searchKeyScript.run(
+      this.redis,
+      [this.key("idx", "key")],
+      [
+        this.key("job", ""),
+        start,
+        stop,
+        exact ?? "",
+        query.tenantId ?? "",
+        query.status ?? "",
+        query.type ?? "",
+        query.since !== undefined ? String(query.since) : "",
+        query.until !== undefined ? String(query.until) : "",
+        query.limit,
+        KEY_SEARCH_SCAN_MAX,
+        ...SUMMARY_FIELDS,
+      ],
+    )) as [Array<Array<string | null>>, string];
     return { jobs: rows.map((row) => toListItem(rowToHash(row))), resumeAfter: resume ? resume : undefined };
   }
 
@@ -340,12 +467,19 @@ export class JobStore {
   /** Jobs per status in the store right now (the gauges the transitions keep). */
   async countsByStatus(): Promise<Record<JobStatus, number>> {
     const hash = await this.redis.hgetall(this.key("stats", "now"));
-    return Object.fromEntries(JOB_STATUSES.map((status) => [status, Math.max(0, Number(hash[status] ?? 0))])) as Record<JobStatus, number>;
+    return Object.fromEntries(JOB_STATUSES.map((status) => [status, Math.max(0, Number(hash[status] ?? 0))])) as Record<
+      JobStatus,
+      number
+    >;
   }
 
   /** The key of the index a list with these filters reads (layout in job.scripts.ts). */
   private indexKey(query: Pick<ListQuery, "status" | "type" | "tenantId">): string {
-    const parts = [query.status ? `s=${query.status}` : "", query.type ? `t=${query.type}` : "", query.tenantId !== undefined ? `n=${query.tenantId}` : ""].filter(Boolean);
+    const parts = [
+      query.status ? `s=${query.status}` : "",
+      query.type ? `t=${query.type}` : "",
+      query.tenantId !== undefined ? `n=${query.tenantId}` : "",
+    ].filter(Boolean);
     return this.key("idx", parts.length > 0 ? parts.join(":") : "all");
   }
 }

@@ -6,7 +6,9 @@
  */
 
 /** Upper bounds (ms) of the duration histogram buckets; one more bucket holds everything above. */
-export const DURATION_BUCKET_BOUNDS_MS = [100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 120_000, 300_000, 900_000, 3_600_000] as const;
+export const DURATION_BUCKET_BOUNDS_MS = [
+  100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 120_000, 300_000, 900_000, 3_600_000,
+] as const;
 
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 3_600_000;

@@ -48,7 +48,10 @@ export class WorkerRegistry {
       }));
   }
 
-  async beat(folder: string, fields: { id: string; concurrency: number; inFlight: number; startedAt: number }): Promise<void> {
+  async beat(
+    folder: string,
+    fields: { id: string; concurrency: number; inFlight: number; startedAt: number },
+  ): Promise<void> {
     const key = `${this.prefix}worker:${folder}`;
     const now = Date.now();
     await this.redis
@@ -65,7 +68,11 @@ export class WorkerRegistry {
   }
 
   /** Starts beating; returns a stop function. */
-  start(folder: string, snapshot: () => { id: string; concurrency: number; inFlight: number; startedAt: number }, onError: (error: unknown) => void): () => void {
+  start(
+    folder: string,
+    snapshot: () => { id: string; concurrency: number; inFlight: number; startedAt: number },
+    onError: (error: unknown) => void,
+  ): () => void {
     const beat = () => this.beat(folder, snapshot()).catch(onError);
     void beat();
     const timer = setInterval(beat, this.intervalMs);

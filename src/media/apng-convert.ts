@@ -22,12 +22,27 @@ export interface ApngConversion {
 }
 
 /** The conversion's argument array (pure). */
-export function apngToWebpArgs(request: Pick<ApngConversion, "inputPath" | "outputPath" | "quality" | "loop">): string[] {
+export function apngToWebpArgs(
+  request: Pick<ApngConversion, "inputPath" | "outputPath" | "quality" | "loop">,
+): string[] {
   return [
     ...safeInputArgs(request.inputPath, { demuxers: ANIMATED_IMAGE_DEMUXERS, format: "apng" }),
-    "-map", "0:v:0", "-map_metadata", "-1",
-    "-c:v", "libwebp_anim", "-lossless", "0", "-quality", String(request.quality), "-loop", String(request.loop),
-    "-f", "webp", "-y", request.outputPath,
+    "-map",
+    "0:v:0",
+    "-map_metadata",
+    "-1",
+    "-c:v",
+    "libwebp_anim",
+    "-lossless",
+    "0",
+    "-quality",
+    String(request.quality),
+    "-loop",
+    String(request.loop),
+    "-f",
+    "webp",
+    "-y",
+    request.outputPath,
   ];
 }
 

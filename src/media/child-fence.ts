@@ -39,7 +39,10 @@ export const CHILD_ENV_KEYS: readonly string[] = [
  * The environment of a child: the allowlisted variables of `source`, over `defaults` for those it
  * lacks (a default also replaces an empty value). Defaults may only name allowlisted variables.
  */
-export function childEnvironment(source: NodeJS.ProcessEnv = process.env, defaults: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
+export function childEnvironment(
+  source: NodeJS.ProcessEnv = process.env,
+  defaults: Readonly<Record<string, string>> = {},
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const key of CHILD_ENV_KEYS) {
     const value = source[key];
@@ -109,7 +112,12 @@ export function killChild(child: ChildProcess): void {
  */
 export function spawnTool(binary: string, args: readonly string[]): ChildProcessByStdio<null, Readable, Readable> {
   installExitHook();
-  const child = spawn(binary, args, { detached: true, stdio: ["ignore", "pipe", "pipe"], windowsHide: true, env: childEnvironment() });
+  const child = spawn(binary, args, {
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    windowsHide: true,
+    env: childEnvironment(),
+  });
   register(child, "group", "close");
   return child;
 }

@@ -27,15 +27,19 @@ export function detectFromBytes(bytes: Buffer): DetectedMedia {
   if (startsWith(bytes, [0xff, 0xd8, 0xff])) return media("image", "jpeg", "image/jpeg");
   if (startsWith(bytes, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return media("image", "png", "image/png");
   if (ascii(bytes, 0, 6) === "GIF87a" || ascii(bytes, 0, 6) === "GIF89a") return media("image", "gif", "image/gif");
-  if (startsWith(bytes, [0x49, 0x49, 0x2a, 0x00]) || startsWith(bytes, [0x4d, 0x4d, 0x00, 0x2a])) return media("image", "tiff", "image/tiff");
+  if (startsWith(bytes, [0x49, 0x49, 0x2a, 0x00]) || startsWith(bytes, [0x4d, 0x4d, 0x00, 0x2a]))
+    return media("image", "tiff", "image/tiff");
   if (ascii(bytes, 0, 4) === "RIFF") return detectRiff(ascii(bytes, 8, 12));
   // RF64 (EBU Tech 3306) and BW64 (ITU-R BS.2088): WAV past 4 GiB, read by the same demuxer.
-  if ((ascii(bytes, 0, 4) === "RF64" || ascii(bytes, 0, 4) === "BW64") && ascii(bytes, 8, 12) === "WAVE") return media("audio", "wav", "audio/wav");
+  if ((ascii(bytes, 0, 4) === "RF64" || ascii(bytes, 0, 4) === "BW64") && ascii(bytes, 8, 12) === "WAVE")
+    return media("audio", "wav", "audio/wav");
   if (ascii(bytes, 4, 8) === "ftyp") return detectIsoBmff(bytes);
   if (isQuickTimeWithoutFtyp(bytes)) return media("video", "mov", "video/quicktime");
   if (ascii(bytes, 0, 5) === "%PDF-") return media("document", "pdf", "application/pdf");
   if (startsWith(bytes, [0x1a, 0x45, 0xdf, 0xa3])) {
-    return ascii(bytes, 0, 64).includes("webm") ? media("video", "webm", "video/webm") : media("video", "matroska", "video/x-matroska");
+    return ascii(bytes, 0, 64).includes("webm")
+      ? media("video", "webm", "video/webm")
+      : media("video", "matroska", "video/x-matroska");
   }
   if (startsWith(bytes, ASF_HEADER_GUID)) return media("video", "asf", "video/x-ms-asf");
   if (ascii(bytes, 0, 3) === "FLV" && bytes[3] === 0x01) return media("video", "flv", "video/x-flv");
@@ -49,7 +53,8 @@ export function detectFromBytes(bytes: Buffer): DetectedMedia {
   const mpeg = detectMpegStream(bytes);
   if (mpeg) return mpeg;
   if (startsWith(bytes, [0x50, 0x4b, 0x03, 0x04])) return detectZip(bytes);
-  if (startsWith(bytes, [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1])) return media("document", "ole", "application/x-ole-storage");
+  if (startsWith(bytes, [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]))
+    return media("document", "ole", "application/x-ole-storage");
   return detectText(bytes);
 }
 
@@ -68,10 +73,12 @@ function detectIsoBmff(bytes: Buffer): DetectedMedia {
   const major = ascii(bytes, 8, 12);
   const boxSize = bytes.readUInt32BE(0);
   const compatible: string[] = [];
-  for (let offset = 16; offset + 4 <= Math.min(boxSize, bytes.length); offset += 4) compatible.push(ascii(bytes, offset, offset + 4));
+  for (let offset = 16; offset + 4 <= Math.min(boxSize, bytes.length); offset += 4)
+    compatible.push(ascii(bytes, offset, offset + 4));
   const brands = [major, ...compatible];
   if (brands.some((brand) => AVIF_BRANDS.has(brand))) return media("image", "avif", "image/avif");
-  if (brands.some((brand) => HEIF_BRANDS.has(brand)) && !brands.includes("isom")) return media("image", "heif", "image/heif");
+  if (brands.some((brand) => HEIF_BRANDS.has(brand)) && !brands.includes("isom"))
+    return media("image", "heif", "image/heif");
   if (AUDIO_BRANDS.has(major)) return media("audio", "m4a", "audio/mp4");
   if (major === "qt  ") return media("video", "mov", "video/quicktime");
   if (major.startsWith("3g")) return media("video", "3gp", "video/3gpp");
@@ -79,7 +86,9 @@ function detectIsoBmff(bytes: Buffer): DetectedMedia {
 }
 
 /** ASF (WMA, WMV): the header object's GUID 75B22630-668E-11CF-A6D9-00AA0062CE6C as stored. */
-const ASF_HEADER_GUID = [0x30, 0x26, 0xb2, 0x75, 0x8e, 0x66, 0xcf, 0x11, 0xa6, 0xd9, 0x00, 0xaa, 0x00, 0x62, 0xce, 0x6c];
+const ASF_HEADER_GUID = [
+  0x30, 0x26, 0xb2, 0x75, 0x8e, 0x66, 0xcf, 0x11, 0xa6, 0xd9, 0x00, 0xaa, 0x00, 0x62, 0xce, 0x6c,
+];
 /** Sony Wave64: the `riff` GUID, then at 24 the `wave` GUID. */
 const W64_RIFF_GUID = [0x72, 0x69, 0x66, 0x66, 0x2e, 0x91, 0xcf, 0x11, 0xa5, 0xd6, 0x28, 0xdb, 0x04, 0xc1, 0x00, 0x00];
 const W64_WAVE_GUID = [0x77, 0x61, 0x76, 0x65, 0xf3, 0xac, 0xd3, 0x11, 0x8c, 0xd1, 0x00, 0xc0, 0x4f, 0x8e, 0xdb, 0x8a];
@@ -90,17 +99,21 @@ const W64_WAVE_GUID = [0x77, 0x61, 0x76, 0x65, 0xf3, 0xac, 0xd3, 0x11, 0x8c, 0xd
  * recognised too, but ffmpeg 5.1's AMR demuxer reads only the single-channel magic lines.
  */
 function detectAudioContainer(bytes: Buffer): DetectedMedia | undefined {
-  if (ascii(bytes, 0, 4) === "FORM" && (ascii(bytes, 8, 12) === "AIFF" || ascii(bytes, 8, 12) === "AIFC")) return media("audio", "aiff", "audio/aiff");
+  if (ascii(bytes, 0, 4) === "FORM" && (ascii(bytes, 8, 12) === "AIFF" || ascii(bytes, 8, 12) === "AIFC"))
+    return media("audio", "aiff", "audio/aiff");
   if (ascii(bytes, 0, 6) === "#!AMR\n") return media("audio", "amr", "audio/amr");
   if (ascii(bytes, 0, 9) === "#!AMR-WB\n") return media("audio", "amr", "audio/amr-wb");
   if (ascii(bytes, 0, 12) === "#!AMR_MC1.0\n" || ascii(bytes, 0, 15) === "#!AMR-WB_MC1.0\n") {
     return { ...media("audio", "amr-mc", "audio/amr"), unsupported: "Multi-channel AMR" };
   }
-  if (ascii(bytes, 0, 4) === "caff" && bytes.length >= 6 && bytes.readUInt16BE(4) === 1) return media("audio", "caf", "audio/x-caf");
-  if (startsWith(bytes, W64_RIFF_GUID) && startsWith(bytes, W64_WAVE_GUID, 24)) return media("audio", "w64", "audio/x-w64");
+  if (ascii(bytes, 0, 4) === "caff" && bytes.length >= 6 && bytes.readUInt16BE(4) === 1)
+    return media("audio", "caf", "audio/x-caf");
+  if (startsWith(bytes, W64_RIFF_GUID) && startsWith(bytes, W64_WAVE_GUID, 24))
+    return media("audio", "w64", "audio/x-w64");
   if (ascii(bytes, 0, 4) === "wvpk") return media("audio", "wavpack", "audio/x-wavpack");
   if (ascii(bytes, 0, 4) === "MAC ") return media("audio", "ape", "audio/x-ape");
-  if (ascii(bytes, 0, 4) === "DSD " && bytes.length >= 12 && bytes.readBigUInt64LE(4) === 28n) return media("audio", "dsf", "audio/x-dsf");
+  if (ascii(bytes, 0, 4) === "DSD " && bytes.length >= 12 && bytes.readBigUInt64LE(4) === 28n)
+    return media("audio", "dsf", "audio/x-dsf");
   return undefined;
 }
 
@@ -121,9 +134,11 @@ function isQuickTimeWithoutFtyp(bytes: Buffer): boolean {
  */
 function isAdtsStream(bytes: Buffer): boolean {
   const header = (offset: number) => {
-    if (offset + 7 > bytes.length || bytes[offset] !== 0xff || ((bytes[offset + 1] ?? 0) & 0xf6) !== 0xf0) return undefined;
+    if (offset + 7 > bytes.length || bytes[offset] !== 0xff || ((bytes[offset + 1] ?? 0) & 0xf6) !== 0xf0)
+      return undefined;
     const samplingIndex = ((bytes[offset + 2] ?? 0) >> 2) & 0x0f;
-    const frameLength = (((bytes[offset + 3] ?? 0) & 0x03) << 11) | ((bytes[offset + 4] ?? 0) << 3) | ((bytes[offset + 5] ?? 0) >> 5);
+    const frameLength =
+      (((bytes[offset + 3] ?? 0) & 0x03) << 11) | ((bytes[offset + 4] ?? 0) << 3) | ((bytes[offset + 5] ?? 0) >> 5);
     return samplingIndex < 13 && frameLength >= 7 ? frameLength : undefined;
   };
   const first = header(0);
@@ -143,7 +158,8 @@ function detectMpegStream(bytes: Buffer): DetectedMedia | undefined {
   const code = bytes[offset + 3] ?? 0;
   if (code === 0xb3) return media("video", "mpegvideo", "video/mpeg");
   // 0xBA pack, 0xBB system header, 0xBD private stream 1 (DVD audio), 0xC0–0xEF audio/video PES.
-  if (code === 0xba || code === 0xbb || code === 0xbd || (code >= 0xc0 && code <= 0xef)) return media("video", "mpeg", "video/mpeg");
+  if (code === 0xba || code === 0xbb || code === 0xbd || (code >= 0xc0 && code <= 0xef))
+    return media("video", "mpeg", "video/mpeg");
   return undefined;
 }
 
@@ -160,11 +176,16 @@ function isMpegTransportStream(bytes: Buffer): boolean {
 
 function detectZip(bytes: Buffer): DetectedMedia {
   const head = ascii(bytes, 0, bytes.length);
-  if (head.includes("word/")) return media("document", "docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
-  if (head.includes("xl/")) return media("document", "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
-  if (head.includes("ppt/")) return media("document", "pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation");
-  if (head.includes("mimetypeapplication/vnd.oasis.opendocument")) return media("document", "odf", "application/vnd.oasis.opendocument");
-  if (head.includes("[Content_Types].xml")) return media("document", "ooxml", "application/vnd.openxmlformats-officedocument");
+  if (head.includes("word/"))
+    return media("document", "docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
+  if (head.includes("xl/"))
+    return media("document", "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+  if (head.includes("ppt/"))
+    return media("document", "pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation");
+  if (head.includes("mimetypeapplication/vnd.oasis.opendocument"))
+    return media("document", "odf", "application/vnd.oasis.opendocument");
+  if (head.includes("[Content_Types].xml"))
+    return media("document", "ooxml", "application/vnd.openxmlformats-officedocument");
   return media("unknown", "zip", "application/zip");
 }
 
@@ -173,8 +194,12 @@ function detectZip(bytes: Buffer): DetectedMedia {
  * files, so they are recognised here and refused by every processor.
  */
 function detectText(bytes: Buffer): DetectedMedia {
-  const text = bytes.toString("utf8").replace(/^\uFEFF/, "").trimStart();
-  if (text.startsWith("#EXTM3U") || text.startsWith("#EXT-X-")) return media("playlist", "hls", "application/vnd.apple.mpegurl");
+  const text = bytes
+    .toString("utf8")
+    .replace(/^\uFEFF/, "")
+    .trimStart();
+  if (text.startsWith("#EXTM3U") || text.startsWith("#EXT-X-"))
+    return media("playlist", "hls", "application/vnd.apple.mpegurl");
   if (text.startsWith("ffconcat")) return media("playlist", "ffconcat", "text/plain");
   if (/^\[playlist\]/i.test(text)) return media("playlist", "pls", "audio/x-scpls");
   if (/^<\?xml[\s\S]*<svg/i.test(text) || /^<svg[\s>]/i.test(text)) return media("image", "svg", "image/svg+xml");

@@ -18,7 +18,10 @@ import { safeInputArgs } from "./safe-input.ts";
  * - `over-limit`: over the operator's cap; measured before refusing, since a short file with a
  *   lying header must not be refused for a length it does not have.
  */
-export function durationScanReason(probe: Pick<MediaProbe, "durationSec" | "durationUnknown" | "format">, limitSec: number): "unknown" | "estimated" | "over-limit" | undefined {
+export function durationScanReason(
+  probe: Pick<MediaProbe, "durationSec" | "durationUnknown" | "format">,
+  limitSec: number,
+): "unknown" | "estimated" | "over-limit" | undefined {
   if (probe.durationUnknown || probe.durationSec === undefined || probe.durationSec <= 0) return "unknown";
   if (RAW_STREAM_DEMUXERS.has(probe.format.demuxer ?? "")) return "estimated";
   if (probe.durationSec > limitSec) return "over-limit";
@@ -40,13 +43,28 @@ export interface DurationScanRequest {
 }
 
 /** The scan's argument array (pure): `… -map 0:<index> -c copy -f null -`. */
-export function durationScanArgs(request: Pick<DurationScanRequest, "inputPath" | "demuxers" | "demuxer" | "streamIndex">): string[] {
-  return [...safeInputArgs(request.inputPath, { demuxers: request.demuxers, format: request.demuxer }), "-map", `0:${request.streamIndex}`, "-c", "copy", "-f", "null", "-"];
+export function durationScanArgs(
+  request: Pick<DurationScanRequest, "inputPath" | "demuxers" | "demuxer" | "streamIndex">,
+): string[] {
+  return [
+    ...safeInputArgs(request.inputPath, { demuxers: request.demuxers, format: request.demuxer }),
+    "-map",
+    `0:${request.streamIndex}`,
+    "-c",
+    "copy",
+    "-f",
+    "null",
+    "-",
+  ];
 }
 
 /** Seconds from the first to past the last packet of the stream, or undefined if it holds none. */
 export async function scanDuration(request: DurationScanRequest): Promise<number | undefined> {
-  const run = await runFfmpeg({ args: durationScanArgs(request), signal: request.signal, timeoutMs: request.timeoutMs });
+  const run = await runFfmpeg({
+    args: durationScanArgs(request),
+    signal: request.signal,
+    timeoutMs: request.timeoutMs,
+  });
   const lastStart = run.lastProgress?.outTimeSec;
   if (lastStart === undefined || !Number.isFinite(lastStart) || (run.lastProgress?.frame ?? 1) === 0) return undefined;
   const frame = request.fps !== undefined && request.fps > 0 ? 1 / request.fps : 0;

@@ -23,7 +23,8 @@ export class FfmpegProgressParser {
 
   /** `durationSec` is the expected output duration; percentages are computed against it. */
   constructor(durationSec?: number) {
-    this.durationSec = durationSec !== undefined && Number.isFinite(durationSec) && durationSec > 0 ? durationSec : undefined;
+    this.durationSec =
+      durationSec !== undefined && Number.isFinite(durationSec) && durationSec > 0 ? durationSec : undefined;
   }
 
   push(chunk: string): FfmpegProgress[] {
@@ -54,7 +55,8 @@ export class FfmpegProgressParser {
     const speedMatch = /^([\d.]+)x$/.exec(this.fields.get("speed")?.trim() ?? "");
     const frame = Number(this.fields.get("frame"));
     let percent: number | undefined;
-    if (this.durationSec !== undefined) percent = done ? 100 : Math.min(100, Math.max(0, (outTimeSec / this.durationSec) * 100));
+    if (this.durationSec !== undefined)
+      percent = done ? 100 : Math.min(100, Math.max(0, (outTimeSec / this.durationSec) * 100));
     return {
       outTimeSec,
       speed: speedMatch ? Number(speedMatch[1]) : undefined,

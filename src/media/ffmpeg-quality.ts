@@ -43,7 +43,8 @@ export function comparisonGraph(pairs: readonly ComparisonPair[]): string {
     .map((pair, index) => {
       for (const file of [pair.ssimStatsFile, pair.psnrStatsFile]) {
         // The path is a filter option value: keep it free of the graph's own separators.
-        if (!path.isAbsolute(file) || /[:,;'[\]\\=\s]/.test(file)) throw new Error(`unsafe stats file path for a filter graph: "${file}"`);
+        if (!path.isAbsolute(file) || /[:,;'[\]\\=\s]/.test(file))
+          throw new Error(`unsafe stats file path for a filter graph: "${file}"`);
       }
       return [
         `${pair.distorted}setpts=PTS-STARTPTS[qd${index}]`,
@@ -64,7 +65,11 @@ export function comparisonOutputs(count: number): string[] {
 export function parseSsimStats(text: string): { ssim: number; ssimMin: number; frames: number } {
   const values = [...text.matchAll(/\bAll:([0-9.]+)/g)].map((match) => Number(match[1]));
   if (values.length === 0) throw new Error("the ssim stats file holds no frame");
-  return { ssim: values.reduce((sum, value) => sum + value, 0) / values.length, ssimMin: Math.min(...values), frames: values.length };
+  return {
+    ssim: values.reduce((sum, value) => sum + value, 0) / values.length,
+    ssimMin: Math.min(...values),
+    frames: values.length,
+  };
 }
 
 /** PSNR from the mean of the frames' `mse_avg` (pure); 8-bit peak 255. */
@@ -80,7 +85,10 @@ export function psnrFromMse(mse: number): number {
 }
 
 export async function readComparison(pair: ComparisonPair): Promise<SsimPsnr> {
-  const [ssimText, psnrText] = await Promise.all([readFile(pair.ssimStatsFile, "utf8"), readFile(pair.psnrStatsFile, "utf8")]);
+  const [ssimText, psnrText] = await Promise.all([
+    readFile(pair.ssimStatsFile, "utf8"),
+    readFile(pair.psnrStatsFile, "utf8"),
+  ]);
   const ssim = parseSsimStats(ssimText);
   const psnr = parsePsnrStats(psnrText);
   return { ssim: ssim.ssim, ssimMin: ssim.ssimMin, psnrDb: psnr.psnrDb, frames: Math.min(ssim.frames, psnr.frames) };
@@ -97,25 +105,58 @@ export interface RawRgbImage {
  * Inputs and graph comparing two raw RGB images of the same size (pure). Both are converted to
  * YUV 4:4:4 so the score weighs luma and colour the way the video scores do.
  */
-export function imageComparisonArgs(distorted: RawRgbImage, reference: RawRgbImage, pair: Pick<ComparisonPair, "ssimStatsFile" | "psnrStatsFile">): string[] {
+export function imageComparisonArgs(
+  distorted: RawRgbImage,
+  reference: RawRgbImage,
+  pair: Pick<ComparisonPair, "ssimStatsFile" | "psnrStatsFile">,
+): string[] {
   if (distorted.width !== reference.width || distorted.height !== reference.height) {
-    throw new Error(`images differ in size: ${distorted.width}x${distorted.height} vs ${reference.width}x${reference.height}`);
+    throw new Error(
+      `images differ in size: ${distorted.width}x${distorted.height} vs ${reference.width}x${reference.height}`,
+    );
   }
   const input = (image: RawRgbImage) => [
-    "-protocol_whitelist", "file,pipe", "-format_whitelist", "rawvideo",
-    "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", `${image.width}x${image.height}`, "-i", `file:${image.file}`,
+    "-protocol_whitelist",
+    "file,pipe",
+    "-format_whitelist",
+    "rawvideo",
+    "-f",
+    "rawvideo",
+    "-pix_fmt",
+    "rgb24",
+    "-s",
+    `${image.width}x${image.height}`,
+    "-i",
+    `file:${image.file}`,
   ];
   const graph = [
     "[0:v]format=yuv444p[di]",
     "[1:v]format=yuv444p[ri]",
-    comparisonGraph([{ distorted: "[di]", reference: "[ri]", ssimStatsFile: pair.ssimStatsFile, psnrStatsFile: pair.psnrStatsFile }]),
+    comparisonGraph([
+      { distorted: "[di]", reference: "[ri]", ssimStatsFile: pair.ssimStatsFile, psnrStatsFile: pair.psnrStatsFile },
+    ]),
   ].join(";");
   return [...input(distorted), ...input(reference), "-filter_complex", graph, ...comparisonOutputs(1)];
 }
 
 /** SSIM and PSNR of one raw RGB image against another, stats files in `workDir`. */
-export async function compareRawImages(distorted: RawRgbImage, reference: RawRgbImage, workDir: string, name: string, options: { signal?: AbortSignal | undefined; timeoutMs?: number | undefined } = {}): Promise<SsimPsnr> {
-  const pair = { distorted: "", reference: "", ssimStatsFile: path.join(workDir, `${name}.ssim.log`), psnrStatsFile: path.join(workDir, `${name}.psnr.log`) };
-  await runFfmpeg({ args: imageComparisonArgs(distorted, reference, pair), signal: options.signal, timeoutMs: options.timeoutMs });
+export async function compareRawImages(
+  distorted: RawRgbImage,
+  reference: RawRgbImage,
+  workDir: string,
+  name: string,
+  options: { signal?: AbortSignal | undefined; timeoutMs?: number | undefined } = {},
+): Promise<SsimPsnr> {
+  const pair = {
+    distorted: "",
+    reference: "",
+    ssimStatsFile: path.join(workDir, `${name}.ssim.log`),
+    psnrStatsFile: path.join(workDir, `${name}.psnr.log`),
+  };
+  await runFfmpeg({
+    args: imageComparisonArgs(distorted, reference, pair),
+    signal: options.signal,
+    timeoutMs: options.timeoutMs,
+  });
   return readComparison(pair);
 }

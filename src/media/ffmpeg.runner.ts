@@ -60,10 +60,24 @@ export interface FfmpegRunResult {
  * Prepended to every run: no stdin (a stray read would block the job), no banner, errors only
  * on stderr (so its tail is the error message), machine-readable progress on stdout.
  */
-export const FFMPEG_GLOBAL_ARGS: readonly string[] = ["-nostdin", "-hide_banner", "-loglevel", "error", "-progress", "pipe:1", "-nostats"];
+export const FFMPEG_GLOBAL_ARGS: readonly string[] = [
+  "-nostdin",
+  "-hide_banner",
+  "-loglevel",
+  "error",
+  "-progress",
+  "pipe:1",
+  "-nostats",
+];
 
 /** The global flags of a run whose stdout carries output data: the same, minus `-progress pipe:1`. */
-export const FFMPEG_GLOBAL_ARGS_STDOUT_DATA: readonly string[] = ["-nostdin", "-hide_banner", "-loglevel", "error", "-nostats"];
+export const FFMPEG_GLOBAL_ARGS_STDOUT_DATA: readonly string[] = [
+  "-nostdin",
+  "-hide_banner",
+  "-loglevel",
+  "error",
+  "-nostats",
+];
 
 /** The full argument array a run executes (pure; for tests and logs). */
 export function ffmpegCommandArgs(args: readonly string[], options: { stdoutData?: boolean } = {}): string[] {
@@ -100,7 +114,10 @@ export async function runFfmpeg(options: FfmpegRunOptions): Promise<FfmpegRunRes
 
 /** The last few stderr lines, short enough for a job record's error message. */
 export function stderrSummary(stderrTail: string, maxChars = 600): string {
-  const lines = stderrTail.split("\n").map((line) => line.trim()).filter(Boolean);
+  const lines = stderrTail
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean);
   const summary = lines.slice(-4).join(" | ");
   return summary.length > maxChars ? `…${summary.slice(summary.length - maxChars)}` : summary;
 }
@@ -110,11 +127,19 @@ export function stderrSummary(stderrTail: string, maxChars = 600): string {
  * whitelist, a full disk, memory exhaustion and outside kills get their own codes; anything
  * else is `processing`/`<tool>-failed` carrying the stderr tail, since the usual cause is the input.
  */
-export function classifyToolFailure(tool: "ffmpeg" | "ffprobe", result: Pick<ToolRunResult, "exitCode" | "exitSignal" | "stderrTail" | "timedOut">, timeoutMs?: number): MediaError {
+export function classifyToolFailure(
+  tool: "ffmpeg" | "ffprobe",
+  result: Pick<ToolRunResult, "exitCode" | "exitSignal" | "stderrTail" | "timedOut">,
+  timeoutMs?: number,
+): MediaError {
   const summary = stderrSummary(result.stderrTail);
   const detail = { tool, exitCode: result.exitCode, exitSignal: result.exitSignal, stderrTail: result.stderrTail };
   if (result.timedOut) {
-    return new MediaError(`${tool} ran longer than its ${timeoutMs ?? "?"} ms limit`, { code: `${tool}-timeout`, category: "resource", detail });
+    return new MediaError(`${tool} ran longer than its ${timeoutMs ?? "?"} ms limit`, {
+      code: `${tool}-timeout`,
+      category: "resource",
+      detail,
+    });
   }
   if (result.stderrTail.includes("Format not on whitelist")) {
     return processingError(
@@ -125,14 +150,27 @@ export function classifyToolFailure(tool: "ffmpeg" | "ffprobe", result: Pick<Too
     );
   }
   if (/No space left on device/i.test(result.stderrTail)) {
-    return new MediaError(`${tool}: temp disk is full`, { code: "disk-full", category: "resource", retryable: true, detail });
+    return new MediaError(`${tool}: temp disk is full`, {
+      code: "disk-full",
+      category: "resource",
+      retryable: true,
+      detail,
+    });
   }
   if (/Cannot allocate memory/i.test(result.stderrTail)) {
     return new MediaError(`${tool}: out of memory`, { code: "out-of-memory", category: "resource", detail });
   }
   if (result.exitSignal !== null) {
     // Not ours (our kills are reported as aborts or timeouts): most often the kernel's OOM killer.
-    return resourceError(`${tool}-killed`, `${tool} was killed by ${result.exitSignal}${summary ? `: ${summary}` : ""}`);
+    return resourceError(
+      `${tool}-killed`,
+      `${tool} was killed by ${result.exitSignal}${summary ? `: ${summary}` : ""}`,
+    );
   }
-  return processingError(`${tool}-failed`, `${tool} exited with code ${result.exitCode}${summary ? `: ${summary}` : ""}`, undefined, detail);
+  return processingError(
+    `${tool}-failed`,
+    `${tool} exited with code ${result.exitCode}${summary ? `: ${summary}` : ""}`,
+    undefined,
+    detail,
+  );
 }

@@ -53,7 +53,9 @@ const streamSchema = z.object({
   channel_layout: z.string().optional(),
   disposition: z.object({ attached_pic: z.number().optional() }).partial().optional(),
   tags: tagsSchema,
-  side_data_list: z.array(z.object({ side_data_type: z.string().optional(), rotation: z.number().optional() })).optional(),
+  side_data_list: z
+    .array(z.object({ side_data_type: z.string().optional(), rotation: z.number().optional() }))
+    .optional(),
 });
 
 /** The raw shape of `ffprobe -print_format json -show_format -show_streams` we rely on. */
@@ -176,8 +178,22 @@ export interface ProbeOptions {
 }
 
 /** The argument array of a probe (pure; tested exactly). */
-export function ffprobeArgs(inputPath: string, demuxers: readonly string[] = MEDIA_DEMUXERS, options: { countPackets?: boolean | undefined } = {}): string[] {
-  return ["-hide_banner", "-loglevel", "error", "-print_format", "json", "-show_format", "-show_streams", ...(options.countPackets ? ["-count_packets"] : []), ...safeInputArgs(inputPath, { demuxers })];
+export function ffprobeArgs(
+  inputPath: string,
+  demuxers: readonly string[] = MEDIA_DEMUXERS,
+  options: { countPackets?: boolean | undefined } = {},
+): string[] {
+  return [
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    "-print_format",
+    "json",
+    "-show_format",
+    "-show_streams",
+    ...(options.countPackets ? ["-count_packets"] : []),
+    ...safeInputArgs(inputPath, { demuxers }),
+  ];
 }
 
 const MAX_PROBE_JSON_BYTES = 8 * 1024 * 1024;
@@ -200,7 +216,11 @@ export async function probeMedia(inputPath: string, options: ProbeOptions = {}):
     throw processingError("ffprobe-unparseable", "ffprobe printed output that is not JSON", error);
   }
   const parsed = ffprobeOutputSchema.safeParse(json);
-  if (!parsed.success) throw processingError("ffprobe-unexpected", `ffprobe output has an unexpected shape: ${parsed.error.issues[0]?.message ?? ""}`);
+  if (!parsed.success)
+    throw processingError(
+      "ffprobe-unexpected",
+      `ffprobe output has an unexpected shape: ${parsed.error.issues[0]?.message ?? ""}`,
+    );
   return summariseProbe(parsed.data, options.demuxers ?? MEDIA_DEMUXERS);
 }
 
@@ -211,14 +231,17 @@ export function summariseProbe(raw: FfprobeOutput, demuxers: readonly string[] =
     // Unreachable while the whitelist holds; kept so a whitelist mistake cannot go unnoticed.
     throw processingError("playlist-refused", `input is a ${formatName} playlist, which is never processed`);
   }
-  if (raw.streams.length === 0) throw processingError("no-streams", "ffprobe found no audio or video stream in the input");
+  if (raw.streams.length === 0)
+    throw processingError("no-streams", "ffprobe found no audio or video stream in the input");
   const isAttachedPicture = (stream: RawStream) => stream.disposition?.attached_pic === 1;
   const videoStreams = raw.streams.filter((stream) => stream.codec_type === "video");
   const realVideo = videoStreams.find((stream) => !isAttachedPicture(stream) && stream.width && stream.height);
   const audio = raw.streams.find((stream) => stream.codec_type === "audio");
   const durationUnknown = raw.streams.some((stream) => isAllOnes(stream.duration_ts));
   const streamDurations = raw.streams.map((stream) => stream.duration ?? 0);
-  const durationSec = durationUnknown ? undefined : (raw.format?.duration ?? (Math.max(0, ...streamDurations) || undefined));
+  const durationSec = durationUnknown
+    ? undefined
+    : (raw.format?.duration ?? (Math.max(0, ...streamDurations) || undefined));
   return {
     format: {
       name: formatName,
@@ -235,7 +258,11 @@ export function summariseProbe(raw: FfprobeOutput, demuxers: readonly string[] =
     attachedPictureCount: videoStreams.filter(isAttachedPicture).length,
     durationSec,
     durationUnknown,
-    streams: raw.streams.map((stream) => ({ index: stream.index, type: stream.codec_type ?? "unknown", codec: stream.codec_name })),
+    streams: raw.streams.map((stream) => ({
+      index: stream.index,
+      type: stream.codec_type ?? "unknown",
+      codec: stream.codec_name,
+    })),
   };
 }
 
@@ -260,7 +287,11 @@ function toVideoStream(stream: RawStream): VideoStreamProbe {
     rotationDeg,
     sampleAspectRatio,
     fps,
-    frameRate: parseRatio(stream.avg_frame_rate) ? stream.avg_frame_rate : parseRatio(stream.r_frame_rate) ? stream.r_frame_rate : undefined,
+    frameRate: parseRatio(stream.avg_frame_rate)
+      ? stream.avg_frame_rate
+      : parseRatio(stream.r_frame_rate)
+        ? stream.r_frame_rate
+        : undefined,
     baseFps: parseRatio(stream.r_frame_rate) || undefined,
     pixelFormat: stream.pix_fmt,
     bitDepth: bitDepthOf(stream),
@@ -295,11 +326,18 @@ function toAudioStream(stream: RawStream): AudioStreamProbe {
  * MP4 track in a codec ffmpeg 5.1 lacks): refused with that said in words, before any ffmpeg run
  * would fail with "Decoder (codec none) not found". Not retried: the build will not change.
  */
-export function assertDecodable(stream: { codec: string; codecTag: string | undefined }, what: string, probe: Pick<MediaProbe, "format">): void {
+export function assertDecodable(
+  stream: { codec: string; codecTag: string | undefined },
+  what: string,
+  probe: Pick<MediaProbe, "format">,
+): void {
   if (stream.codec !== "unknown") return;
   const tag = stream.codecTag && /^[\x20-\x7e]{4}$/.test(stream.codecTag) ? ` "${stream.codecTag}"` : "";
   const container = probe.format.longName ?? probe.format.name;
-  throw processingError("unsupported-by-build", `${what} coded as${tag || " an unknown codec"} in ${container} is not supported by this build (ffmpeg 5.1 has no decoder for it)`);
+  throw processingError(
+    "unsupported-by-build",
+    `${what} coded as${tag || " an unknown codec"} in ${container} is not supported by this build (ffmpeg 5.1 has no decoder for it)`,
+  );
 }
 
 /** 2^32−1 or 2^64−1 (as a double, ffprobe's 18446744073709551615 parses to 2^64). */
@@ -309,7 +347,9 @@ function isAllOnes(value: number | undefined): boolean {
 
 /** ffprobe writes `unknown` (and older builds `unspecified`) for an untagged property. */
 function colourTag(value: string | undefined): string | undefined {
-  return value === undefined || value === "" || value === "unknown" || value === "unspecified" || value === "reserved" ? undefined : value;
+  return value === undefined || value === "" || value === "unknown" || value === "unspecified" || value === "reserved"
+    ? undefined
+    : value;
 }
 
 /** The HDR kind of a transfer characteristic (ffprobe's name), undefined for SDR or untagged. */

@@ -22,13 +22,24 @@ export const HEIF_DECODER_BINARY = "heif-convert";
 export const HEIF_DECODE_TIMEOUT_MS = 120_000;
 
 export async function decodeHeicToPng(inputPath: string, outputPath: string, signal: AbortSignal): Promise<string> {
-  const result = await runTool({ binary: HEIF_DECODER_BINARY, args: ["--quiet", inputPath, outputPath], signal, timeoutMs: HEIF_DECODE_TIMEOUT_MS });
+  const result = await runTool({
+    binary: HEIF_DECODER_BINARY,
+    args: ["--quiet", inputPath, outputPath],
+    signal,
+    timeoutMs: HEIF_DECODE_TIMEOUT_MS,
+  });
   if (result.timedOut) {
-    throw new MediaError(`the HEIC image did not decode within ${HEIF_DECODE_TIMEOUT_MS / 1000} s`, { code: "heif-decode-timeout", category: "resource" });
+    throw new MediaError(`the HEIC image did not decode within ${HEIF_DECODE_TIMEOUT_MS / 1000} s`, {
+      code: "heif-decode-timeout",
+      category: "resource",
+    });
   }
   if (result.exitCode !== 0) {
-    const reason = result.stderrTail.trim().split("\n").slice(-3).join(" ") || `exit ${result.exitCode ?? result.exitSignal}`;
-    throw processingError("image-corrupt", `the HEIC image cannot be decoded: ${reason}`, undefined, { decoder: HEIF_DECODER_BINARY });
+    const reason =
+      result.stderrTail.trim().split("\n").slice(-3).join(" ") || `exit ${result.exitCode ?? result.exitSignal}`;
+    throw processingError("image-corrupt", `the HEIC image cannot be decoded: ${reason}`, undefined, {
+      decoder: HEIF_DECODER_BINARY,
+    });
   }
   const written = await primaryOutput(outputPath);
   await writeFile(written, withoutPngChunks(await readFile(written), ["eXIf"]));

@@ -8,7 +8,19 @@ import { probeMedia, type MediaProbe, type ProbeOptions } from "./ffprobe.ts";
  */
 
 /** Formats from detect-type.ts whose kind only a probe can settle. */
-const AMBIGUOUS_FORMATS = new Set(["mp4", "mov", "3gp", "m4a", "webm", "matroska", "ogg", "asf", "flv", "mpeg", "mpegts"]);
+const AMBIGUOUS_FORMATS = new Set([
+  "mp4",
+  "mov",
+  "3gp",
+  "m4a",
+  "webm",
+  "matroska",
+  "ogg",
+  "asf",
+  "flv",
+  "mpeg",
+  "mpegts",
+]);
 
 const AUDIO_MIME_BY_FORMAT: Record<string, string> = {
   mp4: "audio/mp4",
@@ -44,7 +56,11 @@ const VIDEO_MIME_BY_FORMAT: Record<string, string> = {
  * formats is returned unchanged without running ffprobe. The probe summary is kept in
  * `details.probe`. Throws the probe's MediaError (e.g. `no-streams`, `format-refused`).
  */
-export async function refineMediaKind(inputPath: string, media: DetectedMedia, options: ProbeOptions = {}): Promise<DetectedMedia> {
+export async function refineMediaKind(
+  inputPath: string,
+  media: DetectedMedia,
+  options: ProbeOptions = {},
+): Promise<DetectedMedia> {
   if ((media.kind !== "video" && media.kind !== "audio") || !AMBIGUOUS_FORMATS.has(media.format)) return media;
   const probe = await probeMedia(inputPath, options);
   return refineWithProbe(media, probe);
@@ -54,10 +70,20 @@ export async function refineMediaKind(inputPath: string, media: DetectedMedia, o
 export function refineWithProbe(media: DetectedMedia, probe: MediaProbe): DetectedMedia {
   const details = { ...media.details, probe };
   if (probe.video) {
-    return { ...media, kind: "video", mime: media.kind === "video" ? media.mime : (VIDEO_MIME_BY_FORMAT[media.format] ?? media.mime), details };
+    return {
+      ...media,
+      kind: "video",
+      mime: media.kind === "video" ? media.mime : (VIDEO_MIME_BY_FORMAT[media.format] ?? media.mime),
+      details,
+    };
   }
   if (probe.audio) {
-    return { ...media, kind: "audio", mime: media.kind === "audio" ? media.mime : (AUDIO_MIME_BY_FORMAT[media.format] ?? media.mime), details };
+    return {
+      ...media,
+      kind: "audio",
+      mime: media.kind === "audio" ? media.mime : (AUDIO_MIME_BY_FORMAT[media.format] ?? media.mime),
+      details,
+    };
   }
   return { ...media, details };
 }

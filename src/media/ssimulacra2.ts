@@ -24,11 +24,24 @@ export interface Ssimulacra2Options {
 }
 
 /** The SSIMULACRA2 score of `distortedPng` against `referencePng` (higher is better, 100 = identical). */
-export async function ssimulacra2Score(referencePng: string, distortedPng: string, options: Ssimulacra2Options = {}): Promise<number> {
+export async function ssimulacra2Score(
+  referencePng: string,
+  distortedPng: string,
+  options: Ssimulacra2Options = {},
+): Promise<number> {
   const binary = options.binary ?? DEFAULT_SSIMULACRA2_BINARY;
-  const result = await runTool({ binary, args: ["image", referencePng, distortedPng], signal: options.signal, timeoutMs: options.timeoutMs, collectStdoutBytes: 4096 });
+  const result = await runTool({
+    binary,
+    args: ["image", referencePng, distortedPng],
+    signal: options.signal,
+    timeoutMs: options.timeoutMs,
+    collectStdoutBytes: 4096,
+  });
   if (result.exitCode !== 0 || result.timedOut) {
-    throw new MediaError(`${binary} ${result.timedOut ? "timed out" : `exited with code ${result.exitCode}`}: ${result.stderrTail.trim().slice(-300)}`, { code: "quality-metric-failed", category: "processing" });
+    throw new MediaError(
+      `${binary} ${result.timedOut ? "timed out" : `exited with code ${result.exitCode}`}: ${result.stderrTail.trim().slice(-300)}`,
+      { code: "quality-metric-failed", category: "processing" },
+    );
   }
   return parseSsimulacra2Output(result.stdout);
 }

@@ -1,5 +1,12 @@
 import { MediaError } from "../errors.ts";
-import { abortErrorOf, childEnvironment, killChild, spawnTool, TailBuffer, throwIfAbortedWithReason } from "./child-fence.ts";
+import {
+  abortErrorOf,
+  childEnvironment,
+  killChild,
+  spawnTool,
+  TailBuffer,
+  throwIfAbortedWithReason,
+} from "./child-fence.ts";
 
 // Owned by the fence; re-exported for the callers and tests that import them from here.
 export { TailBuffer, throwIfAbortedWithReason } from "./child-fence.ts";
@@ -89,7 +96,14 @@ export function runTool(options: ToolRunOptions): Promise<ToolRunResult> {
         try {
           options.onStdoutBytes(chunk);
         } catch (error) {
-          failure ??= error instanceof MediaError ? error : new MediaError(`${toolName} output could not be consumed: ${(error as Error).message}`, { code: `${toolName}-output-rejected`, category: "processing", cause: error });
+          failure ??=
+            error instanceof MediaError
+              ? error
+              : new MediaError(`${toolName} output could not be consumed: ${(error as Error).message}`, {
+                  code: `${toolName}-output-rejected`,
+                  category: "processing",
+                  cause: error,
+                });
           kill();
           return;
         }
@@ -99,7 +113,10 @@ export function runTool(options: ToolRunOptions): Promise<ToolRunResult> {
       if (limit <= 0) return;
       stdoutBytes += chunk.length;
       if (stdoutBytes > limit) {
-        failure ??= new MediaError(`${toolName} wrote more than ${limit} bytes of output`, { code: `${toolName}-output-too-large`, category: "processing" });
+        failure ??= new MediaError(`${toolName} wrote more than ${limit} bytes of output`, {
+          code: `${toolName}-output-too-large`,
+          category: "processing",
+        });
         kill();
         return;
       }
@@ -110,9 +127,22 @@ export function runTool(options: ToolRunOptions): Promise<ToolRunResult> {
     child.on("error", (error: NodeJS.ErrnoException) => {
       finish(() => {
         if (error.code === "ENOENT") {
-          reject(new MediaError(`${toolName} is not installed or not on PATH`, { code: `${toolName}-missing`, category: "configuration", cause: error }));
+          reject(
+            new MediaError(`${toolName} is not installed or not on PATH`, {
+              code: `${toolName}-missing`,
+              category: "configuration",
+              cause: error,
+            }),
+          );
         } else {
-          reject(new MediaError(`could not start ${toolName}: ${error.message}`, { code: `${toolName}-spawn-failed`, category: "resource", cause: error, retryable: true }));
+          reject(
+            new MediaError(`could not start ${toolName}: ${error.message}`, {
+              code: `${toolName}-spawn-failed`,
+              category: "resource",
+              cause: error,
+              retryable: true,
+            }),
+          );
         }
       });
     });

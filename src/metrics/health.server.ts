@@ -16,7 +16,12 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-export async function startHealthServer(port: number, registry: Registry, checks: ReadinessCheck[], isAlive: () => boolean): Promise<HealthServer> {
+export async function startHealthServer(
+  port: number,
+  registry: Registry,
+  checks: ReadinessCheck[],
+  isAlive: () => boolean,
+): Promise<HealthServer> {
   const server = http.createServer((request, response) => {
     void handle(request.url ?? "/", response);
   });
@@ -34,7 +39,9 @@ export async function startHealthServer(port: number, registry: Registry, checks
         return;
       }
       if (url === "/readyz") {
-        const results = await Promise.all(checks.map(async (check) => [check.name, await withTimeout(check.check(), CHECK_TIMEOUT_MS)] as const));
+        const results = await Promise.all(
+          checks.map(async (check) => [check.name, await withTimeout(check.check(), CHECK_TIMEOUT_MS)] as const),
+        );
         const ready = results.every(([, ok]) => ok) && isAlive();
         response.writeHead(ready ? 200 : 503, { "content-type": "application/json" });
         response.end(JSON.stringify({ status: ready ? "ready" : "not-ready", checks: Object.fromEntries(results) }));

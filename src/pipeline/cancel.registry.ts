@@ -37,6 +37,13 @@ export class CancelRegistry {
     subscriber.on("message", (_channel: string, jobId: string) => {
       if (this.cancel(jobId)) logger.info({ jobId }, "cancel requested; aborting job");
     });
-    subscriber.subscribe(channel).catch((error: unknown) => logger.warn({ err: error }, "cancel channel: subscribe failed; cancels arrive on lease renewal until it reconnects"));
+    subscriber
+      .subscribe(channel)
+      .catch((error: unknown) =>
+        logger.warn(
+          { err: error },
+          "cancel channel: subscribe failed; cancels arrive on lease renewal until it reconnects",
+        ),
+      );
   }
 }

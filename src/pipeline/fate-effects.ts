@@ -7,13 +7,18 @@ import type { Fate } from "./outcome.ts";
  * the job's type label, `durationSec` the run's duration (for a fate that observes it), `fields`
  * what the log line says besides its message.
  */
-export function countAndLog(fate: Fate, deps: { metrics: Metrics; logger: Logger }, context: { type?: string; durationSec?: number; fields?: Record<string, unknown> } = {}): void {
+export function countAndLog(
+  fate: Fate,
+  deps: { metrics: Metrics; logger: Logger },
+  context: { type?: string; durationSec?: number; fields?: Record<string, unknown> } = {},
+): void {
   const { metrics, logger } = deps;
   const type = context.type ?? "pending";
   const labels = fate.metricLabels;
   if (labels.jobErrors) metrics.jobErrors.inc({ type, category: labels.jobErrors.category });
   if (labels.jobsTotal) metrics.jobsTotal.inc({ type, status: labels.jobsTotal.status });
-  if (labels.jobDuration && context.durationSec !== undefined) metrics.jobDuration.observe({ type }, context.durationSec);
+  if (labels.jobDuration && context.durationSec !== undefined)
+    metrics.jobDuration.observe({ type }, context.durationSec);
   if (labels.messagesDropped) metrics.messagesDropped.inc({ reason: labels.messagesDropped.reason });
   if (fate.log) logger[fate.log.level](context.fields ?? {}, fate.log.message);
 }

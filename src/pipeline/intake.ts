@@ -1,4 +1,10 @@
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, type Message, type SQSClient } from "@aws-sdk/client-sqs";
+import {
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  type Message,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Owner } from "../s3-events/key-rules.ts";
 import { parseMessageBody, type ParseRules } from "../s3-events/s3-event.parser.ts";
@@ -54,8 +60,13 @@ export function startIntake(options: IntakeOptions): Intake {
       } catch (error) {
         if (controller.signal.aborted) break;
         failures += 1;
-        options.logger.warn({ err: error, failures }, "intake: batch failed; its messages come back after their visibility timeout");
-        await sleep(Math.min(30_000, 500 * 2 ** Math.min(failures, 6)), undefined, { signal: controller.signal }).catch(() => undefined);
+        options.logger.warn(
+          { err: error, failures },
+          "intake: batch failed; its messages come back after their visibility timeout",
+        );
+        await sleep(Math.min(30_000, 500 * 2 ** Math.min(failures, 6)), undefined, { signal: controller.signal }).catch(
+          () => undefined,
+        );
       }
     }
   })();
@@ -74,7 +85,12 @@ export function startIntake(options: IntakeOptions): Intake {
 
 async function receive(options: IntakeOptions, signal: AbortSignal): Promise<Message[]> {
   const received = await options.sqs.send(
-    new ReceiveMessageCommand({ QueueUrl: options.intakeQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: options.waitTimeSeconds ?? 20, VisibilityTimeout: INTAKE_VISIBILITY_SEC }),
+    new ReceiveMessageCommand({
+      QueueUrl: options.intakeQueueUrl,
+      MaxNumberOfMessages: 10,
+      WaitTimeSeconds: options.waitTimeSeconds ?? 20,
+      VisibilityTimeout: INTAKE_VISIBILITY_SEC,
+    }),
     { abortSignal: signal },
   );
   return received.Messages ?? [];
@@ -89,7 +105,13 @@ async function handleBatch(options: IntakeOptions, messages: Message[]): Promise
       for (const ref of parsed.kind === "events" ? parsed.refs : []) {
         const source = jobSourceOf(ref);
         const owner = options.ownerOf(ref.key);
-        await options.store.enqueue({ id: jobIdFor(source), source, tenantId: owner.tenantId, userId: owner.userId, via: "intake" });
+        await options.store.enqueue({
+          id: jobIdFor(source),
+          source,
+          tenantId: owner.tenantId,
+          userId: owner.userId,
+          via: "intake",
+        });
       }
       recorded.push(message);
     } catch (error) {
@@ -99,15 +121,32 @@ async function handleBatch(options: IntakeOptions, messages: Message[]): Promise
   }
   if (recorded.length === 0) return 0;
   const sent = await options.sqs.send(
-    new SendMessageBatchCommand({ QueueUrl: options.mediaQueueUrl, Entries: recorded.map((message, index) => ({ Id: String(index), MessageBody: message.Body ?? "" })) }),
+    new SendMessageBatchCommand({
+      QueueUrl: options.mediaQueueUrl,
+      Entries: recorded.map((message, index) => ({ Id: String(index), MessageBody: message.Body ?? "" })),
+    }),
   );
   const failed = new Set((sent.Failed ?? []).map((entry) => entry.Id));
   const done = recorded.filter((_, index) => !failed.has(String(index)));
-  if (failed.size > 0) options.logger.warn({ failed: failed.size }, "intake: some events could not be forwarded; they come back from the intake queue");
+  if (failed.size > 0)
+    options.logger.warn(
+      { failed: failed.size },
+      "intake: some events could not be forwarded; they come back from the intake queue",
+    );
   if (done.length > 0) {
     await options.sqs
-      .send(new DeleteMessageBatchCommand({ QueueUrl: options.intakeQueueUrl, Entries: done.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })) }))
-      .catch((error: unknown) => options.logger.warn({ err: error }, "intake: forwarded events not deleted; they are forwarded again (workers drop the duplicates)"));
+      .send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: options.intakeQueueUrl,
+          Entries: done.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
+        }),
+      )
+      .catch((error: unknown) =>
+        options.logger.warn(
+          { err: error },
+          "intake: forwarded events not deleted; they are forwarded again (workers drop the duplicates)",
+        ),
+      );
   }
   options.logger.debug({ forwarded: done.length }, "intake: events recorded and forwarded");
   return done.length;

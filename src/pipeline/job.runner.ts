@@ -20,7 +20,15 @@ import type { MessageAction } from "../queue/media.consumer.ts";
 import type { CancelRegistry } from "./cancel.registry.ts";
 import { countAndLog } from "./fate-effects.ts";
 import { createJobSignal } from "./job-signal.ts";
-import { decide, receiveOf, type Fate, type FateEvent, type JobTransition, type Receive, type Recorded } from "./outcome.ts";
+import {
+  decide,
+  receiveOf,
+  type Fate,
+  type FateEvent,
+  type JobTransition,
+  type Receive,
+  type Recorded,
+} from "./outcome.ts";
 import { deleteRunOutputs, publishOutputs } from "./publish-outputs.ts";
 import { recordWithRetry } from "./record-with-retry.ts";
 import { redactTempPaths } from "./temp-dirs.ts";
@@ -44,7 +52,13 @@ type RunningJob = {
    */
   run: { layout?: OutputLayout; written: WrittenOutputs; published: boolean };
 };
-type StepsResult = ProcessResult & { manifestKey: string; type: string; media: DetectedMedia; run: string; superseded?: Record<string, unknown> };
+type StepsResult = ProcessResult & {
+  manifestKey: string;
+  type: string;
+  media: DetectedMedia;
+  run: string;
+  superseded?: Record<string, unknown>;
+};
 
 /** A claimed job's lease, for the transitions that need it. */
 type Lease = { jobId: string; leaseToken: string; startedAt: number; signal: AbortSignal };
@@ -109,14 +123,23 @@ export class JobRunner {
     const receive = receiveOf(delivery.receiveCount, config.queue);
     let claim;
     try {
-      claim = await store.claim({ id: jobId, source, tenantId: owner.tenantId, userId: owner.userId, messageId: delivery.messageId });
+      claim = await store.claim({
+        id: jobId,
+        source,
+        tenantId: owner.tenantId,
+        userId: owner.userId,
+        messageId: delivery.messageId,
+      });
     } catch (error) {
       return this.settle({ kind: "claim-failed" }, { jobId, receive, logger, fields: () => ({ err: error }) });
     }
     if (claim.outcome === "busy") {
       const holderMessageId = claim.holderMessageId;
       const otherMessage = holderMessageId !== undefined && holderMessageId !== delivery.messageId;
-      return this.settle({ kind: "busy", otherMessage }, { jobId, receive, logger, fields: () => (otherMessage ? { holderMessageId } : {}) });
+      return this.settle(
+        { kind: "busy", otherMessage },
+        { jobId, receive, logger, fields: () => (otherMessage ? { holderMessageId } : {}) },
+      );
     }
     if (claim.outcome !== "claimed") {
       const status = claim.outcome;
@@ -126,24 +149,35 @@ export class JobRunner {
     return this.process(jobId, claim.leaseToken, claim.attempts, ref, delivery, receive, logger);
   }
 
-  private async process(jobId: string, leaseToken: string, attempt: number, ref: ObjectRef, delivery: Delivery, receive: Receive, logger: Logger): Promise<MessageAction> {
+  private async process(
+    jobId: string,
+    leaseToken: string,
+    attempt: number,
+    ref: ObjectRef,
+    delivery: Delivery,
+    receive: Receive,
+    logger: Logger,
+  ): Promise<MessageAction> {
     const { store, config, metrics } = this.deps;
     const startedAt = Date.now();
     const jobSignal = createJobSignal(delivery.signal, config.jobs.processingTimeoutMs);
     const unregisterCancel = this.deps.cancels.register(jobId, jobSignal.cancel);
     // Renewing the lease also reads the durable cancel flag: a cancel whose pub/sub hint was
     // lost (subscriber reconnecting) still stops the job within one interval.
-    const leaseTimer = setInterval(() => {
-      store.renewLease(jobId, leaseToken).then(
-        (renewal) => {
-          if (!renewal.cancelRequested || jobSignal.signal.aborted) return;
-          logger.info("cancel requested (seen on lease renewal); aborting job");
-          store.appendTimeline(jobId, "cancel-seen", { by: "lease-renewal" }).catch(() => undefined);
-          jobSignal.cancel();
-        },
-        (error: unknown) => logger.warn({ err: error }, "lease renewal failed"),
-      );
-    }, Math.min(config.jobs.leaseRenewMs, Math.max(1_000, Math.floor(config.jobs.leaseTtlMs / 3))));
+    const leaseTimer = setInterval(
+      () => {
+        store.renewLease(jobId, leaseToken).then(
+          (renewal) => {
+            if (!renewal.cancelRequested || jobSignal.signal.aborted) return;
+            logger.info("cancel requested (seen on lease renewal); aborting job");
+            store.appendTimeline(jobId, "cancel-seen", { by: "lease-renewal" }).catch(() => undefined);
+            jobSignal.cancel();
+          },
+          (error: unknown) => logger.warn({ err: error }, "lease renewal failed"),
+        );
+      },
+      Math.min(config.jobs.leaseRenewMs, Math.max(1_000, Math.floor(config.jobs.leaseTtlMs / 3))),
+    );
     leaseTimer.unref();
     const workDir = path.join(this.deps.tempRoot, `${jobId}-${leaseToken.slice(0, 8)}`);
     let type = "pending";
@@ -154,28 +188,46 @@ export class JobRunner {
       metrics.jobsInFlight.inc({ type });
     };
     const step = (event: string, detail?: Record<string, unknown>) => {
-      store.appendTimeline(jobId, event, detail).catch((error: unknown) => logger.warn({ err: error, event }, "timeline write failed"));
+      store
+        .appendTimeline(jobId, event, detail)
+        .catch((error: unknown) => logger.warn({ err: error, event }, "timeline write failed"));
     };
     const run: RunningJob["run"] = { written: new WrittenOutputs(), published: false };
     const lease: Lease = { jobId, leaseToken, startedAt, signal: jobSignal.signal };
     try {
-      const result = await this.stepsThenCleanUp({ jobId, leaseToken, attempt, ref, workDir, signal: jobSignal.signal, logger, step, setType, run });
-      return await this.settle({ kind: "success" }, {
+      const result = await this.stepsThenCleanUp({
         jobId,
-        receive,
+        leaseToken,
+        attempt,
+        ref,
+        workDir,
+        signal: jobSignal.signal,
         logger,
-        lease,
-        type,
-        result,
-        fields: () => ({ type, durationMs: Date.now() - startedAt, outputs: (result.outputs as unknown[]).length }),
+        step,
+        setType,
+        run,
       });
+      return await this.settle(
+        { kind: "success" },
+        {
+          jobId,
+          receive,
+          logger,
+          lease,
+          type,
+          result,
+          fields: () => ({ type, durationMs: Date.now() - startedAt, outputs: (result.outputs as unknown[]).length }),
+        },
+      );
     } catch (caught) {
       // Removed before the outcome is recorded: whoever reads a cancelled or failed job finds nothing of this run left in S3.
       const abortReason = abortReasonOf(jobSignal.signal);
       await this.discardUnpublishedOutputs(jobId, run, ref, abortReason, logger);
       // Tools name the files they read (`/tmp/…/job/input: bad seek`): users see the source key instead.
       const raw = toMediaError(caught);
-      const error = raw.withMessage(redactTempPaths(raw.message, { workDir, tempRoot: this.deps.tempRoot, sourceKey: ref.key }));
+      const error = raw.withMessage(
+        redactTempPaths(raw.message, { workDir, tempRoot: this.deps.tempRoot, sourceKey: ref.key }),
+      );
       const event: FateEvent = { kind: "error", error, ...(abortReason ? { abortReason } : {}) };
       return await this.settle(event, { jobId, receive, logger, lease, type, fields: errorLogFields });
     } finally {
@@ -194,7 +246,9 @@ export class JobRunner {
     try {
       return await this.steps(job);
     } finally {
-      await rm(job.workDir, { recursive: true, force: true }).catch((error: unknown) => job.logger.warn({ err: error }, "temp dir removal failed"));
+      await rm(job.workDir, { recursive: true, force: true }).catch((error: unknown) =>
+        job.logger.warn({ err: error }, "temp dir removal failed"),
+      );
     }
   }
 
@@ -213,7 +267,9 @@ export class JobRunner {
     throwIfAborted(signal);
 
     step("processing", { processor: processor.name });
-    const result = await processor.process(this.createProcessContext(job, { inputPath, media, processorName: processor.name, layout }));
+    const result = await processor.process(
+      this.createProcessContext(job, { inputPath, media, processorName: processor.name, layout }),
+    );
     throwIfAborted(signal);
     step("processed", { outputs: result.outputs.length });
 
@@ -227,9 +283,11 @@ export class JobRunner {
     await mkdir(job.workDir, { recursive: true });
     const inputPath = path.join(job.workDir, "input");
     step("downloading", { bucket: ref.bucket, key: ref.key });
-    const download = await objects.download(ref.bucket, ref.key, inputPath, config.storage.maxInputBytes, signal).catch((error: unknown) => {
-      throw signal.aborted ? abortError(abortReasonOf(signal) ?? "cancelled") : error;
-    });
+    const download = await objects
+      .download(ref.bucket, ref.key, inputPath, config.storage.maxInputBytes, signal)
+      .catch((error: unknown) => {
+        throw signal.aborted ? abortError(abortReasonOf(signal) ?? "cancelled") : error;
+      });
     step("downloaded", { bytes: download.bytes });
     return { inputPath, download };
   }
@@ -238,7 +296,10 @@ export class JobRunner {
    * What a processor sees of its job: the input, the signal, the timeline, throttled progress (clamped to 0–99, written at most once a second, only by the lease holder) and an
    * `output()` that uploads under the run's layout and remembers what it started writing.
    */
-  private createProcessContext(job: RunningJob, plan: { inputPath: string; media: DetectedMedia; processorName: string; layout: OutputLayout }): ProcessContext {
+  private createProcessContext(
+    job: RunningJob,
+    plan: { inputPath: string; media: DetectedMedia; processorName: string; layout: OutputLayout },
+  ): ProcessContext {
     const { config, objects, store, metrics } = this.deps;
     const { jobId, leaseToken, ref, workDir, signal, logger, step } = job;
     const bucket = config.storage.outputBucket ?? ref.bucket;
@@ -263,15 +324,17 @@ export class JobRunner {
       output: async (request): Promise<OutputFile> => {
         throwIfAborted(signal);
         const key = outputKey(plan.layout, request.name);
-        const bytes = await job.run.written.track(key, () => objects.upload({
-          bucket,
-          key,
-          body: request.body,
-          contentType: request.contentType,
-          // Safe to cache forever: no other run ever writes this key (see output-keys.ts).
-          cacheControl: request.cacheControl ?? "public, max-age=31536000, immutable",
-          signal,
-        }));
+        const bytes = await job.run.written.track(key, () =>
+          objects.upload({
+            bucket,
+            key,
+            body: request.body,
+            contentType: request.contentType,
+            // Safe to cache forever: no other run ever writes this key (see output-keys.ts).
+            cacheControl: request.cacheControl ?? "public, max-age=31536000, immutable",
+            signal,
+          }),
+        );
         metrics.bytesTotal.inc({ type: plan.processorName, direction: "out" }, bytes);
         return {
           key,
@@ -294,7 +357,13 @@ export class JobRunner {
    */
   private async writeManifest(
     job: RunningJob,
-    done: { result: ProcessResult; media: DetectedMedia; processorName: string; download: DownloadResult; layout: OutputLayout },
+    done: {
+      result: ProcessResult;
+      media: DetectedMedia;
+      processorName: string;
+      download: DownloadResult;
+      layout: OutputLayout;
+    },
   ): Promise<StepsResult> {
     const { config, objects } = this.deps;
     const { jobId, ref, signal, logger, step } = job;
@@ -304,7 +373,13 @@ export class JobRunner {
     const manifest = {
       jobId,
       type: done.processorName,
-      source: { bucket: ref.bucket, key: ref.key, eTag: processed.eTag, versionId: processed.versionId, bytes: download.bytes },
+      source: {
+        bucket: ref.bucket,
+        key: ref.key,
+        eTag: processed.eTag,
+        versionId: processed.versionId,
+        bytes: download.bytes,
+      },
       run: { token: layout.run, attempt: job.attempt },
       media: detected,
       outputs: result.outputs,
@@ -331,7 +406,12 @@ export class JobRunner {
     const base = { manifestKey: published.manifestKey, type: done.processorName, media: detected, run: layout.run };
     if (published.kind === "superseded") {
       job.run.published = true;
-      return { outputs: [], metadata: result.metadata, ...base, superseded: { by: published.current, removedOutputs: published.removedOutputs } };
+      return {
+        outputs: [],
+        metadata: result.metadata,
+        ...base,
+        superseded: { by: published.current, removedOutputs: published.removedOutputs },
+      };
     }
     return { ...result, ...base };
   }
@@ -343,7 +423,13 @@ export class JobRunner {
    * effort: a failure to delete is logged and on the timeline, and the next manifest of this
    * source removes whatever is left (or a crash leaves).
    */
-  private async discardUnpublishedOutputs(jobId: string, run: RunningJob["run"], ref: ObjectRef, abortReason: string | undefined, logger: Logger): Promise<void> {
+  private async discardUnpublishedOutputs(
+    jobId: string,
+    run: RunningJob["run"],
+    ref: ObjectRef,
+    abortReason: string | undefined,
+    logger: Logger,
+  ): Promise<void> {
     if (!run.layout || run.published) return;
     const started = (await run.written.settledKeys()).length;
     if (started === 0) return;
@@ -355,7 +441,9 @@ export class JobRunner {
       logger.info({ count, reason }, "outputs the run had already written were removed");
     } catch (error) {
       logger.warn({ err: error, count: started }, "outputs the run had already written could not be removed");
-      await this.deps.store.appendTimeline(jobId, "outputs-left", { count: started, reason: "delete failed" }).catch(() => undefined);
+      await this.deps.store
+        .appendTimeline(jobId, "outputs-left", { count: started, reason: "delete failed" })
+        .catch(() => undefined);
     }
   }
 
@@ -365,12 +453,18 @@ export class JobRunner {
    * (`audio`, `unknown`, …) rather than staying `pending`, and the timeline's `detected` entry
    * names the format, so a failed job says what was uploaded.
    */
-  private async detectAndPick(job: RunningJob, inputPath: string): Promise<{ media: DetectedMedia; processor: Processor }> {
+  private async detectAndPick(
+    job: RunningJob,
+    inputPath: string,
+  ): Promise<{ media: DetectedMedia; processor: Processor }> {
     const { registry, store } = this.deps;
     let media = await detectFileType(inputPath);
     try {
       // Audio-only MP4/WebM/Ogg look like video to magic numbers: ffprobe settles the kind.
-      const refine = this.deps.refineMedia ?? ((file: string, detected: DetectedMedia, abort: AbortSignal) => refineMediaKind(file, detected, { signal: abort }));
+      const refine =
+        this.deps.refineMedia ??
+        ((file: string, detected: DetectedMedia, abort: AbortSignal) =>
+          refineMediaKind(file, detected, { signal: abort }));
       if (media.kind === "video" || media.kind === "audio") media = await refine(inputPath, media, job.signal);
       const processor = registry.pick(media);
       job.setType(processor.name);
@@ -379,7 +473,9 @@ export class JobRunner {
       return { media, processor };
     } catch (error) {
       job.setType(media.kind);
-      await store.setType(job.jobId, media.kind).catch((recordError: unknown) => job.logger.warn({ err: recordError }, "could not record the detected type"));
+      await store
+        .setType(job.jobId, media.kind)
+        .catch((recordError: unknown) => job.logger.warn({ err: recordError }, "could not record the detected type"));
       job.step("detected", { kind: media.kind, format: media.format, mime: media.mime, processor: null });
       throw error;
     }
@@ -407,9 +503,19 @@ export class JobRunner {
     }
     let fate = decide({ ...facts, recorded });
     const durationSec = context.lease ? (Date.now() - context.lease.startedAt) / 1000 : undefined;
-    const fields = recorded === "store-down" ? { err: recordError, original: fate.error?.code } : (context.fields?.(fate) ?? {});
-    if (fate.publish) fate = decide({ ...facts, recorded, publish: await this.publishJobEvent(context.jobId, context.logger) });
-    countAndLog(fate, { metrics: this.deps.metrics, logger: context.logger }, { ...(context.type ? { type: context.type } : {}), ...(durationSec !== undefined ? { durationSec } : {}), fields });
+    const fields =
+      recorded === "store-down" ? { err: recordError, original: fate.error?.code } : (context.fields?.(fate) ?? {});
+    if (fate.publish)
+      fate = decide({ ...facts, recorded, publish: await this.publishJobEvent(context.jobId, context.logger) });
+    countAndLog(
+      fate,
+      { metrics: this.deps.metrics, logger: context.logger },
+      {
+        ...(context.type ? { type: context.type } : {}),
+        ...(durationSec !== undefined ? { durationSec } : {}),
+        fields,
+      },
+    );
     return fate.messageAction;
   }
 
@@ -445,7 +551,8 @@ function errorLogFields(fate: Fate): Record<string, unknown> {
   if (!error) return {};
   const transition = fate.jobTransition;
   if (transition.kind === "release" && transition.event === "released") return {};
-  if (transition.kind === "release") return { err: error, code: error.code, category: error.category, delaySec: transition.detail.delaySec };
+  if (transition.kind === "release")
+    return { err: error, code: error.code, category: error.category, delaySec: transition.detail.delaySec };
   if (error.retryable) return { err: error, code: error.code, category: error.category };
   return { code: error.code, category: error.category, message: error.message };
 }

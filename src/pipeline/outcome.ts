@@ -84,28 +84,75 @@ export interface Fate {
 const NO_METRICS: MetricLabels = {};
 
 /** The facts of a delivery; the jittered back-off delay is drawn here, once. */
-export function receiveOf(receiveCount: number, queue: AppConfig["queue"], random: () => number = Math.random): Receive {
-  return { receiveCount, maxReceives: queue.maxReceives, retryDelaySec: retryDelaySec(receiveCount, queue.retryBackoffBaseSec, queue.retryBackoffMaxSec, random) };
+export function receiveOf(
+  receiveCount: number,
+  queue: AppConfig["queue"],
+  random: () => number = Math.random,
+): Receive {
+  return {
+    receiveCount,
+    maxReceives: queue.maxReceives,
+    retryDelaySec: retryDelaySec(receiveCount, queue.retryBackoffBaseSec, queue.retryBackoffMaxSec, random),
+  };
 }
 
 export function decide(facts: FateFacts): Fate {
   const { event } = facts;
   switch (event.kind) {
     case "unparseable":
-      return fate({ kind: "none" }, { action: "delete" }, { messagesDropped: { reason: `invalid-${event.reason}` } }, "warn", "message is not an S3 upload event; removed");
+      return fate(
+        { kind: "none" },
+        { action: "delete" },
+        { messagesDropped: { reason: `invalid-${event.reason}` } },
+        "warn",
+        "message is not an S3 upload event; removed",
+      );
     case "claim-failed":
-      return fate({ kind: "none" }, retry(facts), NO_METRICS, "error", "could not claim job (Redis unavailable?); message kept");
+      return fate(
+        { kind: "none" },
+        retry(facts),
+        NO_METRICS,
+        "error",
+        "could not claim job (Redis unavailable?); message kept",
+      );
     case "busy":
       // A different message for the same object is a duplicate and can go: if that worker dies, its
       // own message comes back. The same message redelivered (its visibility lapsed) must stay, or a
       // crash would lose the job.
       return event.otherMessage
-        ? fate({ kind: "none" }, { action: "delete" }, { messagesDropped: { reason: "duplicate" } }, "info", "duplicate delivery of a job in progress elsewhere; message removed")
-        : fate({ kind: "none" }, { action: "keep" }, NO_METRICS, "info", "job is being processed by another worker; leaving this delivery");
+        ? fate(
+            { kind: "none" },
+            { action: "delete" },
+            { messagesDropped: { reason: "duplicate" } },
+            "info",
+            "duplicate delivery of a job in progress elsewhere; message removed",
+          )
+        : fate(
+            { kind: "none" },
+            { action: "keep" },
+            NO_METRICS,
+            "info",
+            "job is being processed by another worker; leaving this delivery",
+          );
     case "finished-before":
       // Its event may still be owed: the message ends only once it is out.
-      if (facts.publish === "failed") return { jobTransition: { kind: "none" }, publish: true, messageAction: retry(facts), metricLabels: NO_METRICS };
-      return { ...fate({ kind: "none" }, { action: "delete" }, { messagesDropped: { reason: "duplicate" } }, "info", "duplicate delivery of a finished job; message removed"), publish: true };
+      if (facts.publish === "failed")
+        return {
+          jobTransition: { kind: "none" },
+          publish: true,
+          messageAction: retry(facts),
+          metricLabels: NO_METRICS,
+        };
+      return {
+        ...fate(
+          { kind: "none" },
+          { action: "delete" },
+          { messagesDropped: { reason: "duplicate" } },
+          "info",
+          "duplicate delivery of a finished job; message removed",
+        ),
+        publish: true,
+      };
     case "success":
       return decideSuccess(facts);
     case "error":
@@ -115,9 +162,25 @@ export function decide(facts: FateFacts): Fate {
 
 function decideSuccess(facts: FateFacts): Fate {
   const complete: JobTransition = { kind: "complete" };
-  if (facts.recorded === "lost") return fate(complete, { action: "keep" }, NO_METRICS, "warn", "another worker took this job over while it ran; leaving the outcome to it");
+  if (facts.recorded === "lost")
+    return fate(
+      complete,
+      { action: "keep" },
+      NO_METRICS,
+      "warn",
+      "another worker took this job over while it ran; leaving the outcome to it",
+    );
   // (A complete that Redis does not take is retried, then becomes an error of the run: see the runner.)
-  return { ...fate(complete, afterPublish(facts), { jobsTotal: { status: "completed" }, jobDuration: true }, "info", "job completed"), publish: true };
+  return {
+    ...fate(
+      complete,
+      afterPublish(facts),
+      { jobsTotal: { status: "completed" }, jobDuration: true },
+      "info",
+      "job completed",
+    ),
+    publish: true,
+  };
 }
 
 function decideError(facts: FateFacts, event: Extract<FateEvent, { kind: "error" }>): Fate {
@@ -127,12 +190,30 @@ function decideError(facts: FateFacts, event: Extract<FateEvent, { kind: "error"
   const jobErrors = { category: error.category };
   const transition = errorTransition(error, event.abortReason, receive);
   if (facts.recorded === "store-down") {
-    return { ...fate(transition, retry(facts), { jobErrors }, "error", "could not record the job's failure (Redis unavailable?); message kept"), error };
+    return {
+      ...fate(
+        transition,
+        retry(facts),
+        { jobErrors },
+        "error",
+        "could not record the job's failure (Redis unavailable?); message kept",
+      ),
+      error,
+    };
   }
   // A refused transition (`lost`) is carried on like a recorded one, as the runner always did.
   if (transition.kind === "release") {
     return transition.event === "released"
-      ? { ...fate(transition, { action: "release" }, { jobErrors }, "info", "job released on shutdown; message visible again"), error }
+      ? {
+          ...fate(
+            transition,
+            { action: "release" },
+            { jobErrors },
+            "info",
+            "job released on shutdown; message visible again",
+          ),
+          error,
+        }
       : { ...fate(transition, retry(facts), { jobErrors }, "warn", "job failed transiently; retrying later"), error };
   }
   if (transition.kind !== "finish") throw new Error(`unexpected transition ${transition.kind}`);
@@ -140,7 +221,17 @@ function decideError(facts: FateFacts, event: Extract<FateEvent, { kind: "error"
   if (error.retryable) {
     // The last receive: the message stays either way and the redrive policy moves it to the DLQ; if
     // the publish fails too, a redrive from the DLQ publishes it.
-    return { ...fate(transition, retry(facts), metricLabels, "error", "job failed after its last retry; message left for the DLQ"), publish: true, error };
+    return {
+      ...fate(
+        transition,
+        retry(facts),
+        metricLabels,
+        "error",
+        "job failed after its last retry; message left for the DLQ",
+      ),
+      publish: true,
+      error,
+    };
   }
   const message = transition.status === "cancelled" ? "job cancelled" : "job failed";
   return { ...fate(transition, afterPublish(facts), metricLabels, "warn", message), publish: true, error };
@@ -149,16 +240,26 @@ function decideError(facts: FateFacts, event: Extract<FateEvent, { kind: "error"
 /** Shutdown releases; a retryable error is retried until the last receive, then fails; anything else fails (or cancels) now. */
 function errorTransition(error: MediaError, abortReason: AbortReason | undefined, receive: Receive): JobTransition {
   const jobError = error.toJobError();
-  if (abortReason === "shutdown") return { kind: "release", event: "released", detail: { reason: "worker shutting down" } };
+  if (abortReason === "shutdown")
+    return { kind: "release", event: "released", detail: { reason: "worker shutting down" } };
   if (error.retryable && receive.receiveCount < receive.maxReceives) {
-    return { kind: "release", event: "retry-scheduled", error: jobError, detail: { attempt: receive.receiveCount, delaySec: receive.retryDelaySec } };
+    return {
+      kind: "release",
+      event: "retry-scheduled",
+      error: jobError,
+      detail: { attempt: receive.receiveCount, delaySec: receive.retryDelaySec },
+    };
   }
   if (error.retryable) {
     return {
       kind: "finish",
       status: terminalStatusOf(jobError),
       error: jobError,
-      detail: { attempt: receive.receiveCount, final: true, dlq: "the queue's redrive policy moves the message to the DLQ" },
+      detail: {
+        attempt: receive.receiveCount,
+        final: true,
+        dlq: "the queue's redrive policy moves the message to the DLQ",
+      },
     };
   }
   return { kind: "finish", status: terminalStatusOf(jobError), error: jobError };
@@ -173,7 +274,13 @@ function retry(facts: FateFacts): MessageAction {
   return { action: "retry", delaySec: facts.receive.retryDelaySec };
 }
 
-function fate(jobTransition: JobTransition, messageAction: MessageAction, metricLabels: MetricLabels, level: LogLevel, message: string): Fate {
+function fate(
+  jobTransition: JobTransition,
+  messageAction: MessageAction,
+  metricLabels: MetricLabels,
+  level: LogLevel,
+  message: string,
+): Fate {
   return { jobTransition, publish: false, messageAction, metricLabels, log: { level, message } };
 }
 

@@ -57,26 +57,44 @@ export async function publishOutputs(request: PublishRequest): Promise<PublishOu
   const current: SourceVersion = { eTag: head.eTag, versionId: realVersionId(head.versionId) };
   if (!isSameVersion(request.processed, current)) {
     const removedOutputs = await deleteRunOutputs(objects, outputBucket, layout, signal);
-    step("superseded", { reason: "the source was uploaded again while this job ran; its own job writes the manifest", current: { ...current }, removedOutputs });
+    step("superseded", {
+      reason: "the source was uploaded again while this job ran; its own job writes the manifest",
+      current: { ...current },
+      removedOutputs,
+    });
     return { kind: "superseded", manifestKey: key, current, removedOutputs };
   }
   // Unreadable (no s3:GetObject on the outputs yet): then only runs older than a job can live are removed.
   const previousDocument = await objects.readJson(outputBucket, key, signal).catch((error: unknown) => {
-    request.logger.warn({ err: error }, "the previous manifest could not be read; its run's outputs stay until they are old enough to be swept");
+    request.logger.warn(
+      { err: error },
+      "the previous manifest could not be read; its run's outputs stay until they are old enough to be swept",
+    );
     return undefined;
   });
   const previous = previousManifestSchema.safeParse(previousDocument);
-  await objects.upload({ bucket: outputBucket, key, body: { buffer: JSON.stringify(request.manifest, null, 2) }, contentType: "application/json", cacheControl: "no-cache", signal });
+  await objects.upload({
+    bucket: outputBucket,
+    key,
+    body: { buffer: JSON.stringify(request.manifest, null, 2) },
+    contentType: "application/json",
+    cacheControl: "no-cache",
+    signal,
+  });
   request.manifestWritten?.();
   step("manifest-written", { key, run: layout.run });
   const previousRun = previous.success ? previous.data.run?.token : undefined;
-  if (previousRun === undefined && request.attempt === 1) return { kind: "current", manifestKey: key, removedOldOutputs: 0 };
+  if (previousRun === undefined && request.attempt === 1)
+    return { kind: "current", manifestKey: key, removedOldOutputs: 0 };
   try {
     const listed = await objects.list(outputBucket, sourceRunsPrefix(layout), signal);
     const stale = staleRunKeys(listed, layout, request.outputSegment, previousRun, Date.now(), request.deadRunAgeMs);
     if (stale.length > 0) {
       await objects.deleteKeys(outputBucket, stale);
-      step("old-outputs-removed", { count: stale.length, ...(previousRun && previousRun !== layout.run ? { previousRun } : {}) });
+      step("old-outputs-removed", {
+        count: stale.length,
+        ...(previousRun && previousRun !== layout.run ? { previousRun } : {}),
+      });
     }
     return { kind: "current", manifestKey: key, removedOldOutputs: stale.length };
   } catch (error) {
@@ -87,9 +105,15 @@ export async function publishOutputs(request: PublishRequest): Promise<PublishOu
 }
 
 /** Deletes every object one run wrote (a superseded or failed run). */
-export async function deleteRunOutputs(objects: ObjectStore, bucket: string, layout: OutputLayout, signal?: AbortSignal): Promise<number> {
+export async function deleteRunOutputs(
+  objects: ObjectStore,
+  bucket: string,
+  layout: OutputLayout,
+  signal?: AbortSignal,
+): Promise<number> {
   const keys: string[] = [];
-  for (const prefix of runPrefixes(layout)) keys.push(...(await objects.list(bucket, prefix, signal)).map((item) => item.key));
+  for (const prefix of runPrefixes(layout))
+    keys.push(...(await objects.list(bucket, prefix, signal)).map((item) => item.key));
   await objects.deleteKeys(bucket, keys);
   return keys.length;
 }

@@ -6,7 +6,11 @@ import { setTimeout as sleep } from "node:timers/promises";
  * 30 s (the message's visibility heartbeat keeps running meanwhile), then gives up so the message
  * is kept and redelivered. A `false` result (a newer attempt owns the job) is returned as is.
  */
-export async function recordWithRetry(record: () => Promise<boolean>, signal: AbortSignal, attempts = 20): Promise<boolean> {
+export async function recordWithRetry(
+  record: () => Promise<boolean>,
+  signal: AbortSignal,
+  attempts = 20,
+): Promise<boolean> {
   let delayMs = 250;
   for (let attempt = 1; ; attempt++) {
     try {

@@ -7,7 +7,11 @@ import { pathToFileURL } from "node:url";
  * folder behind; at start, folders of workers with no live heartbeat are removed (several
  * workers may share one TEMP_DIR, so only dead ones are touched).
  */
-export async function prepareTempRoot(tempDir: string, workerId: string, isAlive: (workerId: string) => Promise<boolean>): Promise<{ root: string; removed: string[] }> {
+export async function prepareTempRoot(
+  tempDir: string,
+  workerId: string,
+  isAlive: (workerId: string) => Promise<boolean>,
+): Promise<{ root: string; removed: string[] }> {
   const folder = workerFolderName(workerId);
   await mkdir(tempDir, { recursive: true });
   const removed: string[] = [];
@@ -32,9 +36,14 @@ export function workerFolderName(workerId: string): string {
  * becomes the source key (what the user uploaded), any other file of the job its name inside
  * the job dir, and anything else under the temp root is dropped. Plain paths and file:// URLs.
  */
-export function redactTempPaths(message: string, where: { workDir: string; tempRoot: string; sourceKey: string }): string {
+export function redactTempPaths(
+  message: string,
+  where: { workDir: string; tempRoot: string; sourceKey: string },
+): string {
   let result = message;
-  for (const root of new Set([where.workDir, where.tempRoot, path.dirname(where.tempRoot)].filter((root) => root.length > 1))) {
+  for (const root of new Set(
+    [where.workDir, where.tempRoot, path.dirname(where.tempRoot)].filter((root) => root.length > 1),
+  )) {
     for (const form of [pathToFileURL(root).href, root]) {
       // Not followed by more of a name: `/tmp/a` must not match inside `/tmp/ab`.
       const pattern = new RegExp(`${escapeRegExp(form)}(?![\\w.-])(/[^\\s"'\`:,;()<>]*)?`, "g");

@@ -61,15 +61,25 @@ const AUDIO_STEPS: readonly Step<AudioRun>[] = [
     run: async (run, { ctx, record }) => {
       run.probe = await probeAudio(ctx);
       const demuxer = demuxerForProbedFormat(run.probe.format.name, AUDIO_DEMUXERS);
-      if (!demuxer) throw processingError("format-refused", `${run.probe.format.name} is not an audio container we read`);
+      if (!demuxer)
+        throw processingError("format-refused", `${run.probe.format.name} is not an audio container we read`);
       run.demuxer = demuxer;
       const stream = run.probe.audio!;
       run.metadata = await readMetadata(ctx);
       run.declaredDurationSec = await audioDurationSec(ctx, run.probe, run.metadata, demuxer);
-      record({ container: run.probe.format.name, codec: stream.codec, durationSec: run.declaredDurationSec, sampleRate: stream.sampleRate, channels: stream.channels });
+      record({
+        container: run.probe.format.name,
+        codec: stream.codec,
+        durationSec: run.declaredDurationSec,
+        sampleRate: stream.sampleRate,
+        channels: stream.channels,
+      });
       const { maxDurationSec } = run.config.audio;
       if (run.declaredDurationSec !== undefined && run.declaredDurationSec > maxDurationSec) {
-        throw processingError("audio-too-long", `the audio lasts ${Math.round(run.declaredDurationSec)} s, over AUDIO_MAX_DURATION (${maxDurationSec} s)`);
+        throw processingError(
+          "audio-too-long",
+          `the audio lasts ${Math.round(run.declaredDurationSec)} s, over AUDIO_MAX_DURATION (${maxDurationSec} s)`,
+        );
       }
     },
   },
@@ -89,18 +99,35 @@ const AUDIO_STEPS: readonly Step<AudioRun>[] = [
       run.targets = planTranscodes(run.source, audio);
       run.pcm = { sampleRate: stream.sampleRate ?? 44100, channels: stream.channels ?? 2 };
       run.samplesPerPixel = resolveSamplesPerPixel(run.pcm.sampleRate, audio.waveform);
-      return { transcodes: run.targets.map((target) => `${target.format}:${target.encoder}@${target.bitrateKbps}k/${target.sampleRate}Hz/${target.channels}ch`), samplesPerPixel: run.samplesPerPixel };
+      return {
+        transcodes: run.targets.map(
+          (target) =>
+            `${target.format}:${target.encoder}@${target.bitrateKbps}k/${target.sampleRate}Hz/${target.channels}ch`,
+        ),
+        samplesPerPixel: run.samplesPerPixel,
+      };
     },
   },
   {
     name: "encode",
     entry: "encoded",
     run: async (run, step) => {
-      const { transcodes, waveform, frames } = await encodeAll(step, { demuxer: run.demuxer, targets: run.targets, pcm: run.pcm, samplesPerPixel: run.samplesPerPixel, declaredDurationSec: run.declaredDurationSec, audio: run.config.audio });
+      const { transcodes, waveform, frames } = await encodeAll(step, {
+        demuxer: run.demuxer,
+        targets: run.targets,
+        pcm: run.pcm,
+        samplesPerPixel: run.samplesPerPixel,
+        declaredDurationSec: run.declaredDurationSec,
+        audio: run.config.audio,
+      });
       run.transcodes = transcodes;
       run.waveform = waveform;
       run.decodedDurationSec = frames / run.pcm.sampleRate;
-      return { transcodes: transcodes.length, decodedDurationSec: run.decodedDurationSec, waveformPoints: waveform.length };
+      return {
+        transcodes: transcodes.length,
+        decodedDurationSec: run.decodedDurationSec,
+        waveformPoints: waveform.length,
+      };
     },
   },
   {
@@ -108,11 +135,28 @@ const AUDIO_STEPS: readonly Step<AudioRun>[] = [
     run: async (run, { ctx, progress }) => {
       for (const outcome of run.transcodes) {
         const { target } = outcome;
-        run.outputs.push(await ctx.output({ name: target.name, variant: target.variant, body: { file: outcome.outputPath }, contentType: target.contentType, durationSec: outcome.durationSec }));
+        run.outputs.push(
+          await ctx.output({
+            name: target.name,
+            variant: target.variant,
+            body: { file: outcome.outputPath },
+            contentType: target.contentType,
+            durationSec: outcome.durationSec,
+          }),
+        );
       }
       run.outputs.push(...(await storeWaveform(ctx, run.waveform, run.config.audio.waveform, run.decodedDurationSec)));
       if (run.cover) {
-        run.outputs.push(await ctx.output({ name: "cover.jpg", variant: "cover", body: { buffer: run.cover.jpeg }, contentType: "image/jpeg", width: run.cover.width, height: run.cover.height }));
+        run.outputs.push(
+          await ctx.output({
+            name: "cover.jpg",
+            variant: "cover",
+            body: { buffer: run.cover.jpeg },
+            contentType: "image/jpeg",
+            width: run.cover.width,
+            height: run.cover.height,
+          }),
+        );
       }
       progress(100, "stored");
     },
@@ -131,12 +175,25 @@ async function processAudio(ctx: ProcessContext, config: AppConfig): Promise<Pro
  * AUDIO_MAX_DURATION; then a bounded scan of the packets measures it, so a short file with a
  * lying header is not refused (the decode later gives the exact length either way).
  */
-async function audioDurationSec(ctx: ProcessContext, probe: MediaProbe, metadata: AudioMetadata, demuxer: string): Promise<number | undefined> {
+async function audioDurationSec(
+  ctx: ProcessContext,
+  probe: MediaProbe,
+  metadata: AudioMetadata,
+  demuxer: string,
+): Promise<number | undefined> {
   const declared = probe.durationSec ?? metadata.info.durationSec;
   const reason = durationScanReason({ ...probe, durationSec: declared }, ctx.config.audio.maxDurationSec);
   if (reason !== "unknown" && reason !== "over-limit") return declared;
   const timeoutMs = Math.min(120_000, ctx.config.jobs.processingTimeoutMs);
-  const scanned = await scanDuration({ inputPath: ctx.inputPath, demuxers: AUDIO_DEMUXERS, demuxer, streamIndex: probe.audio!.index, fps: undefined, signal: ctx.signal, timeoutMs });
+  const scanned = await scanDuration({
+    inputPath: ctx.inputPath,
+    demuxers: AUDIO_DEMUXERS,
+    demuxer,
+    streamIndex: probe.audio!.index,
+    fps: undefined,
+    signal: ctx.signal,
+    timeoutMs,
+  });
   ctx.step("duration-scanned", { reason, declaredSec: declared ?? null, measuredSec: scanned ?? null });
   return scanned ?? declared;
 }
@@ -199,7 +256,10 @@ function describeAudio(facts: AudioFacts): Record<string, unknown> {
 /** The pipeline's type refinement may already have probed; otherwise probe with the audio demuxers only. */
 async function probeAudio(ctx: ProcessContext): Promise<MediaProbe> {
   const known = ctx.media.details?.["probe"] as MediaProbe | undefined;
-  const probe = known?.format && known.streams ? known : await probeMedia(ctx.inputPath, { signal: ctx.signal, demuxers: AUDIO_DEMUXERS });
+  const probe =
+    known?.format && known.streams
+      ? known
+      : await probeMedia(ctx.inputPath, { signal: ctx.signal, demuxers: AUDIO_DEMUXERS });
   if (!probe.audio) throw processingError("no-audio-stream", "the file has no audio stream");
   assertDecodable(probe.audio, "Audio", probe);
   return probe;
@@ -209,19 +269,40 @@ async function probeAudio(ctx: ProcessContext): Promise<MediaProbe> {
 async function readMetadata(ctx: ProcessContext): Promise<AudioMetadata> {
   try {
     const metadata = await readAudioMetadata(ctx.inputPath);
-    if (!hasAudioFormat(metadata.info)) ctx.step("metadata-empty", { reason: "music-metadata does not know this format; ffprobe's facts are used" });
+    if (!hasAudioFormat(metadata.info))
+      ctx.step("metadata-empty", { reason: "music-metadata does not know this format; ffprobe's facts are used" });
     return metadata;
   } catch (error) {
     ctx.step("metadata-skipped", { reason: error instanceof Error ? error.message : String(error) });
-    return { info: { durationSec: undefined, codec: undefined, container: undefined, bitrateKbps: undefined, sampleRate: undefined, channels: undefined, lossless: false, tags: {} }, cover: undefined };
+    return {
+      info: {
+        durationSec: undefined,
+        codec: undefined,
+        container: undefined,
+        bitrateKbps: undefined,
+        sampleRate: undefined,
+        channels: undefined,
+        lossless: false,
+        tags: {},
+      },
+      cover: undefined,
+    };
   }
 }
 
 /** A broken or oversized embedded picture loses the cover, not the job. */
-async function extractCover(ctx: ProcessContext, metadata: AudioMetadata, config: AppConfig): Promise<CoverImage | undefined> {
+async function extractCover(
+  ctx: ProcessContext,
+  metadata: AudioMetadata,
+  config: AppConfig,
+): Promise<CoverImage | undefined> {
   if (!metadata.cover) return undefined;
   try {
-    const cover = await renderCover(metadata.cover.data, { maxDimension: config.audio.coverMaxDimension, maxPixels: config.image.maxPixels, jpegQuality: config.image.jpegQuality });
+    const cover = await renderCover(metadata.cover.data, {
+      maxDimension: config.audio.coverMaxDimension,
+      maxPixels: config.image.maxPixels,
+      jpegQuality: config.image.jpegQuality,
+    });
     ctx.step("cover", { format: metadata.cover.format, width: cover.width, height: cover.height });
     return cover;
   } catch (error) {
@@ -263,7 +344,10 @@ interface EncodePlan {
  * (their processes are killed through a shared signal) and every run has ended before this
  * returns or throws, so no ffmpeg outlives the job's temp dir.
  */
-async function encodeAll(step: StepContext, plan: EncodePlan): Promise<{ transcodes: TranscodeOutcome[]; waveform: WaveformData; frames: number }> {
+async function encodeAll(
+  step: StepContext,
+  plan: EncodePlan,
+): Promise<{ transcodes: TranscodeOutcome[]; waveform: WaveformData; frames: number }> {
   const { ctx } = step;
   const siblings = new AbortController();
   const signal = AbortSignal.any([ctx.signal, siblings.signal]);
@@ -273,7 +357,8 @@ async function encodeAll(step: StepContext, plan: EncodePlan): Promise<{ transco
     percents[slot] = Math.min(100, percent);
     step.progress(Math.floor((percents.reduce((sum, value) => sum + value, 0) / percents.length) * 0.9), "encode");
   };
-  const expectedFrames = plan.declaredDurationSec !== undefined ? plan.declaredDurationSec * plan.pcm.sampleRate : undefined;
+  const expectedFrames =
+    plan.declaredDurationSec !== undefined ? plan.declaredDurationSec * plan.pcm.sampleRate : undefined;
   const stopSiblings = (error: unknown) => {
     siblings.abort(toMediaError(error));
     throw error;
@@ -316,20 +401,53 @@ function firstFailure(settled: PromiseSettledResult<unknown>[], jobSignal: Abort
   if (jobSignal.aborted) {
     throwIfAborted(jobSignal);
   }
-  const rejected = settled.filter((result): result is PromiseRejectedResult => result.status === "rejected").map((result) => toMediaError(result.reason));
+  const rejected = settled
+    .filter((result): result is PromiseRejectedResult => result.status === "rejected")
+    .map((result) => toMediaError(result.reason));
   return rejected[0];
 }
 
-async function storeWaveform(ctx: ProcessContext, data: WaveformData, settings: AudioConfig["waveform"], durationSec: number): Promise<OutputFile[]> {
+async function storeWaveform(
+  ctx: ProcessContext,
+  data: WaveformData,
+  settings: AudioConfig["waveform"],
+  durationSec: number,
+): Promise<OutputFile[]> {
   const jsonPath = path.join(ctx.workDir, "waveform.json");
   await pipeline(Readable.from(waveformJsonChunks(data, settings.bits)), createWriteStream(jsonPath));
-  const png = await renderWaveformPng(data, { width: settings.imageWidth, height: settings.imageHeight, color: settings.color, backgroundColor: settings.backgroundColor, amplitudeScale: autoAmplitudeScale(data) });
+  const png = await renderWaveformPng(data, {
+    width: settings.imageWidth,
+    height: settings.imageHeight,
+    color: settings.color,
+    backgroundColor: settings.backgroundColor,
+    amplitudeScale: autoAmplitudeScale(data),
+  });
   return [
-    await ctx.output({ name: "waveform.json", variant: "waveform_json", body: { file: jsonPath }, contentType: "application/json", durationSec }),
-    await ctx.output({ name: "waveform.dat", variant: "waveform_dat", body: { buffer: encodeWaveformDat(data, settings.bits) }, contentType: "application/octet-stream", durationSec }),
-    await ctx.output({ name: "waveform.png", variant: "waveform_png", body: { buffer: png }, contentType: "image/png", width: settings.imageWidth, height: settings.imageHeight }),
+    await ctx.output({
+      name: "waveform.json",
+      variant: "waveform_json",
+      body: { file: jsonPath },
+      contentType: "application/json",
+      durationSec,
+    }),
+    await ctx.output({
+      name: "waveform.dat",
+      variant: "waveform_dat",
+      body: { buffer: encodeWaveformDat(data, settings.bits) },
+      contentType: "application/octet-stream",
+      durationSec,
+    }),
+    await ctx.output({
+      name: "waveform.png",
+      variant: "waveform_png",
+      body: { buffer: png },
+      contentType: "image/png",
+      width: settings.imageWidth,
+      height: settings.imageHeight,
+    }),
   ];
 }
 
-const kbps = (bitsPerSecond: number | undefined) => (bitsPerSecond !== undefined && bitsPerSecond > 0 ? Math.round(bitsPerSecond / 1000) : undefined);
+const kbps = (bitsPerSecond: number | undefined) =>
+  bitsPerSecond !== undefined && bitsPerSecond > 0 ? Math.round(bitsPerSecond / 1000) : undefined;
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;

@@ -69,7 +69,11 @@ const DOCUMENT_STEPS: readonly Step<DocumentRun>[] = [
             ctx.step("document-opened", { pages: event.pageCount, pdfVersion: event.pdfVersion });
             break;
           case "page": {
-            const encoded = encodePage(event, { thumbWidthPx: settings.thumbWidthPx, previewWidthPx: settings.previewWidthPx, webpQuality: config.image.webpQuality });
+            const encoded = encodePage(event, {
+              thumbWidthPx: settings.thumbWidthPx,
+              previewWidthPx: settings.previewWidthPx,
+              webpQuality: config.image.webpQuality,
+            });
             // Awaited below; this keeps a failure while the child still runs from being "unhandled".
             encoded.catch(() => undefined);
             encodes.push(encoded);
@@ -77,7 +81,10 @@ const DOCUMENT_STEPS: readonly Step<DocumentRun>[] = [
           }
           case "page-failed":
             run.pagesNotRendered.push(event.pageNumber);
-            ctx.logger.warn({ page: event.pageNumber, error: event.error.message }, "a preview page could not be rendered; skipped");
+            ctx.logger.warn(
+              { page: event.pageNumber, error: event.error.message },
+              "a preview page could not be rendered; skipped",
+            );
             break;
           case "progress":
             progress(event.percent, event.step);
@@ -99,26 +106,57 @@ const DOCUMENT_STEPS: readonly Step<DocumentRun>[] = [
       );
       run.pages = (await Promise.all(encodes)).flat();
       const { text } = run.read;
-      return { pagesRendered: encodes.length, textPages: text.pagesExtracted, words: text.wordCount, truncated: text.truncated };
+      return {
+        pagesRendered: encodes.length,
+        textPages: text.pagesExtracted,
+        words: text.wordCount,
+        truncated: text.truncated,
+      };
     },
   },
   {
     name: "store",
     run: async (run, { ctx, progress }) => {
       for (const page of sortOutputs(run.pages)) {
-        run.outputs.push(await ctx.output({ name: page.name, variant: page.variant, body: { buffer: page.data }, contentType: "image/webp", width: page.width, height: page.height }));
+        run.outputs.push(
+          await ctx.output({
+            name: page.name,
+            variant: page.variant,
+            body: { buffer: page.data },
+            contentType: "image/webp",
+            width: page.width,
+            height: page.height,
+          }),
+        );
       }
       if (run.config.document.maxTextPages > 0) {
-        run.outputs.push(await ctx.output({ name: "text.txt", variant: "text", body: { file: run.textPath }, contentType: "text/plain; charset=utf-8" }));
+        run.outputs.push(
+          await ctx.output({
+            name: "text.txt",
+            variant: "text",
+            body: { file: run.textPath },
+            contentType: "text/plain; charset=utf-8",
+          }),
+        );
       }
       progress(100, "uploaded");
     },
   },
 ];
 
-async function processDocument(ctx: ProcessContext, config: AppConfig, pool: DocumentChildPool): Promise<ProcessResult> {
+async function processDocument(
+  ctx: ProcessContext,
+  config: AppConfig,
+  pool: DocumentChildPool,
+): Promise<ProcessResult> {
   // The steps fill in every other field before the result is read.
-  const run = { config, pool, deadlineAt: Date.now() + config.document.timeBudgetMs, pagesNotRendered: [], outputs: [] } as unknown as DocumentRun;
+  const run = {
+    config,
+    pool,
+    deadlineAt: Date.now() + config.document.timeBudgetMs,
+    pagesNotRendered: [],
+    outputs: [],
+  } as unknown as DocumentRun;
   await runSteps(ctx, DOCUMENT_STEPS, run);
   const { read, pages, convertedFrom } = run;
   return {
@@ -135,11 +173,18 @@ async function processDocument(ctx: ProcessContext, config: AppConfig, pool: Doc
 }
 
 /** The PDF to read: the upload itself, or LibreOffice's conversion of it when that is enabled. */
-async function pdfInput(ctx: ProcessContext, settings: AppConfig["document"], deadlineAt: number): Promise<{ pdfPath: string; convertedFrom?: string }> {
+async function pdfInput(
+  ctx: ProcessContext,
+  settings: AppConfig["document"],
+  deadlineAt: number,
+): Promise<{ pdfPath: string; convertedFrom?: string }> {
   const { format } = ctx.media;
   if (format === "pdf") return { pdfPath: ctx.inputPath };
   if (!settings.libreOfficeEnabled) {
-    throw processingError("unsupported-type", `${format} documents are not processed: only PDF is, unless DOCUMENT_ENABLE_LIBREOFFICE=true and LibreOffice (soffice) is installed`);
+    throw processingError(
+      "unsupported-type",
+      `${format} documents are not processed: only PDF is, unless DOCUMENT_ENABLE_LIBREOFFICE=true and LibreOffice (soffice) is installed`,
+    );
   }
   const soffice = await findExecutable("soffice");
   if (!soffice) {
@@ -148,7 +193,14 @@ async function pdfInput(ctx: ProcessContext, settings: AppConfig["document"], de
   }
   ctx.step("document-converting", { from: format });
   const started = Date.now();
-  const pdfPath = await convertToPdf({ soffice, inputPath: ctx.inputPath, format, workDir: ctx.workDir, signal: ctx.signal, timeoutMs: deadlineAt - Date.now() });
+  const pdfPath = await convertToPdf({
+    soffice,
+    inputPath: ctx.inputPath,
+    format,
+    workDir: ctx.workDir,
+    signal: ctx.signal,
+    timeoutMs: deadlineAt - Date.now(),
+  });
   ctx.step("document-converted", { from: format, ms: Date.now() - started });
   return { pdfPath, convertedFrom: format };
 }

@@ -10,7 +10,15 @@ import { decodeHeicToPng } from "../media/heif-decode.ts";
 import { apngAnimation } from "../media/png-chunks.ts";
 import { describeImage, type ImageFacts } from "./image/image.metadata.ts";
 import { dominantColourOf, thumbHashOf } from "./image/image.placeholder.ts";
-import { CONTENT_TYPE, displayedSize, fitInside, isAnimation, planVariants, pngOptions, type VariantPlan } from "./image/image.plan.ts";
+import {
+  CONTENT_TYPE,
+  displayedSize,
+  fitInside,
+  isAnimation,
+  planVariants,
+  pngOptions,
+  type VariantPlan,
+} from "./image/image.plan.ts";
 import { createImageScorer, withQuality } from "./quality/image-quality.ts";
 import { qualityStepDetail } from "./quality/quality-summary.ts";
 import type { OutputFile, ProcessContext, ProcessResult, Processor } from "./processor.ts";
@@ -32,7 +40,15 @@ export function createImageProcessor(config: AppConfig): Processor {
       // The steps fill in every other field before the result is read.
       const run = { image, outputs: [] } as unknown as ImageRun;
       await runSteps(ctx, IMAGE_STEPS, run);
-      return { outputs: run.outputs, metadata: { ...run.source.facts, ...describeAnimation(run.source.animation, run.plans), thumbhash: run.thumbhash, dominantColour: run.dominantColour } };
+      return {
+        outputs: run.outputs,
+        metadata: {
+          ...run.source.facts,
+          ...describeAnimation(run.source.animation, run.plans),
+          thumbhash: run.thumbhash,
+          dominantColour: run.dominantColour,
+        },
+      };
     },
   };
 }
@@ -60,7 +76,10 @@ const IMAGE_STEPS: readonly Step<ImageRun>[] = [
     name: "decode",
     run: async (run, { progress }) => {
       run.plans = planVariants(run.source.planFacts, run.image);
-      run.web = await decodeForWeb(openInput(run.source.sourcePath, run.image.maxPixels, false), run.image.webMaxDimension);
+      run.web = await decodeForWeb(
+        openInput(run.source.sourcePath, run.image.maxPixels, false),
+        run.image.webMaxDimension,
+      );
       progress(20, "decoded");
     },
   },
@@ -80,16 +99,24 @@ const IMAGE_STEPS: readonly Step<ImageRun>[] = [
           // Within the step: the variants encode in parallel, and an abort stops the rest before they score and upload.
           throwIfAborted(ctx.signal);
           const { info } = buffer;
-          const quality = await scorer?.score(plan.source === "web" ? sharp(web.data, { raw: web.info }) : openInput(sourcePath, image.maxPixels, false).autoOrient(), buffer.data);
+          const quality = await scorer?.score(
+            plan.source === "web"
+              ? sharp(web.data, { raw: web.info })
+              : openInput(sourcePath, image.maxPixels, false).autoOrient(),
+            buffer.data,
+          );
           outputs.push(
-            withQuality(await ctx.output({
-              name: plan.name,
-              variant: plan.variant,
-              body: { buffer: buffer.data },
-              contentType: CONTENT_TYPE[plan.format],
-              width: info.width,
-              height: plan.animated ? (info.pageHeight ?? info.height) : info.height,
-            }), quality),
+            withQuality(
+              await ctx.output({
+                name: plan.name,
+                variant: plan.variant,
+                body: { buffer: buffer.data },
+                contentType: CONTENT_TYPE[plan.format],
+                width: info.width,
+                height: plan.animated ? (info.pageHeight ?? info.height) : info.height,
+              }),
+              quality,
+            ),
           );
           done += 1;
           step.progress(20 + (70 * done) / plans.length, plan.variant);
@@ -103,8 +130,14 @@ const IMAGE_STEPS: readonly Step<ImageRun>[] = [
     name: "placeholder",
     run: async (run) => {
       const placeholderSource = sharp(run.web.data, { raw: run.web.info });
-      [run.thumbhash, run.dominantColour] = await Promise.all([thumbHashOf(placeholderSource), dominantColourOf(placeholderSource)]);
-      run.outputs.sort((a, b) => run.plans.findIndex((p) => p.variant === a.variant) - run.plans.findIndex((p) => p.variant === b.variant));
+      [run.thumbhash, run.dominantColour] = await Promise.all([
+        thumbHashOf(placeholderSource),
+        dominantColourOf(placeholderSource),
+      ]);
+      run.outputs.sort(
+        (a, b) =>
+          run.plans.findIndex((p) => p.variant === a.variant) - run.plans.findIndex((p) => p.variant === b.variant),
+      );
     },
   },
 ];
@@ -137,14 +170,28 @@ const APNG_CONVERT_TIMEOUT_MS = 120_000;
  */
 async function readableSource(ctx: ProcessContext, image: AppConfig["image"]): Promise<ReadableSource> {
   const original = await inspect(ctx.inputPath, image.maxPixels);
-  ctx.step("inspected", { format: original.format, compression: original.compression, width: original.width, height: original.height, pages: original.pages });
+  ctx.step("inspected", {
+    format: original.format,
+    compression: original.compression,
+    width: original.width,
+    height: original.height,
+    pages: original.pages,
+  });
   if (original.format === "png") return apngSource(ctx, original, image);
   const animation = isAnimation(original) ? { frames: original.pages } : undefined;
-  if (original.compression !== "hevc") return { facts: original, sourcePath: ctx.inputPath, planFacts: original, animation };
+  if (original.compression !== "hevc")
+    return { facts: original, sourcePath: ctx.inputPath, planFacts: original, animation };
   const sourcePath = await decodeHeicToPng(ctx.inputPath, path.join(ctx.workDir, "heic-decoded.png"), ctx.signal);
   const decoded = await inspect(sourcePath, image.maxPixels);
   ctx.step("heic-decoded", { width: decoded.width, height: decoded.height });
-  const facts = { ...decoded, format: original.format, compression: original.compression, pages: original.pages, exif: original.exif, hasIccProfile: original.hasIccProfile || decoded.hasIccProfile };
+  const facts = {
+    ...decoded,
+    format: original.format,
+    compression: original.compression,
+    pages: original.pages,
+    exif: original.exif,
+    hasIccProfile: original.hasIccProfile || decoded.hasIccProfile,
+  };
   return { facts, sourcePath, planFacts: facts, animation: undefined };
 }
 
@@ -153,8 +200,17 @@ async function readableSource(ctx: ProcessContext, image: AppConfig["image"]): P
  * GIF and WebP) its frames become an animated WebP that the variants are cut from; over it the
  * first frame is used and the job says why.
  */
-async function apngSource(ctx: ProcessContext, original: ImageFacts, image: AppConfig["image"]): Promise<ReadableSource> {
-  const still: ReadableSource = { facts: original, sourcePath: ctx.inputPath, planFacts: original, animation: undefined };
+async function apngSource(
+  ctx: ProcessContext,
+  original: ImageFacts,
+  image: AppConfig["image"],
+): Promise<ReadableSource> {
+  const still: ReadableSource = {
+    facts: original,
+    sourcePath: ctx.inputPath,
+    planFacts: original,
+    animation: undefined,
+  };
   const handle = await open(ctx.inputPath, "r");
   const head = Buffer.alloc(64 * 1024);
   const { bytesRead } = await handle.read(head, 0, head.length, 0).finally(() => handle.close());
@@ -176,7 +232,12 @@ async function apngSource(ctx: ProcessContext, original: ImageFacts, image: AppC
   });
   const converted = await inspect(sourcePath, image.maxPixels);
   ctx.step("apng-converted", { frames: converted.pages });
-  return { facts, sourcePath, planFacts: { ...converted, hasAlpha: original.hasAlpha }, animation: { frames: apng.frames } };
+  return {
+    facts,
+    sourcePath,
+    planFacts: { ...converted, hasAlpha: original.hasAlpha },
+    animation: { frames: apng.frames },
+  };
 }
 
 /**
@@ -184,10 +245,23 @@ async function apngSource(ctx: ProcessContext, original: ImageFacts, image: AppC
  * move (the optimized original and the WebP; thumbnails and AVIF are its first frame), or
  * `animationDropped` with the reason when every output is a still.
  */
-function describeAnimation(animation: AnimationOutcome | undefined, plans: readonly VariantPlan[]): Record<string, unknown> {
+function describeAnimation(
+  animation: AnimationOutcome | undefined,
+  plans: readonly VariantPlan[],
+): Record<string, unknown> {
   if (!animation) return { animated: false };
-  if (animation.droppedReason) return { animated: false, frames: animation.frames, animationDropped: true, animationDroppedReason: animation.droppedReason };
-  return { animated: true, frames: animation.frames, animatedVariants: plans.filter((plan) => plan.animated).map((plan) => plan.variant) };
+  if (animation.droppedReason)
+    return {
+      animated: false,
+      frames: animation.frames,
+      animationDropped: true,
+      animationDroppedReason: animation.droppedReason,
+    };
+  return {
+    animated: true,
+    frames: animation.frames,
+    animatedVariants: plans.filter((plan) => plan.animated).map((plan) => plan.variant),
+  };
 }
 
 function openInput(inputPath: string, maxPixels: number, animated: boolean): Sharp {
@@ -216,7 +290,12 @@ async function inspect(inputPath: string, maxPixels: number): Promise<ImageFacts
   const decodedPages = isAnimation({ format: metadata.format, pages }) ? pages : 1;
   if (width <= 0 || height <= 0) throw processingError("image-unreadable", "the image declares no dimensions");
   if (width * height > maxPixels || width * height * Math.min(decodedPages, 1000) > maxPixels * 4) {
-    throw processingError("pixel-limit", `the image declares ${width}×${height}${pages > 1 ? `×${pages} frames` : ""} pixels, over MAX_IMAGE_PIXELS (${maxPixels})`, undefined, { width, height, pages });
+    throw processingError(
+      "pixel-limit",
+      `the image declares ${width}×${height}${pages > 1 ? `×${pages} frames` : ""} pixels, over MAX_IMAGE_PIXELS (${maxPixels})`,
+      undefined,
+      { width, height, pages },
+    );
   }
   return describeImage(metadata, displayedSize(width, height, metadata.orientation));
 }
@@ -252,22 +331,34 @@ async function decodeForWeb(input: Sharp, webMaxDimension: number): Promise<RawI
   }
 }
 
-async function encode(plan: VariantPlan, inputPath: string, web: RawImage, image: AppConfig["image"]): Promise<{ data: Buffer; info: OutputInfo }> {
+async function encode(
+  plan: VariantPlan,
+  inputPath: string,
+  web: RawImage,
+  image: AppConfig["image"],
+): Promise<{ data: Buffer; info: OutputInfo }> {
   try {
     let pipeline: Sharp;
     if (plan.source === "web") {
       pipeline = sharp(web.data, { raw: web.info });
       const target = fitInside(web.info.width, web.info.height, plan.maxDimension);
-      if (target.width !== web.info.width || target.height !== web.info.height) pipeline = pipeline.resize(target.width, target.height);
+      if (target.width !== web.info.width || target.height !== web.info.height)
+        pipeline = pipeline.resize(target.width, target.height);
     } else {
       pipeline = openInput(inputPath, image.maxPixels, plan.animated).autoOrient();
-      if (plan.maxDimension !== undefined) pipeline = pipeline.resize(plan.maxDimension, plan.maxDimension, { fit: "inside", withoutEnlargement: true });
+      if (plan.maxDimension !== undefined)
+        pipeline = pipeline.resize(plan.maxDimension, plan.maxDimension, { fit: "inside", withoutEnlargement: true });
       // The optimized original keeps its ICC profile (wide-gamut photos stay wide-gamut).
       if (plan.variant === "optimized") pipeline = pipeline.keepIccProfile();
     }
     switch (plan.format) {
       case "jpeg":
-        pipeline = pipeline.jpeg({ quality: image.jpegQuality, mozjpeg: true, progressive: true, chromaSubsampling: image.jpegChromaSubsampling });
+        pipeline = pipeline.jpeg({
+          quality: image.jpegQuality,
+          mozjpeg: true,
+          progressive: true,
+          chromaSubsampling: image.jpegChromaSubsampling,
+        });
         break;
       case "png":
         pipeline = pipeline.png(pngOptions(plan.palette));

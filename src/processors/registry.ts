@@ -33,13 +33,20 @@ export class ProcessorRegistry {
   /** Throws `unsupported-type` (processing, not retried) when nothing accepts the media. */
   pick(media: DetectedMedia): Processor {
     if (media.kind === "playlist") {
-      throw processingError("playlist-refused", `${media.format} playlists are refused: they make media tools open other files or URLs`);
+      throw processingError(
+        "playlist-refused",
+        `${media.format} playlists are refused: they make media tools open other files or URLs`,
+      );
     }
     if (media.unsupported) {
-      throw processingError("unsupported-by-build", `${media.unsupported} is not supported by this build (ffmpeg 5.1 cannot read it)`);
+      throw processingError(
+        "unsupported-by-build",
+        `${media.unsupported} is not supported by this build (ffmpeg 5.1 cannot read it)`,
+      );
     }
     const processor = this.processors.find((candidate) => candidate.accepts(media));
-    if (!processor) throw processingError("unsupported-type", `no processor accepts ${media.kind}/${media.format} (${media.mime})`);
+    if (!processor)
+      throw processingError("unsupported-type", `no processor accepts ${media.kind}/${media.format} (${media.mime})`);
     return processor;
   }
 }
@@ -48,11 +55,19 @@ export class ProcessorRegistry {
 export async function loadPluginProcessors(modulePaths: string[], config: AppConfig): Promise<Processor[]> {
   const loaded: Processor[] = [];
   for (const modulePath of modulePaths) {
-    const specifier = modulePath.startsWith(".") || path.isAbsolute(modulePath) ? pathToFileURL(path.resolve(modulePath)).href : modulePath;
+    const specifier =
+      modulePath.startsWith(".") || path.isAbsolute(modulePath)
+        ? pathToFileURL(path.resolve(modulePath)).href
+        : modulePath;
     const module = (await import(specifier)) as { default?: ProcessorModuleExport; processor?: ProcessorModuleExport };
     const exported = module.default ?? module.processor;
     const processor = typeof exported === "function" ? await exported(config) : exported;
-    if (!processor || typeof processor.accepts !== "function" || typeof processor.process !== "function" || !processor.name) {
+    if (
+      !processor ||
+      typeof processor.accepts !== "function" ||
+      typeof processor.process !== "function" ||
+      !processor.name
+    ) {
       throw new Error(`PROCESSOR_MODULES: ${modulePath} does not export a Processor (default or "processor")`);
     }
     loaded.push(processor);

@@ -17,7 +17,12 @@ import { planLadder, type PlannedRung } from "./video/ladder-plan.ts";
 import { buildMasterPlaylist } from "./video/master-playlist.ts";
 import { webMp4Args } from "./video/mp4-command.ts";
 import { extractPoster, type PosterFiles } from "./video/poster.ts";
-import { measureRendition, writeIFramePlaylist, type KnownRendition, type RenditionStats } from "./video/rendition-stats.ts";
+import {
+  measureRendition,
+  writeIFramePlaylist,
+  type KnownRendition,
+  type RenditionStats,
+} from "./video/rendition-stats.ts";
 import { makeStoryboard } from "./video/storyboard.ts";
 import { toneMapSourceOf, type ToneMapSource } from "./video/tone-map.ts";
 import { fitLadderToContent } from "./video/content-probe.ts";
@@ -56,7 +61,14 @@ interface Source {
 }
 
 type Encoded =
-  | { kind: "hls"; dir: string; renditions: RenditionStats[]; iFramePlaylists: string[]; elapsedMs: number; uploader: HlsSegmentUploader }
+  | {
+      kind: "hls";
+      dir: string;
+      renditions: RenditionStats[];
+      iFramePlaylists: string[];
+      elapsedMs: number;
+      uploader: HlsSegmentUploader;
+    }
   | { kind: "mp4"; file: string; rung: PlannedRung; durationSec: number | undefined; elapsedMs: number };
 
 /** A step's result with when it ran (epoch ms), for its timeline entry. */
@@ -111,7 +123,15 @@ const VIDEO_STEPS: readonly Step<VideoRun>[] = [
       const { ctx } = step;
       const planned = planStep(step, run.source);
       // VIDEO_CONTENT_AWARE_LADDER (off by default): rung bitrates fitted to the content by a probe encode (HLS only).
-      run.rungs = ctx.config.video.contentAwareLadder && ctx.config.video.hlsEnabled ? await fitLadderToContent(ctx, { demuxer: run.source.demuxer, source: run.source.encode, settings: encodeSettings(ctx.config), rungs: planned }) : planned;
+      run.rungs =
+        ctx.config.video.contentAwareLadder && ctx.config.video.hlsEnabled
+          ? await fitLadderToContent(ctx, {
+              demuxer: run.source.demuxer,
+              source: run.source.encode,
+              settings: encodeSettings(ctx.config),
+              rungs: planned,
+            })
+          : planned;
     },
   },
   {
@@ -122,7 +142,15 @@ const VIDEO_STEPS: readonly Step<VideoRun>[] = [
       const { ctx } = step;
       const { source, rungs, stop } = run;
       const work: ProcessContext = { ...ctx, signal: AbortSignal.any([ctx.signal, stop.signal]) };
-      run.uploader = ctx.config.video.hlsEnabled ? new HlsSegmentUploader({ hlsDir: hlsDirOf(ctx), upload: (request) => ctx.output(request), parallel: UPLOAD_PARALLELISM, signal: work.signal, onError: (error) => stop.abort(error) }) : undefined;
+      run.uploader = ctx.config.video.hlsEnabled
+        ? new HlsSegmentUploader({
+            hlsDir: hlsDirOf(ctx),
+            upload: (request) => ctx.output(request),
+            parallel: UPLOAD_PARALLELISM,
+            signal: work.signal,
+            onError: (error) => stop.abort(error),
+          })
+        : undefined;
       run.side = startSideSteps(work, source, rungs.at(-1)!, run.uploader, (error) => stop.abort(error));
       // Whatever fails from here on (this encode, a side step, an abort), nothing this step started outlives the job.
       const { side, uploader } = run;
@@ -130,7 +158,9 @@ const VIDEO_STEPS: readonly Step<VideoRun>[] = [
         stop.abort(error);
         await Promise.allSettled([side.poster, side.storyboard, uploader?.stop()]);
       });
-      run.encoded = uploader ? await encodeHlsStep(work, step, source, rungs, uploader) : await encodeMp4Step(work, step, source, rungs);
+      run.encoded = uploader
+        ? await encodeHlsStep(work, step, source, rungs, uploader)
+        : await encodeMp4Step(work, step, source, rungs);
     },
   },
   {
@@ -138,7 +168,13 @@ const VIDEO_STEPS: readonly Step<VideoRun>[] = [
     run: async (run, { ctx }) => {
       // QUALITY_SCORES (off by default): each rendition's SSIM/PSNR against the source, on its playlist or MP4 output.
       if (!ctx.config.quality.scores) return;
-      run.quality = await scoreVideoOutputs(ctx, { demuxer: run.source.demuxer, source: run.source.encode, settings: encodeSettings(ctx.config), rungs: run.rungs, encoded: run.encoded });
+      run.quality = await scoreVideoOutputs(ctx, {
+        demuxer: run.source.demuxer,
+        source: run.source.encode,
+        settings: encodeSettings(ctx.config),
+        rungs: run.rungs,
+        encoded: run.encoded,
+      });
     },
   },
   {
@@ -152,7 +188,12 @@ const VIDEO_STEPS: readonly Step<VideoRun>[] = [
       if (failed) throw failed.reason;
       run.poster = await run.side.poster;
       const poster = run.poster.value;
-      step.record({ source: poster.source, atSec: Math.round(poster.atSec * 1000) / 1000, size: `${poster.width}x${poster.height}`, ...stepTimes(run.poster) });
+      step.record({
+        source: poster.source,
+        atSec: Math.round(poster.atSec * 1000) / 1000,
+        size: `${poster.width}x${poster.height}`,
+        ...stepTimes(run.poster),
+      });
       step.report(1);
     },
   },
@@ -162,7 +203,12 @@ const VIDEO_STEPS: readonly Step<VideoRun>[] = [
     span: [90, 92],
     run: async (run, step) => {
       run.storyboard = await run.side.storyboard;
-      if (run.storyboard) step.record({ tiles: run.storyboard.value.plan.count, intervalSec: run.storyboard.value.plan.intervalSec, ...stepTimes(run.storyboard) });
+      if (run.storyboard)
+        step.record({
+          tiles: run.storyboard.value.plan.count,
+          intervalSec: run.storyboard.value.plan.intervalSec,
+          ...stepTimes(run.storyboard),
+        });
       step.report(1);
     },
   },
@@ -171,7 +217,10 @@ const VIDEO_STEPS: readonly Step<VideoRun>[] = [
     entry: "uploaded",
     span: [92, 100],
     run: async (run, step) => {
-      run.outputs = withRenditionQuality(await uploadStep(step, run.encoded, run.poster.value, run.storyboard?.value), run.quality);
+      run.outputs = withRenditionQuality(
+        await uploadStep(step, run.encoded, run.poster.value, run.storyboard?.value),
+        run.quality,
+      );
     },
   },
 ];
@@ -183,7 +232,10 @@ async function processVideo(ctx: ProcessContext): Promise<ProcessResult> {
   // Segments are not listed one by one in the result; the tree's key prefix finds them all.
   const masterKey = run.outputs.find((output) => output.variant === "hls_master")?.key;
   const hlsKeyPrefix = masterKey?.slice(0, masterKey.length - "master.m3u8".length);
-  return { outputs: run.outputs, metadata: describeResult(ctx, run.source, run.encoded, run.poster.value, hlsKeyPrefix) };
+  return {
+    outputs: run.outputs,
+    metadata: describeResult(ctx, run.source, run.encoded, run.poster.value, hlsKeyPrefix),
+  };
 }
 
 function hlsDirOf(ctx: ProcessContext): string {
@@ -202,15 +254,23 @@ async function timed<T>(work: () => Promise<T>): Promise<Timed<T>> {
  * renditions). With HLS their files go up through the segment uploader as soon as they exist.
  * A failure stops the job's other work through `fail` and is thrown where they are awaited.
  */
-function startSideSteps(ctx: ProcessContext, source: Source, top: PlannedRung, uploader: HlsSegmentUploader | undefined, fail: (error: MediaError) => void): SideSteps {
+function startSideSteps(
+  ctx: ProcessContext,
+  source: Source,
+  top: PlannedRung,
+  uploader: HlsSegmentUploader | undefined,
+  fail: (error: MediaError) => void,
+): SideSteps {
   const watched = <T>(promise: Promise<T>): Promise<T> => {
     promise.catch((error: unknown) => fail(toMediaError(error)));
     return promise;
   };
-  const poster = watched(timed(() => posterStep(ctx, source, top)).then((step) => {
-    for (const request of posterRequests(step.value)) uploader?.add(request);
-    return step;
-  }));
+  const poster = watched(
+    timed(() => posterStep(ctx, source, top)).then((step) => {
+      for (const request of posterRequests(step.value)) uploader?.add(request);
+      return step;
+    }),
+  );
   const storyboard = watched(
     ctx.config.video.storyboard
       ? timed(() => storyboardStep(ctx, source)).then((step) => {
@@ -232,21 +292,30 @@ async function probeStep(step: StepContext): Promise<Source> {
   const probe = await probeSource(ctx);
   const video = probe.video;
   if (!video) {
-    throw processingError("no-video-stream", probe.attachedPictureCount > 0 ? "the file holds only a cover picture, no video" : "the file has no video stream");
+    throw processingError(
+      "no-video-stream",
+      probe.attachedPictureCount > 0 ? "the file holds only a cover picture, no video" : "the file has no video stream",
+    );
   }
   const demuxer = probe.format.demuxer;
-  if (!demuxer) throw processingError("unsupported-container", `container ${probe.format.name} is not accepted for video`);
+  if (!demuxer)
+    throw processingError("unsupported-container", `container ${probe.format.name} is not accepted for video`);
   assertDecodable(video, "Video", probe);
   if (probe.audio) assertDecodable(probe.audio, "Audio", probe);
   step.record({
     container: probe.format.name,
     durationSec: probe.durationSec,
     bitRate: probe.format.bitRate,
-    video: `${video.codec} ${video.profile ?? ""} ${video.width}x${video.height} ${video.fps?.toFixed(3) ?? "?"}fps ${video.pixelFormat ?? ""}`.replace(/\s+/g, " ").trim(),
+    video:
+      `${video.codec} ${video.profile ?? ""} ${video.width}x${video.height} ${video.fps?.toFixed(3) ?? "?"}fps ${video.pixelFormat ?? ""}`
+        .replace(/\s+/g, " ")
+        .trim(),
     rotationDeg: video.rotationDeg,
     colour: describeColour(video),
     hdr: video.hdr ?? null,
-    audio: probe.audio ? `${probe.audio.codec} ${probe.audio.channels ?? "?"}ch ${probe.audio.sampleRate ?? "?"}Hz` : null,
+    audio: probe.audio
+      ? `${probe.audio.codec} ${probe.audio.channels ?? "?"}ch ${probe.audio.sampleRate ?? "?"}Hz`
+      : null,
   });
   const durationSec = await durationStep(ctx, probe, video, demuxer);
   checkLimits(ctx.config.video, durationSec, video);
@@ -257,7 +326,14 @@ async function probeStep(step: StepContext): Promise<Source> {
     video,
     demuxer,
     durationSec,
-    encode: { videoStreamIndex: video.index, audioStreamIndex: probe.audio?.index, fps: video.fps, baseFps: video.baseFps, durationSec, toneMap },
+    encode: {
+      videoStreamIndex: video.index,
+      audioStreamIndex: probe.audio?.index,
+      fps: video.fps,
+      baseFps: video.baseFps,
+      durationSec,
+      toneMap,
+    },
     toneMap,
   };
 }
@@ -271,18 +347,33 @@ const DURATION_SCAN_TIMEOUT_MS = 120_000;
  * guesses from the bitrate) is measured instead; so is a file over VIDEO_MAX_DURATION, before
  * it is refused for a length it might not have.
  */
-async function durationStep(ctx: ProcessContext, probe: MediaProbe, video: VideoStreamProbe, demuxer: string): Promise<number | undefined> {
+async function durationStep(
+  ctx: ProcessContext,
+  probe: MediaProbe,
+  video: VideoStreamProbe,
+  demuxer: string,
+): Promise<number | undefined> {
   const reason = durationScanReason(probe, ctx.config.video.maxDurationSec);
   if (!reason) return probe.durationSec;
   const timeoutMs = Math.min(DURATION_SCAN_TIMEOUT_MS, ctx.config.jobs.processingTimeoutMs);
-  const scanned = await scanDuration({ inputPath: ctx.inputPath, demuxers: VIDEO_DEMUXERS, demuxer, streamIndex: video.index, fps: video.fps, signal: ctx.signal, timeoutMs });
+  const scanned = await scanDuration({
+    inputPath: ctx.inputPath,
+    demuxers: VIDEO_DEMUXERS,
+    demuxer,
+    streamIndex: video.index,
+    fps: video.fps,
+    signal: ctx.signal,
+    timeoutMs,
+  });
   ctx.step("duration-scanned", { reason, declaredSec: probe.durationSec ?? null, measuredSec: scanned ?? null });
   return scanned ?? probe.durationSec;
 }
 
 /** `bt2020/smpte2084/bt2020nc/tv 10-bit`, for the timeline; unknown parts as `?`. */
 function describeColour(video: VideoStreamProbe): string {
-  const tags = [video.colorPrimaries, video.colorTransfer, video.colorSpace, video.colorRange].map((tag) => tag ?? "?").join("/");
+  const tags = [video.colorPrimaries, video.colorTransfer, video.colorSpace, video.colorRange]
+    .map((tag) => tag ?? "?")
+    .join("/");
   return `${tags} ${video.bitDepth ?? "?"}-bit`;
 }
 
@@ -301,16 +392,29 @@ async function probeSource(ctx: ProcessContext): Promise<MediaProbe> {
 /** Refuses, before any decoding, what would cost more than an operator allows. */
 function checkLimits(limits: AppConfig["video"], durationSec: number | undefined, video: VideoStreamProbe): void {
   if (durationSec !== undefined && durationSec > limits.maxDurationSec) {
-    throw processingError("video-too-long", `the video lasts ${Math.round(durationSec)} s, over VIDEO_MAX_DURATION (${limits.maxDurationSec} s)`, undefined, { durationSec });
+    throw processingError(
+      "video-too-long",
+      `the video lasts ${Math.round(durationSec)} s, over VIDEO_MAX_DURATION (${limits.maxDurationSec} s)`,
+      undefined,
+      { durationSec },
+    );
   }
   if (video.width * video.height > limits.maxPixels) {
-    throw processingError("video-too-large", `the video is ${video.width}x${video.height}, over VIDEO_MAX_PIXELS (${limits.maxPixels})`, undefined, { width: video.width, height: video.height });
+    throw processingError(
+      "video-too-large",
+      `the video is ${video.width}x${video.height}, over VIDEO_MAX_PIXELS (${limits.maxPixels})`,
+      undefined,
+      { width: video.width, height: video.height },
+    );
   }
 }
 
 function planStep(step: StepContext, source: Source): PlannedRung[] {
   const { ctx } = step;
-  const rungs = planLadder({ width: source.video.displayWidth, height: source.video.displayHeight, bitRate: source.probe.format.bitRate }, ctx.config.video.rungs);
+  const rungs = planLadder(
+    { width: source.video.displayWidth, height: source.video.displayHeight, bitRate: source.probe.format.bitRate },
+    ctx.config.video.rungs,
+  );
   step.record({
     output: ctx.config.video.hlsEnabled ? "hls" : "mp4",
     rungs: rungs.map((rung) => `${rung.name} ${rung.width}x${rung.height} ${rung.videoKbps}k+${rung.audioKbps}k`),
@@ -320,7 +424,14 @@ function planStep(step: StepContext, source: Source): PlannedRung[] {
 
 function encodeSettings(config: AppConfig) {
   const video = config.video;
-  return { x264Preset: video.x264Preset, maxFps: video.maxFps, segmentSeconds: video.segmentSeconds, keyframeSeconds: video.keyframeSeconds, addSilentAudio: video.addSilentAudio, segmentFormat: video.segmentFormat };
+  return {
+    x264Preset: video.x264Preset,
+    maxFps: video.maxFps,
+    segmentSeconds: video.segmentSeconds,
+    keyframeSeconds: video.keyframeSeconds,
+    addSilentAudio: video.addSilentAudio,
+    segmentFormat: video.segmentFormat,
+  };
 }
 
 /**
@@ -330,7 +441,13 @@ function encodeSettings(config: AppConfig) {
  * later, by uploadStep, once every segment is stored.
  */
 /** `ctx` is the step's context with the signal shared with the side steps. */
-async function encodeHlsStep(ctx: ProcessContext, step: StepContext, source: Source, rungs: PlannedRung[], uploader: HlsSegmentUploader): Promise<Encoded> {
+async function encodeHlsStep(
+  ctx: ProcessContext,
+  step: StepContext,
+  source: Source,
+  rungs: PlannedRung[],
+  uploader: HlsSegmentUploader,
+): Promise<Encoded> {
   const dir = hlsDirOf(ctx);
   await mkdir(dir, { recursive: true });
   const video = ctx.config.video;
@@ -338,7 +455,15 @@ async function encodeHlsStep(ctx: ProcessContext, step: StepContext, source: Sou
   const startedAt = Date.now();
   uploader.start();
   const run = await runFfmpeg({
-    args: hlsLadderArgs({ inputPath: ctx.inputPath, demuxer: source.demuxer, source: source.encode, rungs, settings: encodeSettings(ctx.config), audioOnlyKbps, outDir: dir }),
+    args: hlsLadderArgs({
+      inputPath: ctx.inputPath,
+      demuxer: source.demuxer,
+      source: source.encode,
+      rungs,
+      settings: encodeSettings(ctx.config),
+      audioOnlyKbps,
+      outDir: dir,
+    }),
     durationSec: source.durationSec,
     signal: ctx.signal,
     onProgress: (progress) => progress.percent !== undefined && step.report(progress.percent / 100),
@@ -347,39 +472,87 @@ async function encodeHlsStep(ctx: ProcessContext, step: StepContext, source: Sou
   uploader.encodeEnded();
   const renditions = await Promise.all(
     knownRenditions(ctx.config, source, rungs, audioOnlyKbps).map(({ name, known }) =>
-      measureRendition(dir, name, { segmentSeconds: video.segmentSeconds, signal: ctx.signal, expectVideo: known.video !== undefined, scratchDir: ctx.workDir, encodedFrames: run.lastProgress?.frame, known }),
+      measureRendition(dir, name, {
+        segmentSeconds: video.segmentSeconds,
+        signal: ctx.signal,
+        expectVideo: known.video !== undefined,
+        scratchDir: ctx.workDir,
+        encodedFrames: run.lastProgress?.frame,
+        known,
+      }),
     ),
   );
   const version = Math.max(3, ...renditions.map((rendition) => rendition.playlistVersion));
-  const iFrameStreams = video.iFramePlaylists ? (await Promise.all(renditions.map((rendition) => writeIFramePlaylist(dir, rendition, video.keyframeSeconds)))).filter((stream) => stream !== undefined) : [];
-  await writeFile(path.join(dir, "master.m3u8"), buildMasterPlaylist(renditions.map((rendition) => rendition.variant), version, iFrameStreams));
+  const iFrameStreams = video.iFramePlaylists
+    ? (
+        await Promise.all(renditions.map((rendition) => writeIFramePlaylist(dir, rendition, video.keyframeSeconds)))
+      ).filter((stream) => stream !== undefined)
+    : [];
+  await writeFile(
+    path.join(dir, "master.m3u8"),
+    buildMasterPlaylist(
+      renditions.map((rendition) => rendition.variant),
+      version,
+      iFrameStreams,
+    ),
+  );
   step.record({
     output: "hls",
     toneMapped: source.toneMap !== undefined,
     elapsedMs: run.elapsedMs,
     realtimeFactor: realtimeFactor(source.durationSec, run.elapsedMs),
-    renditions: renditions.map((rendition) => `${rendition.name} ${rendition.segmentCount} segments ${Math.round(rendition.variant.averageBandwidth / 1000)}k`),
+    renditions: renditions.map(
+      (rendition) =>
+        `${rendition.name} ${rendition.segmentCount} segments ${Math.round(rendition.variant.averageBandwidth / 1000)}k`,
+    ),
     ...stepTimes({ startedAt, endedAt }),
   });
-  return { kind: "hls", dir, renditions, iFramePlaylists: iFrameStreams.map((stream) => stream.uri), elapsedMs: run.elapsedMs, uploader };
+  return {
+    kind: "hls",
+    dir,
+    renditions,
+    iFramePlaylists: iFrameStreams.map((stream) => stream.uri),
+    elapsedMs: run.elapsedMs,
+    uploader,
+  };
 }
 
 /** Each rendition's name and what the command fixes about it: its size, its audio, the frame-rate grid (see KnownRendition). */
-function knownRenditions(config: AppConfig, source: Source, rungs: readonly PlannedRung[], audioOnlyKbps: number | undefined): Array<{ name: string; known: KnownRendition }> {
+function knownRenditions(
+  config: AppConfig,
+  source: Source,
+  rungs: readonly PlannedRung[],
+  audioOnlyKbps: number | undefined,
+): Array<{ name: string; known: KnownRendition }> {
   const withAudio = source.encode.audioStreamIndex !== undefined || config.video.addSilentAudio;
   const gridFps = expectedOutputFps(source.encode, config.video.maxFps);
   return [
-    ...rungs.map((rung) => ({ name: rung.name, known: { video: { width: rung.width, height: rung.height, gridFps }, audio: withAudio } })),
+    ...rungs.map((rung) => ({
+      name: rung.name,
+      known: { video: { width: rung.width, height: rung.height, gridFps }, audio: withAudio },
+    })),
     ...(audioOnlyKbps !== undefined ? [{ name: AUDIO_ONLY_NAME, known: { video: undefined, audio: true } }] : []),
   ];
 }
 
-async function encodeMp4Step(ctx: ProcessContext, step: StepContext, source: Source, rungs: PlannedRung[]): Promise<Encoded> {
+async function encodeMp4Step(
+  ctx: ProcessContext,
+  step: StepContext,
+  source: Source,
+  rungs: PlannedRung[],
+): Promise<Encoded> {
   const rung = rungs.at(-1)!;
   const file = path.join(ctx.workDir, "web.mp4");
   const startedAt = Date.now();
   const run = await runFfmpeg({
-    args: webMp4Args({ inputPath: ctx.inputPath, demuxer: source.demuxer, source: source.encode, rung, settings: encodeSettings(ctx.config), outFile: file }),
+    args: webMp4Args({
+      inputPath: ctx.inputPath,
+      demuxer: source.demuxer,
+      source: source.encode,
+      rung,
+      settings: encodeSettings(ctx.config),
+      outFile: file,
+    }),
     durationSec: source.durationSec,
     signal: ctx.signal,
     onProgress: (progress) => progress.percent !== undefined && step.report(progress.percent / 100),
@@ -388,7 +561,14 @@ async function encodeMp4Step(ctx: ProcessContext, step: StepContext, source: Sou
   // Judge the run by its file: it must hold a decodable video stream.
   const written = await probeMedia(file, { demuxers: ["mov"], signal: ctx.signal });
   if (!written.video) throw processingError("mp4-no-video", "the web MP4 has no video stream");
-  step.record({ output: "mp4", toneMapped: source.toneMap !== undefined, elapsedMs: run.elapsedMs, realtimeFactor: realtimeFactor(source.durationSec, run.elapsedMs), size: `${rung.width}x${rung.height}`, ...stepTimes({ startedAt, endedAt }) });
+  step.record({
+    output: "mp4",
+    toneMapped: source.toneMap !== undefined,
+    elapsedMs: run.elapsedMs,
+    realtimeFactor: realtimeFactor(source.durationSec, run.elapsedMs),
+    size: `${rung.width}x${rung.height}`,
+    ...stepTimes({ startedAt, endedAt }),
+  });
   return { kind: "mp4", file, rung, durationSec: written.durationSec, elapsedMs: run.elapsedMs };
 }
 
@@ -438,14 +618,28 @@ async function storyboardStep(ctx: ProcessContext, source: Source) {
  * segments, init files, poster and storyboard are already stored or in flight (the segment
  * uploader); the media playlists, I-frame playlists and the master go up once all of them are.
  */
-async function uploadStep(step: StepContext, encoded: Encoded, poster: PosterFiles, storyboard: Storyboard | undefined): Promise<OutputFile[]> {
+async function uploadStep(
+  step: StepContext,
+  encoded: Encoded,
+  poster: PosterFiles,
+  storyboard: Storyboard | undefined,
+): Promise<OutputFile[]> {
   const { ctx } = step;
   const early = encoded.kind === "hls" ? await encoded.uploader.finish() : [];
   const requests: OutputRequest[] = [];
   if (encoded.kind === "hls") {
     requests.push(...(await hlsOutputRequests(encoded.dir)).filter((request) => !encoded.uploader.has(request.name)));
   } else {
-    requests.push({ name: "web.mp4", variant: "web_mp4", body: { file: encoded.file }, contentType: "video/mp4", cacheControl: IMMUTABLE_CACHE_CONTROL, width: encoded.rung.width, height: encoded.rung.height, durationSec: encoded.durationSec });
+    requests.push({
+      name: "web.mp4",
+      variant: "web_mp4",
+      body: { file: encoded.file },
+      contentType: "video/mp4",
+      cacheControl: IMMUTABLE_CACHE_CONTROL,
+      width: encoded.rung.width,
+      height: encoded.rung.height,
+      durationSec: encoded.durationSec,
+    });
     requests.push(...posterRequests(poster), ...(storyboard ? storyboardRequests(storyboard) : []));
   }
   const total = early.length + requests.length;
@@ -462,30 +656,73 @@ async function uploadStep(step: StepContext, encoded: Encoded, poster: PosterFil
     files: uploaded.length,
     bytes: uploaded.reduce((sum, output) => sum + output.bytes, 0),
     segments: segments.length,
-    ...(encoded.kind === "hls" ? { duringEncode: encoded.uploader.storedBeforeExit, startedAt: new Date(firstStartedAt ?? Date.now()).toISOString() } : {}),
+    ...(encoded.kind === "hls"
+      ? {
+          duringEncode: encoded.uploader.storedBeforeExit,
+          startedAt: new Date(firstStartedAt ?? Date.now()).toISOString(),
+        }
+      : {}),
   });
-  return withRenditionFacts(inResultOrder(uploaded.filter((output) => output.variant !== "hls_segment" && output.variant !== "hls_init")), encoded);
+  return withRenditionFacts(
+    inResultOrder(uploaded.filter((output) => output.variant !== "hls_segment" && output.variant !== "hls_init")),
+    encoded,
+  );
 }
 
 /** Playlists (by key), the master, the web MP4, then poster and storyboard files: the order the result has always listed them in. */
-const RESULT_ORDER = ["hls_playlist", "hls_master", "web_mp4", "poster", "poster_webp", "storyboard_sprite", "storyboard_vtt"];
+const RESULT_ORDER = [
+  "hls_playlist",
+  "hls_master",
+  "web_mp4",
+  "poster",
+  "poster_webp",
+  "storyboard_sprite",
+  "storyboard_vtt",
+];
 function inResultOrder(outputs: OutputFile[]): OutputFile[] {
-  const rank = (output: OutputFile) => (RESULT_ORDER.includes(output.variant) ? RESULT_ORDER.indexOf(output.variant) : RESULT_ORDER.length);
+  const rank = (output: OutputFile) =>
+    RESULT_ORDER.includes(output.variant) ? RESULT_ORDER.indexOf(output.variant) : RESULT_ORDER.length;
   return [...outputs].sort((a, b) => rank(a) - rank(b) || a.key.localeCompare(b.key));
 }
 
 function posterRequests(poster: PosterFiles): OutputRequest[] {
   const size = { width: poster.width, height: poster.height };
   return [
-    { name: "poster.jpg", variant: "poster", body: { file: poster.jpeg }, contentType: "image/jpeg", cacheControl: IMMUTABLE_CACHE_CONTROL, ...size },
-    { name: "poster.webp", variant: "poster_webp", body: { file: poster.webp }, contentType: "image/webp", cacheControl: IMMUTABLE_CACHE_CONTROL, ...size },
+    {
+      name: "poster.jpg",
+      variant: "poster",
+      body: { file: poster.jpeg },
+      contentType: "image/jpeg",
+      cacheControl: IMMUTABLE_CACHE_CONTROL,
+      ...size,
+    },
+    {
+      name: "poster.webp",
+      variant: "poster_webp",
+      body: { file: poster.webp },
+      contentType: "image/webp",
+      cacheControl: IMMUTABLE_CACHE_CONTROL,
+      ...size,
+    },
   ];
 }
 
 function storyboardRequests(storyboard: Storyboard): OutputRequest[] {
   return [
-    { name: "storyboard/sprite.jpg", variant: "storyboard_sprite", body: { file: storyboard.sprite }, contentType: "image/jpeg", cacheControl: IMMUTABLE_CACHE_CONTROL },
-    { name: "storyboard/storyboard.vtt", variant: "storyboard_vtt", body: { file: storyboard.vtt }, contentType: "text/vtt", cacheControl: IMMUTABLE_CACHE_CONTROL },
+    {
+      name: "storyboard/sprite.jpg",
+      variant: "storyboard_sprite",
+      body: { file: storyboard.sprite },
+      contentType: "image/jpeg",
+      cacheControl: IMMUTABLE_CACHE_CONTROL,
+    },
+    {
+      name: "storyboard/storyboard.vtt",
+      variant: "storyboard_vtt",
+      body: { file: storyboard.vtt },
+      contentType: "text/vtt",
+      cacheControl: IMMUTABLE_CACHE_CONTROL,
+    },
   ];
 }
 
@@ -498,12 +735,20 @@ function withRenditionFacts(outputs: OutputFile[], encoded: Encoded): OutputFile
     return {
       ...output,
       durationSec: Math.round(rendition.durationSec * 1000) / 1000,
-      ...(rendition.variant.resolution ? { width: rendition.variant.resolution.width, height: rendition.variant.resolution.height } : {}),
+      ...(rendition.variant.resolution
+        ? { width: rendition.variant.resolution.width, height: rendition.variant.resolution.height }
+        : {}),
     };
   });
 }
 
-function describeResult(ctx: ProcessContext, source: Source, encoded: Encoded, poster: PosterFiles, hlsKeyPrefix: string | undefined): Record<string, unknown> {
+function describeResult(
+  ctx: ProcessContext,
+  source: Source,
+  encoded: Encoded,
+  poster: PosterFiles,
+  hlsKeyPrefix: string | undefined,
+): Record<string, unknown> {
   const { probe, video } = source;
   return {
     container: probe.format.name,
@@ -533,7 +778,16 @@ function describeResult(ctx: ProcessContext, source: Source, encoded: Encoded, p
     /** True when the HDR source was converted to SDR BT.709 for every output; false for SDR sources and with VIDEO_HDR_TONE_MAP=false. */
     toneMapped: source.toneMap !== undefined,
     hasAudio: probe.audio !== undefined,
-    audio: probe.audio ? { codec: probe.audio.codec, profile: probe.audio.profile, channels: probe.audio.channels, channelLayout: probe.audio.channelLayout, sampleRate: probe.audio.sampleRate, bitRate: probe.audio.bitRate } : null,
+    audio: probe.audio
+      ? {
+          codec: probe.audio.codec,
+          profile: probe.audio.profile,
+          channels: probe.audio.channels,
+          channelLayout: probe.audio.channelLayout,
+          sampleRate: probe.audio.sampleRate,
+          bitRate: probe.audio.bitRate,
+        }
+      : null,
     encode: {
       output: encoded.kind,
       preset: ctx.config.video.x264Preset,
@@ -556,7 +810,10 @@ function describeResult(ctx: ProcessContext, source: Source, encoded: Encoded, p
               bandwidth: rendition.variant.bandwidth,
               averageBandwidth: rendition.variant.averageBandwidth,
               codecs: rendition.variant.codecs.join(","),
-              frameRate: rendition.variant.frameRate === undefined ? undefined : Math.round(rendition.variant.frameRate * 1000) / 1000,
+              frameRate:
+                rendition.variant.frameRate === undefined
+                  ? undefined
+                  : Math.round(rendition.variant.frameRate * 1000) / 1000,
               segments: rendition.segmentCount,
               bytes: rendition.bytes,
               durationSec: Math.round(rendition.durationSec * 1000) / 1000,
@@ -564,6 +821,11 @@ function describeResult(ctx: ProcessContext, source: Source, encoded: Encoded, p
           },
         }
       : {}),
-    poster: { source: poster.source, atSec: Math.round(poster.atSec * 1000) / 1000, width: poster.width, height: poster.height },
+    poster: {
+      source: poster.source,
+      atSec: Math.round(poster.atSec * 1000) / 1000,
+      width: poster.width,
+      height: poster.height,
+    },
   };
 }

@@ -1,4 +1,9 @@
-import { ChangeMessageVisibilityCommand, DeleteMessageCommand, type Message, type SQSClient } from "@aws-sdk/client-sqs";
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  type Message,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Consumer } from "sqs-consumer";
 import type { Logger } from "../logger.ts";
@@ -99,7 +104,10 @@ export class MediaConsumer {
     if (this.stopping) {
       // The receive that was under way when stop began: hand what it brought straight back.
       await Promise.all(messages.map((message) => this.settle(message, { action: "release" })));
-      this.options.logger.info({ released: messages.length }, "stopping: messages received after stop released unstarted");
+      this.options.logger.info(
+        { released: messages.length },
+        "stopping: messages received after stop released unstarted",
+      );
       return [];
     }
     for (const message of messages) this.launch(message);
@@ -161,10 +169,19 @@ export class MediaConsumer {
         await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle }));
       } else if (outcome.action === "retry" || outcome.action === "release") {
         const delay = outcome.action === "release" ? 0 : outcome.delaySec;
-        await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: delay }));
+        await sqs.send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: queueUrl,
+            ReceiptHandle: receiptHandle,
+            VisibilityTimeout: delay,
+          }),
+        );
       }
     } catch (error) {
-      logger.warn({ err: error, messageId: message.MessageId, action: outcome.action }, "could not settle message; it reappears after its visibility timeout");
+      logger.warn(
+        { err: error, messageId: message.MessageId, action: outcome.action },
+        "could not settle message; it reappears after its visibility timeout",
+      );
     }
   }
 
@@ -205,7 +222,11 @@ export class MediaConsumer {
     this.consumer.stop();
     const deadline = Date.now() + (this.options.waitTimeSeconds + RECEIVE_END_MARGIN_SEC) * 1000;
     while (this.consumer.status.isPolling && Date.now() < deadline) await sleep(RECEIVE_END_POLL_MS);
-    if (this.consumer.status.isPolling) this.options.logger.warn({ waitTimeSeconds: this.options.waitTimeSeconds }, "stopping: a receive did not end in time; any message it got reappears after its visibility timeout");
+    if (this.consumer.status.isPolling)
+      this.options.logger.warn(
+        { waitTimeSeconds: this.options.waitTimeSeconds },
+        "stopping: a receive did not end in time; any message it got reappears after its visibility timeout",
+      );
   }
 }
 

@@ -40,7 +40,11 @@ export function startVisibilityHeartbeat(options: HeartbeatOptions): () => void 
     }
     try {
       await options.sqs.send(
-        new ChangeMessageVisibilityCommand({ QueueUrl: options.queueUrl, ReceiptHandle: options.receiptHandle, VisibilityTimeout: extendSec }),
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: options.queueUrl,
+          ReceiptHandle: options.receiptHandle,
+          VisibilityTimeout: extendSec,
+        }),
       );
     } catch (error) {
       options.logger.warn({ err: error }, "visibility heartbeat failed; the message may reappear before the job ends");

@@ -78,12 +78,14 @@ function parseAfterSegment(prefix: string, rest: string[]): ParsedOutputKey | un
   const [first, ...nested] = rest;
   if (!first) return undefined;
   if (nested.length === 0) {
-    if (first.endsWith(MANIFEST_SUFFIX) && first.length > MANIFEST_SUFFIX.length) return { kind: "manifest", prefix, base: first.slice(0, -MANIFEST_SUFFIX.length) };
+    if (first.endsWith(MANIFEST_SUFFIX) && first.length > MANIFEST_SUFFIX.length)
+      return { kind: "manifest", prefix, base: first.slice(0, -MANIFEST_SUFFIX.length) };
     const flat = FLAT_OUTPUT.exec(first);
     return flat ? { kind: "flat", prefix, base: flat[1]!, run: flat[2]!, name: flat[3]! } : undefined;
   }
   const folder = RUN_FOLDER.exec(first);
-  if (!folder || !nested.every((segment) => NESTED_OUTPUT_SEGMENT.test(segment) && segment !== "." && segment !== "..")) return undefined;
+  if (!folder || !nested.every((segment) => NESTED_OUTPUT_SEGMENT.test(segment) && segment !== "." && segment !== ".."))
+    return undefined;
   return { kind: "nested", prefix, base: folder[1]!, run: folder[2]!, name: nested.join("/") };
 }
 

@@ -53,7 +53,8 @@ export interface ParseRules {
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
 export function parseMessageBody(body: string | undefined, rules: ParseRules): ParsedBody {
-  if (body === undefined || body.length === 0) return { kind: "invalid", reason: "unknown-shape", detail: "empty body" };
+  if (body === undefined || body.length === 0)
+    return { kind: "invalid", reason: "unknown-shape", detail: "empty body" };
   if (Buffer.byteLength(body) > (rules.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES)) {
     return { kind: "invalid", reason: "too-large", detail: `body of ${Buffer.byteLength(body)} bytes` };
   }
@@ -93,7 +94,11 @@ function parseS3Records(records: unknown[], rules: ParseRules): ParsedBody {
   for (const raw of records) {
     const record = s3RecordSchema.safeParse(raw);
     if (!record.success) {
-      return { kind: "invalid", reason: "unknown-shape", detail: `record: ${record.error.issues[0]?.message ?? "invalid"}` };
+      return {
+        kind: "invalid",
+        reason: "unknown-shape",
+        detail: `record: ${record.error.issues[0]?.message ?? "invalid"}`,
+      };
     }
     const { eventName, eventTime, s3 } = record.data;
     const ref: ObjectRef = {
@@ -133,7 +138,13 @@ function parseEventBridge(event: z.infer<typeof eventBridgeSchema>, rules: Parse
   return { kind: "events", refs, dropped };
 }
 
-function classify(ref: ObjectRef, isCreated: boolean, rules: ParseRules, refs: ObjectRef[], dropped: DroppedRecord[]): void {
+function classify(
+  ref: ObjectRef,
+  isCreated: boolean,
+  rules: ParseRules,
+  refs: ObjectRef[],
+  dropped: DroppedRecord[],
+): void {
   const drop = (reason: DroppedRecord["reason"]) =>
     dropped.push({ reason, bucket: ref.bucket, key: ref.key, eventName: ref.eventName });
   if (!isCreated) return void drop("not-object-created");

@@ -3,7 +3,14 @@ import { stat } from "node:fs/promises";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createReadStream } from "node:fs";
-import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, paginateListObjectsV2, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  paginateListObjectsV2,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { fromAwsError, MediaError, processingError, toMediaError } from "../errors.ts";
 import { bareETag } from "../s3-events/object-ref.ts";
@@ -39,7 +46,13 @@ export class ObjectStore {
    * Streams an object to `destination`, refusing it once it passes `maxBytes` (checked on the
    * declared length first and on the bytes actually received, since a length can lie).
    */
-  async download(bucket: string, key: string, destination: string, maxBytes: number, signal: AbortSignal): Promise<DownloadResult> {
+  async download(
+    bucket: string,
+    key: string,
+    destination: string,
+    maxBytes: number,
+    signal: AbortSignal,
+  ): Promise<DownloadResult> {
     let response;
     try {
       response = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
@@ -64,7 +77,12 @@ export class ObjectStore {
       if (error instanceof MediaError) throw error;
       throw abortAware(error, signal, "s3:getObject body");
     }
-    return { bytes: received, contentType: response.ContentType, eTag: bareETag(response.ETag), versionId: response.VersionId };
+    return {
+      bytes: received,
+      contentType: response.ContentType,
+      eTag: bareETag(response.ETag),
+      versionId: response.VersionId,
+    };
   }
 
   /** Uploads a file (multipart when large) or a buffer, returning the bytes written. */
@@ -74,7 +92,13 @@ export class ObjectStore {
       if ("buffer" in body) {
         const buffer = typeof body.buffer === "string" ? Buffer.from(body.buffer) : body.buffer;
         await this.s3.send(
-          new PutObjectCommand({ Bucket: bucket, Key: key, Body: buffer, ContentType: contentType, CacheControl: cacheControl }),
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: buffer,
+            ContentType: contentType,
+            CacheControl: cacheControl,
+          }),
           signal ? { abortSignal: signal } : {},
         );
         return buffer.length;
@@ -82,14 +106,27 @@ export class ObjectStore {
       const { size } = await stat(body.file);
       if (size <= MULTIPART_PART_BYTES) {
         await this.s3.send(
-          new PutObjectCommand({ Bucket: bucket, Key: key, Body: createReadStream(body.file), ContentLength: size, ContentType: contentType, CacheControl: cacheControl }),
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: createReadStream(body.file),
+            ContentLength: size,
+            ContentType: contentType,
+            CacheControl: cacheControl,
+          }),
           signal ? { abortSignal: signal } : {},
         );
         return size;
       }
       const upload = new Upload({
         client: this.s3,
-        params: { Bucket: bucket, Key: key, Body: createReadStream(body.file), ContentType: contentType, CacheControl: cacheControl },
+        params: {
+          Bucket: bucket,
+          Key: key,
+          Body: createReadStream(body.file),
+          ContentType: contentType,
+          CacheControl: cacheControl,
+        },
         partSize: MULTIPART_PART_BYTES,
         queueSize: 2,
         leavePartsOnError: false,
@@ -108,10 +145,23 @@ export class ObjectStore {
     }
   }
 
-  async head(bucket: string, key: string): Promise<{ size: number; eTag: string | undefined; versionId: string | undefined; contentType: string | undefined }> {
+  async head(
+    bucket: string,
+    key: string,
+  ): Promise<{
+    size: number;
+    eTag: string | undefined;
+    versionId: string | undefined;
+    contentType: string | undefined;
+  }> {
     try {
       const response = await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-      return { size: response.ContentLength ?? 0, eTag: bareETag(response.ETag), versionId: response.VersionId, contentType: response.ContentType };
+      return {
+        size: response.ContentLength ?? 0,
+        eTag: bareETag(response.ETag),
+        versionId: response.VersionId,
+        contentType: response.ContentType,
+      };
     } catch (error) {
       throw fromAwsError(error, "s3:getObject(head)");
     }
@@ -120,7 +170,10 @@ export class ObjectStore {
   /** A small JSON object (a manifest), or undefined when there is none. */
   async readJson(bucket: string, key: string, signal?: AbortSignal): Promise<unknown> {
     try {
-      const response = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), signal ? { abortSignal: signal } : {});
+      const response = await this.s3.send(
+        new GetObjectCommand({ Bucket: bucket, Key: key }),
+        signal ? { abortSignal: signal } : {},
+      );
       const text = await response.Body!.transformToString("utf8");
       try {
         return JSON.parse(text) as unknown;
@@ -134,11 +187,20 @@ export class ObjectStore {
   }
 
   /** Every key under `prefix`, with its LastModified. */
-  async list(bucket: string, prefix: string, signal?: AbortSignal): Promise<Array<{ key: string; lastModified: Date | undefined }>> {
+  async list(
+    bucket: string,
+    prefix: string,
+    signal?: AbortSignal,
+  ): Promise<Array<{ key: string; lastModified: Date | undefined }>> {
     const found: Array<{ key: string; lastModified: Date | undefined }> = [];
     try {
-      for await (const page of paginateListObjectsV2({ client: this.s3 }, { Bucket: bucket, Prefix: prefix }, ...(signal ? [{ abortSignal: signal }] : []))) {
-        for (const object of page.Contents ?? []) if (object.Key !== undefined) found.push({ key: object.Key, lastModified: object.LastModified });
+      for await (const page of paginateListObjectsV2(
+        { client: this.s3 },
+        { Bucket: bucket, Prefix: prefix },
+        ...(signal ? [{ abortSignal: signal }] : []),
+      )) {
+        for (const object of page.Contents ?? [])
+          if (object.Key !== undefined) found.push({ key: object.Key, lastModified: object.LastModified });
       }
     } catch (error) {
       throw fromAwsError(error, "s3:listObjectsV2");
@@ -152,12 +214,21 @@ export class ObjectStore {
       const batch = keys.slice(start, start + DELETE_BATCH);
       let response;
       try {
-        response = await this.s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
+        response = await this.s3.send(
+          new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
+        );
       } catch (error) {
         throw fromAwsError(error, "s3:deleteObjects");
       }
       const failed = response.Errors ?? [];
-      if (failed.length > 0) throw fromAwsError(Object.assign(new Error(failed[0]?.Message ?? "delete failed"), { name: failed[0]?.Code ?? "DeleteFailed", $metadata: {} }), `s3:deleteObjects (${failed.length} of ${batch.length} keys)`);
+      if (failed.length > 0)
+        throw fromAwsError(
+          Object.assign(new Error(failed[0]?.Message ?? "delete failed"), {
+            name: failed[0]?.Code ?? "DeleteFailed",
+            $metadata: {},
+          }),
+          `s3:deleteObjects (${failed.length} of ${batch.length} keys)`,
+        );
     }
   }
 }

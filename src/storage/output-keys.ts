@@ -1,7 +1,13 @@
 import { createHash } from "node:crypto";
 import path from "node:path/posix";
 import { processingError } from "../errors.ts";
-import { FLAT_OUTPUT_NAME, MANIFEST_SUFFIX, NESTED_OUTPUT_SEGMENT, parseOutputKey, RUN_TOKEN_LENGTH } from "../s3-events/key-rules.ts";
+import {
+  FLAT_OUTPUT_NAME,
+  MANIFEST_SUFFIX,
+  NESTED_OUTPUT_SEGMENT,
+  parseOutputKey,
+  RUN_TOKEN_LENGTH,
+} from "../s3-events/key-rules.ts";
 
 /**
  * The output key layout (its grammar and why it is unambiguous: src/s3-events/key-rules.ts). For
@@ -66,7 +72,8 @@ function shortenedBase(fileName: string, budget: number): string {
   const extension = path.extname(fileName);
   const fixedBytes = 1 + HASH_HEX_LENGTH;
   // Keep a short extension (`.HEIC`) for readability when a few characters of the name still fit.
-  const keepExtension = extension.length > 1 && utf8Bytes(extension) <= 17 && budget - fixedBytes - utf8Bytes(extension) >= 4;
+  const keepExtension =
+    extension.length > 1 && utf8Bytes(extension) <= 17 && budget - fixedBytes - utf8Bytes(extension) >= 4;
   const keptExtension = keepExtension ? extension : "";
   const stem = keepExtension ? fileName.slice(0, -extension.length) : fileName;
   const hash = createHash("sha256").update(fileName).digest("hex").slice(0, HASH_HEX_LENGTH);
@@ -96,7 +103,10 @@ export function outputKey(layout: OutputLayout, name: string): string {
     ? parts.every((part) => NESTED_OUTPUT_SEGMENT.test(part) && part !== "." && part !== "..")
     : FLAT_OUTPUT_NAME.test(name) && !name.endsWith(MANIFEST_NAME);
   if (!valid || utf8Bytes(name) > MAX_OUTPUT_NAME_BYTES) {
-    throw processingError("invalid-output-name", `a processor asked for the output name "${name.slice(0, 80)}", which the output layout does not allow`);
+    throw processingError(
+      "invalid-output-name",
+      `a processor asked for the output name "${name.slice(0, 80)}", which the output layout does not allow`,
+    );
   }
   return `${layout.prefix}${layout.base}.${layout.run}${nested ? "/" : "_"}${name}`;
 }
@@ -119,7 +129,8 @@ export function sourceRunsPrefix(layout: OutputLayout): string {
 /** The run a listed key belongs to, if it is a run output of this very source; undefined otherwise. */
 export function runOf(key: string, layout: OutputLayout, outputSegment: string): string | undefined {
   const parsed = parseOutputKey(key, outputSegment);
-  if (!parsed || parsed.kind === "manifest" || parsed.prefix !== layout.prefix || parsed.base !== layout.base) return undefined;
+  if (!parsed || parsed.kind === "manifest" || parsed.prefix !== layout.prefix || parsed.base !== layout.base)
+    return undefined;
   return parsed.run;
 }
 
@@ -135,7 +146,14 @@ export interface ListedOutput {
  * superseded). Runs still in progress (a same-bytes re-upload processed alongside) are left alone;
  * the next manifest deletes them.
  */
-export function staleRunKeys(listed: readonly ListedOutput[], layout: OutputLayout, outputSegment: string, previousRun: string | undefined, now: number, deadRunAgeMs: number): string[] {
+export function staleRunKeys(
+  listed: readonly ListedOutput[],
+  layout: OutputLayout,
+  outputSegment: string,
+  previousRun: string | undefined,
+  now: number,
+  deadRunAgeMs: number,
+): string[] {
   const byRun = new Map<string, ListedOutput[]>();
   for (const item of listed) {
     const run = runOf(item.key, layout, outputSegment);

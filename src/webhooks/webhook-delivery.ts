@@ -18,7 +18,13 @@ const MAX_RESPONSE_BYTES = 4096;
  * following one would let a receiver point us anywhere), a hard timeout over the whole exchange.
  * Success is any 2xx.
  */
-export function postOnce(url: string, body: string, headers: Record<string, string>, policy: TargetPolicy, timeoutMs: number): Promise<AttemptResult> {
+export function postOnce(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  policy: TargetPolicy,
+  timeoutMs: number,
+): Promise<AttemptResult> {
   const problem = urlProblem(url, policy);
   if (problem) return Promise.resolve({ ok: false, error: `refused target: ${problem}` });
   const target = new URL(url);
@@ -35,7 +41,12 @@ export function postOnce(url: string, body: string, headers: Record<string, stri
       target,
       {
         method: "POST",
-        headers: { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), "user-agent": "media-processor-webhooks/1", ...headers },
+        headers: {
+          "content-type": "application/json",
+          "content-length": String(Buffer.byteLength(body)),
+          "user-agent": "media-processor-webhooks/1",
+          ...headers,
+        },
         lookup: guardedLookup(policy) as unknown as typeof import("node:dns").lookup,
         agent: false,
       },
@@ -46,7 +57,16 @@ export function postOnce(url: string, body: string, headers: Record<string, stri
           if (read > MAX_RESPONSE_BYTES) response.destroy();
         });
         const status = response.statusCode ?? 0;
-        const done = () => finish(status >= 200 && status < 300 ? { ok: true, status, error: "" } : { ok: false, status, error: status >= 300 && status < 400 ? `redirect (${status}) not followed` : `HTTP ${status}` });
+        const done = () =>
+          finish(
+            status >= 200 && status < 300
+              ? { ok: true, status, error: "" }
+              : {
+                  ok: false,
+                  status,
+                  error: status >= 300 && status < 400 ? `redirect (${status}) not followed` : `HTTP ${status}`,
+                },
+          );
         response.once("end", done);
         response.once("close", done);
         response.resume();
@@ -56,7 +76,15 @@ export function postOnce(url: string, body: string, headers: Record<string, stri
       request.destroy();
       finish({ ok: false, error: `no answer within ${timeoutMs} ms` });
     }, timeoutMs);
-    request.once("error", (error: Error & { code?: string }) => finish({ ok: false, error: error.code === "webhook-target-blocked" || error.name === "BlockedTargetError" ? `refused target: ${error.message}` : error.message }));
+    request.once("error", (error: Error & { code?: string }) =>
+      finish({
+        ok: false,
+        error:
+          error.code === "webhook-target-blocked" || error.name === "BlockedTargetError"
+            ? `refused target: ${error.message}`
+            : error.message,
+      }),
+    );
     request.end(body);
   });
 }

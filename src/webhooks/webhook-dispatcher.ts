@@ -99,7 +99,11 @@ export class WebhookDispatcher {
       const event = text ? (JSON.parse(text) as { eventType: string; job: { tenantId?: string } }) : undefined;
       const targets = event
         ? endpoints
-            .filter((endpoint) => (endpoint.tenant === undefined || endpoint.tenant === event.job.tenantId) && (endpoint.events === undefined || endpoint.events.includes(event.eventType)))
+            .filter(
+              (endpoint) =>
+                (endpoint.tenant === undefined || endpoint.tenant === event.job.tenantId) &&
+                (endpoint.events === undefined || endpoint.events.includes(event.eventType)),
+            )
             .map((endpoint) => ({ id: endpoint.id, eventType: event.eventType, tenantId: event.job.tenantId }))
         : [];
       await outbox.fanOut(eventId, targets, this.now());
@@ -128,10 +132,24 @@ export class WebhookDispatcher {
     const now = this.now();
     const final = !endpoint || !body || now - Date.parse(delivery.createdAt) >= this.options.retryWindowMs;
     const outcome = result.ok ? "delivered" : final ? "failed" : "retry";
-    const nextAt = outcome === "retry" ? now + backoffMs(delivery.attempts + 1, this.options.retryBaseMs, this.options.random) : undefined;
+    const nextAt =
+      outcome === "retry"
+        ? now + backoffMs(delivery.attempts + 1, this.options.retryBaseMs, this.options.random)
+        : undefined;
     await outbox.result(id, now, outcome, result.status, result.error, nextAt);
-    const fields = { deliveryId: id, eventId: delivery.eventId, endpoint: delivery.endpoint, attempt: delivery.attempts + 1, status: result.status, outcome };
+    const fields = {
+      deliveryId: id,
+      eventId: delivery.eventId,
+      endpoint: delivery.endpoint,
+      attempt: delivery.attempts + 1,
+      status: result.status,
+      outcome,
+    };
     if (result.ok) logger.info(fields, "webhook delivered");
-    else logger.warn({ ...fields, error: result.error }, outcome === "failed" ? "webhook delivery failed for good (replayable)" : "webhook delivery failed; will retry");
+    else
+      logger.warn(
+        { ...fields, error: result.error },
+        outcome === "failed" ? "webhook delivery failed for good (replayable)" : "webhook delivery failed; will retry",
+      );
   }
 }

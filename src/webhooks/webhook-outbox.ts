@@ -43,7 +43,8 @@ export interface Delivery {
   deliveredAt?: string;
 }
 
-export const deliveryIdOf = (eventId: string, endpointId: string): string => createHash("sha256").update(`${eventId}\u0000${endpointId}`).digest("hex").slice(0, 32);
+export const deliveryIdOf = (eventId: string, endpointId: string): string =>
+  createHash("sha256").update(`${eventId}\u0000${endpointId}`).digest("hex").slice(0, 32);
 
 /** RECORD: KEYS event, inbox · ARGV json, keepMs → 1 recorded, 0 already. */
 const recordScript = new LuaScript(`
@@ -132,7 +133,13 @@ export class WebhookOutbox {
 
   /** Records a job event for delivery (idempotent on its event id). */
   async record(event: JobEvent): Promise<boolean> {
-    return (await recordScript.run(this.redis, [this.key("event", event.eventId), this.key("inbox")], [JSON.stringify(event), EVENT_KEEP_MS, event.eventId])) === 1;
+    return (
+      (await recordScript.run(
+        this.redis,
+        [this.key("event", event.eventId), this.key("inbox")],
+        [JSON.stringify(event), EVENT_KEEP_MS, event.eventId],
+      )) === 1
+    );
   }
 
   async inbox(max: number): Promise<string[]> {
@@ -146,7 +153,8 @@ export class WebhookOutbox {
   /** Creates the event's deliveries (those not created before) and takes it off the inbox. */
   async fanOut(eventId: string, targets: readonly FanOutTarget[], nowMs: number): Promise<void> {
     const args: Array<string | number> = [this.prefix, eventId, nowMs, RECENT_KEPT];
-    for (const target of targets) args.push(deliveryIdOf(eventId, target.id), target.id, target.eventType, target.tenantId ?? "");
+    for (const target of targets)
+      args.push(deliveryIdOf(eventId, target.id), target.id, target.eventType, target.tenantId ?? "");
     await fanOutScript.run(this.redis, [this.key("inbox"), this.key("due"), this.key("recent")], args);
   }
 
@@ -154,8 +162,19 @@ export class WebhookOutbox {
     return (await claimDueScript.run(this.redis, [this.key("due")], [nowMs, nowMs + leaseMs, max])) as string[];
   }
 
-  async result(id: string, nowMs: number, outcome: "delivered" | "retry" | "failed", status: number | undefined, error: string, nextAtMs: number | undefined): Promise<boolean> {
-    const applied = await resultScript.run(this.redis, [this.key("d", id), this.key("due")], [id, nowMs, outcome, status ?? 0, error.slice(0, 500), nextAtMs ?? "", DELIVERY_KEEP_MS]);
+  async result(
+    id: string,
+    nowMs: number,
+    outcome: "delivered" | "retry" | "failed",
+    status: number | undefined,
+    error: string,
+    nextAtMs: number | undefined,
+  ): Promise<boolean> {
+    const applied = await resultScript.run(
+      this.redis,
+      [this.key("d", id), this.key("due")],
+      [id, nowMs, outcome, status ?? 0, error.slice(0, 500), nextAtMs ?? "", DELIVERY_KEEP_MS],
+    );
     return applied === 1;
   }
 
@@ -177,7 +196,8 @@ export class WebhookOutbox {
       const pipeline = this.redis.pipeline();
       for (const id of batch) pipeline.hgetall(this.key("d", id));
       for (const [, hash] of (await pipeline.exec()) ?? []) {
-        const delivery = hash && (hash as Record<string, string>).id ? toDelivery(hash as Record<string, string>) : undefined;
+        const delivery =
+          hash && (hash as Record<string, string>).id ? toDelivery(hash as Record<string, string>) : undefined;
         if (delivery && (!state || delivery.state === state) && found.length < limit) found.push(delivery);
       }
     }

@@ -20,21 +20,30 @@ export function signatureHeader(secrets: readonly string[], body: string, timest
   return [`t=${timestampSec}`, ...secrets.map((secret) => `v1=${signPayload(secret, timestampSec, body)}`)].join(",");
 }
 
-export type VerifyResult = { ok: true; timestampSec: number } | { ok: false; reason: "malformed" | "stale" | "mismatch" };
+export type VerifyResult =
+  | { ok: true; timestampSec: number }
+  | { ok: false; reason: "malformed" | "stale" | "mismatch" };
 
 /**
  * Checks a delivery: the header parses, its timestamp is within `toleranceSec` of now, and one
  * of its v1 signatures is the HMAC of the raw body (compare bytes as received, before any JSON
  * parsing) under one of `secrets`. Comparisons are constant-time.
  */
-export function verifySignature(options: { header: string | undefined | null; body: string; secrets: readonly string[]; toleranceSec?: number; nowSec?: number }): VerifyResult {
+export function verifySignature(options: {
+  header: string | undefined | null;
+  body: string;
+  secrets: readonly string[];
+  toleranceSec?: number;
+  nowSec?: number;
+}): VerifyResult {
   const parts = (options.header ?? "").split(",").map((part) => part.trim());
   const timestamp = parts.find((part) => part.startsWith("t="))?.slice(2);
   const signatures = parts.filter((part) => part.startsWith("v1=")).map((part) => part.slice(3));
   if (!timestamp || !/^\d{1,12}$/.test(timestamp) || signatures.length === 0) return { ok: false, reason: "malformed" };
   const timestampSec = Number(timestamp);
   const nowSec = options.nowSec ?? Math.floor(Date.now() / 1000);
-  if (Math.abs(nowSec - timestampSec) > (options.toleranceSec ?? DEFAULT_TOLERANCE_SEC)) return { ok: false, reason: "stale" };
+  if (Math.abs(nowSec - timestampSec) > (options.toleranceSec ?? DEFAULT_TOLERANCE_SEC))
+    return { ok: false, reason: "stale" };
   let matched = false;
   for (const secret of options.secrets) {
     const expected = Buffer.from(signPayload(secret, timestampSec, options.body), "hex");

@@ -32,7 +32,8 @@ for (const [network, prefix] of [
   ["203.0.113.0", 24],
   ["224.0.0.0", 4], // multicast
   ["240.0.0.0", 4], // reserved, broadcast
-] as const) blocked.addSubnet(network, prefix, "ipv4");
+] as const)
+  blocked.addSubnet(network, prefix, "ipv4");
 for (const [network, prefix] of [
   ["::", 128],
   ["::1", 128],
@@ -41,7 +42,8 @@ for (const [network, prefix] of [
   ["ff00::", 8], // multicast
   ["2001:db8::", 32], // documentation
   ["64:ff9b::", 96], // NAT64 embeds IPv4: judged by the embedded address below
-] as const) blocked.addSubnet(network, prefix, "ipv6");
+] as const)
+  blocked.addSubnet(network, prefix, "ipv6");
 
 /** True for an address a webhook may not reach without WEBHOOK_ALLOW_PRIVATE_TARGETS. */
 export function isNonPublicAddress(address: string): boolean {
@@ -69,12 +71,15 @@ export function urlProblem(url: string, policy: TargetPolicy): string | undefine
   } catch {
     return "not a URL";
   }
-  if (parsed.protocol !== "https:" && !(policy.allowHttp && parsed.protocol === "http:")) return policy.allowHttp ? "only http and https URLs" : "only https URLs (WEBHOOK_ALLOW_HTTP allows http)";
+  if (parsed.protocol !== "https:" && !(policy.allowHttp && parsed.protocol === "http:"))
+    return policy.allowHttp ? "only http and https URLs" : "only https URLs (WEBHOOK_ALLOW_HTTP allows http)";
   if (parsed.username || parsed.password) return "no credentials in the URL (the signature authenticates us)";
   const host = parsed.hostname.replace(/^\[|\]$/g, "");
   if (!policy.allowPrivate) {
-    if (isIP(host) && isNonPublicAddress(host)) return `${host} is not a public address (WEBHOOK_ALLOW_PRIVATE_TARGETS allows it)`;
-    if (host === "localhost" || host.endsWith(".localhost") || host.endsWith(".internal") || host.endsWith(".local")) return `${host} is not a public name`;
+    if (isIP(host) && isNonPublicAddress(host))
+      return `${host} is not a public address (WEBHOOK_ALLOW_PRIVATE_TARGETS allows it)`;
+    if (host === "localhost" || host.endsWith(".localhost") || host.endsWith(".internal") || host.endsWith(".local"))
+      return `${host} is not a public name`;
   }
   return undefined;
 }
@@ -92,7 +97,13 @@ export function guardedLookup(policy: TargetPolicy) {
       if (error) return callback(error, []);
       const list = addresses as LookupAddress[];
       const bad = policy.allowPrivate ? undefined : list.find((entry) => isNonPublicAddress(entry.address));
-      if (bad) return callback(Object.assign(new BlockedTargetError(`${hostname} resolves to ${bad.address}, not a public address`), { errno: 0 }) as NodeJS.ErrnoException, []);
+      if (bad)
+        return callback(
+          Object.assign(new BlockedTargetError(`${hostname} resolves to ${bad.address}, not a public address`), {
+            errno: 0,
+          }) as NodeJS.ErrnoException,
+          [],
+        );
       if (options.all) return callback(null, list);
       const first = list[0];
       if (!first) return callback(Object.assign(new Error(`${hostname} has no address`), { code: "ENOTFOUND" }), []);

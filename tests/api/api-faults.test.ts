@@ -3,7 +3,11 @@ import { after, before, describe, test } from "node:test";
 import { buildS3Notification } from "../../src/s3-events/s3-event.parser.ts";
 import type { JobStats } from "../../src/api/job-stats.ts";
 import { jobIdFor, type JobRecord } from "../../src/jobs/job.model.ts";
-import { createJobEventSubscription, emulatorTopicArn, type JobEventSubscription } from "../helpers/job-event-subscription.ts";
+import {
+  createJobEventSubscription,
+  emulatorTopicArn,
+  type JobEventSubscription,
+} from "../helpers/job-event-subscription.ts";
 import { startApiTestStack, type ApiTestStack } from "./api-harness.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 
@@ -25,7 +29,9 @@ describe("API with Redis or SQS down", () => {
   });
 
   const enqueueAndCancel = async (key: string): Promise<string> => {
-    const enqueued = await t.call<{ jobs: Array<{ id: string }> }>("POST", "/api/media/process-s3-event", { body: JSON.parse(buildS3Notification([{ bucket: t.stack.bucket, key, eTag: key }])) });
+    const enqueued = await t.call<{ jobs: Array<{ id: string }> }>("POST", "/api/media/process-s3-event", {
+      body: JSON.parse(buildS3Notification([{ bucket: t.stack.bucket, key, eTag: key }])),
+    });
     const id = enqueued.body.jobs[0]!.id;
     assert.equal((await t.call("DELETE", `/api/media/jobs/${id}`)).status, 200);
     return id;
@@ -34,16 +40,27 @@ describe("API with Redis or SQS down", () => {
   test("Redis down: /api answers 503 problems with Retry-After, readiness is red; both recover when it is back", async () => {
     const id = await enqueueAndCancel("redis/a.jpg");
     await t.stack.local.redis.stop();
-    const ready = await t.call<{ status: string; checks: Record<string, boolean> }>("GET", "/readyz", { authorization: null });
+    const ready = await t.call<{ status: string; checks: Record<string, boolean> }>("GET", "/readyz", {
+      authorization: null,
+    });
     assert.equal(ready.status, 503);
     assert.deepEqual(ready.body.checks, { redis: false, sqs: true });
-    for (const [method, path] of [["GET", "/api/media/jobs"], ["GET", `/api/media/jobs/${id}`], ["POST", `/api/media/jobs/${id}/retry`], ["GET", "/api/media/jobs/stats"]] as const) {
+    for (const [method, path] of [
+      ["GET", "/api/media/jobs"],
+      ["GET", `/api/media/jobs/${id}`],
+      ["POST", `/api/media/jobs/${id}/retry`],
+      ["GET", "/api/media/jobs/stats"],
+    ] as const) {
       const answer = await t.call<Problem>(method, path);
       assert.equal(answer.status, 503, `${method} ${path}: ${answer.text}`);
       assert.equal(answer.body.code, "dependency-unavailable");
       assert.equal(answer.headers.get("retry-after"), "5");
     }
-    assert.equal((await t.call("GET", "/healthz", { authorization: null })).status, 200, "alive: restarting the API would not help");
+    assert.equal(
+      (await t.call("GET", "/healthz", { authorization: null })).status,
+      200,
+      "alive: restarting the API would not help",
+    );
     await t.stack.local.redis.start();
     await waitFor(async () => (await t.call("GET", "/readyz", { authorization: null })).status === 200, "ready again");
     const job = await t.call<JobRecord>("GET", `/api/media/jobs/${id}`);
@@ -60,19 +77,32 @@ describe("API with Redis or SQS down", () => {
     assert.equal(job.body.error?.code, "enqueue-failed");
     assert.equal(job.body.error?.retryable, true);
     assert.deepEqual(job.body.timeline.map((entry) => entry.event).slice(-2), ["retry-requested", "failed"]);
-    const enqueue = await t.call<Problem>("POST", "/api/media/process-s3-event", { body: JSON.parse(buildS3Notification([{ bucket: t.stack.bucket, key: "sqs/c.jpg", eTag: "c" }])) });
+    const enqueue = await t.call<Problem>("POST", "/api/media/process-s3-event", {
+      body: JSON.parse(buildS3Notification([{ bucket: t.stack.bucket, key: "sqs/c.jpg", eTag: "c" }])),
+    });
     assert.equal(enqueue.status, 503);
     // Queue depths are read in the background (API_QUEUE_DEPTH_INTERVAL): stats show the outage once the next read fails.
     let stats = await t.call<JobStats>("GET", "/api/media/jobs/stats");
-    await waitFor(async () => {
-      stats = await t.call<JobStats>("GET", "/api/media/jobs/stats");
-      return stats.status !== 200 || stats.body.queues.media === null;
-    }, "stats report the media queue unreadable", 30_000, 200);
+    await waitFor(
+      async () => {
+        stats = await t.call<JobStats>("GET", "/api/media/jobs/stats");
+        return stats.status !== 200 || stats.body.queues.media === null;
+      },
+      "stats report the media queue unreadable",
+      30_000,
+      200,
+    );
     assert.equal(stats.status, 200, "stats still answer: an operator needs them most now");
     assert.equal(stats.body.queues.media, null);
     assert.equal(stats.body.health.status, "unhealthy");
-    assert.ok(stats.body.health.reasons.includes("the media queue could not be read"), stats.body.health.reasons.join("; "));
-    assert.equal((await t.call<{ checks: Record<string, boolean> }>("GET", "/readyz", { authorization: null })).body.checks.sqs, false);
+    assert.ok(
+      stats.body.health.reasons.includes("the media queue could not be read"),
+      stats.body.health.reasons.join("; "),
+    );
+    assert.equal(
+      (await t.call<{ checks: Record<string, boolean> }>("GET", "/readyz", { authorization: null })).body.checks.sqs,
+      false,
+    );
   });
 });
 
@@ -83,7 +113,10 @@ describe("API-side failures are published on the job-event topic", () => {
     // The API sends retries to a queue that does not exist (a real SQS refusal); SNS works.
     t = await startApiTestStack({
       noWorker: true,
-      apiEnv: { MEDIA_PROCESSING_QUEUE_URL: "http://127.0.0.1:1/000000000000/no-such-queue", MEDIA_PROCESSING_TOPIC_ARN: emulatorTopicArn("api-job-events") },
+      apiEnv: {
+        MEDIA_PROCESSING_QUEUE_URL: "http://127.0.0.1:1/000000000000/no-such-queue",
+        MEDIA_PROCESSING_TOPIC_ARN: emulatorTopicArn("api-job-events"),
+      },
     });
     topic = await createJobEventSubscription(t.stack.local.env.AWS_ENDPOINT_URL!, t.stack.sqs, "api-job-events");
   });
@@ -95,7 +128,13 @@ describe("API-side failures are published on the job-event topic", () => {
   test("a retry whose message cannot be sent fails the job, and the API publishes that failure", async () => {
     const key = "api/publish.jpg";
     const id = jobIdFor({ bucket: t.stack.bucket, key, eTag: "e1" });
-    await t.stack.store.enqueue({ id, source: { bucket: t.stack.bucket, key, eTag: "e1" }, tenantId: undefined, userId: undefined, via: "test" });
+    await t.stack.store.enqueue({
+      id,
+      source: { bucket: t.stack.bucket, key, eTag: "e1" },
+      tenantId: undefined,
+      userId: undefined,
+      via: "test",
+    });
     assert.equal(await t.stack.store.requestCancel(id), "queued");
     const retry = await t.call<Problem>("POST", `/api/media/jobs/${id}/retry`);
     assert.ok(retry.status >= 500, retry.text);
@@ -107,4 +146,3 @@ describe("API-side failures are published on the job-event topic", () => {
     assert.equal((await t.stack.store.get(id))?.announcedEventId, received?.event.eventId);
   });
 });
-

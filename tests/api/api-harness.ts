@@ -44,7 +44,10 @@ export interface ActionBody {
   kind: string;
   state: string;
   by: string;
-  progress: Record<string, unknown> & { moved?: number; jobs?: Array<{ id: string; requeued: boolean; status: string }> };
+  progress: Record<string, unknown> & {
+    moved?: number;
+    jobs?: Array<{ id: string; requeued: boolean; status: string }>;
+  };
   error?: string;
 }
 
@@ -67,8 +70,18 @@ export async function startApiTestStack(options: ApiTestStackOptions = {}): Prom
   const stack = await startTestStack(options);
   const extra = options.beforeApi ? await options.beforeApi(stack) : {};
   // Queue depths refresh often here, so tests that wait for a depth do not wait long.
-  const config = loadApiConfig({ ...stack.envFor(), API_PORT: "0", API_TOKEN: TEST_TOKEN, API_QUEUE_DEPTH_INTERVAL: "250ms", API_STATS_CACHE: "0", ...options.apiEnv, ...extra });
-  const logger = options.apiLogLines ? collectingLogger(options.apiLogLines) : createLogger(config.logLevel, { role: "api" });
+  const config = loadApiConfig({
+    ...stack.envFor(),
+    API_PORT: "0",
+    API_TOKEN: TEST_TOKEN,
+    API_QUEUE_DEPTH_INTERVAL: "250ms",
+    API_STATS_CACHE: "0",
+    ...options.apiEnv,
+    ...extra,
+  });
+  const logger = options.apiLogLines
+    ? collectingLogger(options.apiLogLines)
+    : createLogger(config.logLevel, { role: "api" });
   const api = await startApiServer(config, { logger });
   const baseUrl = `http://127.0.0.1:${api.port}`;
   const harness: ApiTestStack = {
@@ -78,7 +91,8 @@ export async function startApiTestStack(options: ApiTestStackOptions = {}): Prom
     baseUrl,
     async call<T>(method: string, path: string, callOptions: CallOptions = {}): Promise<ApiResponse<T>> {
       const headers: Record<string, string> = {};
-      if (callOptions.authorization !== null) headers.authorization = callOptions.authorization ?? `Bearer ${TEST_TOKEN}`;
+      if (callOptions.authorization !== null)
+        headers.authorization = callOptions.authorization ?? `Bearer ${TEST_TOKEN}`;
       let body: string | undefined;
       if (callOptions.rawBody !== undefined) {
         body = callOptions.rawBody;
@@ -140,7 +154,8 @@ export function templateOf(path: string): string {
   const exact = Object.keys(openApiDocument.paths).find((template) => template === bare);
   if (exact) return exact;
   if (/^\/api\/media\/actions\/[^/]+$/.test(bare)) return "/api/media/actions/{id}";
-  if (/^\/api\/media\/webhooks\/deliveries\/[^/]+\/replay$/.test(bare)) return "/api/media/webhooks/deliveries/{id}/replay";
+  if (/^\/api\/media\/webhooks\/deliveries\/[^/]+\/replay$/.test(bare))
+    return "/api/media/webhooks/deliveries/{id}/replay";
   if (/^\/api\/media\/webhooks\/deliveries\/[^/]+$/.test(bare)) return "/api/media/webhooks/deliveries/{id}";
   return bare.replace(/^\/api\/media\/jobs\/[^/]+/, "/api/media/jobs/{id}");
 }
@@ -155,15 +170,23 @@ export function assertMatchesContract(method: string, template: string, response
   const operation = item?.[method.toLowerCase()] as Operation | undefined;
   if (!operation || response.status === 405) return;
   const documented = operation.responses[String(response.status)];
-  if (!documented) throw new Error(`contract: ${method} ${template} answered ${response.status}, which the document does not list: ${response.text.slice(0, 300)}`);
+  if (!documented)
+    throw new Error(
+      `contract: ${method} ${template} answered ${response.status}, which the document does not list: ${response.text.slice(0, 300)}`,
+    );
   if (!documented.content) return;
   const contentType = (response.headers.get("content-type") ?? "").split(";")[0]!.trim();
   const media = documented.content[contentType];
-  if (!media) throw new Error(`contract: ${method} ${template} ${response.status} sent ${contentType}, documented: ${Object.keys(documented.content).join(", ")}`);
+  if (!media)
+    throw new Error(
+      `contract: ${method} ${template} ${response.status} sent ${contentType}, documented: ${Object.keys(documented.content).join(", ")}`,
+    );
   if (!media.schema || !contentType.includes("json")) return;
   const validate = ajv.compile(rewriteRefs(media.schema) as object);
   if (!validate(response.body)) {
-    throw new Error(`contract: ${method} ${template} ${response.status} body does not match: ${ajv.errorsText(validate.errors)}\n${response.text.slice(0, 500)}`);
+    throw new Error(
+      `contract: ${method} ${template} ${response.status} body does not match: ${ajv.errorsText(validate.errors)}\n${response.text.slice(0, 500)}`,
+    );
   }
 }
 
@@ -171,7 +194,12 @@ export function assertMatchesContract(method: string, template: string, response
 function rewriteRefs(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(rewriteRefs);
   if (schema && typeof schema === "object") {
-    return Object.fromEntries(Object.entries(schema).map(([key, value]) => [key, key === "$ref" && typeof value === "string" ? `openapi.json${value}` : rewriteRefs(value)]));
+    return Object.fromEntries(
+      Object.entries(schema).map(([key, value]) => [
+        key,
+        key === "$ref" && typeof value === "string" ? `openapi.json${value}` : rewriteRefs(value),
+      ]),
+    );
   }
   return schema;
 }

@@ -14,7 +14,12 @@ import { waitFor } from "../helpers/wait-for.ts";
 describe("job events owed through an SNS outage", () => {
   let t: ApiTestStack;
   before(async () => {
-    const env = { MEDIA_PROCESSING_TOPIC_ARN: emulatorTopicArn("outage-events"), RETRY_BACKOFF_BASE: "1", RETRY_BACKOFF_MAX: "1", MAX_PROCESSING_RETRIES: "2" };
+    const env = {
+      MEDIA_PROCESSING_TOPIC_ARN: emulatorTopicArn("outage-events"),
+      RETRY_BACKOFF_BASE: "1",
+      RETRY_BACKOFF_MAX: "1",
+      MAX_PROCESSING_RETRIES: "2",
+    };
     t = await startApiTestStack({ maxReceiveCount: 2, env });
   });
   after(async () => {
@@ -25,7 +30,11 @@ describe("job events owed through an SNS outage", () => {
     const id = await t.stack.uploadAndNotify("outage/photo.png", await transparentPng());
     await t.stack.waitForJob(id, (job) => job.status === "completed");
     await waitFor(async () => (await t.stack.queueDepth("dlq")).visible > 0, "the message dead-lettered", 30_000, 250);
-    assert.equal((await t.stack.queueDepth("dlq")).visible, 1, "the message is kept, then dead-lettered, never deleted unpublished");
+    assert.equal(
+      (await t.stack.queueDepth("dlq")).visible,
+      1,
+      "the message is kept, then dead-lettered, never deleted unpublished",
+    );
     assert.equal((await t.stack.store.get(id))?.announcedEventId, undefined);
 
     const topic = await createJobEventSubscription(t.stack.local.env.AWS_ENDPOINT_URL!, t.stack.sqs, "outage-events");
@@ -33,7 +42,11 @@ describe("job events owed through an SNS outage", () => {
       const started = await t.call<{ action: { id: string } }>("POST", "/api/media/dlq/redrive", { body: {} });
       assert.equal(started.status, 202);
       const redrive = await t.waitForAction(started.body.action.id);
-      assert.deepEqual(redrive.progress.jobs?.map((job) => [job.id, job.requeued, job.status]), [[id, false, "completed"]], "a completed job is not requeued by a redrive");
+      assert.deepEqual(
+        redrive.progress.jobs?.map((job) => [job.id, job.requeued, job.status]),
+        [[id, false, "completed"]],
+        "a completed job is not requeued by a redrive",
+      );
       const [received, ...more] = await topic.receive(1, 30_000);
       assert.deepEqual(more, []);
       assert.equal(received?.event.job.id, id);

@@ -17,15 +17,31 @@ import { waitFor } from "../helpers/wait-for.ts";
  * races (cancel during processing, cancel against the claim, two retries at once). Text uploads
  * go to the slow plug-in (30 s unless cancelled), images to the real image processor.
  */
-type Outputs = { bucket: string; outputs: Array<{ key: string; variant: string; contentType: string; url: string; preview: string; width?: number; height?: number }>; manifest: { key: string; url: string } | null };
+type Outputs = {
+  bucket: string;
+  outputs: Array<{
+    key: string;
+    variant: string;
+    contentType: string;
+    url: string;
+    preview: string;
+    width?: number;
+    height?: number;
+  }>;
+  manifest: { key: string; url: string } | null;
+};
 type Enqueued = { jobs: Array<{ id: string; status: string }> };
 
 describe("job lifecycle through the API with a worker", () => {
   let t: ApiTestStack;
-  const isProcessingStep = (job: JobRecord) => job.status === "processing" && job.timeline.some((entry) => entry.event === "processing");
+  const isProcessingStep = (job: JobRecord) =>
+    job.status === "processing" && job.timeline.some((entry) => entry.event === "processing");
 
   before(async () => {
-    t = await startApiTestStack({ processors: [createSlowProcessor(30_000)], env: { MEDIA_PROCESSOR_CONCURRENCY: "4" } });
+    t = await startApiTestStack({
+      processors: [createSlowProcessor(30_000)],
+      env: { MEDIA_PROCESSOR_CONCURRENCY: "4" },
+    });
   });
   after(async () => {
     await t.stop();
@@ -34,7 +50,9 @@ describe("job lifecycle through the API with a worker", () => {
   test("an upload enqueued through the API completes; its previews load from presigned URLs", async () => {
     const key = "tenants/t1/users/u1/media/1700000000-logo.png";
     const { eTag } = await t.stack.upload(key, await transparentPng());
-    const enqueued = await t.call<Enqueued>("POST", "/api/media/process-s3-event", { body: JSON.parse(buildS3Notification([{ bucket: t.stack.bucket, key, eTag }])) });
+    const enqueued = await t.call<Enqueued>("POST", "/api/media/process-s3-event", {
+      body: JSON.parse(buildS3Notification([{ bucket: t.stack.bucket, key, eTag }])),
+    });
     assert.equal(enqueued.status, 202);
     const id = enqueued.body.jobs[0]!.id;
     await t.stack.waitForJob(id);
@@ -48,7 +66,14 @@ describe("job lifecycle through the API with a worker", () => {
     const outputs = await t.call<Outputs>("GET", `/api/media/jobs/${id}/outputs`);
     assert.equal(outputs.status, 200);
     const previews = outputs.body.outputs.filter((output) => output.preview === "image");
-    assert.deepEqual(previews.map((output) => output.variant).sort(), ["avif", "optimized", "thumb_large", "thumb_medium", "thumb_small", "webp"]);
+    assert.deepEqual(previews.map((output) => output.variant).sort(), [
+      "avif",
+      "optimized",
+      "thumb_large",
+      "thumb_medium",
+      "thumb_small",
+      "webp",
+    ]);
     for (const output of previews) {
       const url = new URL(output.url);
       assert.ok(url.searchParams.get("X-Amz-Signature"), "presigned");
@@ -65,7 +90,10 @@ describe("job lifecycle through the API with a worker", () => {
     const id = await t.stack.uploadAndNotify("force/again.png", await transparentPng());
     await t.stack.waitForJob(id);
     const refused = await t.call<{ code: string; jobStatus: string }>("POST", `/api/media/jobs/${id}/retry`);
-    assert.deepEqual([refused.status, refused.body.code, refused.body.jobStatus], [409, "job-not-retryable", "completed"]);
+    assert.deepEqual(
+      [refused.status, refused.body.code, refused.body.jobStatus],
+      [409, "job-not-retryable", "completed"],
+    );
     const forced = await t.call<{ job: JobRecord }>("POST", `/api/media/jobs/${id}/retry?force=true`);
     assert.equal(forced.status, 202);
     assert.equal(forced.body.job.result, undefined, "the old result is cleared");
@@ -86,7 +114,11 @@ describe("job lifecycle through the API with a worker", () => {
     assert.equal(cancelled.error?.category, "cancelled");
     assert.deepEqual(await t.stack.listKeys("slow/processed/"), [], "no output and no manifest");
     const workerTemp = path.join(t.stack.tempDir, workerFolderName(t.stack.config.workerId));
-    assert.deepEqual((await readdir(workerTemp)).filter((name) => name.startsWith(id)), [], "temp dir removed");
+    assert.deepEqual(
+      (await readdir(workerTemp)).filter((name) => name.startsWith(id)),
+      [],
+      "temp dir removed",
+    );
     await waitFor(async () => {
       const depth = await t.stack.queueDepth();
       return depth.visible + depth.inFlight === 0;
@@ -113,12 +145,17 @@ describe("job lifecycle through the API with a worker", () => {
   test("a cancel racing the worker's claim ends cancelled either way, never processed to the end", async () => {
     const key = "slow/race.txt";
     const { eTag } = await t.stack.upload(key, "SLOW race");
-    const enqueued = await t.call<Enqueued>("POST", "/api/media/process-s3-event", { body: JSON.parse(buildS3Notification([{ bucket: t.stack.bucket, key, eTag }])) });
+    const enqueued = await t.call<Enqueued>("POST", "/api/media/process-s3-event", {
+      body: JSON.parse(buildS3Notification([{ bucket: t.stack.bucket, key, eTag }])),
+    });
     const id = enqueued.body.jobs[0]!.id;
     const cancel = await t.call<{ outcome: string }>("DELETE", `/api/media/jobs/${id}`);
     assert.ok([200, 202].includes(cancel.status), cancel.text);
     const job = await t.stack.waitForJob(id, (record) => record.status === "cancelled", 10_000);
-    assert.equal(job.timeline.some((entry) => entry.event === "completed"), false);
+    assert.equal(
+      job.timeline.some((entry) => entry.event === "completed"),
+      false,
+    );
     await waitFor(async () => {
       const depth = await t.stack.queueDepth();
       return depth.visible + depth.inFlight === 0;
@@ -131,7 +168,10 @@ describe("job lifecycle through the API with a worker", () => {
     const failed = await t.stack.waitForJob(id);
     assert.equal(failed.status, "failed");
     assert.equal(failed.error?.category, "processing");
-    const answers = await Promise.all([t.call("POST", `/api/media/jobs/${id}/retry`), t.call("POST", `/api/media/jobs/${id}/retry`)]);
+    const answers = await Promise.all([
+      t.call("POST", `/api/media/jobs/${id}/retry`),
+      t.call("POST", `/api/media/jobs/${id}/retry`),
+    ]);
     assert.deepEqual(answers.map((answer) => answer.status).sort(), [202, 409]);
     const again = await t.stack.waitForJob(id, (job) => job.status === "failed" && job.attempts === 2);
     await waitFor(async () => {
@@ -143,4 +183,3 @@ describe("job lifecycle through the API with a worker", () => {
     assert.equal(again.timeline.filter((entry) => entry.event === "received").length, 2);
   });
 });
-

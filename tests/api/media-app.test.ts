@@ -19,7 +19,12 @@ const earlyOutputProcessor: Processor = {
   name: "lingering",
   accepts: (media) => media.kind === "unknown",
   async process(ctx) {
-    const early = await ctx.output({ name: "early.txt", variant: "early", body: { buffer: "written before the delete" }, contentType: "text/plain" });
+    const early = await ctx.output({
+      name: "early.txt",
+      variant: "early",
+      body: { buffer: "written before the delete" },
+      contentType: "text/plain",
+    });
     const started = Date.now();
     while (Date.now() - started < 60_000) {
       throwIfAborted(ctx.signal);
@@ -36,10 +41,35 @@ const earlyOutputProcessor: Processor = {
  * URLs it was given, delete with nothing left in the bucket or Redis; the size cap; confirm and
  * the bucket's notification giving one job.
  */
-type Upload = { key: string; method: string; uploadUrl: string; fields?: Record<string, string>; headers: Record<string, string>; maxBytes: number };
+type Upload = {
+  key: string;
+  method: string;
+  uploadUrl: string;
+  fields?: Record<string, string>;
+  headers: Record<string, string>;
+  maxBytes: number;
+};
 type Confirm = { key: string; enqueued: boolean; job: { id: string; status: string } | null };
-type Item = { key: string; jobId: string; status: string; type: string; outputs: Array<{ variant: string; url: string; key: string }>; manifest: { key: string; url: string } | null; error?: unknown };
-type Playback = { status: string; playback: { type: string; url: string | null }; hls: string | null; poster: string | null; durationSec: number | null; width: number | null; height: number | null; aspectRatio: number | null; thumbnails: Array<{ variant: string; url: string }> };
+type Item = {
+  key: string;
+  jobId: string;
+  status: string;
+  type: string;
+  outputs: Array<{ variant: string; url: string; key: string }>;
+  manifest: { key: string; url: string } | null;
+  error?: unknown;
+};
+type Playback = {
+  status: string;
+  playback: { type: string; url: string | null };
+  hls: string | null;
+  poster: string | null;
+  durationSec: number | null;
+  width: number | null;
+  height: number | null;
+  aspectRatio: number | null;
+  thumbnails: Array<{ variant: string; url: string }>;
+};
 
 const API_MAX_INPUT_BYTES = 3 * 1024 * 1024;
 
@@ -50,7 +80,12 @@ async function postForm(upload: Upload, body: Buffer, contentType: string): Prom
   return fetch(upload.uploadUrl, { method: "POST", body: form });
 }
 
-async function waitForItem(t: ApiTestStack, key: string, done: (item: Item) => boolean, timeoutMs = 240_000): Promise<Item> {
+async function waitForItem(
+  t: ApiTestStack,
+  key: string,
+  done: (item: Item) => boolean,
+  timeoutMs = 240_000,
+): Promise<Item> {
   const response = await waitForValue(
     () => t.call<Item>("GET", `/api/media/item?key=${encodeURIComponent(key)}`),
     (answer) => answer.status === 200 && done(answer.body),
@@ -68,7 +103,10 @@ describe("the application API: upload, confirm, item, playback, delete", () => {
   let dir: string;
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), "media-app-"));
-    t = await startApiTestStack({ processors: [earlyOutputProcessor], apiEnv: { MAX_INPUT_BYTES: String(API_MAX_INPUT_BYTES) } });
+    t = await startApiTestStack({
+      processors: [earlyOutputProcessor],
+      apiEnv: { MAX_INPUT_BYTES: String(API_MAX_INPUT_BYTES) },
+    });
   });
   after(async () => {
     await t.stop();
@@ -76,8 +114,18 @@ describe("the application API: upload, confirm, item, playback, delete", () => {
   });
 
   test("a video uploaded through a presigned POST is confirmed, played through HLS and deleted with nothing left behind", async () => {
-    const clip = await readFile(await generateClip({ width: 320, height: 180, durationSec: 2, out: path.join(dir, "clip.mp4") }));
-    const created = await t.call<Upload>("POST", "/api/media/uploads", { body: { contentType: "video/mp4", filename: "../My Holiday (1).mp4", tenantId: "t1", userId: "u1", size: clip.length } });
+    const clip = await readFile(
+      await generateClip({ width: 320, height: 180, durationSec: 2, out: path.join(dir, "clip.mp4") }),
+    );
+    const created = await t.call<Upload>("POST", "/api/media/uploads", {
+      body: {
+        contentType: "video/mp4",
+        filename: "../My Holiday (1).mp4",
+        tenantId: "t1",
+        userId: "u1",
+        size: clip.length,
+      },
+    });
     assert.equal(created.status, 201, created.text);
     const upload = created.body;
     assert.equal(upload.method, "POST");
@@ -108,7 +156,10 @@ describe("the application API: upload, confirm, item, playback, delete", () => {
     assert.equal((await sharp(Buffer.from(await poster.arrayBuffer())).metadata()).format, "jpeg");
 
     // A thumbnail through the 302 route, followed like a browser's <img> would.
-    const redirected = await fetch(`${t.baseUrl}/api/media/item/output?key=${encodeURIComponent(upload.key)}&variant=poster`, { headers: { authorization: `Bearer ${TEST_TOKEN}` }, redirect: "manual" });
+    const redirected = await fetch(
+      `${t.baseUrl}/api/media/item/output?key=${encodeURIComponent(upload.key)}&variant=poster`,
+      { headers: { authorization: `Bearer ${TEST_TOKEN}` }, redirect: "manual" },
+    );
     assert.equal(redirected.status, 302);
     const thumbnail = await fetch(redirected.headers.get("location")!);
     assert.equal(thumbnail.status, 200);
@@ -134,48 +185,95 @@ describe("the application API: upload, confirm, item, playback, delete", () => {
 
     const outputPrefix = "tenants/t1/users/u1/media/processed/";
     assert.ok((await t.stack.listKeys(outputPrefix)).length > 5, "outputs exist before the delete");
-    const deleted = await t.call<{ deleted: { jobs: number; outputs: number; source: boolean } }>("DELETE", `/api/media/item?key=${encodeURIComponent(upload.key)}`);
+    const deleted = await t.call<{ deleted: { jobs: number; outputs: number; source: boolean } }>(
+      "DELETE",
+      `/api/media/item?key=${encodeURIComponent(upload.key)}`,
+    );
     assert.equal(deleted.status, 200, deleted.text);
     assert.equal(deleted.body.deleted.jobs, 1);
     assert.equal(deleted.body.deleted.source, true);
     assert.ok(deleted.body.deleted.outputs > 5);
     const base = path.posix.basename(upload.key);
-    assert.deepEqual((await t.stack.listKeys("tenants/t1/users/u1/media/")).filter((key) => key.includes(base)), [], "no source, output or manifest left");
+    assert.deepEqual(
+      (await t.stack.listKeys("tenants/t1/users/u1/media/")).filter((key) => key.includes(base)),
+      [],
+      "no source, output or manifest left",
+    );
     const redisKeys = await t.stack.store.redis.keys(`${t.stack.store.keyPrefix}*${item.jobId}*`);
     assert.deepEqual(redisKeys, [], "no job record left");
     const indexed = await t.stack.store.searchByKey({ key: upload.key, limit: 10 });
     assert.deepEqual(indexed.jobs, []);
     assert.equal((await t.call("GET", `/api/media/item?key=${encodeURIComponent(upload.key)}`)).status, 404);
-    const twice = await t.call<{ deleted: { jobs: number; outputs: number; source: boolean } }>("DELETE", `/api/media/item?key=${encodeURIComponent(upload.key)}`);
+    const twice = await t.call<{ deleted: { jobs: number; outputs: number; source: boolean } }>(
+      "DELETE",
+      `/api/media/item?key=${encodeURIComponent(upload.key)}`,
+    );
     assert.equal(twice.status, 200);
     assert.deepEqual(twice.body.deleted, { jobs: 0, outputs: 0, source: false }, "a second delete finds nothing");
   });
 
   test("a delete while the job runs cancels it first and leaves nothing behind", async () => {
-    const created = await t.call<Upload>("POST", "/api/media/uploads", { body: { contentType: "text/plain", filename: "notes.txt", tenantId: "t1", userId: "u5", method: "PUT" } });
-    const put = await fetch(created.body.uploadUrl, { method: "PUT", headers: created.body.headers, body: "some text the lingering processor takes" });
+    const created = await t.call<Upload>("POST", "/api/media/uploads", {
+      body: { contentType: "text/plain", filename: "notes.txt", tenantId: "t1", userId: "u5", method: "PUT" },
+    });
+    const put = await fetch(created.body.uploadUrl, {
+      method: "PUT",
+      headers: created.body.headers,
+      body: "some text the lingering processor takes",
+    });
     assert.equal(put.status, 200);
     const confirmed = await t.call<Confirm>("POST", "/api/media/uploads/confirm", { body: { key: created.body.key } });
     const id = confirmed.body.job!.id;
-    await t.stack.waitForJob(id, (job) => job.status === "processing" && job.timeline.some((entry) => entry.event === "processing"));
+    await t.stack.waitForJob(
+      id,
+      (job) => job.status === "processing" && job.timeline.some((entry) => entry.event === "processing"),
+    );
     const base = path.posix.basename(created.body.key);
     // The processor's first output is stored before it lingers.
-    await waitFor(async () => (await t.stack.listKeys("tenants/t1/users/u5/media/processed/")).length > 0, "the early output appears", 60_000, 25);
-    const deleted = await t.call<{ deleted: { jobs: number; source: boolean } }>("DELETE", `/api/media/item?key=${encodeURIComponent(created.body.key)}`);
+    await waitFor(
+      async () => (await t.stack.listKeys("tenants/t1/users/u5/media/processed/")).length > 0,
+      "the early output appears",
+      60_000,
+      25,
+    );
+    const deleted = await t.call<{ deleted: { jobs: number; source: boolean } }>(
+      "DELETE",
+      `/api/media/item?key=${encodeURIComponent(created.body.key)}`,
+    );
     assert.equal(deleted.status, 200, deleted.text);
     assert.deepEqual(deleted.body.deleted.jobs, 1);
-    assert.deepEqual((await t.stack.listKeys("tenants/t1/users/u5/media/")).filter((key) => key.includes(base)), [], "no source or output left");
+    assert.deepEqual(
+      (await t.stack.listKeys("tenants/t1/users/u5/media/")).filter((key) => key.includes(base)),
+      [],
+      "no source or output left",
+    );
     assert.equal(await t.stack.store.get(id), undefined, "no job record left");
     assert.deepEqual(await t.stack.store.redis.keys(`${t.stack.store.keyPrefix}*${id}*`), []);
   });
 
   test("an image uploaded through a presigned PUT completes; its thumbnails come from the item's URLs", async () => {
     const png = await transparentPng();
-    const created = await t.call<Upload>("POST", "/api/media/uploads", { body: { contentType: "image/png", filename: "logo.png", tenantId: "t1", userId: "u2", method: "PUT", size: png.length } });
+    const created = await t.call<Upload>("POST", "/api/media/uploads", {
+      body: {
+        contentType: "image/png",
+        filename: "logo.png",
+        tenantId: "t1",
+        userId: "u2",
+        method: "PUT",
+        size: png.length,
+      },
+    });
     assert.equal(created.status, 201, created.text);
-    const put = await fetch(created.body.uploadUrl, { method: "PUT", headers: { "content-type": created.body.headers["content-type"]! }, body: png });
+    const put = await fetch(created.body.uploadUrl, {
+      method: "PUT",
+      headers: { "content-type": created.body.headers["content-type"]! },
+      body: png,
+    });
     assert.equal(put.status, 200);
-    assert.equal((await t.call<Confirm>("POST", "/api/media/uploads/confirm", { body: { key: created.body.key } })).status, 202);
+    assert.equal(
+      (await t.call<Confirm>("POST", "/api/media/uploads/confirm", { body: { key: created.body.key } })).status,
+      202,
+    );
     const item = await waitForItem(t, created.body.key, terminal);
     assert.equal(item.status, "completed");
     const thumb = item.outputs.find((output) => output.variant === "thumb_small")!;
@@ -185,17 +283,40 @@ describe("the application API: upload, confirm, item, playback, delete", () => {
   });
 
   test("the POST policy caps the size at MAX_INPUT_BYTES; a declared or stored upload over it is refused", async () => {
-    const created = await t.call<Upload>("POST", "/api/media/uploads", { body: { contentType: "video/mp4", filename: "big.mp4", tenantId: "t1", userId: "u3" } });
-    const policy = JSON.parse(Buffer.from(created.body.fields!.Policy!, "base64").toString()) as { conditions: unknown[] };
-    assert.deepEqual(policy.conditions.find((condition) => Array.isArray(condition) && condition[0] === "content-length-range"), ["content-length-range", 1, API_MAX_INPUT_BYTES]);
-    assert.deepEqual(policy.conditions.find((condition) => Array.isArray(condition) && condition[0] === "eq"), ["eq", "$Content-Type", "video/mp4"]);
-    assert.ok(policy.conditions.some((condition) => JSON.stringify(condition) === JSON.stringify({ key: created.body.key })), "the key is a condition too");
+    const created = await t.call<Upload>("POST", "/api/media/uploads", {
+      body: { contentType: "video/mp4", filename: "big.mp4", tenantId: "t1", userId: "u3" },
+    });
+    const policy = JSON.parse(Buffer.from(created.body.fields!.Policy!, "base64").toString()) as {
+      conditions: unknown[];
+    };
+    assert.deepEqual(
+      policy.conditions.find((condition) => Array.isArray(condition) && condition[0] === "content-length-range"),
+      ["content-length-range", 1, API_MAX_INPUT_BYTES],
+    );
+    assert.deepEqual(
+      policy.conditions.find((condition) => Array.isArray(condition) && condition[0] === "eq"),
+      ["eq", "$Content-Type", "video/mp4"],
+    );
+    assert.ok(
+      policy.conditions.some((condition) => JSON.stringify(condition) === JSON.stringify({ key: created.body.key })),
+      "the key is a condition too",
+    );
 
-    const declared = await t.call("POST", "/api/media/uploads", { body: { contentType: "video/mp4", filename: "big.mp4", tenantId: "t1", userId: "u3", size: API_MAX_INPUT_BYTES + 1 } });
+    const declared = await t.call("POST", "/api/media/uploads", {
+      body: {
+        contentType: "video/mp4",
+        filename: "big.mp4",
+        tenantId: "t1",
+        userId: "u3",
+        size: API_MAX_INPUT_BYTES + 1,
+      },
+    });
     assert.equal(declared.status, 413);
     // The emulator does not evaluate POST policies (S3 does); the confirm is the check behind it.
     await t.stack.upload(created.body.key, Buffer.alloc(API_MAX_INPUT_BYTES + 1));
-    const confirmed = await t.call<{ code: string }>("POST", "/api/media/uploads/confirm", { body: { key: created.body.key } });
+    const confirmed = await t.call<{ code: string }>("POST", "/api/media/uploads/confirm", {
+      body: { key: created.body.key },
+    });
     assert.equal(confirmed.status, 413);
     assert.equal(confirmed.body.code, "upload-too-large");
     assert.deepEqual((await t.stack.store.searchByKey({ key: created.body.key, limit: 10 })).jobs, [], "no job for it");
@@ -204,9 +325,13 @@ describe("the application API: upload, confirm, item, playback, delete", () => {
   test("keys are the server's: a confirm of a key outside the tenant layout is refused", async () => {
     const outside = await t.call("POST", "/api/media/uploads/confirm", { body: { key: "elsewhere/x.mp4" } });
     assert.equal(outside.status, 400);
-    const missing = await t.call("POST", "/api/media/uploads/confirm", { body: { key: "tenants/t1/users/u1/media/1-never-uploaded.mp4" } });
+    const missing = await t.call("POST", "/api/media/uploads/confirm", {
+      body: { key: "tenants/t1/users/u1/media/1-never-uploaded.mp4" },
+    });
     assert.equal(missing.status, 404);
-    const noOwner = await t.call("POST", "/api/media/uploads", { body: { contentType: "image/png", filename: "a.png" } });
+    const noOwner = await t.call("POST", "/api/media/uploads", {
+      body: { contentType: "image/png", filename: "a.png" },
+    });
     assert.equal(noOwner.status, 400);
   });
 });
@@ -221,14 +346,20 @@ describe("confirm with bucket notifications on (API_UPLOAD_NOTIFICATIONS)", () =
   });
 
   test("the confirm and the bucket's notification of one upload give one job", async () => {
-    const created = await t.call<Upload>("POST", "/api/media/uploads", { body: { contentType: "image/png", filename: "logo.png", tenantId: "t1", userId: "u1", method: "PUT" } });
+    const created = await t.call<Upload>("POST", "/api/media/uploads", {
+      body: { contentType: "image/png", filename: "logo.png", tenantId: "t1", userId: "u1", method: "PUT" },
+    });
     const png = await transparentPng();
     const put = await fetch(created.body.uploadUrl, { method: "PUT", headers: created.body.headers, body: png });
     assert.equal(put.status, 200);
     const eTag = put.headers.get("etag")!.replace(/"/g, "");
     const early = await t.call<Confirm>("POST", "/api/media/uploads/confirm", { body: { key: created.body.key } });
     assert.equal(early.status, 202);
-    assert.deepEqual(early.body, { key: created.body.key, enqueued: false, job: null }, "the confirm leaves the enqueue to the notification");
+    assert.deepEqual(
+      early.body,
+      { key: created.body.key, enqueued: false, job: null },
+      "the confirm leaves the enqueue to the notification",
+    );
     // What S3 sends for the PUT: with the sequencer only S3 knows.
     await t.stack.sendEvent(created.body.key, eTag, newSequencer());
     const item = await waitForItem(t, created.body.key, terminal);
@@ -242,7 +373,13 @@ describe("confirm with bucket notifications on (API_UPLOAD_NOTIFICATIONS)", () =
 
   test("a multipart upload is created, its parts PUT to their URLs, completed and confirmed", async () => {
     const size = 8 * 1024 * 1024 + 1000;
-    const created = await t.call<{ key: string; uploadId: string; partBytes: number; partCount: number; parts: Array<{ partNumber: number; url: string }> }>("POST", "/api/media/uploads/multipart", {
+    const created = await t.call<{
+      key: string;
+      uploadId: string;
+      partBytes: number;
+      partCount: number;
+      parts: Array<{ partNumber: number; url: string }>;
+    }>("POST", "/api/media/uploads/multipart", {
       body: { contentType: "application/octet-stream", filename: "big.bin", tenantId: "t1", userId: "u4", size },
     });
     assert.equal(created.status, 201, created.text);
@@ -250,12 +387,17 @@ describe("confirm with bucket notifications on (API_UPLOAD_NOTIFICATIONS)", () =
     const body = Buffer.alloc(size, 7);
     const parts = [];
     for (const part of created.body.parts) {
-      const chunk = body.subarray((part.partNumber - 1) * created.body.partBytes, part.partNumber * created.body.partBytes);
+      const chunk = body.subarray(
+        (part.partNumber - 1) * created.body.partBytes,
+        part.partNumber * created.body.partBytes,
+      );
       const put = await fetch(part.url, { method: "PUT", body: chunk });
       assert.equal(put.status, 200);
       parts.push({ partNumber: part.partNumber, eTag: put.headers.get("etag")! });
     }
-    const completed = await t.call<Confirm>("POST", "/api/media/uploads/multipart/complete", { body: { key: created.body.key, uploadId: created.body.uploadId, parts } });
+    const completed = await t.call<Confirm>("POST", "/api/media/uploads/multipart/complete", {
+      body: { key: created.body.key, uploadId: created.body.uploadId, parts },
+    });
     // With notifications on and no versionId the confirm leaves the enqueue to the notification.
     assert.equal(completed.status, 202, completed.text);
     assert.equal(completed.body.enqueued, false);

@@ -21,7 +21,10 @@ test("a client's file name becomes a safe last key segment", () => {
 });
 
 test("upload keys are built under the tenant layout with a timestamp and a random part", () => {
-  assert.equal(buildUploadKey(PATTERN, { tenantId: "t1", userId: "u1" }, "photo.jpg", 1_700_000_000_500, "abcdef012345"), "tenants/t1/users/u1/media/1700000000-abcdef012345-photo.jpg");
+  assert.equal(
+    buildUploadKey(PATTERN, { tenantId: "t1", userId: "u1" }, "photo.jpg", 1_700_000_000_500, "abcdef012345"),
+    "tenants/t1/users/u1/media/1700000000-abcdef012345-photo.jpg",
+  );
   const a = buildUploadKey(PATTERN, { tenantId: "t1", userId: "u1" }, "photo.jpg", 0);
   const b = buildUploadKey(PATTERN, { tenantId: "t1", userId: "u1" }, "photo.jpg", 0);
   assert.notEqual(a, b, "two uploads of one name never share a key");
@@ -56,10 +59,18 @@ test("an item listing's prefix stops at the first open placeholder", () => {
 });
 
 test("CDN paths keep slashes and encode each segment", () => {
-  assert.equal(cdnUrlOf("https://cdn.example.com", "tenants/t 1/a#b.jpg"), "https://cdn.example.com/tenants/t%201/a%23b.jpg");
+  assert.equal(
+    cdnUrlOf("https://cdn.example.com", "tenants/t 1/a#b.jpg"),
+    "https://cdn.example.com/tenants/t%201/a%23b.jpg",
+  );
 });
 
-const presigner = new S3Client({ region: "us-east-1", endpoint: "http://s3.local:4566", forcePathStyle: true, credentials: { accessKeyId: "a", secretAccessKey: "b" } });
+const presigner = new S3Client({
+  region: "us-east-1",
+  endpoint: "http://s3.local:4566",
+  forcePathStyle: true,
+  credentials: { accessKeyId: "a", secretAccessKey: "b" },
+});
 const job = (overrides: Partial<JobRecord>): JobRecord => ({
   id: "0123456789abcdef01234567",
   type: "video",
@@ -74,19 +85,40 @@ const job = (overrides: Partial<JobRecord>): JobRecord => ({
 const ladder = {
   manifestKey: "tenants/t1/users/u1/media/processed/1-abc-clip.mp4_manifest.json",
   outputs: [
-    { key: "tenants/t1/users/u1/media/processed/1-abc-clip.mp4.1a2b3c4d/hls/master.m3u8", variant: "hls_master", contentType: "application/vnd.apple.mpegurl" },
-    { key: "tenants/t1/users/u1/media/processed/1-abc-clip.mp4.1a2b3c4d_poster.jpg", variant: "poster", contentType: "image/jpeg", width: 1280, height: 720 },
-    { key: "tenants/t1/users/u1/media/processed/1-abc-clip.mp4.1a2b3c4d_web.mp4", variant: "web_mp4", contentType: "video/mp4" },
+    {
+      key: "tenants/t1/users/u1/media/processed/1-abc-clip.mp4.1a2b3c4d/hls/master.m3u8",
+      variant: "hls_master",
+      contentType: "application/vnd.apple.mpegurl",
+    },
+    {
+      key: "tenants/t1/users/u1/media/processed/1-abc-clip.mp4.1a2b3c4d_poster.jpg",
+      variant: "poster",
+      contentType: "image/jpeg",
+      width: 1280,
+      height: 720,
+    },
+    {
+      key: "tenants/t1/users/u1/media/processed/1-abc-clip.mp4.1a2b3c4d_web.mp4",
+      variant: "web_mp4",
+      contentType: "video/mp4",
+    },
   ],
   metadata: { durationSec: 12.5, video: { displayWidth: 1280, displayHeight: 720 } },
 };
 const streamUrl = (file: string) => `/stream/${file}`;
 
 test("a video still processing plays its original; once completed it plays HLS through the stream route", async () => {
-  const context = { signer: { presigner, cdnBaseUrl: undefined, expiresInSec: 60 }, outputBucket: undefined, streamUrl };
+  const context = {
+    signer: { presigner, cdnBaseUrl: undefined, expiresInSec: 60 },
+    outputBucket: undefined,
+    streamUrl,
+  };
   const processing = await playbackOf(job({ status: "processing", type: "pending", progress: 40 }), context);
   assert.equal(processing.playback.type, "original");
-  assert.match(processing.playback.url!, /^http:\/\/s3\.local:4566\/uploads\/tenants\/t1\/users\/u1\/media\/1-abc-clip\.mp4\?.*X-Amz-Signature=/);
+  assert.match(
+    processing.playback.url!,
+    /^http:\/\/s3\.local:4566\/uploads\/tenants\/t1\/users\/u1\/media\/1-abc-clip\.mp4\?.*X-Amz-Signature=/,
+  );
   assert.equal(processing.hls, null);
   const ready = await playbackOf(job({ result: ladder }), context);
   assert.deepEqual(ready.playback, { type: "hls", url: "/stream/master.m3u8" });
@@ -97,7 +129,17 @@ test("a video still processing plays its original; once completed it plays HLS t
 });
 
 test("with CDN_BASE_URL every playback URL is the CDN's, HLS included", async () => {
-  const ready = await playbackOf(job({ result: ladder }), { signer: { presigner, cdnBaseUrl: "https://cdn.example.com", expiresInSec: 60 }, outputBucket: undefined, streamUrl });
-  assert.equal(ready.hls, "https://cdn.example.com/tenants/t1/users/u1/media/processed/1-abc-clip.mp4.1a2b3c4d/hls/master.m3u8");
-  assert.equal(ready.poster, "https://cdn.example.com/tenants/t1/users/u1/media/processed/1-abc-clip.mp4.1a2b3c4d_poster.jpg");
+  const ready = await playbackOf(job({ result: ladder }), {
+    signer: { presigner, cdnBaseUrl: "https://cdn.example.com", expiresInSec: 60 },
+    outputBucket: undefined,
+    streamUrl,
+  });
+  assert.equal(
+    ready.hls,
+    "https://cdn.example.com/tenants/t1/users/u1/media/processed/1-abc-clip.mp4.1a2b3c4d/hls/master.m3u8",
+  );
+  assert.equal(
+    ready.poster,
+    "https://cdn.example.com/tenants/t1/users/u1/media/processed/1-abc-clip.mp4.1a2b3c4d_poster.jpg",
+  );
 });

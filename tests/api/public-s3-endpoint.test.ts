@@ -23,7 +23,12 @@ describe("API_PUBLIC_S3_ENDPOINT", () => {
     const emulator = new URL(t.stack.envFor().AWS_ENDPOINT_URL!);
     assert.equal(emulator.hostname, "127.0.0.1");
     browserEndpoint = `http://localhost:${emulator.port}`;
-    const config = loadApiConfig({ ...t.stack.envFor(), API_PORT: "0", API_TOKEN: TEST_TOKEN, API_PUBLIC_S3_ENDPOINT: browserEndpoint });
+    const config = loadApiConfig({
+      ...t.stack.envFor(),
+      API_PORT: "0",
+      API_TOKEN: TEST_TOKEN,
+      API_PUBLIC_S3_ENDPOINT: browserEndpoint,
+    });
     api = await startApiServer(config, { logger: createLogger("silent", { role: "api" }) });
   });
   after(async () => {
@@ -35,7 +40,9 @@ describe("API_PUBLIC_S3_ENDPOINT", () => {
     const id = await t.stack.uploadAndNotify("tenants/t1/users/u1/media/1700000000-logo.png", await transparentPng());
     await t.stack.waitForJob(id);
     const base = `http://127.0.0.1:${api.port}`;
-    const response = await fetch(`${base}/api/media/jobs/${id}/outputs`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+    const response = await fetch(`${base}/api/media/jobs/${id}/outputs`, {
+      headers: { authorization: `Bearer ${TEST_TOKEN}` },
+    });
     assert.equal(response.status, 200);
     const outputs = (await response.json()) as Outputs;
     const preview = outputs.outputs.find((output) => output.preview === "image");
@@ -44,7 +51,10 @@ describe("API_PUBLIC_S3_ENDPOINT", () => {
     assert.equal((await fetch(preview.url)).status, 200, "the URL is signed for the host it names");
     assert.equal(new URL(outputs.manifest!.url).origin, browserEndpoint);
     const page = await fetch(base);
-    const imgSrc = (page.headers.get("content-security-policy") ?? "").split(";").find((directive) => directive.trim().startsWith("img-src")) ?? "";
+    const imgSrc =
+      (page.headers.get("content-security-policy") ?? "")
+        .split(";")
+        .find((directive) => directive.trim().startsWith("img-src")) ?? "";
     assert.ok(imgSrc.split(/\s+/).includes(browserEndpoint), `img-src admits ${browserEndpoint}: ${imgSrc}`);
   });
 });

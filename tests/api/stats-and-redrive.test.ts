@@ -41,12 +41,22 @@ describe("stats and DLQ redrive", () => {
   });
 
   test("stats count the jobs that ran: statuses, success rate, error rates by type and category, durations, queues, workers", async () => {
-    const ok = await Promise.all([1, 2, 3].map(async (n) => t.stack.uploadAndNotify(`stats/ok-${n}.png`, await transparentPng())));
-    const broken = await Promise.all([1, 2].map(async (n) => t.stack.uploadAndNotify(`stats/broken-${n}.jpg`, await truncatedJpeg())));
+    const ok = await Promise.all(
+      [1, 2, 3].map(async (n) => t.stack.uploadAndNotify(`stats/ok-${n}.png`, await transparentPng())),
+    );
+    const broken = await Promise.all(
+      [1, 2].map(async (n) => t.stack.uploadAndNotify(`stats/broken-${n}.jpg`, await truncatedJpeg())),
+    );
     const jobs: JobRecord[] = [];
     for (const id of [...ok, ...broken]) jobs.push(await t.stack.waitForJob(id));
-    assert.deepEqual(jobs.map((job) => job.status), ["completed", "completed", "completed", "failed", "failed"]);
-    const durations = jobs.slice(0, 3).map((job) => job.durationMs!).sort((a, b) => a - b);
+    assert.deepEqual(
+      jobs.map((job) => job.status),
+      ["completed", "completed", "completed", "failed", "failed"],
+    );
+    const durations = jobs
+      .slice(0, 3)
+      .map((job) => job.durationMs!)
+      .sort((a, b) => a - b);
 
     // Queue depths are a snapshot polled in the background: wait for the one after the last delete.
     const settled = (body: JobStats) => body.queues.media?.visible === 0 && body.queues.media.inFlight === 0;
@@ -77,7 +87,9 @@ describe("stats and DLQ redrive", () => {
   });
 
   test("a job failed for good on S3 503s lands in the DLQ; redrive requeues it and it completes once S3 is back", async () => {
-    proxy.setRule(({ method, path }) => (method === "GET" && path.includes("/outage/") ? { status: 503, code: "SlowDown" } : "pass"));
+    proxy.setRule(({ method, path }) =>
+      method === "GET" && path.includes("/outage/") ? { status: 503, code: "SlowDown" } : "pass",
+    );
     const id = await t.stack.uploadAndNotify("outage/late.png", await transparentPng());
     const failed = await t.stack.waitForJob(id, (job) => job.status === "failed", 60_000);
     assert.equal(failed.error?.category, "transient");
@@ -86,15 +98,23 @@ describe("stats and DLQ redrive", () => {
 
     const degraded = await statsWhen(t, 5, (body) => body.queues.dlq?.visible === 1);
     assert.equal(degraded.body.queues.dlq?.visible, 1);
-    assert.ok(degraded.body.health.reasons.includes("1 message(s) in the dead-letter queue"), degraded.body.health.reasons.join("; "));
+    assert.ok(
+      degraded.body.health.reasons.includes("1 message(s) in the dead-letter queue"),
+      degraded.body.health.reasons.join("; "),
+    );
 
     proxy.setRule(() => "pass");
-    const started = await t.call<{ action: { id: string } }>("POST", "/api/media/dlq/redrive", { body: { maxMessages: 5 } });
+    const started = await t.call<{ action: { id: string } }>("POST", "/api/media/dlq/redrive", {
+      body: { maxMessages: 5 },
+    });
     assert.equal(started.status, 202);
     const redrive = await t.waitForAction(started.body.action.id);
     assert.equal(redrive.state, "done");
     assert.equal(redrive.progress.moved, 1);
-    assert.deepEqual(redrive.progress.jobs?.map((job) => [job.id, job.requeued]), [[id, true]]);
+    assert.deepEqual(
+      redrive.progress.jobs?.map((job) => [job.id, job.requeued]),
+      [[id, true]],
+    );
     assert.equal((await t.stack.queueDepth("dlq")).visible, 0);
     const completed = await t.stack.waitForJob(id, (job) => job.status === "completed", 30_000);
     const requeue = completed.timeline.find((entry) => entry.event === "retry-requested");

@@ -74,23 +74,40 @@ describe("webhooks carry failed and cancelled events too", () => {
   };
 
   test("a failed job and a job cancelled while it runs each reach the receiver, signed", async () => {
-    assert.deepEqual([...JOB_EVENT_TYPES], ["media.job.completed", "media.job.failed", "media.job.cancelled"], "the event types this test covers with webhooks.test.ts");
-    const tooLarge = await t.stack.uploadAndNotify("tenants/t1/users/u1/media/1700000000-abc-big.bin", Buffer.alloc(8192, 7));
+    assert.deepEqual(
+      [...JOB_EVENT_TYPES],
+      ["media.job.completed", "media.job.failed", "media.job.cancelled"],
+      "the event types this test covers with webhooks.test.ts",
+    );
+    const tooLarge = await t.stack.uploadAndNotify(
+      "tenants/t1/users/u1/media/1700000000-abc-big.bin",
+      Buffer.alloc(8192, 7),
+    );
     const failed = await t.stack.waitForJob(tooLarge);
     assert.equal(failed.status, "failed");
 
-    const running = await t.stack.uploadAndNotify("tenants/t1/users/u1/media/1700000000-abd-notes.txt", "a text the lingering processor works on");
+    const running = await t.stack.uploadAndNotify(
+      "tenants/t1/users/u1/media/1700000000-abd-notes.txt",
+      "a text the lingering processor works on",
+    );
     await t.stack.waitForJob(running, (job) => job.status === "processing");
     const cancel = await t.call("DELETE", `/api/media/jobs/${running}`);
     assert.ok(cancel.status === 200 || cancel.status === 202, cancel.text);
     assert.equal((await t.stack.waitForJob(running)).status, "cancelled");
 
-    for (const [jobId, eventType] of [[tooLarge, "media.job.failed"], [running, "media.job.cancelled"]] as const) {
+    for (const [jobId, eventType] of [
+      [tooLarge, "media.job.failed"],
+      [running, "media.job.cancelled"],
+    ] as const) {
       const delivery = await eventFor(jobId);
       const event = JSON.parse(delivery.body) as { eventType: string; job: { id: string; status: string } };
       assert.equal(event.eventType, eventType);
       assert.equal(event.job.status, eventType.split(".").at(-1));
-      assert.equal(verifySignature({ header: delivery.signature, body: delivery.body, secrets: [SECRET] }).ok, true, eventType);
+      assert.equal(
+        verifySignature({ header: delivery.signature, body: delivery.body, secrets: [SECRET] }).ok,
+        true,
+        eventType,
+      );
     }
   });
 });

@@ -24,13 +24,28 @@ test("a signature made with the secret verifies; a forged, tampered or stale one
   const now = 1_700_000_000;
   const header = signatureHeader([SECRET], body, now);
   assert.match(header, /^t=1700000000,v1=[0-9a-f]{64}$/);
-  assert.deepEqual(verifySignature({ header, body, secrets: [SECRET], nowSec: now + 10 }), { ok: true, timestampSec: now });
-  assert.deepEqual(verifySignature({ header, body, secrets: ["whsec-forged-0123456789"], nowSec: now }), { ok: false, reason: "mismatch" });
-  assert.deepEqual(verifySignature({ header, body: body.replace("e1", "e2"), secrets: [SECRET], nowSec: now }), { ok: false, reason: "mismatch" });
-  assert.deepEqual(verifySignature({ header, body, secrets: [SECRET], nowSec: now + 301 }), { ok: false, reason: "stale" });
+  assert.deepEqual(verifySignature({ header, body, secrets: [SECRET], nowSec: now + 10 }), {
+    ok: true,
+    timestampSec: now,
+  });
+  assert.deepEqual(verifySignature({ header, body, secrets: ["whsec-forged-0123456789"], nowSec: now }), {
+    ok: false,
+    reason: "mismatch",
+  });
+  assert.deepEqual(verifySignature({ header, body: body.replace("e1", "e2"), secrets: [SECRET], nowSec: now }), {
+    ok: false,
+    reason: "mismatch",
+  });
+  assert.deepEqual(verifySignature({ header, body, secrets: [SECRET], nowSec: now + 301 }), {
+    ok: false,
+    reason: "stale",
+  });
   // A replayed capture with a new timestamp but the old signature:
   const forgedTime = header.replace("t=1700000000", `t=${now + 1000}`);
-  assert.deepEqual(verifySignature({ header: forgedTime, body, secrets: [SECRET], nowSec: now + 1000 }), { ok: false, reason: "mismatch" });
+  assert.deepEqual(verifySignature({ header: forgedTime, body, secrets: [SECRET], nowSec: now + 1000 }), {
+    ok: false,
+    reason: "mismatch",
+  });
   assert.deepEqual(verifySignature({ header: "v1=abc", body, secrets: [SECRET] }), { ok: false, reason: "malformed" });
   assert.deepEqual(verifySignature({ header: undefined, body, secrets: [SECRET] }), { ok: false, reason: "malformed" });
 });
@@ -44,10 +59,27 @@ test("during a rotation both secrets sign, so a receiver holding either verifies
 });
 
 test("loopback, private, link-local, metadata and mapped addresses are not public", () => {
-  for (const address of ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "::", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "::ffff:7f00:1", "::ffff:a9fe:a9fe", "not-an-ip"]) {
+  for (const address of [
+    "127.0.0.1",
+    "10.1.2.3",
+    "172.16.0.1",
+    "192.168.1.1",
+    "169.254.169.254",
+    "100.64.0.1",
+    "0.0.0.0",
+    "::1",
+    "::",
+    "fe80::1",
+    "fd00::1",
+    "::ffff:127.0.0.1",
+    "::ffff:7f00:1",
+    "::ffff:a9fe:a9fe",
+    "not-an-ip",
+  ]) {
     assert.equal(isNonPublicAddress(address), true, address);
   }
-  for (const address of ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"]) assert.equal(isNonPublicAddress(address), false, address);
+  for (const address of ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"])
+    assert.equal(isNonPublicAddress(address), false, address);
 });
 
 test("webhook URLs: https only, no credentials, no non-public literal or name unless allowed", () => {
@@ -65,9 +97,15 @@ test("webhook URLs: https only, no credentials, no non-public literal or name un
 });
 
 test("a name that resolves to a non-public address is refused at connect time (DNS rebinding)", async () => {
-  const result = await new Promise<{ error: Error | null }>((resolve) => guardedLookup({ allowHttp: true, allowPrivate: false })("localhost", {}, (error) => resolve({ error })));
+  const result = await new Promise<{ error: Error | null }>((resolve) =>
+    guardedLookup({ allowHttp: true, allowPrivate: false })("localhost", {}, (error) => resolve({ error })),
+  );
   assert.match(String(result.error?.message), /not a public address/);
-  const allowed = await new Promise<{ error: Error | null; address: unknown }>((resolve) => guardedLookup({ allowHttp: true, allowPrivate: true })("localhost", {}, (error, address) => resolve({ error, address })));
+  const allowed = await new Promise<{ error: Error | null; address: unknown }>((resolve) =>
+    guardedLookup({ allowHttp: true, allowPrivate: true })("localhost", {}, (error, address) =>
+      resolve({ error, address }),
+    ),
+  );
   assert.equal(allowed.error, null);
 });
 
@@ -91,7 +129,13 @@ test("a delivery refuses a private target and never follows a redirect", async (
     const blocked = await postOnce(`${target.url}/hook`, "{}", {}, { allowHttp: true, allowPrivate: false }, 5_000);
     assert.equal(blocked.ok, false);
     assert.match(blocked.error, /refused target/);
-    const redirected = await postOnce(`${redirector.url}/hook`, "{}", {}, { allowHttp: true, allowPrivate: true }, 5_000);
+    const redirected = await postOnce(
+      `${redirector.url}/hook`,
+      "{}",
+      {},
+      { allowHttp: true, allowPrivate: true },
+      5_000,
+    );
     assert.deepEqual(redirected, { ok: false, status: 302, error: "redirect (302) not followed" });
     assert.equal(reachedTarget, 0, "neither the blocked URL nor the redirect's target was requested");
   } finally {
@@ -102,7 +146,10 @@ test("a delivery refuses a private target and never follows a redirect", async (
 
 test("retries back off exponentially, capped at an hour", () => {
   const fixed = () => 0.5;
-  assert.deepEqual([1, 2, 3, 4].map((failures) => backoffMs(failures, 30_000, fixed)), [30_000, 60_000, 120_000, 240_000]);
+  assert.deepEqual(
+    [1, 2, 3, 4].map((failures) => backoffMs(failures, 30_000, fixed)),
+    [30_000, 60_000, 120_000, 240_000],
+  );
   assert.equal(backoffMs(20, 30_000, fixed), 3_600_000);
   // ~30 attempts at the cap fill the 24 h window: retried for at least a day.
 });
@@ -118,7 +165,12 @@ describe("webhooks end to end", () => {
       let body = "";
       request.on("data", (chunk: Buffer) => (body += chunk.toString()));
       request.on("end", () => {
-        received.push({ eventId: String(request.headers["media-event-id"]), signature: String(request.headers["media-signature"]), body, attempt: String(request.headers["media-delivery-attempt"]) });
+        received.push({
+          eventId: String(request.headers["media-event-id"]),
+          signature: String(request.headers["media-signature"]),
+          body,
+          attempt: String(request.headers["media-delivery-attempt"]),
+        });
         const fail = !receiverUp || failuresLeft > 0;
         if (fail && failuresLeft > 0) failuresLeft -= 1;
         response.writeHead(fail ? 503 : 204);
@@ -129,7 +181,9 @@ describe("webhooks end to end", () => {
       env: { WEBHOOKS_ENABLED: "true" },
       apiEnv: {
         WEBHOOKS_ENABLED: "true",
-        WEBHOOK_ENDPOINTS: JSON.stringify([{ id: "app", url: `${receiver.url}/hooks/media`, secrets: [SECRET, OLD_SECRET] }]),
+        WEBHOOK_ENDPOINTS: JSON.stringify([
+          { id: "app", url: `${receiver.url}/hooks/media`, secrets: [SECRET, OLD_SECRET] },
+        ]),
         WEBHOOK_ALLOW_HTTP: "true",
         WEBHOOK_ALLOW_PRIVATE_TARGETS: "true",
         WEBHOOK_RETRY_BASE: "20ms",
@@ -143,14 +197,20 @@ describe("webhooks end to end", () => {
   });
 
   test("a receiver down while the job completes, then failing three times, gets the event with the same id and a valid signature; a replay sends it again", async () => {
-    const id = await t.stack.uploadAndNotify("tenants/t1/users/u1/media/1700000000-abc-logo.png", await transparentPng());
+    const id = await t.stack.uploadAndNotify(
+      "tenants/t1/users/u1/media/1700000000-abc-logo.png",
+      await transparentPng(),
+    );
     const job: JobRecord = await t.stack.waitForJob(id);
     assert.equal(job.status, "completed", "the job completes while its webhook receiver is down");
     await waitFor(() => received.length >= 1, "a first attempt is made", 100_000, 25);
     receiverUp = true;
     type Deliveries = { deliveries: Array<{ id: string; state: string; attempts: number; eventId: string }> };
     const delivered = (await waitForValue(
-      async () => (await t.call<Deliveries>("GET", "/api/media/webhooks/deliveries?state=delivered")).body.deliveries[0],
+      async () =>
+        (
+          await t.call<Deliveries>("GET", "/api/media/webhooks/deliveries?state=delivered")
+        ).body.deliveries[0],
       (delivery) => delivery !== undefined,
       "the delivery succeeds eventually",
       100_000,
@@ -165,11 +225,21 @@ describe("webhooks end to end", () => {
     assert.equal(event.eventType, "media.job.completed");
     assert.equal(event.job.id, id);
     assert.equal(verifySignature({ header: last.signature, body: last.body, secrets: [SECRET] }).ok, true);
-    assert.equal(verifySignature({ header: last.signature, body: last.body, secrets: [OLD_SECRET] }).ok, true, "the rotating-out secret signs too");
-    assert.equal(verifySignature({ header: last.signature, body: last.body, secrets: ["whsec-forged-0123456789"] }).ok, false);
+    assert.equal(
+      verifySignature({ header: last.signature, body: last.body, secrets: [OLD_SECRET] }).ok,
+      true,
+      "the rotating-out secret signs too",
+    );
+    assert.equal(
+      verifySignature({ header: last.signature, body: last.body, secrets: ["whsec-forged-0123456789"] }).ok,
+      false,
+    );
 
     const before = received.length;
-    const replay = await t.call<{ delivery: { state: string } }>("POST", `/api/media/webhooks/deliveries/${delivered.id}/replay`);
+    const replay = await t.call<{ delivery: { state: string } }>(
+      "POST",
+      `/api/media/webhooks/deliveries/${delivered.id}/replay`,
+    );
     assert.equal(replay.status, 202);
     await waitFor(() => received.length > before, "the replay is delivered", 100_000, 25);
     assert.equal(received.at(-1)!.eventId, event.eventId, "a replay keeps the event id");
@@ -182,14 +252,22 @@ test("the verification helper README shows accepts our signature and refuses a f
   const readme = await (await import("node:fs/promises")).readFile(new URL("../../README.md", import.meta.url), "utf8");
   const source = /```ts\n(import \{ createHmac[\s\S]*?)```/.exec(readme)?.[1];
   assert.ok(source, "README holds the helper");
-  const dir = await (await import("node:fs/promises")).mkdtemp((await import("node:path")).join((await import("node:os")).tmpdir(), "readme-helper-"));
+  const dir = await (await import("node:fs/promises")).mkdtemp(
+    (await import("node:path")).join((await import("node:os")).tmpdir(), "readme-helper-"),
+  );
   const file = (await import("node:path")).join(dir, "verify.ts");
   await (await import("node:fs/promises")).writeFile(file, source.replace(/^\/\/ Or:.*$/m, ""));
-  const { verifyMediaWebhook } = (await import(file)) as { verifyMediaWebhook: (header: string | undefined, body: string, secrets: string[]) => boolean };
+  const { verifyMediaWebhook } = (await import(file)) as {
+    verifyMediaWebhook: (header: string | undefined, body: string, secrets: string[]) => boolean;
+  };
   const body = JSON.stringify({ eventId: "e1" });
   const now = Math.floor(Date.now() / 1000);
   assert.equal(verifyMediaWebhook(signatureHeader([SECRET, OLD_SECRET], body, now), body, [SECRET]), true);
-  assert.equal(verifyMediaWebhook(signatureHeader(["whsec-forged-0123456789"], body, now), body, [SECRET]), false, "forged");
+  assert.equal(
+    verifyMediaWebhook(signatureHeader(["whsec-forged-0123456789"], body, now), body, [SECRET]),
+    false,
+    "forged",
+  );
   assert.equal(verifyMediaWebhook(signatureHeader([SECRET], body, now - 3600), body, [SECRET]), false, "stale");
   assert.equal(verifyMediaWebhook(signatureHeader([SECRET], body, now), `${body} `, [SECRET]), false, "tampered");
 });
@@ -208,5 +286,11 @@ test("the API refuses to start with a webhook URL aimed at cloud metadata or a p
       { id: "lan", url: "https://10.0.0.7/hook", secrets: [SECRET] },
     ]),
   };
-  await assert.rejects(startApiServer(loadApiConfig(env)), (error: unknown) => error instanceof ConfigError && error.problems.length === 2 && error.problems.every((problem) => /not a public address/.test(problem)));
+  await assert.rejects(
+    startApiServer(loadApiConfig(env)),
+    (error: unknown) =>
+      error instanceof ConfigError &&
+      error.problems.length === 2 &&
+      error.problems.every((problem) => /not a public address/.test(problem)),
+  );
 });

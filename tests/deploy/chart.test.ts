@@ -14,10 +14,13 @@ import { CHART_DIR, findHelm, helmLint, helmTemplate, type K8sObject } from "./h
  */
 
 const helm = findHelm();
-const skip = helm === undefined ? "helm not found (run scripts/check-deploy.sh, which installs it with go install)" : false;
+const skip =
+  helm === undefined ? "helm not found (run scripts/check-deploy.sh, which installs it with go install)" : false;
 const values = (name: string) => ["-f", path.join(CHART_DIR, "ci", name)];
 
-interface Probe { httpGet?: { path: string; port: string | number } }
+interface Probe {
+  httpGet?: { path: string; port: string | number };
+}
 interface Container {
   name: string;
   image: string;
@@ -25,7 +28,12 @@ interface Container {
   envFrom?: Array<{ configMapRef?: { name: string }; secretRef?: { name: string } }>;
   ports?: Array<{ name: string; containerPort: number }>;
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
-  securityContext?: { runAsNonRoot?: boolean; readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean; capabilities?: { drop?: string[] } };
+  securityContext?: {
+    runAsNonRoot?: boolean;
+    readOnlyRootFilesystem?: boolean;
+    allowPrivilegeEscalation?: boolean;
+    capabilities?: { drop?: string[] };
+  };
   livenessProbe?: Probe;
   readinessProbe?: Probe;
   startupProbe?: Probe;
@@ -45,7 +53,11 @@ interface DeploymentSpec {
   selector: { matchLabels: Record<string, string> };
   template: { metadata: { labels: Record<string, string>; annotations?: Record<string, string> }; spec: PodSpec };
 }
-interface Trigger { type: string; metadata: Record<string, string>; authenticationRef?: { name: string } }
+interface Trigger {
+  type: string;
+  metadata: Record<string, string>;
+  authenticationRef?: { name: string };
+}
 interface ScaledObjectSpec {
   scaleTargetRef: { name: string };
   minReplicaCount: number;
@@ -62,7 +74,10 @@ function render(args: string[]): K8sObject[] {
 
 function find(objects: K8sObject[], kind: string, name: string): K8sObject {
   const found = objects.find((object) => object.kind === kind && object.metadata.name === name);
-  assert.ok(found, `${kind}/${name} not rendered; got ${objects.map((object) => `${object.kind}/${object.metadata.name}`).join(", ")}`);
+  assert.ok(
+    found,
+    `${kind}/${name} not rendered; got ${objects.map((object) => `${object.kind}/${object.metadata.name}`).join(", ")}`,
+  );
   return found;
 }
 
@@ -84,7 +99,9 @@ function podEnv(objects: K8sObject[], container: Container): Record<string, stri
   for (const source of container.envFrom ?? []) {
     if (source.configMapRef) Object.assign(env, find(objects, "ConfigMap", source.configMapRef.name).data);
     if (source.secretRef) {
-      const secret = objects.find((object) => object.kind === "Secret" && object.metadata.name === source.secretRef!.name);
+      const secret = objects.find(
+        (object) => object.kind === "Secret" && object.metadata.name === source.secretRef!.name,
+      );
       if (secret) Object.assign(env, secret.stringData);
     }
   }
@@ -101,7 +118,10 @@ function assertRestricted(object: K8sObject): void {
     assert.equal(container.securityContext?.readOnlyRootFilesystem, true);
     assert.equal(container.securityContext?.allowPrivilegeEscalation, false);
     assert.deepEqual(container.securityContext?.capabilities?.drop, ["ALL"]);
-    assert.ok(container.resources?.limits?.memory && container.resources.limits.cpu, `${container.name}: cpu and memory limits`);
+    assert.ok(
+      container.resources?.limits?.memory && container.resources.limits.cpu,
+      `${container.name}: cpu and memory limits`,
+    );
     assert.ok(container.resources?.requests?.memory && container.resources.requests.cpu, `${container.name}: requests`);
   }
 }
@@ -149,7 +169,11 @@ describe("helm chart", { skip }, () => {
     if (!typo.ok) assert.match(typo.error, /tempVolum/);
     const badTrigger = helmTemplate(helm!, [...values("minimal-values.yaml"), "--set", "autoscaling.keda.trigger=cpu"]);
     assert.equal(badTrigger.ok, false);
-    const zeroConcurrency = helmTemplate(helm!, [...values("minimal-values.yaml"), "--set", "processing.concurrency=0"]);
+    const zeroConcurrency = helmTemplate(helm!, [
+      ...values("minimal-values.yaml"),
+      "--set",
+      "processing.concurrency=0",
+    ]);
     assert.equal(zeroConcurrency.ok, false);
   });
 
@@ -158,7 +182,10 @@ describe("helm chart", { skip }, () => {
 
     test("every object is namespaced to the release", () => {
       const namespaced = render([...values("minimal-values.yaml"), "--namespace", "media"]);
-      assert.deepEqual(namespaced.filter((object) => object.metadata.namespace !== "media").map((object) => object.kind), []);
+      assert.deepEqual(
+        namespaced.filter((object) => object.metadata.namespace !== "media").map((object) => object.kind),
+        [],
+      );
     });
 
     test("renders the worker, the API, KEDA autoscaling and nothing optional", () => {
@@ -219,10 +246,16 @@ describe("helm chart", { skip }, () => {
         assert.ok(tmp?.emptyDir?.sizeLimit, "temp emptyDir has a size limit");
         const env = podEnv(objects, onlyContainer(object));
         const mount = onlyContainer(object).volumeMounts?.find((volumeMount) => volumeMount.name === "tmp");
-        assert.ok(mount && env.TEMP_DIR?.startsWith(`${mount.mountPath}/`), `TEMP_DIR ${env.TEMP_DIR} lies on the writable volume`);
+        assert.ok(
+          mount && env.TEMP_DIR?.startsWith(`${mount.mountPath}/`),
+          `TEMP_DIR ${env.TEMP_DIR} lies on the writable volume`,
+        );
         assert.equal(env.MALLOC_ARENA_MAX, "2");
         assert.equal(spec.serviceAccountName, "rel-media-processor");
-        assert.ok(deployment(object).template.metadata.annotations?.["checksum/config"], "pods roll when the config changes");
+        assert.ok(
+          deployment(object).template.metadata.annotations?.["checksum/config"],
+          "pods roll when the config changes",
+        );
       }
       assert.equal(deployment(worker).template.spec.volumes?.[0]?.emptyDir?.sizeLimit, "10Gi");
     });
@@ -231,18 +264,31 @@ describe("helm chart", { skip }, () => {
       const worker = onlyContainer(find(objects, "Deployment", "rel-media-processor-worker"));
       assert.deepEqual(worker.livenessProbe?.httpGet, { path: "/healthz", port: "metrics" });
       assert.deepEqual(worker.readinessProbe?.httpGet, { path: "/readyz", port: "metrics" });
-      assert.deepEqual(worker.ports?.map((port) => [port.name, port.containerPort]), [["metrics", 9464]]);
+      assert.deepEqual(
+        worker.ports?.map((port) => [port.name, port.containerPort]),
+        [["metrics", 9464]],
+      );
       const api = onlyContainer(find(objects, "Deployment", "rel-media-processor-api"));
       assert.deepEqual(api.readinessProbe?.httpGet, { path: "/readyz", port: "http" });
-      assert.deepEqual(api.ports?.map((port) => [port.name, port.containerPort]), [["http", 8080]]);
+      assert.deepEqual(
+        api.ports?.map((port) => [port.name, port.containerPort]),
+        [["http", 8080]],
+      );
     });
 
     test("the ServiceAccount carries the IRSA role and the Services select the right pods", () => {
       const account = find(objects, "ServiceAccount", "rel-media-processor");
-      assert.equal(account.metadata.annotations?.["eks.amazonaws.com/role-arn"], "arn:aws:iam::123456789012:role/media-processor");
-      const metrics = find(objects, "Service", "rel-media-processor-worker-metrics").spec as { selector: Record<string, string>; clusterIP: string };
+      assert.equal(
+        account.metadata.annotations?.["eks.amazonaws.com/role-arn"],
+        "arn:aws:iam::123456789012:role/media-processor",
+      );
+      const metrics = find(objects, "Service", "rel-media-processor-worker-metrics").spec as {
+        selector: Record<string, string>;
+        clusterIP: string;
+      };
       assert.equal(metrics.clusterIP, "None");
-      const workerLabels = deployment(find(objects, "Deployment", "rel-media-processor-worker")).template.metadata.labels;
+      const workerLabels = deployment(find(objects, "Deployment", "rel-media-processor-worker")).template.metadata
+        .labels;
       for (const [key, value] of Object.entries(metrics.selector)) assert.equal(workerLabels[key], value);
       const api = find(objects, "Service", "rel-media-processor-api").spec as { selector: Record<string, string> };
       assert.equal(api.selector["app.kubernetes.io/component"], "api");
@@ -264,7 +310,9 @@ describe("helm chart", { skip }, () => {
     test("every variable the chart sets is one the app documents", () => {
       const data = find(objects, "ConfigMap", "rel-media-processor").data ?? {};
       // MALLOC_ARENA_MAX is read by the runtime (glibc); API_* by the API role, documented with it.
-      const unknown = Object.keys(data).filter((name) => !(name in ENV_DOCS) && !(name in API_ENV_DOCS) && name !== "MALLOC_ARENA_MAX");
+      const unknown = Object.keys(data).filter(
+        (name) => !(name in ENV_DOCS) && !(name in API_ENV_DOCS) && name !== "MALLOC_ARENA_MAX",
+      );
       assert.deepEqual(unknown, []);
       assert.equal(data.API_PUBLIC_S3_ENDPOINT, undefined, "no public S3 endpoint unless api.publicS3Endpoint is set");
     });
@@ -282,47 +330,90 @@ describe("helm chart", { skip }, () => {
     });
 
     test("optional resources appear with the values asked for", () => {
-      const ingress = find(objects, "Ingress", "mp-api").spec as { ingressClassName: string; rules: Array<{ host: string }>; tls: Array<{ secretName: string }> };
+      const ingress = find(objects, "Ingress", "mp-api").spec as {
+        ingressClassName: string;
+        rules: Array<{ host: string }>;
+        tls: Array<{ secretName: string }>;
+      };
       assert.equal(ingress.ingressClassName, "nginx");
-      assert.deepEqual(ingress.rules.map((rule) => rule.host), ["media-api.example.com"]);
+      assert.deepEqual(
+        ingress.rules.map((rule) => rule.host),
+        ["media-api.example.com"],
+      );
       assert.equal(ingress.tls[0]?.secretName, "media-api-tls");
-      const apiHpa = find(objects, "HorizontalPodAutoscaler", "mp-api").spec as { minReplicas: number; maxReplicas: number };
+      const apiHpa = find(objects, "HorizontalPodAutoscaler", "mp-api").spec as {
+        minReplicas: number;
+        maxReplicas: number;
+      };
       assert.deepEqual([apiHpa.minReplicas, apiHpa.maxReplicas], [2, 5]);
       assert.equal(deployment(find(objects, "Deployment", "mp-api")).replicas, undefined);
 
       const monitor = find(objects, "ServiceMonitor", "mp");
       assert.equal(monitor.metadata.labels?.release, "kube-prometheus-stack");
       const endpoints = (monitor.spec as { endpoints: Array<{ port: string; path: string }> }).endpoints;
-      assert.deepEqual(endpoints.map((endpoint) => [endpoint.port, endpoint.path]), [["metrics", "/metrics"], ["http", "/metrics"]]);
+      assert.deepEqual(
+        endpoints.map((endpoint) => [endpoint.port, endpoint.path]),
+        [
+          ["metrics", "/metrics"],
+          ["http", "/metrics"],
+        ],
+      );
 
       const rule = find(objects, "PrometheusRule", "mp");
-      const alertsFile = parseYaml(readFileSync(path.join(CHART_DIR, "files", "prometheus-alerts.yaml"), "utf8")) as unknown;
+      const alertsFile = parseYaml(
+        readFileSync(path.join(CHART_DIR, "files", "prometheus-alerts.yaml"), "utf8"),
+      ) as unknown;
       assert.deepEqual(rule.spec, alertsFile, "PrometheusRule carries files/prometheus-alerts.yaml unchanged");
 
-      assert.equal(find(objects, "ConfigMap", "mp").data?.MEDIA_PROCESSING_TOPIC_ARN, "arn:aws:sns:eu-west-1:123456789012:media-job-events");
+      assert.equal(
+        find(objects, "ConfigMap", "mp").data?.MEDIA_PROCESSING_TOPIC_ARN,
+        "arn:aws:sns:eu-west-1:123456789012:media-job-events",
+      );
 
       const workerPolicy = find(objects, "NetworkPolicy", "mp-worker").spec as {
         podSelector: { matchLabels: Record<string, string> };
-        ingress: Array<{ ports: Array<{ port: string }>; from: Array<{ namespaceSelector: { matchLabels: Record<string, string> } }> }>;
+        ingress: Array<{
+          ports: Array<{ port: string }>;
+          from: Array<{ namespaceSelector: { matchLabels: Record<string, string> } }>;
+        }>;
       };
       assert.equal(workerPolicy.podSelector.matchLabels["app.kubernetes.io/component"], "worker");
-      assert.deepEqual(workerPolicy.ingress[0]?.ports.map((port) => port.port), ["metrics"]);
-      assert.equal(workerPolicy.ingress[0]?.from[0]?.namespaceSelector.matchLabels["kubernetes.io/metadata.name"], "monitoring");
-      const apiPolicy = find(objects, "NetworkPolicy", "mp-api").spec as { ingress: Array<{ ports: Array<{ port: string }> }> };
-      assert.deepEqual(apiPolicy.ingress[0]?.ports.map((port) => port.port), ["http"]);
+      assert.deepEqual(
+        workerPolicy.ingress[0]?.ports.map((port) => port.port),
+        ["metrics"],
+      );
+      assert.equal(
+        workerPolicy.ingress[0]?.from[0]?.namespaceSelector.matchLabels["kubernetes.io/metadata.name"],
+        "monitoring",
+      );
+      const apiPolicy = find(objects, "NetworkPolicy", "mp-api").spec as {
+        ingress: Array<{ ports: Array<{ port: string }> }>;
+      };
+      assert.deepEqual(
+        apiPolicy.ingress[0]?.ports.map((port) => port.port),
+        ["http"],
+      );
 
       const dashboard = find(objects, "ConfigMap", "mp-dashboard");
       assert.equal(dashboard.metadata.labels?.grafana_dashboard, "1");
       assert.equal(dashboard.metadata.annotations?.grafana_folder, "media");
-      const dashboardFile = JSON.parse(readFileSync(path.join(CHART_DIR, "files", "grafana-dashboard.json"), "utf8")) as unknown;
+      const dashboardFile = JSON.parse(
+        readFileSync(path.join(CHART_DIR, "files", "grafana-dashboard.json"), "utf8"),
+      ) as unknown;
       assert.deepEqual(JSON.parse(dashboard.data?.["media-processor.json"] ?? "null"), dashboardFile);
     });
 
     test("image digest, pull secrets, scheduling and the IAM role for KEDA are applied", () => {
       const worker = find(objects, "Deployment", "mp-worker");
       const container = onlyContainer(worker);
-      assert.equal(container.image, "registry.example.com/media/media-processor:1.2.3@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
-      const pod = deployment(worker).template.spec as PodSpec & { imagePullSecrets?: Array<{ name: string }>; priorityClassName?: string };
+      assert.equal(
+        container.image,
+        "registry.example.com/media/media-processor:1.2.3@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+      );
+      const pod = deployment(worker).template.spec as PodSpec & {
+        imagePullSecrets?: Array<{ name: string }>;
+        priorityClassName?: string;
+      };
       assert.deepEqual(pod.imagePullSecrets, [{ name: "regcred" }]);
       assert.equal(pod.priorityClassName, "media-batch");
       assert.equal(pod.volumes?.[0]?.emptyDir?.sizeLimit, "20Gi");
@@ -369,30 +460,54 @@ describe("helm chart", { skip }, () => {
       const [trigger] = spec.triggers;
       assert.equal(trigger?.type, "prometheus");
       assert.equal(trigger?.metadata.serverAddress, "http://prometheus.monitoring.svc:9090");
-      assert.equal(trigger?.metadata.query, 'sum(max by (state) (media_queue_messages{queue="media", state=~"visible|in_flight", namespace="media"}))');
+      assert.equal(
+        trigger?.metadata.query,
+        'sum(max by (state) (media_queue_messages{queue="media", state=~"visible|in_flight", namespace="media"}))',
+      );
       assert.equal(trigger?.metadata.threshold, "2");
-      assert.equal(objects.some((object) => object.kind === "TriggerAuthentication"), false);
+      assert.equal(
+        objects.some((object) => object.kind === "TriggerAuthentication"),
+        false,
+      );
       // existingSecret: no Secret rendered, pods load the named one.
-      assert.equal(objects.some((object) => object.kind === "Secret"), false);
+      assert.equal(
+        objects.some((object) => object.kind === "Secret"),
+        false,
+      );
       const container = onlyContainer(find(objects, "Deployment", "rel-media-processor-worker"));
       assert.ok(container.envFrom?.some((source) => source.secretRef?.name === "media-processor-credentials"));
     });
 
     test("the prometheus trigger refuses scale-to-zero, which would never wake up", () => {
-      const result = helmTemplate(helm!, [...values("prometheus-trigger-values.yaml"), "--set", "autoscaling.keda.minReplicaCount=0"]);
+      const result = helmTemplate(helm!, [
+        ...values("prometheus-trigger-values.yaml"),
+        "--set",
+        "autoscaling.keda.minReplicaCount=0",
+      ]);
       assert.equal(result.ok, false);
       if (!result.ok) assert.match(result.error, /needs minReplicaCount >= 1/);
     });
 
     test("with KEDA off the worker gets a CPU HPA, and a short grace when not draining", () => {
       const objects = render(values("hpa-values.yaml"));
-      assert.equal(objects.some((object) => object.kind === "ScaledObject" || object.kind === "TriggerAuthentication"), false);
-      assert.equal(objects.some((object) => object.metadata.name.endsWith("-api")), false, "api.enabled=false removes every API object");
+      assert.equal(
+        objects.some((object) => object.kind === "ScaledObject" || object.kind === "TriggerAuthentication"),
+        false,
+      );
+      assert.equal(
+        objects.some((object) => object.metadata.name.endsWith("-api")),
+        false,
+        "api.enabled=false removes every API object",
+      );
       const hpa = find(objects, "HorizontalPodAutoscaler", "rel-media-processor-worker").spec as {
         scaleTargetRef: { kind: string; name: string };
         metrics: Array<{ resource: { name: string; target: { averageUtilization: number } } }>;
       };
-      assert.deepEqual(hpa.scaleTargetRef, { apiVersion: "apps/v1", kind: "Deployment", name: "rel-media-processor-worker" });
+      assert.deepEqual(hpa.scaleTargetRef, {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        name: "rel-media-processor-worker",
+      });
       assert.equal(hpa.metrics[0]?.resource.name, "cpu");
       assert.equal(hpa.metrics[0]?.resource.target.averageUtilization, 70);
       const worker = find(objects, "Deployment", "rel-media-processor-worker");
@@ -402,8 +517,17 @@ describe("helm chart", { skip }, () => {
     });
 
     test("with no autoscaler the worker Deployment states its replica count", () => {
-      const objects = render([...values("hpa-values.yaml"), "--set", "autoscaling.hpa.enabled=false", "--set", "worker.replicaCount=3"]);
-      assert.equal(objects.some((object) => object.kind === "HorizontalPodAutoscaler"), false);
+      const objects = render([
+        ...values("hpa-values.yaml"),
+        "--set",
+        "autoscaling.hpa.enabled=false",
+        "--set",
+        "worker.replicaCount=3",
+      ]);
+      assert.equal(
+        objects.some((object) => object.kind === "HorizontalPodAutoscaler"),
+        false,
+      );
       assert.equal(deployment(find(objects, "Deployment", "rel-media-processor-worker")).replicas, 3);
     });
   });

@@ -46,7 +46,10 @@ const service = (name: string): Service => {
 /** Compose's `${NAME:-default}` interpolation with nothing set in the shell. */
 function interpolate(environment: Service["environment"]): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(environment ?? {}).map(([name, value]) => [name, String(value).replace(/\$\{[A-Z_]+:-([^}]*)\}/g, "$1")]),
+    Object.entries(environment ?? {}).map(([name, value]) => [
+      name,
+      String(value).replace(/\$\{[A-Z_]+:-([^}]*)\}/g, "$1"),
+    ]),
   );
 }
 
@@ -61,7 +64,11 @@ describe("docker-compose.media-processor.yml", () => {
   });
 
   test("worker, API and emulator run from the one image built from the Dockerfile, each with its command", () => {
-    for (const [name, command] of [["media-processor", "worker"], ["media-api", "api"], ["media-emulator", "emulator"]] as const) {
+    for (const [name, command] of [
+      ["media-processor", "worker"],
+      ["media-api", "api"],
+      ["media-emulator", "emulator"],
+    ] as const) {
       const definition = service(name);
       assert.equal(definition.image, "media-processor:local");
       assert.deepEqual(definition.build, { context: ".", dockerfile: "Dockerfile" });
@@ -87,8 +94,15 @@ describe("docker-compose.media-processor.yml", () => {
     // The emulator's redrive count and the worker's final-failure count agree.
     assert.equal(interpolate(service("media-emulator").environment).MAX_PROCESSING_RETRIES, env.MAX_PROCESSING_RETRIES);
     // Job events go to the topic the emulator creates.
-    assert.equal(config.jobEvents.topicArn, `arn:aws:sns:us-east-1:000000000000:${interpolate(service("media-emulator").environment).EMULATOR_JOB_EVENTS_TOPIC}`);
-    assert.equal(interpolate(service("media-api").environment).MEDIA_PROCESSING_TOPIC_ARN, config.jobEvents.topicArn, "the API publishes what it fails too");
+    assert.equal(
+      config.jobEvents.topicArn,
+      `arn:aws:sns:us-east-1:000000000000:${interpolate(service("media-emulator").environment).EMULATOR_JOB_EVENTS_TOPIC}`,
+    );
+    assert.equal(
+      interpolate(service("media-api").environment).MEDIA_PROCESSING_TOPIC_ARN,
+      config.jobEvents.topicArn,
+      "the API publishes what it fails too",
+    );
   });
 
   test("docker's stop timeout outlasts the worker's drain window", () => {
@@ -96,12 +110,18 @@ describe("docker-compose.media-processor.yml", () => {
     const env = interpolate(worker.environment);
     const stopMs = parseDurationMs(worker.stop_grace_period ?? "10s", "s");
     const drainMs = loadConfig(env).queue.shutdownGraceMs;
-    assert.ok(stopMs !== undefined && stopMs >= drainMs + 10_000, `stop_grace_period ${worker.stop_grace_period} vs drain ${drainMs} ms`);
+    assert.ok(
+      stopMs !== undefined && stopMs >= drainMs + 10_000,
+      `stop_grace_period ${worker.stop_grace_period} vs drain ${drainMs} ms`,
+    );
   });
 
   test("worker and API wait for a healthy Redis and emulator", () => {
     for (const name of ["media-processor", "media-api"]) {
-      assert.deepEqual(service(name).depends_on, { redis: { condition: "service_healthy" }, "media-emulator": { condition: "service_healthy" } });
+      assert.deepEqual(service(name).depends_on, {
+        redis: { condition: "service_healthy" },
+        "media-emulator": { condition: "service_healthy" },
+      });
     }
     assert.ok(service("media-emulator").healthcheck?.test?.join(" ").includes("/health"));
   });
@@ -128,13 +148,21 @@ describe("docker-compose.media-processor.yml", () => {
     const workers = prometheus.scrape_configs.find((config) => config.job_name === "media-processor");
     // DNS service discovery finds every replica of --scale media-processor=N.
     assert.deepEqual(workers?.dns_sd_configs?.[0]?.names, ["media-processor"]);
-    assert.equal(workers?.dns_sd_configs?.[0]?.port, Number(interpolate(service("media-processor").environment).METRICS_PORT));
+    assert.equal(
+      workers?.dns_sd_configs?.[0]?.port,
+      Number(interpolate(service("media-processor").environment).METRICS_PORT),
+    );
   });
 
   const dockerCompose = spawnSync("docker-compose", ["version"], { encoding: "utf8" }).status === 0;
-  test("docker-compose config accepts the file, with and without the monitoring profile", { skip: dockerCompose ? false : "docker-compose not installed (scripts/check-deploy.sh installs it)" }, () => {
+  test("docker-compose config accepts the file, with and without the monitoring profile", {
+    skip: dockerCompose ? false : "docker-compose not installed (scripts/check-deploy.sh installs it)",
+  }, () => {
     for (const args of [[], ["--profile", "monitoring"]]) {
-      const result = spawnSync("docker-compose", ["-f", COMPOSE_FILE, ...args, "config", "--services"], { encoding: "utf8", cwd: ROOT });
+      const result = spawnSync("docker-compose", ["-f", COMPOSE_FILE, ...args, "config", "--services"], {
+        encoding: "utf8",
+        cwd: ROOT,
+      });
       assert.equal(result.status, 0, result.stderr);
       const listed = result.stdout.trim().split("\n").sort();
       // docker-compose 1.29 lists profiled services too; `up` starts them only with --profile.

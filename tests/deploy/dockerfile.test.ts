@@ -12,11 +12,19 @@ import { fileURLToPath } from "node:url";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const text = readFileSync(`${ROOT}Dockerfile`, "utf8");
 
-interface Instruction { stage: string; keyword: string; args: string }
+interface Instruction {
+  stage: string;
+  keyword: string;
+  args: string;
+}
 
 /** Instructions with continuation lines joined and comments dropped, each tagged with its stage. */
 function instructions(): Instruction[] {
-  const joined = text.replace(/\\\n/g, " ").split("\n").map((line) => line.trim()).filter((line) => line && !line.startsWith("#"));
+  const joined = text
+    .replace(/\\\n/g, " ")
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith("#"));
   let stage = "";
   return joined.map((line) => {
     const [keyword = "", ...rest] = line.split(/\s+/);
@@ -28,25 +36,47 @@ function instructions(): Instruction[] {
 
 const all = instructions();
 const runtime = all.filter((instruction) => instruction.stage === "runtime");
-const of = (keyword: string, list = all) => list.filter((instruction) => instruction.keyword === keyword).map((instruction) => instruction.args);
+const of = (keyword: string, list = all) =>
+  list.filter((instruction) => instruction.keyword === keyword).map((instruction) => instruction.args);
 
 describe("Dockerfile", () => {
   test("is multi-stage on node:24-bookworm-slim: build with dev dependencies, run with production ones only", () => {
-    assert.deepEqual(of("FROM"), ["node:24-bookworm-slim AS build", "node:24-bookworm-slim AS prod-deps", "node:24-bookworm-slim AS runtime"]);
-    const build = all.filter((instruction) => instruction.stage === "build" && instruction.keyword === "RUN").map((instruction) => instruction.args);
+    assert.deepEqual(of("FROM"), [
+      "node:24-bookworm-slim AS build",
+      "node:24-bookworm-slim AS prod-deps",
+      "node:24-bookworm-slim AS runtime",
+    ]);
+    const build = all
+      .filter((instruction) => instruction.stage === "build" && instruction.keyword === "RUN")
+      .map((instruction) => instruction.args);
     assert.ok(build.some((command) => /^npm install\b/.test(command) && !command.includes("--omit=dev")));
     assert.ok(build.includes("npm run build"));
-    const prod = all.filter((instruction) => instruction.stage === "prod-deps" && instruction.keyword === "RUN").map((instruction) => instruction.args);
+    const prod = all
+      .filter((instruction) => instruction.stage === "prod-deps" && instruction.keyword === "RUN")
+      .map((instruction) => instruction.args);
     assert.ok(prod.some((command) => command.includes("npm install --omit=dev")));
-    assert.deepEqual(of("COPY", runtime).filter((args) => args.startsWith("--from")).sort(), ["--from=build /app/dist ./dist", "--from=prod-deps /app/node_modules ./node_modules"]);
+    assert.deepEqual(
+      of("COPY", runtime)
+        .filter((args) => args.startsWith("--from"))
+        .sort(),
+      ["--from=build /app/dist ./dist", "--from=prod-deps /app/node_modules ./node_modules"],
+    );
   });
 
   test("installs Debian ffmpeg, libheif's decoder and headless LibreOffice without recommends, and an init process", () => {
     const install = of("RUN", runtime).join(" ");
     assert.match(install, /apt-get install -y --no-install-recommends [^&]*\bffmpeg\b/);
-    assert.match(install, /apt-get install -y --no-install-recommends [^&]*\blibheif-examples\b/, "HEIC photos need heif-convert");
+    assert.match(
+      install,
+      /apt-get install -y --no-install-recommends [^&]*\blibheif-examples\b/,
+      "HEIC photos need heif-convert",
+    );
     for (const part of ["writer", "calc", "impress"]) {
-      assert.match(install, new RegExp(`apt-get install -y --no-install-recommends [^&]*\\blibreoffice-${part}-nogui\\b`), `Office files (DOCUMENT_ENABLE_LIBREOFFICE) need headless LibreOffice ${part}`);
+      assert.match(
+        install,
+        new RegExp(`apt-get install -y --no-install-recommends [^&]*\\blibreoffice-${part}-nogui\\b`),
+        `Office files (DOCUMENT_ENABLE_LIBREOFFICE) need headless LibreOffice ${part}`,
+      );
     }
     assert.match(install, /\btini\b/);
     assert.match(install, /rm -rf \/var\/lib\/apt\/lists/);
@@ -57,7 +87,11 @@ describe("Dockerfile", () => {
 
   test("runs as a numeric non-root user, with MALLOC_ARENA_MAX=2 and a temp dir for a writable volume", () => {
     const [user] = of("USER", runtime);
-    assert.match(user ?? "", /^[1-9][0-9]{4,}:[1-9][0-9]{4,}$/, "numeric UID:GID above 10000, so runAsNonRoot can verify it");
+    assert.match(
+      user ?? "",
+      /^[1-9][0-9]{4,}:[1-9][0-9]{4,}$/,
+      "numeric UID:GID above 10000, so runAsNonRoot can verify it",
+    );
     const env = of("ENV", runtime).join(" ");
     assert.match(env, /MALLOC_ARENA_MAX=2/);
     assert.match(env, /TEMP_DIR=\/tmp\//);
@@ -67,8 +101,14 @@ describe("Dockerfile", () => {
   test("bakes in no credentials, and the build context leaves local env files out", () => {
     assert.doesNotMatch(text, /AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|API_TOKEN|REDIS_URL=/);
     assert.deepEqual(of("ARG"), []);
-    const ignore = readFileSync(`${ROOT}.dockerignore`, "utf8").split("\n").map((line) => line.trim());
-    assert.equal(ignore.find((line) => line && !line.startsWith("#")), "**", "everything is excluded unless listed");
+    const ignore = readFileSync(`${ROOT}.dockerignore`, "utf8")
+      .split("\n")
+      .map((line) => line.trim());
+    assert.equal(
+      ignore.find((line) => line && !line.startsWith("#")),
+      "**",
+      "everything is excluded unless listed",
+    );
     assert.ok(ignore.includes("**/.env") && ignore.includes("**/.env.*"));
   });
 

@@ -30,7 +30,9 @@ export interface K8sObject {
 export function findHelm(): string | undefined {
   const onPath = spawnSync("helm", ["version", "--short"], { encoding: "utf8" });
   if (onPath.status === 0) return "helm";
-  const gopath = process.env.GOPATH ?? (spawnSync("go", ["env", "GOPATH"], { encoding: "utf8" }).stdout?.trim() || path.join(os.homedir(), "go"));
+  const gopath =
+    process.env.GOPATH ??
+    (spawnSync("go", ["env", "GOPATH"], { encoding: "utf8" }).stdout?.trim() || path.join(os.homedir(), "go"));
   const candidate = path.join(gopath, "bin", "helm");
   return existsSync(candidate) ? candidate : undefined;
 }
@@ -38,7 +40,9 @@ export function findHelm(): string | undefined {
 export type RenderResult = { ok: true; objects: K8sObject[]; text: string } | { ok: false; error: string };
 
 export function helmTemplate(helm: string, args: string[]): RenderResult {
-  const result = spawnSync(helm, ["template", "rel", CHART_DIR, "--kube-version", KUBE_VERSION, ...args], { encoding: "utf8" });
+  const result = spawnSync(helm, ["template", "rel", CHART_DIR, "--kube-version", KUBE_VERSION, ...args], {
+    encoding: "utf8",
+  });
   if (result.status !== 0) return { ok: false, error: `${result.stderr}${result.stdout}` };
   return { ok: true, objects: parseManifests(result.stdout), text: result.stdout };
 }
@@ -47,7 +51,8 @@ export function helmTemplate(helm: string, args: string[]): RenderResult {
 export function parseManifests(text: string): K8sObject[] {
   const objects: K8sObject[] = [];
   for (const document of parseAllDocuments(text, { uniqueKeys: true })) {
-    if (document.errors.length > 0) throw new Error(`invalid YAML from helm: ${document.errors.map((error) => error.message).join("; ")}`);
+    if (document.errors.length > 0)
+      throw new Error(`invalid YAML from helm: ${document.errors.map((error) => error.message).join("; ")}`);
     const value: unknown = document.toJS();
     if (value === null || value === undefined) continue;
     objects.push(value as K8sObject);
@@ -57,7 +62,10 @@ export function parseManifests(text: string): K8sObject[] {
 
 export function helmLint(helm: string, args: string[]): { ok: boolean; output: string } {
   try {
-    const output = execFileSync(helm, ["lint", "--strict", "--kube-version", KUBE_VERSION, CHART_DIR, ...args], { encoding: "utf8", stdio: "pipe" });
+    const output = execFileSync(helm, ["lint", "--strict", "--kube-version", KUBE_VERSION, CHART_DIR, ...args], {
+      encoding: "utf8",
+      stdio: "pipe",
+    });
     return { ok: true, output };
   } catch (error) {
     const failed = error as { stdout?: string; stderr?: string };

@@ -22,13 +22,16 @@ const DASHBOARD = path.join(ROOT, "charts/media-processor/files/grafana-dashboar
 
 function findPromtool(): string | undefined {
   if (spawnSync("promtool", ["--version"]).status === 0) return "promtool";
-  const gopath = process.env.GOPATH ?? (spawnSync("go", ["env", "GOPATH"], { encoding: "utf8" }).stdout?.trim() || path.join(os.homedir(), "go"));
+  const gopath =
+    process.env.GOPATH ??
+    (spawnSync("go", ["env", "GOPATH"], { encoding: "utf8" }).stdout?.trim() || path.join(os.homedir(), "go"));
   const candidate = path.join(gopath, "bin", "promtool");
   return existsSync(candidate) ? candidate : undefined;
 }
 
 const promtool = findPromtool();
-const skip = promtool === undefined ? "promtool not found (scripts/check-deploy.sh builds it from the Prometheus module)" : false;
+const skip =
+  promtool === undefined ? "promtool not found (scripts/check-deploy.sh builds it from the Prometheus module)" : false;
 const workDir = mkdtempSync(path.join(os.tmpdir(), "media-monitoring-"));
 after(() => rmSync(workDir, { recursive: true, force: true }));
 
@@ -45,7 +48,9 @@ function write(name: string, content: string): string {
 
 /** Dashboard template variables replaced by what Grafana would put there. */
 function dashboardExpressions(): Array<{ title: string; expr: string }> {
-  const dashboard = JSON.parse(readFileSync(DASHBOARD, "utf8")) as { panels: Array<{ title: string; targets?: Array<{ expr: string }> }> };
+  const dashboard = JSON.parse(readFileSync(DASHBOARD, "utf8")) as {
+    panels: Array<{ title: string; targets?: Array<{ expr: string }> }>;
+  };
   return dashboard.panels.flatMap((panel) =>
     (panel.targets ?? []).map((target) => ({
       title: panel.title,
@@ -56,10 +61,16 @@ function dashboardExpressions(): Array<{ title: string; expr: string }> {
 
 /** The default query of the chart's prometheus trigger, as rendered by helm (or the same text when helm is absent). */
 function kedaQuery(): string {
-  const fallback = 'sum(max by (state) (media_queue_messages{queue="media", state=~"visible|in_flight", namespace="media"}))';
+  const fallback =
+    'sum(max by (state) (media_queue_messages{queue="media", state=~"visible|in_flight", namespace="media"}))';
   const helm = findHelm();
   if (!helm) return fallback;
-  const rendered = helmTemplate(helm, ["-f", path.join(ROOT, "charts/media-processor/ci/prometheus-trigger-values.yaml"), "--namespace", "media"]);
+  const rendered = helmTemplate(helm, [
+    "-f",
+    path.join(ROOT, "charts/media-processor/ci/prometheus-trigger-values.yaml"),
+    "--namespace",
+    "media",
+  ]);
   if (!rendered.ok) assert.fail(rendered.error);
   const scaledObject = rendered.objects.find((object) => object.kind === "ScaledObject");
   assert.ok(scaledObject, "the chart renders a ScaledObject");
@@ -76,9 +87,19 @@ describe("monitoring", { skip }, () => {
     metrics.jobErrors.inc({ type: "video", category: "transient" });
     metrics.bytesTotal.inc({ type: "image", direction: "in" }, 1024);
     metrics.jobEvents.inc({ status: "completed", outcome: "published" });
-    for (const queue of ["media", "dlq"]) for (const state of ["visible", "in_flight", "delayed"]) metrics.queueMessages.set({ queue, state }, 0);
+    for (const queue of ["media", "dlq"])
+      for (const state of ["visible", "in_flight", "delayed"]) metrics.queueMessages.set({ queue, state }, 0);
     const text = await metrics.registry.metrics();
-    for (const name of ["media_jobs_total", "media_job_duration_seconds_bucket", "media_jobs_in_flight", "media_job_errors_total", "media_bytes_total", "media_queue_messages", "media_job_events_total", "process_cpu_seconds_total"]) {
+    for (const name of [
+      "media_jobs_total",
+      "media_job_duration_seconds_bucket",
+      "media_jobs_in_flight",
+      "media_job_errors_total",
+      "media_bytes_total",
+      "media_queue_messages",
+      "media_job_events_total",
+      "process_cpu_seconds_total",
+    ]) {
       assert.match(text, new RegExp(`^${name}\\{?`, "m"), `${name} exposed`);
     }
     const result = run(["check", "metrics"], text);
@@ -97,7 +118,10 @@ describe("monitoring", { skip }, () => {
   });
 
   test("the compose Prometheus config loads, with its rule file", () => {
-    const config = readFileSync(path.join(ROOT, "deploy/compose/prometheus/prometheus.yml"), "utf8").replace("/etc/prometheus/alerts.yml", ALERTS);
+    const config = readFileSync(path.join(ROOT, "deploy/compose/prometheus/prometheus.yml"), "utf8").replace(
+      "/etc/prometheus/alerts.yml",
+      ALERTS,
+    );
     const result = run(["check", "config", write("prometheus.yml", config)]);
     assert.equal(result.status, 0, result.output);
   });
@@ -105,9 +129,20 @@ describe("monitoring", { skip }, () => {
   test("every dashboard query and the KEDA query compile", () => {
     const expressions = [...dashboardExpressions(), { title: "keda", expr: kedaQuery() }];
     assert.ok(expressions.length >= 12, `found ${expressions.length} expressions`);
-    const rules = { groups: [{ name: "dashboard", rules: expressions.map((entry, index) => ({ record: `dashboard:expr_${index}`, expr: entry.expr })) }] };
+    const rules = {
+      groups: [
+        {
+          name: "dashboard",
+          rules: expressions.map((entry, index) => ({ record: `dashboard:expr_${index}`, expr: entry.expr })),
+        },
+      ],
+    };
     const result = run(["check", "rules", write("dashboard-rules.yaml", stringify(rules))]);
-    assert.equal(result.status, 0, `${result.output}\n${expressions.map((entry) => `${entry.title}: ${entry.expr}`).join("\n")}`);
+    assert.equal(
+      result.status,
+      0,
+      `${result.output}\n${expressions.map((entry) => `${entry.title}: ${entry.expr}`).join("\n")}`,
+    );
   });
 
   test("alerts and the KEDA query count a queue once however many workers report it", () => {
@@ -130,7 +165,10 @@ describe("monitoring", { skip }, () => {
             series("media", "in_flight", "w1", "2x20"),
             series("media", "in_flight", "w2", "2x20"),
             // Jobs finish for the first 5 minutes, then nothing completes.
-            { series: 'media_jobs_total{type="image", status="completed", namespace="media", instance="w1"}', values: "0+1x5 5x15" },
+            {
+              series: 'media_jobs_total{type="image", status="completed", namespace="media", instance="w1"}',
+              values: "0+1x5 5x15",
+            },
           ],
           promql_expr_test: [{ expr: kedaQuery(), eval_time: "2m", exp_samples: [{ labels: "{}", value: 6 }] }],
           alert_rule_test: [
@@ -138,10 +176,16 @@ describe("monitoring", { skip }, () => {
             {
               eval_time: "6m",
               alertname: "MediaDeadLetterQueueNotEmpty",
-              exp_alerts: [{ exp_labels: { severity: "warning", namespace: "media" }, exp_annotations: {
-                summary: "3 media message(s) in the dead-letter queue",
-                description: "Uploads failed transiently more than MAX_PROCESSING_RETRIES times (or, with job events on, their finished job's event could not be published) and were moved to the DLQ. Look up their jobs in the API, fix the cause, then redrive them.",
-              } }],
+              exp_alerts: [
+                {
+                  exp_labels: { severity: "warning", namespace: "media" },
+                  exp_annotations: {
+                    summary: "3 media message(s) in the dead-letter queue",
+                    description:
+                      "Uploads failed transiently more than MAX_PROCESSING_RETRIES times (or, with job events on, their finished job's event could not be published) and were moved to the DLQ. Look up their jobs in the API, fix the cause, then redrive them.",
+                  },
+                },
+              ],
             },
             // Completions stop at 5m; the 10m rate reaches zero at 15m; the alert waits 10m more.
             { eval_time: "14m", alertname: "MediaQueueStalled", exp_alerts: [] },
@@ -151,18 +195,31 @@ describe("monitoring", { skip }, () => {
           interval: "1m",
           // Publishing fails from minute 5 on; the alert waits 10 minutes before firing.
           input_series: [
-            { series: 'media_job_events_total{status="completed", outcome="published", namespace="media", instance="w1"}', values: "0+2x30" },
-            { series: 'media_job_events_total{status="completed", outcome="failed", namespace="media", instance="w1"}', values: "0x5 1+1x25" },
+            {
+              series:
+                'media_job_events_total{status="completed", outcome="published", namespace="media", instance="w1"}',
+              values: "0+2x30",
+            },
+            {
+              series: 'media_job_events_total{status="completed", outcome="failed", namespace="media", instance="w1"}',
+              values: "0x5 1+1x25",
+            },
           ],
           alert_rule_test: [
             { eval_time: "14m", alertname: "MediaJobEventsFailing", exp_alerts: [] },
             {
               eval_time: "17m",
               alertname: "MediaJobEventsFailing",
-              exp_alerts: [{ exp_labels: { severity: "warning", namespace: "media" }, exp_annotations: {
-                summary: "Job events are not reaching the SNS topic",
-                description: "Publishing to MEDIA_PROCESSING_TOPIC_ARN fails (missing topic, sns:Publish denied, SNS outage). Finished jobs keep their messages until the event is out, so the queue grows and messages may reach the DLQ; redrive them once SNS works.",
-              } }],
+              exp_alerts: [
+                {
+                  exp_labels: { severity: "warning", namespace: "media" },
+                  exp_annotations: {
+                    summary: "Job events are not reaching the SNS topic",
+                    description:
+                      "Publishing to MEDIA_PROCESSING_TOPIC_ARN fails (missing topic, sns:Publish denied, SNS outage). Finished jobs keep their messages until the event is out, so the queue grows and messages may reach the DLQ; redrive them once SNS works.",
+                  },
+                },
+              ],
             },
           ],
         },
@@ -175,10 +232,16 @@ describe("monitoring", { skip }, () => {
             {
               eval_time: "11m",
               alertname: "MediaQueueStalled",
-              exp_alerts: [{ exp_labels: { severity: "critical", namespace: "media" }, exp_annotations: {
-                summary: "Media queue has waiting messages but no job finished in 10 minutes",
-                description: "No worker is consuming: check that workers run (KEDA ScaledObject, replicas), that they reach SQS and Redis (/readyz), and the worker logs.",
-              } }],
+              exp_alerts: [
+                {
+                  exp_labels: { severity: "critical", namespace: "media" },
+                  exp_annotations: {
+                    summary: "Media queue has waiting messages but no job finished in 10 minutes",
+                    description:
+                      "No worker is consuming: check that workers run (KEDA ScaledObject, replicas), that they reach SQS and Redis (/readyz), and the worker logs.",
+                  },
+                },
+              ],
             },
           ],
         },

@@ -39,13 +39,28 @@ async function startDev(): Promise<DevStack> {
     () => `dev to start: ${text}`,
     60_000,
   );
-  const printed = Object.fromEntries([...text.matchAll(/^ {2}([A-Z][A-Z0-9_]+)=(.*)$/gm)].map((match) => [match[1]!, match[2]!]));
-  return { child, output: () => text, env: printed, stateFile: /state: +(\S+)/.exec(text)![1]!, consoleUrl: /console: +(\S+)/.exec(text)![1]! };
+  const printed = Object.fromEntries(
+    [...text.matchAll(/^ {2}([A-Z][A-Z0-9_]+)=(.*)$/gm)].map((match) => [match[1]!, match[2]!]),
+  );
+  return {
+    child,
+    output: () => text,
+    env: printed,
+    stateFile: /state: +(\S+)/.exec(text)![1]!,
+    consoleUrl: /console: +(\S+)/.exec(text)![1]!,
+  };
 }
 
-function run(args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  args: string[],
+  extraEnv: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["src/cli.ts", ...args], { cwd: ROOT, env: { ...process.env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["src/cli.ts", ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...extraEnv },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -77,11 +92,25 @@ describe("npm run dev", () => {
 
   test("each stack prints a complete environment with a token, and has its own state file and ports", async () => {
     for (const stack of [first, second]) {
-      for (const name of ["AWS_REGION", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "MEDIA_BUCKET", "MEDIA_PROCESSING_QUEUE_URL", "MEDIA_DLQ_URL", "MEDIA_INTAKE_QUEUE_URL", "REDIS_URL", "API_TOKEN", "API_PORT"]) {
+      for (const name of [
+        "AWS_REGION",
+        "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "MEDIA_BUCKET",
+        "MEDIA_PROCESSING_QUEUE_URL",
+        "MEDIA_DLQ_URL",
+        "MEDIA_INTAKE_QUEUE_URL",
+        "REDIS_URL",
+        "API_TOKEN",
+        "API_PORT",
+      ]) {
         assert.ok(stack.env[name], `${name} is printed: ${stack.output()}`);
       }
       assert.ok(existsSync(stack.stateFile));
-      const answer = await fetch(`${stack.consoleUrl}api/media/jobs`, { headers: { authorization: `Bearer ${stack.env.API_TOKEN}` } });
+      const answer = await fetch(`${stack.consoleUrl}api/media/jobs`, {
+        headers: { authorization: `Bearer ${stack.env.API_TOKEN}` },
+      });
       assert.equal(answer.status, 200, "the API runs, and the printed token opens it");
       assert.equal((await fetch(`${stack.consoleUrl}api/media/jobs`)).status, 401);
     }
@@ -93,7 +122,12 @@ describe("npm run dev", () => {
 
   test("upload refuses to guess between two stacks, and goes to the one MEDIA_PROCESSOR_DEV_STATE names", async () => {
     const file = path.join(work, "photo.png");
-    await writeFile(file, await sharp({ create: { width: 64, height: 48, channels: 3, background: "#3366cc" } }).png().toBuffer());
+    await writeFile(
+      file,
+      await sharp({ create: { width: 64, height: 48, channels: 3, background: "#3366cc" } })
+        .png()
+        .toBuffer(),
+    );
     const ambiguous = await run(["upload", file]);
     assert.equal(ambiguous.code, 2);
     assert.match(ambiguous.stderr, /several dev stacks/);
@@ -111,7 +145,15 @@ describe("npm run dev", () => {
       30_000,
     );
     assert.equal(status, "completed");
-    assert.equal((await fetch(`${first.consoleUrl}api/media/jobs/${jobId}`, { headers: { authorization: `Bearer ${first.env.API_TOKEN}` } })).status, 404, "not in the other stack");
+    assert.equal(
+      (
+        await fetch(`${first.consoleUrl}api/media/jobs/${jobId}`, {
+          headers: { authorization: `Bearer ${first.env.API_TOKEN}` },
+        })
+      ).status,
+      404,
+      "not in the other stack",
+    );
   });
 
   test("Ctrl-C stops each stack and removes its state file", async () => {

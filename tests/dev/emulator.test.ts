@@ -44,7 +44,17 @@ after(async () => {
 async function receiveOne(queueUrl: string, visibilityTimeout = 30): Promise<Message> {
   // Each receive long-polls for a second, so no pause between them.
   const message = await waitForValue(
-    async () => (await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1, VisibilityTimeout: visibilityTimeout, MaxNumberOfMessages: 1 }))).Messages?.[0],
+    async () =>
+      (
+        await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            WaitTimeSeconds: 1,
+            VisibilityTimeout: visibilityTimeout,
+            MaxNumberOfMessages: 1,
+          }),
+        )
+      ).Messages?.[0],
     (received) => received !== undefined,
     `a message on ${queueUrl}`,
     10_000,
@@ -54,7 +64,9 @@ async function receiveOne(queueUrl: string, visibilityTimeout = 30): Promise<Mes
 }
 
 async function visibleCount(queueUrl: string): Promise<number> {
-  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages"] }));
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages"] }),
+  );
   return Number(Attributes?.ApproximateNumberOfMessages);
 }
 
@@ -63,18 +75,29 @@ describe("emulator", () => {
     assert.equal(emulator.jobEventsTopicArn, "arn:aws:sns:us-east-1:000000000000:media-job-events");
     const sns = new SNSClient({ region: "us-east-1", endpoint: emulator.endpoint, credentials });
     try {
-      await sns.send(new PublishCommand({ TopicArn: emulator.jobEventsTopicArn, Message: JSON.stringify({ hello: "events" }) }));
+      await sns.send(
+        new PublishCommand({ TopicArn: emulator.jobEventsTopicArn, Message: JSON.stringify({ hello: "events" }) }),
+      );
     } finally {
       sns.destroy();
     }
     const queueUrl = emulator.queueUrl.replace(/media-processing$/, "media-job-events");
     const message = await receiveOne(queueUrl);
-    assert.deepEqual(JSON.parse(message.Body ?? ""), { hello: "events" }, "the body is the event itself, no SNS envelope");
+    assert.deepEqual(
+      JSON.parse(message.Body ?? ""),
+      { hello: "events" },
+      "the body is the event itself, no SNS envelope",
+    );
   });
 
   test("the media queue's redrive policy names the DLQ and maxReceiveCount", async () => {
-    const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: emulator.queueUrl, AttributeNames: ["RedrivePolicy"] }));
-    const policy = JSON.parse(Attributes?.RedrivePolicy ?? "{}") as { deadLetterTargetArn?: string; maxReceiveCount?: number | string };
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: emulator.queueUrl, AttributeNames: ["RedrivePolicy"] }),
+    );
+    const policy = JSON.parse(Attributes?.RedrivePolicy ?? "{}") as {
+      deadLetterTargetArn?: string;
+      maxReceiveCount?: number | string;
+    };
     assert.match(policy.deadLetterTargetArn ?? "", /:media-processing-dlq$/);
     assert.equal(Number(policy.maxReceiveCount), 2);
   });
@@ -101,7 +124,13 @@ describe("emulator", () => {
 
   test("outputs raise no S3 event, a changed object raises one again, an unchanged one does not", async () => {
     const sentBefore = emulator.bridge.notificationsSent;
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "tenants/t1/users/u1/media/processed/a.jpg.0123abcd_thumb_small.webp", Body: "out" }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: "tenants/t1/users/u1/media/processed/a.jpg.0123abcd_thumb_small.webp",
+        Body: "out",
+      }),
+    );
     const key = "tenants/t1/users/u1/media/clip.mp4";
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: "version 1" }));
     const first = await receiveOne(emulator.queueUrl);

@@ -31,8 +31,16 @@ async function alive(pid: number): Promise<boolean> {
   return stat !== "" && !/^\d+ \(.*\) Z/.test(stat);
 }
 
-async function interruptWhen(command: string[], env: Record<string, string>, ready: RegExp): Promise<{ code: number | null; left: number[]; started: number[]; stderr: string }> {
-  const child = spawn(process.execPath, command, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+async function interruptWhen(
+  command: string[],
+  env: Record<string, string>,
+  ready: RegExp,
+): Promise<{ code: number | null; left: number[]; started: number[]; stderr: string }> {
+  const child = spawn(process.execPath, command, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stderr = "";
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {

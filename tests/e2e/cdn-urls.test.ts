@@ -22,7 +22,9 @@ describe("outputs under CDN_BASE_URL", () => {
 
   test("the manifest and the job record give each output <base>/<key>, the key's segments percent-encoded", async () => {
     const key = "tenants/t1/users/u1/media/summer trip #1.png";
-    const body = await sharp({ create: { width: 320, height: 200, channels: 3, background: "#20a040" } }).png().toBuffer();
+    const body = await sharp({ create: { width: 320, height: 200, channels: 3, background: "#20a040" } })
+      .png()
+      .toBuffer();
     const job: JobRecord = await stack.waitForJob(await stack.uploadAndNotify(key, body), undefined, 90_000);
     assert.equal(job.status, "completed", JSON.stringify(job.error));
     const recorded = (job.result as { outputs: Output[] }).outputs;
@@ -34,6 +36,9 @@ describe("outputs under CDN_BASE_URL", () => {
         assert.equal(output.url, expected, output.variant);
       }
     }
-    assert.ok(recorded.every((output) => output.url?.includes("summer%20trip%20%231")), "spaces and # are encoded, slashes kept");
+    assert.ok(
+      recorded.every((output) => output.url?.includes("summer%20trip%20%231")),
+      "spaces and # are encoded, slashes kept",
+    );
   });
 });

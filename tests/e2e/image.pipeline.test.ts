@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import sharp from "sharp";
-import { animatedGif, decompressionBombJpeg, rotatedPhoneJpeg, transparentPng, truncatedJpeg } from "../helpers/generate-images.ts";
+import {
+  animatedGif,
+  decompressionBombJpeg,
+  rotatedPhoneJpeg,
+  transparentPng,
+  truncatedJpeg,
+} from "../helpers/generate-images.ts";
 import { startTestStack, type TestStack } from "../helpers/stack.ts";
 import { outputKeyOf } from "../helpers/outputs.ts";
 import { waitFor } from "../helpers/wait-for.ts";
@@ -39,30 +45,63 @@ describe("image uploads through the real consumer, Redis and emulator", () => {
       const metadata = await sharp(bytes).metadata();
       assert.equal(metadata.width, want.width, `${variant} width`);
       assert.equal(metadata.height, want.height, `${variant} height`);
-      assert.equal(metadata.format, want.ext === "jpg" ? "jpeg" : want.ext === "avif" ? "heif" : want.ext, `${variant} format`);
+      assert.equal(
+        metadata.format,
+        want.ext === "jpg" ? "jpeg" : want.ext === "avif" ? "heif" : want.ext,
+        `${variant} format`,
+      );
       assert.equal(metadata.exif, undefined, `${variant} must carry no EXIF (GPS)`);
       assert.ok(metadata.orientation === undefined || metadata.orientation === 1, `${variant} orientation`);
     }
     // The blue bar stored on the left of the landscape file is on top once rotated 90° clockwise.
-    const { data, info } = await sharp(await stack.getObject(`${prefix}thumb_medium.webp`)).raw().toBuffer({ resolveWithObject: true });
-    const pixel = (x: number, y: number) => Array.from(data.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + 3));
+    const { data, info } = await sharp(await stack.getObject(`${prefix}thumb_medium.webp`))
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const pixel = (x: number, y: number) =>
+      Array.from(data.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + 3));
     assert.ok(pixel(150, 20)[2]! > 150 && pixel(150, 20)[0]! < 100, `top should be blue, got ${pixel(150, 20)}`);
     assert.ok(pixel(150, 300)[0]! > 150, `bottom should be red, got ${pixel(150, 300)}`);
 
-    const result = job.result as { outputs: Array<{ key: string; variant: string }>; metadata: Record<string, unknown>; manifestKey: string };
+    const result = job.result as {
+      outputs: Array<{ key: string; variant: string }>;
+      metadata: Record<string, unknown>;
+      manifestKey: string;
+    };
     assert.equal(result.metadata.width, 300);
     assert.equal(result.metadata.height, 400);
-    assert.deepEqual(result.metadata.exif, { camera: "TestCam X1", lens: "Test 24mm", takenAt: "2024-05-06T07:08:09.000Z", hasGps: true });
+    assert.deepEqual(result.metadata.exif, {
+      camera: "TestCam X1",
+      lens: "Test 24mm",
+      takenAt: "2024-05-06T07:08:09.000Z",
+      hasGps: true,
+    });
     assert.match(String(result.metadata.thumbhash), /^[A-Za-z0-9+/=]{20,}$/);
     assert.match(String(result.metadata.dominantColour), /^#[0-9a-f]{6}$/);
     assert.equal(result.manifestKey, "tenants/t1/users/u1/media/processed/1700000000-abc-photo.jpg_manifest.json");
-    const manifest = JSON.parse((await stack.getObject(result.manifestKey)).toString()) as { jobId: string; outputs: unknown[] };
+    const manifest = JSON.parse((await stack.getObject(result.manifestKey)).toString()) as {
+      jobId: string;
+      outputs: unknown[];
+    };
     assert.equal(manifest.jobId, jobId);
     assert.equal(manifest.outputs.length, 6);
 
     const events = job.timeline.map((entry) => entry.event);
-    const order = ["received", "downloading", "downloaded", "detected", "processing", "inspected", "encoded", "processed", "manifest-written", "completed"];
-    assert.deepEqual(events.filter((event) => order.includes(event)), order);
+    const order = [
+      "received",
+      "downloading",
+      "downloaded",
+      "detected",
+      "processing",
+      "inspected",
+      "encoded",
+      "processed",
+      "manifest-written",
+      "completed",
+    ];
+    assert.deepEqual(
+      events.filter((event) => order.includes(event)),
+      order,
+    );
     const depth = await stack.queueDepth();
     assert.deepEqual(depth, { visible: 0, inFlight: 0, delayed: 0 }, "the message is deleted");
   });
@@ -76,7 +115,11 @@ describe("image uploads through the real consumer, Redis and emulator", () => {
     const { eTag, sequencer } = first.source;
     await stack.sendEvent(key, eTag, sequencer);
     await stack.sendEvent(key, eTag, sequencer);
-    await waitFor(async () => (await stack.queueDepth()).visible + (await stack.queueDepth()).inFlight === 0, "the queue drained", 20_000);
+    await waitFor(
+      async () => (await stack.queueDepth()).visible + (await stack.queueDepth()).inFlight === 0,
+      "the queue drained",
+      20_000,
+    );
     const again = await stack.store.get(jobId);
     assert.equal(again?.attempts, 1);
     assert.equal(again?.timeline.filter((entry) => entry.event === "completed").length, 1);
@@ -120,10 +163,14 @@ describe("image uploads through the real consumer, Redis and emulator", () => {
     const text = await stack.waitForJob(textId);
     assert.equal(text.status, "failed");
     assert.equal(text.error?.code, "unsupported-type");
-    await waitFor(async () => {
-      const depth = await stack.queueDepth();
-      return depth.visible + depth.inFlight + depth.delayed === 0;
-    }, "the queue drained", 20_000);
+    await waitFor(
+      async () => {
+        const depth = await stack.queueDepth();
+        return depth.visible + depth.inFlight + depth.delayed === 0;
+      },
+      "the queue drained",
+      20_000,
+    );
     assert.equal((await stack.queueDepth("dlq")).visible, 0);
     const okId = await stack.uploadAndNotify("uploads/after.png", await transparentPng());
     assert.equal((await stack.waitForJob(okId)).status, "completed");
@@ -131,7 +178,9 @@ describe("image uploads through the real consumer, Redis and emulator", () => {
 
   test("a truncated AVIF fails with a message naming the upload, never the worker's temp dir", async () => {
     // libheif names the file it reads in every line of its error ("<path>: bad seek to 1024").
-    const avif = await sharp({ create: { width: 64, height: 64, channels: 3, background: "#f00" } }).avif().toBuffer();
+    const avif = await sharp({ create: { width: 64, height: 64, channels: 3, background: "#f00" } })
+      .avif()
+      .toBuffer();
     const key = "tenants/t1/users/u1/media/cut.avif";
     const job = await stack.waitForJob(await stack.uploadAndNotify(key, avif.subarray(0, 120)));
     assert.deepEqual([job.status, job.error?.category], ["failed", "processing"]);
@@ -142,4 +191,3 @@ describe("image uploads through the real consumer, Redis and emulator", () => {
     assert.deepEqual(retried, [], "no timeline entry names the temp dir either");
   });
 });
-

@@ -5,7 +5,11 @@ import { buildS3Notification } from "../../src/s3-events/s3-event.parser.ts";
 import { jobIdFor } from "../../src/jobs/job.model.ts";
 import type { Worker } from "../../src/worker.ts";
 import { transparentPng, truncatedJpeg } from "../helpers/generate-images.ts";
-import { createJobEventSubscription, emulatorTopicArn, type JobEventSubscription } from "../helpers/job-event-subscription.ts";
+import {
+  createJobEventSubscription,
+  emulatorTopicArn,
+  type JobEventSubscription,
+} from "../helpers/job-event-subscription.ts";
 import { startTestStack, type TestStack } from "../helpers/stack.ts";
 
 /**
@@ -43,14 +47,27 @@ describe("job events on the SNS topic", () => {
     assert.equal(event.job.tenantId, "acme");
     assert.equal(event.job.source.key, key);
     assert.equal(event.result?.bucket, stack.bucket);
-    assert.deepEqual(
-      event.result?.outputs.map((output) => output.variant).sort(),
-      ["avif", "optimized", "thumb_large", "thumb_medium", "thumb_small", "webp"],
-    );
-    for (const output of event.result!.outputs) assert.ok((await stack.getObject(output.key)).length === output.bytes, `${output.key} is stored with the size the event states`);
+    assert.deepEqual(event.result?.outputs.map((output) => output.variant).sort(), [
+      "avif",
+      "optimized",
+      "thumb_large",
+      "thumb_medium",
+      "thumb_small",
+      "webp",
+    ]);
+    for (const output of event.result!.outputs)
+      assert.ok(
+        (await stack.getObject(output.key)).length === output.bytes,
+        `${output.key} is stored with the size the event states`,
+      );
     const manifest = JSON.parse((await stack.getObject(event.result!.manifestKey)).toString()) as { jobId: string };
     assert.equal(manifest.jobId, id);
-    assert.deepEqual(attributes, { eventType: "media.job.completed", status: "completed", mediaType: "image", tenantId: "acme" });
+    assert.deepEqual(attributes, {
+      eventType: "media.job.completed",
+      status: "completed",
+      mediaType: "image",
+      tenantId: "acme",
+    });
 
     const job = await stack.store.get(id);
     assert.equal(job?.announcedEventId, event.eventId);
@@ -86,7 +103,13 @@ describe("job events on the SNS topic", () => {
     const key = "queued/cancel-me.png";
     const { eTag } = await stack.upload(key, await transparentPng());
     const id = jobIdFor({ bucket: stack.bucket, key, eTag });
-    await stack.store.enqueue({ id, source: { bucket: stack.bucket, key, eTag }, tenantId: undefined, userId: undefined, via: "test" });
+    await stack.store.enqueue({
+      id,
+      source: { bucket: stack.bucket, key, eTag },
+      tenantId: undefined,
+      userId: undefined,
+      via: "test",
+    });
     assert.equal(await stack.store.requestCancel(id), "queued");
     await stack.sendRaw(buildS3Notification([{ bucket: stack.bucket, key, eTag }]));
     const [received] = await topic.receive(1);
@@ -105,7 +128,10 @@ describe("job events on the SNS topic", () => {
     assert.equal((await stack.store.get(id))?.announcedEventId, undefined, "a new state is not published yet");
     const { source } = (await stack.store.get(id))!;
     await stack.sendEvent("retry/twice.jpg", source.eTag, source.sequencer);
-    await stack.waitForJob(id, (job) => job.status === "failed" && job.attempts === 2 && job.announcedEventId !== undefined);
+    await stack.waitForJob(
+      id,
+      (job) => job.status === "failed" && job.attempts === 2 && job.announcedEventId !== undefined,
+    );
     const [second] = await topic.receive(1);
     assert.equal(second?.event.job.attempts, 2);
     assert.notEqual(second?.event.eventId, first?.event.eventId);

@@ -8,7 +8,14 @@ interface ScoredOutput {
   variant: string;
   width?: number;
   height?: number;
-  quality?: { metric: string; ssim?: number; psnrDb?: number; comparedWidth?: number; comparedHeight?: number; error?: string };
+  quality?: {
+    metric: string;
+    ssim?: number;
+    psnrDb?: number;
+    comparedWidth?: number;
+    comparedHeight?: number;
+    error?: string;
+  };
 }
 
 describe("quality scores through the real consumer, Redis and emulator (QUALITY_SCORES=true)", () => {
@@ -29,7 +36,10 @@ describe("quality scores through the real consumer, Redis and emulator (QUALITY_
     assert.equal(result.outputs.length, 6);
     for (const output of result.outputs) {
       assert.equal(output.quality?.metric, "ssim", `${output.variant}: ${JSON.stringify(output.quality)}`);
-      assert.ok(output.quality.ssim! > 0.8 && output.quality.ssim! <= 1, `${output.variant} SSIM ${output.quality.ssim}`);
+      assert.ok(
+        output.quality.ssim! > 0.8 && output.quality.ssim! <= 1,
+        `${output.variant} SSIM ${output.quality.ssim}`,
+      );
       assert.deepEqual([output.quality.comparedWidth, output.quality.comparedHeight], [output.width, output.height]);
     }
     const manifest = JSON.parse((await stack.getObject(manifestKeyOf(key))).toString()) as { outputs: ScoredOutput[] };

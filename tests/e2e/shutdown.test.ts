@@ -44,7 +44,8 @@ describe("graceful shutdown of a worker process", () => {
     });
     return child;
   };
-  const exitOf = (child: ChildProcess) => new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const exitOf = (child: ChildProcess) =>
+    new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
 
   test("with a grace period longer than the job, the job completes before the process exits 0", async () => {
     const child = startChild({ SLOW_PROCESSOR_MS: "2500", SHUTDOWN_GRACE_PERIOD: "20" });
@@ -95,7 +96,11 @@ describe("graceful shutdown of a worker process", () => {
     const jobId = await stack.uploadAndNotify("slow/arrives-while-stopping.txt", "SLOW job");
     await stopped;
     const depth = await stack.queueDepth();
-    assert.deepEqual({ visible: depth.visible, inFlight: depth.inFlight }, { visible: 1, inFlight: 0 }, "the message is visible again at once, not held by an abandoned receive");
+    assert.deepEqual(
+      { visible: depth.visible, inFlight: depth.inFlight },
+      { visible: 1, inFlight: 0 },
+      "the message is visible again at once, not held by an abandoned receive",
+    );
     const rescuer = await stack.startAnotherWorker();
     const job = await stack.waitForJob(jobId);
     assert.equal(job.status, "completed");

@@ -24,7 +24,14 @@ describe("real-world upload formats through the real pipeline", () => {
   let dir: string;
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), "mp-formats-e2e-"));
-    stack = await startTestStack({ env: { VIDEO_HLS_SEGMENT_SECONDS: "1", VIDEO_X264_PRESET: "ultrafast", VIDEO_HLS_RUNGS: "240:300k:64k", AUDIO_FORMATS: "mp3" } });
+    stack = await startTestStack({
+      env: {
+        VIDEO_HLS_SEGMENT_SECONDS: "1",
+        VIDEO_X264_PRESET: "ultrafast",
+        VIDEO_HLS_RUNGS: "240:300k:64k",
+        AUDIO_FORMATS: "mp3",
+      },
+    });
   });
   after(async () => {
     await stack.stop();
@@ -68,11 +75,27 @@ describe("real-world upload formats through the real pipeline", () => {
         await writeFile(local, await stack.getObject(segment));
         assert.ok((await stack.getObject(outputKeyOf(job, "poster.jpg"))).length > 500);
       }
-      const { stdout } = await execFileAsync("ffprobe", ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", local]);
-      const probe = JSON.parse(stdout) as { streams: Array<{ codec_type: string; codec_name: string }>; format: { duration?: string } };
-      assert.ok(probe.streams.some((stream) => stream.codec_type === (fixture.finalKind === "audio" ? "audio" : "video")), stdout);
+      const { stdout } = await execFileAsync("ffprobe", [
+        "-v",
+        "error",
+        "-print_format",
+        "json",
+        "-show_format",
+        "-show_streams",
+        local,
+      ]);
+      const probe = JSON.parse(stdout) as {
+        streams: Array<{ codec_type: string; codec_name: string }>;
+        format: { duration?: string };
+      };
+      assert.ok(
+        probe.streams.some((stream) => stream.codec_type === (fixture.finalKind === "audio" ? "audio" : "video")),
+        stdout,
+      );
       assert.ok(Number(probe.format.duration) > 0.3, `${fixture.name}: output lasts ${probe.format.duration}`);
-      const manifest = JSON.parse((await stack.getObject(manifestKeyOf(key))).toString()) as { media: { kind: string; format: string } };
+      const manifest = JSON.parse((await stack.getObject(manifestKeyOf(key))).toString()) as {
+        media: { kind: string; format: string };
+      };
       assert.equal(manifest.media.kind, fixture.finalKind);
     });
   }
@@ -86,17 +109,26 @@ describe("real-world upload formats through the real pipeline", () => {
     const jobId = await stack.uploadAndNotify("tenants/t1/users/u1/media/future-codec.caf", bytes);
     const job = await stack.waitForJob(jobId);
     assert.equal(job.status, "failed");
-    assert.deepEqual([job.error?.category, job.error?.code, job.error?.retryable], ["processing", "unsupported-by-build", false]);
+    assert.deepEqual(
+      [job.error?.category, job.error?.code, job.error?.retryable],
+      ["processing", "unsupported-by-build", false],
+    );
     assert.match(job.error?.message ?? "", /^Audio coded as "QQQQ" in Apple CAF .* is not supported by this build/);
     assert.equal(job.type, "audio");
     assert.equal(job.attempts, 1);
   });
 
   test("multi-channel AMR, which ffmpeg 5.1 cannot demux, fails 'not supported by this build' and the job records audio/amr-mc", async () => {
-    const jobId = await stack.uploadAndNotify("tenants/t1/users/u1/media/conference.amr", Buffer.concat([Buffer.from("#!AMR_MC1.0\n\x00\x00\x00\x03", "latin1"), Buffer.alloc(64)]));
+    const jobId = await stack.uploadAndNotify(
+      "tenants/t1/users/u1/media/conference.amr",
+      Buffer.concat([Buffer.from("#!AMR_MC1.0\n\x00\x00\x00\x03", "latin1"), Buffer.alloc(64)]),
+    );
     const job = await stack.waitForJob(jobId);
     assert.equal(job.status, "failed");
-    assert.deepEqual([job.error?.category, job.error?.code, job.error?.retryable], ["processing", "unsupported-by-build", false]);
+    assert.deepEqual(
+      [job.error?.category, job.error?.code, job.error?.retryable],
+      ["processing", "unsupported-by-build", false],
+    );
     assert.match(job.error?.message ?? "", /^Multi-channel AMR is not supported by this build/);
     assert.equal(job.type, "audio");
     const detected = job.timeline.find((entry) => entry.event === "detected");
@@ -110,6 +142,11 @@ describe("real-world upload formats through the real pipeline", () => {
     assert.equal(job.error?.code, "unsupported-type");
     assert.equal(job.type, "unknown");
     const detected = job.timeline.find((entry) => entry.event === "detected");
-    assert.deepEqual(detected?.detail, { kind: "unknown", format: "unknown", mime: "application/octet-stream", processor: null });
+    assert.deepEqual(detected?.detail, {
+      kind: "unknown",
+      format: "unknown",
+      mime: "application/octet-stream",
+      processor: null,
+    });
   });
 });

@@ -32,8 +32,12 @@ async function assertPlaylistsComplete(stack: TestStack, prefix: string): Promis
   for (const key of playlists) {
     const text = (await stack.getObject(key)).toString("utf8");
     const folder = key.slice(0, key.lastIndexOf("/") + 1);
-    const named = [...text.split("\n").filter((line) => line !== "" && !line.startsWith("#")), ...[...text.matchAll(/URI="([^"]+)"/g)].map((match) => match[1]!)];
-    for (const uri of new Set(named.map((name) => name.split("#")[0]!))) assert.ok(keys.has(`${folder}${uri}`), `${key} names ${uri}, which is not in S3`);
+    const named = [
+      ...text.split("\n").filter((line) => line !== "" && !line.startsWith("#")),
+      ...[...text.matchAll(/URI="([^"]+)"/g)].map((match) => match[1]!),
+    ];
+    for (const uri of new Set(named.map((name) => name.split("#")[0]!)))
+      assert.ok(keys.has(`${folder}${uri}`), `${key} names ${uri}, which is not in S3`);
   }
   return playlists.length;
 }
@@ -42,7 +46,10 @@ async function assertPlaylistsComplete(stack: TestStack, prefix: string): Promis
 async function reachableKeys(stack: TestStack, treePrefix: string): Promise<Set<string>> {
   const reachable = new Set([`${treePrefix}hls/master.m3u8`]);
   const master = (await stack.getObject(`${treePrefix}hls/master.m3u8`)).toString("utf8");
-  const playlistUris = [...master.split("\n").filter((line) => line !== "" && !line.startsWith("#")), ...[...master.matchAll(/URI="([^"]+)"/g)].map((match) => match[1]!)];
+  const playlistUris = [
+    ...master.split("\n").filter((line) => line !== "" && !line.startsWith("#")),
+    ...[...master.matchAll(/URI="([^"]+)"/g)].map((match) => match[1]!),
+  ];
   for (const uri of playlistUris) {
     const key = `${treePrefix}hls/${uri}`;
     reachable.add(key);
@@ -64,7 +71,9 @@ describe("overlapped HLS upload through the real pipeline", () => {
     dir = await mkdtemp(path.join(os.tmpdir(), "mp-video-overlap-"));
     // The production preset (veryfast); 1080p for 10 s at 10 fps keeps ffmpeg busy for several segments.
     stack = await startTestStack({ env: { VIDEO_HLS_SEGMENT_SECONDS: String(SEGMENT_SECONDS) } });
-    clip = await readFile(await generateClip({ width: 1920, height: 1080, durationSec: 10, fps: 10, out: path.join(dir, "overlap.mp4") }));
+    clip = await readFile(
+      await generateClip({ width: 1920, height: 1080, durationSec: 10, fps: 10, out: path.join(dir, "overlap.mp4") }),
+    );
   });
   after(async () => {
     await stack.stop();
@@ -76,14 +85,30 @@ describe("overlapped HLS upload through the real pipeline", () => {
     const jobId = await stack.uploadAndNotify(key, clip);
     const job = await stack.waitForJob(jobId, undefined, 180_000);
     assert.equal(job.status, "completed", JSON.stringify(job.error));
-    assert.deepEqual(job.timeline.map((entry) => entry.event).filter((name) => ["probed", "planned", "encoded", "poster", "uploaded"].includes(name)), ["probed", "planned", "encoded", "poster", "uploaded"]);
+    assert.deepEqual(
+      job.timeline
+        .map((entry) => entry.event)
+        .filter((name) => ["probed", "planned", "encoded", "poster", "uploaded"].includes(name)),
+      ["probed", "planned", "encoded", "poster", "uploaded"],
+    );
 
     // The overlap, on the timeline: the upload step's range starts inside the encode's.
     const encoded = event(job, "encoded")!.detail as { startedAt: string; endedAt: string };
-    const uploaded = event(job, "uploaded")!.detail as { startedAt: string; duringEncode: number; files: number; segments: number };
+    const uploaded = event(job, "uploaded")!.detail as {
+      startedAt: string;
+      duringEncode: number;
+      files: number;
+      segments: number;
+    };
     const poster = event(job, "poster")!.detail as { startedAt: string; endedAt: string };
-    assert.ok(Date.parse(uploaded.startedAt) < Date.parse(encoded.endedAt), `upload started ${uploaded.startedAt}, encode ended ${encoded.endedAt}`);
-    assert.ok(uploaded.duringEncode > 0 && uploaded.duringEncode < uploaded.files, `${uploaded.duringEncode} of ${uploaded.files} files stored during the encode`);
+    assert.ok(
+      Date.parse(uploaded.startedAt) < Date.parse(encoded.endedAt),
+      `upload started ${uploaded.startedAt}, encode ended ${encoded.endedAt}`,
+    );
+    assert.ok(
+      uploaded.duringEncode > 0 && uploaded.duringEncode < uploaded.files,
+      `${uploaded.duringEncode} of ${uploaded.files} files stored during the encode`,
+    );
     assert.ok(Date.parse(poster.startedAt) < Date.parse(encoded.endedAt), "the poster ran beside the encode");
 
     // Same set of keys as a sequential upload of the folder: every file a player can reach, nothing else (no .tmp, no half segment).
@@ -99,11 +124,33 @@ describe("overlapped HLS upload through the real pipeline", () => {
       await mkdir(path.dirname(target), { recursive: true });
       await writeFile(target, await stack.getObject(hlsKey));
     }
-    const rungs = await verifyHlsTree(path.join(local, "hls", "master.m3u8"), { sourceDurationSec: 10, segmentSeconds: SEGMENT_SECONDS });
-    assert.deepEqual(rungs.map((rung) => `${rung.width}x${rung.height}`), ["854x480", "1280x720", "1920x1080"]);
-    const manifest = JSON.parse((await stack.getObject(manifestKeyOf(key))).toString()) as { outputs: Array<{ key: string; variant: string }> };
-    assert.deepEqual(manifest.outputs.map((output) => output.variant), ["hls_playlist", "hls_playlist", "hls_playlist", "hls_playlist", "hls_playlist", "hls_playlist", "hls_master", "poster", "poster_webp"]);
-    for (const output of manifest.outputs) assert.ok((await stack.listKeys(output.key)).includes(output.key), `${output.key} is in S3`);
+    const rungs = await verifyHlsTree(path.join(local, "hls", "master.m3u8"), {
+      sourceDurationSec: 10,
+      segmentSeconds: SEGMENT_SECONDS,
+    });
+    assert.deepEqual(
+      rungs.map((rung) => `${rung.width}x${rung.height}`),
+      ["854x480", "1280x720", "1920x1080"],
+    );
+    const manifest = JSON.parse((await stack.getObject(manifestKeyOf(key))).toString()) as {
+      outputs: Array<{ key: string; variant: string }>;
+    };
+    assert.deepEqual(
+      manifest.outputs.map((output) => output.variant),
+      [
+        "hls_playlist",
+        "hls_playlist",
+        "hls_playlist",
+        "hls_playlist",
+        "hls_playlist",
+        "hls_playlist",
+        "hls_master",
+        "poster",
+        "poster_webp",
+      ],
+    );
+    for (const output of manifest.outputs)
+      assert.ok((await stack.listKeys(output.key)).includes(output.key), `${output.key} is in S3`);
   });
 
   test("a cancel after segments are in S3, mid-encode, leaves no playlist naming a missing segment (and nothing of the run)", async () => {
@@ -117,13 +164,24 @@ describe("overlapped HLS upload through the real pipeline", () => {
     }
     assert.ok(segmentsInS3.length > 0, "segments reached S3");
     const midEncode = await stack.store.get(jobId);
-    assert.ok(!midEncode?.timeline.some((entry) => entry.event === "encoded"), "still encoding when the segments were seen");
-    assert.equal(await assertPlaylistsComplete(stack, tree), 0, "no playlist is in S3 while segments are still being written");
+    assert.ok(
+      !midEncode?.timeline.some((entry) => entry.event === "encoded"),
+      "still encoding when the segments were seen",
+    );
+    assert.equal(
+      await assertPlaylistsComplete(stack, tree),
+      0,
+      "no playlist is in S3 while segments are still being written",
+    );
     await stack.store.requestCancel(jobId);
     const job = await stack.waitForJob(jobId, undefined, 30_000);
     assert.equal(job.status, "cancelled");
     await assertPlaylistsComplete(stack, tree);
-    assert.deepEqual([...(await stack.listKeys(tree)), ...(await stack.listKeys(files))], [], "the cancelled run's segments were removed");
+    assert.deepEqual(
+      [...(await stack.listKeys(tree)), ...(await stack.listKeys(files))],
+      [],
+      "the cancelled run's segments were removed",
+    );
     const removed = (event(job, "outputs-removed")?.detail as { count: number } | undefined)?.count ?? 0;
     assert.ok(removed >= segmentsInS3.length, `removed ${removed} outputs, ${segmentsInS3.length} segments were seen`);
   });
@@ -151,16 +209,27 @@ describe("a segment upload failing mid-encode", () => {
 
   test("fails the run as transient, removes the segments it stored, and the retry publishes only its own complete tree", async () => {
     const key = "tenants/t1/users/u1/media/1700000000-abc-retried.mp4";
-    const clip = await readFile(await generateClip({ width: 1280, height: 720, durationSec: 8, fps: 10, out: path.join(dir, "retried.mp4") }));
+    const clip = await readFile(
+      await generateClip({ width: 1280, height: 720, durationSec: 8, fps: 10, out: path.join(dir, "retried.mp4") }),
+    );
     // Until the job id is known every PUT of this segment fails; after, only the first run's (a new run writes new keys).
     let firstRun: string | undefined;
     proxy.setRule(({ method, path: requestPath }) => {
-      const faulted = method === "PUT" && requestPath.includes("1700000000-abc-retried.mp4.") && requestPath.split("?")[0]!.endsWith("/hls/720p/segment_00003.ts");
-      return faulted && (firstRun === undefined || requestPath.includes(`.${firstRun}/`)) ? { status: 500, code: "InternalError" } : "pass";
+      const faulted =
+        method === "PUT" &&
+        requestPath.includes("1700000000-abc-retried.mp4.") &&
+        requestPath.split("?")[0]!.endsWith("/hls/720p/segment_00003.ts");
+      return faulted && (firstRun === undefined || requestPath.includes(`.${firstRun}/`))
+        ? { status: 500, code: "InternalError" }
+        : "pass";
     });
     const jobId = await stack.uploadAndNotify(key, clip);
     firstRun = runToken(jobId, 1);
-    const job = await stack.waitForJob(jobId, (record) => record.status === "completed" || record.status === "failed", 180_000);
+    const job = await stack.waitForJob(
+      jobId,
+      (record) => record.status === "completed" || record.status === "failed",
+      180_000,
+    );
     assert.equal(job.status, "completed", JSON.stringify(job.error));
     assert.equal(job.attempts, 2);
     const retry = event(job, "retry-scheduled");
@@ -172,26 +241,42 @@ describe("a segment upload failing mid-encode", () => {
     assert.match(failure.message, /putObject/, JSON.stringify(failure));
     const removed = event(job, "outputs-removed")?.detail as { count: number; reason: string } | undefined;
     assert.equal(removed?.reason, "failed");
-    assert.ok((removed?.count ?? 0) >= 3, `the first run had stored segments before the failure (removed ${removed?.count})`);
+    assert.ok(
+      (removed?.count ?? 0) >= 3,
+      `the first run had stored segments before the failure (removed ${removed?.count})`,
+    );
 
     // Only the second run's tree and files, plus the manifest; its playlists name only stored segments, and it plays.
     const [files, tree] = runPrefixesOf(job);
     assert.ok(tree.includes(runToken(jobId, 2)));
     const everything = await stack.listKeys("tenants/t1/users/u1/media/processed/1700000000-abc-retried");
-    assert.deepEqual(everything.filter((stored) => !stored.startsWith(files) && !stored.startsWith(tree)), [manifestKeyOf(key)]);
+    assert.deepEqual(
+      everything.filter((stored) => !stored.startsWith(files) && !stored.startsWith(tree)),
+      [manifestKeyOf(key)],
+    );
     assert.deepEqual(await stack.listKeys(runPrefixes(outputLayout(key, "processed", runToken(jobId, 1)))[1]), []);
     assert.deepEqual(await stack.listKeys(`${tree}hls/`), [...(await reachableKeys(stack, tree))].sort());
     await assertPlaylistsComplete(stack, tree);
-    const manifest = JSON.parse((await stack.getObject(manifestKeyOf(key))).toString()) as { run: { token: string }; outputs: Array<{ key: string }> };
+    const manifest = JSON.parse((await stack.getObject(manifestKeyOf(key))).toString()) as {
+      run: { token: string };
+      outputs: Array<{ key: string }>;
+    };
     assert.equal(manifest.run.token, runToken(jobId, 2));
-    for (const output of manifest.outputs) assert.ok(output.key.startsWith(files) || output.key.startsWith(tree), `${output.key} belongs to the retry's run`);
+    for (const output of manifest.outputs)
+      assert.ok(
+        output.key.startsWith(files) || output.key.startsWith(tree),
+        `${output.key} belongs to the retry's run`,
+      );
     const local = path.join(dir, "downloaded");
     for (const hlsKey of await stack.listKeys(`${tree}hls/`)) {
       const target = path.join(local, hlsKey.slice(tree.length));
       await mkdir(path.dirname(target), { recursive: true });
       await writeFile(target, await stack.getObject(hlsKey));
     }
-    await verifyHlsTree(path.join(local, "hls", "master.m3u8"), { sourceDurationSec: 8, segmentSeconds: SEGMENT_SECONDS });
+    await verifyHlsTree(path.join(local, "hls", "master.m3u8"), {
+      sourceDurationSec: 8,
+      segmentSeconds: SEGMENT_SECONDS,
+    });
   });
 });
 
@@ -200,7 +285,10 @@ describe("a worker killed mid-encode", () => {
   let dir: string;
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), "mp-video-crash-"));
-    stack = await startTestStack({ noWorker: true, env: { VIDEO_HLS_SEGMENT_SECONDS: String(SEGMENT_SECONDS), SQS_VISIBILITY_TIMEOUT: "10" } });
+    stack = await startTestStack({
+      noWorker: true,
+      env: { VIDEO_HLS_SEGMENT_SECONDS: String(SEGMENT_SECONDS), SQS_VISIBILITY_TIMEOUT: "10" },
+    });
   });
   after(async () => {
     await stack.stop();
@@ -209,7 +297,9 @@ describe("a worker killed mid-encode", () => {
 
   test("SIGKILL after segments are in S3 leaves no playlist at all; the retry's manifest names only its own complete tree", async () => {
     const key = "tenants/t1/users/u1/media/1700000000-abc-crashed.mp4";
-    const clip = await readFile(await generateClip({ width: 1920, height: 1080, durationSec: 10, fps: 10, out: path.join(dir, "crashed.mp4") }));
+    const clip = await readFile(
+      await generateClip({ width: 1920, height: 1080, durationSec: 10, fps: 10, out: path.join(dir, "crashed.mp4") }),
+    );
     const doomed = spawnWorker(stack.envFor({ WORKER_ID: "doomed-video-worker" }));
     const jobId = await stack.uploadAndNotify(key, clip);
     const crashedTree = runPrefixes(outputLayout(key, "processed", runToken(jobId, 1)))[1];
@@ -233,8 +323,15 @@ describe("a worker killed mid-encode", () => {
     // Every playlist in S3, of either run, names only stored segments; the crashed run's leftovers (segments only) wait for the sweep of runs older than a job can live.
     await assertPlaylistsComplete(stack, "tenants/t1/users/u1/media/processed/");
     assert.ok((await stack.listKeys(crashedTree)).every((stored) => !stored.endsWith(".m3u8")));
-    const manifest = JSON.parse((await stack.getObject(manifestKeyOf(key))).toString()) as { run: { token: string }; outputs: Array<{ key: string }> };
+    const manifest = JSON.parse((await stack.getObject(manifestKeyOf(key))).toString()) as {
+      run: { token: string };
+      outputs: Array<{ key: string }>;
+    };
     assert.equal(manifest.run.token, runToken(jobId, 2));
-    for (const output of manifest.outputs) assert.ok(output.key.startsWith(files) || output.key.startsWith(tree), `${output.key} belongs to the retry's run`);
+    for (const output of manifest.outputs)
+      assert.ok(
+        output.key.startsWith(files) || output.key.startsWith(tree),
+        `${output.key} belongs to the retry's run`,
+      );
   });
 });

@@ -37,7 +37,8 @@ describe("video uploads through the real pipeline", () => {
     assert.equal(job.type, "video");
     assert.equal(job.progress, 100);
     const events = job.timeline.map((entry) => entry.event);
-    for (const event of ["probed", "planned", "encoded", "poster", "uploaded"]) assert.ok(events.includes(event), `timeline lacks ${event}: ${events.join(",")}`);
+    for (const event of ["probed", "planned", "encoded", "poster", "uploaded"])
+      assert.ok(events.includes(event), `timeline lacks ${event}: ${events.join(",")}`);
 
     // …/processed/1700000000-abc-clip.mp4.<run>: the run's tree is `${prefix}/`, its files `${prefix}_`.
     const prefix = runPrefixesOf(job)[1].slice(0, -1);
@@ -48,8 +49,14 @@ describe("video uploads through the real pipeline", () => {
       await mkdir(path.dirname(target), { recursive: true });
       await writeFile(target, await stack.getObject(hlsKey));
     }
-    const rungs = await verifyHlsTree(path.join(local, "hls", "master.m3u8"), { sourceDurationSec: 2, segmentSeconds: 1 });
-    assert.deepEqual(rungs.map((rung) => `${rung.width}x${rung.height}`), ["854x480", "1280x720"]);
+    const rungs = await verifyHlsTree(path.join(local, "hls", "master.m3u8"), {
+      sourceDurationSec: 2,
+      segmentSeconds: 1,
+    });
+    assert.deepEqual(
+      rungs.map((rung) => `${rung.width}x${rung.height}`),
+      ["854x480", "1280x720"],
+    );
 
     const head = (objectKey: string) => stack.s3.send(new HeadObjectCommand({ Bucket: stack.bucket, Key: objectKey }));
     const master = await head(`${prefix}/hls/master.m3u8`);
@@ -59,14 +66,19 @@ describe("video uploads through the real pipeline", () => {
     assert.equal((await head(segmentKey)).ContentType, "video/mp2t");
     assert.equal((await head(`${prefix}_poster.jpg`)).ContentType, "image/jpeg");
     assert.equal((await head(`${prefix}_poster.webp`)).ContentType, "image/webp");
-    const manifest = JSON.parse((await stack.getObject(manifestKeyOf(key))).toString()) as { metadata?: { hls?: { renditions: unknown[]; keyPrefix: string } } };
+    const manifest = JSON.parse((await stack.getObject(manifestKeyOf(key))).toString()) as {
+      metadata?: { hls?: { renditions: unknown[]; keyPrefix: string } };
+    };
     assert.equal(manifest.metadata?.hls?.renditions.length, 2);
     assert.equal(manifest.metadata?.hls?.keyPrefix, `${prefix}/hls/`);
   });
 
   test("an HLS playlist uploaded as .mp4 fails as processing and writes no media outputs", async () => {
     const key = "tenants/t1/users/u1/media/1700000000-abc-evil.mp4";
-    const jobId = await stack.uploadAndNotify(key, "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nfile:///etc/passwd\n#EXT-X-ENDLIST\n");
+    const jobId = await stack.uploadAndNotify(
+      key,
+      "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nfile:///etc/passwd\n#EXT-X-ENDLIST\n",
+    );
     const job = await stack.waitForJob(jobId);
     assert.equal(job.status, "failed");
     assert.equal(job.error?.category, "processing");
@@ -76,11 +88,24 @@ describe("video uploads through the real pipeline", () => {
 
   test("a cancel mid-encode stops ffmpeg and removes the job's temp dir", async () => {
     // ~10 MB: long enough that the cancel lands while ffmpeg encodes (the emulator refused a 20 MB PutObject).
-    const clip = await generateClip({ width: 1920, height: 1080, durationSec: 12, fps: 10, out: path.join(dir, "long.mp4") });
-    const jobId = await stack.uploadAndNotify("tenants/t1/users/u1/media/1700000000-abc-long.mp4", await readFile(clip));
+    const clip = await generateClip({
+      width: 1920,
+      height: 1080,
+      durationSec: 12,
+      fps: 10,
+      out: path.join(dir, "long.mp4"),
+    });
+    const jobId = await stack.uploadAndNotify(
+      "tenants/t1/users/u1/media/1700000000-abc-long.mp4",
+      await readFile(clip),
+    );
     await stack.waitForJob(jobId, (job) => job.status === "processing" && job.progress > 5, 60_000);
     const [workerFolder] = await readdir(stack.tempDir);
-    assert.equal((await readdir(path.join(stack.tempDir, workerFolder!))).length, 1, "the job's temp dir exists while it encodes");
+    assert.equal(
+      (await readdir(path.join(stack.tempDir, workerFolder!))).length,
+      1,
+      "the job's temp dir exists while it encodes",
+    );
     await stack.store.requestCancel(jobId);
     const job = await stack.waitForJob(jobId, undefined, 15_000);
     assert.equal(job.status, "cancelled");

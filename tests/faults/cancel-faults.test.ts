@@ -41,13 +41,21 @@ describe("durable cancel", () => {
 
   test("a cancel whose pub/sub message is lost still stops the job, seen on the lease renewal", async () => {
     const id = await t.stack.uploadAndNotify("tenants/acme/users/u1/media/slow.txt", "SLOW and steady");
-    await t.stack.waitForJob(id, (job) => job.status === "processing" && job.timeline.some((entry) => entry.event === "processing"), 20_000);
+    await t.stack.waitForJob(
+      id,
+      (job) => job.status === "processing" && job.timeline.some((entry) => entry.event === "processing"),
+      20_000,
+    );
     assert.ok(sockets.size > 0, "the subscriber is connected to the black hole, not to Redis");
     const requested = await t.call<{ outcome: string }>("DELETE", `/api/media/jobs/${id}`);
     assert.equal(requested.status, 202);
     const cancelled = await t.stack.waitForJob(id, (job) => job.status === "cancelled", 20_000);
     const events = cancelled.timeline.map((entry) => entry.event);
-    assert.deepEqual(cancelled.timeline.find((entry) => entry.event === "cancel-seen")?.detail, { by: "lease-renewal" }, events.join(","));
+    assert.deepEqual(
+      cancelled.timeline.find((entry) => entry.event === "cancel-seen")?.detail,
+      { by: "lease-renewal" },
+      events.join(","),
+    );
     assert.ok(events.indexOf("cancel-requested") < events.indexOf("cancel-seen"));
     assert.equal(cancelled.error?.category, "cancelled");
   });
@@ -60,12 +68,26 @@ describe("durable cancel", () => {
     const written = await t.stack.listKeys("tenants/acme/users/u1/media/processed/");
     // Mid-job there is no result to read the run from: the first claim's run token names the keys.
     const layout = outputLayout(key, "processed", runToken(id, 1));
-    assert.deepEqual(written, [1, 2, 3].map((n) => outputKey(layout, `part_${n}.bin`)), "three parts are in S3 mid-job");
+    assert.deepEqual(
+      written,
+      [1, 2, 3].map((n) => outputKey(layout, `part_${n}.bin`)),
+      "three parts are in S3 mid-job",
+    );
     assert.equal((await t.call("DELETE", `/api/media/jobs/${id}`)).status, 202);
     const cancelled = await t.stack.waitForJob(id, (job) => job.status === "cancelled", 20_000);
-    assert.deepEqual(await t.stack.listKeys("tenants/acme/users/u1/media/processed/"), [], "nothing of the cancelled job is left");
-    assert.deepEqual(cancelled.timeline.find((entry) => entry.event === "outputs-removed")?.detail, { count: 3, reason: "cancelled" });
+    assert.deepEqual(
+      await t.stack.listKeys("tenants/acme/users/u1/media/processed/"),
+      [],
+      "nothing of the cancelled job is left",
+    );
+    assert.deepEqual(cancelled.timeline.find((entry) => entry.event === "outputs-removed")?.detail, {
+      count: 3,
+      reason: "cancelled",
+    });
     const events = cancelled.timeline.map((entry) => entry.event);
-    assert.ok(events.indexOf("outputs-removed") < events.lastIndexOf("cancelled"), "removed before the cancel was recorded");
+    assert.ok(
+      events.indexOf("outputs-removed") < events.lastIndexOf("cancelled"),
+      "removed before the cancel was recorded",
+    );
   });
 });

@@ -17,9 +17,20 @@ const MEMORY_WAIT_MS = 280_000;
 
 test(`concurrency 2 × 24 MP images stays under ${BOUND_MIB} MiB peak RSS`, async () => {
   const stack = await startTestStack({ noWorker: true });
-  const worker = spawnWorker({ ...stack.envFor({ MEDIA_PROCESSOR_CONCURRENCY: "2", WORKER_ID: "memory-bound" }), MALLOC_ARENA_MAX: "2" });
+  const worker = spawnWorker({
+    ...stack.envFor({ MEDIA_PROCESSOR_CONCURRENCY: "2", WORKER_ID: "memory-bound" }),
+    MALLOC_ARENA_MAX: "2",
+  });
   try {
-    const photo = await sharp({ create: { width: 6000, height: 4000, channels: 3, background: "#808080", noise: { type: "gaussian", mean: 128, sigma: 20 } } })
+    const photo = await sharp({
+      create: {
+        width: 6000,
+        height: 4000,
+        channels: 3,
+        background: "#808080",
+        noise: { type: "gaussian", mean: 128, sigma: 20 },
+      },
+    })
       .jpeg({ quality: 85 })
       .toBuffer();
     const ids = [];
@@ -44,7 +55,9 @@ test(`concurrency 2 × 24 MP images stays under ${BOUND_MIB} MiB peak RSS`, asyn
     }
     await sample();
     const peakMib = peakKb / 1024;
-    console.log(`memory bound: peak RSS ${peakMib.toFixed(0)} MiB for 4 × 24 MP JPEGs at concurrency 2 (bound ${BOUND_MIB} MiB)`);
+    console.log(
+      `memory bound: peak RSS ${peakMib.toFixed(0)} MiB for 4 × 24 MP JPEGs at concurrency 2 (bound ${BOUND_MIB} MiB)`,
+    );
     assert.ok(peakMib > 50, "the measurement read the worker's memory");
     assert.ok(peakMib < BOUND_MIB, `peak RSS ${peakMib.toFixed(0)} MiB`);
   } finally {

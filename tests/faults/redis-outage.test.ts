@@ -12,7 +12,11 @@ import { startTestStack, type TestStack } from "../helpers/stack.ts";
 describe("Redis outage during processing", () => {
   let stack: TestStack;
   before(async () => {
-    stack = await startTestStack({ processors: [createSlowProcessor(1_500)], persistentRedis: true, env: { MEDIA_PROCESSOR_CONCURRENCY: "2" } });
+    stack = await startTestStack({
+      processors: [createSlowProcessor(1_500)],
+      persistentRedis: true,
+      env: { MEDIA_PROCESSOR_CONCURRENCY: "2" },
+    });
   });
   after(async () => {
     await stack.stop();
@@ -31,12 +35,16 @@ describe("Redis outage during processing", () => {
     await sleep(2_500);
     assert.equal(await ready(), 503, "not ready while Redis is down");
     const during = await stack.queueDepth();
-    assert.ok(during.visible + during.inFlight + during.delayed >= 1, `messages kept during the outage: ${JSON.stringify(during)}`);
+    assert.ok(
+      during.visible + during.inFlight + during.delayed >= 1,
+      `messages kept during the outage: ${JSON.stringify(during)}`,
+    );
     await stack.local.redis.start();
     for (const jobId of [first, second, third]) {
       const job = await stack.waitForJob(jobId, (record) => record.status === "completed", 60_000);
       assert.equal(job.status, "completed");
-      if (process.env.DEBUG_TIMELINE) console.log(jobId, job.timeline.map((entry) => `${entry.at.slice(14, 23)} ${entry.event}`).join(" | "));
+      if (process.env.DEBUG_TIMELINE)
+        console.log(jobId, job.timeline.map((entry) => `${entry.at.slice(14, 23)} ${entry.event}`).join(" | "));
       assert.equal(job.timeline.filter((entry) => entry.event === "completed").length, 1, `${jobId} completed once`);
     }
     assert.equal(await ready(), 200, "ready again");

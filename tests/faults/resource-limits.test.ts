@@ -6,11 +6,14 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { createSlowProcessor } from "../fixtures/slow.processor.ts";
 import { transparentPng } from "../helpers/generate-images.ts";
-import { startTestStack, } from "../helpers/stack.ts";
+import { startTestStack } from "../helpers/stack.ts";
 
 describe("resource limits", () => {
   test("PROCESSING_TIMEOUT aborts the job: failed resource/processing-timeout, not retried, worker goes on", async () => {
-    const stack = await startTestStack({ processors: [createSlowProcessor(30_000)], env: { PROCESSING_TIMEOUT: "1s" } });
+    const stack = await startTestStack({
+      processors: [createSlowProcessor(30_000)],
+      env: { PROCESSING_TIMEOUT: "1s" },
+    });
     try {
       const jobId = await stack.uploadAndNotify("limits/forever.txt", "SLOW forever");
       const job = await stack.waitForJob(jobId);
@@ -44,7 +47,9 @@ describe("resource limits", () => {
 
     test("fails the job as resource/disk-full after its retries, and smaller jobs still complete", async (t) => {
       if (!mounted) return t.skip("needs root to mount a 1 MiB tmpfs");
-      const stack = await startTestStack({ env: { TEMP_DIR: mountPoint, RETRY_BACKOFF_BASE: "1", RETRY_BACKOFF_MAX: "1" } });
+      const stack = await startTestStack({
+        env: { TEMP_DIR: mountPoint, RETRY_BACKOFF_BASE: "1", RETRY_BACKOFF_MAX: "1" },
+      });
       try {
         const big = Buffer.alloc(3 * 1024 * 1024, 7);
         const bigId = await stack.uploadAndNotify("limits/huge.bin", big);

@@ -31,7 +31,9 @@ describe("S3 faults", () => {
   });
 
   test("persistent 503s on download: transient, backed off, failed after the last receive, message in the DLQ", async () => {
-    proxy.setRule(({ method, path }) => (method === "GET" && path.includes("/always-503/") ? { status: 503, code: "SlowDown" } : "pass"));
+    proxy.setRule(({ method, path }) =>
+      method === "GET" && path.includes("/always-503/") ? { status: 503, code: "SlowDown" } : "pass",
+    );
     const jobId = await stack.uploadAndNotify("always-503/a.png", await transparentPng());
     const job = await stack.waitForJob(jobId, (record) => record.status === "failed", 60_000);
     assert.equal(job.error?.category, "transient");
@@ -39,10 +41,19 @@ describe("S3 faults", () => {
     const retries = job.timeline.filter((entry) => entry.event === "retry-scheduled");
     assert.equal(retries.length, 2, "two retries before the last receive");
     const delays = retries.map((entry) => Number(entry.detail?.delaySec));
-    assert.ok(delays.every((delay) => delay >= 0 && delay <= 4), `capped delays ${delays}`);
+    assert.ok(
+      delays.every((delay) => delay >= 0 && delay <= 4),
+      `capped delays ${delays}`,
+    );
     assert.equal(job.attempts, 3);
     // The next receive (the 4th) exceeds maxReceiveCount: the emulator's redrive moves it to the DLQ.
-    const dlq = await waitForValue(() => stack.queueDepth("dlq"), (depth) => depth.visible > 0, "the message moved to the DLQ", 20_000, 200);
+    const dlq = await waitForValue(
+      () => stack.queueDepth("dlq"),
+      (depth) => depth.visible > 0,
+      "the message moved to the DLQ",
+      20_000,
+      200,
+    );
     assert.equal(dlq.visible, 1, "message moved to the DLQ");
     const media = await stack.queueDepth("media");
     assert.equal(media.visible + media.inFlight + media.delayed, 0);
@@ -79,6 +90,9 @@ describe("S3 faults", () => {
     assert.ok(keys.includes("put-fail/processed/c.png_manifest.json"));
     // Whether the SDK absorbed the 503s or the job was retried as a new run with its own keys, only the final run's outputs remain.
     const [files, tree] = runPrefixesOf(job);
-    assert.deepEqual(keys.filter((key) => !key.startsWith(files) && !key.startsWith(tree)), ["put-fail/processed/c.png_manifest.json"]);
+    assert.deepEqual(
+      keys.filter((key) => !key.startsWith(files) && !key.startsWith(tree)),
+      ["put-fail/processed/c.png_manifest.json"],
+    );
   });
 });

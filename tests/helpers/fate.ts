@@ -15,6 +15,9 @@ export function transitionLabel(fate: Fate): string {
  * it: `failed → delete`, `cancelled → delete`, `retry-scheduled → retry`.
  */
 export function firstReceiveFate(error: MediaError): string {
-  const fate = decide({ event: { kind: "error", error }, receive: { receiveCount: 1, maxReceives: 3, retryDelaySec: 30 } });
+  const fate = decide({
+    event: { kind: "error", error },
+    receive: { receiveCount: 1, maxReceives: 3, retryDelaySec: 30 },
+  });
   return `${transitionLabel(fate)} → ${fate.messageAction.action}`;
 }

@@ -6,7 +6,10 @@ import type { AddressInfo } from "node:net";
  * produce on demand (503 SlowDown, 500 InternalError, a dead endpoint). Requests pass through
  * unless the current rule says otherwise; SQS requests (X-Amz-Target: AmazonSQS.*) always pass.
  */
-export type FaultRule = (request: { method: string; path: string }) => "pass" | { status: number; code: string } | "reset";
+export type FaultRule = (request: {
+  method: string;
+  path: string;
+}) => "pass" | { status: number; code: string } | "reset";
 
 export interface FaultProxy {
   endpoint: string;
@@ -32,12 +35,20 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       counts.faulted += 1;
       request.resume();
       response.writeHead(decision.status, { "content-type": "application/xml", "x-amz-request-id": "fault-proxy" });
-      response.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${decision.code}</Code><Message>injected by the fault proxy</Message><RequestId>fault-proxy</RequestId></Error>`);
+      response.end(
+        `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${decision.code}</Code><Message>injected by the fault proxy</Message><RequestId>fault-proxy</RequestId></Error>`,
+      );
       return;
     }
     if (!isSqs) counts.passed += 1;
     const upstream = http.request(
-      { hostname: targetUrl.hostname, port: targetUrl.port, method: request.method, path: request.url, headers: request.headers },
+      {
+        hostname: targetUrl.hostname,
+        port: targetUrl.port,
+        method: request.method,
+        path: request.url,
+        headers: request.headers,
+      },
       (upstreamResponse) => {
         response.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
         upstreamResponse.pipe(response);

@@ -20,7 +20,16 @@ export interface ToneOptions {
 export async function generateTone(options: ToneOptions): Promise<string> {
   const source = `aevalsrc=${options.channels.join("|")}:s=${options.sampleRate}:d=${options.durationSec}`;
   await runFfmpeg({
-    args: ["-f", "lavfi", "-i", source, ...(options.codecArgs ?? ["-c:a", "pcm_s16le"]), ...(options.extraArgs ?? []), "-y", options.out],
+    args: [
+      "-f",
+      "lavfi",
+      "-i",
+      source,
+      ...(options.codecArgs ?? ["-c:a", "pcm_s16le"]),
+      ...(options.extraArgs ?? []),
+      "-y",
+      options.out,
+    ],
     trustedInputs: true,
   });
   return options.out;
@@ -53,7 +62,11 @@ export async function readWavPcm(filePath: string): Promise<WavPcm> {
     if (id === "data") {
       const end = Math.min(bytes.length, offset + 8 + size);
       const data = Buffer.from(bytes.subarray(offset + 8, end));
-      return { sampleRate, channels, samples: new Int16Array(data.buffer, data.byteOffset, Math.floor(data.length / 2)) };
+      return {
+        sampleRate,
+        channels,
+        samples: new Int16Array(data.buffer, data.byteOffset, Math.floor(data.length / 2)),
+      };
     }
     offset += 8 + size + (size % 2);
   }

@@ -26,35 +26,185 @@ const lavfiAudio = (out: string, args: string[], source = TONE) =>
 /** 1 s of 320x240 testsrc2 at 10 fps with a 440 Hz tone, encoded as `args` say. */
 const lavfiVideo = (out: string, args: string[], audio = true) =>
   runFfmpeg({
-    args: ["-f", "lavfi", "-i", "testsrc2=s=320x240:r=10:d=1", ...(audio ? ["-f", "lavfi", "-i", TONE] : []), "-t", "1", ...args, "-y", out],
+    args: [
+      "-f",
+      "lavfi",
+      "-i",
+      "testsrc2=s=320x240:r=10:d=1",
+      ...(audio ? ["-f", "lavfi", "-i", TONE] : []),
+      "-t",
+      "1",
+      ...args,
+      "-y",
+      out,
+    ],
     trustedInputs: true,
   }).then(() => undefined);
 
 export const FORMAT_FIXTURES: readonly FormatFixture[] = [
-  { name: "raw ADTS AAC", fileName: "voice.aac", expect: { kind: "audio", format: "aac" }, finalKind: "audio", make: (out) => lavfiAudio(out, ["-c:a", "aac", "-b:a", "96k", "-f", "adts"]) },
-  { name: "AIFF", fileName: "take.aiff", expect: { kind: "audio", format: "aiff" }, finalKind: "audio", make: (out) => lavfiAudio(out, ["-c:a", "pcm_s16be", "-f", "aiff"]) },
+  {
+    name: "raw ADTS AAC",
+    fileName: "voice.aac",
+    expect: { kind: "audio", format: "aac" },
+    finalKind: "audio",
+    make: (out) => lavfiAudio(out, ["-c:a", "aac", "-b:a", "96k", "-f", "adts"]),
+  },
+  {
+    name: "AIFF",
+    fileName: "take.aiff",
+    expect: { kind: "audio", format: "aiff" },
+    finalKind: "audio",
+    make: (out) => lavfiAudio(out, ["-c:a", "pcm_s16be", "-f", "aiff"]),
+  },
   // AIFF-C with little-endian samples ('sowt') is what macOS writes.
-  { name: "AIFF-C", fileName: "take.aifc", expect: { kind: "audio", format: "aiff" }, finalKind: "audio", make: (out) => lavfiAudio(out, ["-c:a", "pcm_s16le", "-f", "aiff"]) },
-  { name: "WMA (ASF)", fileName: "memo.wma", expect: { kind: "video", format: "asf" }, finalKind: "audio", make: (out) => lavfiAudio(out, ["-c:a", "wmav2", "-b:a", "64k", "-f", "asf"]) },
-  { name: "RF64 WAV", fileName: "long.wav", expect: { kind: "audio", format: "wav" }, finalKind: "audio", make: (out) => lavfiAudio(out, ["-c:a", "pcm_s16le", "-rf64", "always", "-f", "wav"]) },
-  { name: "BW64 WAV", fileName: "broadcast.wav", expect: { kind: "audio", format: "wav" }, finalKind: "audio", make: makeBw64 },
-  { name: "AMR-NB voice memo", fileName: "memo.amr", expect: { kind: "audio", format: "amr" }, finalKind: "audio", make: (out) => writeAmr(out, "nb", 50) },
-  { name: "AMR-WB voice memo", fileName: "memo-wb.amr", expect: { kind: "audio", format: "amr" }, finalKind: "audio", make: (out) => writeAmr(out, "wb", 50) },
-  { name: "WavPack", fileName: "album.wv", expect: { kind: "audio", format: "wavpack" }, finalKind: "audio", make: (out) => lavfiAudio(out, ["-c:a", "wavpack", "-f", "wv"]) },
-  { name: "Monkey's Audio", fileName: "album.ape", expect: { kind: "audio", format: "ape" }, finalKind: "audio", make: (out) => writeSilentApe(out, 44100) },
-  { name: "DSD (DSF)", fileName: "hires.dsf", expect: { kind: "audio", format: "dsf" }, finalKind: "audio", make: (out) => writeDsf(out, 0.5) },
-  { name: "CAF", fileName: "memo.caf", expect: { kind: "audio", format: "caf" }, finalKind: "audio", make: (out) => lavfiAudio(out, ["-c:a", "alac", "-f", "caf"]) },
-  { name: "Sony Wave64", fileName: "session.w64", expect: { kind: "audio", format: "w64" }, finalKind: "audio", make: (out) => lavfiAudio(out, ["-c:a", "pcm_s16le", "-f", "w64"]) },
-  { name: "WMV (ASF)", fileName: "clip.wmv", expect: { kind: "video", format: "asf" }, finalKind: "video", make: (out) => lavfiVideo(out, ["-c:v", "wmv2", "-b:v", "300k", "-c:a", "wmav2", "-f", "asf"]) },
-  { name: "FLV", fileName: "clip.flv", expect: { kind: "video", format: "flv" }, finalKind: "video", make: (out) => lavfiVideo(out, ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv"]) },
-  { name: "QuickTime starting with wide", fileName: "MVI_0001.MOV", expect: { kind: "video", format: "mov" }, finalKind: "video", make: (out) => writeQuickTime(out, "wide") },
-  { name: "QuickTime starting with free", fileName: "MVI_0002.MOV", expect: { kind: "video", format: "mov" }, finalKind: "video", make: (out) => writeQuickTime(out, "free") },
-  { name: "QuickTime starting with mdat", fileName: "MVI_0003.MOV", expect: { kind: "video", format: "mov" }, finalKind: "video", make: (out) => writeQuickTime(out, "mdat") },
-  { name: "MPEG-1 elementary stream", fileName: "clip.m1v", expect: { kind: "video", format: "mpegvideo" }, finalKind: "video", make: (out) => lavfiVideo(out, ["-r", "25", "-c:v", "mpeg1video", "-b:v", "500k", "-f", "mpeg1video"], false) },
-  { name: "MPEG-2 elementary stream", fileName: "clip.m2v", expect: { kind: "video", format: "mpegvideo" }, finalKind: "video", make: (out) => lavfiVideo(out, ["-c:v", "mpeg2video", "-b:v", "500k", "-f", "mpeg2video"], false) },
-  { name: "MPEG-1 program stream", fileName: "clip.mpg", expect: { kind: "video", format: "mpeg" }, finalKind: "video", make: (out) => lavfiVideo(out, ["-r", "25", "-c:v", "mpeg1video", "-b:v", "500k", "-c:a", "mp2", "-f", "mpeg"]) },
-  { name: "DVD VOB", fileName: "VTS_01_1.VOB", expect: { kind: "video", format: "mpeg" }, finalKind: "video", make: (out) => lavfiVideo(out, ["-c:v", "mpeg2video", "-b:v", "800k", "-c:a", "ac3", "-b:a", "128k", "-f", "vob"]) },
-  { name: "MPEG-2 program stream cut after its pack header", fileName: "cut.vob", expect: { kind: "video", format: "mpeg" }, finalKind: "video", make: writeCutProgramStream },
+  {
+    name: "AIFF-C",
+    fileName: "take.aifc",
+    expect: { kind: "audio", format: "aiff" },
+    finalKind: "audio",
+    make: (out) => lavfiAudio(out, ["-c:a", "pcm_s16le", "-f", "aiff"]),
+  },
+  {
+    name: "WMA (ASF)",
+    fileName: "memo.wma",
+    expect: { kind: "video", format: "asf" },
+    finalKind: "audio",
+    make: (out) => lavfiAudio(out, ["-c:a", "wmav2", "-b:a", "64k", "-f", "asf"]),
+  },
+  {
+    name: "RF64 WAV",
+    fileName: "long.wav",
+    expect: { kind: "audio", format: "wav" },
+    finalKind: "audio",
+    make: (out) => lavfiAudio(out, ["-c:a", "pcm_s16le", "-rf64", "always", "-f", "wav"]),
+  },
+  {
+    name: "BW64 WAV",
+    fileName: "broadcast.wav",
+    expect: { kind: "audio", format: "wav" },
+    finalKind: "audio",
+    make: makeBw64,
+  },
+  {
+    name: "AMR-NB voice memo",
+    fileName: "memo.amr",
+    expect: { kind: "audio", format: "amr" },
+    finalKind: "audio",
+    make: (out) => writeAmr(out, "nb", 50),
+  },
+  {
+    name: "AMR-WB voice memo",
+    fileName: "memo-wb.amr",
+    expect: { kind: "audio", format: "amr" },
+    finalKind: "audio",
+    make: (out) => writeAmr(out, "wb", 50),
+  },
+  {
+    name: "WavPack",
+    fileName: "album.wv",
+    expect: { kind: "audio", format: "wavpack" },
+    finalKind: "audio",
+    make: (out) => lavfiAudio(out, ["-c:a", "wavpack", "-f", "wv"]),
+  },
+  {
+    name: "Monkey's Audio",
+    fileName: "album.ape",
+    expect: { kind: "audio", format: "ape" },
+    finalKind: "audio",
+    make: (out) => writeSilentApe(out, 44100),
+  },
+  {
+    name: "DSD (DSF)",
+    fileName: "hires.dsf",
+    expect: { kind: "audio", format: "dsf" },
+    finalKind: "audio",
+    make: (out) => writeDsf(out, 0.5),
+  },
+  {
+    name: "CAF",
+    fileName: "memo.caf",
+    expect: { kind: "audio", format: "caf" },
+    finalKind: "audio",
+    make: (out) => lavfiAudio(out, ["-c:a", "alac", "-f", "caf"]),
+  },
+  {
+    name: "Sony Wave64",
+    fileName: "session.w64",
+    expect: { kind: "audio", format: "w64" },
+    finalKind: "audio",
+    make: (out) => lavfiAudio(out, ["-c:a", "pcm_s16le", "-f", "w64"]),
+  },
+  {
+    name: "WMV (ASF)",
+    fileName: "clip.wmv",
+    expect: { kind: "video", format: "asf" },
+    finalKind: "video",
+    make: (out) => lavfiVideo(out, ["-c:v", "wmv2", "-b:v", "300k", "-c:a", "wmav2", "-f", "asf"]),
+  },
+  {
+    name: "FLV",
+    fileName: "clip.flv",
+    expect: { kind: "video", format: "flv" },
+    finalKind: "video",
+    make: (out) =>
+      lavfiVideo(out, ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv"]),
+  },
+  {
+    name: "QuickTime starting with wide",
+    fileName: "MVI_0001.MOV",
+    expect: { kind: "video", format: "mov" },
+    finalKind: "video",
+    make: (out) => writeQuickTime(out, "wide"),
+  },
+  {
+    name: "QuickTime starting with free",
+    fileName: "MVI_0002.MOV",
+    expect: { kind: "video", format: "mov" },
+    finalKind: "video",
+    make: (out) => writeQuickTime(out, "free"),
+  },
+  {
+    name: "QuickTime starting with mdat",
+    fileName: "MVI_0003.MOV",
+    expect: { kind: "video", format: "mov" },
+    finalKind: "video",
+    make: (out) => writeQuickTime(out, "mdat"),
+  },
+  {
+    name: "MPEG-1 elementary stream",
+    fileName: "clip.m1v",
+    expect: { kind: "video", format: "mpegvideo" },
+    finalKind: "video",
+    make: (out) => lavfiVideo(out, ["-r", "25", "-c:v", "mpeg1video", "-b:v", "500k", "-f", "mpeg1video"], false),
+  },
+  {
+    name: "MPEG-2 elementary stream",
+    fileName: "clip.m2v",
+    expect: { kind: "video", format: "mpegvideo" },
+    finalKind: "video",
+    make: (out) => lavfiVideo(out, ["-c:v", "mpeg2video", "-b:v", "500k", "-f", "mpeg2video"], false),
+  },
+  {
+    name: "MPEG-1 program stream",
+    fileName: "clip.mpg",
+    expect: { kind: "video", format: "mpeg" },
+    finalKind: "video",
+    make: (out) => lavfiVideo(out, ["-r", "25", "-c:v", "mpeg1video", "-b:v", "500k", "-c:a", "mp2", "-f", "mpeg"]),
+  },
+  {
+    name: "DVD VOB",
+    fileName: "VTS_01_1.VOB",
+    expect: { kind: "video", format: "mpeg" },
+    finalKind: "video",
+    make: (out) => lavfiVideo(out, ["-c:v", "mpeg2video", "-b:v", "800k", "-c:a", "ac3", "-b:a", "128k", "-f", "vob"]),
+  },
+  {
+    name: "MPEG-2 program stream cut after its pack header",
+    fileName: "cut.vob",
+    expect: { kind: "video", format: "mpeg" },
+    finalKind: "video",
+    make: writeCutProgramStream,
+  },
 ];
 
 export async function makeFixture(fixture: FormatFixture, dir: string): Promise<string> {
@@ -82,7 +232,8 @@ export async function writeAmr(out: string, band: "nb" | "wb", frames: number): 
   // NB mode 7 (12.2 kbit/s): 244 bits → 31 bytes; WB mode 8 (23.85 kbit/s): 477 bits → 60 bytes.
   const [frameType, payloadBytes] = band === "nb" ? [7, 31] : [8, 60];
   const parts = [Buffer.from(magic, "latin1")];
-  for (let index = 0; index < frames; index += 1) parts.push(Buffer.from([(frameType << 3) | 0x04]), randomBytes(payloadBytes));
+  for (let index = 0; index < frames; index += 1)
+    parts.push(Buffer.from([(frameType << 3) | 0x04]), randomBytes(payloadBytes));
   await writeFile(out, Buffer.concat(parts));
 }
 
@@ -113,7 +264,8 @@ export async function writeDsf(out: string, durationSec: number): Promise<void> 
   }
   const data = Buffer.alloc(blocks * block * channels);
   for (let b = 0; b < blocks; b += 1) {
-    for (let channel = 0; channel < channels; channel += 1) channelBits[channel]!.copy(data, (b * channels + channel) * block, b * block, (b + 1) * block);
+    for (let channel = 0; channel < channels; channel += 1)
+      channelBits[channel]!.copy(data, (b * channels + channel) * block, b * block, (b + 1) * block);
   }
   const header = Buffer.alloc(28 + 52 + 12);
   header.write("DSD ", 0, "latin1");

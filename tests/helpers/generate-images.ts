@@ -11,22 +11,34 @@ const execFileAsync = promisify(execFile);
 
 /** A landscape JPEG stored 400×300 whose EXIF says "rotate 90° CW" (Orientation=6), with camera and GPS tags. */
 export async function rotatedPhoneJpeg(): Promise<Buffer> {
-  return sharp({ create: { width: 400, height: 300, channels: 3, background: { r: 200, g: 40, b: 40 } } })
-    .composite([{ input: Buffer.from('<svg width="400" height="300"><rect x="0" y="0" width="100" height="300" fill="#1040c0"/></svg>'), top: 0, left: 0 }])
-    .jpeg({ quality: 90 })
-    .withExif({
-      IFD0: { Make: "TestCam", Model: "TestCam X1" },
-      IFD2: { DateTimeOriginal: "2024:05:06 07:08:09", LensModel: "Test 24mm" },
-      IFD3: { GPSLatitudeRef: "N", GPSLatitude: "48/1 51/1 0/1", GPSLongitudeRef: "E", GPSLongitude: "2/1 21/1 0/1" },
-    })
-    // Set after withExif, which would otherwise reset the orientation to 1.
-    .withMetadata({ orientation: 6 })
-    .toBuffer();
+  return (
+    sharp({ create: { width: 400, height: 300, channels: 3, background: { r: 200, g: 40, b: 40 } } })
+      .composite([
+        {
+          input: Buffer.from(
+            '<svg width="400" height="300"><rect x="0" y="0" width="100" height="300" fill="#1040c0"/></svg>',
+          ),
+          top: 0,
+          left: 0,
+        },
+      ])
+      .jpeg({ quality: 90 })
+      .withExif({
+        IFD0: { Make: "TestCam", Model: "TestCam X1" },
+        IFD2: { DateTimeOriginal: "2024:05:06 07:08:09", LensModel: "Test 24mm" },
+        IFD3: { GPSLatitudeRef: "N", GPSLatitude: "48/1 51/1 0/1", GPSLongitudeRef: "E", GPSLongitude: "2/1 21/1 0/1" },
+      })
+      // Set after withExif, which would otherwise reset the orientation to 1.
+      .withMetadata({ orientation: 6 })
+      .toBuffer()
+  );
 }
 
 /** A 320×200 PNG with a transparent left half. */
 export async function transparentPng(): Promise<Buffer> {
-  const { data, info } = await sharp({ create: { width: 320, height: 200, channels: 4, background: { r: 20, g: 160, b: 60, alpha: 1 } } })
+  const { data, info } = await sharp({
+    create: { width: 320, height: 200, channels: 4, background: { r: 20, g: 160, b: 60, alpha: 1 } },
+  })
     .raw()
     .toBuffer({ resolveWithObject: true });
   for (let y = 0; y < info.height; y++) for (let x = 0; x < info.width / 2; x++) data[(y * info.width + x) * 4 + 3] = 0;
@@ -38,7 +50,9 @@ export async function transparentPng(): Promise<Buffer> {
  * bomb (decoding it without a pixel cap costs tens of seconds and gigabytes).
  */
 export async function decompressionBombJpeg(): Promise<Buffer> {
-  const small = await sharp({ create: { width: 16, height: 16, channels: 3, background: "#808080" } }).jpeg({ progressive: true }).toBuffer();
+  const small = await sharp({ create: { width: 16, height: 16, channels: 3, background: "#808080" } })
+    .jpeg({ progressive: true })
+    .toBuffer();
   const bomb = Buffer.from(small);
   // Patch every start-of-frame marker's height and width fields.
   for (let i = 0; i < bomb.length - 9; i++) {
@@ -53,7 +67,9 @@ export async function decompressionBombJpeg(): Promise<Buffer> {
 /** A JPEG cut off after a third of its bytes. */
 export async function truncatedJpeg(): Promise<Buffer> {
   const full = await sharp({ create: { width: 640, height: 480, channels: 3, background: "#336699" } })
-    .composite([{ input: Buffer.from('<svg width="640" height="480"><circle cx="320" cy="240" r="200" fill="#ffcc00"/></svg>') }])
+    .composite([
+      { input: Buffer.from('<svg width="640" height="480"><circle cx="320" cy="240" r="200" fill="#ffcc00"/></svg>') },
+    ])
     .jpeg({ quality: 95 })
     .toBuffer();
   return full.subarray(0, Math.floor(full.length / 3));
@@ -61,8 +77,13 @@ export async function truncatedJpeg(): Promise<Buffer> {
 
 /** A two-frame 120×80 animated GIF (red, then blue). */
 export async function animatedGif(): Promise<Buffer> {
-  const frame = (colour: string) => sharp({ create: { width: 120, height: 80, channels: 3, background: colour } }).png().toBuffer();
-  return sharp([await frame("#ff0000"), await frame("#0000ff")], { join: { animated: true } }).gif({ loop: 0, delay: [200, 200] }).toBuffer();
+  const frame = (colour: string) =>
+    sharp({ create: { width: 120, height: 80, channels: 3, background: colour } })
+      .png()
+      .toBuffer();
+  return sharp([await frame("#ff0000"), await frame("#0000ff")], { join: { animated: true } })
+    .gif({ loop: 0, delay: [200, 200] })
+    .toBuffer();
 }
 
 /**
@@ -73,7 +94,15 @@ export async function animatedGif(): Promise<Buffer> {
  */
 export async function phoneHeic(): Promise<Buffer> {
   const jpeg = await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 30, g: 30, b: 220 } } })
-    .composite([{ input: Buffer.from('<svg width="320" height="480"><rect x="0" y="0" width="320" height="480" fill="#dc1e1e"/></svg>'), top: 0, left: 0 }])
+    .composite([
+      {
+        input: Buffer.from(
+          '<svg width="320" height="480"><rect x="0" y="0" width="320" height="480" fill="#dc1e1e"/></svg>',
+        ),
+        top: 0,
+        left: 0,
+      },
+    ])
     .jpeg({ quality: 92 })
     .withExif({
       IFD0: { Make: "Apple", Model: "iPhone 15 Pro" },
@@ -132,8 +161,15 @@ export function multiPageTiff(pages: ReadonlyArray<{ width: number; height: numb
     const ifd = Buffer.alloc(ifdBytes);
     ifd.writeUInt16LE(tagCount, 0);
     const tags: Array<[number, number, number]> = [
-      [256, 4, page.width], [257, 4, page.height], [258, 3, 8], [259, 3, 1], [262, 3, 1],
-      [273, 4, page.dataOffset], [277, 3, 1], [278, 4, page.height], [279, 4, page.width * page.height],
+      [256, 4, page.width],
+      [257, 4, page.height],
+      [258, 3, 8],
+      [259, 3, 1],
+      [262, 3, 1],
+      [273, 4, page.dataOffset],
+      [277, 3, 1],
+      [278, 4, page.height],
+      [279, 4, page.width * page.height],
     ];
     tags.forEach(([tag, type, value], slot) => {
       const at = 2 + slot * 12;
@@ -159,8 +195,12 @@ export async function avifWithSecondPrimary(): Promise<Buffer> {
   try {
     const first = path.join(dir, "first.png");
     const second = path.join(dir, "second.png");
-    await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 255, g: 0, b: 0 } } }).png().toFile(first);
-    await sharp({ create: { width: 32, height: 24, channels: 3, background: { r: 0, g: 0, b: 255 } } }).png().toFile(second);
+    await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 255, g: 0, b: 0 } } })
+      .png()
+      .toFile(first);
+    await sharp({ create: { width: 32, height: 24, channels: 3, background: { r: 0, g: 0, b: 255 } } })
+      .png()
+      .toFile(second);
     const out = path.join(dir, "two.avif");
     await execFileAsync("heif-enc", ["-A", "-q", "60", first, second, "-o", out]);
     const bytes = await readFile(out);
@@ -178,7 +218,22 @@ export async function animatedPng(frames: number, width = 120, height = 90): Pro
   const dir = await mkdtemp(path.join(os.tmpdir(), "mp-apng-"));
   try {
     const out = path.join(dir, "anim.png");
-    await execFileAsync("ffmpeg", ["-v", "error", "-f", "lavfi", "-i", `testsrc2=s=${width}x${height}:r=10`, "-frames:v", String(frames), "-plays", "0", "-f", "apng", "-y", out]);
+    await execFileAsync("ffmpeg", [
+      "-v",
+      "error",
+      "-f",
+      "lavfi",
+      "-i",
+      `testsrc2=s=${width}x${height}:r=10`,
+      "-frames:v",
+      String(frames),
+      "-plays",
+      "0",
+      "-f",
+      "apng",
+      "-y",
+      out,
+    ]);
     return await readFile(out);
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -190,7 +245,24 @@ export async function animatedWebp(frames: number, width = 120, height = 90): Pr
   const dir = await mkdtemp(path.join(os.tmpdir(), "mp-awebp-"));
   try {
     const out = path.join(dir, "anim.webp");
-    await execFileAsync("ffmpeg", ["-v", "error", "-f", "lavfi", "-i", `testsrc2=s=${width}x${height}:r=10`, "-frames:v", String(frames), "-c:v", "libwebp_anim", "-loop", "0", "-f", "webp", "-y", out]);
+    await execFileAsync("ffmpeg", [
+      "-v",
+      "error",
+      "-f",
+      "lavfi",
+      "-i",
+      `testsrc2=s=${width}x${height}:r=10`,
+      "-frames:v",
+      String(frames),
+      "-c:v",
+      "libwebp_anim",
+      "-loop",
+      "0",
+      "-f",
+      "webp",
+      "-y",
+      out,
+    ]);
     return await readFile(out);
   } finally {
     await rm(dir, { recursive: true, force: true });

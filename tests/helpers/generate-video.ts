@@ -38,13 +38,20 @@ export async function generateClip(options: ClipOptions): Promise<string> {
     ? `color=c=black:s=${size}:r=${fps}:d=${options.blackLeadInSec}[black];testsrc2=s=${size}:r=${fps}[pattern];[black][pattern]concat=n=2:v=1:a=0`
     : `testsrc2=s=${size}:r=${fps}`;
   const args = [
-    "-f", "lavfi", "-i", videoSource,
+    "-f",
+    "lavfi",
+    "-i",
+    videoSource,
     ...(audio ? ["-f", "lavfi", "-i", `sine=frequency=440:sample_rate=48000,aformat=channel_layouts=stereo`] : []),
     ...(options.frames !== undefined ? ["-frames:v", String(options.frames)] : []),
-    "-t", String(options.durationSec),
-    ...(webm ? ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8"] : ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", options.tenBit ? "yuv420p10le" : "yuv420p"]),
+    "-t",
+    String(options.durationSec),
+    ...(webm
+      ? ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8"]
+      : ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", options.tenBit ? "yuv420p10le" : "yuv420p"]),
     ...(audio ? (webm ? ["-c:a", "libopus"] : ["-c:a", "aac", "-b:a", "96k"]) : []),
-    "-y", options.out,
+    "-y",
+    options.out,
   ];
   await runFfmpeg({ args, trustedInputs: true });
   if (options.rotateDeg) await addRotateTag(options.out, options.rotateDeg);
@@ -57,17 +64,38 @@ export async function generateClip(options: ClipOptions): Promise<string> {
  * (r_frame_rate) is 120 while the frames average 30 per second. With `burstFrames`, the clip
  * starts with that many frames at the full 120 fps (a fast scroll in a screen recording).
  */
-export async function generateVfrClip(options: { width: number; height: number; frames: number; burstFrames?: number; audio?: boolean; out: string }): Promise<string> {
+export async function generateVfrClip(options: {
+  width: number;
+  height: number;
+  frames: number;
+  burstFrames?: number;
+  audio?: boolean;
+  out: string;
+}): Promise<string> {
   const burst = options.burstFrames ?? 0;
   const pattern = `eq(mod(n-${burst}\\,8)\\,0)+eq(mod(n-${burst}\\,8)\\,3)`;
   const select = burst > 0 ? `lt(n\\,${burst})+gte(n\\,${burst})*(${pattern})` : pattern;
   const args = [
-    "-f", "lavfi", "-i", `testsrc2=s=${options.width}x${options.height}:r=120,select='${select}'`,
-    ...(options.audio ? ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000,aformat=channel_layouts=stereo"] : []),
-    "-frames:v", String(options.frames), "-fps_mode:v", "passthrough",
+    "-f",
+    "lavfi",
+    "-i",
+    `testsrc2=s=${options.width}x${options.height}:r=120,select='${select}'`,
+    ...(options.audio
+      ? ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000,aformat=channel_layouts=stereo"]
+      : []),
+    "-frames:v",
+    String(options.frames),
+    "-fps_mode:v",
+    "passthrough",
     ...(options.audio ? ["-c:a", "aac", "-b:a", "96k", "-shortest"] : []),
-    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-    "-y", options.out,
+    "-c:v",
+    "libx264",
+    "-preset",
+    "ultrafast",
+    "-pix_fmt",
+    "yuv420p",
+    "-y",
+    options.out,
   ];
   await runFfmpeg({ args, trustedInputs: true });
   return options.out;
@@ -78,18 +106,46 @@ export async function generateVfrClip(options: { width: number; height: number; 
  * movie, track and media header durations set to all ones, ISO-BMFF's "duration unknown"
  * (ffprobe reads the mdhd value as 279620 s). 30 fps, 30000-unit movie timescale.
  */
-export async function generateUnknownDurationFragmentedMp4(options: { durationSec: number; out: string }): Promise<string> {
+export async function generateUnknownDurationFragmentedMp4(options: {
+  durationSec: number;
+  out: string;
+}): Promise<string> {
   await runFfmpeg({
     args: [
-      "-f", "lavfi", "-i", `testsrc2=s=320x240:r=30:d=${options.durationSec}`, "-f", "lavfi", "-i", `sine=d=${options.durationSec}`,
-      "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
-      "-movflags", "frag_keyframe+empty_moov+default_base_moof", "-movie_timescale", "30000", "-f", "mp4", "-y", options.out,
+      "-f",
+      "lavfi",
+      "-i",
+      `testsrc2=s=320x240:r=30:d=${options.durationSec}`,
+      "-f",
+      "lavfi",
+      "-i",
+      `sine=d=${options.durationSec}`,
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      "-pix_fmt",
+      "yuv420p",
+      "-c:a",
+      "aac",
+      "-movflags",
+      "frag_keyframe+empty_moov+default_base_moof",
+      "-movie_timescale",
+      "30000",
+      "-f",
+      "mp4",
+      "-y",
+      options.out,
     ],
     trustedInputs: true,
   });
   const bytes = await readFile(options.out);
   // Version-0 boxes: the duration field's offset from the box type.
-  for (const [box, offset] of [["mvhd", 20], ["tkhd", 24], ["mdhd", 20]] as const) {
+  for (const [box, offset] of [
+    ["mvhd", 20],
+    ["tkhd", 24],
+    ["mdhd", 20],
+  ] as const) {
     for (let at = bytes.indexOf(box, 0, "latin1"); at >= 0; at = bytes.indexOf(box, at + 4, "latin1")) {
       if (bytes[at + 4] === 0) bytes.writeUInt32BE(0xffffffff, at + offset);
     }
@@ -135,12 +191,32 @@ export async function generateHdrClip(options: HdrClipOptions): Promise<string> 
         `zscale=t=${transfer}:m=bt2020nc:r=tv:npl=${nits},format=${pixelFormat}`
       : `color=c=gray:s=${size}:r=${fps},format=${pixelFormat},geq=lum=${options.content.flatLuma10}:cb=512:cr=512`;
   const args = [
-    "-f", "lavfi", "-i", video,
-    "-t", String(options.durationSec),
-    "-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error", "-pix_fmt", pixelFormat,
-    "-color_primaries", "bt2020", "-color_trc", transfer, "-colorspace", "bt2020nc", "-color_range", "tv",
-    "-tag:v", "hvc1",
-    "-y", options.out,
+    "-f",
+    "lavfi",
+    "-i",
+    video,
+    "-t",
+    String(options.durationSec),
+    "-c:v",
+    "libx265",
+    "-preset",
+    "ultrafast",
+    "-x265-params",
+    "log-level=error",
+    "-pix_fmt",
+    pixelFormat,
+    "-color_primaries",
+    "bt2020",
+    "-color_trc",
+    transfer,
+    "-colorspace",
+    "bt2020nc",
+    "-color_range",
+    "tv",
+    "-tag:v",
+    "hvc1",
+    "-y",
+    options.out,
   ];
   await runFfmpeg({ args, trustedInputs: true });
   if (options.rotateDeg) await addRotateTag(options.out, options.rotateDeg);
@@ -150,6 +226,9 @@ export async function generateHdrClip(options: HdrClipOptions): Promise<string> 
 /** Rewrites `file` with a `rotate` tag; ffmpeg 5.1 only writes the display matrix for it when stream-copying. */
 async function addRotateTag(file: string, rotateDeg: 90 | 180 | 270): Promise<void> {
   const rotatedOut = file.replace(/(\.\w+)$/, ".rotated$1");
-  await runFfmpeg({ args: ["-i", file, "-c", "copy", "-metadata:s:v:0", `rotate=${rotateDeg}`, "-y", rotatedOut], trustedInputs: true });
+  await runFfmpeg({
+    args: ["-i", file, "-c", "copy", "-metadata:s:v:0", `rotate=${rotateDeg}`, "-y", rotatedOut],
+    trustedInputs: true,
+  });
   await rename(rotatedOut, file);
 }

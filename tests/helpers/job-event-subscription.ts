@@ -1,5 +1,11 @@
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
-import { CreateQueueCommand, DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
 import { jobEventSchema, type JobEvent } from "../../src/job-events/job-event.ts";
 
 /**
@@ -22,12 +28,23 @@ export interface ReceivedEvent {
 /** The ARN the emulator gives a topic of this name (its account id is fixed). */
 export const emulatorTopicArn = (name: string, region = "us-east-1") => `arn:aws:sns:${region}:000000000000:${name}`;
 
-export async function createJobEventSubscription(endpoint: string, sqs: SQSClient, name: string): Promise<JobEventSubscription> {
+export async function createJobEventSubscription(
+  endpoint: string,
+  sqs: SQSClient,
+  name: string,
+): Promise<JobEventSubscription> {
   const sns = new SNSClient({ region: "us-east-1", endpoint });
   const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: name }));
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-subscriber` }));
   const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["QueueArn"] }));
-  await sns.send(new SubscribeCommand({ TopicArn, Protocol: "sqs", Endpoint: Attributes!.QueueArn!, Attributes: { RawMessageDelivery: "true" } }));
+  await sns.send(
+    new SubscribeCommand({
+      TopicArn,
+      Protocol: "sqs",
+      Endpoint: Attributes!.QueueArn!,
+      Attributes: { RawMessageDelivery: "true" },
+    }),
+  );
   return {
     topicArn: TopicArn!,
     queueUrl: QueueUrl!,
@@ -35,9 +52,18 @@ export async function createJobEventSubscription(endpoint: string, sqs: SQSClien
       const received: ReceivedEvent[] = [];
       const deadline = Date.now() + timeoutMs;
       while (received.length < count && Date.now() < deadline) {
-        const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ["All"] }));
+        const { Messages = [] } = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 1,
+            MessageAttributeNames: ["All"],
+          }),
+        );
         for (const message of Messages) {
-          const attributes = Object.fromEntries(Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [name, value.StringValue ?? ""]));
+          const attributes = Object.fromEntries(
+            Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [name, value.StringValue ?? ""]),
+          );
           received.push({ event: jobEventSchema.parse(JSON.parse(message.Body ?? "")), attributes });
           await sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: message.ReceiptHandle }));
         }

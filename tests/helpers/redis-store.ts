@@ -36,7 +36,14 @@ export async function startStoreHarness(): Promise<StoreHarness> {
       const prefix = `t${randomUUID().slice(0, 8)}:`;
       let clock = Date.parse("2030-01-01T00:00:00Z");
       const make = (workerId: string) =>
-        new JobStore(redis, { keyPrefix: prefix, statusTtlSec: 3600, leaseTtlMs: 60_000, workerId, ...options, clock: () => clock });
+        new JobStore(redis, {
+          keyPrefix: prefix,
+          statusTtlSec: 3600,
+          leaseTtlMs: 60_000,
+          workerId,
+          ...options,
+          clock: () => clock,
+        });
       return {
         store: make(options.workerId ?? "worker-a"),
         prefix,

@@ -45,7 +45,11 @@ export interface TestStack {
   listKeys(prefix: string): Promise<string[]>;
   queueDepth(queue?: "media" | "dlq"): Promise<{ visible: number; inFlight: number; delayed: number }>;
   /** Waits until the queue holds no message (visible, in flight or delayed) and returns its depth. */
-  waitForEmptyQueue(what: string, timeoutMs?: number, queue?: "media" | "dlq"): Promise<{ visible: number; inFlight: number; delayed: number }>;
+  waitForEmptyQueue(
+    what: string,
+    timeoutMs?: number,
+    queue?: "media" | "dlq",
+  ): Promise<{ visible: number; inFlight: number; delayed: number }>;
   /** A second worker on the same stack (same Redis prefix and queue). */
   startAnotherWorker(env?: Record<string, string>): Promise<Worker>;
   /** The env a worker of this stack gets (for worker child processes). */
@@ -69,8 +73,13 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   process.env.AWS_ACCESS_KEY_ID ??= "local";
   process.env.AWS_SECRET_ACCESS_KEY ??= "local";
   process.env.AWS_REGION ??= "us-east-1";
-  const local = await startLocalStack({ maxReceiveCount: options.maxReceiveCount ?? 3, persistentRedis: options.persistentRedis ?? false });
-  const workerEndpoint = options.endpointFor ? await options.endpointFor(local.env.AWS_ENDPOINT_URL!) : local.env.AWS_ENDPOINT_URL!;
+  const local = await startLocalStack({
+    maxReceiveCount: options.maxReceiveCount ?? 3,
+    persistentRedis: options.persistentRedis ?? false,
+  });
+  const workerEndpoint = options.endpointFor
+    ? await options.endpointFor(local.env.AWS_ENDPOINT_URL!)
+    : local.env.AWS_ENDPOINT_URL!;
   const tempDir = await mkdtemp(path.join(os.tmpdir(), "mp-test-"));
   const prefix = `t${randomUUID().slice(0, 8)}:`;
   const envFor = (extra: Record<string, string> = {}) => ({
@@ -92,7 +101,13 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   });
   const config = loadConfig(envFor());
   const logger = createLogger(config.logLevel);
-  const worker = options.noWorker ? undefined : await startWorker(config, { logger, ...(options.processors ? { processors: options.processors } : {}), ...options.workerOptions });
+  const worker = options.noWorker
+    ? undefined
+    : await startWorker(config, {
+        logger,
+        ...(options.processors ? { processors: options.processors } : {}),
+        ...options.workerOptions,
+      });
   // The harness itself always talks to the emulator directly, never through a fault proxy.
   const direct = { ...config.aws, endpointUrl: local.env.AWS_ENDPOINT_URL };
   const s3 = createS3Client(direct);
@@ -101,7 +116,12 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   const extraWorkers: Worker[] = [];
   const redis = createRedisClient(config.redis.url, "test-harness");
   redis.on("error", () => undefined);
-  const store = new JobStore(redis, { keyPrefix: prefix, statusTtlSec: config.jobs.statusTtlSec, leaseTtlMs: config.jobs.leaseTtlMs, workerId: "test-harness" });
+  const store = new JobStore(redis, {
+    keyPrefix: prefix,
+    statusTtlSec: config.jobs.statusTtlSec,
+    leaseTtlMs: config.jobs.leaseTtlMs,
+    workerId: "test-harness",
+  });
 
   const stack: TestStack = {
     local,
@@ -132,7 +152,9 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       return jobIdFor({ bucket, key, eTag, sequencer });
     },
     async sendEvent(key, eTag, sequencer) {
-      await stack.sendRaw(buildS3Notification([{ bucket, key, ...(eTag ? { eTag } : {}), ...(sequencer ? { sequencer } : {}) }]));
+      await stack.sendRaw(
+        buildS3Notification([{ bucket, key, ...(eTag ? { eTag } : {}), ...(sequencer ? { sequencer } : {}) }]),
+      );
     },
     async sendRaw(body) {
       await sqs.send(new SendMessageCommand({ QueueUrl: config.queue.queueUrl, MessageBody: body }));
@@ -141,7 +163,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       const job = await waitForValue(
         () => store.get(jobId).catch(() => undefined),
         (record) => record !== undefined && predicate(record),
-        (last) => `job ${jobId} to reach the expected state; last: ${JSON.stringify(last ? { status: last.status, error: last.error, timeline: last.timeline.map((entry) => entry.event) } : undefined)}`,
+        (last) =>
+          `job ${jobId} to reach the expected state; last: ${JSON.stringify(last ? { status: last.status, error: last.error, timeline: last.timeline.map((entry) => entry.event) } : undefined)}`,
         timeoutMs,
       );
       return job!;
@@ -154,7 +177,9 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       const keys: string[] = [];
       let token: string | undefined;
       do {
-        const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: keyPrefix, ContinuationToken: token }));
+        const page = await s3.send(
+          new ListObjectsV2Command({ Bucket: bucket, Prefix: keyPrefix, ContinuationToken: token }),
+        );
         for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
         token = page.NextContinuationToken;
       } while (token);
@@ -171,7 +196,9 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     },
     async queueDepth(queue = "media") {
       const url = queue === "media" ? config.queue.queueUrl : config.queue.dlqUrl;
-      const { Attributes: a = {} } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["All"] }));
+      const { Attributes: a = {} } = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["All"] }),
+      );
       return {
         visible: Number(a.ApproximateNumberOfMessages ?? 0),
         inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0),
@@ -180,7 +207,11 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     },
     envFor,
     async startAnotherWorker(env) {
-      const another = await startWorker(loadConfig(envFor(env)), { logger, ...(options.processors ? { processors: options.processors } : {}), ...options.workerOptions });
+      const another = await startWorker(loadConfig(envFor(env)), {
+        logger,
+        ...(options.processors ? { processors: options.processors } : {}),
+        ...options.workerOptions,
+      });
       extraWorkers.push(another);
       return another;
     },

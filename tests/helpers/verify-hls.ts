@@ -25,7 +25,10 @@ export interface VerifiedRung {
   segmentDurations: number[];
 }
 
-export async function verifyHlsTree(masterPath: string, expected: { sourceDurationSec: number; segmentSeconds: number }): Promise<VerifiedRung[]> {
+export async function verifyHlsTree(
+  masterPath: string,
+  expected: { sourceDurationSec: number; segmentSeconds: number },
+): Promise<VerifiedRung[]> {
   const master = await readFile(masterPath, "utf8");
   assert.match(master, /^#EXTM3U\n/);
   const lines = master.split("\n");
@@ -46,18 +49,28 @@ export async function verifyHlsTree(masterPath: string, expected: { sourceDurati
   }
   const videoRungs = rungs.filter((rung) => rung.hasVideo);
   for (const rung of videoRungs) {
-    assert.deepEqual(rung.segmentDurations, videoRungs[0]!.segmentDurations, `segment boundaries of ${rung.uri} differ from ${videoRungs[0]!.uri}`);
+    assert.deepEqual(
+      rung.segmentDurations,
+      videoRungs[0]!.segmentDurations,
+      `segment boundaries of ${rung.uri} differ from ${videoRungs[0]!.uri}`,
+    );
   }
   return rungs;
 }
 
 function parseAttributes(list: string): Record<string, string> {
   const attributes: Record<string, string> = {};
-  for (const match of list.matchAll(/([A-Z0-9-]+)=("[^"]*"|[^,]*)/g)) attributes[match[1]!] = match[2]!.replace(/^"|"$/g, "");
+  for (const match of list.matchAll(/([A-Z0-9-]+)=("[^"]*"|[^,]*)/g))
+    attributes[match[1]!] = match[2]!.replace(/^"|"$/g, "");
   return attributes;
 }
 
-async function verifyRung(playlistPath: string, uri: string, attributes: Record<string, string>, expected: { sourceDurationSec: number; segmentSeconds: number }): Promise<VerifiedRung> {
+async function verifyRung(
+  playlistPath: string,
+  uri: string,
+  attributes: Record<string, string>,
+  expected: { sourceDurationSec: number; segmentSeconds: number },
+): Promise<VerifiedRung> {
   const playlist = parseMediaPlaylist(await readFile(playlistPath, "utf8"));
   assert.ok(playlist.ended, `${uri} is not a finished VOD playlist`);
   assert.ok(playlist.segments.length > 0, `${uri} has no segments`);
@@ -67,24 +80,60 @@ async function verifyRung(playlistPath: string, uri: string, attributes: Record<
   const decoded = await run("ffmpeg", ["-nostdin", "-v", "error", "-i", playlistPath, "-f", "null", "-"]);
   assert.equal(decoded.stderr.trim(), "", `decoding ${uri} printed errors`);
 
-  const { stdout } = await run("ffprobe", ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", playlistPath]);
-  const probe = JSON.parse(stdout) as { format: { duration?: string }; streams: Array<{ codec_type: string; width?: number; height?: number }> };
+  const { stdout } = await run("ffprobe", [
+    "-v",
+    "error",
+    "-print_format",
+    "json",
+    "-show_format",
+    "-show_streams",
+    playlistPath,
+  ]);
+  const probe = JSON.parse(stdout) as {
+    format: { duration?: string };
+    streams: Array<{ codec_type: string; width?: number; height?: number }>;
+  };
   const video = probe.streams.find((stream) => stream.codec_type === "video");
-  const durationSec = Number(probe.format.duration ?? playlist.segments.reduce((sum, segment) => sum + segment.durationSec, 0));
+  const durationSec = Number(
+    probe.format.duration ?? playlist.segments.reduce((sum, segment) => sum + segment.durationSec, 0),
+  );
   assert.ok(
     Math.abs(durationSec - expected.sourceDurationSec) <= expected.segmentSeconds,
     `${uri} lasts ${durationSec} s, the source ${expected.sourceDurationSec} s`,
   );
   if (video) {
-    await assertSegmentsStartWithKeyframes(path.dirname(playlistPath), playlist.initUri, playlist.segments.map((segment) => segment.uri), uri);
+    await assertSegmentsStartWithKeyframes(
+      path.dirname(playlistPath),
+      playlist.initUri,
+      playlist.segments.map((segment) => segment.uri),
+      uri,
+    );
     // CODECS names the profile and level the bitstream itself declares (what a player checks).
     const declared = await avc1FromBitstream(path.dirname(playlistPath), playlist.initUri ?? playlist.segments[0]!.uri);
-    assert.equal(attributes["CODECS"]?.split(",")[0], declared, `${uri}: CODECS says ${attributes["CODECS"]}, the stream is ${declared}`);
+    assert.equal(
+      attributes["CODECS"]?.split(",")[0],
+      declared,
+      `${uri}: CODECS says ${attributes["CODECS"]}, the stream is ${declared}`,
+    );
     // FRAME-RATE is the rung's real rate: its frames over its duration.
-    const counted = await run("ffprobe", ["-v", "error", "-count_packets", "-select_streams", "v:0", "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", playlistPath]);
+    const counted = await run("ffprobe", [
+      "-v",
+      "error",
+      "-count_packets",
+      "-select_streams",
+      "v:0",
+      "-show_entries",
+      "stream=nb_read_packets",
+      "-of",
+      "csv=p=0",
+      playlistPath,
+    ]);
     const realRate = Number(counted.stdout.trim().split("\n")[0]) / durationSec;
     const stated = Number(attributes["FRAME-RATE"]);
-    assert.ok(Math.abs(stated - realRate) <= realRate * 0.03, `${uri}: FRAME-RATE=${attributes["FRAME-RATE"]} but ${counted.stdout.trim()} frames in ${durationSec} s is ${realRate.toFixed(3)} fps`);
+    assert.ok(
+      Math.abs(stated - realRate) <= realRate * 0.03,
+      `${uri}: FRAME-RATE=${attributes["FRAME-RATE"]} but ${counted.stdout.trim()} frames in ${durationSec} s is ${realRate.toFixed(3)} fps`,
+    );
   }
   return {
     uri,
@@ -103,11 +152,19 @@ async function verifyRung(playlistPath: string, uri: string, attributes: Record<
  * followed by its byte range, is one keyframe that decodes on its own at the rung's size, and
  * the entries cover the rung's duration.
  */
-async function verifyIFramePlaylist(playlistPath: string, attributes: Record<string, string>, rung: VerifiedRung): Promise<void> {
+async function verifyIFramePlaylist(
+  playlistPath: string,
+  attributes: Record<string, string>,
+  rung: VerifiedRung,
+): Promise<void> {
   const text = await readFile(playlistPath, "utf8");
   assert.match(text, /#EXT-X-I-FRAMES-ONLY/);
   assert.match(text, /#EXT-X-ENDLIST/);
-  assert.equal(attributes["CODECS"], rung.attributes["CODECS"]?.split(",")[0], "the I-frame stream names the rung's video codec only");
+  assert.equal(
+    attributes["CODECS"],
+    rung.attributes["CODECS"]?.split(",")[0],
+    "the I-frame stream names the rung's video codec only",
+  );
   const folder = path.dirname(playlistPath);
   const scratch = await mkdtemp(path.join(os.tmpdir(), "mp-iframes-"));
   try {
@@ -126,13 +183,47 @@ async function verifyIFramePlaylist(playlistPath: string, attributes: Record<str
         const segment = await readFile(path.join(folder, line));
         assert.equal(map?.uri, line, "each segment's PAT/PMT is mapped before its keyframes");
         const file = path.join(scratch, `iframe-${entries}.ts`);
-        await writeFile(file, Buffer.concat([segment.subarray(0, map!.length), segment.subarray(pending.range.offset, pending.range.offset + pending.range.length)]));
-        const { stdout } = await run("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=flags:stream=width,height", "-of", "json", file]);
-        const probe = JSON.parse(stdout) as { packets: Array<{ flags: string }>; streams: Array<{ width: number; height: number }> };
+        await writeFile(
+          file,
+          Buffer.concat([
+            segment.subarray(0, map!.length),
+            segment.subarray(pending.range.offset, pending.range.offset + pending.range.length),
+          ]),
+        );
+        const { stdout } = await run("ffprobe", [
+          "-v",
+          "error",
+          "-select_streams",
+          "v:0",
+          "-show_entries",
+          "packet=flags:stream=width,height",
+          "-of",
+          "json",
+          file,
+        ]);
+        const probe = JSON.parse(stdout) as {
+          packets: Array<{ flags: string }>;
+          streams: Array<{ width: number; height: number }>;
+        };
         assert.match(probe.packets[0]?.flags ?? "", /^K/, `${line} @${pending.range.offset} is not a keyframe`);
         assert.deepEqual([probe.streams[0]?.width, probe.streams[0]?.height], [rung.width, rung.height]);
-        const decoded = await run("ffmpeg", ["-nostdin", "-v", "error", "-i", file, "-frames:v", "1", "-f", "null", "-"]);
-        assert.equal(decoded.stderr.trim(), "", `the keyframe at ${line} @${pending.range.offset} does not decode alone`);
+        const decoded = await run("ffmpeg", [
+          "-nostdin",
+          "-v",
+          "error",
+          "-i",
+          file,
+          "-frames:v",
+          "1",
+          "-f",
+          "null",
+          "-",
+        ]);
+        assert.equal(
+          decoded.stderr.trim(),
+          "",
+          `the keyframe at ${line} @${pending.range.offset} does not decode alone`,
+        );
         total += pending.durationSec;
         entries += 1;
         pending = undefined;
@@ -152,17 +243,24 @@ async function verifyIFramePlaylist(playlistPath: string, attributes: Record<str
  */
 async function avc1FromBitstream(folder: string, file: string): Promise<string> {
   const bytes = await readFile(path.join(folder, file));
-  const hex = (offset: number) => [0, 1, 2].map((index) => bytes[offset + index]!.toString(16).padStart(2, "0")).join("");
+  const hex = (offset: number) =>
+    [0, 1, 2].map((index) => bytes[offset + index]!.toString(16).padStart(2, "0")).join("");
   const avcC = bytes.indexOf("avcC", 0, "latin1");
   if (avcC >= 0) return `avc1.${hex(avcC + 5)}`;
   for (let offset = 0; offset + 7 < bytes.length; offset += 1) {
-    if (bytes[offset] === 0 && bytes[offset + 1] === 0 && bytes[offset + 2] === 1 && (bytes[offset + 3]! & 0x1f) === 7) return `avc1.${hex(offset + 4)}`;
+    if (bytes[offset] === 0 && bytes[offset + 1] === 0 && bytes[offset + 2] === 1 && (bytes[offset + 3]! & 0x1f) === 7)
+      return `avc1.${hex(offset + 4)}`;
   }
   throw new Error(`${file} holds no H.264 configuration`);
 }
 
 /** The first video packet of every segment must be a keyframe (flags start with K). */
-async function assertSegmentsStartWithKeyframes(folder: string, initUri: string | undefined, segments: string[], uri: string): Promise<void> {
+async function assertSegmentsStartWithKeyframes(
+  folder: string,
+  initUri: string | undefined,
+  segments: string[],
+  uri: string,
+): Promise<void> {
   const scratch = await mkdtemp(path.join(os.tmpdir(), "mp-verify-"));
   try {
     for (const segment of segments) {
@@ -170,9 +268,24 @@ async function assertSegmentsStartWithKeyframes(folder: string, initUri: string 
       if (initUri) {
         // An fMP4 media segment is only decodable behind its init segment.
         file = path.join(scratch, "joined.mp4");
-        await writeFile(file, Buffer.concat([await readFile(path.join(folder, initUri)), await readFile(path.join(folder, segment))]));
+        await writeFile(
+          file,
+          Buffer.concat([await readFile(path.join(folder, initUri)), await readFile(path.join(folder, segment))]),
+        );
       }
-      const { stdout } = await run("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=flags", "-read_intervals", "%+#1", "-of", "csv=p=0", file]);
+      const { stdout } = await run("ffprobe", [
+        "-v",
+        "error",
+        "-select_streams",
+        "v:0",
+        "-show_entries",
+        "packet=flags",
+        "-read_intervals",
+        "%+#1",
+        "-of",
+        "csv=p=0",
+        file,
+      ]);
       assert.match(stdout.trim().split("\n")[0] ?? "", /^K/, `${uri}: ${segment} does not start with a keyframe`);
     }
   } finally {

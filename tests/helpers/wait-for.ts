@@ -36,6 +36,11 @@ export async function waitForValue<T>(
  * Polls `check` until it holds, failing the test with `what` when `timeoutMs` passes first (job
  * records have `stack.waitForJob`, API actions `t.waitForAction`, both built on waitForValue).
  */
-export async function waitFor(check: () => Promise<boolean> | boolean, what: string | (() => string), timeoutMs = 15_000, intervalMs = 100): Promise<void> {
+export async function waitFor(
+  check: () => Promise<boolean> | boolean,
+  what: string | (() => string),
+  timeoutMs = 15_000,
+  intervalMs = 100,
+): Promise<void> {
   await waitForValue(check, (holds) => holds, typeof what === "string" ? what : () => what(), timeoutMs, intervalMs);
 }

@@ -11,11 +11,13 @@ export interface WorkerProcess {
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
 export function spawnWorker(env: Record<string, string>): WorkerProcess {
-  const child = killOnExit(spawn(process.execPath, ["src/cli.ts", "worker"], {
-    cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn", ...env },
-    stdio: ["ignore", "ignore", "inherit"],
-  }));
+  const child = killOnExit(
+    spawn(process.execPath, ["src/cli.ts", "worker"], {
+      cwd: ROOT,
+      env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn", ...env },
+      stdio: ["ignore", "ignore", "inherit"],
+    }),
+  );
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   return { child, exited };
 }

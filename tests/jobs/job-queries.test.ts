@@ -41,8 +41,20 @@ async function seed(t: TestStore, count: number): Promise<Seeded[]> {
       await t.store.setType(id, type);
       await t.store.appendTimeline(id, "processing", { step: index });
       if (status === "completed") await t.store.complete(id, claim.leaseToken, { outputs: [{ key: "x" }] }, t.now());
-      if (status === "failed") await t.store.fail(id, claim.leaseToken, { category: "processing", code: "bad", message: "bad", retryable: false }, t.now());
-      if (status === "cancelled") await t.store.fail(id, claim.leaseToken, { category: "cancelled", code: "cancelled", message: "cancelled", retryable: false }, t.now());
+      if (status === "failed")
+        await t.store.fail(
+          id,
+          claim.leaseToken,
+          { category: "processing", code: "bad", message: "bad", retryable: false },
+          t.now(),
+        );
+      if (status === "cancelled")
+        await t.store.fail(
+          id,
+          claim.leaseToken,
+          { category: "cancelled", code: "cancelled", message: "cancelled", retryable: false },
+          t.now(),
+        );
     }
     jobs.push({ id, status, type, tenantId, createdAtMs: t.now(), key });
   }
@@ -52,13 +64,26 @@ async function seed(t: TestStore, count: number): Promise<Seeded[]> {
 /** What a list must answer: newest first, ties by id descending (Redis's reverse lexical order). */
 function expected(jobs: Seeded[], query: Omit<ListQuery, "limit" | "cursor">): string[] {
   return jobs
-    .filter((job) => (!query.status || job.status === query.status) && (!query.type || job.type === query.type) && (query.tenantId === undefined || job.tenantId === query.tenantId))
-    .filter((job) => (query.since === undefined || job.createdAtMs >= query.since) && (query.until === undefined || job.createdAtMs <= query.until))
+    .filter(
+      (job) =>
+        (!query.status || job.status === query.status) &&
+        (!query.type || job.type === query.type) &&
+        (query.tenantId === undefined || job.tenantId === query.tenantId),
+    )
+    .filter(
+      (job) =>
+        (query.since === undefined || job.createdAtMs >= query.since) &&
+        (query.until === undefined || job.createdAtMs <= query.until),
+    )
     .sort((a, b) => b.createdAtMs - a.createdAtMs || (a.id < b.id ? 1 : -1))
     .map((job) => job.id);
 }
 
-async function allPages(t: TestStore, query: Omit<ListQuery, "limit" | "cursor">, limit: number): Promise<{ ids: string[]; pages: number; items: JobListItem[] }> {
+async function allPages(
+  t: TestStore,
+  query: Omit<ListQuery, "limit" | "cursor">,
+  limit: number,
+): Promise<{ ids: string[]; pages: number; items: JobListItem[] }> {
   const items: JobListItem[] = [];
   let cursor: ListCursor | undefined;
   let pages = 0;
@@ -118,31 +143,62 @@ describe("job queries and the sweep (real Redis)", () => {
     const page = await t.store.list({ status: "failed", tenantId: "acme", limit: 1 });
     const job = page.jobs[0]!;
     const seeded = jobs.find((candidate) => candidate.id === job.id)!;
-    assert.deepEqual([job.status, job.type, job.tenantId, job.source.key, job.error?.code, job.attempts], ["failed", seeded.type, "acme", seeded.key, "bad", 1]);
+    assert.deepEqual(
+      [job.status, job.type, job.tenantId, job.source.key, job.error?.code, job.attempts],
+      ["failed", seeded.type, "acme", seeded.key, "bad", 1],
+    );
     assert.equal("timeline" in job || "result" in job, false);
   });
 
   test("search by source key: exact (every version of it), by prefix in key order, with filters, paged", async () => {
     const key = jobs[5]!.key;
     const second = { bucket: "media", key, eTag: "a-new-version" };
-    await t.store.enqueue({ id: jobIdFor(second), source: second, tenantId: jobs[5]!.tenantId, userId: undefined, via: "test" });
+    await t.store.enqueue({
+      id: jobIdFor(second),
+      source: second,
+      tenantId: jobs[5]!.tenantId,
+      userId: undefined,
+      via: "test",
+    });
     const exact = await t.store.searchByKey({ key, limit: 10 });
     assert.deepEqual(exact.jobs.map((job) => job.id).sort(), [jobs[5]!.id, jobIdFor(second)].sort());
     assert.equal(exact.resumeAfter, undefined);
-    assert.deepEqual((await t.store.searchByKey({ key: `${key}x`, limit: 10 })).jobs, [], "a longer key is another key");
+    assert.deepEqual(
+      (await t.store.searchByKey({ key: `${key}x`, limit: 10 })).jobs,
+      [],
+      "a longer key is another key",
+    );
 
     const prefix = "tenants/acme/media/0";
-    const want = jobs.filter((job) => job.key.startsWith(prefix)).map((job) => job.key).sort();
+    const want = jobs
+      .filter((job) => job.key.startsWith(prefix))
+      .map((job) => job.key)
+      .sort();
     const got: string[] = [];
     let after: string | undefined;
     do {
-      const page = await t.store.searchByKey({ keyPrefix: prefix, limit: 3, ...(after !== undefined ? { after } : {}) });
+      const page = await t.store.searchByKey({
+        keyPrefix: prefix,
+        limit: 3,
+        ...(after !== undefined ? { after } : {}),
+      });
       got.push(...page.jobs.map((job) => job.source.key));
       after = page.resumeAfter;
     } while (after !== undefined);
     assert.deepEqual(got, want);
-    const failedOnly = await t.store.searchByKey({ keyPrefix: "tenants/", status: "failed", tenantId: "globex", limit: 100 });
-    assert.deepEqual(failedOnly.jobs.map((job) => job.id).sort(), jobs.filter((job) => job.status === "failed" && job.tenantId === "globex").map((job) => job.id).sort());
+    const failedOnly = await t.store.searchByKey({
+      keyPrefix: "tenants/",
+      status: "failed",
+      tenantId: "globex",
+      limit: 100,
+    });
+    assert.deepEqual(
+      failedOnly.jobs.map((job) => job.id).sort(),
+      jobs
+        .filter((job) => job.status === "failed" && job.tenantId === "globex")
+        .map((job) => job.id)
+        .sort(),
+    );
   });
 
   test("after JOB_STATUS_TTL the sweep removes every job with every index entry and gauge: the key count returns to its baseline", async () => {
@@ -160,8 +216,13 @@ describe("job queries and the sweep (real Redis)", () => {
     // Only the time-bucketed counters stay, each with its own Redis expiry (they are per minute/hour, not per job).
     const nonCounters = left.filter((key) => !/:stats:[mh]:\d+$/.test(key));
     assert.deepEqual(nonCounters, [`${s.prefix}stats:now`]);
-    assert.deepEqual(Object.values(await h.redis.hgetall(`${s.prefix}stats:now`)).filter((value) => value !== "0"), [], "every gauge back to zero");
-    for (const key of left.filter((name) => name !== `${s.prefix}stats:now`)) assert.ok((await h.redis.pttl(key)) > 0, `${key} expires by itself`);
+    assert.deepEqual(
+      Object.values(await h.redis.hgetall(`${s.prefix}stats:now`)).filter((value) => value !== "0"),
+      [],
+      "every gauge back to zero",
+    );
+    for (const key of left.filter((name) => name !== `${s.prefix}stats:now`))
+      assert.ok((await h.redis.pttl(key)) > 0, `${key} expires by itself`);
     assert.deepEqual(await s.store.list({ limit: 10 }), { jobs: [], nextCursor: undefined });
   });
 

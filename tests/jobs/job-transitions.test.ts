@@ -13,9 +13,15 @@ import { sentCommands, startStoreHarness, type StoreHarness, type TestStore } fr
  * which is what Redis's PX expiry does; the tests delete it rather than wait for it.
  */
 const source = (key: string): JobSource => ({ bucket: "media", key, eTag: "e1" });
-const claimOf = (store: JobStore, key: string, messageId = "m1") => store.claim({ id: jobIdFor(source(key)), source: source(key), tenantId: "acme", userId: "ana", messageId });
+const claimOf = (store: JobStore, key: string, messageId = "m1") =>
+  store.claim({ id: jobIdFor(source(key)), source: source(key), tenantId: "acme", userId: "ana", messageId });
 const transient: JobErrorInfo = { category: "transient", code: "s3-unavailable", message: "503", retryable: true };
-const processing: JobErrorInfo = { category: "processing", code: "image-unreadable", message: "corrupt", retryable: false };
+const processing: JobErrorInfo = {
+  category: "processing",
+  code: "image-unreadable",
+  message: "corrupt",
+  retryable: false,
+};
 
 describe("job transition scripts (real Redis)", () => {
   let h: StoreHarness;
@@ -38,10 +44,25 @@ describe("job transition scripts (real Redis)", () => {
       const claim = await claimOf(t.store, "a.png");
       assert.deepEqual([claim.outcome, claim.attempts], ["claimed", 1]);
       const job = await t.store.get(id);
-      assert.deepEqual([job?.status, job?.type, job?.tenantId, job?.userId, job?.workerId, job?.messageId], ["processing", "pending", "acme", "ana", "worker-a", "m1"]);
-      assert.deepEqual(job?.timeline.map((entry) => entry.event), ["received"]);
+      assert.deepEqual(
+        [job?.status, job?.type, job?.tenantId, job?.userId, job?.workerId, job?.messageId],
+        ["processing", "pending", "acme", "ana", "worker-a", "m1"],
+      );
+      assert.deepEqual(
+        job?.timeline.map((entry) => entry.event),
+        ["received"],
+      );
       assert.equal(await h.redis.get(`${t.prefix}lease:${id}`), claim.leaseToken);
-      for (const index of ["all", "s=processing", "t=pending", "n=acme", "s=processing:t=pending", "s=processing:n=acme", "t=pending:n=acme", "s=processing:t=pending:n=acme"]) {
+      for (const index of [
+        "all",
+        "s=processing",
+        "t=pending",
+        "n=acme",
+        "s=processing:t=pending",
+        "s=processing:n=acme",
+        "t=pending:n=acme",
+        "s=processing:t=pending:n=acme",
+      ]) {
         assert.deepEqual(await members(index), [id], index);
       }
       assert.deepEqual(await gauges(), { processing: "1" });
@@ -54,7 +75,11 @@ describe("job transition scripts (real Redis)", () => {
       assert.deepEqual([other.outcome, other.holderMessageId], ["busy", "m-first"]);
       const id = jobIdFor(source("b.png"));
       const mine = await claimOf(t.store, "b.png", "m-first");
-      assert.equal(mine.outcome, "busy", "a new claim, even by the same worker, gets a new lease token: the live lease is someone else's");
+      assert.equal(
+        mine.outcome,
+        "busy",
+        "a new claim, even by the same worker, gets a new lease token: the live lease is someone else's",
+      );
       await dropLease(id);
       const retaken = await claimOf(t.store, "b.png", "m-first");
       assert.equal(retaken.outcome, "claimed");
@@ -85,7 +110,10 @@ describe("job transition scripts (real Redis)", () => {
       assert.equal(claim.outcome, "cancelled");
       const job = await t.store.get(id);
       assert.deepEqual([job?.status, job?.attempts, job?.error?.code], ["cancelled", 0, "cancelled"]);
-      assert.deepEqual(job?.timeline.map((entry) => entry.event), ["queued", "cancelled"]);
+      assert.deepEqual(
+        job?.timeline.map((entry) => entry.event),
+        ["queued", "cancelled"],
+      );
       assert.deepEqual(job?.timeline[1]?.detail, { by: "ops", via: "api", reason: "cancel requested while queued" });
       assert.deepEqual(await gauges(), { queued: "0", cancelled: "1" });
       assert.deepEqual(await members("s=cancelled:n=acme"), [id]);
@@ -112,7 +140,11 @@ describe("job transition scripts (real Redis)", () => {
       const stale = await claimOf(t.store, "f.png");
       await dropLease(id);
       const fresh2 = await claimOf(t.peer("worker-b"), "f.png", "m2");
-      assert.equal(await t.store.complete(id, stale.leaseToken, { outputs: ["old"] }, t.now()), false, "A's lease is gone and B holds the job");
+      assert.equal(
+        await t.store.complete(id, stale.leaseToken, { outputs: ["old"] }, t.now()),
+        false,
+        "A's lease is gone and B holds the job",
+      );
       assert.equal(await t.store.fail(id, stale.leaseToken, processing, t.now()), false);
       assert.equal(await t.store.release(id, stale.leaseToken, "released"), false);
       assert.equal((await t.store.get(id))?.status, "processing");
@@ -126,7 +158,11 @@ describe("job transition scripts (real Redis)", () => {
       const id = jobIdFor(source("g.png"));
       const claim = await claimOf(t.store, "g.png");
       await dropLease(id);
-      assert.equal(await t.peer("worker-b").complete(id, claim.leaseToken, {}, t.now()), false, "the token matches no live lease and the job names worker-a");
+      assert.equal(
+        await t.peer("worker-b").complete(id, claim.leaseToken, {}, t.now()),
+        false,
+        "the token matches no live lease and the job names worker-a",
+      );
       t.advance(1500);
       assert.equal(await t.store.complete(id, claim.leaseToken, { outputs: [] }, t.now() - 1500), true);
       const job = await t.store.get(id);
@@ -145,11 +181,22 @@ describe("job transition scripts (real Redis)", () => {
       assert.deepEqual(await members("s=failed:t=image:n=acme"), [id]);
       const minute = Math.floor(t.now() / 60_000);
       const counts = await h.redis.hgetall(`${t.prefix}stats:m:${minute}`);
-      assert.deepEqual([counts["failed:image"], counts["cat:processing"], counts["code:image-unreadable"]], ["1", "1", "1"]);
+      assert.deepEqual(
+        [counts["failed:image"], counts["cat:processing"], counts["code:image-unreadable"]],
+        ["1", "1", "1"],
+      );
 
       const other = jobIdFor(source("i.png"));
       const second = await claimOf(t.store, "i.png");
-      assert.equal(await t.store.fail(other, second.leaseToken, { category: "cancelled", code: "cancelled", message: "cancelled", retryable: false }, t.now()), true);
+      assert.equal(
+        await t.store.fail(
+          other,
+          second.leaseToken,
+          { category: "cancelled", code: "cancelled", message: "cancelled", retryable: false },
+          t.now(),
+        ),
+        true,
+      );
       assert.equal((await t.store.get(other))?.status, "cancelled");
     });
 
@@ -160,7 +207,12 @@ describe("job transition scripts (real Redis)", () => {
       assert.equal(await t.store.release(id, claim.leaseToken, "retry-scheduled", transient, { delaySec: 4 }), true);
       const job = await t.store.get(id);
       assert.deepEqual([job?.status, job?.error?.code, job?.progress], ["queued", "s3-unavailable", 0]);
-      assert.deepEqual(job?.timeline.at(-1)?.detail, { code: "s3-unavailable", category: "transient", message: "503", delaySec: 4 });
+      assert.deepEqual(job?.timeline.at(-1)?.detail, {
+        code: "s3-unavailable",
+        category: "transient",
+        message: "503",
+        delaySec: 4,
+      });
       assert.equal(await h.redis.exists(`${t.prefix}lease:${id}`), 0);
       const counts = await h.redis.hgetall(`${t.prefix}stats:m:${Math.floor(t.now() / 60_000)}`);
       assert.equal(counts.retries, "1");
@@ -219,10 +271,18 @@ describe("job transition scripts (real Redis)", () => {
       assert.deepEqual(await t.store.renewLease(id, claim.leaseToken), { held: true, cancelRequested: false });
       assert.deepEqual(await t.store.renewLease(id, "someone-else"), { held: false, cancelRequested: false });
       assert.equal(await t.store.requestCancel(id, { by: "ops", via: "api" }), "processing");
-      assert.deepEqual(await t.store.renewLease(id, claim.leaseToken), { held: true, cancelRequested: true }, "seen without any pub/sub message");
+      assert.deepEqual(
+        await t.store.renewLease(id, claim.leaseToken),
+        { held: true, cancelRequested: true },
+        "seen without any pub/sub message",
+      );
       const job = await t.store.get(id);
       assert.deepEqual([job?.status, job?.cancelRequested], ["processing", true]);
-      assert.deepEqual(job?.timeline.at(-1), { at: job?.timeline.at(-1)?.at, event: "cancel-requested", detail: { by: "ops", via: "api" } });
+      assert.deepEqual(job?.timeline.at(-1), {
+        at: job?.timeline.at(-1)?.at,
+        event: "cancel-requested",
+        detail: { by: "ops", via: "api" },
+      });
     });
 
     test("requestCancel answers missing, and leaves finished jobs alone", async () => {

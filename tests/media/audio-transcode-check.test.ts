@@ -39,9 +39,22 @@ function emptyWav(): Buffer {
 }
 
 test("each transcode's duration is ffmpeg's own report, within one codec frame of the source, without probing the output", async () => {
-  const wav = await generateTone({ channels: ["0.5*sin(2*PI*440*t)", "0.5*sin(2*PI*660*t)"], sampleRate: 44100, durationSec: 2, out: path.join(dir, "tone.wav") });
+  const wav = await generateTone({
+    channels: ["0.5*sin(2*PI*440*t)", "0.5*sin(2*PI*660*t)"],
+    sampleRate: 44100,
+    durationSec: 2,
+    out: path.join(dir, "tone.wav"),
+  });
   for (const target of planTranscodes(wavSource, testConfig().audio)) {
-    const outcome = await runTranscode({ inputPath: wav, demuxer: "wav", target, outputPath: path.join(dir, `tone-${target.name}`), durationSec: 2, maxDurationSec: 60, signal: new AbortController().signal });
+    const outcome = await runTranscode({
+      inputPath: wav,
+      demuxer: "wav",
+      target,
+      outputPath: path.join(dir, `tone-${target.name}`),
+      durationSec: 2,
+      maxDurationSec: 60,
+      signal: new AbortController().signal,
+    });
     assert.ok(outcome.bytes > 0, target.name);
     // MP3 frames are 1152 samples (26 ms at 44.1 kHz), the longest of the three codecs.
     assert.ok(Math.abs(outcome.durationSec - 2) < 0.03, `${target.name}: ${outcome.durationSec} s`);
@@ -53,7 +66,15 @@ test("a transcode that muxes no audio (a WAV of zero samples) is refused as tran
   await writeFile(input, emptyWav());
   const [target] = planTranscodes(wavSource, testConfig().audio);
   await assert.rejects(
-    runTranscode({ inputPath: input, demuxer: "wav", target: target!, outputPath: path.join(dir, `empty-${target!.name}`), durationSec: undefined, maxDurationSec: 60, signal: new AbortController().signal }),
+    runTranscode({
+      inputPath: input,
+      demuxer: "wav",
+      target: target!,
+      outputPath: path.join(dir, `empty-${target!.name}`),
+      durationSec: undefined,
+      maxDurationSec: 60,
+      signal: new AbortController().signal,
+    }),
     (error: unknown) => error instanceof MediaError && error.code === "transcode-invalid",
   );
 });
@@ -65,12 +86,25 @@ test("a transcode is checked without running ffprobe on it (an ffprobe that alwa
   await writeFile(path.join(bin, "ffprobe"), "#!/bin/sh\necho 'ffprobe must not run' >&2\nexit 1\n");
   await chmod(path.join(bin, "ffprobe"), 0o755);
   await symlink(execFileSync("sh", ["-c", "command -v ffmpeg"], { encoding: "utf8" }).trim(), path.join(bin, "ffmpeg"));
-  const wav = await generateTone({ channels: ["0.5*sin(2*PI*440*t)"], sampleRate: 44100, durationSec: 1, out: path.join(dir, "short.wav") });
+  const wav = await generateTone({
+    channels: ["0.5*sin(2*PI*440*t)"],
+    sampleRate: 44100,
+    durationSec: 1,
+    out: path.join(dir, "short.wav"),
+  });
   const savedPath = process.env.PATH;
   process.env.PATH = `${bin}:${savedPath ?? ""}`;
   try {
     for (const target of planTranscodes({ ...wavSource, channels: 1, bitrateKbps: 706 }, testConfig().audio)) {
-      const outcome = await runTranscode({ inputPath: wav, demuxer: "wav", target, outputPath: path.join(dir, `short-${target.name}`), durationSec: 1, maxDurationSec: 60, signal: new AbortController().signal });
+      const outcome = await runTranscode({
+        inputPath: wav,
+        demuxer: "wav",
+        target,
+        outputPath: path.join(dir, `short-${target.name}`),
+        durationSec: 1,
+        maxDurationSec: 60,
+        signal: new AbortController().signal,
+      });
       assert.ok(outcome.durationSec > 0.9, target.name);
     }
   } finally {

@@ -6,7 +6,14 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { MediaError } from "../../src/errors.ts";
-import { abortErrorOf, CHILD_ENV_KEYS, childEnvironment, forkChild, killChild, liveChildCount } from "../../src/media/child-fence.ts";
+import {
+  abortErrorOf,
+  CHILD_ENV_KEYS,
+  childEnvironment,
+  forkChild,
+  killChild,
+  liveChildCount,
+} from "../../src/media/child-fence.ts";
 import { runTool } from "../../src/media/tool-process.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 
@@ -30,7 +37,18 @@ const SECRETS: Record<string, string> = {
 Object.assign(process.env, SECRETS);
 
 /** The names a child may see: the test's own copy, so a name added to the fence's list fails here first. */
-const ALLOWED = new Set(["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "MALLOC_ARENA_MAX", "XDG_CACHE_HOME", "FONTCONFIG_PATH", "FONTCONFIG_FILE"]);
+const ALLOWED = new Set([
+  "PATH",
+  "HOME",
+  "LANG",
+  "LC_ALL",
+  "TZ",
+  "TMPDIR",
+  "MALLOC_ARENA_MAX",
+  "XDG_CACHE_HOME",
+  "FONTCONFIG_PATH",
+  "FONTCONFIG_FILE",
+]);
 
 /** What of `env` a child should never have seen: a secret's name or value, or a name outside ALLOWED. */
 function leaks(env: NodeJS.ProcessEnv): string[] {
@@ -62,7 +80,10 @@ function killQuietly(pid: number): void {
 }
 
 test("the leak check itself catches an environment that was not filtered (so a wrong allowlist fails the tests below)", () => {
-  assert.deepEqual(leaks(process.env).filter((name) => name in SECRETS), Object.keys(SECRETS).sort());
+  assert.deepEqual(
+    leaks(process.env).filter((name) => name in SECRETS),
+    Object.keys(SECRETS).sort(),
+  );
   assert.deepEqual(leaks({ PATH: "/usr/bin", DATABASE_URL: "postgres://x" }), ["DATABASE_URL"]);
 });
 
@@ -72,7 +93,11 @@ test("the fence's allowlist names only variables a child needs, none of them a c
 });
 
 test("a media tool started through the fence sees none of the worker's credentials, even though the worker has them", async () => {
-  const run = await runTool({ binary: process.execPath, args: ["-e", "process.stdout.write(JSON.stringify(process.env))"], collectStdoutBytes: 1 << 20 });
+  const run = await runTool({
+    binary: process.execPath,
+    args: ["-e", "process.stdout.write(JSON.stringify(process.env))"],
+    collectStdoutBytes: 1 << 20,
+  });
   assert.equal(run.exitCode, 0, run.stderrTail);
   const env = JSON.parse(run.stdout) as NodeJS.ProcessEnv;
   assert.deepEqual(leaks(env), []);
@@ -83,8 +108,14 @@ test("the forked pdf.js-style child sees none of the worker's credentials, and g
   const saved = process.env.MALLOC_ARENA_MAX;
   delete process.env.MALLOC_ARENA_MAX;
   try {
-    const child = forkChild(FORK_FIXTURE, { execArgv: [], stdio: ["ignore", "ignore", "ignore", "ipc"], envDefaults: { MALLOC_ARENA_MAX: "2" } });
-    const message = await new Promise<{ env: NodeJS.ProcessEnv }>((resolve) => child.once("message", (m) => resolve(m as { env: NodeJS.ProcessEnv })));
+    const child = forkChild(FORK_FIXTURE, {
+      execArgv: [],
+      stdio: ["ignore", "ignore", "ignore", "ipc"],
+      envDefaults: { MALLOC_ARENA_MAX: "2" },
+    });
+    const message = await new Promise<{ env: NodeJS.ProcessEnv }>((resolve) =>
+      child.once("message", (m) => resolve(m as { env: NodeJS.ProcessEnv })),
+    );
     killChild(child);
     assert.deepEqual(leaks(message.env), []);
     assert.equal(message.env.MALLOC_ARENA_MAX, "2");
@@ -95,7 +126,10 @@ test("the forked pdf.js-style child sees none of the worker's credentials, and g
 });
 
 test("a parent value wins over a child's default, and an empty one is replaced by it", () => {
-  assert.deepEqual(childEnvironment({ HOME: "/home/worker", PATH: "/bin" }, { HOME: "/tmp" }), { PATH: "/bin", HOME: "/home/worker" });
+  assert.deepEqual(childEnvironment({ HOME: "/home/worker", PATH: "/bin" }, { HOME: "/tmp" }), {
+    PATH: "/bin",
+    HOME: "/home/worker",
+  });
   assert.deepEqual(childEnvironment({ HOME: "", PATH: "/bin" }, { HOME: "/tmp" }), { PATH: "/bin", HOME: "/tmp" });
 });
 
@@ -122,12 +156,21 @@ test("aborting a tool kills its whole process group, grandchildren included", as
 });
 
 test("a tool that exits leaving a child behind in its group takes that child with it", async () => {
-  const run = await runTool({ binary: "sh", args: ["-c", "sleep 60 >/dev/null 2>&1 & echo $!"], collectStdoutBytes: 1024 });
+  const run = await runTool({
+    binary: "sh",
+    args: ["-c", "sleep 60 >/dev/null 2>&1 & echo $!"],
+    collectStdoutBytes: 1024,
+  });
   assert.equal(run.exitCode, 0);
   const grandchild = Number(run.stdout.trim());
   assert.ok(grandchild > 0, `grandchild pid printed: ${run.stdout}`);
   try {
-    await waitFor(async () => !(await alive(grandchild)), `leftover ${grandchild} killed when the tool exited`, 5_000, 20);
+    await waitFor(
+      async () => !(await alive(grandchild)),
+      `leftover ${grandchild} killed when the tool exited`,
+      5_000,
+      20,
+    );
   } finally {
     killQuietly(grandchild);
   }
@@ -138,7 +181,12 @@ test("when the worker exits, the fence kills every child it started (tool, its g
   const pids = JSON.parse(stdout) as { tool: number; grandchild: number; forked: number; unfenced: number };
   try {
     for (const name of ["tool", "grandchild", "forked"] as const) {
-      await waitFor(async () => !(await alive(pids[name])), `${name} (${pids[name]}) killed when its parent exited`, 5_000, 20);
+      await waitFor(
+        async () => !(await alive(pids[name])),
+        `${name} (${pids[name]}) killed when its parent exited`,
+        5_000,
+        20,
+      );
     }
     // The control: the check above would have seen a survivor.
     assert.equal(await alive(pids.unfenced), true, "a process outside the fence is not killed by the hook");
@@ -176,7 +224,10 @@ test("the pipeline's abort reasons become their own errors", () => {
 });
 
 test("an abort with any other reason counts as a cancellation", () => {
-  assert.deepEqual([abortErrorOf(AbortSignal.abort()).code, abortErrorOf(AbortSignal.abort("bored")).code], ["cancelled", "cancelled"]);
+  assert.deepEqual(
+    [abortErrorOf(AbortSignal.abort()).code, abortErrorOf(AbortSignal.abort("bored")).code],
+    ["cancelled", "cancelled"],
+  );
 });
 
 test("a tool aborted mid-run rejects with the signal's error", async () => {
@@ -195,5 +246,8 @@ test("no module outside the fence starts a child process (src/dev's developer st
     // A value import of child_process (a type-only import cannot start anything).
     if (/^import (?!type )[^;]*from "node:child_process";/m.test(text)) starters.push(entry.split(path.sep).join("/"));
   }
-  assert.deepEqual(starters.filter((file) => !file.startsWith("dev/")), ["media/child-fence.ts"]);
+  assert.deepEqual(
+    starters.filter((file) => !file.startsWith("dev/")),
+    ["media/child-fence.ts"],
+  );
 });

@@ -1,6 +1,16 @@
 import { createHash, randomBytes } from "node:crypto";
 import { deflateSync } from "node:zlib";
-import { degrees, type PDFArray, PDFDocument, PDFHexString, PDFName, PDFRawStream, PDFString, StandardFonts, rgb } from "pdf-lib";
+import {
+  degrees,
+  type PDFArray,
+  PDFDocument,
+  PDFHexString,
+  PDFName,
+  PDFRawStream,
+  PDFString,
+  StandardFonts,
+  rgb,
+} from "pdf-lib";
 
 /**
  * PDFs generated for the document tests with pdf-lib (nothing is committed). Each builder says
@@ -14,7 +24,12 @@ export const THREE_PAGE_TEXT = [
   ["Third page lists risks", "Supply delays remain likely"],
 ];
 
-export const THREE_PAGE_INFO = { title: "Quarterly Report Q3", author: "Ada Lovelace", subject: "Finance", keywords: ["report", "q3"] };
+export const THREE_PAGE_INFO = {
+  title: "Quarterly Report Q3",
+  author: "Ada Lovelace",
+  subject: "Finance",
+  keywords: ["report", "q3"],
+};
 
 /** Three A4 pages, each a coloured block and two known lines of Helvetica text; Info fields set. */
 export async function threePagePdf(): Promise<Uint8Array> {
@@ -28,7 +43,8 @@ export async function threePagePdf(): Promise<Uint8Array> {
   THREE_PAGE_TEXT.forEach((lines, index) => {
     const page = doc.addPage([595, 842]);
     page.drawRectangle({ x: 50, y: 560, width: 300, height: 200, color: rgb(0.1 + 0.3 * index, 0.3, 0.7) });
-    for (const [lineIndex, line] of lines.entries()) page.drawText(line, { x: 50, y: 480 - lineIndex * 40, size: 24, font });
+    for (const [lineIndex, line] of lines.entries())
+      page.drawText(line, { x: 50, y: 480 - lineIndex * 40, size: 24, font });
   });
   return doc.save();
 }
@@ -64,11 +80,37 @@ export async function japanesePdf(text = "日本語の文書"): Promise<Uint8Arr
   const doc = await PDFDocument.create();
   const page = doc.addPage([400, 200]);
   const ctx = doc.context;
-  const descriptor = ctx.register(ctx.obj({ Type: "FontDescriptor", FontName: "HeiseiMin-W3", Flags: 6, FontBBox: [-123, -257, 1001, 910], ItalicAngle: 0, Ascent: 723, Descent: -241, CapHeight: 709, StemV: 69 }));
-  const cidFont = ctx.register(
-    ctx.obj({ Type: "Font", Subtype: "CIDFontType0", BaseFont: "HeiseiMin-W3", CIDSystemInfo: { Registry: PDFString.of("Adobe"), Ordering: PDFString.of("Japan1"), Supplement: 2 }, FontDescriptor: descriptor }),
+  const descriptor = ctx.register(
+    ctx.obj({
+      Type: "FontDescriptor",
+      FontName: "HeiseiMin-W3",
+      Flags: 6,
+      FontBBox: [-123, -257, 1001, 910],
+      ItalicAngle: 0,
+      Ascent: 723,
+      Descent: -241,
+      CapHeight: 709,
+      StemV: 69,
+    }),
   );
-  const font = ctx.register(ctx.obj({ Type: "Font", Subtype: "Type0", BaseFont: "HeiseiMin-W3-UniJIS-UCS2-H", Encoding: "UniJIS-UCS2-H", DescendantFonts: [cidFont] }));
+  const cidFont = ctx.register(
+    ctx.obj({
+      Type: "Font",
+      Subtype: "CIDFontType0",
+      BaseFont: "HeiseiMin-W3",
+      CIDSystemInfo: { Registry: PDFString.of("Adobe"), Ordering: PDFString.of("Japan1"), Supplement: 2 },
+      FontDescriptor: descriptor,
+    }),
+  );
+  const font = ctx.register(
+    ctx.obj({
+      Type: "Font",
+      Subtype: "Type0",
+      BaseFont: "HeiseiMin-W3-UniJIS-UCS2-H",
+      Encoding: "UniJIS-UCS2-H",
+      DescendantFonts: [cidFont],
+    }),
+  );
   page.node.setFontDictionary(PDFName.of("F1"), font);
   const ucs2 = Buffer.from(text, "utf16le").swap16().toString("hex").toUpperCase();
   page.node.set(PDFName.of("Contents"), ctx.register(ctx.stream(`BT /F1 24 Tf 40 100 Td <${ucs2}> Tj ET`)));
@@ -85,9 +127,15 @@ export async function contentBombPdf(kind: "slow" | "heap", megabytes: number): 
   const page = doc.addPage([600, 400]);
   const ctx = doc.context;
   const unit = kind === "slow" ? Buffer.from("1 1 m 2 2 l ".repeat(87_381), "latin1") : Buffer.alloc(1 << 20, 0x61);
-  const content = Buffer.concat([Buffer.from(kind === "slow" ? "" : "BT (", "latin1"), ...Array.from({ length: megabytes }, () => unit)]);
+  const content = Buffer.concat([
+    Buffer.from(kind === "slow" ? "" : "BT (", "latin1"),
+    ...Array.from({ length: megabytes }, () => unit),
+  ]);
   const deflated = deflateSync(content, { level: 6 });
-  page.node.set(PDFName.of("Contents"), ctx.register(PDFRawStream.of(ctx.obj({ Filter: "FlateDecode", Length: deflated.length }), deflated)));
+  page.node.set(
+    PDFName.of("Contents"),
+    ctx.register(PDFRawStream.of(ctx.obj({ Filter: "FlateDecode", Length: deflated.length }), deflated)),
+  );
   return doc.save({ useObjectStreams: false });
 }
 
@@ -126,11 +174,18 @@ const padded = (password: string) => Buffer.concat([Buffer.from(password, "latin
  * from `userPassword`. With a non-empty user password it cannot be opened without it; with an
  * empty one (owner password only) anyone can read it, restrictions aside.
  */
-export async function encryptedPdf(options: { userPassword: string; ownerPassword: string; text: string }): Promise<Uint8Array> {
+export async function encryptedPdf(options: {
+  userPassword: string;
+  ownerPassword: string;
+  text: string;
+}): Promise<Uint8Array> {
   const doc = await PDFDocument.create({ updateMetadata: false });
   const ctx = doc.context;
   const page = doc.addPage([400, 200]);
-  page.node.setFontDictionary(PDFName.of("F1"), ctx.register(ctx.obj({ Type: "Font", Subtype: "Type1", BaseFont: "Helvetica" })));
+  page.node.setFontDictionary(
+    PDFName.of("F1"),
+    ctx.register(ctx.obj({ Type: "Font", Subtype: "Type1", BaseFont: "Helvetica" })),
+  );
 
   const id = randomBytes(16);
   const permissions = -4;
@@ -145,11 +200,22 @@ export async function encryptedPdf(options: { userPassword: string; ownerPasswor
   };
 
   const contentRef = ctx.nextRef();
-  const content = rc4(objectKey(contentRef.objectNumber), Buffer.from(`BT /F1 24 Tf 40 100 Td (${options.text}) Tj ET`, "latin1"));
+  const content = rc4(
+    objectKey(contentRef.objectNumber),
+    Buffer.from(`BT /F1 24 Tf 40 100 Td (${options.text}) Tj ET`, "latin1"),
+  );
   ctx.assign(contentRef, PDFRawStream.of(ctx.obj({ Length: content.length }), content));
   page.node.set(PDFName.of("Contents"), contentRef);
   ctx.trailerInfo.Encrypt = ctx.register(
-    ctx.obj({ Filter: "Standard", V: 1, R: 2, Length: 40, O: PDFHexString.of(owner.toString("hex")), U: PDFHexString.of(user.toString("hex")), P: permissions }),
+    ctx.obj({
+      Filter: "Standard",
+      V: 1,
+      R: 2,
+      Length: 40,
+      O: PDFHexString.of(owner.toString("hex")),
+      U: PDFHexString.of(user.toString("hex")),
+      P: permissions,
+    }),
   );
   ctx.trailerInfo.ID = ctx.obj([PDFHexString.of(id.toString("hex")), PDFHexString.of(id.toString("hex"))]);
   return doc.save({ useObjectStreams: false });
@@ -186,7 +252,8 @@ const RMOVETO = 21;
 const RLINETO = 5;
 const CLOSEPATH = 9;
 const ENDCHAR = 14;
-const charstring = (...ops: Array<number | number[]>) => type1Encrypt(Uint8Array.from([0, 0, 0, 0, ...ops.flat()]), CHARSTRING_KEY);
+const charstring = (...ops: Array<number | number[]>) =>
+  type1Encrypt(Uint8Array.from([0, 0, 0, 0, ...ops.flat()]), CHARSTRING_KEY);
 const n = charstringNumber;
 
 /**
@@ -195,7 +262,25 @@ const n = charstringNumber;
  */
 export function boxType1Font(): { bytes: Buffer; length1: number; length2: number; length3: number } {
   const notdef = charstring(n(0), n(500), HSBW, ENDCHAR);
-  const box = charstring(n(0), n(1000), HSBW, n(100), n(0), RMOVETO, n(800), n(0), RLINETO, n(0), n(700), RLINETO, n(-800), n(0), RLINETO, CLOSEPATH, ENDCHAR);
+  const box = charstring(
+    n(0),
+    n(1000),
+    HSBW,
+    n(100),
+    n(0),
+    RMOVETO,
+    n(800),
+    n(0),
+    RLINETO,
+    n(0),
+    n(700),
+    RLINETO,
+    n(-800),
+    n(0),
+    RLINETO,
+    CLOSEPATH,
+    ENDCHAR,
+  );
   const clear = Buffer.from(
     [
       "%!PS-AdobeFont-1.0: BoxFont 001.000",
@@ -224,11 +309,24 @@ export function boxType1Font(): { bytes: Buffer; length1: number; length2: numbe
     notdef,
     Buffer.from(` ND\n/A ${box.length} RD `, "latin1"),
     box,
-    Buffer.from(" ND\nend\nend\nreadonly put\nnoaccess put\ndup/FontName get exch definefont pop\nmark currentfile closefile\n", "latin1"),
+    Buffer.from(
+      " ND\nend\nend\nreadonly put\nnoaccess put\ndup/FontName get exch definefont pop\nmark currentfile closefile\n",
+      "latin1",
+    ),
   ]);
-  const eexec = Buffer.from(`${type1Encrypt(privatePart, EEXEC_KEY).toString("hex").replace(/(.{64})/g, "$1\n")}\n`, "latin1");
+  const eexec = Buffer.from(
+    `${type1Encrypt(privatePart, EEXEC_KEY)
+      .toString("hex")
+      .replace(/(.{64})/g, "$1\n")}\n`,
+    "latin1",
+  );
   const trailer = Buffer.from(`${`${"0".repeat(64)}\n`.repeat(8)}cleartomark\n`, "latin1");
-  return { bytes: Buffer.concat([clear, eexec, trailer]), length1: clear.length, length2: eexec.length, length3: trailer.length };
+  return {
+    bytes: Buffer.concat([clear, eexec, trailer]),
+    length1: clear.length,
+    length2: eexec.length,
+    length3: trailer.length,
+  };
 }
 
 /**
@@ -242,15 +340,37 @@ export async function fontMatrixInjectionPdf(payload: string): Promise<Uint8Arra
   const page = doc.addPage([600, 300]);
   const ctx = doc.context;
   const font = boxType1Font();
-  const fontFile = ctx.register(ctx.stream(font.bytes, { Length1: font.length1, Length2: font.length2, Length3: font.length3 }));
+  const fontFile = ctx.register(
+    ctx.stream(font.bytes, { Length1: font.length1, Length2: font.length2, Length3: font.length3 }),
+  );
   const descriptor = ctx.register(
-    ctx.obj({ Type: "FontDescriptor", FontName: "BoxFont", Flags: 4, FontBBox: [0, 0, 1000, 1000], ItalicAngle: 0, Ascent: 1000, Descent: 0, CapHeight: 700, StemV: 80, FontFile: fontFile }),
+    ctx.obj({
+      Type: "FontDescriptor",
+      FontName: "BoxFont",
+      Flags: 4,
+      FontBBox: [0, 0, 1000, 1000],
+      ItalicAngle: 0,
+      Ascent: 1000,
+      Descent: 0,
+      CapHeight: 700,
+      StemV: 80,
+      FontFile: fontFile,
+    }),
   );
   const matrix = ctx.obj([0.001, 0, 0, 0.001, 0]) as PDFArray;
   // A hex string keeps the payload's parentheses out of PDF string-literal escaping.
   matrix.push(PDFHexString.of(Buffer.from(payload, "latin1").toString("hex")));
   const fontDict = ctx.register(
-    ctx.obj({ Type: "Font", Subtype: "Type1", BaseFont: "BoxFont", FirstChar: 65, LastChar: 65, Widths: [1000], FontDescriptor: descriptor, FontMatrix: matrix }),
+    ctx.obj({
+      Type: "Font",
+      Subtype: "Type1",
+      BaseFont: "BoxFont",
+      FirstChar: 65,
+      LastChar: 65,
+      Widths: [1000],
+      FontDescriptor: descriptor,
+      FontMatrix: matrix,
+    }),
   );
   page.node.setFontDictionary(PDFName.of("F1"), fontDict);
   page.node.set(PDFName.of("Contents"), ctx.register(ctx.stream("BT /F1 96 Tf 40 100 Td (AAAA) Tj ET")));

@@ -71,7 +71,13 @@ async function vulnerableGlyphSource(): Promise<string> {
     if (entry instanceof PDFHexString) return Buffer.from(entry.asBytes()).toString("latin1");
     throw new Error(`unexpected FontMatrix entry ${entry.toString()}`);
   });
-  const commands = [["save", ""], ["transform", args.join(",")], ["scale", "size,-size"], ["moveTo", "0,0"], ["restore", ""]];
+  const commands = [
+    ["save", ""],
+    ["transform", args.join(",")],
+    ["scale", "size,-size"],
+    ["moveTo", "0,0"],
+    ["restore", ""],
+  ];
   return commands.map(([command, commandArgs]) => `c.${command}(${commandArgs});\n`).join("");
 }
 
@@ -102,7 +108,13 @@ describe("CVE-2024-4367 FontMatrix injection", () => {
       const preview = run.files.get([...run.files.keys()].find((key) => key.endsWith("_page_1.webp"))!)!;
       const scale = (await sharp(preview).metadata()).width! / 600;
       const pixel = async (xPt: number, yPtFromTop: number) =>
-        (await sharp(preview).extract({ left: Math.round(xPt * scale), top: Math.round(yPtFromTop * scale), width: 1, height: 1 }).removeAlpha().raw().toBuffer())[0]!;
+        (
+          await sharp(preview)
+            .extract({ left: Math.round(xPt * scale), top: Math.round(yPtFromTop * scale), width: 1, height: 1 })
+            .removeAlpha()
+            .raw()
+            .toBuffer()
+        )[0]!;
       assert.ok((await pixel(88, 166)) < 60, "inside the first box is black");
       assert.ok((await pixel(136, 166)) > 200, "between the boxes is white");
       assert.equal(run.result.metadata.pageCount, 1);
@@ -112,21 +124,23 @@ describe("CVE-2024-4367 FontMatrix injection", () => {
   });
 
   const vulnerableBuild = process.env.PDFJS_VULNERABLE_BUILD;
-  it(
-    "on the vulnerable pdf.js 4.1.392: the payload runs with eval on, and neither isEvalSupported: false nor our Node flags let it",
-    { skip: vulnerableBuild ? false : "set PDFJS_VULNERABLE_BUILD to pdfjs-dist@4.1.392's legacy/build/pdf.mjs to run" },
-    async () => {
-      const render = async (evalOn: boolean, nodeFlags: string[] = []) => {
-        await rm(marker, { force: true });
-        const script = path.join(import.meta.dirname, "document-render-with-pdfjs.ts");
-        const { stdout } = await execFileAsync(process.execPath, [...nodeFlags, script, pdfPath, vulnerableBuild!, String(evalOn)], { cwd: process.cwd() });
-        assert.match(stdout, /rendered/);
-        return existsSync(marker);
-      };
-      assert.equal(await render(true), true, "isEvalSupported: true on 4.1.392 runs the payload");
-      assert.equal(await render(false), false, "isEvalSupported: false stops it");
-      assert.equal(await render(true, childExecArgv(256)), false, "our pdf.js process's flags stop it even with eval on");
+  it("on the vulnerable pdf.js 4.1.392: the payload runs with eval on, and neither isEvalSupported: false nor our Node flags let it", {
+    skip: vulnerableBuild ? false : "set PDFJS_VULNERABLE_BUILD to pdfjs-dist@4.1.392's legacy/build/pdf.mjs to run",
+  }, async () => {
+    const render = async (evalOn: boolean, nodeFlags: string[] = []) => {
       await rm(marker, { force: true });
-    },
-  );
+      const script = path.join(import.meta.dirname, "document-render-with-pdfjs.ts");
+      const { stdout } = await execFileAsync(
+        process.execPath,
+        [...nodeFlags, script, pdfPath, vulnerableBuild!, String(evalOn)],
+        { cwd: process.cwd() },
+      );
+      assert.match(stdout, /rendered/);
+      return existsSync(marker);
+    };
+    assert.equal(await render(true), true, "isEvalSupported: true on 4.1.392 runs the payload");
+    assert.equal(await render(false), false, "isEvalSupported: false stops it");
+    assert.equal(await render(true, childExecArgv(256)), false, "our pdf.js process's flags stop it even with eval on");
+    await rm(marker, { force: true });
+  });
 });

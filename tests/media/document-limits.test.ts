@@ -79,7 +79,10 @@ describe("document limits", () => {
     const error = await failure(processLocally(processor, slowPdf));
     const elapsedMs = performance.now() - started;
     assert.deepEqual([error.category, error.code, error.retryable], ["resource", "document-time-budget", false]);
-    assert.ok(elapsedMs < budgetMs + 2_000 + 2 * normalMs, `stopped after ${Math.round(elapsedMs)} ms (budget ${budgetMs} ms)`);
+    assert.ok(
+      elapsedMs < budgetMs + 2_000 + 2 * normalMs,
+      `stopped after ${Math.round(elapsedMs)} ms (budget ${budgetMs} ms)`,
+    );
     await stillWorks(processor);
   });
 

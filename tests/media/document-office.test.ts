@@ -32,7 +32,11 @@ const processorWith = (env: Record<string, string> = {}) => {
 before(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), "mp-doc-office-"));
   // The head of a .docx as detect-type sees it: a ZIP local header naming word/ entries.
-  const head = Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.alloc(26), Buffer.from("[Content_Types].xml word/document.xml", "latin1")]);
+  const head = Buffer.concat([
+    Buffer.from([0x50, 0x4b, 0x03, 0x04]),
+    Buffer.alloc(26),
+    Buffer.from("[Content_Types].xml word/document.xml", "latin1"),
+  ]);
   assert.equal(detectFromBytes(head).format, "docx");
   docxLike = path.join(dir, "letter.docx");
   await writeFile(docxLike, head);
@@ -55,7 +59,8 @@ async function failure(promise: Promise<unknown>): Promise<MediaError> {
 describe("office documents", () => {
   it("the document processor accepts every document kind and nothing else", () => {
     const processor = processorWith();
-    for (const format of ["pdf", "docx", "xlsx", "pptx", "odf", "ole", "ooxml"]) assert.ok(processor.accepts({ kind: "document", format, mime: "x" }), format);
+    for (const format of ["pdf", "docx", "xlsx", "pptx", "odf", "ole", "ooxml"])
+      assert.ok(processor.accepts({ kind: "document", format, mime: "x" }), format);
     assert.equal(processor.accepts({ kind: "image", format: "png", mime: "image/png" }), false);
   });
 
@@ -82,14 +87,29 @@ describe("office documents", () => {
     let soffice: string;
     before(async () => {
       const found = await findExecutable("soffice");
-      assert.ok(found, "LibreOffice (soffice) is not on PATH: run `bash scripts/setup-test-tools.sh` (Debian: libreoffice-writer-nogui, -calc-nogui, -impress-nogui)");
+      assert.ok(
+        found,
+        "LibreOffice (soffice) is not on PATH: run `bash scripts/setup-test-tools.sh` (Debian: libreoffice-writer-nogui, -calc-nogui, -impress-nogui)",
+      );
       soffice = found;
     });
 
     /** A real Office file, written by LibreOffice itself from a source it imports natively. */
     async function officeFile(source: string, contents: string, filter: string, extension: string): Promise<string> {
       await writeFile(path.join(dir, source), contents);
-      await execFileAsync(soffice, [`-env:UserInstallation=file://${path.join(dir, `profile-${extension}`)}`, "--headless", "--convert-to", filter, "--outdir", dir, path.join(dir, source)], { timeout: 120_000 });
+      await execFileAsync(
+        soffice,
+        [
+          `-env:UserInstallation=file://${path.join(dir, `profile-${extension}`)}`,
+          "--headless",
+          "--convert-to",
+          filter,
+          "--outdir",
+          dir,
+          path.join(dir, source),
+        ],
+        { timeout: 120_000 },
+      );
       return path.join(dir, source.replace(/\.\w+$/, `.${extension}`));
     }
 
@@ -97,7 +117,10 @@ describe("office documents", () => {
       const run = await processLocally(processorWith({ DOCUMENT_ENABLE_LIBREOFFICE: "true" }), file);
       try {
         assert.equal(run.result.metadata.convertedFrom, format);
-        assert.deepEqual(run.steps.map((step) => step.event).slice(0, 2), ["document-converting", "document-converted"]);
+        assert.deepEqual(run.steps.map((step) => step.event).slice(0, 2), [
+          "document-converting",
+          "document-converted",
+        ]);
         const textKey = [...run.files.keys()].find((key) => key.endsWith("_text.txt"))!;
         const text = await readFile(run.files.get(textKey)!, "utf8");
         for (const expected of texts) assert.match(text, expected);
@@ -109,13 +132,23 @@ describe("office documents", () => {
     }
 
     it("a .docx becomes previews and text", async () => {
-      const docx = await officeFile("memo.html", "<html><body><h1>Hello from Writer</h1><p>Converted by LibreOffice for the document test.</p></body></html>", "docx:MS Word 2007 XML", "docx");
+      const docx = await officeFile(
+        "memo.html",
+        "<html><body><h1>Hello from Writer</h1><p>Converted by LibreOffice for the document test.</p></body></html>",
+        "docx:MS Word 2007 XML",
+        "docx",
+      );
       assert.equal(detectFromBytes(await readFile(docx)).format, "docx");
       await convertedRun(docx, "docx", [/Hello from Writer/, /Converted by LibreOffice for the document test\./]);
     });
 
     it("an .xlsx becomes previews and text", async () => {
-      const xlsx = await officeFile("sales.csv", "region,units\nnorth,1200\nsouth,3400\n", "xlsx:Calc MS Excel 2007 XML", "xlsx");
+      const xlsx = await officeFile(
+        "sales.csv",
+        "region,units\nnorth,1200\nsouth,3400\n",
+        "xlsx:Calc MS Excel 2007 XML",
+        "xlsx",
+      );
       assert.equal(detectFromBytes(await readFile(xlsx)).format, "xlsx");
       await convertedRun(xlsx, "xlsx", [/north/, /3400/]);
     });

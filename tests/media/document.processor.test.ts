@@ -63,8 +63,14 @@ async function rejection(promise: Promise<unknown>): Promise<MediaError> {
 describe("a three-page PDF with known text", () => {
   let run: LocalRun;
   before(async () => {
-    const processor = processorWith({ DOCUMENT_THUMB_WIDTH: "240", DOCUMENT_PREVIEW_WIDTH: "600", DOCUMENT_PREVIEW_PAGES: "2" });
-    run = await processLocally(processor, await writeInput("report.pdf", await threePagePdf()), { sourceKey: "tenants/t1/users/u1/media/1700000000-abc-report.pdf" });
+    const processor = processorWith({
+      DOCUMENT_THUMB_WIDTH: "240",
+      DOCUMENT_PREVIEW_WIDTH: "600",
+      DOCUMENT_PREVIEW_PAGES: "2",
+    });
+    run = await processLocally(processor, await writeInput("report.pdf", await threePagePdf()), {
+      sourceKey: "tenants/t1/users/u1/media/1700000000-abc-report.pdf",
+    });
   });
   after(() => run.cleanup());
 
@@ -72,16 +78,36 @@ describe("a three-page PDF with known text", () => {
     assert.deepEqual(
       run.result.outputs.map((output) => [output.key, output.variant, output.contentType]),
       [
-        [`tenants/t1/users/u1/media/processed/1700000000-abc-report.pdf.${LOCAL_RUN}_thumb.webp`, "thumb", "image/webp"],
-        [`tenants/t1/users/u1/media/processed/1700000000-abc-report.pdf.${LOCAL_RUN}_page_1.webp`, "page_1", "image/webp"],
-        [`tenants/t1/users/u1/media/processed/1700000000-abc-report.pdf.${LOCAL_RUN}_page_2.webp`, "page_2", "image/webp"],
-        [`tenants/t1/users/u1/media/processed/1700000000-abc-report.pdf.${LOCAL_RUN}_text.txt`, "text", "text/plain; charset=utf-8"],
+        [
+          `tenants/t1/users/u1/media/processed/1700000000-abc-report.pdf.${LOCAL_RUN}_thumb.webp`,
+          "thumb",
+          "image/webp",
+        ],
+        [
+          `tenants/t1/users/u1/media/processed/1700000000-abc-report.pdf.${LOCAL_RUN}_page_1.webp`,
+          "page_1",
+          "image/webp",
+        ],
+        [
+          `tenants/t1/users/u1/media/processed/1700000000-abc-report.pdf.${LOCAL_RUN}_page_2.webp`,
+          "page_2",
+          "image/webp",
+        ],
+        [
+          `tenants/t1/users/u1/media/processed/1700000000-abc-report.pdf.${LOCAL_RUN}_text.txt`,
+          "text",
+          "text/plain; charset=utf-8",
+        ],
       ],
     );
   });
 
   it("renders at the configured widths, keeping the A4 aspect ratio", async () => {
-    for (const [suffix, width] of [["_thumb.webp", 240], ["_page_1.webp", 600], ["_page_2.webp", 600]] as const) {
+    for (const [suffix, width] of [
+      ["_thumb.webp", 240],
+      ["_page_1.webp", 600],
+      ["_page_2.webp", 600],
+    ] as const) {
       const metadata = await sharp(fileOf(run, suffix)).metadata();
       assert.equal(metadata.format, "webp");
       assert.equal(metadata.width, width, suffix);
@@ -96,14 +122,27 @@ describe("a three-page PDF with known text", () => {
       const file = fileOf(run, suffix);
       const stats = await sharp(file).stats();
       // A blank page has no variance at all; the blue block and the text give plenty.
-      assert.ok(stats.channels.every((channel) => channel.stdev > 20), `${suffix}: stdev ${stats.channels.map((c) => c.stdev.toFixed(1))}`);
+      assert.ok(
+        stats.channels.every((channel) => channel.stdev > 20),
+        `${suffix}: stdev ${stats.channels.map((c) => c.stdev.toFixed(1))}`,
+      );
       const corner = await sharp(file).extract({ left: 2, top: 2, width: 4, height: 4 }).removeAlpha().raw().toBuffer();
-      assert.ok(corner.every((value) => value >= 250), `${suffix}: the empty corner is white (got ${[...corner.subarray(0, 3)]})`);
+      assert.ok(
+        corner.every((value) => value >= 250),
+        `${suffix}: the empty corner is white (got ${[...corner.subarray(0, 3)]})`,
+      );
       // The block is where the PDF draws it: 50..350 pt across, 82..282 pt down from the top.
       const { width = 0 } = await sharp(file).metadata();
       const scale = width / 595;
-      const block = await sharp(file).extract({ left: Math.round(100 * scale), top: Math.round(150 * scale), width: 4, height: 4 }).removeAlpha().raw().toBuffer();
-      assert.ok(block[2]! > 120 && block[0]! < 200 && block[2]! - block[1]! > 60, `${suffix}: blue block (got ${[...block.subarray(0, 3)]})`);
+      const block = await sharp(file)
+        .extract({ left: Math.round(100 * scale), top: Math.round(150 * scale), width: 4, height: 4 })
+        .removeAlpha()
+        .raw()
+        .toBuffer();
+      assert.ok(
+        block[2]! > 120 && block[0]! < 200 && block[2]! - block[1]! > 60,
+        `${suffix}: blue block (got ${[...block.subarray(0, 3)]})`,
+      );
     }
   });
 
@@ -113,7 +152,10 @@ describe("a three-page PDF with known text", () => {
     assert.equal(pages.length, 3);
     pages.forEach((pageText, index) => {
       const [first, second] = THREE_PAGE_TEXT[index]!;
-      assert.ok(pageText.includes(first!) && pageText.includes(second!), `page ${index + 1}: ${JSON.stringify(pageText)}`);
+      assert.ok(
+        pageText.includes(first!) && pageText.includes(second!),
+        `page ${index + 1}: ${JSON.stringify(pageText)}`,
+      );
       assert.ok(pageText.indexOf(first!) < pageText.indexOf(second!), `page ${index + 1} lines in order`);
     });
   });
@@ -141,14 +183,23 @@ describe("a three-page PDF with known text", () => {
     assert.equal(metadata.keywords, THREE_PAGE_INFO.keywords.join(" "));
     assert.equal(metadata.createdAt, "2024-03-01T10:20:30.000Z");
     assert.match(String(metadata.producer), /pdf-lib/);
-    assert.deepEqual([metadata.pageCount, metadata.pageWidthPt, metadata.pageHeightPt, metadata.pdfVersion], [3, 595, 842, "1.7"]);
-    assert.deepEqual([metadata.encrypted, metadata.tagged, metadata.hasForms, metadata.hasJavaScript], [false, false, false, false]);
+    assert.deepEqual(
+      [metadata.pageCount, metadata.pageWidthPt, metadata.pageHeightPt, metadata.pdfVersion],
+      [3, 595, 842, "1.7"],
+    );
+    assert.deepEqual(
+      [metadata.encrypted, metadata.tagged, metadata.hasForms, metadata.hasJavaScript],
+      [false, false, false, false],
+    );
     assert.equal(metadata.previewPages, 2);
     assert.match(String(metadata.pdfjsVersion), /^\d+\.\d+\.\d+$/);
   });
 
   it("records its steps on the timeline and ends at 100 %", () => {
-    assert.deepEqual(run.steps.map((step) => step.event), ["document-opened", "document-read"]);
+    assert.deepEqual(
+      run.steps.map((step) => step.event),
+      ["document-opened", "document-read"],
+    );
     assert.deepEqual(run.steps[0]?.detail, { pages: 3, pdfVersion: "1.7" });
     assert.equal(run.progress.at(-1), 100);
   });
@@ -160,16 +211,25 @@ describe("page geometry and switches", () => {
     try {
       const thumb = await sharp(fileOf(run, "_thumb.webp")).metadata();
       assert.deepEqual([thumb.width, thumb.height], [300, Math.round((300 * 595) / 842)]);
-      assert.deepEqual([run.result.metadata.pageWidthPt, run.result.metadata.pageHeightPt, run.result.metadata.pageRotation], [842, 595, 90]);
+      assert.deepEqual(
+        [run.result.metadata.pageWidthPt, run.result.metadata.pageHeightPt, run.result.metadata.pageRotation],
+        [842, 595, 90],
+      );
     } finally {
       await run.cleanup();
     }
   });
 
   it("with no previews and no text pages, only the thumbnail is written", async () => {
-    const run = await processLocally(processorWith({ DOCUMENT_PREVIEW_PAGES: "0", DOCUMENT_MAX_TEXT_PAGES: "0" }), await writeInput("thumb-only.pdf", await threePagePdf()));
+    const run = await processLocally(
+      processorWith({ DOCUMENT_PREVIEW_PAGES: "0", DOCUMENT_MAX_TEXT_PAGES: "0" }),
+      await writeInput("thumb-only.pdf", await threePagePdf()),
+    );
     try {
-      assert.deepEqual(run.result.outputs.map((output) => [output.variant, output.width]), [["thumb", 300]]);
+      assert.deepEqual(
+        run.result.outputs.map((output) => [output.variant, output.width]),
+        [["thumb", 300]],
+      );
       assert.equal((run.result.metadata.text as { truncated: string }).truncated, "page-limit");
     } finally {
       await run.cleanup();
@@ -179,7 +239,10 @@ describe("page geometry and switches", () => {
 
 describe("text in other scripts", () => {
   it("extracts Japanese from a font without ToUnicode, using the CMaps shipped in pdfjs-dist", async () => {
-    const run = await processLocally(processorWith(), await writeInput("japanese.pdf", await japanesePdf("日本語の文書")));
+    const run = await processLocally(
+      processorWith(),
+      await writeInput("japanese.pdf", await japanesePdf("日本語の文書")),
+    );
     try {
       assert.equal((await readFile(fileOf(run, "_text.txt"), "utf8")).trim(), "日本語の文書");
       const text = run.result.metadata.text as { wordCount: number; characterCount: number };
@@ -198,13 +261,24 @@ describe("a 600-page PDF", () => {
     const processor = processorWith();
     const run = await processLocally(processor, await writeInput("long.pdf", await longPdf(600)));
     try {
-      const text = run.result.metadata.text as { pagesExtracted: number; truncated: string; wordCount: number; pageCharacterCounts: number[] };
+      const text = run.result.metadata.text as {
+        pagesExtracted: number;
+        truncated: string;
+        wordCount: number;
+        pageCharacterCounts: number[];
+      };
       assert.equal(run.result.metadata.pageCount, 600);
-      assert.deepEqual([text.pagesExtracted, text.truncated, text.wordCount, text.pageCharacterCounts.length], [500, "page-limit", 500 * LONG_PDF_WORDS_PER_PAGE, 500]);
+      assert.deepEqual(
+        [text.pagesExtracted, text.truncated, text.wordCount, text.pageCharacterCounts.length],
+        [500, "page-limit", 500 * LONG_PDF_WORDS_PER_PAGE, 500],
+      );
       const pages = (await readFile(fileOf(run, "_text.txt"), "utf8")).trimEnd().split("\f");
       assert.equal(pages.length, 500);
       assert.equal(pages[499], "Page 500 of the long document");
-      assert.deepEqual(run.result.outputs.map((output) => output.variant), ["thumb", "page_1", "page_2", "page_3", "text"]);
+      assert.deepEqual(
+        run.result.outputs.map((output) => output.variant),
+        ["thumb", "page_1", "page_2", "page_3", "text"],
+      );
       // The pdf.js process stays warm in the pool; its peak resident memory tells what the job cost
       // (~160 MB measured; pdf.js alone is ~100 MB). Unreleased pages would grow it with every page.
       const peaks = await documentChildPeakRssMb();
@@ -223,15 +297,27 @@ describe("encrypted PDFs", () => {
     const pdfjs = await import("pdfjs-dist/legacy/build/pdf.mjs");
     const task = pdfjs.getDocument({ data: bytes.slice(), password: "secret", verbosity: 0 });
     const page = await (await task.promise).getPage(1);
-    assert.deepEqual((await page.getTextContent()).items.map((item) => ("str" in item ? item.str : "")), ["Secret page"]);
+    assert.deepEqual(
+      (await page.getTextContent()).items.map((item) => ("str" in item ? item.str : "")),
+      ["Secret page"],
+    );
     await task.destroy();
 
     const error = await rejection(processLocally(processorWith(), await writeInput("locked.pdf", bytes)));
-    assert.deepEqual([error.category, error.code, error.retryable], ["processing", "document-password-protected", false]);
+    assert.deepEqual(
+      [error.category, error.code, error.retryable],
+      ["processing", "document-password-protected", false],
+    );
   });
 
   it("a PDF encrypted with only an owner password is read, and reported as encrypted", async () => {
-    const run = await processLocally(processorWith(), await writeInput("owner.pdf", await encryptedPdf({ userPassword: "", ownerPassword: "owner", text: "Owner only" })));
+    const run = await processLocally(
+      processorWith(),
+      await writeInput(
+        "owner.pdf",
+        await encryptedPdf({ userPassword: "", ownerPassword: "owner", text: "Owner only" }),
+      ),
+    );
     try {
       assert.equal(run.result.metadata.encrypted, true);
       assert.equal((await readFile(fileOf(run, "_text.txt"), "utf8")).trim(), "Owner only");
@@ -261,10 +347,16 @@ describe("damaged PDFs", () => {
       const input = await writeInput(`cut-${fraction}.pdf`, bytes.subarray(0, Math.floor(bytes.length * fraction)));
       try {
         const run = await processLocally(processor, input);
-        assert.ok(run.result.outputs.some((output) => output.variant === "thumb"), `cut at ${fraction}: recovered without a thumbnail`);
+        assert.ok(
+          run.result.outputs.some((output) => output.variant === "thumb"),
+          `cut at ${fraction}: recovered without a thumbnail`,
+        );
         await run.cleanup();
       } catch (error) {
-        assert.ok(error instanceof MediaError && error.category === "processing" && !error.retryable, `cut at ${fraction}: ${String(error)}`);
+        assert.ok(
+          error instanceof MediaError && error.category === "processing" && !error.retryable,
+          `cut at ${fraction}: ${String(error)}`,
+        );
         assert.match(error.code, /^document-(invalid|unreadable)$/);
       }
     }
@@ -274,7 +366,10 @@ describe("damaged PDFs", () => {
   });
 
   it("random bytes behind a PDF header fail as an invalid PDF", async () => {
-    const garbage = Buffer.concat([Buffer.from("%PDF-1.7\n"), Buffer.from(Array.from({ length: 3000 }, (_, index) => (index * 7919) % 251))]);
+    const garbage = Buffer.concat([
+      Buffer.from("%PDF-1.7\n"),
+      Buffer.from(Array.from({ length: 3000 }, (_, index) => (index * 7919) % 251)),
+    ]);
     const error = await rejection(processLocally(processorWith(), await writeInput("garbage.pdf", garbage)));
     assert.deepEqual([error.category, error.code], ["processing", "document-invalid"]);
   });

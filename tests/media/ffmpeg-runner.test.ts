@@ -40,14 +40,35 @@ async function processesWith(marker: string, prefix = false): Promise<number[]> 
 }
 
 /** An ffmpeg run that would take minutes: an endless generated source, realtime-paced. */
-const endlessArgs = (marker: string) => ["-re", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25", "-f", "null", "-metadata", `title=${marker}`, "-"];
+const endlessArgs = (marker: string) => [
+  "-re",
+  "-f",
+  "lavfi",
+  "-i",
+  "testsrc2=s=320x240:r=25",
+  "-f",
+  "null",
+  "-metadata",
+  `title=${marker}`,
+  "-",
+];
 
 describe("ffmpeg runner", () => {
   test("progress reaches 100 % with the output time of the source", async () => {
     const blocks: FfmpegProgress[] = [];
     const out = path.join(dir, "copy.mkv");
     const result = await runFfmpeg({
-      args: [...safeInputArgs(clip, { demuxers: VIDEO_DEMUXERS, format: "mov" }), "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "copy", "-y", out],
+      args: [
+        ...safeInputArgs(clip, { demuxers: VIDEO_DEMUXERS, format: "mov" }),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-c:a",
+        "copy",
+        "-y",
+        out,
+      ],
       durationSec: 2,
       onProgress: (progress) => blocks.push(progress),
     });
@@ -74,9 +95,16 @@ describe("ffmpeg runner", () => {
 
   test("an abort whose reason is the processing timeout throws resource/processing-timeout", async () => {
     const controller = new AbortController();
-    const run = runFfmpeg({ args: endlessArgs(`timeout-reason-${randomUUID()}`), signal: controller.signal, trustedInputs: true });
+    const run = runFfmpeg({
+      args: endlessArgs(`timeout-reason-${randomUUID()}`),
+      signal: controller.signal,
+      trustedInputs: true,
+    });
     setTimeout(() => controller.abort("timeout"), 300);
-    await assert.rejects(run, (error: MediaError) => error.category === "resource" && error.code === "processing-timeout");
+    await assert.rejects(
+      run,
+      (error: MediaError) => error.category === "resource" && error.code === "processing-timeout",
+    );
   });
 
   test("the runner's own timeout kills ffmpeg: resource/ffmpeg-timeout", async () => {
@@ -89,7 +117,10 @@ describe("ffmpeg runner", () => {
   });
 
   test("an already aborted signal never starts ffmpeg", async () => {
-    await assert.rejects(runFfmpeg({ args: endlessArgs("never"), signal: AbortSignal.abort("cancelled"), trustedInputs: true }), /cancelled/);
+    await assert.rejects(
+      runFfmpeg({ args: endlessArgs("never"), signal: AbortSignal.abort("cancelled"), trustedInputs: true }),
+      /cancelled/,
+    );
   });
 
   test("the abort kills the whole process group, children included", async () => {
@@ -97,7 +128,11 @@ describe("ffmpeg runner", () => {
     const marker = `300.${Math.floor(Math.random() * 1e9)}`;
     const controller = new AbortController();
     // A tool that forks children which would outlive a plain kill of their parent.
-    const run = runTool({ binary: "sh", args: ["-c", `sleep ${marker} & sleep ${marker} & wait`], signal: controller.signal });
+    const run = runTool({
+      binary: "sh",
+      args: ["-c", `sleep ${marker} & sleep ${marker} & wait`],
+      signal: controller.signal,
+    });
     try {
       await new Promise((resolve) => setTimeout(resolve, 300));
       assert.equal((await processesWith(`sleep ${marker}`, true)).length, 2);
@@ -115,7 +150,8 @@ describe("ffmpeg runner", () => {
     await writeFile(corrupt, Buffer.concat([bytes.subarray(0, 64), Buffer.alloc(4096, 7)]));
     await assert.rejects(
       runFfmpeg({ args: [...safeInputArgs(corrupt, { demuxers: VIDEO_DEMUXERS }), "-f", "null", "-"] }),
-      (error: MediaError) => error.category === "processing" && error.code === "ffmpeg-failed" && error.message.length > 30,
+      (error: MediaError) =>
+        error.category === "processing" && error.code === "ffmpeg-failed" && error.message.length > 30,
     );
   });
 
@@ -127,19 +163,34 @@ describe("ffmpeg runner", () => {
   });
 
   test("arguments that break the safety rules are refused before anything runs", async () => {
-    await assert.rejects(runFfmpeg({ args: ["-f", "concat", "-safe", "0", "-i", "file:/tmp/list.txt", "-f", "null", "-"] }), /unsafe arguments/);
-    await assert.rejects(runFfmpeg({ args: ["-i", "https://example.com/a.mp4", "-f", "null", "-"] }), /unsafe arguments/);
+    await assert.rejects(
+      runFfmpeg({ args: ["-f", "concat", "-safe", "0", "-i", "file:/tmp/list.txt", "-f", "null", "-"] }),
+      /unsafe arguments/,
+    );
+    await assert.rejects(
+      runFfmpeg({ args: ["-i", "https://example.com/a.mp4", "-f", "null", "-"] }),
+      /unsafe arguments/,
+    );
   });
 });
 
 describe("ffprobe", () => {
   test("a rotated phone clip reports its stored and displayed size, codecs and audio", async () => {
-    const rotated = await generateClip({ width: 320, height: 180, durationSec: 1, rotateDeg: 90, out: path.join(dir, "rotated.mp4") });
+    const rotated = await generateClip({
+      width: 320,
+      height: 180,
+      durationSec: 1,
+      rotateDeg: 90,
+      out: path.join(dir, "rotated.mp4"),
+    });
     const probe = await probeMedia(rotated, { demuxers: VIDEO_DEMUXERS });
     assert.equal(probe.format.demuxer, "mov");
     assert.deepEqual([probe.video?.width, probe.video?.height], [320, 180]);
     // ffmpeg 5.1 stores the rotate=90 tag as a counter-clockwise quarter turn: 270 clockwise.
-    assert.deepEqual([probe.video?.displayWidth, probe.video?.displayHeight, probe.video?.rotationDeg], [180, 320, 270]);
+    assert.deepEqual(
+      [probe.video?.displayWidth, probe.video?.displayHeight, probe.video?.rotationDeg],
+      [180, 320, 270],
+    );
     assert.equal(probe.video?.codec, "h264");
     assert.equal(probe.video?.fps, 10);
     assert.deepEqual([probe.audio?.codec, probe.audio?.channels, probe.audio?.sampleRate], ["aac", 2, 48000]);
@@ -148,7 +199,10 @@ describe("ffprobe", () => {
 
   test("an M4A-like MP4 with only audio is refined to kind audio; a video stays video", async () => {
     const audioOnly = path.join(dir, "audio-only.mp4");
-    await runFfmpeg({ args: ["-f", "lavfi", "-i", "sine=frequency=300:duration=1", "-c:a", "aac", "-y", audioOnly], trustedInputs: true });
+    await runFfmpeg({
+      args: ["-f", "lavfi", "-i", "sine=frequency=300:duration=1", "-c:a", "aac", "-y", audioOnly],
+      trustedInputs: true,
+    });
     const refined = await refineMediaKind(audioOnly, { kind: "video", format: "mp4", mime: "video/mp4" });
     assert.deepEqual([refined.kind, refined.mime], ["audio", "audio/mp4"]);
     const video = await refineMediaKind(clip, { kind: "video", format: "mp4", mime: "video/mp4" });
@@ -157,10 +211,32 @@ describe("ffprobe", () => {
 
   test("an audio file with cover art is audio: an attached picture is not video", async () => {
     const cover = path.join(dir, "cover.png");
-    await runFfmpeg({ args: ["-f", "lavfi", "-i", "color=c=red:s=64x64", "-frames:v", "1", "-y", cover], trustedInputs: true });
+    await runFfmpeg({
+      args: ["-f", "lavfi", "-i", "color=c=red:s=64x64", "-frames:v", "1", "-y", cover],
+      trustedInputs: true,
+    });
     const withCover = path.join(dir, "with-cover.m4a");
     await runFfmpeg({
-      args: ["-f", "lavfi", "-i", "sine=duration=1", "-i", cover, "-map", "0:a", "-map", "1:v", "-c:a", "aac", "-c:v", "png", "-disposition:v", "attached_pic", "-y", withCover],
+      args: [
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=duration=1",
+        "-i",
+        cover,
+        "-map",
+        "0:a",
+        "-map",
+        "1:v",
+        "-c:a",
+        "aac",
+        "-c:v",
+        "png",
+        "-disposition:v",
+        "attached_pic",
+        "-y",
+        withCover,
+      ],
       trustedInputs: true,
     });
     const probe = await probeMedia(withCover);

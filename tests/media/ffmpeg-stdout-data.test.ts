@@ -5,7 +5,17 @@ import { ffmpegCommandArgs, runFfmpeg } from "../../src/media/ffmpeg.runner.ts";
 
 /** The runner's binary-stdout option (used for PCM → waveform), against the real ffmpeg. */
 describe("ffmpeg runner with stdout data", () => {
-  const pcmArgs = (seconds: number) => ["-f", "lavfi", "-i", `aevalsrc=0.5*sin(2*PI*440*t):s=8000:d=${seconds}`, "-c:a", "pcm_s16le", "-f", "s16le", "pipe:1"];
+  const pcmArgs = (seconds: number) => [
+    "-f",
+    "lavfi",
+    "-i",
+    `aevalsrc=0.5*sin(2*PI*440*t):s=8000:d=${seconds}`,
+    "-c:a",
+    "pcm_s16le",
+    "-f",
+    "s16le",
+    "pipe:1",
+  ];
 
   it("hands over every byte ffmpeg writes to stdout, with no progress text mixed in", async () => {
     let bytes = 0;

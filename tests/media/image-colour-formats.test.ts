@@ -16,7 +16,11 @@ after(async () => {
 });
 
 const gradient = (width: number, height: number) =>
-  sharp(Buffer.from(`<svg width="${width}" height="${height}" xmlns="http://www.w3.org/2000/svg"><defs><linearGradient id="g"><stop offset="0" stop-color="#ff0000"/><stop offset="1" stop-color="#0000ff"/></linearGradient></defs><rect width="${width}" height="${height}" fill="url(#g)"/></svg>`));
+  sharp(
+    Buffer.from(
+      `<svg width="${width}" height="${height}" xmlns="http://www.w3.org/2000/svg"><defs><linearGradient id="g"><stop offset="0" stop-color="#ff0000"/><stop offset="1" stop-color="#0000ff"/></linearGradient></defs><rect width="${width}" height="${height}" fill="url(#g)"/></svg>`,
+    ),
+  );
 
 async function run(name: string, bytes: Buffer) {
   const file = path.join(dir, name);

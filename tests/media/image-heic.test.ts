@@ -31,31 +31,63 @@ async function run(name: string, bytes: Buffer, env: Record<string, string> = {}
   return processLocally(createImageProcessor(testConfig(env)), file);
 }
 
-const fileOf = (local: LocalRun, variant: string) => local.files.get(local.result.outputs.find((output) => output.variant === variant)!.key)!;
+const fileOf = (local: LocalRun, variant: string) =>
+  local.files.get(local.result.outputs.find((output) => output.variant === variant)!.key)!;
 
 test("a HEIC photo yields every variant, upright as stored, red half left, with its camera facts", async () => {
   const heic = await phoneHeic();
   assert.equal(detectFromBytes(heic).format, "heif");
   const local = await run("IMG_0001.HEIC", heic);
   try {
-    const metadata = local.result.metadata as { format: string; compression: string; width: number; height: number; exif: { camera: string; hasGps: boolean; takenAt: string } };
+    const metadata = local.result.metadata as {
+      format: string;
+      compression: string;
+      width: number;
+      height: number;
+      exif: { camera: string; hasGps: boolean; takenAt: string };
+    };
     assert.equal(metadata.format, "heif");
     assert.equal(metadata.compression, "hevc");
-    assert.deepEqual([metadata.width, metadata.height], [640, 480], "HEIF rotation lives in the container; the EXIF Orientation is not applied on top");
+    assert.deepEqual(
+      [metadata.width, metadata.height],
+      [640, 480],
+      "HEIF rotation lives in the container; the EXIF Orientation is not applied on top",
+    );
     assert.equal(metadata.exif.camera, "Apple iPhone 15 Pro");
     assert.equal(metadata.exif.hasGps, true);
     assert.equal(metadata.exif.takenAt?.slice(0, 10), "2025-06-07");
-    assert.deepEqual(local.result.outputs.map((output) => output.variant).sort(), ["avif", "optimized", "thumb_large", "thumb_medium", "thumb_small", "webp"]);
+    assert.deepEqual(local.result.outputs.map((output) => output.variant).sort(), [
+      "avif",
+      "optimized",
+      "thumb_large",
+      "thumb_medium",
+      "thumb_small",
+      "webp",
+    ]);
     assert.ok(local.steps.some((step) => step.event === "heic-decoded"));
 
     for (const variant of ["thumb_small", "webp", "optimized"]) {
-      const { data, info } = await sharp(fileOf(local, variant)).toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
-      assert.ok(Math.abs(info.width / info.height - 640 / 480) < 0.02, `${variant} keeps the landscape shape, got ${info.width}×${info.height}`);
-      const pixel = (x: number) => [...data.subarray((Math.floor(info.height / 2) * info.width + x) * info.channels, (Math.floor(info.height / 2) * info.width + x) * info.channels + 3)];
+      const { data, info } = await sharp(fileOf(local, variant))
+        .toColourspace("srgb")
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      assert.ok(
+        Math.abs(info.width / info.height - 640 / 480) < 0.02,
+        `${variant} keeps the landscape shape, got ${info.width}×${info.height}`,
+      );
+      const pixel = (x: number) => [
+        ...data.subarray(
+          (Math.floor(info.height / 2) * info.width + x) * info.channels,
+          (Math.floor(info.height / 2) * info.width + x) * info.channels + 3,
+        ),
+      ];
       const [lr, , lb] = pixel(Math.floor(info.width / 8));
       const [rr, , rb] = pixel(Math.floor((info.width * 7) / 8));
       assert.ok(lr! > 150 && lb! < 100, `${variant}: left is red, got ${pixel(Math.floor(info.width / 8)).join(",")}`);
-      assert.ok(rb! > 150 && rr! < 100, `${variant}: right is blue, got ${pixel(Math.floor((info.width * 7) / 8)).join(",")}`);
+      assert.ok(
+        rb! > 150 && rr! < 100,
+        `${variant}: right is blue, got ${pixel(Math.floor((info.width * 7) / 8)).join(",")}`,
+      );
     }
     const optimized = await sharp(fileOf(local, "optimized")).metadata();
     assert.equal(optimized.format, "jpeg");

@@ -29,10 +29,14 @@ async function manyColourAlphaPng(width: number, height: number): Promise<Buffer
       pixels[at + 3] = Math.round((x * 255) / (width - 1));
     }
   }
-  return sharp(pixels, { raw: { width, height, channels: 4 } }).png().toBuffer();
+  return sharp(pixels, { raw: { width, height, channels: 4 } })
+    .png()
+    .toBuffer();
 }
 
-async function rgba(bytes: Buffer | string): Promise<{ data: Buffer; width: number; height: number; channels: number }> {
+async function rgba(
+  bytes: Buffer | string,
+): Promise<{ data: Buffer; width: number; height: number; channels: number }> {
   const { data, info } = await sharp(bytes).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height, channels: info.channels };
 }
@@ -67,7 +71,9 @@ test("a truecolour PNG with alpha gets a lossless optimized PNG: every pixel and
 });
 
 test("a palette PNG stays a palette PNG with exactly its colours", async () => {
-  const source = await sharp(await manyColourAlphaPng(400, 300)).png({ palette: true, colours: 64 }).toBuffer();
+  const source = await sharp(await manyColourAlphaPng(400, 300))
+    .png({ palette: true, colours: 64 })
+    .toBuffer();
   assert.equal((await sharp(source).metadata()).isPalette, true, "the fixture is a palette PNG");
   const { local, output } = await run("logo.png", source);
   try {
@@ -111,8 +117,14 @@ test("semi-transparent pixels keep their colour in every web-sized variant (no s
   const width = 2600;
   const height = 1000;
   const pixels = Buffer.alloc(width * height * 4);
-  for (let index = 0; index < width * height; index += 1) pixels.set([40, 90, 200, Math.round(((index % width) * 255) / (width - 1))], index * 4);
-  const { local, output } = await run("ramp.png", await sharp(pixels, { raw: { width, height, channels: 4 } }).png().toBuffer());
+  for (let index = 0; index < width * height; index += 1)
+    pixels.set([40, 90, 200, Math.round(((index % width) * 255) / (width - 1))], index * 4);
+  const { local, output } = await run(
+    "ramp.png",
+    await sharp(pixels, { raw: { width, height, channels: 4 } })
+      .png()
+      .toBuffer(),
+  );
   try {
     for (const variant of ["thumb_small", "thumb_medium", "thumb_large", "webp", "avif", "optimized"]) {
       const image = await rgba(output(variant));
@@ -120,7 +132,10 @@ test("semi-transparent pixels keep their colour in every web-sized variant (no s
       const at = (Math.floor(image.height / 2) * image.width + Math.floor(image.width / 4)) * 4;
       const [red, green, blue, alpha] = image.data.subarray(at, at + 4);
       assert.ok(alpha! > 40 && alpha! < 90, `${variant}: alpha ${alpha}`);
-      assert.ok(Math.abs(red! - 40) < 20 && Math.abs(green! - 90) < 20 && Math.abs(blue! - 200) < 20, `${variant}: colour ${red},${green},${blue} under alpha ${alpha}, expected about 40,90,200`);
+      assert.ok(
+        Math.abs(red! - 40) < 20 && Math.abs(green! - 90) < 20 && Math.abs(blue! - 200) < 20,
+        `${variant}: colour ${red},${green},${blue} under alpha ${alpha}, expected about 40,90,200`,
+      );
     }
   } finally {
     await local.cleanup();

@@ -28,11 +28,15 @@ async function run(name: string, bytes: Buffer, env: Record<string, string> = {}
   const file = path.join(dir, name);
   await writeFile(file, bytes);
   const config = testConfig(env);
-  const local = await processLocally(createImageProcessor(config), file, { config, sourceKey: `tenants/t1/users/u1/media/${name}` });
+  const local = await processLocally(createImageProcessor(config), file, {
+    config,
+    sourceKey: `tenants/t1/users/u1/media/${name}`,
+  });
   runs.push(local);
   return local;
 }
-const fileOf = (local: LocalRun, variant: string) => local.files.get(local.result.outputs.find((output) => output.variant === variant)!.key)!;
+const fileOf = (local: LocalRun, variant: string) =>
+  local.files.get(local.result.outputs.find((output) => output.variant === variant)!.key)!;
 async function firstPixel(file: string): Promise<number[]> {
   const { data } = await sharp(file).raw().toBuffer({ resolveWithObject: true });
   return [...data.subarray(0, 3)];
@@ -40,7 +44,13 @@ async function firstPixel(file: string): Promise<number[]> {
 
 describe("multi-page stills use their primary page", () => {
   test("a two-page fax TIFF with pages of different sizes completes with page 1 and records 2 pages", async () => {
-    const local = await run("fax.tif", multiPageTiff([{ width: 200, height: 100, grey: 40 }, { width: 100, height: 150, grey: 220 }]));
+    const local = await run(
+      "fax.tif",
+      multiPageTiff([
+        { width: 200, height: 100, grey: 40 },
+        { width: 100, height: 150, grey: 220 },
+      ]),
+    );
     const optimized = await sharp(fileOf(local, "optimized")).metadata();
     assert.deepEqual([optimized.width, optimized.height, optimized.pages ?? 1], [200, 100, 1]);
     assert.ok(Math.abs((await firstPixel(fileOf(local, "thumb_small")))[0]! - 40) < 6, "the thumbnail shows page 1");
@@ -49,7 +59,14 @@ describe("multi-page stills use their primary page", () => {
   });
 
   test("a same-size three-page TIFF is not stacked into a tall strip", async () => {
-    const local = await run("scans.tif", multiPageTiff([{ width: 120, height: 80, grey: 40 }, { width: 120, height: 80, grey: 220 }, { width: 120, height: 80, grey: 128 }]));
+    const local = await run(
+      "scans.tif",
+      multiPageTiff([
+        { width: 120, height: 80, grey: 40 },
+        { width: 120, height: 80, grey: 220 },
+        { width: 120, height: 80, grey: 128 },
+      ]),
+    );
     for (const variant of ["optimized", "webp", "avif", "thumb_large"]) {
       const metadata = await sharp(fileOf(local, variant)).metadata();
       assert.deepEqual([variant, metadata.width, metadata.height], [variant, 120, 80]);
@@ -73,10 +90,18 @@ describe("animations stay animated, or say why not", () => {
     for (const variant of ["webp", "optimized"]) {
       const metadata = await sharp(fileOf(local, variant), { animated: true }).metadata();
       assert.deepEqual([variant, metadata.format, metadata.pages, metadata.pageHeight], [variant, "webp", 97, 90]);
-      assert.ok(metadata.delay?.every((delay) => delay === 100), `10 fps frames keep 100 ms delays: ${metadata.delay?.slice(0, 5).join(",")}`);
+      assert.ok(
+        metadata.delay?.every((delay) => delay === 100),
+        `10 fps frames keep 100 ms delays: ${metadata.delay?.slice(0, 5).join(",")}`,
+      );
     }
     assert.deepEqual(
-      [local.result.metadata["animated"], local.result.metadata["frames"], local.result.metadata["animatedVariants"], local.result.metadata["pages"]],
+      [
+        local.result.metadata["animated"],
+        local.result.metadata["frames"],
+        local.result.metadata["animatedVariants"],
+        local.result.metadata["pages"],
+      ],
       [true, 97, ["optimized", "webp"], 97],
     );
     assert.equal(local.result.metadata["animationDropped"], undefined);
@@ -94,6 +119,9 @@ describe("animations stay animated, or say why not", () => {
     const webp = await sharp(fileOf(local, "webp"), { animated: true }).metadata();
     assert.equal(webp.pages ?? 1, 1);
     assert.equal(local.result.metadata["animationDropped"], true);
-    assert.match(String(local.result.metadata["animationDroppedReason"]), /40 frames of 120×90 pixels are over the animation limit/);
+    assert.match(
+      String(local.result.metadata["animationDroppedReason"]),
+      /40 frames of 120×90 pixels are over the animation limit/,
+    );
   });
 });

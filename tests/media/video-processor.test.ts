@@ -10,7 +10,12 @@ import type { MediaError } from "../../src/errors.ts";
 import { runFfmpeg } from "../../src/media/ffmpeg.runner.ts";
 import { createVideoProcessor } from "../../src/processors/video.processor.ts";
 import { processLocally, testConfig, type LocalRun, LOCAL_RUN } from "../helpers/process-locally.ts";
-import { generateClip, generateUnknownDurationFragmentedMp4, generateVfrClip, type ClipOptions } from "../helpers/generate-video.ts";
+import {
+  generateClip,
+  generateUnknownDurationFragmentedMp4,
+  generateVfrClip,
+  type ClipOptions,
+} from "../helpers/generate-video.ts";
 import { verifyHlsTree } from "../helpers/verify-hls.ts";
 
 /**
@@ -34,10 +39,16 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function processClip(clip: Omit<ClipOptions, "out"> & { name: string }, env: Record<string, string> = {}): Promise<LocalRun> {
+async function processClip(
+  clip: Omit<ClipOptions, "out"> & { name: string },
+  env: Record<string, string> = {},
+): Promise<LocalRun> {
   const file = await generateClip({ ...clip, out: path.join(dir, clip.name) });
   const config = testConfig({ ...BASE_ENV, ...env });
-  const run = await processLocally(createVideoProcessor(config), file, { config, sourceKey: `tenants/t1/users/u1/media/${clip.name}` });
+  const run = await processLocally(createVideoProcessor(config), file, {
+    config,
+    sourceKey: `tenants/t1/users/u1/media/${clip.name}`,
+  });
   runs.push(run);
   return run;
 }
@@ -53,8 +64,19 @@ async function colourAt(file: string, fx: number, fy: number): Promise<[number, 
   const { width, height } = await image.metadata();
   const left = Math.round((width ?? 0) * fx) - 2;
   const top = Math.round((height ?? 0) * fy) - 2;
-  const { data } = await image.extract({ left, top, width: 4, height: 4 }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  const mean = [0, 1, 2].map((channel) => Math.round([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15].reduce((sum, pixel) => sum + data[pixel * 3 + channel]!, 0) / 16));
+  const { data } = await image
+    .extract({ left, top, width: 4, height: 4 })
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const mean = [0, 1, 2].map((channel) =>
+    Math.round(
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15].reduce(
+        (sum, pixel) => sum + data[pixel * 3 + channel]!,
+        0,
+      ) / 16,
+    ),
+  );
   return mean as [number, number, number];
 }
 const isRed = ([r, g, b]: [number, number, number]) => r > 180 && g < 80 && b < 80;
@@ -62,7 +84,15 @@ const isCyan = ([r, g, b]: [number, number, number]) => r < 80 && g > 180 && b >
 
 describe("HLS ladder", () => {
   test("a 10-bit SDR clip's poster skips its black start too (the darkness threshold follows the bit depth)", async () => {
-    const run = await processClip({ name: "ten-bit.mp4", width: 640, height: 360, durationSec: 2, blackLeadInSec: 0.5, tenBit: true, audio: false });
+    const run = await processClip({
+      name: "ten-bit.mp4",
+      width: 640,
+      height: 360,
+      durationSec: 2,
+      blackLeadInSec: 0.5,
+      tenBit: true,
+      audio: false,
+    });
     assert.equal((run.result.metadata.video as { bitDepth: number }).bitDepth, 10);
     const poster = run.files.get(run.result.outputs.find((output) => output.variant === "poster")!.key)!;
     assert.ok(isRed(await colourAt(poster, 0.05, 0.5)), "the poster shows the test pattern, not black");
@@ -76,7 +106,10 @@ describe("HLS ladder", () => {
     assert.ok(rungs.every((rung) => rung.hasAudio && rung.attributes["CODECS"]?.includes("mp4a.40.2")));
     assert.equal(rungs[2]?.attributes["RESOLUTION"], "1920x1080");
     assert.equal(rungs[2]?.attributes["FRAME-RATE"], "10.000");
-    assert.ok(rungs.every((rung) => rung.segmentDurations.length >= 2), "a 2 s clip in 1 s segments has at least two segments per rung");
+    assert.ok(
+      rungs.every((rung) => rung.segmentDurations.length >= 2),
+      "a 2 s clip in 1 s segments has at least two segments per rung",
+    );
 
     // Content types and cache headers are decided here; the output layout nests the tree under <base>/hls/.
     const master = run.result.outputs.find((output) => output.variant === "hls_master");
@@ -91,13 +124,23 @@ describe("HLS ladder", () => {
     // 10 % of 2 s lands in the black lead-in; the poster must be the pattern after it.
     assert.ok(isRed(await colourAt(poster, 0.05, 0.5)), "the poster shows the test pattern, not black");
 
-    const metadata = run.result.metadata as { video: { width: number }; hasAudio: boolean; hls: { renditions: unknown[] } };
+    const metadata = run.result.metadata as {
+      video: { width: number };
+      hasAudio: boolean;
+      hls: { renditions: unknown[] };
+    };
     assert.equal(metadata.video.width, 1920);
     assert.equal(metadata.hasAudio, true);
     assert.equal(metadata.hls.renditions.length, 3);
-    assert.deepEqual(run.steps.map((step) => step.event), ["probed", "planned", "encoded", "poster", "uploaded"]);
+    assert.deepEqual(
+      run.steps.map((step) => step.event),
+      ["probed", "planned", "encoded", "poster", "uploaded"],
+    );
     assert.equal(run.progress.at(-1), 100);
-    assert.ok(run.progress.every((value, index) => index === 0 || value > run.progress[index - 1]!), "progress only moves forward");
+    assert.ok(
+      run.progress.every((value, index) => index === 0 || value > run.progress[index - 1]!),
+      "progress only moves forward",
+    );
   });
 
   test("a 720p clip gives two rungs: nothing is upscaled", async () => {
@@ -128,7 +171,10 @@ describe("HLS ladder", () => {
     assert.ok(isCyan(await colourAt(poster, 0.5, 0.05)), "cyan bar at the top");
     // The rung frames are upright too (no display matrix left to apply): its first frame matches the poster's layout.
     const frame = path.join(dir, "rotated-rung.png");
-    await runFfmpeg({ args: ["-i", path.join(path.dirname(masterOf(run, name)), "720p", "index.m3u8"), "-frames:v", "1", "-y", frame], trustedInputs: true });
+    await runFfmpeg({
+      args: ["-i", path.join(path.dirname(masterOf(run, name)), "720p", "index.m3u8"), "-frames:v", "1", "-y", frame],
+      trustedInputs: true,
+    });
     assert.deepEqual([(await sharp(frame).metadata()).width, (await sharp(frame).metadata()).height], [720, 1280]);
     assert.ok(isRed(await colourAt(frame, 0.5, 0.95)));
     assert.equal((run.result.metadata as { video: { rotationDeg: number } }).video.rotationDeg, 270);
@@ -139,11 +185,29 @@ describe("HLS ladder", () => {
     // 4:4:4 chroma lets the source itself have odd sides (4:2:0 H.264 cannot).
     const file = path.join(dir, name);
     await runFfmpeg({
-      args: ["-f", "lavfi", "-i", "testsrc2=s=1279x721:r=10", "-t", "2", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv444p", "-y", file],
+      args: [
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=1279x721:r=10",
+        "-t",
+        "2",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv444p",
+        "-y",
+        file,
+      ],
       trustedInputs: true,
     });
     const config = testConfig(BASE_ENV);
-    const run = await processLocally(createVideoProcessor(config), file, { config, sourceKey: `tenants/t1/users/u1/media/${name}` });
+    const run = await processLocally(createVideoProcessor(config), file, {
+      config,
+      sourceKey: `tenants/t1/users/u1/media/${name}`,
+    });
     runs.push(run);
     const rungs = await verifyHlsTree(masterOf(run, name), { sourceDurationSec: 2, segmentSeconds: SEGMENT_SECONDS });
     assert.deepEqual(sizes(rungs), ["852x480", "1278x720"]);
@@ -161,7 +225,10 @@ describe("HLS ladder", () => {
 
   test("with VIDEO_ADD_SILENT_AUDIO a video without audio gets a silent AAC track", async () => {
     const name = "silent-filled.mp4";
-    const run = await processClip({ name, width: 640, height: 360, durationSec: 2, audio: false }, { VIDEO_ADD_SILENT_AUDIO: "true" });
+    const run = await processClip(
+      { name, width: 640, height: 360, durationSec: 2, audio: false },
+      { VIDEO_ADD_SILENT_AUDIO: "true" },
+    );
     const rungs = await verifyHlsTree(masterOf(run, name), { sourceDurationSec: 2, segmentSeconds: SEGMENT_SECONDS });
     assert.equal(rungs[0]?.hasAudio, true);
     assert.match(rungs[0]?.attributes["CODECS"] ?? "", /mp4a\.40\.2/);
@@ -178,15 +245,28 @@ describe("HLS ladder", () => {
 
   test("TS rungs get I-frame playlists, a keyframe every 2 s in 6 s segments by default, each decoding on its own", async () => {
     const name = "scrub.mp4";
-    const run = await processClip({ name, width: 640, height: 360, durationSec: 6, fps: 25 }, { VIDEO_HLS_SEGMENT_SECONDS: "6", VIDEO_AUDIO_ONLY_RENDITION: "true" });
+    const run = await processClip(
+      { name, width: 640, height: 360, durationSec: 6, fps: 25 },
+      { VIDEO_HLS_SEGMENT_SECONDS: "6", VIDEO_AUDIO_ONLY_RENDITION: "true" },
+    );
     const master = await readFile(masterOf(run, name), "utf8");
-    assert.deepEqual(master.split("\n").filter((line) => line.startsWith("#EXT-X-I-FRAME-STREAM-INF")).map((line) => /URI="([^"]+)"/.exec(line)?.[1]), ["360p/iframes.m3u8"]);
+    assert.deepEqual(
+      master
+        .split("\n")
+        .filter((line) => line.startsWith("#EXT-X-I-FRAME-STREAM-INF"))
+        .map((line) => /URI="([^"]+)"/.exec(line)?.[1]),
+      ["360p/iframes.m3u8"],
+    );
     // verifyHlsTree decodes every I-frame entry alone and checks they cover the rung.
     const [rung] = await verifyHlsTree(masterOf(run, name), { sourceDurationSec: 6, segmentSeconds: 6 });
     assert.equal(rung?.segmentDurations.length, 1);
     const iframes = await readFile(run.files.get(`${base(name)}/hls/360p/iframes.m3u8`)!, "utf8");
     assert.equal(iframes.split("\n").filter((line) => line.startsWith("#EXT-X-BYTERANGE:")).length, 3, iframes);
-    assert.deepEqual(run.result.metadata["hls"] && (run.result.metadata["hls"] as { iFramePlaylists: string[]; keyframeSeconds: number }).keyframeSeconds, 2);
+    assert.deepEqual(
+      run.result.metadata["hls"] &&
+        (run.result.metadata["hls"] as { iFramePlaylists: string[]; keyframeSeconds: number }).keyframeSeconds,
+      2,
+    );
   });
 
   test("fMP4 segments, an audio-only rendition and a storyboard when configured", async () => {
@@ -205,7 +285,10 @@ describe("HLS ladder", () => {
     assert.equal(audioOnly?.attributes["RESOLUTION"], undefined);
 
     const keys = [...run.files.keys()];
-    assert.ok(keys.some((key) => /\/hls\/720p\/init(_\d+)?\.mp4$/.test(key)), "an init segment per rung");
+    assert.ok(
+      keys.some((key) => /\/hls\/720p\/init(_\d+)?\.mp4$/.test(key)),
+      "an init segment per rung",
+    );
     assert.ok(keys.some((key) => key.endsWith("/hls/720p/segment_00000.m4s")));
     const vtt = await readFile(run.files.get(`${base(name)}/storyboard/storyboard.vtt`)!, "utf8");
     assert.match(vtt, /^WEBVTT\n\n00:00:00\.000 --> 00:00:01\.000\nsprite\.jpg#xywh=0,0,160,90\n/);
@@ -218,8 +301,20 @@ describe("variable frame rate (phone motion photos, screen recordings)", () => {
   const execFileAsync = promisify(execFile);
   /** Presentation times of the video packets of a file or playlist, sorted. */
   async function frameTimes(file: string): Promise<number[]> {
-    const { stdout } = await execFileAsync("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time", "-of", "json", file]);
-    return (JSON.parse(stdout) as { packets: Array<{ pts_time: string }> }).packets.map((packet) => Number(packet.pts_time)).sort((a, b) => a - b);
+    const { stdout } = await execFileAsync("ffprobe", [
+      "-v",
+      "error",
+      "-select_streams",
+      "v:0",
+      "-show_entries",
+      "packet=pts_time",
+      "-of",
+      "json",
+      file,
+    ]);
+    return (JSON.parse(stdout) as { packets: Array<{ pts_time: string }> }).packets
+      .map((packet) => Number(packet.pts_time))
+      .sort((a, b) => a - b);
   }
 
   for (const format of ["mpegts", "fmp4"] as const) {
@@ -227,13 +322,22 @@ describe("variable frame rate (phone motion photos, screen recordings)", () => {
       const name = `vfr-${format}.mp4`;
       const file = await generateVfrClip({ width: 640, height: 360, frames: 53, out: path.join(dir, name) });
       const config = testConfig({ ...BASE_ENV, VIDEO_HLS_SEGMENT_FORMAT: format });
-      const run = await processLocally(createVideoProcessor(config), file, { config, sourceKey: `tenants/t1/users/u1/media/${name}` });
+      const run = await processLocally(createVideoProcessor(config), file, {
+        config,
+        sourceKey: `tenants/t1/users/u1/media/${name}`,
+      });
       runs.push(run);
       // verifyHlsTree checks FRAME-RATE against the rung's frames over its duration, and CODECS against its SPS.
-      const [rung] = await verifyHlsTree(masterOf(run, name), { sourceDurationSec: 1.74, segmentSeconds: SEGMENT_SECONDS });
+      const [rung] = await verifyHlsTree(masterOf(run, name), {
+        sourceDurationSec: 1.74,
+        segmentSeconds: SEGMENT_SECONDS,
+      });
       const times = await frameTimes(run.files.get(`${base(name)}/hls/${rung!.uri}`)!);
       assert.equal(times.length, 53, "every frame once, none duplicated");
-      assert.ok(Math.abs(Number(rung!.attributes["FRAME-RATE"]) - 30.43) < 0.5, `FRAME-RATE=${rung!.attributes["FRAME-RATE"]}`);
+      assert.ok(
+        Math.abs(Number(rung!.attributes["FRAME-RATE"]) - 30.43) < 0.5,
+        `FRAME-RATE=${rung!.attributes["FRAME-RATE"]}`,
+      );
       // The source's 25 ms / 41.7 ms cadence survives (a constant-rate output has one gap only).
       const gaps = new Set(times.slice(1).map((time, index) => Math.round((time - times[index]!) * 1000)));
       assert.deepEqual([...gaps].sort(), [25, 42]);
@@ -242,11 +346,24 @@ describe("variable frame rate (phone motion photos, screen recordings)", () => {
 
   test("a burst above VIDEO_MAX_FPS is thinned to the cap: no two frames closer than 1/60 s", async () => {
     const name = "vfr-burst.mp4";
-    const file = await generateVfrClip({ width: 640, height: 360, frames: 80, burstFrames: 30, audio: true, out: path.join(dir, name) });
+    const file = await generateVfrClip({
+      width: 640,
+      height: 360,
+      frames: 80,
+      burstFrames: 30,
+      audio: true,
+      out: path.join(dir, name),
+    });
     const config = testConfig({ ...BASE_ENV, VIDEO_MAX_FPS: "60" });
-    const run = await processLocally(createVideoProcessor(config), file, { config, sourceKey: `tenants/t1/users/u1/media/${name}` });
+    const run = await processLocally(createVideoProcessor(config), file, {
+      config,
+      sourceKey: `tenants/t1/users/u1/media/${name}`,
+    });
     runs.push(run);
-    const [rung] = await verifyHlsTree(masterOf(run, name), { sourceDurationSec: 1.85, segmentSeconds: SEGMENT_SECONDS });
+    const [rung] = await verifyHlsTree(masterOf(run, name), {
+      sourceDurationSec: 1.85,
+      segmentSeconds: SEGMENT_SECONDS,
+    });
     const times = await frameTimes(run.files.get(`${base(name)}/hls/${rung!.uri}`)!);
     // 30 burst frames at 120 fps (0.25 s) become 15 at 60 fps; the 50 regular frames stay.
     assert.equal(times.length, 65);
@@ -259,7 +376,10 @@ describe("variable frame rate (phone motion photos, screen recordings)", () => {
     const name = "vfr-web.mp4";
     const file = await generateVfrClip({ width: 640, height: 360, frames: 53, out: path.join(dir, name) });
     const config = testConfig({ ...BASE_ENV, ENABLE_HLS_TRANSCODING: "false" });
-    const run = await processLocally(createVideoProcessor(config), file, { config, sourceKey: `tenants/t1/users/u1/media/${name}` });
+    const run = await processLocally(createVideoProcessor(config), file, {
+      config,
+      sourceKey: `tenants/t1/users/u1/media/${name}`,
+    });
     runs.push(run);
     const times = await frameTimes(run.files.get(`${base(name)}_web.mp4`)!);
     assert.equal(times.length, 53);
@@ -269,14 +389,19 @@ describe("variable frame rate (phone motion photos, screen recordings)", () => {
 describe("web MP4 when HLS is off", () => {
   test("one faststart H.264/AAC MP4 capped at the top rung, plus the poster", async () => {
     const name = "big.mp4";
-    const run = await processClip({ name, width: 1920, height: 1080, durationSec: 2 }, { ENABLE_HLS_TRANSCODING: "false", VIDEO_HLS_RUNGS: "360:800k:96k,720:2800k:128k" });
+    const run = await processClip(
+      { name, width: 1920, height: 1080, durationSec: 2 },
+      { ENABLE_HLS_TRANSCODING: "false", VIDEO_HLS_RUNGS: "360:800k:96k,720:2800k:128k" },
+    );
     assert.ok(![...run.files.keys()].some((key) => key.includes("/hls/")));
     const mp4 = run.result.outputs.find((output) => output.variant === "web_mp4");
     assert.equal(mp4?.key, `${base(name)}_web.mp4`);
     assert.deepEqual([mp4?.contentType, mp4?.width, mp4?.height], ["video/mp4", 1280, 720]);
     const bytes = await readFile(run.files.get(mp4!.key)!);
     assert.ok(bytes.indexOf("moov") < bytes.indexOf("mdat"), "faststart puts the moov box before the media data");
-    const probe = await import("../../src/media/ffprobe.ts").then(({ probeMedia }) => probeMedia(run.files.get(mp4!.key)!));
+    const probe = await import("../../src/media/ffprobe.ts").then(({ probeMedia }) =>
+      probeMedia(run.files.get(mp4!.key)!),
+    );
     assert.deepEqual([probe.video?.codec, probe.audio?.codec, probe.video?.width], ["h264", "aac", 1280]);
     assert.ok(Math.abs((probe.durationSec ?? 0) - 2) < 0.2);
     assert.equal((await sharp(run.files.get(`${base(name)}_poster.jpg`)!).metadata()).width, 1280);
@@ -288,14 +413,20 @@ describe("limits and refusals", () => {
     const name = "long.mp4";
     const file = await generateClip({ width: 320, height: 240, durationSec: 3, out: path.join(dir, name) });
     const config = testConfig({ ...BASE_ENV, VIDEO_MAX_DURATION: "2" });
-    await assert.rejects(processLocally(createVideoProcessor(config), file, { config }), (error: MediaError) => error.category === "processing" && error.code === "video-too-long");
+    await assert.rejects(
+      processLocally(createVideoProcessor(config), file, { config }),
+      (error: MediaError) => error.category === "processing" && error.code === "video-too-long",
+    );
   });
 
   test("a 1 s fragmented MP4 whose headers say 'unknown' (all ones) is measured, not refused as 279620 s long", async () => {
     const name = "live-fragments.mp4";
     const file = await generateUnknownDurationFragmentedMp4({ durationSec: 1, out: path.join(dir, name) });
     const config = testConfig(BASE_ENV);
-    const run = await processLocally(createVideoProcessor(config), file, { config, sourceKey: `tenants/t1/users/u1/media/${name}` });
+    const run = await processLocally(createVideoProcessor(config), file, {
+      config,
+      sourceKey: `tenants/t1/users/u1/media/${name}`,
+    });
     runs.push(run);
     const durationSec = run.result.metadata["durationSec"] as number;
     assert.ok(Math.abs(durationSec - 1) < 0.1, `duration ${durationSec}`);
@@ -304,29 +435,60 @@ describe("limits and refusals", () => {
     // With a cap below its real length it is still refused, by the measured length.
     const capped = testConfig({ ...BASE_ENV, VIDEO_MAX_DURATION: "1" });
     const clip = await generateUnknownDurationFragmentedMp4({ durationSec: 2, out: path.join(dir, "live-2s.mp4") });
-    await assert.rejects(processLocally(createVideoProcessor(capped), clip, { config: capped }), (error: MediaError) => error.code === "video-too-long" && /lasts 2 s/.test(error.message));
+    await assert.rejects(
+      processLocally(createVideoProcessor(capped), clip, { config: capped }),
+      (error: MediaError) => error.code === "video-too-long" && /lasts 2 s/.test(error.message),
+    );
   });
 
   test("a raw MPEG-1 stream's length is measured, not ffprobe's bitrate guess", async () => {
     const file = path.join(dir, "raw.m1v");
-    await runFfmpeg({ args: ["-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=2", "-c:v", "mpeg1video", "-b:v", "500k", "-f", "mpeg1video", "-y", file], trustedInputs: true });
+    await runFfmpeg({
+      args: [
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=320x240:r=25:d=2",
+        "-c:v",
+        "mpeg1video",
+        "-b:v",
+        "500k",
+        "-f",
+        "mpeg1video",
+        "-y",
+        file,
+      ],
+      trustedInputs: true,
+    });
     const config = testConfig(BASE_ENV);
-    const run = await processLocally(createVideoProcessor(config), file, { config, sourceKey: "tenants/t1/users/u1/media/raw.m1v" });
+    const run = await processLocally(createVideoProcessor(config), file, {
+      config,
+      sourceKey: "tenants/t1/users/u1/media/raw.m1v",
+    });
     runs.push(run);
-    assert.ok(Math.abs((run.result.metadata["durationSec"] as number) - 2) < 0.1, `duration ${String(run.result.metadata["durationSec"])}`);
+    assert.ok(
+      Math.abs((run.result.metadata["durationSec"] as number) - 2) < 0.1,
+      `duration ${String(run.result.metadata["durationSec"])}`,
+    );
   });
 
   test("a frame over VIDEO_MAX_PIXELS fails before encoding", async () => {
     const file = await generateClip({ width: 640, height: 480, durationSec: 1, out: path.join(dir, "wide.mp4") });
     const config = testConfig({ ...BASE_ENV, VIDEO_MAX_PIXELS: String(640 * 480 - 1) });
-    await assert.rejects(processLocally(createVideoProcessor(config), file, { config }), (error: MediaError) => error.code === "video-too-large");
+    await assert.rejects(
+      processLocally(createVideoProcessor(config), file, { config }),
+      (error: MediaError) => error.code === "video-too-large",
+    );
   });
 
   test("an MP4 holding only audio is refused with no-video-stream", async () => {
     const file = path.join(dir, "voice.mp4");
     await runFfmpeg({ args: ["-f", "lavfi", "-i", "sine=duration=1", "-c:a", "aac", "-y", file], trustedInputs: true });
     const config = testConfig(BASE_ENV);
-    await assert.rejects(processLocally(createVideoProcessor(config), file, { config }), (error: MediaError) => error.category === "processing" && error.code === "no-video-stream");
+    await assert.rejects(
+      processLocally(createVideoProcessor(config), file, { config }),
+      (error: MediaError) => error.category === "processing" && error.code === "no-video-stream",
+    );
   });
 
   test("the processor accepts video media only", () => {

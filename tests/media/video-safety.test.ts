@@ -41,7 +41,25 @@ before(async () => {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const segment = path.join(dir, "secret-source.ts");
-  await runFfmpeg({ args: ["-f", "lavfi", "-i", "testsrc2=s=64x64:r=5", "-t", "0.4", "-c:v", "libx264", "-preset", "ultrafast", "-f", "mpegts", "-y", segment], trustedInputs: true });
+  await runFfmpeg({
+    args: [
+      "-f",
+      "lavfi",
+      "-i",
+      "testsrc2=s=64x64:r=5",
+      "-t",
+      "0.4",
+      "-c:v",
+      "libx264",
+      "-preset",
+      "ultrafast",
+      "-f",
+      "mpegts",
+      "-y",
+      segment,
+    ],
+    trustedInputs: true,
+  });
   secretSegment = await readFile(segment);
 });
 after(async () => {
@@ -60,7 +78,10 @@ async function makeSecretFifo(name: string): Promise<string> {
  * Runs `action` while watching the FIFO: if anything opens it for reading, the watcher notices,
  * feeds it the secret bytes (so a control run can finish) and reports true.
  */
-async function wasOpenedDuring(fifo: string, action: () => Promise<unknown>): Promise<{ opened: boolean; outcome: PromiseSettledResult<unknown> }> {
+async function wasOpenedDuring(
+  fifo: string,
+  action: () => Promise<unknown>,
+): Promise<{ opened: boolean; outcome: PromiseSettledResult<unknown> }> {
   let opened = false;
   let watching = true;
   const watcher = (async () => {
@@ -83,14 +104,19 @@ async function wasOpenedDuring(fifo: string, action: () => Promise<unknown>): Pr
   return { opened, outcome: outcome! };
 }
 
-const hlsPlaylist = (entries: string[]) => `#EXTM3U\n#EXT-X-TARGETDURATION:2\n${entries.map((entry) => `#EXTINF:2,\n${entry}\n`).join("")}#EXT-X-ENDLIST\n`;
+const hlsPlaylist = (entries: string[]) =>
+  `#EXTM3U\n#EXT-X-TARGETDURATION:2\n${entries.map((entry) => `#EXTINF:2,\n${entry}\n`).join("")}#EXT-X-ENDLIST\n`;
 
 describe("an upload that is really a playlist reads nothing else", () => {
   test("control: without the format whitelist, ffprobe opens the local file an HLS 'mp4' names", async () => {
     const fifo = await makeSecretFifo("control-secret.ts");
     const upload = path.join(dir, "control.mp4");
     await writeFile(upload, hlsPlaylist([`file://${fifo}`]));
-    const { opened } = await wasOpenedDuring(fifo, () => execFileAsync("ffprobe", ["-v", "error", "-protocol_whitelist", "file,pipe", "-show_format", upload], { timeout: 10_000 }));
+    const { opened } = await wasOpenedDuring(fifo, () =>
+      execFileAsync("ffprobe", ["-v", "error", "-protocol_whitelist", "file,pipe", "-show_format", upload], {
+        timeout: 10_000,
+      }),
+    );
     assert.equal(opened, true, "the control must show the attack works, or the real test proves nothing");
   });
 
@@ -102,7 +128,9 @@ describe("an upload that is really a playlist reads nothing else", () => {
     // of evidence only; the FIFO is the entry the control above shows being opened.
     await writeFile(upload, hlsPlaylist([`file://${fifo}`, `${baseUrl}/secret.ts`, "file:///etc/passwd"]));
     const config = testConfig({ VIDEO_X264_PRESET: "ultrafast" });
-    const { opened, outcome } = await wasOpenedDuring(fifo, () => processLocally(createVideoProcessor(config), upload, { config }));
+    const { opened, outcome } = await wasOpenedDuring(fifo, () =>
+      processLocally(createVideoProcessor(config), upload, { config }),
+    );
     assert.equal(outcome.status, "rejected");
     const error = (outcome as PromiseRejectedResult).reason as MediaError;
     assert.deepEqual([error.category, error.code], ["processing", "format-refused"]);
@@ -116,13 +144,19 @@ describe("an upload that is really a playlist reads nothing else", () => {
     // A relative entry: the concat demuxer's default safe=1 refuses absolute paths and URLs, not this.
     await writeFile(upload, `ffconcat version 1.0\nfile concat-secret.ts\n`);
     // Control: the concat demuxer, given the chance, opens the entry.
-    const control = await wasOpenedDuring(fifo, () => execFileAsync("ffprobe", ["-v", "error", "-protocol_whitelist", "file,pipe", "-show_format", upload], { timeout: 10_000 }));
+    const control = await wasOpenedDuring(fifo, () =>
+      execFileAsync("ffprobe", ["-v", "error", "-protocol_whitelist", "file,pipe", "-show_format", upload], {
+        timeout: 10_000,
+      }),
+    );
     assert.equal(control.opened, true);
 
     const probed = await wasOpenedDuring(fifo, () => probeMedia(upload));
     assert.equal((probed.outcome as PromiseRejectedResult).reason?.code, "format-refused");
     const { safeInputArgs } = await import("../../src/media/safe-input.ts");
-    const encoded = await wasOpenedDuring(fifo, () => runFfmpeg({ args: [...safeInputArgs(upload), "-f", "null", "-"] }));
+    const encoded = await wasOpenedDuring(fifo, () =>
+      runFfmpeg({ args: [...safeInputArgs(upload), "-f", "null", "-"] }),
+    );
     assert.equal((encoded.outcome as PromiseRejectedResult).reason?.code, "format-refused");
     assert.equal(probed.opened || encoded.opened, false);
   });
@@ -150,14 +184,26 @@ describe("playlists posing as the formats whose demuxers were added to the white
       const { detectFileType } = await import("../../src/media/detect-type.ts");
       const fifo = await makeSecretFifo(`pose-${pose.name}.ts`);
       const upload = path.join(dir, pose.name);
-      await writeFile(upload, Buffer.concat([Buffer.from(pose.prefix ?? "", "latin1"), Buffer.from(hlsPlaylist([`file://${fifo}`, "file:///etc/passwd"]))]));
+      await writeFile(
+        upload,
+        Buffer.concat([
+          Buffer.from(pose.prefix ?? "", "latin1"),
+          Buffer.from(hlsPlaylist([`file://${fifo}`, "file:///etc/passwd"])),
+        ]),
+      );
       const detected = await detectFileType(upload);
       assert.equal(detected.kind, pose.prefix ? pose.demuxers : "playlist");
-      const demuxers = pose.demuxers === "audio" ? AUDIO_DEMUXERS : pose.demuxers === "apng" ? ANIMATED_IMAGE_DEMUXERS : VIDEO_DEMUXERS;
+      const demuxers =
+        pose.demuxers === "audio"
+          ? AUDIO_DEMUXERS
+          : pose.demuxers === "apng"
+            ? ANIMATED_IMAGE_DEMUXERS
+            : VIDEO_DEMUXERS;
       const probed = await wasOpenedDuring(fifo, () => probeMedia(upload, { demuxers }));
       if (pose.prefix) {
         // Read by the format's own demuxer as (garbage) frames of that format, or refused: either way as itself.
-        if (probed.outcome.status === "fulfilled") assert.ok(["amr", "mpegvideo"].includes((probed.outcome.value as { format: { name: string } }).format.name));
+        if (probed.outcome.status === "fulfilled")
+          assert.ok(["amr", "mpegvideo"].includes((probed.outcome.value as { format: { name: string } }).format.name));
       } else {
         assert.equal((probed.outcome as PromiseRejectedResult).reason?.code, "format-refused");
       }
@@ -181,7 +227,13 @@ describe("cancellation and timeout", () => {
   let clip: string;
   before(async () => {
     // Long enough at the production preset that the abort lands mid-encode.
-    clip = await generateClip({ width: 1920, height: 1080, durationSec: 8, fps: 25, out: path.join(dir, "long-1080.mp4") });
+    clip = await generateClip({
+      width: 1920,
+      height: 1080,
+      durationSec: 8,
+      fps: 25,
+      out: path.join(dir, "long-1080.mp4"),
+    });
   });
 
   for (const reason of ["cancelled", "timeout"] as const) {
@@ -215,7 +267,9 @@ describe("cancellation and timeout", () => {
           { config, signal: controller.signal },
         );
         await assert.rejects(run, (error: MediaError) =>
-          reason === "cancelled" ? error.category === "cancelled" : error.category === "resource" && error.code === "processing-timeout",
+          reason === "cancelled"
+            ? error.category === "cancelled"
+            : error.category === "resource" && error.code === "processing-timeout",
         );
         assert.ok(abortedAt > 0, "the abort fired during encoding");
         assert.ok(performance.now() - abortedAt < 3000, "the job ended within 3 s of the abort");
@@ -224,8 +278,17 @@ describe("cancellation and timeout", () => {
         const [root, ...others] = await readdir(privateTmp);
         assert.deepEqual(others, []);
         const leftovers = await readdir(path.join(privateTmp, root!), { recursive: true });
-        assert.ok(leftovers.every((entry) => entry === "work" || entry === "out" || entry.startsWith("work/") || entry.startsWith(`work${path.sep}`)), `unexpected files: ${leftovers.join(", ")}`);
-        assert.ok(leftovers.some((entry) => entry.includes("hls")), "the encode had started writing segments");
+        assert.ok(
+          leftovers.every(
+            (entry) =>
+              entry === "work" || entry === "out" || entry.startsWith("work/") || entry.startsWith(`work${path.sep}`),
+          ),
+          `unexpected files: ${leftovers.join(", ")}`,
+        );
+        assert.ok(
+          leftovers.some((entry) => entry.includes("hls")),
+          "the encode had started writing segments",
+        );
       } finally {
         if (previousTmp === undefined) delete process.env["TMPDIR"];
         else process.env["TMPDIR"] = previousTmp;

@@ -4,7 +4,11 @@ import { describe, it } from "node:test";
 import v8 from "node:v8";
 import vm from "node:vm";
 import WaveformData from "waveform-data";
-import { resolveSamplesPerPixel, WaveformAccumulator, waveformLength } from "../../src/processors/audio/waveform-data.ts";
+import {
+  resolveSamplesPerPixel,
+  WaveformAccumulator,
+  waveformLength,
+} from "../../src/processors/audio/waveform-data.ts";
 import { encodeWaveformDat, encodeWaveformJson, scaledValues } from "../../src/processors/audio/waveform-formats.ts";
 
 /** Interleaved s16le PCM from per-channel sample arrays. */
@@ -12,7 +16,8 @@ function pcm(channels: number[][]): Buffer {
   const frames = channels[0]!.length;
   const buffer = Buffer.alloc(frames * channels.length * 2);
   for (let frame = 0; frame < frames; frame++) {
-    for (const [channel, samples] of channels.entries()) buffer.writeInt16LE(samples[frame]!, (frame * channels.length + channel) * 2);
+    for (const [channel, samples] of channels.entries())
+      buffer.writeInt16LE(samples[frame]!, (frame * channels.length + channel) * 2);
   }
   return buffer;
 }
@@ -21,7 +26,8 @@ function pcm(channels: number[][]): Buffer {
 v8.setFlagsFromString("--expose-gc");
 const collectGarbage = vm.runInNewContext("gc") as () => void;
 
-const toArrayBuffer = (buffer: Buffer): ArrayBuffer => buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) as ArrayBuffer;
+const toArrayBuffer = (buffer: Buffer): ArrayBuffer =>
+  buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) as ArrayBuffer;
 
 /** A deterministic pseudo-random signal in the full 16-bit range. */
 function noise(count: number, seed: number): number[] {
@@ -35,7 +41,12 @@ function noise(count: number, seed: number): number[] {
 describe("waveform accumulator", () => {
   it("yields ceil(frames / samples per pixel) points with the min and max of each block", () => {
     const samples = noise(1000, 7);
-    const accumulator = new WaveformAccumulator({ inputChannels: 1, sampleRate: 8000, samplesPerPixel: 64, splitChannels: false });
+    const accumulator = new WaveformAccumulator({
+      inputChannels: 1,
+      sampleRate: 8000,
+      samplesPerPixel: 64,
+      splitChannels: false,
+    });
     accumulator.push(pcm([samples]));
     const data = accumulator.finish();
     assert.equal(data.length, waveformLength(1000, 64));
@@ -49,26 +60,56 @@ describe("waveform accumulator", () => {
 
   it("gives the same result whatever the chunk boundaries, odd byte offsets included", () => {
     const bytes = pcm([noise(5000, 1), noise(5000, 2)]);
-    const whole = new WaveformAccumulator({ inputChannels: 2, sampleRate: 44100, samplesPerPixel: 100, splitChannels: true });
+    const whole = new WaveformAccumulator({
+      inputChannels: 2,
+      sampleRate: 44100,
+      samplesPerPixel: 100,
+      splitChannels: true,
+    });
     whole.push(bytes);
-    const chunked = new WaveformAccumulator({ inputChannels: 2, sampleRate: 44100, samplesPerPixel: 100, splitChannels: true });
-    for (let offset = 0, size = 1; offset < bytes.length; offset += size, size = (size * 7 + 3) % 97 + 1) {
+    const chunked = new WaveformAccumulator({
+      inputChannels: 2,
+      sampleRate: 44100,
+      samplesPerPixel: 100,
+      splitChannels: true,
+    });
+    for (let offset = 0, size = 1; offset < bytes.length; offset += size, size = ((size * 7 + 3) % 97) + 1) {
       chunked.push(bytes.subarray(offset, offset + size));
     }
     assert.deepEqual(chunked.finish(), whole.finish());
   });
 
   it("mixes channels down like audiowaveform: the sum divided by the count, truncated toward zero", () => {
-    const accumulator = new WaveformAccumulator({ inputChannels: 2, sampleRate: 8000, samplesPerPixel: 2, splitChannels: false });
-    accumulator.push(pcm([[-3, 3], [0, 0]]));
+    const accumulator = new WaveformAccumulator({
+      inputChannels: 2,
+      sampleRate: 8000,
+      samplesPerPixel: 2,
+      splitChannels: false,
+    });
+    accumulator.push(
+      pcm([
+        [-3, 3],
+        [0, 0],
+      ]),
+    );
     const data = accumulator.finish();
     assert.equal(data.channels, 1);
     assert.deepEqual([...data.values], [-1, 1]);
   });
 
   it("keeps channels apart when split, interleaved per point", () => {
-    const accumulator = new WaveformAccumulator({ inputChannels: 2, sampleRate: 8000, samplesPerPixel: 2, splitChannels: true });
-    accumulator.push(pcm([[100, -100, 5, 6], [-2000, 2000, 7, 8]]));
+    const accumulator = new WaveformAccumulator({
+      inputChannels: 2,
+      sampleRate: 8000,
+      samplesPerPixel: 2,
+      splitChannels: true,
+    });
+    accumulator.push(
+      pcm([
+        [100, -100, 5, 6],
+        [-2000, 2000, 7, 8],
+      ]),
+    );
     const data = accumulator.finish();
     assert.equal(data.channels, 2);
     assert.equal(data.length, 2);
@@ -76,7 +117,12 @@ describe("waveform accumulator", () => {
   });
 
   it("yields no points for no audio and drops a trailing partial frame", () => {
-    const accumulator = new WaveformAccumulator({ inputChannels: 2, sampleRate: 8000, samplesPerPixel: 4, splitChannels: false });
+    const accumulator = new WaveformAccumulator({
+      inputChannels: 2,
+      sampleRate: 8000,
+      samplesPerPixel: 4,
+      splitChannels: false,
+    });
     accumulator.push(Buffer.from([1, 2, 3]));
     const data = accumulator.finish();
     assert.equal(data.length, 0);
@@ -95,7 +141,12 @@ describe("waveform accumulator", () => {
     const chunkFrames = 16384;
     const totalFrames = sampleRate * 60 * 20;
     const chunk = pcm([Array.from({ length: chunkFrames }, (_, index) => Math.round(20000 * Math.sin(index / 10)))]);
-    const accumulator = new WaveformAccumulator({ inputChannels: 1, sampleRate, samplesPerPixel: 256, splitChannels: false });
+    const accumulator = new WaveformAccumulator({
+      inputChannels: 1,
+      sampleRate,
+      samplesPerPixel: 256,
+      splitChannels: false,
+    });
     let sent = 0;
     const source = Readable.from(
       (function* () {
@@ -122,7 +173,10 @@ describe("waveform accumulator", () => {
     const pcmBytes = sent * 2;
     // ~106 MB of audio passed through; what stays is the summary (1/256 of it, ~0.4 MB) and the
     // chunks in flight (2 MB between collections).
-    assert.ok(peak < 8e6, `array buffers grew by ${(peak / 1e6).toFixed(1)} MB for ${(pcmBytes / 1e6).toFixed(0)} MB of PCM`);
+    assert.ok(
+      peak < 8e6,
+      `array buffers grew by ${(peak / 1e6).toFixed(1)} MB for ${(pcmBytes / 1e6).toFixed(0)} MB of PCM`,
+    );
   });
 });
 
@@ -130,13 +184,24 @@ describe("audiowaveform file formats", () => {
   const sine = Array.from({ length: 3000 }, (_, index) => Math.round(30000 * Math.sin(index / 20)));
 
   function mono() {
-    const accumulator = new WaveformAccumulator({ inputChannels: 1, sampleRate: 22050, samplesPerPixel: 256, splitChannels: false });
+    const accumulator = new WaveformAccumulator({
+      inputChannels: 1,
+      sampleRate: 22050,
+      samplesPerPixel: 256,
+      splitChannels: false,
+    });
     accumulator.push(pcm([sine]));
     return accumulator.finish();
   }
 
   it("writes 8-bit values as value / 256 truncated, over the whole 16-bit range", () => {
-    const data = { sampleRate: 8000, samplesPerPixel: 2, channels: 1, length: 3, values: Int16Array.from([-32768, 32767, -255, 255, -256, 511]) };
+    const data = {
+      sampleRate: 8000,
+      samplesPerPixel: 2,
+      channels: 1,
+      length: 3,
+      values: Int16Array.from([-32768, 32767, -255, 255, -256, 511]),
+    };
     assert.deepEqual([...scaledValues(data, 8)], [-128, 127, 0, 0, -1, 1]);
     assert.deepEqual([...scaledValues(data, 16)], [-32768, 32767, -255, 255, -256, 511]);
   });
@@ -154,7 +219,10 @@ describe("audiowaveform file formats", () => {
 
   it("8-bit .dat and JSON parse with waveform-data and agree with the computed points", () => {
     const data = mono();
-    for (const parsed of [WaveformData.create(toArrayBuffer(encodeWaveformDat(data, 8))), WaveformData.create(JSON.parse(encodeWaveformJson(data, 8)))]) {
+    for (const parsed of [
+      WaveformData.create(toArrayBuffer(encodeWaveformDat(data, 8))),
+      WaveformData.create(JSON.parse(encodeWaveformJson(data, 8))),
+    ]) {
       assert.equal(parsed.channels, 1);
       assert.equal(parsed.bits, 8);
       assert.equal(parsed.sample_rate, 22050);
@@ -168,7 +236,12 @@ describe("audiowaveform file formats", () => {
   });
 
   it("split channels write a version 2 .dat with a channel count, readable per channel", () => {
-    const accumulator = new WaveformAccumulator({ inputChannels: 2, sampleRate: 48000, samplesPerPixel: 100, splitChannels: true });
+    const accumulator = new WaveformAccumulator({
+      inputChannels: 2,
+      sampleRate: 48000,
+      samplesPerPixel: 100,
+      splitChannels: true,
+    });
     accumulator.push(pcm([sine, sine.map((value) => -Math.trunc(value / 2))]));
     const data = accumulator.finish();
     const dat = encodeWaveformDat(data, 16);
@@ -184,8 +257,19 @@ describe("audiowaveform file formats", () => {
 
   it("JSON has audiowaveform's version 2 fields in its order", () => {
     const json = encodeWaveformJson(mono(), 8);
-    assert.deepEqual(Object.keys(JSON.parse(json)), ["version", "channels", "sample_rate", "samples_per_pixel", "bits", "length", "data"]);
-    assert.match(json, /^\{"version":2,"channels":1,"sample_rate":22050,"samples_per_pixel":256,"bits":8,"length":12,"data":\[-?\d/);
+    assert.deepEqual(Object.keys(JSON.parse(json)), [
+      "version",
+      "channels",
+      "sample_rate",
+      "samples_per_pixel",
+      "bits",
+      "length",
+      "data",
+    ]);
+    assert.match(
+      json,
+      /^\{"version":2,"channels":1,"sample_rate":22050,"samples_per_pixel":256,"bits":8,"length":12,"data":\[-?\d/,
+    );
   });
 
   it("JSON of no audio is still valid and parses", () => {

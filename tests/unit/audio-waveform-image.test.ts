@@ -56,7 +56,10 @@ describe("waveform image", () => {
   });
 
   it("no audio draws the silent line instead of failing", () => {
-    const pixels = drawWaveform({ sampleRate: 8000, samplesPerPixel: 256, channels: 1, length: 0, values: new Int16Array(0) }, options);
+    const pixels = drawWaveform(
+      { sampleRate: 8000, samplesPerPixel: 256, channels: 1, length: 0, values: new Int16Array(0) },
+      options,
+    );
     assert.deepEqual(paintedRows(pixels, 100, 41, 0), [20]);
   });
 

@@ -30,23 +30,40 @@ describe("where a job's time went (timeline profile)", () => {
       { createdAt: at(0), timeline },
       { createdAt: at(0), timeline: faster },
     ]);
-    assert.deepEqual(costs.find((cost) => cost.step === "downloading → downloaded"), { step: "downloading → downloaded", meanMs: 30, jobs: 2 });
+    assert.deepEqual(
+      costs.find((cost) => cost.step === "downloading → downloaded"),
+      { step: "downloading → downloaded", meanMs: 30, jobs: 2 },
+    );
   });
 
   it("a job's time splits into the processor's part and the pipeline's part around it", () => {
-    assert.deepEqual(splitJobTime(timeline, "processing", "processed"), { totalMs: 2064, insideMs: 2000, outsideMs: 64 });
+    assert.deepEqual(splitJobTime(timeline, "processing", "processed"), {
+      totalMs: 2064,
+      insideMs: 2000,
+      outsideMs: 64,
+    });
     assert.equal(splitJobTime(timeline, "processing", "never"), undefined);
     assert.equal(splitJobTime([timeline[0]!], "received", "received"), undefined);
   });
 
   it("the description lists the costly steps, largest first", () => {
     const text = describeStepCosts(stepCosts([{ createdAt: at(0), timeline }]), 5);
-    assert.equal(text, "processing → processed 2000 ms · downloading → downloaded 40 ms · processed → manifest-written 10 ms · received → downloading 5.0 ms · downloaded → processing 5.0 ms");
+    assert.equal(
+      text,
+      "processing → processed 2000 ms · downloading → downloaded 40 ms · processed → manifest-written 10 ms · received → downloading 5.0 ms · downloaded → processing 5.0 ms",
+    );
   });
 });
 
 describe("Redis command counts", () => {
-  const info = ["# Commandstats", "cmdstat_evalsha:calls=30,usec=900,usec_per_call=30.00", "cmdstat_rpush:calls=60,usec=60", "cmdstat_client|setname:calls=2,usec=1", "cmdstat_info:calls=4,usec=400", ""].join("\r\n");
+  const info = [
+    "# Commandstats",
+    "cmdstat_evalsha:calls=30,usec=900,usec_per_call=30.00",
+    "cmdstat_rpush:calls=60,usec=60",
+    "cmdstat_client|setname:calls=2,usec=1",
+    "cmdstat_info:calls=4,usec=400",
+    "",
+  ].join("\r\n");
 
   it("INFO commandstats parses to calls per command, subcommands included", () => {
     assert.deepEqual(parseCommandStats(info), { evalsha: 30, rpush: 60, "client|setname": 2, info: 4 });
@@ -64,7 +81,25 @@ describe("Redis command counts", () => {
 
 describe("process CPU from /proc/<pid>/stat", () => {
   it("reads utime+stime and cutime+cstime after the command name, even one with spaces and parentheses", () => {
-    const fields = ["S", "1", "2", "3", "0", "-1", "4194560", "100", "0", "0", "0", "250", "50", "1000", "200", "20", "0"];
+    const fields = [
+      "S",
+      "1",
+      "2",
+      "3",
+      "0",
+      "-1",
+      "4194560",
+      "100",
+      "0",
+      "0",
+      "0",
+      "250",
+      "50",
+      "1000",
+      "200",
+      "20",
+      "0",
+    ];
     const stat = `4242 (node (bench) x) ${fields.join(" ")}`;
     assert.deepEqual(parseStatCpu(stat), { selfSec: 3, waitedChildrenSec: 12 });
   });
@@ -75,7 +110,11 @@ describe("benchmark settings", () => {
     const settings = benchSettings({});
     assert.equal(settings.quick, false);
     assert.equal(settings.runs, 3);
-    assert.deepEqual(settings.areas, ["queue", "images", "audio", "documents", "video", "scaling"], "quality and jobstore run on their own");
+    assert.deepEqual(
+      settings.areas,
+      ["queue", "images", "audio", "documents", "video", "scaling"],
+      "quality and jobstore run on their own",
+    );
     assert.deepEqual(settings.images.jpegSize, [6000, 4000]);
     assert.deepEqual(settings.jobstore.sizes, [100_000, 1_000_000]);
     assert.equal(settings.video.durationSec, 30);
@@ -85,7 +124,11 @@ describe("benchmark settings", () => {
     assert.equal(benchSettings({ BENCH_RUNS: "1" }).runs, 3);
     assert.equal(benchSettings({ BENCH_RUNS: "5" }).runs, 5);
     assert.deepEqual(benchSettings({ BENCH_ONLY: "video, queue" }).areas, ["video", "queue"]);
-    assert.deepEqual(benchSettings({ BENCH_ONLY: "quality" }).areas, ["quality"], "the quality area runs only when asked for");
+    assert.deepEqual(
+      benchSettings({ BENCH_ONLY: "quality" }).areas,
+      ["quality"],
+      "the quality area runs only when asked for",
+    );
     assert.throws(() => benchSettings({ BENCH_ONLY: "images,sound" }), /unknown area\(s\) sound/);
   });
 

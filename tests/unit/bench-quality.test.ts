@@ -27,6 +27,34 @@ test("a target picks the fewest bytes among the settings whose worst input meets
 });
 
 test("capped CRF replaces each rung's target bitrate and keeps its maxrate and buffer", () => {
-  const args = ["-x", "-b:v:0", "1400k", "-maxrate:v:0", "1680k", "-bufsize:v:0", "2800k", "-b:a:0", "96k", "-b:v:1", "2800k", "-y", "out"];
-  assert.deepEqual(withCappedCrf(args, 23), ["-x", "-crf:v:0", "23", "-maxrate:v:0", "1680k", "-bufsize:v:0", "2800k", "-b:a:0", "96k", "-crf:v:1", "23", "-y", "out"]);
+  const args = [
+    "-x",
+    "-b:v:0",
+    "1400k",
+    "-maxrate:v:0",
+    "1680k",
+    "-bufsize:v:0",
+    "2800k",
+    "-b:a:0",
+    "96k",
+    "-b:v:1",
+    "2800k",
+    "-y",
+    "out",
+  ];
+  assert.deepEqual(withCappedCrf(args, 23), [
+    "-x",
+    "-crf:v:0",
+    "23",
+    "-maxrate:v:0",
+    "1680k",
+    "-bufsize:v:0",
+    "2800k",
+    "-b:a:0",
+    "96k",
+    "-crf:v:1",
+    "23",
+    "-y",
+    "out",
+  ]);
 });

@@ -1,6 +1,16 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { areaRows, areaToMarkdown, areaToText, formatNumber, formatRatio, renderMarkdownTable, renderTextTable, verdicts, type AreaReport } from "../../bench/lib/report.ts";
+import {
+  areaRows,
+  areaToMarkdown,
+  areaToText,
+  formatNumber,
+  formatRatio,
+  renderMarkdownTable,
+  renderTextTable,
+  verdicts,
+  type AreaReport,
+} from "../../bench/lib/report.ts";
 import { renderResults } from "../../bench/lib/results-page.ts";
 import { benchSettings } from "../../bench/bench-settings.ts";
 
@@ -37,12 +47,21 @@ describe("benchmark report formatting", () => {
     const rows = areaRows(area);
     assert.deepEqual(rows[2], ["pipeline / raw sharp", "0.91×", "met (target ≥ 0.90×)", "0.91 / 0.97 / 0.80", "±9 %"]);
     assert.deepEqual(rows[3], ["pipeline / raw per-variant", "1.20×", "", "1.20 / 1.10 / 1.30", "±8 %"]);
-    const missed = areaRows({ ...area, ratios: [{ label: "x", runs: [0.5, 0.6, 0.4], target: { min: 0.9, text: "≥ 0.90×" } }] });
+    const missed = areaRows({
+      ...area,
+      ratios: [{ label: "x", runs: [0.5, 0.6, 0.4], target: { min: 0.9, text: "≥ 0.90×" } }],
+    });
     assert.equal(missed[2]![2], "MISSED (target ≥ 0.90×)");
   });
 
   it("the text table pads every column to its widest cell", () => {
-    const table = renderTextTable(["a", "bb"], [["xxx", "y"], ["z", "wwww"]]);
+    const table = renderTextTable(
+      ["a", "bb"],
+      [
+        ["xxx", "y"],
+        ["z", "wwww"],
+      ],
+    );
     assert.equal(table, ["a    bb", "---  ----", "xxx  y", "z    wwww"].join("\n"));
   });
 
@@ -59,22 +78,51 @@ describe("benchmark report formatting", () => {
   });
 
   it("only ratios with a target get a verdict, judged on their median", () => {
-    assert.deepEqual(verdicts([area]), [{ area: "Images", label: "pipeline / raw sharp", value: 0.91, target: "≥ 0.90×", met: true }]);
+    assert.deepEqual(verdicts([area]), [
+      { area: "Images", label: "pipeline / raw sharp", value: 0.91, target: "≥ 0.90×", met: true },
+    ]);
   });
 
   it("the results page states machine facts, that ratios are the point, and every target's verdict", () => {
     const page = renderResults({
       settings: benchSettings({}),
-      machine: { cpus: 2, cpuModel: "Test CPU", memoryGiB: 4, kernel: "Linux 6", node: "v24.0.0", sharp: "0.35.5", libvips: "8.18.7", ffmpeg: "ffmpeg version 5.1", redis: "Redis server v=7.0.15", pdfjs: "6.5.438", mallocArenaMax: "2 (both sides)", loadAverage: "1.00 1.00 1.00" },
+      machine: {
+        cpus: 2,
+        cpuModel: "Test CPU",
+        memoryGiB: 4,
+        kernel: "Linux 6",
+        node: "v24.0.0",
+        sharp: "0.35.5",
+        libvips: "8.18.7",
+        ffmpeg: "ffmpeg version 5.1",
+        redis: "Redis server v=7.0.15",
+        pdfjs: "6.5.438",
+        mallocArenaMax: "2 (both sides)",
+        loadAverage: "1.00 1.00 1.00",
+      },
       loadAtEnd: "2.00 2.00 2.00",
       startedAt: new Date("2026-01-01T00:00:00Z"),
       finishedAt: new Date("2026-01-01T00:10:00Z"),
-      reports: [{ ...area, ratios: [{ label: "video pipeline / raw one-pass (time ratio)", runs: [0.8, 0.9, 0.85], target: { min: 0.95, text: "≥ 0.95×" } }] }],
+      reports: [
+        {
+          ...area,
+          ratios: [
+            {
+              label: "video pipeline / raw one-pass (time ratio)",
+              runs: [0.8, 0.9, 0.85],
+              target: { min: 0.95, text: "≥ 0.95×" },
+            },
+          ],
+        },
+      ],
       failures: [],
     });
     assert.match(page, /\| CPUs \| 2 × Test CPU \|/);
     assert.match(page, /Ratios, not absolutes, are the point/);
-    assert.match(page, /\| Images \| video pipeline \/ raw one-pass \(time ratio\) \| 0\.85× \| ≥ 0\.95× \| \*\*missed\*\* \|/);
+    assert.match(
+      page,
+      /\| Images \| video pipeline \/ raw one-pass \(time ratio\) \| 0\.85× \| ≥ 0\.95× \| \*\*missed\*\* \|/,
+    );
     assert.match(page, /- \*\*video pipeline \/ raw one-pass \(time ratio\): 0\.85×, target ≥ 0\.95×\.\*\*/);
     assert.match(page, /\(600 s\)/);
   });

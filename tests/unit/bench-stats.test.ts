@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { median, medianRatio, meetsTarget, perSecond, ratio, realtimeFactor, relativeSpread, speedRatioFromTimes } from "../../bench/lib/stats.ts";
+import {
+  median,
+  medianRatio,
+  meetsTarget,
+  perSecond,
+  ratio,
+  realtimeFactor,
+  relativeSpread,
+  speedRatioFromTimes,
+} from "../../bench/lib/stats.ts";
 
 describe("benchmark arithmetic", () => {
   it("the median of an odd count is the middle value, whatever the order", () => {

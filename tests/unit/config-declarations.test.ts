@@ -9,13 +9,21 @@ import { DEFAULT_EMULATOR_OPTIONS } from "../../src/dev/emulator.ts";
 
 /** The variable declarations (src/config/config.schema.ts) as the single source of every variable. */
 
-const baseEnv = { MEDIA_BUCKET: "media", MEDIA_PROCESSING_QUEUE_URL: "http://localhost:4566/000000000000/q", REDIS_URL: "redis://localhost:6379" };
+const baseEnv = {
+  MEDIA_BUCKET: "media",
+  MEDIA_PROCESSING_QUEUE_URL: "http://localhost:4566/000000000000/q",
+  REDIS_URL: "redis://localhost:6379",
+};
 const ALL = { ...WORKER_VARS, ...API_VARS, ...EMULATOR_VARS };
 
 test("a seconds duration takes 300s, 5m and 300000ms, and its bare form keeps meaning seconds", () => {
   for (const value of ["300s", "5m", "300000ms", "300"]) {
     assert.equal(loadConfig({ ...baseEnv, SQS_VISIBILITY_TIMEOUT: value }).queue.visibilityTimeoutSec, 300, value);
-    assert.equal(loadApiConfig({ ...baseEnv, API_INSECURE_NO_AUTH: "true", API_UPLOAD_EXPIRY: value }).api.uploadExpirySec, 300, value);
+    assert.equal(
+      loadApiConfig({ ...baseEnv, API_INSECURE_NO_AUTH: "true", API_UPLOAD_EXPIRY: value }).api.uploadExpirySec,
+      300,
+      value,
+    );
   }
 });
 
@@ -30,19 +38,48 @@ test("every duration variable reads its default written with ms, s, m (where who
   assert.ok(durations.length >= 20, `${durations.length} duration variables`);
   for (const [name, spec] of durations) {
     const ms = spec.schema.parse(undefined) as number;
-    const forms = [`${ms}ms`, `${ms / 1000}s`, spec.unit === "ms" ? String(ms) : String(ms / 1000), ...(ms % 60_000 === 0 ? [`${ms / 60_000}m`] : [])];
+    const forms = [
+      `${ms}ms`,
+      `${ms / 1000}s`,
+      spec.unit === "ms" ? String(ms) : String(ms / 1000),
+      ...(ms % 60_000 === 0 ? [`${ms / 60_000}m`] : []),
+    ];
     for (const form of forms) assert.equal(spec.schema.parse(form), ms, `${name}=${form}`);
   }
 });
 
 test("the emulator command's defaults are the in-process emulator's, and it reads the shared variables as the worker does", () => {
   const defaults = loadEmulatorConfig({});
-  for (const key of ["port", "queueUrlHost", "region", "buckets", "queueName", "dlqName", "jobEventsTopic", "maxReceiveCount", "outputSegment"] as const) {
+  for (const key of [
+    "port",
+    "queueUrlHost",
+    "region",
+    "buckets",
+    "queueName",
+    "dlqName",
+    "jobEventsTopic",
+    "maxReceiveCount",
+    "outputSegment",
+  ] as const) {
     assert.deepEqual(defaults[key], DEFAULT_EMULATOR_OPTIONS[key], key);
   }
-  const set = loadEmulatorConfig({ EMULATOR_PORT: "14566", EMULATOR_HOST: "media-emulator", EMULATOR_JOB_EVENTS_TOPIC: "events", MEDIA_BUCKET: "a-bucket, b-bucket", MAX_PROCESSING_RETRIES: "5", LOG_LEVEL: "warn" });
-  assert.deepEqual([set.port, set.queueUrlHost, set.jobEventsTopic, set.buckets, set.maxReceiveCount, set.logLevel], [14566, "media-emulator", "events", ["a-bucket", "b-bucket"], 5, "warn"]);
-  assert.throws(() => loadEmulatorConfig({ EMULATOR_PORT: "99999", MAX_PROCESSING_RETRIES: "0" }), (error: unknown) => error instanceof Error && /EMULATOR_PORT/.test(error.message) && /MAX_PROCESSING_RETRIES/.test(error.message));
+  const set = loadEmulatorConfig({
+    EMULATOR_PORT: "14566",
+    EMULATOR_HOST: "media-emulator",
+    EMULATOR_JOB_EVENTS_TOPIC: "events",
+    MEDIA_BUCKET: "a-bucket, b-bucket",
+    MAX_PROCESSING_RETRIES: "5",
+    LOG_LEVEL: "warn",
+  });
+  assert.deepEqual(
+    [set.port, set.queueUrlHost, set.jobEventsTopic, set.buckets, set.maxReceiveCount, set.logLevel],
+    [14566, "media-emulator", "events", ["a-bucket", "b-bucket"], 5, "warn"],
+  );
+  assert.throws(
+    () => loadEmulatorConfig({ EMULATOR_PORT: "99999", MAX_PROCESSING_RETRIES: "0" }),
+    (error: unknown) =>
+      error instanceof Error && /EMULATOR_PORT/.test(error.message) && /MAX_PROCESSING_RETRIES/.test(error.message),
+  );
 });
 
 /**
@@ -69,7 +106,8 @@ test("no module outside src/config reads process.env (the fence's child environm
     for (const match of text.matchAll(/process\.env\.([A-Z0-9_]+)\s*(?:\?\?|\|\|)\s*(?:"([^"]*)"|(\d[\d_]*))/g)) {
       const spec = (ALL as Record<string, { default: string | undefined }>)[match[1]!];
       const literal = match[2] ?? match[3]!.replace(/_/g, "");
-      if (spec?.default !== undefined && literal === spec.default) declaredReads.push(`${file}: ${match[1]} ?? ${literal}`);
+      if (spec?.default !== undefined && literal === spec.default)
+        declaredReads.push(`${file}: ${match[1]} ?? ${literal}`);
     }
   }
   assert.deepEqual(readers.sort(), Object.keys(ENV_READERS).sort());

@@ -4,11 +4,20 @@ import { detectFromBytes } from "../../src/media/detect-type.ts";
 
 /** Type detection from bytes, never from names (src/media/detect-type.ts). */
 
-const ftyp = (brand: string, compatible: string) => Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from(`ftyp${brand}\0\0\0\0${brand}${compatible}`)]);
+const ftyp = (brand: string, compatible: string) =>
+  Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from(`ftyp${brand}\0\0\0\0${brand}${compatible}`)]);
 
 const adtsFrame = (length: number) => {
   const frame = Buffer.alloc(length);
-  frame.set([0xff, 0xf1, 0x50, 0x80 | ((length >> 11) & 0x03), (length >> 3) & 0xff, ((length & 0x07) << 5) | 0x1f, 0xfc]);
+  frame.set([
+    0xff,
+    0xf1,
+    0x50,
+    0x80 | ((length >> 11) & 0x03),
+    (length >> 3) & 0xff,
+    ((length & 0x07) << 5) | 0x1f,
+    0xfc,
+  ]);
   return frame;
 };
 
@@ -40,7 +49,10 @@ test("type detection calls plain text unknown", () => {
 
 test("type detection recognises ADTS AAC by two chained frames, and a lone sync word followed by noise is not ADTS", () => {
   assert.equal(detectFromBytes(Buffer.concat([adtsFrame(200), adtsFrame(180)])).format, "aac");
-  assert.equal(detectFromBytes(Buffer.concat([adtsFrame(200).subarray(0, 7), Buffer.alloc(400, 0x11)])).format, "unknown");
+  assert.equal(
+    detectFromBytes(Buffer.concat([adtsFrame(200).subarray(0, 7), Buffer.alloc(400, 0x11)])).format,
+    "unknown",
+  );
 });
 
 test("type detection recognises AMR and AMR-WB, and names multi-channel AMR as unsupported", () => {
@@ -61,7 +73,10 @@ test("type detection recognises BW64 (RF64-style) as WAV", () => {
 test("type detection recognises WavPack, Monkey's Audio, DSF, CAF and FLV", () => {
   assert.equal(detectFromBytes(Buffer.from("wvpk\x20\0\0\0", "latin1")).format, "wavpack");
   assert.equal(detectFromBytes(Buffer.from("MAC \x96\x0f", "latin1")).format, "ape");
-  assert.equal(detectFromBytes(Buffer.concat([Buffer.from("DSD ", "latin1"), Buffer.from([28, 0, 0, 0, 0, 0, 0, 0])])).format, "dsf");
+  assert.equal(
+    detectFromBytes(Buffer.concat([Buffer.from("DSD ", "latin1"), Buffer.from([28, 0, 0, 0, 0, 0, 0, 0])])).format,
+    "dsf",
+  );
   assert.equal(detectFromBytes(Buffer.from("caff\x00\x01\x00\x00desc", "latin1")).format, "caf");
   assert.equal(detectFromBytes(Buffer.from("FLV\x01\x05\0\0\0\x09", "latin1")).format, "flv");
 });

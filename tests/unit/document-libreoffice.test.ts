@@ -31,7 +31,14 @@ describe("sofficeArgs", () => {
 
 describe("officeExtension", () => {
   it("hints LibreOffice's import filter only where the detected format is unambiguous", () => {
-    assert.deepEqual(["docx", "xlsx", "pptx", "odf", "ole", "ooxml"].map(officeExtension), [".docx", ".xlsx", ".pptx", "", "", ""]);
+    assert.deepEqual(["docx", "xlsx", "pptx", "odf", "ole", "ooxml"].map(officeExtension), [
+      ".docx",
+      ".xlsx",
+      ".pptx",
+      "",
+      "",
+      "",
+    ]);
   });
 });
 

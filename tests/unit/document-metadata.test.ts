@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { cleanText, describePdf, MAX_METADATA_TEXT_LENGTH, parsePdfDate, type RawPdfFacts } from "../../src/processors/document/pdf-metadata.ts";
+import {
+  cleanText,
+  describePdf,
+  MAX_METADATA_TEXT_LENGTH,
+  parsePdfDate,
+  type RawPdfFacts,
+} from "../../src/processors/document/pdf-metadata.ts";
 
 describe("parsePdfDate", () => {
   it("reads full dates with a UTC offset", () => {

@@ -14,16 +14,24 @@ describe("planPageRenders", () => {
   });
 
   it("a thumbnail wider than the previews decides page 1's width", () => {
-    assert.deepEqual(planPageRenders(2, { thumbWidthPx: 800, previewPages: 2, previewWidthPx: 400 }).map((render) => render.widthPx), [800, 400]);
+    assert.deepEqual(
+      planPageRenders(2, { thumbWidthPx: 800, previewPages: 2, previewWidthPx: 400 }).map((render) => render.widthPx),
+      [800, 400],
+    );
   });
 
   it("never plans pages the document does not have", () => {
-    assert.deepEqual(planPageRenders(2, defaults).map((render) => render.pageNumber), [1, 2]);
+    assert.deepEqual(
+      planPageRenders(2, defaults).map((render) => render.pageNumber),
+      [1, 2],
+    );
     assert.deepEqual(planPageRenders(0, defaults), []);
   });
 
   it("without previews still renders page 1 for the thumbnail, at the thumbnail width", () => {
-    assert.deepEqual(planPageRenders(5, { ...defaults, previewPages: 0 }), [{ pageNumber: 1, widthPx: 300, thumb: true, preview: false }]);
+    assert.deepEqual(planPageRenders(5, { ...defaults, previewPages: 0 }), [
+      { pageNumber: 1, widthPx: 300, thumb: true, preview: false },
+    ]);
   });
 });
 
@@ -48,7 +56,11 @@ describe("fitToWidth", () => {
   });
 
   it("gives a 1 px canvas rather than 0 or NaN for degenerate sizes", () => {
-    for (const [width, height] of [[0, 0], [Number.NaN, 100], [1e9, 1]]) {
+    for (const [width, height] of [
+      [0, 0],
+      [Number.NaN, 100],
+      [1e9, 1],
+    ]) {
       const fitted = fitToWidth(width!, height!, 300);
       assert.ok(fitted.widthPx >= 1 && fitted.heightPx >= 1, `${width}×${height}`);
       assert.ok(Number.isFinite(fitted.scale));

@@ -7,7 +7,15 @@ import type { VarSpec } from "../../src/config/define-var.ts";
 test(".env.example is generated from the config schema and up to date (run node scripts/env-docs.ts)", async () => {
   const committed = await readFile(new URL("../../.env.example", import.meta.url), "utf8");
   assert.equal(committed, envExample());
-  for (const name of ["MEDIA_BUCKET", "PROCESSING_TIMEOUT", "VIDEO_HLS_RUNGS", "AUDIO_FORMATS", "DOCUMENT_THUMB_WIDTH", "API_TOKEN"]) assert.match(committed, new RegExp(`\\b${name}=`));
+  for (const name of [
+    "MEDIA_BUCKET",
+    "PROCESSING_TIMEOUT",
+    "VIDEO_HLS_RUNGS",
+    "AUDIO_FORMATS",
+    "DOCUMENT_THUMB_WIDTH",
+    "API_TOKEN",
+  ])
+    assert.match(committed, new RegExp(`\\b${name}=`));
 });
 
 test("the README's configuration table is generated from the declarations and up to date (run node scripts/env-docs.ts)", async () => {
@@ -21,15 +29,24 @@ const expectedDefault = (spec: VarSpec) => spec.defaultText ?? spec.default ?? (
 
 test("every declared variable is in .env.example with its default and unit", async () => {
   const committed = await readFile(new URL("../../.env.example", import.meta.url), "utf8");
-  const blocks = new Map(committed.split("\n\n").map((block) => [/^#? ?([A-Z0-9_]+)=/m.exec(block)?.[1], block] as const));
+  const blocks = new Map(
+    committed.split("\n\n").map((block) => [/^#? ?([A-Z0-9_]+)=/m.exec(block)?.[1], block] as const),
+  );
   assert.ok(ROWS.length > 100, "the worker's, the API's and the emulator's variables");
   for (const { name, spec } of ROWS) {
     const block = blocks.get(name);
     assert.ok(block, `${name} in .env.example`);
-    assert.ok(block.includes(spec.required ? "# Required." : `# Default: ${expectedDefault(spec)}.`), `${name}: default`);
+    assert.ok(
+      block.includes(spec.required ? "# Required." : `# Default: ${expectedDefault(spec)}.`),
+      `${name}: default`,
+    );
     if (spec.unit) assert.ok(block.includes(`Unit: ${spec.unit}`), `${name}: unit ${spec.unit}`);
     // A literal default is the value of the commented line, so uncommenting it changes nothing.
-    if (spec.default !== undefined && spec.example === undefined) assert.ok(block.includes(`# ${name}=${spec.default}\n`) || block.endsWith(`# ${name}=${spec.default}`), `${name}=${spec.default}`);
+    if (spec.default !== undefined && spec.example === undefined)
+      assert.ok(
+        block.includes(`# ${name}=${spec.default}\n`) || block.endsWith(`# ${name}=${spec.default}`),
+        `${name}=${spec.default}`,
+      );
   }
 });
 

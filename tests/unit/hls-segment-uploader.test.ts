@@ -16,7 +16,13 @@ import { closedHlsFiles, HlsSegmentUploader } from "../../src/processors/video/h
  */
 describe("closed HLS files", () => {
   test("segments under their final name are closed; .tmp files and playlists never are", () => {
-    assert.deepEqual(closedHlsFiles(["720p/segment_00001.ts.tmp", "720p/segment_00000.ts", "720p/index.m3u8", "master.m3u8", "720p/iframes.m3u8"], false), ["720p/segment_00000.ts"]);
+    assert.deepEqual(
+      closedHlsFiles(
+        ["720p/segment_00001.ts.tmp", "720p/segment_00000.ts", "720p/index.m3u8", "master.m3u8", "720p/iframes.m3u8"],
+        false,
+      ),
+      ["720p/segment_00000.ts"],
+    );
   });
 
   test("an init file is closed once its folder has a segment, or once ffmpeg has exited", () => {
@@ -35,7 +41,12 @@ describe("HLS segment uploader", () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  const stored = (request: OutputRequest): OutputFile => ({ key: `run/${request.name}`, variant: request.variant, contentType: request.contentType, bytes: 1 });
+  const stored = (request: OutputRequest): OutputFile => ({
+    key: `run/${request.name}`,
+    variant: request.variant,
+    contentType: request.contentType,
+    bytes: 1,
+  });
 
   test("uploads each segment once as it closes, the last ones after the encode ends, never a playlist, within the bound", async () => {
     const dir = path.join(root, "live");
@@ -77,10 +88,16 @@ describe("HLS segment uploader", () => {
     writeFileSync(path.join(dir, "720p", "index.m3u8"), "#EXTM3U");
     uploader.encodeEnded();
     const outputs = await uploader.finish();
-    assert.deepEqual(outputs.map((output) => output.key), ["run/hls/720p/init_0.mp4", ...[0, 1, 2, 3, 4, 5].map((index) => `run/hls/720p/segment_0000${index}.m4s`)]);
+    assert.deepEqual(
+      outputs.map((output) => output.key),
+      ["run/hls/720p/init_0.mp4", ...[0, 1, 2, 3, 4, 5].map((index) => `run/hls/720p/segment_0000${index}.m4s`)],
+    );
     assert.equal(new Set(started).size, started.length, "no file uploaded twice");
     assert.ok(maxInFlight <= 2);
-    assert.ok(uploader.storedBeforeExit > 0 && uploader.storedBeforeExit < outputs.length, `${uploader.storedBeforeExit} of ${outputs.length} stored before the end, ${completed} completed`);
+    assert.ok(
+      uploader.storedBeforeExit > 0 && uploader.storedBeforeExit < outputs.length,
+      `${uploader.storedBeforeExit} of ${outputs.length} stored before the end, ${completed} completed`,
+    );
     assert.ok(!uploader.has("hls/720p/index.m3u8"));
   });
 
@@ -103,9 +120,16 @@ describe("HLS segment uploader", () => {
       },
     });
     uploader.start();
-    await assert.rejects(uploader.finish(), (error: MediaError) => error.code === "aws-5xx" && error.category === "transient");
+    await assert.rejects(
+      uploader.finish(),
+      (error: MediaError) => error.code === "aws-5xx" && error.category === "transient",
+    );
     assert.equal(failures.length, 1);
-    assert.deepEqual(started, ["hls/480p/segment_00000.ts", "hls/480p/segment_00001.ts"], "nothing starts after the failure");
+    assert.deepEqual(
+      started,
+      ["hls/480p/segment_00000.ts", "hls/480p/segment_00001.ts"],
+      "nothing starts after the failure",
+    );
   });
 
   test("an aborted signal starts no upload; stop waits for the uploads in flight", async () => {

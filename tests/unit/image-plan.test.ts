@@ -5,11 +5,18 @@ import { displayedSize, fitInside, planVariants, pngOptions } from "../../src/pr
 
 /** The image plan (src/processors/image/image.plan.ts): pure sizes and variant choices. */
 
-const baseEnv = { MEDIA_BUCKET: "media", MEDIA_PROCESSING_QUEUE_URL: "http://localhost:4566/000000000000/q", REDIS_URL: "redis://localhost:6379" };
+const baseEnv = {
+  MEDIA_BUCKET: "media",
+  MEDIA_PROCESSING_QUEUE_URL: "http://localhost:4566/000000000000/q",
+  REDIS_URL: "redis://localhost:6379",
+};
 const config = loadConfig(baseEnv).image;
-const names = (format: string, hasAlpha = false, pages = 1) => planVariants({ format, width: 10, height: 10, pages, hasAlpha }, config).map((plan) => plan.name);
+const names = (format: string, hasAlpha = false, pages = 1) =>
+  planVariants({ format, width: 10, height: 10, pages, hasAlpha }, config).map((plan) => plan.name);
 const optimizedPalette = (isPalette: boolean, format = "png") =>
-  planVariants({ format, width: 10, height: 10, pages: 1, hasAlpha: true, isPalette }, config).find((plan) => plan.variant === "optimized")!.palette;
+  planVariants({ format, width: 10, height: 10, pages: 1, hasAlpha: true, isPalette }, config).find(
+    (plan) => plan.variant === "optimized",
+  )!.palette;
 
 test("image plan: an EXIF orientation that turns the picture swaps its displayed width and height", () => {
   assert.deepEqual(displayedSize(400, 300, 6), { width: 300, height: 400 });
@@ -22,7 +29,14 @@ test("image plan: fitting inside a box keeps the aspect ratio and never enlarges
 });
 
 test("image plan: a JPEG gets three thumbnails, an optimised JPEG, WebP and AVIF", () => {
-  assert.deepEqual(names("jpeg"), ["thumb_small.webp", "thumb_medium.webp", "thumb_large.webp", "optimized.jpg", "webp.webp", "avif.avif"]);
+  assert.deepEqual(names("jpeg"), [
+    "thumb_small.webp",
+    "thumb_medium.webp",
+    "thumb_large.webp",
+    "optimized.jpg",
+    "webp.webp",
+    "avif.avif",
+  ]);
 });
 
 test("image plan: the optimised variant follows the source family (PNG with alpha, animated GIF, HEIF as JPEG)", () => {

@@ -4,9 +4,18 @@ import { ConfigError, loadConfig } from "../../src/config/config.ts";
 import type { JobRecord } from "../../src/jobs/job.model.ts";
 import { buildJobEvent, jobEventId, jobEventSchema, MAX_EVENT_BYTES } from "../../src/job-events/job-event.ts";
 
-const baseEnv = { MEDIA_BUCKET: "media-uploads", MEDIA_PROCESSING_QUEUE_URL: "http://127.0.0.1:4566/000000000000/q", REDIS_URL: "redis://127.0.0.1:6379" };
+const baseEnv = {
+  MEDIA_BUCKET: "media-uploads",
+  MEDIA_PROCESSING_QUEUE_URL: "http://127.0.0.1:4566/000000000000/q",
+  REDIS_URL: "redis://127.0.0.1:6379",
+};
 
-const output = (variant: string, key: string) => ({ key, variant, contentType: "application/octet-stream", bytes: 100 });
+const output = (variant: string, key: string) => ({
+  key,
+  variant,
+  contentType: "application/octet-stream",
+  bytes: 100,
+});
 
 function job(overrides: Partial<JobRecord> = {}): JobRecord {
   return {
@@ -43,7 +52,10 @@ test("a completed video lists its master playlist and poster, and only counts th
   assert.ok(event);
   assert.doesNotThrow(() => jobEventSchema.parse(event));
   assert.equal(event.eventType, "media.job.completed");
-  assert.deepEqual(event.result?.outputs.map((item) => item.variant), ["hls_master", "poster"]);
+  assert.deepEqual(
+    event.result?.outputs.map((item) => item.variant),
+    ["hls_master", "poster"],
+  );
   assert.equal(event.result?.outputCount, 33);
   assert.equal(event.result?.outputsOmitted, 31);
   assert.equal(event.result?.bucket, "media-uploads");
@@ -57,7 +69,10 @@ test("failed and cancelled jobs carry their error and no result; unfinished jobs
   assert.equal(failed?.eventType, "media.job.failed");
   assert.deepEqual(failed?.error, error);
   assert.equal(failed?.result, undefined);
-  const cancelled = buildJobEvent(job({ status: "cancelled", result: undefined, error: { ...error, category: "cancelled", code: "cancelled" } }), "out");
+  const cancelled = buildJobEvent(
+    job({ status: "cancelled", result: undefined, error: { ...error, category: "cancelled", code: "cancelled" } }),
+    "out",
+  );
   assert.equal(cancelled?.eventType, "media.job.cancelled");
   assert.equal(buildJobEvent(job({ status: "processing" }), "out"), undefined);
   assert.equal(buildJobEvent(job({ status: "queued" }), "out"), undefined);
@@ -65,7 +80,10 @@ test("failed and cancelled jobs carry their error and no result; unfinished jobs
 
 test("the event id is stable for one terminal state and new for the next one", () => {
   const first = job();
-  assert.equal(jobEventId(first), jobEventId({ ...first, timeline: [{ at: "x", event: "event-published" }] } as JobRecord));
+  assert.equal(
+    jobEventId(first),
+    jobEventId({ ...first, timeline: [{ at: "x", event: "event-published" }] } as JobRecord),
+  );
   assert.notEqual(jobEventId(first), jobEventId({ ...first, attempts: 2 }));
   assert.notEqual(jobEventId(first), jobEventId({ ...first, finishedAt: "2026-11-22T11:00:00.000Z" }));
   assert.notEqual(jobEventId(first), jobEventId({ ...first, status: "failed" }));
@@ -73,8 +91,13 @@ test("the event id is stable for one terminal state and new for the next one", (
 });
 
 test("an event that would exceed the SNS size limit drops its output list, keeping the manifest", () => {
-  const many = Array.from({ length: 3000 }, (_, index) => output(`page_${index}`, `p/pages/${"x".repeat(60)}-${index}.png`));
-  const event = buildJobEvent(job({ type: "plugin", result: { manifestKey: "p/manifest.json", outputs: many, metadata: {} } }), "out");
+  const many = Array.from({ length: 3000 }, (_, index) =>
+    output(`page_${index}`, `p/pages/${"x".repeat(60)}-${index}.png`),
+  );
+  const event = buildJobEvent(
+    job({ type: "plugin", result: { manifestKey: "p/manifest.json", outputs: many, metadata: {} } }),
+    "out",
+  );
   assert.ok(event?.result);
   assert.ok(Buffer.byteLength(JSON.stringify(event)) <= MAX_EVENT_BYTES);
   assert.deepEqual(event.result.outputs, []);
@@ -85,9 +108,21 @@ test("an event that would exceed the SNS size limit drops its output list, keepi
 test("MEDIA_PROCESSING_TOPIC_ARN must be an SNS topic ARN; unset or empty turns events off", () => {
   assert.equal(loadConfig(baseEnv).jobEvents.topicArn, undefined);
   assert.equal(loadConfig({ ...baseEnv, MEDIA_PROCESSING_TOPIC_ARN: "" }).jobEvents.topicArn, undefined);
-  assert.equal(loadConfig({ ...baseEnv, MEDIA_PROCESSING_TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:media-job-events" }).jobEvents.topicArn, "arn:aws:sns:eu-west-1:123456789012:media-job-events");
-  assert.equal(loadConfig({ ...baseEnv, MEDIA_PROCESSING_TOPIC_ARN: "arn:aws-cn:sns:cn-north-1:123456789012:jobs.fifo" }).jobEvents.topicArn, "arn:aws-cn:sns:cn-north-1:123456789012:jobs.fifo");
+  assert.equal(
+    loadConfig({ ...baseEnv, MEDIA_PROCESSING_TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:media-job-events" })
+      .jobEvents.topicArn,
+    "arn:aws:sns:eu-west-1:123456789012:media-job-events",
+  );
+  assert.equal(
+    loadConfig({ ...baseEnv, MEDIA_PROCESSING_TOPIC_ARN: "arn:aws-cn:sns:cn-north-1:123456789012:jobs.fifo" }).jobEvents
+      .topicArn,
+    "arn:aws-cn:sns:cn-north-1:123456789012:jobs.fifo",
+  );
   for (const wrong of ["media-job-events", "arn:aws:sqs:eu-west-1:123456789012:q", "arn:aws:sns:eu-west-1:1234:t"]) {
-    assert.throws(() => loadConfig({ ...baseEnv, MEDIA_PROCESSING_TOPIC_ARN: wrong }), (error: unknown) => error instanceof ConfigError && /MEDIA_PROCESSING_TOPIC_ARN/.test(error.message), wrong);
+    assert.throws(
+      () => loadConfig({ ...baseEnv, MEDIA_PROCESSING_TOPIC_ARN: wrong }),
+      (error: unknown) => error instanceof ConfigError && /MEDIA_PROCESSING_TOPIC_ARN/.test(error.message),
+      wrong,
+    );
   }
 });

@@ -28,10 +28,19 @@ test("a redelivery of one PUT is the same job", () => {
 });
 
 test('the version id "null" (S3\'s word for an unversioned object) is no version, so the sequencer still tells PUTs apart', () => {
-  assert.equal(jobIdFor({ bucket: "b", key: "k", eTag: "e1", versionId: "null", sequencer: "01" }), jobIdFor({ bucket: "b", key: "k", eTag: "e1", sequencer: "01" }));
-  assert.notEqual(jobIdFor({ bucket: "b", key: "k", eTag: "e1", versionId: "null", sequencer: "01" }), jobIdFor({ bucket: "b", key: "k", eTag: "e1", versionId: "null", sequencer: "02" }));
+  assert.equal(
+    jobIdFor({ bucket: "b", key: "k", eTag: "e1", versionId: "null", sequencer: "01" }),
+    jobIdFor({ bucket: "b", key: "k", eTag: "e1", sequencer: "01" }),
+  );
+  assert.notEqual(
+    jobIdFor({ bucket: "b", key: "k", eTag: "e1", versionId: "null", sequencer: "01" }),
+    jobIdFor({ bucket: "b", key: "k", eTag: "e1", versionId: "null", sequencer: "02" }),
+  );
 });
 
 test("a real version id names the PUT by itself, whatever the sequencer", () => {
-  assert.equal(jobIdFor({ bucket: "b", key: "k", eTag: "e1", versionId: "v1", sequencer: "01" }), jobIdFor({ bucket: "b", key: "k", eTag: "e1", versionId: "v1", sequencer: "02" }));
+  assert.equal(
+    jobIdFor({ bucket: "b", key: "k", eTag: "e1", versionId: "v1", sequencer: "01" }),
+    jobIdFor({ bucket: "b", key: "k", eTag: "e1", versionId: "v1", sequencer: "02" }),
+  );
 });

@@ -7,11 +7,17 @@ import { outputKey, outputLayout } from "../../src/storage/output-keys.ts";
 const layout = outputLayout("tenants/t1/users/u1/media/1700000000-abc-photo.jpg", "processed", "0123abcd");
 
 test("a flat output follows the seed naming: …/processed/<source>.<run>_<name>", () => {
-  assert.equal(outputKey(layout, "thumb_small.webp"), "tenants/t1/users/u1/media/processed/1700000000-abc-photo.jpg.0123abcd_thumb_small.webp");
+  assert.equal(
+    outputKey(layout, "thumb_small.webp"),
+    "tenants/t1/users/u1/media/processed/1700000000-abc-photo.jpg.0123abcd_thumb_small.webp",
+  );
 });
 
 test("a nested output lives in the run's folder: …/processed/<source>.<run>/<path>", () => {
-  assert.equal(outputKey(layout, "hls/master.m3u8"), "tenants/t1/users/u1/media/processed/1700000000-abc-photo.jpg.0123abcd/hls/master.m3u8");
+  assert.equal(
+    outputKey(layout, "hls/master.m3u8"),
+    "tenants/t1/users/u1/media/processed/1700000000-abc-photo.jpg.0123abcd/hls/master.m3u8",
+  );
 });
 
 test("an output name that climbs out of the layout is refused", () => {

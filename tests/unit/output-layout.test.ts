@@ -20,22 +20,52 @@ import {
 const RUN = "1a2b3c4d";
 const media = "tenants/t1/users/u1/media";
 /** Every name the built-in processors ask for, and the longest nested ones. */
-const NAMES = ["thumb_small.webp", "optimized.jpg", "avif.avif", "page_12.webp", "text.txt", "waveform.dat", "poster.jpg", "web.mp4", "hls/master.m3u8", "hls/1080p/segment_00001.ts", "storyboard/storyboard.vtt"];
+const NAMES = [
+  "thumb_small.webp",
+  "optimized.jpg",
+  "avif.avif",
+  "page_12.webp",
+  "text.txt",
+  "waveform.dat",
+  "poster.jpg",
+  "web.mp4",
+  "hls/master.m3u8",
+  "hls/1080p/segment_00001.ts",
+  "storyboard/storyboard.vtt",
+];
 
 describe("the output layout", () => {
   test("keeps the seed's shape …/processed/<base>_<variant>.<ext>, with the source's extension and the run in the base", () => {
     const layout = outputLayout(`${media}/1700000000-abc-photo.jpg`, "processed", RUN);
-    assert.equal(outputKey(layout, "thumb_small.webp"), `${media}/processed/1700000000-abc-photo.jpg.1a2b3c4d_thumb_small.webp`);
-    assert.equal(outputKey(layout, "hls/master.m3u8"), `${media}/processed/1700000000-abc-photo.jpg.1a2b3c4d/hls/master.m3u8`);
+    assert.equal(
+      outputKey(layout, "thumb_small.webp"),
+      `${media}/processed/1700000000-abc-photo.jpg.1a2b3c4d_thumb_small.webp`,
+    );
+    assert.equal(
+      outputKey(layout, "hls/master.m3u8"),
+      `${media}/processed/1700000000-abc-photo.jpg.1a2b3c4d/hls/master.m3u8`,
+    );
     assert.equal(manifestKey(layout), `${media}/processed/1700000000-abc-photo.jpg_manifest.json`);
     assert.equal(manifestKey(outputLayout("photo", "processed", RUN)), "processed/photo_manifest.json");
     assert.equal(outputKey(outputLayout("a/.hidden", "out", RUN), "x.jpg"), "a/out/.hidden.1a2b3c4d_x.jpg");
-    assert.deepEqual(runPrefixes(layout), [`${media}/processed/1700000000-abc-photo.jpg.1a2b3c4d_`, `${media}/processed/1700000000-abc-photo.jpg.1a2b3c4d/`]);
+    assert.deepEqual(runPrefixes(layout), [
+      `${media}/processed/1700000000-abc-photo.jpg.1a2b3c4d_`,
+      `${media}/processed/1700000000-abc-photo.jpg.1a2b3c4d/`,
+    ]);
   });
 
   test("collide.jpg and collide.png, and a Live Photo's IMG_1234.HEIC and IMG_1234.MOV, share no key", () => {
-    for (const [a, b] of [["collide.jpg", "collide.png"], ["IMG_1234.HEIC", "IMG_1234.MOV"], ["IMG_1234.HEIC", "IMG_1234.heic"], ["report", "report.pdf"]]) {
-      const keysOf = (file: string) => new Set([...NAMES.map((name) => outputKey(outputLayout(`${media}/${file}`, "processed", RUN), name)), manifestKey(outputLayout(`${media}/${file}`, "processed", RUN))]);
+    for (const [a, b] of [
+      ["collide.jpg", "collide.png"],
+      ["IMG_1234.HEIC", "IMG_1234.MOV"],
+      ["IMG_1234.HEIC", "IMG_1234.heic"],
+      ["report", "report.pdf"],
+    ]) {
+      const keysOf = (file: string) =>
+        new Set([
+          ...NAMES.map((name) => outputKey(outputLayout(`${media}/${file}`, "processed", RUN), name)),
+          manifestKey(outputLayout(`${media}/${file}`, "processed", RUN)),
+        ]);
       const shared = [...keysOf(a!)].filter((key) => keysOf(b!).has(key));
       assert.deepEqual(shared, [], `${a} and ${b}`);
     }
@@ -45,17 +75,41 @@ describe("the output layout", () => {
     const layout = outputLayout(`${media}/my.holiday photo.final.jpg`, "processed", RUN);
     for (const name of NAMES) {
       const parsed = parseOutputKey(outputKey(layout, name), "processed");
-      assert.deepEqual(parsed, { kind: name.includes("/") ? "nested" : "flat", prefix: `${media}/processed/`, base: "my.holiday photo.final.jpg", run: RUN, name });
+      assert.deepEqual(parsed, {
+        kind: name.includes("/") ? "nested" : "flat",
+        prefix: `${media}/processed/`,
+        base: "my.holiday photo.final.jpg",
+        run: RUN,
+        name,
+      });
       assert.equal(runOf(outputKey(layout, name), layout, "processed"), RUN);
     }
-    assert.deepEqual(parseOutputKey(manifestKey(layout), "processed"), { kind: "manifest", prefix: `${media}/processed/`, base: "my.holiday photo.final.jpg" });
+    assert.deepEqual(parseOutputKey(manifestKey(layout), "processed"), {
+      kind: "manifest",
+      prefix: `${media}/processed/`,
+      base: "my.holiday photo.final.jpg",
+    });
     assert.notEqual(runToken("job", 1), runToken("job", 2));
     assert.equal(runToken("job", 1), runToken("job", 1));
     assert.match(runToken("job", 1), /^[0-9a-f]{8}$/);
   });
 
   test("no two distinct sources share a key, for thousands of hostile file names (dots, underscores, run-like parts)", () => {
-    const pieces = ["a", ".", "_", "1a2b3c4d", ".1a2b3c4d_", "thumb", "_manifest.json", "jpg", "webp", "-", " ", "é", "processed"];
+    const pieces = [
+      "a",
+      ".",
+      "_",
+      "1a2b3c4d",
+      ".1a2b3c4d_",
+      "thumb",
+      "_manifest.json",
+      "jpg",
+      "webp",
+      "-",
+      " ",
+      "é",
+      "processed",
+    ];
     const owners = new Map<string, string>();
     for (let i = 0; i < 3000; i++) {
       const bytes = randomBytes(6);
@@ -66,7 +120,10 @@ describe("the output layout", () => {
       for (const key of [...NAMES.map((name) => outputKey(layout, name)), manifestKey(layout)]) {
         const owner = `${file}\u0000${key === manifestKey(layout) ? "" : run}`;
         const previous = owners.get(key);
-        assert.ok(previous === undefined || previous === owner, `${JSON.stringify(file)} and ${JSON.stringify(previous)} both write ${key}`);
+        assert.ok(
+          previous === undefined || previous === owner,
+          `${JSON.stringify(file)} and ${JSON.stringify(previous)} both write ${key}`,
+        );
         owners.set(key, owner);
         assert.ok(isOutputKey(key, "processed"), key);
       }
@@ -75,14 +132,28 @@ describe("the output layout", () => {
 
   test("refuses output names that could escape the layout or pose as a manifest", () => {
     const layout = outputLayout(`${media}/photo.jpg`, "processed", RUN);
-    for (const name of ["../escape.jpg", "hls/../../x", "manifest.json", "x_manifest.json", "two.dots.webp", "noextension", "a b.webp", `hls/${"x".repeat(MAX_OUTPUT_NAME_BYTES)}.ts`]) {
-      assert.throws(() => outputKey(layout, name), (error: unknown) => error instanceof MediaError && error.code === "invalid-output-name" && !error.retryable, name);
+    for (const name of [
+      "../escape.jpg",
+      "hls/../../x",
+      "manifest.json",
+      "x_manifest.json",
+      "two.dots.webp",
+      "noextension",
+      "a b.webp",
+      `hls/${"x".repeat(MAX_OUTPUT_NAME_BYTES)}.ts`,
+    ]) {
+      assert.throws(
+        () => outputKey(layout, name),
+        (error: unknown) => error instanceof MediaError && error.code === "invalid-output-name" && !error.retryable,
+        name,
+      );
     }
   });
 });
 
 describe("output keys and S3's 1024-byte limit", () => {
-  const longestKey = (layout: ReturnType<typeof outputLayout>) => outputKey(layout, `hls/${"s".repeat(MAX_OUTPUT_NAME_BYTES - 7)}.ts`);
+  const longestKey = (layout: ReturnType<typeof outputLayout>) =>
+    outputKey(layout, `hls/${"s".repeat(MAX_OUTPUT_NAME_BYTES - 7)}.ts`);
 
   test("a 1024-byte source key gets a shortened, readable, deterministic base and every key fits", () => {
     const file = `${"é".repeat(300)}-${"x".repeat(300)}.HEIC`;
@@ -93,8 +164,16 @@ describe("output keys and S3's 1024-byte limit", () => {
     assert.ok(utf8Bytes(layout.base) < utf8Bytes(file));
     assert.ok(utf8Bytes(longestKey(layout)) <= MAX_KEY_BYTES, `${utf8Bytes(longestKey(layout))} bytes`);
     for (const name of NAMES) assert.ok(utf8Bytes(outputKey(layout, name)) <= MAX_KEY_BYTES);
-    assert.deepEqual(outputLayout(key, "processed", "ffffffff").base, layout.base, "the same source always gets the same base");
-    assert.notEqual(outputLayout(key.replace(/x\.HEIC$/, "y.HEIC"), "processed", RUN).base, layout.base, "a different name, a different hash");
+    assert.deepEqual(
+      outputLayout(key, "processed", "ffffffff").base,
+      layout.base,
+      "the same source always gets the same base",
+    );
+    assert.notEqual(
+      outputLayout(key.replace(/x\.HEIC$/, "y.HEIC"), "processed", RUN).base,
+      layout.base,
+      "a different name, a different hash",
+    );
   });
 
   test("short names are kept as they are; a name that looks shortened is shortened too, so the two never meet", () => {
@@ -108,7 +187,14 @@ describe("output keys and S3's 1024-byte limit", () => {
 
   test("a folder path so long that no output key can fit fails at once, categorised and not retried", () => {
     const key = `${"d".repeat(1000)}/photo.jpg`;
-    assert.throws(() => outputLayout(key, "processed", RUN), (error: unknown) => error instanceof MediaError && error.code === "output-key-too-long" && error.category === "processing" && !error.retryable);
+    assert.throws(
+      () => outputLayout(key, "processed", RUN),
+      (error: unknown) =>
+        error instanceof MediaError &&
+        error.code === "output-key-too-long" &&
+        error.category === "processing" &&
+        !error.retryable,
+    );
   });
 
   test("truncation never cuts a UTF-8 character", () => {
@@ -122,15 +208,29 @@ describe("output keys and S3's 1024-byte limit", () => {
 
 describe("what counts as an output key", () => {
   test("a user's own folder named processed holds uploads, not outputs", () => {
-    for (const key of [`${media}/processed/photo.jpg`, `${media}/processed/holiday/IMG_1.HEIC`, "processed/x.webp", `${media}/processed/photo_thumb_small.webp`, `${media}/processed-old/x.jpg`, "processed.jpg", `${media}/processed/x.1A2B3C4D_thumb.webp`]) {
+    for (const key of [
+      `${media}/processed/photo.jpg`,
+      `${media}/processed/holiday/IMG_1.HEIC`,
+      "processed/x.webp",
+      `${media}/processed/photo_thumb_small.webp`,
+      `${media}/processed-old/x.jpg`,
+      "processed.jpg",
+      `${media}/processed/x.1A2B3C4D_thumb.webp`,
+    ]) {
       assert.equal(isOutputKey(key, "processed"), false, key);
     }
   });
 
   test("every key the layout writes is an output, including outputs of uploads that sit in a processed folder", () => {
-    for (const source of [`${media}/photo.jpg`, `${media}/processed/photo.jpg`, "clip.mov", `${media}/processed/processed/x`]) {
+    for (const source of [
+      `${media}/photo.jpg`,
+      `${media}/processed/photo.jpg`,
+      "clip.mov",
+      `${media}/processed/processed/x`,
+    ]) {
       const layout = outputLayout(source, "processed", RUN);
-      for (const name of NAMES) assert.equal(isOutputKey(outputKey(layout, name), "processed"), true, outputKey(layout, name));
+      for (const name of NAMES)
+        assert.equal(isOutputKey(outputKey(layout, name), "processed"), true, outputKey(layout, name));
       assert.equal(isOutputKey(manifestKey(layout), "processed"), true);
     }
     assert.equal(isOutputKey(`${media}/out/photo.jpg.1a2b3c4d_thumb.webp`, "out"), true);
@@ -151,12 +251,26 @@ describe("which old outputs a new manifest removes", () => {
     { key: keyOf("cccccccc", "thumb_small.webp"), lastModified: at(0) },
     { key: manifestKey(layout), lastModified: at(0) },
     // Another source whose name starts the same, listed under the same prefix.
-    { key: outputKey(outputLayout(`${media}/photo.jpg.old`, "processed", "aaaaaaaa"), "thumb_small.webp"), lastModified: at(500) },
+    {
+      key: outputKey(outputLayout(`${media}/photo.jpg.old`, "processed", "aaaaaaaa"), "thumb_small.webp"),
+      lastModified: at(500),
+    },
   ];
 
   test("the run the replaced manifest named and runs older than a job can live; never this run, a run in progress or another source", () => {
-    assert.deepEqual(staleRunKeys(listed, layout, "processed", "aaaaaaaa", now, 60 * 60_000), [keyOf("aaaaaaaa", "hls/master.m3u8"), keyOf("aaaaaaaa", "thumb_small.webp"), keyOf("dddddddd", "thumb_small.webp")].sort());
-    assert.deepEqual(staleRunKeys(listed, layout, "processed", undefined, now, 60 * 60_000), [keyOf("dddddddd", "thumb_small.webp")]);
-    assert.deepEqual(staleRunKeys(listed, layout, "processed", "cccccccc", now, 60 * 60_000), [keyOf("dddddddd", "thumb_small.webp")]);
+    assert.deepEqual(
+      staleRunKeys(listed, layout, "processed", "aaaaaaaa", now, 60 * 60_000),
+      [
+        keyOf("aaaaaaaa", "hls/master.m3u8"),
+        keyOf("aaaaaaaa", "thumb_small.webp"),
+        keyOf("dddddddd", "thumb_small.webp"),
+      ].sort(),
+    );
+    assert.deepEqual(staleRunKeys(listed, layout, "processed", undefined, now, 60 * 60_000), [
+      keyOf("dddddddd", "thumb_small.webp"),
+    ]);
+    assert.deepEqual(staleRunKeys(listed, layout, "processed", "cccccccc", now, 60 * 60_000), [
+      keyOf("dddddddd", "thumb_small.webp"),
+    ]);
   });
 });

@@ -13,7 +13,10 @@ test("removing the eXIf chunk leaves a PNG that decodes to the same pixels, with
   assert.ok(pngChunkTypes(png).includes("eXIf"));
   const stripped = withoutPngChunks(png, ["eXIf"]);
   assert.ok(isPng(stripped));
-  assert.deepEqual(pngChunkTypes(stripped), pngChunkTypes(png).filter((type) => type !== "eXIf"));
+  assert.deepEqual(
+    pngChunkTypes(stripped),
+    pngChunkTypes(png).filter((type) => type !== "eXIf"),
+  );
   const before = await sharp(png).metadata();
   const after = await sharp(stripped).metadata();
   assert.equal(before.orientation, 6);
@@ -25,6 +28,8 @@ test("removing the eXIf chunk leaves a PNG that decodes to the same pixels, with
 
 test("a buffer that is not a PNG, or a PNG cut inside a chunk, is refused rather than half-copied", async () => {
   assert.throws(() => withoutPngChunks(Buffer.from("GIF89a...."), ["eXIf"]), /not a PNG/);
-  const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: "#000" } }).png().toBuffer();
+  const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: "#000" } })
+    .png()
+    .toBuffer();
   assert.throws(() => withoutPngChunks(png.subarray(0, png.length - 20), ["eXIf"]), /truncated PNG chunk/);
 });

@@ -47,18 +47,33 @@ describe("step runner", () => {
     const steps: Step<null>[] = [
       { name: "probe", run: () => void ran.push("probe") },
       // This step ignores the signal (as a pure planning step does); only the runner can stop the job here.
-      { name: "plan", run: () => { ran.push("plan"); controller.abort("timeout"); } },
+      {
+        name: "plan",
+        run: () => {
+          ran.push("plan");
+          controller.abort("timeout");
+        },
+      },
       { name: "encode", run: () => void ran.push("encode") },
     ];
-    await assert.rejects(runSteps(ctx, steps, null), (error: unknown) => error instanceof MediaError && error.code === "processing-timeout");
+    await assert.rejects(
+      runSteps(ctx, steps, null),
+      (error: unknown) => error instanceof MediaError && error.code === "processing-timeout",
+    );
     assert.deepEqual(ran, ["probe", "plan"]);
   });
 
   test("a cancel between steps becomes the cancelled error", async () => {
     const controller = new AbortController();
     const { ctx } = recordingContext(controller.signal);
-    const steps: Step<null>[] = [{ name: "probe", run: () => controller.abort("cancelled") }, { name: "encode", run: () => assert.fail("must not run") }];
-    await assert.rejects(runSteps(ctx, steps, null), (error: unknown) => error instanceof MediaError && error.code === "cancelled" && error.category === "cancelled");
+    const steps: Step<null>[] = [
+      { name: "probe", run: () => controller.abort("cancelled") },
+      { name: "encode", run: () => assert.fail("must not run") },
+    ];
+    await assert.rejects(
+      runSteps(ctx, steps, null),
+      (error: unknown) => error instanceof MediaError && error.code === "cancelled" && error.category === "cancelled",
+    );
   });
 
   test("progress never moves back, across steps and within one", async () => {
@@ -89,16 +104,43 @@ describe("step runner", () => {
 
   test("a span maps the step's fraction onto its share, clamped, to 0.1 %", async () => {
     const { ctx, progress } = recordingContext();
-    const steps: Step<null>[] = [{ name: "encode", span: [2, 85], run: (_, step) => { step.report(-1); step.report(0.3333); step.report(7); } }];
+    const steps: Step<null>[] = [
+      {
+        name: "encode",
+        span: [2, 85],
+        run: (_, step) => {
+          step.report(-1);
+          step.report(0.3333);
+          step.report(7);
+        },
+      },
+    ];
     await runSteps(ctx, steps, null);
-    assert.deepEqual(progress.map((entry) => entry.percent), [2, 29.7, 85]);
+    assert.deepEqual(
+      progress.map((entry) => entry.percent),
+      [2, 29.7, 85],
+    );
   });
 
   test("records a step's returned detail under its entry name, once, after what the step recorded itself", async () => {
     const { ctx, timeline } = recordingContext();
     const steps: Step<null>[] = [
-      { name: "probe", entry: "probed", run: (_, step) => { step.ctx.step("duration-scanned", { measuredSec: 3 }); return { container: "wav" }; } },
-      { name: "plan", entry: "planned", run: (_, step) => { step.record({ rungs: 2 }); return { rungs: 99 }; } },
+      {
+        name: "probe",
+        entry: "probed",
+        run: (_, step) => {
+          step.ctx.step("duration-scanned", { measuredSec: 3 });
+          return { container: "wav" };
+        },
+      },
+      {
+        name: "plan",
+        entry: "planned",
+        run: (_, step) => {
+          step.record({ rungs: 2 });
+          return { rungs: 99 };
+        },
+      },
       { name: "quiet", run: () => undefined },
       { name: "disabled", entry: "skipped-entry", run: () => undefined },
     ];
@@ -112,7 +154,16 @@ describe("step runner", () => {
 
   test("an entry recorded before the step throws stays on the timeline", async () => {
     const { ctx, timeline } = recordingContext();
-    const steps: Step<null>[] = [{ name: "probe", entry: "probed", run: (_, step) => { step.record({ durationSec: 9999 }); throw processingError("audio-too-long", "too long"); } }];
+    const steps: Step<null>[] = [
+      {
+        name: "probe",
+        entry: "probed",
+        run: (_, step) => {
+          step.record({ durationSec: 9999 });
+          throw processingError("audio-too-long", "too long");
+        },
+      },
+    ];
     await assert.rejects(runSteps(ctx, steps, null), { code: "audio-too-long" });
     assert.deepEqual(timeline, [{ event: "probed", detail: { durationSec: 9999 } }]);
   });
@@ -120,10 +171,16 @@ describe("step runner", () => {
   test("records each step's timing, in order, within the run", async () => {
     const { ctx } = recordingContext();
     const before = Date.now();
-    const steps: Step<null>[] = [{ name: "a", run: () => new Promise((resolve) => setTimeout(resolve, 5)) }, { name: "b", run: () => undefined }];
+    const steps: Step<null>[] = [
+      { name: "a", run: () => new Promise((resolve) => setTimeout(resolve, 5)) },
+      { name: "b", run: () => undefined },
+    ];
     const timings = await runSteps(ctx, steps, null);
     const after = Date.now();
-    assert.deepEqual(timings.map((timing) => timing.name), ["a", "b"]);
+    assert.deepEqual(
+      timings.map((timing) => timing.name),
+      ["a", "b"],
+    );
     for (const timing of timings) {
       assert.ok(timing.startedAt >= before && timing.endedAt <= after && timing.endedAt >= timing.startedAt);
       assert.equal(timing.elapsedMs, timing.endedAt - timing.startedAt);
@@ -134,10 +191,42 @@ describe("step runner", () => {
   test("a MediaError thrown in a step leaves unchanged; anything else is categorised as the pipeline categorises it", async () => {
     const { ctx } = recordingContext();
     const refused = processingError("format-refused", "not audio");
-    await assert.rejects(runSteps(ctx, [{ name: "probe", run: () => { throw refused; } }], null), (error) => error === refused);
+    await assert.rejects(
+      runSteps(
+        ctx,
+        [
+          {
+            name: "probe",
+            run: () => {
+              throw refused;
+            },
+          },
+        ],
+        null,
+      ),
+      (error) => error === refused,
+    );
     const full = Object.assign(new Error("write failed"), { code: "ENOSPC" });
-    await assert.rejects(runSteps(ctx, [{ name: "store", run: () => Promise.reject(full) }], null), { code: "disk-full", category: "resource", retryable: true });
-    await assert.rejects(runSteps(ctx, [{ name: "plan", run: () => { throw new TypeError("boom"); } }], null), { code: "internal", category: "transient", message: "boom" });
+    await assert.rejects(runSteps(ctx, [{ name: "store", run: () => Promise.reject(full) }], null), {
+      code: "disk-full",
+      category: "resource",
+      retryable: true,
+    });
+    await assert.rejects(
+      runSteps(
+        ctx,
+        [
+          {
+            name: "plan",
+            run: () => {
+              throw new TypeError("boom");
+            },
+          },
+        ],
+        null,
+      ),
+      { code: "internal", category: "transient", message: "boom" },
+    );
   });
 
   test("failure cleanups run, latest first, before the error leaves; for a later step's failure and for an abort between steps", async () => {
@@ -149,12 +238,22 @@ describe("step runner", () => {
         name: "encode",
         run: (_, step) => {
           // Work that runs beside the next steps; a failure must wait for it.
-          background = new Promise<void>((resolve) => setTimeout(resolve, 5)).then(() => void order.push("background ended"));
-          step.onFailure(async (error) => { order.push(`first cleanup: ${error.code}`); await background; });
+          background = new Promise<void>((resolve) => setTimeout(resolve, 5)).then(
+            () => void order.push("background ended"),
+          );
+          step.onFailure(async (error) => {
+            order.push(`first cleanup: ${error.code}`);
+            await background;
+          });
           step.onFailure(() => void order.push("second cleanup"));
         },
       },
-      { name: "upload", run: () => { throw processingError("upload-refused", "no"); } },
+      {
+        name: "upload",
+        run: () => {
+          throw processingError("upload-refused", "no");
+        },
+      },
     ];
     await assert.rejects(runSteps(ctx, steps, null), { code: "upload-refused" });
     order.push("rejected");
@@ -164,7 +263,13 @@ describe("step runner", () => {
     const aborted = recordingContext(controller.signal);
     const cleaned: string[] = [];
     const abortSteps: Step<null>[] = [
-      { name: "encode", run: (_, step) => { step.onFailure((error) => void cleaned.push(error.code)); controller.abort("shutdown"); } },
+      {
+        name: "encode",
+        run: (_, step) => {
+          step.onFailure((error) => void cleaned.push(error.code));
+          controller.abort("shutdown");
+        },
+      },
       { name: "poster", run: () => assert.fail("must not run") },
     ];
     await assert.rejects(runSteps(aborted.ctx, abortSteps, null), { code: "shutdown" });
@@ -174,8 +279,19 @@ describe("step runner", () => {
   test("a cleanup that throws does not replace the step's error", async () => {
     const { ctx } = recordingContext();
     const steps: Step<null>[] = [
-      { name: "encode", run: (_, step) => step.onFailure(() => { throw new Error("cleanup broke"); }) },
-      { name: "upload", run: () => { throw processingError("upload-refused", "no"); } },
+      {
+        name: "encode",
+        run: (_, step) =>
+          step.onFailure(() => {
+            throw new Error("cleanup broke");
+          }),
+      },
+      {
+        name: "upload",
+        run: () => {
+          throw processingError("upload-refused", "no");
+        },
+      },
     ];
     await assert.rejects(runSteps(ctx, steps, null), { code: "upload-refused" });
   });

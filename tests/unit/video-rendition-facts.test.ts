@@ -13,8 +13,16 @@ describe("rendition facts without a probe", () => {
   test("the expected grid: the cap when capped, the base rate for constant-rate video, none for variable-rate video", () => {
     assert.equal(expectedOutputFps({ fps: 120, baseFps: 120 }, 60), 60);
     assert.equal(expectedOutputFps({ fps: 30000 / 1001, baseFps: 30000 / 1001 }, 60), 30000 / 1001);
-    assert.equal(expectedOutputFps({ fps: 29.9, baseFps: 30 }, 60), 30, "a constant-rate output is timed on the base rate");
-    assert.equal(expectedOutputFps({ fps: 30.43, baseFps: 120 }, 60), undefined, "variable-rate frames keep their own times");
+    assert.equal(
+      expectedOutputFps({ fps: 29.9, baseFps: 30 }, 60),
+      30,
+      "a constant-rate output is timed on the base rate",
+    );
+    assert.equal(
+      expectedOutputFps({ fps: 30.43, baseFps: 120 }, 60),
+      undefined,
+      "variable-rate frames keep their own times",
+    );
     assert.equal(expectedOutputFps({ fps: 25, baseFps: undefined }, 60), 25);
   });
 
@@ -22,24 +30,55 @@ describe("rendition facts without a probe", () => {
   const video = { width: 1280, height: 720, gridFps: 30 };
 
   test("a video rung: its size, the SPS's codec string plus AAC-LC, the grid the frame count confirms", () => {
-    assert.deepEqual(knownVariant({ known: { video, audio: true }, encodedFrames: 150, expectVideo: true }, "avc1.64001f", segments), {
-      codecs: ["avc1.64001f", "mp4a.40.2"],
-      resolution: { width: 1280, height: 720 },
-      frameRate: 30,
-    });
-    assert.deepEqual(knownVariant({ known: { video, audio: false }, encodedFrames: 149, expectVideo: true }, "avc1.64001f", segments)?.codecs, ["avc1.64001f"]);
+    assert.deepEqual(
+      knownVariant({ known: { video, audio: true }, encodedFrames: 150, expectVideo: true }, "avc1.64001f", segments),
+      {
+        codecs: ["avc1.64001f", "mp4a.40.2"],
+        resolution: { width: 1280, height: 720 },
+        frameRate: 30,
+      },
+    );
+    assert.deepEqual(
+      knownVariant({ known: { video, audio: false }, encodedFrames: 149, expectVideo: true }, "avc1.64001f", segments)
+        ?.codecs,
+      ["avc1.64001f"],
+    );
   });
 
   test("an audio-only rendition is AAC-LC with no size or rate", () => {
-    assert.deepEqual(knownVariant({ known: { video: undefined, audio: true }, encodedFrames: 150, expectVideo: false }, undefined, segments), { codecs: ["mp4a.40.2"], resolution: undefined, frameRate: undefined });
+    assert.deepEqual(
+      knownVariant(
+        { known: { video: undefined, audio: true }, encodedFrames: 150, expectVideo: false },
+        undefined,
+        segments,
+      ),
+      { codecs: ["mp4a.40.2"], resolution: undefined, frameRate: undefined },
+    );
   });
 
   test("what is not settled falls back to the probe: no configuration, no frame count, a count off the grid, no grid, no facts", () => {
     const known = { video, audio: true };
     assert.equal(knownVariant({ known, encodedFrames: 150, expectVideo: true }, undefined, segments), undefined);
-    assert.equal(knownVariant({ known, encodedFrames: undefined, expectVideo: true }, "avc1.64001f", segments), undefined);
-    assert.equal(knownVariant({ known, encodedFrames: 160, expectVideo: true }, "avc1.64001f", segments), undefined, "32 fps counted is not a 30 fps grid");
-    assert.equal(knownVariant({ known: { video: { ...video, gridFps: undefined }, audio: true }, encodedFrames: 150, expectVideo: true }, "avc1.64001f", segments), undefined);
-    assert.equal(knownVariant({ known: undefined, encodedFrames: 150, expectVideo: true }, "avc1.64001f", segments), undefined);
+    assert.equal(
+      knownVariant({ known, encodedFrames: undefined, expectVideo: true }, "avc1.64001f", segments),
+      undefined,
+    );
+    assert.equal(
+      knownVariant({ known, encodedFrames: 160, expectVideo: true }, "avc1.64001f", segments),
+      undefined,
+      "32 fps counted is not a 30 fps grid",
+    );
+    assert.equal(
+      knownVariant(
+        { known: { video: { ...video, gridFps: undefined }, audio: true }, encodedFrames: 150, expectVideo: true },
+        "avc1.64001f",
+        segments,
+      ),
+      undefined,
+    );
+    assert.equal(
+      knownVariant({ known: undefined, encodedFrames: 150, expectVideo: true }, "avc1.64001f", segments),
+      undefined,
+    );
   });
 });

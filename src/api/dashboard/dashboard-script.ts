@@ -66,4 +66,13 @@ const WIRING = `
   });
 `;
 
-export const DASHBOARD_SCRIPT = ['"use strict";', "(function () {", DASHBOARD_CORE, DASHBOARD_FLEET, DASHBOARD_JOBS, WIRING, "})();", ""].join("\n");
+export const DASHBOARD_SCRIPT = [
+  '"use strict";',
+  "(function () {",
+  DASHBOARD_CORE,
+  DASHBOARD_FLEET,
+  DASHBOARD_JOBS,
+  WIRING,
+  "})();",
+  "",
+].join("\n");

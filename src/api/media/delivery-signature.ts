@@ -26,7 +26,11 @@ export function deliveryPayload(url: URL, expiresAtSec: number): string {
 }
 
 /** `pairs` are decoded (name, value) pairs; `expires` and `sig` among them are left out. */
-function canonicalPayload(pathname: string, pairs: ReadonlyArray<readonly [string, string]>, expiresAtSec: number): string {
+function canonicalPayload(
+  pathname: string,
+  pairs: ReadonlyArray<readonly [string, string]>,
+  expiresAtSec: number,
+): string {
   const signed = pairs.filter(([name]) => name !== EXPIRES_PARAM && name !== SIGNATURE_PARAM);
   signed.sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x < y ? -1 : x > y ? 1 : 0));
   const query = signed.map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`).join("&");
@@ -38,7 +42,12 @@ function canonicalPayload(pathname: string, pairs: ReadonlyArray<readonly [strin
  * of `pathname` — the same signature as {@link signDeliveryUrl}, without parsing a URL each
  * time: the stream route signs every line of a playlist with it.
  */
-export function signedQuery(pathname: string, params: ReadonlyArray<readonly [string, string]>, key: string, expiresAtSec: number): string {
+export function signedQuery(
+  pathname: string,
+  params: ReadonlyArray<readonly [string, string]>,
+  key: string,
+  expiresAtSec: number,
+): string {
   const sig = hmac(key, canonicalPayload(pathname, params, expiresAtSec)).toString("base64url");
   const query = params.map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`).join("&");
   return `${query}&${EXPIRES_PARAM}=${expiresAtSec}&${SIGNATURE_PARAM}=${sig}`;
@@ -90,12 +99,22 @@ export type DeliveryVerification =
  * every key in `keys`, in constant time per key and without stopping at the first match, then
  * its expiry. The signature is checked first, so a forged URL is a mismatch whatever it claims.
  */
-export function verifyDeliveryUrl(url: string, keys: readonly string[], nowSec: number = Math.floor(Date.now() / 1000)): DeliveryVerification {
+export function verifyDeliveryUrl(
+  url: string,
+  keys: readonly string[],
+  nowSec: number = Math.floor(Date.now() / 1000),
+): DeliveryVerification {
   const parsed = new URL(url, BASE);
   const expires = parsed.searchParams.getAll(EXPIRES_PARAM);
   const signatures = parsed.searchParams.getAll(SIGNATURE_PARAM);
   if (expires.length === 0 && signatures.length === 0) return { ok: false, reason: "unsigned" };
-  if (expires.length !== 1 || signatures.length !== 1 || !/^\d{1,12}$/.test(expires[0]!) || !/^[A-Za-z0-9_-]{43}$/.test(signatures[0]!)) return { ok: false, reason: "malformed" };
+  if (
+    expires.length !== 1 ||
+    signatures.length !== 1 ||
+    !/^\d{1,12}$/.test(expires[0]!) ||
+    !/^[A-Za-z0-9_-]{43}$/.test(signatures[0]!)
+  )
+    return { ok: false, reason: "malformed" };
   const expiresAtSec = Number(expires[0]);
   const given = Buffer.from(signatures[0]!, "base64url");
   // 43 characters hold 258 bits: two spellings differing in the last two bits decode alike, so only the canonical one counts.

@@ -31,10 +31,19 @@ export type DeleteOutcome =
   /** A job still runs after `waitMs`: its cancel stays requested; call again. */
   | { kind: "still-running"; jobIds: string[] };
 
-export async function deleteMediaItem(deps: MediaDeleteDeps, bucket: string, key: string, deleteSource: boolean, principal: Principal): Promise<DeleteOutcome> {
+export async function deleteMediaItem(
+  deps: MediaDeleteDeps,
+  bucket: string,
+  key: string,
+  deleteSource: boolean,
+  principal: Principal,
+): Promise<DeleteOutcome> {
   const jobs = await jobsOfKey(deps.store, key);
   for (const job of jobs) if (!isTerminal(job.status)) await deps.actions.cancel(job.id, principal, "media-delete");
-  const running = await waitUntilStopped(deps, jobs.map((job) => job.id));
+  const running = await waitUntilStopped(
+    deps,
+    jobs.map((job) => job.id),
+  );
   if (running.length > 0) return { kind: "still-running", jobIds: running };
 
   const outputBucket = deps.outputBucket ?? bucket;
@@ -43,7 +52,9 @@ export async function deleteMediaItem(deps: MediaDeleteDeps, bucket: string, key
   let manifestListed = false;
   if (layout) {
     const listed = await deps.objects.list(outputBucket, sourceRunsPrefix(layout));
-    outputs = listed.map((item) => item.key).filter((candidate) => runOf(candidate, layout, deps.outputSegment) !== undefined);
+    outputs = listed
+      .map((item) => item.key)
+      .filter((candidate) => runOf(candidate, layout, deps.outputSegment) !== undefined);
     const manifest = manifestKey(layout);
     manifestListed = (await deps.objects.list(outputBucket, manifest)).some((item) => item.key === manifest);
     await deps.objects.deleteKeys(outputBucket, [...outputs, ...(manifestListed ? [manifest] : [])]);

@@ -78,11 +78,17 @@ export interface MediaItem {
   manifest: { key: string; url: string } | null;
 }
 
-export async function itemOf(job: JobRecord, signer: OutputUrlSigner, outputBucket: string | undefined): Promise<MediaItem> {
+export async function itemOf(
+  job: JobRecord,
+  signer: OutputUrlSigner,
+  outputBucket: string | undefined,
+): Promise<MediaItem> {
   const bucket = outputBucket ?? job.source.bucket;
   const result = job.status === "completed" ? resultOf(job) : undefined;
   const listed = (result?.outputs ?? []).filter((output) => !HLS_INNER.has(output.variant));
-  const outputs = await Promise.all(listed.map(async (output) => ({ ...output, url: await itemOutputUrl(signer, bucket, job.source.key, output) })));
+  const outputs = await Promise.all(
+    listed.map(async (output) => ({ ...output, url: await itemOutputUrl(signer, bucket, job.source.key, output) })),
+  );
   return {
     key: job.source.key,
     bucket: job.source.bucket,
@@ -96,7 +102,9 @@ export async function itemOf(job: JobRecord, signer: OutputUrlSigner, outputBuck
     createdAt: job.createdAt,
     ...(job.finishedAt ? { finishedAt: job.finishedAt } : {}),
     outputs,
-    manifest: result?.manifestKey ? { key: result.manifestKey, url: await objectUrl(signer, bucket, result.manifestKey) } : null,
+    manifest: result?.manifestKey
+      ? { key: result.manifestKey, url: await objectUrl(signer, bucket, result.manifestKey) }
+      : null,
   };
 }
 

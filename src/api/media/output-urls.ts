@@ -31,16 +31,23 @@ export interface DeliverySigning {
 }
 
 /** Where a signed URL issued now expires. */
-export const issuedExpiry = (delivery: DeliverySigning, nowMs: number = Date.now()) => delivery.expiresAtSec ?? Math.floor(nowMs / 1000) + delivery.ttlSec;
+export const issuedExpiry = (delivery: DeliverySigning, nowMs: number = Date.now()) =>
+  delivery.expiresAtSec ?? Math.floor(nowMs / 1000) + delivery.ttlSec;
 
 /** The app routes' paths (relative to the API's root), before signing. */
 export const OUTPUT_ROUTE = "/api/media/item/output";
 export const STREAM_ROUTE = "/api/media/item/stream";
-export const outputRouteUrl = (key: string, variant: string) => `${OUTPUT_ROUTE}?key=${encodeURIComponent(key)}&variant=${encodeURIComponent(variant)}`;
-export const streamRouteUrl = (key: string, file: string) => `${STREAM_ROUTE}?key=${encodeURIComponent(key)}&file=${encodeURIComponent(file)}`;
+export const outputRouteUrl = (key: string, variant: string) =>
+  `${OUTPUT_ROUTE}?key=${encodeURIComponent(key)}&variant=${encodeURIComponent(variant)}`;
+export const streamRouteUrl = (key: string, file: string) =>
+  `${STREAM_ROUTE}?key=${encodeURIComponent(key)}&file=${encodeURIComponent(file)}`;
 
 /** `url` signed to expire at `expiresAtSec` (or after DELIVERY_URL_TTL); unchanged with signing off. */
-export function signedOrPlain(signer: OutputUrlSigner, url: string, options: { expiresAtSec?: number | undefined } = {}): string {
+export function signedOrPlain(
+  signer: OutputUrlSigner,
+  url: string,
+  options: { expiresAtSec?: number | undefined } = {},
+): string {
   if (!signer.delivery) return url;
   return signDeliveryUrl(url, signer.delivery.keys[0]!, options.expiresAtSec ?? issuedExpiry(signer.delivery));
 }
@@ -50,15 +57,28 @@ export function signedOrPlain(signer: OutputUrlSigner, url: string, options: { e
  * `expiresAtSec` expires then too (within API_PRESIGN_EXPIRY): a redirect never outlives the
  * signed URL that led to it.
  */
-export async function objectUrl(signer: OutputUrlSigner, bucket: string, key: string, options: { viaCdn?: boolean; expiresAtSec?: number | undefined } = {}): Promise<string> {
+export async function objectUrl(
+  signer: OutputUrlSigner,
+  bucket: string,
+  key: string,
+  options: { viaCdn?: boolean; expiresAtSec?: number | undefined } = {},
+): Promise<string> {
   const until = options.expiresAtSec ?? signer.delivery?.expiresAtSec;
-  if (signer.cdnBaseUrl && options.viaCdn !== false) return signedOrPlain(signer, cdnUrlOf(signer.cdnBaseUrl, key), { expiresAtSec: until });
+  if (signer.cdnBaseUrl && options.viaCdn !== false)
+    return signedOrPlain(signer, cdnUrlOf(signer.cdnBaseUrl, key), { expiresAtSec: until });
   const remainingSec = until !== undefined ? Math.max(1, until - Math.floor(Date.now() / 1000)) : signer.expiresInSec;
-  return getSignedUrl(signer.presigner, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: Math.min(signer.expiresInSec, remainingSec) });
+  return getSignedUrl(signer.presigner, new GetObjectCommand({ Bucket: bucket, Key: key }), {
+    expiresIn: Math.min(signer.expiresInSec, remainingSec),
+  });
 }
 
 /** The URL an item's output is handed out as: the signed output route with signed delivery, else {@link objectUrl}. */
-export async function itemOutputUrl(signer: OutputUrlSigner, bucket: string, sourceKey: string, output: { key: string; variant: string }): Promise<string> {
+export async function itemOutputUrl(
+  signer: OutputUrlSigner,
+  bucket: string,
+  sourceKey: string,
+  output: { key: string; variant: string },
+): Promise<string> {
   if (signer.delivery) return signedOrPlain(signer, outputRouteUrl(sourceKey, output.variant));
   return objectUrl(signer, bucket, output.key);
 }

@@ -42,19 +42,32 @@ export async function playbackOf(job: JobRecord, context: PlaybackContext): Prom
   const result = job.status === "completed" ? resultOf(job) : undefined;
   const outputs = result?.outputs ?? [];
   const find = (variant: string) => outputs.find((output) => output.variant === variant);
-  const url = async (output: StoredOutput | undefined) => (output ? itemOutputUrl(context.signer, bucket, job.source.key, output) : null);
-  const metadata = (result?.metadata ?? {}) as { durationSec?: unknown; video?: { displayWidth?: unknown; displayHeight?: unknown; width?: unknown; height?: unknown } };
+  const url = async (output: StoredOutput | undefined) =>
+    output ? itemOutputUrl(context.signer, bucket, job.source.key, output) : null;
+  const metadata = (result?.metadata ?? {}) as {
+    durationSec?: unknown;
+    video?: { displayWidth?: unknown; displayHeight?: unknown; width?: unknown; height?: unknown };
+  };
   const folder = hlsFolder(result);
   // Signed delivery plays through the stream route even with a CDN: relative URIs in a playlist
   // fetched straight from the CDN would lose the signature, the route signs each of them.
   const viaCdn = context.signer.cdnBaseUrl !== undefined && !context.signer.delivery;
-  const hls = folder ? (viaCdn ? await objectUrl(context.signer, bucket, `${folder}/master.m3u8`) : signedOrPlain(context.signer, context.streamUrl("master.m3u8"))) : null;
+  const hls = folder
+    ? viaCdn
+      ? await objectUrl(context.signer, bucket, `${folder}/master.m3u8`)
+      : signedOrPlain(context.signer, context.streamUrl("master.m3u8"))
+    : null;
   const mp4 = await url(find("web_mp4"));
-  const processingVideo = job.status !== "completed" && job.status !== "failed" && (job.type === "video" || job.type === "pending");
+  const processingVideo =
+    job.status !== "completed" && job.status !== "failed" && (job.type === "video" || job.type === "pending");
   // The original is never cached by a CDN under our layout: it is signed from the source bucket.
-  const original = processingVideo ? await objectUrl(context.signer, job.source.bucket, job.source.key, { viaCdn: false }) : null;
-  const width = numberOr(metadata.video?.displayWidth) ?? numberOr(metadata.video?.width) ?? numberOr(find("optimized")?.width);
-  const height = numberOr(metadata.video?.displayHeight) ?? numberOr(metadata.video?.height) ?? numberOr(find("optimized")?.height);
+  const original = processingVideo
+    ? await objectUrl(context.signer, job.source.bucket, job.source.key, { viaCdn: false })
+    : null;
+  const width =
+    numberOr(metadata.video?.displayWidth) ?? numberOr(metadata.video?.width) ?? numberOr(find("optimized")?.width);
+  const height =
+    numberOr(metadata.video?.displayHeight) ?? numberOr(metadata.video?.height) ?? numberOr(find("optimized")?.height);
   const pages = await Promise.all(
     outputs
       .filter((output) => /^page_\d+$/.test(output.variant))
@@ -62,10 +75,23 @@ export async function playbackOf(job: JobRecord, context: PlaybackContext): Prom
   );
   const thumbnails = await Promise.all(
     outputs
-      .filter((output) => /^thumb(_|$)/.test(output.variant) || output.variant === "poster" || output.variant === "cover")
-      .map(async (output) => ({ variant: output.variant, url: (await url(output))!, ...(output.width ? { width: output.width } : {}), ...(output.height ? { height: output.height } : {}) })),
+      .filter(
+        (output) => /^thumb(_|$)/.test(output.variant) || output.variant === "poster" || output.variant === "cover",
+      )
+      .map(async (output) => ({
+        variant: output.variant,
+        url: (await url(output))!,
+        ...(output.width ? { width: output.width } : {}),
+        ...(output.height ? { height: output.height } : {}),
+      })),
   );
-  const playback: PlaybackInfo["playback"] = hls ? { type: "hls", url: hls } : mp4 ? { type: "mp4", url: mp4 } : original ? { type: "original", url: original } : { type: "none", url: null };
+  const playback: PlaybackInfo["playback"] = hls
+    ? { type: "hls", url: hls }
+    : mp4
+      ? { type: "mp4", url: mp4 }
+      : original
+        ? { type: "original", url: original }
+        : { type: "none", url: null };
   return {
     key: job.source.key,
     jobId: job.id,
@@ -81,10 +107,15 @@ export async function playbackOf(job: JobRecord, context: PlaybackContext): Prom
     width: width ?? null,
     height: height ?? null,
     aspectRatio: width && height ? Math.round((width / height) * 10_000) / 10_000 : null,
-    waveform: { json: await url(find("waveform_json")), dat: await url(find("waveform_dat")), png: await url(find("waveform_png")) },
+    waveform: {
+      json: await url(find("waveform_json")),
+      dat: await url(find("waveform_dat")),
+      png: await url(find("waveform_png")),
+    },
     pages: pages.sort((a, b) => a.page - b.page),
     thumbnails,
   };
 }
 
-const numberOr = (value: unknown): number | undefined => (typeof value === "number" && Number.isFinite(value) ? value : undefined);
+const numberOr = (value: unknown): number | undefined =>
+  typeof value === "number" && Number.isFinite(value) ? value : undefined;

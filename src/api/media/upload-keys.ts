@@ -40,7 +40,10 @@ export function safeFilename(filename: string): string {
 
 /** Why an owner does not fit the pattern, or undefined when it does. */
 export function ownerProblem(pattern: string, owner: UploadOwner): string | undefined {
-  for (const [placeholder, value, field] of [["{tenant}", owner.tenantId, "tenantId"], ["{user}", owner.userId, "userId"]] as const) {
+  for (const [placeholder, value, field] of [
+    ["{tenant}", owner.tenantId, "tenantId"],
+    ["{user}", owner.userId, "userId"],
+  ] as const) {
     if (!pattern.includes(placeholder)) continue;
     if (value === undefined) return `${field} is required: uploads are stored under ${pattern}`;
     if (!OWNER_ID.test(value) || value === "." || value === "..") return `${field} must match ${OWNER_ID_PATTERN}`;
@@ -49,7 +52,13 @@ export function ownerProblem(pattern: string, owner: UploadOwner): string | unde
 }
 
 /** `{prefix from the pattern}{epoch seconds}-{12 hex}-{safe filename}`; check {@link ownerProblem} first. */
-export function buildUploadKey(pattern: string, owner: UploadOwner, filename: string, nowMs: number, random: string = randomBytes(6).toString("hex")): string {
+export function buildUploadKey(
+  pattern: string,
+  owner: UploadOwner,
+  filename: string,
+  nowMs: number,
+  random: string = randomBytes(6).toString("hex"),
+): string {
   const prefix = pattern.replaceAll("{tenant}", owner.tenantId ?? "").replaceAll("{user}", owner.userId ?? "");
   return `${prefix}${Math.floor(nowMs / 1000)}-${random}-${safeFilename(filename)}`;
 }

@@ -50,18 +50,42 @@ export async function presignPost(target: UploadTarget, key: string, contentType
   const post = await createPresignedPost(target.presigner, {
     Bucket: target.bucket,
     Key: key,
-    Conditions: [["content-length-range", 1, target.maxBytes], ["eq", "$Content-Type", contentType]],
+    Conditions: [
+      ["content-length-range", 1, target.maxBytes],
+      ["eq", "$Content-Type", contentType],
+    ],
     Fields: { "Content-Type": contentType },
     Expires: target.expiresInSec,
   });
-  return { key, method: "POST", uploadUrl: post.url, fields: post.fields, headers: {}, expiresIn: target.expiresInSec, maxBytes: target.maxBytes };
+  return {
+    key,
+    method: "POST",
+    uploadUrl: post.url,
+    fields: post.fields,
+    headers: {},
+    expiresIn: target.expiresInSec,
+    maxBytes: target.maxBytes,
+  };
 }
 
 /** A presigned PUT; with `size` the Content-Length is signed, so S3 refuses any other length. */
-export async function presignPut(target: UploadTarget, key: string, contentType: string, size: number | undefined): Promise<UploadInstructions> {
-  const command = new PutObjectCommand({ Bucket: target.bucket, Key: key, ContentType: contentType, ...(size !== undefined ? { ContentLength: size } : {}) });
+export async function presignPut(
+  target: UploadTarget,
+  key: string,
+  contentType: string,
+  size: number | undefined,
+): Promise<UploadInstructions> {
+  const command = new PutObjectCommand({
+    Bucket: target.bucket,
+    Key: key,
+    ContentType: contentType,
+    ...(size !== undefined ? { ContentLength: size } : {}),
+  });
   const signed = new Set(["content-type", ...(size !== undefined ? ["content-length"] : [])]);
-  const uploadUrl = await getSignedUrl(target.presigner, command, { expiresIn: target.expiresInSec, signableHeaders: signed });
+  const uploadUrl = await getSignedUrl(target.presigner, command, {
+    expiresIn: target.expiresInSec,
+    signableHeaders: signed,
+  });
   return {
     key,
     method: "PUT",
@@ -80,7 +104,9 @@ export function partPlan(size: number): { partBytes: number; partCount: number }
 
 export async function createMultipart(target: UploadTarget, key: string, contentType: string): Promise<string> {
   try {
-    const created = await target.s3.send(new CreateMultipartUploadCommand({ Bucket: target.bucket, Key: key, ContentType: contentType }));
+    const created = await target.s3.send(
+      new CreateMultipartUploadCommand({ Bucket: target.bucket, Key: key, ContentType: contentType }),
+    );
     if (!created.UploadId) throw new Error("S3 returned no UploadId");
     return created.UploadId;
   } catch (error) {
@@ -88,24 +114,42 @@ export async function createMultipart(target: UploadTarget, key: string, content
   }
 }
 
-export async function presignParts(target: UploadTarget, key: string, uploadId: string, partNumbers: readonly number[]): Promise<Array<{ partNumber: number; url: string }>> {
+export async function presignParts(
+  target: UploadTarget,
+  key: string,
+  uploadId: string,
+  partNumbers: readonly number[],
+): Promise<Array<{ partNumber: number; url: string }>> {
   return Promise.all(
     partNumbers.map(async (partNumber) => ({
       partNumber,
-      url: await getSignedUrl(target.presigner, new UploadPartCommand({ Bucket: target.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber }), { expiresIn: target.expiresInSec }),
+      url: await getSignedUrl(
+        target.presigner,
+        new UploadPartCommand({ Bucket: target.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber }),
+        { expiresIn: target.expiresInSec },
+      ),
     })),
   );
 }
 
 /** Completes the upload; S3 answers NoSuchUpload for an unknown id and InvalidPart for wrong ETags (both the client's mistakes). */
-export async function completeMultipart(target: UploadTarget, key: string, uploadId: string, parts: ReadonlyArray<{ partNumber: number; eTag: string }>): Promise<"completed" | "no-such-upload" | "invalid-part"> {
+export async function completeMultipart(
+  target: UploadTarget,
+  key: string,
+  uploadId: string,
+  parts: ReadonlyArray<{ partNumber: number; eTag: string }>,
+): Promise<"completed" | "no-such-upload" | "invalid-part"> {
   try {
     await target.s3.send(
       new CompleteMultipartUploadCommand({
         Bucket: target.bucket,
         Key: key,
         UploadId: uploadId,
-        MultipartUpload: { Parts: [...parts].sort((a, b) => a.partNumber - b.partNumber).map((part) => ({ PartNumber: part.partNumber, ETag: part.eTag })) },
+        MultipartUpload: {
+          Parts: [...parts]
+            .sort((a, b) => a.partNumber - b.partNumber)
+            .map((part) => ({ PartNumber: part.partNumber, ETag: part.eTag })),
+        },
       }),
     );
     return "completed";

@@ -17,9 +17,18 @@ export function dashboardRoutes(): Router {
     response.setHeader("cache-control", "no-cache");
     response.type(contentType).send(body());
   };
-  router.get("/", serve("text/html; charset=utf-8", () => DASHBOARD_HTML));
-  router.get("/dashboard/dashboard.js", serve("text/javascript; charset=utf-8", () => DASHBOARD_SCRIPT));
-  router.get("/dashboard/dashboard.css", serve("text/css; charset=utf-8", () => DASHBOARD_CSS));
+  router.get(
+    "/",
+    serve("text/html; charset=utf-8", () => DASHBOARD_HTML),
+  );
+  router.get(
+    "/dashboard/dashboard.js",
+    serve("text/javascript; charset=utf-8", () => DASHBOARD_SCRIPT),
+  );
+  router.get(
+    "/dashboard/dashboard.css",
+    serve("text/css; charset=utf-8", () => DASHBOARD_CSS),
+  );
   router.get("/dashboard/vendor/hls.light.min.js", serve("text/javascript; charset=utf-8", hlsScript));
   return router;
 }
@@ -28,6 +37,9 @@ let hlsSource: string | undefined;
 
 /** Read once, on first use; the source-map comment goes (the map is not served). */
 function hlsScript(): string {
-  hlsSource ??= readFileSync(createRequire(import.meta.url).resolve("hls.js/dist/hls.light.min.js"), "utf8").replace(/\n\/\/# sourceMappingURL=.*\s*$/, "\n");
+  hlsSource ??= readFileSync(createRequire(import.meta.url).resolve("hls.js/dist/hls.light.min.js"), "utf8").replace(
+    /\n\/\/# sourceMappingURL=.*\s*$/,
+    "\n",
+  );
   return hlsSource;
 }

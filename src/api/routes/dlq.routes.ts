@@ -39,12 +39,17 @@ export function dlqRoutes(deps: ApiDeps): Router {
       ...(body.filter ? { filter: body.filter } : {}),
       ...(body.dropNonEvents ? { dropNonEvents: true } : {}),
     };
-    const action = await deps.actionStore.start("dlq-redrive", principal, body, (report) => dlq.redrive(redrive, principal, report));
+    const action = await deps.actionStore.start("dlq-redrive", principal, body, (report) =>
+      dlq.redrive(redrive, principal, report),
+    );
     response.status(202).location(`/api/media/actions/${action.id}`).json({ action });
   });
   return router;
 }
 
 function hasBody(headers: Record<string, string | string[] | undefined>): boolean {
-  return headers["transfer-encoding"] !== undefined || (headers["content-length"] !== undefined && headers["content-length"] !== "0");
+  return (
+    headers["transfer-encoding"] !== undefined ||
+    (headers["content-length"] !== undefined && headers["content-length"] !== "0")
+  );
 }

@@ -19,19 +19,36 @@ export function fleetRoutes(deps: ApiDeps): Router {
     requireFleetToken(principalOf(response));
     parseRequest(emptyQuery, request.query, "query");
     const depths = gatherQueueDepths(deps);
-    response.json({ media: depths.media ?? null, dlq: depths.dlq ?? null, intake: depths.intake ?? null, observedAt: depths.at > 0 ? new Date(depths.at).toISOString() : null, jobs: await deps.store.countsByStatus() });
+    response.json({
+      media: depths.media ?? null,
+      dlq: depths.dlq ?? null,
+      intake: depths.intake ?? null,
+      observedAt: depths.at > 0 ? new Date(depths.at).toISOString() : null,
+      jobs: await deps.store.countsByStatus(),
+    });
   });
 
   router.get("/api/media/workers", async (request, response) => {
     requireFleetToken(principalOf(response));
     parseRequest(emptyQuery, request.query, "query");
     // Current jobs come from the processing index (exact, O(page)), not from the heartbeats.
-    const [workers, processing] = await Promise.all([deps.workers.alive(), deps.store.list({ status: "processing", limit: CURRENT_JOBS_SHOWN })]);
+    const [workers, processing] = await Promise.all([
+      deps.workers.alive(),
+      deps.store.list({ status: "processing", limit: CURRENT_JOBS_SHOWN }),
+    ]);
     const now = Date.now();
     const jobsOf = (id: string) =>
       processing.jobs
         .filter((job) => job.workerId === id)
-        .map((job) => ({ id: job.id, type: job.type, key: job.source.key, progress: job.progress, startedAt: job.startedAt ?? null, elapsedMs: job.startedAt ? now - Date.parse(job.startedAt) : null, cancelRequested: job.cancelRequested === true }));
+        .map((job) => ({
+          id: job.id,
+          type: job.type,
+          key: job.source.key,
+          progress: job.progress,
+          startedAt: job.startedAt ?? null,
+          elapsedMs: job.startedAt ? now - Date.parse(job.startedAt) : null,
+          cancelRequested: job.cancelRequested === true,
+        }));
     response.json({ workers: workers.map((worker) => ({ ...worker, jobs: jobsOf(worker.id) })) });
   });
 
@@ -39,7 +56,9 @@ export function fleetRoutes(deps: ApiDeps): Router {
     const principal = principalOf(response);
     parseRequest(emptyQuery, request.query, "query");
     const actions = await deps.actionStore.list(50);
-    response.json({ actions: actions.filter((action) => principal.tenant === undefined || action.tenant === principal.tenant) });
+    response.json({
+      actions: actions.filter((action) => principal.tenant === undefined || action.tenant === principal.tenant),
+    });
   });
 
   router.get("/api/media/actions/:id", async (request, response) => {
@@ -47,7 +66,8 @@ export function fleetRoutes(deps: ApiDeps): Router {
     const { id } = parseRequest(actionIdParams, request.params, "path");
     parseRequest(emptyQuery, request.query, "query");
     const action = await deps.actionStore.get(id);
-    if (!action || (principal.tenant !== undefined && action.tenant !== principal.tenant)) throw notFound(`no action ${id} (actions are kept for a day)`);
+    if (!action || (principal.tenant !== undefined && action.tenant !== principal.tenant))
+      throw notFound(`no action ${id} (actions are kept for a day)`);
     response.json({ action });
   });
   return router;

@@ -11,9 +11,13 @@ export function healthRoutes(deps: Pick<ApiDeps, "readiness" | "isStopping" | "m
     response.json({ status: deps.isStopping() ? "draining" : "ok" });
   });
   router.get("/readyz", async (_request, response) => {
-    const results = await Promise.all(deps.readiness.map(async (check) => [check.name, await withTimeout(check.check(), CHECK_TIMEOUT_MS)] as const));
+    const results = await Promise.all(
+      deps.readiness.map(async (check) => [check.name, await withTimeout(check.check(), CHECK_TIMEOUT_MS)] as const),
+    );
     const ready = results.every(([, ok]) => ok) && !deps.isStopping();
-    response.status(ready ? 200 : 503).json({ status: ready ? "ready" : "not-ready", checks: Object.fromEntries(results) });
+    response
+      .status(ready ? 200 : 503)
+      .json({ status: ready ? "ready" : "not-ready", checks: Object.fromEntries(results) });
   });
   router.get("/metrics", async (_request, response) => {
     response.type(deps.metricsRegistry.contentType).send(await deps.metricsRegistry.metrics());

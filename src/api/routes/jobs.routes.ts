@@ -50,7 +50,10 @@ export function jobRoutes(deps: ApiDeps): Router {
         ...(query.key !== undefined ? { key: query.key } : { keyPrefix: query.keyPrefix! }),
         ...(cursor?.kind === "key" ? { after: cursor.after } : {}),
       });
-      response.json({ jobs: page.jobs, nextCursor: page.resumeAfter !== undefined ? keyCursor(page.resumeAfter) : null });
+      response.json({
+        jobs: page.jobs,
+        nextCursor: page.resumeAfter !== undefined ? keyCursor(page.resumeAfter) : null,
+      });
       return;
     }
     const page = await store.list({ ...filters, ...(cursor?.kind === "time" ? { cursor: cursor.cursor } : {}) });
@@ -82,7 +85,12 @@ export function jobRoutes(deps: ApiDeps): Router {
       force: body.force ?? false,
       maxJobs: body.maxJobs ?? BULK_MAX_JOBS,
     };
-    const action = await deps.actionStore.start(body.action === "retry" ? "bulk-retry" : "bulk-cancel", principal, body, (report) => runBulkAction(store, actions, bulk, principal, report));
+    const action = await deps.actionStore.start(
+      body.action === "retry" ? "bulk-retry" : "bulk-cancel",
+      principal,
+      body,
+      (report) => runBulkAction(store, actions, bulk, principal, report),
+    );
     response.status(202).location(`/api/media/actions/${action.id}`).json({ action });
   });
 
@@ -96,7 +104,9 @@ export function jobRoutes(deps: ApiDeps): Router {
     const { id } = parseRequest(jobIdParams, request.params, "path");
     parseRequest(emptyQuery, request.query, "query");
     const job = await visibleJob(deps, principalOf(response), id);
-    response.json(await presignOutputs(deps.presigner, job, deps.config.storage.outputBucket, deps.config.api.presignExpirySec));
+    response.json(
+      await presignOutputs(deps.presigner, job, deps.config.storage.outputBucket, deps.config.api.presignExpirySec),
+    );
   });
 
   router.get("/api/media/jobs/:id/hls", async (request, response) => {
@@ -129,7 +139,8 @@ export function jobRoutes(deps: ApiDeps): Router {
     parseRequest(emptyQuery, request.query, "query");
     const outcome = await actions.cancel(id, principal);
     if (outcome.kind === "missing") throw notFound(`no job ${id}`);
-    if (outcome.kind === "conflict") throw conflict("job-finished", `the job is already ${outcome.status}`, { jobStatus: outcome.status });
+    if (outcome.kind === "conflict")
+      throw conflict("job-finished", `the job is already ${outcome.status}`, { jobStatus: outcome.status });
     response.status(outcome.kind === "cancelled" ? 200 : 202).json({ job: outcome.job, outcome: outcome.kind });
   });
 
@@ -153,10 +164,18 @@ async function visibleJob(deps: ApiDeps, principal: Principal, id: string) {
 }
 
 /** A playlist with its URIs pointed back at this route, or a segment streamed from S3. */
-async function streamHlsFile(deps: ApiDeps, response: Response, sourceBucket: string, key: string, file: string): Promise<void> {
+async function streamHlsFile(
+  deps: ApiDeps,
+  response: Response,
+  sourceBucket: string,
+  key: string,
+  file: string,
+): Promise<void> {
   let object;
   try {
-    object = await deps.s3.send(new GetObjectCommand({ Bucket: deps.config.storage.outputBucket ?? sourceBucket, Key: key }));
+    object = await deps.s3.send(
+      new GetObjectCommand({ Bucket: deps.config.storage.outputBucket ?? sourceBucket, Key: key }),
+    );
   } catch (error) {
     const name = (error as { name?: string }).name;
     if (name === "NoSuchKey" || name === "NotFound") throw notFound(`no ${file} in the job's HLS folder`);

@@ -42,7 +42,11 @@ export async function readAudioMetadata(filePath: string): Promise<AudioMetadata
   try {
     parsed = await parseFile(filePath, { duration: false });
   } catch (error) {
-    throw processingError("audio-metadata-unreadable", `cannot read audio metadata: ${error instanceof Error ? error.message : String(error)}`, error);
+    throw processingError(
+      "audio-metadata-unreadable",
+      `cannot read audio metadata: ${error instanceof Error ? error.message : String(error)}`,
+      error,
+    );
   }
   return { info: toAudioInfo(parsed), cover: pickCover(parsed.common.picture) };
 }
@@ -61,7 +65,8 @@ export function toAudioInfo(parsed: IAudioMetadata): AudioInfo {
     durationSec: finitePositive(format.duration),
     codec: format.codec,
     container: format.container,
-    bitrateKbps: format.bitrate !== undefined && Number.isFinite(format.bitrate) ? Math.round(format.bitrate / 1000) : undefined,
+    bitrateKbps:
+      format.bitrate !== undefined && Number.isFinite(format.bitrate) ? Math.round(format.bitrate / 1000) : undefined,
     sampleRate: finitePositive(format.sampleRate),
     channels: finitePositive(format.numberOfChannels),
     lossless: format.lossless === true,
@@ -72,7 +77,8 @@ export function toAudioInfo(parsed: IAudioMetadata): AudioInfo {
 /** False for the empty result music-metadata gives for bytes that are not audio it knows. */
 export const hasAudioFormat = (info: AudioInfo): boolean => info.codec !== undefined || info.sampleRate !== undefined;
 
-const finitePositive = (value: number | undefined) => (value !== undefined && Number.isFinite(value) && value > 0 ? value : undefined);
+const finitePositive = (value: number | undefined) =>
+  value !== undefined && Number.isFinite(value) && value > 0 ? value : undefined;
 
 function pickCover(pictures: IPicture[] | undefined): IPicture | undefined {
   if (!pictures || pictures.length === 0) return undefined;

@@ -33,7 +33,10 @@ export async function renderCover(bytes: Uint8Array, options: CoverOptions): Pro
   if (!width || !height) throw processingError("cover-unreadable", "embedded cover art has no dimensions");
   if (format === "svg") throw processingError("cover-unsupported", "SVG cover art is not rendered");
   if (width * height > options.maxPixels) {
-    throw processingError("cover-too-large", `embedded cover art declares ${width}x${height} pixels, over MAX_IMAGE_PIXELS`);
+    throw processingError(
+      "cover-too-large",
+      `embedded cover art declares ${width}x${height} pixels, over MAX_IMAGE_PIXELS`,
+    );
   }
   try {
     const { data, info } = await sharp(input, sharpOptions)

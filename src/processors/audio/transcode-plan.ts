@@ -45,7 +45,10 @@ export interface TranscodeTarget {
   channels: 1 | 2;
 }
 
-const FORMAT_FACTS: Record<AudioFormat, Pick<TranscodeTarget, "name" | "contentType" | "codecName" | "muxer"> & { encoder: "libmp3lame" | "aac" | "libopus" }> = {
+const FORMAT_FACTS: Record<
+  AudioFormat,
+  Pick<TranscodeTarget, "name" | "contentType" | "codecName" | "muxer"> & { encoder: "libmp3lame" | "aac" | "libopus" }
+> = {
   mp3: { name: "mp3.mp3", contentType: "audio/mpeg", codecName: "mp3", encoder: "libmp3lame", muxer: "mp3" },
   aac: { name: "aac.m4a", contentType: "audio/mp4", codecName: "aac", encoder: "aac", muxer: "ipod" },
   ogg: { name: "ogg.ogg", contentType: "audio/ogg", codecName: "opus", encoder: "libopus", muxer: "ogg" },
@@ -97,7 +100,9 @@ export function planTranscode(format: AudioFormat, source: SourceAudio, settings
   const target = targetBitrateKbps(format, configuredBitrate(format, settings), source);
   const bitrateKbps = format === "mp3" ? mp3Bitrate(target, sampleRate) : target;
   const planned: TranscodeTarget = { format, variant: format, ...facts, bitrateKbps, sampleRate, channels };
-  return canCopy(planned, source, configuredBitrate(format, settings)) ? { ...planned, encoder: "copy", bitrateKbps: source.bitrateKbps!, sampleRate: source.sampleRate! } : planned;
+  return canCopy(planned, source, configuredBitrate(format, settings))
+    ? { ...planned, encoder: "copy", bitrateKbps: source.bitrateKbps!, sampleRate: source.sampleRate! }
+    : planned;
 }
 
 /**
@@ -106,7 +111,8 @@ export function planTranscode(format: AudioFormat, source: SourceAudio, settings
  */
 function canCopy(target: TranscodeTarget, source: SourceAudio, configuredStereoKbps: number): boolean {
   if (source.lossless || source.codec !== target.codecName) return false;
-  if (source.bitrateKbps === undefined || source.sampleRate === undefined || source.channels === undefined) return false;
+  if (source.bitrateKbps === undefined || source.sampleRate === undefined || source.channels === undefined)
+    return false;
   if (source.channels > 2) return false;
   const nominal = source.channels === 1 ? Math.floor(configuredStereoKbps / 2) : configuredStereoKbps;
   if (source.bitrateKbps > nominal) return false;
@@ -129,11 +135,17 @@ export function transcodeOutputArgs(target: TranscodeTarget, outputPath: string,
     target.encoder === "copy"
       ? ["-c:a", "copy"]
       : [
-          "-c:a", target.encoder, "-b:a", `${target.bitrateKbps}k`,
+          "-c:a",
+          target.encoder,
+          "-b:a",
+          `${target.bitrateKbps}k`,
           // libopus' default unconstrained VBR spends up to ~1.7x the target on tonal music
           // (108 kbit/s at 64k measured); constrained VBR keeps the no-inflation promise.
           ...(target.encoder === "libopus" ? ["-vbr", "constrained"] : []),
-          "-ar", String(target.sampleRate), "-ac", String(target.channels),
+          "-ar",
+          String(target.sampleRate),
+          "-ac",
+          String(target.channels),
         ];
   const muxer =
     target.muxer === "mp3"
@@ -156,5 +168,18 @@ export interface PcmFormat {
  * has exactly the layout the accumulator is told about.
  */
 export function pcmDecodeOutputArgs(pcm: PcmFormat, maxDurationSec: number): string[] {
-  return [...AUDIO_ONLY_MAP, "-c:a", "pcm_s16le", "-ar", String(pcm.sampleRate), "-ac", String(pcm.channels), "-t", String(maxDurationSec), "-f", "s16le", "pipe:1"];
+  return [
+    ...AUDIO_ONLY_MAP,
+    "-c:a",
+    "pcm_s16le",
+    "-ar",
+    String(pcm.sampleRate),
+    "-ac",
+    String(pcm.channels),
+    "-t",
+    String(maxDurationSec),
+    "-f",
+    "s16le",
+    "pipe:1",
+  ];
 }

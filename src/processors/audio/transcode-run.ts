@@ -48,12 +48,18 @@ export async function runTranscode(options: TranscodeRunOptions): Promise<Transc
       if (progress.percent !== undefined) options.onPercent?.(progress.percent);
     },
   });
-  const bytes = await stat(options.outputPath).then((info) => info.size, () => 0);
+  const bytes = await stat(options.outputPath).then(
+    (info) => info.size,
+    () => 0,
+  );
   if (bytes === 0) throw processingError("transcode-empty", `the ${target.format} transcode wrote no data`);
   const written = (await detectFileType(options.outputPath)).format;
   const durationSec = run.lastProgress?.done ? run.lastProgress.outTimeSec : 0;
   if (written !== OUTPUT_FORMATS[target.muxer] || !(durationSec > 0)) {
-    throw processingError("transcode-invalid", `the ${target.format} transcode wrote ${written} data with ${durationSec.toFixed(2)} s of audio, expected ${OUTPUT_FORMATS[target.muxer]} with ${target.codecName}`);
+    throw processingError(
+      "transcode-invalid",
+      `the ${target.format} transcode wrote ${written} data with ${durationSec.toFixed(2)} s of audio, expected ${OUTPUT_FORMATS[target.muxer]} with ${target.codecName}`,
+    );
   }
   options.onPercent?.(100);
   return { target, outputPath: options.outputPath, bytes, durationSec };

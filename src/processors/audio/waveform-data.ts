@@ -31,7 +31,8 @@ export interface WaveformData {
 export const MIN_SAMPLES_PER_PIXEL = 2;
 
 export function resolveSamplesPerPixel(sampleRate: number, zoom: WaveformZoom): number {
-  const samplesPerPixel = zoom.pixelsPerSecond > 0 ? Math.floor(sampleRate / zoom.pixelsPerSecond) : zoom.samplesPerPixel;
+  const samplesPerPixel =
+    zoom.pixelsPerSecond > 0 ? Math.floor(sampleRate / zoom.pixelsPerSecond) : zoom.samplesPerPixel;
   return Math.max(MIN_SAMPLES_PER_PIXEL, samplesPerPixel);
 }
 
@@ -53,7 +54,8 @@ export class WaveformAccumulator {
   private carry: Buffer = Buffer.alloc(0);
 
   constructor(options: { inputChannels: number; sampleRate: number; samplesPerPixel: number; splitChannels: boolean }) {
-    if (!Number.isInteger(options.inputChannels) || options.inputChannels < 1) throw new RangeError(`invalid channel count ${options.inputChannels}`);
+    if (!Number.isInteger(options.inputChannels) || options.inputChannels < 1)
+      throw new RangeError(`invalid channel count ${options.inputChannels}`);
     if (!Number.isInteger(options.samplesPerPixel) || options.samplesPerPixel < MIN_SAMPLES_PER_PIXEL) {
       throw new RangeError(`samples per pixel must be an integer of at least ${MIN_SAMPLES_PER_PIXEL}`);
     }

@@ -29,7 +29,10 @@ export async function decodeWaveform(options: WaveformDecodeOptions): Promise<{ 
     splitChannels: options.splitChannels,
   });
   await runFfmpeg({
-    args: [...safeInputArgs(options.inputPath, { demuxers: AUDIO_DEMUXERS, format: options.demuxer }), ...pcmDecodeOutputArgs(options.pcm, options.maxDurationSec)],
+    args: [
+      ...safeInputArgs(options.inputPath, { demuxers: AUDIO_DEMUXERS, format: options.demuxer }),
+      ...pcmDecodeOutputArgs(options.pcm, options.maxDurationSec),
+    ],
     signal: options.signal,
     onStdoutData: (chunk) => {
       accumulator.push(chunk);

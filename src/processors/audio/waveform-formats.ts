@@ -63,4 +63,5 @@ export function* waveformJsonChunks(data: WaveformData, bits: WaveformBits): Gen
   yield "]}\n";
 }
 
-export const encodeWaveformJson = (data: WaveformData, bits: WaveformBits): string => [...waveformJsonChunks(data, bits)].join("");
+export const encodeWaveformJson = (data: WaveformData, bits: WaveformBits): string =>
+  [...waveformJsonChunks(data, bits)].join("");

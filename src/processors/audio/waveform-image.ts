@@ -32,7 +32,8 @@ export const autoAmplitudeScale = (data: WaveformData): number => {
 };
 
 /** A 16-bit peak in dBFS (full scale 32767 = 0 dB), to 0.1 dB; undefined for digital silence. */
-export const peakDbfs = (peak: number): number | undefined => (peak > 0 ? Math.round(200 * Math.log10(peak / 32767)) / 10 : undefined);
+export const peakDbfs = (peak: number): number | undefined =>
+  peak > 0 ? Math.round(200 * Math.log10(peak / 32767)) / 10 : undefined;
 
 type Rgba = [number, number, number, number];
 
@@ -44,7 +45,12 @@ export function parseHexColor(hex: string): Rgba {
 }
 
 /** The min and max of the points column `x` of `width` covers, for one channel. */
-export function columnRange(data: WaveformData, channel: number, x: number, width: number): { min: number; max: number } | undefined {
+export function columnRange(
+  data: WaveformData,
+  channel: number,
+  x: number,
+  width: number,
+): { min: number; max: number } | undefined {
   if (data.length === 0) return undefined;
   const start = Math.floor((x * data.length) / width);
   const end = Math.max(start + 1, Math.floor(((x + 1) * data.length) / width));
@@ -72,7 +78,8 @@ export function drawWaveform(data: WaveformData, options: WaveformImageOptions):
     const centre = (top + bottom) / 2;
     const halfHeight = (bottom - top) / 2;
     const scale = options.amplitudeScale ?? 1;
-    const toY = (value: number) => Math.round(centre - (Math.max(-32768, Math.min(32767, value * scale)) / 32768) * halfHeight);
+    const toY = (value: number) =>
+      Math.round(centre - (Math.max(-32768, Math.min(32767, value * scale)) / 32768) * halfHeight);
     for (let x = 0; x < width; x++) {
       const range = columnRange(data, channel, x, width) ?? { min: 0, max: 0 };
       const yTop = Math.max(top, toY(range.max));

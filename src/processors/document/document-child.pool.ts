@@ -93,7 +93,8 @@ export class DocumentChildPool {
   /** Runs one document in a child; rejects with a MediaError (never a raw pdf.js error). */
   async run(job: DocumentJob, options: DocumentRunOptions): Promise<DocumentChildResult> {
     throwIfAbortedWithReason(options.signal);
-    if (this.closed) throw new MediaError("the document processor is shut down", { code: "shutdown", category: "transient" });
+    if (this.closed)
+      throw new MediaError("the document processor is shut down", { code: "shutdown", category: "transient" });
     const child = this.acquire();
     return new Promise<DocumentChildResult>((resolve, reject) => {
       let settled = false;
@@ -108,14 +109,19 @@ export class DocumentChildPool {
         else this.kill(child);
         outcome();
       };
-      const timer = setTimeout(() => finish(false, () => reject(timeBudgetError(options.budgetMs))), Math.max(0, options.timeoutMs));
+      const timer = setTimeout(
+        () => finish(false, () => reject(timeBudgetError(options.budgetMs))),
+        Math.max(0, options.timeoutMs),
+      );
       const onAbort = () => finish(false, () => reject(abortErrorOf(options.signal)));
       const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
         finish(false, () => reject(childExitError({ code, signal, stderrTail: child.stderr.toString() })));
       const onMessage = (message: ChildMessage) => {
         if (message.type === "ready") return;
         if (message.type === "done") {
-          finish(true, () => resolve({ facts: message.facts, text: message.text, pdfjsVersion: child.info?.pdfjsVersion ?? "unknown" }));
+          finish(true, () =>
+            resolve({ facts: message.facts, text: message.text, pdfjsVersion: child.info?.pdfjsVersion ?? "unknown" }),
+          );
           return;
         }
         if (message.type === "failed") {
@@ -135,7 +141,16 @@ export class DocumentChildPool {
         () => {
           if (settled) return;
           child.process.send({ type: "run", job }, (error: Error | null) => {
-            if (error) finish(false, () => reject(new MediaError(`could not hand the document to the pdf.js process: ${error.message}`, { code: "document-process-crashed", category: "resource", cause: error })));
+            if (error)
+              finish(false, () =>
+                reject(
+                  new MediaError(`could not hand the document to the pdf.js process: ${error.message}`, {
+                    code: "document-process-crashed",
+                    category: "resource",
+                    cause: error,
+                  }),
+                ),
+              );
           });
         },
         (error: unknown) => finish(false, () => reject(error)),
@@ -161,7 +176,12 @@ export class DocumentChildPool {
 
   private release(child: ChildHandle): void {
     child.jobs += 1;
-    if (this.closed || child.exited || child.jobs >= this.options.maxJobsPerChild || this.idle.length >= this.options.maxIdle) {
+    if (
+      this.closed ||
+      child.exited ||
+      child.jobs >= this.options.maxJobsPerChild ||
+      this.idle.length >= this.options.maxIdle
+    ) {
       this.kill(child);
       return;
     }
@@ -196,7 +216,12 @@ export class DocumentChildPool {
         child.off("message", onMessage);
         // The child must refuse eval; if a Node change ever dropped the flag, stop rather than run unprotected.
         if (message.codeGenerationFromStrings) {
-          reject(new MediaError("the pdf.js process allows code generation from strings", { code: "document-unsafe-runtime", category: "configuration" }));
+          reject(
+            new MediaError("the pdf.js process allows code generation from strings", {
+              code: "document-unsafe-runtime",
+              category: "configuration",
+            }),
+          );
           return;
         }
         handle.info = message;
@@ -204,7 +229,16 @@ export class DocumentChildPool {
       };
       child.on("message", onMessage);
       child.once("exit", (code, signal) => reject(childExitError({ code, signal, stderrTail: stderr.toString() })));
-      child.on("error", (error) => reject(new MediaError(`could not start the pdf.js process: ${error.message}`, { code: "document-process-spawn-failed", category: "resource", retryable: true, cause: error })));
+      child.on("error", (error) =>
+        reject(
+          new MediaError(`could not start the pdf.js process: ${error.message}`, {
+            code: "document-process-spawn-failed",
+            category: "resource",
+            retryable: true,
+            cause: error,
+          }),
+        ),
+      );
     });
     const handle: ChildHandle = { process: child, ready, stderr, jobs: 0, exited: false };
     // A rejection nobody awaits yet (an idle child that died) is not an unhandled one.

@@ -36,7 +36,12 @@ process.on("message", (message: ParentMessage) => {
   if (message.type === "run") void run(message.job);
 });
 
-await send({ type: "ready", pdfjsVersion: pdfjs.version, codeGenerationFromStrings: codeGenerationAllowed(), importMs: Math.round(performance.now() - started) });
+await send({
+  type: "ready",
+  pdfjsVersion: pdfjs.version,
+  codeGenerationFromStrings: codeGenerationAllowed(),
+  importMs: Math.round(performance.now() - started),
+});
 
 async function run(job: DocumentJob): Promise<void> {
   try {

@@ -73,13 +73,25 @@ export async function convertToPdf(options: ConvertOptions): Promise<string> {
   await mkdir(outDir, { recursive: true });
   const source = path.join(base, `document${officeExtension(options.format)}`);
   await copyFile(options.inputPath, source);
-  const run = await runTool({ binary: options.soffice, args: sofficeArgs(source, outDir, path.join(base, "profile")), signal: options.signal, timeoutMs: Math.max(1, options.timeoutMs) });
-  if (run.timedOut) throw resourceError("document-time-budget", "LibreOffice took longer than DOCUMENT_TIME_BUDGET to convert the document");
+  const run = await runTool({
+    binary: options.soffice,
+    args: sofficeArgs(source, outDir, path.join(base, "profile")),
+    signal: options.signal,
+    timeoutMs: Math.max(1, options.timeoutMs),
+  });
+  if (run.timedOut)
+    throw resourceError(
+      "document-time-budget",
+      "LibreOffice took longer than DOCUMENT_TIME_BUDGET to convert the document",
+    );
   const pdfPath = path.join(outDir, "document.pdf");
   if (!(await startsWithPdfHeader(pdfPath))) {
     const produced = await readdir(outDir).catch(() => []);
     const detail = run.stderrTail.trim().split("\n").slice(-2).join(" | ").slice(0, 300);
-    throw processingError("document-conversion-failed", `LibreOffice did not convert the ${options.format} document to PDF (exit ${run.exitCode ?? run.exitSignal}; wrote ${produced.length} files)${detail ? `: ${detail}` : ""}`);
+    throw processingError(
+      "document-conversion-failed",
+      `LibreOffice did not convert the ${options.format} document to PDF (exit ${run.exitCode ?? run.exitSignal}; wrote ${produced.length} files)${detail ? `: ${detail}` : ""}`,
+    );
   }
   return pdfPath;
 }

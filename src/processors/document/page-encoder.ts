@@ -25,11 +25,22 @@ export interface EncodeSettings {
 export async function encodePage(page: RenderedPage, settings: EncodeSettings): Promise<EncodedPage[]> {
   const targets: Array<{ name: string; variant: string; widthPx: number }> = [];
   if (page.thumb) targets.push({ name: "thumb.webp", variant: "thumb", widthPx: settings.thumbWidthPx });
-  if (page.preview) targets.push({ name: `page_${page.pageNumber}.webp`, variant: `page_${page.pageNumber}`, widthPx: settings.previewWidthPx });
-  return Promise.all(targets.map(async (target) => ({ ...target, ...(await toWebp(page, target.widthPx, settings.webpQuality)) })));
+  if (page.preview)
+    targets.push({
+      name: `page_${page.pageNumber}.webp`,
+      variant: `page_${page.pageNumber}`,
+      widthPx: settings.previewWidthPx,
+    });
+  return Promise.all(
+    targets.map(async (target) => ({ ...target, ...(await toWebp(page, target.widthPx, settings.webpQuality)) })),
+  );
 }
 
-async function toWebp(page: RenderedPage, widthPx: number, quality: number): Promise<{ data: Buffer; width: number; height: number }> {
+async function toWebp(
+  page: RenderedPage,
+  widthPx: number,
+  quality: number,
+): Promise<{ data: Buffer; width: number; height: number }> {
   const { data, info } = await sharp(page.rgba, { raw: { width: page.widthPx, height: page.heightPx, channels: 4 } })
     // Same fit as the render: the width, unless the page is more than 4 widths tall.
     .resize(widthPx, widthPx * MAX_HEIGHT_TO_WIDTH, { fit: "inside", withoutEnlargement: true })

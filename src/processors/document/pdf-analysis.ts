@@ -17,7 +17,12 @@ import { countCharacters, countWords, PAGE_BREAK, pageTextFromItems, type TextSt
 export type PdfjsModule = typeof import("pdfjs-dist/legacy/build/pdf.mjs");
 export type Emit = (message: ChildMessage) => Promise<void>;
 
-export async function analysePdf(pdfjs: PdfjsModule, assets: PdfjsAssetDirs, job: DocumentJob, emit: Emit): Promise<{ facts: DocumentFacts; text: TextStats }> {
+export async function analysePdf(
+  pdfjs: PdfjsModule,
+  assets: PdfjsAssetDirs,
+  job: DocumentJob,
+  emit: Emit,
+): Promise<{ facts: DocumentFacts; text: TextStats }> {
   const data = new Uint8Array(await readFile(job.pdfPath));
   const task = pdfjs.getDocument(documentInitParams(data, assets, job.maxImagePixels));
   try {
@@ -49,7 +54,13 @@ export async function analysePdf(pdfjs: PdfjsModule, assets: PdfjsAssetDirs, job
 }
 
 /** One page: rendered and/or read, then released (page.cleanup) so memory stays flat on long documents. */
-async function processPage(doc: PDFDocumentProxy, pageNumber: number, render: PageRender | undefined, text: TextCollector | undefined, emit: Emit): Promise<void> {
+async function processPage(
+  doc: PDFDocumentProxy,
+  pageNumber: number,
+  render: PageRender | undefined,
+  text: TextCollector | undefined,
+  emit: Emit,
+): Promise<void> {
   const page = await doc.getPage(pageNumber);
   try {
     if (render) {
@@ -81,10 +92,21 @@ async function renderPage(page: PDFPageProxy, render: PageRender): Promise<Rende
   const canvas = createCanvas(fitted.widthPx, fitted.heightPx);
   try {
     // `background` paints white under the page, so transparent pages do not come out black.
-    await page.render({ canvas: canvas as unknown as RenderParameters["canvas"], viewport: page.getViewport({ scale: fitted.scale }), background: "#ffffff" }).promise;
+    await page.render({
+      canvas: canvas as unknown as RenderParameters["canvas"],
+      viewport: page.getViewport({ scale: fitted.scale }),
+      background: "#ffffff",
+    }).promise;
     const pixels = canvas.getContext("2d").getImageData(0, 0, fitted.widthPx, fitted.heightPx).data;
     // A copy in a buffer of our own: the canvas memory is native and cannot cross IPC.
-    return { pageNumber: render.pageNumber, widthPx: fitted.widthPx, heightPx: fitted.heightPx, rgba: new Uint8Array(pixels), thumb: render.thumb, preview: render.preview };
+    return {
+      pageNumber: render.pageNumber,
+      widthPx: fitted.widthPx,
+      heightPx: fitted.heightPx,
+      rgba: new Uint8Array(pixels),
+      thumb: render.thumb,
+      preview: render.preview,
+    };
   } finally {
     canvas.width = 0;
     canvas.height = 0;

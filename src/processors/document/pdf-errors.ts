@@ -23,7 +23,10 @@ export function serializeError(error: unknown): SerializedError {
 export function documentError(error: SerializedError): MediaError {
   switch (error.name) {
     case "PasswordException":
-      return processingError("document-password-protected", "the PDF is protected by a password and cannot be opened without it");
+      return processingError(
+        "document-password-protected",
+        "the PDF is protected by a password and cannot be opened without it",
+      );
     case "InvalidPDFException":
       return processingError("document-invalid", `not a readable PDF: ${error.message}`);
     default:
@@ -41,11 +44,20 @@ export interface ChildExit {
 export function childExitError(exit: ChildExit): MediaError {
   const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
   if (/heap out of memory|Reached heap limit|Allocation failed/i.test(exit.stderrTail)) {
-    return resourceError("document-out-of-memory", `the PDF needs more memory than DOCUMENT_MAX_HEAP_MB allows (pdf.js process ended with ${how})`);
+    return resourceError(
+      "document-out-of-memory",
+      `the PDF needs more memory than DOCUMENT_MAX_HEAP_MB allows (pdf.js process ended with ${how})`,
+    );
   }
   const detail = exit.stderrTail.trim().split("\n").slice(-3).join(" | ").slice(0, 500);
-  return resourceError("document-process-crashed", `the pdf.js process ended with ${how}${detail ? `: ${detail}` : ""}`);
+  return resourceError(
+    "document-process-crashed",
+    `the pdf.js process ended with ${how}${detail ? `: ${detail}` : ""}`,
+  );
 }
 
 export const timeBudgetError = (budgetMs: number): MediaError =>
-  resourceError("document-time-budget", `the document took longer than DOCUMENT_TIME_BUDGET (${Math.round(budgetMs / 1000)} s); its pdf.js process was stopped`);
+  resourceError(
+    "document-time-budget",
+    `the document took longer than DOCUMENT_TIME_BUDGET (${Math.round(budgetMs / 1000)} s); its pdf.js process was stopped`,
+  );

@@ -81,20 +81,26 @@ export function cleanText(value: unknown): string | null {
   const cleaned = joined.replace(/[\u0000-\u0008\u000b-\u001f\u007f\ufeff]/g, "").trim();
   if (cleaned === "") return null;
   const codePoints = [...cleaned];
-  return codePoints.length > MAX_METADATA_TEXT_LENGTH ? codePoints.slice(0, MAX_METADATA_TEXT_LENGTH).join("") : cleaned;
+  return codePoints.length > MAX_METADATA_TEXT_LENGTH
+    ? codePoints.slice(0, MAX_METADATA_TEXT_LENGTH).join("")
+    : cleaned;
 }
 
 /** `D:YYYYMMDDHHmmSSOHH'mm'` (PDF 32000-1 §7.9.4; everything after the year optional) → ISO 8601 UTC. */
-const PDF_DATE = /^\s*(?:D:)?(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:([Zz+-])(?:(\d{2})'?(?:(\d{2})'?)?)?)?\s*$/;
+const PDF_DATE =
+  /^\s*(?:D:)?(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:([Zz+-])(?:(\d{2})'?(?:(\d{2})'?)?)?)?\s*$/;
 
 export function parsePdfDate(value: unknown): string | null {
   if (typeof value !== "string") return null;
   const match = PDF_DATE.exec(value);
   if (!match) return null;
-  const [year, month = 1, day = 1, hour = 0, minute = 0, second = 0] = match.slice(1, 7).map((part) => (part === undefined ? undefined : Number(part)));
+  const [year, month = 1, day = 1, hour = 0, minute = 0, second = 0] = match
+    .slice(1, 7)
+    .map((part) => (part === undefined ? undefined : Number(part)));
   const offsetSign = match[7] === "+" ? 1 : match[7] === "-" ? -1 : 0;
   const offsetMinutes = offsetSign * (Number(match[8] ?? 0) * 60 + Number(match[9] ?? 0));
-  if (year === undefined || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return null;
+  if (year === undefined || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59)
+    return null;
   const utc = Date.UTC(year, month - 1, day, hour, minute, second) - offsetMinutes * 60_000;
   const date = new Date(utc);
   // Date.UTC rolls 31 February into March; a date that does not exist is not a date.

@@ -26,7 +26,11 @@ export function pdfjsAssetDirs(packageRoot: string): PdfjsAssetDirs {
  */
 export type HardenedDocumentParams = DocumentInitParameters & { isEvalSupported: false };
 
-export function documentInitParams(data: Uint8Array, assets: PdfjsAssetDirs, maxImagePixels: number): HardenedDocumentParams {
+export function documentInitParams(
+  data: Uint8Array,
+  assets: PdfjsAssetDirs,
+  maxImagePixels: number,
+): HardenedDocumentParams {
   return {
     // The bytes, never a URL: pdf.js opens no connection and reads no file of the document's choosing.
     data,

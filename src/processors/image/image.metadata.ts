@@ -56,7 +56,7 @@ function readExif(buffer: Buffer | undefined): ImageFacts["exif"] {
     const exif = exifReader(buffer);
     const make = text(exif.Image?.Make);
     const model = text(exif.Image?.Model);
-    const camera = make && model && !model.startsWith(make) ? `${make} ${model}` : model ?? make;
+    const camera = make && model && !model.startsWith(make) ? `${make} ${model}` : (model ?? make);
     const lens = text(exif.Photo?.LensModel) ?? text(exif.Photo?.LensMake);
     const taken = exif.Photo?.DateTimeOriginal ?? exif.Image?.DateTime;
     const gps = exif.GPSInfo;

@@ -30,7 +30,13 @@ export interface SourceFacts {
   isPalette?: boolean;
 }
 
-export const EXTENSION: Record<EncodeFormat, string> = { jpeg: "jpg", png: "png", webp: "webp", avif: "avif", gif: "gif" };
+export const EXTENSION: Record<EncodeFormat, string> = {
+  jpeg: "jpg",
+  png: "png",
+  webp: "webp",
+  avif: "avif",
+  gif: "gif",
+};
 export const CONTENT_TYPE: Record<EncodeFormat, string> = {
   jpeg: "image/jpeg",
   png: "image/png",
@@ -47,7 +53,8 @@ export const CONTENT_TYPE: Record<EncodeFormat, string> = {
  * 1 differs from page 0") or stacked same-size pages into one tall strip.
  */
 export const ANIMATION_FORMATS: ReadonlySet<string> = new Set(["gif", "webp"]);
-export const isAnimation = (source: Pick<SourceFacts, "format" | "pages">): boolean => source.pages > 1 && ANIMATION_FORMATS.has(source.format);
+export const isAnimation = (source: Pick<SourceFacts, "format" | "pages">): boolean =>
+  source.pages > 1 && ANIMATION_FORMATS.has(source.format);
 
 /** The optimized original keeps the source's family: lossless stays lossless, animation stays. */
 export function optimizedFormat(source: SourceFacts): EncodeFormat {
@@ -71,11 +78,35 @@ export function planVariants(source: SourceFacts, image: AppConfig["image"]): Va
   const optimized = optimizedFormat(source);
   const plans: VariantPlan[] = [
     ...thumbnails,
-    { name: `optimized.${EXTENSION[optimized]}`, variant: "optimized", format: optimized, maxDimension: undefined, source: "full", animated, palette: optimized === "png" && source.isPalette === true },
-    { name: "webp.webp", variant: "webp", format: "webp", maxDimension: image.webMaxDimension, source: animated ? "full" : "web", animated, palette: false },
+    {
+      name: `optimized.${EXTENSION[optimized]}`,
+      variant: "optimized",
+      format: optimized,
+      maxDimension: undefined,
+      source: "full",
+      animated,
+      palette: optimized === "png" && source.isPalette === true,
+    },
+    {
+      name: "webp.webp",
+      variant: "webp",
+      format: "webp",
+      maxDimension: image.webMaxDimension,
+      source: animated ? "full" : "web",
+      animated,
+      palette: false,
+    },
   ];
   if (image.avifEnabled) {
-    plans.push({ name: "avif.avif", variant: "avif", format: "avif", maxDimension: image.webMaxDimension, source: "web", animated: false, palette: false });
+    plans.push({
+      name: "avif.avif",
+      variant: "avif",
+      format: "avif",
+      maxDimension: image.webMaxDimension,
+      source: "web",
+      animated: false,
+      palette: false,
+    });
   }
   return plans;
 }
@@ -90,17 +121,29 @@ export function planVariants(source: SourceFacts, image: AppConfig["image"]): Va
  * 8 % fewer bytes on the bench's 12 MP PNG (bench/areas/images.bench.ts, per-variant costs).
  */
 export function pngOptions(palette: boolean): PngOptions {
-  return palette ? { palette: true, effort: 7, compressionLevel: 9, adaptiveFiltering: false } : { palette: false, compressionLevel: 6, adaptiveFiltering: true };
+  return palette
+    ? { palette: true, effort: 7, compressionLevel: 9, adaptiveFiltering: false }
+    : { palette: false, compressionLevel: 6, adaptiveFiltering: true };
 }
 
 /** Size of an image after fitting inside a square box without enlarging (sharp's `inside`). */
-export function fitInside(width: number, height: number, maxDimension: number | undefined): { width: number; height: number } {
+export function fitInside(
+  width: number,
+  height: number,
+  maxDimension: number | undefined,
+): { width: number; height: number } {
   if (maxDimension === undefined || (width <= maxDimension && height <= maxDimension)) return { width, height };
   const scale = Math.min(maxDimension / width, maxDimension / height);
   return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
 }
 
 /** EXIF orientations 5–8 turn the image by 90°, so the displayed size swaps width and height. */
-export function displayedSize(width: number, height: number, orientation: number | undefined): { width: number; height: number } {
-  return orientation !== undefined && orientation >= 5 && orientation <= 8 ? { width: height, height: width } : { width, height };
+export function displayedSize(
+  width: number,
+  height: number,
+  orientation: number | undefined,
+): { width: number; height: number } {
+  return orientation !== undefined && orientation >= 5 && orientation <= 8
+    ? { width: height, height: width }
+    : { width, height };
 }

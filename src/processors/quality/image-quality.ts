@@ -48,17 +48,30 @@ export interface ImageScores {
 
 /** Packed RGB of an image pipeline, flattened on white. */
 async function rgbOf(pipeline: Sharp): Promise<{ data: Buffer; width: number; height: number }> {
-  const { data, info } = await pipeline.flatten({ background: WHITE }).toColourspace("srgb").removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await pipeline
+    .flatten({ background: WHITE })
+    .toColourspace("srgb")
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height };
 }
 
 /** The centre box of at most MAX_COMPARED_PIXELS, or undefined when the whole image fits (pure). */
-export function comparedRegion(width: number, height: number): { left: number; top: number; width: number; height: number } | undefined {
+export function comparedRegion(
+  width: number,
+  height: number,
+): { left: number; top: number; width: number; height: number } | undefined {
   if (width * height <= MAX_COMPARED_PIXELS) return undefined;
   const side = Math.floor(Math.sqrt(MAX_COMPARED_PIXELS));
   const cropWidth = Math.min(width, Math.max(side, Math.floor(MAX_COMPARED_PIXELS / Math.min(height, side))));
   const cropHeight = Math.min(height, Math.floor(MAX_COMPARED_PIXELS / cropWidth));
-  return { left: Math.floor((width - cropWidth) / 2), top: Math.floor((height - cropHeight) / 2), width: cropWidth, height: cropHeight };
+  return {
+    left: Math.floor((width - cropWidth) / 2),
+    top: Math.floor((height - cropHeight) / 2),
+    width: cropWidth,
+    height: cropHeight,
+  };
 }
 
 /**
@@ -66,12 +79,21 @@ export function comparedRegion(width: number, height: number): { left: number; t
  * before resizing to the output). `reference` is resized with sharp's default Lanczos 3 when
  * its size differs from the output's.
  */
-export async function scoreEncodedImage(reference: Sharp, encoded: Buffer, options: ImageScoreOptions): Promise<ImageScores> {
+export async function scoreEncodedImage(
+  reference: Sharp,
+  encoded: Buffer,
+  options: ImageScoreOptions,
+): Promise<ImageScores> {
   const distorted = await rgbOf(sharp(encoded, { failOn: "error" }));
   const fitted = await rgbOf(reference.clone().resize(distorted.width, distorted.height, { fit: "fill" }));
   const region = comparedRegion(distorted.width, distorted.height);
   const cut = async (image: { data: Buffer; width: number; height: number }) =>
-    region ? sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).extract(region).raw().toBuffer() : image.data;
+    region
+      ? sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+          .extract(region)
+          .raw()
+          .toBuffer()
+      : image.data;
   const [distortedData, referenceData] = await Promise.all([cut(distorted), cut(fitted)]);
   const width = region?.width ?? distorted.width;
   const height = region?.height ?? distorted.height;
@@ -84,7 +106,13 @@ export async function scoreEncodedImage(reference: Sharp, encoded: Buffer, optio
       const referenceFile = `${base}.reference.rgb`;
       files.push(distortedFile, referenceFile);
       await Promise.all([writeFile(distortedFile, distortedData), writeFile(referenceFile, referenceData)]);
-      const result = await compareRawImages({ file: distortedFile, width, height }, { file: referenceFile, width, height }, options.workDir, options.name, options);
+      const result = await compareRawImages(
+        { file: distortedFile, width, height },
+        { file: referenceFile, width, height },
+        options.workDir,
+        options.name,
+        options,
+      );
       files.push(`${base}.ssim.log`, `${base}.psnr.log`);
       scores.ssim = round(result.ssim, 5);
       scores.psnrDb = round(result.psnrDb, 2);
@@ -93,9 +121,19 @@ export async function scoreEncodedImage(reference: Sharp, encoded: Buffer, optio
       const distortedPng = `${base}.distorted.png`;
       const referencePng = `${base}.reference.png`;
       files.push(distortedPng, referencePng);
-      const png = (data: Buffer, file: string) => sharp(data, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toFile(file);
+      const png = (data: Buffer, file: string) =>
+        sharp(data, { raw: { width, height, channels: 3 } })
+          .png({ compressionLevel: 1 })
+          .toFile(file);
       await Promise.all([png(distortedData, distortedPng), png(referenceData, referencePng)]);
-      scores.ssimulacra2 = round(await ssimulacra2Score(referencePng, distortedPng, { binary: options.ssimulacra2Binary, signal: options.signal, timeoutMs: options.timeoutMs }), 2);
+      scores.ssimulacra2 = round(
+        await ssimulacra2Score(referencePng, distortedPng, {
+          binary: options.ssimulacra2Binary,
+          signal: options.signal,
+          timeoutMs: options.timeoutMs,
+        }),
+        2,
+      );
     }
   } finally {
     await Promise.all(files.map((file) => rm(file, { force: true })));
@@ -109,7 +147,12 @@ export async function scoreEncodedImage(reference: Sharp, encoded: Buffer, optio
  * the score's `error` and never fails the job: a broken meter must not cost the outputs.
  */
 export function createImageScorer(ctx: Pick<ProcessContext, "config" | "workDir" | "signal">) {
-  const options = { metric: ctx.config.quality.imageMetric, ssimulacra2Binary: ctx.config.quality.ssimulacra2Binary, workDir: ctx.workDir, signal: ctx.signal };
+  const options = {
+    metric: ctx.config.quality.imageMetric,
+    ssimulacra2Binary: ctx.config.quality.ssimulacra2Binary,
+    workDir: ctx.workDir,
+    signal: ctx.signal,
+  };
   let queue: Promise<unknown> = Promise.resolve();
   let count = 0;
   return {

@@ -4,7 +4,8 @@ import type { OutputFile, OutputQuality } from "../processor.ts";
 export function headlineScore(quality: OutputQuality): string {
   if (quality.error !== undefined) return `failed (${quality.error.slice(0, 80)})`;
   if (quality.ssimulacra2 !== undefined) return `ssimulacra2 ${quality.ssimulacra2.toFixed(1)}`;
-  if (quality.ssim !== undefined) return `ssim ${quality.ssim.toFixed(4)}${quality.psnrDb !== undefined ? ` psnr ${quality.psnrDb.toFixed(1)} dB` : ""}`;
+  if (quality.ssim !== undefined)
+    return `ssim ${quality.ssim.toFixed(4)}${quality.psnrDb !== undefined ? ` psnr ${quality.psnrDb.toFixed(1)} dB` : ""}`;
   return "no score";
 }
 
@@ -14,6 +15,9 @@ export function qualityStepDetail(outputs: readonly OutputFile[]): Record<string
   return {
     metric: scored[0]?.quality?.metric ?? null,
     failed: scored.filter((output) => output.quality?.error !== undefined).length,
-    scores: scored.map((output) => `${output.variant}${output.width && output.height ? ` ${output.width}x${output.height}` : ""}: ${headlineScore(output.quality!)}`),
+    scores: scored.map(
+      (output) =>
+        `${output.variant}${output.width && output.height ? ` ${output.width}x${output.height}` : ""}: ${headlineScore(output.quality!)}`,
+    ),
   };
 }

@@ -1,6 +1,12 @@
 import { mkdir, open, readFile } from "node:fs/promises";
 import path from "node:path";
-import { comparisonGraph, comparisonOutputs, readComparison, type ComparisonPair, type SsimPsnr } from "../../media/ffmpeg-quality.ts";
+import {
+  comparisonGraph,
+  comparisonOutputs,
+  readComparison,
+  type ComparisonPair,
+  type SsimPsnr,
+} from "../../media/ffmpeg-quality.ts";
 import { runFfmpeg } from "../../media/ffmpeg.runner.ts";
 import { safeInputArgs, VIDEO_DEMUXERS } from "../../media/safe-input.ts";
 import type { OutputFile, OutputQuality, ProcessContext } from "../processor.ts";
@@ -40,9 +46,16 @@ export interface RenditionScoreInput {
 export function renditionScoreArgs(input: RenditionScoreInput, pairs: readonly ComparisonPair[]): string[] {
   const inputs = [
     ...safeInputArgs(input.inputPath, { demuxers: VIDEO_DEMUXERS, format: input.demuxer }),
-    ...input.renditions.flatMap((rendition) => safeInputArgs(rendition.file, { demuxers: VIDEO_DEMUXERS, format: rendition.demuxer })),
+    ...input.renditions.flatMap((rendition) =>
+      safeInputArgs(rendition.file, { demuxers: VIDEO_DEMUXERS, format: rendition.demuxer }),
+    ),
   ];
-  const references = videoFilterGraph(input.source, input.renditions.map((rendition) => rendition.rung), input.settings, 0);
+  const references = videoFilterGraph(
+    input.source,
+    input.renditions.map((rendition) => rendition.rung),
+    input.settings,
+    0,
+  );
   return [...inputs, "-filter_complex", `${references};${comparisonGraph(pairs)}`, ...comparisonOutputs(pairs.length)];
 }
 
@@ -53,12 +66,21 @@ export async function scoreRenditionFiles(input: RenditionScoreInput): Promise<S
     ssimStatsFile: path.join(input.workDir, `${safeName(rendition.rung.name)}.ssim.log`),
     psnrStatsFile: path.join(input.workDir, `${safeName(rendition.rung.name)}.psnr.log`),
   }));
-  await runFfmpeg({ args: renditionScoreArgs(input, pairs), durationSec: input.source.durationSec, signal: input.signal, timeoutMs: input.timeoutMs });
+  await runFfmpeg({
+    args: renditionScoreArgs(input, pairs),
+    durationSec: input.source.durationSec,
+    signal: input.signal,
+    timeoutMs: input.timeoutMs,
+  });
   return Promise.all(pairs.map((pair) => readComparison(pair)));
 }
 
 /** One HLS rendition as a single file: init segment (fMP4) and media segments in playlist order. */
-export async function joinHlsRendition(hlsDir: string, name: string, outFile: string): Promise<RenditionFile["demuxer"]> {
+export async function joinHlsRendition(
+  hlsDir: string,
+  name: string,
+  outFile: string,
+): Promise<RenditionFile["demuxer"]> {
   const folder = path.join(hlsDir, name);
   const playlist = parseMediaPlaylist(await readFile(path.join(folder, "index.m3u8"), "utf8"));
   const parts = [...(playlist.initUri ? [playlist.initUri] : []), ...playlist.segments.map((segment) => segment.uri)];
@@ -66,7 +88,8 @@ export async function joinHlsRendition(hlsDir: string, name: string, outFile: st
   try {
     for (const part of parts) {
       // Playlist entries are names ffmpeg wrote into this folder; anything else is refused.
-      if (part.includes("/") || part.includes("\\") || part.startsWith(".")) throw new Error(`unexpected segment name "${part}" in rendition ${name}`);
+      if (part.includes("/") || part.includes("\\") || part.startsWith("."))
+        throw new Error(`unexpected segment name "${part}" in rendition ${name}`);
       // One segment at a time (a few MB each), so memory stays at one segment.
       await out.write(await readFile(path.join(folder, part)));
     }
@@ -107,9 +130,23 @@ export async function scoreVideoOutputs(ctx: ProcessContext, input: VideoScoreHo
         renditions.push({ rung, file, demuxer: await joinHlsRendition(input.encoded.dir, rung.name, file) });
       }
     }
-    const scores = await scoreRenditionFiles({ inputPath: ctx.inputPath, demuxer: input.demuxer, source: input.source, settings: input.settings, renditions, workDir, signal: ctx.signal });
+    const scores = await scoreRenditionFiles({
+      inputPath: ctx.inputPath,
+      demuxer: input.demuxer,
+      source: input.source,
+      settings: input.settings,
+      renditions,
+      workDir,
+      signal: ctx.signal,
+    });
     const result = rungs.map((rung, index) => ({ name: rung.name, quality: toOutputQuality(scores[index]!, rung) }));
-    ctx.step("quality-scored", { metric: "ssim", scores: result.map((entry) => `${entry.name}: ssim ${entry.quality.ssim} (min ${entry.quality.ssimMin}) psnr ${entry.quality.psnrDb} dB`) });
+    ctx.step("quality-scored", {
+      metric: "ssim",
+      scores: result.map(
+        (entry) =>
+          `${entry.name}: ssim ${entry.quality.ssim} (min ${entry.quality.ssimMin}) psnr ${entry.quality.psnrDb} dB`,
+      ),
+    });
     return result;
   } catch (error) {
     if (ctx.signal.aborted) throw error;
@@ -120,16 +157,30 @@ export async function scoreVideoOutputs(ctx: ProcessContext, input: VideoScoreHo
 }
 
 /** Attaches each rendition's score to its media playlist (HLS) or to the web MP4 (pure). */
-export function withRenditionQuality(outputs: OutputFile[], scores: readonly RenditionQuality[] | undefined): OutputFile[] {
+export function withRenditionQuality(
+  outputs: OutputFile[],
+  scores: readonly RenditionQuality[] | undefined,
+): OutputFile[] {
   if (!scores) return outputs;
   return outputs.map((output) => {
-    const match = output.variant === "web_mp4" ? scores[0] : scores.find((score) => output.key.endsWith(`/hls/${score.name}/index.m3u8`));
+    const match =
+      output.variant === "web_mp4"
+        ? scores[0]
+        : scores.find((score) => output.key.endsWith(`/hls/${score.name}/index.m3u8`));
     return match ? { ...output, quality: match.quality } : output;
   });
 }
 
 function toOutputQuality(score: SsimPsnr, rung: Pick<PlannedRung, "width" | "height">): OutputQuality {
-  return { metric: "ssim", ssim: round(score.ssim, 5), ssimMin: round(score.ssimMin, 5), psnrDb: round(score.psnrDb, 2), frames: score.frames, comparedWidth: rung.width, comparedHeight: rung.height };
+  return {
+    metric: "ssim",
+    ssim: round(score.ssim, 5),
+    ssimMin: round(score.ssimMin, 5),
+    psnrDb: round(score.psnrDb, 2),
+    frames: score.frames,
+    comparedWidth: rung.width,
+    comparedHeight: rung.height,
+  };
 }
 
 /** Rung names are ours (`720p`, `720p-2`); kept to safe file-name characters anyway. */

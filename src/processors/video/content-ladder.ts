@@ -1,6 +1,15 @@
 import path from "node:path";
 import { safeInputArgs, VIDEO_DEMUXERS } from "../../media/safe-input.ts";
-import { frameRateOptions, keyframeOptions, planFrameRate, STRIP_METADATA, videoFilterGraph, x264Options, type VideoEncodeSettings, type VideoEncodeSource } from "./encode-options.ts";
+import {
+  frameRateOptions,
+  keyframeOptions,
+  planFrameRate,
+  STRIP_METADATA,
+  videoFilterGraph,
+  x264Options,
+  type VideoEncodeSettings,
+  type VideoEncodeSource,
+} from "./encode-options.ts";
 import type { PlannedRung } from "./ladder-plan.ts";
 
 /**
@@ -46,8 +55,13 @@ const MIN_VIDEO_KBPS = 150;
  * the duration (for three); the whole clip as one window when it is not longer than `totalSec`
  * or its duration is unknown.
  */
-export function probeWindows(durationSec: number | undefined, totalSec: number, windowCount = PROBE_WINDOW_COUNT): ProbeWindow[] {
-  if (durationSec === undefined || !(durationSec > 0) || durationSec <= totalSec) return [{ startSec: 0, durationSec: durationSec && durationSec > 0 ? durationSec : totalSec }];
+export function probeWindows(
+  durationSec: number | undefined,
+  totalSec: number,
+  windowCount = PROBE_WINDOW_COUNT,
+): ProbeWindow[] {
+  if (durationSec === undefined || !(durationSec > 0) || durationSec <= totalSec)
+    return [{ startSec: 0, durationSec: durationSec && durationSec > 0 ? durationSec : totalSec }];
   const length = totalSec / windowCount;
   return Array.from({ length: windowCount }, (_, index) => {
     const centre = (durationSec * (2 * index + 1)) / (2 * windowCount);
@@ -79,7 +93,11 @@ export function contentProbeArgs(input: ContentProbeCommandInput): string[] {
   const { source, windows } = input;
   if (windows.length === 0) throw new Error("the content probe needs at least one window");
   const inputs = windows.flatMap((window) =>
-    safeInputArgs(input.inputPath, { demuxers: VIDEO_DEMUXERS, format: input.demuxer, before: ["-ss", window.startSec.toFixed(3), "-t", window.durationSec.toFixed(3)] }),
+    safeInputArgs(input.inputPath, {
+      demuxers: VIDEO_DEMUXERS,
+      format: input.demuxer,
+      before: ["-ss", window.startSec.toFixed(3), "-t", window.durationSec.toFixed(3)],
+    }),
   );
   const streamLabel = `[0:${source.videoStreamIndex}]`;
   const ladderGraph = videoFilterGraph(source, input.rungs, input.settings, 0);
@@ -90,13 +108,19 @@ export function contentProbeArgs(input: ContentProbeCommandInput): string[] {
   // The ladder's own frame timing, so a VFR source's probe is not inflated by duplicated frames.
   const frameRate = planFrameRate(source, input.settings.maxFps);
   const outputs = input.rungs.flatMap((_, index) => [
-    "-map", `[v${index}]`,
+    "-map",
+    `[v${index}]`,
     ...STRIP_METADATA,
     ...x264Options(input.settings.x264Preset),
-    "-crf", String(input.crf),
+    "-crf",
+    String(input.crf),
     ...frameRateOptions(frameRate),
     ...keyframeOptions(input.settings.keyframeSeconds, frameRate.fps),
-    "-an", "-f", "h264", "-y", probeOutputFile(input.outDir, index),
+    "-an",
+    "-f",
+    "h264",
+    "-y",
+    probeOutputFile(input.outDir, index),
   ]);
   return [...inputs, "-filter_complex", graph, ...outputs];
 }
@@ -125,17 +149,29 @@ export function probeKbps(bytes: number | undefined, sampledSec: number): number
  * A rung whose content needs its configured bitrate or more, or whose probe failed, stays
  * exactly as configured (average bitrate).
  */
-export function fitRungsToContent(rungs: readonly PlannedRung[], probes: readonly RungProbe[], sampledSec: number, crf: number): FittedRung[] {
+export function fitRungsToContent(
+  rungs: readonly PlannedRung[],
+  probes: readonly RungProbe[],
+  sampledSec: number,
+  crf: number,
+): FittedRung[] {
   return rungs.map((rung, index) => {
     const measured = probeKbps(probes[index]?.bytes, sampledSec);
     if (measured === undefined) return { rung: { ...rung }, probeKbps: undefined, configuredKbps: rung.videoKbps };
     // Content that needs the configured bitrate or more keeps the fixed rung exactly: CRF under a
     // VBV cap may overshoot the cap's average on a short clip (the buffer starts full), the fixed target does not.
-    if (measured * CAP_HEADROOM >= rung.videoKbps) return { rung: { ...rung }, probeKbps: Math.round(measured), configuredKbps: rung.videoKbps };
+    if (measured * CAP_HEADROOM >= rung.videoKbps)
+      return { rung: { ...rung }, probeKbps: Math.round(measured), configuredKbps: rung.videoKbps };
     const floor = Math.max(MIN_VIDEO_KBPS, rung.videoKbps * MIN_CONTENT_SHARE);
     const cap = Math.round(Math.min(rung.videoKbps, Math.max(floor, measured * CAP_HEADROOM)));
     return {
-      rung: { ...rung, crf, videoKbps: cap, maxrateKbps: cap, bufsizeKbps: Math.round((rung.bufsizeKbps * cap) / rung.videoKbps) },
+      rung: {
+        ...rung,
+        crf,
+        videoKbps: cap,
+        maxrateKbps: cap,
+        bufsizeKbps: Math.round((rung.bufsizeKbps * cap) / rung.videoKbps),
+      },
       probeKbps: Math.round(measured),
       configuredKbps: rung.videoKbps,
     };

@@ -24,10 +24,26 @@ export async function fitLadderToContent(ctx: ProcessContext, input: ContentProb
   const outDir = path.join(ctx.workDir, "content-probe");
   await mkdir(outDir, { recursive: true });
   const run = await runFfmpeg({
-    args: contentProbeArgs({ inputPath: ctx.inputPath, demuxer: input.demuxer, source: input.source, rungs: input.rungs, settings: input.settings, windows, crf: video.contentProbeCrf, outDir }),
+    args: contentProbeArgs({
+      inputPath: ctx.inputPath,
+      demuxer: input.demuxer,
+      source: input.source,
+      rungs: input.rungs,
+      settings: input.settings,
+      windows,
+      crf: video.contentProbeCrf,
+      outDir,
+    }),
     signal: ctx.signal,
   });
-  const probes = await Promise.all(input.rungs.map((_, index) => stat(probeOutputFile(outDir, index)).then((file) => ({ bytes: file.size }), () => ({ bytes: undefined }))));
+  const probes = await Promise.all(
+    input.rungs.map((_, index) =>
+      stat(probeOutputFile(outDir, index)).then(
+        (file) => ({ bytes: file.size }),
+        () => ({ bytes: undefined }),
+      ),
+    ),
+  );
   const sampledSec = windows.reduce((sum, window) => sum + window.durationSec, 0);
   const fitted = fitRungsToContent(input.rungs, probes, sampledSec, video.contentProbeCrf);
   ctx.step("content-probed", {
@@ -36,8 +52,11 @@ export async function fitLadderToContent(ctx: ProcessContext, input: ContentProb
     windows: windows.length,
     elapsedMs: run.elapsedMs,
     rungs: fitted.map((entry) => {
-      if (entry.rung.crf !== undefined) return `${entry.rung.name} probe ${entry.probeKbps}k → CRF ${entry.rung.crf} capped at ${entry.rung.maxrateKbps}k (of ${entry.configuredKbps}k)`;
-      return entry.probeKbps !== undefined ? `${entry.rung.name} probe ${entry.probeKbps}k ≥ ${entry.configuredKbps}k: the fixed rung` : `${entry.rung.name} probe failed: the fixed rung`;
+      if (entry.rung.crf !== undefined)
+        return `${entry.rung.name} probe ${entry.probeKbps}k → CRF ${entry.rung.crf} capped at ${entry.rung.maxrateKbps}k (of ${entry.configuredKbps}k)`;
+      return entry.probeKbps !== undefined
+        ? `${entry.rung.name} probe ${entry.probeKbps}k ≥ ${entry.configuredKbps}k: the fixed rung`
+        : `${entry.rung.name} probe failed: the fixed rung`;
     }),
   });
   return fitted.map((entry) => entry.rung);

@@ -46,7 +46,10 @@ export const AUDIO_SAMPLE_RATE = 48_000;
  *   stretch of the output runs faster than the cap.
  * - `source`: constant-rate video within the cap passes as it is.
  */
-export type FrameRatePlan = { mode: "source"; fps: number | undefined } | { mode: "cfr-cap"; fps: number } | { mode: "vfr"; fps: number | undefined; capBursts: boolean };
+export type FrameRatePlan =
+  | { mode: "source"; fps: number | undefined }
+  | { mode: "cfr-cap"; fps: number }
+  | { mode: "vfr"; fps: number | undefined; capBursts: boolean };
 
 /** A base rate this much above the measured rate means the frames are irregular. */
 const VFR_RATIO = 1.05;
@@ -68,11 +71,15 @@ export function planFrameRate(source: Pick<VideoEncodeSource, "fps" | "baseFps">
  * `vfr`: frames keep their own times, so the grid is whatever the muxer writes.
  * rendition-stats.ts uses it only when the frames ffmpeg reported encoding confirm it.
  */
-export function expectedOutputFps(source: Pick<VideoEncodeSource, "fps" | "baseFps">, maxFps: number): number | undefined {
+export function expectedOutputFps(
+  source: Pick<VideoEncodeSource, "fps" | "baseFps">,
+  maxFps: number,
+): number | undefined {
   const plan = planFrameRate(source, maxFps);
   if (plan.mode === "cfr-cap") return plan.fps;
   if (plan.mode === "vfr") return undefined;
-  if (source.fps !== undefined && source.baseFps !== undefined && source.fps < 70 && source.baseFps > 210) return source.fps;
+  if (source.fps !== undefined && source.baseFps !== undefined && source.fps < 70 && source.baseFps > 210)
+    return source.fps;
   return source.baseFps ?? source.fps;
 }
 
@@ -81,7 +88,8 @@ export function frameRateFilter(plan: FrameRatePlan, maxFps: number): string {
   if (plan.mode === "cfr-cap") return `fps=${plan.fps},`;
   // Keeps the first frame and every frame at least 1/cap after the previous kept one (0.5 ms of
   // slack for timestamps rounded to the container's time base).
-  if (plan.mode === "vfr" && plan.capBursts) return `select=isnan(prev_selected_t)+gte(t-prev_selected_t\\,${(1 / maxFps - 0.0005).toFixed(6)}),`;
+  if (plan.mode === "vfr" && plan.capBursts)
+    return `select=isnan(prev_selected_t)+gte(t-prev_selected_t\\,${(1 / maxFps - 0.0005).toFixed(6)}),`;
   return "";
 }
 
@@ -92,7 +100,9 @@ export function frameRateFilter(plan: FrameRatePlan, maxFps: number): string {
  * clip was listed as 0.44 s.
  */
 export function frameRateOptions(plan: FrameRatePlan): string[] {
-  return plan.mode === "vfr" ? ["-fps_mode", "vfr", "-bsf:v", "setts=duration=if(eq(NEXT_DTS\\,NOPTS)\\,DURATION\\,NEXT_DTS-DTS)"] : [];
+  return plan.mode === "vfr"
+    ? ["-fps_mode", "vfr", "-bsf:v", "setts=duration=if(eq(NEXT_DTS\\,NOPTS)\\,DURATION\\,NEXT_DTS-DTS)"]
+    : [];
 }
 
 /**
@@ -105,10 +115,18 @@ export function frameRateOptions(plan: FrameRatePlan): string[] {
  * split; the rungs then scale 8-bit SDR frames (the top rung's scale is a pass-through).
  * Also builds the silent audio branches when asked to invent audio.
  */
-export function videoFilterGraph(source: VideoEncodeSource, renditions: ReadonlyArray<Pick<PlannedRung, "width" | "height">>, settings: VideoEncodeSettings, silentAudioCount: number): string {
+export function videoFilterGraph(
+  source: VideoEncodeSource,
+  renditions: ReadonlyArray<Pick<PlannedRung, "width" | "height">>,
+  settings: VideoEncodeSettings,
+  silentAudioCount: number,
+): string {
   const chains: string[] = [];
-  const pre = frameRateFilter(planFrameRate(source, settings.maxFps), settings.maxFps) + (source.toneMap ? toneMapBeforeSplit(source.toneMap, renditions) : "");
-  const scale = (rendition: Pick<PlannedRung, "width" | "height">) => `scale=w=${rendition.width}:h=${rendition.height}:flags=bicubic,setsar=1,format=yuv420p`;
+  const pre =
+    frameRateFilter(planFrameRate(source, settings.maxFps), settings.maxFps) +
+    (source.toneMap ? toneMapBeforeSplit(source.toneMap, renditions) : "");
+  const scale = (rendition: Pick<PlannedRung, "width" | "height">) =>
+    `scale=w=${rendition.width}:h=${rendition.height}:flags=bicubic,setsar=1,format=yuv420p`;
   if (renditions.length === 1) {
     chains.push(`[0:${source.videoStreamIndex}]${pre}${scale(renditions[0]!)}[v0]`);
   } else {
@@ -120,13 +138,21 @@ export function videoFilterGraph(source: VideoEncodeSource, renditions: Readonly
     const duration = source.durationSec !== undefined && source.durationSec > 0 ? source.durationSec.toFixed(3) : "1";
     const silent = `anullsrc=channel_layout=stereo:sample_rate=${AUDIO_SAMPLE_RATE},atrim=duration=${duration}`;
     if (silentAudioCount === 1) chains.push(`${silent}[a0]`);
-    else chains.push(`${silent},asplit=${silentAudioCount}${Array.from({ length: silentAudioCount }, (_, index) => `[a${index}]`).join("")}`);
+    else
+      chains.push(
+        `${silent},asplit=${silentAudioCount}${Array.from({ length: silentAudioCount }, (_, index) => `[a${index}]`).join("")}`,
+      );
   }
   return chains.join(";");
 }
 
-function toneMapBeforeSplit(toneMap: ToneMapSource, renditions: ReadonlyArray<Pick<PlannedRung, "width" | "height">>): string {
-  const top = renditions.reduce((largest, rendition) => (rendition.width * rendition.height > largest.width * largest.height ? rendition : largest));
+function toneMapBeforeSplit(
+  toneMap: ToneMapSource,
+  renditions: ReadonlyArray<Pick<PlannedRung, "width" | "height">>,
+): string {
+  const top = renditions.reduce((largest, rendition) =>
+    rendition.width * rendition.height > largest.width * largest.height ? rendition : largest,
+  );
   return `scale=w=${top.width}:h=${top.height}:flags=bicubic,setsar=1,${toneMapFilters(toneMap)},`;
 }
 
@@ -144,7 +170,16 @@ export function x264Options(preset: string): string[] {
  */
 export function keyframeOptions(keyframeSeconds: number, fps: number | undefined): string[] {
   const gop = Math.max(1, Math.ceil((fps ?? 30) * keyframeSeconds));
-  return ["-g", String(gop), "-keyint_min", String(gop), "-sc_threshold", "0", "-force_key_frames", `expr:gte(t,n_forced*${keyframeSeconds})`];
+  return [
+    "-g",
+    String(gop),
+    "-keyint_min",
+    String(gop),
+    "-sc_threshold",
+    "0",
+    "-force_key_frames",
+    `expr:gte(t,n_forced*${keyframeSeconds})`,
+  ];
 }
 
 /** AAC-LC stereo at 48 kHz (the HLS authoring spec's recommendation). */

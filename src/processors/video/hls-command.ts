@@ -1,6 +1,17 @@
 import path from "node:path";
 import { safeInputArgs, VIDEO_DEMUXERS } from "../../media/safe-input.ts";
-import { aacOptions, keyframeOptions, MUXING_QUEUE, frameRateOptions, planFrameRate, STRIP_METADATA, videoFilterGraph, x264Options, type VideoEncodeSettings, type VideoEncodeSource } from "./encode-options.ts";
+import {
+  aacOptions,
+  keyframeOptions,
+  MUXING_QUEUE,
+  frameRateOptions,
+  planFrameRate,
+  STRIP_METADATA,
+  videoFilterGraph,
+  x264Options,
+  type VideoEncodeSettings,
+  type VideoEncodeSource,
+} from "./encode-options.ts";
 import type { PlannedRung } from "./ladder-plan.ts";
 import { BT709_TAGS } from "./tone-map.ts";
 
@@ -41,7 +52,13 @@ export function hlsLadderArgs(input: HlsCommandInput): string[] {
   rungs.forEach((rung, index) => {
     maps.push("-map", `[v${index}]`);
     // A CRF rung (content-aware ladder) spends what its content needs up to maxrate; otherwise the videoKbps target.
-    perStream.push(...(rung.crf !== undefined ? [`-crf:v:${index}`, String(rung.crf)] : [`-b:v:${index}`, `${rung.videoKbps}k`]), `-maxrate:v:${index}`, `${rung.maxrateKbps}k`, `-bufsize:v:${index}`, `${rung.bufsizeKbps}k`);
+    perStream.push(
+      ...(rung.crf !== undefined ? [`-crf:v:${index}`, String(rung.crf)] : [`-b:v:${index}`, `${rung.videoKbps}k`]),
+      `-maxrate:v:${index}`,
+      `${rung.maxrateKbps}k`,
+      `-bufsize:v:${index}`,
+      `${rung.bufsizeKbps}k`,
+    );
     if (withAudio) {
       maps.push("-map", silent ? `[a${index}]` : `0:${source.audioStreamIndex}`);
       perStream.push(`-b:a:${index}`, `${rung.audioKbps}k`);
@@ -60,7 +77,8 @@ export function hlsLadderArgs(input: HlsCommandInput): string[] {
   const frameRate = planFrameRate(source, settings.maxFps);
   return [
     ...safeInputArgs(input.inputPath, { demuxers: VIDEO_DEMUXERS, format: input.demuxer }),
-    "-filter_complex", videoFilterGraph(source, rungs, settings, silentCount),
+    "-filter_complex",
+    videoFilterGraph(source, rungs, settings, silentCount),
     ...maps,
     ...STRIP_METADATA,
     ...x264Options(settings.x264Preset),
@@ -70,17 +88,25 @@ export function hlsLadderArgs(input: HlsCommandInput): string[] {
     ...(withAudio ? aacOptions() : []),
     ...perStream,
     ...MUXING_QUEUE,
-    "-f", "hls",
-    "-hls_time", String(settings.segmentSeconds),
-    "-hls_playlist_type", "vod",
+    "-f",
+    "hls",
+    "-hls_time",
+    String(settings.segmentSeconds),
+    "-hls_playlist_type",
+    "vod",
     // temp_file: each segment is written as `<name>.tmp` and renamed when closed, so a segment
     // under its final name is complete and can be uploaded while ffmpeg writes the next one
     // (hls-segment-uploader.ts). The bytes are the same as without it.
-    "-hls_flags", "independent_segments+temp_file",
-    "-hls_segment_type", settings.segmentFormat,
+    "-hls_flags",
+    "independent_segments+temp_file",
+    "-hls_segment_type",
+    settings.segmentFormat,
     ...(fmp4 ? ["-hls_fmp4_init_filename", "init.mp4"] : []),
-    "-hls_segment_filename", path.join(input.outDir, "%v", `segment_%05d.${fmp4 ? "m4s" : "ts"}`),
-    "-var_stream_map", streamMap.join(" "),
-    "-y", path.join(input.outDir, "%v", MEDIA_PLAYLIST_NAME),
+    "-hls_segment_filename",
+    path.join(input.outDir, "%v", `segment_%05d.${fmp4 ? "m4s" : "ts"}`),
+    "-var_stream_map",
+    streamMap.join(" "),
+    "-y",
+    path.join(input.outDir, "%v", MEDIA_PLAYLIST_NAME),
   ];
 }

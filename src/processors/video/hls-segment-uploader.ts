@@ -24,9 +24,16 @@ import { hlsFileRequest, hlsFileKind } from "./hls-uploads.ts";
  */
 export function closedHlsFiles(listing: readonly string[], ffmpegExited: boolean): string[] {
   const media = listing.filter((relative) => !relative.endsWith(".tmp") && hlsFileRequestKind(relative) !== undefined);
-  const foldersWithSegments = new Set(media.filter((relative) => hlsFileKind(relative) === "hls_segment").map((relative) => path.posix.dirname(relative)));
+  const foldersWithSegments = new Set(
+    media.filter((relative) => hlsFileKind(relative) === "hls_segment").map((relative) => path.posix.dirname(relative)),
+  );
   return media
-    .filter((relative) => hlsFileKind(relative) === "hls_segment" || ffmpegExited || foldersWithSegments.has(path.posix.dirname(relative)))
+    .filter(
+      (relative) =>
+        hlsFileKind(relative) === "hls_segment" ||
+        ffmpegExited ||
+        foldersWithSegments.has(path.posix.dirname(relative)),
+    )
     .sort();
 }
 
@@ -160,11 +167,17 @@ export class HlsSegmentUploader {
 
   /** Relative paths (`/`-separated) of every file under the folder; none while ffmpeg has not created it. */
   async #list(): Promise<string[]> {
-    const entries = await readdir(this.#options.hlsDir, { recursive: true, withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === "ENOENT") return [];
-      throw error;
-    });
-    return entries.filter((entry) => entry.isFile()).map((entry) => path.relative(this.#options.hlsDir, path.join(entry.parentPath, entry.name)).split(path.sep).join("/"));
+    const entries = await readdir(this.#options.hlsDir, { recursive: true, withFileTypes: true }).catch(
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === "ENOENT") return [];
+        throw error;
+      },
+    );
+    return entries
+      .filter((entry) => entry.isFile())
+      .map((entry) =>
+        path.relative(this.#options.hlsDir, path.join(entry.parentPath, entry.name)).split(path.sep).join("/"),
+      );
   }
 
   #pump(): void {

@@ -35,7 +35,10 @@ export async function hlsOutputRequests(hlsDir: string): Promise<OutputRequest[]
   const requests: OutputRequest[] = [];
   for (const entry of entries) {
     if (!entry.isFile()) continue;
-    const request = hlsFileRequest(hlsDir, path.relative(hlsDir, path.join(entry.parentPath, entry.name)).split(path.sep).join("/"));
+    const request = hlsFileRequest(
+      hlsDir,
+      path.relative(hlsDir, path.join(entry.parentPath, entry.name)).split(path.sep).join("/"),
+    );
     if (request) requests.push(request);
   }
   return requests.sort((a, b) => priority(a) - priority(b) || a.name.localeCompare(b.name));
@@ -64,7 +67,9 @@ export async function uploadAll(
   options: { parallel: number; signal: AbortSignal; onUploaded?: (done: number, total: number) => void },
 ): Promise<OutputFile[]> {
   const results: OutputFile[] = new Array<OutputFile>(requests.length);
-  const groups = [0, 1, 2].map((group) => requests.map((request, index) => ({ request, index })).filter(({ request }) => priority(request) === group));
+  const groups = [0, 1, 2].map((group) =>
+    requests.map((request, index) => ({ request, index })).filter(({ request }) => priority(request) === group),
+  );
   let done = 0;
   for (const group of groups) {
     let next = 0;

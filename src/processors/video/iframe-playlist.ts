@@ -31,25 +31,50 @@ export function buildIFramePlaylist(segments: readonly IFrameSegment[], keyframe
     const first = keyframes[0]?.ptsSec ?? 0;
     keyframes.forEach((keyframe, position) => {
       const startSec = segmentStartSec + (keyframe.ptsSec - first);
-      const nextSec = position + 1 < keyframes.length ? segmentStartSec + (keyframes[position + 1]!.ptsSec - first) : segmentStartSec + segment.durationSec;
-      entries.push({ uri: segment.uri, initLength, offset: keyframe.offset, length: keyframe.length, durationSec: Math.max(0.001, nextSec - startSec) });
+      const nextSec =
+        position + 1 < keyframes.length
+          ? segmentStartSec + (keyframes[position + 1]!.ptsSec - first)
+          : segmentStartSec + segment.durationSec;
+      entries.push({
+        uri: segment.uri,
+        initLength,
+        offset: keyframe.offset,
+        length: keyframe.length,
+        durationSec: Math.max(0.001, nextSec - startSec),
+      });
     });
     segmentStartSec += segment.durationSec;
   }
   const target = Math.max(1, Math.ceil(Math.max(0, ...entries.map((entry) => entry.durationSec))));
-  const lines = ["#EXTM3U", "#EXT-X-VERSION:5", `#EXT-X-TARGETDURATION:${target}`, "#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-I-FRAMES-ONLY"];
+  const lines = [
+    "#EXTM3U",
+    "#EXT-X-VERSION:5",
+    `#EXT-X-TARGETDURATION:${target}`,
+    "#EXT-X-MEDIA-SEQUENCE:0",
+    "#EXT-X-PLAYLIST-TYPE:VOD",
+    "#EXT-X-I-FRAMES-ONLY",
+  ];
   let mapped: string | undefined;
   for (const entry of entries) {
     if (mapped !== entry.uri) {
       lines.push(`#EXT-X-MAP:URI="${entry.uri}",BYTERANGE="${entry.initLength}@0"`);
       mapped = entry.uri;
     }
-    lines.push(`#EXTINF:${entry.durationSec.toFixed(6)},`, `#EXT-X-BYTERANGE:${entry.length}@${entry.offset}`, entry.uri);
+    lines.push(
+      `#EXTINF:${entry.durationSec.toFixed(6)},`,
+      `#EXT-X-BYTERANGE:${entry.length}@${entry.offset}`,
+      entry.uri,
+    );
   }
   lines.push("#EXT-X-ENDLIST");
   const totalBits = entries.reduce((sum, entry) => sum + entry.length * 8, 0);
   const totalSec = entries.reduce((sum, entry) => sum + entry.durationSec, 0);
   const floorSec = Math.min(keyframeSeconds / 2, totalSec || keyframeSeconds);
   const peak = Math.max(0, ...entries.map((entry) => (entry.length * 8) / Math.max(entry.durationSec, floorSec)));
-  return { text: `${lines.join("\n")}\n`, bandwidth: Math.ceil(peak), averageBandwidth: totalSec > 0 ? Math.ceil(totalBits / totalSec) : 0, count: entries.length };
+  return {
+    text: `${lines.join("\n")}\n`,
+    bandwidth: Math.ceil(peak),
+    averageBandwidth: totalSec > 0 ? Math.ceil(totalBits / totalSec) : 0,
+    count: entries.length,
+  };
 }

@@ -83,7 +83,8 @@ export function planLadder(source: LadderSource, rungs: readonly HlsRungSpec[]):
 /** The rung's bitrate scaled to the share of its box the picture fills, capped by the source's bitrate. */
 function rungBitrate(rungKbps: number, boxShare: number, sourceBitRate: number | undefined): number {
   let kbps = rungKbps * Math.min(1, Math.max(MIN_BITRATE_SHARE, boxShare));
-  if (sourceBitRate !== undefined && sourceBitRate > 0) kbps = Math.min(kbps, Math.max(MIN_VIDEO_KBPS, (sourceBitRate / 1000) * SOURCE_BITRATE_HEADROOM));
+  if (sourceBitRate !== undefined && sourceBitRate > 0)
+    kbps = Math.min(kbps, Math.max(MIN_VIDEO_KBPS, (sourceBitRate / 1000) * SOURCE_BITRATE_HEADROOM));
   return Math.max(MIN_VIDEO_KBPS, Math.round(kbps));
 }
 

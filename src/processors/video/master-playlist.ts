@@ -13,7 +13,13 @@ export interface MediaPlaylist {
 }
 
 export function parseMediaPlaylist(text: string): MediaPlaylist {
-  const playlist: MediaPlaylist = { version: undefined, targetDurationSec: undefined, initUri: undefined, segments: [], ended: false };
+  const playlist: MediaPlaylist = {
+    version: undefined,
+    targetDurationSec: undefined,
+    initUri: undefined,
+    segments: [],
+    ended: false,
+  };
   let pendingDuration: number | undefined;
   for (const rawLine of text.split(/\r?\n/)) {
     const line = rawLine.trim();
@@ -54,17 +60,27 @@ export interface IFrameStream {
   resolution?: { width: number; height: number } | undefined;
 }
 
-export function buildMasterPlaylist(variants: readonly VariantStream[], version: number, iFrameStreams: readonly IFrameStream[] = []): string {
+export function buildMasterPlaylist(
+  variants: readonly VariantStream[],
+  version: number,
+  iFrameStreams: readonly IFrameStream[] = [],
+): string {
   const lines = ["#EXTM3U", `#EXT-X-VERSION:${version}`, "#EXT-X-INDEPENDENT-SEGMENTS"];
   for (const variant of variants) {
-    const attributes = [`BANDWIDTH=${Math.ceil(variant.bandwidth)}`, `AVERAGE-BANDWIDTH=${Math.ceil(variant.averageBandwidth)}`];
+    const attributes = [
+      `BANDWIDTH=${Math.ceil(variant.bandwidth)}`,
+      `AVERAGE-BANDWIDTH=${Math.ceil(variant.averageBandwidth)}`,
+    ];
     if (variant.resolution) attributes.push(`RESOLUTION=${variant.resolution.width}x${variant.resolution.height}`);
     if (variant.codecs.length > 0) attributes.push(`CODECS="${variant.codecs.join(",")}"`);
     if (variant.frameRate !== undefined) attributes.push(`FRAME-RATE=${variant.frameRate.toFixed(3)}`);
     lines.push(`#EXT-X-STREAM-INF:${attributes.join(",")}`, variant.uri);
   }
   for (const stream of iFrameStreams) {
-    const attributes = [`BANDWIDTH=${Math.ceil(stream.bandwidth)}`, `AVERAGE-BANDWIDTH=${Math.ceil(stream.averageBandwidth)}`];
+    const attributes = [
+      `BANDWIDTH=${Math.ceil(stream.bandwidth)}`,
+      `AVERAGE-BANDWIDTH=${Math.ceil(stream.averageBandwidth)}`,
+    ];
     if (stream.resolution) attributes.push(`RESOLUTION=${stream.resolution.width}x${stream.resolution.height}`);
     if (stream.codecs.length > 0) attributes.push(`CODECS="${stream.codecs.join(",")}"`);
     attributes.push(`URI="${stream.uri}"`);
@@ -78,12 +94,18 @@ export function buildMasterPlaylist(variants: readonly VariantStream[], version:
  * would otherwise claim an absurd peak (one keyframe over a tenth of a second), so segment
  * durations count as at least half the target duration in the peak.
  */
-export function measureBandwidth(segments: ReadonlyArray<{ durationSec: number; bytes: number }>, segmentSeconds: number): { peak: number; average: number } {
+export function measureBandwidth(
+  segments: ReadonlyArray<{ durationSec: number; bytes: number }>,
+  segmentSeconds: number,
+): { peak: number; average: number } {
   const totalBytes = segments.reduce((sum, segment) => sum + segment.bytes, 0);
   const totalSeconds = segments.reduce((sum, segment) => sum + segment.durationSec, 0);
   const floorSeconds = Math.min(segmentSeconds / 2, totalSeconds);
   const average = totalSeconds > 0 ? (totalBytes * 8) / totalSeconds : 0;
-  const peak = Math.max(average, ...segments.map((segment) => (segment.bytes * 8) / Math.max(segment.durationSec, floorSeconds, 0.001)));
+  const peak = Math.max(
+    average,
+    ...segments.map((segment) => (segment.bytes * 8) / Math.max(segment.durationSec, floorSeconds, 0.001)),
+  );
   return { peak: Math.ceil(peak), average: Math.ceil(average) };
 }
 
@@ -113,14 +135,18 @@ export function h264CodecString(profile: string | undefined, level: number | und
  * examples). Undefined when neither is found in the bytes given.
  */
 export function h264CodecStringFromBytes(bytes: Buffer): string | undefined {
-  const hex = (offset: number) => (offset + 3 <= bytes.length ? [0, 1, 2].map((index) => bytes[offset + index]!.toString(16).padStart(2, "0")).join("") : undefined);
+  const hex = (offset: number) =>
+    offset + 3 <= bytes.length
+      ? [0, 1, 2].map((index) => bytes[offset + index]!.toString(16).padStart(2, "0")).join("")
+      : undefined;
   const avcC = bytes.indexOf("avcC", 0, "latin1");
   if (avcC >= 0) {
     const value = hex(avcC + 5);
     return value ? `avc1.${value}` : undefined;
   }
   for (let offset = 0; offset + 7 < bytes.length; offset += 1) {
-    if (bytes[offset] === 0 && bytes[offset + 1] === 0 && bytes[offset + 2] === 1 && (bytes[offset + 3]! & 0x1f) === 7) return `avc1.${hex(offset + 4)!}`;
+    if (bytes[offset] === 0 && bytes[offset + 1] === 0 && bytes[offset + 2] === 1 && (bytes[offset + 3]! & 0x1f) === 7)
+      return `avc1.${hex(offset + 4)!}`;
   }
   return undefined;
 }

@@ -1,5 +1,16 @@
 import { safeInputArgs, VIDEO_DEMUXERS } from "../../media/safe-input.ts";
-import { aacOptions, keyframeOptions, MUXING_QUEUE, frameRateOptions, planFrameRate, STRIP_METADATA, videoFilterGraph, x264Options, type VideoEncodeSettings, type VideoEncodeSource } from "./encode-options.ts";
+import {
+  aacOptions,
+  keyframeOptions,
+  MUXING_QUEUE,
+  frameRateOptions,
+  planFrameRate,
+  STRIP_METADATA,
+  videoFilterGraph,
+  x264Options,
+  type VideoEncodeSettings,
+  type VideoEncodeSource,
+} from "./encode-options.ts";
 import type { PlannedRung } from "./ladder-plan.ts";
 import { BT709_TAGS } from "./tone-map.ts";
 
@@ -26,19 +37,29 @@ export function webMp4Args(input: Mp4CommandInput): string[] {
   const frameRate = planFrameRate(source, settings.maxFps);
   return [
     ...safeInputArgs(input.inputPath, { demuxers: VIDEO_DEMUXERS, format: input.demuxer }),
-    "-filter_complex", videoFilterGraph(source, [rung], settings, silent ? 1 : 0),
-    "-map", "[v0]",
+    "-filter_complex",
+    videoFilterGraph(source, [rung], settings, silent ? 1 : 0),
+    "-map",
+    "[v0]",
     ...(hasSourceAudio ? ["-map", `0:${source.audioStreamIndex}`] : silent ? ["-map", "[a0]"] : []),
     ...STRIP_METADATA,
     ...x264Options(settings.x264Preset),
     ...(source.toneMap ? BT709_TAGS : []),
-    "-crf", String(WEB_MP4_CRF), "-maxrate", `${rung.maxrateKbps}k`, "-bufsize", `${rung.bufsizeKbps}k`,
+    "-crf",
+    String(WEB_MP4_CRF),
+    "-maxrate",
+    `${rung.maxrateKbps}k`,
+    "-bufsize",
+    `${rung.bufsizeKbps}k`,
     ...frameRateOptions(frameRate),
     ...keyframeOptions(settings.keyframeSeconds, frameRate.fps),
     ...(hasSourceAudio || silent ? [...aacOptions(), "-b:a", `${rung.audioKbps}k`] : []),
     ...MUXING_QUEUE,
-    "-movflags", "+faststart",
-    "-f", "mp4",
-    "-y", input.outFile,
+    "-movflags",
+    "+faststart",
+    "-f",
+    "mp4",
+    "-y",
+    input.outFile,
   ];
 }

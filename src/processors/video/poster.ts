@@ -38,20 +38,36 @@ export const DARK_LUMA_THRESHOLD = 32;
  * for darkness: the threshold is 8-bit SDR luma, which only the tone-mapped frame has.
  */
 export function posterFrameArgs(input: PosterFrameInput): string[] {
-  const before = [...(input.seekSec > 0 ? ["-ss", input.seekSec.toFixed(3)] : []), ...(input.searchSec !== undefined ? ["-t", input.searchSec.toFixed(3)] : [])];
+  const before = [
+    ...(input.seekSec > 0 ? ["-ss", input.seekSec.toFixed(3)] : []),
+    ...(input.searchSec !== undefined ? ["-t", input.searchSec.toFixed(3)] : []),
+  ];
   // Tone-mapped frames are 8-bit; untouched 10-bit frames measure black at 64, not 16.
   const threshold = input.toneMap ? DARK_LUMA_THRESHOLD : darkThresholdFor(input.bitDepth);
-  const select = input.searchSec !== undefined ? [`signalstats,metadata=mode=select:key=lavfi.signalstats.YAVG:function=greater:value=${threshold}`] : [];
+  const select =
+    input.searchSec !== undefined
+      ? [`signalstats,metadata=mode=select:key=lavfi.signalstats.YAVG:function=greater:value=${threshold}`]
+      : [];
   const scale = `scale=w=${input.width}:h=${input.height}:flags=lanczos,setsar=1`;
   const filters = input.toneMap ? [scale, toneMapFilters(input.toneMap), ...select] : [...select, scale];
   return [
     ...safeInputArgs(input.inputPath, { demuxers: VIDEO_DEMUXERS, format: input.demuxer, before }),
-    "-map", `0:${input.videoStreamIndex}`,
-    "-vf", filters.join(","),
-    "-frames:v", "1", "-update", "1",
-    "-map_metadata", "-1",
-    "-f", "image2", "-c:v", "png",
-    "-y", input.outFile,
+    "-map",
+    `0:${input.videoStreamIndex}`,
+    "-vf",
+    filters.join(","),
+    "-frames:v",
+    "1",
+    "-update",
+    "1",
+    "-map_metadata",
+    "-1",
+    "-f",
+    "image2",
+    "-c:v",
+    "png",
+    "-y",
+    input.outFile,
   ];
 }
 
@@ -114,7 +130,12 @@ export async function extractPoster(request: PosterRequest): Promise<PosterFiles
   throw processingError("poster-failed", "no video frame could be decoded for the poster");
 }
 
-async function encodePoster(png: string, request: PosterRequest, source: PosterFiles["source"], atSec: number): Promise<PosterFiles> {
+async function encodePoster(
+  png: string,
+  request: PosterRequest,
+  source: PosterFiles["source"],
+  atSec: number,
+): Promise<PosterFiles> {
   const jpeg = path.join(request.workDir, "poster.jpg");
   const webp = path.join(request.workDir, "poster.webp");
   const image = sharp(png, { limitInputPixels: request.width * request.height + 1, failOn: "error" });

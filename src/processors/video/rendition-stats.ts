@@ -3,7 +3,15 @@ import path from "node:path";
 import { processingError } from "../../errors.ts";
 import { probeMedia, type VideoStreamProbe } from "../../media/ffprobe.ts";
 import { buildIFramePlaylist, IFRAME_PLAYLIST_NAME, type IFrameSegment } from "./iframe-playlist.ts";
-import { aacCodecString, h264CodecString, h264CodecStringFromBytes, measureBandwidth, parseMediaPlaylist, type IFrameStream, type VariantStream } from "./master-playlist.ts";
+import {
+  aacCodecString,
+  h264CodecString,
+  h264CodecStringFromBytes,
+  measureBandwidth,
+  parseMediaPlaylist,
+  type IFrameStream,
+  type VariantStream,
+} from "./master-playlist.ts";
 import { tsKeyframeIndex } from "./ts-keyframes.ts";
 
 /**
@@ -53,12 +61,21 @@ export interface KnownRendition {
  * segment is read once (a few MB) to find its keyframes. fMP4 segments hold one fragment per
  * segment, so their keyframes are not separately addressable: none is written for them.
  */
-export async function writeIFramePlaylist(hlsDir: string, rendition: RenditionStats, keyframeSeconds: number): Promise<IFrameStream | undefined> {
+export async function writeIFramePlaylist(
+  hlsDir: string,
+  rendition: RenditionStats,
+  keyframeSeconds: number,
+): Promise<IFrameStream | undefined> {
   const folder = path.join(hlsDir, rendition.name);
   const playlist = parseMediaPlaylist(await readFile(path.join(folder, "index.m3u8"), "utf8"));
   if (playlist.initUri || !rendition.variant.resolution) return undefined;
   const segments: IFrameSegment[] = [];
-  for (const segment of playlist.segments) segments.push({ uri: segment.uri, durationSec: segment.durationSec, index: tsKeyframeIndex(await readFile(path.join(folder, segment.uri))) });
+  for (const segment of playlist.segments)
+    segments.push({
+      uri: segment.uri,
+      durationSec: segment.durationSec,
+      index: tsKeyframeIndex(await readFile(path.join(folder, segment.uri))),
+    });
   const built = buildIFramePlaylist(segments, keyframeSeconds);
   if (built.count === 0) return undefined;
   await writeFile(path.join(folder, IFRAME_PLAYLIST_NAME), built.text);
@@ -74,14 +91,20 @@ export async function writeIFramePlaylist(hlsDir: string, rendition: RenditionSt
 export async function measureRendition(hlsDir: string, name: string, options: MeasureOptions): Promise<RenditionStats> {
   const folder = path.join(hlsDir, name);
   const playlist = parseMediaPlaylist(await readFile(path.join(folder, "index.m3u8"), "utf8"));
-  if (playlist.segments.length === 0 || !playlist.ended) throw processingError("hls-incomplete", `ffmpeg wrote no complete playlist for rendition ${name}`);
+  if (playlist.segments.length === 0 || !playlist.ended)
+    throw processingError("hls-incomplete", `ffmpeg wrote no complete playlist for rendition ${name}`);
   const segments = await Promise.all(
-    playlist.segments.map(async (segment) => ({ durationSec: segment.durationSec, bytes: (await stat(path.join(folder, segment.uri))).size })),
+    playlist.segments.map(async (segment) => ({
+      durationSec: segment.durationSec,
+      bytes: (await stat(path.join(folder, segment.uri))).size,
+    })),
   );
   const initBytes = playlist.initUri ? (await stat(path.join(folder, playlist.initUri))).size : 0;
   const { peak, average } = measureBandwidth(segments, options.segmentSeconds);
   const first = playlist.segments[0]!;
-  const configuration = await readFile(path.join(folder, playlist.initUri ?? first.uri)).then((bytes) => h264CodecStringFromBytes(bytes.subarray(0, 64 * 1024)));
+  const configuration = await readFile(path.join(folder, playlist.initUri ?? first.uri)).then((bytes) =>
+    h264CodecStringFromBytes(bytes.subarray(0, 64 * 1024)),
+  );
   const base = {
     name,
     playlistVersion: playlist.version ?? 3,
@@ -90,9 +113,11 @@ export async function measureRendition(hlsDir: string, name: string, options: Me
     durationSec: segments.reduce((sum, segment) => sum + segment.durationSec, 0),
   };
   const known = knownVariant(options, configuration, segments);
-  if (known) return { ...base, variant: { uri: `${name}/index.m3u8`, bandwidth: peak, averageBandwidth: average, ...known } };
+  if (known)
+    return { ...base, variant: { uri: `${name}/index.m3u8`, bandwidth: peak, averageBandwidth: average, ...known } };
   const probe = await probeFirstSegment(folder, name, playlist.initUri, first.uri, options);
-  if (options.expectVideo && !probe.video) throw processingError("hls-no-video", `rendition ${name} has no video stream`);
+  if (options.expectVideo && !probe.video)
+    throw processingError("hls-no-video", `rendition ${name} has no video stream`);
   const codecs = [
     ...(probe.video ? [configuration ?? h264CodecString(probe.video.profile, probe.video.level) ?? "avc1.640028"] : []),
     ...(probe.audio ? [aacCodecString(probe.audio.profile)] : []),
@@ -105,7 +130,9 @@ export async function measureRendition(hlsDir: string, name: string, options: Me
       averageBandwidth: average,
       codecs,
       resolution: probe.video ? { width: probe.video.displayWidth, height: probe.video.displayHeight } : undefined,
-      frameRate: probe.video ? realFrameRate(probe.video, framesOverTime(probe.video, options.encodedFrames, segments, first.durationSec)) : undefined,
+      frameRate: probe.video
+        ? realFrameRate(probe.video, framesOverTime(probe.video, options.encodedFrames, segments, first.durationSec))
+        : undefined,
     },
   };
 }
@@ -129,7 +156,11 @@ export function knownVariant(
   const counted = framesOverTime({ packetCount: undefined }, options.encodedFrames, segments, 0);
   const grid = known.video.gridFps;
   if (counted === undefined || grid === undefined || Math.abs(grid - counted) >= grid * 0.01) return undefined;
-  return { codecs: [configuration, ...audio], resolution: { width: known.video.width, height: known.video.height }, frameRate: grid };
+  return {
+    codecs: [configuration, ...audio],
+    resolution: { width: known.video.width, height: known.video.height },
+    frameRate: grid,
+  };
 }
 
 /**
@@ -138,7 +169,13 @@ export function knownVariant(
  * track's time base as its frame rate (FRAME-RATE=15360.000) and no level (so CODECS fell back
  * to a guess). The two are joined into one file in the scratch dir and probed together.
  */
-async function probeFirstSegment(folder: string, name: string, initUri: string | undefined, segmentUri: string, options: MeasureOptions) {
+async function probeFirstSegment(
+  folder: string,
+  name: string,
+  initUri: string | undefined,
+  segmentUri: string,
+  options: MeasureOptions,
+) {
   const segmentPath = path.join(folder, segmentUri);
   if (!initUri) return probeMedia(segmentPath, { demuxers: ["mpegts"], signal: options.signal, countPackets: true });
   const joined = path.join(options.scratchDir, `probe-${name}.mp4`);
@@ -151,7 +188,12 @@ async function probeFirstSegment(folder: string, name: string, initUri: string |
 }
 
 /** Frames per second counted: all encoded frames over the rung's duration, else the first segment's packets over its duration. */
-function framesOverTime(video: Pick<VideoStreamProbe, "packetCount">, encodedFrames: number | undefined, segments: ReadonlyArray<{ durationSec: number }>, firstDurationSec: number): number | undefined {
+function framesOverTime(
+  video: Pick<VideoStreamProbe, "packetCount">,
+  encodedFrames: number | undefined,
+  segments: ReadonlyArray<{ durationSec: number }>,
+  firstDurationSec: number,
+): number | undefined {
   const totalSec = segments.reduce((sum, segment) => sum + segment.durationSec, 0);
   if (encodedFrames !== undefined && encodedFrames > 0 && totalSec > 0) return encodedFrames / totalSec;
   return video.packetCount !== undefined && firstDurationSec > 0 ? video.packetCount / firstDurationSec : undefined;
@@ -163,7 +205,10 @@ function framesOverTime(video: Pick<VideoStreamProbe, "packetCount">, encodedFra
  * rounded count); for variable-rate video the stated rate is only its time grid (120 for a
  * phone clip averaging 30 fps), and the count is the truth.
  */
-export function realFrameRate(video: Pick<VideoStreamProbe, "fps" | "baseFps">, counted: number | undefined): number | undefined {
+export function realFrameRate(
+  video: Pick<VideoStreamProbe, "fps" | "baseFps">,
+  counted: number | undefined,
+): number | undefined {
   const stated = video.baseFps ?? video.fps;
   if (counted === undefined) return stated;
   if (stated === undefined) return counted;

@@ -39,18 +39,36 @@ export function planStoryboard(durationSec: number, displayWidth: number, displa
 }
 
 /** The sprite command (pure). An HDR source is tone-mapped after the scale, at tile size, where it costs next to nothing. */
-export function storyboardArgs(input: { inputPath: string; demuxer: string | undefined; videoStreamIndex: number; plan: StoryboardPlan; outFile: string; toneMap?: ToneMapSource | undefined }): string[] {
+export function storyboardArgs(input: {
+  inputPath: string;
+  demuxer: string | undefined;
+  videoStreamIndex: number;
+  plan: StoryboardPlan;
+  outFile: string;
+  toneMap?: ToneMapSource | undefined;
+}): string[] {
   const { plan } = input;
   const toneMap = input.toneMap ? `${toneMapFilters(input.toneMap)},` : "";
   return [
     ...safeInputArgs(input.inputPath, { demuxers: VIDEO_DEMUXERS, format: input.demuxer }),
-    "-map", `0:${input.videoStreamIndex}`,
-    "-vf", `fps=1/${plan.intervalSec},scale=w=${plan.tileWidth}:h=${plan.tileHeight},setsar=1,${toneMap}tile=${plan.columns}x${plan.rows}`,
-    "-frames:v", "1", "-update", "1",
-    "-map_metadata", "-1",
-    "-q:v", "5",
-    "-f", "image2", "-c:v", "mjpeg",
-    "-y", input.outFile,
+    "-map",
+    `0:${input.videoStreamIndex}`,
+    "-vf",
+    `fps=1/${plan.intervalSec},scale=w=${plan.tileWidth}:h=${plan.tileHeight},setsar=1,${toneMap}tile=${plan.columns}x${plan.rows}`,
+    "-frames:v",
+    "1",
+    "-update",
+    "1",
+    "-map_metadata",
+    "-1",
+    "-q:v",
+    "5",
+    "-f",
+    "image2",
+    "-c:v",
+    "mjpeg",
+    "-y",
+    input.outFile,
   ];
 }
 
@@ -63,7 +81,11 @@ export function storyboardVtt(plan: StoryboardPlan, durationSec: number, spriteU
     if (end <= start) break;
     const x = (index % plan.columns) * plan.tileWidth;
     const y = Math.floor(index / plan.columns) * plan.tileHeight;
-    cues.push(`${vttTime(start)} --> ${vttTime(end)}`, `${spriteUri}#xywh=${x},${y},${plan.tileWidth},${plan.tileHeight}`, "");
+    cues.push(
+      `${vttTime(start)} --> ${vttTime(end)}`,
+      `${spriteUri}#xywh=${x},${y},${plan.tileWidth},${plan.tileHeight}`,
+      "",
+    );
   }
   return cues.join("\n");
 }
@@ -95,7 +117,11 @@ export async function makeStoryboard(request: {
   const plan = planStoryboard(request.durationSec, request.displayWidth, request.displayHeight);
   const sprite = path.join(request.workDir, STORYBOARD_SPRITE_NAME);
   const vtt = path.join(request.workDir, "storyboard.vtt");
-  await runFfmpeg({ args: storyboardArgs({ ...request, plan, outFile: sprite }), signal: request.signal, timeoutMs: request.timeoutMs });
+  await runFfmpeg({
+    args: storyboardArgs({ ...request, plan, outFile: sprite }),
+    signal: request.signal,
+    timeoutMs: request.timeoutMs,
+  });
   const written = await stat(sprite).catch(() => undefined);
   if (!written || written.size === 0) throw processingError("storyboard-failed", "ffmpeg wrote no storyboard sprite");
   await writeFile(vtt, storyboardVtt(plan, request.durationSec, STORYBOARD_SPRITE_NAME));

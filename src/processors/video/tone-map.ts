@@ -23,7 +23,9 @@ const ZSCALE_MATRICES = new Set(["bt2020nc", "bt2020c", "bt709", "smpte170m", "b
  * BT.2020 non-constant-luminance, limited range in practice, so a missing tag means that.
  * The values end up in a filter graph, so only names from a fixed list are passed on.
  */
-export function toneMapSourceOf(video: Pick<VideoStreamProbe, "hdr" | "colorPrimaries" | "colorSpace" | "colorRange">): ToneMapSource | undefined {
+export function toneMapSourceOf(
+  video: Pick<VideoStreamProbe, "hdr" | "colorPrimaries" | "colorSpace" | "colorRange">,
+): ToneMapSource | undefined {
   if (!video.hdr) return undefined;
   return {
     hdr: video.hdr,
@@ -65,4 +67,13 @@ export function toneMapFilters(source: ToneMapSource): string {
  * copies the source's bt2020/smpte2084 tags; naming them keeps SDR pixels from ever being
  * labelled HDR if a filter change dropped the frame properties.
  */
-export const BT709_TAGS: readonly string[] = ["-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709", "-color_range", "tv"];
+export const BT709_TAGS: readonly string[] = [
+  "-color_primaries",
+  "bt709",
+  "-color_trc",
+  "bt709",
+  "-colorspace",
+  "bt709",
+  "-color_range",
+  "tv",
+];

@@ -40,7 +40,11 @@ export function tsKeyframeIndex(ts: Buffer): TsKeyframeIndex {
       const sectionLength = ((ts[section + 1]! & 0x0f) << 8) | ts[section + 2]!;
       const programInfoLength = ((ts[section + 10]! & 0x0f) << 8) | ts[section + 11]!;
       const end = section + 3 + sectionLength - 4;
-      for (let entry = section + 12 + programInfoLength; entry + 5 <= end; entry += 5 + (((ts[entry + 3]! & 0x0f) << 8) | ts[entry + 4]!)) {
+      for (
+        let entry = section + 12 + programInfoLength;
+        entry + 5 <= end;
+        entry += 5 + (((ts[entry + 3]! & 0x0f) << 8) | ts[entry + 4]!)
+      ) {
         if (ts[entry] === H264_STREAM_TYPE) {
           videoPid = ((ts[entry + 1]! & 0x1f) << 8) | ts[entry + 2]!;
           break;
@@ -66,6 +70,9 @@ function pesPts(ts: Buffer, at: number): number | undefined {
   if (ts[at] !== 0 || ts[at + 1] !== 0 || ts[at + 2] !== 1) return undefined;
   if (((ts[at + 7] ?? 0) & 0x80) === 0) return undefined;
   const p = at + 9;
-  const value = (((ts[p]! >> 1) & 0x07) * 2 ** 30) + ((ts[p + 1]! << 7) | (ts[p + 2]! >> 1)) * 2 ** 15 + ((ts[p + 3]! << 7) | (ts[p + 4]! >> 1));
+  const value =
+    ((ts[p]! >> 1) & 0x07) * 2 ** 30 +
+    ((ts[p + 1]! << 7) | (ts[p + 2]! >> 1)) * 2 ** 15 +
+    ((ts[p + 3]! << 7) | (ts[p + 4]! >> 1));
   return value / 90_000;
 }
