@@ -4,7 +4,7 @@ import path from "node:path";
 import { loadConfig, type AppConfig } from "../../src/config/config.ts";
 import { createLogger } from "../../src/logger.ts";
 import { detectFileType } from "../../src/media/detect-type.ts";
-import type { OutputFile, ProcessResult, Processor } from "../../src/processors/processor.ts";
+import type { OutputFile, ProcessContext, ProcessResult, Processor } from "../../src/processors/processor.ts";
 import { outputKey, outputLayout, runToken } from "../../src/storage/output-keys.ts";
 
 /**
@@ -54,7 +54,9 @@ export async function processLocally(
   const steps: LocalRun["steps"] = [];
   const progress: number[] = [];
   const media = await detectFileType(inputPath);
-  const result = await processor.process({
+  // Outputs still being written, so a failed run can wait for them before removing what it stored.
+  const writing = new Set<Promise<unknown>>();
+  const run = processor.process({
     jobId: "job_local",
     inputPath,
     workDir,
@@ -65,24 +67,42 @@ export async function processLocally(
     signal: options.signal ?? new AbortController().signal,
     progress: (percent) => void progress.push(percent),
     step: (event, detail) => void steps.push(detail ? { event, detail } : { event }),
-    async output(request): Promise<OutputFile> {
-      const key = outputKey(layout, request.name);
-      const target = path.join(outDir, key);
-      await mkdir(path.dirname(target), { recursive: true });
-      if ("file" in request.body) await copyFile(request.body.file, target);
-      else await writeFile(target, request.body.buffer);
-      files.set(key, target);
-      const { size } = await stat(target);
-      return {
-        key,
-        variant: request.variant,
-        contentType: request.contentType,
-        bytes: size,
-        ...(request.width !== undefined ? { width: request.width } : {}),
-        ...(request.height !== undefined ? { height: request.height } : {}),
-        ...(request.durationSec !== undefined ? { durationSec: request.durationSec } : {}),
-      };
+    output(request): Promise<OutputFile> {
+      const written = storeOutput(request);
+      writing.add(written);
+      void written.finally(() => writing.delete(written)).catch(() => undefined);
+      return written;
     },
   });
+  async function storeOutput(request: Parameters<ProcessContext["output"]>[0]): Promise<OutputFile> {
+    const key = outputKey(layout, request.name);
+    const target = path.join(outDir, key);
+    await mkdir(path.dirname(target), { recursive: true });
+    if ("file" in request.body) await copyFile(request.body.file, target);
+    else await writeFile(target, request.body.buffer);
+    files.set(key, target);
+    const { size } = await stat(target);
+    return {
+      key,
+      variant: request.variant,
+      contentType: request.contentType,
+      bytes: size,
+      ...(request.width !== undefined ? { width: request.width } : {}),
+      ...(request.height !== undefined ? { height: request.height } : {}),
+      ...(request.durationSec !== undefined ? { durationSec: request.durationSec } : {}),
+    };
+  }
+  let result: ProcessResult;
+  try {
+    result = await run;
+  } catch (error) {
+    // As the pipeline does with a failed run's unpublished outputs (discardUnpublishedOutputs):
+    // once the writes in flight settle, nothing the run stored is left.
+    await Promise.allSettled([...writing]);
+    await rm(outDir, { recursive: true, force: true });
+    await mkdir(outDir);
+    files.clear();
+    throw error;
+  }
   return { result, files, outDir, steps, progress, cleanup: () => rm(root, { recursive: true, force: true }) };
 }
