@@ -85,31 +85,29 @@ export class ObjectStore {
     };
   }
 
-  /** Uploads a file (multipart when large) or a buffer, returning the bytes written. */
+  /**
+   * Uploads a file or a buffer, returning the bytes written: multipart above MULTIPART_PART_BYTES
+   * whichever it is (a lossless 12 MP PNG is a 30 MB buffer; S3-compatible stores and proxies cap
+   * single-request bodies well below S3's 5 GB, the bundled emulator at 11 MiB).
+   */
   async upload(request: UploadRequest): Promise<number> {
     const { bucket, key, body, contentType, cacheControl, signal } = request;
     try {
-      if ("buffer" in body) {
-        const buffer = typeof body.buffer === "string" ? Buffer.from(body.buffer) : body.buffer;
-        await this.s3.send(
-          new PutObjectCommand({
-            Bucket: bucket,
-            Key: key,
-            Body: buffer,
-            ContentType: contentType,
-            CacheControl: cacheControl,
-          }),
-          signal ? { abortSignal: signal } : {},
-        );
-        return buffer.length;
-      }
-      const { size } = await stat(body.file);
+      const source =
+        "file" in body
+          ? { size: (await stat(body.file)).size, open: () => createReadStream(body.file) }
+          : {
+              size: Buffer.byteLength(body.buffer),
+              open: () => (typeof body.buffer === "string" ? Buffer.from(body.buffer) : body.buffer),
+            };
+      const { size } = source;
+      const content = source.open;
       if (size <= MULTIPART_PART_BYTES) {
         await this.s3.send(
           new PutObjectCommand({
             Bucket: bucket,
             Key: key,
-            Body: createReadStream(body.file),
+            Body: content(),
             ContentLength: size,
             ContentType: contentType,
             CacheControl: cacheControl,
@@ -120,13 +118,7 @@ export class ObjectStore {
       }
       const upload = new Upload({
         client: this.s3,
-        params: {
-          Bucket: bucket,
-          Key: key,
-          Body: createReadStream(body.file),
-          ContentType: contentType,
-          CacheControl: cacheControl,
-        },
+        params: { Bucket: bucket, Key: key, Body: content(), ContentType: contentType, CacheControl: cacheControl },
         partSize: MULTIPART_PART_BYTES,
         queueSize: 2,
         leavePartsOnError: false,
