@@ -6,7 +6,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePort } from "../../src/dev/free-port.ts";
 import { RedisServerProcess } from "../../src/dev/redis-server.ts";
-import { killOnExit } from "../../src/dev/stop-on-exit.ts";
+import { isRunning, killOnExit } from "../../src/dev/stop-on-exit.ts";
 import { JOB_STATUSES } from "../../src/jobs/job.model.ts";
 import { JobStore } from "../../src/jobs/job.store.ts";
 import type { BenchContext } from "../lib/context.ts";
@@ -62,7 +62,7 @@ async function startApiProcess(env: Record<string, string>, port: number): Promi
   );
   const exited = new Promise((resolve) => child.once("exit", resolve));
   for (let attempt = 0; ; attempt += 1) {
-    if (child.exitCode !== null) throw new Error(`the API exited with ${child.exitCode}`);
+    if (!isRunning(child)) throw new Error(`the API exited with ${child.exitCode}`);
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
       (response) => response.ok,
       () => false,

@@ -7,7 +7,7 @@ import { freePort } from "../../src/dev/free-port.ts";
 import { peakRssMiB } from "../raw/raw-common.ts";
 import { processTreeCpuSeconds } from "./process-cpu.ts";
 import { CONSUMER_STOP_SETTLE_MS } from "./stack.ts";
-import { killOnExit, stopOnExit } from "../../src/dev/stop-on-exit.ts";
+import { isRunning, killOnExit, stopOnExit } from "../../src/dev/stop-on-exit.ts";
 
 /**
  * Real worker processes (`node src/cli.ts worker`, the container's command) for the pipeline
@@ -104,7 +104,7 @@ export async function startWorkers(options: WorkerGroupOptions): Promise<WorkerG
 async function waitReady(port: number, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null)
+    if (!isRunning(child))
       throw new Error(`worker exited with ${child.exitCode} before it was ready (see the worker log)`);
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
       (response) => response.ok,

@@ -5,7 +5,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { freePort } from "./free-port.ts";
-import { killOnExit } from "./stop-on-exit.ts";
+import { isRunning, killOnExit } from "./stop-on-exit.ts";
 
 /**
  * A throwaway `redis-server` child process (Debian's redis-server package) on a free loopback
@@ -93,7 +93,7 @@ export class RedisServerProcess {
           return;
         } catch {
           probe.disconnect();
-          if (this.child?.exitCode !== null) throw new Error(`redis-server exited: ${stderr}`);
+          if (!this.child || !isRunning(this.child)) throw new Error(`redis-server exited: ${stderr}`);
           await sleep(50);
         }
       }
@@ -107,7 +107,7 @@ export class RedisServerProcess {
   async stop(): Promise<void> {
     const child = this.child;
     this.child = undefined;
-    if (!child || child.exitCode !== null) return;
+    if (!child || !isRunning(child)) return;
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
     child.kill("SIGTERM");
     const timer = setTimeout(() => child.kill("SIGKILL"), 2_000);
