@@ -8,6 +8,10 @@ import { WorkerRegistry } from "./jobs/worker.registry.ts";
 import type { DetectedMedia } from "./media/detected-media.ts";
 import { startHealthServer, type HealthServer } from "./metrics/health.server.ts";
 import { createMetrics, type Metrics } from "./metrics/metrics.ts";
+import { FairShare } from "./lanes/fair-share.ts";
+import { laneCapacity } from "./lanes/lane-capacity.ts";
+import { LaneGate } from "./lanes/lane-gate.ts";
+import { startLaneTenantPoller } from "./lanes/lane-metrics.ts";
 import { JobEventPublisher } from "./job-events/job-event.publisher.ts";
 import { WebhookOutbox } from "./webhooks/webhook-outbox.ts";
 import { createJobEventTopic } from "./job-events/sns.client.ts";
@@ -29,7 +33,10 @@ export interface Worker {
   metrics: Metrics;
   store: JobStore;
   health: HealthServer;
+  /** The first lane's consumer (the only one with one lane). */
   consumer: MediaConsumer;
+  /** One consumer per lane this worker serves (WORKER_LANES), in MEDIA_LANES order. */
+  consumers: MediaConsumer[];
   processorNames: string[];
   /** Ordered, idempotent shutdown; `graceMs` overrides SHUTDOWN_GRACE_PERIOD. */
   stop(graceMs?: number): Promise<void>;
@@ -83,10 +90,11 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
     outputBucket: config.storage.outputBucket,
     ...(config.jobEvents.webhooksEnabled ? { webhooks: new WebhookOutbox(redis, config.redis.keyPrefix) } : {}),
   });
+  const objects = new ObjectStore(s3);
   const runner = new JobRunner({
     config,
     store,
-    objects: new ObjectStore(s3),
+    objects,
     registry,
     metrics,
     cancels,
@@ -95,18 +103,55 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
     tempRoot,
     ...(options.refineMedia ? { refineMedia: options.refineMedia } : {}),
   });
-  const consumer = new MediaConsumer({
-    sqs,
-    queueUrl: config.queue.queueUrl,
-    concurrency: config.queue.concurrency,
-    batchSize: config.queue.batchSize,
-    waitTimeSeconds: config.queue.waitTimeSeconds,
-    visibilityTimeoutSec: config.queue.visibilityTimeoutSec,
-    heartbeatIntervalSec: config.queue.heartbeatIntervalSec,
-    handler: createMessageHandler({ config, runner, metrics, logger }),
-    logger,
-    onReceive: (count) => metrics.messagesReceived.inc(count),
-  });
+  // Lanes (src/lanes): one consumer per served lane queue, each with its lane's concurrency; its
+  // gate forwards what belongs to another lane and applies fair share within the lane.
+  const served = config.lanes.all.filter((lane) => config.lanes.served.includes(lane.name));
+  const fairShares = served.map(
+    (lane) =>
+      new FairShare({
+        redis,
+        keyPrefix: config.redis.keyPrefix,
+        lane: lane.name,
+        enabled: config.lanes.fairShare.enabled,
+        windowMs: config.lanes.fairShare.windowMs,
+        slotTtlMs: config.jobs.leaseTtlMs,
+        capacity: laneCapacity(workers, lane.name, lane.concurrency),
+        logger,
+      }),
+  );
+  const consumers = served.map(
+    (lane, index) =>
+      new MediaConsumer({
+        sqs,
+        queueUrl: lane.queueUrl,
+        concurrency: lane.concurrency,
+        batchSize: config.queue.batchSize,
+        waitTimeSeconds: config.queue.waitTimeSeconds,
+        visibilityTimeoutSec: config.queue.visibilityTimeoutSec,
+        heartbeatIntervalSec: config.queue.heartbeatIntervalSec,
+        handler: createMessageHandler({
+          config,
+          runner,
+          metrics,
+          logger: served.length > 1 ? logger.child({ lane: lane.name }) : logger,
+          gate: new LaneGate({
+            lane,
+            lanes: config.lanes.all,
+            objects,
+            sqs,
+            store,
+            fairShare: fairShares[index]!,
+            deferSec: config.lanes.fairShare.deferSec,
+            metrics,
+            logger,
+          }),
+        }),
+        logger,
+        onReceive: (count) => metrics.messagesReceived.inc(count),
+      }),
+  );
+  const consumer = consumers[0]!;
+  const inFlight = () => consumers.reduce((sum, each) => sum + each.inFlight, 0);
 
   let stopping = false;
   const health = await startHealthServer(
@@ -136,17 +181,30 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
     15_000,
     logger,
   );
+  const stopLanePoller =
+    config.lanes.all.length > 1 || config.lanes.fairShare.enabled
+      ? startLaneTenantPoller({ sqs, lanes: config.lanes.all, fairShares, metrics, intervalMs: 15_000, logger })
+      : () => undefined;
   const startedAt = Date.now();
   const stopBeating = workers.start(
     folder,
-    () => ({ id: config.workerId, concurrency: config.queue.concurrency, inFlight: consumer.inFlight, startedAt }),
+    () => ({
+      id: config.workerId,
+      concurrency: served.reduce((sum, lane) => sum + lane.concurrency, 0),
+      inFlight: inFlight(),
+      startedAt,
+      lanes: Object.fromEntries(served.map((lane) => [lane.name, lane.concurrency])),
+    }),
     (error) => logger.warn({ err: error }, "worker heartbeat failed"),
   );
   const stopSweeper = startJobSweeper(store, config.jobs.sweepIntervalMs, logger);
-  consumer.start();
+  for (const each of consumers) each.start();
   logger.info(
     {
       queueUrl: config.queue.queueUrl,
+      ...(config.lanes.all.length > 1
+        ? { lanes: served.map((lane) => ({ lane: lane.name, queueUrl: lane.queueUrl, concurrency: lane.concurrency })) }
+        : {}),
       redis: redactUrl(config.redis.url),
       concurrency: config.queue.concurrency,
       processors: registry.names,
@@ -167,10 +225,11 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
           logger.warn({ err: error, step: name }, "shutdown step failed");
         }
       };
-      logger.info({ inFlight: consumer.inFlight, graceMs }, "stopping: no new messages; draining in-flight jobs");
-      await guard("consumer", () => consumer.stop(graceMs));
+      logger.info({ inFlight: inFlight(), graceMs }, "stopping: no new messages; draining in-flight jobs");
+      await guard("consumer", () => Promise.all(consumers.map((each) => each.stop(graceMs))));
       await guard("timers", () => {
         stopPoller();
+        stopLanePoller();
         stopBeating();
         stopSweeper();
       });
@@ -190,5 +249,5 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
     })();
     return stopped;
   };
-  return { config, metrics, store, health, consumer, processorNames: registry.names, stop };
+  return { config, metrics, store, health, consumer, consumers, processorNames: registry.names, stop };
 }

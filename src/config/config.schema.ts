@@ -26,6 +26,9 @@ import {
   hexColor,
   hlsRungList,
   intList,
+  laneDefinitions,
+  laneIntMap,
+  laneUrlMap,
   stringList,
   webhookEndpointList,
 } from "./env-parsers.ts";
@@ -474,6 +477,45 @@ export const WORKER_VARS = {
     "worker",
     int(9464, 0, 65535),
     "Port of /metrics, /healthz and /readyz (0 picks a free port).",
+  ),
+  MEDIA_LANES: defineVar(
+    "lanes",
+    custom(laneDefinitions, undefined),
+    "Lanes by kind of work, each with its own queue, concurrency and workers: `quick=image,document,audio;video=video` (lane=media kinds, `;` between lanes; kinds: image, video, audio, document, playlist, unknown). The first lane is the entry lane: the bucket notifications (or the intake) feed its queue, and kinds no lane names (and bytes nothing recognises) belong to it. The worker that first receives an event decides the lane from the first bytes of the object (a ranged GET, never the name) and forwards the job to that lane's queue. Unset: one lane, on MEDIA_PROCESSING_QUEUE_URL.",
+    { defaultText: "one lane (MEDIA_PROCESSING_QUEUE_URL, every kind)" },
+  ),
+  MEDIA_LANE_QUEUE_URLS: defineVar(
+    "lanes",
+    custom(laneUrlMap, undefined),
+    "Queue of each lane: `quick=<url>;video=<url>`. The entry lane's defaults to MEDIA_PROCESSING_QUEUE_URL; every other lane must have one. Give each queue the media queue's redrive policy (same DLQ, maxReceiveCount = MAX_PROCESSING_RETRIES).",
+    { defaultText: "entry lane: MEDIA_PROCESSING_QUEUE_URL" },
+  ),
+  WORKER_LANES: defineVar(
+    "lanes",
+    custom(stringList, undefined),
+    "Comma-separated lanes this worker consumes (one consumer per lane queue, each with its lane's concurrency).",
+    { defaultText: "every lane of MEDIA_LANES" },
+  ),
+  MEDIA_LANE_CONCURRENCY: defineVar(
+    "lanes",
+    custom(laneIntMap, undefined),
+    "Jobs at once per worker in each lane: `quick=4;video=1`. A lane not listed uses MEDIA_PROCESSOR_CONCURRENCY.",
+    { defaultText: "MEDIA_PROCESSOR_CONCURRENCY" },
+  ),
+  FAIR_SHARE: defineVar(
+    "lanes",
+    bool(true),
+    "Fair share per tenant within a lane: a tenant holding at least its share of the lane's running slots (live capacity / active tenants) while another tenant waits has its new messages put back for FAIR_SHARE_DEFER. Acts only when two or more tenants are active in a lane; a lone tenant is never deferred.",
+  ),
+  FAIR_SHARE_DEFER: defineVar(
+    "lanes",
+    duration("5s", "s", "1s", "15m"),
+    "How long an over-share tenant's message is put back (re-sent with this delay; a message is deferred at most 12 times); seconds.",
+  ),
+  FAIR_SHARE_WINDOW: defineVar(
+    "lanes",
+    duration("30s", "s", "1s", "1h"),
+    "How long a tenant counts as waiting (active) after one of its messages was seen or deferred in a lane; seconds.",
   ),
   WORKER_ID: defineVar(
     "worker",

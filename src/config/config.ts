@@ -70,9 +70,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     problems.push("RETRY_BACKOFF_MAX must be at least RETRY_BACKOFF_BASE");
   if (e.RETRY_BACKOFF_MAX > SQS_MAX_VISIBILITY_SEC * 1000)
     problems.push("RETRY_BACKOFF_MAX must be at most 12h (SQS limit)");
+  const lanes = resolveLanes(e, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   return toAppConfig(e, {
+    lanes,
     visibilityTimeoutSec,
     heartbeatIntervalSec,
     leaseTtlMs,
@@ -81,8 +83,49 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   });
 }
 
+/** One lane as a worker runs it: its queue, the kinds it takes, its concurrency per worker. */
+export interface LaneSettings {
+  name: string;
+  /** Media kinds routed here; the entry lane also takes every kind no lane names. */
+  kinds: string[];
+  queueUrl: string;
+  concurrency: number;
+}
+
+/**
+ * MEDIA_LANES and its companions into the lane list, entry lane first. Unset: one lane named
+ * `media` on MEDIA_PROCESSING_QUEUE_URL at MEDIA_PROCESSOR_CONCURRENCY — today's single queue.
+ */
+function resolveLanes(e: Env, problems: string[]): { all: LaneSettings[]; served: string[] } {
+  const definitions = e.MEDIA_LANES.length > 0 ? e.MEDIA_LANES : [{ name: "media", kinds: [] }];
+  const all = definitions.map((lane, index): LaneSettings => {
+    const queueUrl = e.MEDIA_LANE_QUEUE_URLS[lane.name] ?? (index === 0 ? e.MEDIA_PROCESSING_QUEUE_URL : undefined);
+    if (queueUrl === undefined) problems.push(`MEDIA_LANE_QUEUE_URLS: lane "${lane.name}" has no queue URL`);
+    return {
+      name: lane.name,
+      kinds: [...lane.kinds],
+      queueUrl: queueUrl ?? "",
+      concurrency: e.MEDIA_LANE_CONCURRENCY[lane.name] ?? e.MEDIA_PROCESSOR_CONCURRENCY,
+    };
+  });
+  const names = all.map((lane) => lane.name);
+  const strays = [...Object.keys(e.MEDIA_LANE_QUEUE_URLS), ...Object.keys(e.MEDIA_LANE_CONCURRENCY)].filter(
+    (name) => !names.includes(name),
+  );
+  if (strays.length > 0)
+    problems.push(`MEDIA_LANE_QUEUE_URLS / MEDIA_LANE_CONCURRENCY: unknown lanes ${[...new Set(strays)].join(", ")}`);
+  const queues = all.map((lane) => lane.queueUrl).filter(Boolean);
+  if (new Set(queues).size !== queues.length) problems.push("MEDIA_LANE_QUEUE_URLS: two lanes share one queue");
+  const served = e.WORKER_LANES.length > 0 ? [...new Set(e.WORKER_LANES)] : names;
+  const unknown = served.filter((name) => !names.includes(name));
+  if (unknown.length > 0)
+    problems.push(`WORKER_LANES: unknown lanes ${unknown.join(", ")} (MEDIA_LANES defines ${names.join(", ")})`);
+  return { all, served };
+}
+
 /** The values loadConfig derives from several variables, after checking them. */
 interface Derived {
+  lanes: { all: LaneSettings[]; served: string[] };
   visibilityTimeoutSec: number;
   heartbeatIntervalSec: number;
   leaseTtlMs: number;
@@ -122,6 +165,19 @@ function toAppConfig(e: Env, derived: Derived) {
       retryBackoffBaseSec: Math.round(e.RETRY_BACKOFF_BASE / 1000),
       retryBackoffMaxSec: Math.round(e.RETRY_BACKOFF_MAX / 1000),
       shutdownGraceMs: e.SHUTDOWN_GRACE_PERIOD,
+    },
+    /**
+     * Lanes by kind of work (MEDIA_LANES; src/lanes): every lane, the entry lane first, and the
+     * names this worker consumes. One lane (the default) is today's single media queue.
+     */
+    lanes: {
+      all: derived.lanes.all,
+      served: derived.lanes.served,
+      fairShare: {
+        enabled: e.FAIR_SHARE,
+        deferSec: Math.round(e.FAIR_SHARE_DEFER / 1000),
+        windowMs: e.FAIR_SHARE_WINDOW,
+      },
     },
     redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
     /** Job events out: SNS topic every terminal job state is published to (undefined turns them off); webhooksEnabled records them for webhook delivery. */

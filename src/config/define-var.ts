@@ -12,6 +12,7 @@ export type VarGroup =
   | "aws"
   | "storage"
   | "queue"
+  | "lanes"
   | "redis"
   | "job-events"
   | "jobs"

@@ -249,3 +249,98 @@ export const deliverySigningKeys = z
     else return keys;
     return z.NEVER;
   });
+
+/**
+ * The media kinds a lane can name: the MediaKind values of src/media/detected-media.ts, repeated
+ * here because config imports nothing of ours (src/lanes/lanes.ts checks the two agree at compile time).
+ */
+export const LANE_MEDIA_KINDS = ["image", "video", "audio", "document", "playlist", "unknown"] as const;
+export type LaneMediaKind = (typeof LANE_MEDIA_KINDS)[number];
+
+/** A lane's name: short, safe as a metric label and in a Redis key. */
+const LANE_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+
+export interface LaneDefinition {
+  name: string;
+  kinds: LaneMediaKind[];
+}
+
+/** `name=value;name=value`, each name a lane name, no repeats; empty or unset: none. */
+function laneEntries(value: string | undefined, ctx: z.RefinementCtx, what: string): Array<[string, string]> | never {
+  if (value === undefined || value.trim() === "") return [];
+  const entries: Array<[string, string]> = [];
+  for (const part of value.split(";").map((item) => item.trim())) {
+    if (part === "") continue;
+    const equals = part.indexOf("=");
+    const name = equals === -1 ? part : part.slice(0, equals).trim();
+    if (equals === -1 || !LANE_NAME.test(name) || entries.some(([seen]) => seen === name)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `expected ${what} as lane=value separated by ";" (lane names: lower-case letters, digits, "-"; no repeats), got "${part}"`,
+      });
+      return z.NEVER;
+    }
+    entries.push([name, part.slice(equals + 1).trim()]);
+  }
+  return entries;
+}
+
+/** MEDIA_LANES: `quick=image,document,audio;video=video`; each kind in at most one lane. */
+export const laneDefinitions = z
+  .string()
+  .optional()
+  .transform((value, ctx): LaneDefinition[] => {
+    const entries = laneEntries(value, ctx, "lanes");
+    const taken = new Set<string>();
+    const lanes: LaneDefinition[] = [];
+    for (const [name, list] of entries) {
+      const kinds = list
+        .split(",")
+        .map((kind) => kind.trim())
+        .filter(Boolean);
+      const bad = kinds.filter((kind) => !(LANE_MEDIA_KINDS as readonly string[]).includes(kind) || taken.has(kind));
+      if (bad.length > 0) {
+        ctx.addIssue({
+          code: "custom",
+          message: `lane "${name}": unknown or repeated media kinds ${bad.join(", ")} (kinds: ${LANE_MEDIA_KINDS.join(", ")}, each in one lane)`,
+        });
+        return z.NEVER;
+      }
+      for (const kind of kinds) taken.add(kind);
+      lanes.push({ name, kinds: kinds as LaneMediaKind[] });
+    }
+    return lanes;
+  });
+
+/** MEDIA_LANE_QUEUE_URLS: `quick=<url>;video=<url>`, each value an http(s) URL. */
+export const laneUrlMap = z
+  .string()
+  .optional()
+  .transform((value, ctx): Record<string, string> => {
+    const map: Record<string, string> = {};
+    for (const [name, url] of laneEntries(value, ctx, "lane queue URLs")) {
+      if (!/^https?:\/\/\S+$/.test(url)) {
+        ctx.addIssue({ code: "custom", message: `lane "${name}": expected an http(s) queue URL, got "${url}"` });
+        return z.NEVER;
+      }
+      map[name] = url;
+    }
+    return map;
+  });
+
+/** MEDIA_LANE_CONCURRENCY: `quick=4;video=1`, each a whole number 1-64. */
+export const laneIntMap = z
+  .string()
+  .optional()
+  .transform((value, ctx): Record<string, number> => {
+    const map: Record<string, number> = {};
+    for (const [name, text] of laneEntries(value, ctx, "lane concurrencies")) {
+      const number = Number(text);
+      if (!Number.isInteger(number) || number < 1 || number > 64) {
+        ctx.addIssue({ code: "custom", message: `lane "${name}": expected a whole number 1-64, got "${text}"` });
+        return z.NEVER;
+      }
+      map[name] = number;
+    }
+    return map;
+  });

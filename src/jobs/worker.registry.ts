@@ -3,7 +3,8 @@ import type { Redis } from "ioredis";
 /**
  * Workers register themselves in Redis so the API can count live workers and their capacity,
  * and so a starting worker can tell a dead worker's leftovers from a live one's.
- *   P worker:{folder}   HASH  id, concurrency, inFlight, startedAt, lastSeen — expires after 3 beats
+ *   P worker:{folder}   HASH  id, concurrency, inFlight, startedAt, lastSeen, lanes (JSON: slots per lane it
+ *                             serves, e.g. {"quick":4,"video":1}) — expires after 3 beats
  *   P workers           ZSET  folder scored by lastSeen
  */
 export interface LiveWorker {
@@ -13,6 +14,30 @@ export interface LiveWorker {
   /** Epoch ms. */
   startedAt: number;
   lastSeen: number;
+  /** Running slots per lane this worker serves (fair share's lane capacity); {} from a worker predating lanes. */
+  lanes?: Record<string, number>;
+}
+
+/** What a worker reports on each beat. */
+export interface WorkerSnapshot {
+  id: string;
+  concurrency: number;
+  inFlight: number;
+  startedAt: number;
+  lanes?: Record<string, number>;
+}
+
+function parseLanes(text: string | undefined): Record<string, number> {
+  if (!text) return {};
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (typeof value !== "object" || value === null) return {};
+    return Object.fromEntries(
+      Object.entries(value).filter((entry): entry is [string, number] => typeof entry[1] === "number"),
+    );
+  } catch {
+    return {};
+  }
 }
 
 export class WorkerRegistry {
@@ -45,18 +70,17 @@ export class WorkerRegistry {
         inFlight: Number(hash.inFlight ?? 0),
         startedAt: Number(hash.startedAt ?? 0),
         lastSeen: Number(hash.lastSeen ?? 0),
+        lanes: parseLanes(hash.lanes),
       }));
   }
 
-  async beat(
-    folder: string,
-    fields: { id: string; concurrency: number; inFlight: number; startedAt: number },
-  ): Promise<void> {
+  async beat(folder: string, snapshot: WorkerSnapshot): Promise<void> {
     const key = `${this.prefix}worker:${folder}`;
     const now = Date.now();
+    const { lanes, ...fields } = snapshot;
     await this.redis
       .multi()
-      .hset(key, { ...fields, lastSeen: now })
+      .hset(key, { ...fields, ...(lanes ? { lanes: JSON.stringify(lanes) } : {}), lastSeen: now })
       .pexpire(key, this.intervalMs * 3)
       .zadd(`${this.prefix}workers`, now, folder)
       .zremrangebyscore(`${this.prefix}workers`, "-inf", now - this.intervalMs * 3)
@@ -68,11 +92,7 @@ export class WorkerRegistry {
   }
 
   /** Starts beating; returns a stop function. */
-  start(
-    folder: string,
-    snapshot: () => { id: string; concurrency: number; inFlight: number; startedAt: number },
-    onError: (error: unknown) => void,
-  ): () => void {
+  start(folder: string, snapshot: () => WorkerSnapshot, onError: (error: unknown) => void): () => void {
     const beat = () => this.beat(folder, snapshot()).catch(onError);
     void beat();
     const timer = setInterval(beat, this.intervalMs);

@@ -2,7 +2,7 @@ import { open } from "node:fs/promises";
 import type { DetectedMedia } from "./detected-media.ts";
 
 /** Enough bytes for every signature below (ISO-BMFF brands, TS sync bytes, XML prologues). */
-const SNIFF_BYTES = 4096;
+export const SNIFF_BYTES = 4096;
 
 /** Reads the head of a file and detects its type from magic numbers. */
 export async function detectFileType(filePath: string): Promise<DetectedMedia> {

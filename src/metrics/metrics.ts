@@ -5,7 +5,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
  * and the KEDA prometheus trigger: change them only with a migration note.
  * Labels are few-valued: type ∈ processor names + pending, status ∈ job statuses,
  * category ∈ error categories, direction ∈ in/out, queue ∈ media/dlq, state ∈ visible/in_flight/delayed,
- * outcome ∈ published/failed.
+ * outcome ∈ published/failed, lane ∈ the lanes of MEDIA_LANES (`media` with one lane), reason ∈ lane/fair-share,
+ * tenant ∈ at most 10 per lane (the ones with the most waiting work).
  */
 export interface Metrics {
   registry: Registry;
@@ -18,6 +19,11 @@ export interface Metrics {
   messagesDropped: Counter<"reason">;
   messagesReceived: Counter;
   jobEvents: Counter<"status" | "outcome">;
+  laneWait: Histogram<"lane">;
+  laneJobs: Counter<"lane" | "status">;
+  laneQueueMessages: Gauge<"lane" | "state">;
+  laneForwards: Counter<"lane" | "reason">;
+  laneTenantWaiting: Gauge<"lane" | "tenant">;
 }
 
 export function createMetrics(): Metrics {
@@ -77,6 +83,37 @@ export function createMetrics(): Metrics {
       name: "media_job_events_total",
       help: "Job events (MEDIA_PROCESSING_TOPIC_ARN) by the job status they announce and whether SNS took them; failed ones are retried with the message.",
       labelNames: ["status", "outcome"],
+      registers: [registry],
+    }),
+    laneWait: new Histogram({
+      name: "media_lane_wait_seconds",
+      help: "Time from the upload's event reaching the first queue (its SentTimestamp, carried through forwards and deferrals) to its job starting, by lane.",
+      labelNames: ["lane"],
+      buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
+      registers: [registry],
+    }),
+    laneJobs: new Counter({
+      name: "media_lane_jobs_total",
+      help: "Jobs that reached a final outcome for this delivery, by lane and status (throughput per lane).",
+      labelNames: ["lane", "status"],
+      registers: [registry],
+    }),
+    laneQueueMessages: new Gauge({
+      name: "media_lane_queue_messages",
+      help: "Messages in each lane's queue from GetQueueAttributes, by lane and state (visible, in_flight, delayed).",
+      labelNames: ["lane", "state"],
+      registers: [registry],
+    }),
+    laneForwards: new Counter({
+      name: "media_lane_forwards_total",
+      help: "Jobs this worker moved: to another lane (reason lane) or back into their own lane later (reason fair-share), by destination lane.",
+      labelNames: ["lane", "reason"],
+      registers: [registry],
+    }),
+    laneTenantWaiting: new Gauge({
+      name: "media_lane_tenant_waiting_messages",
+      help: "Deferred messages not yet back, for the (at most 10) tenants with the most in each lane.",
+      labelNames: ["lane", "tenant"],
       registers: [registry],
     }),
   };

@@ -12,6 +12,7 @@ import { jobSourceOf } from "../jobs/job.model.ts";
 import { jobIdFor } from "../jobs/job.model.ts";
 import type { JobStore } from "../jobs/job.store.ts";
 import type { Logger } from "../logger.ts";
+import { EVENT_SENT_AT_ATTRIBUTE, NO_TENANT } from "../lanes/lane-forward.ts";
 
 /**
  * The light intake (MEDIA_INTAKE_QUEUE_URL): bucket notifications arrive on an intake queue;
@@ -24,6 +25,11 @@ import type { Logger } from "../logger.ts";
  * `queued` job and the intake message, which comes back and is forwarded then; a crash after
  * forwarding sends a duplicate, which workers drop (same job id). Bodies that are not events
  * are forwarded too: the worker drops them with its usual log line and metric.
+ *
+ * Each forward carries the tenant of its first object as MessageGroupId (SQS fair queues group by
+ * it on standard queues; emulators ignore it) and the intake message's SentTimestamp as the
+ * MediaEventSentAt attribute, so the lanes' wait time counts from the upload's event. The media
+ * queue is the entry lane's (MEDIA_LANES): its workers sniff and forward to the other lanes.
  */
 export interface IntakeOptions {
   sqs: SQSClient;
@@ -90,6 +96,7 @@ async function receive(options: IntakeOptions, signal: AbortSignal): Promise<Mes
       MaxNumberOfMessages: 10,
       WaitTimeSeconds: options.waitTimeSeconds ?? 20,
       VisibilityTimeout: INTAKE_VISIBILITY_SEC,
+      MessageSystemAttributeNames: ["SentTimestamp"],
     }),
     { abortSignal: signal },
   );
@@ -99,12 +106,14 @@ async function receive(options: IntakeOptions, signal: AbortSignal): Promise<Mes
 /** Records, forwards and deletes one batch; returns how many were forwarded. */
 async function handleBatch(options: IntakeOptions, messages: Message[]): Promise<number> {
   const recorded: Message[] = [];
+  const tenants = new Map<Message, string>();
   for (const message of messages) {
     const parsed = parseMessageBody(message.Body, options.parseRules);
     try {
       for (const ref of parsed.kind === "events" ? parsed.refs : []) {
         const source = jobSourceOf(ref);
         const owner = options.ownerOf(ref.key);
+        if (owner.tenantId !== undefined && !tenants.has(message)) tenants.set(message, owner.tenantId);
         await options.store.enqueue({
           id: jobIdFor(source),
           source,
@@ -123,7 +132,17 @@ async function handleBatch(options: IntakeOptions, messages: Message[]): Promise
   const sent = await options.sqs.send(
     new SendMessageBatchCommand({
       QueueUrl: options.mediaQueueUrl,
-      Entries: recorded.map((message, index) => ({ Id: String(index), MessageBody: message.Body ?? "" })),
+      Entries: recorded.map((message, index) => ({
+        Id: String(index),
+        MessageBody: message.Body ?? "",
+        MessageGroupId: tenants.get(message) ?? NO_TENANT,
+        MessageAttributes: {
+          [EVENT_SENT_AT_ATTRIBUTE]: {
+            DataType: "Number",
+            StringValue: String(message.Attributes?.SentTimestamp ?? Date.now()),
+          },
+        },
+      })),
     }),
   );
   const failed = new Set((sent.Failed ?? []).map((entry) => entry.Id));

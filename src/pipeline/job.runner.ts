@@ -75,6 +75,8 @@ type SettleContext = {
   result?: unknown;
   /** What the log line says besides the fate's message. */
   fields?: (fate: Fate) => Record<string, unknown>;
+  /** The lane the delivery came through (media_lane_jobs_total). */
+  lane?: string;
 };
 
 export interface JobRunnerDeps {
@@ -97,6 +99,10 @@ export interface Delivery {
   messageId: string;
   receiveCount: number;
   signal: AbortSignal;
+  /** The lane this delivery came through (src/lanes), for the lane metrics. */
+  lane?: string;
+  /** When the upload's event reached the first queue (epoch ms): the lane's wait time ends when the job starts. */
+  sentAtMs?: number;
 }
 
 const PROGRESS_WRITE_INTERVAL_MS = 1_000;
@@ -131,19 +137,25 @@ export class JobRunner {
         messageId: delivery.messageId,
       });
     } catch (error) {
-      return this.settle({ kind: "claim-failed" }, { jobId, receive, logger, fields: () => ({ err: error }) });
+      return this.settle(
+        { kind: "claim-failed" },
+        { jobId, receive, logger, ...laneOf(delivery), fields: () => ({ err: error }) },
+      );
     }
     if (claim.outcome === "busy") {
       const holderMessageId = claim.holderMessageId;
       const otherMessage = holderMessageId !== undefined && holderMessageId !== delivery.messageId;
       return this.settle(
         { kind: "busy", otherMessage },
-        { jobId, receive, logger, fields: () => (otherMessage ? { holderMessageId } : {}) },
+        { jobId, receive, logger, ...laneOf(delivery), fields: () => (otherMessage ? { holderMessageId } : {}) },
       );
     }
     if (claim.outcome !== "claimed") {
       const status = claim.outcome;
-      return this.settle({ kind: "finished-before", status }, { jobId, receive, logger, fields: () => ({ status }) });
+      return this.settle(
+        { kind: "finished-before", status },
+        { jobId, receive, logger, ...laneOf(delivery), fields: () => ({ status }) },
+      );
     }
     logger.info({ bucket: ref.bucket, key: ref.key, attempt: claim.attempts }, "job claimed");
     return this.process(jobId, claim.leaseToken, claim.attempts, ref, delivery, receive, logger);
@@ -160,6 +172,8 @@ export class JobRunner {
   ): Promise<MessageAction> {
     const { store, config, metrics } = this.deps;
     const startedAt = Date.now();
+    if (delivery.lane && delivery.sentAtMs !== undefined)
+      metrics.laneWait.observe({ lane: delivery.lane }, Math.max(0, startedAt - delivery.sentAtMs) / 1000);
     const jobSignal = createJobSignal(delivery.signal, config.jobs.processingTimeoutMs);
     const unregisterCancel = this.deps.cancels.register(jobId, jobSignal.cancel);
     // Renewing the lease also reads the durable cancel flag: a cancel whose pub/sub hint was
@@ -213,6 +227,7 @@ export class JobRunner {
           jobId,
           receive,
           logger,
+          ...laneOf(delivery),
           lease,
           type,
           result,
@@ -229,7 +244,15 @@ export class JobRunner {
         redactTempPaths(raw.message, { workDir, tempRoot: this.deps.tempRoot, sourceKey: ref.key }),
       );
       const event: FateEvent = { kind: "error", error, ...(abortReason ? { abortReason } : {}) };
-      return await this.settle(event, { jobId, receive, logger, lease, type, fields: errorLogFields });
+      return await this.settle(event, {
+        jobId,
+        receive,
+        logger,
+        ...laneOf(delivery),
+        lease,
+        type,
+        fields: errorLogFields,
+      });
     } finally {
       clearInterval(leaseTimer);
       unregisterCancel();
@@ -513,6 +536,7 @@ export class JobRunner {
       {
         ...(context.type ? { type: context.type } : {}),
         ...(durationSec !== undefined ? { durationSec } : {}),
+        ...(context.lane ? { lane: context.lane } : {}),
         fields,
       },
     );
@@ -543,6 +567,10 @@ export class JobRunner {
       return "failed";
     });
   }
+}
+
+function laneOf(delivery: Delivery): { lane?: string } {
+  return delivery.lane ? { lane: delivery.lane } : {};
 }
 
 /** What a failed run's log line carries: the stack only when a retry or the DLQ follows, where it helps. */

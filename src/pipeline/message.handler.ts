@@ -1,4 +1,8 @@
+import type { Message } from "@aws-sdk/client-sqs";
 import type { AppConfig } from "../config/config.ts";
+import type { LaneGate } from "../lanes/lane-gate.ts";
+import { EVENT_SENT_AT_ATTRIBUTE, parseLaneForward, type LaneForward } from "../lanes/lane-forward.ts";
+import type { ObjectRef } from "../s3-events/object-ref.ts";
 import { compileTenantPattern } from "../s3-events/key-rules.ts";
 import { parseMessageBody } from "../s3-events/s3-event.parser.ts";
 import type { Logger } from "../logger.ts";
@@ -12,23 +16,41 @@ import { combineActions, decide, receiveOf } from "./outcome.ts";
  * From an SQS message to what the consumer does with it: parse the body, drop what is not ours
  * (with a log line and a metric), run each object's job in order, and combine their actions (the
  * fate table in outcome.ts decides each, and how they combine). The message is deleted only when
- * every object in it reached a recorded final state.
+ * every object in it reached a recorded final state, or was forwarded (src/lanes: to its lane, or
+ * deferred for fair share) — the forward then carries it.
+ *
+ * With a lane gate, a body may also be a lane forward (lane-forward.ts): one object, its lane
+ * already decided. Without one (embedding, tests), every body is an S3 event as before.
  */
 export function createMessageHandler(deps: {
   config: AppConfig;
   runner: JobRunner;
   metrics: Metrics;
   logger: Logger;
+  gate?: LaneGate;
 }): MessageHandler {
-  const { config, runner, metrics } = deps;
+  const { config, runner, metrics, gate } = deps;
   const ownerOf = compileTenantPattern(config.storage.tenantKeyPattern);
+  const rules = { sourceBuckets: config.storage.sourceBuckets, outputSegment: config.storage.outputSegment };
   return async ({ message, signal, receiveCount }): Promise<MessageAction> => {
     const messageId = message.MessageId ?? "unknown";
     const logger = deps.logger.child({ messageId });
-    const parsed = parseMessageBody(message.Body, {
-      sourceBuckets: config.storage.sourceBuckets,
-      outputSegment: config.storage.outputSegment,
-    });
+    const forwarded = gate ? parseLaneForward(message.Body, rules) : ({ kind: "not-a-forward" } as const);
+    if (forwarded.kind === "forward" && gate) {
+      const { forward } = forwarded;
+      const action = await runOne(forward.ref, {
+        messageId,
+        receiveCount,
+        signal,
+        sentAtMs: forward.sentAtMs,
+        forward,
+      });
+      return combineActions([action], 1);
+    }
+    const parsed =
+      forwarded.kind === "invalid"
+        ? ({ kind: "invalid", reason: "unknown-shape", detail: `lane forward: ${forwarded.detail}` } as const)
+        : parseMessageBody(message.Body, rules);
     if (parsed.kind === "invalid") {
       const fate = decide({
         event: { kind: "unparseable", reason: parsed.reason },
@@ -49,10 +71,48 @@ export function createMessageHandler(deps: {
       );
     }
     const actions: MessageAction[] = [];
+    const sentAtMs = sentAtOf(message);
     for (const ref of parsed.refs) {
-      actions.push(await runner.run(ref, ownerOf(ref.key), { messageId, receiveCount, signal }));
+      actions.push(
+        gate
+          ? await runOne(ref, { messageId, receiveCount, signal, sentAtMs })
+          : await runner.run(ref, ownerOf(ref.key), { messageId, receiveCount, signal }),
+      );
       if (signal.aborted) break;
     }
     return combineActions(actions, parsed.refs.length);
   };
+
+  /** One object through the lane gate: moved elsewhere (the original may go once the forward is sent), or run here holding a fair-share slot. */
+  async function runOne(
+    ref: ObjectRef,
+    delivery: { messageId: string; receiveCount: number; signal: AbortSignal; sentAtMs: number; forward?: LaneForward },
+  ): Promise<MessageAction> {
+    const owner = ownerOf(ref.key);
+    const { forward, ...rest } = delivery;
+    const decision = await gate!.decide({
+      ref,
+      owner,
+      sentAtMs: delivery.sentAtMs,
+      signal: delivery.signal,
+      ...(forward ? { forward } : {}),
+    });
+    if (decision.kind === "moved")
+      return decision.sent
+        ? { action: "delete" }
+        : { action: "retry", delaySec: receiveOf(delivery.receiveCount, config.queue).retryDelaySec };
+    try {
+      return await runner.run(ref, owner, { ...rest, lane: gate!.lane });
+    } finally {
+      await decision.slot.release();
+    }
+  }
+}
+
+/** When the upload's event reached the first queue: the intake's note if it passed through one, else this message's SentTimestamp. */
+function sentAtOf(message: Message): number {
+  const noted = Number(message.MessageAttributes?.[EVENT_SENT_AT_ATTRIBUTE]?.StringValue);
+  if (Number.isFinite(noted) && noted > 0) return noted;
+  const sent = Number(message.Attributes?.SentTimestamp);
+  return Number.isFinite(sent) && sent > 0 ? sent : Date.now();
 }

@@ -159,6 +159,34 @@ export class ObjectStore {
     }
   }
 
+  /**
+   * The first `bytes` bytes of an object (one ranged GET), for sniffing its type without
+   * downloading it; fewer when the object is shorter. `versionId` reads that version.
+   */
+  async readHead(
+    bucket: string,
+    key: string,
+    bytes: number,
+    options: { versionId?: string | undefined; signal?: AbortSignal } = {},
+  ): Promise<Buffer> {
+    try {
+      const response = await this.s3.send(
+        new GetObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Range: `bytes=0-${bytes - 1}`,
+          ...(options.versionId ? { VersionId: options.versionId } : {}),
+        }),
+        options.signal ? { abortSignal: options.signal } : {},
+      );
+      const body = Buffer.from(await response.Body!.transformToByteArray());
+      // A store that ignores Range sends the whole object: keep only the head.
+      return body.subarray(0, bytes);
+    } catch (error) {
+      throw fromAwsError(error, "s3:getObject(range)");
+    }
+  }
+
   /** A small JSON object (a manifest), or undefined when there is none. */
   async readJson(bucket: string, key: string, signal?: AbortSignal): Promise<unknown> {
     try {

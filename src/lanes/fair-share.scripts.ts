@@ -1,0 +1,72 @@
+import { LuaScript } from "../jobs/lua-script.ts";
+
+/**
+ * Fair share's Redis state, per lane (P = REDIS_KEY_PREFIX):
+ *   P lane:{lane}:running  ZSET  "<slotId>|<tenant>" scored by the slot's expiry (epoch ms); a
+ *                                running job refreshes its slot, so a worker that dies holding
+ *                                slots frees them when they expire
+ *   P lane:{lane}:seen     ZSET  tenant scored by when one of its messages was last seen (ms);
+ *                                entries older than FAIR_SHARE_WINDOW no longer count as active
+ *   P lane:{lane}:waiting  ZSET  tenant scored by its deferred messages not yet back (the
+ *                                "top tenants by waiting work" view)
+ * Every key expires after a quiet spell, so an idle lane leaves nothing behind.
+ */
+export function fairShareKeys(prefix: string, lane: string): [string, string, string] {
+  return [`${prefix}lane:${lane}:running`, `${prefix}lane:${lane}:seen`, `${prefix}lane:${lane}:waiting`];
+}
+
+/**
+ * ADMIT: KEYS running, seen, waiting · ARGV nowMs, tenant, slotId, slotTtlMs, capacity, windowMs,
+ * mayDefer (1|0), returning (1: a deferred message came back)
+ * Drops expired slots and stale tenants, marks the tenant seen, then either takes a slot
+ * (returns {1, mine, shareMilli}) or defers (returns {0, mine, shareMilli}). Share = capacity /
+ * active tenants (seen in the window or running). Defers only when the tenant already holds at
+ * least its share AND another active tenant holds less than its share: a lone tenant, or one
+ * whose neighbours are all at their share, always runs.
+ */
+export const admitScript = new LuaScript(`
+local running, seen, waiting = KEYS[1], KEYS[2], KEYS[3]
+local now, tenant, slot = tonumber(ARGV[1]), ARGV[2], ARGV[3]
+local ttl, capacity, window = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local mayDefer, returning = ARGV[7] == '1', ARGV[8] == '1'
+redis.call('ZREMRANGEBYSCORE', running, '-inf', now)
+redis.call('ZREMRANGEBYSCORE', seen, '-inf', now - window)
+if returning then
+  local left = tonumber(redis.call('ZINCRBY', waiting, -1, tenant))
+  if left <= 0 then redis.call('ZREM', waiting, tenant) end
+end
+redis.call('ZADD', seen, now, tenant)
+local counts, active = {}, {}
+for _, member in ipairs(redis.call('ZRANGE', running, 0, -1)) do
+  local bar = string.find(member, '|', 1, true)
+  local owner = string.sub(member, bar + 1)
+  counts[owner] = (counts[owner] or 0) + 1
+  active[owner] = true
+end
+for _, owner in ipairs(redis.call('ZRANGE', seen, 0, -1)) do active[owner] = true end
+local tenants = 0
+for _ in pairs(active) do tenants = tenants + 1 end
+local share = capacity / tenants
+local mine = counts[tenant] or 0
+local keep = math.max(window, ttl) * 2
+local defer = false
+if mayDefer and mine >= share then
+  for owner in pairs(active) do
+    if owner ~= tenant and (counts[owner] or 0) < share then defer = true break end
+  end
+end
+if defer then
+  redis.call('ZINCRBY', waiting, 1, tenant)
+  redis.call('PEXPIRE', waiting, keep)
+else
+  redis.call('ZADD', running, now + ttl, slot .. '|' .. tenant)
+  redis.call('PEXPIRE', running, keep)
+end
+redis.call('PEXPIRE', seen, keep)
+return {defer and 0 or 1, mine, math.floor(share * 1000)}
+`);
+
+/** REFRESH: KEYS running · ARGV member, expiryMs. Extends a slot still held (XX: a released one stays gone). */
+export const refreshSlotScript = new LuaScript(`
+return redis.call('ZADD', KEYS[1], 'XX', 'CH', ARGV[2], ARGV[1])
+`);
