@@ -266,7 +266,11 @@ export interface LaneDefinition {
 }
 
 /** `name=value;name=value`, each name a lane name, no repeats; empty or unset: none. */
-function laneEntries(value: string | undefined, ctx: z.RefinementCtx, what: string): Array<[string, string]> | never {
+function laneEntries(
+  value: string | undefined,
+  ctx: z.RefinementCtx,
+  what: string,
+): Array<[string, string]> | undefined {
   if (value === undefined || value.trim() === "") return [];
   const entries: Array<[string, string]> = [];
   for (const part of value.split(";").map((item) => item.trim())) {
@@ -278,7 +282,7 @@ function laneEntries(value: string | undefined, ctx: z.RefinementCtx, what: stri
         code: "custom",
         message: `expected ${what} as lane=value separated by ";" (lane names: lower-case letters, digits, "-"; no repeats), got "${part}"`,
       });
-      return z.NEVER;
+      return undefined;
     }
     entries.push([name, part.slice(equals + 1).trim()]);
   }
@@ -291,6 +295,7 @@ export const laneDefinitions = z
   .optional()
   .transform((value, ctx): LaneDefinition[] => {
     const entries = laneEntries(value, ctx, "lanes");
+    if (!entries) return z.NEVER;
     const taken = new Set<string>();
     const lanes: LaneDefinition[] = [];
     for (const [name, list] of entries) {
@@ -318,7 +323,9 @@ export const laneUrlMap = z
   .optional()
   .transform((value, ctx): Record<string, string> => {
     const map: Record<string, string> = {};
-    for (const [name, url] of laneEntries(value, ctx, "lane queue URLs")) {
+    const entries = laneEntries(value, ctx, "lane queue URLs");
+    if (!entries) return z.NEVER;
+    for (const [name, url] of entries) {
       if (!/^https?:\/\/\S+$/.test(url)) {
         ctx.addIssue({ code: "custom", message: `lane "${name}": expected an http(s) queue URL, got "${url}"` });
         return z.NEVER;
@@ -334,7 +341,9 @@ export const laneIntMap = z
   .optional()
   .transform((value, ctx): Record<string, number> => {
     const map: Record<string, number> = {};
-    for (const [name, text] of laneEntries(value, ctx, "lane concurrencies")) {
+    const entries = laneEntries(value, ctx, "lane concurrencies");
+    if (!entries) return z.NEVER;
+    for (const [name, text] of entries) {
       const number = Number(text);
       if (!Number.isInteger(number) || number < 1 || number > 64) {
         ctx.addIssue({ code: "custom", message: `lane "${name}": expected a whole number 1-64, got "${text}"` });
