@@ -182,7 +182,8 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
     ? startIntake({
         sqs,
         intakeQueueUrl: config.queue.intakeQueueUrl,
-        mediaQueueUrl: config.queue.queueUrl,
+        // The entry lane's queue (MEDIA_LANES): its workers route each upload to its lane.
+        mediaQueueUrl: config.lanes.all[0]?.queueUrl ?? config.queue.queueUrl,
         store,
         parseRules,
         ownerOf,

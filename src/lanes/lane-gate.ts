@@ -136,7 +136,11 @@ export class LaneGate {
       return false;
     }
     metrics.laneForwards.inc({ lane: to.name, reason });
-    logger.info({ jobId, from: this.deps.lane.name, to: to.name, reason, tenant, delaySec }, "job forwarded");
+    // A lane forward happens once per upload; deferrals can be many while a tenant is over its share.
+    logger[reason === "lane" ? "info" : "debug"](
+      { jobId, from: this.deps.lane.name, to: to.name, reason, tenant, delaySec },
+      reason === "lane" ? "job forwarded to its lane" : "job deferred: its tenant is over its fair share",
+    );
     return true;
   }
 
