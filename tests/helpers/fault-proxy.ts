@@ -4,7 +4,8 @@ import type { AddressInfo } from "node:net";
 /**
  * An HTTP proxy in front of the emulator that injects the S3 faults a real emulator cannot
  * produce on demand (503 SlowDown, 500 InternalError, a dead endpoint). Requests pass through
- * unless the current rule says otherwise; SQS requests (X-Amz-Target: AmazonSQS.*) always pass.
+ * unless the current rule says otherwise; SQS requests (X-Amz-Target: AmazonSQS.*) pass unless
+ * the SQS rule (by action, e.g. "DeleteMessage") says to reset them.
  */
 export type FaultRule = (request: {
   method: string;
@@ -14,6 +15,8 @@ export type FaultRule = (request: {
 export interface FaultProxy {
   endpoint: string;
   setRule(rule: FaultRule): void;
+  /** Faults for SQS requests, by action (`DeleteMessage`, `SendMessage`, …); default: all pass. */
+  setSqsRule(rule: (action: string) => "pass" | "reset"): void;
   /** How many S3 requests each rule outcome produced. */
   counts: { passed: number; faulted: number };
   close(): Promise<void>;
@@ -22,10 +25,14 @@ export interface FaultProxy {
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const targetUrl = new URL(target);
   let rule: FaultRule = () => "pass";
+  let sqsRule: (action: string) => "pass" | "reset" = () => "pass";
   const counts = { passed: 0, faulted: 0 };
   const server = http.createServer((request, response) => {
-    const isSqs = String(request.headers["x-amz-target"] ?? "").startsWith("AmazonSQS");
-    const decision = isSqs ? "pass" : rule({ method: request.method ?? "GET", path: request.url ?? "/" });
+    const target = String(request.headers["x-amz-target"] ?? "");
+    const isSqs = target.startsWith("AmazonSQS");
+    const decision = isSqs
+      ? sqsRule(target.slice(target.indexOf(".") + 1))
+      : rule({ method: request.method ?? "GET", path: request.url ?? "/" });
     if (decision === "reset") {
       counts.faulted += 1;
       request.socket.destroy();
@@ -62,6 +69,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     setRule: (next) => {
       rule = next;
+    },
+    setSqsRule: (next) => {
+      sqsRule = next;
     },
     counts,
     close: () =>
