@@ -102,6 +102,8 @@ export function createMessageHandler(deps: {
         ? { action: "delete" }
         : { action: "retry", delaySec: receiveOf(delivery.receiveCount, config.queue).retryDelaySec };
     try {
+      // Stopping while the head was read: hand the message back unstarted, as the consumer does.
+      if (delivery.signal.aborted) return { action: "release" };
       return await runner.run(ref, owner, { ...rest, lane: gate!.lane });
     } finally {
       await decision.slot.release();
