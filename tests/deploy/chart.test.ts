@@ -687,24 +687,41 @@ describe("helm chart", { skip }, () => {
       assert.equal(badName.ok, false, "lane names are what the worker accepts");
     });
 
-    test("the prometheus trigger reads each lane's own queue gauge and refuses a lane that scales to zero", () => {
+    test("the prometheus trigger reads each lane's own queue gauge, and needs one lane that never scales to zero", () => {
       const args = [
-        ...twoLanes({ queueUrl: videoQueue, autoscaling: { minReplicaCount: 1 } }),
+        ...twoLanes({ queueUrl: videoQueue }),
         "--set",
         "autoscaling.keda.trigger=prometheus",
         "--namespace",
         "media",
       ];
       const refused = helmTemplate(helm!, args);
-      assert.equal(refused.ok, false, "quick inherits minReplicaCount 0");
-      if (!refused.ok) assert.match(refused.error, /needs minReplicaCount >= 1 on every lane \(quick has 0\)/);
-      const objects = render([...args, "--set", "autoscaling.keda.minReplicaCount=1"]);
-      for (const lane of ["quick", "video"]) {
-        const [trigger] = scaledObject(find(objects, "ScaledObject", `rel-media-processor-worker-${lane}`)).triggers;
+      assert.equal(refused.ok, false, "both lanes at minReplicaCount 0: nothing would report a backlog");
+      if (!refused.ok) assert.match(refused.error, /needs minReplicaCount >= 1 on at least one lane/);
+      // Every worker exports every lane's gauge, so a running quick lane wakes the video lane from zero.
+      const objects = render([
+        ...values("minimal-values.yaml"),
+        "--set-json",
+        `lanes=${JSON.stringify([
+          { name: "quick", media: ["image", "document", "audio"], autoscaling: { minReplicaCount: 1 } },
+          { name: "video", media: ["video"], queueUrl: videoQueue },
+        ])}`,
+        "--set",
+        "autoscaling.keda.trigger=prometheus",
+        "--namespace",
+        "media",
+      ]);
+      for (const [lane, minimum] of [
+        ["quick", 1],
+        ["video", 0],
+      ] as const) {
+        const spec = scaledObject(find(objects, "ScaledObject", `rel-media-processor-worker-${lane}`));
+        assert.equal(spec.minReplicaCount, minimum);
+        const [trigger] = spec.triggers;
         assert.equal(trigger?.type, "prometheus");
         assert.equal(
           trigger?.metadata.query,
-          `sum(max by (state) (media_queue_messages{queue="${lane}", state=~"visible|in_flight", namespace="media"}))`,
+          `sum(max by (state) (media_lane_queue_messages{lane="${lane}", state=~"visible|in_flight", namespace="media"}))`,
         );
       }
     });

@@ -92,22 +92,27 @@ context and the timeout of the pods in question (a lane's, or processing.timeout
 {{- end }}
 
 {{/*
-Backlog query of the prometheus trigger for one queue gauge (`queue` label: "media" without
-lanes, the lane's name with them). Every worker polls and exports the same queue gauge, so the
-workers' values are combined with max, not sum: a sum would grow with the replica count and
-scale the fleet up on its own output.
+Backlog query of the prometheus trigger. Without lanes: the media queue's gauge,
+media_queue_messages{queue="media"}. With lanes: the lane's, media_lane_queue_messages{lane=…},
+which every worker exports for every lane (so any lane's running workers wake the others). Every
+worker polls and exports the same gauge, so the workers' values are combined with max, not sum:
+a sum would grow with the replica count and scale the fleet up on its own output.
 */}}
 {{- define "media-processor.prometheusQueryFor" -}}
 {{- $keda := .context.Values.autoscaling.keda }}
 {{- $states := ternary "visible|in_flight" "visible" $keda.sqs.scaleOnInFlight }}
-{{- printf "sum(max by (state) (media_queue_messages{queue=\"%s\", state=~\"%s\", namespace=\"%s\"}))" .queue $states .context.Release.Namespace }}
+{{- if .lane }}
+{{- printf "sum(max by (state) (media_lane_queue_messages{lane=\"%s\", state=~\"%s\", namespace=\"%s\"}))" .lane $states .context.Release.Namespace }}
+{{- else }}
+{{- printf "sum(max by (state) (media_queue_messages{queue=\"media\", state=~\"%s\", namespace=\"%s\"}))" $states .context.Release.Namespace }}
+{{- end }}
 {{- end }}
 
 {{- define "media-processor.prometheusQuery" -}}
 {{- if .Values.autoscaling.keda.prometheus.query }}
 {{- .Values.autoscaling.keda.prometheus.query }}
 {{- else }}
-{{- include "media-processor.prometheusQueryFor" (dict "context" . "queue" "media") }}
+{{- include "media-processor.prometheusQueryFor" (dict "context" . "lane" "") }}
 {{- end }}
 {{- end }}
 
@@ -136,7 +141,6 @@ own values or the chart-wide ones they default to. `lane` is "" for the lane-les
   "lane" ""
   "media" list
   "queueUrl" $v.queue.url
-  "queueLabel" "media"
   "concurrency" ($v.processing.concurrency | int)
   "timeoutSeconds" ($v.processing.timeoutSeconds | int)
   "replicaCount" ($v.worker.replicaCount | int)
@@ -159,13 +163,12 @@ own values or the chart-wide ones they default to. `lane` is "" for the lane-les
 {{- $concurrency := $lane.concurrency | default $v.processing.concurrency | int }}
 {{- $queueLength := $scaling.queueLength | default $keda.queueLength | default $concurrency | int }}
 {{- $tempVolume := merge (dict) ($lane.tempVolume | default dict) $v.worker.tempVolume }}
-{{- $query := $scaling.prometheusQuery | default (include "media-processor.prometheusQueryFor" (dict "context" $ "queue" $lane.name)) }}
+{{- $query := $scaling.prometheusQuery | default (include "media-processor.prometheusQueryFor" (dict "context" $ "lane" $lane.name)) }}
 {{- $units = append $units (dict
   "name" (include "media-processor.laneWorkerName" (dict "context" $ "lane" $lane.name))
   "lane" $lane.name
   "media" ($lane.media | default list)
   "queueUrl" ($lane.queueUrl | default (ternary $v.queue.url "" (eq $index 0)))
-  "queueLabel" $lane.name
   "concurrency" $concurrency
   "timeoutSeconds" ($lane.timeoutSeconds | default $v.processing.timeoutSeconds | int)
   "replicaCount" ((hasKey $lane "replicaCount") | ternary $lane.replicaCount $v.worker.replicaCount | int)
@@ -242,6 +245,7 @@ media-processor/lane: {{ . }}
 {{- $names := list }}
 {{- $kinds := list }}
 {{- $queues := list }}
+{{- $awake := false }}
 {{- range $index, $lane := .Values.lanes }}
 {{- if has $lane.name $names }}
 {{- fail (printf "lanes: the lane name %q appears twice" $lane.name) }}
@@ -262,9 +266,12 @@ media-processor/lane: {{ . }}
 {{- fail (printf "lanes[%d] (%s): two lanes share the queue %s; each lane needs its own" $index $unit.lane $unit.queueUrl) }}
 {{- end }}
 {{- $queues = append $queues $unit.queueUrl }}
-{{- if and $unit.lane $.Values.autoscaling.keda.enabled (eq $.Values.autoscaling.keda.trigger "prometheus") (lt ($unit.minReplicaCount | int) 1) }}
-{{- fail (printf "autoscaling.keda.trigger=prometheus needs minReplicaCount >= 1 on every lane (%s has %d): at zero workers nothing reports the lane's backlog" $unit.lane ($unit.minReplicaCount | int)) }}
+{{- if ge ($unit.minReplicaCount | int) 1 }}
+{{- $awake = true }}
 {{- end }}
+{{- end }}
+{{- if and .Values.lanes (not $awake) .Values.autoscaling.keda.enabled (eq .Values.autoscaling.keda.trigger "prometheus") }}
+{{- fail "autoscaling.keda.trigger=prometheus with lanes needs minReplicaCount >= 1 on at least one lane: the lanes' queue gauges are exported by the workers (each worker reports every lane), so with every lane at zero nothing would report a backlog and the fleet would never wake up. Use the aws-sqs-queue trigger to scale every lane to zero." }}
 {{- end }}
 {{- end }}
 
