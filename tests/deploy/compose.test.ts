@@ -145,8 +145,12 @@ describe("docker-compose.media-processor.yml", () => {
         queues.video?.startsWith(env.MEDIA_PROCESSING_QUEUE_URL!.replace(/[^/]+$/, "")),
         "same account and host",
       );
-      const config = loadConfig(env);
-      assert.ok(config.queue.concurrency >= 1);
+      assert.equal(
+        laneMap(env.MEDIA_LANE_CONCURRENCY)[lane],
+        env.MEDIA_PROCESSOR_CONCURRENCY,
+        `${name}: its lane's concurrency, however the worker reads it`,
+      );
+      assert.equal(loadConfig(env).queue.concurrency, Number(env.MEDIA_PROCESSOR_CONCURRENCY));
     }
     assert.equal(
       interpolate(service("media-api").environment).MEDIA_LANES,
