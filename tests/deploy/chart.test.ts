@@ -516,6 +516,15 @@ describe("helm chart", { skip }, () => {
       }
       const video = scaledObject(find(objects, "ScaledObject", "mp-worker-video"));
       assert.deepEqual([video.minReplicaCount, video.maxReplicaCount], [0, 10]);
+      assert.equal(
+        video.triggers[0]?.metadata.activationQueueLength,
+        "0",
+        "a lane's explicit 0 beats the chart-wide 2",
+      );
+      assert.equal(
+        scaledObject(find(objects, "ScaledObject", "mp-worker-quick")).triggers[0]?.metadata.activationQueueLength,
+        "2",
+      );
       assert.equal((video as unknown as { cooldownPeriod: number }).cooldownPeriod, 900);
     });
 
