@@ -14,7 +14,9 @@
 #                helm upgrade rolls the workers mid-job without losing one; the prometheus
 #                trigger (Prometheus → metrics adapter → HPA) scales up and back to its minimum;
 #                then helm install with ci/all-features-values.yaml: every optional resource is
-#                accepted by the API server and uploads land in the separate output bucket
+#                accepted by the API server, each of its two lanes (quick, video) has its own
+#                Deployment and a Ready ScaledObject on its own queue, every kind of upload is
+#                processed on its lane's pods, and outputs land in the separate output bucket
 # and tears everything down (pods, cluster processes, mounts, the dockerd it started, the host's
 # sysctls, iptables rules and links as they were).
 # Every request goes to 127.0.0.1, to the cluster's own API server and kubelet on the node's
@@ -331,12 +333,26 @@ while IFS= read -r object; do
   kubectl -n "$NS" get "$object" >/dev/null 2>&1 || missing_objects+=" $object"
 done <"$WORK/all-features.objects"
 check "every object of the all-features render exists in the cluster ($(wc -l <"$WORK/all-features.objects") objects: $(cut -d/ -f1 "$WORK/all-features.objects" | sort -u | tr '\n' ' '))${missing_objects:+ missing:$missing_objects}" test -z "$missing_objects"
-timed 120 "the all-features ScaledObject is Ready" scaledobject_ready mp-worker
+# Lanes: one Deployment and one ScaledObject per lane, each scaling on its own queue.
+VIDEO_QUEUE_URL="http://sqs.us-east-1.media-emulator:4566/000000000000/media-processing-video"
+for lane in quick video; do
+  timed 120 "the $lane lane's ScaledObject mp-worker-$lane is Ready" scaledobject_ready "mp-worker-$lane"
+  check "KEDA made the $lane lane's HPA keda-hpa-mp-worker-$lane" kubectl -n "$NS" get hpa "keda-hpa-mp-worker-$lane" -o name
+done
+check "no lane-less worker Deployment or ScaledObject beside the lanes'" \
+  bash -c "! kubectl -n $NS get deployment mp-worker >/dev/null 2>&1 && ! kubectl -n $NS get scaledobject mp-worker >/dev/null 2>&1"
+quick_queue="$(kubectl -n "$NS" get scaledobject mp-worker-quick -o jsonpath='{.spec.triggers[0].metadata.queueURL}')"
+video_queue="$(kubectl -n "$NS" get scaledobject mp-worker-video -o jsonpath='{.spec.triggers[0].metadata.queueURL}')"
+check "each lane's ScaledObject watches its own queue (quick ${quick_queue##*/}, video ${video_queue##*/})" \
+  test "$quick_queue" = "$QUEUE_URL" -a "$video_queue" = "$VIDEO_QUEUE_URL"
 API_ALL="http://$(service_ip "$NS" mp-api):80"
-grep -v -E 'clip' "$WORK/samples.list" >"$WORK/all.list"
+# The short clip is the video lane's job; the long one is left out (the lanes install has no drain check).
+grep -v long-clip "$WORK/samples.list" >"$WORK/all.list"
 # shellcheck disable=SC2046
 node scripts/engines/e2e-client.ts upload --s3 "$S3" --bucket "$BUCKET" --prefix "$RUN_PREFIX/all-features/" $(cat "$WORK/all.list") >"$WORK/all.keys"
-client_checks verify --api "$API_ALL" --token ci-placeholder-token --s3 "$S3" --bucket media-derived --keys "$WORK/all.keys" --timeout 600 --min-workers 1
+# A worker id is <pod name>-<pid>, and a lane's pods are named after its Deployment.
+client_checks verify --api "$API_ALL" --token ci-placeholder-token --s3 "$S3" --bucket media-derived --keys "$WORK/all.keys" --timeout 600 --min-workers 2 \
+  --lane "video:mp-worker-video-" --lane "image,document,audio:mp-worker-quick-"
 
 stage "teardown"
 if [ "${E2E_KEEP:-0}" != 1 ]; then

@@ -11,6 +11,8 @@
  *        (uploads N copies of FILE under distinct keys, so each is its own job; prints keys)
  *   node scripts/engines/e2e-client.ts verify --api URL --s3 URL --bucket B --keys FILE [--token T]
  *        [--timeout SEC] [--min-workers N] [--previews] [--single-attempt] [--output-segment S]
+ *        [--lane KINDS:PREFIXES]…   (every job of those kinds ran on a worker whose id starts with one of
+ *                                    the prefixes: `video:mp-worker-video-`, `image,audio:abc123-,def456-`)
  *   node scripts/engines/e2e-client.ts wait-processing --api URL --key KEY [--token T] [--timeout SEC]
  *        (prints the worker id once the job is processing)
  *
@@ -176,6 +178,8 @@ async function verify(args: string[]): Promise<void> {
       // No job was started twice: nothing was interrupted and redone (scale-in, rollout).
       "single-attempt": { type: "boolean", default: false },
       "output-segment": { type: "string", default: "processed" },
+      // Lanes: which workers may run which kinds of job (see checkLanes).
+      lane: { type: "string", multiple: true, default: [] },
     },
   });
   const api = new JobApi(required(values.api, "--api"), values.token);
@@ -207,8 +211,26 @@ async function verify(args: string[]): Promise<void> {
   const workers = new Set(jobs.map((job) => job.workerId).filter((id): id is string => Boolean(id)));
   const minWorkers = Number(values["min-workers"]);
   report(workers.size >= minWorkers, `jobs ran on ${workers.size} worker(s), at least ${minWorkers} expected (${[...workers].join(", ")})`);
+  for (const lane of values.lane) checkLane(lane, jobs);
   if (values.previews) await checkPreview(api, jobs);
   process.exitCode = failures > 0 ? 1 : 0;
+}
+
+/**
+ * `KINDS:PREFIXES` — every job of one of the kinds ran on a worker whose id (`<hostname>-<pid>`:
+ * a pod's name, a container's short id) starts with one of the prefixes: the lane's workers took
+ * it, not another lane's. At least one job of the kinds must be among those checked.
+ */
+function checkLane(spec: string, jobs: readonly Job[]): void {
+  const [kindList = "", prefixList = ""] = spec.split(":");
+  const kinds = kindList.split(",").filter(Boolean);
+  const prefixes = prefixList.split(",").filter(Boolean);
+  const laneJobs = jobs.filter((job) => kinds.includes(job.type));
+  const strays = laneJobs.filter((job) => !prefixes.some((prefix) => job.workerId?.startsWith(prefix)));
+  report(
+    laneJobs.length > 0 && prefixes.length > 0 && strays.length === 0,
+    `${kinds.join(", ")} jobs ran on their lane's workers (${laneJobs.length - strays.length}/${laneJobs.length} on ${prefixes.join(", ") || "no worker given"})${strays.map((job) => `; ${job.source.key} on ${job.workerId ?? "?"}`).join("")}`,
+  );
 }
 
 /** Bounded: one listing per second until every upload has a terminal job or the time is up. */

@@ -681,6 +681,12 @@ export const EMULATOR_VARS = {
     optionalString(),
     "Name of an SNS topic the emulator creates for job events (MEDIA_PROCESSING_TOPIC_ARN of the worker). Unset: none.",
   ),
+  EMULATOR_EXTRA_QUEUES: defineVar(
+    "emulator",
+    custom(stringList, undefined),
+    "Comma-separated names of more queues the emulator creates like the media queue (same dead-letter queue and redrive), e.g. the queues of the lanes after the first (MEDIA_LANE_QUEUE_URLS).",
+    { defaultText: "none" },
+  ),
 } satisfies Record<string, VarSpec>;
 
 /** The raw env schema of the worker. */

@@ -367,6 +367,7 @@ export function loadEmulatorConfig(env: Record<string, string | undefined> = pro
       .filter(Boolean),
     queueName: e.EMULATOR_QUEUE_NAME,
     dlqName: e.EMULATOR_DLQ_NAME,
+    extraQueueNames: e.EMULATOR_EXTRA_QUEUES,
     jobEventsTopic: e.EMULATOR_JOB_EVENTS_TOPIC,
     maxReceiveCount: e.MAX_PROCESSING_RETRIES,
     outputSegment: e.OUTPUT_SEGMENT,

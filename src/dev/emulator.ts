@@ -26,6 +26,12 @@ export interface EmulatorOptions {
   queueName: string;
   dlqName: string;
   /**
+   * More queues made like the media queue (its visibility timeout, redrive to the same DLQ), for
+   * the lanes after the entry lane (MEDIA_LANE_QUEUE_URLS). The bridge feeds only the media queue:
+   * on AWS too the bucket notifies the entry lane alone.
+   */
+  extraQueueNames: string[];
+  /**
    * Job-event topic (MEDIA_PROCESSING_TOPIC_ARN) created with a queue of the same name subscribed
    * to it (raw delivery), so a local consumer can read the events; undefined creates none.
    */
@@ -46,6 +52,8 @@ export interface RunningEmulator {
   port: number;
   queueUrl: string;
   dlqUrl: string;
+  /** URL of each of {@link EmulatorOptions.extraQueueNames}, by name. */
+  extraQueueUrls: Record<string, string>;
   /** ARN of the job-event topic, when one was asked for. */
   jobEventsTopicArn: string | undefined;
   bridge: S3NotificationBridge;
@@ -61,6 +69,7 @@ export const DEFAULT_EMULATOR_OPTIONS: Omit<EmulatorOptions, "logger"> = {
   buckets: ["media-uploads"],
   queueName: "media-processing",
   dlqName: "media-processing-dlq",
+  extraQueueNames: [],
   jobEventsTopic: undefined,
   maxReceiveCount: 3,
   visibilityTimeoutSec: 300,
@@ -83,7 +92,7 @@ export async function startEmulator(options: Partial<EmulatorOptions> & { logger
     ...(settings.queueUrlHost ? { host: settings.queueUrlHost } : {}),
   });
   const endpoint = `http://127.0.0.1:${fauxqs.port}`;
-  const { dlqUrl, queueUrl, jobEventsTopicArn } = createResources(fauxqs, settings);
+  const { dlqUrl, queueUrl, extraQueueUrls, jobEventsTopicArn } = createResources(fauxqs, settings);
 
   const clientConfig = { region: settings.region, endpoint, credentials: EMULATOR_CREDENTIALS };
   const s3 = new S3Client({ ...clientConfig, forcePathStyle: true });
@@ -104,6 +113,7 @@ export async function startEmulator(options: Partial<EmulatorOptions> & { logger
       buckets: settings.buckets,
       queueUrl,
       dlqUrl,
+      extraQueueUrls,
       maxReceiveCount: settings.maxReceiveCount,
       jobEventsTopicArn,
     },
@@ -120,14 +130,14 @@ export async function startEmulator(options: Partial<EmulatorOptions> & { logger
     })();
     return stopping;
   };
-  return { endpoint, port: fauxqs.port, queueUrl, dlqUrl, jobEventsTopicArn, bridge, fauxqs, stop };
+  return { endpoint, port: fauxqs.port, queueUrl, dlqUrl, extraQueueUrls, jobEventsTopicArn, bridge, fauxqs, stop };
 }
 
 /** DLQ first: the media queue's redrive policy names the DLQ by ARN. */
 function createResources(
   fauxqs: FauxqsServer,
   settings: EmulatorOptions,
-): { queueUrl: string; dlqUrl: string; jobEventsTopicArn: string | undefined } {
+): { queueUrl: string; dlqUrl: string; extraQueueUrls: Record<string, string>; jobEventsTopicArn: string | undefined } {
   for (const bucket of settings.buckets) fauxqs.createBucket(bucket);
   const dlq = fauxqs.createQueue(settings.dlqName, {
     region: settings.region,
@@ -135,13 +145,18 @@ function createResources(
     attributes: { MessageRetentionPeriod: "1209600" },
   });
   const dlqArn = dlq.queueArn || `arn:aws:sqs:${settings.region}:${EMULATOR_ACCOUNT_ID}:${settings.dlqName}`;
-  const media = fauxqs.createQueue(settings.queueName, {
-    region: settings.region,
-    attributes: {
-      VisibilityTimeout: String(settings.visibilityTimeoutSec),
-      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: settings.maxReceiveCount }),
-    },
-  });
+  const mediaQueueAttributes = {
+    VisibilityTimeout: String(settings.visibilityTimeoutSec),
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: settings.maxReceiveCount }),
+  };
+  const media = fauxqs.createQueue(settings.queueName, { region: settings.region, attributes: mediaQueueAttributes });
+  const extraQueueUrls: Record<string, string> = {};
+  for (const name of settings.extraQueueNames) {
+    extraQueueUrls[name] = fauxqs.createQueue(name, {
+      region: settings.region,
+      attributes: mediaQueueAttributes,
+    }).queueUrl;
+  }
   let jobEventsTopicArn: string | undefined;
   if (settings.jobEventsTopic) {
     const name = settings.jobEventsTopic;
@@ -149,5 +164,5 @@ function createResources(
     jobEventsTopicArn = fauxqs.createTopic(name, { region: settings.region }).topicArn;
     fauxqs.subscribe({ topic: name, queue: name, region: settings.region, attributes: { RawMessageDelivery: "true" } });
   }
-  return { queueUrl: media.queueUrl, dlqUrl: dlq.queueUrl, jobEventsTopicArn };
+  return { queueUrl: media.queueUrl, dlqUrl: dlq.queueUrl, extraQueueUrls, jobEventsTopicArn };
 }

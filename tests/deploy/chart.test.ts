@@ -25,6 +25,7 @@ interface Container {
   name: string;
   image: string;
   args?: string[];
+  env?: Array<{ name: string; value?: string }>;
   envFrom?: Array<{ configMapRef?: { name: string }; secretRef?: { name: string } }>;
   ports?: Array<{ name: string; containerPort: number }>;
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
@@ -93,7 +94,7 @@ const onlyContainer = (object: K8sObject): Container => {
 };
 const scaledObject = (object: K8sObject) => object.spec as unknown as ScaledObjectSpec;
 
-/** The environment a pod sees: ConfigMap data plus Secret data, both loaded with envFrom. */
+/** The environment a pod sees: ConfigMap data plus Secret data, both loaded with envFrom, then the container's own env (which wins, as in Kubernetes). */
 function podEnv(objects: K8sObject[], container: Container): Record<string, string> {
   const env: Record<string, string> = {};
   for (const source of container.envFrom ?? []) {
@@ -105,6 +106,7 @@ function podEnv(objects: K8sObject[], container: Container): Record<string, stri
       if (secret) Object.assign(env, secret.stringData);
     }
   }
+  for (const variable of container.env ?? []) if (variable.value !== undefined) env[variable.name] = variable.value;
   return env;
 }
 
@@ -404,7 +406,7 @@ describe("helm chart", { skip }, () => {
     });
 
     test("image digest, pull secrets, scheduling and the IAM role for KEDA are applied", () => {
-      const worker = find(objects, "Deployment", "mp-worker");
+      const worker = find(objects, "Deployment", "mp-worker-quick");
       const container = onlyContainer(worker);
       assert.equal(
         container.image,
@@ -417,13 +419,17 @@ describe("helm chart", { skip }, () => {
       assert.deepEqual(pod.imagePullSecrets, [{ name: "regcred" }]);
       assert.equal(pod.priorityClassName, "media-batch");
       assert.equal(pod.volumes?.[0]?.emptyDir?.sizeLimit, "20Gi");
-      assert.equal(pod.terminationGracePeriodSeconds, 1800 + 45);
       assert.equal(deployment(worker).template.metadata.annotations?.["example.com/team"], "media");
 
-      const spec = scaledObject(find(objects, "ScaledObject", "mp-worker"));
-      assert.equal(spec.maxReplicaCount, 40);
-      assert.equal(spec.triggers[0]?.metadata.queueLength, "3", "per-replica target follows processing.concurrency");
+      const spec = scaledObject(find(objects, "ScaledObject", "mp-worker-quick"));
+      assert.equal(spec.maxReplicaCount, 40, "a lane without its own maximum takes autoscaling.keda's");
+      assert.equal(spec.triggers[0]?.metadata.queueLength, "4", "per-replica target follows the lane's concurrency");
       assert.equal(spec.triggers[0]?.metadata.activationQueueLength, "2");
+      assert.equal(
+        spec.triggers[0]?.authenticationRef?.name,
+        "mp-worker",
+        "one TriggerAuthentication serves every lane",
+      );
       assert.deepEqual(find(objects, "TriggerAuthentication", "mp-worker").spec, {
         podIdentity: { provider: "aws", roleArn: "arn:aws:iam::123456789012:role/keda-media-queue-reader" },
       });
@@ -435,20 +441,326 @@ describe("helm chart", { skip }, () => {
     });
 
     test("extraConfig reaches the pods, but never overrides what the chart derives", () => {
-      const env = podEnv(objects, onlyContainer(find(objects, "Deployment", "mp-worker")));
+      assert.equal(find(objects, "ConfigMap", "mp").data?.MEDIA_PROCESSOR_CONCURRENCY, "3");
+      const env = podEnv(objects, onlyContainer(find(objects, "Deployment", "mp-worker-quick")));
       assert.equal(env.ENABLE_HLS_TRANSCODING, "false");
       assert.equal(env.IMAGE_AVIF_EFFORT, "4");
-      assert.equal(env.MEDIA_PROCESSOR_CONCURRENCY, "3");
+      assert.equal(env.MEDIA_PROCESSOR_CONCURRENCY, "4", "the lane's own concurrency");
       const config = loadConfig(env);
       assert.equal(config.video.hlsEnabled, false);
       assert.equal(config.image.avifEffort, 4);
-      assert.equal(config.queue.concurrency, 3);
+      assert.equal(config.queue.concurrency, 4);
       assert.equal(config.queue.maxReceives, 5);
       assert.equal(config.queue.visibilityTimeoutSec, 600);
       assert.equal(config.storage.outputBucket, "media-derived");
       assert.deepEqual(config.storage.sourceBuckets, ["media-uploads", "media-imports"]);
       assert.equal(config.storage.maxInputBytes, 5_368_709_120);
-      assert.equal(config.jobs.processingTimeoutMs, 1_800_000);
+      assert.equal(config.jobs.processingTimeoutMs, 600_000, "the quick lane's own timeout");
+    });
+  });
+
+  describe("lanes (ci/all-features-values.yaml: quick and video)", () => {
+    const objects = skip ? [] : render(values("all-features-values.yaml"));
+    const lanes = [
+      {
+        name: "quick",
+        queue: "https://sqs.eu-west-1.amazonaws.com/123456789012/media-processing",
+        concurrency: 4,
+        timeoutSeconds: 600,
+      },
+      {
+        name: "video",
+        queue: "https://sqs.eu-west-1.amazonaws.com/123456789012/media-processing-video",
+        concurrency: 1,
+        timeoutSeconds: 1800,
+      },
+    ];
+
+    test("one worker Deployment, ScaledObject and PDB per lane, named after it, and no lane-less worker", () => {
+      for (const kind of ["Deployment", "ScaledObject", "PodDisruptionBudget"]) {
+        assert.deepEqual(
+          objects
+            .filter(
+              (object) => object.kind === kind && object.metadata.labels?.["app.kubernetes.io/component"] === "worker",
+            )
+            .map((object) => object.metadata.name)
+            .sort(),
+          ["mp-worker-quick", "mp-worker-video"],
+          kind,
+        );
+      }
+      assert.equal(
+        objects.some(
+          (object) =>
+            object.kind !== "TriggerAuthentication" &&
+            object.kind !== "NetworkPolicy" &&
+            object.metadata.name === "mp-worker",
+        ),
+        false,
+      );
+    });
+
+    test("each lane's ScaledObject scales its own Deployment on its own queue, one replica per concurrent job", () => {
+      for (const lane of lanes) {
+        const spec = scaledObject(find(objects, "ScaledObject", `mp-worker-${lane.name}`));
+        assert.equal(spec.scaleTargetRef.name, `mp-worker-${lane.name}`);
+        assert.equal(spec.triggers.length, 1);
+        assert.equal(spec.triggers[0]?.type, "aws-sqs-queue");
+        assert.equal(spec.triggers[0]?.metadata.queueURL, lane.queue, lane.name);
+        assert.equal(spec.triggers[0]?.metadata.queueLength, String(lane.concurrency), lane.name);
+        assert.equal(
+          spec.triggers[0]?.metadata.scaleOnInFlight,
+          "true",
+          "busy replicas count, so they are not scaled in",
+        );
+      }
+      const video = scaledObject(find(objects, "ScaledObject", "mp-worker-video"));
+      assert.deepEqual([video.minReplicaCount, video.maxReplicaCount], [0, 10]);
+      assert.equal(
+        video.triggers[0]?.metadata.activationQueueLength,
+        "0",
+        "a lane's explicit 0 beats the chart-wide 2",
+      );
+      assert.equal(
+        scaledObject(find(objects, "ScaledObject", "mp-worker-quick")).triggers[0]?.metadata.activationQueueLength,
+        "2",
+      );
+      assert.equal((video as unknown as { cooldownPeriod: number }).cooldownPeriod, 900);
+    });
+
+    test("each lane's pods drain for the lane's own job timeout, and Kubernetes waits that long plus the margin", () => {
+      for (const lane of lanes) {
+        const worker = find(objects, "Deployment", `mp-worker-${lane.name}`);
+        const env = podEnv(objects, onlyContainer(worker));
+        assert.equal(env.WORKER_LANES, lane.name);
+        assert.equal(env.PROCESSING_TIMEOUT, `${lane.timeoutSeconds}s`);
+        assert.equal(env.SHUTDOWN_GRACE_PERIOD, `${lane.timeoutSeconds}s`);
+        assert.equal(
+          deployment(worker).template.spec.terminationGracePeriodSeconds,
+          lane.timeoutSeconds + 45,
+          lane.name,
+        );
+        const config = loadConfig(env);
+        assert.equal(config.jobs.processingTimeoutMs, lane.timeoutSeconds * 1000);
+        assert.equal(config.queue.shutdownGraceMs, lane.timeoutSeconds * 1000);
+        assert.equal(config.queue.concurrency, lane.concurrency);
+      }
+    });
+
+    test("the video lane gets its own resources, scratch space and scheduling; the quick lane keeps worker.*", () => {
+      const video = deployment(find(objects, "Deployment", "mp-worker-video")).template.spec as PodSpec & {
+        nodeSelector?: Record<string, string>;
+        tolerations?: Array<{ key: string }>;
+        priorityClassName?: string;
+      };
+      assert.deepEqual(video.containers[0]?.resources, {
+        requests: { cpu: "2", memory: "2Gi" },
+        limits: { cpu: "4", memory: "4Gi" },
+      });
+      assert.equal(video.volumes?.[0]?.emptyDir?.sizeLimit, "40Gi");
+      assert.deepEqual(video.nodeSelector, { "example.com/pool": "transcode" });
+      assert.equal(video.tolerations?.[0]?.key, "example.com/transcode");
+      assert.equal(video.priorityClassName, "media-batch", "unset lane fields fall back to worker.*");
+      const quick = deployment(find(objects, "Deployment", "mp-worker-quick")).template.spec as PodSpec & {
+        nodeSelector?: Record<string, string>;
+      };
+      assert.deepEqual(quick.containers[0]?.resources, {
+        requests: { cpu: "1", memory: "1Gi" },
+        limits: { cpu: "2", memory: "2Gi" },
+      });
+      assert.equal(quick.volumes?.[0]?.emptyDir?.sizeLimit, "20Gi");
+      assert.equal(quick.nodeSelector, undefined);
+      for (const name of ["mp-worker-quick", "mp-worker-video"]) assertRestricted(find(objects, "Deployment", name));
+    });
+
+    test("each Deployment selects only its lane's pods; the metrics Service, NetworkPolicy and spread select every worker", () => {
+      const podLabels = lanes.map(
+        (lane) => deployment(find(objects, "Deployment", `mp-worker-${lane.name}`)).template.metadata.labels,
+      );
+      const matches = (selector: Record<string, string>, labels: Record<string, string>) =>
+        Object.entries(selector).every(([key, value]) => labels[key] === value);
+      for (const [index, lane] of lanes.entries()) {
+        const selector = deployment(find(objects, "Deployment", `mp-worker-${lane.name}`)).selector.matchLabels;
+        assert.deepEqual(
+          podLabels.map((labels) => matches(selector, labels)),
+          lanes.map((_, other) => other === index),
+          `${lane.name}'s selector`,
+        );
+        const budget = find(objects, "PodDisruptionBudget", `mp-worker-${lane.name}`).spec as {
+          selector: { matchLabels: Record<string, string> };
+        };
+        assert.deepEqual(budget.selector.matchLabels, selector, "the lane's budget covers the lane's pods");
+      }
+      const metrics = (find(objects, "Service", "mp-worker-metrics").spec as { selector: Record<string, string> })
+        .selector;
+      const policy = (
+        find(objects, "NetworkPolicy", "mp-worker").spec as { podSelector: { matchLabels: Record<string, string> } }
+      ).podSelector.matchLabels;
+      for (const labels of podLabels) {
+        assert.ok(matches(metrics, labels), "Prometheus scrapes every lane's pods");
+        assert.ok(matches(policy, labels), "the NetworkPolicy fences every lane's pods");
+      }
+    });
+
+    test("the ConfigMap describes every lane, entry lane first, in the variables the worker reads", () => {
+      const data = find(objects, "ConfigMap", "mp").data ?? {};
+      const entries = (text: string | undefined) =>
+        Object.fromEntries((text ?? "").split(";").map((entry) => entry.split("=") as [string, string]));
+      assert.equal(data.MEDIA_LANES, "quick=image,document,audio;video=video");
+      assert.deepEqual(
+        entries(data.MEDIA_LANE_QUEUE_URLS),
+        Object.fromEntries(lanes.map((lane) => [lane.name, lane.queue])),
+      );
+      assert.equal(
+        entries(data.MEDIA_LANE_QUEUE_URLS).quick,
+        data.MEDIA_PROCESSING_QUEUE_URL,
+        "the entry lane is queue.url",
+      );
+      assert.deepEqual(
+        entries(data.MEDIA_LANE_CONCURRENCY),
+        Object.fromEntries(lanes.map((lane) => [lane.name, String(lane.concurrency)])),
+      );
+      // The lane variables are declared by the lanes work of issue 16 (src/config); until both are
+      // merged ENV_DOCS may not have them yet, so they are named here.
+      const laneVariables = ["MEDIA_LANES", "MEDIA_LANE_QUEUE_URLS", "MEDIA_LANE_CONCURRENCY", "WORKER_LANES"];
+      const unknown = [
+        ...Object.keys(data),
+        ...(onlyContainer(find(objects, "Deployment", "mp-worker-video")).env ?? []).map((variable) => variable.name),
+      ].filter(
+        (name) =>
+          !(name in ENV_DOCS) &&
+          !(name in API_ENV_DOCS) &&
+          name !== "MALLOC_ARENA_MAX" &&
+          !laneVariables.includes(name),
+      );
+      assert.deepEqual(unknown, []);
+    });
+  });
+
+  describe("lanes: validation and alternatives", () => {
+    const twoLanes = (video: Record<string, unknown>) => [
+      ...values("minimal-values.yaml"),
+      "--set-json",
+      `lanes=${JSON.stringify([
+        { name: "quick", media: ["image", "document", "audio"] },
+        { name: "video", media: ["video"], ...video },
+      ])}`,
+    ];
+    const videoQueue = "https://sqs.eu-west-1.amazonaws.com/123456789012/media-processing-video";
+
+    test("without lanes nothing is lane-specific: no lane label, no WORKER_LANES, no MEDIA_LANES", () => {
+      const objects = render(values("minimal-values.yaml"));
+      assert.equal(
+        objects.some((object) => object.metadata.labels?.["media-processor/lane"] !== undefined),
+        false,
+      );
+      const worker = find(objects, "Deployment", "rel-media-processor-worker");
+      assert.equal(onlyContainer(worker).env, undefined);
+      assert.equal(
+        deployment(worker).selector.matchLabels["media-processor/lane"],
+        undefined,
+        "today's selector, unchanged",
+      );
+      assert.equal(find(objects, "ConfigMap", "rel-media-processor").data?.MEDIA_LANES, undefined);
+    });
+
+    test("a lane's values default to the chart-wide ones", () => {
+      const objects = render(twoLanes({ queueUrl: videoQueue }));
+      for (const lane of ["quick", "video"]) {
+        const worker = find(objects, "Deployment", `rel-media-processor-worker-${lane}`);
+        assert.equal(deployment(worker).template.spec.terminationGracePeriodSeconds, 900 + 30);
+        assert.equal(podEnv(objects, onlyContainer(worker)).MEDIA_PROCESSOR_CONCURRENCY, "2");
+        const spec = scaledObject(find(objects, "ScaledObject", `rel-media-processor-worker-${lane}`));
+        assert.deepEqual([spec.minReplicaCount, spec.maxReplicaCount], [0, 20]);
+        assert.equal(spec.triggers[0]?.metadata.queueLength, "2");
+      }
+      assert.equal(find(objects, "ConfigMap", "rel-media-processor").data?.MEDIA_LANE_CONCURRENCY, "quick=2;video=2");
+    });
+
+    test("every lane but the first needs a queue of its own, and each kind belongs to one lane", () => {
+      const noQueue = helmTemplate(helm!, twoLanes({}));
+      assert.equal(noQueue.ok, false);
+      if (!noQueue.ok) assert.match(noQueue.error, /lanes\[1\] \(video\): queueUrl is required/);
+      const shared = helmTemplate(
+        helm!,
+        twoLanes({ queueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/media-processing" }),
+      );
+      assert.equal(shared.ok, false);
+      if (!shared.ok) assert.match(shared.error, /two lanes share the queue/);
+      const twice = helmTemplate(helm!, twoLanes({ queueUrl: videoQueue, media: ["video", "image"] }));
+      assert.equal(twice.ok, false);
+      if (!twice.ok) assert.match(twice.error, /media kind "image" is in two lanes/);
+      const badKind = helmTemplate(helm!, twoLanes({ queueUrl: videoQueue, media: ["movie"] }));
+      assert.equal(badKind.ok, false, "the schema knows the media kinds");
+      const badName = helmTemplate(helm!, twoLanes({ queueUrl: videoQueue, name: "Video Lane" }));
+      assert.equal(badName.ok, false, "lane names are what the worker accepts");
+    });
+
+    test("the prometheus trigger reads each lane's own queue gauge, and needs one lane that never scales to zero", () => {
+      const args = [
+        ...twoLanes({ queueUrl: videoQueue }),
+        "--set",
+        "autoscaling.keda.trigger=prometheus",
+        "--namespace",
+        "media",
+      ];
+      const refused = helmTemplate(helm!, args);
+      assert.equal(refused.ok, false, "both lanes at minReplicaCount 0: nothing would report a backlog");
+      if (!refused.ok) assert.match(refused.error, /needs minReplicaCount >= 1 on at least one lane/);
+      // Every worker exports every lane's gauge, so a running quick lane wakes the video lane from zero.
+      const objects = render([
+        ...values("minimal-values.yaml"),
+        "--set-json",
+        `lanes=${JSON.stringify([
+          { name: "quick", media: ["image", "document", "audio"], autoscaling: { minReplicaCount: 1 } },
+          { name: "video", media: ["video"], queueUrl: videoQueue },
+        ])}`,
+        "--set",
+        "autoscaling.keda.trigger=prometheus",
+        "--namespace",
+        "media",
+      ]);
+      for (const [lane, minimum] of [
+        ["quick", 1],
+        ["video", 0],
+      ] as const) {
+        const spec = scaledObject(find(objects, "ScaledObject", `rel-media-processor-worker-${lane}`));
+        assert.equal(spec.minReplicaCount, minimum);
+        const [trigger] = spec.triggers;
+        assert.equal(trigger?.type, "prometheus");
+        assert.equal(
+          trigger?.metadata.query,
+          `sum(max by (state) (media_lane_queue_messages{lane="${lane}", state=~"visible|in_flight", namespace="media"}))`,
+        );
+      }
+    });
+
+    test("with KEDA off each lane gets its own CPU HPA", () => {
+      const objects = render([...twoLanes({ queueUrl: videoQueue }), "--set", "autoscaling.keda.enabled=false"]);
+      assert.deepEqual(
+        objects
+          .filter((object) => object.kind === "HorizontalPodAutoscaler")
+          .map((object) => (object.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name)
+          .sort(),
+        ["rel-media-processor-worker-quick", "rel-media-processor-worker-video"],
+      );
+      assert.equal(
+        objects.some((object) => object.kind === "ScaledObject" || object.kind === "TriggerAuthentication"),
+        false,
+      );
+    });
+
+    test("a long release name shortens the prefix, never the lane, so lanes keep distinct names", () => {
+      const objects = render([...twoLanes({ queueUrl: videoQueue }), "--set", `fullnameOverride=${"m".repeat(70)}`]);
+      const names = objects
+        .filter(
+          (object) =>
+            object.kind === "Deployment" && object.metadata.labels?.["app.kubernetes.io/component"] === "worker",
+        )
+        .map((object) => object.metadata.name);
+      assert.equal(names.length, 2);
+      for (const name of names) assert.ok(name.length <= 63, name);
+      assert.deepEqual(names.map((name) => name.split("-").at(-1)).sort(), ["quick", "video"]);
     });
   });
 

@@ -10,7 +10,7 @@ import { parseDurationMs } from "../../src/config/duration.ts";
 import { DEFAULT_EMULATOR_OPTIONS } from "../../src/dev/emulator.ts";
 
 /**
- * docker-compose.media-processor.yml read as data: the worker can be scaled, every service
+ * docker-compose.media-processor.yml read as data: each lane's worker service can be scaled, every service
  * built from our image gets a configuration the app's own loader accepts, and every file it
  * mounts exists. `docker-compose config` (Debian's docker-compose) runs too when installed.
  */
@@ -37,6 +37,22 @@ interface Service {
 
 const compose = parseYaml(readFileSync(COMPOSE_FILE, "utf8"), { merge: true }) as { services: Record<string, Service> };
 const services = compose.services;
+/** The worker services, one per lane: the entry (quick) lane keeps the service name it always had. */
+const WORKERS = [
+  { service: "media-processor", lane: "quick" },
+  { service: "media-processor-video", lane: "video" },
+] as const;
+
+/** `lane=value;lane=value` (MEDIA_LANES, MEDIA_LANE_QUEUE_URLS) as a map. */
+function laneMap(text: string | undefined): Record<string, string> {
+  return Object.fromEntries(
+    (text ?? "")
+      .split(";")
+      .filter(Boolean)
+      .map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]),
+  );
+}
+
 const service = (name: string): Service => {
   const found = services[name];
   assert.ok(found, `service ${name} missing`);
@@ -54,10 +70,11 @@ function interpolate(environment: Service["environment"]): Record<string, string
 }
 
 describe("docker-compose.media-processor.yml", () => {
-  test("the worker can be scaled: no container_name, no host ports", () => {
-    const worker = service("media-processor");
-    assert.equal(worker.container_name, undefined);
-    assert.equal(worker.ports, undefined);
+  test("each lane's worker can be scaled: no container_name, no host ports", () => {
+    for (const { service: name } of WORKERS) {
+      assert.equal(service(name).container_name, undefined, name);
+      assert.equal(service(name).ports, undefined, name);
+    }
     for (const [name, definition] of Object.entries(services)) {
       assert.equal(definition.container_name, undefined, `${name} has a container_name`);
     }
@@ -66,6 +83,7 @@ describe("docker-compose.media-processor.yml", () => {
   test("worker, API and emulator run from the one image built from the Dockerfile, each with its command", () => {
     for (const [name, command] of [
       ["media-processor", "worker"],
+      ["media-processor-video", "worker"],
       ["media-api", "api"],
       ["media-emulator", "emulator"],
     ] as const) {
@@ -105,19 +123,60 @@ describe("docker-compose.media-processor.yml", () => {
     );
   });
 
-  test("docker's stop timeout outlasts the worker's drain window", () => {
-    const worker = service("media-processor");
-    const env = interpolate(worker.environment);
-    const stopMs = parseDurationMs(worker.stop_grace_period ?? "10s", "s");
-    const drainMs = loadConfig(env).queue.shutdownGraceMs;
-    assert.ok(
-      stopMs !== undefined && stopMs >= drainMs + 10_000,
-      `stop_grace_period ${worker.stop_grace_period} vs drain ${drainMs} ms`,
+  test("a quick and a video worker service, each consuming its own lane; the bucket notifies the entry (quick) lane", () => {
+    const emulator = interpolate(service("media-emulator").environment);
+    for (const { service: name, lane } of WORKERS) {
+      const env = interpolate(service(name).environment);
+      assert.equal(env.WORKER_LANES, lane, name);
+      const lanes = laneMap(env.MEDIA_LANES);
+      assert.deepEqual(Object.keys(lanes), ["quick", "video"], "quick first: the entry lane");
+      assert.equal(lanes.video, "video");
+      assert.deepEqual(lanes.quick?.split(",").sort(), ["audio", "document", "image"]);
+      // The entry lane's queue is MEDIA_PROCESSING_QUEUE_URL, which the emulator's bridge feeds;
+      // the video lane's queue is one the emulator creates.
+      const queues = laneMap(env.MEDIA_LANE_QUEUE_URLS);
+      assert.equal(queues.quick, undefined);
+      const videoQueueName = queues.video?.split("/").at(-1);
+      assert.ok(
+        videoQueueName && emulator.EMULATOR_EXTRA_QUEUES?.split(",").includes(videoQueueName),
+        `the emulator creates ${videoQueueName}`,
+      );
+      assert.ok(
+        queues.video?.startsWith(env.MEDIA_PROCESSING_QUEUE_URL!.replace(/[^/]+$/, "")),
+        "same account and host",
+      );
+      assert.equal(
+        laneMap(env.MEDIA_LANE_CONCURRENCY)[lane],
+        env.MEDIA_PROCESSOR_CONCURRENCY,
+        `${name}: its lane's concurrency, however the worker reads it`,
+      );
+      assert.equal(loadConfig(env).queue.concurrency, Number(env.MEDIA_PROCESSOR_CONCURRENCY));
+    }
+    assert.equal(
+      interpolate(service("media-api").environment).MEDIA_LANES,
+      interpolate(service("media-processor").environment).MEDIA_LANES,
+      "the API sees the lanes the workers run",
     );
   });
 
+  test("docker's stop timeout outlasts each worker's drain window; the video worker drains for its whole job timeout", () => {
+    for (const { service: name } of WORKERS) {
+      const worker = service(name);
+      const env = interpolate(worker.environment);
+      const stopMs = parseDurationMs(worker.stop_grace_period ?? "10s", "s");
+      const config = loadConfig(env);
+      const drainMs = config.queue.shutdownGraceMs;
+      assert.ok(
+        stopMs !== undefined && stopMs >= drainMs + 10_000,
+        `${name}: stop_grace_period ${worker.stop_grace_period} vs drain ${drainMs} ms`,
+      );
+      if (name === "media-processor-video")
+        assert.equal(drainMs, config.jobs.processingTimeoutMs, "a running video is never cut short by a stop");
+    }
+  });
+
   test("worker and API wait for a healthy Redis and emulator", () => {
-    for (const name of ["media-processor", "media-api"]) {
+    for (const name of ["media-processor", "media-processor-video", "media-api"]) {
       assert.deepEqual(service(name).depends_on, {
         redis: { condition: "service_healthy" },
         "media-emulator": { condition: "service_healthy" },
@@ -146,8 +205,15 @@ describe("docker-compose.media-processor.yml", () => {
       scrape_configs: Array<{ job_name: string; dns_sd_configs?: Array<{ names: string[]; port: number }> }>;
     };
     const workers = prometheus.scrape_configs.find((config) => config.job_name === "media-processor");
-    // DNS service discovery finds every replica of --scale media-processor=N.
-    assert.deepEqual(workers?.dns_sd_configs?.[0]?.names, ["media-processor"]);
+    // DNS service discovery finds every replica of --scale media-processor=N, in both lanes.
+    assert.deepEqual(
+      workers?.dns_sd_configs?.[0]?.names,
+      WORKERS.map((worker) => worker.service),
+    );
+    assert.equal(
+      workers?.dns_sd_configs?.[0]?.port,
+      Number(interpolate(service("media-processor-video").environment).METRICS_PORT),
+    );
     assert.equal(
       workers?.dns_sd_configs?.[0]?.port,
       Number(interpolate(service("media-processor").environment).METRICS_PORT),
@@ -166,7 +232,15 @@ describe("docker-compose.media-processor.yml", () => {
       assert.equal(result.status, 0, result.stderr);
       const listed = result.stdout.trim().split("\n").sort();
       // docker-compose 1.29 lists profiled services too; `up` starts them only with --profile.
-      assert.deepEqual(listed, ["grafana", "media-api", "media-emulator", "media-processor", "prometheus", "redis"]);
+      assert.deepEqual(listed, [
+        "grafana",
+        "media-api",
+        "media-emulator",
+        "media-processor",
+        "media-processor-video",
+        "prometheus",
+        "redis",
+      ]);
     }
   });
 });

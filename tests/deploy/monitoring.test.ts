@@ -114,7 +114,7 @@ describe("monitoring", { skip }, () => {
   test("the alert rules load", () => {
     const result = run(["check", "rules", ALERTS]);
     assert.equal(result.status, 0, result.output);
-    assert.match(result.output, /SUCCESS: 8 rules found/);
+    assert.match(result.output, /SUCCESS: 9 rules found/);
   });
 
   test("the compose Prometheus config loads, with its rule file", () => {
@@ -217,6 +217,44 @@ describe("monitoring", { skip }, () => {
                     summary: "Job events are not reaching the SNS topic",
                     description:
                       "Publishing to MEDIA_PROCESSING_TOPIC_ARN fails (missing topic, sns:Publish denied, SNS outage). Finished jobs keep their messages until the event is out, so the queue grows and messages may reach the DLQ; redrive them once SNS works.",
+                  },
+                },
+              ],
+            },
+          ],
+        },
+        {
+          interval: "1m",
+          // Two lanes: the quick workers (w1, w2) report both lanes' queues and finish quick jobs;
+          // no video worker runs, so the video lane's backlog never moves.
+          input_series: [
+            ...["w1", "w2"].flatMap((instance) => [
+              {
+                series: `media_lane_queue_messages{lane="quick", state="visible", namespace="media", instance="${instance}"}`,
+                values: "5x30",
+              },
+              {
+                series: `media_lane_queue_messages{lane="video", state="visible", namespace="media", instance="${instance}"}`,
+                values: "2x30",
+              },
+            ]),
+            {
+              series: 'media_lane_jobs_total{lane="quick", status="completed", namespace="media", instance="w1"}',
+              values: "0+3x30",
+            },
+          ],
+          alert_rule_test: [
+            { eval_time: "9m", alertname: "MediaLaneStalled", exp_alerts: [] },
+            {
+              eval_time: "11m",
+              alertname: "MediaLaneStalled",
+              exp_alerts: [
+                {
+                  exp_labels: { severity: "critical", namespace: "media", lane: "video" },
+                  exp_annotations: {
+                    summary: "Lane video has waiting messages but no job finished in it in 10 minutes",
+                    description:
+                      "No worker of this lane is consuming: check the lane's worker Deployment and KEDA ScaledObject (<release>-media-processor-worker-video), that its pods reach SQS and Redis (/readyz), and their logs.",
                   },
                 },
               ],

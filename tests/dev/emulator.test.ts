@@ -28,6 +28,7 @@ before(async () => {
     maxReceiveCount: 2,
     notificationPollMs: 100,
     jobEventsTopic: "media-job-events",
+    extraQueueNames: ["media-processing-video"],
     logger: createLogger("silent"),
   });
   s3 = new S3Client({ region: "us-east-1", endpoint: emulator.endpoint, forcePathStyle: true, credentials });
@@ -100,6 +101,21 @@ describe("emulator", () => {
     };
     assert.match(policy.deadLetterTargetArn ?? "", /:media-processing-dlq$/);
     assert.equal(Number(policy.maxReceiveCount), 2);
+  });
+
+  test("an extra queue (a lane's) is made like the media queue: same DLQ, same maxReceiveCount, no notifications", async () => {
+    const videoUrl = emulator.extraQueueUrls["media-processing-video"] ?? "";
+    assert.ok(videoUrl.endsWith("/media-processing-video"), `extra queue URL ${videoUrl}`);
+    const attributes = async (queueUrl: string) =>
+      (
+        await sqs.send(
+          new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["RedrivePolicy", "VisibilityTimeout"] }),
+        )
+      ).Attributes;
+    const [media, video] = await Promise.all([attributes(emulator.queueUrl), attributes(videoUrl)]);
+    assert.deepEqual(JSON.parse(video?.RedrivePolicy ?? "{}"), JSON.parse(media?.RedrivePolicy ?? "{}"));
+    assert.equal(video?.VisibilityTimeout, media?.VisibilityTimeout);
+    assert.equal(await visibleCount(videoUrl), 0);
   });
 
   test("an upload with spaces, plus signs and accents arrives as an ObjectCreated notification whose key round-trips", async () => {

@@ -57,6 +57,7 @@ test("the emulator command's defaults are the in-process emulator's, and it read
     "buckets",
     "queueName",
     "dlqName",
+    "extraQueueNames",
     "jobEventsTopic",
     "maxReceiveCount",
     "outputSegment",
@@ -67,13 +68,30 @@ test("the emulator command's defaults are the in-process emulator's, and it read
     EMULATOR_PORT: "14566",
     EMULATOR_HOST: "media-emulator",
     EMULATOR_JOB_EVENTS_TOPIC: "events",
+    EMULATOR_EXTRA_QUEUES: "media-processing-video, media-processing-archive",
     MEDIA_BUCKET: "a-bucket, b-bucket",
     MAX_PROCESSING_RETRIES: "5",
     LOG_LEVEL: "warn",
   });
   assert.deepEqual(
-    [set.port, set.queueUrlHost, set.jobEventsTopic, set.buckets, set.maxReceiveCount, set.logLevel],
-    [14566, "media-emulator", "events", ["a-bucket", "b-bucket"], 5, "warn"],
+    [
+      set.port,
+      set.queueUrlHost,
+      set.jobEventsTopic,
+      set.extraQueueNames,
+      set.buckets,
+      set.maxReceiveCount,
+      set.logLevel,
+    ],
+    [
+      14566,
+      "media-emulator",
+      "events",
+      ["media-processing-video", "media-processing-archive"],
+      ["a-bucket", "b-bucket"],
+      5,
+      "warn",
+    ],
   );
   assert.throws(
     () => loadEmulatorConfig({ EMULATOR_PORT: "99999", MAX_PROCESSING_RETRIES: "0" }),

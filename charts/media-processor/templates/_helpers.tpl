@@ -64,17 +64,23 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/*
 Seconds a stopping worker waits for its in-flight jobs (SHUTDOWN_GRACE_PERIOD): the whole
-processing timeout when draining, so no job is cut short by a rollout or a scale-in.
+processing timeout when draining, so no job is cut short by a rollout or a scale-in. Takes the
+context and the timeout of the pods in question (a lane's, or processing.timeoutSeconds).
 */}}
-{{- define "media-processor.workerDrainSeconds" -}}
-{{- if .Values.worker.shutdown.drainInFlightJobs }}
-{{- .Values.processing.timeoutSeconds | int }}
+{{- define "media-processor.drainSeconds" -}}
+{{- if .context.Values.worker.shutdown.drainInFlightJobs }}
+{{- .timeoutSeconds | int }}
 {{- else }}
-{{- .Values.worker.shutdown.graceSeconds | int }}
+{{- .context.Values.worker.shutdown.graceSeconds | int }}
 {{- end }}
 {{- end }}
 
-{{/* terminationGracePeriodSeconds: the drain window plus time to release messages and close. */}}
+{{/* The drain window of the lane-less worker (the ConfigMap's SHUTDOWN_GRACE_PERIOD). */}}
+{{- define "media-processor.workerDrainSeconds" -}}
+{{- include "media-processor.drainSeconds" (dict "context" . "timeoutSeconds" .Values.processing.timeoutSeconds) }}
+{{- end }}
+
+{{/* terminationGracePeriodSeconds of the lane-less worker: the drain window plus time to release messages and close. */}}
 {{- define "media-processor.workerTerminationGraceSeconds" -}}
 {{- add (include "media-processor.workerDrainSeconds" . | int) (.Values.worker.shutdown.marginSeconds | int) }}
 {{- end }}
@@ -86,17 +92,123 @@ processing timeout when draining, so no job is cut short by a rollout or a scale
 {{- end }}
 
 {{/*
-Backlog query of the prometheus trigger. Every worker polls and exports the same queue gauge,
-so the workers' values are combined with max, not sum: a sum would grow with the replica count
-and scale the fleet up on its own output.
+Backlog query of the prometheus trigger. Without lanes: the media queue's gauge,
+media_queue_messages{queue="media"}. With lanes: the lane's, media_lane_queue_messages{lane=…},
+which every worker exports for every lane (so any lane's running workers wake the others). Every
+worker polls and exports the same gauge, so the workers' values are combined with max, not sum:
+a sum would grow with the replica count and scale the fleet up on its own output.
 */}}
+{{- define "media-processor.prometheusQueryFor" -}}
+{{- $keda := .context.Values.autoscaling.keda }}
+{{- $states := ternary "visible|in_flight" "visible" $keda.sqs.scaleOnInFlight }}
+{{- if .lane }}
+{{- printf "sum(max by (state) (media_lane_queue_messages{lane=\"%s\", state=~\"%s\", namespace=\"%s\"}))" .lane $states .context.Release.Namespace }}
+{{- else }}
+{{- printf "sum(max by (state) (media_queue_messages{queue=\"media\", state=~\"%s\", namespace=\"%s\"}))" $states .context.Release.Namespace }}
+{{- end }}
+{{- end }}
+
 {{- define "media-processor.prometheusQuery" -}}
 {{- if .Values.autoscaling.keda.prometheus.query }}
 {{- .Values.autoscaling.keda.prometheus.query }}
 {{- else }}
-{{- $states := ternary "visible|in_flight" "visible" .Values.autoscaling.keda.sqs.scaleOnInFlight }}
-{{- printf "sum(max by (state) (media_queue_messages{queue=\"media\", state=~\"%s\", namespace=\"%s\"}))" $states .Release.Namespace }}
+{{- include "media-processor.prometheusQueryFor" (dict "context" . "lane" "") }}
 {{- end }}
+{{- end }}
+
+{{/*
+Name of a lane's worker objects, `<fullname>-worker-<lane>`: the prefix is shortened, never the
+lane, so two lanes never truncate to one name.
+*/}}
+{{- define "media-processor.laneWorkerName" -}}
+{{- $prefix := include "media-processor.workerName" .context | trunc (int (sub 62 (len .lane))) | trimSuffix "-" }}
+{{- printf "%s-%s" $prefix .lane }}
+{{- end }}
+
+{{/*
+The worker Deployments to render, as JSON {"units": [...]}: one per lane, or the single
+lane-less worker with today's names when `lanes` is empty (so existing installs upgrade in
+place). Each unit carries what its Deployment, ScaledObject, HPA and PDB need, with the lane's
+own values or the chart-wide ones they default to. `lane` is "" for the lane-less worker.
+*/}}
+{{- define "media-processor.workerUnits" -}}
+{{- $v := .Values }}
+{{- $keda := $v.autoscaling.keda }}
+{{- $units := list }}
+{{- if not $v.lanes }}
+{{- $units = append $units (dict
+  "name" (include "media-processor.workerName" .)
+  "lane" ""
+  "media" list
+  "queueUrl" $v.queue.url
+  "concurrency" ($v.processing.concurrency | int)
+  "timeoutSeconds" ($v.processing.timeoutSeconds | int)
+  "replicaCount" ($v.worker.replicaCount | int)
+  "resources" $v.worker.resources
+  "tempVolume" $v.worker.tempVolume
+  "nodeSelector" $v.worker.nodeSelector
+  "tolerations" $v.worker.tolerations
+  "affinity" $v.worker.affinity
+  "priorityClassName" $v.worker.priorityClassName
+  "minReplicaCount" ($keda.minReplicaCount | int)
+  "maxReplicaCount" ($keda.maxReplicaCount | int)
+  "queueLength" (include "media-processor.queueLengthTarget" . | int)
+  "activationQueueLength" ($keda.activationQueueLength | int)
+  "cooldownPeriod" ($keda.cooldownPeriod | int)
+  "prometheusQuery" (include "media-processor.prometheusQuery" .)
+  "behavior" $keda.behavior) }}
+{{- else }}
+{{- range $index, $lane := $v.lanes }}
+{{- $scaling := $lane.autoscaling | default dict }}
+{{- $concurrency := $lane.concurrency | default $v.processing.concurrency | int }}
+{{- $queueLength := $scaling.queueLength | default $keda.queueLength | default $concurrency | int }}
+{{- $tempVolume := merge (dict) ($lane.tempVolume | default dict) $v.worker.tempVolume }}
+{{- $query := $scaling.prometheusQuery | default (include "media-processor.prometheusQueryFor" (dict "context" $ "lane" $lane.name)) }}
+{{- $units = append $units (dict
+  "name" (include "media-processor.laneWorkerName" (dict "context" $ "lane" $lane.name))
+  "lane" $lane.name
+  "media" ($lane.media | default list)
+  "queueUrl" ($lane.queueUrl | default (ternary $v.queue.url "" (eq $index 0)))
+  "concurrency" $concurrency
+  "timeoutSeconds" ($lane.timeoutSeconds | default $v.processing.timeoutSeconds | int)
+  "replicaCount" ((hasKey $lane "replicaCount") | ternary $lane.replicaCount $v.worker.replicaCount | int)
+  "resources" ($lane.resources | default $v.worker.resources)
+  "tempVolume" $tempVolume
+  "nodeSelector" ($lane.nodeSelector | default $v.worker.nodeSelector)
+  "tolerations" ($lane.tolerations | default $v.worker.tolerations)
+  "affinity" ($lane.affinity | default $v.worker.affinity)
+  "priorityClassName" ($lane.priorityClassName | default $v.worker.priorityClassName)
+  "minReplicaCount" ((hasKey $scaling "minReplicaCount") | ternary $scaling.minReplicaCount $keda.minReplicaCount | int)
+  "maxReplicaCount" ($scaling.maxReplicaCount | default $keda.maxReplicaCount | int)
+  "queueLength" $queueLength
+  "activationQueueLength" ((hasKey $scaling "activationQueueLength") | ternary $scaling.activationQueueLength $keda.activationQueueLength | int)
+  "cooldownPeriod" ((hasKey $scaling "cooldownPeriod") | ternary $scaling.cooldownPeriod $keda.cooldownPeriod | int)
+  "prometheusQuery" $query
+  "behavior" ($scaling.behavior | default $keda.behavior)) }}
+{{- end }}
+{{- end }}
+{{- toJson (dict "units" $units) }}
+{{- end }}
+
+{{/* Selector labels of one worker unit: the lane's own label keeps two lanes' Deployments from claiming each other's pods. */}}
+{{- define "media-processor.workerSelectorLabels" -}}
+{{- include "media-processor.selectorLabels" (dict "context" .context "component" "worker") }}
+{{- with .unit.lane }}
+media-processor/lane: {{ . }}
+{{- end }}
+{{- end }}
+
+{{/* MEDIA_LANES, MEDIA_LANE_QUEUE_URLS, MEDIA_LANE_CONCURRENCY as `lane=value;…`, entry lane first. */}}
+{{- define "media-processor.laneEnv" -}}
+{{- $definitions := list }}
+{{- $queues := list }}
+{{- $concurrency := list }}
+{{- range (include "media-processor.workerUnits" . | fromJson).units }}
+{{- $definitions = append $definitions (printf "%s=%s" .lane (join "," .media)) }}
+{{- $queues = append $queues (printf "%s=%s" .lane .queueUrl) }}
+{{- $concurrency = append $concurrency (printf "%s=%d" .lane (.concurrency | int)) }}
+{{- end }}
+{{- toJson (dict "MEDIA_LANES" (join ";" $definitions) "MEDIA_LANE_QUEUE_URLS" (join ";" $queues) "MEDIA_LANE_CONCURRENCY" (join ";" $concurrency)) }}
 {{- end }}
 
 {{/* Values the templates cannot render without: fail at install with the value to set. */}}
@@ -116,7 +228,7 @@ and scale the fleet up on its own output.
 {{- if and .Values.api.enabled (not .Values.api.insecureNoAuth) (not .Values.secret.existingSecret) (not .Values.secret.apiToken) }}
 {{- fail "secret.apiToken is required for the API (or secret.existingSecret with an API_TOKEN key, or api.insecureNoAuth=true behind an authenticating proxy)" }}
 {{- end }}
-{{- if and .Values.autoscaling.keda.enabled (eq .Values.autoscaling.keda.trigger "prometheus") (lt (.Values.autoscaling.keda.minReplicaCount | int) 1) }}
+{{- if and (not .Values.lanes) .Values.autoscaling.keda.enabled (eq .Values.autoscaling.keda.trigger "prometheus") (lt (.Values.autoscaling.keda.minReplicaCount | int) 1) }}
 {{- fail "autoscaling.keda.trigger=prometheus needs minReplicaCount >= 1: the queue gauge is exported by the workers, so at zero workers nothing would report the backlog and the fleet would never wake up. Use the aws-sqs-queue trigger to scale to zero." }}
 {{- end }}
 {{- if and .Values.autoscaling.keda.enabled (eq .Values.autoscaling.keda.trigger "aws-sqs-queue") (eq .Values.autoscaling.keda.sqs.authentication "roleArn") (not .Values.autoscaling.keda.sqs.roleArn) }}
@@ -124,6 +236,42 @@ and scale the fleet up on its own output.
 {{- end }}
 {{- if and .Values.autoscaling.keda.enabled (eq .Values.autoscaling.keda.trigger "aws-sqs-queue") (eq .Values.autoscaling.keda.sqs.authentication "existing") (not .Values.autoscaling.keda.sqs.existingTriggerAuthentication) }}
 {{- fail "autoscaling.keda.sqs.authentication=existing needs autoscaling.keda.sqs.existingTriggerAuthentication" }}
+{{- end }}
+{{- include "media-processor.validateLanes" . }}
+{{- end }}
+
+{{/* What the lane parser of the worker (src/config) would refuse, refused at install instead. */}}
+{{- define "media-processor.validateLanes" -}}
+{{- $names := list }}
+{{- $kinds := list }}
+{{- $queues := list }}
+{{- $awake := false }}
+{{- range $index, $lane := .Values.lanes }}
+{{- if has $lane.name $names }}
+{{- fail (printf "lanes: the lane name %q appears twice" $lane.name) }}
+{{- end }}
+{{- $names = append $names $lane.name }}
+{{- range $lane.media }}
+{{- if has . $kinds }}
+{{- fail (printf "lanes: media kind %q is in two lanes; each kind belongs to one lane" .) }}
+{{- end }}
+{{- $kinds = append $kinds . }}
+{{- end }}
+{{- end }}
+{{- range $index, $unit := (include "media-processor.workerUnits" . | fromJson).units }}
+{{- if and $unit.lane (not $unit.queueUrl) }}
+{{- fail (printf "lanes[%d] (%s): queueUrl is required on every lane but the first (the first defaults to queue.url)" $index $unit.lane) }}
+{{- end }}
+{{- if and $unit.lane (has $unit.queueUrl $queues) }}
+{{- fail (printf "lanes[%d] (%s): two lanes share the queue %s; each lane needs its own" $index $unit.lane $unit.queueUrl) }}
+{{- end }}
+{{- $queues = append $queues $unit.queueUrl }}
+{{- if ge ($unit.minReplicaCount | int) 1 }}
+{{- $awake = true }}
+{{- end }}
+{{- end }}
+{{- if and .Values.lanes (not $awake) .Values.autoscaling.keda.enabled (eq .Values.autoscaling.keda.trigger "prometheus") }}
+{{- fail "autoscaling.keda.trigger=prometheus with lanes needs minReplicaCount >= 1 on at least one lane: the lanes' queue gauges are exported by the workers (each worker reports every lane), so with every lane at zero nothing would report a backlog and the fleet would never wake up. Use the aws-sqs-queue trigger to scale every lane to zero." }}
 {{- end }}
 {{- end }}
 
