@@ -7,7 +7,7 @@ import path from "node:path";
  * the real ones, its ratios are indicative only). Every figure is a median of `runs` runs.
  *
  *   BENCH_QUICK=1            small inputs
- *   BENCH_ONLY=images,queue  only these areas (images, video, audio, documents, queue, scaling, quality, jobstore)
+ *   BENCH_ONLY=images,queue  only these areas (images, video, audio, documents, queue, scaling, quality, jobstore, fairness)
  *   BENCH_RUNS=5             runs per figure (at least 3)
  *   BENCH_INPUT_DIR=…        where generated inputs are cached (default: <tmp>/media-processor-bench)
  *   BENCH_CPU_PROFILE=1      also write a --cpu-prof profile of each worker (kept in <tmp>/media-processor-bench-profiles-*)
@@ -15,14 +15,26 @@ import path from "node:path";
  *   BENCH_VIDEO_PARALLEL=1   video: also time one ffmpeg per rung, all rungs side by side
  *   BENCH_JOBSTORE_SIZES=…   jobstore: job counts to load, comma-separated (default 100000,1000000; quick 10000,100000)
  */
-export const AREAS = ["queue", "images", "audio", "documents", "video", "scaling", "quality", "jobstore"] as const;
+export const AREAS = [
+  "queue",
+  "images",
+  "audio",
+  "documents",
+  "video",
+  "scaling",
+  "quality",
+  "jobstore",
+  "fairness",
+] as const;
 export type AreaName = (typeof AREAS)[number];
 /**
- * What a run without BENCH_ONLY measures. Two areas run on their own: quality (issue 19;
- * `BENCH_ONLY=quality`, ~25 min on a busy 2-core machine, its own page quality-results.md) and
- * jobstore (issue 18; `BENCH_ONLY=jobstore`: loading a million synthetic jobs alone takes 15–45 min).
+ * What a run without BENCH_ONLY measures. Three areas run on their own: quality (issue 19;
+ * `BENCH_ONLY=quality`, ~25 min on a busy 2-core machine, its own page quality-results.md),
+ * jobstore (issue 18; `BENCH_ONLY=jobstore`: loading a million synthetic jobs alone takes 15–45 min)
+ * and fairness (issue 16; `BENCH_ONLY=fairness`, ~8 min: it compares fleet layouts, not our code with raw tools).
  */
-export const DEFAULT_AREAS: readonly AreaName[] = AREAS.filter((area) => area !== "quality" && area !== "jobstore");
+const OWN_RUN_AREAS: readonly AreaName[] = ["quality", "jobstore", "fairness"];
+export const DEFAULT_AREAS: readonly AreaName[] = AREAS.filter((area) => !OWN_RUN_AREAS.includes(area));
 
 export interface BenchSettings {
   quick: boolean;
@@ -46,6 +58,16 @@ export interface BenchSettings {
   /** Quality area: still size, clip length (720p30), candidate sets (quick: fewer), metric runs side by side. */
   quality: { imageSize: [number, number]; clipSec: number; fullCandidates: boolean; scoreParallel: number };
   jobstore: { sizes: number[]; samples: number; tenants: number };
+  /** Fairness area: A's flood of videos (count, seconds each, 720p), A's image burst, B's trickle (count, interval). */
+  fairness: {
+    videos: number;
+    videoSec: number;
+    imageSize: [number, number];
+    aBurst: number;
+    bTrickle: number;
+    trickleIntervalMs: number;
+    floodLeadMs: number;
+  };
 }
 
 export function benchSettings(env: Record<string, string | undefined> = process.env): BenchSettings {
@@ -99,6 +121,25 @@ export function benchSettings(env: Record<string, string | undefined> = process.
       samples: quick ? 60 : 200,
       tenants: 200,
     },
+    fairness: quick
+      ? {
+          videos: 3,
+          videoSec: 6,
+          imageSize: [1600, 1200],
+          aBurst: 8,
+          bTrickle: 6,
+          trickleIntervalMs: 2000,
+          floodLeadMs: 3000,
+        }
+      : {
+          videos: 8,
+          videoSec: 10,
+          imageSize: [2400, 1600],
+          aBurst: 24,
+          bTrickle: 12,
+          trickleIntervalMs: 3000,
+          floodLeadMs: 5000,
+        },
     scaling: quick
       ? {
           jpegCount: 2,

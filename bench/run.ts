@@ -16,6 +16,7 @@ import path from "node:path";
 import { benchSettings, DEFAULT_AREAS, type AreaName } from "./bench-settings.ts";
 import { benchAudio } from "./areas/audio.bench.ts";
 import { benchDocuments } from "./areas/documents.bench.ts";
+import { benchFairness } from "./areas/fairness.bench.ts";
 import { benchImages } from "./areas/images.bench.ts";
 import { benchQuality } from "./areas/quality.bench.ts";
 import { benchJobStore } from "./areas/jobstore.bench.ts";
@@ -37,6 +38,7 @@ const AREA_RUNNERS: Record<AreaName, (context: BenchContext) => Promise<AreaRepo
   scaling: benchScaling,
   quality: benchQuality,
   jobstore: benchJobStore,
+  fairness: benchFairness,
 };
 
 const settings = benchSettings();
@@ -103,6 +105,23 @@ if (quality && !settings.quick) {
     renderQualityPage({ machine, startedAt, seconds: areaSeconds.get("quality") ?? 0, report: quality }),
   );
   log("wrote bench/quality-results.md");
+}
+// The fairness area compares fleet layouts, not our code with raw tools: a full run of it keeps its own page too.
+const fairness = reports.find((report) => report.title.startsWith("Fairness"));
+if (fairness && !settings.quick) {
+  await writeFile(
+    path.join(import.meta.dirname, "results-fairness.md"),
+    renderResults({
+      settings,
+      machine,
+      loadAtEnd: loadAverage(),
+      startedAt,
+      finishedAt,
+      reports: [fairness],
+      failures: [],
+    }),
+  );
+  log("wrote bench/results-fairness.md");
 }
 if (failures.length > 0) {
   log(`${failures.length} area(s) failed:\n${failures.join("\n")}`);

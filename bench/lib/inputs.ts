@@ -118,16 +118,27 @@ export async function alphaPngs(dir: string, count: number, width: number, heigh
 
 /**
  * A 1080p30 clip with sound at a phone camera's bitrate (16 Mbit/s H.264 + AAC): testsrc2 with
- * temporal grain, so the encoder has real work in every frame.
+ * temporal grain, so the encoder has real work in every frame. `size` makes smaller clips, and
+ * `variant` different ones of the same size (the fairness area's flood of distinct uploads).
  */
-export async function videoClip(dir: string, durationSec: number): Promise<BenchInput> {
-  const file = await cached(path.join(dir, `clip-1080p30-${durationSec}s.mp4`), async (temporary) => {
+export async function videoClip(
+  dir: string,
+  durationSec: number,
+  size: { width: number; height: number; variant?: number } = { width: 1920, height: 1080 },
+): Promise<BenchInput> {
+  const { width, height, variant = 0 } = size;
+  const name =
+    width === 1920 && height === 1080 && variant === 0
+      ? `clip-1080p30-${durationSec}s.mp4`
+      : `clip-${width}x${height}p30-${durationSec}s-${variant}.mp4`;
+  const file = await cached(path.join(dir, name), async (temporary) => {
     await runFfmpeg({
       args: [
         "-f",
         "lavfi",
         "-i",
-        `testsrc2=s=1920x1080:r=30:d=${durationSec},noise=alls=12:allf=t`,
+        // The variant shifts the pattern so every clip of a set is its own upload (own ETag).
+        `testsrc2=s=${width}x${height}:r=30:d=${durationSec},noise=alls=12:allf=t${variant > 0 ? `,hue=h=${variant * 37}` : ""}`,
         "-f",
         "lavfi",
         "-i",

@@ -19,9 +19,16 @@ export interface Figure {
 export interface RatioFigure {
   label: string;
   runs: number[];
-  /** Higher is better; met when the median ≥ min. */
-  target?: { min: number; text: string };
+  /** Met when the median ≥ min (higher is better) or ≤ max (a wait or a cost: lower is better). */
+  target?: RatioTarget;
   note?: string;
+}
+
+export type RatioTarget = { min: number; text: string } | { max: number; text: string };
+
+/** Verdict of a ratio against its target. */
+export function targetMet(value: number, target: RatioTarget): boolean {
+  return "min" in target ? meetsTarget(value, target.min) : value <= target.max;
 }
 
 export interface AreaReport {
@@ -87,7 +94,7 @@ export function areaRows(area: AreaReport): string[][] {
   for (const ratioFigure of area.ratios) {
     const value = median(ratioFigure.runs);
     const verdict = ratioFigure.target
-      ? `${meetsTarget(value, ratioFigure.target.min) ? "met" : "MISSED"} (target ${ratioFigure.target.text})`
+      ? `${targetMet(value, ratioFigure.target) ? "met" : "MISSED"} (target ${ratioFigure.target.text})`
       : "";
     rows.push([
       ratioFigure.label,
@@ -162,10 +169,7 @@ export function areaToMarkdown(area: AreaReport): string {
 export function verdicts(areas: readonly AreaReport[]): TargetVerdict[] {
   return areas.flatMap((area) =>
     area.ratios
-      .filter(
-        (ratioFigure): ratioFigure is RatioFigure & { target: { min: number; text: string } } =>
-          ratioFigure.target !== undefined,
-      )
+      .filter((ratioFigure): ratioFigure is RatioFigure & { target: RatioTarget } => ratioFigure.target !== undefined)
       .map((ratioFigure) => {
         const value = median(ratioFigure.runs);
         return {
@@ -173,7 +177,7 @@ export function verdicts(areas: readonly AreaReport[]): TargetVerdict[] {
           label: ratioFigure.label,
           value,
           target: ratioFigure.target.text,
-          met: meetsTarget(value, ratioFigure.target.min),
+          met: targetMet(value, ratioFigure.target),
         };
       }),
   );

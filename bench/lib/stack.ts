@@ -224,12 +224,12 @@ export class BenchStack {
   }
 
   /** Deletes every object under the bench prefix (inputs and outputs), so the in-memory emulator stays small. */
-  async clearObjects(): Promise<void> {
+  async clearObjects(prefix = KEY_PREFIX): Promise<void> {
     let token: string | undefined;
     const keys: string[] = [];
     do {
       const page = await this.s3.send(
-        new ListObjectsV2Command({ Bucket: this.local.bucket, Prefix: KEY_PREFIX, ContinuationToken: token }),
+        new ListObjectsV2Command({ Bucket: this.local.bucket, Prefix: prefix, ContinuationToken: token }),
       );
       for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
       token = page.NextContinuationToken;

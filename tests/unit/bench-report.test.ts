@@ -54,6 +54,13 @@ describe("benchmark report formatting", () => {
     assert.equal(missed[2]![2], "MISSED (target ≥ 0.90×)");
   });
 
+  it("a lower-is-better target (a wait) is met at or below its max and missed above it", () => {
+    const judged = (runs: number[]) =>
+      areaRows({ ...area, ratios: [{ label: "wait / idle", runs, target: { max: 2, text: "≤ 2.0×" } }] })[2]![2];
+    assert.equal(judged([1.5, 2, 1.8]), "met (target ≤ 2.0×)");
+    assert.equal(judged([2.5, 2.1, 3]), "MISSED (target ≤ 2.0×)");
+  });
+
   it("the text table pads every column to its widest cell", () => {
     const table = renderTextTable(
       ["a", "bb"],

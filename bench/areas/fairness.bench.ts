@@ -1,0 +1,258 @@
+import { CreateQueueCommand, GetQueueAttributesCommand, PurgeQueueCommand } from "@aws-sdk/client-sqs";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { JobRecord } from "../../src/jobs/job.model.ts";
+import { startBenchWorkers, type BenchContext } from "../lib/context.ts";
+import { photoJpegs, videoClip } from "../lib/inputs.ts";
+import type { AreaReport, Figure, RatioFigure } from "../lib/report.ts";
+import { CONSUMER_STOP_SETTLE_MS, type UploadedInput } from "../lib/stack.ts";
+import type { WorkerGroup } from "../lib/workers.ts";
+
+/**
+ * Fairness (issue 16): tenant A floods the fleet with videos, then A sends a burst of images and
+ * tenant B a trickle of images. What B waits (event sent → job started) is measured on the same
+ * two job slots laid out three ways, in one run:
+ *   one lane      one worker at concurrency 2 on one queue, no fair share (the design before lanes);
+ *   lanes         a quick worker (image, document, audio) and a video worker, one slot each, one queue each;
+ *   lanes + fair  the same with FAIR_SHARE on: A, over its share of the quick lane while B waits, is deferred.
+ * and against B's trickle on an idle fleet (lanes + fair, nothing else queued). A's video throughput
+ * in the flood is compared with A's flood alone on the same lanes.
+ */
+const LANES = "quick=image,document,audio;video=video";
+
+type Layout = "one-lane" | "lanes" | "lanes-fair";
+const LAYOUT_NAMES: Record<Layout, string> = {
+  "one-lane": "one lane, no fair share",
+  lanes: "lanes, no fair share",
+  "lanes-fair": "lanes + fair share",
+};
+
+interface Load {
+  videos: boolean;
+  aBurst: boolean;
+  bTrickle: boolean;
+}
+
+interface ScenarioResult {
+  bWaitsMs: number[];
+  aImageWaitsMs: number[];
+  /** Videos completed per minute from the first video's start to the last one's finish. */
+  videosPerMin?: number;
+  /** How many of A's messages were deferred by the fair share (timeline entries). */
+  deferred: number;
+}
+
+export async function benchFairness(context: BenchContext): Promise<AreaReport> {
+  const { settings, stack } = context;
+  const plan = settings.fairness;
+  const videos = await Promise.all(
+    Array.from({ length: plan.videos }, (_, index) =>
+      videoClip(settings.inputDir, plan.videoSec, { width: 1280, height: 720, variant: index + 1 }),
+    ),
+  );
+  const images = (await photoJpegs(settings.inputDir, 3, ...plan.imageSize)).map((input) => input.file);
+  const videoQueueUrl = await createLaneQueue(context);
+
+  const keyPrefix = (tenant: string) => `tenants/${tenant}/users/u1/media/`;
+  const upload = async (tenant: string, files: readonly string[], tag: string): Promise<UploadedInput[]> => {
+    const uploaded: UploadedInput[] = [];
+    for (const [index, file] of files.entries())
+      uploaded.push(await stack.uploadBody(`${keyPrefix(tenant)}${tag}-${index}-${path.basename(file)}`, file));
+    return uploaded;
+  };
+
+  const startLayout = async (layout: Layout, tag: string): Promise<WorkerGroup[]> => {
+    if (layout === "one-lane")
+      return [await startBenchWorkers(context, `fair-${tag}`, { concurrency: 2, env: { FAIR_SHARE: "false" } })];
+    const env = {
+      MEDIA_LANES: LANES,
+      MEDIA_LANE_QUEUE_URLS: `video=${videoQueueUrl}`,
+      FAIR_SHARE: layout === "lanes-fair" ? "true" : "false",
+    };
+    return Promise.all(
+      (["quick", "video"] as const).map((lane) =>
+        startBenchWorkers(context, `fair-${tag}-${lane}`, { concurrency: 1, env: { ...env, WORKER_LANES: lane } }),
+      ),
+    );
+  };
+
+  const scenario = async (layout: Layout, load: Load, tag: string): Promise<ScenarioResult> => {
+    const aVideos = load.videos
+      ? await upload(
+          "tenant-a",
+          videos.map((clip) => clip.file),
+          `${tag}-v`,
+        )
+      : [];
+    const aImages = load.aBurst
+      ? await upload(
+          "tenant-a",
+          Array.from({ length: plan.aBurst }, (_, i) => images[i % images.length]!),
+          `${tag}-ai`,
+        )
+      : [];
+    const bImages = load.bTrickle
+      ? await upload(
+          "tenant-b",
+          Array.from({ length: plan.bTrickle }, (_, i) => images[i % images.length]!),
+          `${tag}-bi`,
+        )
+      : [];
+    const workers = await startLayout(layout, tag);
+    const sentAt = new Map<string, number>();
+    const send = async (inputs: readonly UploadedInput[]) => {
+      const at = await stack.sendS3Events(inputs);
+      for (const input of inputs) sentAt.set(input.jobId, at);
+    };
+    try {
+      await send(aVideos);
+      // The flood has every slot busy before the images arrive.
+      if (aVideos.length > 0) await sleep(plan.floodLeadMs);
+      await send(aImages);
+      for (const [index, input] of bImages.entries()) {
+        if (index > 0) await sleep(plan.trickleIntervalMs);
+        await send([input]);
+      }
+      const all = [...aVideos, ...aImages, ...bImages];
+      const jobs = await stack.waitForJobs(
+        all.map((input) => input.jobId),
+        30 * 60_000,
+      );
+      const failed = jobs.filter((job) => job.status !== "completed");
+      if (failed.length > 0)
+        throw new Error(`${failed.length} fairness job(s) did not complete: ${JSON.stringify(failed[0]!.error)}`);
+      const byId = new Map(jobs.map((job) => [job.id, job]));
+      const waits = (inputs: readonly UploadedInput[]) =>
+        inputs.map((input) => startedAtMs(byId.get(input.jobId)!) - sentAt.get(input.jobId)!);
+      const videoJobs = aVideos.map((input) => byId.get(input.jobId)!);
+      return {
+        bWaitsMs: waits(bImages),
+        aImageWaitsMs: waits(aImages),
+        ...(videoJobs.length > 0 ? { videosPerMin: videosPerMinute(videoJobs) } : {}),
+        deferred: jobs.reduce((sum, job) => sum + job.timeline.filter((entry) => entry.event === "deferred").length, 0),
+      };
+    } finally {
+      await Promise.all(workers.map((group) => group.stop()));
+      await Promise.all(
+        [stack.config.queue.queueUrl, videoQueueUrl].map((url) =>
+          stack.sqs.send(new PurgeQueueCommand({ QueueUrl: url })).catch(() => undefined),
+        ),
+      );
+      await sleep(CONSUMER_STOP_SETTLE_MS);
+      await stack.clearObjects(keyPrefix("tenant-a"));
+      await stack.clearObjects(keyPrefix("tenant-b"));
+    }
+  };
+
+  const flood: Load = { videos: true, aBurst: true, bTrickle: true };
+  context.log("fairness: warm-up (lanes + fair share, one image each)");
+  await scenario("lanes-fair", { videos: false, aBurst: false, bTrickle: true }, "warm");
+  const results = new Map<string, ScenarioResult>();
+  for (const layout of ["one-lane", "lanes", "lanes-fair"] as const) {
+    context.log(`fairness: ${LAYOUT_NAMES[layout]}: ${plan.videos} videos from A, then A's burst and B's trickle`);
+    results.set(layout, await scenario(layout, flood, layout));
+    logResult(context, LAYOUT_NAMES[layout], results.get(layout)!);
+  }
+  context.log("fairness: idle fleet (B's trickle alone)");
+  const idle = await scenario("lanes-fair", { videos: false, aBurst: false, bTrickle: true }, "idle");
+  context.log("fairness: A's videos alone (lanes + fair share)");
+  const solo = await scenario("lanes-fair", { videos: true, aBurst: false, bTrickle: false }, "solo");
+
+  const p95 = (values: readonly number[]) => percentile(values, 0.95) / 1000;
+  const p50 = (values: readonly number[]) => percentile(values, 0.5) / 1000;
+  const figures: Figure[] = [];
+  const idleP95 = p95(idle.bWaitsMs);
+  figures.push({ label: "tenant B wait on an idle fleet, p50", unit: "s", runs: [p50(idle.bWaitsMs)] });
+  figures.push({ label: "tenant B wait on an idle fleet, p95", unit: "s", runs: [idleP95] });
+  for (const layout of ["one-lane", "lanes", "lanes-fair"] as const) {
+    const result = results.get(layout)!;
+    figures.push(
+      { label: `tenant B wait, ${LAYOUT_NAMES[layout]}, p50`, unit: "s", runs: [p50(result.bWaitsMs)] },
+      { label: `tenant B wait, ${LAYOUT_NAMES[layout]}, p95`, unit: "s", runs: [p95(result.bWaitsMs)] },
+      { label: `tenant A image wait, ${LAYOUT_NAMES[layout]}, p95`, unit: "s", runs: [p95(result.aImageWaitsMs)] },
+      {
+        label: `tenant A videos, ${LAYOUT_NAMES[layout]}`,
+        unit: "videos/min",
+        runs: [result.videosPerMin ?? Number.NaN],
+      },
+    );
+  }
+  figures.push({ label: "tenant A videos alone, lanes + fair share", unit: "videos/min", runs: [solo.videosPerMin!] });
+  const fair = results.get("lanes-fair")!;
+  const ratios: RatioFigure[] = [
+    {
+      label: "tenant B p95 wait, one lane / idle",
+      runs: [p95(results.get("one-lane")!.bWaitsMs) / idleP95],
+      note: "how much longer B waits than on an idle fleet (lower is better)",
+    },
+    { label: "tenant B p95 wait, lanes / idle", runs: [p95(results.get("lanes")!.bWaitsMs) / idleP95] },
+    {
+      label: "tenant B p95 wait, lanes + fairness / idle",
+      runs: [p95(fair.bWaitsMs) / idleP95],
+      target: { max: 2, text: "≤ 2.0× (lower is better)" },
+    },
+    {
+      label: "tenant A video throughput, lanes + fairness / A alone",
+      runs: [fair.videosPerMin! / solo.videosPerMin!],
+      target: { min: 0.9, text: "≥ 0.90×" },
+    },
+  ];
+  return {
+    title: "Fairness (a flood from one tenant, a trickle from another)",
+    setup: [
+      `tenant A: ${plan.videos} distinct ${plan.videoSec} s 720p30 videos sent at once, then after ${plan.floodLeadMs / 1000} s a burst of ${plan.aBurst} ${plan.imageSize.join("×")} JPEGs; tenant B: ${plan.bTrickle} of the same JPEGs, one every ${plan.trickleIntervalMs / 1000} s from then on`,
+      "the same two job slots in every layout: one lane = 1 worker × concurrency 2 on one queue; lanes = a quick worker (WORKER_LANES=quick) and a video worker (WORKER_LANES=video), concurrency 1 each; uploads arrive on the quick (entry) lane's queue and are routed by their bytes",
+      "wait = event sent → the job's startedAt; idle = B's trickle alone on lanes + fair share",
+      "one run: the ratios within it are what the area shows (lower is better for waits)",
+    ],
+    figures,
+    ratios,
+    notes: [
+      `Deferrals by the fair share in the lanes + fair share run: ${fair.deferred} (timeline entries \`deferred\` on A's jobs).`,
+    ],
+  };
+}
+
+/** The video lane's queue, with the media queue's redrive policy (same DLQ, same maxReceiveCount). */
+async function createLaneQueue(context: BenchContext): Promise<string> {
+  const { stack } = context;
+  const { Attributes: media = {} } = await stack.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: stack.config.queue.queueUrl,
+      AttributeNames: ["RedrivePolicy", "VisibilityTimeout"],
+    }),
+  );
+  const created = await stack.sqs.send(
+    new CreateQueueCommand({
+      QueueName: "media-video-lane",
+      Attributes: {
+        ...(media.RedrivePolicy ? { RedrivePolicy: media.RedrivePolicy } : {}),
+        ...(media.VisibilityTimeout ? { VisibilityTimeout: media.VisibilityTimeout } : {}),
+      },
+    }),
+  );
+  return created.QueueUrl!;
+}
+
+function startedAtMs(job: JobRecord): number {
+  return Date.parse(job.startedAt ?? job.createdAt);
+}
+
+function videosPerMinute(jobs: readonly JobRecord[]): number {
+  const first = Math.min(...jobs.map(startedAtMs));
+  const last = Math.max(...jobs.map((job) => Date.parse(job.finishedAt!)));
+  return (jobs.length * 60_000) / (last - first);
+}
+
+function percentile(values: readonly number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+}
+
+function logResult(context: BenchContext, name: string, result: ScenarioResult): void {
+  const p95 = (values: readonly number[]) => (percentile(values, 0.95) / 1000).toFixed(1);
+  context.log(
+    `fairness: ${name}: B p95 wait ${p95(result.bWaitsMs)} s, A image p95 wait ${p95(result.aImageWaitsMs)} s, A ${result.videosPerMin?.toFixed(2) ?? "–"} videos/min, ${result.deferred} deferrals`,
+  );
+}
