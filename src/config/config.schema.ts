@@ -504,8 +504,8 @@ export const WORKER_VARS = {
   ),
   FAIR_SHARE: defineVar(
     "lanes",
-    bool(true),
-    "Fair share per tenant within a lane: a tenant holding at least its share of the lane's running slots (live capacity / active tenants) while another tenant waits has its new messages put back for FAIR_SHARE_DEFER. Acts only when two or more tenants are active in a lane; a lone tenant is never deferred.",
+    bool(false),
+    "Fair share per tenant within a lane (off by default: the first fairness bench made tenant B wait longer with it than without, see bench/README.md): a tenant holding at least its share of the lane's running slots (live capacity / active tenants) while another tenant waits has its new messages put back for FAIR_SHARE_DEFER. Acts only when two or more tenants are active in a lane; a lone tenant is never deferred.",
   ),
   FAIR_SHARE_DEFER: defineVar(
     "lanes",

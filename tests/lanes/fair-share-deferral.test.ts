@@ -20,6 +20,7 @@ describe("fair share through the worker (emulator, real Redis, one lane)", () =>
     lanes = await startLaneStack({ maxReceiveCount: MAX_RECEIVES });
     worker = await lanes.stack.startAnotherWorker({
       MEDIA_PROCESSOR_CONCURRENCY: "2",
+      FAIR_SHARE: "true",
       FAIR_SHARE_DEFER: "1",
       WORKER_ID: "w-fair",
     });

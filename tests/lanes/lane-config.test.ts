@@ -27,7 +27,7 @@ describe("lane configuration", () => {
       { name: "media", kinds: [], queueUrl: BASE.MEDIA_PROCESSING_QUEUE_URL, concurrency: 3 },
     ]);
     assert.deepEqual(config.lanes.served, ["media"]);
-    assert.deepEqual(config.lanes.fairShare, { enabled: true, deferSec: 5, windowMs: 30_000 });
+    assert.deepEqual(config.lanes.fairShare, { enabled: false, deferSec: 5, windowMs: 30_000 });
   });
 
   test("two lanes: the entry lane defaults to the media queue, concurrency per lane falls back to the worker's", () => {
