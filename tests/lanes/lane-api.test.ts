@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { DeleteQueueCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { existsSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
+import { chromium } from "playwright-core";
 import { Redis } from "ioredis";
 import { FairShare } from "../../src/lanes/fair-share.ts";
 import { createLogger } from "../../src/logger.ts";
-import { startApiTestStack, type ApiTestStack } from "../api/api-harness.ts";
+import { startApiTestStack, TEST_TOKEN, type ApiTestStack } from "../api/api-harness.ts";
 import { waitForValue } from "../helpers/wait-for.ts";
 import { LANES } from "./lane-stack.ts";
 
@@ -95,6 +97,39 @@ describe("the API's lane view (real Redis, emulator, a quick-lane worker)", () =
     assert.equal(video.slots, 0);
     assert.deepEqual(video.waitingTenants, []);
     await held.slot.release();
+  });
+
+  const CHROMIUM = "/usr/bin/chromium";
+  const noBrowser = !existsSync(CHROMIUM) && process.env.CI !== "true" ? "chromium is not installed" : false;
+  test("the console's workers card lists each lane with its queue, workers / slots and held-back tenants", {
+    skip: noBrowser,
+  }, async () => {
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      page.on("pageerror", (error) => assert.fail(`script error on the page: ${error.message}`));
+      await page.goto(harness.baseUrl);
+      await page.fill("#token-input", TEST_TOKEN);
+      await page.click("#token-form button[type=submit]");
+      await page.locator('#lanes-table tr[data-lane="video"]').waitFor();
+      const rows = await page.locator("#lanes-table tbody tr").allInnerTexts();
+      assert.equal(rows.length, 2);
+      assert.match(rows[0]!, /^quick \(entry\)\s+\d+\s+\d+\s+\d+\s+1 \/ 2\s/);
+      assert.match(rows[1]!, /^video\s+3\s+0\s+0\s+0 \/ 0\s+–/);
+      await page.screenshot({ path: "/tmp/dashboard-lanes.png" });
+    } finally {
+      await browser.close();
+    }
   });
 
   test("/readyz turns not-ready when a lane's queue is gone, though the media queue answers", async () => {
