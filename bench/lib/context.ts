@@ -18,7 +18,14 @@ export interface BenchContext {
 export function startBenchWorkers(
   context: BenchContext,
   name: string,
-  options: { processes?: number; concurrency: number; env?: Record<string, string>; nodeArgs?: string[] },
+  options: {
+    processes?: number;
+    concurrency: number;
+    env?: Record<string, string>;
+    nodeArgs?: string[];
+    /** Pin to these CPUs (`taskset -c`), to emulate separate machines. */
+    cpus?: string;
+  },
 ): Promise<WorkerGroup> {
   const profile = context.settings.cpuProfile
     ? ["--cpu-prof", `--cpu-prof-dir=${path.join(context.workDir, "profiles", name)}`]
@@ -29,6 +36,7 @@ export function startBenchWorkers(
     nodeArgs: [...profile, ...(options.nodeArgs ?? [])],
     logFile: path.join(context.workDir, "workers.log"),
     name: `bench-${name}`,
+    ...(options.cpus ? { cpus: options.cpus } : {}),
   });
 }
 

@@ -34,6 +34,11 @@ export interface WorkerGroupOptions {
   /** Worker logs (stdout, JSON lines) and stderr go here, not to the report. */
   logFile: string;
   name: string;
+  /**
+   * CPUs to pin the workers to (`taskset -c`, e.g. "0" or "0-1"): emulates separate machines on
+   * one host; the tools a worker starts inherit it. Unset: every CPU.
+   */
+  cpus?: string;
 }
 
 export async function startWorkers(options: WorkerGroupOptions): Promise<WorkerGroup> {
@@ -43,7 +48,10 @@ export async function startWorkers(options: WorkerGroupOptions): Promise<WorkerG
   for (let index = 0; index < options.count; index += 1) {
     const port = await freePort();
     ports.push(port);
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "src/cli.ts", "worker"], {
+    const command = [process.execPath, ...(options.nodeArgs ?? []), "src/cli.ts", "worker"];
+    // taskset execs node: the child's pid stays the worker's (peak RSS, CPU seconds).
+    const [file, ...args] = options.cpus ? ["taskset", "-c", options.cpus, ...command] : command;
+    const child = spawn(file!, args, {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH ?? "",
