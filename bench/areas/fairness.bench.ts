@@ -167,7 +167,9 @@ export async function benchFairness(context: BenchContext): Promise<AreaReport> 
   context.log("fairness: warm-up (lanes + fair share, one image each)");
   const warm = await scenario("lanes-fair", { videos: false, aBurst: false, bTrickle: true }, "warm");
   trickleIntervalMs = Math.max(plan.trickleIntervalMs, Math.round((3 * percentile(warm.bRunMs, 0.5)) / 100) * 100);
-  context.log(`fairness: an image job takes ${(percentile(warm.bRunMs, 0.5) / 1000).toFixed(1)} s here: B sends one every ${trickleIntervalMs / 1000} s`);
+  context.log(
+    `fairness: an image job takes ${(percentile(warm.bRunMs, 0.5) / 1000).toFixed(1)} s here: B sends one every ${trickleIntervalMs / 1000} s`,
+  );
   const results = new Map<string, ScenarioResult>();
   for (const layout of ["one-lane", "lanes", "lanes-fair"] as const) {
     context.log(`fairness: ${LAYOUT_NAMES[layout]}: ${plan.videos} videos from A, then A's burst and B's trickle`);
