@@ -12,9 +12,9 @@ import type { WorkerGroup } from "../lib/workers.ts";
 /**
  * Fairness (issue 16): tenant A floods the fleet with videos, then A sends a burst of images and
  * tenant B a trickle of images. What B waits (event sent → job started) is measured on the same
- * two job slots laid out three ways, in one run:
- *   one lane      one worker at concurrency 2 on one queue, no fair share (the design before lanes);
- *   lanes         a quick worker (image, document, audio) and a video worker, one slot each, one queue each;
+ * three job slots laid out three ways, in one run:
+ *   one lane      one worker at concurrency 3 on one queue, no fair share (the design before lanes);
+ *   lanes         a quick worker (image, document, audio; 2 slots) and a video worker (1 slot), one queue each;
  *   lanes + fair  the same with FAIR_SHARE on: A, over its share of the quick lane while B waits, is deferred.
  * and against B's trickle on an idle fleet (lanes + fair, nothing else queued). A's video throughput
  * in the flood is compared with A's flood alone on the same lanes.
@@ -72,7 +72,7 @@ export async function benchFairness(context: BenchContext): Promise<AreaReport> 
 
   const startLayout = async (layout: Layout, tag: string): Promise<WorkerGroup[]> => {
     if (layout === "one-lane")
-      return [await startBenchWorkers(context, `fair-${tag}`, { concurrency: 2, env: { FAIR_SHARE: "false" } })];
+      return [await startBenchWorkers(context, `fair-${tag}`, { concurrency: 3, env: { FAIR_SHARE: "false" } })];
     const pinned = os.availableParallelism() >= 2;
     const env = {
       MEDIA_LANES: LANES,
@@ -82,7 +82,7 @@ export async function benchFairness(context: BenchContext): Promise<AreaReport> 
     return Promise.all(
       (["quick", "video"] as const).map((lane) =>
         startBenchWorkers(context, `fair-${tag}-${lane}`, {
-          concurrency: 1,
+          concurrency: lane === "quick" ? 2 : 1,
           env: { ...env, WORKER_LANES: lane },
           ...(pinned ? { cpus: lane === "quick" ? "0" : "1" } : {}),
         }),
@@ -224,7 +224,7 @@ export async function benchFairness(context: BenchContext): Promise<AreaReport> 
     title: "Fairness (a flood from one tenant, a trickle from another)",
     setup: [
       `tenant A: ${plan.videos} distinct ${plan.videoSec} s 720p30 videos sent at once, then after ${plan.floodLeadMs / 1000} s a burst of ${plan.aBurst} ${plan.imageSize.join("×")} JPEGs; tenant B: ${plan.bTrickle} of the same JPEGs, one every ${trickleIntervalMs / 1000} s from then on (3 × an image job's time in the warm-up, at least ${plan.trickleIntervalMs / 1000} s)`,
-      "the same two job slots in every layout: one lane = 1 worker × concurrency 2 on one queue (both CPUs); lanes = a quick worker (WORKER_LANES=quick, pinned to CPU 0) and a video worker (WORKER_LANES=video, pinned to CPU 1), concurrency 1 each, as two machines; uploads arrive on the quick (entry) lane's queue and are routed by their bytes; fair share with its defaults (look-ahead 8 on the quick lane, 0 on the video lane)",
+      "the same three job slots in every layout: one lane = 1 worker × concurrency 3 on one queue (both CPUs); lanes = a quick worker (WORKER_LANES=quick, concurrency 2, pinned to CPU 0) and a video worker (WORKER_LANES=video, concurrency 1, pinned to CPU 1), as two machines; uploads arrive on the quick (entry) lane's queue and are routed by their bytes; fair share with its defaults (look-ahead 8 on the quick lane, 0 on the video lane)",
       "wait = event sent → the job's startedAt; idle = B's trickle alone on lanes + fair share",
       "one run: the ratios within it are what the area shows (lower is better for waits)",
     ],

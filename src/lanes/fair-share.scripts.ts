@@ -79,7 +79,8 @@ return {defer and 0 or 1, mine, math.floor(share * 1000)}
  * USAGE: KEYS running, seen, starts · ARGV nowMs, windowMs, slotTtlMs, tenant… (the tenants of
  * the messages a worker holds). Marks each as seen (it has work waiting: active for the deferral
  * rule on every worker of the lane) and returns, per tenant in ARGV order, its running slots and
- * its slots taken within the window: {running1, started1, running2, started2, …}.
+ * its slots taken within the window, then the number of active tenants (running, or seen within
+ * the window): {running1, started1, running2, started2, …, active}.
  */
 export const usageScript = new LuaScript(`
 local running, seen, starts = KEYS[1], KEYS[2], KEYS[3]
@@ -102,6 +103,12 @@ for i = 4, #ARGV do
   result[#result + 1] = recent[ARGV[i]] or 0
 end
 redis.call('PEXPIRE', seen, math.max(window, ttl) * 2)
+redis.call('ZREMRANGEBYSCORE', seen, '-inf', now - window)
+local active, tenants = {}, 0
+for owner in pairs(runs) do active[owner] = true end
+for _, owner in ipairs(redis.call('ZRANGE', seen, 0, -1)) do active[owner] = true end
+for _ in pairs(active) do tenants = tenants + 1 end
+result[#result + 1] = tenants
 return result
 `);
 

@@ -59,11 +59,16 @@ export async function readWaitingTenants(
   return result;
 }
 
+/** How long a picked message counts as starting at most, if the gate never settles it. */
+const STARTING_FORGET_MS = 30_000;
+
 const NO_SLOT: Slot = { release: async () => undefined };
 
 export class FairShare {
   private readonly options: FairShareOptions;
   private readonly keys: FairShareKeys;
+  /** Per tenant: picked messages not yet settled by the gate (expiry of each, ms). */
+  private readonly starting = new Map<string, number[]>();
 
   constructor(options: FairShareOptions) {
     this.options = options;
@@ -108,32 +113,70 @@ export class FairShare {
   }
 
   /**
-   * Which of the messages a worker holds starts next (index, oldest first): the one whose tenant
-   * runs the fewest jobs in the lane now, then has taken the fewest slots within the window, then
-   * the oldest — so a tenant with one upload waiting goes ahead of one that has been flooding
-   * the lane, across every worker of it. Redis trouble: the oldest (FIFO, as without fair share).
+   * Which of the messages a worker holds starts next (index, oldest first), or -1: none may start
+   * yet. A tenant may run at most its share of the lane's slots — max(1, ⌊capacity ÷ active
+   * tenants⌋) — while other tenants are active (running, or seen within FAIR_SHARE_WINDOW); a lone
+   * tenant may use them all. Among the held messages whose tenant is below that, the one whose
+   * tenant runs the fewest jobs in the lane now wins, then the one that has taken the fewest
+   * slots within the window, then the oldest. So a slot stays free for a neighbour's next upload
+   * rather than going to a flood's tenth, and B's one upload held behind A's burst starts next.
+   * Redis trouble: the oldest (FIFO, as without fair share).
    */
   async pickNext(tenants: ReadonlyArray<string | undefined>): Promise<number> {
-    if (!this.options.enabled || tenants.length < 2) return 0;
+    if (!this.options.enabled || tenants.length === 0) return 0;
     const { redis, windowMs, slotTtlMs, logger } = this.options;
     const owners = tenants.map((tenant) => tenant ?? NO_TENANT);
     try {
-      const flat = (await usageScript.run(
+      const capacity = Math.max(1, await this.options.capacity());
+      const reply = (await usageScript.run(
         redis,
         [this.keys[0], this.keys[1], this.keys[3]],
         [Date.now(), windowMs, slotTtlMs, ...owners],
       )) as number[];
-      let best = 0;
-      for (let index = 1; index < owners.length; index += 1) {
-        const [running, started] = [Number(flat[2 * index]), Number(flat[2 * index + 1])];
-        const [bestRunning, bestStarted] = [Number(flat[2 * best]), Number(flat[2 * best + 1])];
+      const flat = reply.map(Number);
+      // Picked here but not yet holding their Redis slot (the gate takes it a few ms later).
+      owners.forEach((owner, index) => {
+        flat[2 * index] = flat[2 * index]! + this.startingCount(owner);
+      });
+      const active = Math.max(1, flat[flat.length - 1]!);
+      const allowed = active === 1 ? capacity : Math.max(1, Math.floor(capacity / active));
+      let best = -1;
+      for (let index = 0; index < owners.length; index += 1) {
+        const [running, started] = [flat[2 * index]!, flat[2 * index + 1]!];
+        if (running >= allowed) continue;
+        if (best === -1) {
+          best = index;
+          continue;
+        }
+        const [bestRunning, bestStarted] = [flat[2 * best]!, flat[2 * best + 1]!];
         if (running < bestRunning || (running === bestRunning && started < bestStarted)) best = index;
       }
+      if (best !== -1) this.markStarting(owners[best]!);
       return best;
     } catch (error) {
       logger.warn({ err: error, lane: this.options.lane }, "fair share unavailable; the oldest held message starts");
       return 0;
     }
+  }
+
+  /** The gate reached its decision for a picked message of `tenant` (its slot is in Redis now, or it went elsewhere). */
+  settleStart(tenant: string | undefined): void {
+    this.starting.get(tenant ?? NO_TENANT)?.shift();
+  }
+
+  private startingCount(owner: string): number {
+    const now = Date.now();
+    const list = (this.starting.get(owner) ?? []).filter((expiry) => expiry > now);
+    if (list.length === 0) this.starting.delete(owner);
+    else this.starting.set(owner, list);
+    return list.length;
+  }
+
+  private markStarting(owner: string): void {
+    const list = this.starting.get(owner) ?? [];
+    // A picked message that never reaches the gate (unparseable, aborted) stops counting after this.
+    list.push(Date.now() + STARTING_FORGET_MS);
+    this.starting.set(owner, list);
   }
 
   /** The tenants with the most deferred messages not yet back, most first (at most `limit`). */

@@ -70,8 +70,16 @@ export class LaneGate {
   }
 
   async decide(arrival: Arrival): Promise<LaneDecision> {
-    const target = await this.targetLane(arrival);
+    const tenant = arrival.owner.tenantId;
+    let target: LaneSettings;
+    try {
+      target = await this.targetLane(arrival);
+    } catch (error) {
+      this.deps.fairShare.settleStart(tenant);
+      throw error;
+    }
     if (target.name !== this.deps.lane.name) {
+      this.deps.fairShare.settleStart(tenant);
       const sent = await this.move(arrival, target, "lane", 0);
       return { kind: "moved", sent };
     }
@@ -82,6 +90,7 @@ export class LaneGate {
       mayDefer: deferrals < MAX_DEFERRALS && arrival.canYield,
       returning: deferrals > 0,
     });
+    this.deps.fairShare.settleStart(tenant);
     if (admission.admitted) return { kind: "run", slot: admission.slot };
     const sent = await this.move(arrival, this.deps.lane, "fair-share", this.deps.deferSec, {
       running: admission.running,

@@ -53,7 +53,11 @@ export interface MediaConsumerOptions {
    * default): receive only for free slots and start in arrival order.
    */
   lookahead?: number;
-  /** Which held message starts when a slot frees (an index into `held`, oldest first); the oldest without it. */
+  /**
+   * Which held message starts when a slot frees (an index into `held`, oldest first), or -1 for
+   * none yet (asked again when a job ends, a message arrives, or after PICK_AGAIN_MS; with the
+   * look-ahead full the oldest starts anyway, for the handler to defer); the oldest without it.
+   */
   pickNext?: (held: readonly Message[]) => Promise<number>;
 }
 
@@ -88,6 +92,9 @@ export class MediaConsumer {
   private readonly running = new Map<string, { task: Promise<void>; controller: AbortController }>();
   private readonly held: Held[] = [];
   private picking = false;
+  private pickTimer: NodeJS.Timeout | undefined;
+  /** Set once stop began: resolves when the receive under way (if any) has ended. */
+  private receiveEnded: Promise<void> | undefined;
   private slotWaiters: Array<() => void> = [];
   private stopping = false;
   private stopPromise: Promise<void> | undefined;
@@ -177,16 +184,33 @@ export class MediaConsumer {
     try {
       while (!this.stopping && this.held.length > 0 && this.running.size < this.options.concurrency) {
         let index = 0;
-        if (this.held.length > 1 && this.options.pickNext) {
+        if (this.options.pickNext) {
           const picked = await this.options.pickNext(this.held.map((entry) => entry.message)).catch(() => 0);
           if (this.stopping) break;
-          index = Number.isInteger(picked) && picked >= 0 && picked < this.held.length ? picked : 0;
+          if (picked === -1) {
+            // Every held message's tenant is at its share: keep the slot for a neighbour and look
+            // again soon — unless the look-ahead is full. Then the oldest goes to the handler
+            // anyway, where the fair share defers it (re-sent behind the queue) or lets it run,
+            // so the next receive can reach the neighbours' uploads queued further back.
+            this.pickAgainLater();
+            if (this.room() > 0) break;
+          }
+          index = Number.isInteger(picked) && picked > 0 && picked < this.held.length ? picked : 0;
         }
         this.launch(this.held.splice(index, 1)[0]!);
       }
     } finally {
       this.picking = false;
     }
+  }
+
+  private pickAgainLater(): void {
+    if (this.pickTimer) return;
+    this.pickTimer = setTimeout(() => {
+      this.pickTimer = undefined;
+      void this.startHeld();
+    }, PICK_AGAIN_MS);
+    this.pickTimer.unref();
   }
 
   private launch(entry: Held): void {
@@ -220,6 +244,9 @@ export class MediaConsumer {
     } finally {
       stopHeartbeat();
     }
+    // A job released by shutdown goes back once this worker's last receive has ended: that
+    // receive could otherwise take it again, and each receive counts towards maxReceiveCount.
+    if (outcome.action === "release" && this.receiveEnded) await this.receiveEnded;
     await this.settle(message, outcome);
   }
 
@@ -259,13 +286,12 @@ export class MediaConsumer {
   private async doStop(graceMs: number): Promise<void> {
     this.stopping = true;
     for (const wake of this.slotWaiters.splice(0)) wake();
-    const receiveEnded = this.stopReceiving();
-    // Held messages never started: straight back to the queue for another worker.
-    const held = this.held.splice(0);
-    for (const entry of held) entry.stopHeartbeat();
-    await Promise.all(held.map((entry) => this.settle(entry.message, { action: "release" })));
-    if (held.length > 0)
-      this.options.logger.info({ released: held.length }, "stopping: held messages released unstarted");
+    if (this.pickTimer) clearTimeout(this.pickTimer);
+    // Held messages never started go back to the queue for another worker — once the receive
+    // under way has ended, so this worker's own last receive cannot take them again (each
+    // receive counts towards the redrive policy's maxReceiveCount).
+    this.receiveEnded = this.stopReceiving();
+    const receiveEnded = this.receiveEnded.then(() => this.releaseHeld());
     const all = () => Promise.allSettled([...this.running.values()].map((entry) => entry.task));
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<"timeout">((resolve) => {
@@ -279,6 +305,14 @@ export class MediaConsumer {
       await all();
     }
     await receiveEnded;
+  }
+
+  private async releaseHeld(): Promise<void> {
+    const held = this.held.splice(0);
+    for (const entry of held) entry.stopHeartbeat();
+    await Promise.all(held.map((entry) => this.settle(entry.message, { action: "release" })));
+    if (held.length > 0)
+      this.options.logger.info({ released: held.length }, "stopping: held messages released unstarted");
   }
 
   /**
@@ -297,6 +331,9 @@ export class MediaConsumer {
       );
   }
 }
+
+/** How soon held messages are offered to `pickNext` again after it let none start. */
+const PICK_AGAIN_MS = 500;
 
 /** How long past `waitTimeSeconds` a receive may take to end before stop gives up on it. */
 const RECEIVE_END_MARGIN_SEC = 5;

@@ -86,6 +86,42 @@ describe("fair share look-ahead: a waiting tenant's upload starts before a flood
     }
   });
 
+  test("with FAIR_SHARE, a flooding tenant keeps to its share of the slots while a neighbour is active, so the neighbour's next upload starts at once; alone again, it takes every slot", async () => {
+    const worker = await lanes.startLaneWorker({
+      WORKER_LANES: "quick",
+      MEDIA_PROCESSOR_CONCURRENCY: "2",
+      FAIR_SHARE: "true",
+      FAIR_SHARE_WINDOW: "4s",
+      WORKER_ID: "w-share",
+    });
+    try {
+      const image = await smallJpeg();
+      // The neighbour's one upload makes it active for the 4 s window.
+      await lanes.stack.waitForJob(await lanes.stack.uploadAndNotify(KEY("calm-g", "one.jpg"), image));
+      const flood: string[] = [];
+      for (let index = 0; index < 8; index += 1)
+        flood.push(await lanes.stack.uploadAndNotify(KEY("flood-f", `sleep-1500-${index}.jpg`), image));
+      await lanes.stack.waitForJob(flood[0]!, (job) => job.status === "processing");
+      await sleep(700);
+      const running = async () =>
+        (await Promise.all(flood.map((id) => lanes.stack.store.get(id)))).filter((job) => job?.status === "processing")
+          .length;
+      assert.equal(await running(), 1, "one of the two slots, while calm-g is active");
+      const sentAt = Date.now();
+      const next = await lanes.stack.uploadAndNotify(KEY("calm-g", "two.jpg"), image);
+      const started = await lanes.stack.waitForJob(next, (job) => job.startedAt !== undefined);
+      assert.ok(
+        Date.parse(started.startedAt!) - sentAt < 1_000,
+        `calm-g waited ${Date.parse(started.startedAt!) - sentAt} ms`,
+      );
+      // calm-g goes quiet; once the window is over flood-f may use both slots.
+      await waitFor(async () => (await running()) === 2, "flood-f to take both slots once alone", 15_000, 50);
+      for (const id of flood) assert.equal((await lanes.stack.waitForJob(id, undefined, 40_000)).status, "completed");
+    } finally {
+      await worker.stop(1_000);
+    }
+  });
+
   test("a stopping worker hands back the messages it held unstarted; another worker runs each once and none reaches the DLQ", async () => {
     const first = await lanes.startLaneWorker({
       WORKER_LANES: "quick",
