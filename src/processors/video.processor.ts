@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { AppConfig } from "../config/config.ts";
 import { processingError, toMediaError, type MediaError } from "../errors.ts";
@@ -35,7 +35,7 @@ import { scoreVideoOutputs, withRenditionQuality } from "./quality/video-quality
  * signal kills ffmpeg within a step).
  *
  * The steps overlap where they can (issue 20): with HLS the poster's frame comes from the
- * ladder run's own decode (no second decode; JPEG and WebP made when ffmpeg exits, the searching
+ * ladder run's own decode (no second decode; JPEG and WebP made as soon as ffmpeg has written it, the searching
  * extractor only when that frame is dark or missing); the storyboard, and the web MP4's poster,
  * read the source beside the encode; HLS segments go up while ffmpeg writes the next ones
  * (hls-segment-uploader.ts), the playlists and the master last. The timeline keeps
@@ -261,7 +261,7 @@ async function timed<T>(work: () => Promise<T>): Promise<Timed<T>> {
   return { value, startedAt, endedAt: Date.now() };
 }
 
-/** The poster frame the ladder run writes, and when ffmpeg has written it (resolved at its successful exit, rejected when the encode fails). */
+/** The poster frame the ladder run writes, and when ffmpeg has written it (resolved when the file appears or at ffmpeg's successful exit, rejected when the encode fails first). */
 interface LadderFrame {
   file: string;
   atSec: number;
@@ -301,7 +301,7 @@ function ladderPosterFrame(ctx: ProcessContext, source: Source, top: PlannedRung
  * Starts the storyboard beside the encode (it decodes the source, never the renditions), and the
  * poster: beside the encode too for the web MP4, or, with HLS, from the frame the ladder run
  * writes (no second decode: ~1.8 of the ~6 cpu-s a 30 s 1080p job spent around ffmpeg,
- * issue 20) as soon as ffmpeg exits, falling back to the searching extractor when that frame
+ * issue 20) as soon as ffmpeg has written that frame, falling back to the searching extractor when that frame
  * is dark or missing. With HLS their files go up through the segment uploader as soon as they
  * exist. A failure stops the job's other work through `fail` and is thrown where they are awaited.
  */
@@ -512,6 +512,19 @@ async function encodeHlsStep(
   const audioOnlyKbps = video.audioOnlyRendition && source.probe.audio ? rungs.at(-1)!.audioKbps : undefined;
   const startedAt = Date.now();
   uploader.start();
+  // The poster frame appears under its name complete (-atomic_writing); its poster is made while the encode goes on.
+  const frameWatch = setInterval(
+    () =>
+      void stat(posterFrame.file).then(
+        () => {
+          clearInterval(frameWatch);
+          posterFrame.written.resolve();
+        },
+        () => undefined,
+      ),
+    250,
+  );
+  frameWatch.unref();
   const run = await runFfmpeg({
     args: hlsLadderArgs({
       inputPath: ctx.inputPath,
@@ -531,7 +544,7 @@ async function encodeHlsStep(
     durationSec: source.durationSec,
     signal: ctx.signal,
     onProgress: (progress) => progress.percent !== undefined && step.report(progress.percent / 100),
-  });
+  }).finally(() => clearInterval(frameWatch));
   const endedAt = Date.now();
   uploader.encodeEnded();
   posterFrame.written.resolve();

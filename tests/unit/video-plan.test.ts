@@ -710,6 +710,8 @@ describe("poster frame from the ladder's decode (issue 20)", () => {
       "png",
       "-f",
       "image2",
+      "-atomic_writing",
+      "1",
       "-y",
       "/tmp/job/poster-frame.png",
     ]);

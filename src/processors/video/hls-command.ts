@@ -133,6 +133,9 @@ function posterFrameOutput(outFile: string): string[] {
     "png",
     "-f",
     "image2",
+    // Written as a temporary file and renamed: under its final name the PNG is complete, so the poster is made while the encode goes on.
+    "-atomic_writing",
+    "1",
     "-y",
     outFile,
   ];
