@@ -15,7 +15,7 @@ import { median, realtimeFactor, speedRatioFromTimes } from "../lib/stats.ts";
 import { describeStepCosts, stepCosts } from "../lib/timeline.ts";
 
 /**
- * Video: a generated 1080p30 clip through the pipeline (probe → one-pass HLS ladder → poster →
+ * Video: a generated 1080p30 clip through the pipeline (probe → one-pass HLS ladder with its poster frame →
  * upload of every playlist and segment), against the raw one-pass ladder command (the exact
  * arguments the processor builds, run as a plain ffmpeg) and against one ffmpeg run per rung,
  * one after another (and side by side with BENCH_VIDEO_PARALLEL=1). One job at a time.
@@ -166,7 +166,7 @@ export async function benchVideo(context: BenchContext): Promise<AreaReport> {
       `input: a generated ${durationSec} s 1920×1080 30 fps clip (testsrc2 with temporal grain, H.264 16 Mbit/s, AAC)`,
       `ladder: ${rungs.map((rung) => `${rung.name} ${rung.width}×${rung.height} ${rung.videoKbps}k`).join(" / ")}, x264 ${config.x264Preset}, ${config.segmentSeconds} s ${config.segmentFormat} segments`,
       "one job at a time (MEDIA_PROCESSOR_CONCURRENCY=1) against one ffmpeg command at a time; realtime factor = seconds of video per second of wall time",
-      "the pipeline also downloads the clip, probes it, extracts a poster (JPEG + WebP) beside the encode, uploads each segment as ffmpeg closes it and every playlist after the encode",
+      "the pipeline also downloads the clip, probes it, takes the poster frame from the ladder run's own decode (one more branch of its split, a PNG the raw command does not write) and makes its JPEG + WebP as soon as ffmpeg has written that frame, uploads each segment as ffmpeg closes it and every playlist after the encode",
     ],
     figures,
     ratios,
@@ -174,7 +174,7 @@ export async function benchVideo(context: BenchContext): Promise<AreaReport> {
       `Inside the pipeline's job, ffmpeg's ladder run itself took a median ${round(median(encodeMs) / 1000, 1)} s (timeline \`encoded\` detail), against ${round(median(times.onePass) / 1000, 1)} s for the same command run raw; the rest is the job's own steps. Mean step costs: ${describeStepCosts(stepCosts(jobs), 5)}.`,
       ...(overlap.length > 0
         ? [
-            `Overlap (timeline \`startedAt\`/\`endedAt\`): the upload started a median ${round(median(overlap.map((value) => value.uploadLeadMs)) / 1000, 1)} s before ffmpeg exited, with ${round(median(overlap.map((value) => value.duringEncode)), 0)} of ${round(median(overlap.map((value) => value.files)), 0)} files stored by then; the poster ran ${round(median(overlap.map((value) => value.posterMs)) / 1000, 2)} s beside the encode; ${round(median(overlap.map((value) => value.tailMs)) / 1000, 2)} s from ffmpeg's exit to the last upload.`,
+            `Overlap (timeline \`startedAt\`/\`endedAt\`): the upload started a median ${round(median(overlap.map((value) => value.uploadLeadMs)) / 1000, 1)} s before ffmpeg exited, with ${round(median(overlap.map((value) => value.duringEncode)), 0)} of ${round(median(overlap.map((value) => value.files)), 0)} files stored by then; the poster (its frame from the ladder's decode) took ${round(median(overlap.map((value) => value.posterMs)) / 1000, 2)} s beside the encode; ${round(median(overlap.map((value) => value.tailMs)) / 1000, 2)} s from ffmpeg's exit to the last upload.`,
           ]
         : []),
     ],

@@ -20,10 +20,13 @@ import type { OutputFile, ProcessContext, ProcessResult, Processor } from "./pro
 import { runSteps, type Step, type StepContext } from "./step-runner.ts";
 
 /**
- * Audio: probe → metadata and tags → cover art → (transcodes ∥ waveform decode) → waveform files
- * → outputs. The transcodes run as parallel ffmpeg processes (ffmpeg 5.1 encodes the outputs of
- * one run one after another; three processes finish ~1.8× sooner) and the waveform decode is a
- * fourth, folding PCM from its stdout into min/max pairs as it arrives.
+ * Audio: (probe ∥ tags) → cover art → (transcodes ∥ waveform decode) → waveform files → outputs.
+ * The transcodes run as parallel ffmpeg processes (ffmpeg 5.1 encodes the outputs of one run one
+ * after another; three processes finish ~1.8× sooner) and the waveform decode is a fourth,
+ * folding PCM from its stdout into min/max pairs as it arrives. Nothing waits for what it does
+ * not need (issue 20): the tag read runs beside the probe, the cover is rendered beside the
+ * encodes, each transcode is stored the moment its ffmpeg has exited and the waveform files the
+ * moment the decode has, while the other encodes still run.
  */
 export function createAudioProcessor(config: AppConfig): Processor {
   return {
@@ -42,7 +45,8 @@ interface AudioRun {
   demuxer: string;
   metadata: AudioMetadata;
   declaredDurationSec: number | undefined;
-  cover: CoverImage | undefined;
+  /** Rendered beside the encodes; never rejects (a broken cover is skipped). */
+  cover: Promise<CoverImage | undefined>;
   source: SourceAudio;
   targets: TranscodeTarget[];
   pcm: PcmFormat;
@@ -50,6 +54,8 @@ interface AudioRun {
   transcodes: TranscodeOutcome[];
   waveform: WaveformData;
   decodedDurationSec: number;
+  /** What the encode step stored as it went: the transcodes in plan order, then the waveform files. */
+  stored: OutputFile[];
   outputs: OutputFile[];
 }
 
@@ -59,13 +65,16 @@ const AUDIO_STEPS: readonly Step<AudioRun>[] = [
     name: "probe",
     entry: "probed",
     run: async (run, { ctx, record }) => {
-      run.probe = await probeAudio(ctx);
+      // The tag read needs nothing from the probe, so it runs beside it; both settle before a failure leaves.
+      const [probe, metadata] = await Promise.allSettled([probeAudio(ctx), readMetadata(ctx)]);
+      if (probe.status === "rejected") throw probe.reason;
+      run.probe = probe.value;
+      run.metadata = (metadata as PromiseFulfilledResult<AudioMetadata>).value;
       const demuxer = demuxerForProbedFormat(run.probe.format.name, AUDIO_DEMUXERS);
       if (!demuxer)
         throw processingError("format-refused", `${run.probe.format.name} is not an audio container we read`);
       run.demuxer = demuxer;
       const stream = run.probe.audio!;
-      run.metadata = await readMetadata(ctx);
       run.declaredDurationSec = await audioDurationSec(ctx, run.probe, run.metadata, demuxer);
       record({
         container: run.probe.format.name,
@@ -85,8 +94,10 @@ const AUDIO_STEPS: readonly Step<AudioRun>[] = [
   },
   {
     name: "cover",
-    run: async (run, { ctx }) => {
-      run.cover = await extractCover(ctx, run.metadata, run.config);
+    run: (run, { ctx, onFailure }) => {
+      // Rendered beside the encodes and awaited by the store step; extractCover never rejects.
+      run.cover = extractCover(ctx, run.metadata, run.config);
+      onFailure(() => run.cover);
     },
   },
   {
@@ -112,7 +123,7 @@ const AUDIO_STEPS: readonly Step<AudioRun>[] = [
     name: "encode",
     entry: "encoded",
     run: async (run, step) => {
-      const { transcodes, waveform, frames } = await encodeAll(step, {
+      const { transcodes, waveform, frames, stored } = await encodeAll(step, {
         demuxer: run.demuxer,
         targets: run.targets,
         pcm: run.pcm,
@@ -123,6 +134,7 @@ const AUDIO_STEPS: readonly Step<AudioRun>[] = [
       run.transcodes = transcodes;
       run.waveform = waveform;
       run.decodedDurationSec = frames / run.pcm.sampleRate;
+      run.stored = stored;
       return {
         transcodes: transcodes.length,
         decodedDurationSec: run.decodedDurationSec,
@@ -133,28 +145,18 @@ const AUDIO_STEPS: readonly Step<AudioRun>[] = [
   {
     name: "store",
     run: async (run, { ctx, progress }) => {
-      for (const outcome of run.transcodes) {
-        const { target } = outcome;
-        run.outputs.push(
-          await ctx.output({
-            name: target.name,
-            variant: target.variant,
-            body: { file: outcome.outputPath },
-            contentType: target.contentType,
-            durationSec: outcome.durationSec,
-          }),
-        );
-      }
-      run.outputs.push(...(await storeWaveform(ctx, run.waveform, run.config.audio.waveform, run.decodedDurationSec)));
-      if (run.cover) {
+      // The transcodes and waveform files were stored during the encode step; the cover is the last.
+      run.outputs.push(...run.stored);
+      const cover = await run.cover;
+      if (cover) {
         run.outputs.push(
           await ctx.output({
             name: "cover.jpg",
             variant: "cover",
-            body: { buffer: run.cover.jpeg },
+            body: { buffer: cover.jpeg },
             contentType: "image/jpeg",
-            width: run.cover.width,
-            height: run.cover.height,
+            width: cover.width,
+            height: cover.height,
           }),
         );
       }
@@ -167,7 +169,10 @@ async function processAudio(ctx: ProcessContext, config: AppConfig): Promise<Pro
   // The steps fill in every other field before the result is read.
   const run = { config, outputs: [] } as unknown as AudioRun;
   await runSteps(ctx, AUDIO_STEPS, run);
-  return { outputs: run.outputs, metadata: describeAudio({ ...run, bits: config.audio.waveform.bits }) };
+  return {
+    outputs: run.outputs,
+    metadata: describeAudio({ ...run, cover: await run.cover, bits: config.audio.waveform.bits }),
+  };
 }
 
 /**
@@ -340,14 +345,17 @@ interface EncodePlan {
 }
 
 /**
- * Runs the transcodes and the waveform decode at once. The first failure stops the others
- * (their processes are killed through a shared signal) and every run has ended before this
- * returns or throws, so no ffmpeg outlives the job's temp dir.
+ * Runs the transcodes and the waveform decode at once, and stores each output as soon as it
+ * exists: a transcode when its ffmpeg has exited and its file is checked, the waveform files
+ * when the decode has ended, while the other runs go on. The first failure (of a run or of an
+ * upload) stops the others (their processes are killed through a shared signal) and every run
+ * and upload has settled before this returns or throws, so no ffmpeg outlives the job's temp dir
+ * and the pipeline knows every key it may have to remove.
  */
 async function encodeAll(
   step: StepContext,
   plan: EncodePlan,
-): Promise<{ transcodes: TranscodeOutcome[]; waveform: WaveformData; frames: number }> {
+): Promise<{ transcodes: TranscodeOutcome[]; waveform: WaveformData; frames: number; stored: OutputFile[] }> {
   const { ctx } = step;
   const siblings = new AbortController();
   const signal = AbortSignal.any([ctx.signal, siblings.signal]);
@@ -363,6 +371,7 @@ async function encodeAll(
     siblings.abort(toMediaError(error));
     throw error;
   };
+  const stored = new Map<string, OutputFile[]>();
   const runs = [
     decodeWaveform({
       inputPath: ctx.inputPath,
@@ -373,7 +382,15 @@ async function encodeAll(
       maxDurationSec: plan.audio.maxDurationSec,
       signal,
       onFrames: (frames) => expectedFrames && report(0, (frames / expectedFrames) * 100),
-    }).catch(stopSiblings),
+    })
+      .then(async (decoded) => {
+        if (decoded.frames === 0)
+          throw processingError("no-audio-decoded", "ffmpeg decoded no audio samples from the file");
+        const durationSec = decoded.frames / plan.pcm.sampleRate;
+        stored.set("waveform", await storeWaveform(ctx, decoded.data, plan.audio.waveform, durationSec, signal));
+        return decoded;
+      })
+      .catch(stopSiblings),
     ...plan.targets.map((target, index) =>
       runTranscode({
         inputPath: ctx.inputPath,
@@ -384,7 +401,13 @@ async function encodeAll(
         maxDurationSec: plan.audio.maxDurationSec,
         signal,
         onPercent: (percent) => report(index + 1, percent),
-      }).catch(stopSiblings),
+      })
+        .then(async (outcome) => {
+          throwIfAborted(signal);
+          stored.set(target.name, [await storeTranscode(ctx, outcome)]);
+          return outcome;
+        })
+        .catch(stopSiblings),
     ),
   ];
   const settled = await Promise.allSettled(runs);
@@ -392,8 +415,24 @@ async function encodeAll(
   if (failure) throw failure;
   const [decoded, ...transcodes] = settled.map((result) => (result as PromiseFulfilledResult<unknown>).value);
   const { data, frames } = decoded as Awaited<ReturnType<typeof decodeWaveform>>;
-  if (frames === 0) throw processingError("no-audio-decoded", "ffmpeg decoded no audio samples from the file");
-  return { transcodes: transcodes as TranscodeOutcome[], waveform: data, frames };
+  return {
+    transcodes: transcodes as TranscodeOutcome[],
+    waveform: data,
+    frames,
+    // The order the result has always listed them in: transcodes in plan order, then JSON, DAT, PNG.
+    stored: [...plan.targets.map((target) => target.name), "waveform"].flatMap((name) => stored.get(name) ?? []),
+  };
+}
+
+function storeTranscode(ctx: ProcessContext, outcome: TranscodeOutcome): Promise<OutputFile> {
+  const { target } = outcome;
+  return ctx.output({
+    name: target.name,
+    variant: target.variant,
+    body: { file: outcome.outputPath },
+    contentType: target.contentType,
+    durationSec: outcome.durationSec,
+  });
 }
 
 /** The job's own abort wins; otherwise the error that stopped the others, not their echoes of it. */
@@ -407,45 +446,57 @@ function firstFailure(settled: PromiseSettledResult<unknown>[], jobSignal: Abort
   return rejected[0];
 }
 
+/** The three waveform files, made and stored side by side. */
 async function storeWaveform(
   ctx: ProcessContext,
   data: WaveformData,
   settings: AudioConfig["waveform"],
   durationSec: number,
+  signal: AbortSignal,
 ): Promise<OutputFile[]> {
   const jsonPath = path.join(ctx.workDir, "waveform.json");
-  await pipeline(Readable.from(waveformJsonChunks(data, settings.bits)), createWriteStream(jsonPath));
-  const png = await renderWaveformPng(data, {
-    width: settings.imageWidth,
-    height: settings.imageHeight,
-    color: settings.color,
-    backgroundColor: settings.backgroundColor,
-    amplitudeScale: autoAmplitudeScale(data),
-  });
-  return [
-    await ctx.output({
-      name: "waveform.json",
-      variant: "waveform_json",
-      body: { file: jsonPath },
-      contentType: "application/json",
-      durationSec,
+  const stored = await Promise.allSettled([
+    pipeline(Readable.from(waveformJsonChunks(data, settings.bits)), createWriteStream(jsonPath)).then(() => {
+      throwIfAborted(signal);
+      return ctx.output({
+        name: "waveform.json",
+        variant: "waveform_json",
+        body: { file: jsonPath },
+        contentType: "application/json",
+        durationSec,
+      });
     }),
-    await ctx.output({
-      name: "waveform.dat",
-      variant: "waveform_dat",
-      body: { buffer: encodeWaveformDat(data, settings.bits) },
-      contentType: "application/octet-stream",
-      durationSec,
+    Promise.resolve().then(() => {
+      throwIfAborted(signal);
+      return ctx.output({
+        name: "waveform.dat",
+        variant: "waveform_dat",
+        body: { buffer: encodeWaveformDat(data, settings.bits) },
+        contentType: "application/octet-stream",
+        durationSec,
+      });
     }),
-    await ctx.output({
-      name: "waveform.png",
-      variant: "waveform_png",
-      body: { buffer: png },
-      contentType: "image/png",
+    renderWaveformPng(data, {
       width: settings.imageWidth,
       height: settings.imageHeight,
+      color: settings.color,
+      backgroundColor: settings.backgroundColor,
+      amplitudeScale: autoAmplitudeScale(data),
+    }).then((png) => {
+      throwIfAborted(signal);
+      return ctx.output({
+        name: "waveform.png",
+        variant: "waveform_png",
+        body: { buffer: png },
+        contentType: "image/png",
+        width: settings.imageWidth,
+        height: settings.imageHeight,
+      });
     }),
-  ];
+  ]);
+  const failed = stored.find((result) => result.status === "rejected");
+  if (failed) throw failed.reason;
+  return stored.map((result) => (result as PromiseFulfilledResult<OutputFile>).value);
 }
 
 const kbps = (bitsPerSecond: number | undefined) =>

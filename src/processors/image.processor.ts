@@ -12,6 +12,7 @@ import { describeImage, type ImageFacts } from "./image/image.metadata.ts";
 import { dominantColourOf, thumbHashOf } from "./image/image.placeholder.ts";
 import {
   CONTENT_TYPE,
+  decodesOnce,
   displayedSize,
   fitInside,
   isAnimation,
@@ -59,6 +60,8 @@ interface ImageRun {
   source: ReadableSource;
   plans: VariantPlan[];
   web: RawImage;
+  /** The full-size decode the optimized original is encoded from, when the source is decoded once (see decodesOnce). */
+  full: RawImage | undefined;
   outputs: OutputFile[];
   thumbhash: string;
   dominantColour: string;
@@ -76,10 +79,9 @@ const IMAGE_STEPS: readonly Step<ImageRun>[] = [
     name: "decode",
     run: async (run, { progress }) => {
       run.plans = planVariants(run.source.planFacts, run.image);
-      run.web = await decodeForWeb(
-        openInput(run.source.sourcePath, run.image.maxPixels, false),
-        run.image.webMaxDimension,
-      );
+      const input = openInput(run.source.sourcePath, run.image.maxPixels, false);
+      run.full = decodesOnce(run.source.planFacts) ? await decodeFull(input) : undefined;
+      run.web = await decodeForWeb(run.full ? rawInput(run.full) : input, run.image.webMaxDimension);
       progress(20, "decoded");
     },
   },
@@ -88,21 +90,23 @@ const IMAGE_STEPS: readonly Step<ImageRun>[] = [
     entry: "encoded",
     run: async (run, step) => {
       const { ctx } = step;
-      const { image, plans, web, outputs } = run;
+      const { image, plans, web, full, outputs } = run;
       const { sourcePath } = run.source;
       // QUALITY_SCORES: each variant scored against the source at its own size (off by default).
       const scorer = ctx.config.quality.scores ? createImageScorer(ctx) : undefined;
       let done = 0;
       await Promise.all(
         plans.map(async (plan) => {
-          const buffer = await encode(plan, sourcePath, web, image);
+          const buffer = await encode(plan, sourcePath, web, full, image);
           // Within the step: the variants encode in parallel, and an abort stops the rest before they score and upload.
           throwIfAborted(ctx.signal);
           const { info } = buffer;
           const quality = await scorer?.score(
             plan.source === "web"
-              ? sharp(web.data, { raw: web.info })
-              : openInput(sourcePath, image.maxPixels, false).autoOrient(),
+              ? rawInput(web)
+              : full
+                ? rawInput(full)
+                : openInput(sourcePath, image.maxPixels, false).autoOrient(),
             buffer.data,
           );
           outputs.push(
@@ -316,6 +320,20 @@ function rawLayout(info: OutputInfo): RawImage["info"] {
   return { width: info.width, height: info.height, channels: info.channels as RawImage["info"]["channels"] };
 }
 
+function rawInput(image: RawImage): Sharp {
+  return sharp(image.data, { raw: image.info });
+}
+
+/** The whole source, oriented, as raw pixels in its own colour space (the optimized original is cut from it, and the web decode). */
+async function decodeFull(input: Sharp): Promise<RawImage> {
+  try {
+    const { data, info } = await input.autoOrient().raw().toBuffer({ resolveWithObject: true });
+    return { data, info: rawLayout(info) };
+  } catch (error) {
+    throw decodeError(error);
+  }
+}
+
 /** One shrink-on-load decode, oriented and in sRGB, that every web-sized variant is cut from. */
 async function decodeForWeb(input: Sharp, webMaxDimension: number): Promise<RawImage> {
   try {
@@ -335,15 +353,21 @@ async function encode(
   plan: VariantPlan,
   inputPath: string,
   web: RawImage,
+  full: RawImage | undefined,
   image: AppConfig["image"],
 ): Promise<{ data: Buffer; info: OutputInfo }> {
   try {
     let pipeline: Sharp;
     if (plan.source === "web") {
-      pipeline = sharp(web.data, { raw: web.info });
+      pipeline = rawInput(web);
       const target = fitInside(web.info.width, web.info.height, plan.maxDimension);
       if (target.width !== web.info.width || target.height !== web.info.height)
         pipeline = pipeline.resize(target.width, target.height);
+    } else if (full && !plan.animated) {
+      // Already oriented; no ICC profile to keep (decodesOnce).
+      pipeline = rawInput(full);
+      if (plan.maxDimension !== undefined)
+        pipeline = pipeline.resize(plan.maxDimension, plan.maxDimension, { fit: "inside", withoutEnlargement: true });
     } else {
       pipeline = openInput(inputPath, image.maxPixels, plan.animated).autoOrient();
       if (plan.maxDimension !== undefined)

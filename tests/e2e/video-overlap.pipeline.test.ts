@@ -109,7 +109,11 @@ describe("overlapped HLS upload through the real pipeline", () => {
       uploaded.duringEncode > 0 && uploaded.duringEncode < uploaded.files,
       `${uploaded.duringEncode} of ${uploaded.files} files stored during the encode`,
     );
-    assert.ok(Date.parse(poster.startedAt) < Date.parse(encoded.endedAt), "the poster ran beside the encode");
+    // The poster's frame comes from the ladder run's own decode (issue 20), and is made as soon as ffmpeg has written it.
+    assert.ok(
+      Date.parse(poster.startedAt) < Date.parse(encoded.endedAt),
+      `the poster, made from the ladder's frame, started ${poster.startedAt}, ffmpeg exited ${encoded.endedAt}`,
+    );
 
     // Same set of keys as a sequential upload of the folder: every file a player can reach, nothing else (no .tmp, no half segment).
     const [, tree] = runPrefixesOf(job);

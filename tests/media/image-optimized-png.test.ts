@@ -141,3 +141,29 @@ test("semi-transparent pixels keep their colour in every web-sized variant (no s
     await local.cleanup();
   }
 });
+
+test("a grey PNG with alpha, decoded once: lossless optimized PNG, a web WebP of the web size with alpha", async () => {
+  const width = 2600;
+  const height = 400;
+  const pixels = Buffer.alloc(width * height * 2);
+  for (let at = 0; at < pixels.length; at += 2) {
+    pixels[at] = (at / 2) % 251;
+    pixels[at + 1] = ((at / 2) % width) % 256;
+  }
+  const source = await sharp(pixels, { raw: { width, height, channels: 2 } })
+    .toColourspace("b-w")
+    .png()
+    .toBuffer();
+  assert.equal((await sharp(source).metadata()).channels, 2);
+  const { local, output } = await run("grey.png", source);
+  try {
+    const optimized = await sharp(output("optimized")).raw().toBuffer({ resolveWithObject: true });
+    const expected = await sharp(source).raw().toBuffer();
+    assert.equal(optimized.info.channels, 4, "grey + alpha in the sRGB it always had");
+    assert.ok(optimized.data.equals(expected), "every pixel and alpha value as uploaded");
+    const web = await sharp(output("webp")).metadata();
+    assert.deepEqual([web.width, web.height, web.hasAlpha], [2048, 315, true]);
+  } finally {
+    await local.cleanup();
+  }
+});

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { readFile, mkdtemp, rm } from "node:fs/promises";
+import { readFile, readdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -95,6 +95,31 @@ describe("HLS ladder", () => {
     });
     assert.equal((run.result.metadata.video as { bitDepth: number }).bitDepth, 10);
     const poster = run.files.get(run.result.outputs.find((output) => output.variant === "poster")!.key)!;
+    assert.ok(isRed(await colourAt(poster, 0.05, 0.5)), "the poster shows the test pattern, not black");
+  });
+
+  test("the HLS poster is the ladder run's own frame at the position: no second decode when that frame is not dark", async () => {
+    const name = "bright-start.mp4";
+    const run = await processClip({ name, width: 640, height: 360, durationSec: 2 });
+    const workDir = path.join(path.dirname(run.outDir), "work");
+    const files = await readdir(workDir);
+    assert.ok(files.includes("poster-frame.png"), `the ladder wrote its frame: ${files.join(", ")}`);
+    assert.ok(!files.includes("poster.png"), "the searching extractor (which writes poster.png) never ran");
+    const entry = run.steps.find((step) => step.event === "poster")?.detail;
+    assert.equal(entry?.["source"], "bright-frame");
+    assert.equal(entry?.["atSec"], 0.2, "10 % of 2 s");
+    const poster = run.files.get(`${base(name)}_poster.jpg`)!;
+    const posterMeta = await sharp(poster).metadata();
+    assert.deepEqual([posterMeta.width, posterMeta.height], [640, 360]);
+    assert.ok(isRed(await colourAt(poster, 0.05, 0.5)), "the poster shows the test pattern");
+  });
+
+  test("a dark frame at the position falls back to the searching extractor, which finds the pattern after it", async () => {
+    const name = "dark-start.mp4";
+    const run = await processClip({ name, width: 640, height: 360, durationSec: 2, blackLeadInSec: 0.5 });
+    const files = await readdir(path.join(path.dirname(run.outDir), "work"));
+    assert.ok(files.includes("poster-frame.png") && files.includes("poster.png"), files.join(", "));
+    const poster = run.files.get(`${base(name)}_poster.jpg`)!;
     assert.ok(isRed(await colourAt(poster, 0.05, 0.5)), "the poster shows the test pattern, not black");
   });
 

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { loadConfig } from "../../src/config/config.ts";
-import { displayedSize, fitInside, planVariants, pngOptions } from "../../src/processors/image/image.plan.ts";
+import {
+  decodesOnce,
+  displayedSize,
+  fitInside,
+  planVariants,
+  pngOptions,
+} from "../../src/processors/image/image.plan.ts";
 
 /** The image plan (src/processors/image/image.plan.ts): pure sizes and variant choices. */
 
@@ -54,4 +60,15 @@ test("image plan: only a palette PNG keeps a palette (quantising truecolour to 2
 test("image plan: PNG options are lossless zlib with adaptive filtering, palette only when asked", () => {
   assert.deepEqual(pngOptions(false), { palette: false, compressionLevel: 6, adaptiveFiltering: true });
   assert.equal(pngOptions(true).palette, true);
+});
+
+test("image plan: only an 8-bit still PNG without an ICC profile, up to 24 MP, is decoded once for every variant", () => {
+  const png = { format: "png", pages: 1, width: 4000, height: 3000, hasIccProfile: false, bitDepth: "uchar" };
+  assert.equal(decodesOnce(png), true);
+  assert.equal(decodesOnce({ ...png, format: "jpeg" }), false, "a JPEG keeps its shrink-on-load web decode");
+  assert.equal(decodesOnce({ ...png, bitDepth: "ushort" }), false, "a 16-bit PNG keeps the path it had");
+  assert.equal(decodesOnce({ ...png, hasIccProfile: true }), false, "an ICC profile is kept from the file");
+  assert.equal(decodesOnce({ ...png, pages: 3 }), false);
+  assert.equal(decodesOnce({ ...png, width: 6000, height: 4001 }), false, "over DECODE_ONCE_MAX_PIXELS");
+  assert.equal(decodesOnce({ ...png, width: 6000, height: 4000 }), true);
 });

@@ -16,7 +16,7 @@ import {
   parseMediaPlaylist,
 } from "../../src/processors/video/master-playlist.ts";
 import { webMp4Args } from "../../src/processors/video/mp4-command.ts";
-import { darkThresholdFor, posterFrameArgs } from "../../src/processors/video/poster.ts";
+import { darkThresholdFor, frameIsDark, posterFrameArgs } from "../../src/processors/video/poster.ts";
 import { planStoryboard, storyboardVtt } from "../../src/processors/video/storyboard.ts";
 import type { OutputFile } from "../../src/processors/processor.ts";
 import { testConfig } from "../helpers/process-locally.ts";
@@ -659,4 +659,75 @@ test("the poster's dark-frame threshold is in the frames' own scale: 32 at 8 bit
     bitDepth: 10,
   });
   assert.match(args[args.indexOf("-vf") + 1]!, /function=greater:value=128,/);
+});
+
+describe("poster frame from the ladder's decode (issue 20)", () => {
+  const source = { videoStreamIndex: 0, audioStreamIndex: 1, fps: 30, baseFps: 30, durationSec: 30 };
+  const settings = {
+    x264Preset: "veryfast",
+    maxFps: 60,
+    segmentSeconds: 6,
+    keyframeSeconds: 2,
+    addSilentAudio: false,
+    segmentFormat: "mpegts" as const,
+  };
+  const rungs = planLadder({ width: 1920, height: 1080, bitRate: undefined }, RUNGS);
+  const command = (posterFrame?: { outFile: string; atSec: number; width: number; height: number }) =>
+    hlsLadderArgs({
+      inputPath: "/tmp/job/input",
+      demuxer: "mov",
+      source,
+      rungs,
+      settings,
+      audioOnlyKbps: undefined,
+      outDir: "/tmp/job/hls",
+      posterFrame,
+    });
+
+  test("one more split branch takes the first frame at the position, scaled like the poster, and a second output writes it as one PNG", () => {
+    const args = command({ outFile: "/tmp/job/poster-frame.png", atSec: 15, width: 1920, height: 1080 });
+    const graph = args[args.indexOf("-filter_complex") + 1]!;
+    assert.match(graph, /split=4\[s0\]\[s1\]\[s2\]\[s3\]/);
+    assert.ok(
+      graph.endsWith(
+        ";[s3]setpts=PTS-STARTPTS,trim=start=15.000,trim=end_frame=1,scale=w=1920:h=1080:flags=lanczos,setsar=1,format=rgb24[poster]",
+      ),
+      graph,
+    );
+    const hlsEnd = args.indexOf("/tmp/job/hls/%v/index.m3u8");
+    assert.deepEqual(args.slice(hlsEnd + 1), [
+      "-map",
+      "[poster]",
+      "-map_metadata",
+      "-1",
+      "-map_chapters",
+      "-1",
+      "-frames:v",
+      "1",
+      "-update",
+      "1",
+      "-c:v",
+      "png",
+      "-f",
+      "image2",
+      "-atomic_writing",
+      "1",
+      "-y",
+      "/tmp/job/poster-frame.png",
+    ]);
+  });
+
+  test("without a poster frame the command is the ladder alone (what the bench's raw side runs)", () => {
+    const args = command();
+    assert.equal(args.at(-1), "/tmp/job/hls/%v/index.m3u8");
+    assert.match(args[args.indexOf("-filter_complex") + 1]!, /split=3\[s0\]\[s1\]\[s2\];/);
+  });
+
+  test("a frame is dark by signalstats' rule: limited-range mean luma at most 32", () => {
+    assert.equal(frameIsDark([0, 0, 0]), true);
+    assert.equal(frameIsDark([18, 18, 18]), true);
+    assert.equal(frameIsDark([20, 20, 20]), false);
+    assert.equal(frameIsDark([255, 0, 0]), false, "pure red is bright enough (luma 54)");
+    assert.equal(frameIsDark([0, 0, 200]), true, "dark blue (luma 14)");
+  });
 });

@@ -126,6 +126,36 @@ export function pngOptions(palette: boolean): PngOptions {
     : { palette: false, compressionLevel: 6, adaptiveFiltering: true };
 }
 
+/**
+ * Sources at most this large are decoded once when {@link decodesOnce} allows: 24 MP of RGBA is
+ * 96 MB held for the job, where the streaming re-decode of the optimized original holds a few rows.
+ */
+export const DECODE_ONCE_MAX_PIXELS = 24_000_000;
+
+/**
+ * Whether the source is decoded once, at full size, for both the optimized original and the web
+ * decode (issue 20). Only for 8-bit still PNGs without an ICC profile: libvips cannot shrink a
+ * PNG on load, so its web decode is a full decode too, and the two were ~0.5 of a 12 MP
+ * transparent PNG's ~9 cpu-s (bench/areas/images.bench.ts, per-variant costs). A JPEG keeps its
+ * cheap shrink-on-load web decode; an ICC profile stays on the optimized original only through
+ * the decode from the file; 16-bit PNGs (rare) keep the path they had. The pixels are the same; the
+ * optimized PNG from a raw decode carries no pHYs (density) chunk, which browsers ignore.
+ */
+export function decodesOnce(
+  facts: Pick<SourceFacts, "format" | "pages" | "width" | "height"> & {
+    hasIccProfile: boolean;
+    bitDepth: string | undefined;
+  },
+): boolean {
+  return (
+    facts.format === "png" &&
+    facts.pages === 1 &&
+    !facts.hasIccProfile &&
+    facts.bitDepth === "uchar" &&
+    facts.width * facts.height <= DECODE_ONCE_MAX_PIXELS
+  );
+}
+
 /** Size of an image after fitting inside a square box without enlarging (sharp's `inside`). */
 export function fitInside(
   width: number,

@@ -115,11 +115,27 @@ export function frameRateOptions(plan: FrameRatePlan): string[] {
  * split; the rungs then scale 8-bit SDR frames (the top rung's scale is a pass-through).
  * Also builds the silent audio branches when asked to invent audio.
  */
+/**
+ * One frame of the decoded video, taken by the encode's own filter graph as one more branch of
+ * its split (issue 20): the first frame at or after `atSec` (from the video's start, whatever its
+ * first timestamp), scaled like the poster (lanczos, after the tone map when there is one), as
+ * 8-bit RGB for a PNG. The branch ends after that frame, so it costs one scale, not a decode.
+ */
+export interface FrameBranch {
+  atSec: number;
+  width: number;
+  height: number;
+}
+
+/** The label of the frame branch's output in the graph. */
+export const FRAME_BRANCH_LABEL = "poster";
+
 export function videoFilterGraph(
   source: VideoEncodeSource,
   renditions: ReadonlyArray<Pick<PlannedRung, "width" | "height">>,
   settings: VideoEncodeSettings,
   silentAudioCount: number,
+  frame?: FrameBranch | undefined,
 ): string {
   const chains: string[] = [];
   const pre =
@@ -127,12 +143,18 @@ export function videoFilterGraph(
     (source.toneMap ? toneMapBeforeSplit(source.toneMap, renditions) : "");
   const scale = (rendition: Pick<PlannedRung, "width" | "height">) =>
     `scale=w=${rendition.width}:h=${rendition.height}:flags=bicubic,setsar=1,format=yuv420p`;
-  if (renditions.length === 1) {
+  const branches = renditions.length + (frame ? 1 : 0);
+  if (branches === 1) {
     chains.push(`[0:${source.videoStreamIndex}]${pre}${scale(renditions[0]!)}[v0]`);
   } else {
-    const labels = renditions.map((_, index) => `[s${index}]`).join("");
-    chains.push(`[0:${source.videoStreamIndex}]${pre}split=${renditions.length}${labels}`);
+    const labels = Array.from({ length: branches }, (_, index) => `[s${index}]`).join("");
+    chains.push(`[0:${source.videoStreamIndex}]${pre}split=${branches}${labels}`);
     for (const [index, rendition] of renditions.entries()) chains.push(`[s${index}]${scale(rendition)}[v${index}]`);
+    if (frame)
+      chains.push(
+        `[s${renditions.length}]setpts=PTS-STARTPTS,trim=start=${frame.atSec.toFixed(3)},trim=end_frame=1,` +
+          `scale=w=${frame.width}:h=${frame.height}:flags=lanczos,setsar=1,format=rgb24[${FRAME_BRANCH_LABEL}]`,
+      );
   }
   if (silentAudioCount > 0) {
     const duration = source.durationSec !== undefined && source.durationSec > 0 ? source.durationSec.toFixed(3) : "1";

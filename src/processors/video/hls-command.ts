@@ -2,6 +2,7 @@ import path from "node:path";
 import { safeInputArgs, VIDEO_DEMUXERS } from "../../media/safe-input.ts";
 import {
   aacOptions,
+  FRAME_BRANCH_LABEL,
   keyframeOptions,
   MUXING_QUEUE,
   frameRateOptions,
@@ -9,6 +10,7 @@ import {
   STRIP_METADATA,
   videoFilterGraph,
   x264Options,
+  type FrameBranch,
   type VideoEncodeSettings,
   type VideoEncodeSource,
 } from "./encode-options.ts";
@@ -32,6 +34,11 @@ export interface HlsCommandInput {
   audioOnlyKbps: number | undefined;
   /** Directory receiving `<rung>/index.m3u8` and segments. */
   outDir: string;
+  /**
+   * Also write one frame of the same decode as a PNG, for the poster (a second output of the
+   * run, after the HLS one): nothing is written when no frame reaches `atSec` (see FrameBranch).
+   */
+  posterFrame?: (FrameBranch & { outFile: string }) | undefined;
 }
 
 /** Folder and name of the audio-only rendition. */
@@ -78,7 +85,7 @@ export function hlsLadderArgs(input: HlsCommandInput): string[] {
   return [
     ...safeInputArgs(input.inputPath, { demuxers: VIDEO_DEMUXERS, format: input.demuxer }),
     "-filter_complex",
-    videoFilterGraph(source, rungs, settings, silentCount),
+    videoFilterGraph(source, rungs, settings, silentCount, input.posterFrame),
     ...maps,
     ...STRIP_METADATA,
     ...x264Options(settings.x264Preset),
@@ -108,5 +115,28 @@ export function hlsLadderArgs(input: HlsCommandInput): string[] {
     streamMap.join(" "),
     "-y",
     path.join(input.outDir, "%v", MEDIA_PLAYLIST_NAME),
+    ...(input.posterFrame ? posterFrameOutput(input.posterFrame.outFile) : []),
+  ];
+}
+
+/** The second output of a ladder run: the frame branch as one PNG (ffmpeg exits 0 and writes nothing when the branch got no frame). */
+function posterFrameOutput(outFile: string): string[] {
+  return [
+    "-map",
+    `[${FRAME_BRANCH_LABEL}]`,
+    ...STRIP_METADATA,
+    "-frames:v",
+    "1",
+    "-update",
+    "1",
+    "-c:v",
+    "png",
+    "-f",
+    "image2",
+    // Written as a temporary file and renamed: under its final name the PNG is complete, so the poster is made while the encode goes on.
+    "-atomic_writing",
+    "1",
+    "-y",
+    outFile,
   ];
 }

@@ -112,7 +112,7 @@ export interface PosterFiles {
  */
 export async function extractPoster(request: PosterRequest): Promise<PosterFiles> {
   const duration = request.durationSec !== undefined && request.durationSec > 0 ? request.durationSec : 0;
-  const position = (duration * request.positionPercent) / 100;
+  const position = posterPositionSec(request.durationSec, request.positionPercent);
   const png = path.join(request.workDir, "poster.png");
   const attempts: Array<{ source: PosterFiles["source"]; seekSec: number; searchSec: number | undefined }> = [
     { source: "bright-frame", seekSec: position, searchSec: Math.max(5, duration * 0.25) },
@@ -130,9 +130,46 @@ export async function extractPoster(request: PosterRequest): Promise<PosterFiles
   throw processingError("poster-failed", "no video frame could be decoded for the poster");
 }
 
+/**
+ * Whether an 8-bit RGB frame counts as dark by the poster's rule: its mean luma (BT.709
+ * weights, mapped to limited range as signalstats' YAVG measures it) not above
+ * DARK_LUMA_THRESHOLD (pure).
+ */
+export function frameIsDark(meanRgb: readonly [number, number, number]): boolean {
+  const [red, green, blue] = meanRgb;
+  const fullRangeLuma = 0.2126 * red + 0.7152 * green + 0.0722 * blue;
+  return 16 + (fullRangeLuma * 219) / 255 <= DARK_LUMA_THRESHOLD;
+}
+
+/**
+ * The poster from a frame the encode's own decode wrote (hls-command.ts `posterFrame`, issue 20):
+ * the first frame at the position, as the first try of {@link extractPoster} would find it when
+ * it is not dark. Undefined when the encode wrote no frame (the position is past the real end)
+ * or the frame is dark; the caller then runs extractPoster, which searches on.
+ */
+export async function posterFromFrame(
+  png: string,
+  request: Pick<PosterRequest, "width" | "height" | "workDir" | "jpegQuality" | "webpQuality">,
+  atSec: number,
+): Promise<PosterFiles | undefined> {
+  if (!(await nonEmpty(png))) return undefined;
+  const { channels } = await sharp(png, { limitInputPixels: request.width * request.height + 1, failOn: "error" })
+    .removeAlpha()
+    .stats();
+  const mean = channels.map((channel) => channel.mean);
+  if (frameIsDark([mean[0] ?? 0, mean[1] ?? mean[0] ?? 0, mean[2] ?? mean[0] ?? 0])) return undefined;
+  return encodePoster(png, request, "bright-frame", atSec);
+}
+
+/** The position extractPoster seeks to: `positionPercent` of the duration (0 when it is unknown). */
+export function posterPositionSec(durationSec: number | undefined, positionPercent: number): number {
+  const duration = durationSec !== undefined && durationSec > 0 ? durationSec : 0;
+  return (duration * positionPercent) / 100;
+}
+
 async function encodePoster(
   png: string,
-  request: PosterRequest,
+  request: Pick<PosterRequest, "width" | "height" | "workDir" | "jpegQuality" | "webpQuality">,
   source: PosterFiles["source"],
   atSec: number,
 ): Promise<PosterFiles> {
