@@ -166,6 +166,30 @@ describe("chunked video through the real pipeline", () => {
     assert.deepEqual(await stack.listKeys(`tenants/t1/users/u1/media/processed/1700000003-abc-cancel`), []);
     assert.deepEqual(await stack.store.redis.keys(`${stack.store.keyPrefix}chunks:${jobId}*`), []);
   });
+
+  test("a permanent chunk failure fails the job once, naming the chunk, and removes what the other chunks wrote", async () => {
+    const long = await generateClip({
+      width: 320,
+      height: 180,
+      durationSec: 40,
+      fps: FPS,
+      out: path.join(dir, "long2.mp4"),
+    });
+    const key = "tenants/t1/users/u1/media/1700000004-abc-changed.mp4";
+    const jobId = await stack.uploadAndNotify(key, await readFile(long));
+    await stack.waitForJob(jobId, (job) => job.timeline.some((entry) => entry.event === "chunks-sent"), 60_000);
+    // The source changes under the plan (no event for it): the tasks that download it now refuse it.
+    await stack.upload(key, await readFile(clip));
+    const failed = await stack.waitForJob(jobId, undefined, 120_000);
+    assert.equal(failed.status, "failed");
+    assert.equal(failed.error?.code, "source-changed");
+    assert.match(failed.error?.message ?? "", /^(chunk \d+ \(\d+–\d+ s\)|audio task): the source changed/);
+    await stack.waitForEmptyQueue("every chunk task ended", 60_000);
+    const after = await stack.store.get(jobId);
+    assert.equal(entries(after!, "failed").length, 1, "failed once");
+    assert.deepEqual(await stack.listKeys("tenants/t1/users/u1/media/processed/1700000004-abc-changed"), []);
+    assert.deepEqual(await stack.store.redis.keys(`${stack.store.keyPrefix}chunks:${jobId}*`), []);
+  });
 });
 
 /** Every key under a prefix with its ETag. */

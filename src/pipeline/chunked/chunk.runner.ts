@@ -183,8 +183,12 @@ export class ChunkRunner {
           of: stored.total,
         })
         .catch(() => undefined);
-      if (!mark.stitch) return { action: "delete" };
-      return await this.finishIfLast(context, token, signal);
+      if (mark.stitch) return await this.finishIfLast(context, token, signal);
+      // The job may have ended (failed, cancelled) while this part uploaded: what it wrote goes too.
+      // Its uploads are complete here, so either this check or the ender's own removal sees them.
+      const now = await store.summary(task.jobId);
+      if (mark.planGone || !now || (isTerminal(now.status) && now.status !== "completed")) await this.discard(context);
+      return { action: "delete" };
     } catch (caught) {
       const abortReason = abortReasonOf(signal);
       await written.settledKeys();
@@ -422,7 +426,12 @@ export class ChunkRunner {
         signal,
         logger: context.logger,
       });
-      if (outcome.kind === "lost") return { action: "delete" };
+      if (outcome.kind === "lost") {
+        // Cancelled or failed while stitching: its playlists and manifest go with the rest.
+        const now = await this.deps.store.summary(context.task.jobId);
+        if (now?.status !== "completed") await this.discard(context);
+        return { action: "delete" };
+      }
       const fate = decide({
         event: { kind: "success" },
         receive: context.receive,

@@ -64,7 +64,8 @@ const partSchema = z
 export type StoredPart = z.infer<typeof partSchema>;
 
 /**
- * MARK_DONE: KEYS done, parts, stitch · ARGV part, recordJson, total, token, lockMs, ttlMs
+ * MARK_DONE: KEYS done, parts, stitch, plan · ARGV part, recordJson, total, token, lockMs, ttlMs
+ * Returns {-1, 0, 0} when the plan is gone (the job ended meanwhile): nothing is recorded.
  * Records the part, adds it to the done-set and, when the set is complete and nobody holds the
  * stitch lock, takes the lock for `token`. Returns {added 0/1, done count, stitch 0/1}. A task
  * redelivered after its part is done gets `added = 0` and may still take the lock: a stitcher
@@ -72,6 +73,7 @@ export type StoredPart = z.infer<typeof partSchema>;
  * comes back to take it.
  */
 const markDoneScript = new LuaScript(`
+if redis.call('EXISTS', KEYS[4]) == 0 then return {-1, 0, 0} end
 local added = redis.call('SADD', KEYS[1], ARGV[1])
 if added == 1 then redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
@@ -191,13 +193,13 @@ export class ChunkStore {
     total: number,
     token: string,
     lockMs: number,
-  ): Promise<{ added: boolean; done: number; stitch: boolean }> {
+  ): Promise<{ added: boolean; done: number; stitch: boolean; planGone: boolean }> {
     const [added, done, stitch] = (await markDoneScript.run(
       this.redis,
-      [this.key(jobId, "done"), this.key(jobId, "parts"), this.key(jobId, "stitch")],
+      [this.key(jobId, "done"), this.key(jobId, "parts"), this.key(jobId, "stitch"), this.key(jobId)],
       [part, JSON.stringify(record), total, token, lockMs, this.ttlMs],
     )) as [number, number, number];
-    return { added: added === 1, done, stitch: stitch === 1 };
+    return { added: added === 1, done, stitch: stitch === 1, planGone: added === -1 };
   }
 
   async releaseStitch(jobId: string, token: string): Promise<void> {
