@@ -10,7 +10,7 @@ import type { Logger } from "../logger.ts";
 import { detectFileType } from "../media/detect-type.ts";
 import { refineMediaKind } from "../media/refine-media.ts";
 import type { DetectedMedia } from "../media/detected-media.ts";
-import type { Metrics } from "../metrics/metrics.ts";
+import { videoDurationBucket, type Metrics } from "../metrics/metrics.ts";
 import type { PublishOutcome, JobEventPublisher } from "../job-events/job-event.publisher.ts";
 import type { OutputFile, ProcessContext, Processor, ProcessResult } from "../processors/processor.ts";
 import type { ProcessorRegistry } from "../processors/registry.ts";
@@ -236,6 +236,13 @@ export class JobRunner {
           { kind: "handed-off" },
           { jobId, receive, logger, ...laneOf(delivery), type, fields: () => ({ chunks: result.handedOff?.chunks }) },
         );
+      if (type === "video") {
+        // One pass: playable when published (chunked videos observe these in src/pipeline/chunked).
+        const duration = { duration: videoDurationBucket(numberOr(result.metadata["durationSec"])) };
+        const elapsedSec = (Date.now() - startedAt) / 1000;
+        metrics.videoTimeToPlayable.observe(duration, elapsedSec);
+        metrics.videoTimeToPublish.observe(duration, elapsedSec);
+      }
       return await this.settle(
         { kind: "success" },
         {
@@ -612,6 +619,10 @@ export class JobRunner {
       return "failed";
     });
   }
+}
+
+function numberOr(value: unknown): number | undefined {
+  return typeof value === "number" ? value : undefined;
 }
 
 function laneOf(delivery: Delivery): { lane?: string } {

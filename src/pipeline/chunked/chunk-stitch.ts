@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { AppConfig } from "../../config/config.ts";
 import { processingError } from "../../errors.ts";
 import type { JobListItem, JobStore } from "../../jobs/job.store.ts";
@@ -5,7 +6,7 @@ import type { Logger } from "../../logger.ts";
 import type { OutputFile } from "../../processors/processor.ts";
 import { AUDIO_GROUP_NAME } from "../../processors/video/chunk-command.ts";
 import { encodeSourceOf } from "../../processors/video/chunk-plan.ts";
-import { stitchTree, type PartRecord } from "../../processors/video/chunk-playlists.ts";
+import { stitchTree, type PartRecord, type StitchedTree } from "../../processors/video/chunk-playlists.ts";
 import { expectedOutputFps } from "../../processors/video/encode-options.ts";
 import type { ObjectStore } from "../../storage/object-store.ts";
 import { cdnUrlOf, outputKey, type OutputLayout } from "../../storage/output-keys.ts";
@@ -39,7 +40,7 @@ export interface StitchRequest {
  */
 export async function stitchJob(
   request: StitchRequest,
-): Promise<{ kind: "completed"; outputs: number } | { kind: "lost" }> {
+): Promise<{ kind: "completed"; outputs: number; publishedEarly: boolean } | { kind: "lost" }> {
   const { config, stored, layout, bucket, signal, logger, job } = request;
   const { plan } = stored;
   const parts = await request.chunks.parts(job.id);
@@ -48,34 +49,15 @@ export async function stitchJob(
   if (missing >= 0)
     throw processingError("chunk-missing", `chunk ${missing} has no record although the set is complete`);
   const audioPart = parts.get("audio") as PartRecord | undefined;
+  const publishedEarly = (await request.chunks.playableChunks(job.id)) > 0;
   const tree = stitchTree(
     plan,
     videoParts as PartRecord[],
     plan.audioKbps !== undefined ? audioPart : undefined,
     expectedOutputFps(encodeSourceOf(plan), plan.settings.maxFps),
+    { ended: true, event: publishedEarly },
   );
-  const outputs: OutputFile[] = [];
-  // Rung playlists first, the master last: a player never finds a master whose playlists are not there yet.
-  for (const file of tree.files) {
-    const key = outputKey(layout, `hls/${file.name}`);
-    const bytes = await request.objects.upload({
-      bucket,
-      key,
-      body: { buffer: file.text },
-      contentType: PLAYLIST_TYPE,
-      cacheControl: IMMUTABLE,
-      signal,
-    });
-    const rendition = tree.renditions.find((candidate) => file.name === `${candidate.name}/index.m3u8`);
-    outputs.push({
-      key,
-      variant: file.name === "master.m3u8" ? "hls_master" : "hls_playlist",
-      contentType: PLAYLIST_TYPE,
-      bytes,
-      ...(rendition ? { width: rendition.width, height: rendition.height, durationSec: rendition.durationSec } : {}),
-      ...(config.storage.cdnBaseUrl ? { url: cdnUrlOf(config.storage.cdnBaseUrl, key) } : {}),
-    });
-  }
+  const outputs = await uploadTree(request, tree, IMMUTABLE);
   outputs.push(...(audioPart?.outputs ?? []));
   const masterKey = outputKey(layout, "hls/master.m3u8");
   const metadata = {
@@ -155,9 +137,82 @@ export async function stitchJob(
       ? { superseded: { by: published.current, removedOutputs: published.removedOutputs } }
       : {}),
   };
+  if (!publishedEarly) step("playable", { chunks: plan.chunks.length, early: false });
   const completed = await recordWithRetry(
     () => request.store.complete(job.id, stored.leaseToken, result, stored.startedAt),
     signal,
   );
-  return completed ? { kind: "completed", outputs: outputs.length } : { kind: "lost" };
+  return completed ? { kind: "completed", outputs: outputs.length, publishedEarly } : { kind: "lost" };
+}
+
+/** Rung playlists first, the master last: a player never finds a master whose playlists are not there yet. */
+async function uploadTree(
+  request: Pick<StitchRequest, "config" | "objects" | "layout" | "bucket" | "signal">,
+  tree: StitchedTree,
+  cacheControl: string,
+): Promise<OutputFile[]> {
+  const outputs: OutputFile[] = [];
+  for (const file of tree.files) {
+    const key = outputKey(request.layout, `hls/${file.name}`);
+    const bytes = await request.objects.upload({
+      bucket: request.bucket,
+      key,
+      body: { buffer: file.text },
+      contentType: PLAYLIST_TYPE,
+      cacheControl,
+      signal: request.signal,
+    });
+    const rendition = tree.renditions.find((candidate) => file.name === `${candidate.name}/index.m3u8`);
+    outputs.push({
+      key,
+      variant: file.name === "master.m3u8" ? "hls_master" : "hls_playlist",
+      contentType: PLAYLIST_TYPE,
+      bytes,
+      ...(rendition ? { width: rendition.width, height: rendition.height, durationSec: rendition.durationSec } : {}),
+      ...(request.config.storage.cdnBaseUrl ? { url: cdnUrlOf(request.config.storage.cdnBaseUrl, key) } : {}),
+    });
+  }
+  return outputs;
+}
+
+/**
+ * Playable early: once the audio and the first chunks (in order, at least one) are in, the
+ * master and growing EVENT playlists of those chunks are published under the final keys
+ * (no-cache: they change), each time a later chunk extends the run of leading chunks. One
+ * publication at a time (a Redis lock; a task that finds it held skips — the next chunk, or
+ * the stitch, publishes more); a shorter run never replaces a longer one. Returns the chunk
+ * count published now, and whether it made the video playable (the first publication).
+ */
+export async function publishPlayable(request: StitchRequest): Promise<{ chunks: number; first: boolean } | undefined> {
+  const { stored, job, chunks } = request;
+  const { plan } = stored;
+  const parts = await chunks.parts(job.id);
+  const audioPart = parts.get("audio") as PartRecord | undefined;
+  if (plan.audioKbps !== undefined && !audioPart) return undefined;
+  let leading = 0;
+  while (leading < plan.chunks.length && parts.has(`v${leading}`)) leading += 1;
+  // None yet, or all: the complete tree is the stitch's.
+  if (leading === 0 || leading === plan.chunks.length) return undefined;
+  const token = randomUUID();
+  if (!(await chunks.lock(job.id, "publish", token, 30_000))) return undefined;
+  try {
+    if (leading <= (await chunks.playableChunks(job.id))) return undefined;
+    const videoParts = plan.chunks.slice(0, leading).map((chunk) => parts.get(`v${chunk.index}`) as PartRecord);
+    const tree = stitchTree(
+      plan,
+      videoParts,
+      plan.audioKbps !== undefined ? audioPart : undefined,
+      expectedOutputFps(encodeSourceOf(plan), plan.settings.maxFps),
+      { ended: false, event: true },
+    );
+    await uploadTree(request, tree, "no-cache");
+    const first = await chunks.setPlayableChunks(job.id, leading);
+    const seconds = plan.chunks[leading]?.startSec ?? plan.source.durationSec;
+    void request.store
+      .appendTimeline(job.id, first ? "playable" : "playable-extended", { chunks: leading, seconds, early: true })
+      .catch(() => undefined);
+    return { chunks: leading, first };
+  } finally {
+    await chunks.unlock(job.id, "publish", token).catch(() => undefined);
+  }
 }

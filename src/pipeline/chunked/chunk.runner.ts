@@ -8,7 +8,7 @@ import { isTerminal } from "../../jobs/job.model.ts";
 import type { JobListItem, JobStore } from "../../jobs/job.store.ts";
 import type { Logger } from "../../logger.ts";
 import { runFfmpeg } from "../../media/ffmpeg.runner.ts";
-import type { Metrics } from "../../metrics/metrics.ts";
+import { videoDurationBucket, type Metrics } from "../../metrics/metrics.ts";
 import type { OutputFile } from "../../processors/processor.ts";
 import {
   AUDIO_GROUP_NAME,
@@ -29,7 +29,7 @@ import { createJobSignal } from "../job-signal.ts";
 import { decide, receiveOf, type Receive } from "../outcome.ts";
 import { deleteRunOutputs } from "../publish-outputs.ts";
 import { WrittenOutputs } from "../written-outputs.ts";
-import { stitchJob } from "./chunk-stitch.ts";
+import { publishPlayable, stitchJob, type StitchRequest } from "./chunk-stitch.ts";
 import { partName, type ChunkTask } from "./chunk-task.ts";
 import type { ChunkStore, StoredPlan } from "./chunk.store.ts";
 
@@ -187,7 +187,11 @@ export class ChunkRunner {
       // The job may have ended (failed, cancelled) while this part uploaded: what it wrote goes too.
       // Its uploads are complete here, so either this check or the ender's own removal sees them.
       const now = await store.summary(task.jobId);
-      if (mark.planGone || !now || (isTerminal(now.status) && now.status !== "completed")) await this.discard(context);
+      if (mark.planGone || !now || (isTerminal(now.status) && now.status !== "completed")) {
+        await this.discard(context);
+        return { action: "delete" };
+      }
+      await this.publishEarly(context, signal);
       return { action: "delete" };
     } catch (caught) {
       const abortReason = abortReasonOf(signal);
@@ -417,21 +421,17 @@ export class ChunkRunner {
     }
     try {
       const fresh = (await chunks.load(context.task.jobId)) ?? context.stored;
-      const outcome = await stitchJob({
-        ...this.deps,
-        stored: fresh,
-        job: context.job,
-        layout: context.layout,
-        bucket: context.bucket,
-        signal,
-        logger: context.logger,
-      });
+      const outcome = await stitchJob({ ...this.stitchRequest(context, signal), stored: fresh });
       if (outcome.kind === "lost") {
         // Cancelled or failed while stitching: its playlists and manifest go with the rest.
         const now = await this.deps.store.summary(context.task.jobId);
         if (now?.status !== "completed") await this.discard(context);
         return { action: "delete" };
       }
+      const elapsedSec = (Date.now() - fresh.startedAt) / 1000;
+      const duration = videoDurationBucket(fresh.plan.source.durationSec);
+      this.deps.metrics.videoTimeToPublish.observe({ duration }, elapsedSec);
+      if (!outcome.publishedEarly) this.deps.metrics.videoTimeToPlayable.observe({ duration }, elapsedSec);
       const fate = decide({
         event: { kind: "success" },
         receive: context.receive,
@@ -457,6 +457,35 @@ export class ChunkRunner {
         return this.failed(context, error);
       return { action: "retry", delaySec: context.receive.retryDelaySec };
     }
+  }
+
+  /** Playable before finished: growing EVENT playlists of the leading chunks (chunk-stitch.ts). Never fails the part. */
+  private async publishEarly(context: TaskContext, signal: AbortSignal): Promise<void> {
+    try {
+      const published = await publishPlayable(this.stitchRequest(context, signal));
+      if (published?.first)
+        this.deps.metrics.videoTimeToPlayable.observe(
+          { duration: videoDurationBucket(context.stored.plan.source.durationSec) },
+          (Date.now() - context.stored.startedAt) / 1000,
+        );
+    } catch (error) {
+      context.logger.warn({ err: error }, "early playlists could not be published; the stitch writes them");
+    }
+  }
+
+  private stitchRequest(context: TaskContext, signal: AbortSignal): StitchRequest {
+    return {
+      config: this.deps.config,
+      store: this.deps.store,
+      chunks: this.deps.chunks,
+      objects: this.deps.objects,
+      stored: context.stored,
+      job: context.job,
+      layout: context.layout,
+      bucket: context.bucket,
+      signal,
+      logger: context.logger,
+    };
   }
 
   /** A failure of this part: retried alone while receives remain, else the job fails once, naming the part. */

@@ -16,6 +16,8 @@ import type { PartRecord } from "../../processors/video/chunk-playlists.ts";
  *   P chunks:{job}:parts        HASH  part name → PartRecord JSON (segments, codecs, worker, times)
  *   P chunks:{job}:lease:{part} STRING the token of the worker running that part, PX (a chunk's lease)
  *   P chunks:{job}:stitch       STRING the token of the task stitching, PX
+ *   P chunks:{job}:publish      STRING the token of the task publishing early EVENT playlists, PX
+ *                                     (the plan hash then holds playableChunks and playableAt)
  *
  * Everything expires with JOB_STATUS_TTL and is deleted when the job ends. The only step that
  * needs atomicity is "this part is done — was it the last?": {@link ChunkStore.markDone}.
@@ -202,12 +204,42 @@ export class ChunkStore {
     return { added: added === 1, done, stitch: stitch === 1, planGone: added === -1 };
   }
 
+  /** Takes a short named lock (`publish`: one early playlist publication at a time); false when held. */
+  async lock(jobId: string, name: string, token: string, ms: number): Promise<boolean> {
+    return (await this.redis.set(this.key(jobId, name), token, "PX", ms, "NX")) === "OK";
+  }
+
+  async unlock(jobId: string, name: string, token: string): Promise<void> {
+    await releaseIfScript.run(this.redis, [this.key(jobId, name)], [token]);
+  }
+
+  /** How many leading chunks the published EVENT playlists list (0: nothing published early). */
+  async playableChunks(jobId: string): Promise<number> {
+    return Number((await this.redis.hget(this.key(jobId), "playableChunks")) ?? 0);
+  }
+
+  /** Records a publication of `count` leading chunks; true the first time (the video just became playable). */
+  async setPlayableChunks(jobId: string, count: number): Promise<boolean> {
+    const [first] = (await this.redis
+      .multi()
+      .hsetnx(this.key(jobId), "playableAt", String(Date.now()))
+      .hset(this.key(jobId), "playableChunks", String(count))
+      .exec()) as Array<[Error | null, number]>;
+    return first?.[1] === 1;
+  }
+
   async releaseStitch(jobId: string, token: string): Promise<void> {
     await releaseIfScript.run(this.redis, [this.key(jobId, "stitch")], [token]);
   }
 
   /** Deletes a plan and everything beside it (the job ended); part leases expire on their own. */
   async remove(jobId: string): Promise<void> {
-    await this.redis.del(this.key(jobId), this.key(jobId, "done"), this.key(jobId, "parts"), this.key(jobId, "stitch"));
+    await this.redis.del(
+      this.key(jobId),
+      this.key(jobId, "done"),
+      this.key(jobId, "parts"),
+      this.key(jobId, "stitch"),
+      this.key(jobId, "publish"),
+    );
   }
 }

@@ -30,14 +30,22 @@ export interface PartRecord {
   outputs?: OutputFile[];
 }
 
-export function mediaPlaylist(segments: readonly StoredSegment[], options: { ended: boolean }): string {
+/**
+ * `ended: false` is a growing EVENT playlist (a chunked video playable before it is finished);
+ * `event: true` keeps the EVENT type on the finished one, since a playlist published as EVENT may
+ * only be appended to (RFC 8216 §4.3.3.5): the last version adds the rest and ENDLIST.
+ */
+export function mediaPlaylist(
+  segments: readonly StoredSegment[],
+  options: { ended: boolean; event?: boolean },
+): string {
   const target = Math.max(1, ...segments.map((segment) => Math.round(segment.durationSec)));
   const lines = [
     "#EXTM3U",
     "#EXT-X-VERSION:3",
     `#EXT-X-TARGETDURATION:${target}`,
     "#EXT-X-MEDIA-SEQUENCE:0",
-    `#EXT-X-PLAYLIST-TYPE:${options.ended ? "VOD" : "EVENT"}`,
+    `#EXT-X-PLAYLIST-TYPE:${options.ended && !options.event ? "VOD" : "EVENT"}`,
     "#EXT-X-INDEPENDENT-SEGMENTS",
   ];
   for (const segment of segments) lines.push(`#EXTINF:${segment.durationSec.toFixed(6)},`, segment.uri);
@@ -71,6 +79,8 @@ export function stitchTree(
   videoParts: readonly PartRecord[],
   audioPart: PartRecord | undefined,
   frameRate: number | undefined,
+  /** `ended: false`: the first chunks only, as growing EVENT playlists; `event`: the finished tree of a video published early. */
+  options: { ended: boolean; event: boolean } = { ended: true, event: false },
 ): StitchedTree {
   const files: StitchedTree["files"] = [];
   const audioSegments = audioPart?.segments[AUDIO_GROUP_NAME] ?? [];
@@ -85,7 +95,7 @@ export function stitchTree(
   const variants: VariantStream[] = [];
   for (const rung of plan.rungs) {
     const segments = videoParts.flatMap((part) => part.segments[rung.name] ?? []);
-    files.push({ name: `${rung.name}/${MEDIA_PLAYLIST_NAME}`, text: mediaPlaylist(segments, { ended: true }) });
+    files.push({ name: `${rung.name}/${MEDIA_PLAYLIST_NAME}`, text: mediaPlaylist(segments, options) });
     const measured = measureBandwidth(segments, plan.settings.segmentSeconds);
     const videoCodec = videoParts[0]?.codecs[rung.name];
     const codecs = [...(videoCodec ? [videoCodec] : []), ...(withAudio ? [aacCodecString(undefined)] : [])];
