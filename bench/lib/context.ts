@@ -18,7 +18,13 @@ export interface BenchContext {
 export function startBenchWorkers(
   context: BenchContext,
   name: string,
-  options: { processes?: number; concurrency: number; env?: Record<string, string>; nodeArgs?: string[] },
+  options: {
+    processes?: number;
+    concurrency: number;
+    env?: Record<string, string>;
+    nodeArgs?: string[];
+    cpus?: readonly string[];
+  },
 ): Promise<WorkerGroup> {
   const profile = context.settings.cpuProfile
     ? ["--cpu-prof", `--cpu-prof-dir=${path.join(context.workDir, "profiles", name)}`]
@@ -29,6 +35,7 @@ export function startBenchWorkers(
     nodeArgs: [...profile, ...(options.nodeArgs ?? [])],
     logFile: path.join(context.workDir, "workers.log"),
     name: `bench-${name}`,
+    ...(options.cpus ? { cpus: options.cpus } : {}),
   });
 }
 

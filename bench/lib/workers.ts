@@ -34,6 +34,8 @@ export interface WorkerGroupOptions {
   /** Worker logs (stdout, JSON lines) and stderr go here, not to the report. */
   logFile: string;
   name: string;
+  /** Pins process i (and every tool it runs) to cpus[i] with `taskset -c` (the fleet area: one core per worker). */
+  cpus?: readonly string[];
 }
 
 export async function startWorkers(options: WorkerGroupOptions): Promise<WorkerGroup> {
@@ -43,7 +45,11 @@ export async function startWorkers(options: WorkerGroupOptions): Promise<WorkerG
   for (let index = 0; index < options.count; index += 1) {
     const port = await freePort();
     ports.push(port);
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "src/cli.ts", "worker"], {
+    const command = [process.execPath, ...(options.nodeArgs ?? []), "src/cli.ts", "worker"];
+    const cpu = options.cpus?.[index];
+    // taskset execs the worker in place: the child's pid is the worker's (peak RSS, CPU time stay right).
+    const [file, ...args] = cpu !== undefined ? ["taskset", "-c", cpu, ...command] : command;
+    const child = spawn(file!, args, {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH ?? "",
