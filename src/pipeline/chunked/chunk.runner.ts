@@ -171,6 +171,11 @@ export class ChunkRunner {
     try {
       const record = await this.encodePart(context, { workDir, written, signal });
       const mark = await chunks.markDone(task.jobId, part, record, stored.total, token, config.jobs.leaseTtlMs);
+      // The job's progress is the share of its parts done (the stitch takes it to 100 on completion).
+      if (mark.done > 0)
+        void store
+          .setProgress(task.jobId, stored.leaseToken, Math.min(99, Math.round((mark.done / stored.total) * 100)))
+          .catch(() => undefined);
       void store
         .appendTimeline(task.jobId, "chunk-encoded", {
           chunk: part,
