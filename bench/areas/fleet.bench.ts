@@ -25,6 +25,8 @@ const LAYOUTS: readonly Layout[] = [
 
 interface Measured {
   publishSec: number;
+  /** CPU seconds of the workers and their tools during the run: what the work cost, whatever else shares the cores. */
+  cpuSec: number;
   playableSec: number | undefined;
   workersSeen: number;
 }
@@ -47,11 +49,12 @@ export async function benchFleet(context: BenchContext): Promise<AreaReport> {
         });
         try {
           const uploaded = await stack.upload([clip.file], `fleet-${index}-r${run}`);
+          const cpuBefore = await workers.cpuSeconds();
           const sentAt = Date.now();
           const { jobs } = await stack.runJobs(uploaded, 60 * 60_000);
-          const result = measure(jobs[0]!, sentAt);
+          const result = { ...measure(jobs[0]!, sentAt), cpuSec: (await workers.cpuSeconds()) - cpuBefore };
           context.log(
-            `fleet run ${run}: ${layout.name}: publish ${result.publishSec.toFixed(1)} s, playable ${result.playableSec?.toFixed(1) ?? "-"} s, ${result.workersSeen} worker(s) encoded`,
+            `fleet run ${run}: ${layout.name}: publish ${result.publishSec.toFixed(1)} s (${result.cpuSec.toFixed(0)} cpu-s), playable ${result.playableSec?.toFixed(1) ?? "-"} s, ${result.workersSeen} worker(s) encoded`,
           );
           return result;
         } finally {
@@ -73,7 +76,14 @@ export async function benchFleet(context: BenchContext): Promise<AreaReport> {
       digits: 1,
     })),
     { label: "time to playable: chunked, 2 workers", unit: "s", runs: playableTwo, digits: 1 },
+    ...LAYOUTS.map((layout, index) => ({
+      label: `worker CPU: ${layout.name}`,
+      unit: "cpu-s",
+      runs: results[index]!.map((result) => result.cpuSec),
+      digits: 1,
+    })),
   ];
+  const cpu = results.map((runs) => runs.map((result) => result.cpuSec));
   const ratios: RatioFigure[] = [
     {
       label: "2 workers / 1 worker time-to-publish speed-up",
@@ -88,6 +98,11 @@ export async function benchFleet(context: BenchContext): Promise<AreaReport> {
       label: "chunked on 1 worker / one pass time (overhead)",
       runs: chunkedOne.map((seconds, run) => ratio(seconds, onePass[run]!)),
       target: { max: 1.1, text: "≤ 1.10 (≤ 10 % overhead)" },
+    },
+    {
+      label: "chunked on 1 worker / one pass CPU (overhead, load-independent)",
+      runs: cpu[1]!.map((seconds, run) => ratio(seconds, cpu[0]![run]!)),
+      target: { max: 1.1, text: "≤ 1.10" },
     },
     {
       label: "time to playable / time to publish (chunked, 2 workers)",
@@ -110,7 +125,7 @@ export async function benchFleet(context: BenchContext): Promise<AreaReport> {
   };
 }
 
-function measure(job: JobRecord, sentAt: number): Measured {
+function measure(job: JobRecord, sentAt: number): Omit<Measured, "cpuSec"> {
   const finished = Date.parse(job.finishedAt!);
   const playable = job.timeline.find((entry) => entry.event === "playable");
   const workers = new Set(

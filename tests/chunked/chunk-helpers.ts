@@ -74,3 +74,21 @@ export async function decodeErrors(file: string): Promise<string> {
 export function entries(job: JobRecord, event: string): Array<Record<string, unknown>> {
   return job.timeline.filter((entry) => entry.event === event).map((entry) => entry.detail ?? {});
 }
+
+/** start_time of each stream type in one TS segment (ffprobe). */
+export async function startTimes(file: string): Promise<{ video?: number; audio?: number }> {
+  const { stdout } = await run("ffprobe", [
+    "-v",
+    "error",
+    "-show_entries",
+    "stream=codec_type,start_time",
+    "-of",
+    "json",
+    file,
+  ]);
+  const streams = (JSON.parse(stdout) as { streams: Array<{ codec_type: string; start_time: string }> }).streams;
+  const of = (type: string) => streams.find((stream) => stream.codec_type === type)?.start_time;
+  const video = of("video");
+  const audio = of("audio");
+  return { ...(video ? { video: Number(video) } : {}), ...(audio ? { audio: Number(audio) } : {}) };
+}

@@ -11,7 +11,7 @@ import { processLocally, testConfig } from "../helpers/process-locally.ts";
 import { startTestStack, type TestStack } from "../helpers/stack.ts";
 import { verifyHlsTree } from "../helpers/verify-hls.ts";
 import { manifestKeyOf, runPrefixesOf } from "../helpers/outputs.ts";
-import { CHUNK_ENV, countFrames, decodeErrors, downloadTree, entries, ssimOf } from "./chunk-helpers.ts";
+import { CHUNK_ENV, countFrames, decodeErrors, downloadTree, entries, ssimOf, startTimes } from "./chunk-helpers.ts";
 
 /**
  * Chunked video end to end (VIDEO_CHUNK_SECONDS=4 on a 14 s clip: chunks 0–4, 4–8, 8–12,
@@ -96,7 +96,7 @@ describe("chunked video through the real pipeline", () => {
     assert.deepEqual(await stack.store.redis.keys(`${stack.store.keyPrefix}chunks:${jobId}*`), []);
   });
 
-  test("chunked rungs match the one-pass rungs of the same source (SSIM ≥ 0.99, same frame count)", async () => {
+  test("chunked rungs match the one-pass rungs of the same source (SSIM ≥ 0.99, same frame count, same audio/video start offset)", async () => {
     const key = "tenants/t1/users/u1/media/1700000001-abc-ssim.mp4";
     const jobId = await stack.uploadAndNotify(key, await readFile(clip));
     const job = await stack.waitForJob(jobId, undefined, 120_000);
@@ -116,6 +116,19 @@ describe("chunked video through the real pipeline", () => {
         assert.ok(ssim >= 0.99, `${rung}: SSIM ${ssim}`);
         assert.equal((await countFrames(chunked)).frames, (await countFrames(reference[1])).frames);
       }
+      // Audio starts where it does relative to the video in one pass (within one AAC frame, 1024 samples).
+      const referenceSegment = [...onePass.files.entries()].find(([outputKey]) =>
+        outputKey.endsWith("/hls/180p/segment_00000.ts"),
+      )![1];
+      const onePassStart = await startTimes(referenceSegment);
+      const chunkedVideo = await startTimes(path.join(path.dirname(master), "180p", "segment_00000.ts"));
+      const chunkedAudio = await startTimes(path.join(path.dirname(master), "audio", "segment_00000.ts"));
+      const onePassOffset = onePassStart.audio! - onePassStart.video!;
+      const chunkedOffset = chunkedAudio.audio! - chunkedVideo.video!;
+      assert.ok(
+        Math.abs(onePassOffset - chunkedOffset) <= 1024 / 48_000,
+        `audio − video start: one pass ${onePassOffset.toFixed(4)} s, chunked ${chunkedOffset.toFixed(4)} s`,
+      );
     } finally {
       await onePass.cleanup();
     }
