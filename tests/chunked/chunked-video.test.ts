@@ -96,6 +96,28 @@ describe("chunked video through the real pipeline", () => {
     assert.deepEqual(await stack.store.redis.keys(`${stack.store.keyPrefix}chunks:${jobId}*`), []);
   });
 
+  test("a clip without sound is chunked too: no audio group, the audio task only makes the poster", async () => {
+    const silent = await generateClip({
+      width: 320,
+      height: 180,
+      durationSec: 10,
+      fps: FPS,
+      audio: false,
+      out: path.join(dir, "silent.mp4"),
+    });
+    const jobId = await stack.uploadAndNotify(
+      "tenants/t1/users/u1/media/1700000005-silent.mp4",
+      await readFile(silent),
+    );
+    const job = await stack.waitForJob(jobId, undefined, 120_000);
+    assert.equal(job.status, "completed", JSON.stringify(job.error));
+    assert.equal(entries(job, "chunk-encoded").length, 4, "three chunks and the audio task");
+    const master = await downloadTree(stack, job, path.join(dir, "silent"));
+    assert.doesNotMatch(await readFile(master, "utf8"), /EXT-X-MEDIA|AUDIO=/);
+    const rungs = await verifyHlsTree(master, { sourceDurationSec: 10, segmentSeconds: 2 });
+    assert.ok(rungs.every((rung) => rung.hasVideo && !rung.hasAudio));
+  });
+
   test("chunked rungs match the one-pass rungs of the same source (SSIM ≥ 0.99, same frame count, same audio/video start offset)", async () => {
     const key = "tenants/t1/users/u1/media/1700000001-abc-ssim.mp4";
     const jobId = await stack.uploadAndNotify(key, await readFile(clip));
