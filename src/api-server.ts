@@ -1,13 +1,14 @@
 import http from "node:http";
 import os from "node:os";
 import type { AddressInfo } from "node:net";
-import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import type { Express } from "express";
 import { createApiApp } from "./api/app.ts";
 import { ActionStore } from "./api/background-actions.ts";
 import { DeadLetterQueue } from "./api/dlq.ts";
 import { JobActions } from "./api/job-actions.ts";
 import { startQueueDepthMonitor } from "./api/queue-depths.ts";
+import { readWaitingTenants } from "./lanes/fair-share.ts";
+import { queuesReadiness } from "./queue/queue-readiness.ts";
 import type { ApiConfig } from "./config/config.ts";
 import { compileTenantPattern } from "./s3-events/key-rules.ts";
 import { startJobSweeper } from "./jobs/job-sweeper.ts";
@@ -98,7 +99,12 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
   });
   const queueDepths = startQueueDepthMonitor(
     sqs,
-    { media: config.queue.queueUrl, dlq: config.queue.dlqUrl, intake: config.queue.intakeQueueUrl },
+    {
+      media: config.queue.queueUrl,
+      dlq: config.queue.dlqUrl,
+      intake: config.queue.intakeQueueUrl,
+      lanes: config.lanes.all.map((lane) => ({ name: lane.name, url: lane.queueUrl })),
+    },
     config.api.queueDepthIntervalMs,
     logger,
   );
@@ -123,6 +129,7 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
     actionStore: new ActionStore(redis, config.redis.keyPrefix, logger),
     workers,
     queueDepths,
+    waitingTenants: (lane, limit) => readWaitingTenants(redis, config.redis.keyPrefix, lane, limit),
     sqs,
     s3,
     presigner,
@@ -130,15 +137,7 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
     metricsRegistry: metrics.registry,
     readiness: [
       { name: "redis", check: async () => (await redis.ping()) === "PONG" },
-      {
-        name: "sqs",
-        check: async () => {
-          await sqs.send(
-            new GetQueueAttributesCommand({ QueueUrl: config.queue.queueUrl, AttributeNames: ["QueueArn"] }),
-          );
-          return true;
-        },
-      },
+      queuesReadiness(sqs, [config.queue.queueUrl, ...config.lanes.all.map((lane) => lane.queueUrl)]),
     ],
     redisReady: () => redis.status === "ready",
     isStopping: () => stopping,

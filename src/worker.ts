@@ -1,4 +1,3 @@
-import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import type { AppConfig } from "./config/config.ts";
 import { createLogger, redactUrl, type Logger } from "./logger.ts";
 import { startJobSweeper } from "./jobs/job-sweeper.ts";
@@ -12,6 +11,8 @@ import { FairShare } from "./lanes/fair-share.ts";
 import { laneCapacity } from "./lanes/lane-capacity.ts";
 import { LaneGate } from "./lanes/lane-gate.ts";
 import { startLaneTenantPoller } from "./lanes/lane-metrics.ts";
+import { tenantOfMessage } from "./lanes/message-tenant.ts";
+import { compileTenantPattern } from "./s3-events/key-rules.ts";
 import { JobEventPublisher } from "./job-events/job-event.publisher.ts";
 import { WebhookOutbox } from "./webhooks/webhook-outbox.ts";
 import { createJobEventTopic } from "./job-events/sns.client.ts";
@@ -26,6 +27,7 @@ import { builtinProcessors } from "./processors/builtin.ts";
 import type { Processor } from "./processors/processor.ts";
 import { loadPluginProcessors, ProcessorRegistry } from "./processors/registry.ts";
 import { MediaConsumer } from "./queue/media.consumer.ts";
+import { queuesReadiness } from "./queue/queue-readiness.ts";
 import { startQueueDepthPoller } from "./queue/queue.stats.ts";
 import { createSqsClient } from "./queue/sqs.client.ts";
 import { ObjectStore } from "./storage/object-store.ts";
@@ -143,6 +145,8 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
         logger,
       }),
   );
+  const parseRules = { sourceBuckets: config.storage.sourceBuckets, outputSegment: config.storage.outputSegment };
+  const ownerOf = compileTenantPattern(config.storage.tenantKeyPattern);
   const consumers = served.map(
     (lane, index) =>
       new MediaConsumer({
@@ -153,6 +157,13 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
         waitTimeSeconds: config.queue.waitTimeSeconds,
         visibilityTimeoutSec: config.queue.visibilityTimeoutSec,
         heartbeatIntervalSec: config.queue.heartbeatIntervalSec,
+        lookahead: lane.lookahead,
+        ...(fairShares[index]!.enabled
+          ? {
+              pickNext: (held) =>
+                fairShares[index]!.pickNext(held.map((message) => tenantOfMessage(message, parseRules, ownerOf))),
+            }
+          : {}),
         handler: createMessageHandler({
           config,
           runner,
@@ -186,15 +197,7 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
     metrics.registry,
     [
       { name: "redis", check: async () => (await redis.ping()) === "PONG" },
-      {
-        name: "sqs",
-        check: async () => {
-          await sqs.send(
-            new GetQueueAttributesCommand({ QueueUrl: config.queue.queueUrl, AttributeNames: ["QueueArn"] }),
-          );
-          return true;
-        },
-      },
+      queuesReadiness(sqs, [config.queue.queueUrl, ...config.lanes.all.map((lane) => lane.queueUrl)]),
     ],
     () => !stopping,
   );

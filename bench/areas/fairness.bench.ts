@@ -1,4 +1,5 @@
 import { CreateQueueCommand, GetQueueAttributesCommand, PurgeQueueCommand } from "@aws-sdk/client-sqs";
+import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { JobRecord } from "../../src/jobs/job.model.ts";
@@ -17,6 +18,12 @@ import type { WorkerGroup } from "../lib/workers.ts";
  *   lanes + fair  the same with FAIR_SHARE on: A, over its share of the quick lane while B waits, is deferred.
  * and against B's trickle on an idle fleet (lanes + fair, nothing else queued). A's video throughput
  * in the flood is compared with A's flood alone on the same lanes.
+ *
+ * Lanes stand for separate pools of machines, so on lanes the quick worker is pinned to CPU 0 and
+ * the video worker to CPU 1 (taskset); the one-lane worker gets both. B's trickle is a trickle:
+ * one image every three times an image job takes on this machine (from the warm-up), at least
+ * the configured interval, so that B alone never queues behind itself and what B waits for is
+ * A's work.
  */
 const LANES = "quick=image,document,audio;video=video";
 
@@ -40,6 +47,8 @@ interface ScenarioResult {
   videosPerMin?: number;
   /** How many of A's messages were deferred by the fair share (timeline entries). */
   deferred: number;
+  /** How long each of B's jobs ran (started → finished). */
+  bRunMs: number[];
 }
 
 export async function benchFairness(context: BenchContext): Promise<AreaReport> {
@@ -64,6 +73,7 @@ export async function benchFairness(context: BenchContext): Promise<AreaReport> 
   const startLayout = async (layout: Layout, tag: string): Promise<WorkerGroup[]> => {
     if (layout === "one-lane")
       return [await startBenchWorkers(context, `fair-${tag}`, { concurrency: 2, env: { FAIR_SHARE: "false" } })];
+    const pinned = os.availableParallelism() >= 2;
     const env = {
       MEDIA_LANES: LANES,
       MEDIA_LANE_QUEUE_URLS: `video=${videoQueueUrl}`,
@@ -71,11 +81,16 @@ export async function benchFairness(context: BenchContext): Promise<AreaReport> 
     };
     return Promise.all(
       (["quick", "video"] as const).map((lane) =>
-        startBenchWorkers(context, `fair-${tag}-${lane}`, { concurrency: 1, env: { ...env, WORKER_LANES: lane } }),
+        startBenchWorkers(context, `fair-${tag}-${lane}`, {
+          concurrency: 1,
+          env: { ...env, WORKER_LANES: lane },
+          ...(pinned ? { cpus: lane === "quick" ? "0" : "1" } : {}),
+        }),
       ),
     );
   };
 
+  let trickleIntervalMs = plan.trickleIntervalMs;
   const scenario = async (layout: Layout, load: Load, tag: string): Promise<ScenarioResult> => {
     const aVideos = load.videos
       ? await upload(
@@ -110,7 +125,7 @@ export async function benchFairness(context: BenchContext): Promise<AreaReport> 
       if (aVideos.length > 0) await sleep(plan.floodLeadMs);
       await send(aImages);
       for (const [index, input] of bImages.entries()) {
-        if (index > 0) await sleep(plan.trickleIntervalMs);
+        if (index > 0) await sleep(trickleIntervalMs);
         await send([input]);
       }
       const all = [...aVideos, ...aImages, ...bImages];
@@ -130,6 +145,10 @@ export async function benchFairness(context: BenchContext): Promise<AreaReport> 
         aImageWaitsMs: waits(aImages),
         ...(videoJobs.length > 0 ? { videosPerMin: videosPerMinute(videoJobs) } : {}),
         deferred: jobs.reduce((sum, job) => sum + job.timeline.filter((entry) => entry.event === "deferred").length, 0),
+        bRunMs: bImages.map((input) => {
+          const job = byId.get(input.jobId)!;
+          return Date.parse(job.finishedAt!) - startedAtMs(job);
+        }),
       };
     } finally {
       await Promise.all(workers.map((group) => group.stop()));
@@ -146,7 +165,11 @@ export async function benchFairness(context: BenchContext): Promise<AreaReport> 
 
   const flood: Load = { videos: true, aBurst: true, bTrickle: true };
   context.log("fairness: warm-up (lanes + fair share, one image each)");
-  await scenario("lanes-fair", { videos: false, aBurst: false, bTrickle: true }, "warm");
+  const warm = await scenario("lanes-fair", { videos: false, aBurst: false, bTrickle: true }, "warm");
+  trickleIntervalMs = Math.max(plan.trickleIntervalMs, Math.round((3 * percentile(warm.bRunMs, 0.5)) / 100) * 100);
+  context.log(
+    `fairness: an image job takes ${(percentile(warm.bRunMs, 0.5) / 1000).toFixed(1)} s here: B sends one every ${trickleIntervalMs / 1000} s`,
+  );
   const results = new Map<string, ScenarioResult>();
   for (const layout of ["one-lane", "lanes", "lanes-fair"] as const) {
     context.log(`fairness: ${LAYOUT_NAMES[layout]}: ${plan.videos} videos from A, then A's burst and B's trickle`);
@@ -200,8 +223,8 @@ export async function benchFairness(context: BenchContext): Promise<AreaReport> 
   return {
     title: "Fairness (a flood from one tenant, a trickle from another)",
     setup: [
-      `tenant A: ${plan.videos} distinct ${plan.videoSec} s 720p30 videos sent at once, then after ${plan.floodLeadMs / 1000} s a burst of ${plan.aBurst} ${plan.imageSize.join("×")} JPEGs; tenant B: ${plan.bTrickle} of the same JPEGs, one every ${plan.trickleIntervalMs / 1000} s from then on`,
-      "the same two job slots in every layout: one lane = 1 worker × concurrency 2 on one queue; lanes = a quick worker (WORKER_LANES=quick) and a video worker (WORKER_LANES=video), concurrency 1 each; uploads arrive on the quick (entry) lane's queue and are routed by their bytes",
+      `tenant A: ${plan.videos} distinct ${plan.videoSec} s 720p30 videos sent at once, then after ${plan.floodLeadMs / 1000} s a burst of ${plan.aBurst} ${plan.imageSize.join("×")} JPEGs; tenant B: ${plan.bTrickle} of the same JPEGs, one every ${trickleIntervalMs / 1000} s from then on (3 × an image job's time in the warm-up, at least ${plan.trickleIntervalMs / 1000} s)`,
+      "the same two job slots in every layout: one lane = 1 worker × concurrency 2 on one queue (both CPUs); lanes = a quick worker (WORKER_LANES=quick, pinned to CPU 0) and a video worker (WORKER_LANES=video, pinned to CPU 1), concurrency 1 each, as two machines; uploads arrive on the quick (entry) lane's queue and are routed by their bytes; fair share with its defaults (look-ahead 8 on the quick lane, 0 on the video lane)",
       "wait = event sent → the job's startedAt; idle = B's trickle alone on lanes + fair share",
       "one run: the ratios within it are what the area shows (lower is better for waits)",
     ],

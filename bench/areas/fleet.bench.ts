@@ -40,25 +40,31 @@ export async function benchFleet(context: BenchContext): Promise<AreaReport> {
     const measured = await rotating(
       run,
       LAYOUTS.map((layout, index) => async () => {
-        const workers = await startBenchWorkers(context, `fleet-${index}`, {
-          processes: layout.workers,
-          // One job slot per core: a chunk task (or the one-pass ladder) is one ffmpeg on its core.
-          concurrency: 1,
-          cpus: Array.from({ length: layout.workers }, (_, worker) => String(worker)),
-          env: { VIDEO_CHUNK_SECONDS: layout.chunked ? String(chunkSec) : "0" },
-        });
+        // One worker group per core (taskset pins a whole group): worker i on CPU i, as separate machines.
+        const groups = await Promise.all(
+          Array.from({ length: layout.workers }, (_, worker) =>
+            startBenchWorkers(context, `fleet-${index}-${worker}`, {
+              // One job slot per core: a chunk task (or the one-pass ladder) is one ffmpeg on its core.
+              concurrency: 1,
+              cpus: String(worker),
+              env: { VIDEO_CHUNK_SECONDS: layout.chunked ? String(chunkSec) : "0" },
+            }),
+          ),
+        );
+        const cpuSeconds = async () =>
+          (await Promise.all(groups.map((group) => group.cpuSeconds()))).reduce((sum, seconds) => sum + seconds, 0);
         try {
           const uploaded = await stack.upload([clip.file], `fleet-${index}-r${run}`);
-          const cpuBefore = await workers.cpuSeconds();
+          const cpuBefore = await cpuSeconds();
           const sentAt = Date.now();
           const { jobs } = await stack.runJobs(uploaded, 60 * 60_000);
-          const result = { ...measure(jobs[0]!, sentAt), cpuSec: (await workers.cpuSeconds()) - cpuBefore };
+          const result = { ...measure(jobs[0]!, sentAt), cpuSec: (await cpuSeconds()) - cpuBefore };
           context.log(
             `fleet run ${run}: ${layout.name}: publish ${result.publishSec.toFixed(1)} s (${result.cpuSec.toFixed(0)} cpu-s), playable ${result.playableSec?.toFixed(1) ?? "-"} s, ${result.workersSeen} worker(s) encoded`,
           );
           return result;
         } finally {
-          await workers.stop();
+          await Promise.all(groups.map((group) => group.stop()));
           await stack.clearObjects();
         }
       }),

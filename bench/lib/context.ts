@@ -23,7 +23,8 @@ export function startBenchWorkers(
     concurrency: number;
     env?: Record<string, string>;
     nodeArgs?: string[];
-    cpus?: readonly string[];
+    /** Pin to these CPUs (`taskset -c`), to emulate separate machines. */
+    cpus?: string;
   },
 ): Promise<WorkerGroup> {
   const profile = context.settings.cpuProfile

@@ -34,8 +34,11 @@ export interface WorkerGroupOptions {
   /** Worker logs (stdout, JSON lines) and stderr go here, not to the report. */
   logFile: string;
   name: string;
-  /** Pins process i (and every tool it runs) to cpus[i] with `taskset -c` (the fleet area: one core per worker). */
-  cpus?: readonly string[];
+  /**
+   * CPUs to pin the workers to (`taskset -c`, e.g. "0" or "0-1"): emulates separate machines on
+   * one host; the tools a worker starts inherit it. Unset: every CPU.
+   */
+  cpus?: string;
 }
 
 export async function startWorkers(options: WorkerGroupOptions): Promise<WorkerGroup> {
@@ -46,9 +49,8 @@ export async function startWorkers(options: WorkerGroupOptions): Promise<WorkerG
     const port = await freePort();
     ports.push(port);
     const command = [process.execPath, ...(options.nodeArgs ?? []), "src/cli.ts", "worker"];
-    const cpu = options.cpus?.[index];
-    // taskset execs the worker in place: the child's pid is the worker's (peak RSS, CPU time stay right).
-    const [file, ...args] = cpu !== undefined ? ["taskset", "-c", cpu, ...command] : command;
+    // taskset execs node: the child's pid stays the worker's (peak RSS, CPU seconds).
+    const [file, ...args] = options.cpus ? ["taskset", "-c", options.cpus, ...command] : command;
     const child = spawn(file!, args, {
       cwd: ROOT,
       env: {

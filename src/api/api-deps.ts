@@ -3,6 +3,7 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { ApiConfig } from "../config/config.ts";
 import type { JobStore } from "../jobs/job.store.ts";
 import type { WorkerRegistry } from "../jobs/worker.registry.ts";
+import type { WaitingTenant } from "../lanes/fair-share.ts";
 import type { Logger } from "../logger.ts";
 import type { ReadinessCheck } from "../metrics/health.server.ts";
 import type { Registry } from "prom-client";
@@ -23,6 +24,8 @@ export interface ApiDeps {
   workers: WorkerRegistry;
   /** Queue depths polled in the background (API_QUEUE_DEPTH_INTERVAL); requests never wait on SQS for them. */
   queueDepths: QueueDepthMonitor;
+  /** A lane's tenants with the most fair-share-deferred work (src/lanes/fair-share.ts); absent in tests that do not need it. */
+  waitingTenants?: (lane: string, limit: number) => Promise<WaitingTenant[]>;
   sqs: SQSClient;
   /** Talks to S3 from the API (HLS files for the player). */
   s3: S3Client;

@@ -608,9 +608,30 @@ const schemas: Record<string, Schema> = {
       },
     },
   },
+  Lane: {
+    type: "object",
+    required: ["name", "kinds", "entry", "queue", "workers", "slots", "waitingTenants"],
+    properties: {
+      name: { type: "string" },
+      kinds: { type: "array", items: { type: "string" }, description: "Media kinds routed to it." },
+      entry: { type: "boolean", description: "Every upload's event reaches this lane first; it routes the rest." },
+      queue: { oneOf: [ref("QueueDepth"), { type: "null" }], description: "Its queue; null where unreadable." },
+      workers: { type: "integer", description: "Live workers serving it." },
+      slots: { type: "integer", description: "Their running slots for it (the lane's capacity)." },
+      waitingTenants: {
+        type: "array",
+        description: "Tenants with the most messages deferred by the fair share and not yet back (at most 10).",
+        items: {
+          type: "object",
+          required: ["tenant", "waiting"],
+          properties: { tenant: { type: "string" }, waiting: { type: "integer" } },
+        },
+      },
+    },
+  },
   Queues: {
     type: "object",
-    required: ["media", "dlq", "intake", "observedAt", "jobs"],
+    required: ["media", "dlq", "intake", "lanes", "observedAt", "jobs"],
     properties: {
       observedAt: {
         type: ["string", "null"],
@@ -623,6 +644,11 @@ const schemas: Record<string, Schema> = {
       intake: {
         oneOf: [ref("QueueDepth"), { type: "null" }],
         description: "The intake queue (MEDIA_INTAKE_QUEUE_URL); null when there is none.",
+      },
+      lanes: {
+        type: "array",
+        items: ref("Lane"),
+        description: "Each lane (MEDIA_LANES), the entry lane first; empty with one lane.",
       },
       jobs: {
         type: "object",
@@ -1110,7 +1136,7 @@ const paths = {
   },
   "/api/media/queues": {
     get: {
-      summary: "Queue depths (media, DLQ, intake) and jobs per status now",
+      summary: "Queue depths (media, DLQ, intake, each lane) and jobs per status now",
       operationId: "queues",
       "x-required-scope": "read",
       responses: {

@@ -7,12 +7,15 @@ import { getQueueDepth, type QueueDepth } from "../queue/queue.stats.ts";
  * every `intervalMs` (API_QUEUE_DEPTH_INTERVAL), so no request waits on SQS — a stats call is
  * Redis only, and a dashboard open on every screen costs no SQS calls. SQS's own counts are
  * approximate and lag too; a snapshot a few seconds old is what an operator gets from SQS
- * anyway. A queue that could not be read in the last poll shows as undefined.
+ * anyway. A queue that could not be read in the last poll shows as undefined. With several
+ * lanes (MEDIA_LANES) each lane's queue is polled too.
  */
 export interface QueueDepthSnapshot {
   media: QueueDepth | undefined;
   dlq: QueueDepth | undefined;
   intake: QueueDepth | undefined;
+  /** Each lane's queue when MEDIA_LANES names more than one (the entry lane's is the media queue); [] otherwise. */
+  lanes: Array<{ name: string; depth: QueueDepth | undefined }>;
   /** Epoch ms of the poll; 0 before the first one finished. */
   at: number;
 }
@@ -26,11 +29,17 @@ export interface QueueDepthMonitor {
 
 export function startQueueDepthMonitor(
   sqs: SQSClient,
-  urls: { media: string; dlq: string | undefined; intake: string | undefined },
+  urls: {
+    media: string;
+    dlq: string | undefined;
+    intake: string | undefined;
+    lanes?: ReadonlyArray<{ name: string; url: string }>;
+  },
   intervalMs: number,
   logger: Logger,
 ): QueueDepthMonitor {
-  let snapshot: QueueDepthSnapshot = { media: undefined, dlq: undefined, intake: undefined, at: 0 };
+  let snapshot: QueueDepthSnapshot = { media: undefined, dlq: undefined, intake: undefined, lanes: [], at: 0 };
+  const lanes = urls.lanes && urls.lanes.length > 1 ? urls.lanes : [];
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const depth = (name: string, url: string | undefined): Promise<QueueDepth | undefined> =>
@@ -41,12 +50,25 @@ export function startQueueDepthMonitor(
         })
       : Promise.resolve(undefined);
   const poll = async () => {
-    const [media, dlq, intake] = await Promise.all([
+    const [media, dlq, intake, ...laneDepths] = await Promise.all([
       depth("media", urls.media),
       depth("dlq", urls.dlq),
       depth("intake", urls.intake),
+      // The entry lane's queue is the media queue: read once.
+      ...lanes.map((lane) =>
+        lane.url === urls.media ? Promise.resolve(undefined) : depth(`lane ${lane.name}`, lane.url),
+      ),
     ]);
-    snapshot = { media, dlq, intake, at: Date.now() };
+    snapshot = {
+      media,
+      dlq,
+      intake,
+      lanes: lanes.map((lane, index) => ({
+        name: lane.name,
+        depth: lane.url === urls.media ? media : laneDepths[index],
+      })),
+      at: Date.now(),
+    };
   };
   const first = poll();
   // A chained timeout: a slow SQS never stacks polls.

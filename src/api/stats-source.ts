@@ -1,5 +1,5 @@
-import type { QueueDepth } from "../queue/queue.stats.ts";
 import type { ApiDeps } from "./api-deps.ts";
+import type { QueueDepthSnapshot } from "./queue-depths.ts";
 import { computeJobStats, type JobStats } from "./job-stats.ts";
 
 /**
@@ -34,11 +34,6 @@ export async function gatherJobStats(
 }
 
 /** The latest depths of the media queue, the DLQ and the intake queue; undefined where unreadable or not configured. */
-export function gatherQueueDepths(deps: Pick<ApiDeps, "queueDepths">): {
-  media: QueueDepth | undefined;
-  dlq: QueueDepth | undefined;
-  intake: QueueDepth | undefined;
-  at: number;
-} {
+export function gatherQueueDepths(deps: Pick<ApiDeps, "queueDepths">): QueueDepthSnapshot {
   return deps.queueDepths.latest();
 }

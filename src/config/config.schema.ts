@@ -28,6 +28,7 @@ import {
   intList,
   laneDefinitions,
   laneIntMap,
+  laneLookaheadMap,
   laneUrlMap,
   stringList,
   webhookEndpointList,
@@ -510,7 +511,13 @@ export const WORKER_VARS = {
   FAIR_SHARE: defineVar(
     "lanes",
     bool(false),
-    "Fair share per tenant within a lane (off by default: the first fairness bench made tenant B wait longer with it than without, see bench/README.md): a tenant holding at least its share of the lane's running slots (live capacity / active tenants) while another tenant waits has its new messages put back for FAIR_SHARE_DEFER. Acts only when two or more tenants are active in a lane; a lone tenant is never deferred.",
+    "Fair share per tenant within a lane: each worker holds a few messages beyond its slots (FAIR_SHARE_LOOKAHEAD) and starts the one whose tenant uses the lane least (fewest running jobs, then fewest started in FAIR_SHARE_WINDOW), and a tenant holding at least its share of the lane's running slots (live capacity / active tenants) while another tenant waits has its new messages put back for FAIR_SHARE_DEFER. A lone tenant is never deferred.",
+  ),
+  FAIR_SHARE_LOOKAHEAD: defineVar(
+    "lanes",
+    custom(laneLookaheadMap, undefined),
+    "With FAIR_SHARE: messages a worker holds per lane beyond its running slots, waiting for one, so a waiting tenant's upload can start before a flooding tenant's older ones: `quick=8;video=0`. A held message waits for this worker's slots (its visibility kept up), so keep it 0 for lanes of long jobs. A lane not listed: 8 if it takes no video, else 0.",
+    { defaultText: "8 for lanes without video, 0 otherwise" },
   ),
   FAIR_SHARE_DEFER: defineVar(
     "lanes",

@@ -90,7 +90,12 @@ export interface LaneSettings {
   kinds: string[];
   queueUrl: string;
   concurrency: number;
+  /** Messages held beyond the running slots with FAIR_SHARE (FAIR_SHARE_LOOKAHEAD); 0 without it. */
+  lookahead: number;
 }
+
+/** Look-ahead of a lane not listed in FAIR_SHARE_LOOKAHEAD: short jobs only (a held video would wait minutes). */
+const DEFAULT_LOOKAHEAD = 8;
 
 /**
  * MEDIA_LANES and its companions into the lane list, entry lane first. Unset: one lane named
@@ -106,14 +111,19 @@ function resolveLanes(e: Env, problems: string[]): { all: LaneSettings[]; served
       kinds: [...lane.kinds],
       queueUrl: queueUrl ?? "",
       concurrency: e.MEDIA_LANE_CONCURRENCY[lane.name] ?? e.MEDIA_PROCESSOR_CONCURRENCY,
+      lookahead: e.FAIR_SHARE ? (e.FAIR_SHARE_LOOKAHEAD[lane.name] ?? defaultLookahead(index, definitions)) : 0,
     };
   });
   const names = all.map((lane) => lane.name);
-  const strays = [...Object.keys(e.MEDIA_LANE_QUEUE_URLS), ...Object.keys(e.MEDIA_LANE_CONCURRENCY)].filter(
-    (name) => !names.includes(name),
-  );
+  const strays = [
+    ...Object.keys(e.MEDIA_LANE_QUEUE_URLS),
+    ...Object.keys(e.MEDIA_LANE_CONCURRENCY),
+    ...Object.keys(e.FAIR_SHARE_LOOKAHEAD),
+  ].filter((name) => !names.includes(name));
   if (strays.length > 0)
-    problems.push(`MEDIA_LANE_QUEUE_URLS / MEDIA_LANE_CONCURRENCY: unknown lanes ${[...new Set(strays)].join(", ")}`);
+    problems.push(
+      `MEDIA_LANE_QUEUE_URLS / MEDIA_LANE_CONCURRENCY / FAIR_SHARE_LOOKAHEAD: unknown lanes ${[...new Set(strays)].join(", ")}`,
+    );
   const queues = all.map((lane) => lane.queueUrl).filter(Boolean);
   if (new Set(queues).size !== queues.length) problems.push("MEDIA_LANE_QUEUE_URLS: two lanes share one queue");
   const served = e.WORKER_LANES.length > 0 ? [...new Set(e.WORKER_LANES)] : names;
@@ -121,6 +131,13 @@ function resolveLanes(e: Env, problems: string[]): { all: LaneSettings[]; served
   if (unknown.length > 0)
     problems.push(`WORKER_LANES: unknown lanes ${unknown.join(", ")} (MEDIA_LANES defines ${names.join(", ")})`);
   return { all, served };
+}
+
+/** A lane takes video if it names it, or if it is the entry lane (which takes every kind no lane names) and no lane names video. */
+function defaultLookahead(index: number, all: ReadonlyArray<{ kinds: readonly string[] }>): number {
+  const named = (lane: { kinds: readonly string[] }) => lane.kinds.includes("video");
+  const takesVideo = named(all[index]!) || (index === 0 && !all.some(named));
+  return takesVideo ? 0 : DEFAULT_LOOKAHEAD;
 }
 
 /** The values loadConfig derives from several variables, after checking them. */

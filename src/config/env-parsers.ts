@@ -335,21 +335,32 @@ export const laneUrlMap = z
     return map;
   });
 
-/** MEDIA_LANE_CONCURRENCY: `quick=4;video=1`, each a whole number 1-64. */
-export const laneIntMap = z
-  .string()
-  .optional()
-  .transform((value, ctx): Record<string, number> => {
-    const map: Record<string, number> = {};
-    const entries = laneEntries(value, ctx, "lane concurrencies");
-    if (!entries) return z.NEVER;
-    for (const [name, text] of entries) {
-      const number = Number(text);
-      if (!Number.isInteger(number) || number < 1 || number > 64) {
-        ctx.addIssue({ code: "custom", message: `lane "${name}": expected a whole number 1-64, got "${text}"` });
-        return z.NEVER;
+/** A `lane=number;…` map (`quick=4;video=1`), each a whole number in [min, max]. */
+function laneIntMapBetween(min: number, max: number, what: string) {
+  return z
+    .string()
+    .optional()
+    .transform((value, ctx): Record<string, number> => {
+      const map: Record<string, number> = {};
+      const entries = laneEntries(value, ctx, what);
+      if (!entries) return z.NEVER;
+      for (const [name, text] of entries) {
+        const number = Number(text);
+        if (!Number.isInteger(number) || number < min || number > max) {
+          ctx.addIssue({
+            code: "custom",
+            message: `lane "${name}": expected a whole number ${min}-${max}, got "${text}"`,
+          });
+          return z.NEVER;
+        }
+        map[name] = number;
       }
-      map[name] = number;
-    }
-    return map;
-  });
+      return map;
+    });
+}
+
+/** MEDIA_LANE_CONCURRENCY: `quick=4;video=1`, each a whole number 1-64. */
+export const laneIntMap = laneIntMapBetween(1, 64, "lane concurrencies");
+
+/** FAIR_SHARE_LOOKAHEAD: `quick=8;video=0`, each a whole number 0-100. */
+export const laneLookaheadMap = laneIntMapBetween(0, 100, "lane look-aheads");

@@ -9,14 +9,20 @@ import { LuaScript } from "../jobs/lua-script.ts";
  *                                entries older than FAIR_SHARE_WINDOW no longer count as active
  *   P lane:{lane}:waiting  ZSET  tenant scored by its deferred messages not yet back (the
  *                                "top tenants by waiting work" view)
+ *   P lane:{lane}:starts   ZSET  "<slotId>|<tenant>" scored by when that slot was taken (ms); kept
+ *                                for FAIR_SHARE_WINDOW: each tenant's recent use of the lane, which
+ *                                decides whose held message starts next (USAGE)
  * Every key expires after a quiet spell, so an idle lane leaves nothing behind.
  */
-export function fairShareKeys(prefix: string, lane: string): [string, string, string] {
-  return [`${prefix}lane:${lane}:running`, `${prefix}lane:${lane}:seen`, `${prefix}lane:${lane}:waiting`];
+export type FairShareKeys = [running: string, seen: string, waiting: string, starts: string];
+
+export function fairShareKeys(prefix: string, lane: string): FairShareKeys {
+  const base = `${prefix}lane:${lane}:`;
+  return [`${base}running`, `${base}seen`, `${base}waiting`, `${base}starts`];
 }
 
 /**
- * ADMIT: KEYS running, seen, waiting · ARGV nowMs, tenant, slotId, slotTtlMs, capacity, windowMs,
+ * ADMIT: KEYS running, seen, waiting, starts · ARGV nowMs, tenant, slotId, slotTtlMs, capacity, windowMs,
  * mayDefer (1|0), returning (1: a deferred message came back)
  * Drops expired slots and stale tenants, marks the tenant seen, then either takes a slot
  * (returns {1, mine, shareMilli}) or defers (returns {0, mine, shareMilli}). Share = capacity /
@@ -25,7 +31,7 @@ export function fairShareKeys(prefix: string, lane: string): [string, string, st
  * whose neighbours are all at their share, always runs.
  */
 export const admitScript = new LuaScript(`
-local running, seen, waiting = KEYS[1], KEYS[2], KEYS[3]
+local running, seen, waiting, starts = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local now, tenant, slot = tonumber(ARGV[1]), ARGV[2], ARGV[3]
 local ttl, capacity, window = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local mayDefer, returning = ARGV[7] == '1', ARGV[8] == '1'
@@ -61,9 +67,42 @@ if defer then
 else
   redis.call('ZADD', running, now + ttl, slot .. '|' .. tenant)
   redis.call('PEXPIRE', running, keep)
+  redis.call('ZREMRANGEBYSCORE', starts, '-inf', now - window)
+  redis.call('ZADD', starts, now, slot .. '|' .. tenant)
+  redis.call('PEXPIRE', starts, keep)
 end
 redis.call('PEXPIRE', seen, keep)
 return {defer and 0 or 1, mine, math.floor(share * 1000)}
+`);
+
+/**
+ * USAGE: KEYS running, seen, starts · ARGV nowMs, windowMs, slotTtlMs, tenant… (the tenants of
+ * the messages a worker holds). Marks each as seen (it has work waiting: active for the deferral
+ * rule on every worker of the lane) and returns, per tenant in ARGV order, its running slots and
+ * its slots taken within the window: {running1, started1, running2, started2, …}.
+ */
+export const usageScript = new LuaScript(`
+local running, seen, starts = KEYS[1], KEYS[2], KEYS[3]
+local now, window, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', running, '-inf', now)
+redis.call('ZREMRANGEBYSCORE', starts, '-inf', now - window)
+local runs, recent = {}, {}
+for _, member in ipairs(redis.call('ZRANGE', running, 0, -1)) do
+  local owner = string.sub(member, string.find(member, '|', 1, true) + 1)
+  runs[owner] = (runs[owner] or 0) + 1
+end
+for _, member in ipairs(redis.call('ZRANGE', starts, 0, -1)) do
+  local owner = string.sub(member, string.find(member, '|', 1, true) + 1)
+  recent[owner] = (recent[owner] or 0) + 1
+end
+local result = {}
+for i = 4, #ARGV do
+  redis.call('ZADD', seen, now, ARGV[i])
+  result[#result + 1] = runs[ARGV[i]] or 0
+  result[#result + 1] = recent[ARGV[i]] or 0
+end
+redis.call('PEXPIRE', seen, math.max(window, ttl) * 2)
+return result
 `);
 
 /** REFRESH: KEYS running · ARGV member, expiryMs. Extends a slot still held (XX: a released one stays gone). */

@@ -2,7 +2,13 @@ import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Logger } from "../logger.ts";
 import { NO_TENANT } from "./lane-forward.ts";
-import { admitScript, fairShareKeys, refreshSlotScript } from "./fair-share.scripts.ts";
+import {
+  admitScript,
+  fairShareKeys,
+  refreshSlotScript,
+  usageScript,
+  type FairShareKeys,
+} from "./fair-share.scripts.ts";
 
 /**
  * Fair share per tenant within one lane, counted in Redis so every worker of the lane sees the
@@ -32,11 +38,32 @@ export interface Slot {
 
 export type Admission = { admitted: true; slot: Slot } | { admitted: false; running: number; share: number };
 
+export interface WaitingTenant {
+  tenant: string;
+  /** Its deferred messages not yet back on the lane. */
+  waiting: number;
+}
+
+/** A lane's tenants with the most deferred messages not yet back, most first (at most `limit`); the API reads this too. */
+export async function readWaitingTenants(
+  redis: Redis,
+  keyPrefix: string,
+  lane: string,
+  limit: number,
+): Promise<WaitingTenant[]> {
+  const waitingKey = fairShareKeys(keyPrefix, lane)[2];
+  const flat = await redis.zrevrangebyscore(waitingKey, "+inf", "1", "WITHSCORES", "LIMIT", 0, limit);
+  const result: WaitingTenant[] = [];
+  for (let index = 0; index + 1 < flat.length; index += 2)
+    result.push({ tenant: flat[index]!, waiting: Number(flat[index + 1]) });
+  return result;
+}
+
 const NO_SLOT: Slot = { release: async () => undefined };
 
 export class FairShare {
   private readonly options: FairShareOptions;
-  private readonly keys: [string, string, string];
+  private readonly keys: FairShareKeys;
 
   constructor(options: FairShareOptions) {
     this.options = options;
@@ -80,13 +107,38 @@ export class FairShare {
     }
   }
 
+  /**
+   * Which of the messages a worker holds starts next (index, oldest first): the one whose tenant
+   * runs the fewest jobs in the lane now, then has taken the fewest slots within the window, then
+   * the oldest — so a tenant with one upload waiting goes ahead of one that has been flooding
+   * the lane, across every worker of it. Redis trouble: the oldest (FIFO, as without fair share).
+   */
+  async pickNext(tenants: ReadonlyArray<string | undefined>): Promise<number> {
+    if (!this.options.enabled || tenants.length < 2) return 0;
+    const { redis, windowMs, slotTtlMs, logger } = this.options;
+    const owners = tenants.map((tenant) => tenant ?? NO_TENANT);
+    try {
+      const flat = (await usageScript.run(
+        redis,
+        [this.keys[0], this.keys[1], this.keys[3]],
+        [Date.now(), windowMs, slotTtlMs, ...owners],
+      )) as number[];
+      let best = 0;
+      for (let index = 1; index < owners.length; index += 1) {
+        const [running, started] = [Number(flat[2 * index]), Number(flat[2 * index + 1])];
+        const [bestRunning, bestStarted] = [Number(flat[2 * best]), Number(flat[2 * best + 1])];
+        if (running < bestRunning || (running === bestRunning && started < bestStarted)) best = index;
+      }
+      return best;
+    } catch (error) {
+      logger.warn({ err: error, lane: this.options.lane }, "fair share unavailable; the oldest held message starts");
+      return 0;
+    }
+  }
+
   /** The tenants with the most deferred messages not yet back, most first (at most `limit`). */
-  async waitingTenants(limit = 10): Promise<Array<{ tenant: string; waiting: number }>> {
-    const flat = await this.options.redis.zrevrangebyscore(this.keys[2], "+inf", "1", "WITHSCORES", "LIMIT", 0, limit);
-    const result: Array<{ tenant: string; waiting: number }> = [];
-    for (let index = 0; index + 1 < flat.length; index += 2)
-      result.push({ tenant: flat[index]!, waiting: Number(flat[index + 1]) });
-    return result;
+  waitingTenants(limit = 10): Promise<WaitingTenant[]> {
+    return readWaitingTenants(this.options.redis, this.options.keyPrefix, this.options.lane, limit);
   }
 
   private holdSlot(member: string): Slot {

@@ -78,19 +78,40 @@ export function buildLaneForward(forward: LaneForward): string {
     tenant: forward.tenant ?? null,
     sentAtMs: Math.round(forward.sentAtMs),
     deferrals: forward.deferrals,
-    ref: {
-      bucket: ref.bucket,
-      key: ref.key,
-      size: ref.size ?? null,
-      eTag: ref.eTag ?? null,
-      versionId: ref.versionId ?? null,
-      sequencer: ref.sequencer ?? null,
-      eventName: ref.eventName,
-      eventTime: ref.eventTime ?? null,
-      origin: ref.origin,
-    },
+    ref: refToWire(ref),
   };
   return JSON.stringify(body);
+}
+
+type WireRef = LaneForwardBody["ref"];
+
+/** JSON has no undefined: absent fields travel as null. */
+function refToWire(ref: ObjectRef): WireRef {
+  return {
+    bucket: ref.bucket,
+    key: ref.key,
+    size: ref.size ?? null,
+    eTag: ref.eTag ?? null,
+    versionId: ref.versionId ?? null,
+    sequencer: ref.sequencer ?? null,
+    eventName: ref.eventName,
+    eventTime: ref.eventTime ?? null,
+    origin: ref.origin,
+  };
+}
+
+function refFromWire(ref: WireRef): ObjectRef {
+  return {
+    bucket: ref.bucket,
+    key: ref.key,
+    size: ref.size ?? undefined,
+    eTag: ref.eTag ?? undefined,
+    versionId: ref.versionId ?? undefined,
+    sequencer: ref.sequencer ?? undefined,
+    eventName: ref.eventName,
+    eventTime: ref.eventTime ?? undefined,
+    origin: ref.origin,
+  };
 }
 
 export type ParsedForward =
@@ -135,17 +156,7 @@ export function parseLaneForward(
       tenant: parsed.data.tenant ?? undefined,
       sentAtMs: parsed.data.sentAtMs,
       deferrals: parsed.data.deferrals,
-      ref: {
-        bucket: ref.bucket,
-        key: ref.key,
-        size: ref.size ?? undefined,
-        eTag: ref.eTag ?? undefined,
-        versionId: ref.versionId ?? undefined,
-        sequencer: ref.sequencer ?? undefined,
-        eventName: ref.eventName,
-        eventTime: ref.eventTime ?? undefined,
-        origin: ref.origin,
-      },
+      ref: refFromWire(ref),
     },
   };
 }

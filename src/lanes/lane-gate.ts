@@ -53,6 +53,8 @@ export interface Arrival {
   sentAtMs: number;
   /** Set when the message was a forward. */
   forward?: LaneForward;
+  /** This worker holds other messages it can start instead (look-ahead): a deferral never idles the slot. */
+  canYield: boolean;
   signal: AbortSignal;
 }
 
@@ -75,7 +77,9 @@ export class LaneGate {
     }
     const deferrals = arrival.forward?.reason === "fair-share" ? arrival.forward.deferrals : 0;
     const admission = await this.deps.fairShare.admit(arrival.owner.tenantId, {
-      mayDefer: deferrals < MAX_DEFERRALS,
+      // Deferral is a guess that a neighbour has work queued behind this message; made only when
+      // this worker has other held messages to run instead, it never costs an idle slot.
+      mayDefer: deferrals < MAX_DEFERRALS && arrival.canYield,
       returning: deferrals > 0,
     });
     if (admission.admitted) return { kind: "run", slot: admission.slot };

@@ -41,7 +41,8 @@ export function createMessageHandler(deps: {
   const { config, runner, metrics, gate } = deps;
   const ownerOf = compileTenantPattern(config.storage.tenantKeyPattern);
   const rules = { sourceBuckets: config.storage.sourceBuckets, outputSegment: config.storage.outputSegment };
-  return async ({ message, signal, receiveCount }): Promise<MessageAction> => {
+  return async ({ message, signal, receiveCount, heldBehind }): Promise<MessageAction> => {
+    const canYield = heldBehind > 0;
     const messageId = message.MessageId ?? "unknown";
     const logger = deps.logger.child({ messageId });
     const chunk = deps.chunks ? parseChunkTask(message.Body) : ({ kind: "not-a-chunk" } as const);
@@ -54,6 +55,7 @@ export function createMessageHandler(deps: {
         receiveCount,
         signal,
         sentAtMs: forward.sentAtMs,
+        canYield,
         forward,
       });
       return combineActions([action], 1);
@@ -88,7 +90,7 @@ export function createMessageHandler(deps: {
     for (const ref of parsed.refs) {
       actions.push(
         gate
-          ? await runOne(ref, { messageId, receiveCount, signal, sentAtMs })
+          ? await runOne(ref, { messageId, receiveCount, signal, sentAtMs, canYield })
           : await runner.run(ref, ownerOf(ref.key), { messageId, receiveCount, signal, ...queueOf() }),
       );
       if (signal.aborted) break;
@@ -103,15 +105,23 @@ export function createMessageHandler(deps: {
   /** One object through the lane gate: moved elsewhere (the original may go once the forward is sent), or run here holding a fair-share slot. */
   async function runOne(
     ref: ObjectRef,
-    delivery: { messageId: string; receiveCount: number; signal: AbortSignal; sentAtMs: number; forward?: LaneForward },
+    delivery: {
+      messageId: string;
+      receiveCount: number;
+      signal: AbortSignal;
+      sentAtMs: number;
+      canYield: boolean;
+      forward?: LaneForward;
+    },
   ): Promise<MessageAction> {
     const owner = ownerOf(ref.key);
-    const { forward, ...rest } = delivery;
+    const { forward, canYield, ...rest } = delivery;
     const decision = await gate!.decide({
       ref,
       owner,
       sentAtMs: delivery.sentAtMs,
       signal: delivery.signal,
+      canYield,
       ...(forward ? { forward } : {}),
     });
     if (decision.kind === "moved")

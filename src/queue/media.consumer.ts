@@ -27,6 +27,11 @@ export interface MessageContext {
   /** Fires on shutdown (reason "shutdown") or at the 12 hour visibility limit ("visibility-limit"). */
   signal: AbortSignal;
   receiveCount: number;
+  /**
+   * Messages this consumer held, waiting, when this one started (look-ahead): more than 0 means
+   * putting this one back would not leave the slot idle (the fair share's deferral needs it).
+   */
+  heldBehind: number;
 }
 
 export type MessageHandler = (context: MessageContext) => Promise<MessageAction>;
@@ -42,14 +47,30 @@ export interface MediaConsumerOptions {
   handler: MessageHandler;
   logger: Logger;
   onReceive?: (count: number) => void;
+  /**
+   * Messages held beyond the running slots, waiting for one (FAIR_SHARE_LOOKAHEAD): with them
+   * `pickNext` can start a waiting tenant's upload before a flooding tenant's older ones. 0 (the
+   * default): receive only for free slots and start in arrival order.
+   */
+  lookahead?: number;
+  /** Which held message starts when a slot frees (an index into `held`, oldest first); the oldest without it. */
+  pickNext?: (held: readonly Message[]) => Promise<number>;
+}
+
+/** A received message not yet started: its visibility is kept up from the moment it arrived. */
+interface Held {
+  message: Message;
+  controller: AbortController;
+  stopHeartbeat: () => void;
 }
 
 /**
  * The SQS consumer. sqs-consumer does the long-poll loop; this class decouples processing from
  * it: each received message runs as its own task (so one slow job never holds the rest of its
  * batch, which sqs-consumer's Promise.all would), the next receive asks only for as many
- * messages as there are free slots, and messages are deleted by us once their job is recorded
- * (the handler returns [] so sqs-consumer deletes nothing).
+ * messages as there are free slots (plus the look-ahead, which waits held for a slot), and
+ * messages are deleted by us once their job is recorded (the handler returns [] so
+ * sqs-consumer deletes nothing).
  *
  * Lifecycle: start → receive → run (heartbeat while running) → settle (delete/retry/release)
  * → stop (stop receiving → wait up to the grace period → abort the rest → wait for them to
@@ -65,6 +86,8 @@ export class MediaConsumer {
   private readonly options: MediaConsumerOptions;
   private readonly consumer: Consumer;
   private readonly running = new Map<string, { task: Promise<void>; controller: AbortController }>();
+  private readonly held: Held[] = [];
+  private picking = false;
   private slotWaiters: Array<() => void> = [];
   private stopping = false;
   private stopPromise: Promise<void> | undefined;
@@ -74,7 +97,7 @@ export class MediaConsumer {
     this.consumer = Consumer.create({
       queueUrl: options.queueUrl,
       sqs: options.sqs,
-      batchSize: Math.min(options.batchSize, options.concurrency),
+      batchSize: Math.min(options.batchSize, options.concurrency + (options.lookahead ?? 0)),
       waitTimeSeconds: options.waitTimeSeconds,
       visibilityTimeout: options.visibilityTimeoutSec,
       messageSystemAttributeNames: ["ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp", "SentTimestamp"],
@@ -89,6 +112,11 @@ export class MediaConsumer {
 
   get inFlight(): number {
     return this.running.size;
+  }
+
+  /** Received, waiting for a slot (look-ahead). */
+  get waiting(): number {
+    return this.held.length;
   }
 
   get isRunning(): boolean {
@@ -110,34 +138,21 @@ export class MediaConsumer {
       );
       return [];
     }
-    for (const message of messages) this.launch(message);
-    await this.waitForFreeSlot();
-    const free = this.options.concurrency - this.running.size;
-    const nextBatch = Math.max(1, Math.min(this.options.batchSize, free));
+    for (const message of messages) this.held.push(this.hold(message));
+    await this.startHeld();
+    await this.waitForRoom();
+    const nextBatch = Math.max(1, Math.min(this.options.batchSize, this.room()));
     this.consumer.updateOption("batchSize", nextBatch);
     return [];
   }
 
-  private launch(message: Message): void {
-    const id = message.MessageId ?? message.ReceiptHandle ?? String(Math.random());
+  /** Slots and look-ahead places not taken. */
+  private room(): number {
+    return this.options.concurrency + (this.options.lookahead ?? 0) - this.running.size - this.held.length;
+  }
+
+  private hold(message: Message): Held {
     const controller = new AbortController();
-    const task = this.run(message, controller).finally(() => {
-      this.running.delete(id);
-      const waiters = this.slotWaiters;
-      this.slotWaiters = [];
-      for (const wake of waiters) wake();
-    });
-    this.running.set(id, { task, controller });
-  }
-
-  private waitForFreeSlot(): Promise<void> {
-    if (this.running.size < this.options.concurrency || this.stopping) return Promise.resolve();
-    return new Promise((resolve) => this.slotWaiters.push(resolve));
-  }
-
-  private async run(message: Message, controller: AbortController): Promise<void> {
-    const { logger } = this.options;
-    const receiveCount = Number(message.Attributes?.ApproximateReceiveCount ?? 1);
     const stopHeartbeat = startVisibilityHeartbeat({
       sqs: this.options.sqs,
       queueUrl: this.options.queueUrl,
@@ -145,12 +160,59 @@ export class MediaConsumer {
       visibilityTimeoutSec: this.options.visibilityTimeoutSec,
       intervalSec: this.options.heartbeatIntervalSec,
       receivedAtMs: Date.now(),
-      logger,
+      logger: this.options.logger,
       onLimit: () => controller.abort("visibility-limit"),
     });
+    return { message, controller, stopHeartbeat };
+  }
+
+  /**
+   * Starts held messages while slots are free, each chosen by `pickNext`. One loop at a time: a
+   * call while one runs returns at once, and the running loop sees the freed slot when it looks
+   * again (there is no await between its last look and its end).
+   */
+  private async startHeld(): Promise<void> {
+    if (this.picking) return;
+    this.picking = true;
+    try {
+      while (!this.stopping && this.held.length > 0 && this.running.size < this.options.concurrency) {
+        let index = 0;
+        if (this.held.length > 1 && this.options.pickNext) {
+          const picked = await this.options.pickNext(this.held.map((entry) => entry.message)).catch(() => 0);
+          if (this.stopping) break;
+          index = Number.isInteger(picked) && picked >= 0 && picked < this.held.length ? picked : 0;
+        }
+        this.launch(this.held.splice(index, 1)[0]!);
+      }
+    } finally {
+      this.picking = false;
+    }
+  }
+
+  private launch(entry: Held): void {
+    const { message, controller } = entry;
+    const id = message.MessageId ?? message.ReceiptHandle ?? String(Math.random());
+    const task = this.run(entry, this.held.length).finally(() => {
+      this.running.delete(id);
+      const waiters = this.slotWaiters;
+      this.slotWaiters = [];
+      for (const wake of waiters) wake();
+      void this.startHeld();
+    });
+    this.running.set(id, { task, controller });
+  }
+
+  private waitForRoom(): Promise<void> {
+    if (this.room() > 0 || this.stopping) return Promise.resolve();
+    return new Promise((resolve) => this.slotWaiters.push(resolve));
+  }
+
+  private async run({ message, controller, stopHeartbeat }: Held, heldBehind: number): Promise<void> {
+    const { logger } = this.options;
+    const receiveCount = Number(message.Attributes?.ApproximateReceiveCount ?? 1);
     let outcome: MessageAction;
     try {
-      outcome = await this.options.handler({ message, signal: controller.signal, receiveCount });
+      outcome = await this.options.handler({ message, signal: controller.signal, receiveCount, heldBehind });
     } catch (error) {
       // The handler classifies its own failures; reaching here is a bug. Keep the message.
       logger.error({ err: error, messageId: message.MessageId }, "message handler threw; message kept for redelivery");
@@ -198,6 +260,12 @@ export class MediaConsumer {
     this.stopping = true;
     for (const wake of this.slotWaiters.splice(0)) wake();
     const receiveEnded = this.stopReceiving();
+    // Held messages never started: straight back to the queue for another worker.
+    const held = this.held.splice(0);
+    for (const entry of held) entry.stopHeartbeat();
+    await Promise.all(held.map((entry) => this.settle(entry.message, { action: "release" })));
+    if (held.length > 0)
+      this.options.logger.info({ released: held.length }, "stopping: held messages released unstarted");
     const all = () => Promise.allSettled([...this.running.values()].map((entry) => entry.task));
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<"timeout">((resolve) => {

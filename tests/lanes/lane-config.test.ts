@@ -24,7 +24,7 @@ describe("lane configuration", () => {
   test("unset, there is one lane on the media queue at the worker's concurrency, served by every worker", () => {
     const config = loadConfig({ ...BASE, MEDIA_PROCESSOR_CONCURRENCY: "3" });
     assert.deepEqual(config.lanes.all, [
-      { name: "media", kinds: [], queueUrl: BASE.MEDIA_PROCESSING_QUEUE_URL, concurrency: 3 },
+      { name: "media", kinds: [], queueUrl: BASE.MEDIA_PROCESSING_QUEUE_URL, concurrency: 3, lookahead: 0 },
     ]);
     assert.deepEqual(config.lanes.served, ["media"]);
     assert.deepEqual(config.lanes.fairShare, { enabled: false, deferSec: 5, windowMs: 30_000 });
@@ -45,14 +45,45 @@ describe("lane configuration", () => {
         kinds: ["image", "document", "audio"],
         queueUrl: BASE.MEDIA_PROCESSING_QUEUE_URL,
         concurrency: 4,
+        lookahead: 0,
       },
-      { name: "video", kinds: ["video"], queueUrl: VIDEO_URL, concurrency: 1 },
+      { name: "video", kinds: ["video"], queueUrl: VIDEO_URL, concurrency: 1, lookahead: 0 },
     ]);
     assert.deepEqual(config.lanes.served, ["video"]);
     assert.equal(laneForKind(config.lanes.all, "video").name, "video");
     assert.equal(laneForKind(config.lanes.all, "image").name, "quick");
     assert.equal(laneForKind(config.lanes.all, "unknown").name, "quick", "unlisted kinds go to the entry lane");
     assert.equal(laneForKind(config.lanes.all, undefined).name, "quick", "undetectable bytes go to the entry lane");
+  });
+
+  test("with FAIR_SHARE, lanes without video look ahead 8 messages by default, lanes with video none, and FAIR_SHARE_LOOKAHEAD overrides", () => {
+    const lookaheads = (env: Record<string, string>) =>
+      loadConfig({ ...BASE, FAIR_SHARE: "true", ...env }).lanes.all.map((lane) => [lane.name, lane.lookahead]);
+    const two = { MEDIA_LANES: "quick=image,document,audio;video=video", MEDIA_LANE_QUEUE_URLS: `video=${VIDEO_URL}` };
+    assert.deepEqual(lookaheads(two), [
+      ["quick", 8],
+      ["video", 0],
+    ]);
+    assert.deepEqual(lookaheads({}), [["media", 0]], "the one default lane takes video");
+    assert.deepEqual(
+      lookaheads({ MEDIA_LANES: "quick=image;heavy=document", MEDIA_LANE_QUEUE_URLS: `heavy=${VIDEO_URL}` }),
+      [
+        ["quick", 0],
+        ["heavy", 8],
+      ],
+      "an entry lane takes video when no lane names it",
+    );
+    assert.deepEqual(lookaheads({ ...two, FAIR_SHARE_LOOKAHEAD: "quick=3;video=1" }), [
+      ["quick", 3],
+      ["video", 1],
+    ]);
+    assert.deepEqual(
+      loadConfig({ ...BASE, ...two, FAIR_SHARE_LOOKAHEAD: "quick=3" }).lanes.all.map((lane) => lane.lookahead),
+      [0, 0],
+      "no look-ahead without FAIR_SHARE",
+    );
+    assert.ok(problemsOf({ ...two, FAIR_SHARE_LOOKAHEAD: "slow=2" }).some((problem) => problem.includes("slow")));
+    assert.ok(problemsOf({ ...two, FAIR_SHARE_LOOKAHEAD: "quick=-1" }).length > 0);
   });
 
   test("a lane other than the entry lane without a queue URL is refused, naming the lane", () => {

@@ -76,6 +76,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     </section>
     <section class="card" aria-label="workers">
       <h3>Workers</h3>
+      <div id="lanes" hidden></div>
       <div id="workers"></div>
     </section>
     <section class="card" aria-label="background actions">

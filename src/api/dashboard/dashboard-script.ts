@@ -36,6 +36,7 @@ const WIRING = `
     state.jobsPoller = poller(refreshJobs, EVERY.jobs);
     state.jobPoller = poller(refreshJob, EVERY.job);
     state.workersPoller = poller(refreshWorkers, EVERY.workers);
+    state.lanesPoller = poller(refreshLanes, EVERY.workers);
     state.actionsPoller = poller(refreshActions, EVERY.actions);
     state.webhooksPoller = poller(refreshWebhooks, EVERY.webhooks);
     state.dlqPoller = poller(refreshDlq, EVERY.dlq);

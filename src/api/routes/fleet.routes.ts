@@ -1,5 +1,6 @@
 import { Router } from "express";
 import type { ApiDeps } from "../api-deps.ts";
+import { laneViews } from "../lane-view.ts";
 import { principalOf, requireFleetToken } from "../auth.ts";
 import { notFound } from "../problem.ts";
 import { gatherQueueDepths } from "../stats-source.ts";
@@ -9,7 +10,7 @@ import { actionIdParams, emptyQuery, parseRequest } from "../validation.ts";
 const CURRENT_JOBS_SHOWN = 200;
 
 /**
- * Fleet views: queue depths, busy workers with their current jobs, and the background actions
+ * Fleet views: queue depths (and lanes), busy workers with their current jobs, and the background actions
  * (redrives, bulk actions). A tenant-limited token sees only its own actions.
  */
 export function fleetRoutes(deps: ApiDeps): Router {
@@ -19,12 +20,18 @@ export function fleetRoutes(deps: ApiDeps): Router {
     requireFleetToken(principalOf(response));
     parseRequest(emptyQuery, request.query, "query");
     const depths = gatherQueueDepths(deps);
+    const several = deps.config.lanes.all.length > 1;
+    const [jobs, workers] = await Promise.all([
+      deps.store.countsByStatus(),
+      several ? deps.workers.alive().catch(() => undefined) : Promise.resolve(undefined),
+    ]);
     response.json({
       media: depths.media ?? null,
       dlq: depths.dlq ?? null,
       intake: depths.intake ?? null,
+      lanes: await laneViews({ lanes: deps.config.lanes.all, depths, workers, waitingTenants: deps.waitingTenants }),
       observedAt: depths.at > 0 ? new Date(depths.at).toISOString() : null,
-      jobs: await deps.store.countsByStatus(),
+      jobs,
     });
   });
 

@@ -1,0 +1,22 @@
+import type { Message } from "@aws-sdk/client-sqs";
+import type { Owner } from "../s3-events/key-rules.ts";
+import { parseMessageBody, type ParseRules } from "../s3-events/s3-event.parser.ts";
+import { parseLaneForward } from "./lane-forward.ts";
+
+/**
+ * The tenant a message's work belongs to, read from its body without touching storage: a lane
+ * forward says it; an S3 event's first object key names it (TENANT_KEY_PATTERN). Undefined when
+ * the body is neither or the key names no tenant — the fair share then counts it as "no tenant".
+ */
+export function tenantOfMessage(
+  message: Message,
+  rules: ParseRules,
+  ownerOf: (key: string) => Owner,
+): string | undefined {
+  const forwarded = parseLaneForward(message.Body, rules);
+  if (forwarded.kind === "forward") return forwarded.forward.tenant;
+  if (forwarded.kind === "invalid") return undefined;
+  const parsed = parseMessageBody(message.Body, rules);
+  const first = parsed.kind === "invalid" ? undefined : parsed.refs[0];
+  return first ? ownerOf(first.key).tenantId : undefined;
+}
