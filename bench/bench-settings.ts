@@ -7,7 +7,7 @@ import path from "node:path";
  * the real ones, its ratios are indicative only). Every figure is a median of `runs` runs.
  *
  *   BENCH_QUICK=1            small inputs
- *   BENCH_ONLY=images,queue  only these areas (images, video, audio, documents, queue, scaling, quality, jobstore, fairness)
+ *   BENCH_ONLY=images,queue  only these areas (images, video, audio, documents, queue, scaling, quality, jobstore, fairness, fleet)
  *   BENCH_RUNS=5             runs per figure (at least 3)
  *   BENCH_INPUT_DIR=…        where generated inputs are cached (default: <tmp>/media-processor-bench)
  *   BENCH_CPU_PROFILE=1      also write a --cpu-prof profile of each worker (kept in <tmp>/media-processor-bench-profiles-*)
@@ -25,15 +25,17 @@ export const AREAS = [
   "quality",
   "jobstore",
   "fairness",
+  "fleet",
 ] as const;
 export type AreaName = (typeof AREAS)[number];
 /**
  * What a run without BENCH_ONLY measures. Three areas run on their own: quality (issue 19;
  * `BENCH_ONLY=quality`, ~25 min on a busy 2-core machine, its own page quality-results.md),
  * jobstore (issue 18; `BENCH_ONLY=jobstore`: loading a million synthetic jobs alone takes 15–45 min)
- * and fairness (issue 16; `BENCH_ONLY=fairness`, ~8 min: it compares fleet layouts, not our code with raw tools).
+ * and fairness (issue 16; `BENCH_ONLY=fairness`, ~8 min: it compares fleet layouts, not our code with raw tools),
+ * fleet (issue 15; `BENCH_ONLY=fleet`: one-pass and chunked video on one pinned core and on two).
  */
-const OWN_RUN_AREAS: readonly AreaName[] = ["quality", "jobstore", "fairness"];
+const OWN_RUN_AREAS: readonly AreaName[] = ["quality", "jobstore", "fairness", "fleet"];
 export const DEFAULT_AREAS: readonly AreaName[] = AREAS.filter((area) => !OWN_RUN_AREAS.includes(area));
 
 export interface BenchSettings {
@@ -58,6 +60,8 @@ export interface BenchSettings {
   /** Quality area: still size, clip length (720p30), candidate sets (quick: fewer), metric runs side by side. */
   quality: { imageSize: [number, number]; clipSec: number; fullCandidates: boolean; scoreParallel: number };
   jobstore: { sizes: number[]; samples: number; tenants: number };
+  /** Fleet area: clip length and size, VIDEO_CHUNK_SECONDS of the chunked layouts. */
+  fleet: { clipSec: number; width: number; height: number; chunkSec: number };
   /** Fairness area: A's flood of videos (count, seconds each, 720p), A's image burst, B's trickle (count, interval). */
   fairness: {
     videos: number;
@@ -113,6 +117,9 @@ export function benchSettings(env: Record<string, string | undefined> = process.
     quality: quick
       ? { imageSize: [800, 600], clipSec: 4, fullCandidates: false, scoreParallel: 2 }
       : { imageSize: [1024, 768], clipSec: 8, fullCandidates: true, scoreParallel: 2 },
+    fleet: quick
+      ? { clipSec: 24, width: 1280, height: 720, chunkSec: 6 }
+      : { clipSec: 150, width: 1920, height: 1080, chunkSec: 30 },
     jobstore: {
       sizes: (env.BENCH_JOBSTORE_SIZES ?? (quick ? "10000,100000" : "100000,1000000"))
         .split(",")

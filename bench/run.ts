@@ -17,6 +17,7 @@ import { benchSettings, DEFAULT_AREAS, type AreaName } from "./bench-settings.ts
 import { benchAudio } from "./areas/audio.bench.ts";
 import { benchDocuments } from "./areas/documents.bench.ts";
 import { benchFairness } from "./areas/fairness.bench.ts";
+import { benchFleet } from "./areas/fleet.bench.ts";
 import { benchImages } from "./areas/images.bench.ts";
 import { benchQuality } from "./areas/quality.bench.ts";
 import { benchJobStore } from "./areas/jobstore.bench.ts";
@@ -39,6 +40,7 @@ const AREA_RUNNERS: Record<AreaName, (context: BenchContext) => Promise<AreaRepo
   quality: benchQuality,
   jobstore: benchJobStore,
   fairness: benchFairness,
+  fleet: benchFleet,
 };
 
 const settings = benchSettings();

@@ -18,6 +18,9 @@ import { WebhookOutbox } from "./webhooks/webhook-outbox.ts";
 import { createJobEventTopic } from "./job-events/sns.client.ts";
 import { CancelRegistry } from "./pipeline/cancel.registry.ts";
 import { JobRunner } from "./pipeline/job.runner.ts";
+import { ChunkHandOff } from "./pipeline/chunked/chunk-handoff.ts";
+import { ChunkRunner } from "./pipeline/chunked/chunk.runner.ts";
+import { ChunkStore } from "./pipeline/chunked/chunk.store.ts";
 import { createMessageHandler } from "./pipeline/message.handler.ts";
 import { prepareTempRoot, workerFolderName } from "./pipeline/temp-dirs.ts";
 import { builtinProcessors } from "./processors/builtin.ts";
@@ -93,6 +96,24 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
     ...(config.jobEvents.webhooksEnabled ? { webhooks: new WebhookOutbox(redis, config.redis.keyPrefix) } : {}),
   });
   const objects = new ObjectStore(s3);
+  // Chunked video (VIDEO_CHUNK_SECONDS): the planner's hand-off and the chunk tasks; the job lease is held for the tasks a processing timeout at a time.
+  const chunkStore = new ChunkStore(redis, {
+    keyPrefix: config.redis.keyPrefix,
+    statusTtlSec: config.jobs.statusTtlSec,
+  });
+  const holdMs = Math.max(config.jobs.leaseTtlMs, config.jobs.processingTimeoutMs);
+  const chunks = new ChunkRunner({
+    config,
+    store,
+    chunks: chunkStore,
+    objects,
+    metrics,
+    cancels,
+    jobEvents,
+    logger,
+    tempRoot,
+    holdMs,
+  });
   const runner = new JobRunner({
     config,
     store,
@@ -103,6 +124,9 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
     jobEvents,
     logger,
     tempRoot,
+    ...(config.video.chunkSeconds > 0
+      ? { chunks: new ChunkHandOff({ sqs, store, chunks: chunkStore, holdMs, logger }) }
+      : {}),
     ...(options.refineMedia ? { refineMedia: options.refineMedia } : {}),
   });
   // Lanes (src/lanes): one consumer per served lane queue, each with its lane's concurrency; its
@@ -145,6 +169,9 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
           runner,
           metrics,
           logger: served.length > 1 ? logger.child({ lane: lane.name }) : logger,
+          // Chunk tasks are always run, so a worker with chunking off still finishes a fleet-mate's chunked video.
+          chunks,
+          queueUrl: lane.queueUrl,
           gate: new LaneGate({
             lane,
             lanes: config.lanes.all,

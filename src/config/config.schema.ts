@@ -292,6 +292,11 @@ export const WORKER_VARS = {
     bool(true),
     "Tone-map HDR sources (PQ/HDR10 and HLG, e.g. iPhone and Android HDR video) to SDR BT.709 for renditions, poster and storyboard; when false they are encoded as they are and look washed out. Adds about 60 % CPU to an HDR job (~0.8 cpu-s per second of 1080p30), done once at the top rung's size.",
   ),
+  VIDEO_CHUNK_SECONDS: defineVar(
+    "video",
+    int(0, 0, 3600, "s"),
+    "Segment-parallel encoding of long videos (docs/chunked-video.md): seconds of source per chunk task, rounded up to a multiple of VIDEO_HLS_SEGMENT_SECONDS; any worker of the fleet encodes a chunk, audio is encoded once as its own task, and the last chunk stitches the playlists without re-encoding. A video shorter than two chunks, or one chunking does not support, is encoded in one pass. 0 (the default) turns it off.",
+  ),
   VIDEO_CONTENT_AWARE_LADDER: defineVar(
     "video",
     bool(false),

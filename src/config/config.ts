@@ -240,6 +240,8 @@ function toAppConfig(e: Env, derived: Derived) {
       hdrToneMap: e.VIDEO_HDR_TONE_MAP,
       /** Fit rung bitrates to the content with a probe encode (content-ladder.ts); never above the configured rungs. */
       contentAwareLadder: e.VIDEO_CONTENT_AWARE_LADDER,
+      /** Seconds of source per chunk task (segment-parallel encoding, src/pipeline/chunked); 0 = one pass always. */
+      chunkSeconds: e.VIDEO_CHUNK_SECONDS,
       contentProbeCrf: e.VIDEO_CONTENT_PROBE_CRF,
       contentProbeSeconds: e.VIDEO_CONTENT_PROBE_SECONDS,
     },

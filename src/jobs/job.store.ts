@@ -153,14 +153,16 @@ export class JobStore {
     };
   }
 
-  /** Extends the lease if still ours and reads the durable cancel flag (RENEW). */
-  async renewLease(id: string, leaseToken: string): Promise<LeaseRenewal> {
+  /**
+   * Extends the lease if still ours and reads the durable cancel flag (RENEW). `leaseMs`
+   * (default JOB_LEASE_TTL) is longer for a chunked video, whose lease is held for all its chunk tasks.
+   */
+  async renewLease(id: string, leaseToken: string, leaseMs = this.options.leaseTtlMs): Promise<LeaseRenewal> {
     const [job, lease] = this.jobKeys(id);
-    const [held, cancel] = (await renewLeaseScript.run(
-      this.redis,
-      [lease, job],
-      [leaseToken, this.options.leaseTtlMs],
-    )) as [number, number];
+    const [held, cancel] = (await renewLeaseScript.run(this.redis, [lease, job], [leaseToken, leaseMs])) as [
+      number,
+      number,
+    ];
     return { held: held === 1, cancelRequested: cancel === 1 };
   }
 

@@ -6,7 +6,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
  * Labels are few-valued: type ∈ processor names + pending, status ∈ job statuses,
  * category ∈ error categories, direction ∈ in/out, queue ∈ media/dlq, state ∈ visible/in_flight/delayed,
  * outcome ∈ published/failed, lane ∈ the lanes of MEDIA_LANES (`media` with one lane), reason ∈ lane/fair-share,
- * tenant ∈ at most 10 per lane (the ones with the most waiting work).
+ * tenant ∈ at most 10 per lane (the ones with the most waiting work), duration ∈ the source-length
+ * buckets of {@link videoDurationBucket}.
  */
 export interface Metrics {
   registry: Registry;
@@ -24,7 +25,20 @@ export interface Metrics {
   laneQueueMessages: Gauge<"lane" | "state">;
   laneForwards: Counter<"lane" | "reason">;
   laneTenantWaiting: Gauge<"lane" | "tenant">;
+  videoTimeToPlayable: Histogram<"duration">;
+  videoTimeToPublish: Histogram<"duration">;
 }
+
+/** The source-length label of the video time histograms: `<1m`, `1-10m`, `10-60m`, `>60m` (or `unknown`). */
+export function videoDurationBucket(durationSec: number | undefined): string {
+  if (durationSec === undefined || !Number.isFinite(durationSec)) return "unknown";
+  if (durationSec < 60) return "<1m";
+  if (durationSec < 600) return "1-10m";
+  if (durationSec < 3600) return "10-60m";
+  return ">60m";
+}
+
+const VIDEO_TIME_BUCKETS = [1, 2.5, 5, 10, 20, 30, 60, 90, 120, 180, 300, 600, 1200, 1800, 3600, 7200];
 
 export function createMetrics(): Metrics {
   const registry = new Registry();
@@ -114,6 +128,20 @@ export function createMetrics(): Metrics {
       name: "media_lane_tenant_waiting_messages",
       help: "Deferred messages not yet back, for the (at most 10) tenants with the most in each lane.",
       labelNames: ["lane", "tenant"],
+      registers: [registry],
+    }),
+    videoTimeToPlayable: new Histogram({
+      name: "media_video_time_to_playable_seconds",
+      help: "From the claim that started a video's run to a playable master in S3 (chunked: the first chunks and the audio in; one pass: completion), by source length.",
+      labelNames: ["duration"],
+      buckets: VIDEO_TIME_BUCKETS,
+      registers: [registry],
+    }),
+    videoTimeToPublish: new Histogram({
+      name: "media_video_time_to_publish_seconds",
+      help: "From the claim that started a video's run to its completed job (every rung finished, manifest published), by source length.",
+      labelNames: ["duration"],
+      buckets: VIDEO_TIME_BUCKETS,
       registers: [registry],
     }),
   };

@@ -7,19 +7,25 @@ import type { Logger } from "../logger.ts";
  * quick: the durable flag on the job, read on every lease renewal, is what makes it certain.
  */
 export class CancelRegistry {
-  private readonly cancels = new Map<string, () => void>();
+  /** Several runs of one job can share a worker (the chunk tasks of a chunked video): each is cancelled. */
+  private readonly cancels = new Map<string, Set<() => void>>();
 
   register(jobId: string, cancel: () => void): () => void {
-    this.cancels.set(jobId, cancel);
+    const runs = this.cancels.get(jobId) ?? new Set();
+    runs.add(cancel);
+    this.cancels.set(jobId, runs);
     return () => {
-      if (this.cancels.get(jobId) === cancel) this.cancels.delete(jobId);
+      const current = this.cancels.get(jobId);
+      if (!current) return;
+      current.delete(cancel);
+      if (current.size === 0) this.cancels.delete(jobId);
     };
   }
 
   cancel(jobId: string): boolean {
-    const cancel = this.cancels.get(jobId);
-    cancel?.();
-    return cancel !== undefined;
+    const runs = this.cancels.get(jobId);
+    for (const cancel of runs ?? []) cancel();
+    return runs !== undefined;
   }
 
   /** Ids of the jobs running here now (the worker registry shows them as each worker's current jobs). */

@@ -10,7 +10,7 @@ import type { Logger } from "../logger.ts";
 import { detectFileType } from "../media/detect-type.ts";
 import { refineMediaKind } from "../media/refine-media.ts";
 import type { DetectedMedia } from "../media/detected-media.ts";
-import type { Metrics } from "../metrics/metrics.ts";
+import { videoDurationBucket, type Metrics } from "../metrics/metrics.ts";
 import type { PublishOutcome, JobEventPublisher } from "../job-events/job-event.publisher.ts";
 import type { OutputFile, ProcessContext, Processor, ProcessResult } from "../processors/processor.ts";
 import type { ProcessorRegistry } from "../processors/registry.ts";
@@ -33,6 +33,7 @@ import { deleteRunOutputs, publishOutputs } from "./publish-outputs.ts";
 import { recordWithRetry } from "./record-with-retry.ts";
 import { redactTempPaths } from "./temp-dirs.ts";
 import { WrittenOutputs } from "./written-outputs.ts";
+import type { ChunkHandOff } from "./chunked/chunk-handoff.ts";
 
 /** One claimed job as its steps see it. */
 type RunningJob = {
@@ -51,6 +52,9 @@ type RunningJob = {
    * included), and whether the manifest names them.
    */
   run: { layout?: OutputLayout; written: WrittenOutputs; published: boolean };
+  /** The queue the delivery came from: where a chunked video's tasks go (src/pipeline/chunked). */
+  queueUrl: string | undefined;
+  startedAt: number;
 };
 type StepsResult = ProcessResult & {
   manifestKey: string;
@@ -88,6 +92,8 @@ export interface JobRunnerDeps {
   cancels: CancelRegistry;
   /** Publishes job events on terminal states (MEDIA_PROCESSING_TOPIC_ARN); absent or off: none. */
   jobEvents?: JobEventPublisher;
+  /** Hands long videos to chunk tasks (VIDEO_CHUNK_SECONDS); absent: every video is one pass. */
+  chunks?: ChunkHandOff;
   /** Refines a byte-sniffed type (e.g. an audio-only MP4) before the registry picks; optional. */
   refineMedia?: (inputPath: string, media: DetectedMedia, signal: AbortSignal) => Promise<DetectedMedia>;
   logger: Logger;
@@ -103,6 +109,8 @@ export interface Delivery {
   lane?: string;
   /** When the upload's event reached the first queue (epoch ms): the lane's wait time ends when the job starts. */
   sentAtMs?: number;
+  /** The queue this delivery came from (a chunked video's tasks are sent to it). */
+  queueUrl?: string;
 }
 
 const PROGRESS_WRITE_INTERVAL_MS = 1_000;
@@ -220,7 +228,21 @@ export class JobRunner {
         step,
         setType,
         run,
+        queueUrl: delivery.queueUrl,
+        startedAt,
       });
+      if (result.handedOff)
+        return await this.settle(
+          { kind: "handed-off" },
+          { jobId, receive, logger, ...laneOf(delivery), type, fields: () => ({ chunks: result.handedOff?.chunks }) },
+        );
+      if (type === "video") {
+        // One pass: playable when published (chunked videos observe these in src/pipeline/chunked).
+        const duration = { duration: videoDurationBucket(numberOr(result.metadata["durationSec"])) };
+        const elapsedSec = (Date.now() - startedAt) / 1000;
+        metrics.videoTimeToPlayable.observe(duration, elapsedSec);
+        metrics.videoTimeToPublish.observe(duration, elapsedSec);
+      }
       return await this.settle(
         { kind: "success" },
         {
@@ -291,9 +313,13 @@ export class JobRunner {
 
     step("processing", { processor: processor.name });
     const result = await processor.process(
-      this.createProcessContext(job, { inputPath, media, processorName: processor.name, layout }),
+      this.createProcessContext(job, { inputPath, media, processorName: processor.name, layout, download }),
     );
     throwIfAborted(signal);
+    if (result.handedOff) {
+      const detected = { kind: media.kind, format: media.format, mime: media.mime };
+      return { ...result, manifestKey: "", type: processor.name, media: detected, run: layout.run };
+    }
     step("processed", { outputs: result.outputs.length });
 
     return this.writeManifest(job, { result, media, processorName: processor.name, download, layout });
@@ -321,13 +347,39 @@ export class JobRunner {
    */
   private createProcessContext(
     job: RunningJob,
-    plan: { inputPath: string; media: DetectedMedia; processorName: string; layout: OutputLayout },
+    plan: {
+      inputPath: string;
+      media: DetectedMedia;
+      processorName: string;
+      layout: OutputLayout;
+      download: DownloadResult;
+    },
   ): ProcessContext {
     const { config, objects, store, metrics } = this.deps;
     const { jobId, leaseToken, ref, workDir, signal, logger, step } = job;
     const bucket = config.storage.outputBucket ?? ref.bucket;
     let lastProgressWrite = 0;
+    const chunks = this.deps.chunks;
+    const queueUrl = job.queueUrl;
     return {
+      ...(chunks && queueUrl && config.video.chunkSeconds > 0
+        ? {
+            handOffChunks: (chunkPlan) =>
+              chunks.handOff({
+                jobId,
+                leaseToken,
+                attempt: job.attempt,
+                startedAt: job.startedAt,
+                layout: plan.layout,
+                source: { eTag: plan.download.eTag, versionId: realVersionId(plan.download.versionId) },
+                plan: chunkPlan,
+                media: { kind: plan.media.kind, format: plan.media.format, mime: plan.media.mime },
+                queueUrl,
+                signal,
+                step,
+              }),
+          }
+        : {}),
       jobId,
       inputPath: plan.inputPath,
       workDir,
@@ -567,6 +619,10 @@ export class JobRunner {
       return "failed";
     });
   }
+}
+
+function numberOr(value: unknown): number | undefined {
+  return typeof value === "number" ? value : undefined;
 }
 
 function laneOf(delivery: Delivery): { lane?: string } {

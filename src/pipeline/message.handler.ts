@@ -9,6 +9,8 @@ import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import type { MessageAction, MessageHandler } from "../queue/media.consumer.ts";
 import { countAndLog } from "./fate-effects.ts";
+import type { ChunkRunner } from "./chunked/chunk.runner.ts";
+import { parseChunkTask } from "./chunked/chunk-task.ts";
 import type { JobRunner } from "./job.runner.ts";
 import { combineActions, decide, receiveOf } from "./outcome.ts";
 
@@ -19,6 +21,9 @@ import { combineActions, decide, receiveOf } from "./outcome.ts";
  * every object in it reached a recorded final state, or was forwarded (src/lanes: to its lane, or
  * deferred for fair share) — the forward then carries it.
  *
+ * A body may be a chunk task of a chunked video (chunked/chunk-task.ts), run by the chunk runner
+ * whatever the lane gate says (its job already passed the gate).
+ *
  * With a lane gate, a body may also be a lane forward (lane-forward.ts): one object, its lane
  * already decided. Without one (embedding, tests), every body is an S3 event as before.
  */
@@ -28,6 +33,10 @@ export function createMessageHandler(deps: {
   metrics: Metrics;
   logger: Logger;
   gate?: LaneGate;
+  /** Runs chunk tasks of chunked videos (VIDEO_CHUNK_SECONDS); absent: a chunk body is unparseable. */
+  chunks?: ChunkRunner;
+  /** The queue this handler's consumer reads (a chunked video's tasks are sent back to it). */
+  queueUrl?: string;
 }): MessageHandler {
   const { config, runner, metrics, gate } = deps;
   const ownerOf = compileTenantPattern(config.storage.tenantKeyPattern);
@@ -36,6 +45,8 @@ export function createMessageHandler(deps: {
     const canYield = heldBehind > 0;
     const messageId = message.MessageId ?? "unknown";
     const logger = deps.logger.child({ messageId });
+    const chunk = deps.chunks ? parseChunkTask(message.Body) : ({ kind: "not-a-chunk" } as const);
+    if (chunk.kind === "chunk" && deps.chunks) return deps.chunks.run(chunk.task, { messageId, receiveCount, signal });
     const forwarded = gate ? parseLaneForward(message.Body, rules) : ({ kind: "not-a-forward" } as const);
     if (forwarded.kind === "forward" && gate) {
       const { forward } = forwarded;
@@ -50,9 +61,11 @@ export function createMessageHandler(deps: {
       return combineActions([action], 1);
     }
     const parsed =
-      forwarded.kind === "invalid"
-        ? ({ kind: "invalid", reason: "unknown-shape", detail: `lane forward: ${forwarded.detail}` } as const)
-        : parseMessageBody(message.Body, rules);
+      chunk.kind === "invalid"
+        ? ({ kind: "invalid", reason: "unknown-shape", detail: `chunk task: ${chunk.detail}` } as const)
+        : forwarded.kind === "invalid"
+          ? ({ kind: "invalid", reason: "unknown-shape", detail: `lane forward: ${forwarded.detail}` } as const)
+          : parseMessageBody(message.Body, rules);
     if (parsed.kind === "invalid") {
       const fate = decide({
         event: { kind: "unparseable", reason: parsed.reason },
@@ -78,12 +91,16 @@ export function createMessageHandler(deps: {
       actions.push(
         gate
           ? await runOne(ref, { messageId, receiveCount, signal, sentAtMs, canYield })
-          : await runner.run(ref, ownerOf(ref.key), { messageId, receiveCount, signal }),
+          : await runner.run(ref, ownerOf(ref.key), { messageId, receiveCount, signal, ...queueOf() }),
       );
       if (signal.aborted) break;
     }
     return combineActions(actions, parsed.refs.length);
   };
+
+  function queueOf(): { queueUrl?: string } {
+    return deps.queueUrl ? { queueUrl: deps.queueUrl } : {};
+  }
 
   /** One object through the lane gate: moved elsewhere (the original may go once the forward is sent), or run here holding a fair-share slot. */
   async function runOne(
@@ -114,7 +131,7 @@ export function createMessageHandler(deps: {
     try {
       // Stopping while the head was read: hand the message back unstarted, as the consumer does.
       if (delivery.signal.aborted) return { action: "release" };
-      return await runner.run(ref, owner, { ...rest, lane: gate!.lane });
+      return await runner.run(ref, owner, { ...rest, lane: gate!.lane, ...queueOf() });
     } finally {
       await decision.slot.release();
     }

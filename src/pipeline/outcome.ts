@@ -25,6 +25,8 @@ export type FateEvent =
   | { kind: "finished-before"; status: "completed" | "failed" | "cancelled" }
   /** The run produced its result (its outputs are stored and published). */
   | { kind: "success" }
+  /** The run planned a chunked video and sent its chunk tasks (src/pipeline/chunked): they finish the job. */
+  | { kind: "handed-off" }
   /** The run failed; `abortReason` is what the job's signal says really happened. */
   | { kind: "error"; error: MediaError; abortReason?: AbortReason };
 
@@ -155,6 +157,9 @@ export function decide(facts: FateFacts): Fate {
       };
     case "success":
       return decideSuccess(facts);
+    case "handed-off":
+      // The plan and every chunk message are stored: the event message is no longer needed to finish the job.
+      return fate({ kind: "none" }, { action: "delete" }, NO_METRICS, "info", "job handed to its chunk tasks");
     case "error":
       return decideError(facts, event);
   }

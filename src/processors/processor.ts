@@ -1,6 +1,7 @@
 import type { AppConfig } from "../config/config.ts";
 import type { Logger } from "../logger.ts";
 import type { DetectedMedia } from "../media/detected-media.ts";
+import type { ChunkPlan } from "./video/chunk-plan.ts";
 
 /**
  * The contract between the pipeline and a media processor. A processor never touches SQS or
@@ -86,11 +87,19 @@ export interface ProcessContext {
   signal: AbortSignal;
   config: AppConfig;
   logger: Logger;
+  /**
+   * Set by the pipeline when VIDEO_CHUNK_SECONDS is on: hands a planned video over to chunk
+   * tasks (src/pipeline/chunked), which any worker runs. The processor decides; the pipeline
+   * stores the plan and sends the tasks. Once it resolves, the job is no longer this run's.
+   */
+  handOffChunks?: (plan: ChunkPlan) => Promise<void>;
 }
 
 export interface ProcessResult {
   outputs: OutputFile[];
   metadata: Record<string, unknown>;
+  /** The job went to chunk tasks (handOffChunks): nothing was encoded here and no manifest is due. */
+  handedOff?: { chunks: number };
 }
 
 /** What a plug-in module may export (default or named `processor`): a processor or a factory. */

@@ -15,6 +15,7 @@ import { hlsOutputRequests, IMMUTABLE_CACHE_CONTROL, uploadAll } from "./video/h
 import { HlsSegmentUploader } from "./video/hls-segment-uploader.ts";
 import { planLadder, type PlannedRung } from "./video/ladder-plan.ts";
 import { buildMasterPlaylist } from "./video/master-playlist.ts";
+import { buildChunkPlan, chunkingUnsupported, planChunks } from "./video/chunk-plan.ts";
 import { webMp4Args } from "./video/mp4-command.ts";
 import { extractPoster, posterFromFrame, posterPositionSec, type PosterFiles } from "./video/poster.ts";
 import {
@@ -31,7 +32,7 @@ import { scoreVideoOutputs, withRenditionQuality } from "./quality/video-quality
 /**
  * Video: probe → check limits → plan the ladder → encode (one-pass HLS ladder, or a web MP4
  * when HLS is off) → optional quality scores → poster → optional storyboard → upload: the
- * VIDEO_STEPS list, run by step-runner.ts, which checks the AbortSignal between steps (the
+ * PLAN_STEPS then ENCODE_STEPS lists (a chunked video stops after the first), run by step-runner.ts, which checks the AbortSignal between steps (the
  * signal kills ffmpeg within a step).
  *
  * The steps overlap where they can (issue 20): with HLS the poster's frame comes from the
@@ -101,6 +102,8 @@ interface VideoRun {
   poster: Timed<PosterFiles>;
   storyboard: Timed<Storyboard> | undefined;
   outputs: OutputFile[];
+  /** Set when the chunk step handed the job to chunk tasks. */
+  handedOff: { chunks: number } | undefined;
 }
 
 /**
@@ -108,7 +111,7 @@ interface VideoRun {
  * them). The spans are each step's share of the job's progress: encoding dominates the wall time.
  * The encode step starts the poster and storyboard beside itself; their steps await them.
  */
-const VIDEO_STEPS: readonly Step<VideoRun>[] = [
+const PLAN_STEPS: readonly Step<VideoRun>[] = [
   {
     name: "probe",
     entry: "probed",
@@ -136,6 +139,48 @@ const VIDEO_STEPS: readonly Step<VideoRun>[] = [
           : planned;
     },
   },
+  {
+    name: "chunk",
+    entry: "chunked",
+    run: async (run, step) => {
+      // VIDEO_CHUNK_SECONDS (off by default): a long video goes to chunk tasks across the fleet instead.
+      const { ctx } = step;
+      const handOff = ctx.handOffChunks;
+      if (!handOff || ctx.config.video.chunkSeconds <= 0) return;
+      const chunks = planChunks({
+        durationSec: run.source.durationSec,
+        segmentSeconds: ctx.config.video.segmentSeconds,
+        chunkSeconds: ctx.config.video.chunkSeconds,
+      });
+      if (!chunks) return;
+      const unsupported = chunkingUnsupported(ctx.config, run.source.encode);
+      if (unsupported) {
+        step.record({ chunked: false, chunks: chunks.length, onePassBecause: unsupported });
+        return;
+      }
+      const { source } = run;
+      await handOff(
+        buildChunkPlan({
+          demuxer: source.demuxer,
+          source: source.encode,
+          display: {
+            width: source.video.displayWidth,
+            height: source.video.displayHeight,
+            bitDepth: source.video.bitDepth,
+          },
+          rungs: run.rungs,
+          settings: encodeSettings(ctx.config),
+          chunks,
+        }),
+      );
+      run.handedOff = { chunks: chunks.length };
+      step.record({ chunked: true, chunks: chunks.length, chunkSeconds: chunks[1]!.startSec });
+    },
+  },
+];
+
+/** Encode to upload: skipped when the chunk step handed the job to chunk tasks. */
+const ENCODE_STEPS: readonly Step<VideoRun>[] = [
   {
     name: "encode",
     entry: "encoded",
@@ -240,7 +285,14 @@ const VIDEO_STEPS: readonly Step<VideoRun>[] = [
 async function processVideo(ctx: ProcessContext): Promise<ProcessResult> {
   // The steps fill in every other field before the result is read.
   const run = { stop: new AbortController() } as unknown as VideoRun;
-  await runSteps(ctx, VIDEO_STEPS, run);
+  await runSteps(ctx, PLAN_STEPS, run);
+  if (run.handedOff)
+    return {
+      outputs: [],
+      metadata: { durationSec: run.source.durationSec, chunked: run.handedOff },
+      handedOff: run.handedOff,
+    };
+  await runSteps(ctx, ENCODE_STEPS, run);
   // Segments are not listed one by one in the result; the tree's key prefix finds them all.
   const masterKey = run.outputs.find((output) => output.variant === "hls_master")?.key;
   const hlsKeyPrefix = masterKey?.slice(0, masterKey.length - "master.m3u8".length);

@@ -303,6 +303,11 @@ const rows: Array<[string, FateFacts, string]> = [
     { event: { kind: "success" }, receive: FIRST, recorded: "lost" },
     "completed · keep · - · - · warn",
   ],
+  [
+    "chunked video handed to its chunk tasks",
+    { event: { kind: "handed-off" }, receive: FIRST },
+    "none · delete · - · - · info",
+  ],
   // Claims.
   ["claim, Redis down", { event: { kind: "claim-failed" }, receive: FIRST }, "none · retry 30s · - · - · error"],
   [

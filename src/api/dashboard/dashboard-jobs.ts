@@ -148,7 +148,8 @@ export const DASHBOARD_JOBS = String.raw`
     "heic-decoded": "HEIC decode", encoded: "encode", poster: "poster", storyboard: "storyboard", uploaded: "upload",
     cover: "cover art", "document-opened": "open document", "document-read": "render + text", "document-converted": "convert to PDF",
     processed: "outputs + upload", "manifest-written": "manifest", completed: "record outcome", failed: "record outcome",
-    cancelled: "stop", "outputs-removed": "remove outputs", "event-published": "publish event", "parts-uploaded": "upload"
+    cancelled: "stop", "outputs-removed": "remove outputs", "event-published": "publish event", "parts-uploaded": "upload",
+    "chunks-sent": "plan + send chunks", "chunk-encoded": "chunk encoded", stitched: "stitch"
   };
   var STARTED = {
     queued: "waiting in queue", "retry-requested": "waiting in queue", "retry-enqueued": "waiting in queue", released: "waiting in queue",
@@ -180,6 +181,16 @@ export const DASHBOARD_JOBS = String.raw`
       grid.appendChild(el("div", { class: "step", text: label, title: title, "data-from": entry.event, "data-to": next ? next.event : "" }));
       grid.appendChild(el("div", { class: "track", title: title }, [el("div", { class: "bar ev-" + (next ? next.event : entry.event), style: { left: ((entry.at - start) / total) * 100 + "%", width: (duration / total) * 100 + "%" } })]));
       grid.appendChild(el("div", { class: "num muted", text: ms(duration) }));
+    });
+    // A chunked video: one row per part, its bar from when its worker started it to when it was stored.
+    entries.forEach(function (entry) {
+      var detail = entry.detail || {};
+      if (entry.event !== "chunk-encoded" || !detail.startedAt || !detail.endedAt) return;
+      var from = Date.parse(detail.startedAt), to = Date.parse(detail.endedAt);
+      var label = "chunk " + detail.chunk + " · " + detail.workerId;
+      grid.appendChild(el("div", { class: "step chunk", text: label, title: JSON.stringify(detail), "data-chunk": String(detail.chunk) }));
+      grid.appendChild(el("div", { class: "track" }, [el("div", { class: "bar ev-chunk", style: { left: ((from - start) / total) * 100 + "%", width: (Math.max(to - from, 0) / total) * 100 + "%" } })]));
+      grid.appendChild(el("div", { class: "num muted", text: ms(to - from) }));
     });
     return grid;
   }

@@ -60,12 +60,25 @@ export interface IFrameStream {
   resolution?: { width: number; height: number } | undefined;
 }
 
+/** An audio rendition group (`EXT-X-MEDIA TYPE=AUDIO`, RFC 8216 §4.3.4.1) that every variant names. */
+export interface AudioGroup {
+  groupId: string;
+  name: string;
+  /** Media playlist URI relative to the master (`audio/index.m3u8`). */
+  uri: string;
+}
+
 export function buildMasterPlaylist(
   variants: readonly VariantStream[],
   version: number,
   iFrameStreams: readonly IFrameStream[] = [],
+  audioGroup?: AudioGroup,
 ): string {
   const lines = ["#EXTM3U", `#EXT-X-VERSION:${version}`, "#EXT-X-INDEPENDENT-SEGMENTS"];
+  if (audioGroup)
+    lines.push(
+      `#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="${audioGroup.groupId}",NAME="${audioGroup.name}",DEFAULT=YES,AUTOSELECT=YES,URI="${audioGroup.uri}"`,
+    );
   for (const variant of variants) {
     const attributes = [
       `BANDWIDTH=${Math.ceil(variant.bandwidth)}`,
@@ -74,6 +87,7 @@ export function buildMasterPlaylist(
     if (variant.resolution) attributes.push(`RESOLUTION=${variant.resolution.width}x${variant.resolution.height}`);
     if (variant.codecs.length > 0) attributes.push(`CODECS="${variant.codecs.join(",")}"`);
     if (variant.frameRate !== undefined) attributes.push(`FRAME-RATE=${variant.frameRate.toFixed(3)}`);
+    if (audioGroup) attributes.push(`AUDIO="${audioGroup.groupId}"`);
     lines.push(`#EXT-X-STREAM-INF:${attributes.join(",")}`, variant.uri);
   }
   for (const stream of iFrameStreams) {

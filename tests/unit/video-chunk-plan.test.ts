@@ -1,0 +1,149 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { buildChunkTask, parseChunkTask } from "../../src/pipeline/chunked/chunk-task.ts";
+import { chunkLadderArgs, audioRenditionArgs } from "../../src/processors/video/chunk-command.ts";
+import { buildChunkPlan, chunkingUnsupported, planChunks } from "../../src/processors/video/chunk-plan.ts";
+import { mediaPlaylist, stitchTree, type PartRecord } from "../../src/processors/video/chunk-playlists.ts";
+import { planLadder } from "../../src/processors/video/ladder-plan.ts";
+import { testConfig } from "../helpers/process-locally.ts";
+
+describe("chunk plan (pure)", () => {
+  test("chunks fall on segment boundaries; a sub-segment tail joins the chunk before it", () => {
+    const plan = planChunks({ durationSec: 61.5, segmentSeconds: 6, chunkSeconds: 25 });
+    // 25 s rounds up to 30 s of whole 6 s segments.
+    assert.deepEqual(
+      plan?.map((chunk) => [chunk.startSec, chunk.endSec, chunk.firstSegment]),
+      [
+        [0, 30, 0],
+        [30, undefined, 5],
+      ],
+    );
+    assert.deepEqual(
+      planChunks({ durationSec: 66, segmentSeconds: 6, chunkSeconds: 30 })?.map((chunk) => chunk.endSec),
+      [30, 60, undefined],
+    );
+  });
+
+  test("below two chunks, off, or without a duration there is no chunk plan", () => {
+    assert.equal(planChunks({ durationSec: 31, segmentSeconds: 6, chunkSeconds: 30 }), undefined);
+    assert.equal(planChunks({ durationSec: 600, segmentSeconds: 6, chunkSeconds: 0 }), undefined);
+    assert.equal(planChunks({ durationSec: undefined, segmentSeconds: 6, chunkSeconds: 30 }), undefined);
+  });
+
+  test("unsupported cases fall back to one pass and say why", () => {
+    const source = { fps: 30, baseFps: 30, audioStreamIndex: 1 };
+    assert.equal(chunkingUnsupported(testConfig({ VIDEO_CHUNK_SECONDS: "30" }), source), undefined);
+    assert.match(chunkingUnsupported(testConfig({ VIDEO_HLS_SEGMENT_FORMAT: "fmp4" }), source) ?? "", /fMP4/);
+    assert.match(chunkingUnsupported(testConfig({ ENABLE_HLS_TRANSCODING: "false" }), source) ?? "", /MP4/);
+    assert.match(chunkingUnsupported(testConfig(), { fps: 30, baseFps: 120, audioStreamIndex: 1 }) ?? "", /variable/);
+    assert.match(
+      chunkingUnsupported(testConfig({ VIDEO_ADD_SILENT_AUDIO: "true" }), { ...source, audioStreamIndex: undefined }) ??
+        "",
+      /silent/,
+    );
+  });
+
+  const plan = buildChunkPlan({
+    demuxer: "mov",
+    source: { videoStreamIndex: 0, audioStreamIndex: 1, fps: 25, baseFps: 25, durationSec: 14 },
+    display: { width: 320, height: 180, bitDepth: 8 },
+    rungs: planLadder({ width: 320, height: 180 }, [
+      { height: 144, videoKbps: 200, audioKbps: 64 },
+      { height: 180, videoKbps: 400, audioKbps: 96 },
+    ]),
+    settings: { x264Preset: "veryfast", maxFps: 60, segmentSeconds: 2, keyframeSeconds: 2, addSilentAudio: false },
+    chunks: planChunks({ durationSec: 14, segmentSeconds: 2, chunkSeconds: 4 })!,
+  });
+
+  test("a chunk's command seeks to its start, stops at its end, keeps the global keyframe grid and timeline, and numbers its segments globally", () => {
+    const args = chunkLadderArgs({ inputPath: "/tmp/job/input", plan, chunkIndex: 1, outDir: "/tmp/job/hls" });
+    const at = (flag: string) => args[args.indexOf(flag) + 1];
+    assert.ok(args.indexOf("-ss") < args.indexOf("-i"), "input seek (accurate, before -i)");
+    assert.equal(at("-ss"), "4.000");
+    assert.equal(at("-t"), "4.000");
+    assert.equal(at("-output_ts_offset"), "5.000");
+    assert.equal(at("-start_number"), "2");
+    assert.equal(at("-force_key_frames"), "expr:gte(t,n_forced*2)");
+    assert.equal(at("-var_stream_map"), "v:0,name:144p v:1,name:180p");
+    assert.ok(!args.includes("-c:a"), "no audio in a video chunk");
+    const last = chunkLadderArgs({ inputPath: "/tmp/job/input", plan, chunkIndex: 3, outDir: "/tmp/job/hls" });
+    assert.ok(!last.includes("-t"), "the last chunk runs to the end");
+    const first = chunkLadderArgs({ inputPath: "/tmp/job/input", plan, chunkIndex: 0, outDir: "/tmp/job/hls" });
+    assert.ok(!first.includes("-ss"));
+    assert.equal(first[first.indexOf("-output_ts_offset") + 1], "1.000");
+  });
+
+  test("the audio task encodes the whole file's audio once, on the same timeline offset", () => {
+    const args = audioRenditionArgs({ inputPath: "/tmp/job/input", plan, outDir: "/tmp/job/hls" });
+    assert.equal(args[args.indexOf("-map") + 1], "0:1");
+    assert.equal(args[args.indexOf("-output_ts_offset") + 1], "1.000");
+    assert.equal(args[args.indexOf("-b:a") + 1], "96k");
+    assert.ok(!args.includes("-ss"));
+  });
+
+  test("chunk task bodies are strict: no bucket, key or URL gets through", () => {
+    const body = buildChunkTask({
+      jobId: "abc123",
+      planId: "0123abcd-0000",
+      part: "video",
+      chunkIndex: 2,
+      startSec: 8,
+      endSec: 12,
+    });
+    const parsed = parseChunkTask(body);
+    assert.equal(parsed.kind, "chunk");
+    const forged = JSON.stringify({ ...JSON.parse(body), key: "../../etc/passwd" });
+    assert.equal(parseChunkTask(forged).kind, "invalid");
+    assert.equal(parseChunkTask(JSON.stringify({ Records: [] })).kind, "not-a-chunk");
+  });
+
+  test("the stitch lists every chunk's segments in order under an audio group", () => {
+    const part = (first: number, count: number): PartRecord => ({
+      segments: Object.fromEntries(
+        ["144p", "180p"].map((name) => [
+          name,
+          Array.from({ length: count }, (_, index) => ({
+            uri: `segment_${String(first + index).padStart(5, "0")}.ts`,
+            durationSec: 2,
+            bytes: 50_000,
+          })),
+        ]),
+      ),
+      codecs: { "144p": "avc1.64000b", "180p": "avc1.64000c" },
+      workerId: "w",
+      startedAt: 0,
+      endedAt: 1,
+    });
+    const audio: PartRecord = {
+      segments: {
+        audio: Array.from({ length: 7 }, (_, index) => ({
+          uri: `segment_0000${index}.ts`,
+          durationSec: 2,
+          bytes: 24_000,
+        })),
+      },
+      codecs: {},
+      workerId: "w",
+      startedAt: 0,
+      endedAt: 1,
+    };
+    const tree = stitchTree(plan, [part(0, 2), part(2, 2), part(4, 2), part(6, 1)], audio, 25);
+    const rung = tree.files.find((file) => file.name === "180p/index.m3u8")!.text;
+    assert.deepEqual(
+      rung.split("\n").filter((line) => line.startsWith("segment_")),
+      ["00000", "00001", "00002", "00003", "00004", "00005", "00006"].map((n) => `segment_${n}.ts`),
+    );
+    assert.match(rung, /#EXT-X-PLAYLIST-TYPE:VOD/);
+    assert.match(rung, /#EXT-X-ENDLIST/);
+    const master = tree.files.at(-1)!;
+    assert.equal(master.name, "master.m3u8");
+    assert.match(
+      master.text,
+      /#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aac",NAME="audio",DEFAULT=YES,AUTOSELECT=YES,URI="audio\/index.m3u8"/,
+    );
+    assert.match(master.text, /CODECS="avc1.64000c,mp4a.40.2",FRAME-RATE=25.000,AUDIO="aac"\n180p\/index.m3u8/);
+    // 200 kbit/s of video plus 96 kbit/s of audio.
+    assert.equal(tree.renditions.find((rendition) => rendition.name === "180p")?.averageBandwidth, 200_000 + 96_000);
+    assert.doesNotMatch(mediaPlaylist([], { ended: false }), /ENDLIST/);
+  });
+});
