@@ -100,7 +100,7 @@ describe("overlapped HLS upload through the real pipeline", () => {
       files: number;
       segments: number;
     };
-    const poster = event(job, "poster")!.detail as { startedAt: string; endedAt: string };
+    const poster = event(job, "poster")!.detail as { startedAt: string; endedAt: string; atSec: number; source: string };
     assert.ok(
       Date.parse(uploaded.startedAt) < Date.parse(encoded.endedAt),
       `upload started ${uploaded.startedAt}, encode ended ${encoded.endedAt}`,
@@ -109,11 +109,11 @@ describe("overlapped HLS upload through the real pipeline", () => {
       uploaded.duringEncode > 0 && uploaded.duringEncode < uploaded.files,
       `${uploaded.duringEncode} of ${uploaded.files} files stored during the encode`,
     );
-    // The poster's frame comes from the ladder run's own decode (issue 20), and is made as soon as ffmpeg has written it.
-    assert.ok(
-      Date.parse(poster.startedAt) < Date.parse(encoded.endedAt),
-      `the poster, made from the ladder's frame, started ${poster.startedAt}, ffmpeg exited ${encoded.endedAt}`,
-    );
+    // The poster's frame comes from the ladder run's own decode (issue 20): the frame at
+    // VIDEO_POSTER_POSITION_PERCENT (10 % of 10 s). When ffmpeg hands the frame over before it exits
+    // depends on its muxing, not on us, so only the frame is asserted, not the moment.
+    assert.equal(poster.atSec, 1, JSON.stringify(poster));
+    assert.equal(poster.source, "bright-frame");
 
     // Same set of keys as a sequential upload of the folder: every file a player can reach, nothing else (no .tmp, no half segment).
     const [, tree] = runPrefixesOf(job);
