@@ -100,7 +100,12 @@ describe("overlapped HLS upload through the real pipeline", () => {
       files: number;
       segments: number;
     };
-    const poster = event(job, "poster")!.detail as { startedAt: string; endedAt: string; atSec: number; source: string };
+    const poster = event(job, "poster")!.detail as {
+      startedAt: string;
+      endedAt: string;
+      atSec: number;
+      source: string;
+    };
     assert.ok(
       Date.parse(uploaded.startedAt) < Date.parse(encoded.endedAt),
       `upload started ${uploaded.startedAt}, encode ended ${encoded.endedAt}`,
