@@ -13,13 +13,15 @@ import { DASHBOARD_JOBS } from "./dashboard-jobs.ts";
 const WIRING = `
   // ---- token ------------------------------------------------------------------------------
   function askForToken(message) {
+    // A poll still under way when the token was refused answers 401 too: keep the refusal's message.
+    var alreadyAsking = !$("token-form").hidden;
     sessionStorage.removeItem(TOKEN_KEY);
     stopPollers();
     stopPlayer();
     $("app").hidden = true;
     $("forget-token").hidden = true;
     $("token-form").hidden = false;
-    $("token-message").textContent = message || "";
+    if (message || !alreadyAsking) $("token-message").textContent = message || "";
     $("token-input").focus();
   }
 
