@@ -6,6 +6,7 @@ import {
   keyframeOptions,
   MUXING_QUEUE,
   planFrameRate,
+  rungRateOptions,
   STRIP_METADATA,
   videoFilterGraph,
   x264Options,
@@ -56,13 +57,7 @@ export function chunkLadderArgs(input: {
   const streamMap: string[] = [];
   rungs.forEach((rung, index) => {
     maps.push("-map", `[v${index}]`);
-    perStream.push(
-      ...(rung.crf !== undefined ? [`-crf:v:${index}`, String(rung.crf)] : [`-b:v:${index}`, `${rung.videoKbps}k`]),
-      `-maxrate:v:${index}`,
-      `${rung.maxrateKbps}k`,
-      `-bufsize:v:${index}`,
-      `${rung.bufsizeKbps}k`,
-    );
+    perStream.push(...rungRateOptions(rung, index));
     streamMap.push(`v:${index},name:${rung.name}`);
   });
   const frameRate = planFrameRate(source, settings.maxFps);

@@ -179,6 +179,23 @@ function toneMapBeforeSplit(
 }
 
 /** libx264 High profile, 8-bit 4:2:0: what every HLS and MP4 player decodes. */
+/**
+ * Rate control of video stream `index` (one rung of a ladder run): a CRF rung (content-aware
+ * ladder) spends what its content needs up to maxrate; otherwise the videoKbps target.
+ */
+export function rungRateOptions(
+  rung: Pick<PlannedRung, "crf" | "videoKbps" | "maxrateKbps" | "bufsizeKbps">,
+  index: number,
+): string[] {
+  return [
+    ...(rung.crf !== undefined ? [`-crf:v:${index}`, String(rung.crf)] : [`-b:v:${index}`, `${rung.videoKbps}k`]),
+    `-maxrate:v:${index}`,
+    `${rung.maxrateKbps}k`,
+    `-bufsize:v:${index}`,
+    `${rung.bufsizeKbps}k`,
+  ];
+}
+
 export function x264Options(preset: string): string[] {
   return ["-c:v", "libx264", "-preset", preset, "-profile:v", "high"];
 }

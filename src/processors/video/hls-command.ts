@@ -7,6 +7,7 @@ import {
   MUXING_QUEUE,
   frameRateOptions,
   planFrameRate,
+  rungRateOptions,
   STRIP_METADATA,
   videoFilterGraph,
   x264Options,
@@ -58,14 +59,7 @@ export function hlsLadderArgs(input: HlsCommandInput): string[] {
   const streamMap: string[] = [];
   rungs.forEach((rung, index) => {
     maps.push("-map", `[v${index}]`);
-    // A CRF rung (content-aware ladder) spends what its content needs up to maxrate; otherwise the videoKbps target.
-    perStream.push(
-      ...(rung.crf !== undefined ? [`-crf:v:${index}`, String(rung.crf)] : [`-b:v:${index}`, `${rung.videoKbps}k`]),
-      `-maxrate:v:${index}`,
-      `${rung.maxrateKbps}k`,
-      `-bufsize:v:${index}`,
-      `${rung.bufsizeKbps}k`,
-    );
+    perStream.push(...rungRateOptions(rung, index));
     if (withAudio) {
       maps.push("-map", silent ? `[a${index}]` : `0:${source.audioStreamIndex}`);
       perStream.push(`-b:a:${index}`, `${rung.audioKbps}k`);
