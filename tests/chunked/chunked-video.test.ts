@@ -11,7 +11,16 @@ import { processLocally, testConfig } from "../helpers/process-locally.ts";
 import { startTestStack, type TestStack } from "../helpers/stack.ts";
 import { verifyHlsTree } from "../helpers/verify-hls.ts";
 import { manifestKeyOf, runPrefixesOf } from "../helpers/outputs.ts";
-import { CHUNK_ENV, countFrames, decodeErrors, downloadTree, entries, ssimOf, startTimes } from "./chunk-helpers.ts";
+import {
+  CHUNK_ENV,
+  countFrames,
+  decodeErrors,
+  downloadTree,
+  entries,
+  losslessScaled,
+  ssimOf,
+  startTimes,
+} from "./chunk-helpers.ts";
 
 /**
  * Chunked video end to end (VIDEO_CHUNK_SECONDS=4 on a 14 s clip: chunks 0–4, 4–8, 8–12,
@@ -128,7 +137,10 @@ describe("chunked video through the real pipeline", () => {
       config: testConfig({ ...CHUNK_ENV, VIDEO_CHUNK_SECONDS: "0" }),
     });
     try {
-      for (const rung of ["144p", "180p"]) {
+      for (const [rung, width, height] of [
+        ["144p", 256, 144],
+        ["180p", 320, 180],
+      ] as const) {
         const reference = [...onePass.files.entries()].find(([outputKey]) =>
           outputKey.endsWith(`/hls/${rung}/index.m3u8`),
         );
@@ -136,6 +148,14 @@ describe("chunked video through the real pipeline", () => {
         const chunked = path.join(path.dirname(master), rung, "index.m3u8");
         const ssim = await ssimOf(chunked, reference[1]);
         assert.ok(ssim >= 0.99, `${rung}: SSIM ${ssim}`);
+        // Against the source, chunking may lose only a little of what one pass keeps.
+        const source = await losslessScaled(clip, width, height, path.join(dir, `source-${rung}.mkv`));
+        const chunkedLoss = 1 - (await ssimOf(chunked, source));
+        const onePassLoss = 1 - (await ssimOf(reference[1], source));
+        assert.ok(
+          chunkedLoss <= onePassLoss + 0.003,
+          `${rung}: SSIM loss against the source ${chunkedLoss.toFixed(4)} chunked, ${onePassLoss.toFixed(4)} one pass`,
+        );
         assert.equal((await countFrames(chunked)).frames, (await countFrames(reference[1])).frames);
       }
       // Audio starts where it does relative to the video in one pass (within one AAC frame, 1024 samples).
