@@ -162,6 +162,9 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
           ? {
               pickNext: (held) =>
                 fairShares[index]!.pickNext(held.map((message) => tenantOfMessage(message, parseRules, ownerOf))),
+              newcomerSlots: lane.newcomerSlots,
+              pickNewcomer: (held) =>
+                fairShares[index]!.pickNewcomer(held.map((message) => tenantOfMessage(message, parseRules, ownerOf))),
             }
           : {}),
         handler: createMessageHandler({

@@ -201,6 +201,15 @@ export async function benchFairness(context: BenchContext): Promise<AreaReport> 
     );
   }
   figures.push({ label: "tenant A videos alone, lanes + fair share", unit: "videos/min", runs: [solo.videosPerMin!] });
+  // A newcomer slot starts B at once but shares the quick worker's CPU: its job takes longer.
+  figures.push(
+    { label: "tenant B image job time (started → finished), idle, p50", unit: "s", runs: [p50(idle.bRunMs)] },
+    {
+      label: "tenant B image job time (started → finished), lanes + fair share, p95",
+      unit: "s",
+      runs: [p95(results.get("lanes-fair")!.bRunMs)],
+    },
+  );
   const fair = results.get("lanes-fair")!;
   const ratios: RatioFigure[] = [
     {
@@ -224,7 +233,7 @@ export async function benchFairness(context: BenchContext): Promise<AreaReport> 
     title: "Fairness (a flood from one tenant, a trickle from another)",
     setup: [
       `tenant A: ${plan.videos} distinct ${plan.videoSec} s 720p30 videos sent at once, then after ${plan.floodLeadMs / 1000} s a burst of ${plan.aBurst} ${plan.imageSize.join("×")} JPEGs; tenant B: ${plan.bTrickle} of the same JPEGs, one every ${trickleIntervalMs / 1000} s from then on (3 × an image job's time in the warm-up, at least ${plan.trickleIntervalMs / 1000} s)`,
-      "the same three job slots in every layout: one lane = 1 worker × concurrency 3 on one queue (both CPUs); lanes = a quick worker (WORKER_LANES=quick, concurrency 2, pinned to CPU 0) and a video worker (WORKER_LANES=video, concurrency 1, pinned to CPU 1), as two machines; uploads arrive on the quick (entry) lane's queue and are routed by their bytes; fair share with its defaults (look-ahead 8 on the quick lane, 0 on the video lane)",
+      "the same three job slots in every layout: one lane = 1 worker × concurrency 3 on one queue (both CPUs); lanes = a quick worker (WORKER_LANES=quick, concurrency 2, pinned to CPU 0) and a video worker (WORKER_LANES=video, concurrency 1, pinned to CPU 1), as two machines; uploads arrive on the quick (entry) lane's queue and are routed by their bytes; fair share with its defaults (look-ahead 8 and one newcomer slot on the quick lane, neither on the video lane)",
       "wait = event sent → the job's startedAt; idle = B's trickle alone on lanes + fair share",
       "one run: the ratios within it are what the area shows (lower is better for waits)",
     ],

@@ -29,6 +29,7 @@ import {
   laneDefinitions,
   laneIntMap,
   laneLookaheadMap,
+  laneNewcomerSlotsMap,
   laneUrlMap,
   stringList,
   webhookEndpointList,
@@ -518,6 +519,12 @@ export const WORKER_VARS = {
     custom(laneLookaheadMap, undefined),
     "With FAIR_SHARE: messages a worker holds per lane beyond its running slots, waiting for one, so a waiting tenant's upload can start before a flooding tenant's older ones: `quick=8;video=0`. A held message waits for this worker's slots (its visibility kept up), so keep it 0 for lanes of long jobs. A lane not listed: 8 if it takes no video, else 0.",
     { defaultText: "8 for lanes without video, 0 otherwise" },
+  ),
+  FAIR_SHARE_NEWCOMER_SLOTS: defineVar(
+    "lanes",
+    custom(laneNewcomerSlotsMap, undefined),
+    "With FAIR_SHARE: slots per worker above the lane's concurrency that start at once a held upload of a tenant with nothing running in the lane, when every slot is taken by other tenants' jobs (there is no preemption: without it that upload waits for one of them to end). The extra job shares the worker's CPU and memory with the running ones while it lasts: `quick=1;video=0`. A lane not listed: 1 if it takes no video, else 0.",
+    { defaultText: "1 for lanes without video, 0 otherwise" },
   ),
   FAIR_SHARE_DEFER: defineVar(
     "lanes",

@@ -92,10 +92,15 @@ export interface LaneSettings {
   concurrency: number;
   /** Messages held beyond the running slots with FAIR_SHARE (FAIR_SHARE_LOOKAHEAD); 0 without it. */
   lookahead: number;
+  /** Slots above `concurrency` a newcomer tenant may start in at once with FAIR_SHARE (FAIR_SHARE_NEWCOMER_SLOTS); 0 without it. */
+  newcomerSlots: number;
 }
 
 /** Look-ahead of a lane not listed in FAIR_SHARE_LOOKAHEAD: short jobs only (a held video would wait minutes). */
 const DEFAULT_LOOKAHEAD = 8;
+
+/** Newcomer slots of a lane not listed in FAIR_SHARE_NEWCOMER_SLOTS: short jobs only (an extra video would slow every running one for minutes). */
+const DEFAULT_NEWCOMER_SLOTS = 1;
 
 /**
  * MEDIA_LANES and its companions into the lane list, entry lane first. Unset: one lane named
@@ -111,7 +116,12 @@ function resolveLanes(e: Env, problems: string[]): { all: LaneSettings[]; served
       kinds: [...lane.kinds],
       queueUrl: queueUrl ?? "",
       concurrency: e.MEDIA_LANE_CONCURRENCY[lane.name] ?? e.MEDIA_PROCESSOR_CONCURRENCY,
-      lookahead: e.FAIR_SHARE ? (e.FAIR_SHARE_LOOKAHEAD[lane.name] ?? defaultLookahead(index, definitions)) : 0,
+      lookahead: e.FAIR_SHARE
+        ? (e.FAIR_SHARE_LOOKAHEAD[lane.name] ?? (takesVideo(index, definitions) ? 0 : DEFAULT_LOOKAHEAD))
+        : 0,
+      newcomerSlots: e.FAIR_SHARE
+        ? (e.FAIR_SHARE_NEWCOMER_SLOTS[lane.name] ?? (takesVideo(index, definitions) ? 0 : DEFAULT_NEWCOMER_SLOTS))
+        : 0,
     };
   });
   const names = all.map((lane) => lane.name);
@@ -119,10 +129,11 @@ function resolveLanes(e: Env, problems: string[]): { all: LaneSettings[]; served
     ...Object.keys(e.MEDIA_LANE_QUEUE_URLS),
     ...Object.keys(e.MEDIA_LANE_CONCURRENCY),
     ...Object.keys(e.FAIR_SHARE_LOOKAHEAD),
+    ...Object.keys(e.FAIR_SHARE_NEWCOMER_SLOTS),
   ].filter((name) => !names.includes(name));
   if (strays.length > 0)
     problems.push(
-      `MEDIA_LANE_QUEUE_URLS / MEDIA_LANE_CONCURRENCY / FAIR_SHARE_LOOKAHEAD: unknown lanes ${[...new Set(strays)].join(", ")}`,
+      `MEDIA_LANE_QUEUE_URLS / MEDIA_LANE_CONCURRENCY / FAIR_SHARE_LOOKAHEAD / FAIR_SHARE_NEWCOMER_SLOTS: unknown lanes ${[...new Set(strays)].join(", ")}`,
     );
   const queues = all.map((lane) => lane.queueUrl).filter(Boolean);
   if (new Set(queues).size !== queues.length) problems.push("MEDIA_LANE_QUEUE_URLS: two lanes share one queue");
@@ -134,10 +145,9 @@ function resolveLanes(e: Env, problems: string[]): { all: LaneSettings[]; served
 }
 
 /** A lane takes video if it names it, or if it is the entry lane (which takes every kind no lane names) and no lane names video. */
-function defaultLookahead(index: number, all: ReadonlyArray<{ kinds: readonly string[] }>): number {
+function takesVideo(index: number, all: ReadonlyArray<{ kinds: readonly string[] }>): boolean {
   const named = (lane: { kinds: readonly string[] }) => lane.kinds.includes("video");
-  const takesVideo = named(all[index]!) || (index === 0 && !all.some(named));
-  return takesVideo ? 0 : DEFAULT_LOOKAHEAD;
+  return named(all[index]!) || (index === 0 && !all.some(named));
 }
 
 /** The values loadConfig derives from several variables, after checking them. */

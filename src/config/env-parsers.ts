@@ -364,3 +364,6 @@ export const laneIntMap = laneIntMapBetween(1, 64, "lane concurrencies");
 
 /** FAIR_SHARE_LOOKAHEAD: `quick=8;video=0`, each a whole number 0-100. */
 export const laneLookaheadMap = laneIntMapBetween(0, 100, "lane look-aheads");
+
+/** FAIR_SHARE_NEWCOMER_SLOTS: `quick=1;video=0`, each a whole number 0-8. */
+export const laneNewcomerSlotsMap = laneIntMapBetween(0, 8, "lane newcomer slots");

@@ -64,6 +64,27 @@ const STARTING_FORGET_MS = 30_000;
 
 const NO_SLOT: Slot = { release: async () => undefined };
 
+interface TenantUsage {
+  running: number;
+  started: number;
+}
+
+/** The index of the eligible entry running the fewest jobs, then with the fewest recent starts, then the first; -1 if none is eligible. */
+function leastUsed(usage: readonly TenantUsage[], eligible: (entry: TenantUsage) => boolean): number {
+  let best = -1;
+  usage.forEach((entry, index) => {
+    if (!eligible(entry)) return;
+    const current = best === -1 ? undefined : usage[best]!;
+    if (
+      !current ||
+      entry.running < current.running ||
+      (entry.running === current.running && entry.started < current.started)
+    )
+      best = index;
+  });
+  return best;
+}
+
 export class FairShare {
   private readonly options: FairShareOptions;
   private readonly keys: FairShareKeys;
@@ -124,39 +145,58 @@ export class FairShare {
    */
   async pickNext(tenants: ReadonlyArray<string | undefined>): Promise<number> {
     if (!this.options.enabled || tenants.length === 0) return 0;
-    const { redis, windowMs, slotTtlMs, logger } = this.options;
     const owners = tenants.map((tenant) => tenant ?? NO_TENANT);
     try {
       const capacity = Math.max(1, await this.options.capacity());
-      const reply = (await usageScript.run(
-        redis,
-        [this.keys[0], this.keys[1], this.keys[3]],
-        [Date.now(), windowMs, slotTtlMs, ...owners],
-      )) as number[];
-      const flat = reply.map(Number);
-      // Picked here but not yet holding their Redis slot (the gate takes it a few ms later).
-      owners.forEach((owner, index) => {
-        flat[2 * index] = flat[2 * index]! + this.startingCount(owner);
-      });
-      const active = Math.max(1, flat[flat.length - 1]!);
+      const { usage, active } = await this.readUsage(owners);
       const allowed = active === 1 ? capacity : Math.max(1, Math.floor(capacity / active));
-      let best = -1;
-      for (let index = 0; index < owners.length; index += 1) {
-        const [running, started] = [flat[2 * index]!, flat[2 * index + 1]!];
-        if (running >= allowed) continue;
-        if (best === -1) {
-          best = index;
-          continue;
-        }
-        const [bestRunning, bestStarted] = [flat[2 * best]!, flat[2 * best + 1]!];
-        if (running < bestRunning || (running === bestRunning && started < bestStarted)) best = index;
-      }
+      const best = leastUsed(usage, (entry) => entry.running < allowed);
       if (best !== -1) this.markStarting(owners[best]!);
       return best;
     } catch (error) {
-      logger.warn({ err: error, lane: this.options.lane }, "fair share unavailable; the oldest held message starts");
+      this.options.logger.warn(
+        { err: error, lane: this.options.lane },
+        "fair share unavailable; the oldest held message starts",
+      );
       return 0;
     }
+  }
+
+  /**
+   * Which held message may start above the worker's concurrency (a newcomer slot), or -1: one
+   * whose tenant runs nothing in the lane, fleet-wide, while this worker's slots are all busy
+   * (with other tenants' jobs, then). The fewest slots taken within the window wins, then the
+   * oldest. Redis trouble: none (the extra slot is a courtesy, never taken blind).
+   */
+  async pickNewcomer(tenants: ReadonlyArray<string | undefined>): Promise<number> {
+    if (!this.options.enabled || tenants.length === 0) return -1;
+    const owners = tenants.map((tenant) => tenant ?? NO_TENANT);
+    try {
+      const { usage } = await this.readUsage(owners);
+      const best = leastUsed(usage, (entry) => entry.running === 0);
+      if (best !== -1) this.markStarting(owners[best]!);
+      return best;
+    } catch (error) {
+      this.options.logger.warn({ err: error, lane: this.options.lane }, "fair share unavailable; no newcomer slot");
+      return -1;
+    }
+  }
+
+  /** Per owner: its running slots in the lane (with those picked here and not yet settled) and its slots taken within the window; and the active tenants. */
+  private async readUsage(owners: readonly string[]): Promise<{ usage: TenantUsage[]; active: number }> {
+    const { redis, windowMs, slotTtlMs } = this.options;
+    const reply = (await usageScript.run(
+      redis,
+      [this.keys[0], this.keys[1], this.keys[3]],
+      [Date.now(), windowMs, slotTtlMs, ...owners],
+    )) as number[];
+    const flat = reply.map(Number);
+    const usage = owners.map((owner, index) => ({
+      // Picked here but not yet holding their Redis slot (the gate takes it a few ms later).
+      running: flat[2 * index]! + this.startingCount(owner),
+      started: flat[2 * index + 1]!,
+    }));
+    return { usage, active: Math.max(1, flat[flat.length - 1]!) };
   }
 
   /** The gate reached its decision for a picked message of `tenant` (its slot is in Redis now, or it went elsewhere). */

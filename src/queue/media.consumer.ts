@@ -59,6 +59,14 @@ export interface MediaConsumerOptions {
    * look-ahead full the oldest starts anyway, for the handler to defer); the oldest without it.
    */
   pickNext?: (held: readonly Message[]) => Promise<number>;
+  /**
+   * Slots above `concurrency` for newcomers (FAIR_SHARE_NEWCOMER_SLOTS): with every slot busy,
+   * `pickNewcomer` may name a held message to start at once anyway (a tenant with nothing running
+   * in the lane); -1 for none. There is no preemption, so without it that message waits for a
+   * running job to end. 0 (the default): never more than `concurrency` at once.
+   */
+  newcomerSlots?: number;
+  pickNewcomer?: (held: readonly Message[]) => Promise<number>;
 }
 
 /** A received message not yet started: its visibility is kept up from the moment it arrived. */
@@ -199,8 +207,21 @@ export class MediaConsumer {
         }
         this.launch(this.held.splice(index, 1)[0]!);
       }
+      await this.startNewcomers();
     } finally {
       this.picking = false;
+    }
+  }
+
+  /** With every slot busy, a held newcomer may take one of the few extra slots (never the look-ahead's oldest by default). */
+  private async startNewcomers(): Promise<void> {
+    const { pickNewcomer, concurrency } = this.options;
+    const limit = concurrency + (this.options.newcomerSlots ?? 0);
+    if (!pickNewcomer) return;
+    while (!this.stopping && this.held.length > 0 && this.running.size >= concurrency && this.running.size < limit) {
+      const picked = await pickNewcomer(this.held.map((entry) => entry.message)).catch(() => -1);
+      if (this.stopping || !Number.isInteger(picked) || picked < 0 || picked >= this.held.length) return;
+      this.launch(this.held.splice(picked, 1)[0]!);
     }
   }
 

@@ -54,6 +54,8 @@ describe("fair share look-ahead: a waiting tenant's upload starts before a flood
       WORKER_LANES: "quick",
       MEDIA_PROCESSOR_CONCURRENCY: "1",
       FAIR_SHARE: "true",
+      // The pick alone (a newcomer slot would start B at once too: the next test).
+      FAIR_SHARE_NEWCOMER_SLOTS: "quick=0",
       WORKER_ID: "w-pick",
     });
     try {
@@ -119,6 +121,53 @@ describe("fair share look-ahead: a waiting tenant's upload starts before a flood
       for (const id of flood) assert.equal((await lanes.stack.waitForJob(id, undefined, 40_000)).status, "completed");
     } finally {
       await worker.stop(1_000);
+    }
+  });
+
+  test("with its one slot busy with a flood's job, a newcomer tenant's upload starts at once in the newcomer slot and the flood never takes it; with no newcomer slot it waits for the running job", async () => {
+    const image = await smallJpeg();
+    for (const [slots, a, b] of [
+      ["quick=1", "nc-flood-a", "nc-one-b"],
+      ["quick=0", "nc-flood-c", "nc-one-d"],
+    ] as const) {
+      const worker = await lanes.startLaneWorker({
+        WORKER_LANES: "quick",
+        MEDIA_PROCESSOR_CONCURRENCY: "1",
+        FAIR_SHARE: "true",
+        FAIR_SHARE_NEWCOMER_SLOTS: slots,
+        WORKER_ID: `w-newcomer-${slots.slice(-1)}`,
+      });
+      try {
+        const flood: string[] = [];
+        for (let index = 0; index < 3; index += 1)
+          flood.push(await lanes.stack.uploadAndNotify(KEY(a, `sleep-1500-${index}.jpg`), image));
+        await lanes.stack.waitForJob(flood[0]!, (job) => job.status === "processing");
+        await sleep(200);
+        const sentAt = Date.now();
+        const one = await lanes.stack.uploadAndNotify(KEY(b, "sleep-100-one.jpg"), image);
+        const newcomer = await lanes.stack.waitForJob(one, undefined, 30_000);
+        assert.equal(newcomer.status, "completed", JSON.stringify(newcomer.error));
+        const floodJobs = await Promise.all(flood.map((id) => lanes.stack.waitForJob(id, undefined, 30_000)));
+        const firstEnd = Date.parse(floodJobs[0]!.finishedAt!);
+        const waited = Date.parse(newcomer.startedAt!) - sentAt;
+        if (slots === "quick=1") {
+          assert.ok(waited < 1_000, `the newcomer waited ${waited} ms`);
+          assert.ok(Date.parse(newcomer.startedAt!) < firstEnd, "it ran beside the flood's running job");
+          // The flood ran one job at a time: the extra slot is never the flood's.
+          const spans = floodJobs.map((job) => [Date.parse(job.startedAt!), Date.parse(job.finishedAt!)] as const);
+          spans.sort((x, y) => x[0] - y[0]);
+          for (let index = 1; index < spans.length; index += 1)
+            assert.ok(spans[index]![0] >= spans[index - 1]![1] - 50, `flood jobs ${index - 1} and ${index} overlapped`);
+        } else {
+          assert.ok(
+            Date.parse(newcomer.startedAt!) >= firstEnd - 50,
+            `without a newcomer slot it started ${firstEnd - Date.parse(newcomer.startedAt!)} ms before the running job ended`,
+          );
+        }
+        for (const id of [...flood, one]) assert.equal(lanes.runs.filter((run) => run.jobId === id).length, 1);
+      } finally {
+        await worker.stop(1_000);
+      }
     }
   });
 

@@ -24,7 +24,14 @@ describe("lane configuration", () => {
   test("unset, there is one lane on the media queue at the worker's concurrency, served by every worker", () => {
     const config = loadConfig({ ...BASE, MEDIA_PROCESSOR_CONCURRENCY: "3" });
     assert.deepEqual(config.lanes.all, [
-      { name: "media", kinds: [], queueUrl: BASE.MEDIA_PROCESSING_QUEUE_URL, concurrency: 3, lookahead: 0 },
+      {
+        name: "media",
+        kinds: [],
+        queueUrl: BASE.MEDIA_PROCESSING_QUEUE_URL,
+        concurrency: 3,
+        lookahead: 0,
+        newcomerSlots: 0,
+      },
     ]);
     assert.deepEqual(config.lanes.served, ["media"]);
     assert.deepEqual(config.lanes.fairShare, { enabled: false, deferSec: 5, windowMs: 30_000 });
@@ -46,8 +53,9 @@ describe("lane configuration", () => {
         queueUrl: BASE.MEDIA_PROCESSING_QUEUE_URL,
         concurrency: 4,
         lookahead: 0,
+        newcomerSlots: 0,
       },
-      { name: "video", kinds: ["video"], queueUrl: VIDEO_URL, concurrency: 1, lookahead: 0 },
+      { name: "video", kinds: ["video"], queueUrl: VIDEO_URL, concurrency: 1, lookahead: 0, newcomerSlots: 0 },
     ]);
     assert.deepEqual(config.lanes.served, ["video"]);
     assert.equal(laneForKind(config.lanes.all, "video").name, "video");
@@ -84,6 +92,35 @@ describe("lane configuration", () => {
     );
     assert.ok(problemsOf({ ...two, FAIR_SHARE_LOOKAHEAD: "slow=2" }).some((problem) => problem.includes("slow")));
     assert.ok(problemsOf({ ...two, FAIR_SHARE_LOOKAHEAD: "quick=-1" }).length > 0);
+  });
+
+  test("with FAIR_SHARE, lanes without video have one newcomer slot by default, lanes with video none, and FAIR_SHARE_NEWCOMER_SLOTS overrides", () => {
+    const slots = (env: Record<string, string>) =>
+      loadConfig({ ...BASE, ...env }).lanes.all.map((lane) => [lane.name, lane.newcomerSlots]);
+    const two = {
+      FAIR_SHARE: "true",
+      MEDIA_LANES: "quick=image,document,audio;video=video",
+      MEDIA_LANE_QUEUE_URLS: `video=${VIDEO_URL}`,
+    };
+    assert.deepEqual(slots(two), [
+      ["quick", 1],
+      ["video", 0],
+    ]);
+    assert.deepEqual(slots({ FAIR_SHARE: "true" }), [["media", 0]], "the one default lane takes video");
+    assert.deepEqual(slots({ ...two, FAIR_SHARE_NEWCOMER_SLOTS: "quick=0;video=2" }), [
+      ["quick", 0],
+      ["video", 2],
+    ]);
+    assert.deepEqual(
+      slots({ ...two, FAIR_SHARE: "false", FAIR_SHARE_NEWCOMER_SLOTS: "quick=2" }),
+      [
+        ["quick", 0],
+        ["video", 0],
+      ],
+      "no newcomer slot without FAIR_SHARE",
+    );
+    assert.ok(problemsOf({ ...two, FAIR_SHARE_NEWCOMER_SLOTS: "slow=1" }).some((problem) => problem.includes("slow")));
+    assert.ok(problemsOf({ ...two, FAIR_SHARE_NEWCOMER_SLOTS: "quick=9" }).length > 0);
   });
 
   test("a lane other than the entry lane without a queue URL is refused, naming the lane", () => {
