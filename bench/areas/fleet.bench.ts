@@ -62,6 +62,7 @@ export async function benchFleet(context: BenchContext): Promise<AreaReport> {
           context.log(
             `fleet run ${run}: ${layout.name}: publish ${result.publishSec.toFixed(1)} s (${result.cpuSec.toFixed(0)} cpu-s), playable ${result.playableSec?.toFixed(1) ?? "-"} s, ${result.workersSeen} worker(s) encoded`,
           );
+          if (layout.chunked) context.log(`fleet run ${run}: ${layout.name}: parts ${partTimes(jobs[0]!, sentAt)}`);
           return result;
         } finally {
           await Promise.all(groups.map((group) => group.stop()));
@@ -144,4 +145,24 @@ function measure(job: JobRecord, sentAt: number): Omit<Measured, "cpuSec"> {
     playableSec: playable ? (Date.parse(playable.at) - sentAt) / 1000 : undefined,
     workersSeen: Math.max(1, workers.size),
   };
+}
+
+/** Each part's worker and start–end seconds after the send, in start order: where the time went. */
+function partTimes(job: JobRecord, sentAt: number): string {
+  const workers = new Map<string, number>();
+  return job.timeline
+    .filter((entry) => entry.event === "chunk-encoded")
+    .map((entry) => entry.detail as { chunk?: unknown; workerId?: unknown; startedAt?: unknown; endedAt?: unknown })
+    .map((detail) => ({
+      part: String(detail.chunk),
+      worker: String(detail.workerId),
+      start: (Date.parse(String(detail.startedAt)) - sentAt) / 1000,
+      end: (Date.parse(String(detail.endedAt)) - sentAt) / 1000,
+    }))
+    .sort((a, b) => a.start - b.start)
+    .map((part) => {
+      if (!workers.has(part.worker)) workers.set(part.worker, workers.size);
+      return `${part.part}@w${workers.get(part.worker)} ${part.start.toFixed(1)}–${part.end.toFixed(1)}`;
+    })
+    .join(", ");
 }

@@ -298,6 +298,11 @@ export const WORKER_VARS = {
     int(0, 0, 3600, "s"),
     "Segment-parallel encoding of long videos (docs/chunked-video.md): seconds of source per chunk task, rounded up to a multiple of VIDEO_HLS_SEGMENT_SECONDS; any worker of the fleet encodes a chunk, audio is encoded once as its own task, and the last chunk stitches the playlists without re-encoding. A video shorter than two chunks, or one chunking does not support, is encoded in one pass. 0 (the default) turns it off.",
   ),
+  VIDEO_CHUNK_FIRST_SECONDS: defineVar(
+    "video",
+    int(6, 0, 3600, "s"),
+    "Seconds of source in the first chunk of a chunked video, rounded up to a multiple of VIDEO_HLS_SEGMENT_SECONDS and at most VIDEO_CHUNK_SECONDS: the video is playable once its audio and first chunk are in, so a short first chunk makes it playable sooner (one more ffmpeg start-up). 0: the same as VIDEO_CHUNK_SECONDS.",
+  ),
   VIDEO_CONTENT_AWARE_LADDER: defineVar(
     "video",
     bool(false),

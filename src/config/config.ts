@@ -252,6 +252,8 @@ function toAppConfig(e: Env, derived: Derived) {
       contentAwareLadder: e.VIDEO_CONTENT_AWARE_LADDER,
       /** Seconds of source per chunk task (segment-parallel encoding, src/pipeline/chunked); 0 = one pass always. */
       chunkSeconds: e.VIDEO_CHUNK_SECONDS,
+      /** Seconds of source in the first chunk (playable sooner); 0 = chunkSeconds. */
+      chunkFirstSeconds: e.VIDEO_CHUNK_FIRST_SECONDS,
       contentProbeCrf: e.VIDEO_CONTENT_PROBE_CRF,
       contentProbeSeconds: e.VIDEO_CONTENT_PROBE_SECONDS,
     },

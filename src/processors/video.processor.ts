@@ -151,6 +151,7 @@ const PLAN_STEPS: readonly Step<VideoRun>[] = [
         durationSec: run.source.durationSec,
         segmentSeconds: ctx.config.video.segmentSeconds,
         chunkSeconds: ctx.config.video.chunkSeconds,
+        firstSeconds: ctx.config.video.chunkFirstSeconds,
       });
       if (!chunks) return;
       const unsupported = chunkingUnsupported(ctx.config, run.source.encode);
@@ -174,7 +175,12 @@ const PLAN_STEPS: readonly Step<VideoRun>[] = [
         }),
       );
       run.handedOff = { chunks: chunks.length };
-      step.record({ chunked: true, chunks: chunks.length, chunkSeconds: chunks[1]!.startSec });
+      step.record({
+        chunked: true,
+        chunks: chunks.length,
+        firstChunkSeconds: chunks[1]!.startSec,
+        chunkSeconds: (chunks[2]?.startSec ?? run.source.durationSec ?? 0) - chunks[1]!.startSec,
+      });
     },
   },
 ];

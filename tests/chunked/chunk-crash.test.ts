@@ -67,7 +67,7 @@ describe("a worker killed mid-chunk", () => {
 
     const encoded = entries(job, "chunk-encoded");
     const parts = [...new Set(encoded.map((entry) => String(entry["chunk"])))].sort();
-    assert.deepEqual(parts, ["audio", "v0", "v1", "v2", "v3", "v4"]);
+    assert.deepEqual(parts, ["audio", "stills", "v0", "v1", "v2", "v3", "v4"]);
     assert.equal(encoded.length, parts.length, "every part encoded exactly once");
     const killedEncoded = encoded.find((entry) => entry["chunk"] === killedPart);
     assert.equal(killedEncoded?.["workerId"], "worker-survivor", `${killedPart} was finished by the survivor`);

@@ -68,11 +68,11 @@ describe("a chunked video in the console", { skip }, () => {
     const rows = page.locator("#timeline .step.chunk");
     await rows.first().waitFor();
     const labels = (await rows.allInnerTexts()).sort();
-    assert.equal(labels.length, 4, `three chunks and the audio task: ${labels.join(" | ")}`);
+    assert.equal(labels.length, 5, `three chunks, the audio and the stills task: ${labels.join(" | ")}`);
     const workerId = t.stack.config.workerId;
     assert.deepEqual(
       labels,
-      ["audio", "v0", "v1", "v2"].map((part) => `chunk ${part} · ${workerId}`),
+      ["audio", "stills", "v0", "v1", "v2"].map((part) => `chunk ${part} · ${workerId}`),
     );
 
     await page.locator("#video-player[data-levels]").waitFor({ timeout: 60_000 });

@@ -56,7 +56,7 @@ describe("chunked video through the real pipeline", () => {
     assert.equal(job.type, "video");
     assert.deepEqual(entries(job, "chunked")[0]?.["chunks"], 4);
     const encoded = entries(job, "chunk-encoded");
-    assert.deepEqual(encoded.map((entry) => entry["chunk"]).sort(), ["audio", "v0", "v1", "v2", "v3"]);
+    assert.deepEqual(encoded.map((entry) => entry["chunk"]).sort(), ["audio", "stills", "v0", "v1", "v2", "v3"]);
     for (const entry of encoded) {
       assert.equal(typeof entry["workerId"], "string");
       assert.ok(Date.parse(String(entry["endedAt"])) >= Date.parse(String(entry["startedAt"])));
@@ -94,7 +94,7 @@ describe("chunked video through the real pipeline", () => {
       outputs: Array<{ variant: string }>;
       metadata: { chunks: unknown[]; hls: { renditions: unknown[] } };
     };
-    assert.equal(manifest.metadata.chunks.length, 5);
+    assert.equal(manifest.metadata.chunks.length, 6, "four chunks, the audio and the stills task");
     assert.equal(manifest.metadata.hls.renditions.length, 2);
     for (const variant of ["hls_master", "hls_playlist", "poster", "poster_webp"])
       assert.ok(
@@ -105,7 +105,7 @@ describe("chunked video through the real pipeline", () => {
     assert.deepEqual(await stack.store.redis.keys(`${stack.store.keyPrefix}chunks:${jobId}*`), []);
   });
 
-  test("a clip without sound is chunked too: no audio group, the audio task only makes the poster", async () => {
+  test("a clip without sound is chunked too: no audio group, a poster from the stills task", async () => {
     const silent = await generateClip({
       width: 320,
       height: 180,
@@ -120,7 +120,12 @@ describe("chunked video through the real pipeline", () => {
     );
     const job = await stack.waitForJob(jobId, undefined, 120_000);
     assert.equal(job.status, "completed", JSON.stringify(job.error));
-    assert.equal(entries(job, "chunk-encoded").length, 4, "three chunks and the audio task");
+    assert.equal(entries(job, "chunk-encoded").length, 5, "three chunks, the (empty) audio task and the stills");
+    const posters = (job.result as { outputs?: Array<{ variant: string }> } | undefined)?.outputs ?? [];
+    assert.ok(
+      posters.some((output) => output.variant === "poster"),
+      "the stills task made the poster",
+    );
     const master = await downloadTree(stack, job, path.join(dir, "silent"));
     assert.doesNotMatch(await readFile(master, "utf8"), /EXT-X-MEDIA|AUDIO=/);
     const rungs = await verifyHlsTree(master, { sourceDurationSec: 10, segmentSeconds: 2 });
@@ -197,7 +202,7 @@ describe("chunked video through the real pipeline", () => {
     assert.equal(again?.status, "completed");
     assert.equal(entries(again!, "completed").length, 1);
     assert.equal(entries(again!, "chunks-sent").length, 1, "planned once");
-    assert.equal(entries(again!, "chunk-started").length, 5, "each part encoded once");
+    assert.equal(entries(again!, "chunk-started").length, 6, "each part encoded once (four chunks, audio, stills)");
     assert.deepEqual(await snapshot(stack, prefix), before);
   });
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { buildChunkTask, parseChunkTask } from "../../src/pipeline/chunked/chunk-task.ts";
+import { tasksOf } from "../../src/pipeline/chunked/chunk-handoff.ts";
+import { buildChunkTask, parseChunkTask, partName } from "../../src/pipeline/chunked/chunk-task.ts";
 import { chunkLadderArgs, audioRenditionArgs } from "../../src/processors/video/chunk-command.ts";
 import { buildChunkPlan, chunkingUnsupported, planChunks } from "../../src/processors/video/chunk-plan.ts";
 import { mediaPlaylist, stitchTree, type PartRecord } from "../../src/processors/video/chunk-playlists.ts";
@@ -22,6 +23,35 @@ describe("chunk plan (pure)", () => {
       planChunks({ durationSec: 66, segmentSeconds: 6, chunkSeconds: 30 })?.map((chunk) => chunk.endSec),
       [30, 60, undefined],
     );
+  });
+
+  test("a short first chunk (whole segments, at most a chunk) moves every later boundary, not the decision", () => {
+    const starts = (input: { durationSec: number; chunkSeconds: number; firstSeconds: number }) =>
+      planChunks({ segmentSeconds: 6, ...input })?.map((chunk) => [chunk.startSec, chunk.firstSegment]);
+    assert.deepEqual(starts({ durationSec: 150, chunkSeconds: 30, firstSeconds: 6 }), [
+      [0, 0],
+      [6, 1],
+      [36, 6],
+      [66, 11],
+      [96, 16],
+      [126, 21],
+    ]);
+    // 10 s rounds up to 12 s; a first chunk longer than a chunk is a chunk.
+    assert.deepEqual(
+      starts({ durationSec: 66, chunkSeconds: 30, firstSeconds: 10 })?.map(([start]) => start),
+      [0, 12, 42],
+    );
+    assert.deepEqual(
+      starts({ durationSec: 66, chunkSeconds: 30, firstSeconds: 45 })?.map(([start]) => start),
+      [0, 30, 60],
+    );
+    // The tail rule holds after the shift: 40 s → 0–6, 6–36 and 4 s left, which joins the chunk before it.
+    assert.deepEqual(
+      starts({ durationSec: 40, chunkSeconds: 30, firstSeconds: 6 })?.map(([start]) => start),
+      [0, 6],
+    );
+    // A video one chunk long stays one pass even though a 6 s first chunk would split it.
+    assert.equal(starts({ durationSec: 31, chunkSeconds: 30, firstSeconds: 6 }), undefined);
   });
 
   test("below two chunks, off, or without a duration there is no chunk plan", () => {
@@ -95,6 +125,16 @@ describe("chunk plan (pure)", () => {
     const forged = JSON.stringify({ ...JSON.parse(body), key: "../../etc/passwd" });
     assert.equal(parseChunkTask(forged).kind, "invalid");
     assert.equal(parseChunkTask(JSON.stringify({ Records: [] })).kind, "not-a-chunk");
+  });
+
+  test("tasks: audio first (playback waits for it), the chunks in order, the stills last", () => {
+    const tasks = tasksOf("abc123", "0123abcd-0000", plan);
+    assert.deepEqual(tasks.map(partName), ["audio", "v0", "v1", "v2", "v3", "stills"]);
+    assert.deepEqual(
+      tasks.map((task) => task.chunkIndex),
+      [4, 0, 1, 2, 3, 5],
+    );
+    for (const task of tasks) assert.equal(parseChunkTask(buildChunkTask(task)).kind, "chunk");
   });
 
   test("the stitch lists every chunk's segments in order under an audio group", () => {

@@ -22,13 +22,13 @@ import { outputKey, type OutputLayout } from "../../storage/output-keys.ts";
 import type { Receive } from "../outcome.ts";
 import type { WrittenOutputs } from "../written-outputs.ts";
 import type { ChunkTask } from "./chunk-task.ts";
-import type { StoredPlan } from "./chunk.store.ts";
+import { PARTS_BESIDE_CHUNKS, type StoredPlan } from "./chunk.store.ts";
 
 /**
  * The work of one part (chunk-task.ts), as the chunk runner calls it under the part's lease:
  * download the source into the task's temp dir (media tools only open local files), check it
  * is the planned one, run the part's ffmpeg (chunk-command.ts), judge it by its playlist,
- * upload its segments under the keys the plan fixes, and (audio task) the poster and storyboard.
+ * upload its segments under the keys the plan fixes; the stills task makes the poster and storyboard.
  * Returns the part record the done-set keeps; outcomes are the runner's.
  */
 export interface EncodeDeps {
@@ -77,31 +77,35 @@ export async function encodePart(
     })
     .catch(() => undefined);
   await mkdir(path.join(workDir, "hls"), { recursive: true });
+  const names =
+    task.part === "video"
+      ? plan.rungs.map((rung) => rung.name)
+      : task.part === "audio" && plan.audioKbps !== undefined
+        ? [AUDIO_GROUP_NAME]
+        : [];
+  const stills = makesStills(task, stored);
   const inputPath = path.join(workDir, "input");
-  const download = await objects.download(
-    job.source.bucket,
-    job.source.key,
-    inputPath,
-    config.storage.maxInputBytes,
-    signal,
-  );
-  // The plan describes these bytes only: a newer upload under the same key is its own job.
-  if (stored.versionId ? download.versionId !== stored.versionId : stored.eTag && download.eTag !== stored.eTag)
-    throw processingError("source-changed", "the source changed after the video was planned");
+  // The audio task of a silent video has nothing to read.
+  if (names.length > 0 || stills) {
+    const download = await objects.download(
+      job.source.bucket,
+      job.source.key,
+      inputPath,
+      config.storage.maxInputBytes,
+      signal,
+    );
+    // The plan describes these bytes only: a newer upload under the same key is its own job.
+    if (stored.versionId ? download.versionId !== stored.versionId : stored.eTag && download.eTag !== stored.eTag)
+      throw processingError("source-changed", "the source changed after the video was planned");
+  }
   throwIfAborted(signal);
   const hlsDir = path.join(workDir, "hls");
   const segments: Record<string, StoredSegment[]> = {};
   const codecs: Record<string, string> = {};
   const outputs: OutputFile[] = [];
-  const names =
-    task.part === "video"
-      ? plan.rungs.map((rung) => rung.name)
-      : plan.audioKbps !== undefined
-        ? [AUDIO_GROUP_NAME]
-        : [];
   // ffmpeg makes the rung folders of a var_stream_map itself, not the audio one.
   if (task.part === "audio") await mkdir(path.join(hlsDir, AUDIO_GROUP_NAME), { recursive: true });
-  if (task.part === "video" || names.length > 0) {
+  if (names.length > 0) {
     const args =
       task.part === "video"
         ? chunkLadderArgs({ inputPath, plan, chunkIndex: task.chunkIndex, outDir: hlsDir })
@@ -127,7 +131,7 @@ export async function encodePart(
     }
   }
   await uploadSegments(deps, context, hlsDir, segments, run);
-  if (task.part === "audio") outputs.push(...(await posterAndStoryboard(deps, context, inputPath, run)));
+  if (stills) outputs.push(...(await posterAndStoryboard(deps, context, inputPath, run)));
   logger.debug({ elapsedMs: Date.now() - startedAt }, "chunk encoded");
   return {
     segments,
@@ -137,6 +141,12 @@ export async function encodePart(
     endedAt: Date.now(),
     ...(outputs.length ? { outputs } : {}),
   };
+}
+
+/** The stills task makes the poster and storyboard; the audio task did under a plan stored before there was one. */
+function makesStills(task: ChunkTask, stored: StoredPlan): boolean {
+  if (task.part === "stills") return true;
+  return task.part === "audio" && stored.total < stored.plan.chunks.length + PARTS_BESIDE_CHUNKS;
 }
 
 async function uploadSegments(
@@ -169,7 +179,7 @@ async function uploadSegments(
   await Promise.all(Array.from({ length: Math.min(UPLOAD_PARALLELISM, files.length) }, worker));
 }
 
-/** The audio task also makes the poster (and storyboard): it is the one task that reads the whole file anyway. */
+/** The poster (and storyboard): a task of its own, so the audio task, which playback waits for, does not wait for them. */
 async function posterAndStoryboard(
   deps: EncodeDeps,
   context: TaskContext,

@@ -87,7 +87,10 @@ export class ChunkHandOff {
   }
 }
 
-/** One task per video chunk, then the audio task (`chunkIndex` = the number of chunks). */
+/**
+ * The audio task (`chunkIndex` = the number of chunks), one task per video chunk, and the stills
+ * task (poster and storyboard, `chunkIndex` = chunks + 1).
+ */
 export function tasksOf(
   jobId: string,
   planId: string,
@@ -101,9 +104,11 @@ export function tasksOf(
     startSec: chunk.startSec,
     endSec: chunk.endSec ?? null,
   }));
-  // The audio task first: it is the longest single task (the whole file), so it should start early.
+  // Audio first: the video is playable once the audio and the first chunk are in. The stills
+  // last: nothing waits for them but the stitch, and a short task evens out the workers' tails.
   return [
     { jobId, planId, part: "audio" as const, chunkIndex: plan.chunks.length, startSec: 0, endSec: null },
     ...video,
+    { jobId, planId, part: "stills" as const, chunkIndex: plan.chunks.length + 1, startSec: 0, endSec: null },
   ];
 }

@@ -49,6 +49,7 @@ export async function stitchJob(
   if (missing >= 0)
     throw processingError("chunk-missing", `chunk ${missing} has no record although the set is complete`);
   const audioPart = parts.get("audio") as PartRecord | undefined;
+  const stillsPart = parts.get("stills") as PartRecord | undefined;
   const publishedEarly = (await request.chunks.playableChunks(job.id)) > 0;
   const tree = stitchTree(
     plan,
@@ -58,7 +59,7 @@ export async function stitchJob(
     { ended: true, event: publishedEarly },
   );
   const outputs = await uploadTree(request, tree, IMMUTABLE);
-  outputs.push(...(audioPart?.outputs ?? []));
+  outputs.push(...(audioPart?.outputs ?? []), ...(stillsPart?.outputs ?? []));
   const masterKey = outputKey(layout, "hls/master.m3u8");
   const metadata = {
     durationSec: plan.source.durationSec,
@@ -83,16 +84,23 @@ export async function stitchJob(
         startedAt: new Date(videoParts[index]!.startedAt).toISOString(),
         endedAt: new Date(videoParts[index]!.endedAt).toISOString(),
       })),
-      ...(audioPart
-        ? [
-            {
-              index: "audio",
-              workerId: audioPart.workerId,
-              startedAt: new Date(audioPart.startedAt).toISOString(),
-              endedAt: new Date(audioPart.endedAt).toISOString(),
-            },
-          ]
-        : []),
+      ...(
+        [
+          ["audio", audioPart],
+          ["stills", stillsPart],
+        ] as const
+      ).flatMap(([index, part]) =>
+        part
+          ? [
+              {
+                index,
+                workerId: part.workerId,
+                startedAt: new Date(part.startedAt).toISOString(),
+                endedAt: new Date(part.endedAt).toISOString(),
+              },
+            ]
+          : [],
+      ),
     ],
   };
   const step = (event: string, detail?: Record<string, unknown>) =>
@@ -123,7 +131,7 @@ export async function stitchJob(
   });
   step("stitched", {
     chunks: plan.chunks.length,
-    workers: [...new Set([...videoParts, audioPart].flatMap((part) => (part ? [part.workerId] : [])))],
+    workers: [...new Set([...videoParts, audioPart, stillsPart].flatMap((part) => (part ? [part.workerId] : [])))],
     playlists: tree.files.length,
   });
   const result = {

@@ -8,8 +8,9 @@ import { z } from "zod";
  * { "mediaProcessor": "video-chunk", "version": 1, "jobId": "3f2a9c…", "planId": "5b1c…",
  *   "part": "video", "chunkIndex": 2, "startSec": 60, "endSec": 90 }
  * ```
- * `part: "audio"` is the whole file's audio rendition (and the poster), `chunkIndex` then being
- * the number of video chunks. It carries no bucket, key, path or URL: the task looks the job
+ * `part: "audio"` is the whole file's audio rendition, `chunkIndex` then being the number of
+ * video chunks; `part: "stills"` is the poster and storyboard (`chunkIndex` = chunks + 1), kept
+ * out of the audio task so that the video is playable without waiting for them. It carries no bucket, key, path or URL: the task looks the job
  * up in the Redis job store (its source bucket, key and ETag) and the plan stored beside it, so
  * a forged chunk body can at most re-run a chunk of a job that exists. `planId` names the plan
  * it belongs to; a task of an older plan is dropped. The time range is informational (the plan
@@ -23,7 +24,7 @@ const chunkTaskSchema = z
     version: z.literal(1),
     jobId: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/),
     planId: z.string().regex(/^[a-f0-9-]{8,64}$/),
-    part: z.enum(["video", "audio"]),
+    part: z.enum(["video", "audio", "stills"]),
     chunkIndex: z.number().int().min(0).max(10_000),
     startSec: z.number().nonnegative(),
     endSec: z.number().positive().nullable(),
@@ -32,9 +33,9 @@ const chunkTaskSchema = z
 
 export type ChunkTask = z.infer<typeof chunkTaskSchema>;
 
-/** The name of a task in the done-set and the part records: `v0`, `v1`, …, `audio`. */
+/** The name of a task in the done-set and the part records: `v0`, `v1`, …, `audio`, `stills`. */
 export function partName(task: Pick<ChunkTask, "part" | "chunkIndex">): string {
-  return task.part === "audio" ? "audio" : `v${task.chunkIndex}`;
+  return task.part === "video" ? `v${task.chunkIndex}` : task.part;
 }
 
 export function buildChunkTask(task: Omit<ChunkTask, "mediaProcessor" | "version">): string {

@@ -372,7 +372,7 @@ export class ChunkRunner {
 }
 
 function describePart(context: TaskContext): string {
-  if (context.task.part === "audio") return "audio task";
+  if (context.task.part !== "video") return `${context.task.part} task`;
   const chunk = context.stored.plan.chunks[context.task.chunkIndex];
   const end = chunk?.endSec ?? context.stored.plan.source.durationSec;
   return `chunk ${context.task.chunkIndex} (${chunk?.startSec ?? "?"}–${Math.round(end * 1000) / 1000} s)`;

@@ -11,8 +11,8 @@ import type { PartRecord } from "../../processors/video/chunk-playlists.ts";
  *   P chunks:{job}              HASH  plan (JSON ChunkPlan), planId, leaseToken (the job lease the
  *                                     planner holds for every task), run (output run token), attempt,
  *                                     startedAt (epoch ms), eTag / versionId (the source the plan is for),
- *                                     total (video chunks + 1 audio task), media (JSON: kind, format, mime)
- *   P chunks:{job}:done         SET   part names done (`v0`…, `audio`)
+ *                                     total (video chunks + the audio and stills tasks), media (JSON: kind, format, mime)
+ *   P chunks:{job}:done         SET   part names done (`v0`…, `audio`, `stills`)
  *   P chunks:{job}:parts        HASH  part name → PartRecord JSON (segments, codecs, worker, times)
  *   P chunks:{job}:lease:{part} STRING the token of the worker running that part, PX (a chunk's lease)
  *   P chunks:{job}:stitch       STRING the token of the task stitching, PX
@@ -35,6 +35,12 @@ export interface StoredPlan {
   /** What the planner detected (kind, format, mime), for the manifest. */
   media: { kind: string; format: string | undefined; mime: string | undefined };
 }
+
+/**
+ * The tasks of a plan besides its video chunks: audio and stills. A plan stored by a worker of
+ * the previous version (total = chunks + 1) has no stills task: its audio task makes the stills.
+ */
+export const PARTS_BESIDE_CHUNKS = 2;
 
 const storedSchema = z.object({
   plan: z.string(),
@@ -146,7 +152,11 @@ export class ChunkStore {
       return { stored: { ...existing, leaseToken: fresh.leaseToken }, reused: true };
     }
     if (existing) await this.remove(jobId);
-    const stored: StoredPlan = { ...fresh, planId: randomUUID(), total: fresh.plan.chunks.length + 1 };
+    const stored: StoredPlan = {
+      ...fresh,
+      planId: randomUUID(),
+      total: fresh.plan.chunks.length + PARTS_BESIDE_CHUNKS,
+    };
     await this.redis
       .multi()
       .hset(this.key(jobId), {

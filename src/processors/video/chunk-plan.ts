@@ -24,29 +24,44 @@ export interface ChunkRange {
 }
 
 /**
- * `chunkSeconds` rounded up to whole segments; chunks of that length from 0, the last one taking
- * what is left. A remainder shorter than one segment joins the chunk before it (a tiny chunk
- * costs a whole ffmpeg start-up for a fraction of a segment). Undefined when fewer than two
- * chunks would result: one pass is faster for short videos.
+ * `chunkSeconds` rounded up to whole segments; chunks of that length, the last one taking what
+ * is left. A remainder shorter than one segment joins the chunk before it (a tiny chunk costs a
+ * whole ffmpeg start-up for a fraction of a segment). The first chunk is `firstSeconds` long
+ * (whole segments, at most a chunk; 0 or absent: a chunk): the video is playable once it and
+ * the audio are in. Undefined when fewer than two chunks of `chunkSeconds` would result — the
+ * short first chunk does not make a video chunked: one pass is faster for short videos.
  */
 export function planChunks(input: {
   durationSec: number | undefined;
   segmentSeconds: number;
   chunkSeconds: number;
+  firstSeconds?: number;
 }): ChunkRange[] | undefined {
   const { durationSec, segmentSeconds } = input;
   if (!(input.chunkSeconds > 0) || durationSec === undefined || !(durationSec > 0)) return undefined;
-  const chunkSeconds = Math.ceil(input.chunkSeconds / segmentSeconds) * segmentSeconds;
-  const starts: number[] = [];
-  for (let start = 0; start < durationSec; start += chunkSeconds) starts.push(start);
-  if (starts.length > 1 && durationSec - starts.at(-1)! < segmentSeconds) starts.pop();
-  if (starts.length < 2) return undefined;
+  const wholeSegments = (seconds: number) => Math.ceil(seconds / segmentSeconds) * segmentSeconds;
+  const chunkSeconds = wholeSegments(input.chunkSeconds);
+  if (chunkStarts(durationSec, segmentSeconds, chunkSeconds, chunkSeconds).length < 2) return undefined;
+  const first = input.firstSeconds && input.firstSeconds > 0 ? wholeSegments(input.firstSeconds) : chunkSeconds;
+  const starts = chunkStarts(durationSec, segmentSeconds, Math.min(first, chunkSeconds), chunkSeconds);
   return starts.map((startSec, index) => ({
     index,
     startSec,
     endSec: index + 1 < starts.length ? starts[index + 1]! : undefined,
     firstSegment: startSec / segmentSeconds,
   }));
+}
+
+function chunkStarts(
+  durationSec: number,
+  segmentSeconds: number,
+  firstSeconds: number,
+  chunkSeconds: number,
+): number[] {
+  const starts = [0];
+  for (let start = firstSeconds; start < durationSec; start += chunkSeconds) starts.push(start);
+  if (starts.length > 1 && durationSec - starts.at(-1)! < segmentSeconds) starts.pop();
+  return starts;
 }
 
 /**
