@@ -2,6 +2,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, PurgeQueueCommand } from
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { Redis } from "ioredis";
 import type { JobRecord } from "../../src/jobs/job.model.ts";
 import { startBenchWorkers, type BenchContext } from "../lib/context.ts";
 import { photoJpegs, videoClip } from "../lib/inputs.ts";
@@ -113,6 +114,10 @@ export async function benchFairness(context: BenchContext): Promise<AreaReport> 
           `${tag}-bi`,
         )
       : [];
+    // Every scenario starts cold: a tenant seen by the fair share within FAIR_SHARE_WINDOW (B in
+    // the warm-up) counts as active, which let A's held flood be deferred from the first message
+    // and flattered an earlier figure (B found at once behind 24 of A's uploads).
+    await forgetFairShare(stack.redis, stack.config.redis.keyPrefix);
     const workers = await startLayout(layout, tag);
     const sentAt = new Map<string, number>();
     const send = async (inputs: readonly UploadedInput[]) => {
@@ -287,4 +292,10 @@ function logResult(context: BenchContext, name: string, result: ScenarioResult):
   context.log(
     `fairness: ${name}: B p95 wait ${p95(result.bWaitsMs)} s, A image p95 wait ${p95(result.aImageWaitsMs)} s, A ${result.videosPerMin?.toFixed(2) ?? "–"} videos/min, ${result.deferred} deferrals`,
   );
+}
+
+/** Deletes every lane's fair-share state (running slots, seen tenants, waiting, starts). */
+async function forgetFairShare(redis: Redis, keyPrefix: string): Promise<void> {
+  const keys = await redis.keys(`${keyPrefix}lane:*`);
+  if (keys.length > 0) await redis.del(...keys);
 }
