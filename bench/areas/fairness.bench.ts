@@ -48,6 +48,8 @@ interface ScenarioResult {
   videosPerMin?: number;
   /** How many of A's messages were deferred by the fair share (timeline entries). */
   deferred: number;
+  /** How many were put behind the queue as probes past the look-ahead (timeline entries `probed`). */
+  probed: number;
   /** How long each of B's jobs ran (started → finished). */
   bRunMs: number[];
 }
@@ -150,6 +152,7 @@ export async function benchFairness(context: BenchContext): Promise<AreaReport> 
         aImageWaitsMs: waits(aImages),
         ...(videoJobs.length > 0 ? { videosPerMin: videosPerMinute(videoJobs) } : {}),
         deferred: jobs.reduce((sum, job) => sum + job.timeline.filter((entry) => entry.event === "deferred").length, 0),
+        probed: jobs.reduce((sum, job) => sum + job.timeline.filter((entry) => entry.event === "probed").length, 0),
         bRunMs: bImages.map((input) => {
           const job = byId.get(input.jobId)!;
           return Date.parse(job.finishedAt!) - startedAtMs(job);
@@ -245,7 +248,7 @@ export async function benchFairness(context: BenchContext): Promise<AreaReport> 
     figures,
     ratios,
     notes: [
-      `Deferrals by the fair share in the lanes + fair share run: ${fair.deferred} (timeline entries \`deferred\` on A's jobs).`,
+      `Deferrals by the fair share in the lanes + fair share run: ${fair.deferred} (timeline entries \`deferred\` on A's jobs); probes past the look-ahead: ${fair.probed} (\`probed\`).`,
     ],
   };
 }
@@ -290,7 +293,7 @@ function percentile(values: readonly number[], q: number): number {
 function logResult(context: BenchContext, name: string, result: ScenarioResult): void {
   const p95 = (values: readonly number[]) => (percentile(values, 0.95) / 1000).toFixed(1);
   context.log(
-    `fairness: ${name}: B p95 wait ${p95(result.bWaitsMs)} s, A image p95 wait ${p95(result.aImageWaitsMs)} s, A ${result.videosPerMin?.toFixed(2) ?? "–"} videos/min, ${result.deferred} deferrals`,
+    `fairness: ${name}: B p95 wait ${p95(result.bWaitsMs)} s, A image p95 wait ${p95(result.aImageWaitsMs)} s, A ${result.videosPerMin?.toFixed(2) ?? "–"} videos/min, ${result.deferred} deferrals, ${result.probed} probes`,
   );
 }
 

@@ -517,7 +517,7 @@ export const WORKER_VARS = {
   FAIR_SHARE: defineVar(
     "lanes",
     bool(false),
-    "Fair share per tenant within a lane: while other tenants are active a tenant runs at most its share of the lane's slots (max(1, live capacity / active tenants)); each worker holds a few messages beyond its slots (FAIR_SHARE_LOOKAHEAD) and starts the one whose tenant uses the lane least (fewest running jobs, then fewest started in FAIR_SHARE_WINDOW); held messages of a tenant at its share that fill the look-ahead are put back for FAIR_SHARE_DEFER. A lone tenant may use every slot and is never deferred.",
+    "Fair share per tenant within a lane: while other tenants are active a tenant runs at most its share of the lane's slots (max(1, live capacity / active tenants)); each worker holds a few messages beyond its slots (FAIR_SHARE_LOOKAHEAD) and starts the one whose tenant uses the lane least (fewest running jobs, then fewest started in FAIR_SHARE_WINDOW); held messages of a tenant at its share that fill the look-ahead are put back for FAIR_SHARE_DEFER; with every slot busy and the look-ahead full of tenants already running, the newest held message is put back (a probe, 1 s) so the next receive sees further into the queue. A lone tenant may use every slot and is never deferred.",
   ),
   FAIR_SHARE_LOOKAHEAD: defineVar(
     "lanes",

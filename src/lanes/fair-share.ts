@@ -182,6 +182,44 @@ export class FairShare {
     }
   }
 
+  /**
+   * Which held message to put behind the queue as a probe, or -1 (MediaConsumer.pickProbe; it
+   * asks only with every slot busy and the look-ahead full). A flood deeper than the look-ahead
+   * hides what is queued behind it: a neighbour's upload there is not even seen (so not
+   * "active") until the flood's messages ahead of it have run. When every held message's tenant
+   * is running in the lane already, the newest that may still be deferred goes back behind the
+   * queue and the next receive looks one message further. None while a held tenant runs
+   * nothing: that one is the neighbour, and it gets the next slot (or a newcomer slot). The
+   * held flood keeps the worker's slots busy meanwhile, so a lone tenant loses nothing but
+   * order. Redis trouble: none.
+   */
+  async pickProbe(tenants: ReadonlyArray<string | undefined>, deferrable: readonly boolean[]): Promise<number> {
+    if (!this.options.enabled || tenants.length === 0) return -1;
+    const owners = tenants.map((tenant) => tenant ?? NO_TENANT);
+    try {
+      const { usage } = await this.readUsage(owners);
+      if (usage.some((entry) => entry.running === 0)) return -1;
+      for (let index = owners.length - 1; index >= 0; index -= 1) if (deferrable[index]) return index;
+      return -1;
+    } catch (error) {
+      this.options.logger.warn({ err: error, lane: this.options.lane }, "fair share unavailable; no probe");
+      return -1;
+    }
+  }
+
+  /** A probe of `tenant` went behind the queue: it waits like a deferred message (the message decrements it when it returns). */
+  async noteProbed(tenant: string | undefined): Promise<void> {
+    if (!this.options.enabled) return;
+    const { redis, windowMs, slotTtlMs } = this.options;
+    const waitingKey = this.keys[2];
+    await redis
+      .multi()
+      .zincrby(waitingKey, 1, tenant ?? NO_TENANT)
+      .pexpire(waitingKey, Math.max(windowMs, slotTtlMs) * 2)
+      .exec()
+      .catch(() => undefined);
+  }
+
   /** Per owner: its running slots in the lane (with those picked here and not yet settled) and its slots taken within the window; and the active tenants. */
   private async readUsage(owners: readonly string[]): Promise<{ usage: TenantUsage[]; active: number }> {
     const { redis, windowMs, slotTtlMs } = this.options;

@@ -55,8 +55,13 @@ export interface Arrival {
   forward?: LaneForward;
   /** This worker holds other messages it can start instead (look-ahead): a deferral never idles the slot. */
   canYield: boolean;
+  /** Handed over as a fair-share probe (MediaConsumer.pickProbe): goes behind the queue, never runs here unless that send fails. */
+  probe?: boolean;
   signal: AbortSignal;
 }
+
+/** A probe goes behind the queue for this long: back soon, a lone tenant's slots never wait for it. */
+const PROBE_DELAY_SEC = 1;
 
 export class LaneGate {
   private readonly deps: LaneGateDeps;
@@ -71,26 +76,37 @@ export class LaneGate {
 
   async decide(arrival: Arrival): Promise<LaneDecision> {
     const tenant = arrival.owner.tenantId;
+    // A probe was never picked to start: it has no pending start to settle.
+    const settle = () => {
+      if (!arrival.probe) this.deps.fairShare.settleStart(tenant);
+    };
     let target: LaneSettings;
     try {
       target = await this.targetLane(arrival);
     } catch (error) {
-      this.deps.fairShare.settleStart(tenant);
+      settle();
       throw error;
     }
     if (target.name !== this.deps.lane.name) {
-      this.deps.fairShare.settleStart(tenant);
+      settle();
       const sent = await this.move(arrival, target, "lane", 0);
       return { kind: "moved", sent };
     }
     const deferrals = arrival.forward?.reason === "fair-share" ? arrival.forward.deferrals : 0;
+    if (arrival.probe && deferrals < MAX_DEFERRALS) {
+      const sent = await this.move(arrival, this.deps.lane, "fair-share", PROBE_DELAY_SEC, {}, true);
+      if (sent) {
+        await this.deps.fairShare.noteProbed(tenant);
+        return { kind: "moved", sent };
+      }
+    }
     const admission = await this.deps.fairShare.admit(arrival.owner.tenantId, {
       // Deferral is a guess that a neighbour has work queued behind this message; made only when
       // this worker has other held messages to run instead, it never costs an idle slot.
       mayDefer: deferrals < MAX_DEFERRALS && arrival.canYield,
       returning: deferrals > 0,
     });
-    this.deps.fairShare.settleStart(tenant);
+    settle();
     if (admission.admitted) return { kind: "run", slot: admission.slot };
     const sent = await this.move(arrival, this.deps.lane, "fair-share", this.deps.deferSec, {
       running: admission.running,
@@ -118,6 +134,8 @@ export class LaneGate {
     reason: "lane" | "fair-share",
     delaySec: number,
     detail: Record<string, unknown> = {},
+    /** A fair-share probe (a deferral in the forward's body; `probed` on the timeline, `probe` in the metric). */
+    probe = false,
   ): Promise<boolean> {
     const { sqs, metrics, logger } = this.deps;
     const { ref, owner } = arrival;
@@ -126,7 +144,7 @@ export class LaneGate {
       (arrival.forward?.reason === "fair-share" ? arrival.forward.deferrals : 0) + (reason === "fair-share" ? 1 : 0);
     const source = jobSourceOf(ref);
     const jobId = jobIdFor(source);
-    const event = reason === "lane" ? "lane-forwarded" : "deferred";
+    const event = reason === "lane" ? "lane-forwarded" : probe ? "probed" : "deferred";
     await this.recordOnTimeline(jobId, source, owner, event, {
       from: this.deps.lane.name,
       to: to.name,
@@ -148,11 +166,15 @@ export class LaneGate {
       logger.warn({ err: error, jobId, to: to.name, reason }, "could not forward the job; the message is kept");
       return false;
     }
-    metrics.laneForwards.inc({ lane: to.name, reason });
+    metrics.laneForwards.inc({ lane: to.name, reason: probe ? "probe" : reason });
     // A lane forward happens once per upload; deferrals can be many while a tenant is over its share.
     logger[reason === "lane" ? "info" : "debug"](
       { jobId, from: this.deps.lane.name, to: to.name, reason, tenant, delaySec },
-      reason === "lane" ? "job forwarded to its lane" : "job deferred: its tenant is over its fair share",
+      reason === "lane"
+        ? "job forwarded to its lane"
+        : probe
+          ? "job put behind the queue: a probe past the look-ahead"
+          : "job deferred: its tenant is over its fair share",
     );
     return true;
   }

@@ -120,7 +120,7 @@ export function createMetrics(): Metrics {
     }),
     laneForwards: new Counter({
       name: "media_lane_forwards_total",
-      help: "Jobs this worker moved: to another lane (reason lane) or back into their own lane later (reason fair-share), by destination lane.",
+      help: "Jobs this worker moved: to another lane (reason lane), back into their own lane later (reason fair-share), or behind the queue to see past the look-ahead (reason probe), by destination lane.",
       labelNames: ["lane", "reason"],
       registers: [registry],
     }),

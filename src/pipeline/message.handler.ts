@@ -41,7 +41,7 @@ export function createMessageHandler(deps: {
   const { config, runner, metrics, gate } = deps;
   const ownerOf = compileTenantPattern(config.storage.tenantKeyPattern);
   const rules = { sourceBuckets: config.storage.sourceBuckets, outputSegment: config.storage.outputSegment };
-  return async ({ message, signal, receiveCount, heldBehind }): Promise<MessageAction> => {
+  return async ({ message, signal, receiveCount, heldBehind, probe }): Promise<MessageAction> => {
     const canYield = heldBehind > 0;
     const messageId = message.MessageId ?? "unknown";
     const logger = deps.logger.child({ messageId });
@@ -57,6 +57,7 @@ export function createMessageHandler(deps: {
         sentAtMs: forward.sentAtMs,
         canYield,
         forward,
+        ...(probe ? { probe } : {}),
       });
       return combineActions([action], 1);
     }
@@ -90,7 +91,7 @@ export function createMessageHandler(deps: {
     for (const ref of parsed.refs) {
       actions.push(
         gate
-          ? await runOne(ref, { messageId, receiveCount, signal, sentAtMs, canYield })
+          ? await runOne(ref, { messageId, receiveCount, signal, sentAtMs, canYield, ...(probe ? { probe } : {}) })
           : await runner.run(ref, ownerOf(ref.key), { messageId, receiveCount, signal, ...queueOf() }),
       );
       if (signal.aborted) break;
@@ -112,10 +113,11 @@ export function createMessageHandler(deps: {
       sentAtMs: number;
       canYield: boolean;
       forward?: LaneForward;
+      probe?: boolean;
     },
   ): Promise<MessageAction> {
     const owner = ownerOf(ref.key);
-    const { forward, canYield, ...rest } = delivery;
+    const { forward, canYield, probe, ...rest } = delivery;
     const decision = await gate!.decide({
       ref,
       owner,
@@ -123,6 +125,7 @@ export function createMessageHandler(deps: {
       signal: delivery.signal,
       canYield,
       ...(forward ? { forward } : {}),
+      ...(probe ? { probe } : {}),
     });
     if (decision.kind === "moved")
       return decision.sent

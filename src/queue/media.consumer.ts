@@ -32,6 +32,12 @@ export interface MessageContext {
    * putting this one back would not leave the slot idle (the fair share's deferral needs it).
    */
   heldBehind: number;
+  /**
+   * Started as a probe (`pickProbe`): every slot is busy and the look-ahead is full of tenants
+   * already running; the handler puts it behind the queue so the next receive can see what
+   * waits further back. Never run as a job.
+   */
+  probe?: boolean;
 }
 
 export type MessageHandler = (context: MessageContext) => Promise<MessageAction>;
@@ -67,7 +73,17 @@ export interface MediaConsumerOptions {
    */
   newcomerSlots?: number;
   pickNewcomer?: (held: readonly Message[]) => Promise<number>;
+  /**
+   * With every slot busy and the look-ahead full, which held message to hand to the handler as
+   * a probe (put behind the queue), or -1: a flood deeper than the look-ahead would otherwise
+   * hide a neighbour's upload until the flood's messages ahead of it have all run. One probe at
+   * a time, at most one per PROBE_INTERVAL_MS. Without it: never.
+   */
+  pickProbe?: (held: readonly Message[]) => Promise<number>;
 }
+
+/** Probes (pickProbe) at most this often per consumer: each is a ranged GET, a send and a delete. */
+const PROBE_INTERVAL_MS = 100;
 
 /** A received message not yet started: its visibility is kept up from the moment it arrived. */
 interface Held {
@@ -100,6 +116,9 @@ export class MediaConsumer {
   private readonly running = new Map<string, { task: Promise<void>; controller: AbortController }>();
   private readonly held: Held[] = [];
   private picking = false;
+  /** Probes in `running`: they hold no slot. */
+  private probing = 0;
+  private lastProbeAt = 0;
   private pickTimer: NodeJS.Timeout | undefined;
   /** Set once stop began: resolves when the receive under way (if any) has ended. */
   private receiveEnded: Promise<void> | undefined;
@@ -126,7 +145,7 @@ export class MediaConsumer {
   }
 
   get inFlight(): number {
-    return this.running.size;
+    return this.busy();
   }
 
   /** Received, waiting for a slot (look-ahead). */
@@ -163,7 +182,12 @@ export class MediaConsumer {
 
   /** Slots and look-ahead places not taken. */
   private room(): number {
-    return this.options.concurrency + (this.options.lookahead ?? 0) - this.running.size - this.held.length;
+    return this.options.concurrency + (this.options.lookahead ?? 0) - this.busy() - this.held.length;
+  }
+
+  /** Running jobs, probes not counted. */
+  private busy(): number {
+    return this.running.size - this.probing;
   }
 
   private hold(message: Message): Held {
@@ -190,7 +214,7 @@ export class MediaConsumer {
     if (this.picking) return;
     this.picking = true;
     try {
-      while (!this.stopping && this.held.length > 0 && this.running.size < this.options.concurrency) {
+      while (!this.stopping && this.held.length > 0 && this.busy() < this.options.concurrency) {
         let index = 0;
         if (this.options.pickNext) {
           const picked = await this.options.pickNext(this.held.map((entry) => entry.message)).catch(() => 0);
@@ -208,6 +232,7 @@ export class MediaConsumer {
         this.launch(this.held.splice(index, 1)[0]!);
       }
       await this.startNewcomers();
+      await this.startProbe();
     } finally {
       this.picking = false;
     }
@@ -218,27 +243,45 @@ export class MediaConsumer {
     const { pickNewcomer, concurrency } = this.options;
     const limit = concurrency + (this.options.newcomerSlots ?? 0);
     if (!pickNewcomer) return;
-    while (!this.stopping && this.held.length > 0 && this.running.size >= concurrency && this.running.size < limit) {
+    while (!this.stopping && this.held.length > 0 && this.busy() >= concurrency && this.busy() < limit) {
       const picked = await pickNewcomer(this.held.map((entry) => entry.message)).catch(() => -1);
       if (this.stopping || !Number.isInteger(picked) || picked < 0 || picked >= this.held.length) return;
       this.launch(this.held.splice(picked, 1)[0]!);
     }
   }
 
-  private pickAgainLater(): void {
+  /** With every slot busy and the look-ahead full, one held message may go back behind the queue (pickProbe). */
+  private async startProbe(): Promise<void> {
+    const { pickProbe, concurrency } = this.options;
+    if (!pickProbe || this.stopping || this.probing > 0 || this.held.length === 0) return;
+    if (this.busy() < concurrency || this.room() > 0) return;
+    const wait = this.lastProbeAt + PROBE_INTERVAL_MS - Date.now();
+    if (wait > 0) {
+      this.pickAgainLater(wait);
+      return;
+    }
+    const picked = await pickProbe(this.held.map((entry) => entry.message)).catch(() => -1);
+    if (this.stopping || !Number.isInteger(picked) || picked < 0 || picked >= this.held.length) return;
+    this.lastProbeAt = Date.now();
+    this.probing += 1;
+    this.launch(this.held.splice(picked, 1)[0]!, true);
+  }
+
+  private pickAgainLater(delayMs = PICK_AGAIN_MS): void {
     if (this.pickTimer) return;
     this.pickTimer = setTimeout(() => {
       this.pickTimer = undefined;
       void this.startHeld();
-    }, PICK_AGAIN_MS);
+    }, delayMs);
     this.pickTimer.unref();
   }
 
-  private launch(entry: Held): void {
+  private launch(entry: Held, probe = false): void {
     const { message, controller } = entry;
     const id = message.MessageId ?? message.ReceiptHandle ?? String(Math.random());
-    const task = this.run(entry, this.held.length).finally(() => {
+    const task = this.run(entry, this.held.length, probe).finally(() => {
       this.running.delete(id);
+      if (probe) this.probing -= 1;
       const waiters = this.slotWaiters;
       this.slotWaiters = [];
       for (const wake of waiters) wake();
@@ -252,12 +295,18 @@ export class MediaConsumer {
     return new Promise((resolve) => this.slotWaiters.push(resolve));
   }
 
-  private async run({ message, controller, stopHeartbeat }: Held, heldBehind: number): Promise<void> {
+  private async run({ message, controller, stopHeartbeat }: Held, heldBehind: number, probe: boolean): Promise<void> {
     const { logger } = this.options;
     const receiveCount = Number(message.Attributes?.ApproximateReceiveCount ?? 1);
     let outcome: MessageAction;
     try {
-      outcome = await this.options.handler({ message, signal: controller.signal, receiveCount, heldBehind });
+      outcome = await this.options.handler({
+        message,
+        signal: controller.signal,
+        receiveCount,
+        heldBehind,
+        ...(probe ? { probe } : {}),
+      });
     } catch (error) {
       // The handler classifies its own failures; reaching here is a bug. Keep the message.
       logger.error({ err: error, messageId: message.MessageId }, "message handler threw; message kept for redelivery");

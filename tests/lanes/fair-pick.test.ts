@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { jobIdFor } from "../../src/jobs/job.model.ts";
+import { MAX_DEFERRALS } from "../../src/lanes/lane-forward.ts";
 import { newSequencer } from "../../src/s3-events/s3-event.parser.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 import { smallJpeg, startLaneStack, workersOf, type LaneStack } from "./lane-stack.ts";
@@ -168,6 +169,83 @@ describe("fair share look-ahead: a waiting tenant's upload starts before a flood
       } finally {
         await worker.stop(1_000);
       }
+    }
+  });
+
+  test("a flood deeper than the look-ahead: held messages of a running tenant go behind the queue one by one until the neighbour queued behind them is seen, and it starts at once", async () => {
+    const worker = await lanes.startLaneWorker({
+      WORKER_LANES: "quick",
+      MEDIA_PROCESSOR_CONCURRENCY: "1",
+      FAIR_SHARE: "true",
+      // A look-ahead of 2 against a burst of 8: B's upload is five messages beyond what the worker holds.
+      FAIR_SHARE_LOOKAHEAD: "quick=2",
+      FAIR_SHARE_NEWCOMER_SLOTS: "quick=1",
+      WORKER_ID: "w-probe",
+    });
+    try {
+      const { aIds, bId } = await burstThenOne("deep-a", "behind-b", 8, 800);
+      const jobs = await Promise.all([...aIds, bId].map((id) => lanes.stack.waitForJob(id, undefined, 60_000)));
+      for (const job of jobs) assert.equal(job.status, "completed", `${job.id}: ${JSON.stringify(job.error)}`);
+      const b = jobs.at(-1)!;
+      const aStarts = jobs
+        .slice(0, -1)
+        .map((job) => Date.parse(job.startedAt!))
+        .sort((x, y) => x - y);
+      // Without probes B would start after six of A's (it is seen only once they have run).
+      assert.ok(
+        Date.parse(b.startedAt!) < aStarts[2]!,
+        `B started after ${aStarts.filter((at) => at <= Date.parse(b.startedAt!)).length} of A's 8`,
+      );
+      const probes = jobs.flatMap((job) => job.timeline.filter((entry) => entry.event === "probed"));
+      assert.ok(probes.length > 0, "A's held messages went behind the queue as probes");
+      assert.equal(
+        b.timeline.filter((entry) => entry.event === "deferred" || entry.event === "probed").length,
+        0,
+        "the neighbour itself was never put back",
+      );
+      for (const id of [...aIds, bId])
+        assert.equal(lanes.runs.filter((run) => run.jobId === id).length, 1, `${id} ran once`);
+      await lanes.waitForEmpty(lanes.stack.config.queue.queueUrl, "media queue drained");
+      assert.equal(await lanes.depth(lanes.stack.config.queue.dlqUrl!), 0);
+    } finally {
+      await worker.stop(1_000);
+    }
+  });
+
+  test("a lone tenant's flood deeper than the look-ahead: probes are bounded (at most MAX_DEFERRALS per upload), every upload runs once, none reaches the DLQ", async () => {
+    const worker = await lanes.startLaneWorker({
+      WORKER_LANES: "quick",
+      MEDIA_PROCESSOR_CONCURRENCY: "1",
+      FAIR_SHARE: "true",
+      FAIR_SHARE_LOOKAHEAD: "quick=2",
+      WORKER_ID: "w-lone-probe",
+    });
+    try {
+      const image = await smallJpeg();
+      const ids: string[] = [];
+      for (let index = 0; index < 6; index += 1)
+        ids.push(await lanes.stack.uploadAndNotify(KEY("lone-l", `sleep-500-${index}.jpg`), image));
+      const jobs = await Promise.all(ids.map((id) => lanes.stack.waitForJob(id, undefined, 60_000)));
+      for (const job of jobs) {
+        assert.equal(job.status, "completed", `${job.id}: ${JSON.stringify(job.error)}`);
+        const putBack = job.timeline.filter((entry) => entry.event === "deferred" || entry.event === "probed");
+        assert.equal(
+          putBack.filter((entry) => entry.event === "deferred").length,
+          0,
+          "a lone tenant is never deferred",
+        );
+        assert.ok(putBack.length <= MAX_DEFERRALS, `${putBack.length} probes`);
+        assert.equal(lanes.runs.filter((run) => run.jobId === job.id).length, 1, `${job.id} ran once`);
+      }
+      // One at a time, back to back: the probes never left the slot idle for long.
+      const spans = jobs.map((job) => [Date.parse(job.startedAt!), Date.parse(job.finishedAt!)] as const);
+      spans.sort((x, y) => x[0] - y[0]);
+      for (let index = 1; index < spans.length; index += 1)
+        assert.ok(spans[index]![0] >= spans[index - 1]![1] - 50, `jobs ${index - 1} and ${index} overlapped`);
+      await lanes.waitForEmpty(lanes.stack.config.queue.queueUrl, "media queue drained");
+      assert.equal(await lanes.depth(lanes.stack.config.queue.dlqUrl!), 0);
+    } finally {
+      await worker.stop(1_000);
     }
   });
 
