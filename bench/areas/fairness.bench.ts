@@ -48,7 +48,7 @@ interface ScenarioResult {
   videosPerMin?: number;
   /** How many of A's messages were deferred by the fair share (timeline entries). */
   deferred: number;
-  /** How many were put behind the queue as probes past the look-ahead (timeline entries `probed`). */
+  /** How many were put behind the queue as probes past the look-ahead (timeline entries `requeued`). */
   probed: number;
   /** How long each of B's jobs ran (started → finished). */
   bRunMs: number[];
@@ -152,7 +152,7 @@ export async function benchFairness(context: BenchContext): Promise<AreaReport> 
         aImageWaitsMs: waits(aImages),
         ...(videoJobs.length > 0 ? { videosPerMin: videosPerMinute(videoJobs) } : {}),
         deferred: jobs.reduce((sum, job) => sum + job.timeline.filter((entry) => entry.event === "deferred").length, 0),
-        probed: jobs.reduce((sum, job) => sum + job.timeline.filter((entry) => entry.event === "probed").length, 0),
+        probed: jobs.reduce((sum, job) => sum + job.timeline.filter((entry) => entry.event === "requeued").length, 0),
         bRunMs: bImages.map((input) => {
           const job = byId.get(input.jobId)!;
           return Date.parse(job.finishedAt!) - startedAtMs(job);
@@ -248,7 +248,7 @@ export async function benchFairness(context: BenchContext): Promise<AreaReport> 
     figures,
     ratios,
     notes: [
-      `Deferrals by the fair share in the lanes + fair share run: ${fair.deferred} (timeline entries \`deferred\` on A's jobs); probes past the look-ahead: ${fair.probed} (\`probed\`).`,
+      `Deferrals by the fair share in the lanes + fair share run: ${fair.deferred} (timeline entries \`deferred\` on A's jobs); probes past the look-ahead: ${fair.probed} (\`requeued\`).`,
     ],
   };
 }

@@ -134,7 +134,7 @@ export class LaneGate {
     reason: "lane" | "fair-share",
     delaySec: number,
     detail: Record<string, unknown> = {},
-    /** A fair-share probe (a deferral in the forward's body; `probed` on the timeline, `probe` in the metric). */
+    /** A fair-share probe (a deferral in the forward's body; `requeued` on the timeline, `probe` in the metric). */
     probe = false,
   ): Promise<boolean> {
     const { sqs, metrics, logger } = this.deps;
@@ -144,7 +144,7 @@ export class LaneGate {
       (arrival.forward?.reason === "fair-share" ? arrival.forward.deferrals : 0) + (reason === "fair-share" ? 1 : 0);
     const source = jobSourceOf(ref);
     const jobId = jobIdFor(source);
-    const event = reason === "lane" ? "lane-forwarded" : probe ? "probed" : "deferred";
+    const event = reason === "lane" ? "lane-forwarded" : probe ? "requeued" : "deferred";
     await this.recordOnTimeline(jobId, source, owner, event, {
       from: this.deps.lane.name,
       to: to.name,

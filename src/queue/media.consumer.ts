@@ -83,7 +83,7 @@ export interface MediaConsumerOptions {
 }
 
 /** Probes (pickProbe) at most this often per consumer: each is a ranged GET, a send and a delete. */
-const PROBE_INTERVAL_MS = 100;
+const PROBE_INTERVAL_MS = 25;
 
 /** A received message not yet started: its visibility is kept up from the moment it arrived. */
 interface Held {

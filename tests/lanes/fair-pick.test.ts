@@ -196,10 +196,10 @@ describe("fair share look-ahead: a waiting tenant's upload starts before a flood
         Date.parse(b.startedAt!) < aStarts[2]!,
         `B started after ${aStarts.filter((at) => at <= Date.parse(b.startedAt!)).length} of A's 8`,
       );
-      const probes = jobs.flatMap((job) => job.timeline.filter((entry) => entry.event === "probed"));
+      const probes = jobs.flatMap((job) => job.timeline.filter((entry) => entry.event === "requeued"));
       assert.ok(probes.length > 0, "A's held messages went behind the queue as probes");
       assert.equal(
-        b.timeline.filter((entry) => entry.event === "deferred" || entry.event === "probed").length,
+        b.timeline.filter((entry) => entry.event === "deferred" || entry.event === "requeued").length,
         0,
         "the neighbour itself was never put back",
       );
@@ -228,7 +228,7 @@ describe("fair share look-ahead: a waiting tenant's upload starts before a flood
       const jobs = await Promise.all(ids.map((id) => lanes.stack.waitForJob(id, undefined, 60_000)));
       for (const job of jobs) {
         assert.equal(job.status, "completed", `${job.id}: ${JSON.stringify(job.error)}`);
-        const putBack = job.timeline.filter((entry) => entry.event === "deferred" || entry.event === "probed");
+        const putBack = job.timeline.filter((entry) => entry.event === "deferred" || entry.event === "requeued");
         assert.equal(
           putBack.filter((entry) => entry.event === "deferred").length,
           0,
