@@ -120,7 +120,7 @@ export async function benchFleet(context: BenchContext): Promise<AreaReport> {
   return {
     title: "Fleet (one long video across workers)",
     setup: [
-      `one ${clipSec} s ${width}×${height}p30 clip with sound (16 Mbit/s); chunked: VIDEO_CHUNK_SECONDS=${chunkSec} (${Math.ceil(clipSec / chunkSec)} chunks + the audio task)`,
+      `one ${clipSec} s ${width}×${height}p30 clip with sound (16 Mbit/s); chunked: VIDEO_CHUNK_SECONDS=${chunkSec} (${Math.ceil(clipSec / chunkSec)} chunks at most, the first VIDEO_CHUNK_FIRST_SECONDS long, + the audio and stills tasks)`,
       "each worker is pinned to its own core with taskset (it and its ffmpeg), concurrency 1; workers started fresh for every layout and run, layouts in rotating order",
       "times run from the S3 event's send to the job's finishedAt (publish) and to its `playable` timeline entry",
     ],
