@@ -11,7 +11,7 @@ import { FairShare } from "./lanes/fair-share.ts";
 import { laneCapacity } from "./lanes/lane-capacity.ts";
 import { LaneGate } from "./lanes/lane-gate.ts";
 import { startLaneTenantPoller } from "./lanes/lane-metrics.ts";
-import { mayProbe, tenantOfMessage } from "./lanes/message-tenant.ts";
+import { heldMessageFacts, tenantOfMessage } from "./lanes/message-tenant.ts";
 import { compileTenantPattern } from "./s3-events/key-rules.ts";
 import { JobEventPublisher } from "./job-events/job-event.publisher.ts";
 import { WebhookOutbox } from "./webhooks/webhook-outbox.ts";
@@ -165,11 +165,13 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
               newcomerSlots: lane.newcomerSlots,
               pickNewcomer: (held) =>
                 fairShares[index]!.pickNewcomer(held.map((message) => tenantOfMessage(message, parseRules, ownerOf))),
-              pickProbe: (held) =>
-                fairShares[index]!.pickProbe(
-                  held.map((message) => tenantOfMessage(message, parseRules, ownerOf)),
-                  held.map((message) => mayProbe(message, parseRules)),
-                ),
+              pickProbe: (held) => {
+                const facts = held.map((message) => heldMessageFacts(message, parseRules, ownerOf));
+                return fairShares[index]!.pickProbe(
+                  facts.map((fact) => fact.tenant),
+                  facts.map((fact) => fact.mayProbe),
+                );
+              },
             }
           : {}),
         handler: createMessageHandler({

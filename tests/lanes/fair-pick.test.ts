@@ -1,13 +1,21 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { jobIdFor } from "../../src/jobs/job.model.ts";
+import { jobIdFor, type JobRecord } from "../../src/jobs/job.model.ts";
 import { MAX_DEFERRALS } from "../../src/lanes/lane-forward.ts";
 import { newSequencer } from "../../src/s3-events/s3-event.parser.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 import { smallJpeg, startLaneStack, workersOf, type LaneStack } from "./lane-stack.ts";
 
 const KEY = (tenant: string, name: string) => `tenants/${tenant}/users/u1/media/${name}`;
+
+/** No two of `jobs` ran at the same time (50 ms for the clocks of start and finish records). */
+function assertOneAtATime(jobs: readonly JobRecord[], what: string): void {
+  const spans = jobs.map((job) => [Date.parse(job.startedAt!), Date.parse(job.finishedAt!)] as const);
+  spans.sort((x, y) => x[0] - y[0]);
+  for (let index = 1; index < spans.length; index += 1)
+    assert.ok(spans[index]![0] >= spans[index - 1]![1] - 50, `${what} ${index - 1} and ${index} overlapped`);
+}
 
 /**
  * The fair share's look-ahead through a real quick-lane worker (one slot): it holds the messages
@@ -155,10 +163,7 @@ describe("fair share look-ahead: a waiting tenant's upload starts before a flood
           assert.ok(waited < 1_000, `the newcomer waited ${waited} ms`);
           assert.ok(Date.parse(newcomer.startedAt!) < firstEnd, "it ran beside the flood's running job");
           // The flood ran one job at a time: the extra slot is never the flood's.
-          const spans = floodJobs.map((job) => [Date.parse(job.startedAt!), Date.parse(job.finishedAt!)] as const);
-          spans.sort((x, y) => x[0] - y[0]);
-          for (let index = 1; index < spans.length; index += 1)
-            assert.ok(spans[index]![0] >= spans[index - 1]![1] - 50, `flood jobs ${index - 1} and ${index} overlapped`);
+          assertOneAtATime(floodJobs, "flood jobs");
         } else {
           assert.ok(
             Date.parse(newcomer.startedAt!) >= firstEnd - 50,
@@ -237,11 +242,8 @@ describe("fair share look-ahead: a waiting tenant's upload starts before a flood
         assert.ok(putBack.length <= MAX_DEFERRALS, `${putBack.length} probes`);
         assert.equal(lanes.runs.filter((run) => run.jobId === job.id).length, 1, `${job.id} ran once`);
       }
-      // One at a time, back to back: the probes never left the slot idle for long.
-      const spans = jobs.map((job) => [Date.parse(job.startedAt!), Date.parse(job.finishedAt!)] as const);
-      spans.sort((x, y) => x[0] - y[0]);
-      for (let index = 1; index < spans.length; index += 1)
-        assert.ok(spans[index]![0] >= spans[index - 1]![1] - 50, `jobs ${index - 1} and ${index} overlapped`);
+      // One at a time: a probe never runs as a job beside the one in the slot.
+      assertOneAtATime(jobs, "jobs");
       await lanes.waitForEmpty(lanes.stack.config.queue.queueUrl, "media queue drained");
       assert.equal(await lanes.depth(lanes.stack.config.queue.dlqUrl!), 0);
     } finally {
