@@ -19,7 +19,7 @@ import {
 } from "../../src/processors/audio/transcode-plan.ts";
 import { WaveformAccumulator } from "../../src/processors/audio/waveform-data.ts";
 import { encodeWaveformDat, encodeWaveformJson } from "../../src/processors/audio/waveform-formats.ts";
-import { renderWaveformPng } from "../../src/processors/audio/waveform-image.ts";
+import { autoAmplitudeScale, renderWaveformPng } from "../../src/processors/audio/waveform-image.ts";
 import type { AppConfig } from "../../src/config/config.ts";
 import { cpuSecondsNow, peakRssMiB, runPool, type RawRunResult } from "./raw-common.ts";
 
@@ -77,6 +77,8 @@ async function convert(job: AudioRawJob, outBase: string, audio: AppConfig["audi
       height: waveform.imageHeight,
       color: waveform.color,
       backgroundColor: waveform.backgroundColor,
+      // The processor scales the picture to the recording's peak (audiowaveform's auto scale).
+      amplitudeScale: autoAmplitudeScale(data),
     }).then((png) => writeFile(`${outBase}_waveform.png`, png)),
   ]);
 }
