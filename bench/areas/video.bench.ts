@@ -174,7 +174,7 @@ export async function benchVideo(context: BenchContext): Promise<AreaReport> {
       `Inside the pipeline's job, ffmpeg's ladder run itself took a median ${round(median(encodeMs) / 1000, 1)} s (timeline \`encoded\` detail), against ${round(median(times.onePass) / 1000, 1)} s for the same command run raw; the rest is the job's own steps. Mean step costs: ${describeStepCosts(stepCosts(jobs), 5)}.`,
       ...(overlap.length > 0
         ? [
-            `Overlap (timeline \`startedAt\`/\`endedAt\`): the upload started a median ${round(median(overlap.map((value) => value.uploadLeadMs)) / 1000, 1)} s before ffmpeg exited, with ${round(median(overlap.map((value) => value.duringEncode)), 0)} of ${round(median(overlap.map((value) => value.files)), 0)} files stored by then; the poster (its frame from the ladder's decode) took ${round(median(overlap.map((value) => value.posterMs)) / 1000, 2)} s beside the encode; ${round(median(overlap.map((value) => value.tailMs)) / 1000, 2)} s from ffmpeg's exit to the last upload.`,
+            `Overlap (timeline \`startedAt\`/\`endedAt\`): the upload started a median ${round(median(overlap.map((value) => value.uploadLeadMs)) / 1000, 1)} s before ffmpeg exited, with ${round(median(overlap.map((value) => value.duringEncode)), 0)} of ${round(median(overlap.map((value) => value.files)), 0)} files stored by then; the poster (its frame from the ladder's decode) took ${round(median(overlap.map((value) => value.posterMs)) / 1000, 2)} s and ${posterOverlap(median(overlap.map((value) => value.posterLeadMs)))}; ${round(median(overlap.map((value) => value.tailMs)) / 1000, 2)} s from ffmpeg's exit to the last upload.`,
           ]
         : []),
     ],
@@ -182,9 +182,16 @@ export async function benchVideo(context: BenchContext): Promise<AreaReport> {
 }
 
 /** How a job's upload and poster overlapped its encode, from the step times its timeline entries carry (undefined for older timelines). */
-function overlapOf(
-  job: JobRecord,
-): { uploadLeadMs: number; duringEncode: number; files: number; posterMs: number; tailMs: number } | undefined {
+function overlapOf(job: JobRecord):
+  | {
+      uploadLeadMs: number;
+      duringEncode: number;
+      files: number;
+      posterMs: number;
+      posterLeadMs: number;
+      tailMs: number;
+    }
+  | undefined {
   const detail = (name: string) => job.timeline.find((entry) => entry.event === name);
   const encoded = detail("encoded")?.detail as { endedAt?: string } | undefined;
   const uploaded = detail("uploaded");
@@ -197,9 +204,16 @@ function overlapOf(
     duringEncode: upload.duringEncode ?? 0,
     files: upload.files ?? 0,
     posterMs: Date.parse(poster.endedAt) - Date.parse(poster.startedAt),
+    posterLeadMs: encodeEnd - Date.parse(poster.endedAt),
     tailMs: Date.parse(uploaded.at) - encodeEnd,
   };
 }
+
+/** Where the poster's work fell against the encode: done before ffmpeg exited (overlapped) or after it (added to the job). */
+const posterOverlap = (leadMs: number): string =>
+  leadMs >= 0
+    ? `was done ${round(leadMs / 1000, 2)} s before ffmpeg exited`
+    : `ended ${round(-leadMs / 1000, 2)} s after ffmpeg exited (not overlapped)`;
 
 function ffmpeg(args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -708,6 +708,8 @@ describe("poster frame from the ladder's decode (issue 20)", () => {
       "1",
       "-c:v",
       "png",
+      "-threads:v",
+      "1",
       "-f",
       "image2",
       "-atomic_writing",

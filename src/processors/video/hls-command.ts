@@ -125,6 +125,10 @@ function posterFrameOutput(outFile: string): string[] {
     "1",
     "-c:v",
     "png",
+    // One encoder thread: a frame-threaded PNG encoder holds its one frame until it is flushed,
+    // which ffmpeg 5.1 does only when the whole run ends, so the poster waited for the ladder (issue 20).
+    "-threads:v",
+    "1",
     "-f",
     "image2",
     // Written as a temporary file and renamed: under its final name the PNG is complete, so the poster is made while the encode goes on.
