@@ -1,3 +1,4 @@
+import path from "node:path";
 import type { AppConfig } from "./config/config.ts";
 import { createLogger, redactUrl, type Logger } from "./logger.ts";
 import { startJobSweeper } from "./jobs/job-sweeper.ts";
@@ -20,6 +21,7 @@ import { CancelRegistry } from "./pipeline/cancel.registry.ts";
 import { JobRunner } from "./pipeline/job.runner.ts";
 import { ChunkHandOff } from "./pipeline/chunked/chunk-handoff.ts";
 import { ChunkRunner } from "./pipeline/chunked/chunk.runner.ts";
+import { ChunkSourceCache } from "./pipeline/chunked/source-cache.ts";
 import { ChunkStore } from "./pipeline/chunked/chunk.store.ts";
 import { createMessageHandler } from "./pipeline/message.handler.ts";
 import { prepareTempRoot, workerFolderName } from "./pipeline/temp-dirs.ts";
@@ -102,6 +104,19 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
     statusTtlSec: config.jobs.statusTtlSec,
   });
   const holdMs = Math.max(config.jobs.leaseTtlMs, config.jobs.processingTimeoutMs);
+  const served = config.lanes.all.filter((lane) => config.lanes.served.includes(lane.name));
+  // One kept source per slot at most: the temp volume is sized for slots × the largest input.
+  const sources =
+    config.video.chunkSeconds > 0 && config.video.chunkSourceCacheSeconds > 0
+      ? new ChunkSourceCache({
+          dir: path.join(tempRoot, "chunk-sources"),
+          maxEntries: Math.max(
+            1,
+            served.reduce((sum, lane) => sum + lane.concurrency, 0),
+          ),
+          idleMs: config.video.chunkSourceCacheSeconds * 1000,
+        })
+      : undefined;
   const chunks = new ChunkRunner({
     config,
     store,
@@ -113,6 +128,7 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
     logger,
     tempRoot,
     holdMs,
+    ...(sources ? { sources } : {}),
   });
   const runner = new JobRunner({
     config,
@@ -125,13 +141,14 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
     logger,
     tempRoot,
     ...(config.video.chunkSeconds > 0
-      ? { chunks: new ChunkHandOff({ sqs, store, chunks: chunkStore, holdMs, logger }) }
+      ? {
+          chunks: new ChunkHandOff({ sqs, store, chunks: chunkStore, holdMs, logger, ...(sources ? { sources } : {}) }),
+        }
       : {}),
     ...(options.refineMedia ? { refineMedia: options.refineMedia } : {}),
   });
   // Lanes (src/lanes): one consumer per served lane queue, each with its lane's concurrency; its
   // gate forwards what belongs to another lane and applies fair share within the lane.
-  const served = config.lanes.all.filter((lane) => config.lanes.served.includes(lane.name));
   const fairShares = served.map(
     (lane) =>
       new FairShare({
@@ -274,6 +291,7 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
         stopSweeper();
       });
       await guard("processors", () => registry.close());
+      await guard("kept chunk sources", async () => sources?.close());
       await guard("worker registry", () => workers.remove(folder));
       await guard("health server", () => health.close());
       await guard("redis", async () => {

@@ -303,6 +303,11 @@ export const WORKER_VARS = {
     int(6, 0, 3600, "s"),
     "Seconds of source in the first chunk of a chunked video, rounded up to a multiple of VIDEO_HLS_SEGMENT_SECONDS and at most VIDEO_CHUNK_SECONDS: the video is playable once its audio and first chunk are in, so a short first chunk makes it playable sooner (one more ffmpeg start-up). 0: the same as VIDEO_CHUNK_SECONDS.",
   ),
+  VIDEO_CHUNK_SOURCE_CACHE_SECONDS: defineVar(
+    "video",
+    int(600, 0, 86400, "s"),
+    "Chunked video: a worker keeps the source it downloaded (or planned from) for the job's later tasks on that worker, so a source is fetched once per worker instead of once per chunk; a kept source unused this long is removed, as is one whose job ended on this worker. At most one source per slot of the worker is kept, so the temp volume holds what it is sized for (slots x largest input). 0: every task downloads the source itself.",
+  ),
   VIDEO_CONTENT_AWARE_LADDER: defineVar(
     "video",
     bool(false),

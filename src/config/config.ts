@@ -254,6 +254,8 @@ function toAppConfig(e: Env, derived: Derived) {
       chunkSeconds: e.VIDEO_CHUNK_SECONDS,
       /** Seconds of source in the first chunk (playable sooner); 0 = chunkSeconds. */
       chunkFirstSeconds: e.VIDEO_CHUNK_FIRST_SECONDS,
+      /** How long a worker keeps a chunked video's source for the job's later tasks; 0 = no cache. */
+      chunkSourceCacheSeconds: e.VIDEO_CHUNK_SOURCE_CACHE_SECONDS,
       contentProbeCrf: e.VIDEO_CONTENT_PROBE_CRF,
       contentProbeSeconds: e.VIDEO_CONTENT_PROBE_SECONDS,
     },

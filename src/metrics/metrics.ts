@@ -27,6 +27,7 @@ export interface Metrics {
   laneTenantWaiting: Gauge<"lane" | "tenant">;
   videoTimeToPlayable: Histogram<"duration">;
   videoTimeToPublish: Histogram<"duration">;
+  chunkSourceFetches: Counter<"source">;
 }
 
 /** The source-length label of the video time histograms: `<1m`, `1-10m`, `10-60m`, `>60m` (or `unknown`). */
@@ -142,6 +143,12 @@ export function createMetrics(): Metrics {
       help: "From the claim that started a video's run to its completed job (every rung finished, manifest published), by source length.",
       labelNames: ["duration"],
       buckets: VIDEO_TIME_BUCKETS,
+      registers: [registry],
+    }),
+    chunkSourceFetches: new Counter({
+      name: "media_chunk_source_fetches_total",
+      help: "Chunk tasks of chunked videos by where their source came from: downloaded from S3, or kept by the worker from an earlier task or the plan of the same job (VIDEO_CHUNK_SOURCE_CACHE_SECONDS).",
+      labelNames: ["source"],
       registers: [registry],
     }),
   };

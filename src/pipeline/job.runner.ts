@@ -374,6 +374,7 @@ export class JobRunner {
                 source: { eTag: plan.download.eTag, versionId: realVersionId(plan.download.versionId) },
                 plan: chunkPlan,
                 media: { kind: plan.media.kind, format: plan.media.format, mime: plan.media.mime },
+                inputPath: plan.inputPath,
                 queueUrl,
                 signal,
                 step,

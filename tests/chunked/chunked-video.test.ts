@@ -50,9 +50,16 @@ describe("chunked video through the real pipeline", () => {
 
   test("a 14 s clip in four chunks plays end to end: every rung decodes clean, lasts the source within one frame, and switches at every segment", async () => {
     const key = "tenants/t1/users/u1/media/1700000000-abc-long.mp4";
+    const fetchesBefore = await sourceFetches(stack);
     const jobId = await stack.uploadAndNotify(key, await readFile(clip));
     const job = await stack.waitForJob(jobId, undefined, 120_000);
     assert.equal(job.status, "completed", JSON.stringify(job.error));
+    // One worker: the planner's download served every task (four chunks, audio, stills); none fetched it again.
+    const fetches = await sourceFetches(stack);
+    assert.deepEqual(
+      { kept: fetches.kept - fetchesBefore.kept, downloaded: fetches.downloaded - fetchesBefore.downloaded },
+      { kept: 6, downloaded: 0 },
+    );
     assert.equal(job.type, "video");
     assert.deepEqual(entries(job, "chunked")[0]?.["chunks"], 4);
     const encoded = entries(job, "chunk-encoded");
@@ -251,6 +258,13 @@ describe("chunked video through the real pipeline", () => {
     assert.deepEqual(await stack.store.redis.keys(`${stack.store.keyPrefix}chunks:${jobId}*`), []);
   });
 });
+
+/** media_chunk_source_fetches_total of the stack's worker, by where the source came from. */
+async function sourceFetches(stack: TestStack): Promise<{ kept: number; downloaded: number }> {
+  const { values } = await stack.worker.metrics.chunkSourceFetches.get();
+  const of = (source: string) => values.find((value) => value.labels["source"] === source)?.value ?? 0;
+  return { kept: of("kept"), downloaded: of("downloaded") };
+}
 
 /** Every key under a prefix with its ETag. */
 async function snapshot(stack: TestStack, prefix: string): Promise<Record<string, string>> {

@@ -23,6 +23,7 @@ import type { Receive } from "../outcome.ts";
 import type { WrittenOutputs } from "../written-outputs.ts";
 import type { ChunkTask } from "./chunk-task.ts";
 import { PARTS_BESIDE_CHUNKS, type StoredPlan } from "./chunk.store.ts";
+import type { ChunkSourceCache } from "./source-cache.ts";
 
 /**
  * The work of one part (chunk-task.ts), as the chunk runner calls it under the part's lease:
@@ -36,6 +37,8 @@ export interface EncodeDeps {
   objects: ObjectStore;
   store: JobStore;
   metrics: Metrics;
+  /** The worker's kept sources (VIDEO_CHUNK_SOURCE_CACHE_SECONDS); absent: every task downloads. */
+  sources?: ChunkSourceCache;
 }
 
 /** What a task knows once it has looked its job up. */
@@ -59,8 +62,8 @@ export async function encodePart(
   context: TaskContext,
   run: { workDir: string; written: WrittenOutputs; signal: AbortSignal },
 ): Promise<PartRecord> {
-  const { config, objects, store } = deps;
-  const { task, stored, job, logger } = context;
+  const { config, store } = deps;
+  const { task, stored } = context;
   const { workDir, signal } = run;
   const { plan } = stored;
   const startedAt = Date.now();
@@ -86,18 +89,78 @@ export async function encodePart(
   const stills = makesStills(task, stored);
   const inputPath = path.join(workDir, "input");
   // The audio task of a silent video has nothing to read.
-  if (names.length > 0 || stills) {
-    const download = await objects.download(
-      job.source.bucket,
-      job.source.key,
-      inputPath,
-      config.storage.maxInputBytes,
-      signal,
-    );
-    // The plan describes these bytes only: a newer upload under the same key is its own job.
-    if (stored.versionId ? download.versionId !== stored.versionId : stored.eTag && download.eTag !== stored.eTag)
-      throw processingError("source-changed", "the source changed after the video was planned");
+  const source = names.length > 0 || stills ? await fetchSource(deps, context, inputPath, signal) : undefined;
+  try {
+    return await encodeFetched(deps, context, { ...run, inputPath, names, stills, chunk, startedAt });
+  } finally {
+    source?.release();
   }
+}
+
+/**
+ * The source at `inputPath`: a link to the copy this worker keeps for the job when it has one,
+ * else downloaded (and kept for the job's next task here). Either way the bytes are the planned
+ * ones: a newer upload under the same key is its own job.
+ */
+async function fetchSource(
+  deps: EncodeDeps,
+  context: TaskContext,
+  inputPath: string,
+  signal: AbortSignal,
+): Promise<{ release: () => void }> {
+  const { config, objects, metrics } = deps;
+  const { job, stored, task } = context;
+  const assertPlanned = (found: { eTag: string | undefined; versionId: string | undefined }) => {
+    if (stored.versionId ? found.versionId !== stored.versionId : stored.eTag && found.eTag !== stored.eTag)
+      throw processingError("source-changed", "the source changed after the video was planned");
+  };
+  const download = async (file: string) =>
+    assertPlanned(
+      await objects.download(job.source.bucket, job.source.key, file, config.storage.maxInputBytes, signal),
+    );
+  const identity = stored.versionId ?? stored.eTag;
+  if (!deps.sources || !identity) {
+    await download(inputPath);
+    metrics.chunkSourceFetches.inc({ source: "downloaded" });
+    return { release: () => undefined };
+  }
+  const provided = await deps.sources.provide(
+    { jobId: task.jobId, planId: stored.planId, identity },
+    inputPath,
+    download,
+  );
+  metrics.chunkSourceFetches.inc({ source: provided.cached ? "kept" : "downloaded" });
+  if (provided.cached) {
+    // Kept bytes are the planned ones, but the task still answers to the object as it is now: an
+    // upload that replaced it fails the job here as it would on a worker that downloads (one HEAD).
+    try {
+      assertPlanned(await objects.head(job.source.bucket, job.source.key));
+    } catch (error) {
+      provided.release();
+      throw error;
+    }
+  }
+  return provided;
+}
+
+async function encodeFetched(
+  deps: EncodeDeps,
+  context: TaskContext,
+  run: {
+    workDir: string;
+    written: WrittenOutputs;
+    signal: AbortSignal;
+    inputPath: string;
+    names: string[];
+    stills: boolean;
+    chunk: StoredPlan["plan"]["chunks"][number] | undefined;
+    startedAt: number;
+  },
+): Promise<PartRecord> {
+  const { config } = deps;
+  const { task, stored, logger } = context;
+  const { workDir, signal, inputPath, names, stills, chunk, startedAt } = run;
+  const { plan } = stored;
   throwIfAborted(signal);
   const hlsDir = path.join(workDir, "hls");
   const segments: Record<string, StoredSegment[]> = {};

@@ -6,6 +6,7 @@ import type { ChunkPlan } from "../../processors/video/chunk-plan.ts";
 import type { OutputLayout } from "../../storage/output-keys.ts";
 import { buildChunkTask, partName, type ChunkTask } from "./chunk-task.ts";
 import type { ChunkStore, StoredPlan } from "./chunk.store.ts";
+import type { ChunkSourceCache } from "./source-cache.ts";
 
 /** SendMessageBatch takes at most ten entries. */
 const BATCH = 10;
@@ -19,6 +20,8 @@ export interface HandOffRequest {
   source: { eTag: string | undefined; versionId: string | undefined };
   plan: ChunkPlan;
   media: StoredPlan["media"];
+  /** The source as the planner downloaded it: kept (source-cache.ts) for the tasks this worker takes. */
+  inputPath?: string;
   /** The queue the job's event came from (its lane): the tasks run where the job would have. */
   queueUrl: string;
   signal: AbortSignal;
@@ -41,6 +44,7 @@ export class ChunkHandOff {
     /** How long the job lease is held for its tasks at a time (each running task renews it). */
     holdMs: number;
     logger: Logger;
+    sources?: ChunkSourceCache;
   };
 
   constructor(deps: ChunkHandOff["deps"]) {
@@ -59,6 +63,10 @@ export class ChunkHandOff {
       versionId: request.source.versionId,
       media: request.media,
     });
+    // Before the first task can arrive: the one this worker takes finds the source already here.
+    const identity = stored.versionId ?? stored.eTag;
+    if (this.deps.sources && request.inputPath && identity)
+      await this.deps.sources.adopt({ jobId, planId: stored.planId, identity }, request.inputPath);
     const done = reused ? await this.deps.chunks.doneParts(jobId) : new Set<string>();
     const tasks = tasksOf(jobId, stored.planId, stored.plan).filter((task) => !done.has(partName(task)));
     for (let index = 0; index < tasks.length; index += BATCH) {

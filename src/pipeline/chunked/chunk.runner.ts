@@ -22,6 +22,7 @@ import { encodePart, type TaskContext } from "./chunk-encode.ts";
 import { publishPlayable, stitchJob, type StitchRequest } from "./chunk-stitch.ts";
 import { partName, type ChunkTask } from "./chunk-task.ts";
 import type { ChunkStore, StoredPlan } from "./chunk.store.ts";
+import type { ChunkSourceCache } from "./source-cache.ts";
 
 export interface ChunkRunnerDeps {
   config: AppConfig;
@@ -35,6 +36,8 @@ export interface ChunkRunnerDeps {
   tempRoot: string;
   /** How long a running task holds the job lease at a time (ChunkHandOff's hold). */
   holdMs: number;
+  /** Sources kept between the tasks of a job on this worker (source-cache.ts); absent: each task downloads. */
+  sources?: ChunkSourceCache;
 }
 
 export interface ChunkDelivery {
@@ -240,6 +243,7 @@ export class ChunkRunner {
         },
       );
       await chunks.remove(context.task.jobId).catch(() => undefined);
+      await this.deps.sources?.drop(context.task.jobId);
       return fate.messageAction;
     } catch (caught) {
       await chunks.releaseStitch(context.task.jobId, token).catch(() => undefined);
@@ -354,6 +358,7 @@ export class ChunkRunner {
 
   /** Removes everything the job's run wrote and its plan (idempotent: every straggler of a cancelled job calls it). */
   private async discard(context: TaskContext): Promise<void> {
+    await this.deps.sources?.drop(context.task.jobId);
     const count = await deleteRunOutputs(this.deps.objects, context.bucket, context.layout);
     await this.deps.chunks.remove(context.task.jobId);
     if (count > 0)
