@@ -67,7 +67,8 @@ describe("a worker killed mid-chunk", () => {
 
     const encoded = entries(job, "chunk-encoded");
     const parts = [...new Set(encoded.map((entry) => String(entry["chunk"])))].sort();
-    assert.deepEqual(parts, ["audio", "stills", "v0", "v1", "v2", "v3", "v4"]);
+    // 20 s in 4 s chunks: 0–4, 4–8, 8–12, then the last 8 s re-cut as 4 + 2 + 2 (shrinking tail).
+    assert.deepEqual(parts, ["audio", "stills", "v0", "v1", "v2", "v3", "v4", "v5"]);
     assert.equal(encoded.length, parts.length, "every part encoded exactly once");
     const killedEncoded = encoded.find((entry) => entry["chunk"] === killedPart);
     assert.equal(killedEncoded?.["workerId"], "worker-survivor", `${killedPart} was finished by the survivor`);

@@ -68,11 +68,12 @@ describe("a chunked video in the console", { skip }, () => {
     const rows = page.locator("#timeline .step.chunk");
     await rows.first().waitFor();
     const labels = (await rows.allInnerTexts()).sort();
-    assert.equal(labels.length, 5, `three chunks, the audio and the stills task: ${labels.join(" | ")}`);
+    // 12 s in 4 s chunks: 0–4, then the last 8 s re-cut as 4 + 2 + 2 (shrinking tail).
+    assert.equal(labels.length, 6, `four chunks, the audio and the stills task: ${labels.join(" | ")}`);
     const workerId = t.stack.config.workerId;
     assert.deepEqual(
       labels,
-      ["audio", "stills", "v0", "v1", "v2"].map((part) => `chunk ${part} · ${workerId}`),
+      ["audio", "stills", "v0", "v1", "v2", "v3"].map((part) => `chunk ${part} · ${workerId}`),
     );
 
     await page.locator("#video-player[data-levels]").waitFor({ timeout: 60_000 });

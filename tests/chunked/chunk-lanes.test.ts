@@ -53,7 +53,7 @@ describe("chunk tasks with lanes", () => {
     const job = await stack.waitForJob(jobId, undefined, 120_000);
     assert.equal(job.status, "completed", JSON.stringify(job.error));
     const encoded = entries(job, "chunk-encoded");
-    assert.equal(encoded.length, 5, "three chunks, the audio and the stills task");
+    assert.equal(encoded.length, 6, "four chunks (12 s: 4 + 4 + 2 + 2), the audio and the stills task");
     assert.deepEqual([...new Set(encoded.map((entry) => entry["workerId"]))], ["video-worker"]);
     assert.deepEqual([...new Set(entries(job, "chunk-started").map((entry) => entry["workerId"]))], ["video-worker"]);
   });

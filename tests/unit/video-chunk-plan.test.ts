@@ -21,7 +21,8 @@ describe("chunk plan (pure)", () => {
     );
     assert.deepEqual(
       planChunks({ durationSec: 66, segmentSeconds: 6, chunkSeconds: 30 })?.map((chunk) => chunk.endSec),
-      [30, 60, undefined],
+      // 0–30, then the last two chunks' 36 s re-cut as 18 + 12 + 6 (shrinking tail).
+      [30, 48, 60, undefined],
     );
   });
 
@@ -35,15 +36,16 @@ describe("chunk plan (pure)", () => {
       [66, 11],
       [96, 16],
       [126, 21],
+      [138, 23],
     ]);
     // 10 s rounds up to 12 s; a first chunk longer than a chunk is a chunk.
     assert.deepEqual(
       starts({ durationSec: 66, chunkSeconds: 30, firstSeconds: 10 })?.map(([start]) => start),
-      [0, 12, 42],
+      [0, 12, 42, 54],
     );
     assert.deepEqual(
       starts({ durationSec: 66, chunkSeconds: 30, firstSeconds: 45 })?.map(([start]) => start),
-      [0, 30, 60],
+      [0, 30, 48, 60],
     );
     // The tail rule holds after the shift: 40 s → 0–6, 6–36 and 4 s left, which joins the chunk before it.
     assert.deepEqual(
@@ -52,6 +54,35 @@ describe("chunk plan (pure)", () => {
     );
     // A video one chunk long stays one pass even though a 6 s first chunk would split it.
     assert.equal(starts({ durationSec: 31, chunkSeconds: 30, firstSeconds: 6 }), undefined);
+  });
+
+  test("the last two chunks are re-cut into shrinking pieces, so the fleet's last task is short", () => {
+    const lengths = (durationSec: number, chunkSeconds: number, segmentSeconds: number, firstSeconds = 6) =>
+      planChunks({ durationSec, segmentSeconds, chunkSeconds, firstSeconds })?.map(
+        (chunk) => (chunk.endSec ?? durationSec) - chunk.startSec,
+      );
+    // 150 s in 30 s chunks: 6 + 4 × 30 + 24 before; the last 54 s (30 + 24) become 30 + 12 + 12.
+    assert.deepEqual(lengths(150, 30, 6), [6, 30, 30, 30, 30, 12, 12]);
+    // A one-segment last chunk: the 36 s before the end become 18 + 12 + 6.
+    assert.deepEqual(lengths(132, 30, 6), [6, 30, 30, 30, 18, 12, 6]);
+    // A partial last segment stays with the last piece.
+    assert.deepEqual(lengths(153.5, 30, 6), [6, 30, 30, 30, 30, 12, 15.5]);
+    // The first chunk (playback waits for it) is never re-cut; a two-chunk video stays as it was.
+    assert.deepEqual(lengths(40, 30, 6), [6, 34]);
+    // One-segment chunks cannot shrink: the integration tests' 14 s clip keeps its four chunks.
+    assert.deepEqual(lengths(14, 4, 2, 0), [4, 4, 4, 2]);
+    for (const duration of [61, 95, 150, 600, 3601]) {
+      const pieces = lengths(duration, 30, 6)!;
+      assert.ok(
+        pieces.every((piece) => piece <= 30 + 6),
+        `${duration} s: no piece over a chunk (+ a partial segment)`,
+      );
+      assert.ok(
+        pieces.slice(-3).every((piece, index, tail) => index === 0 || piece <= tail[index - 1]! + 6),
+        `${duration} s: the tail shrinks: ${pieces.join(", ")}`,
+      );
+      assert.ok(Math.abs(pieces.reduce((sum, piece) => sum + piece, 0) - duration) < 1e-9);
+    }
   });
 
   test("below two chunks, off, or without a duration there is no chunk plan", () => {

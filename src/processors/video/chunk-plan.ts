@@ -28,8 +28,10 @@ export interface ChunkRange {
  * is left. A remainder shorter than one segment joins the chunk before it (a tiny chunk costs a
  * whole ffmpeg start-up for a fraction of a segment). The first chunk is `firstSeconds` long
  * (whole segments, at most a chunk; 0 or absent: a chunk): the video is playable once it and
- * the audio are in. Undefined when fewer than two chunks of `chunkSeconds` would result — the
- * short first chunk does not make a video chunked: one pass is faster for short videos.
+ * the audio are in. The last two chunks are re-cut into shrinking pieces (see shrinkTail), so
+ * the fleet's last tasks are short and its workers finish together. Undefined when fewer than
+ * two chunks of `chunkSeconds` would result — the short first chunk does not make a video
+ * chunked: one pass is faster for short videos.
  */
 export function planChunks(input: {
   durationSec: number | undefined;
@@ -43,7 +45,11 @@ export function planChunks(input: {
   const chunkSeconds = wholeSegments(input.chunkSeconds);
   if (chunkStarts(durationSec, segmentSeconds, chunkSeconds, chunkSeconds).length < 2) return undefined;
   const first = input.firstSeconds && input.firstSeconds > 0 ? wholeSegments(input.firstSeconds) : chunkSeconds;
-  const starts = chunkStarts(durationSec, segmentSeconds, Math.min(first, chunkSeconds), chunkSeconds);
+  const starts = shrinkTail(
+    chunkStarts(durationSec, segmentSeconds, Math.min(first, chunkSeconds), chunkSeconds),
+    durationSec,
+    segmentSeconds,
+  );
   return starts.map((startSec, index) => ({
     index,
     startSec,
@@ -62,6 +68,25 @@ function chunkStarts(
   for (let start = firstSeconds; start < durationSec; start += chunkSeconds) starts.push(start);
   if (starts.length > 1 && durationSec - starts.at(-1)! < segmentSeconds) starts.pop();
   return starts;
+}
+
+/**
+ * Tasks are taken in order, so with equal chunks the last one often runs alone while the other
+ * workers idle (a 150 s video in 30 s chunks on two workers: its last 24 s chunk ran alone for
+ * ~34 s). The source of the last two chunks (never the first chunk, which playback waits for) is
+ * cut again into pieces of about a half, a quarter and a quarter, in whole segments: the largest
+ * is at most a chunk and goes first, and what runs alone at the end is a quarter of the tail.
+ */
+function shrinkTail(starts: number[], durationSec: number, segmentSeconds: number): number[] {
+  if (starts.length < 3) return starts;
+  const tailStart = starts.at(-2)!;
+  const segments = Math.floor((durationSec - tailStart) / segmentSeconds + 1e-9);
+  const first = Math.ceil(segments / 2);
+  const rest = segments - first;
+  const pieces = rest >= 2 ? [first, Math.ceil(rest / 2), Math.floor(rest / 2)] : rest === 1 ? [first, 1] : [first];
+  const tail = [tailStart];
+  for (const piece of pieces.slice(0, -1)) tail.push(tail.at(-1)! + piece * segmentSeconds);
+  return [...starts.slice(0, -2), ...tail];
 }
 
 /**
