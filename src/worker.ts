@@ -145,6 +145,7 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
           chunks: new ChunkHandOff({ sqs, store, chunks: chunkStore, holdMs, logger, ...(sources ? { sources } : {}) }),
         }
       : {}),
+    ...(sources ? { sources } : {}),
     ...(options.refineMedia ? { refineMedia: options.refineMedia } : {}),
   });
   // Lanes (src/lanes): one consumer per served lane queue, each with its lane's concurrency; its

@@ -34,6 +34,7 @@ import { recordWithRetry } from "./record-with-retry.ts";
 import { redactTempPaths } from "./temp-dirs.ts";
 import { WrittenOutputs } from "./written-outputs.ts";
 import type { ChunkHandOff } from "./chunked/chunk-handoff.ts";
+import type { ChunkSourceCache } from "./chunked/source-cache.ts";
 
 /** One claimed job as its steps see it. */
 type RunningJob = {
@@ -94,6 +95,8 @@ export interface JobRunnerDeps {
   jobEvents?: JobEventPublisher;
   /** Hands long videos to chunk tasks (VIDEO_CHUNK_SECONDS); absent: every video is one pass. */
   chunks?: ChunkHandOff;
+  /** Kept chunk sources of this worker: a running job's input takes one's room (source-cache.ts). */
+  sources?: ChunkSourceCache;
   /** Refines a byte-sniffed type (e.g. an audio-only MP4) before the registry picks; optional. */
   refineMedia?: (inputPath: string, media: DetectedMedia, signal: AbortSignal) => Promise<DetectedMedia>;
   logger: Logger;
@@ -288,12 +291,14 @@ export class JobRunner {
    * job (the API, an operator, a test) knows the worker holds no files for it any more.
    */
   private async stepsThenCleanUp(job: RunningJob): Promise<StepsResult> {
+    const endReservation = this.deps.sources?.reserve();
     try {
       return await this.steps(job);
     } finally {
       await rm(job.workDir, { recursive: true, force: true }).catch((error: unknown) =>
         job.logger.warn({ err: error }, "temp dir removal failed"),
       );
+      endReservation?.();
     }
   }
 

@@ -111,6 +111,29 @@ describe("chunk source cache", () => {
     await cache.close();
   });
 
+  test("a job downloading its own input takes a kept source's room: kept sources + running jobs stay within the slots", async () => {
+    const cache = cacheOf("reserved", 2);
+    (await cache.provide(key("a"), task(), downloader("a").download)).release();
+    (await cache.provide(key("b"), task(), downloader("b").download)).release();
+    assert.equal(cache.size, 2);
+    const firstJob = cache.reserve();
+    assert.equal(cache.size, 1, "the least recently used kept source made room");
+    const target = task();
+    const b = await cache.provide(key("b"), target, downloader("b again").download);
+    assert.equal(b.cached, true, "the more recent one was kept");
+    const secondJob = cache.reserve();
+    assert.equal(cache.size, 1, "an entry in use is never removed, even over the bound");
+    b.release();
+    assert.equal(cache.size, 0, "released over the bound: it goes");
+    firstJob();
+    secondJob();
+    secondJob();
+    (await cache.provide(key("c"), task(), downloader("c").download)).release();
+    (await cache.provide(key("d"), task(), downloader("d").download)).release();
+    assert.equal(cache.size, 2, "reservations ended (once each): the full bound again");
+    await cache.close();
+  });
+
   test("an unused source goes after idleMs; drop(job) removes a job's sources at once", async () => {
     const cache = cacheOf("idle", 4, 1_000);
     clock = 0;

@@ -51,6 +51,8 @@ export class ChunkSourceCache {
   private readonly entries = new Map<string, Entry>();
   private readonly now: () => number;
   private sweeper: NodeJS.Timeout | undefined;
+  /** Jobs running here with their own input on the temp volume (one pass, images, …): each takes a kept source's room. */
+  private reservations = 0;
 
   constructor(options: SourceCacheOptions) {
     this.options = options;
@@ -137,6 +139,19 @@ export class ChunkSourceCache {
     }
   }
 
+  /**
+   * A job that downloads its own input is starting on this worker: idle kept sources make room for
+   * it, so kept sources and running jobs' inputs together stay within the slots the temp volume is
+   * sized for. The returned function ends the reservation.
+   */
+  reserve(): () => void {
+    this.reservations += 1;
+    this.makeRoom(undefined);
+    return once(() => {
+      this.reservations = Math.max(0, this.reservations - 1);
+    });
+  }
+
   /** The job ended here (stitched, cancelled, failed): its sources are no longer needed by this worker. */
   async drop(jobId: string): Promise<void> {
     await Promise.all(
@@ -157,15 +172,15 @@ export class ChunkSourceCache {
     entry.users = Math.max(0, entry.users - 1);
     entry.lastUsedAt = this.now();
     // A newer source may have gone over the bound while this one was in use.
-    if (this.entries.size > this.options.maxEntries) this.makeRoom(undefined);
+    if (this.entries.size + this.reservations > this.options.maxEntries) this.makeRoom(undefined);
   }
 
-  /** Least recently used unused entries go until the bound holds (entries in use, or `keep`, never). */
+  /** Least recently used unused entries go until entries + reservations fit the bound (entries in use, or `keep`, never). */
   private makeRoom(keep: string | undefined): void {
     const idle = [...this.entries]
       .filter(([id, entry]) => id !== keep && entry.users === 0)
       .sort(([, a], [, b]) => a.lastUsedAt - b.lastUsedAt);
-    let excess = this.entries.size - this.options.maxEntries;
+    let excess = this.entries.size + this.reservations - this.options.maxEntries;
     for (const [id] of idle) {
       if (excess <= 0) break;
       void this.remove(id);
