@@ -105,15 +105,13 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
   });
   const holdMs = Math.max(config.jobs.leaseTtlMs, config.jobs.processingTimeoutMs);
   const served = config.lanes.all.filter((lane) => config.lanes.served.includes(lane.name));
-  // One kept source per slot at most: the temp volume is sized for slots × the largest input.
+  const slots = served.reduce((sum, lane) => sum + lane.concurrency, 0);
+  // Kept sources + running jobs' inputs, one per slot at most: the temp volume is sized for slots × the largest input.
   const sources =
     config.video.chunkSeconds > 0 && config.video.chunkSourceCacheSeconds > 0
       ? new ChunkSourceCache({
           dir: path.join(tempRoot, "chunk-sources"),
-          maxEntries: Math.max(
-            1,
-            served.reduce((sum, lane) => sum + lane.concurrency, 0),
-          ),
+          maxEntries: Math.max(1, slots),
           idleMs: config.video.chunkSourceCacheSeconds * 1000,
         })
       : undefined;
@@ -248,7 +246,7 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
     folder,
     () => ({
       id: config.workerId,
-      concurrency: served.reduce((sum, lane) => sum + lane.concurrency, 0),
+      concurrency: slots,
       inFlight: inFlight(),
       startedAt,
       lanes: Object.fromEntries(served.map((lane) => [lane.name, lane.concurrency])),

@@ -306,7 +306,7 @@ export const WORKER_VARS = {
   VIDEO_CHUNK_SOURCE_CACHE_SECONDS: defineVar(
     "video",
     int(600, 0, 86400, "s"),
-    "Chunked video: a worker keeps the source it downloaded (or planned from) for the job's later tasks on that worker, so a source is fetched once per worker instead of once per chunk; a kept source unused this long is removed, as is one whose job ended on this worker. At most one source per slot of the worker is kept, so the temp volume holds what it is sized for (slots x largest input). 0: every task downloads the source itself.",
+    "Chunked video: a worker keeps the source it downloaded (or planned from) for the job's later tasks on that worker, so a source is fetched once per worker instead of once per chunk; a kept source unused this long is removed, as is one whose job ended on this worker. Kept sources and the inputs of the worker's other running jobs together stay within one per slot (a starting job makes an idle kept source go), so the temp volume holds what it is sized for (slots x largest input). 0: every task downloads the source itself.",
   ),
   VIDEO_CONTENT_AWARE_LADDER: defineVar(
     "video",

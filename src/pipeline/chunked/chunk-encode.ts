@@ -23,7 +23,7 @@ import type { Receive } from "../outcome.ts";
 import type { WrittenOutputs } from "../written-outputs.ts";
 import type { ChunkTask } from "./chunk-task.ts";
 import { PARTS_BESIDE_CHUNKS, type StoredPlan } from "./chunk.store.ts";
-import type { ChunkSourceCache } from "./source-cache.ts";
+import { plannedSourceKey, type ChunkSourceCache } from "./source-cache.ts";
 
 /**
  * The work of one part (chunk-task.ts), as the chunk runner calls it under the part's lease:
@@ -118,17 +118,13 @@ async function fetchSource(
     assertPlanned(
       await objects.download(job.source.bucket, job.source.key, file, config.storage.maxInputBytes, signal),
     );
-  const identity = stored.versionId ?? stored.eTag;
-  if (!deps.sources || !identity) {
+  const kept = plannedSourceKey(task.jobId, stored);
+  if (!deps.sources || !kept) {
     await download(inputPath);
     metrics.chunkSourceFetches.inc({ source: "downloaded" });
     return { release: () => undefined };
   }
-  const provided = await deps.sources.provide(
-    { jobId: task.jobId, planId: stored.planId, identity },
-    inputPath,
-    download,
-  );
+  const provided = await deps.sources.provide(kept, inputPath, download);
   metrics.chunkSourceFetches.inc({ source: provided.cached ? "kept" : "downloaded" });
   if (provided.cached) {
     // Kept bytes are the planned ones, but the task still answers to the object as it is now: an

@@ -6,7 +6,7 @@ import type { ChunkPlan } from "../../processors/video/chunk-plan.ts";
 import type { OutputLayout } from "../../storage/output-keys.ts";
 import { buildChunkTask, partName, type ChunkTask } from "./chunk-task.ts";
 import type { ChunkStore, StoredPlan } from "./chunk.store.ts";
-import type { ChunkSourceCache } from "./source-cache.ts";
+import { plannedSourceKey, type ChunkSourceCache } from "./source-cache.ts";
 
 /** SendMessageBatch takes at most ten entries. */
 const BATCH = 10;
@@ -64,9 +64,8 @@ export class ChunkHandOff {
       media: request.media,
     });
     // Before the first task can arrive: the one this worker takes finds the source already here.
-    const identity = stored.versionId ?? stored.eTag;
-    if (this.deps.sources && request.inputPath && identity)
-      await this.deps.sources.adopt({ jobId, planId: stored.planId, identity }, request.inputPath);
+    const kept = plannedSourceKey(jobId, stored);
+    if (this.deps.sources && request.inputPath && kept) await this.deps.sources.adopt(kept, request.inputPath);
     const done = reused ? await this.deps.chunks.doneParts(jobId) : new Set<string>();
     const tasks = tasksOf(jobId, stored.planId, stored.plan).filter((task) => !done.has(partName(task)));
     for (let index = 0; index < tasks.length; index += BATCH) {

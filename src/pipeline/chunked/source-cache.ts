@@ -23,6 +23,18 @@ export interface CachedSourceKey {
   identity: string;
 }
 
+/**
+ * The entry key of a job's planned source: its version id, else its ETag (what the plan was made
+ * from); undefined when the plan names neither, and then nothing is kept.
+ */
+export function plannedSourceKey(
+  jobId: string,
+  stored: { planId: string; versionId: string | undefined; eTag: string | undefined },
+): CachedSourceKey | undefined {
+  const identity = stored.versionId ?? stored.eTag;
+  return identity ? { jobId, planId: stored.planId, identity } : undefined;
+}
+
 export interface ProvidedSource {
   /** True when the bytes came from the cache (no download). */
   cached: boolean;
