@@ -114,6 +114,25 @@ describe("HLS ladder", () => {
     assert.ok(isRed(await colourAt(poster, 0.05, 0.5)), "the poster shows the test pattern");
   });
 
+  test("the ladder's poster is made while the encode still runs: ffmpeg writes its frame when it arrives, not at exit", async () => {
+    // A slower preset and an early position leave most of the encode after the frame.
+    const run = await processClip(
+      { name: "poster-during-encode.mp4", width: 640, height: 360, durationSec: 30 },
+      { VIDEO_X264_PRESET: "slow", VIDEO_POSTER_POSITION_PERCENT: "2" },
+    );
+    const times = (event: string) => {
+      const detail = run.steps.find((step) => step.event === event)?.detail;
+      return { startedAt: Date.parse(String(detail?.["startedAt"])), endedAt: Date.parse(String(detail?.["endedAt"])) };
+    };
+    const encoded = times("encoded");
+    const poster = times("poster");
+    assert.equal(run.steps.find((step) => step.event === "poster")?.detail?.["source"], "bright-frame");
+    assert.ok(
+      poster.endedAt < encoded.endedAt,
+      `poster ${poster.startedAt}–${poster.endedAt}, ffmpeg ${encoded.startedAt}–${encoded.endedAt}: made after the encode`,
+    );
+  });
+
   test("a dark frame at the position falls back to the searching extractor, which finds the pattern after it", async () => {
     const name = "dark-start.mp4";
     const run = await processClip({ name, width: 640, height: 360, durationSec: 2, blackLeadInSec: 0.5 });
