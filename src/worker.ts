@@ -181,13 +181,26 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
               newcomerSlots: lane.newcomerSlots,
               pickNewcomer: (held) =>
                 fairShares[index]!.pickNewcomer(held.map((message) => tenantOfMessage(message, parseRules, ownerOf))),
-              pickProbe: (held) => {
-                const facts = held.map((message) => heldMessageFacts(message, parseRules, ownerOf));
-                return fairShares[index]!.pickProbe(
-                  facts.map((fact) => fact.tenant),
-                  facts.map((fact) => fact.mayProbe),
-                );
-              },
+              ...(lane.backlogQueueUrl
+                ? {
+                    backlogQueueUrl: lane.backlogQueueUrl,
+                    pickSpill: (held) => {
+                      const facts = held.map((message) => heldMessageFacts(message, parseRules, ownerOf));
+                      return fairShares[index]!.pickSpill(
+                        facts.map((fact) => fact.tenant),
+                        facts.map((fact) => fact.mayProbe),
+                      );
+                    },
+                  }
+                : {
+                    pickProbe: (held) => {
+                      const facts = held.map((message) => heldMessageFacts(message, parseRules, ownerOf));
+                      return fairShares[index]!.pickProbe(
+                        facts.map((fact) => fact.tenant),
+                        facts.map((fact) => fact.mayProbe),
+                      );
+                    },
+                  }),
             }
           : {}),
         handler: createMessageHandler({

@@ -16,7 +16,9 @@ import type { WorkerGroup } from "../lib/workers.ts";
  * three job slots laid out three ways, in one run:
  *   one lane      one worker at concurrency 3 on one queue, no fair share (the design before lanes);
  *   lanes         a quick worker (image, document, audio; 2 slots) and a video worker (1 slot), one queue each;
- *   lanes + fair  the same with FAIR_SHARE on: A, over its share of the quick lane while B waits, is deferred.
+ *   lanes + fair, probes   the same with FAIR_SHARE on, no backlog queue: a flood deeper than the look-ahead is probed through;
+ *   lanes + fair  the same with a backlog queue for the quick lane (FAIR_SHARE_BACKLOG_QUEUE_URLS): A's surplus
+ *                 waits there, the lane's queue holds only what arrived since, and B's upload is the next one received.
  * and against B's trickle on an idle fleet (lanes + fair, nothing else queued). A's video throughput
  * in the flood is compared with A's flood alone on the same lanes.
  *
@@ -28,12 +30,14 @@ import type { WorkerGroup } from "../lib/workers.ts";
  */
 const LANES = "quick=image,document,audio;video=video";
 
-type Layout = "one-lane" | "lanes" | "lanes-fair";
+type Layout = "one-lane" | "lanes" | "lanes-fair-probes" | "lanes-fair";
 const LAYOUT_NAMES: Record<Layout, string> = {
   "one-lane": "one lane, no fair share",
   lanes: "lanes, no fair share",
+  "lanes-fair-probes": "lanes + fair share, no backlog (probes)",
   "lanes-fair": "lanes + fair share",
 };
+const LAYOUTS = ["one-lane", "lanes", "lanes-fair-probes", "lanes-fair"] as const;
 
 interface Load {
   videos: boolean;
@@ -50,6 +54,8 @@ interface ScenarioResult {
   deferred: number;
   /** How many were put behind the queue as probes past the look-ahead (timeline entries `requeued`). */
   probed: number;
+  /** How many went to the lane's backlog queue past a full look-ahead (timeline entries `backlogged`). */
+  backlogged: number;
   /** How long each of B's jobs ran (started → finished). */
   bRunMs: number[];
 }
@@ -63,7 +69,8 @@ export async function benchFairness(context: BenchContext): Promise<AreaReport> 
     ),
   );
   const images = (await photoJpegs(settings.inputDir, 3, ...plan.imageSize)).map((input) => input.file);
-  const videoQueueUrl = await createLaneQueue(context);
+  const videoQueueUrl = await createLaneQueue(context, "media-video-lane");
+  const backlogQueueUrl = await createLaneQueue(context, "media-quick-backlog");
 
   const keyPrefix = (tenant: string) => `tenants/${tenant}/users/u1/media/`;
   const upload = async (tenant: string, files: readonly string[], tag: string): Promise<UploadedInput[]> => {
@@ -80,7 +87,8 @@ export async function benchFairness(context: BenchContext): Promise<AreaReport> 
     const env = {
       MEDIA_LANES: LANES,
       MEDIA_LANE_QUEUE_URLS: `video=${videoQueueUrl}`,
-      FAIR_SHARE: layout === "lanes-fair" ? "true" : "false",
+      FAIR_SHARE: layout === "lanes" ? "false" : "true",
+      ...(layout === "lanes-fair" ? { FAIR_SHARE_BACKLOG_QUEUE_URLS: `quick=${backlogQueueUrl}` } : {}),
     };
     return Promise.all(
       (["quick", "video"] as const).map((lane) =>
@@ -153,6 +161,10 @@ export async function benchFairness(context: BenchContext): Promise<AreaReport> 
         ...(videoJobs.length > 0 ? { videosPerMin: videosPerMinute(videoJobs) } : {}),
         deferred: jobs.reduce((sum, job) => sum + job.timeline.filter((entry) => entry.event === "deferred").length, 0),
         probed: jobs.reduce((sum, job) => sum + job.timeline.filter((entry) => entry.event === "requeued").length, 0),
+        backlogged: jobs.reduce(
+          (sum, job) => sum + job.timeline.filter((entry) => entry.event === "backlogged").length,
+          0,
+        ),
         bRunMs: bImages.map((input) => {
           const job = byId.get(input.jobId)!;
           return Date.parse(job.finishedAt!) - startedAtMs(job);
@@ -161,7 +173,7 @@ export async function benchFairness(context: BenchContext): Promise<AreaReport> 
     } finally {
       await Promise.all(workers.map((group) => group.stop()));
       await Promise.all(
-        [stack.config.queue.queueUrl, videoQueueUrl].map((url) =>
+        [stack.config.queue.queueUrl, videoQueueUrl, backlogQueueUrl].map((url) =>
           stack.sqs.send(new PurgeQueueCommand({ QueueUrl: url })).catch(() => undefined),
         ),
       );
@@ -179,7 +191,7 @@ export async function benchFairness(context: BenchContext): Promise<AreaReport> 
     `fairness: an image job takes ${(percentile(warm.bRunMs, 0.5) / 1000).toFixed(1)} s here: B sends one every ${trickleIntervalMs / 1000} s`,
   );
   const results = new Map<string, ScenarioResult>();
-  for (const layout of ["one-lane", "lanes", "lanes-fair"] as const) {
+  for (const layout of LAYOUTS) {
     context.log(`fairness: ${LAYOUT_NAMES[layout]}: ${plan.videos} videos from A, then A's burst and B's trickle`);
     results.set(layout, await scenario(layout, flood, layout));
     logResult(context, LAYOUT_NAMES[layout], results.get(layout)!);
@@ -195,7 +207,7 @@ export async function benchFairness(context: BenchContext): Promise<AreaReport> 
   const idleP95 = p95(idle.bWaitsMs);
   figures.push({ label: "tenant B wait on an idle fleet, p50", unit: "s", runs: [p50(idle.bWaitsMs)] });
   figures.push({ label: "tenant B wait on an idle fleet, p95", unit: "s", runs: [idleP95] });
-  for (const layout of ["one-lane", "lanes", "lanes-fair"] as const) {
+  for (const layout of LAYOUTS) {
     const result = results.get(layout)!;
     figures.push(
       { label: `tenant B wait, ${LAYOUT_NAMES[layout]}, p50`, unit: "s", runs: [p50(result.bWaitsMs)] },
@@ -227,6 +239,10 @@ export async function benchFairness(context: BenchContext): Promise<AreaReport> 
     },
     { label: "tenant B p95 wait, lanes / idle", runs: [p95(results.get("lanes")!.bWaitsMs) / idleP95] },
     {
+      label: "tenant B p95 wait, lanes + fairness without a backlog (probes) / idle",
+      runs: [p95(results.get("lanes-fair-probes")!.bWaitsMs) / idleP95],
+    },
+    {
       label: "tenant B p95 wait, lanes + fairness / idle",
       runs: [p95(fair.bWaitsMs) / idleP95],
       target: { max: 2, text: "≤ 2.0× (lower is better)" },
@@ -241,20 +257,20 @@ export async function benchFairness(context: BenchContext): Promise<AreaReport> 
     title: "Fairness (a flood from one tenant, a trickle from another)",
     setup: [
       `tenant A: ${plan.videos} distinct ${plan.videoSec} s 720p30 videos sent at once, then after ${plan.floodLeadMs / 1000} s a burst of ${plan.aBurst} ${plan.imageSize.join("×")} JPEGs; tenant B: ${plan.bTrickle} of the same JPEGs, one every ${trickleIntervalMs / 1000} s from then on (3 × an image job's time in the warm-up, at least ${plan.trickleIntervalMs / 1000} s)`,
-      "the same three job slots in every layout: one lane = 1 worker × concurrency 3 on one queue (both CPUs); lanes = a quick worker (WORKER_LANES=quick, concurrency 2, pinned to CPU 0) and a video worker (WORKER_LANES=video, concurrency 1, pinned to CPU 1), as two machines; uploads arrive on the quick (entry) lane's queue and are routed by their bytes; fair share with its defaults (look-ahead 8 and one newcomer slot on the quick lane, neither on the video lane)",
+      "the same three job slots in every layout: one lane = 1 worker × concurrency 3 on one queue (both CPUs); lanes = a quick worker (WORKER_LANES=quick, concurrency 2, pinned to CPU 0) and a video worker (WORKER_LANES=video, concurrency 1, pinned to CPU 1), as two machines; uploads arrive on the quick (entry) lane's queue and are routed by their bytes; fair share with its defaults (look-ahead 8 and one newcomer slot on the quick lane, neither on the video lane); lanes + fair share has a backlog queue for the quick lane, the probes layout has none",
       "wait = event sent → the job's startedAt; idle = B's trickle alone on lanes + fair share",
       "one run: the ratios within it are what the area shows (lower is better for waits)",
     ],
     figures,
     ratios,
     notes: [
-      `Deferrals by the fair share in the lanes + fair share run: ${fair.deferred} (timeline entries \`deferred\` on A's jobs); probes past the look-ahead: ${fair.probed} (\`requeued\`).`,
+      `In the lanes + fair share run: ${fair.deferred} deferrals (timeline entries \`deferred\` on A's jobs), ${fair.backlogged} moves to the backlog (\`backlogged\`), ${fair.probed} probes (\`requeued\`); without a backlog: ${results.get("lanes-fair-probes")!.deferred} deferrals, ${results.get("lanes-fair-probes")!.probed} probes.`,
     ],
   };
 }
 
-/** The video lane's queue, with the media queue's redrive policy (same DLQ, same maxReceiveCount). */
-async function createLaneQueue(context: BenchContext): Promise<string> {
+/** A lane's queue (or backlog), with the media queue's redrive policy (same DLQ, same maxReceiveCount). */
+async function createLaneQueue(context: BenchContext, name: string): Promise<string> {
   const { stack } = context;
   const { Attributes: media = {} } = await stack.sqs.send(
     new GetQueueAttributesCommand({
@@ -264,7 +280,7 @@ async function createLaneQueue(context: BenchContext): Promise<string> {
   );
   const created = await stack.sqs.send(
     new CreateQueueCommand({
-      QueueName: "media-video-lane",
+      QueueName: name,
       Attributes: {
         ...(media.RedrivePolicy ? { RedrivePolicy: media.RedrivePolicy } : {}),
         ...(media.VisibilityTimeout ? { VisibilityTimeout: media.VisibilityTimeout } : {}),
@@ -293,7 +309,7 @@ function percentile(values: readonly number[], q: number): number {
 function logResult(context: BenchContext, name: string, result: ScenarioResult): void {
   const p95 = (values: readonly number[]) => (percentile(values, 0.95) / 1000).toFixed(1);
   context.log(
-    `fairness: ${name}: B p95 wait ${p95(result.bWaitsMs)} s, A image p95 wait ${p95(result.aImageWaitsMs)} s, A ${result.videosPerMin?.toFixed(2) ?? "–"} videos/min, ${result.deferred} deferrals, ${result.probed} probes`,
+    `fairness: ${name}: B p95 wait ${p95(result.bWaitsMs)} s, A image p95 wait ${p95(result.aImageWaitsMs)} s, A ${result.videosPerMin?.toFixed(2) ?? "–"} videos/min, ${result.deferred} deferrals, ${result.probed} probes, ${result.backlogged} to the backlog`,
   );
 }
 

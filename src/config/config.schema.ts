@@ -524,6 +524,12 @@ export const WORKER_VARS = {
     bool(false),
     "Fair share per tenant within a lane: while other tenants are active a tenant runs at most its share of the lane's slots (max(1, live capacity / active tenants)); each worker holds a few messages beyond its slots (FAIR_SHARE_LOOKAHEAD) and starts the one whose tenant uses the lane least (fewest running jobs, then fewest started in FAIR_SHARE_WINDOW); held messages of a tenant at its share that fill the look-ahead are put back for FAIR_SHARE_DEFER; with every slot busy and the look-ahead full of tenants already running, the newest held message is put back (a probe, 1 s) so the next receive sees further into the queue. A lone tenant may use every slot and is never deferred.",
   ),
+  FAIR_SHARE_BACKLOG_QUEUE_URLS: defineVar(
+    "lanes",
+    custom(laneUrlMap, undefined),
+    "With FAIR_SHARE: a backlog queue per lane, `quick=<url>`, for the surplus of tenants already running. With every slot busy and the look-ahead full, a worker keeps receiving from the lane's queue and moves each further message of a tenant that runs in the lane to the backlog (SendMessage, then delete), so the lane's queue holds only what arrived since and a neighbour's upload is received within one receive however deep the flood is; workers take from the backlog whenever their look-ahead has room. Give it the lane queue's redrive policy and scale the lane on both queues' depth. A lane not listed has no backlog (probes instead).",
+    { defaultText: "none (probes)" },
+  ),
   FAIR_SHARE_LOOKAHEAD: defineVar(
     "lanes",
     custom(laneLookaheadMap, undefined),

@@ -94,6 +94,8 @@ export interface LaneSettings {
   lookahead: number;
   /** Slots above `concurrency` a newcomer tenant may start in at once with FAIR_SHARE (FAIR_SHARE_NEWCOMER_SLOTS); 0 without it. */
   newcomerSlots: number;
+  /** The lane's backlog queue with FAIR_SHARE (FAIR_SHARE_BACKLOG_QUEUE_URLS): where running tenants' surplus waits; absent: none. */
+  backlogQueueUrl?: string;
 }
 
 /** Look-ahead of a lane not listed in FAIR_SHARE_LOOKAHEAD: short jobs only (a held video would wait minutes). */
@@ -122,6 +124,9 @@ function resolveLanes(e: Env, problems: string[]): { all: LaneSettings[]; served
       newcomerSlots: e.FAIR_SHARE
         ? (e.FAIR_SHARE_NEWCOMER_SLOTS[lane.name] ?? (takesVideo(index, definitions) ? 0 : DEFAULT_NEWCOMER_SLOTS))
         : 0,
+      ...(e.FAIR_SHARE && e.FAIR_SHARE_BACKLOG_QUEUE_URLS[lane.name]
+        ? { backlogQueueUrl: e.FAIR_SHARE_BACKLOG_QUEUE_URLS[lane.name] }
+        : {}),
     };
   });
   const names = all.map((lane) => lane.name);
@@ -130,13 +135,21 @@ function resolveLanes(e: Env, problems: string[]): { all: LaneSettings[]; served
     ...Object.keys(e.MEDIA_LANE_CONCURRENCY),
     ...Object.keys(e.FAIR_SHARE_LOOKAHEAD),
     ...Object.keys(e.FAIR_SHARE_NEWCOMER_SLOTS),
+    ...Object.keys(e.FAIR_SHARE_BACKLOG_QUEUE_URLS),
   ].filter((name) => !names.includes(name));
   if (strays.length > 0)
     problems.push(
-      `MEDIA_LANE_QUEUE_URLS / MEDIA_LANE_CONCURRENCY / FAIR_SHARE_LOOKAHEAD / FAIR_SHARE_NEWCOMER_SLOTS: unknown lanes ${[...new Set(strays)].join(", ")}`,
+      `MEDIA_LANE_QUEUE_URLS / MEDIA_LANE_CONCURRENCY / FAIR_SHARE_LOOKAHEAD / FAIR_SHARE_NEWCOMER_SLOTS / FAIR_SHARE_BACKLOG_QUEUE_URLS: unknown lanes ${[...new Set(strays)].join(", ")}`,
     );
   const queues = all.map((lane) => lane.queueUrl).filter(Boolean);
   if (new Set(queues).size !== queues.length) problems.push("MEDIA_LANE_QUEUE_URLS: two lanes share one queue");
+  const backlogs = all.flatMap((lane) => (lane.backlogQueueUrl ? [lane.backlogQueueUrl] : []));
+  if (new Set(backlogs).size !== backlogs.length || backlogs.some((url) => queues.includes(url)))
+    problems.push(
+      "FAIR_SHARE_BACKLOG_QUEUE_URLS: a backlog queue must be its lane's own, not another lane's or backlog's queue",
+    );
+  if (!e.FAIR_SHARE && Object.keys(e.FAIR_SHARE_BACKLOG_QUEUE_URLS).length > 0)
+    problems.push("FAIR_SHARE_BACKLOG_QUEUE_URLS: backlog queues are part of the fair share; set FAIR_SHARE=true");
   const served = e.WORKER_LANES.length > 0 ? [...new Set(e.WORKER_LANES)] : names;
   const unknown = served.filter((name) => !names.includes(name));
   if (unknown.length > 0)

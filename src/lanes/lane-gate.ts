@@ -57,6 +57,8 @@ export interface Arrival {
   canYield: boolean;
   /** Handed over as a fair-share probe (MediaConsumer.pickProbe): goes behind the queue, never runs here unless that send fails. */
   probe?: boolean;
+  /** Handed over to go to the lane's backlog (MediaConsumer.pickSpill): never runs here unless that send fails. */
+  spill?: boolean;
   signal: AbortSignal;
 }
 
@@ -78,7 +80,7 @@ export class LaneGate {
     const tenant = arrival.owner.tenantId;
     // A probe was never picked to start: it has no pending start to settle.
     const settle = () => {
-      if (!arrival.probe) this.deps.fairShare.settleStart(tenant);
+      if (!arrival.probe && !arrival.spill) this.deps.fairShare.settleStart(tenant);
     };
     let target: LaneSettings;
     try {
@@ -93,8 +95,11 @@ export class LaneGate {
       return { kind: "moved", sent };
     }
     const deferrals = arrival.forward?.reason === "fair-share" ? arrival.forward.deferrals : 0;
-    if (arrival.probe && deferrals < MAX_DEFERRALS) {
-      const sent = await this.move(arrival, this.deps.lane, "fair-share", PROBE_DELAY_SEC, {}, true);
+    if ((arrival.probe || arrival.spill) && deferrals < MAX_DEFERRALS) {
+      const spill = arrival.spill === true && this.deps.lane.backlogQueueUrl !== undefined;
+      const sent = spill
+        ? await this.move(arrival, this.deps.lane, "fair-share", 0, {}, "backlog")
+        : await this.move(arrival, this.deps.lane, "fair-share", PROBE_DELAY_SEC, {}, "probe");
       if (sent) {
         await this.deps.fairShare.noteProbed(tenant);
         return { kind: "moved", sent };
@@ -127,15 +132,19 @@ export class LaneGate {
     return laneForKind(lanes, await sniffKind(objects, arrival.ref, arrival.signal));
   }
 
-  /** Timeline, then SendMessage; true once the forward is on its queue. */
+  /**
+   * Timeline, then SendMessage; true once the forward is on its queue. A fair-share move (a
+   * deferral in the forward's body) goes to the lane's backlog queue when it has one, so the
+   * lane's own queue keeps only recent arrivals; `as` names the fair-share move on the timeline
+   * (`deferred`, `requeued` for a probe, `backlogged` for a spill) and in the metric.
+   */
   private async move(
     arrival: Arrival,
     to: LaneSettings,
     reason: "lane" | "fair-share",
     delaySec: number,
     detail: Record<string, unknown> = {},
-    /** A fair-share probe (a deferral in the forward's body; `requeued` on the timeline, `probe` in the metric). */
-    probe = false,
+    as: "defer" | "probe" | "backlog" = "defer",
   ): Promise<boolean> {
     const { sqs, metrics, logger } = this.deps;
     const { ref, owner } = arrival;
@@ -144,10 +153,14 @@ export class LaneGate {
       (arrival.forward?.reason === "fair-share" ? arrival.forward.deferrals : 0) + (reason === "fair-share" ? 1 : 0);
     const source = jobSourceOf(ref);
     const jobId = jobIdFor(source);
-    const event = reason === "lane" ? "lane-forwarded" : probe ? "requeued" : "deferred";
+    const event =
+      reason === "lane" ? "lane-forwarded" : as === "probe" ? "requeued" : as === "backlog" ? "backlogged" : "deferred";
+    // A probe goes behind the lane's own queue: that is how it lets the next receive see further.
+    const queueUrl = reason === "fair-share" && as !== "probe" ? (to.backlogQueueUrl ?? to.queueUrl) : to.queueUrl;
     await this.recordOnTimeline(jobId, source, owner, event, {
       from: this.deps.lane.name,
       to: to.name,
+      ...(queueUrl !== to.queueUrl ? { queue: "backlog" } : {}),
       ...(reason === "fair-share" ? { delaySec, deferrals } : {}),
       ...detail,
     });
@@ -155,7 +168,7 @@ export class LaneGate {
     try {
       await sqs.send(
         new SendMessageCommand({
-          QueueUrl: to.queueUrl,
+          QueueUrl: queueUrl,
           MessageBody: body,
           // SQS fair queues (standard queues, 2025) group by MessageGroupId: the tenant.
           MessageGroupId: tenant ?? NO_TENANT,
@@ -166,15 +179,17 @@ export class LaneGate {
       logger.warn({ err: error, jobId, to: to.name, reason }, "could not forward the job; the message is kept");
       return false;
     }
-    metrics.laneForwards.inc({ lane: to.name, reason: probe ? "probe" : reason });
+    metrics.laneForwards.inc({ lane: to.name, reason: reason === "lane" || as === "defer" ? reason : as });
     // A lane forward happens once per upload; deferrals can be many while a tenant is over its share.
     logger[reason === "lane" ? "info" : "debug"](
       { jobId, from: this.deps.lane.name, to: to.name, reason, tenant, delaySec },
       reason === "lane"
         ? "job forwarded to its lane"
-        : probe
+        : as === "probe"
           ? "job put behind the queue: a probe past the look-ahead"
-          : "job deferred: its tenant is over its fair share",
+          : as === "backlog"
+            ? "job moved to the lane's backlog: its tenant already runs here and the look-ahead is full"
+            : "job deferred: its tenant is over its fair share",
     );
     return true;
   }

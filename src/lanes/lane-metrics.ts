@@ -9,7 +9,8 @@ import type { FairShare } from "./fair-share.ts";
 export const TOP_WAITING_TENANTS = 10;
 
 /**
- * Polls each lane's queue depth into media_lane_queue_messages{lane,state} and the tenants with
+ * Polls each lane's queue depth into media_lane_queue_messages{lane,state} (its backlog queue's,
+ * if it has one, as state `backlog`) and the tenants with
  * the most deferred work into media_lane_tenant_waiting_messages{lane,tenant} (top ten per lane;
  * the gauge is reset each poll so a tenant that stopped waiting leaves it). Returns a stop function.
  */
@@ -29,6 +30,14 @@ export function startLaneTenantPoller(options: {
         metrics.laneQueueMessages.set({ lane: lane.name, state: "visible" }, depth.visible);
         metrics.laneQueueMessages.set({ lane: lane.name, state: "in_flight" }, depth.inFlight);
         metrics.laneQueueMessages.set({ lane: lane.name, state: "delayed" }, depth.delayed);
+        if (lane.backlogQueueUrl) {
+          // The backlog is the lane's work too (a flood's surplus): one series, every state.
+          const backlog = await getQueueDepth(sqs, lane.backlogQueueUrl);
+          metrics.laneQueueMessages.set(
+            { lane: lane.name, state: "backlog" },
+            backlog.visible + backlog.inFlight + backlog.delayed,
+          );
+        }
       } catch (error) {
         logger.warn({ err: error, lane: lane.name }, "could not read lane queue depth");
       }

@@ -115,13 +115,13 @@ export function createMetrics(): Metrics {
     }),
     laneQueueMessages: new Gauge({
       name: "media_lane_queue_messages",
-      help: "Messages in each lane's queue from GetQueueAttributes, by lane and state (visible, in_flight, delayed).",
+      help: "Messages in each lane's queue from GetQueueAttributes, by lane and state (visible, in_flight, delayed; backlog: everything in the lane's backlog queue, FAIR_SHARE_BACKLOG_QUEUE_URLS).",
       labelNames: ["lane", "state"],
       registers: [registry],
     }),
     laneForwards: new Counter({
       name: "media_lane_forwards_total",
-      help: "Jobs this worker moved: to another lane (reason lane), back into their own lane later (reason fair-share), or behind the queue to see past the look-ahead (reason probe), by destination lane.",
+      help: "Jobs this worker moved: to another lane (reason lane), back into their own lane later (reason fair-share), behind the queue to see past the look-ahead (reason probe), or to the lane's backlog queue past a full look-ahead (reason backlog), by destination lane.",
       labelNames: ["lane", "reason"],
       registers: [registry],
     }),

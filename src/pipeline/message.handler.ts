@@ -41,7 +41,7 @@ export function createMessageHandler(deps: {
   const { config, runner, metrics, gate } = deps;
   const ownerOf = compileTenantPattern(config.storage.tenantKeyPattern);
   const rules = { sourceBuckets: config.storage.sourceBuckets, outputSegment: config.storage.outputSegment };
-  return async ({ message, signal, receiveCount, heldBehind, probe }): Promise<MessageAction> => {
+  return async ({ message, signal, receiveCount, heldBehind, probe, spill }): Promise<MessageAction> => {
     const canYield = heldBehind > 0;
     const messageId = message.MessageId ?? "unknown";
     const logger = deps.logger.child({ messageId });
@@ -58,6 +58,7 @@ export function createMessageHandler(deps: {
         canYield,
         forward,
         ...(probe ? { probe } : {}),
+        ...(spill ? { spill } : {}),
       });
       return combineActions([action], 1);
     }
@@ -91,7 +92,15 @@ export function createMessageHandler(deps: {
     for (const ref of parsed.refs) {
       actions.push(
         gate
-          ? await runOne(ref, { messageId, receiveCount, signal, sentAtMs, canYield, ...(probe ? { probe } : {}) })
+          ? await runOne(ref, {
+              messageId,
+              receiveCount,
+              signal,
+              sentAtMs,
+              canYield,
+              ...(probe ? { probe } : {}),
+              ...(spill ? { spill } : {}),
+            })
           : await runner.run(ref, ownerOf(ref.key), { messageId, receiveCount, signal, ...queueOf() }),
       );
       if (signal.aborted) break;
@@ -114,10 +123,11 @@ export function createMessageHandler(deps: {
       canYield: boolean;
       forward?: LaneForward;
       probe?: boolean;
+      spill?: boolean;
     },
   ): Promise<MessageAction> {
     const owner = ownerOf(ref.key);
-    const { forward, canYield, probe, ...rest } = delivery;
+    const { forward, canYield, probe, spill, ...rest } = delivery;
     const decision = await gate!.decide({
       ref,
       owner,
@@ -126,6 +136,7 @@ export function createMessageHandler(deps: {
       canYield,
       ...(forward ? { forward } : {}),
       ...(probe ? { probe } : {}),
+      ...(spill ? { spill } : {}),
     });
     if (decision.kind === "moved")
       return decision.sent

@@ -38,6 +38,11 @@ export interface MessageContext {
    * waits further back. Never run as a job.
    */
   probe?: boolean;
+  /**
+   * Handed over to go to the lane's backlog queue (`pickSpill`): every slot is busy, the
+   * look-ahead is full, and its tenant already runs in the lane. Never run as a job.
+   */
+  spill?: boolean;
 }
 
 export type MessageHandler = (context: MessageContext) => Promise<MessageAction>;
@@ -80,14 +85,30 @@ export interface MediaConsumerOptions {
    * a time, at most one per PROBE_INTERVAL_MS. Without it: never.
    */
   pickProbe?: (held: readonly Message[]) => Promise<number>;
+  /**
+   * The lane's backlog queue (FAIR_SHARE_BACKLOG_QUEUE_URLS). With it the lane's own queue is
+   * received from even while the look-ahead is full: what arrives beyond it is held until
+   * `pickSpill` names a held message to hand to the handler as a spill (moved to the backlog),
+   * so the lane's queue holds only recent arrivals and a neighbour's upload is seen within one
+   * receive, however deep a flood is. The backlog is received from whenever the look-ahead has
+   * room. Replaces the probe.
+   */
+  backlogQueueUrl?: string;
+  /** Which held message goes to the backlog (an index into `held`), or -1: none may (then the lane's queue waits for room). */
+  pickSpill?: (held: readonly Message[]) => Promise<number>;
 }
 
 /** Probes (pickProbe) at most this often per consumer: each is a ranged GET, a send and a delete. */
 const PROBE_INTERVAL_MS = 25;
 
+/** Spills (pickSpill) under way at once per consumer: the lane's queue is not received from while this many are. */
+const MAX_SPILLS_IN_FLIGHT = 30;
+
 /** A received message not yet started: its visibility is kept up from the moment it arrived. */
 interface Held {
   message: Message;
+  /** The queue it was received from: the lane's own, or its backlog. */
+  queueUrl: string;
   controller: AbortController;
   stopHeartbeat: () => void;
 }
@@ -113,11 +134,19 @@ interface Held {
 export class MediaConsumer {
   private readonly options: MediaConsumerOptions;
   private readonly consumer: Consumer;
+  /** Receives from the lane's backlog queue (options.backlogQueueUrl), if it has one. */
+  private readonly backlog: Consumer | undefined;
   private readonly running = new Map<string, { task: Promise<void>; controller: AbortController }>();
   private readonly held: Held[] = [];
   private picking = false;
-  /** Probes in `running`: they hold no slot. */
+  /** startHeld was called while its loop ran: the loop goes round once more. */
+  private pickAgain = false;
+  /** Probes and spills in `running`: they hold no slot. */
   private probing = 0;
+  /** Spills in `running` (part of `probing`). */
+  private spilling = 0;
+  /** The last pickSpill found nothing to move: the lane's queue waits for room. */
+  private spillBlocked = false;
   private lastProbeAt = 0;
   private pickTimer: NodeJS.Timeout | undefined;
   /** Set once stop began: resolves when the receive under way (if any) has ended. */
@@ -128,8 +157,14 @@ export class MediaConsumer {
 
   constructor(options: MediaConsumerOptions) {
     this.options = options;
-    this.consumer = Consumer.create({
-      queueUrl: options.queueUrl,
+    this.consumer = this.receiver(options.queueUrl);
+    this.backlog = options.backlogQueueUrl && options.pickSpill ? this.receiver(options.backlogQueueUrl) : undefined;
+  }
+
+  private receiver(queueUrl: string): Consumer {
+    const { options } = this;
+    const consumer = Consumer.create({
+      queueUrl,
       sqs: options.sqs,
       batchSize: Math.min(options.batchSize, options.concurrency + (options.lookahead ?? 0)),
       waitTimeSeconds: options.waitTimeSeconds,
@@ -138,10 +173,11 @@ export class MediaConsumer {
       messageAttributeNames: ["All"],
       shouldDeleteMessages: false,
       suppressFifoWarning: true,
-      handleMessageBatch: (messages) => this.accept(messages),
+      handleMessageBatch: (messages) => this.accept(messages, queueUrl, consumer),
     });
-    this.consumer.on("error", (error) => options.logger.error({ err: error }, "sqs receive error"));
-    this.consumer.on("processing_error", (error) => options.logger.error({ err: error }, "sqs processing error"));
+    consumer.on("error", (error) => options.logger.error({ err: error, queueUrl }, "sqs receive error"));
+    consumer.on("processing_error", (error) => options.logger.error({ err: error, queueUrl }, "sqs processing error"));
+    return consumer;
   }
 
   get inFlight(): number {
@@ -159,24 +195,33 @@ export class MediaConsumer {
 
   start(): void {
     this.consumer.start();
+    this.backlog?.start();
   }
 
-  private async accept(messages: Message[]): Promise<Message[]> {
+  private async accept(messages: Message[], queueUrl: string, from: Consumer): Promise<Message[]> {
     this.options.onReceive?.(messages.length);
     if (this.stopping) {
       // The receive that was under way when stop began: hand what it brought straight back.
-      await Promise.all(messages.map((message) => this.settle(message, { action: "release" })));
+      await Promise.all(messages.map((message) => this.settle(message, { action: "release" }, queueUrl)));
       this.options.logger.info(
         { released: messages.length },
         "stopping: messages received after stop released unstarted",
       );
       return [];
     }
-    for (const message of messages) this.held.push(this.hold(message));
+    for (const message of messages) this.held.push(this.hold(message, queueUrl));
     await this.startHeld();
+    if (from === this.consumer && this.backlog) {
+      // The lane's queue keeps being read while the look-ahead is full: what comes beyond it is
+      // spilled to the backlog, so a neighbour's upload behind a flood is the next one received.
+      await this.waitForSpillRoom();
+      const nextBatch = this.room() > 0 ? Math.min(this.options.batchSize, this.room()) : this.options.batchSize;
+      from.updateOption("batchSize", Math.max(1, nextBatch));
+      return [];
+    }
     await this.waitForRoom();
     const nextBatch = Math.max(1, Math.min(this.options.batchSize, this.room()));
-    this.consumer.updateOption("batchSize", nextBatch);
+    from.updateOption("batchSize", nextBatch);
     return [];
   }
 
@@ -190,11 +235,11 @@ export class MediaConsumer {
     return this.running.size - this.probing;
   }
 
-  private hold(message: Message): Held {
+  private hold(message: Message, queueUrl: string): Held {
     const controller = new AbortController();
     const stopHeartbeat = startVisibilityHeartbeat({
       sqs: this.options.sqs,
-      queueUrl: this.options.queueUrl,
+      queueUrl,
       receiptHandle: message.ReceiptHandle ?? "",
       visibilityTimeoutSec: this.options.visibilityTimeoutSec,
       intervalSec: this.options.heartbeatIntervalSec,
@@ -202,17 +247,21 @@ export class MediaConsumer {
       logger: this.options.logger,
       onLimit: () => controller.abort("visibility-limit"),
     });
-    return { message, controller, stopHeartbeat };
+    return { message, queueUrl, controller, stopHeartbeat };
   }
 
   /**
    * Starts held messages while slots are free, each chosen by `pickNext`. One loop at a time: a
-   * call while one runs returns at once, and the running loop sees the freed slot when it looks
-   * again (there is no await between its last look and its end).
+   * call while one runs returns at once and has the running loop go round once more when it
+   * ends, since the newcomer, probe and spill steps await after the slots were last looked at.
    */
   private async startHeld(): Promise<void> {
-    if (this.picking) return;
+    if (this.picking) {
+      this.pickAgain = true;
+      return;
+    }
     this.picking = true;
+    this.pickAgain = false;
     try {
       while (!this.stopping && this.held.length > 0 && this.busy() < this.options.concurrency) {
         let index = 0;
@@ -232,10 +281,12 @@ export class MediaConsumer {
         this.launch(this.held.splice(index, 1)[0]!);
       }
       await this.startNewcomers();
-      await this.startProbe();
+      if (this.backlog) await this.startSpills();
+      else await this.startProbe();
     } finally {
       this.picking = false;
     }
+    if (this.pickAgain && !this.stopping) await this.startHeld();
   }
 
   /** With every slot busy, a held newcomer may take one of the few extra slots (never the look-ahead's oldest by default). */
@@ -264,7 +315,34 @@ export class MediaConsumer {
     if (this.stopping || !Number.isInteger(picked) || picked < 0 || picked >= this.held.length) return;
     this.lastProbeAt = Date.now();
     this.probing += 1;
-    this.launch(this.held.splice(picked, 1)[0]!, true);
+    this.launch(this.held.splice(picked, 1)[0]!, "probe");
+  }
+
+  /**
+   * Over the look-ahead (the lane's queue is read on while it is full), held messages go to the
+   * backlog, each chosen by pickSpill, until the look-ahead is back within bounds or pickSpill
+   * names none (every held tenant runs nothing: neighbours, who take the next slots).
+   */
+  private async startSpills(): Promise<void> {
+    const { pickSpill } = this.options;
+    if (!pickSpill) return;
+    this.spillBlocked = false;
+    while (!this.stopping && this.room() < 0 && this.spilling < MAX_SPILLS_IN_FLIGHT) {
+      // Only what came from the lane's queue: a message taken from the backlog and spilled back
+      // could bounce between the two (the backlog's long poll can return just after the
+      // look-ahead filled). The backlog's overshoot is bounded by its batch, sized to the room.
+      const candidates = this.held.flatMap((entry, index) => (entry.queueUrl === this.options.queueUrl ? [index] : []));
+      if (candidates.length === 0) return;
+      const picked = await pickSpill(candidates.map((index) => this.held[index]!.message)).catch(() => -1);
+      if (this.stopping) return;
+      if (!Number.isInteger(picked) || picked < 0 || picked >= candidates.length) {
+        this.spillBlocked = true;
+        return;
+      }
+      this.probing += 1;
+      this.spilling += 1;
+      this.launch(this.held.splice(candidates[picked]!, 1)[0]!, "spill");
+    }
   }
 
   private pickAgainLater(delayMs = PICK_AGAIN_MS): void {
@@ -276,12 +354,13 @@ export class MediaConsumer {
     this.pickTimer.unref();
   }
 
-  private launch(entry: Held, probe = false): void {
+  private launch(entry: Held, as: "job" | "probe" | "spill" = "job"): void {
     const { message, controller } = entry;
     const id = message.MessageId ?? message.ReceiptHandle ?? String(Math.random());
-    const task = this.run(entry, this.held.length, probe).finally(() => {
+    const task = this.run(entry, this.held.length, as).finally(() => {
       this.running.delete(id);
-      if (probe) this.probing -= 1;
+      if (as !== "job") this.probing -= 1;
+      if (as === "spill") this.spilling -= 1;
       const waiters = this.slotWaiters;
       this.slotWaiters = [];
       for (const wake of waiters) wake();
@@ -295,7 +374,23 @@ export class MediaConsumer {
     return new Promise((resolve) => this.slotWaiters.push(resolve));
   }
 
-  private async run({ message, controller, stopHeartbeat }: Held, heldBehind: number, probe: boolean): Promise<void> {
+  /**
+   * With a backlog, the lane's queue is received from again at once unless spills cannot keep
+   * up (too many under way) or cannot go on (pickSpill named none with the look-ahead over).
+   * Woken whenever a job or spill ends.
+   */
+  private async waitForSpillRoom(): Promise<void> {
+    while (!this.stopping && (this.spilling >= MAX_SPILLS_IN_FLIGHT || (this.spillBlocked && this.room() < 0))) {
+      await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+      if (this.room() < 0 && this.spilling < MAX_SPILLS_IN_FLIGHT) await this.startHeld();
+    }
+  }
+
+  private async run(
+    { message, queueUrl, controller, stopHeartbeat }: Held,
+    heldBehind: number,
+    as: "job" | "probe" | "spill",
+  ): Promise<void> {
     const { logger } = this.options;
     const receiveCount = Number(message.Attributes?.ApproximateReceiveCount ?? 1);
     let outcome: MessageAction;
@@ -305,7 +400,8 @@ export class MediaConsumer {
         signal: controller.signal,
         receiveCount,
         heldBehind,
-        ...(probe ? { probe } : {}),
+        ...(as === "probe" ? { probe: true } : {}),
+        ...(as === "spill" ? { spill: true } : {}),
       });
     } catch (error) {
       // The handler classifies its own failures; reaching here is a bug. Keep the message.
@@ -317,11 +413,11 @@ export class MediaConsumer {
     // A job released by shutdown goes back once this worker's last receive has ended: that
     // receive could otherwise take it again, and each receive counts towards maxReceiveCount.
     if (outcome.action === "release" && this.receiveEnded) await this.receiveEnded;
-    await this.settle(message, outcome);
+    await this.settle(message, outcome, queueUrl);
   }
 
-  private async settle(message: Message, outcome: MessageAction): Promise<void> {
-    const { sqs, queueUrl, logger } = this.options;
+  private async settle(message: Message, outcome: MessageAction, queueUrl: string): Promise<void> {
+    const { sqs, logger } = this.options;
     const receiptHandle = message.ReceiptHandle;
     try {
       if (outcome.action === "delete") {
@@ -380,7 +476,7 @@ export class MediaConsumer {
   private async releaseHeld(): Promise<void> {
     const held = this.held.splice(0);
     for (const entry of held) entry.stopHeartbeat();
-    await Promise.all(held.map((entry) => this.settle(entry.message, { action: "release" })));
+    await Promise.all(held.map((entry) => this.settle(entry.message, { action: "release" }, entry.queueUrl)));
     if (held.length > 0)
       this.options.logger.info({ released: held.length }, "stopping: held messages released unstarted");
   }
@@ -391,10 +487,12 @@ export class MediaConsumer {
    * (a stalled connection) is given up on: its message, if any, reappears after its timeout.
    */
   private async stopReceiving(): Promise<void> {
-    this.consumer.stop();
+    const receivers = this.backlog ? [this.consumer, this.backlog] : [this.consumer];
+    for (const receiver of receivers) receiver.stop();
+    const polling = () => receivers.some((receiver) => receiver.status.isPolling);
     const deadline = Date.now() + (this.options.waitTimeSeconds + RECEIVE_END_MARGIN_SEC) * 1000;
-    while (this.consumer.status.isPolling && Date.now() < deadline) await sleep(RECEIVE_END_POLL_MS);
-    if (this.consumer.status.isPolling)
+    while (polling() && Date.now() < deadline) await sleep(RECEIVE_END_POLL_MS);
+    if (polling())
       this.options.logger.warn(
         { waitTimeSeconds: this.options.waitTimeSeconds },
         "stopping: a receive did not end in time; any message it got reappears after its visibility timeout",

@@ -123,6 +123,42 @@ describe("lane configuration", () => {
     assert.ok(problemsOf({ ...two, FAIR_SHARE_NEWCOMER_SLOTS: "quick=9" }).length > 0);
   });
 
+  test("FAIR_SHARE_BACKLOG_QUEUE_URLS gives a lane its backlog queue with FAIR_SHARE; a lane without one has none; a shared, unknown or fair-share-less backlog is refused", () => {
+    const BACKLOG_URL = "http://localhost:4566/000000000000/media-quick-backlog";
+    const lanes = {
+      MEDIA_LANES: "quick=image,document,audio;video=video",
+      MEDIA_LANE_QUEUE_URLS: `video=${VIDEO_URL}`,
+    };
+    const config = loadConfig({
+      ...BASE,
+      ...lanes,
+      FAIR_SHARE: "true",
+      FAIR_SHARE_BACKLOG_QUEUE_URLS: `quick=${BACKLOG_URL}`,
+    });
+    assert.equal(config.lanes.all[0]!.backlogQueueUrl, BACKLOG_URL);
+    assert.equal(config.lanes.all[1]!.backlogQueueUrl, undefined);
+    assert.match(
+      problemsOf({ ...lanes, FAIR_SHARE_BACKLOG_QUEUE_URLS: `quick=${BACKLOG_URL}` }).join("\n"),
+      /set FAIR_SHARE=true/,
+    );
+    assert.match(
+      problemsOf({ ...lanes, FAIR_SHARE: "true", FAIR_SHARE_BACKLOG_QUEUE_URLS: `quick=${VIDEO_URL}` }).join("\n"),
+      /backlog queue must be its lane's own/,
+    );
+    assert.match(
+      problemsOf({
+        ...lanes,
+        FAIR_SHARE: "true",
+        FAIR_SHARE_BACKLOG_QUEUE_URLS: `quick=${BACKLOG_URL};video=${BACKLOG_URL}`,
+      }).join("\n"),
+      /backlog queue must be its lane's own/,
+    );
+    assert.match(
+      problemsOf({ ...lanes, FAIR_SHARE: "true", FAIR_SHARE_BACKLOG_QUEUE_URLS: `bulk=${BACKLOG_URL}` }).join("\n"),
+      /unknown lanes bulk/,
+    );
+  });
+
   test("a lane other than the entry lane without a queue URL is refused, naming the lane", () => {
     const problems = problemsOf({ MEDIA_LANES: "quick=image;video=video" });
     assert.ok(

@@ -16,6 +16,8 @@ import { waitForValue } from "../helpers/wait-for.ts";
 export interface LaneStack {
   stack: TestStack;
   videoQueueUrl: string;
+  /** A backlog queue for the quick lane (FAIR_SHARE_BACKLOG_QUEUE_URLS), with the same redrive policy; used only by tests that name it. */
+  quickBacklogQueueUrl: string;
   /** Jobs the recording processor ran, in order (job id and the kind it saw). */
   runs: Array<{ jobId: string; kind: string }>;
   startLaneWorker(env?: Record<string, string>): ReturnType<TestStack["startAnotherWorker"]>;
@@ -80,16 +82,19 @@ export async function startLaneStack(options: { maxReceiveCount?: number } = {})
   const { Attributes: dlq = {} } = await stack.sqs.send(
     new GetQueueAttributesCommand({ QueueUrl: stack.config.queue.dlqUrl, AttributeNames: ["QueueArn"] }),
   );
-  const video = stack.local.emulator.fauxqs.createQueue("media-lane-video", {
-    region: "us-east-1",
-    attributes: {
-      VisibilityTimeout: "30",
-      RedrivePolicy: JSON.stringify({
-        deadLetterTargetArn: dlq.QueueArn,
-        maxReceiveCount: options.maxReceiveCount ?? 3,
-      }),
-    },
-  });
+  const laneQueue = (name: string) =>
+    stack.local.emulator.fauxqs.createQueue(name, {
+      region: "us-east-1",
+      attributes: {
+        VisibilityTimeout: "30",
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: dlq.QueueArn,
+          maxReceiveCount: options.maxReceiveCount ?? 3,
+        }),
+      },
+    });
+  const video = laneQueue("media-lane-video");
+  const quickBacklog = laneQueue("media-lane-quick-backlog");
   const depth = async (queueUrl: string) => {
     const { Attributes: a = {} } = await stack.sqs.send(
       new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["All"] }),
@@ -103,6 +108,7 @@ export async function startLaneStack(options: { maxReceiveCount?: number } = {})
   return {
     stack,
     videoQueueUrl: video.queueUrl,
+    quickBacklogQueueUrl: quickBacklog.queueUrl,
     runs,
     startLaneWorker: (env = {}) =>
       stack.startAnotherWorker({ MEDIA_LANES: LANES, MEDIA_LANE_QUEUE_URLS: `video=${video.queueUrl}`, ...env }),
