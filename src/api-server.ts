@@ -103,7 +103,11 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
       media: config.queue.queueUrl,
       dlq: config.queue.dlqUrl,
       intake: config.queue.intakeQueueUrl,
-      lanes: config.lanes.all.map((lane) => ({ name: lane.name, url: lane.queueUrl })),
+      lanes: config.lanes.all.map((lane) => ({
+        name: lane.name,
+        url: lane.queueUrl,
+        backlogUrl: lane.backlogQueueUrl,
+      })),
     },
     config.api.queueDepthIntervalMs,
     logger,

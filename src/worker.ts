@@ -184,11 +184,12 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
               ...(lane.backlogQueueUrl
                 ? {
                     backlogQueueUrl: lane.backlogQueueUrl,
-                    pickSpill: (held) => {
+                    pickSpill: (held, count) => {
                       const facts = held.map((message) => heldMessageFacts(message, parseRules, ownerOf));
                       return fairShares[index]!.pickSpill(
                         facts.map((fact) => fact.tenant),
                         facts.map((fact) => fact.mayProbe),
+                        count,
                       );
                     },
                   }

@@ -311,6 +311,9 @@ function logResult(context: BenchContext, name: string, result: ScenarioResult):
   context.log(
     `fairness: ${name}: B p95 wait ${p95(result.bWaitsMs)} s, A image p95 wait ${p95(result.aImageWaitsMs)} s, A ${result.videosPerMin?.toFixed(2) ?? "–"} videos/min, ${result.deferred} deferrals, ${result.probed} probes, ${result.backlogged} to the backlog`,
   );
+  context.log(
+    `fairness: ${name}: B's waits in sending order: ${result.bWaitsMs.map((ms) => (ms / 1000).toFixed(2)).join(" ")} s`,
+  );
 }
 
 /** Deletes every lane's fair-share state (running slots, seen tenants, waiting, starts). */

@@ -15,6 +15,8 @@ export interface LaneView {
   entry: boolean;
   /** Its queue's depth; null when unreadable or not polled yet. */
   queue: QueueDepth | null;
+  /** Its backlog queue's depth (FAIR_SHARE_BACKLOG_QUEUE_URLS): a flood's surplus waiting; null without one, or unreadable. */
+  backlog: QueueDepth | null;
   /** Live workers serving it, and their running slots for it (its capacity). */
   workers: number;
   slots: number;
@@ -46,6 +48,7 @@ export async function laneViews(input: {
         kinds: lane.kinds,
         entry: index === 0,
         queue: input.depths.lanes.find((each) => each.name === lane.name)?.depth ?? null,
+        backlog: input.depths.lanes.find((each) => each.name === lane.name)?.backlog ?? null,
         workers: serving.length,
         slots: serving.reduce((sum, worker) => sum + (worker.lanes?.[lane.name] ?? 0), 0),
         waitingTenants,

@@ -610,12 +610,17 @@ const schemas: Record<string, Schema> = {
   },
   Lane: {
     type: "object",
-    required: ["name", "kinds", "entry", "queue", "workers", "slots", "waitingTenants"],
+    required: ["name", "kinds", "entry", "queue", "backlog", "workers", "slots", "waitingTenants"],
     properties: {
       name: { type: "string" },
       kinds: { type: "array", items: { type: "string" }, description: "Media kinds routed to it." },
       entry: { type: "boolean", description: "Every upload's event reaches this lane first; it routes the rest." },
       queue: { oneOf: [ref("QueueDepth"), { type: "null" }], description: "Its queue; null where unreadable." },
+      backlog: {
+        oneOf: [ref("QueueDepth"), { type: "null" }],
+        description:
+          "Its backlog queue (FAIR_SHARE_BACKLOG_QUEUE_URLS), where running tenants' surplus waits; null without one or where unreadable.",
+      },
       workers: { type: "integer", description: "Live workers serving it." },
       slots: { type: "integer", description: "Their running slots for it (the lane's capacity)." },
       waitingTenants: {

@@ -14,8 +14,8 @@ export interface QueueDepthSnapshot {
   media: QueueDepth | undefined;
   dlq: QueueDepth | undefined;
   intake: QueueDepth | undefined;
-  /** Each lane's queue when MEDIA_LANES names more than one (the entry lane's is the media queue); [] otherwise. */
-  lanes: Array<{ name: string; depth: QueueDepth | undefined }>;
+  /** Each lane's queue when MEDIA_LANES names more than one (the entry lane's is the media queue), and its backlog queue if it has one; [] otherwise. */
+  lanes: Array<{ name: string; depth: QueueDepth | undefined; backlog?: QueueDepth | undefined }>;
   /** Epoch ms of the poll; 0 before the first one finished. */
   at: number;
 }
@@ -33,7 +33,7 @@ export function startQueueDepthMonitor(
     media: string;
     dlq: string | undefined;
     intake: string | undefined;
-    lanes?: ReadonlyArray<{ name: string; url: string }>;
+    lanes?: ReadonlyArray<{ name: string; url: string; backlogUrl?: string | undefined }>;
   },
   intervalMs: number,
   logger: Logger,
@@ -59,6 +59,9 @@ export function startQueueDepthMonitor(
         lane.url === urls.media ? Promise.resolve(undefined) : depth(`lane ${lane.name}`, lane.url),
       ),
     ]);
+    const backlogs = await Promise.all(
+      lanes.map((lane) => (lane.backlogUrl ? depth(`lane ${lane.name} backlog`, lane.backlogUrl) : undefined)),
+    );
     snapshot = {
       media,
       dlq,
@@ -66,6 +69,7 @@ export function startQueueDepthMonitor(
       lanes: lanes.map((lane, index) => ({
         name: lane.name,
         depth: lane.url === urls.media ? media : laneDepths[index],
+        ...(lane.backlogUrl ? { backlog: backlogs[index] } : {}),
       })),
       at: Date.now(),
     };

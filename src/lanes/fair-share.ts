@@ -208,38 +208,48 @@ export class FairShare {
   }
 
   /**
-   * Which held message goes to the lane's backlog queue, or -1 (MediaConsumer.pickSpill; it asks
-   * with every slot busy and the look-ahead over its size, the lane's queue being read on). The
-   * newest message of the tenant with the most work here — running in the lane plus held — among
-   * tenants already running, so a neighbour with nothing running is kept (it takes the next slot
-   * or a newcomer slot) and a flood goes to the backlog, from where any worker takes it when it
-   * has room. Only messages that may still be deferred. Redis trouble: none (the lane's queue
-   * then waits for room, as without a backlog).
+   * Which held messages go to the lane's backlog queue, at most `count` (MediaConsumer.pickSpill;
+   * it asks with every slot busy and the look-ahead over its size, the lane's queue being read
+   * on). One at a time, each the newest message of the tenant with the most work here — running
+   * in the lane plus still held — among tenants already running, so a neighbour with nothing
+   * running is kept (it takes the next slot or a newcomer slot) and a flood goes to the backlog,
+   * from where any worker takes it when it has room. Only messages that may still be deferred.
+   * Redis trouble: none (the lane's queue then waits for room, as without a backlog).
    */
-  async pickSpill(tenants: ReadonlyArray<string | undefined>, deferrable: readonly boolean[]): Promise<number> {
-    if (!this.options.enabled || tenants.length === 0) return -1;
+  async pickSpill(
+    tenants: ReadonlyArray<string | undefined>,
+    deferrable: readonly boolean[],
+    count: number,
+  ): Promise<number[]> {
+    if (!this.options.enabled || tenants.length === 0 || count <= 0) return [];
     const owners = tenants.map((tenant) => tenant ?? NO_TENANT);
     try {
       const { usage } = await this.readUsage(owners);
       const heldOf = new Map<string, number>();
       for (const owner of owners) heldOf.set(owner, (heldOf.get(owner) ?? 0) + 1);
-      let best = -1;
-      let bestLoad = 0;
-      for (let index = owners.length - 1; index >= 0; index -= 1) {
-        if (!deferrable[index] || usage[index]!.running === 0) continue;
-        const load = usage[index]!.running + heldOf.get(owners[index]!)!;
-        if (load > bestLoad) {
-          best = index;
-          bestLoad = load;
+      const chosen: number[] = [];
+      while (chosen.length < count) {
+        let best = -1;
+        let bestLoad = 0;
+        for (let index = owners.length - 1; index >= 0; index -= 1) {
+          if (!deferrable[index] || usage[index]!.running === 0 || chosen.includes(index)) continue;
+          const load = usage[index]!.running + heldOf.get(owners[index]!)!;
+          if (load > bestLoad) {
+            best = index;
+            bestLoad = load;
+          }
         }
+        if (best === -1) break;
+        chosen.push(best);
+        heldOf.set(owners[best]!, heldOf.get(owners[best]!)! - 1);
       }
-      return best;
+      return chosen;
     } catch (error) {
       this.options.logger.warn(
         { err: error, lane: this.options.lane },
         "fair share unavailable; nothing to the backlog",
       );
-      return -1;
+      return [];
     }
   }
 

@@ -94,8 +94,12 @@ export interface MediaConsumerOptions {
    * room. Replaces the probe.
    */
   backlogQueueUrl?: string;
-  /** Which held message goes to the backlog (an index into `held`), or -1: none may (then the lane's queue waits for room). */
-  pickSpill?: (held: readonly Message[]) => Promise<number>;
+  /**
+   * Which held messages go to the backlog (indices into `held`, at most `count`), or none: none
+   * may (then the lane's queue waits for room). One call per round, so a burst's surplus costs
+   * one look at the fair share's counts, not one per message.
+   */
+  pickSpill?: (held: readonly Message[], count: number) => Promise<number[]>;
 }
 
 /** Probes (pickProbe) at most this often per consumer: each is a ranged GET, a send and a delete. */
@@ -272,9 +276,10 @@ export class MediaConsumer {
             // Every held message's tenant is at its share: keep the slot for a neighbour and look
             // again soon — unless the look-ahead is full. Then the oldest goes to the handler
             // anyway, where the fair share defers it (re-sent behind the queue) or lets it run,
-            // so the next receive can reach the neighbours' uploads queued further back.
+            // so the next receive can reach the neighbours' uploads queued further back. With a
+            // backlog the lane's queue is read on anyway: nothing needs deferring to see further.
             this.pickAgainLater();
-            if (this.room() > 0) break;
+            if (this.room() > 0 || this.backlog) break;
           }
           index = Number.isInteger(picked) && picked > 0 && picked < this.held.length ? picked : 0;
         }
@@ -327,21 +332,33 @@ export class MediaConsumer {
     const { pickSpill } = this.options;
     if (!pickSpill) return;
     this.spillBlocked = false;
-    while (!this.stopping && this.room() < 0 && this.spilling < MAX_SPILLS_IN_FLIGHT) {
-      // Only what came from the lane's queue: a message taken from the backlog and spilled back
-      // could bounce between the two (the backlog's long poll can return just after the
-      // look-ahead filled). The backlog's overshoot is bounded by its batch, sized to the room.
-      const candidates = this.held.flatMap((entry, index) => (entry.queueUrl === this.options.queueUrl ? [index] : []));
-      if (candidates.length === 0) return;
-      const picked = await pickSpill(candidates.map((index) => this.held[index]!.message)).catch(() => -1);
-      if (this.stopping) return;
-      if (!Number.isInteger(picked) || picked < 0 || picked >= candidates.length) {
-        this.spillBlocked = true;
-        return;
-      }
+    const count = Math.min(-this.room(), MAX_SPILLS_IN_FLIGHT - this.spilling);
+    if (this.stopping || count <= 0) return;
+    // Only what came from the lane's queue: a message taken from the backlog and spilled back
+    // could bounce between the two (the backlog's long poll can return just after the look-ahead
+    // filled). The backlog's overshoot is bounded by its batch, sized to the room.
+    const candidates = this.held.filter((entry) => entry.queueUrl === this.options.queueUrl);
+    if (candidates.length === 0) return;
+    const picked = await pickSpill(
+      candidates.map((entry) => entry.message),
+      count,
+    ).catch((): number[] => []);
+    if (this.stopping) return;
+    const chosen = [...new Set(picked)]
+      .filter((index) => Number.isInteger(index) && index >= 0 && index < candidates.length)
+      .slice(0, count)
+      .map((index) => candidates[index]!);
+    if (chosen.length === 0) {
+      this.spillBlocked = true;
+      return;
+    }
+    for (const entry of chosen) {
+      // Entries are only appended while this runs (startHeld is one loop at a time): still held.
+      const at = this.held.indexOf(entry);
+      if (at === -1) continue;
       this.probing += 1;
       this.spilling += 1;
-      this.launch(this.held.splice(candidates[picked]!, 1)[0]!, "spill");
+      this.launch(this.held.splice(at, 1)[0]!, "spill");
     }
   }
 

@@ -15,6 +15,7 @@ interface LaneBody {
   entry: boolean;
   kinds: string[];
   queue: { visible: number; inFlight: number; delayed: number } | null;
+  backlog: { visible: number; inFlight: number; delayed: number } | null;
   workers: number;
   slots: number;
   waitingTenants: Array<{ tenant: string; waiting: number }>;
@@ -27,6 +28,7 @@ interface LaneBody {
 describe("the API's lane view (real Redis, emulator, a quick-lane worker)", () => {
   let harness: ApiTestStack;
   let videoQueueUrl = "";
+  let backlogQueueUrl = "";
   let redis: Redis;
 
   before(async () => {
@@ -37,7 +39,16 @@ describe("the API's lane view (real Redis, emulator, a quick-lane worker)", () =
           region: "us-east-1",
           attributes: { VisibilityTimeout: "30" },
         }).queueUrl;
-        return { MEDIA_LANES: LANES, MEDIA_LANE_QUEUE_URLS: `video=${videoQueueUrl}`, FAIR_SHARE: "true" };
+        backlogQueueUrl = stack.local.emulator.fauxqs.createQueue("media-lane-quick-backlog-api", {
+          region: "us-east-1",
+          attributes: { VisibilityTimeout: "30" },
+        }).queueUrl;
+        return {
+          MEDIA_LANES: LANES,
+          MEDIA_LANE_QUEUE_URLS: `video=${videoQueueUrl}`,
+          FAIR_SHARE: "true",
+          FAIR_SHARE_BACKLOG_QUEUE_URLS: `quick=${backlogQueueUrl}`,
+        };
       },
     });
     await harness.stack.startAnotherWorker({
@@ -53,10 +64,15 @@ describe("the API's lane view (real Redis, emulator, a quick-lane worker)", () =
     await harness.stop();
   });
 
-  test("each lane shows its queue depth, its live workers and slots, and the tenants deferred on it", async () => {
-    // Three video messages nobody serves (no video worker) wait on the video lane's queue.
+  test("each lane shows its queue depth, its backlog's, its live workers and slots, and the tenants deferred on it", async () => {
+    // Three video messages nobody serves (no video worker) wait on the video lane's queue, two
+    // on the quick lane's backlog (its worker runs without fair share, so it reads no backlog).
     for (let index = 0; index < 3; index += 1)
       await harness.stack.sqs.send(new SendMessageCommand({ QueueUrl: videoQueueUrl, MessageBody: `{"n":${index}}` }));
+    for (let index = 0; index < 2; index += 1)
+      await harness.stack.sqs.send(
+        new SendMessageCommand({ QueueUrl: backlogQueueUrl, MessageBody: `{"backlog":${index}}` }),
+      );
     // A real deferral in the quick lane: "big" holds the one slot while "small" is active.
     const fairShare = new FairShare({
       redis,
@@ -79,6 +95,7 @@ describe("the API's lane view (real Redis, emulator, a quick-lane worker)", () =
       async () => (await harness.call<{ lanes: LaneBody[] }>("GET", "/api/media/queues")).body.lanes,
       (seen) =>
         seen.find((lane) => lane.name === "video")?.queue?.visible === 3 &&
+        seen.find((lane) => lane.name === "quick")?.backlog?.visible === 2 &&
         seen.find((lane) => lane.name === "quick")?.workers === 1,
       (last) => `the lanes view to show 3 video messages and the quick worker; last ${JSON.stringify(last)}`,
       15_000,
@@ -92,6 +109,7 @@ describe("the API's lane view (real Redis, emulator, a quick-lane worker)", () =
     );
     const [quick, video] = lanes as [LaneBody, LaneBody];
     assert.equal(quick.slots, 2, "the quick worker's two slots are the lane's capacity");
+    assert.equal(video.backlog, null, "the video lane has no backlog");
     assert.deepEqual(quick.waitingTenants, [{ tenant: "big", waiting: 1 }]);
     assert.equal(video.workers, 0, "no worker serves the video lane");
     assert.equal(video.slots, 0);
