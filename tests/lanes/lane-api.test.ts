@@ -119,7 +119,7 @@ describe("the API's lane view (real Redis, emulator, a quick-lane worker)", () =
 
   const CHROMIUM = "/usr/bin/chromium";
   const noBrowser = !existsSync(CHROMIUM) && process.env.CI !== "true" ? "chromium is not installed" : false;
-  test("the console's workers card lists each lane with its queue, workers / slots and held-back tenants", {
+  test("the console's workers card lists each lane with its queue, backlog, workers / slots and held-back tenants", {
     skip: noBrowser,
   }, async () => {
     const browser = await chromium.launch({
@@ -142,8 +142,8 @@ describe("the API's lane view (real Redis, emulator, a quick-lane worker)", () =
       await page.locator('#lanes-table tr[data-lane="video"]').waitFor();
       const rows = await page.locator("#lanes-table tbody tr").allInnerTexts();
       assert.equal(rows.length, 2);
-      assert.match(rows[0]!, /^quick \(entry\)\s+\d+\s+\d+\s+\d+\s+1 \/ 2\s/);
-      assert.match(rows[1]!, /^video\s+3\s+0\s+0\s+0 \/ 0\s+–/);
+      assert.match(rows[0]!, /^quick \(entry\)\s+\d+\s+\d+\s+\d+\s+2\s+1 \/ 2\s/);
+      assert.match(rows[1]!, /^video\s+3\s+0\s+0\s+–\s+0 \/ 0\s+–/);
       await page.screenshot({ path: "/tmp/dashboard-lanes.png" });
     } finally {
       await browser.close();

@@ -117,7 +117,7 @@ export const DASHBOARD_FLEET = `
     }).catch(function (error) { if (error.status === 403) return; return failed("workers")(error); });
   }
 
-  /** One row per lane (MEDIA_LANES) with its queue, capacity and the tenants the fair share holds back; hidden with one lane. */
+  /** One row per lane (MEDIA_LANES) with its queue, its backlog, capacity and the tenants the fair share holds back; hidden with one lane. */
   function refreshLanes() {
     return api("GET", "/api/media/queues").then(function (answer) {
       var box = clear($("lanes"));
@@ -126,18 +126,20 @@ export const DASHBOARD_FLEET = `
       var rows = el("tbody", {});
       answer.lanes.forEach(function (lane) {
         var q = lane.queue;
+        var b = lane.backlog;
         var tenants = lane.waitingTenants.slice(0, 3).map(function (t) { return t.tenant + " (" + t.waiting + ")"; }).join(", ");
         rows.appendChild(el("tr", { "data-lane": lane.name }, [
           el("td", { text: lane.name + (lane.entry ? " (entry)" : ""), title: lane.kinds.join(", ") }),
           el("td", { class: "num", text: q ? String(q.visible) : "?" }),
           el("td", { class: "num", text: q ? String(q.inFlight) : "?" }),
           el("td", { class: "num", text: q ? String(q.delayed) : "?" }),
+          el("td", { class: "num", text: b ? String(b.visible + b.inFlight + b.delayed) : "–", title: "messages in the lane's backlog queue (a flood's surplus)" }),
           el("td", { class: "num", text: lane.workers + " / " + lane.slots }),
           el("td", { class: "muted", text: tenants || "–" }),
         ]));
       });
       box.appendChild(el("table", { class: "job-table", id: "lanes-table" }, [
-        el("thead", {}, [el("tr", {}, [el("th", { text: "lane" }), el("th", { class: "num", text: "waiting" }), el("th", { class: "num", text: "running" }), el("th", { class: "num", text: "delayed" }), el("th", { class: "num", text: "workers / slots" }), el("th", { text: "held back" })])]),
+        el("thead", {}, [el("tr", {}, [el("th", { text: "lane" }), el("th", { class: "num", text: "waiting" }), el("th", { class: "num", text: "running" }), el("th", { class: "num", text: "delayed" }), el("th", { class: "num", text: "backlog" }), el("th", { class: "num", text: "workers / slots" }), el("th", { text: "held back" })])]),
         rows,
       ]));
     }).catch(function (error) { if (error.status === 403) return; return failed("lanes")(error); });

@@ -135,6 +135,7 @@ main { padding: 16px 20px; }
 .filters .grow { flex: 1; display: flex; gap: 6px; align-items: center; }
 .filters .grow input { flex: 1; min-width: 180px; }
 .job-table { width: 100%; border-collapse: collapse; }
+#lanes { overflow-x: auto; }
 .job-table th { text-align: left; color: var(--muted); font-weight: 500; font-size: 12px; border-bottom: 1px solid var(--line); padding: 4px 6px; }
 .job-table td { padding: 5px 6px; border-bottom: 1px solid var(--line); white-space: nowrap; }
 .job-table td.key { max-width: 240px; overflow: hidden; text-overflow: ellipsis; }
