@@ -141,7 +141,12 @@ export async function startApiServer(config: ApiConfig, options: ApiServerOption
     metricsRegistry: metrics.registry,
     readiness: [
       { name: "redis", check: async () => (await redis.ping()) === "PONG" },
-      queuesReadiness(sqs, [config.queue.queueUrl, ...config.lanes.all.map((lane) => lane.queueUrl)]),
+      queuesReadiness(sqs, [
+        config.queue.queueUrl,
+        ...config.lanes.all.flatMap((lane) =>
+          lane.backlogQueueUrl ? [lane.queueUrl, lane.backlogQueueUrl] : [lane.queueUrl],
+        ),
+      ]),
     ],
     redisReady: () => redis.status === "ready",
     isStopping: () => stopping,

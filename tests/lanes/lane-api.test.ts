@@ -150,9 +150,18 @@ describe("the API's lane view (real Redis, emulator, a quick-lane worker)", () =
     }
   });
 
-  test("/readyz turns not-ready when a lane's queue is gone, though the media queue answers", async () => {
+  test("/readyz turns not-ready when a lane's queue or backlog is gone, though the media queue answers", async () => {
     const ready = await harness.call<{ status: string }>("GET", "/readyz");
     assert.equal(ready.status, 200, ready.text);
+    await harness.stack.sqs.send(new DeleteQueueCommand({ QueueUrl: backlogQueueUrl }));
+    const noBacklog = await harness.call<{ status: string; checks: Record<string, boolean> }>("GET", "/readyz");
+    assert.equal(noBacklog.status, 503, noBacklog.text);
+    assert.equal(noBacklog.body.checks.sqs, false);
+    harness.stack.local.emulator.fauxqs.createQueue("media-lane-quick-backlog-api", {
+      region: "us-east-1",
+      attributes: { VisibilityTimeout: "30" },
+    });
+    assert.equal((await harness.call<{ status: string }>("GET", "/readyz")).status, 200, "the backlog is back");
     await harness.stack.sqs.send(new DeleteQueueCommand({ QueueUrl: videoQueueUrl }));
     const gone = await harness.call<{ status: string; checks: Record<string, boolean> }>("GET", "/readyz");
     assert.equal(gone.status, 503, gone.text);
