@@ -1,3 +1,4 @@
+import type { Message } from "@aws-sdk/client-sqs";
 import path from "node:path";
 import type { AppConfig } from "./config/config.ts";
 import { createLogger, redactUrl, type Logger } from "./logger.ts";
@@ -163,6 +164,11 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
   );
   const parseRules = { sourceBuckets: config.storage.sourceBuckets, outputSegment: config.storage.outputSegment };
   const ownerOf = compileTenantPattern(config.storage.tenantKeyPattern);
+  /** The held messages' tenants, and whether each may still be put back (probe or backlog). */
+  const heldFacts = (held: readonly Message[]) => {
+    const facts = held.map((message) => heldMessageFacts(message, parseRules, ownerOf));
+    return { tenants: facts.map((fact) => fact.tenant), deferrable: facts.map((fact) => fact.mayProbe) };
+  };
   const consumers = served.map(
     (lane, index) =>
       new MediaConsumer({
@@ -185,21 +191,14 @@ export async function startWorker(config: AppConfig, options: WorkerOptions = {}
                 ? {
                     backlogQueueUrl: lane.backlogQueueUrl,
                     pickSpill: (held, count) => {
-                      const facts = held.map((message) => heldMessageFacts(message, parseRules, ownerOf));
-                      return fairShares[index]!.pickSpill(
-                        facts.map((fact) => fact.tenant),
-                        facts.map((fact) => fact.mayProbe),
-                        count,
-                      );
+                      const { tenants, deferrable } = heldFacts(held);
+                      return fairShares[index]!.pickSpill(tenants, deferrable, count);
                     },
                   }
                 : {
                     pickProbe: (held) => {
-                      const facts = held.map((message) => heldMessageFacts(message, parseRules, ownerOf));
-                      return fairShares[index]!.pickProbe(
-                        facts.map((fact) => fact.tenant),
-                        facts.map((fact) => fact.mayProbe),
-                      );
+                      const { tenants, deferrable } = heldFacts(held);
+                      return fairShares[index]!.pickProbe(tenants, deferrable);
                     },
                   }),
             }

@@ -39,6 +39,7 @@ export async function laneViews(input: {
   if (input.lanes.length < 2) return [];
   return Promise.all(
     input.lanes.map(async (lane, index) => {
+      const polled = input.depths.lanes.find((each) => each.name === lane.name);
       const serving = (input.workers ?? []).filter((worker) => (worker.lanes?.[lane.name] ?? 0) > 0);
       const waitingTenants = input.waitingTenants
         ? await input.waitingTenants(lane.name, LANE_TENANTS_SHOWN).catch(() => [])
@@ -47,8 +48,8 @@ export async function laneViews(input: {
         name: lane.name,
         kinds: lane.kinds,
         entry: index === 0,
-        queue: input.depths.lanes.find((each) => each.name === lane.name)?.depth ?? null,
-        backlog: input.depths.lanes.find((each) => each.name === lane.name)?.backlog ?? null,
+        queue: polled?.depth ?? null,
+        backlog: polled?.backlog ?? null,
         workers: serving.length,
         slots: serving.reduce((sum, worker) => sum + (worker.lanes?.[lane.name] ?? 0), 0),
         waitingTenants,

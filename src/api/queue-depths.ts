@@ -50,6 +50,10 @@ export function startQueueDepthMonitor(
         })
       : Promise.resolve(undefined);
   const poll = async () => {
+    // One round: the backlogs are read beside everything else, not after it.
+    const backlogsRead = Promise.all(
+      lanes.map((lane) => (lane.backlogUrl ? depth(`lane ${lane.name} backlog`, lane.backlogUrl) : undefined)),
+    );
     const [media, dlq, intake, ...laneDepths] = await Promise.all([
       depth("media", urls.media),
       depth("dlq", urls.dlq),
@@ -59,9 +63,7 @@ export function startQueueDepthMonitor(
         lane.url === urls.media ? Promise.resolve(undefined) : depth(`lane ${lane.name}`, lane.url),
       ),
     ]);
-    const backlogs = await Promise.all(
-      lanes.map((lane) => (lane.backlogUrl ? depth(`lane ${lane.name} backlog`, lane.backlogUrl) : undefined)),
-    );
+    const backlogs = await backlogsRead;
     snapshot = {
       media,
       dlq,

@@ -88,7 +88,7 @@ export interface MediaConsumerOptions {
   /**
    * The lane's backlog queue (FAIR_SHARE_BACKLOG_QUEUE_URLS). With it the lane's own queue is
    * received from even while the look-ahead is full: what arrives beyond it is held until
-   * `pickSpill` names a held message to hand to the handler as a spill (moved to the backlog),
+   * `pickSpill` names the held messages to hand to the handler as spills (moved to the backlog),
    * so the lane's queue holds only recent arrivals and a neighbour's upload is seen within one
    * receive, however deep a flood is. The backlog is received from whenever the look-ahead has
    * room. Replaces the probe.
@@ -324,9 +324,9 @@ export class MediaConsumer {
   }
 
   /**
-   * Over the look-ahead (the lane's queue is read on while it is full), held messages go to the
-   * backlog, each chosen by pickSpill, until the look-ahead is back within bounds or pickSpill
-   * names none (every held tenant runs nothing: neighbours, who take the next slots).
+   * Over the look-ahead (the lane's queue is read on while it is full), as many held messages as
+   * it is over go to the backlog, chosen by one pickSpill call, or none if pickSpill names none
+   * (every held tenant runs nothing: neighbours, who take the next slots).
    */
   private async startSpills(): Promise<void> {
     const { pickSpill } = this.options;
