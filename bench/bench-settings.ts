@@ -32,7 +32,7 @@ export type AreaName = (typeof AREAS)[number];
  * What a run without BENCH_ONLY measures. Three areas run on their own: quality (issue 19;
  * `BENCH_ONLY=quality`, ~25 min on a busy 2-core machine, its own page quality-results.md),
  * jobstore (issue 18; `BENCH_ONLY=jobstore`: loading a million synthetic jobs alone takes 15–45 min)
- * and fairness (issue 16; `BENCH_ONLY=fairness`, ~8 min: it compares fleet layouts, not our code with raw tools),
+ * and fairness (issue 16; `BENCH_ONLY=fairness`, 20–30 min on 2 cores: it compares fleet layouts, not our code with raw tools),
  * fleet (issue 15; `BENCH_ONLY=fleet`: one-pass and chunked video on one pinned core and on two).
  */
 const OWN_RUN_AREAS: readonly AreaName[] = ["quality", "jobstore", "fairness", "fleet"];

@@ -46,6 +46,11 @@ export class RedisServerProcess {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  /** The server's process id while it runs (the benchmark pins it to a CPU). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   async start(): Promise<void> {
     this.dataDir ??= await mkdtemp(path.join(os.tmpdir(), "mp-redis-"));
     const child = spawn(
