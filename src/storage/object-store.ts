@@ -1,7 +1,4 @@
-import { createWriteStream } from "node:fs";
 import { stat } from "node:fs/promises";
-import { Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { createReadStream } from "node:fs";
 import {
   DeleteObjectsCommand,
@@ -12,8 +9,9 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { fromAwsError, MediaError, processingError, toMediaError } from "../errors.ts";
+import { fromAwsError, MediaError, processingError, toMediaError, transientError } from "../errors.ts";
 import { bareETag } from "../s3-events/object-ref.ts";
+import { rangedDownload } from "./ranged-download.ts";
 
 export interface DownloadResult {
   bytes: number;
@@ -43,8 +41,9 @@ export class ObjectStore {
   }
 
   /**
-   * Streams an object to `destination`, refusing it once it passes `maxBytes` (checked on the
-   * declared length first and on the bytes actually received, since a length can lie).
+   * Streams an object to `destination` (a large one in parallel ranged GETs, ranged-download.ts),
+   * refusing it once it passes `maxBytes` (checked on the declared length first and on the bytes
+   * actually received, since a length can lie).
    */
   async download(
     bucket: string,
@@ -53,35 +52,36 @@ export class ObjectStore {
     maxBytes: number,
     signal: AbortSignal,
   ): Promise<DownloadResult> {
-    let response;
-    try {
-      response = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
-    } catch (error) {
-      throw abortAware(error, signal, "s3:getObject");
-    }
-    if (response.ContentLength !== undefined && response.ContentLength > maxBytes) {
-      destroyBody(response.Body);
-      throw tooLarge(response.ContentLength, maxBytes);
-    }
+    let declared: number | undefined;
     let received = 0;
-    const limiter = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        received += chunk.length;
-        if (received > maxBytes) return callback(tooLarge(received, maxBytes));
-        callback(null, chunk);
-      },
-    });
+    let first;
     try {
-      await pipeline(response.Body as NodeJS.ReadableStream, limiter, createWriteStream(destination), { signal });
+      first = await rangedDownload(this.s3, {
+        bucket,
+        key,
+        destination,
+        signal,
+        checkSize: (bytes) => {
+          if (bytes > maxBytes) throw tooLarge(bytes, maxBytes);
+          declared = bytes;
+        },
+        onBytes: (bytes) => {
+          received += bytes;
+          if (received > maxBytes) throw tooLarge(received, maxBytes);
+        },
+      });
     } catch (error) {
       if (error instanceof MediaError) throw error;
-      throw abortAware(error, signal, "s3:getObject body");
+      throw abortAware(error, signal, "s3:getObject");
     }
+    // A connection that ends early without an error would leave a hole or a short file.
+    if (declared !== undefined && received !== declared)
+      throw transientError("download-incomplete", `s3:getObject received ${received} of ${declared} bytes`);
     return {
       bytes: received,
-      contentType: response.ContentType,
-      eTag: bareETag(response.ETag),
-      versionId: response.VersionId,
+      contentType: first.ContentType,
+      eTag: bareETag(first.ETag),
+      versionId: first.VersionId,
     };
   }
 
@@ -263,10 +263,6 @@ function isNotFound(error: unknown): boolean {
 
 function tooLarge(bytes: number, maxBytes: number): MediaError {
   return processingError("input-too-large", `input is ${bytes} bytes, more than MAX_INPUT_BYTES (${maxBytes})`);
-}
-
-function destroyBody(body: unknown): void {
-  (body as { destroy?: () => void } | undefined)?.destroy?.();
 }
 
 /** An abort from our own signal is reported by the caller from the signal's reason, not as an AWS error. */
