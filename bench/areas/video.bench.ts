@@ -96,6 +96,12 @@ export async function benchVideo(context: BenchContext): Promise<AreaReport> {
   };
   const cpu = { pipeline: [] as number[], onePass: [] as number[], perRung: [] as number[] };
   try {
+    // Not counted: a short clip of the same kind through the fresh worker first. Without it the
+    // first timed run was the worker's first job (module loading, JIT, first sharp and ffmpeg
+    // starts) and took 69.5 s against 50.1 and 58.0 s for the next two (2026-12-04).
+    context.log("video: warm-up");
+    const warmClip = await videoClip(settings.inputDir, 4);
+    await measuredPipelineRun(context, workers, [warmClip.file], "video-warm");
     for (let run = 1; run <= settings.runs; run += 1) {
       const sides = [
         () => pipeline(run),
