@@ -1,11 +1,16 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from "@aws-sdk/client-sqs";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import { startEmulator, type RunningEmulator } from "../../src/dev/emulator.ts";
+import type { RunningEmulator } from "../../src/dev/emulator.ts";
 import { parseMessageBody } from "../../src/s3-events/s3-event.parser.ts";
-import { createLogger } from "../../src/logger.ts";
+import {
+  startTestEmulator,
+  TEST_BUCKET as BUCKET,
+  TEST_CREDENTIALS as credentials,
+  testS3Client,
+} from "../helpers/emulator.ts";
 import { waitForValue } from "../helpers/wait-for.ts";
 
 /**
@@ -13,25 +18,15 @@ import { waitForValue } from "../helpers/wait-for.ts";
  * redrive policy, and an upload reaches the media queue as the notification S3 would send.
  */
 
-const BUCKET = "media-uploads";
 const rules = { sourceBuckets: [BUCKET], outputSegment: "processed" };
-const credentials = { accessKeyId: "test", secretAccessKey: "test" };
 
 let emulator: RunningEmulator;
 let s3: S3Client;
 let sqs: SQSClient;
 
 before(async () => {
-  emulator = await startEmulator({
-    port: 0,
-    buckets: [BUCKET],
-    maxReceiveCount: 2,
-    notificationPollMs: 100,
-    jobEventsTopic: "media-job-events",
-    extraQueueNames: ["media-processing-video"],
-    logger: createLogger("silent"),
-  });
-  s3 = new S3Client({ region: "us-east-1", endpoint: emulator.endpoint, forcePathStyle: true, credentials });
+  emulator = await startTestEmulator({ extraQueueNames: ["media-processing-video"] });
+  s3 = testS3Client(emulator.endpoint);
   sqs = new SQSClient({ region: "us-east-1", endpoint: emulator.endpoint, credentials });
 });
 

@@ -4,45 +4,40 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { S3Client } from "@aws-sdk/client-s3";
-import { startEmulator, type RunningEmulator } from "../../src/dev/emulator.ts";
+import type { S3Client } from "@aws-sdk/client-s3";
+import type { RunningEmulator } from "../../src/dev/emulator.ts";
 import type { MediaError } from "../../src/errors.ts";
-import { createLogger } from "../../src/logger.ts";
 import { ObjectStore } from "../../src/storage/object-store.ts";
 import { parseContentRange, rangedDownload } from "../../src/storage/ranged-download.ts";
+import { startTestEmulator, TEST_BUCKET as BUCKET, testS3Client } from "../helpers/emulator.ts";
+import { startFaultProxy, type FaultProxy } from "../helpers/fault-proxy.ts";
 
 /**
  * ObjectStore.download against the bundled emulator: a large object comes down in parallel
  * ranged GETs and lands byte for byte; an object replaced between two of its parts fails as
  * `source-changed` instead of splicing versions; a store that ignores Range, an empty object and
- * a declared size over the cap take their own paths.
+ * a declared size over the cap take their own paths; a part cut short (cleanly or by a dropped
+ * connection, through the fault proxy) is a retryable error, never a file with a hole.
  */
-const BUCKET = "media-uploads";
-const credentials = { accessKeyId: "test", secretAccessKey: "test" };
 const MiB = 1024 * 1024;
 
 let emulator: RunningEmulator;
+let proxy: FaultProxy;
 let dir: string;
 
 before(async () => {
-  emulator = await startEmulator({
-    port: 0,
-    buckets: [BUCKET],
-    maxReceiveCount: 2,
-    notificationPollMs: 100,
-    jobEventsTopic: "media-job-events",
-    logger: createLogger("silent"),
-  });
+  emulator = await startTestEmulator();
+  proxy = await startFaultProxy(emulator.endpoint);
   dir = await mkdtemp(path.join(os.tmpdir(), "mp-object-download-"));
 });
 
 after(async () => {
+  await proxy.close();
   await emulator.stop();
   await rm(dir, { recursive: true, force: true });
 });
 
-const client = () =>
-  new S3Client({ region: "us-east-1", endpoint: emulator.endpoint, forcePathStyle: true, credentials });
+const client = () => testS3Client(emulator.endpoint);
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
 /** `size` non-repeating bytes (every 32-byte block differs), so a part written at the wrong offset shows. */
@@ -223,6 +218,64 @@ describe("ObjectStore.download", () => {
     );
     assert.equal(ranges.length, 1);
     s3.destroy();
+  });
+
+  test("a part whose body ends early without an error fails as a retryable download-incomplete", async () => {
+    const writer = client();
+    await put(writer, "in/cut-clean.bin", distinctBytes(20 * MiB, "cut-clean"));
+    writer.destroy();
+    // The second part's answer loses its Content-Length and stops 1 MiB in, as a truncating proxy would.
+    proxy.setRule(({ method, path, range }) =>
+      method === "GET" && path.includes("cut-clean") && range && !range.startsWith("bytes=0-")
+        ? { cutBody: "clean", afterBytes: MiB }
+        : "pass",
+    );
+    const s3 = testS3Client(proxy.endpoint);
+    try {
+      await assert.rejects(
+        new ObjectStore(s3).download(
+          BUCKET,
+          "in/cut-clean.bin",
+          path.join(dir, "cut-clean"),
+          1024 * MiB,
+          AbortSignal.timeout(30_000),
+        ),
+        (error: MediaError) =>
+          error.code === "download-incomplete" &&
+          error.retryable &&
+          error.message.includes(`received ${17 * MiB} of ${20 * MiB} bytes`),
+      );
+    } finally {
+      proxy.setRule(() => "pass");
+      s3.destroy();
+    }
+  });
+
+  test("a connection dropped mid-body fails as a retryable network error", async () => {
+    const writer = client();
+    await put(writer, "in/cut-reset.bin", distinctBytes(20 * MiB, "cut-reset"));
+    writer.destroy();
+    proxy.setRule(({ method, path, range }) =>
+      method === "GET" && path.includes("cut-reset") && range && !range.startsWith("bytes=0-")
+        ? { cutBody: "reset", afterBytes: MiB }
+        : "pass",
+    );
+    const s3 = testS3Client(proxy.endpoint);
+    try {
+      await assert.rejects(
+        new ObjectStore(s3).download(
+          BUCKET,
+          "in/cut-reset.bin",
+          path.join(dir, "cut-reset"),
+          1024 * MiB,
+          AbortSignal.timeout(30_000),
+        ),
+        (error: MediaError) => error.category === "transient" && error.retryable && error.code !== "aborted",
+      );
+    } finally {
+      proxy.setRule(() => "pass");
+      s3.destroy();
+    }
   });
 
   test("Content-Range is read strictly", () => {

@@ -4,33 +4,24 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { startEmulator, type RunningEmulator } from "../../src/dev/emulator.ts";
-import { createLogger } from "../../src/logger.ts";
+import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { RunningEmulator } from "../../src/dev/emulator.ts";
 import { ObjectStore } from "../../src/storage/object-store.ts";
+import { startTestEmulator, TEST_BUCKET as BUCKET, testS3Client } from "../helpers/emulator.ts";
 
 /**
  * ObjectStore.upload against the bundled emulator, whose request bodies are capped at 11 MiB
  * (as many S3-compatible stores and proxies cap single requests): outputs above the multipart
  * threshold go up in parts whether the processor handed over a file or a buffer.
  */
-const BUCKET = "media-uploads";
-const credentials = { accessKeyId: "test", secretAccessKey: "test" };
 
 let emulator: RunningEmulator;
 let s3: S3Client;
 let dir: string;
 
 before(async () => {
-  emulator = await startEmulator({
-    port: 0,
-    buckets: [BUCKET],
-    maxReceiveCount: 2,
-    notificationPollMs: 100,
-    jobEventsTopic: "media-job-events",
-    logger: createLogger("silent"),
-  });
-  s3 = new S3Client({ region: "us-east-1", endpoint: emulator.endpoint, forcePathStyle: true, credentials });
+  emulator = await startTestEmulator();
+  s3 = testS3Client(emulator.endpoint);
   dir = await mkdtemp(path.join(os.tmpdir(), "mp-object-store-"));
 });
 
