@@ -39,13 +39,13 @@ export const MISSED_TARGET_EXPLANATIONS: Array<{ labelStartsWith: string; text: 
   {
     labelStartsWith: "video pipeline / raw one-pass",
     text: [
-      "The ladder itself runs as fast inside the job as raw (see the Video notes); the job adds about 1.2–1.4 s around a 26 s",
-      "encode, which puts the ratio right at the target, and this machine's run-to-run noise (see the spread) decides the verdict.",
-      "What the job adds: the poster (~0.6 s: decode from the keyframe before 10 % of the duration, signalstats, PNG → JPEG +",
-      "WebP), the upload of every segment (~0.3 s for ~40 MB), the download (~0.3 s for 60 MB) and the runner's ffprobe for the",
-      "type (~0.1 s; the processor now reuses that probe instead of running a second one). The next cheap saving is inside the",
-      "video processor: extract the poster while the segments upload (CPU and network overlap, ~0.3 s), waiting for both",
-      "(allSettled) before the job ends so no upload outlives a failed poster.",
+      "The poster and the segment uploads already overlap the encode (see the Video notes: the poster is done long before ffmpeg",
+      "exits and well under a second separates ffmpeg's exit from the last upload), so what is left is not waiting but CPU: ffmpeg",
+      "keeps both cores of a 2-core machine busy, and everything the job does beside it (the SDK's segment PUTs and their",
+      "checksums, the in-process emulator storing them, the poster's JPEG + WebP, the poster branch of the split, progress",
+      "parsing) comes out of ffmpeg's time: compare ffmpeg's own run inside the job with the raw run, and the two CPU rows. The",
+      "next thing to measure is the worker's CPU beside ffmpeg during the encode (its rusage minus ffmpeg's), starting with the",
+      "checksums of the segment uploads.",
     ].join(" "),
   },
   {
