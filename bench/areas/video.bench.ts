@@ -83,9 +83,13 @@ export async function benchVideo(context: BenchContext): Promise<AreaReport> {
 
   const workers = await startBenchWorkers(context, "video", { concurrency: settings.video.concurrency });
   const jobs: JobRecord[] = [];
+  const beside = { workerOwn: [] as number[], emulator: [] as number[], tools: [] as number[] };
   const pipeline = async (run: number) => {
     const result = await measuredPipelineRun(context, workers, [clip.file], `video-r${run}`);
     jobs.push(...result.jobs);
+    beside.workerOwn.push(result.workerOwnCpuSec);
+    beside.emulator.push(result.emulatorCpuSec);
+    beside.tools.push(result.workerCpuSec - result.workerOwnCpuSec);
     return { wallMs: result.wallMs, cpuSec: result.workerCpuSec };
   };
   const times = {
@@ -134,6 +138,20 @@ export async function benchVideo(context: BenchContext): Promise<AreaReport> {
     { label: "CPU per second of video, worker (incl. ffmpeg, ffprobe)", unit: "cpu-s", runs: cpu.pipeline },
     { label: "CPU per second of video, raw one-pass", unit: "cpu-s", runs: cpu.onePass },
     { label: "CPU per second of video, raw per rung", unit: "cpu-s", runs: cpu.perRung },
+    // Where the pipeline's extra CPU goes (issue 20): on a 2-core machine ffmpeg alone keeps both
+    // cores busy, so every CPU-second beside it is about half a second of ffmpeg's wall time.
+    { label: "CPU per job: the worker's tools (ffmpeg, ffprobe)", unit: "cpu-s", runs: beside.tools },
+    {
+      label: "CPU per job: raw one-pass ffmpeg",
+      unit: "cpu-s",
+      runs: cpu.onePass.map((perSec) => perSec * durationSec),
+    },
+    {
+      label: "CPU per job: the worker process itself (node, uploads, poster sharp)",
+      unit: "cpu-s",
+      runs: beside.workerOwn,
+    },
+    { label: "CPU per job: the emulator storing the outputs (bench process)", unit: "cpu-s", runs: beside.emulator },
   ];
   const ratios: RatioFigure[] = [
     {

@@ -45,6 +45,8 @@ export interface MeasuredPipelineRun {
   jobs: JobRecord[];
   /** CPU seconds of the worker processes and the tools they ran, during the run. */
   workerCpuSec: number;
+  /** The part of {@link workerCpuSec} the worker processes used themselves (node, sharp, uploads), not ffmpeg / ffprobe / pdf.js. */
+  workerOwnCpuSec: number;
   /** CPU seconds of this process during the run: the S3+SQS emulator serving the worker, and the harness's polling. */
   emulatorCpuSec: number;
 }
@@ -62,12 +64,14 @@ export async function measuredPipelineRun(
   const { stack } = context;
   const uploaded = await stack.upload(files, tag);
   const workerBefore = await workers.cpuSeconds();
+  const workerOwnBefore = await workers.ownCpuSeconds();
   const ownBefore = process.cpuUsage();
   const result = await stack.runJobs(uploaded, 20 * 60_000);
   const own = process.cpuUsage(ownBefore);
   const workerCpuSec = (await workers.cpuSeconds()) - workerBefore;
+  const workerOwnCpuSec = (await workers.ownCpuSeconds()) - workerOwnBefore;
   await stack.clearObjects();
-  return { ...result, workerCpuSec, emulatorCpuSec: (own.user + own.system) / 1e6 };
+  return { ...result, workerCpuSec, workerOwnCpuSec, emulatorCpuSec: (own.user + own.system) / 1e6 };
 }
 
 /** Runs `first` then `second` on odd runs and the other way round on even ones, so drift hits both sides alike. */

@@ -39,6 +39,12 @@ export async function processTreeCpuSeconds(pid: number): Promise<number> {
   return selfSec + waitedChildrenSec + childSeconds.reduce((sum, seconds) => sum + seconds, 0);
 }
 
+/** CPU seconds a process has used itself (all its threads: for a worker, node, libuv, sharp), without any child. */
+export async function processOwnCpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+  return stat ? parseStatCpu(stat).selfSec : 0;
+}
+
 /** CPU seconds of this process's children that have exited and been waited for (the tools it ran). */
 export async function waitedChildrenCpuSeconds(): Promise<number> {
   return parseStatCpu(await readFile("/proc/self/stat", "utf8")).waitedChildrenSec;

@@ -5,7 +5,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePort } from "../../src/dev/free-port.ts";
 import { peakRssMiB } from "../raw/raw-common.ts";
-import { processTreeCpuSeconds } from "./process-cpu.ts";
+import { processOwnCpuSeconds, processTreeCpuSeconds } from "./process-cpu.ts";
 import { CONSUMER_STOP_SETTLE_MS } from "./stack.ts";
 import { isRunning, killOnExit, stopOnExit } from "../../src/dev/stop-on-exit.ts";
 
@@ -21,6 +21,8 @@ export interface WorkerGroup {
   peakRssMiB(): Promise<number[]>;
   /** CPU seconds used so far by the worker processes and every tool they run(ning). */
   cpuSeconds(): Promise<number>;
+  /** CPU seconds used so far by the worker processes themselves (node, its threads, sharp), without the tools they run. */
+  ownCpuSeconds(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -79,6 +81,11 @@ export async function startWorkers(options: WorkerGroupOptions): Promise<WorkerG
     peakRssMiB: () => Promise.all(processes.map((child) => peakRssMiB(child.pid!))),
     cpuSeconds: async () =>
       (await Promise.all(processes.map((child) => processTreeCpuSeconds(child.pid!)))).reduce(
+        (sum, seconds) => sum + seconds,
+        0,
+      ),
+    ownCpuSeconds: async () =>
+      (await Promise.all(processes.map((child) => processOwnCpuSeconds(child.pid!)))).reduce(
         (sum, seconds) => sum + seconds,
         0,
       ),

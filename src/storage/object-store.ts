@@ -1,4 +1,4 @@
-import { stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { createReadStream } from "node:fs";
 import {
   DeleteObjectsCommand,
@@ -107,7 +107,11 @@ export class ObjectStore {
           new PutObjectCommand({
             Bucket: bucket,
             Key: key,
-            Body: content(),
+            // A single PUT of a file sends its bytes from memory, not from a stream: a stream is
+            // consumed by the first attempt, so the SDK could not retry a 500 or a reset itself
+            // (the job's retry of the whole message is minutes later), and its chunked checksum
+            // trailer cost a quarter more CPU per segment (issue 20). At most 8 MiB per upload in flight.
+            Body: "file" in body ? await readFile(body.file) : content(),
             ContentLength: size,
             ContentType: contentType,
             CacheControl: cacheControl,

@@ -8,6 +8,7 @@ import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { RunningEmulator } from "../../src/dev/emulator.ts";
 import { ObjectStore } from "../../src/storage/object-store.ts";
 import { startTestEmulator, TEST_BUCKET as BUCKET, testS3Client } from "../helpers/emulator.ts";
+import { startFaultProxy } from "../helpers/fault-proxy.ts";
 
 /**
  * ObjectStore.upload against the bundled emulator, whose request bodies are capped at 11 MiB
@@ -82,5 +83,34 @@ describe("ObjectStore.upload", () => {
       Buffer.byteLength('{"ü":1}'),
     );
     assert.equal(Buffer.from(await stored("out/manifest.json")).toString("utf8"), '{"ü":1}');
+  });
+
+  test("a file PUT answered 500 is retried by the SDK itself with the whole body, and stored whole", async () => {
+    // A request body read from a file stream is consumed by the first attempt: the SDK's own
+    // retry then has nothing to send. Segments, thumbnails and posters are files; each must
+    // survive a 500 without waiting for the job's much slower retry of the whole message.
+    const proxy = await startFaultProxy(emulator.endpoint);
+    const client = testS3Client(proxy.endpoint);
+    try {
+      const file = path.join(dir, "segment.ts");
+      const bytes = large.subarray(0, 3 * 1024 * 1024);
+      await writeFile(file, bytes);
+      let puts = 0;
+      proxy.setRule(({ method }) => {
+        if (method !== "PUT") return "pass";
+        puts += 1;
+        return puts === 1 ? { status: 500, code: "InternalError" } : "pass";
+      });
+      const store = new ObjectStore(client);
+      assert.equal(
+        await store.upload({ bucket: BUCKET, key: "out/retried.ts", body: { file }, contentType: "video/mp2t" }),
+        bytes.length,
+      );
+      assert.equal(puts, 2, "one failed attempt, one SDK retry");
+      assert.equal(sha256(await stored("out/retried.ts")), sha256(bytes));
+    } finally {
+      client.destroy();
+      await proxy.close();
+    }
   });
 });
