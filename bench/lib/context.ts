@@ -63,13 +63,13 @@ export async function measuredPipelineRun(
 ): Promise<MeasuredPipelineRun> {
   const { stack } = context;
   const uploaded = await stack.upload(files, tag);
-  const workerBefore = await workers.cpuSeconds();
-  const workerOwnBefore = await workers.ownCpuSeconds();
+  const workerBefore = await workers.cpu();
   const ownBefore = process.cpuUsage();
   const result = await stack.runJobs(uploaded, 20 * 60_000);
   const own = process.cpuUsage(ownBefore);
-  const workerCpuSec = (await workers.cpuSeconds()) - workerBefore;
-  const workerOwnCpuSec = (await workers.ownCpuSeconds()) - workerOwnBefore;
+  const workerAfter = await workers.cpu();
+  const workerCpuSec = workerAfter.totalSec - workerBefore.totalSec;
+  const workerOwnCpuSec = workerAfter.ownSec - workerBefore.ownSec;
   await stack.clearObjects();
   return { ...result, workerCpuSec, workerOwnCpuSec, emulatorCpuSec: (own.user + own.system) / 1e6 };
 }

@@ -25,24 +25,34 @@ async function liveChildren(pid: number): Promise<number[]> {
   return children.flatMap((text) => text.trim().split(/\s+/).filter(Boolean).map(Number));
 }
 
+/** CPU seconds of a process tree: everything under it, and the part the process used itself. */
+export interface ProcessTreeCpu {
+  totalSec: number;
+  /** The process's own threads (for a worker: node, libuv, sharp), without any child. */
+  ownSec: number;
+}
+
 /**
  * CPU seconds a process and everything under it have used so far: its own time, the time of its
  * children that exited and were waited for (ffmpeg runs), and the time of those still running
- * (the pdf.js pool), recursively. Take it before and after a run and subtract.
+ * (the pdf.js pool), recursively; with the process's own part from the same read. Take it
+ * before and after a run and subtract.
  */
-export async function processTreeCpuSeconds(pid: number): Promise<number> {
+export async function processTreeCpu(pid: number): Promise<ProcessTreeCpu> {
   const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
-  if (!stat) return 0;
+  if (!stat) return { totalSec: 0, ownSec: 0 };
   const { selfSec, waitedChildrenSec } = parseStatCpu(stat);
   const children = await liveChildren(pid);
   const childSeconds = await Promise.all(children.map((child) => processTreeCpuSeconds(child)));
-  return selfSec + waitedChildrenSec + childSeconds.reduce((sum, seconds) => sum + seconds, 0);
+  return {
+    totalSec: selfSec + waitedChildrenSec + childSeconds.reduce((sum, seconds) => sum + seconds, 0),
+    ownSec: selfSec,
+  };
 }
 
-/** CPU seconds a process has used itself (all its threads: for a worker, node, libuv, sharp), without any child. */
-export async function processOwnCpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
-  return stat ? parseStatCpu(stat).selfSec : 0;
+/** {@link processTreeCpu}'s total alone. */
+export async function processTreeCpuSeconds(pid: number): Promise<number> {
+  return (await processTreeCpu(pid)).totalSec;
 }
 
 /** CPU seconds of this process's children that have exited and been waited for (the tools it ran). */

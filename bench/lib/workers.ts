@@ -5,7 +5,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePort } from "../../src/dev/free-port.ts";
 import { peakRssMiB } from "../raw/raw-common.ts";
-import { processOwnCpuSeconds, processTreeCpuSeconds } from "./process-cpu.ts";
+import { processTreeCpu, type ProcessTreeCpu } from "./process-cpu.ts";
 import { CONSUMER_STOP_SETTLE_MS } from "./stack.ts";
 import { isRunning, killOnExit, stopOnExit } from "../../src/dev/stop-on-exit.ts";
 
@@ -21,8 +21,8 @@ export interface WorkerGroup {
   peakRssMiB(): Promise<number[]>;
   /** CPU seconds used so far by the worker processes and every tool they run(ning). */
   cpuSeconds(): Promise<number>;
-  /** CPU seconds used so far by the worker processes themselves (node, its threads, sharp), without the tools they run. */
-  ownCpuSeconds(): Promise<number>;
+  /** {@link cpuSeconds} with the part the worker processes used themselves (node, its threads, sharp), from one read. */
+  cpu(): Promise<ProcessTreeCpu>;
   stop(): Promise<void>;
 }
 
@@ -76,19 +76,18 @@ export async function startWorkers(options: WorkerGroupOptions): Promise<WorkerG
     const tail = (await readFile(options.logFile, "utf8").catch(() => "")).trim().split("\n").slice(-15).join("\n");
     throw new Error(`${(error as Error).message}\n${tail}`);
   }
+  const cpu = async (): Promise<ProcessTreeCpu> => {
+    const each = await Promise.all(processes.map((child) => processTreeCpu(child.pid!)));
+    return {
+      totalSec: each.reduce((sum, tree) => sum + tree.totalSec, 0),
+      ownSec: each.reduce((sum, tree) => sum + tree.ownSec, 0),
+    };
+  };
   const group: WorkerGroup = {
     processes,
     peakRssMiB: () => Promise.all(processes.map((child) => peakRssMiB(child.pid!))),
-    cpuSeconds: async () =>
-      (await Promise.all(processes.map((child) => processTreeCpuSeconds(child.pid!)))).reduce(
-        (sum, seconds) => sum + seconds,
-        0,
-      ),
-    ownCpuSeconds: async () =>
-      (await Promise.all(processes.map((child) => processOwnCpuSeconds(child.pid!)))).reduce(
-        (sum, seconds) => sum + seconds,
-        0,
-      ),
+    cpuSeconds: async () => (await cpu()).totalSec,
+    cpu,
     async stop() {
       unregister();
       await Promise.all(
